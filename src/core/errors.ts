@@ -1,0 +1,129 @@
+/**
+ * The one registry of Keyturn error codes.
+ *
+ * Every error Keyturn raises on purpose is a {@link KeyturnError} with a stable `KT_...` code
+ * from {@link ERRORS}: a title, an HTTP status for the API, and a fix that tells the user what
+ * to do. `docs/errors.md` is generated from this table (`npm run docs:errors`) and a test
+ * fails when the two drift apart.
+ *
+ * Messages never carry secret values: pass paths, ids and counts in `detail`, never values.
+ *
+ * @example
+ * ```ts
+ * throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at "${path}"`);
+ * ```
+ */
+
+export interface ErrorSpec {
+  /** One line: what went wrong, in general. */
+  readonly title: string;
+  /** HTTP status the API answers with. 400-class codes are the caller's to fix. */
+  readonly status: number;
+  /** What to do about it. */
+  readonly fix: string;
+}
+
+function spec(status: number, title: string, fix: string): ErrorSpec {
+  return { status, title, fix };
+}
+
+export const ERRORS = {
+  // ── usage ──────────────────────────────────────────────────────────────
+  KT_USAGE: spec(400, 'The command line is not valid.', 'Run the command with --help to see its arguments and options.'),
+  KT_CONFIG_INVALID: spec(400, 'A setting is not valid.', 'Correct the setting named in the message (environment variable or option) and run again.'),
+
+  // ── paths ──────────────────────────────────────────────────────────────
+  KT_PATH_EMPTY: spec(400, 'The secret path is empty.', 'Give a path such as prod/db/app_user.'),
+  KT_PATH_TOO_LONG: spec(400, 'The secret path is longer than 512 characters.', 'Use a shorter path.'),
+  KT_PATH_LEADING_SLASH: spec(400, 'The secret path starts with "/".', 'Drop the leading slash: prod/db/app_user, not /prod/db/app_user.'),
+  KT_PATH_EMPTY_SEGMENT: spec(400, 'The secret path has an empty segment ("//" or a trailing "/").', 'Join segments with a single "/" and do not end the path with "/".'),
+  KT_PATH_DOT_SEGMENT: spec(400, 'The secret path has a "." or ".." segment.', 'Name every segment; relative segments are not allowed.'),
+  KT_PATH_CONTROL_CHAR: spec(400, 'The secret path contains a control character.', 'Remove control characters (newlines, tabs, NUL) from the path.'),
+  KT_PATH_INVALID_CHAR: spec(400, 'The secret path contains a character outside [A-Za-z0-9._-].', 'Use only letters, digits, ".", "_" and "-" in each segment, separated by "/".'),
+
+  // ── values ─────────────────────────────────────────────────────────────
+  KT_VALUE_MISSING: spec(400, 'No value was given.', 'Give the value with --value, --stdin, --file or --field k=v.'),
+  KT_VALUE_SOURCE_CONFLICT: spec(400, 'More than one value source was given.', 'Use exactly one of --value, --stdin, --file or --field.'),
+  KT_VALUE_TOO_LARGE: spec(400, 'The value is larger than the size limit.', 'Store a smaller value, or raise KEYTURN_MAX_VALUE_BYTES if the limit is too low.'),
+  KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json.'),
+  KT_VALUE_NOT_OBJECT: spec(400, 'A JSON value must be an object of fields.', 'Wrap the value in an object, for example {"password": "..."}.'),
+  KT_VALUE_FIELD_INVALID: spec(400, 'A field is malformed.', 'Give fields as --field name=value with a name of [A-Za-z0-9._-].'),
+  KT_FIELD_NOT_FOUND: spec(404, 'The version has no such field.', 'List the fields with `keyturn secret get PATH --json`.'),
+  KT_FIELD_NOT_AVAILABLE: spec(400, 'The value is a plain string, so it has no fields.', 'Leave out --field, or store the value as fields.'),
+  KT_TAG_INVALID: spec(400, 'A tag is malformed.', 'Give tags as --tag key=value.'),
+
+  // ── secrets, versions and stages ───────────────────────────────────────
+  KT_SECRET_NOT_FOUND: spec(404, 'No secret at that path.', 'Check the path with `keyturn secret ls`.'),
+  KT_SECRET_DELETED: spec(409, 'The secret is deleted (within its recovery window).', 'Restore it with `keyturn secret restore PATH`, or purge it once the window allows.'),
+  KT_SECRET_NOT_DELETED: spec(409, 'The secret is not deleted.', 'Delete it first with `keyturn secret rm PATH`; only deleted secrets can be restored or purged.'),
+  KT_PURGE_PROTECTED: spec(409, 'Purge protection keeps this deleted secret until its recovery window ends.', 'Wait until the purge date shown, or restore the secret.'),
+  KT_RECOVERY_DAYS_INVALID: spec(400, 'The recovery window must be 7 to 90 days.', 'Give --recovery-days between 7 and 90.'),
+  KT_VERSION_NOT_FOUND: spec(404, 'The secret has no such version.', 'List versions with `keyturn secret history PATH`.'),
+  KT_VERSION_CONFLICT: spec(409, 'A version with that id already holds a different value.', 'Use a new version id; version ids are immutable.'),
+  KT_STAGE_UNKNOWN: spec(400, 'Unknown stage.', 'Use one of: current, pending, previous.'),
+  KT_STAGE_NOT_SET: spec(404, 'No version carries that stage.', 'List versions and their stages with `keyturn secret history PATH`.'),
+  KT_STAGE_CONFLICT: spec(409, 'The stage moved since it was read (compare-and-set failed).', 'Read the secret again and retry with the version id it now has.'),
+  KT_NO_PREVIOUS_VERSION: spec(409, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
+
+  // ── keys and encryption ───────────────────────────────────────────────
+  KT_NOT_INITIALIZED: spec(500, 'The Keyturn home folder is not initialized.', 'Run `keyturn init` (or set KEYTURN_HOME to an initialized folder).'),
+  KT_ALREADY_INITIALIZED: spec(409, 'The Keyturn home folder is already initialized.', 'Use the existing home, or pick another with --home.'),
+  KT_ROOT_KEY_MISSING: spec(500, 'No root key is available.', 'Restore root.key into the home folder, or set KEYTURN_ROOT_KEY.'),
+  KT_ROOT_KEY_INVALID: spec(500, 'The root key is malformed.', 'A root key is 32 random bytes in base64 (44 characters); restore the right one.'),
+  KT_ROOT_KEY_MISMATCH: spec(500, 'The root key does not open this state database.', 'Use the root key this database was initialized or last rotated with.'),
+  KT_ROOT_KEY_FILE_MODE: spec(500, 'root.key is readable by other users.', 'Run `chmod 600 root.key` in the home folder.'),
+  KT_DECRYPT_FAILED: spec(500, 'A stored value failed authentication and was not decrypted.', 'The row was altered, moved or corrupted: restore it from a backup; do not trust it.'),
+  KT_DATA_KEY_MISSING: spec(500, 'The data key that sealed a value is missing.', 'Restore the state database from a backup.'),
+
+  // ── state database ────────────────────────────────────────────────────
+  KT_DATABASE_URL_INVALID: spec(400, 'KEYTURN_DATABASE_URL is not a postgres:// URL.', 'Set KEYTURN_DATABASE_URL=postgres://user@host:5432/db, or unset it to use SQLite.'),
+  KT_DATABASE_UNAVAILABLE: spec(503, 'The state database cannot be reached.', 'Check that the database is running and the URL or file is right.'),
+  KT_DATABASE_TOO_NEW: spec(500, 'The state database was migrated by a newer Keyturn.', 'Upgrade Keyturn to the version that last migrated this database.'),
+
+  // ── catch-all ─────────────────────────────────────────────────────────
+  KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * A Keyturn error: stable code, message that names what is wrong, and the registry's fix.
+ *
+ * @example
+ * ```ts
+ * try { await store.get('a', {}) } catch (e) { if (isKeyturnError(e, 'KT_SECRET_NOT_FOUND')) ... }
+ * ```
+ */
+export class KeyturnError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly fix: string;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message?: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    const entry = ERRORS[code];
+    super(message ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KeyturnError';
+    this.code = code;
+    this.status = entry.status;
+    this.fix = entry.fix;
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+
+  /** A plain object for `--json` output and API bodies. */
+  toJSON(): { code: ErrorCode; message: string; fix: string; status: number; details?: Record<string, unknown> } {
+    const out: { code: ErrorCode; message: string; fix: string; status: number; details?: Record<string, unknown> } = {
+      code: this.code,
+      message: this.message,
+      fix: this.fix,
+      status: this.status,
+    };
+    if (Object.keys(this.details).length > 0) out.details = { ...this.details };
+    return out;
+  }
+}
+
+/** True when `e` is a KeyturnError, optionally with the given code. */
+export function isKeyturnError(e: unknown, code?: ErrorCode): e is KeyturnError {
+  return e instanceof KeyturnError && (code === undefined || e.code === code);
+}

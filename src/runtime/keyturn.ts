@@ -1,0 +1,155 @@
+/**
+ * Wiring: from settings to an open Keyturn (state database, key ring, embedded store), plus the
+ * two operations that manage the home itself, `init` and root-key rotation.
+ *
+ * @example
+ * ```ts
+ * const settings = loadSettings(process.env);
+ * await initHome(settings);
+ * const kt = await openKeyturn(settings);
+ * await kt.store.put('app/session-key', 'v1');
+ * await kt.close();
+ * ```
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DAY_MS, systemClock, type Clock } from '../core/clock.js';
+import { KeyturnError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { KeyRing } from '../crypto/keyring.js';
+import {
+  generateRootKey,
+  loadRootKeyCandidates,
+  NEXT_ROOT_KEY_FILE,
+  parseRootKey,
+  readRootKeyFile,
+  ROOT_KEY_FILE,
+  settleRootKeyFiles,
+  writeRootKeyFile,
+  type RootKey,
+} from '../crypto/root-key.js';
+import type { Settings } from '../config/settings.js';
+import { openState, type StateDb } from '../state/db.js';
+import { EmbeddedStore } from '../stores/embedded/embedded-store.js';
+
+export interface Keyturn {
+  readonly settings: Settings;
+  readonly state: StateDb;
+  readonly ring: KeyRing;
+  readonly store: EmbeddedStore;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+async function openStateFor(settings: Settings, mustExist: boolean): Promise<StateDb> {
+  if (settings.databaseUrl) return openState({ url: settings.databaseUrl });
+  if (mustExist && !existsSync(settings.sqliteFile)) {
+    throw new KeyturnError('KT_NOT_INITIALIZED', `no state database at ${settings.sqliteFile}`);
+  }
+  return openState({ sqliteFile: settings.sqliteFile });
+}
+
+/** Opens an initialized home: throws KT_NOT_INITIALIZED, KT_ROOT_KEY_* errors as they apply. */
+export async function openKeyturn(settings: Settings, options: OpenOptions = {}): Promise<Keyturn> {
+  const log = options.log ?? createLogger(settings.logLevel);
+  const clock = options.clock ?? systemClock;
+  const state = await openStateFor(settings, true);
+  try {
+    const candidates = loadRootKeyCandidates(settings.home, settings.rootKeyFromEnv);
+    const ring = await KeyRing.open(state, candidates, clock);
+    if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
+    const store = new EmbeddedStore(state, ring, {
+      clock,
+      maxValueBytes: settings.maxValueBytes,
+      maxVersions: settings.maxVersions,
+      retentionMs: settings.retentionDays * DAY_MS,
+      purgeProtection: settings.purgeProtection,
+    });
+    log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
+    return { settings, state, ring, store, log, close: () => state.close() };
+  } catch (e) {
+    await state.close();
+    throw e;
+  }
+}
+
+export interface InitResult {
+  home: string;
+  state: string;
+  dialect: string;
+  rootKeyId: string;
+  rootKeySource: string;
+}
+
+/**
+ * Creates the home folder (mode 0700), the root key file (unless KEYTURN_ROOT_KEY is set) and the
+ * state database with its first data key. Safe to run again after a crash half-way; refuses a
+ * home that is already initialized.
+ */
+export async function initHome(settings: Settings): Promise<InitResult> {
+  mkdirSync(settings.home, { recursive: true, mode: 0o700 });
+  let root: RootKey;
+  const keyFile = join(settings.home, ROOT_KEY_FILE);
+  if (settings.rootKeyFromEnv) root = parseRootKey(settings.rootKeyFromEnv, 'KEYTURN_ROOT_KEY');
+  else if (existsSync(keyFile)) root = readRootKeyFile(keyFile);
+  else {
+    root = generateRootKey(keyFile);
+    writeRootKeyFile(keyFile, root);
+  }
+  const state = await openStateFor(settings, false);
+  try {
+    await KeyRing.initialize(state, root);
+    return { home: settings.home, state: state.location, dialect: state.dialect, rootKeyId: root.id, rootKeySource: settings.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : keyFile };
+  } finally {
+    await state.close();
+  }
+}
+
+export interface RotateRootResult {
+  previousRootKeyId: string;
+  rootKeyId: string;
+  dataKeysRewrapped: number;
+  /** Where the new key was written. */
+  keyFile: string;
+}
+
+/**
+ * Re-wraps every data key under a fresh root key; values are not re-encrypted and the old root
+ * key stops opening anything. With the key in `root.key`, the new key is written to
+ * `root.key.next` first and renamed over `root.key` after the database commit, so a crash at any
+ * point leaves a key that opens the state. With KEYTURN_ROOT_KEY, `outputFile` receives the new
+ * key (mode 0600) and the environment must be updated by the operator.
+ */
+export async function rotateRootKey(settings: Settings, options: { outputFile?: string } = {}): Promise<RotateRootResult> {
+  if (settings.rootKeyFromEnv && !options.outputFile) {
+    throw new KeyturnError('KT_USAGE', 'the root key comes from KEYTURN_ROOT_KEY, so the new key needs a place: pass --output FILE');
+  }
+  const kt = await openKeyturn(settings);
+  try {
+    const previous = kt.ring.rootKey;
+    const target = options.outputFile ?? join(settings.home, NEXT_ROOT_KEY_FILE);
+    if (existsSync(target)) throw new KeyturnError('KT_USAGE', `${target} already exists; move it away first`);
+    const next = generateRootKey(target);
+    writeRootKeyFile(target, next);
+    const n = await kt.ring.rotateRoot(next);
+    let keyFile = target;
+    if (!options.outputFile) {
+      settleRootKeyFiles(settings.home, next);
+      keyFile = join(settings.home, ROOT_KEY_FILE);
+    }
+    kt.log.info({ previousRootKeyId: previous.id, rootKeyId: next.id, dataKeys: n }, 'root key rotated');
+    return { previousRootKeyId: previous.id, rootKeyId: next.id, dataKeysRewrapped: n, keyFile };
+  } finally {
+    await kt.close();
+  }
+}
+
+/** The mode bits of a file, for status output. */
+export function fileMode(file: string): string | null {
+  return existsSync(file) ? (statSync(file).mode & 0o777).toString(8).padStart(3, '0') : null;
+}

@@ -1,0 +1,150 @@
+/**
+ * The state database: Kysely over SQLite (the default, a file in the Keyturn home) or
+ * PostgreSQL (when a `postgres://` URL is given), migrated to the latest schema on open.
+ *
+ * @example
+ * ```ts
+ * const state = await openState({ sqliteFile: '/var/lib/keyturn/keyturn.db' });
+ * const state = await openState({ url: 'postgres://keyturn@db:5432/keyturn' });
+ * await state.close();
+ * ```
+ */
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import { KeyturnError } from '../core/errors.js';
+import { MIGRATIONS } from './migrations/index.js';
+import type { Schema } from './schema.js';
+import { openSqlite } from './sqlite-adapter.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface StateDb {
+  readonly db: Kysely<Schema>;
+  readonly dialect: Dialect;
+  /** Where it lives, with any password removed: a file path or a URL. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStateOptions {
+  /** A `postgres://` or `postgresql://` URL. Takes precedence over `sqliteFile`. */
+  url?: string;
+  /** SQLite file path (or `:memory:`). */
+  sqliteFile?: string;
+  /** PostgreSQL schema to use (created if missing); for tests that share one database. */
+  pgSchema?: string;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+}
+
+const INT8_OID = 20;
+
+/** Opens the state database and brings its schema up to date. */
+export async function openState(options: OpenStateOptions): Promise<StateDb> {
+  let state: StateDb;
+  if (options.url) {
+    state = openPostgres(options.url, options.pgSchema);
+  } else if (options.sqliteFile) {
+    const file = options.sqliteFile;
+    let database;
+    try {
+      database = openSqlite(file);
+    } catch (e) {
+      throw new KeyturnError('KT_DATABASE_UNAVAILABLE', `cannot open the SQLite state file ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    state = {
+      db: new Kysely<Schema>({ dialect: new SqliteDialect({ database }) }),
+      dialect: 'sqlite',
+      location: file,
+      close: async () => {
+        await state.db.destroy();
+      },
+    };
+  } else {
+    throw new KeyturnError('KT_CONFIG_INVALID', 'openState needs a PostgreSQL url or a SQLite file');
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrate(state);
+    } catch (e) {
+      await state.close().catch(() => undefined);
+      throw e;
+    }
+  }
+  return state;
+}
+
+function openPostgres(url: string, schema: string | undefined): StateDb {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new KeyturnError('KT_DATABASE_URL_INVALID', 'the database URL must start with postgres:// or postgresql://');
+  }
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new KeyturnError('KT_CONFIG_INVALID', `PostgreSQL schema name "${schema}" must match [a-z_][a-z0-9_]*`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({
+      pool: async () => {
+        if (schema) {
+          const client = await pool.connect();
+          try {
+            await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+          } finally {
+            client.release();
+          }
+        }
+        return pool;
+      },
+    }),
+  });
+  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+}
+
+/** The URL with its password replaced, for status output and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+
+async function migrate(state: StateDb): Promise<void> {
+  const migrator = new Migrator({ db: state.db, provider });
+  let result;
+  try {
+    result = await migrator.migrateToLatest();
+  } catch (e) {
+    throw databaseError(e, state);
+  }
+  if (result.error) {
+    const message = String((result.error as Error).message ?? result.error);
+    if (/corrupted migrations|missing/i.test(message)) {
+      throw new KeyturnError('KT_DATABASE_TOO_NEW', `the state database at ${state.location} has migrations this Keyturn does not know`, {
+        cause: result.error,
+      });
+    }
+    throw databaseError(result.error, state);
+  }
+}
+
+/** Maps a driver error to KT_DATABASE_UNAVAILABLE, keeping KeyturnErrors as they are. */
+export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): KeyturnError {
+  if (e instanceof KeyturnError) return e;
+  return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${(e as Error).message}`, { cause: e });
+}

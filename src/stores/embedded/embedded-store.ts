@@ -1,0 +1,434 @@
+/**
+ * The embedded store: secrets kept in the state database (SQLite or PostgreSQL), every value
+ * sealed with AES-256-GCM under a data key of the {@link KeyRing}, bound to its path and version id.
+ *
+ * Each write is one transaction; stage moves are compare-and-set `UPDATE ... WHERE version_id = ?`
+ * statements whose affected-row count decides, so two writers cannot both win on PostgreSQL either.
+ *
+ * @example
+ * ```ts
+ * const store = new EmbeddedStore(state, ring, { purgeProtection: true });
+ * await store.put('prod/db/app', { username: 'app', password: 's3cret' });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { DAY_MS, systemClock, type Clock } from '../../core/clock.js';
+import { KeyturnError } from '../../core/errors.js';
+import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
+import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
+import { assertValidValue, DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import type { KeyRing } from '../../crypto/keyring.js';
+import { databaseError, type StateDb } from '../../state/db.js';
+import type { Schema, SecretsTable } from '../../state/schema.js';
+import {
+  DEFAULT_RECOVERY_DAYS,
+  MAX_RECOVERY_DAYS,
+  MIN_RECOVERY_DAYS,
+  type ListOptions,
+  type PutOptions,
+  type SecretStore,
+  type StoreCapabilities,
+  type VersionSelector,
+} from '../store.js';
+
+export interface EmbeddedStoreOptions {
+  clock?: Clock;
+  /** Largest value in bytes (default 64 KiB). */
+  maxValueBytes?: number;
+  /** Unlabeled versions beyond this count are pruned (default 100). */
+  maxVersions?: number;
+  /** No version younger than this is pruned (default 7 days). */
+  retentionMs?: number;
+  /** Refuse purging a deleted secret before its recovery window ends (default true). */
+  purgeProtection?: boolean;
+}
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+type SecretRow = SecretsTable;
+
+const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export class EmbeddedStore implements SecretStore {
+  readonly kind = 'embedded';
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    nativeStages: true,
+    compareAndSet: true,
+    softDelete: true,
+    clockInjectable: true,
+  });
+
+  private readonly clock: Clock;
+  readonly maxValueBytes: number;
+  readonly maxVersions: number;
+  readonly retentionMs: number;
+  readonly purgeProtection: boolean;
+
+  constructor(
+    private readonly state: StateDb,
+    private readonly ring: KeyRing,
+    options: EmbeddedStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.maxVersions = options.maxVersions ?? 100;
+    this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
+    this.purgeProtection = options.purgeProtection ?? true;
+  }
+
+  // ── reads ──────────────────────────────────────────────────────────────
+
+  async get(path: string, select: VersionSelector = {}): Promise<Version | null> {
+    assertValidPath(path);
+    const stage = select.stage === undefined ? undefined : parseStage(select.stage);
+    return this.guard(async () => {
+      const secret = await this.findSecret(this.state.db, path);
+      if (!secret) return null;
+      assertLive(secret);
+      let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
+      if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
+      else if (select.number !== undefined) query = query.where('number', '=', select.number);
+      else {
+        const staged = await this.stageHolder(this.state.db, secret.id, stage ?? 'current');
+        if (!staged) return null;
+        query = query.where('id', '=', staged);
+      }
+      const row = await query.executeTakeFirst();
+      if (!row) {
+        const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
+        throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
+      }
+      const stages = await this.stagesOf(this.state.db, secret.id);
+      const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
+      return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
+    });
+  }
+
+  async versions(path: string): Promise<VersionInfo[]> {
+    assertValidPath(path);
+    return this.guard(async () => {
+      const secret = await this.requireSecret(this.state.db, path);
+      assertLive(secret);
+      return this.versionInfos(this.state.db, secret.id);
+    });
+  }
+
+  async describe(path: string): Promise<SecretInfo | null> {
+    assertValidPath(path);
+    return this.guard(async () => {
+      const secret = await this.findSecret(this.state.db, path);
+      return secret ? this.info(this.state.db, secret) : null;
+    });
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
+    const base = normalizePrefix(prefix);
+    const rows = await this.guard(async () => {
+      let query = this.state.db.selectFrom('secrets').select('path');
+      query = options.deleted ? query.where('deleted_at', 'is not', null) : query.where('deleted_at', 'is', null);
+      // Not LIKE ("_" is a wildcard there) and not a range (PostgreSQL collations are not bytewise).
+      if (base !== '') query = query.where((eb) => eb.or([eb('path', '=', base), eb(eb.fn('substr', ['path', eb.val(1), eb.val(base.length + 1)]), '=', `${base}/`)]));
+      return query.execute();
+    });
+    const paths = rows.map((r) => r.path).filter((p) => pathHasPrefix(p, base));
+    for (const path of paths.sort()) yield path;
+  }
+
+  // ── writes ─────────────────────────────────────────────────────────────
+
+  async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
+    assertValidPath(path);
+    assertValidValue(value, this.maxValueBytes);
+    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
+    const versionId = options.versionId ?? randomUUID();
+    if (!VERSION_ID.test(versionId)) {
+      throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
+    }
+    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const { kind, bytes } = encodeValue(value);
+
+    return this.write(async (trx) => {
+      const now = this.clock.now();
+      const secret = await this.upsertSecret(trx, path, now, metadata);
+      assertLive(secret);
+
+      const existing = await trx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('id', '=', versionId).executeTakeFirst();
+      if (existing) {
+        const stored = this.ring.openValue(path, existing.id, existing.data_key_id, existing.sealed);
+        if (existing.kind !== kind || !stored.equals(bytes)) {
+          throw new KeyturnError('KT_VERSION_CONFLICT', `${path} already has version "${printable(versionId)}" with a different value`);
+        }
+        const current = await this.stagesOf(trx, secret.id);
+        return { path, id: existing.id, number: Number(existing.number), kind: existing.kind, createdAt: Number(existing.created_at), stages: current.get(existing.id) ?? [], value };
+      }
+
+      const number = Number(secret.next_version);
+      await trx.updateTable('secrets').set({ next_version: number + 1, updated_at: now }).where('id', '=', secret.id).execute();
+      const { dataKeyId, sealed } = this.ring.sealValue(path, versionId, bytes);
+      await trx
+        .insertInto('secret_versions')
+        .values({ secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now })
+        .execute();
+      for (const stage of stages) {
+        const from = await this.stageHolder(trx, secret.id, stage);
+        await this.applyMove(trx, secret.id, stage, versionId, from, now);
+      }
+      await this.prune(trx, secret.id, now);
+      const after = await this.stagesOf(trx, secret.id);
+      return { path, id: versionId, number, kind, createdAt: now, stages: after.get(versionId) ?? [], value };
+    });
+  }
+
+  async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+    assertValidPath(path);
+    const st = parseStage(stage);
+    await this.write(async (trx) => {
+      const secret = await this.requireSecret(trx, path);
+      assertLive(secret);
+      if (to !== null) {
+        const exists = await trx.selectFrom('secret_versions').select('id').where('secret_id', '=', secret.id).where('id', '=', to).executeTakeFirst();
+        if (!exists) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
+      }
+      const holder = await this.stageHolder(trx, secret.id, st);
+      if (holder !== expectFrom) {
+        throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is on ${holder ?? 'no version'}, not ${expectFrom ?? 'no version'}`, {
+          details: { path, stage: st, expected: expectFrom, actual: holder },
+        });
+      }
+      if (holder === to) return;
+      await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now());
+      await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
+    });
+  }
+
+  async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
+    assertValidPath(path);
+    const patch = normalizeMetadata(metadata);
+    return this.write(async (trx) => {
+      const secret = await this.requireSecret(trx, path);
+      assertLive(secret);
+      await trx.updateTable('secrets').set({ ...metadataColumns(patch), updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
+      return this.info(trx, (await this.findSecret(trx, path))!);
+    });
+  }
+
+  async remove(path: string, options: { recoveryDays?: number } = {}): Promise<SecretInfo> {
+    assertValidPath(path);
+    const days = options.recoveryDays ?? DEFAULT_RECOVERY_DAYS;
+    if (!Number.isInteger(days) || days < MIN_RECOVERY_DAYS || days > MAX_RECOVERY_DAYS) {
+      throw new KeyturnError('KT_RECOVERY_DAYS_INVALID', `recovery window of ${days} days is outside ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS}`);
+    }
+    return this.write(async (trx) => {
+      const secret = await this.requireSecret(trx, path);
+      assertLive(secret);
+      const now = this.clock.now();
+      await trx.updateTable('secrets').set({ deleted_at: now, purge_after: now + days * DAY_MS, updated_at: now }).where('id', '=', secret.id).execute();
+      return this.info(trx, (await this.findSecret(trx, path))!);
+    });
+  }
+
+  async restore(path: string): Promise<SecretInfo> {
+    assertValidPath(path);
+    return this.write(async (trx) => {
+      const secret = await this.requireSecret(trx, path);
+      if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted`);
+      await trx.updateTable('secrets').set({ deleted_at: null, purge_after: null, updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
+      return this.info(trx, (await this.findSecret(trx, path))!);
+    });
+  }
+
+  async purge(path: string): Promise<void> {
+    assertValidPath(path);
+    await this.write(async (trx) => {
+      const secret = await this.requireSecret(trx, path);
+      if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted; delete it before purging`);
+      const purgeAfter = Number(secret.purge_after);
+      if (this.purgeProtection && this.clock.now() < purgeAfter) {
+        throw new KeyturnError('KT_PURGE_PROTECTED', `${path} can be purged from ${new Date(purgeAfter).toISOString()}`, {
+          details: { path, purgeAfter: new Date(purgeAfter).toISOString() },
+        });
+      }
+      await this.deleteSecretRows(trx, secret.id);
+    });
+  }
+
+  /** Purges every deleted secret whose recovery window has ended; returns their paths. */
+  async purgeExpired(): Promise<string[]> {
+    return this.write(async (trx) => {
+      const rows = await trx.selectFrom('secrets').select(['id', 'path']).where('deleted_at', 'is not', null).where('purge_after', '<=', this.clock.now()).execute();
+      for (const row of rows) await this.deleteSecretRows(trx, row.id);
+      return rows.map((r) => r.path).sort();
+    });
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw databaseError(e, this.state);
+    }
+  }
+
+  private write<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+    return this.guard(() => this.state.db.transaction().execute(fn));
+  }
+
+  private async findSecret(db: Db, path: string): Promise<SecretRow | undefined> {
+    return db.selectFrom('secrets').selectAll().where('path', '=', path).executeTakeFirst();
+  }
+
+  private async requireSecret(db: Db, path: string): Promise<SecretRow> {
+    const secret = await this.findSecret(db, path);
+    if (!secret) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+    return secret;
+  }
+
+  private async upsertSecret(trx: Transaction<Schema>, path: string, now: number, metadata: Partial<SecretMetadata> | undefined): Promise<SecretRow> {
+    await trx
+      .insertInto('secrets')
+      .values({ id: randomUUID(), path, type: null, description: null, owner: null, tags: '{}', created_at: now, updated_at: now, deleted_at: null, purge_after: null, next_version: 1, ...metadataColumns(metadata ?? {}) })
+      .onConflict((oc) => oc.column('path').doNothing())
+      .execute();
+    const secret = (await this.findSecret(trx, path))!;
+    if (metadata && secret.deleted_at === null && Object.keys(metadata).length > 0) {
+      await trx.updateTable('secrets').set(metadataColumns(metadata)).where('id', '=', secret.id).execute();
+    }
+    return secret;
+  }
+
+  private async stageHolder(db: Db, secretId: string, stage: Stage): Promise<string | null> {
+    const row = await db.selectFrom('secret_stages').select('version_id').where('secret_id', '=', secretId).where('stage', '=', stage).executeTakeFirst();
+    return row?.version_id ?? null;
+  }
+
+  private async stagesOf(db: Db, secretId: string): Promise<Map<string, Stage[]>> {
+    const rows = await db.selectFrom('secret_stages').select(['stage', 'version_id']).where('secret_id', '=', secretId).execute();
+    const out = new Map<string, Stage[]>();
+    for (const stage of STAGES) {
+      const row = rows.find((r) => r.stage === stage);
+      if (row) out.set(row.version_id, [...(out.get(row.version_id) ?? []), stage]);
+    }
+    return out;
+  }
+
+  /** One compare-and-set on a stage row; the affected-row count decides who won. */
+  private async casStage(trx: Transaction<Schema>, secretId: string, stage: Stage, to: string | null, from: string | null, now: number): Promise<void> {
+    let changed: bigint;
+    if (from === null && to === null) return;
+    if (from === null) {
+      const res = await trx
+        .insertInto('secret_stages')
+        .values({ secret_id: secretId, stage, version_id: to!, updated_at: now })
+        .onConflict((oc) => oc.columns(['secret_id', 'stage']).doNothing())
+        .executeTakeFirst();
+      changed = res.numInsertedOrUpdatedRows ?? 0n;
+    } else if (to === null) {
+      const res = await trx.deleteFrom('secret_stages').where('secret_id', '=', secretId).where('stage', '=', stage).where('version_id', '=', from).executeTakeFirst();
+      changed = res.numDeletedRows;
+    } else {
+      const res = await trx
+        .updateTable('secret_stages')
+        .set({ version_id: to, updated_at: now })
+        .where('secret_id', '=', secretId)
+        .where('stage', '=', stage)
+        .where('version_id', '=', from)
+        .executeTakeFirst();
+      changed = res.numUpdatedRows;
+    }
+    if (Number(changed) !== 1) {
+      throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${stage} moved while it was being set`, { details: { stage, expected: from } });
+    }
+  }
+
+  /** Moves `stage` from `from` to `to`, with the side moves that keep the stages coherent. */
+  private async applyMove(trx: Transaction<Schema>, secretId: string, stage: Stage, to: string | null, from: string | null, now: number): Promise<void> {
+    if (from === to) return;
+    await this.casStage(trx, secretId, stage, to, from, now);
+    if (stage === 'current' && to !== null) {
+      if (from !== null) await this.casStage(trx, secretId, 'previous', from, await this.stageHolder(trx, secretId, 'previous'), now);
+      else if ((await this.stageHolder(trx, secretId, 'previous')) === to) await this.casStage(trx, secretId, 'previous', null, to, now);
+      if ((await this.stageHolder(trx, secretId, 'pending')) === to) await this.casStage(trx, secretId, 'pending', null, to, now);
+    }
+  }
+
+  private async versionInfos(db: Db, secretId: string): Promise<VersionInfo[]> {
+    const rows = await db.selectFrom('secret_versions').select(['id', 'number', 'kind', 'created_at']).where('secret_id', '=', secretId).orderBy('number', 'desc').execute();
+    const stages = await this.stagesOf(db, secretId);
+    return rows.map((r) => ({ id: r.id, number: Number(r.number), kind: r.kind, createdAt: Number(r.created_at), stages: stages.get(r.id) ?? [] }));
+  }
+
+  private async info(db: Db, secret: SecretRow): Promise<SecretInfo> {
+    const versions = await this.versionInfos(db, secret.id);
+    const current = versions.find((v) => v.stages.includes('current'));
+    return {
+      path: secret.path,
+      type: secret.type,
+      description: secret.description,
+      owner: secret.owner,
+      tags: JSON.parse(secret.tags) as Record<string, string>,
+      createdAt: Number(secret.created_at),
+      updatedAt: Number(secret.updated_at),
+      versionCount: versions.length,
+      currentVersion: current ? { id: current.id, number: current.number } : null,
+      deletedAt: secret.deleted_at === null ? null : Number(secret.deleted_at),
+      purgeAfter: secret.purge_after === null ? null : Number(secret.purge_after),
+    };
+  }
+
+  /** Drops the oldest unlabeled versions beyond `maxVersions`, never one inside the retention hold. */
+  private async prune(trx: Transaction<Schema>, secretId: string, now: number): Promise<void> {
+    const versions = await this.versionInfos(trx, secretId);
+    let excess = versions.length - this.maxVersions;
+    if (excess <= 0) return;
+    for (const v of [...versions].reverse()) {
+      if (excess <= 0) break;
+      if (v.stages.length > 0 || v.createdAt > now - this.retentionMs) continue;
+      await trx.deleteFrom('secret_versions').where('secret_id', '=', secretId).where('id', '=', v.id).execute();
+      excess -= 1;
+    }
+  }
+
+  private async deleteSecretRows(trx: Transaction<Schema>, secretId: string): Promise<void> {
+    await trx.deleteFrom('secret_stages').where('secret_id', '=', secretId).execute();
+    await trx.deleteFrom('secret_versions').where('secret_id', '=', secretId).execute();
+    await trx.deleteFrom('secrets').where('id', '=', secretId).execute();
+  }
+}
+
+function assertLive(secret: SecretRow): void {
+  if (secret.deleted_at !== null) {
+    throw new KeyturnError('KT_SECRET_DELETED', `${secret.path} is deleted; it can be restored until ${new Date(Number(secret.purge_after)).toISOString()}`, {
+      details: { path: secret.path },
+    });
+  }
+}
+
+const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
+
+function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
+  const out: Partial<SecretMetadata> = {};
+  for (const key of ['type', 'description', 'owner'] as const) {
+    const v = m[key];
+    if (v === undefined) continue;
+    if (v !== null && (typeof v !== 'string' || v.length > 1024)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most 1024 characters`);
+    out[key] = v;
+  }
+  if (m.tags !== undefined) {
+    for (const [k, v] of Object.entries(m.tags)) {
+      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256) throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
+    }
+    out.tags = { ...m.tags };
+  }
+  return out;
+}
+
+function metadataColumns(m: Partial<SecretMetadata>): Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> {
+  const out: Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> = {};
+  if (m.type !== undefined) out.type = m.type;
+  if (m.description !== undefined) out.description = m.description;
+  if (m.owner !== undefined) out.owner = m.owner;
+  if (m.tags !== undefined) out.tags = JSON.stringify(m.tags);
+  return out;
+}

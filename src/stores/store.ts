@@ -1,0 +1,101 @@
+/**
+ * The SecretStore interface: where secret values live. `embedded/` keeps them encrypted in the
+ * state database; outside stores (Vault, AWS, Azure, GCP, OCI, Kubernetes) implement the same
+ * interface in a folder of their own and pass the same contract suite (`./contract.ts`).
+ *
+ * Semantics every store keeps:
+ * - versions are immutable and have an id; `put` is idempotent on the version id;
+ * - a stage sits on at most one version; stages move by compare-and-set on version ids, and
+ *   moving `current` away from a version labels that version `previous`;
+ * - deleting is soft: a deleted secret is hidden, can be restored within its recovery window,
+ *   and can be purged only when purge protection allows.
+ *
+ * @example
+ * ```ts
+ * const v1 = await store.put('prod/api/key', 'k1');                       // current
+ * const v2 = await store.put('prod/api/key', 'k2', { stages: ['pending'] });
+ * await store.moveStage('prod/api/key', 'current', v2.id, v1.id);         // v1 becomes previous
+ * ```
+ */
+import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
+
+export interface StoreCapabilities {
+  /** Stages are kept by the store itself (not emulated with metadata). */
+  readonly nativeStages: boolean;
+  /** moveStage is an atomic compare-and-set. */
+  readonly compareAndSet: boolean;
+  /** remove is a soft delete with restore. */
+  readonly softDelete: boolean;
+  /** The store can hold a controllable clock (tests of retention and recovery windows). */
+  readonly clockInjectable: boolean;
+}
+
+/** Which version to read: a stage (default `current`), a version id, or a version number. */
+export interface VersionSelector {
+  stage?: Stage;
+  versionId?: string;
+  number?: number;
+}
+
+export interface PutOptions {
+  /** Version id; retrying a put with the same id and value returns the same version. */
+  versionId?: string;
+  /** Stages to put on the new version (default `['current']`; `[]` for none). */
+  stages?: Stage[];
+  /** Metadata to set (merged; tags replace tags). Applied when creating, or updated when given. */
+  metadata?: Partial<SecretMetadata>;
+}
+
+export interface ListOptions {
+  /** List deleted secrets instead of live ones. */
+  deleted?: boolean;
+}
+
+export interface SecretStore {
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+
+  /**
+   * Reads one version with its value. Null when the secret does not exist or the stage is not
+   * set. Throws KT_VERSION_NOT_FOUND for an unknown version id or number, KT_SECRET_DELETED for a
+   * deleted secret.
+   */
+  get(path: string, select?: VersionSelector): Promise<Version | null>;
+
+  /** Adds a version (creating the secret if needed). Idempotent on `versionId`. */
+  put(path: string, value: SecretValue, options?: PutOptions): Promise<Version>;
+
+  /**
+   * Moves `stage` to version `to` (or removes it when `to` is null) if it is now on
+   * `expectFrom` (null: on no version); else throws KT_STAGE_CONFLICT. Moving `current` labels
+   * the version it left `previous` and clears `pending` from the version it lands on.
+   */
+  moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void>;
+
+  /** Versions, newest first, without values. */
+  versions(path: string): Promise<VersionInfo[]>;
+
+  /** The secret's metadata and state, without values; null when there is none (deleted ones included). */
+  describe(path: string): Promise<SecretInfo | null>;
+
+  /** Updates metadata (tags replace tags). */
+  setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo>;
+
+  /** Paths at or below `prefix` (`''` for all), sorted. */
+  list(prefix: string, options?: ListOptions): AsyncIterable<string>;
+
+  /** Soft delete with a recovery window of 7 to 90 days. */
+  remove(path: string, options?: { recoveryDays?: number }): Promise<SecretInfo>;
+
+  /** Undoes a soft delete. */
+  restore(path: string): Promise<SecretInfo>;
+
+  /** Deletes a soft-deleted secret for good; refused while purge protection holds it. */
+  purge(path: string): Promise<void>;
+
+  close?(): Promise<void>;
+}
+
+export const DEFAULT_RECOVERY_DAYS = 30;
+export const MIN_RECOVERY_DAYS = 7;
+export const MAX_RECOVERY_DAYS = 90;
