@@ -45,7 +45,7 @@ export const ERRORS = {
   KT_VALUE_MISSING: spec(400, 'No value was given.', 'Give the value with --value, --stdin, --file or --field k=v.'),
   KT_VALUE_SOURCE_CONFLICT: spec(400, 'More than one value source was given.', 'Use exactly one of --value, --stdin, --file or --field.'),
   KT_VALUE_TOO_LARGE: spec(400, 'The value is larger than the size limit.', 'Store a smaller value, or raise KEYTURN_MAX_VALUE_BYTES if the limit is too low.'),
-  KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json.'),
+  KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json-value.'),
   KT_VALUE_NOT_OBJECT: spec(400, 'A JSON value must be an object of fields.', 'Wrap the value in an object, for example {"password": "..."}.'),
   KT_VALUE_FIELD_INVALID: spec(400, 'A field is malformed.', 'Give fields as --field name=value with a name of [A-Za-z0-9._-].'),
   KT_FIELD_NOT_FOUND: spec(404, 'The version has no such field.', 'List the fields with `keyturn secret get PATH --json`.'),
@@ -79,6 +79,25 @@ export const ERRORS = {
   KT_DATABASE_URL_INVALID: spec(400, 'KEYTURN_DATABASE_URL is not a postgres:// URL.', 'Set KEYTURN_DATABASE_URL=postgres://user@host:5432/db, or unset it to use SQLite.'),
   KT_DATABASE_UNAVAILABLE: spec(503, 'The state database cannot be reached.', 'Check that the database is running and the URL or file is right.'),
   KT_DATABASE_TOO_NEW: spec(500, 'The state database was migrated by a newer Keyturn.', 'Upgrade Keyturn to the version that last migrated this database.'),
+
+  // ── audit ─────────────────────────────────────────────────────────────
+  KT_AUDIT_KEY_INVALID: spec(400, 'An audit signer or verifier key is malformed.', 'Give the key exactly as it was generated: NAME+KEYID+BASE64 for a verifier key, PRIVATE+KEY+NAME+KEYID+BASE64 for a signer key (c2sp.org/signed-note).'),
+  KT_AUDIT_NOTE_MALFORMED: spec(400, 'A signed note is malformed.', 'A note is text ending in a newline, a blank line, then lines "— NAME BASE64"; pass the note exactly as it was written.'),
+  KT_AUDIT_NOTE_UNVERIFIED: spec(422, 'The note has no signature from the expected audit key.', 'Check that the verifier key is the audit log\'s public key; a note signed only by other keys is not trusted.'),
+  KT_AUDIT_SIGNATURE_INVALID: spec(422, 'A signature from the audit key does not verify.', 'The signed text or the signature was altered: do not trust this note, and restore it from a copy you trust.'),
+  KT_AUDIT_CHECKPOINT_MALFORMED: spec(400, 'An audit checkpoint is malformed.', 'A checkpoint body is three lines: origin, tree size in decimal, base64 root hash; pass it exactly as it was signed.'),
+  KT_AUDIT_ORIGIN_MISMATCH: spec(422, 'The checkpoint is from another log (origin differs).', 'Verify against the checkpoint and key of the log you mean; the origin line names the log.'),
+  KT_AUDIT_PROOF_MALFORMED: spec(400, 'An audit proof is malformed.', 'Pass the proof exactly as it was written (c2sp.org/tlog-proof@v1, index, hashes, blank line, checkpoint).'),
+  KT_AUDIT_PROOF_INVALID: spec(422, 'The audit proof does not verify against the signed checkpoint.', 'The event, its index or the proof was altered: do not trust it; ask the log for a fresh proof.'),
+  KT_AUDIT_EVENT_INVALID: spec(400, 'An audit event is malformed.', 'Give every event field with its documented type (see src/audit/event.ts); events never carry secret values.'),
+  KT_AUDIT_LEAF_CHANGED: spec(422, 'An audit log entry was changed after it was written.', 'Restore the entry from a backup and investigate who wrote to the audit store.'),
+  KT_AUDIT_LEAF_MISSING: spec(422, 'An audit log entry was deleted.', 'Restore the missing entry from a backup and investigate who wrote to the audit store.'),
+  KT_AUDIT_LEAF_INSERTED: spec(422, 'An entry that the log never wrote was inserted into the audit log.', 'Remove the inserted entry (restore from a backup) and investigate who wrote to the audit store.'),
+  KT_AUDIT_LEAVES_REORDERED: spec(422, 'Audit log entries are out of order.', 'Restore the original order from a backup (each entry records its seq) and investigate who wrote to the audit store.'),
+  KT_AUDIT_TRUNCATED: spec(422, 'The audit log is shorter than a signed checkpoint says it was.', 'Restore the missing tail from a backup and investigate who deleted it.'),
+  KT_AUDIT_CHECKPOINT_MISMATCH: spec(422, 'A signed checkpoint does not match the audit log entries.', 'Some entry covered by the checkpoint was altered and the links were rewritten: restore the log from a backup.'),
+  KT_AUDIT_CHECKPOINT_FORK: spec(422, 'The audit key signed two checkpoints that cannot both be true.', 'The log\'s history was rewritten by someone holding the audit key: rotate the key and investigate.'),
+  KT_AUDIT_INCONSISTENT_WITH_TRUSTED: spec(422, 'The audit log is not an extension of the checkpoint you trust.', 'The history you saw earlier was rewritten: keep your trusted checkpoint as evidence and investigate.'),
 
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
@@ -121,6 +140,11 @@ export class KeyturnError extends Error {
     if (Object.keys(this.details).length > 0) out.details = { ...this.details };
     return out;
   }
+}
+
+/** The CLI exit code for an error: 2 for the caller's input (status 400), else 1. */
+export function exitCodeOf(code: ErrorCode): 1 | 2 {
+  return ERRORS[code].status === 400 ? 2 : 1;
 }
 
 /** True when `e` is a KeyturnError, optionally with the given code. */

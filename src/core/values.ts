@@ -59,9 +59,11 @@ export function parseFields(pairs: readonly string[]): SecretValue {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    const name = eq < 0 ? pair : pair.slice(0, eq);
-    if (eq <= 0 || !FIELD_NAME.test(name)) {
-      throw new KeyturnError('KT_VALUE_FIELD_INVALID', `field "${printable(name)}" must be given as name=value with a name of [A-Za-z0-9._-]`);
+    // Without "=", the text may be a value typed by mistake: never echo it.
+    if (eq < 0) throw new KeyturnError('KT_VALUE_FIELD_INVALID', 'a --field has no "="; give it as name=value');
+    const name = pair.slice(0, eq);
+    if (!FIELD_NAME.test(name)) {
+      throw new KeyturnError('KT_VALUE_FIELD_INVALID', `field name "${printable(name)}" must be non-empty [A-Za-z0-9._-]`);
     }
     out[name] = pair.slice(eq + 1);
   }

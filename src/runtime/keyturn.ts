@@ -54,6 +54,17 @@ async function openStateFor(settings: Settings, mustExist: boolean): Promise<Sta
   return openState({ sqliteFile: settings.sqliteFile });
 }
 
+/** Whether the home's state database exists and has its keys (without creating anything). */
+export async function isHomeInitialized(settings: Settings): Promise<boolean> {
+  if (!settings.databaseUrl && !existsSync(settings.sqliteFile)) return false;
+  const state = await openStateFor(settings, true);
+  try {
+    return await KeyRing.isInitialized(state);
+  } finally {
+    await state.close();
+  }
+}
+
 /** Opens an initialized home: throws KT_NOT_INITIALIZED, KT_ROOT_KEY_* errors as they apply. */
 export async function openKeyturn(settings: Settings, options: OpenOptions = {}): Promise<Keyturn> {
   const log = options.log ?? createLogger(settings.logLevel);

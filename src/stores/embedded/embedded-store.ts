@@ -261,6 +261,18 @@ export class EmbeddedStore implements SecretStore {
     });
   }
 
+  /** How many secrets (live and deleted) and versions the store holds. */
+  async counts(): Promise<{ secrets: number; deleted: number; versions: number }> {
+    return this.guard(async () => {
+      const secrets = await this.state.db
+        .selectFrom('secrets')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.count<number>('deleted_at').as('deleted')])
+        .executeTakeFirstOrThrow();
+      const versions = await this.state.db.selectFrom('secret_versions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { secrets: Number(secrets.n) - Number(secrets.deleted), deleted: Number(secrets.deleted), versions: Number(versions.n) };
+    });
+  }
+
   // ── internals ──────────────────────────────────────────────────────────
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

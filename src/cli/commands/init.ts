@@ -1,0 +1,24 @@
+/** `keyturn init`: create the home folder, the root key and the state database. */
+import type { Command } from 'commander';
+import { common, type CliApp, type CommonOptions } from '../app.js';
+import { emit } from '../io.js';
+import { initHome } from '../../runtime/keyturn.js';
+
+export function registerInit(program: Command, app: CliApp): void {
+  common(program.command('init'))
+    .description('Create the home folder, its root key (root.key, mode 0600) and the state database')
+    .addHelpText('after', '\nBack up root.key somewhere safe: without it the stored secrets cannot be decrypted.\nWith KEYTURN_ROOT_KEY set, no root.key file is written.')
+    .action(async (opts: CommonOptions) => {
+      const result = await initHome(app.settings(opts));
+      emit(app.io, !!opts.json, result, () =>
+        [
+          `Initialized Keyturn in ${result.home}`,
+          `  state database  ${result.state} (${result.dialect})`,
+          `  root key        ${result.rootKeyId} (${result.rootKeySource})`,
+          '',
+          'Back up the root key: without it the secrets cannot be decrypted.',
+          'Next: keyturn secret put app/example --value hello',
+        ].join('\n'),
+      );
+    });
+}

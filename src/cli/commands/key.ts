@@ -1,0 +1,24 @@
+/** `keyturn key rotate-root`: re-wrap every data key under a new root key. */
+import type { Command } from 'commander';
+import { common, type CliApp, type CommonOptions } from '../app.js';
+import { emit } from '../io.js';
+import { rotateRootKey } from '../../runtime/keyturn.js';
+
+export function registerKey(program: Command, app: CliApp): void {
+  const key = program.command('key').description('Manage the encryption keys');
+  common(key.command('rotate-root'))
+    .description('Re-wrap all data keys under a fresh root key; the old root key stops working')
+    .option('--output <file>', 'where to write the new key (required when the key comes from KEYTURN_ROOT_KEY)')
+    .addHelpText('after', '\nValues are not re-encrypted: only the data keys are re-wrapped, in one transaction.\nA crash at any point leaves a root key that opens the state.')
+    .action(async (opts: CommonOptions & { output?: string }) => {
+      const result = await rotateRootKey(app.settings(opts), opts.output === undefined ? {} : { outputFile: opts.output });
+      emit(app.io, !!opts.json, result, () =>
+        [
+          `Root key rotated: ${result.previousRootKeyId} -> ${result.rootKeyId}`,
+          `  data keys re-wrapped  ${result.dataKeysRewrapped}`,
+          `  new key written to    ${result.keyFile}`,
+          opts.output ? 'Set KEYTURN_ROOT_KEY to the new key before the next command; the old key no longer opens the state.' : 'Back up the new root.key; the old one no longer opens the state.',
+        ].join('\n'),
+      );
+    });
+}

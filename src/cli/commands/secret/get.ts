@@ -1,0 +1,37 @@
+/** `keyturn secret get PATH`: print a version's value. */
+import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
+import { printable } from '../../../core/values.js';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit } from '../../io.js';
+import { requireVersion, selector, versionJson } from './shared.js';
+
+interface GetOptions extends CommonOptions {
+  stage?: string;
+  version?: string;
+  field?: string;
+}
+
+export function registerGet(secret: Command, app: CliApp): void {
+  common(secret.command('get <path>'))
+    .description('Print the value of a secret (current version unless --stage or --version)')
+    .option('--stage <stage>', 'current, pending or previous')
+    .option('--version <n|id>', 'a version number or version id')
+    .option('--field <name>', 'print only this field of a JSON value')
+    .addHelpText('after', '\nThe value is printed as is: a string raw, a JSON value as JSON. --json wraps it with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/db/app --stage previous --json')
+    .action(async (path: string, opts: GetOptions) => {
+      const select = selector(opts);
+      const version = await app.withKeyturn(opts, (kt) => requireVersion(kt.store, path, select));
+      let value: unknown = version.value;
+      if (opts.field !== undefined) {
+        if (typeof version.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${path} holds a plain string, not fields`);
+        if (!Object.hasOwn(version.value, opts.field)) {
+          throw new KeyturnError('KT_FIELD_NOT_FOUND', `${path} version ${version.number} has no field "${printable(opts.field)}"; it has: ${Object.keys(version.value).join(', ')}`);
+        }
+        value = version.value[opts.field];
+      }
+      emit(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
+        typeof value === 'string' ? value : JSON.stringify(value, null, 2),
+      );
+    });
+}

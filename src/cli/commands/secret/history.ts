@@ -1,0 +1,19 @@
+/** `keyturn secret history PATH`: the versions of a secret, newest first, without values. */
+import type { Command } from 'commander';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit, isoTime, table } from '../../io.js';
+import { infoJson, requireInfo, versionJson } from './shared.js';
+
+export function registerHistory(secret: Command, app: CliApp): void {
+  common(secret.command('history <path>'))
+    .description('Show the versions of a secret, newest first, with their stages (never values)')
+    .action(async (path: string, opts: CommonOptions) => {
+      const { info, versions } = await app.withKeyturn(opts, async (kt) => {
+        const versions = await kt.store.versions(path);
+        return { info: await requireInfo(kt.store, path), versions };
+      });
+      emit(app.io, !!opts.json, { ...infoJson(info), history: versions.map(versionJson) }, () =>
+        table(['VERSION', 'ID', 'STAGES', 'KIND', 'CREATED'], versions.map((v) => [v.number, v.id, v.stages.join(','), v.kind, isoTime(v.createdAt)])),
+      );
+    });
+}

@@ -1,0 +1,22 @@
+/** `keyturn secret rollback PATH`: make the previous version current again. */
+import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit } from '../../io.js';
+
+export function registerRollback(secret: Command, app: CliApp): void {
+  common(secret.command('rollback <path>'))
+    .description('Make the previous version current; the current one becomes previous (run again to undo)')
+    .action(async (path: string, opts: CommonOptions) => {
+      const result = await app.withKeyturn(opts, async (kt) => {
+        const current = await kt.store.get(path, { stage: 'current' });
+        if (!current) throw new KeyturnError((await kt.store.describe(path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND', `${path} has no current version`);
+        const previous = await kt.store.get(path, { stage: 'previous' });
+        if (!previous) throw new KeyturnError('KT_NO_PREVIOUS_VERSION', `${path} has no previous version`);
+        await kt.store.moveStage(path, 'current', previous.id, current.id);
+        kt.log.info({ path, from: current.id, to: previous.id }, 'secret rolled back');
+        return { path, current: { id: previous.id, version: previous.number }, previous: { id: current.id, version: current.number } };
+      });
+      emit(app.io, !!opts.json, result, () => `${path}: current is now version ${result.current.version} (was ${result.previous.version})`);
+    });
+}

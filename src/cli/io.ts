@@ -1,0 +1,56 @@
+/**
+ * What a command reads and writes: streams and environment, injectable so tests run the CLI
+ * in-process, and the two output shapes every command has (a readable table or `--json`).
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { KeyturnError } from '../core/errors.js';
+
+export interface CliIo {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+  stdin: Readable & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+/** Renders rows as aligned columns under a header; empty cells show "-". */
+export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+/** Writes a command's result: JSON (one document) with --json, else the human text. */
+export function emit(io: CliIo, json: boolean, data: unknown, human: () => string): void {
+  if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else {
+    const text = human();
+    if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+}
+
+/** Writes an error the way the user asked for: JSON on stderr with --json, else two lines. */
+export function emitError(io: CliIo, json: boolean, err: KeyturnError): void {
+  if (json) io.stderr.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
+  else io.stderr.write(`error ${err.code}: ${err.message}\n  fix: ${err.fix}\n`);
+}
+
+/** ISO-8601 time to the millisecond, or "-". */
+export function isoTime(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
+}
+
+/** Reads all of stdin as UTF-8. */
+export async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,68 @@
+/**
+ * Test helpers: fresh state databases on SQLite (a temp file) and PostgreSQL (a schema of its own
+ * in the machine's server, dropped afterwards), with an initialized key ring.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Clock } from '../../src/core/clock.js';
+import { KeyRing } from '../../src/crypto/keyring.js';
+import { generateRootKey } from '../../src/crypto/root-key.js';
+import { openState, type StateDb } from '../../src/state/db.js';
+
+/** The trust-auth PostgreSQL every machine runs; override with KEYTURN_TEST_PG_URL. */
+export const PG_URL = process.env.KEYTURN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function tempDir(prefix = 'keyturn-test-'): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestState {
+  state: StateDb;
+  ring: KeyRing;
+  close(): Promise<void>;
+}
+
+export async function sqliteState(clock?: Clock): Promise<TestState & { file: string }> {
+  const tmp = tempDir();
+  const file = join(tmp.dir, 'keyturn.db');
+  const state = await openState({ sqliteFile: file });
+  const ring = await KeyRing.initialize(state, generateRootKey(), clock);
+  return {
+    state,
+    ring,
+    file,
+    close: async () => {
+      await state.close();
+      tmp.remove();
+    },
+  };
+}
+
+export async function postgresState(clock?: Clock): Promise<TestState & { schema: string }> {
+  const schema = `kt_test_${randomBytes(6).toString('hex')}`;
+  const state = await openState({ url: PG_URL, pgSchema: schema });
+  const ring = await KeyRing.initialize(state, generateRootKey(), clock);
+  return {
+    state,
+    ring,
+    schema,
+    close: async () => {
+      await state.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
