@@ -99,6 +99,40 @@ export const ERRORS = {
   KT_AUDIT_CHECKPOINT_FORK: spec(422, 'The audit key signed two checkpoints that cannot both be true.', 'The log\'s history was rewritten by someone holding the audit key: rotate the key and investigate.'),
   KT_AUDIT_INCONSISTENT_WITH_TRUSTED: spec(422, 'The audit log is not an extension of the checkpoint you trust.', 'The history you saw earlier was rewritten: keep your trusted checkpoint as evidence and investigate.'),
 
+  // ── rotation engine and config ─────────────────────────────────────
+  KT_POLICY_NOT_FOUND: spec(404, 'The secret has no rotation policy.', 'Declare it under secrets: in keyturn.yaml and run `keyturn apply -f keyturn.yaml`.'),
+  KT_POLICY_NOT_ROTATABLE: spec(400, 'The secret is stored but not rotated (no target and not an app-secret).', 'Give it a target in keyturn.yaml, or rotate it by hand with `keyturn secret put`.'),
+  KT_TARGET_NOT_FOUND: spec(404, 'The policy names a target that is not applied.', 'Declare the target under targets: in keyturn.yaml and apply it.'),
+  KT_CREDENTIAL_INVALID: spec(400, 'The stored credential lacks username or password fields.', 'Store it as fields: `keyturn secret put PATH --field username=... --field password=...`.'),
+  KT_RUN_NOT_FOUND: spec(404, 'No run with that id.', 'List runs with `keyturn runs`.'),
+  KT_RUN_LOCKED: spec(409, 'Another worker is rotating this secret now.', 'Wait for it to finish, or resume the run once its lease expires.'),
+  KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
+  KT_RUN_FINISHED: spec(409, 'The run has already finished.', 'Start a new rotation with `keyturn rotate PATH`.'),
+  KT_RUN_CANCEL_UNSAFE: spec(409, 'Cancelling now would drop the only credential that works.', 'Resume the run with `keyturn runs resume ID` so it finishes, or restore the target by hand first.'),
+  KT_RUN_INTERRUPTED: spec(503, 'The run was stopped by a signal at a step boundary.', 'Resume it with `keyturn runs resume ID` or `keyturn rotate PATH`.'),
+  KT_ROTATION_FAILED: spec(502, 'The rotation failed; the secret keeps its current value.', 'See `keyturn runs show ID` for the failed step and error, fix the cause, then `keyturn runs resume ID`.'),
+
+  // ── password policies ─────────────────────────────────────────────────
+  KT_PASSWORD_POLICY_INVALID: spec(400, 'A password policy is not valid.', 'Correct the key named in the message: length 8 to 1024, class counts (lower, upper, digits, symbols) an integer or false, symbolSet printable ASCII symbols.'),
+  KT_PASSWORD_POLICY_UNSATISFIABLE: spec(400, 'The password policy cannot be met (after the target\'s limits are applied).', 'Lower the minimum counts, keep the length within the target\'s maximum, or exclude fewer characters so every required class keeps at least one character.'),
+
+  // ── consumers ─────────────────────────────────────────────────────────
+  KT_CONSUMER_CONFIG_INVALID: spec(400, 'A consumer configuration is not valid.', 'Correct the consumer key named in the message (file: path, template, mode; exec: argv, env, timeoutMs, cwd; signal: pidFile, signal).'),
+  KT_CONSUMER_FAILED: spec(502, 'A consumer did not take the new value; the rotation itself stands.', 'Fix the reason in the message (folder or permissions, the command\'s exit status and stderr, or the process behind the pid file), then retry the delivery.'),
+  KT_TEMPLATE_PLACEHOLDER_UNKNOWN: spec(422, 'A template placeholder names something the secret does not have.', 'Use {{value}} for a plain string secret, a field name for a secret of fields, or {{_path}}, {{_version}}, {{_version_id}}; or add the field to the secret.'),
+
+  // ── targets ───────────────────────────────────────────────────────────
+  KT_TARGET_CONFIG_INVALID: spec(400, 'A target configuration is not valid.', 'Correct the target key named in the message (type, host, port, database, ...) under targets: in keyturn.yaml, then apply again.'),
+  KT_TARGET_STRATEGY_UNSUPPORTED: spec(400, 'The target does not rotate with this strategy.', 'Pick a strategy the target supports: postgres, mysql and redis take single-user or alternating-users; generic takes simple.'),
+  KT_TARGET_ADMIN_REQUIRED: spec(400, 'The rotation needs an admin credential for the target.', 'Name an admin secret (fields username, password) on the target in keyturn.yaml; single-user can do without one only when the current credential is known.'),
+  KT_TARGET_USERNAME_INVALID: spec(400, 'The user name cannot be used on this target or with this strategy.', 'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; no control characters); with alternating-users the standby is <user> or <user>_clone.'),
+  KT_TARGET_PASSWORD_REJECTED: spec(422, 'The target refused the new password value.', 'Align the secret\'s password policy with the target\'s rules (length, characters, password validation plugins), then retry.'),
+  KT_TARGET_AUTH_FAILED: spec(502, 'The target refused the credential.', 'Check the user name and password held in the store; if the password was changed on the target by hand, store the working one with `keyturn secret put`.'),
+  KT_TARGET_PERMISSION_DENIED: spec(502, 'The admin user lacks a right the rotation needs on the target.', 'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands), then retry.'),
+  KT_TARGET_USER_MISSING: spec(404, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
+  KT_TARGET_UNAVAILABLE: spec(503, 'The target cannot be reached or did not answer in time.', 'Check that the server runs and is reachable at the configured host and port (firewall, TLS, timeouts); the rotation retries with backoff.'),
+  KT_TARGET_FAILED: spec(502, 'The target answered with an error Keyturn does not expect.', 'Look up the driver code given in the message in the server\'s documentation and its log, fix the cause, then retry.'),
+
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
 } as const satisfies Record<string, ErrorSpec>;

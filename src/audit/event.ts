@@ -1,0 +1,187 @@
+/**
+ * The audit event record: what one Merkle leaf of the audit log says.
+ *
+ * A leaf is the RFC 8785 canonical JSON of exactly these fields (no others, all present):
+ *
+ * | field         | type                                     | meaning                                                     |
+ * | ------------- | ---------------------------------------- | ----------------------------------------------------------- |
+ * | seq           | integer >= 0                             | this event's leaf index: the n-th event written has seq n   |
+ * | prev          | 64 lowercase hex                         | leaf hash of event seq-1; GENESIS_PREV (64 zeros) for seq 0 |
+ * | time          | RFC 3339 UTC, `2025-01-02T03:04:05.678Z` | when it happened (the writer's clock)                       |
+ * | actor         | string, 1..256                           | who: `user:alice`, `token:ci-deploy`, `system:scheduler`    |
+ * | source        | string, 1..256                           | through what: `cli`, `api`, `engine`, `agent:web-1`         |
+ * | action        | dotted lowercase, 1..128                 | what: `secret.put`, `rotation.set`, `access.read`           |
+ * | path          | string up to 512, or null                | the secret path concerned                                   |
+ * | versionId     | id up to 128, or null                    | the version concerned                                       |
+ * | outcome       | `success` / `failure` / `denied`         | how it ended                                                |
+ * | errorCode     | `KT_...`, or null                        | the registry code when it did not succeed (null on success) |
+ * | runId         | id up to 128, or null                    | the rotation run, if any                                    |
+ * | correlationId | id up to 128, or null                    | ties together the events of one request or job              |
+ *
+ * An id is `[A-Za-z0-9._:@/-]`; strings have no control characters.
+ *
+ * Never a secret value: no field is meant for one, and unknown fields are refused (by
+ * makeEvent and decodeEvent), so a value cannot ride along by accident. (Where a value must be
+ * identified, a later field can carry an HMAC of it, never the value.)
+ *
+ * `seq` and `prev` make each leaf self-locating: the Merkle root in a signed checkpoint proves
+ * that *something* changed, and these two fields let the verifier say *what* — which index was
+ * changed, removed, inserted or moved (see diagnose.ts).
+ *
+ * @example
+ * ```ts
+ * const leaf = encodeEvent(makeEvent({ time: new Date(), actor: 'user:alice', source: 'cli',
+ *   action: 'secret.put', path: 'prod/db/app_user', versionId: 'v2', outcome: 'success' }, 0, GENESIS_PREV));
+ * decodeEvent(leaf).seq; // 0
+ * ```
+ */
+import { KeyturnError } from '../core/errors.js';
+import { canonicalJson } from './canonical.js';
+import { isWellFormedText } from './text.js';
+
+/** The `prev` of the first event (seq 0): 32 zero bytes in hex. */
+export const GENESIS_PREV = '0'.repeat(64);
+
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** What a caller gives to record an event; seq and prev are filled in by the log. */
+export interface AuditEventInput {
+  readonly time: string | Date;
+  readonly actor: string;
+  readonly source: string;
+  readonly action: string;
+  readonly outcome: AuditOutcome;
+  readonly path?: string | null;
+  readonly versionId?: string | null;
+  readonly errorCode?: string | null;
+  readonly runId?: string | null;
+  readonly correlationId?: string | null;
+}
+
+/** One audit log entry, exactly as hashed into the tree. */
+export interface AuditEvent {
+  readonly seq: number;
+  readonly prev: string;
+  readonly time: string;
+  readonly actor: string;
+  readonly source: string;
+  readonly action: string;
+  readonly path: string | null;
+  readonly versionId: string | null;
+  readonly outcome: AuditOutcome;
+  readonly errorCode: string | null;
+  readonly runId: string | null;
+  readonly correlationId: string | null;
+}
+
+const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'versionId', 'outcome', 'errorCode', 'runId', 'correlationId'] as const;
+const INPUT_FIELDS = FIELDS.filter((f) => f !== 'seq' && f !== 'prev');
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+const HASH_HEX = /^[0-9a-f]{64}$/;
+const ACTION = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
+const ID = /^[A-Za-z0-9._:@/-]+$/;
+const ERROR_CODE = /^KT_[A-Z0-9_]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Builds and checks an event from caller fields plus its position in the log.
+ *
+ * @example
+ * ```ts
+ * makeEvent({ time: '2025-01-02T03:04:05.678Z', actor: 'system:scheduler', source: 'engine',
+ *   action: 'rotation.start', outcome: 'success', runId: 'run_01' }, 7, prevHex);
+ * ```
+ */
+export function makeEvent(input: AuditEventInput, seq: number, prev: string): AuditEvent {
+  for (const key of Object.keys(input)) {
+    if (!(INPUT_FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
+  }
+  const time = input.time instanceof Date ? input.time.toISOString() : input.time;
+  return checkEvent({
+    seq,
+    prev,
+    time,
+    actor: input.actor,
+    source: input.source,
+    action: input.action,
+    path: input.path ?? null,
+    versionId: input.versionId ?? null,
+    outcome: input.outcome,
+    errorCode: input.errorCode ?? null,
+    runId: input.runId ?? null,
+    correlationId: input.correlationId ?? null,
+  });
+}
+
+/**
+ * The leaf bytes of an event: its RFC 8785 canonical JSON.
+ *
+ * @example
+ * ```ts
+ * encodeEvent(event).toString(); // '{"action":"secret.put","actor":"user:alice",...}'
+ * ```
+ */
+export function encodeEvent(event: AuditEvent): Buffer {
+  return canonicalJson(checkEvent(event));
+}
+
+/**
+ * Parses and checks a leaf; throws KT_AUDIT_EVENT_INVALID when it is not an event.
+ *
+ * @example
+ * ```ts
+ * decodeEvent(leaf).action; // 'secret.put'
+ * ```
+ */
+export function decodeEvent(leaf: Uint8Array): AuditEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(leaf));
+  } catch (e) {
+    throw new KeyturnError('KT_AUDIT_EVENT_INVALID', 'the leaf is not UTF-8 JSON', { cause: e });
+  }
+  return checkEvent(value);
+}
+
+/** Throws KT_AUDIT_EVENT_INVALID unless `value` is a well-formed event; returns it typed. */
+export function checkEvent(value: unknown): AuditEvent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('an event is a JSON object');
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
+  }
+  for (const key of FIELDS) if (!(key in record)) throw invalid(`the event lacks field "${key}"`);
+  const e = record as unknown as AuditEvent;
+  if (!Number.isSafeInteger(e.seq) || e.seq < 0) throw invalid('seq must be an integer >= 0');
+  if (typeof e.prev !== 'string' || !HASH_HEX.test(e.prev)) throw invalid('prev must be 64 lowercase hex digits');
+  if (e.seq === 0 && e.prev !== GENESIS_PREV) throw invalid('the first event (seq 0) must have prev = 64 zeros');
+  if (typeof e.time !== 'string' || !TIME.test(e.time) || Number.isNaN(Date.parse(e.time))) throw invalid('time must be an RFC 3339 UTC time such as 2025-01-02T03:04:05.678Z');
+  text(e.actor, 'actor', 256);
+  text(e.source, 'source', 256);
+  if (typeof e.action !== 'string' || e.action.length > 128 || !ACTION.test(e.action)) throw invalid('action must be dotted lowercase words such as secret.put');
+  if (e.path !== null) text(e.path, 'path', 512);
+  id(e.versionId, 'versionId');
+  id(e.runId, 'runId');
+  id(e.correlationId, 'correlationId');
+  if (!(AUDIT_OUTCOMES as readonly unknown[]).includes(e.outcome)) throw invalid(`outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`);
+  if (e.errorCode !== null && (typeof e.errorCode !== 'string' || !ERROR_CODE.test(e.errorCode))) throw invalid('errorCode must be a KT_... code or null');
+  if (e.outcome === 'success' && e.errorCode !== null) throw invalid('a successful event has no errorCode');
+  return e;
+}
+
+function text(v: unknown, name: string, max: number): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max || CONTROL.test(v) || !isWellFormedText(v)) {
+    throw invalid(`${name} must be 1 to ${max} characters without control characters`);
+  }
+}
+
+function id(v: unknown, name: string): void {
+  if (v === null) return;
+  if (typeof v !== 'string' || v.length > 128 || !ID.test(v)) throw invalid(`${name} must be up to 128 characters of [A-Za-z0-9._:@/-], or null`);
+}
+
+function invalid(message: string): KeyturnError {
+  return new KeyturnError('KT_AUDIT_EVENT_INVALID', message);
+}
