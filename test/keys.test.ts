@@ -145,6 +145,8 @@ describe('key files and initialization', () => {
     expect(readFileSync(file, 'utf8').trim()).toHaveLength(44);
     const { statSync } = await import('node:fs');
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(tmp.dir, 'keyturn.db')).mode & 0o777).toBe(0o600);
+    expect(statSync(tmp.dir).mode & 0o777).toBe(0o700);
     chmodSync(file, 0o644);
     const r = await runCli(['secret', 'ls'], { env });
     expect(r.code).toBe(1);

@@ -15,7 +15,7 @@ describe('state database', () => {
     const pg = await postgresState();
     try {
       const tables = async (s: typeof sqlite) => (await s.db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
-      expect(await tables(sqlite)).toEqual(['data_keys', 'kt_settings', 'secret_stages', 'secret_versions', 'secrets']);
+      expect(await tables(sqlite)).toEqual(expect.arrayContaining(['data_keys', 'kt_settings', 'secret_stages', 'secret_versions', 'secrets', 'runs', 'run_steps', 'run_consumers', 'leases', 'targets', 'secret_policies']));
       expect(await tables(pg.state)).toEqual(await tables(sqlite));
     } finally {
       await sqlite.close();

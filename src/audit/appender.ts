@@ -16,10 +16,9 @@
  * ```
  */
 import { KeyturnError } from '../core/errors.js';
-import { canonicalJson } from './canonical.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
-import { GENESIS_PREV, makeEvent } from './event.js';
+import { GENESIS_PREV, encodeCheckedEvent, makeEvent } from './event.js';
 import { CompactRange, leafHash } from './merkle.js';
 import type { NoteSigner } from './note-key.js';
 
@@ -64,7 +63,7 @@ export class AuditAppender {
   /** Records one event: assigns seq and prev, encodes and hashes the leaf. */
   append(input: AuditEventInput): AppendedEvent {
     const event = makeEvent(input, this.#range.size, this.#prev);
-    const leaf = canonicalJson(event); // makeEvent has checked it; encodeEvent would check again
+    const leaf = encodeCheckedEvent(event); // makeEvent has checked it; encodeEvent would check again
     const hash = leafHash(leaf);
     this.#range.append(hash);
     this.#prev = hash.toString('hex');

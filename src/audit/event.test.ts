@@ -59,7 +59,7 @@ describe('audit events', () => {
     const leaf = encodeEvent(makeEvent(INPUT, 0, GENESIS_PREV)).toString('utf8');
     expect(leaf).toBe(
       '{"action":"secret.put","actor":"user:alice","correlationId":null,"errorCode":null,"outcome":"success","path":"prod/db/app_user",' +
-        `"prev":"${GENESIS_PREV}","runId":null,"seq":0,"source":"cli","time":"2025-01-02T03:04:05.678Z","versionId":"v2"}`,
+        `"prev":"${GENESIS_PREV}","runId":null,"seq":0,"source":"cli","time":"2025-01-02T03:04:05.678Z","valueHmac":null,"versionId":"v2"}`,
     );
     expect(decodeEvent(Buffer.from(leaf))).toEqual(makeEvent(INPUT, 0, GENESIS_PREV));
   });
@@ -79,6 +79,8 @@ describe('audit events', () => {
     ['an error code on success', { ...INPUT, errorCode: 'KT_INTERNAL' }],
     ['an error code outside the registry form', { ...INPUT, outcome: 'failure', errorCode: 'oops' }],
     ['a version id with spaces', { ...INPUT, versionId: 'v 2' }],
+    ['an error code on an intent', { ...INPUT, outcome: 'intent', errorCode: 'KT_INTERNAL' }],
+    ['a value where the value HMAC goes', { ...INPUT, valueHmac: 'hunter2' }],
   ])('refuses %s', (_name, input) => {
     expect(codeOf(() => makeEvent(input as AuditEventInput, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
   });
@@ -95,6 +97,33 @@ describe('audit events', () => {
     expect(codeOf(() => decodeEvent(Buffer.from('[]')))).toBe('KT_AUDIT_EVENT_INVALID');
     const { seq: _seq, ...withoutSeq } = makeEvent(INPUT, 0, GENESIS_PREV);
     expect(codeOf(() => decodeEvent(canonicalJson(withoutSeq)))).toBe('KT_AUDIT_EVENT_INVALID');
+  });
+});
+
+describe('the direct RFC 8785 encoder of events', () => {
+  it('writes exactly the bytes of the generic canonicalizer, escapes and non-ASCII included', () => {
+    const texts = ['user:alice', 'user:"quoted" \\ back', 'user:ünïcödé ✓ 😀', 'user:\u2028\u2029', 'a'.repeat(256), 'user:</script>'];
+    let n = 0;
+    for (const actor of texts) {
+      for (const outcome of ['intent', 'success', 'failure', 'denied'] as const) {
+        const event = makeEvent(
+          {
+            ...INPUT,
+            actor,
+            outcome,
+            errorCode: outcome === 'failure' || outcome === 'denied' ? 'KT_TARGET_AUTH_FAILED' : null,
+            path: n % 2 === 0 ? null : `prod/${actor.length}`,
+            runId: n % 3 === 0 ? null : `run_${n}`,
+            valueHmac: n % 2 === 0 ? `hmac-sha256:hk_1a2b3c4d:${'A'.repeat(43)}=` : null,
+          },
+          n * 9_007_199,
+          n === 0 ? GENESIS_PREV : 'ab'.repeat(32),
+        );
+        expect(encodeEvent(event).equals(canonicalJson(event))).toBe(true);
+        n++;
+      }
+    }
+    expect(n).toBe(24);
   });
 });
 

@@ -13,16 +13,18 @@
  * | action        | dotted lowercase, 1..128                 | what: `secret.put`, `rotation.set`, `access.read`           |
  * | path          | string up to 512, or null                | the secret path concerned                                   |
  * | versionId     | id up to 128, or null                    | the version concerned                                       |
- * | outcome       | `success` / `failure` / `denied`         | how it ended                                                |
- * | errorCode     | `KT_...`, or null                        | the registry code when it did not succeed (null on success) |
+ * | outcome       | `intent` / `success` / `failure` / `denied` | how it ended (`intent`: recorded before acting; a later event of the same run says how it ended) |
+ * | errorCode     | `KT_...`, or null                        | the registry code when it did not succeed (null on success and intent) |
  * | runId         | id up to 128, or null                    | the rotation run, if any                                    |
  * | correlationId | id up to 128, or null                    | ties together the events of one request or job              |
+ * | valueHmac     | `hmac-sha256:<key-id>:<base64>`, or null | a keyed hash of the value written, so a value can be searched for (`keyturn audit hash`) |
  *
  * An id is `[A-Za-z0-9._:@/-]`; strings have no control characters.
  *
  * Never a secret value: no field is meant for one, and unknown fields are refused (by
- * makeEvent and decodeEvent), so a value cannot ride along by accident. (Where a value must be
- * identified, a later field can carry an HMAC of it, never the value.)
+ * makeEvent and decodeEvent), so a value cannot ride along by accident. Where a value must be
+ * identified, `valueHmac` carries an HMAC-SHA-256 of it under a dedicated audit HMAC key (never
+ * the signing key), never the value.
  *
  * `seq` and `prev` make each leaf self-locating: the Merkle root in a signed checkpoint proves
  * that *something* changed, and these two fields let the verifier say *what* — which index was
@@ -36,13 +38,12 @@
  * ```
  */
 import { KeyturnError } from '../core/errors.js';
-import { canonicalJson } from './canonical.js';
 import { isWellFormedText } from './text.js';
 
 /** The `prev` of the first event (seq 0): 32 zero bytes in hex. */
 export const GENESIS_PREV = '0'.repeat(64);
 
-export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+export const AUDIT_OUTCOMES = ['intent', 'success', 'failure', 'denied'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** What a caller gives to record an event; seq and prev are filled in by the log. */
@@ -57,6 +58,7 @@ export interface AuditEventInput {
   readonly errorCode?: string | null;
   readonly runId?: string | null;
   readonly correlationId?: string | null;
+  readonly valueHmac?: string | null;
 }
 
 /** One audit log entry, exactly as hashed into the tree. */
@@ -73,15 +75,18 @@ export interface AuditEvent {
   readonly errorCode: string | null;
   readonly runId: string | null;
   readonly correlationId: string | null;
+  readonly valueHmac: string | null;
 }
 
-const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'versionId', 'outcome', 'errorCode', 'runId', 'correlationId'] as const;
+const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'versionId', 'outcome', 'errorCode', 'runId', 'correlationId', 'valueHmac'] as const;
 const INPUT_FIELDS = FIELDS.filter((f) => f !== 'seq' && f !== 'prev');
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const ACTION = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
 const ID = /^[A-Za-z0-9._:@/-]+$/;
 const ERROR_CODE = /^KT_[A-Z0-9_]+$/;
+/** `hmac-sha256:<key-id>:<base64 of 32 bytes>`. */
+export const VALUE_HMAC = /^hmac-sha256:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9+/]{43}=$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -112,6 +117,7 @@ export function makeEvent(input: AuditEventInput, seq: number, prev: string): Au
     errorCode: input.errorCode ?? null,
     runId: input.runId ?? null,
     correlationId: input.correlationId ?? null,
+    valueHmac: input.valueHmac ?? null,
   });
 }
 
@@ -124,7 +130,30 @@ export function makeEvent(input: AuditEventInput, seq: number, prev: string): Au
  * ```
  */
 export function encodeEvent(event: AuditEvent): Buffer {
-  return canonicalJson(checkEvent(event));
+  return encodeCheckedEvent(checkEvent(event));
+}
+
+/**
+ * The RFC 8785 bytes of an event that {@link checkEvent} accepted, written directly: its members
+ * are fixed, so they are emitted in code-unit order; a string is written as JSON.stringify writes
+ * it, which is RFC 8785's string form for text without lone surrogates (checkEvent refuses
+ * those); seq is a safe integer, whose shortest form is its decimal digits. Equal, byte for byte,
+ * to `canonicalJson(event)` (event.test.ts checks it), several times faster.
+ *
+ * @example
+ * ```ts
+ * encodeCheckedEvent(makeEvent(input, 0, GENESIS_PREV)).equals(canonicalJson(makeEvent(input, 0, GENESIS_PREV))); // true
+ * ```
+ */
+export function encodeCheckedEvent(e: AuditEvent): Buffer {
+  return Buffer.from(
+    `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`,
+    'utf8',
+  );
+}
+
+function str(v: string | null): string {
+  return v === null ? 'null' : JSON.stringify(v);
 }
 
 /**
@@ -167,7 +196,8 @@ export function checkEvent(value: unknown): AuditEvent {
   id(e.correlationId, 'correlationId');
   if (!(AUDIT_OUTCOMES as readonly unknown[]).includes(e.outcome)) throw invalid(`outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`);
   if (e.errorCode !== null && (typeof e.errorCode !== 'string' || !ERROR_CODE.test(e.errorCode))) throw invalid('errorCode must be a KT_... code or null');
-  if (e.outcome === 'success' && e.errorCode !== null) throw invalid('a successful event has no errorCode');
+  if ((e.outcome === 'success' || e.outcome === 'intent') && e.errorCode !== null) throw invalid(`an event with outcome ${e.outcome} has no errorCode`);
+  if (e.valueHmac !== null && (typeof e.valueHmac !== 'string' || !VALUE_HMAC.test(e.valueHmac))) throw invalid('valueHmac must be hmac-sha256:<key-id>:<base64>, or null');
   return e;
 }
 

@@ -6,7 +6,10 @@
  * - note-key.ts / note.ts: C2SP signed notes with Ed25519 keys
  * - checkpoint.ts / proof.ts: C2SP tlog-checkpoint and tlog-proof
  * - appender.ts: numbering, linking and hashing events as they are written
- * - verify.ts / diagnose.ts / problem.ts: verifying a whole log and naming the damage
+ * - verify.ts / diagnose.ts / problem.ts: verifying a whole log (or a part, from its prefix) and naming the damage
+ *
+ * The durable log over the state database is not re-exported here (it needs I/O): log.ts
+ * (AuditLog), repo.ts, keys.ts, hooks.ts, stored-verify.ts, prove.ts, export.ts, sinks/.
  *
  * @example
  * ```ts
@@ -25,7 +28,7 @@ export { formatCheckpoint, openCheckpoint, parseCheckpoint, readCheckpointUnveri
 export type { Checkpoint } from './checkpoint.js';
 export { diagnoseLeaves } from './diagnose.js';
 export type { DiagnoseInput, Diagnosis } from './diagnose.js';
-export { AUDIT_OUTCOMES, GENESIS_PREV, checkEvent, decodeEvent, encodeEvent, makeEvent } from './event.js';
+export { AUDIT_OUTCOMES, GENESIS_PREV, VALUE_HMAC, checkEvent, decodeEvent, encodeCheckedEvent, encodeEvent, makeEvent } from './event.js';
 export type { AuditEvent, AuditEventInput, AuditOutcome } from './event.js';
 export {
   CompactRange,
@@ -49,4 +52,4 @@ export type * from './problem.js';
 export { TLOG_PROOF_HEADER, createTlogProof, encodeTlogProof, parseTlogProof, verifyTlogProof } from './proof.js';
 export type { TlogProof } from './proof.js';
 export { verifyAuditLog } from './verify.js';
-export type { AuditVerifyResult, CheckpointRecord, TrustedCheckpoint, VerifyAuditLogInput } from './verify.js';
+export type { AuditVerifyResult, CheckpointRecord, LogPrefix, TrustedCheckpoint, VerifyAuditLogInput } from './verify.js';

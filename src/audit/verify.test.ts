@@ -5,7 +5,7 @@ import { AuditAppender } from './appender.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { AuditEventInput } from './event.js';
 import { encodeEvent, makeEvent } from './event.js';
-import { leafHash } from './merkle.js';
+import { CompactRange, leafHash } from './merkle.js';
 import { generateNoteKey, parseSignerKey } from './note-key.js';
 import { keyLabel, parseNote, signNote } from './note.js';
 import type { AuditProblem } from './problem.js';
@@ -328,5 +328,47 @@ describe('verifyAuditLog at the edges (first entry, checkpoint boundaries, near 
     const log = copy();
     log.leaves.pop();
     expect(verify(log).problems).toEqual(only({ kind: 'truncated', size: 999, expectedSize: 1000 }));
+  });
+});
+
+describe('verifyAuditLog on a part of the log (a prefix and the entries after it)', () => {
+  /** Entries [from, n) of LOG with the compact range of [0, from) as the prefix. */
+  function part(from: number): { leaves: Buffer[]; checkpoints: string[]; prefix: { size: number; nodes: Buffer[]; lastHash: Buffer } } {
+    const range = new CompactRange();
+    for (const leaf of LOG.leaves.slice(0, from)) range.append(leafHash(leaf));
+    return {
+      leaves: LOG.leaves.slice(from).map((l) => Buffer.from(l)),
+      checkpoints: [...LOG.checkpoints],
+      prefix: { size: from, nodes: range.nodes().map((n) => Buffer.from(n)), lastHash: leafHash(LOG.leaves[from - 1] as Buffer) },
+    };
+  }
+  const verifyPart = (p: ReturnType<typeof part>, extra: Partial<VerifyAuditLogInput> = {}) =>
+    verifyAuditLog({ leaves: p.leaves, checkpoints: p.checkpoints, prefix: p.prefix, verifierKey: KEY.verifierKey, origin: ORIGIN, ...extra });
+
+  it('verifies entries 650..999 through the prefix, skipping the checkpoints before it', () => {
+    expect(verifyPart(part(650))).toMatchObject({ ok: true, size: 1000, verifiedSize: 1000, validCheckpoints: 10, problems: [] });
+  });
+
+  it('names damage in the part with absolute indices', () => {
+    const p = part(650);
+    changeByte(p.leaves[80] as Buffer, '"actor":"', 10, 'X');
+    p.leaves.splice(200, 1);
+    expect(verifyPart(p).problems).toEqual([expect.objectContaining({ kind: 'leaf_changed', index: 730 }), expect.objectContaining({ kind: 'leaf_missing', index: 850 })]);
+  });
+
+  it('a forged prefix fails the signed root', () => {
+    const p = part(650);
+    p.prefix.nodes[0] = Buffer.alloc(32, 7);
+    const result = verifyPart(p);
+    expect(result.ok).toBe(false);
+    expect(result.verifiedSize).toBe(0);
+    expect(result.problems.map((x) => x.kind)).toContain('checkpoint_mismatch');
+  });
+
+  it('checks a trusted checkpoint at or after the prefix, and says when one before it cannot be checked', () => {
+    const p = part(700);
+    expect(verifyPart(p, { trusted: LOG.checkpoints[6] as string }).ok).toBe(true); // size 700: the prefix itself
+    expect(verifyPart(p, { trusted: LOG.checkpoints[8] as string }).ok).toBe(true);
+    expect(verifyPart(p, { trusted: LOG.checkpoints[5] as string }).problems).toEqual(only({ kind: 'trusted_invalid', code: 'KT_AUDIT_TRUSTED_NOT_COVERED' }));
   });
 });

@@ -18,6 +18,12 @@
  * On an intact log only the entries after the last checkpoint are decoded, so verifying costs
  * about one leaf hash and one node hash per entry.
  *
+ * A part of a log (an export from entry `a` on) is verified the same way given its `prefix`: the
+ * compact range of entries `[0, a)` and the leaf hash of entry `a - 1`. The prefix hashes are not
+ * trusted on their own: a signed root computed through them proves them. Checkpoints smaller than
+ * `a` cannot be checked and are skipped; a trusted checkpoint smaller than `a` is a problem
+ * (`trusted_invalid`, KT_AUDIT_TRUSTED_NOT_COVERED). Indices and positions stay absolute.
+ *
  * @example
  * ```ts
  * const result = verifyAuditLog({ leaves, checkpoints: notes, verifierKey: vkey, origin: 'audit.example/keyturn' });
@@ -57,6 +63,17 @@ export interface VerifyAuditLogInput {
   readonly origin?: string;
   /** A checkpoint trusted from before: a signed note (checked with the same key) or a tree head. */
   readonly trusted?: string | TrustedCheckpoint;
+  /** When `leaves[0]` is entry `prefix.size`: the entries before it, as a compact range. */
+  readonly prefix?: LogPrefix;
+}
+
+/** Entries `[0, size)` summarized: their compact range and the leaf hash of entry `size - 1`. */
+export interface LogPrefix {
+  readonly size: number;
+  /** The compact range's subtree roots, largest first (see CompactRange.nodes). */
+  readonly nodes: readonly Uint8Array[];
+  /** Leaf hash of entry `size - 1` (ignored when size is 0). */
+  readonly lastHash: Uint8Array;
 }
 
 export interface AuditVerifyResult {
@@ -83,7 +100,8 @@ export interface AuditVerifyResult {
  * ```
  */
 export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
-  const { leaves, origin } = input;
+  const { origin } = input;
+  const offset = input.prefix?.size ?? 0;
   const verifier = typeof input.verifierKey === 'string' ? parseVerifierKey(input.verifierKey) : input.verifierKey;
   const problems: AuditProblem[] = [];
 
@@ -108,17 +126,28 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
     }
     valid.push({ pos, cp });
   });
-  const trusted = readTrusted(input.trusted, verifier, origin, problems);
+  let trusted = readTrusted(input.trusted, verifier, origin, problems);
+  if (trusted !== null && trusted.size < offset) {
+    problems.push({
+      kind: 'trusted_invalid',
+      code: 'KT_AUDIT_TRUSTED_NOT_COVERED',
+      message: `the trusted checkpoint (size ${trusted.size}) is before this part of the log, which starts at entry ${offset}: it cannot show the log extends it`,
+    });
+    trusted = null;
+  }
 
   // 2. One pass over the entries: leaf hashes, compact range, roots at every size of interest.
-  const n = leaves.length;
-  const wanted = [...new Set([...valid.map((v) => v.cp.size), ...(trusted ? [trusted.size] : [])])].filter((s) => s <= n).sort((a, b) => a - b);
+  const n = offset + input.leaves.length;
+  const leaves = offset === 0 ? input.leaves : placeAt(offset, input.leaves);
+  const checkable = (size: number): boolean => size >= offset && size <= n;
+  const wanted = [...new Set([...valid.map((v) => v.cp.size), ...(trusted ? [trusted.size] : [])])].filter(checkable).sort((a, b) => a - b);
   const rootsAt = new Map<number, Buffer>();
-  if (wanted[0] === 0) rootsAt.set(0, EMPTY_ROOT);
+  const range = input.prefix === undefined ? new CompactRange() : CompactRange.restore(offset, input.prefix.nodes);
+  if (wanted[0] === offset) rootsAt.set(offset, offset === 0 ? EMPTY_ROOT : range.root());
   const hashes = new Array<Buffer>(n);
-  const range = new CompactRange();
-  let w = wanted[0] === 0 ? 1 : 0;
-  for (let i = 0; i < n; i++) {
+  if (offset > 0) hashes[offset - 1] = Buffer.from((input.prefix as LogPrefix).lastHash);
+  let w = wanted[0] === offset ? 1 : 0;
+  for (let i = offset; i < n; i++) {
     const h = leafHash(leaves[i] as Uint8Array);
     hashes[i] = h;
     range.append(h);
@@ -127,16 +156,16 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
       w++;
     }
   }
-  const matches = (size: number, root: Uint8Array): boolean => size <= n && bytesEqual(rootsAt.get(size) as Buffer, root);
+  const matches = (size: number, root: Uint8Array): boolean => checkable(size) && bytesEqual(rootsAt.get(size) as Buffer, root);
 
   let latest: { pos: number; cp: Checkpoint } | null = null;
   for (const v of valid) if (matches(v.cp.size, v.cp.root) && (latest === null || v.cp.size > latest.cp.size)) latest = v;
   const verifiedSize = latest?.cp.size ?? 0;
-  problems.push(...forks(valid, verifiedSize, latest, matches));
+  problems.push(...forks(valid.filter((v) => v.cp.size >= offset), verifiedSize, latest, matches));
 
   // 3. Entry-level diagnosis after the proven prefix.
   const claimedSize = valid.reduce((max, v) => Math.max(max, v.cp.size), trusted?.size ?? 0);
-  const diagnosis = diagnoseLeaves({ leaves, hashes, start: verifiedSize, claimedSize });
+  const diagnosis = diagnoseLeaves({ leaves, hashes, start: Math.max(verifiedSize, offset), claimedSize });
   problems.push(...diagnosis.problems);
   const explainedBelow = (size: number): boolean => diagnosis.problems.some((p) => firstAffected(p) < size);
 
@@ -152,17 +181,17 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
     });
   }
   for (const v of valid) {
-    if (v.cp.size <= verifiedSize || v.cp.size > n || matches(v.cp.size, v.cp.root) || explainedBelow(v.cp.size)) continue;
+    if (v.cp.size <= verifiedSize || !checkable(v.cp.size) || matches(v.cp.size, v.cp.root) || explainedBelow(v.cp.size)) continue;
     problems.push({
       kind: 'checkpoint_mismatch',
       code: 'KT_AUDIT_CHECKPOINT_MISMATCH',
       checkpoint: v.pos,
       size: v.cp.size,
-      from: verifiedSize,
-      message: `checkpoint ${v.pos} (size ${v.cp.size}) does not match the entries: some entry in ${verifiedSize}..${v.cp.size - 1} was altered (the last one, or with every later link rewritten)`,
+      from: Math.max(verifiedSize, offset),
+      message: `checkpoint ${v.pos} (size ${v.cp.size}) does not match the entries: some entry in ${Math.max(verifiedSize, offset)}..${v.cp.size - 1} was altered (the last one, or with every later link rewritten${offset > 0 ? `, or one before entry ${offset}` : ''})`,
     });
   }
-  if (trusted && trusted.size <= n && !matches(trusted.size, trusted.root) && !explainedBelow(trusted.size)) {
+  if (trusted && checkable(trusted.size) && !matches(trusted.size, trusted.root) && !explainedBelow(trusted.size)) {
     problems.push({
       kind: 'inconsistent_with_trusted',
       code: 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED',
@@ -179,6 +208,13 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
     latest: latest?.cp ?? null,
     problems,
   };
+}
+
+/** The leaves at positions [offset, offset + leaves.length) of a sparse array, for diagnosis in absolute positions. */
+function placeAt(offset: number, leaves: readonly Uint8Array[]): Uint8Array[] {
+  const out = new Array<Uint8Array>(offset + leaves.length);
+  for (let i = 0; i < leaves.length; i++) out[offset + i] = leaves[i] as Uint8Array;
+  return out;
 }
 
 function checkpointProblem(e: unknown, pos: number, note: string): AuditProblem {

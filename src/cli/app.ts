@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { openKeyturn, type Keyturn } from '../runtime/keyturn.js';
+import { cliContext, type AuditContext } from '../audit/context.js';
 import type { CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -22,6 +23,8 @@ export interface CommonOptions {
 
 export interface CliApp {
   readonly io: CliIo;
+  /** Who runs this command line, for the audit log: the OS user, source `cli`, one correlation id. */
+  readonly context: AuditContext;
   settings(opts: CommonOptions): Settings;
   /** Opens Keyturn, runs `fn`, always closes. */
   withKeyturn<T>(opts: CommonOptions, fn: (kt: Keyturn) => Promise<T>): Promise<T>;
@@ -30,9 +33,10 @@ export interface CliApp {
 export function createApp(io: CliIo): CliApp {
   const app: CliApp = {
     io,
+    context: cliContext(),
     settings: (opts) => loadSettings(io.env, opts.home === undefined ? {} : { home: opts.home }),
     withKeyturn: async (opts, fn) => {
-      const kt = await openKeyturn(app.settings(opts));
+      const kt = await openKeyturn(app.settings(opts), { audit: app.context });
       try {
         return await fn(kt);
       } finally {
@@ -41,6 +45,22 @@ export function createApp(io: CliIo): CliApp {
     },
   };
   return app;
+}
+
+/**
+ * Runs `fn` with SIGTERM and SIGINT asking the engine to stop at the next step boundary instead
+ * of killing the process mid-step. Only for the real process (tests pass their own streams).
+ */
+export async function withGracefulStop<T>(kt: Keyturn, fn: () => Promise<T>): Promise<T> {
+  const stop = () => kt.engine().requestStop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
 }
 
 /** Adds the options every command takes. */

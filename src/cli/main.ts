@@ -16,6 +16,10 @@ import { registerStatus } from './commands/status.js';
 import { registerKey } from './commands/key.js';
 import { registerSecret } from './commands/secret/index.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerApply } from './commands/apply.js';
+import { registerRotate } from './commands/rotate.js';
+import { registerRuns } from './commands/runs.js';
+import { registerAudit } from './commands/audit.js';
 
 const VERSION = '0.1.0';
 
@@ -46,6 +50,10 @@ Docs: docs/errors.md lists every KT_ error code and its fix.`,
   registerInit(program, app);
   registerQuickstart(program, app);
   registerSecret(program, app);
+  registerApply(program, app);
+  registerRotate(program, app);
+  registerRuns(program, app);
+  registerAudit(program, app);
   registerKey(program, app);
   registerStatus(program, app);
   // Every subcommand reports through the same streams and never exits the process itself.

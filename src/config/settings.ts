@@ -13,6 +13,17 @@
  * | KEYTURN_MAX_VERSIONS | 100 | unlabeled versions kept beyond this are pruned |
  * | KEYTURN_RETENTION_DAYS | 7 | no version younger than this is pruned |
  * | KEYTURN_LOG_LEVEL | warn | pino level of the logs written to stderr |
+ * | KEYTURN_CRASH_AT | (unset) | testing only: `step:before` or `step:after` makes a rotation SIGKILL itself there |
+ * | KEYTURN_AUDIT_CHECKPOINT_EVERY | 1000 | sign an audit checkpoint after this many events |
+ * | KEYTURN_AUDIT_CHECKPOINT_SECONDS | 300 | ... or after this many seconds; also the idle heartbeat interval |
+ * | KEYTURN_AUDIT_JSONL | (unset) | audit sink: a JSON Lines file (relative to the home), rotated by size |
+ * | KEYTURN_AUDIT_JSONL_MAX_BYTES | 10485760 | rotate the JSONL file before it passes this size |
+ * | KEYTURN_AUDIT_JSONL_KEEP | 5 | rotated JSONL files kept (`file.1` newest) |
+ * | KEYTURN_AUDIT_HTTP_URL | (unset) | audit sink: batched POSTs of JSON Lines to this URL (a SIEM) |
+ * | KEYTURN_AUDIT_HTTP_TOKEN | (unset) | bearer token for the HTTP sink; never printed |
+ * | KEYTURN_AUDIT_SYSLOG | (unset) | audit sink: syslog RFC 5424 to `udp://host:port` or `tcp://host:port` |
+ * | KEYTURN_AUDIT_SINK_TIMEOUT_MS | 5000 | longest one sink delivery may take before it is abandoned (retried later) |
+ * | KEYTURN_AUDIT_SINK_BATCH | 500 | events per sink delivery |
  *
  * @example
  * ```ts
@@ -44,7 +55,33 @@ const schema = z.object({
   KEYTURN_MAX_VERSIONS: int(2, 100_000).default(100),
   KEYTURN_RETENTION_DAYS: int(0, 3650).default(7),
   KEYTURN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  KEYTURN_AUDIT_CHECKPOINT_EVERY: int(1, 1_000_000).default(1000),
+  KEYTURN_AUDIT_CHECKPOINT_SECONDS: int(1, 86_400).default(300),
+  KEYTURN_AUDIT_JSONL: z.string().min(1).optional(),
+  KEYTURN_AUDIT_JSONL_MAX_BYTES: int(4096, 1024 ** 4).default(10 * 1024 * 1024),
+  KEYTURN_AUDIT_JSONL_KEEP: int(1, 1000).default(5),
+  KEYTURN_AUDIT_HTTP_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL').optional(),
+  KEYTURN_AUDIT_HTTP_TOKEN: z.string().optional(),
+  KEYTURN_AUDIT_SYSLOG: z.string().regex(/^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, 'must be udp://host:port or tcp://host:port').optional(),
+  KEYTURN_AUDIT_SINK_TIMEOUT_MS: int(100, 600_000).default(5000),
+  KEYTURN_AUDIT_SINK_BATCH: int(1, 100_000).default(500),
+  KEYTURN_CRASH_AT: z
+    .string()
+    .regex(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after')
+    .optional(),
 });
+
+/** The audit log's settings: checkpoint policy and sinks. */
+export interface AuditSettings {
+  readonly checkpointEvery: number;
+  readonly checkpointSeconds: number;
+  readonly jsonl: { readonly file: string; readonly maxBytes: number; readonly keep: number } | undefined;
+  /** `token` is not enumerable: printing the settings never shows it. */
+  readonly http: { readonly url: string; readonly token: string | undefined } | undefined;
+  readonly syslog: string | undefined;
+  readonly sinkTimeoutMs: number;
+  readonly sinkBatch: number;
+}
 
 export interface Settings {
   readonly home: string;
@@ -58,6 +95,9 @@ export interface Settings {
   readonly maxVersions: number;
   readonly retentionDays: number;
   readonly logLevel: string;
+  /** Fault injection for the crash tests: the step boundary where a rotation kills itself. */
+  readonly crashAt: string | undefined;
+  readonly audit: AuditSettings;
 }
 
 export const STATE_FILE = 'keyturn.db';
@@ -86,8 +126,28 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     maxVersions: e.KEYTURN_MAX_VERSIONS,
     retentionDays: e.KEYTURN_RETENTION_DAYS,
     logLevel: e.KEYTURN_LOG_LEVEL,
+    crashAt: e.KEYTURN_CRASH_AT,
+    audit: auditSettings(e, home),
   };
   // Not enumerable: logging or printing the settings never shows the key.
   Object.defineProperty(settings, 'rootKeyFromEnv', { value: e.KEYTURN_ROOT_KEY, enumerable: false });
   return Object.freeze(settings) as Settings;
+}
+
+function auditSettings(e: z.infer<typeof schema>, home: string): AuditSettings {
+  let http: AuditSettings['http'];
+  if (e.KEYTURN_AUDIT_HTTP_URL !== undefined) {
+    http = { url: e.KEYTURN_AUDIT_HTTP_URL } as { url: string; token: string | undefined };
+    Object.defineProperty(http, 'token', { value: e.KEYTURN_AUDIT_HTTP_TOKEN, enumerable: false });
+    Object.freeze(http);
+  }
+  return Object.freeze({
+    checkpointEvery: e.KEYTURN_AUDIT_CHECKPOINT_EVERY,
+    checkpointSeconds: e.KEYTURN_AUDIT_CHECKPOINT_SECONDS,
+    jsonl: e.KEYTURN_AUDIT_JSONL === undefined ? undefined : Object.freeze({ file: resolve(home, e.KEYTURN_AUDIT_JSONL), maxBytes: e.KEYTURN_AUDIT_JSONL_MAX_BYTES, keep: e.KEYTURN_AUDIT_JSONL_KEEP }),
+    http,
+    syslog: e.KEYTURN_AUDIT_SYSLOG,
+    sinkTimeoutMs: e.KEYTURN_AUDIT_SINK_TIMEOUT_MS,
+    sinkBatch: e.KEYTURN_AUDIT_SINK_BATCH,
+  });
 }

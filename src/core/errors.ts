@@ -98,6 +98,13 @@ export const ERRORS = {
   KT_AUDIT_CHECKPOINT_MISMATCH: spec(422, 'A signed checkpoint does not match the audit log entries.', 'Some entry covered by the checkpoint was altered and the links were rewritten: restore the log from a backup.'),
   KT_AUDIT_CHECKPOINT_FORK: spec(422, 'The audit key signed two checkpoints that cannot both be true.', 'The log\'s history was rewritten by someone holding the audit key: rotate the key and investigate.'),
   KT_AUDIT_INCONSISTENT_WITH_TRUSTED: spec(422, 'The audit log is not an extension of the checkpoint you trust.', 'The history you saw earlier was rewritten: keep your trusted checkpoint as evidence and investigate.'),
+  KT_AUDIT_WRITE_FAILED: spec(503, 'The audit event could not be written, so the action was not done.', 'Check the state database (disk space, permissions, the audit_* tables) and run `keyturn audit verify`; nothing is changed until the audit log can be written.'),
+  KT_AUDIT_KEY_MISSING: spec(500, 'The audit signing or HMAC key is missing from the state database.', 'Restore the audit_keys table from a backup; without the signing key no checkpoint can be signed and nothing is written.'),
+  KT_AUDIT_EVENT_NOT_FOUND: spec(404, 'No audit event with that id.', 'List events and their ids with `keyturn audit tail`; an id is ev_<seq>_<12 hex digits>, or give the event\'s seq number.'),
+  KT_AUDIT_TRUSTED_NOT_COVERED: spec(422, 'The export starts after the trusted checkpoint, so it cannot show that the log extends it.', 'Export from the trusted checkpoint on (`keyturn audit export --from-checkpoint FILE`) or the whole log (`--all`), then verify again.'),
+  KT_AUDIT_EXPORT_MALFORMED: spec(400, 'The audit export file is malformed.', 'Pass the file exactly as `keyturn audit export` wrote it (docs/audit.md describes the format).'),
+  KT_AUDIT_VERIFY_FAILED: spec(422, 'The audit log failed verification.', 'Read the problems listed (each names the entry or checkpoint and the kind of damage); restore the log from a backup and investigate who changed it.'),
+  KT_AUDIT_SINK_FAILED: spec(502, 'An audit sink did not take the events; they stay queued for it.', 'Check the sink named in the message (file folder, HTTP endpoint, syslog receiver); delivery resumes from its cursor on the next command or `keyturn audit deliver`.'),
 
   // ── rotation engine and config ─────────────────────────────────────
   KT_POLICY_NOT_FOUND: spec(404, 'The secret has no rotation policy.', 'Declare it under secrets: in keyturn.yaml and run `keyturn apply -f keyturn.yaml`.'),

@@ -34,6 +34,11 @@ function valueAad(path: string, versionId: string): Buffer {
   return aad('value', path, versionId);
 }
 
+/** AAD of a sealed record that is not a secret value (an audit key, ...): its purpose and id. */
+function recordAad(purpose: string, id: string): Buffer {
+  return aad('record', purpose, id);
+}
+
 export class KeyRing {
   private constructor(
     private readonly state: StateDb,
@@ -108,6 +113,27 @@ export class KeyRing {
     const dk = this.keys.get(dataKeyId);
     if (!dk) throw new KeyturnError('KT_DATA_KEY_MISSING', `data key ${dataKeyId} of ${path} version ${versionId} is not in the key ring`);
     return open(dk.key, Buffer.from(sealed, 'base64'), valueAad(path, versionId), `the value of ${path} version ${versionId}`);
+  }
+
+  /**
+   * Seals a record that is not a secret value (e.g. an audit signing key) under the active data
+   * key, bound to `purpose` and `id`: opened under any other purpose or id, it fails.
+   *
+   * @example
+   * ```ts
+   * const { dataKeyId, sealed } = ring.sealRecord('audit-key', 'hk_1a2b', keyBytes);
+   * ring.openRecord('audit-key', 'hk_1a2b', dataKeyId, sealed).equals(keyBytes); // true
+   * ```
+   */
+  sealRecord(purpose: string, id: string, plaintext: Buffer): { dataKeyId: string; sealed: string } {
+    return { dataKeyId: this.active.id, sealed: seal(this.active.key, plaintext, recordAad(purpose, id)).toString('base64') };
+  }
+
+  /** Opens a record sealed by {@link sealRecord}; KT_DECRYPT_FAILED when purpose, id or bytes differ. */
+  openRecord(purpose: string, id: string, dataKeyId: string, sealed: string): Buffer {
+    const dk = this.keys.get(dataKeyId);
+    if (!dk) throw new KeyturnError('KT_DATA_KEY_MISSING', `data key ${dataKeyId} of ${purpose} ${id} is not in the key ring`);
+    return open(dk.key, Buffer.from(sealed, 'base64'), recordAad(purpose, id), `${purpose} ${id}`);
   }
 
   /**

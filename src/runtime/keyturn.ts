@@ -11,7 +11,7 @@
  * await kt.close();
  * ```
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAY_MS, systemClock, type Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
@@ -31,6 +31,13 @@ import {
 import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { EmbeddedStore } from '../stores/embedded/embedded-store.js';
+import { AppliedConfig } from '../engine/applied.js';
+import { Engine, type BoundaryHook } from '../engine/engine.js';
+import type { AuditLog } from '../audit/log.js';
+import { defaultContext, type AuditContext } from '../audit/context.js';
+import { engineAuditPort, storeAuditHook } from '../audit/hooks.js';
+import { deliverConfiguredSinks, openAudit } from '../audit/runtime.js';
+import type { SinkReport } from '../audit/sinks/deliver.js';
 
 export interface Keyturn {
   readonly settings: Settings;
@@ -38,12 +45,35 @@ export interface Keyturn {
   readonly ring: KeyRing;
   readonly store: EmbeddedStore;
   readonly log: Logger;
+  readonly clock: Clock;
+  /** The applied configuration (policies, targets); target connections close with `close()`. */
+  readonly applied: AppliedConfig;
+  /** The rotation engine, created on first use. */
+  engine(): Engine;
+  /** The audit log; the store and the engine record into it with this process's context. */
+  readonly audit: AuditLog;
+  /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
+  deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
 }
+
+/** The boundary hook that makes this process SIGKILL itself where KEYTURN_CRASH_AT says (crash tests). */
+function crashHook(crashAt: string | undefined): BoundaryHook | undefined {
+  if (!crashAt) return undefined;
+  const [step, when] = crashAt.split(':');
+  return (s, w) => {
+    if (s === step && w === when) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/** Sink batches per sink fed when Keyturn closes: a sink far behind catches up over several commands (or `audit deliver`). */
+const CLOSE_SINK_BATCHES = 20;
 
 export interface OpenOptions {
   clock?: Clock;
   log?: Logger;
+  /** Who is acting, for the audit log (default: a library caller). */
+  audit?: AuditContext;
 }
 
 async function openStateFor(settings: Settings, mustExist: boolean): Promise<StateDb> {
@@ -74,7 +104,10 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     const candidates = loadRootKeyCandidates(settings.home, settings.rootKeyFromEnv);
     const ring = await KeyRing.open(state, candidates, clock);
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
+    const context = options.audit ?? defaultContext();
+    const audit = await openAudit(state, ring, settings.audit, { clock, context });
     const store = new EmbeddedStore(state, ring, {
+      audit: storeAuditHook(audit, context),
       clock,
       maxValueBytes: settings.maxValueBytes,
       maxVersions: settings.maxVersions,
@@ -82,7 +115,32 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       purgeProtection: settings.purgeProtection,
     });
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
-    return { settings, state, ring, store, log, close: () => state.close() };
+    const applied = new AppliedConfig(state);
+    let engine: Engine | undefined;
+    const deliverAudit = async (maxBatches?: number): Promise<SinkReport[]> => {
+      const reports = await deliverConfiguredSinks(audit, state, settings.audit, { clock, ...(maxBatches === undefined ? {} : { maxBatches }) });
+      for (const r of reports) if (r.error !== null) log.warn({ sink: r.name, behind: r.behind, error: r.error }, 'audit sink is behind');
+      return reports;
+    };
+    const onBoundary = crashHook(settings.crashAt);
+    return {
+      settings,
+      state,
+      ring,
+      store,
+      log,
+      clock,
+      applied,
+      engine: () => (engine ??= new Engine({ state, store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) })),
+      audit,
+      deliverAudit,
+      close: async () => {
+        // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.
+        await deliverAudit(CLOSE_SINK_BATCHES).catch((e: unknown) => log.warn({ code: (e as { code?: string }).code }, 'audit sinks not fed'));
+        await applied.close();
+        await state.close();
+      },
+    };
   } catch (e) {
     await state.close();
     throw e;
@@ -95,14 +153,18 @@ export interface InitResult {
   dialect: string;
   rootKeyId: string;
   rootKeySource: string;
+  /** The audit log's name (checkpoint origin). */
+  auditOrigin: string;
+  /** The audit verifier key (C2SP vkey): publish it; `keyturn audit verify` needs only this. */
+  auditKey: string;
 }
 
 /**
  * Creates the home folder (mode 0700), the root key file (unless KEYTURN_ROOT_KEY is set) and the
- * state database with its first data key. Safe to run again after a crash half-way; refuses a
+ * state database with its first data key, and the audit log's keys, first event and checkpoint. Safe to run again after a crash half-way; refuses a
  * home that is already initialized.
  */
-export async function initHome(settings: Settings): Promise<InitResult> {
+export async function initHome(settings: Settings, options: { audit?: AuditContext } = {}): Promise<InitResult> {
   mkdirSync(settings.home, { recursive: true, mode: 0o700 });
   let root: RootKey;
   const keyFile = join(settings.home, ROOT_KEY_FILE);
@@ -114,8 +176,19 @@ export async function initHome(settings: Settings): Promise<InitResult> {
   }
   const state = await openStateFor(settings, false);
   try {
-    await KeyRing.initialize(state, root);
-    return { home: settings.home, state: state.location, dialect: state.dialect, rootKeyId: root.id, rootKeySource: settings.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : keyFile };
+    // The file holds only sealed values, but paths and metadata are nobody else's business.
+    if (state.dialect === 'sqlite') chmodSync(settings.sqliteFile, 0o600);
+    const ring = await KeyRing.initialize(state, root);
+    const audit = await openAudit(state, ring, settings.audit, { context: options.audit ?? defaultContext() });
+    return {
+      home: settings.home,
+      state: state.location,
+      dialect: state.dialect,
+      rootKeyId: root.id,
+      rootKeySource: settings.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : keyFile,
+      auditOrigin: audit.origin,
+      auditKey: audit.verifierKey,
+    };
   } finally {
     await state.close();
   }

@@ -51,10 +51,150 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface TargetsTable {
+  name: string;
+  type: string;
+  /** The validated target config as JSON (never a secret: admins are secret paths). */
+  config: string;
+  updated_at: number;
+}
+
+export interface SecretPoliciesTable {
+  path: string;
+  /** The validated secret policy as JSON, without its initial value. */
+  config: string;
+  updated_at: number;
+}
+
+export interface RunsTable {
+  id: string;
+  correlation_id: string;
+  path: string;
+  strategy: string;
+  /** running | retrying | done | failed | cancelled */
+  status: string;
+  /** The next step to run (or the last one, once finished). */
+  step: string;
+  attempt: number;
+  failed_sets: number;
+  /** Bumped after repeated failed sets: the next create makes a fresh value. */
+  generation: number;
+  from_version_id: string | null;
+  pending_version_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface RunStepsTable {
+  run_id: string;
+  seq: number;
+  step: string;
+  attempt: number;
+  /** ok | skipped | failed */
+  outcome: string;
+  detail: string | null;
+  error_code: string | null;
+  started_at: number;
+  finished_at: number;
+}
+
+export interface RunConsumersTable {
+  run_id: string;
+  idx: number;
+  kind: string;
+  description: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  updated_at: number;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  token: number;
+  expires_at: number;
+}
+
+/** One audit event (Merkle leaf); append-only. */
+export interface AuditLeavesTable {
+  /** The leaf index: the n-th event written has seq n. */
+  seq: number;
+  /** `ev_<seq>_<first 12 hex digits of the leaf hash>`. */
+  id: string;
+  /** The RFC 8785 canonical JSON of the event, exactly the bytes hashed. */
+  leaf: string;
+  /** base64 of SHA-256(0x00 || leaf). */
+  leaf_hash: string;
+  time: number;
+}
+
+/** The single row (id 1) the appender resumes from; updated in every append's transaction. */
+export interface AuditHeadTable {
+  id: number;
+  size: number;
+  /** Hex leaf hash of the last event (64 zeros when empty): the next event's `prev`. */
+  prev: string;
+  /** base64 of the compact range's subtree roots (32 bytes each), largest first. */
+  nodes: string;
+  last_event_at: number | null;
+  checkpoint_size: number;
+  checkpoint_at: number | null;
+}
+
+/** A signed checkpoint (C2SP signed note) of the audit log at one size. */
+export interface AuditCheckpointsTable {
+  size: number;
+  /** base64 root hash, as in the note. */
+  root: string;
+  note: string;
+  created_at: number;
+}
+
+/** The audit signing key (`signer`) and HMAC keys (`hmac`), sealed by the key ring. */
+export interface AuditKeysTable {
+  id: string;
+  kind: 'signer' | 'hmac';
+  /** The verifier key (C2SP vkey) of a signer; null for HMAC keys. */
+  public: string | null;
+  data_key_id: string;
+  sealed: string;
+  active: number;
+  created_at: number;
+}
+
+/** Where each audit sink is: the next seq to deliver. */
+export interface AuditSinkCursorsTable {
+  name: string;
+  next_seq: number;
+  delivered_at: number | null;
+  failures: number;
+  /** The last delivery error (code and message; never an event's content). */
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
   secret_stages: SecretStagesTable;
   data_keys: DataKeysTable;
   kt_settings: SettingsTable;
+  targets: TargetsTable;
+  secret_policies: SecretPoliciesTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
+  run_consumers: RunConsumersTable;
+  leases: LeasesTable;
+  audit_leaves: AuditLeavesTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_keys: AuditKeysTable;
+  audit_sink_cursors: AuditSinkCursorsTable;
 }

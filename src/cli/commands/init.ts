@@ -9,14 +9,16 @@ export function registerInit(program: Command, app: CliApp): void {
     .description('Create the home folder, its root key (root.key, mode 0600) and the state database')
     .addHelpText('after', '\nBack up root.key somewhere safe: without it the stored secrets cannot be decrypted.\nWith KEYTURN_ROOT_KEY set, no root.key file is written.')
     .action(async (opts: CommonOptions) => {
-      const result = await initHome(app.settings(opts));
+      const result = await initHome(app.settings(opts), { audit: app.context });
       emit(app.io, !!opts.json, result, () =>
         [
           `Initialized Keyturn in ${result.home}`,
           `  state database  ${result.state} (${result.dialect})`,
           `  root key        ${result.rootKeyId} (${result.rootKeySource})`,
+          `  audit key       ${result.auditKey}`,
           '',
           'Back up the root key: without it the secrets cannot be decrypted.',
+          'Publish the audit key: `keyturn audit verify` needs only it to check the audit log.',
           'Next: keyturn secret put app/example --value hello',
         ].join('\n'),
       );

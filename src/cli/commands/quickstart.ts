@@ -1,54 +1,94 @@
 /**
  * `keyturn quickstart`: the main job on the embedded default, end to end. Initializes the home
- * if needed, stores a few app secrets under `quickstart/`, adds a version, rolls back, and shows
- * the history, so a new user sees the store working in one command.
+ * if needed, writes and applies `quickstart/keyturn.yaml` (two app secrets, each delivered to a
+ * file), rotates them, and shows the history and the rendered file, so a new user sees the
+ * store, the engine and a consumer working in one command.
  */
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { applyPlan, planConfig } from '../../config/apply.js';
+import { configAuditHook } from '../../audit/hooks.js';
+import { loadConfigFile } from '../../config/load.js';
 import { initHome, isHomeInitialized, openKeyturn } from '../../runtime/keyturn.js';
+import { KeyturnError } from '../../core/errors.js';
+import type { Run } from '../../engine/runs-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, isoTime, table } from '../io.js';
 
+function quickstartYaml(dir: string): string {
+  return `# yaml-language-server: $schema=../../schema/keyturn.schema.json
+# Written by \`keyturn quickstart\`. Edit it and run: keyturn apply -f ${join(dir, 'keyturn.yaml')}
+version: 1
+secrets:
+  quickstart/session-key:
+    type: app-secret
+    description: HTTP session signing key
+    password: { length: 48, symbols: 0 }
+    consumers:
+      - type: file
+        path: ${join(dir, 'session.key')}
+  quickstart/jwt-secret:
+    type: app-secret
+    description: JWT HMAC secret
+    password: { length: 64 }
+    consumers:
+      - type: file
+        path: ${join(dir, 'app.env')}
+        template: "JWT_SECRET={{value}}\\n"
+`;
+}
+
 export function registerQuickstart(program: Command, app: CliApp): void {
   common(program.command('quickstart'))
-    .description('Try Keyturn: init the home if needed, store app secrets under quickstart/, add a version, roll back, show history')
+    .description('Try Keyturn end to end: init the home if needed, apply two app secrets with file consumers, rotate them, show history and the rendered file')
     .action(async (opts: CommonOptions) => {
       const settings = app.settings(opts);
       const steps: string[] = [];
       const createdHome = !(await isHomeInitialized(settings));
       if (createdHome) {
-        const r = await initHome(settings);
-        steps.push(`initialized ${r.home} (root key ${r.rootKeyId})`);
+        const r = await initHome(settings, { audit: app.context });
+        steps.push(`initialized ${r.home} (root key ${r.rootKeyId}; back up root.key)`);
       }
-      const kt = await openKeyturn(settings);
+      const dir = join(settings.home, 'quickstart');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = join(dir, 'keyturn.yaml');
+      writeFileSync(file, quickstartYaml(dir));
+      const config = loadConfigFile(file, app.io.env);
+      const kt = await openKeyturn(settings, { audit: app.context });
       try {
-        const secret = (n: number) => randomBytes(n).toString('base64url');
-        await kt.store.put('quickstart/session-key', secret(32), { metadata: { type: 'app-secret', description: 'HTTP session signing key', tags: { app: 'quickstart' } } });
-        await kt.store.put('quickstart/jwt-secret', secret(48), { metadata: { type: 'app-secret', description: 'JWT HMAC secret', tags: { app: 'quickstart' } } });
-        await kt.store.put('quickstart/db', { username: 'app', password: secret(24), host: '127.0.0.1', port: 5432 }, { metadata: { type: 'database-credential', tags: { app: 'quickstart' } } });
-        steps.push('stored quickstart/session-key, quickstart/jwt-secret, quickstart/db');
-        const before = (await kt.store.get('quickstart/session-key'))!;
-        const next = await kt.store.put('quickstart/session-key', secret(32));
-        steps.push(`stored version ${next.number} of quickstart/session-key; version ${before.number} is now previous`);
-        await kt.store.moveStage('quickstart/session-key', 'current', before.id, next.id);
-        steps.push(`rolled back: version ${before.number} is current again, ${next.number} previous`);
-        const history = await kt.store.versions('quickstart/session-key');
-        const paths: string[] = [];
-        for await (const p of kt.store.list('quickstart')) paths.push(p);
-        const result = { home: settings.home, createdHome, steps, secrets: paths, history: history.map((v) => ({ version: v.number, id: v.id, stages: v.stages, createdAt: isoTime(v.createdAt) })) };
+        const plan = await planConfig(kt.state, kt.store, config);
+        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, app.context));
+        steps.push(`applied ${file}`);
+        const runs: Run[] = [];
+        for (const path of Object.keys(config.secrets)) {
+          const run = await kt.engine().rotate(path);
+          runs.push(run);
+          steps.push(`rotated ${path}: ${run.status} (${run.id})`);
+        }
+        const history = await kt.store.versions('quickstart/jwt-secret');
+        const rendered = readFileSync(join(dir, 'app.env'), 'utf8');
+        const result = { home: settings.home, createdHome, config: file, steps, runs: runs.map((r) => ({ id: r.id, path: r.path, status: r.status })), history: history.map((v) => ({ version: v.number, id: v.id, stages: v.stages, createdAt: isoTime(v.createdAt) })), renderedFile: join(dir, 'app.env') };
+        const home = opts.home ? ` --home ${opts.home}` : '';
         emit(app.io, !!opts.json, result, () =>
           [
             ...steps.map((s) => `- ${s}`),
             '',
-            'History of quickstart/session-key (values are never shown here):',
+            'History of quickstart/jwt-secret (values are never shown here):',
             table(['VERSION', 'STAGES', 'CREATED'], history.map((v) => [v.number, v.stages.join(','), isoTime(v.createdAt)])),
             '',
+            `Rendered ${join(dir, 'app.env')} (mode 0600; demo values):`,
+            rendered.trimEnd(),
+            '',
             'Try next:',
-            `  keyturn secret ls quickstart${opts.home ? ` --home ${opts.home}` : ''}`,
-            `  keyturn secret get quickstart/db --field username${opts.home ? ` --home ${opts.home}` : ''}`,
-            `  keyturn status${opts.home ? ` --home ${opts.home}` : ''}`,
+            `  keyturn rotate quickstart/jwt-secret${home}     # rotate again, then look at the file`,
+            `  keyturn runs show ${runs.at(-1)?.id ?? 'RUN'}${home}`,
+            `  keyturn secret history quickstart/jwt-secret${home}`,
+            `  keyturn status${home}`,
           ].join('\n'),
         );
+        const failed = runs.filter((r) => r.status !== 'done');
+        if (failed.length) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.map((r) => r.path).join(', ')} did not rotate; see keyturn runs show ${failed[0]!.id}`);
       } finally {
         await kt.close();
       }

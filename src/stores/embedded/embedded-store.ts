@@ -5,6 +5,10 @@
  * Each write is one transaction; stage moves are compare-and-set `UPDATE ... WHERE version_id = ?`
  * statements whose affected-row count decides, so two writers cannot both win on PostgreSQL either.
  *
+ * With an `audit` hook (./audit-hook.ts), each write records its event inside its own transaction
+ * (no event, no write), each value read records `secret.read` before the value is returned, and
+ * each failed operation records a failure event with its error code.
+ *
  * @example
  * ```ts
  * const store = new EmbeddedStore(state, ring, { purgeProtection: true });
@@ -14,13 +18,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { DAY_MS, systemClock, type Clock } from '../../core/clock.js';
-import { KeyturnError } from '../../core/errors.js';
+import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
 import { assertValidValue, DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import type { KeyRing } from '../../crypto/keyring.js';
 import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
+import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from './audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
   MAX_RECOVERY_DAYS,
@@ -42,7 +47,12 @@ export interface EmbeddedStoreOptions {
   retentionMs?: number;
   /** Refuse purging a deleted secret before its recovery window ends (default true). */
   purgeProtection?: boolean;
+  /** Records every write (in its transaction), value read and failure in the audit log. */
+  audit?: StoreAuditHook;
 }
+
+/** What a write fills in for its success event. */
+type AuditDetails = { versionId?: string | null; valueHmac?: string | null };
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type SecretRow = SecretsTable;
@@ -63,6 +73,7 @@ export class EmbeddedStore implements SecretStore {
   readonly maxVersions: number;
   readonly retentionMs: number;
   readonly purgeProtection: boolean;
+  private readonly audit: StoreAuditHook | undefined;
 
   constructor(
     private readonly state: StateDb,
@@ -74,33 +85,43 @@ export class EmbeddedStore implements SecretStore {
     this.maxVersions = options.maxVersions ?? 100;
     this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
     this.purgeProtection = options.purgeProtection ?? true;
+    this.audit = options.audit;
   }
 
   // ── reads ──────────────────────────────────────────────────────────────
 
   async get(path: string, select: VersionSelector = {}): Promise<Version | null> {
-    assertValidPath(path);
-    const stage = select.stage === undefined ? undefined : parseStage(select.stage);
-    return this.guard(async () => {
-      const secret = await this.findSecret(this.state.db, path);
-      if (!secret) return null;
-      assertLive(secret);
-      let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
-      if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
-      else if (select.number !== undefined) query = query.where('number', '=', select.number);
-      else {
-        const staged = await this.stageHolder(this.state.db, secret.id, stage ?? 'current');
-        if (!staged) return null;
-        query = query.where('id', '=', staged);
+    return this.audited('secret.read', path, async () => {
+      assertValidPath(path);
+      const stage = select.stage === undefined ? undefined : parseStage(select.stage);
+      const found = await this.guard(async (): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> => {
+        const secret = await this.findSecret(this.state.db, path);
+        if (!secret) return 'KT_SECRET_NOT_FOUND';
+        assertLive(secret);
+        let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
+        if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
+        else if (select.number !== undefined) query = query.where('number', '=', select.number);
+        else {
+          const staged = await this.stageHolder(this.state.db, secret.id, stage ?? 'current');
+          if (!staged) return 'KT_STAGE_NOT_SET';
+          query = query.where('id', '=', staged);
+        }
+        const row = await query.executeTakeFirst();
+        if (!row) {
+          const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
+          throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
+        }
+        const stages = await this.stagesOf(this.state.db, secret.id);
+        const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
+        return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
+      });
+      // Access audit: the value leaves the store only once its read is recorded.
+      if (typeof found === 'string') {
+        await this.audit?.record(null, { action: 'secret.read', path, outcome: 'failure', errorCode: found });
+        return null;
       }
-      const row = await query.executeTakeFirst();
-      if (!row) {
-        const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
-        throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
-      }
-      const stages = await this.stagesOf(this.state.db, secret.id);
-      const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
-      return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
+      await this.audit?.record(null, { action: 'secret.read', path, outcome: 'success', versionId: found.id });
+      return found;
     });
   }
 
@@ -137,6 +158,10 @@ export class EmbeddedStore implements SecretStore {
   // ── writes ─────────────────────────────────────────────────────────────
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
+    return this.audited('secret.put', path, () => this.putAudited(path, value, options));
+  }
+
+  private async putAudited(path: string, value: SecretValue, options: PutOptions): Promise<Version> {
     assertValidPath(path);
     assertValidValue(value, this.maxValueBytes);
     const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
@@ -147,7 +172,9 @@ export class EmbeddedStore implements SecretStore {
     const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
-    return this.write(async (trx) => {
+    return this.write('secret.put', path, async (trx, details) => {
+      details.versionId = versionId;
+      details.valueHmac = this.audit?.hashValue(value) ?? null;
       const now = this.clock.now();
       const secret = await this.upsertSecret(trx, path, now, metadata);
       assertLive(secret);
@@ -180,9 +207,15 @@ export class EmbeddedStore implements SecretStore {
   }
 
   async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+    const action: StoreAuditAction = STAGES.includes(stage) ? `secret.stage.${stage}` : 'secret.stage';
+    await this.audited(action, path, () => this.moveStageAudited(action, path, stage, to, expectFrom));
+  }
+
+  private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
-    await this.write(async (trx) => {
+    await this.write(action, path, async (trx, details) => {
+      details.versionId = to;
       const secret = await this.requireSecret(trx, path);
       assertLive(secret);
       if (to !== null) {
@@ -202,23 +235,29 @@ export class EmbeddedStore implements SecretStore {
   }
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
-    assertValidPath(path);
-    const patch = normalizeMetadata(metadata);
-    return this.write(async (trx) => {
+    return this.audited('secret.metadata', path, async () => {
+      assertValidPath(path);
+      const patch = normalizeMetadata(metadata);
+      return this.write('secret.metadata', path, async (trx) => {
       const secret = await this.requireSecret(trx, path);
       assertLive(secret);
       await trx.updateTable('secrets').set({ ...metadataColumns(patch), updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
       return this.info(trx, (await this.findSecret(trx, path))!);
+      });
     });
   }
 
   async remove(path: string, options: { recoveryDays?: number } = {}): Promise<SecretInfo> {
+    return this.audited('secret.delete', path, () => this.removeAudited(path, options));
+  }
+
+  private async removeAudited(path: string, options: { recoveryDays?: number }): Promise<SecretInfo> {
     assertValidPath(path);
     const days = options.recoveryDays ?? DEFAULT_RECOVERY_DAYS;
     if (!Number.isInteger(days) || days < MIN_RECOVERY_DAYS || days > MAX_RECOVERY_DAYS) {
       throw new KeyturnError('KT_RECOVERY_DAYS_INVALID', `recovery window of ${days} days is outside ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS}`);
     }
-    return this.write(async (trx) => {
+    return this.write('secret.delete', path, async (trx) => {
       const secret = await this.requireSecret(trx, path);
       assertLive(secret);
       const now = this.clock.now();
@@ -228,8 +267,12 @@ export class EmbeddedStore implements SecretStore {
   }
 
   async restore(path: string): Promise<SecretInfo> {
+    return this.audited('secret.restore', path, () => this.restoreAudited(path));
+  }
+
+  private async restoreAudited(path: string): Promise<SecretInfo> {
     assertValidPath(path);
-    return this.write(async (trx) => {
+    return this.write('secret.restore', path, async (trx) => {
       const secret = await this.requireSecret(trx, path);
       if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted`);
       await trx.updateTable('secrets').set({ deleted_at: null, purge_after: null, updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
@@ -238,8 +281,12 @@ export class EmbeddedStore implements SecretStore {
   }
 
   async purge(path: string): Promise<void> {
+    await this.audited('secret.purge', path, () => this.purgeAudited(path));
+  }
+
+  private async purgeAudited(path: string): Promise<void> {
     assertValidPath(path);
-    await this.write(async (trx) => {
+    await this.write('secret.purge', path, async (trx) => {
       const secret = await this.requireSecret(trx, path);
       if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted; delete it before purging`);
       const purgeAfter = Number(secret.purge_after);
@@ -254,11 +301,15 @@ export class EmbeddedStore implements SecretStore {
 
   /** Purges every deleted secret whose recovery window has ended; returns their paths. */
   async purgeExpired(): Promise<string[]> {
-    return this.write(async (trx) => {
-      const rows = await trx.selectFrom('secrets').select(['id', 'path']).where('deleted_at', 'is not', null).where('purge_after', '<=', this.clock.now()).execute();
-      for (const row of rows) await this.deleteSecretRows(trx, row.id);
-      return rows.map((r) => r.path).sort();
-    });
+    return this.audited('secret.purge', null, () =>
+      this.write(null, null, async (trx) => {
+        const rows = await trx.selectFrom('secrets').select(['id', 'path']).where('deleted_at', 'is not', null).where('purge_after', '<=', this.clock.now()).execute();
+        const paths = rows.map((r) => r.path).sort();
+        for (const row of rows) await this.deleteSecretRows(trx, row.id);
+        for (const path of paths) await this.audit?.record(trx, { action: 'secret.purge', path, outcome: 'success' });
+        return paths;
+      }),
+    );
   }
 
   /** How many secrets (live and deleted) and versions the store holds. */
@@ -283,8 +334,30 @@ export class EmbeddedStore implements SecretStore {
     }
   }
 
-  private write<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
-    return this.guard(() => this.state.db.transaction().execute(fn));
+  /** One transaction; with an audit hook, the success event of `action` is recorded in it, last. */
+  private write<T>(action: StoreAuditAction | null, path: string | null, fn: (trx: Transaction<Schema>, details: AuditDetails) => Promise<T>): Promise<T> {
+    return this.guard(() =>
+      this.state.db.transaction().execute(async (trx) => {
+        const details: AuditDetails = {};
+        const result = await fn(trx, details);
+        if (this.audit && action !== null) await this.audit.record(trx, { action, path, outcome: 'success', ...details });
+        return result;
+      }),
+    );
+  }
+
+  /** Runs an operation; when it fails, records a failure event (outside its rolled-back transaction) and rethrows. */
+  private async audited<T>(action: StoreAuditAction, path: string | null, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (this.audit && !isKeyturnError(e, 'KT_AUDIT_WRITE_FAILED')) {
+        const event: StoreAuditEvent = { action, path: validPathOrNull(path), outcome: 'failure', errorCode: isKeyturnError(e) ? e.code : 'KT_INTERNAL' };
+        // The caller gets the operation's own error; a failure to record it is not a second one.
+        await this.audit.record(null, event).catch(() => undefined);
+      }
+      throw e;
+    }
   }
 
   private async findSecret(db: Db, path: string): Promise<SecretRow | undefined> {
@@ -406,6 +479,17 @@ export class EmbeddedStore implements SecretStore {
     await trx.deleteFrom('secret_stages').where('secret_id', '=', secretId).execute();
     await trx.deleteFrom('secret_versions').where('secret_id', '=', secretId).execute();
     await trx.deleteFrom('secrets').where('id', '=', secretId).execute();
+  }
+}
+
+/** The path when it is a valid one; an invalid one is never echoed into an event. */
+function validPathOrNull(path: string | null): string | null {
+  if (path === null) return null;
+  try {
+    assertValidPath(path);
+    return path;
+  } catch {
+    return null;
   }
 }
 

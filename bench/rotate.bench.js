@@ -1,0 +1,121 @@
+/**
+ * Rotation benchmark: N PostgreSQL roles rotated end to end by the engine (generate, store
+ * pending, ALTER ROLE, new login + SELECT 1, finish, journal every step in SQLite), against a raw
+ * loop doing the same target work (ALTER ROLE through a pooled admin connection + a new login
+ * with the new password + SELECT 1), both at the same concurrency, in the same run.
+ *
+ * Runs against the password-auth cluster on 127.0.0.1:55432 (scram-sha-256), so every login
+ * really checks a password. Rounds alternate raw and engine; the best of each is compared.
+ * Goal: the engine takes at most 1.1x the raw time.
+ *
+ *   npm run bench:rotate            (BENCH_ROLES=300 BENCH_CONCURRENCY=4 BENCH_ROUNDS=3)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { loadSettings } from '../dist/config/settings.js';
+import { parseConfig } from '../dist/config/load.js';
+import { applyPlan, planConfig } from '../dist/config/apply.js';
+import { initHome, openKeyturn } from '../dist/runtime/keyturn.js';
+
+const N = Number(process.env.BENCH_ROLES ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PORT = Number(process.env.BENCH_PG_PORT ?? 55432);
+const HOST = '127.0.0.1';
+const PREFIX = `ktb_${randomBytes(3).toString('hex')}`;
+
+const psql = (sql) => execFileSync('runuser', ['-u', 'postgres', '--', 'psql', '-p', String(PORT), '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+const pw = () => randomBytes(18).toString('base64url');
+
+async function pool(items, limit, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+async function login(user, password) {
+  const c = new pg.Client({ host: HOST, port: PORT, user, password, database: 'postgres' });
+  await c.connect();
+  try {
+    await c.query('SELECT 1');
+  } finally {
+    await c.end();
+  }
+}
+
+async function main() {
+  const adminUser = `${PREFIX}_admin`;
+  const adminPassword = pw();
+  const roles = Array.from({ length: N }, (_, i) => ({ user: `${PREFIX}_r${i}`, password: pw() }));
+  psql(`CREATE ROLE ${adminUser} LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
+  psql(roles.map((r) => `CREATE ROLE ${r.user} LOGIN PASSWORD '${r.password}';`).join('\n'));
+  const home = mkdtempSync(join(tmpdir(), 'keyturn-bench-'));
+  const admin = new pg.Pool({ host: HOST, port: PORT, user: adminUser, password: adminPassword, database: 'postgres', max: CONCURRENCY });
+  try {
+    // Raw baseline: the same target work, no engine.
+    const raw = async () => {
+      const t0 = performance.now();
+      await pool(roles, CONCURRENCY, async (r) => {
+        const next = pw();
+        await admin.query(`ALTER ROLE "${r.user}" PASSWORD '${next}'`);
+        await login(r.user, next);
+        r.password = next;
+      });
+      return performance.now() - t0;
+    };
+
+    const env = { KEYTURN_HOME: home, KEYTURN_LOG_LEVEL: 'silent', BENCH_ADMIN_PASSWORD: adminPassword };
+    const settings = loadSettings(env);
+    await initHome(settings);
+    const secrets = [`  admin/bench:\n    type: database-credential\n    initial: { username: ${adminUser}, password: "\${env:BENCH_ADMIN_PASSWORD}" }`];
+    for (const r of roles) {
+      secrets.push(`  bench/${r.user}:\n    type: database-credential\n    target: bench-pg\n    strategy: single-user\n    initial: { username: ${r.user}, password: "\${env:PW_${r.user}}" }`);
+      env[`PW_${r.user}`] = r.password;
+    }
+    const yaml = `version: 1\ntargets:\n  bench-pg:\n    type: postgres\n    host: ${HOST}\n    port: ${PORT}\n    database: postgres\n    admin: admin/bench\nsecrets:\n${secrets.join('\n')}\n`;
+    const kt = await openKeyturn(settings);
+    const config = parseConfig(yaml, env);
+    await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
+    const engineRound = async () => {
+      const t0 = performance.now();
+      let failed = 0;
+      await pool(roles, CONCURRENCY, async (r) => {
+        const run = await kt.engine().rotate(`bench/${r.user}`);
+        if (run.status !== 'done') failed += 1;
+      });
+      if (failed) throw new Error(`${failed} rotations did not finish`);
+      return performance.now() - t0;
+    };
+    const rawTimes = [];
+    const engineTimes = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      engineTimes.push(await engineRound());
+      // Keep the raw loop's knowledge of passwords in step with what the engine set.
+      for (const r of roles) r.password = (await kt.store.get(`bench/${r.user}`)).value.password;
+      rawTimes.push(await raw());
+      for (const r of roles) await kt.store.put(`bench/${r.user}`, { username: r.user, password: r.password });
+    }
+    await kt.close();
+    const bestRaw = Math.min(...rawTimes);
+    const bestEngine = Math.min(...engineTimes);
+    const rate = (ms) => ((N / ms) * 1000).toFixed(1);
+    console.log(`rotate bench: ${N} PostgreSQL roles (scram-sha-256 on :${PORT}), concurrency ${CONCURRENCY}, best of ${ROUNDS} rounds`);
+    console.log(`  raw ALTER ROLE + login   ${bestRaw.toFixed(0).padStart(7)} ms   ${rate(bestRaw)} roles/s   (rounds: ${rawTimes.map((t) => t.toFixed(0)).join(', ')})`);
+    console.log(`  keyturn engine           ${bestEngine.toFixed(0).padStart(7)} ms   ${rate(bestEngine)} roles/s   (rounds: ${engineTimes.map((t) => t.toFixed(0)).join(', ')})`);
+    const ratio = bestEngine / bestRaw;
+    console.log(`  ratio engine/raw: ${ratio.toFixed(3)}x (goal <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
+  } finally {
+    await admin.end();
+    psql(roles.map((r) => `DROP ROLE IF EXISTS ${r.user};`).join('\n'));
+    psql(`DROP ROLE IF EXISTS ${adminUser}`);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,116 @@
+/**
+ * The audit log plugged into the parts that act: the embedded store (every write in its own
+ * transaction, every value read), the rotation engine (intent before touching the target, the
+ * outcome after), and `keyturn apply` (one event per applied change, in its transaction).
+ *
+ * Each hook takes the {@link AuditContext} of the entry point (who, through what, which request);
+ * engine events say source `engine` and keep the run's own correlation id.
+ *
+ * @example
+ * ```ts
+ * const store = new EmbeddedStore(state, ring, { audit: storeAuditHook(audit) });
+ * const engine = new Engine({ ..., audit: engineAuditPort(audit) });
+ * ```
+ */
+import type { Transaction } from 'kysely';
+import type { SecretValue } from '../core/types.js';
+import type { AuditPort } from '../engine/engine.js';
+import type { Schema } from '../state/schema.js';
+import type { StoreAuditHook } from '../stores/embedded/audit-hook.js';
+import { canonicalJson } from './canonical.js';
+import { eventSafeId, type AuditContext } from './context.js';
+import type { AuditLog } from './log.js';
+
+const ERROR_CODE = /^KT_[A-Z0-9_]+$/;
+const ACTION_WORD = /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/;
+
+/**
+ * The bytes a value's HMAC is computed over: a string's UTF-8, or a fields object's RFC 8785
+ * canonical JSON (so `audit hash` finds it whatever order the fields were given in).
+ *
+ * @example
+ * ```ts
+ * valueBytes({ b: '2', a: '1' }).toString(); // '{"a":"1","b":"2"}'
+ * ```
+ */
+export function valueBytes(value: SecretValue): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : canonicalJson(value);
+}
+
+function contextFields(ctx: AuditContext | undefined): { actor?: string; source?: string; correlationId?: string | null } {
+  return ctx === undefined ? {} : { actor: ctx.actor, source: ctx.source, correlationId: ctx.correlationId };
+}
+
+/**
+ * The embedded store's audit hook over a log.
+ *
+ * @example
+ * ```ts
+ * new EmbeddedStore(state, ring, { audit: storeAuditHook(audit, cliContext()) });
+ * ```
+ */
+export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHook {
+  const who = contextFields(ctx);
+  return {
+    record: async (trx, event) => {
+      const input = { ...who, action: event.action, path: event.path, outcome: event.outcome, versionId: event.versionId ?? null, errorCode: event.errorCode ?? null, valueHmac: event.valueHmac ?? null };
+      await log.append(input, trx ?? undefined);
+    },
+    hashValue: (value) => log.hash(valueBytes(value)),
+  };
+}
+
+/**
+ * The engine's audit port: `secret.rotate` events with outcome `intent`, `success` or `failure`,
+ * source `engine`, the run id and the run's correlation id.
+ *
+ * @example
+ * ```ts
+ * new Engine({ state, store, applied, clock, log, audit: engineAuditPort(audit, ctx) });
+ * ```
+ */
+export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
+  const actor = ctx?.actor ?? log.context.actor;
+  return {
+    record: async (e) => {
+      const word = ACTION_WORD.test(e.action) ? e.action : 'step';
+      await log.append({
+        actor,
+        source: 'engine',
+        action: `secret.${word}`,
+        path: e.path,
+        outcome: e.outcome,
+        versionId: eventSafeId(e.versionId),
+        errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
+        runId: eventSafeId(e.runId),
+        correlationId: eventSafeId(e.correlationId),
+      });
+    },
+  };
+}
+
+/** A configuration change as `keyturn apply` makes it. */
+export interface AppliedChange {
+  readonly kind: string;
+  readonly name: string;
+  readonly action: string;
+}
+
+/**
+ * The hook `applyPlan` calls inside its transaction with the changes it applied: one
+ * `config.<kind>.<action>` event each (e.g. `config.policy.change`), committed with them.
+ *
+ * @example
+ * ```ts
+ * await applyPlan(state, store, config, plan, clock, configAuditHook(audit, ctx));
+ * ```
+ */
+export function configAuditHook(log: AuditLog, ctx?: AuditContext): (trx: Transaction<Schema>, changes: readonly AppliedChange[]) => Promise<void> {
+  const who = contextFields(ctx);
+  return async (trx, changes) => {
+    await log.appendBatch(
+      changes.map((c) => ({ ...who, action: `config.${ACTION_WORD.test(c.kind) ? c.kind : 'item'}.${ACTION_WORD.test(c.action) ? c.action : 'change'}`, path: c.name, outcome: 'success' as const })),
+      trx,
+    );
+  };
+}

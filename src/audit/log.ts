@@ -1,0 +1,377 @@
+/**
+ * The durable audit log over the state database (SQLite or PostgreSQL).
+ *
+ * Each append runs in one transaction (the caller's, when given, so the event commits or rolls
+ * back with the write it records): lock the head row, number/link/hash the events
+ * ({@link AuditAppender}), insert the leaves, sign a checkpoint when one is due, write the head.
+ * A failure to write any of it is `KT_AUDIT_WRITE_FAILED` and takes the caller's write down with it.
+ *
+ * Checkpoint policy: a C2SP checkpoint is signed, in the appending transaction, when at least
+ * `checkpointEvery` events or `checkpointSeconds` have passed since the last one. {@link tick}
+ * (run by a timer or `keyturn audit tick`) appends a heartbeat leaf after `checkpointSeconds` of
+ * quiet and signs it, so an idle hour is provably idle. Checkpoints are always signed from the
+ * head row (what the appender wrote), never from re-reading leaves, so tampered rows never get
+ * signed.
+ *
+ * @example
+ * ```ts
+ * const audit = await AuditLog.open(state, ring, { context: cliContext() });
+ * await state.db.transaction().execute(async (trx) => {
+ *   await writeSomething(trx);
+ *   await audit.append({ action: 'secret.put', path: 'prod/db', outcome: 'success' }, trx);
+ * });
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { systemClock, type Clock } from '../core/clock.js';
+import { KeyturnError, isKeyturnError } from '../core/errors.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { StateDb } from '../state/db.js';
+import type { Schema } from '../state/schema.js';
+import { AuditAppender } from './appender.js';
+import { readCheckpointUnverified } from './checkpoint.js';
+import { defaultContext, type AuditContext } from './context.js';
+import type { AuditOutcome } from './event.js';
+import { addHmacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
+import * as repo from './repo.js';
+import type { CheckpointRow, Head, LeafRow } from './repo.js';
+
+/** What a caller records; time, actor, source and correlation id default from the log's clock and context. */
+export interface AuditInput {
+  readonly action: string;
+  readonly outcome: AuditOutcome;
+  readonly path?: string | null;
+  readonly versionId?: string | null;
+  readonly errorCode?: string | null;
+  readonly runId?: string | null;
+  readonly correlationId?: string | null;
+  readonly valueHmac?: string | null;
+  readonly actor?: string;
+  readonly source?: string;
+  readonly time?: Date | string;
+}
+
+/** Where an appended event landed. */
+export interface Appended {
+  readonly seq: number;
+  readonly id: string;
+}
+
+export interface AuditLogOptions {
+  clock?: Clock;
+  /** Who is acting (default: {@link defaultContext}). */
+  context?: AuditContext;
+  /** Sign a checkpoint after this many events (default 1000). */
+  checkpointEvery?: number;
+  /** ... or after this many seconds; also the heartbeat interval when idle (default 300). */
+  checkpointSeconds?: number;
+}
+
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+export const DEFAULT_CHECKPOINT_SECONDS = 300;
+
+/**
+ * The event id: `ev_<seq>_<first 12 hex digits of the leaf hash>`. It names the position (so it
+ * is found through the primary key) and the content (so a changed row no longer answers to it).
+ *
+ * @example
+ * ```ts
+ * eventIdOf(42, leafHash(leaf)); // 'ev_42_6e340b9cffb3'
+ * ```
+ */
+export function eventIdOf(seq: number, leafHash: Uint8Array): string {
+  return `ev_${seq}_${Buffer.from(leafHash).subarray(0, 6).toString('hex')}`;
+}
+
+/** The seq an event id names, or null when it is not an event id. */
+export function seqOfEventId(id: string): number | null {
+  const m = /^ev_(0|[1-9][0-9]{0,15})_[0-9a-f]{12}$/.exec(id);
+  return m === null ? null : Number(m[1]);
+}
+
+export class AuditLog {
+  readonly #state: StateDb;
+  readonly #ring: KeyRing;
+  readonly #clock: Clock;
+  readonly #every: number;
+  readonly #seconds: number;
+  #keys: AuditKeys;
+  readonly origin: string;
+  readonly context: AuditContext;
+
+  private constructor(state: StateDb, ring: KeyRing, keys: AuditKeys, origin: string, options: AuditLogOptions) {
+    this.#state = state;
+    this.#ring = ring;
+    this.#keys = keys;
+    this.origin = origin;
+    this.#clock = options.clock ?? systemClock;
+    this.context = options.context ?? defaultContext();
+    this.#every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    this.#seconds = options.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS;
+    if (!Number.isSafeInteger(this.#every) || this.#every < 1 || !(this.#seconds > 0)) {
+      throw new KeyturnError('KT_CONFIG_INVALID', 'the audit checkpoint interval must be at least 1 event and more than 0 seconds');
+    }
+  }
+
+  /**
+   * Opens the log, creating its keys, origin, first event and first checkpoint when the state
+   * database has none yet (a fresh home, or one from before the audit log). Safe to race.
+   */
+  static async open(state: StateDb, ring: KeyRing, options: AuditLogOptions = {}): Promise<AuditLog> {
+    let keys = await writeGuard(() => loadAuditKeys(state.db, ring));
+    let origin = await writeGuard(() => repo.readOrigin(state.db));
+    if (keys === null || origin === null) {
+      await AuditLog.initialize(state, ring, options);
+      keys = await writeGuard(() => loadAuditKeys(state.db, ring));
+      origin = await writeGuard(() => repo.readOrigin(state.db));
+    }
+    if (keys === null || origin === null) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit log could not be initialized');
+    return new AuditLog(state, ring, keys, origin, options);
+  }
+
+  /**
+   * Creates the audit keys, the origin `keyturn.local/<install id>`, an `audit.init` event and
+   * the first signed checkpoint, in one transaction. Does nothing when they exist; refuses
+   * (KT_AUDIT_KEY_MISSING) a log that has events but lost its keys.
+   */
+  static async initialize(state: StateDb, ring: KeyRing, options: AuditLogOptions = {}): Promise<void> {
+    const clock = options.clock ?? systemClock;
+    const context = options.context ?? defaultContext();
+    await writeGuard(() =>
+      state.db.transaction().execute(async (trx) => {
+        const head = await repo.readHead(trx, state.dialect, true);
+        let origin = await repo.readOrigin(trx);
+        let keys = await loadAuditKeys(trx, ring);
+        if (keys !== null && origin !== null) return;
+        if (head.size > 0) {
+          // Never re-key a log that has events: its checkpoints would stop verifying, silently.
+          throw new KeyturnError('KT_AUDIT_KEY_MISSING', `the audit log has ${head.size} events but its ${keys === null ? 'signing key' : 'origin'} is gone from the state database`);
+        }
+        if (origin === null) {
+          origin = `keyturn.local/${randomBytes(8).toString('hex')}`;
+          await repo.writeOrigin(trx, origin);
+        }
+        if (keys !== null) return;
+        await createAuditKeys(trx, ring, origin, clock.now());
+        keys = (await loadAuditKeys(trx, ring)) as AuditKeys;
+        const log = new AuditLog(state, ring, keys, origin, { ...options, clock, context });
+        await log.#appendUnder(trx, head, [{ action: 'audit.init', outcome: 'success' }], true);
+      }),
+    );
+  }
+
+  /** The checkpoint verifier key (C2SP vkey): publish it; `audit verify` needs only this. */
+  get verifierKey(): string {
+    return this.#keys.verifierKey;
+  }
+
+  /** The active HMAC key id. */
+  get hmacKeyId(): string {
+    return this.#keys.activeHmac;
+  }
+
+  /**
+   * Appends one event, inside `trx` when given (it then commits or rolls back with the caller's
+   * work). Resolves only once the event is written (in `trx`: once it is part of it).
+   */
+  async append(input: AuditInput, trx?: Transaction<Schema>): Promise<Appended> {
+    return (await this.appendBatch([input], trx))[0] as Appended;
+  }
+
+  /** Appends events in order in one transaction (the caller's, when given). */
+  async appendBatch(inputs: readonly AuditInput[], trx?: Transaction<Schema>): Promise<Appended[]> {
+    if (inputs.length === 0) return [];
+    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state.dialect, true), inputs, false);
+    return writeGuard(() => (trx === undefined ? this.#state.db.transaction().execute(run) : run(trx)));
+  }
+
+  /**
+   * The periodic duty: after `checkpointSeconds` without an event, append an `audit.heartbeat`
+   * leaf and sign it; otherwise sign a checkpoint if one is due. Returns what it did.
+   */
+  async tick(): Promise<{ heartbeat: Appended | null; checkpoint: number | null }> {
+    return writeGuard(() =>
+      this.#state.db.transaction().execute(async (trx) => {
+        const head = await repo.readHead(trx, this.#state.dialect, true);
+        const now = this.#clock.now();
+        if (head.lastEventAt === null || now - head.lastEventAt >= this.#seconds * 1000) {
+          const [beat] = await this.#appendUnder(trx, head, [{ action: 'audit.heartbeat', actor: 'system:audit', outcome: 'success' }], true);
+          return { heartbeat: beat as Appended, checkpoint: head.size + 1 };
+        }
+        if (!this.#checkpointDue(head, head.size, now)) return { heartbeat: null, checkpoint: null };
+        await this.#checkpointUnder(trx, head, now);
+        return { heartbeat: null, checkpoint: head.size };
+      }),
+    );
+  }
+
+  /**
+   * The latest signed checkpoint, after signing one at the current size if the log grew since
+   * the last (a checkpoint covers every event written so far).
+   */
+  async checkpoint(): Promise<CheckpointRow> {
+    return writeGuard(() =>
+      this.#state.db.transaction().execute(async (trx) => {
+        const head = await repo.readHead(trx, this.#state.dialect, true);
+        if (head.size > head.checkpointSize || head.checkpointAt === null) await this.#checkpointUnder(trx, head, this.#clock.now());
+        const latest = await repo.latestCheckpoint(trx);
+        if (latest === null) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'no audit checkpoint could be read back');
+        return latest;
+      }),
+    );
+  }
+
+  /**
+   * `hmac-sha256:<key id>:<base64>` of a value under the active HMAC key: what events carry in
+   * `valueHmac`, and what to search the log (or a SIEM) for.
+   *
+   * @example
+   * ```ts
+   * audit.hash('hunter2'); // 'hmac-sha256:hk_1a2b3c4d:…='
+   * ```
+   */
+  hash(value: string | Uint8Array): string {
+    return valueHmac(this.#keys.activeHmac, this.#keys.hmac.get(this.#keys.activeHmac) as Buffer, toBytes(value));
+  }
+
+  /** The value's HMAC under every HMAC key, active first (events older than a rotation use older keys). */
+  hashAll(value: string | Uint8Array): string[] {
+    const bytes = toBytes(value);
+    const ids = [this.#keys.activeHmac, ...[...this.#keys.hmac.keys()].filter((id) => id !== this.#keys.activeHmac).reverse()];
+    return ids.map((id) => valueHmac(id, this.#keys.hmac.get(id) as Buffer, bytes));
+  }
+
+  /** Makes a fresh HMAC key the active one (older ones stay for searching); returns its id. */
+  async rotateHmacKey(): Promise<string> {
+    const id = await writeGuard(() => this.#state.db.transaction().execute((trx) => addHmacKey(trx, this.#ring, this.#clock.now())));
+    this.#keys = (await loadAuditKeys(this.#state.db, this.#ring)) as AuditKeys;
+    return id;
+  }
+
+  // ── reads ──────────────────────────────────────────────────────────────
+
+  /** The head: size, last event time, last checkpoint. */
+  async head(): Promise<Head> {
+    return readGuard(() => repo.readHead(this.#state.db, this.#state.dialect, false));
+  }
+
+  /** The last `n` events, oldest first. */
+  async tail(n: number): Promise<LeafRow[]> {
+    return readGuard(() => repo.lastLeaves(this.#state.db, n));
+  }
+
+  /** Events with seq in [from, to), oldest first, at most `limit`. */
+  async between(from: number, to?: number, limit?: number): Promise<LeafRow[]> {
+    return readGuard(() => repo.leavesBetween(this.#state.db, from, to, limit));
+  }
+
+  /** The first seq at or after a time (epoch ms), or null when no event is that recent. */
+  async firstSeqSince(ms: number): Promise<number | null> {
+    return readGuard(() => repo.firstSeqAtOrAfter(this.#state.db, ms));
+  }
+
+  /** One event by id (`ev_<seq>_<hash>`, which must match the row) or seq number. */
+  async find(idOrSeq: string): Promise<LeafRow | null> {
+    const bySeq = /^(0|[1-9][0-9]{0,15})$/.test(idOrSeq);
+    const seq = bySeq ? Number(idOrSeq) : seqOfEventId(idOrSeq);
+    if (seq === null) return null;
+    const row = await readGuard(() => repo.leafBySeq(this.#state.db, seq));
+    return row !== null && (bySeq || row.id === idOrSeq) ? row : null;
+  }
+
+  /** Calls `fn` with the events with seq in [from, to), a page at a time, in seq order. */
+  async pages(from: number, fn: (rows: LeafRow[]) => void | Promise<void>, to = Number.MAX_SAFE_INTEGER): Promise<void> {
+    return readGuard(() => repo.eachLeafPage(this.#state.db, from, to, fn));
+  }
+
+  async checkpoints(): Promise<CheckpointRow[]> {
+    return readGuard(() => repo.allCheckpoints(this.#state.db));
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRow | null> {
+    return readGuard(() => repo.latestCheckpoint(this.#state.db));
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  /** Appends under a locked head; signs a checkpoint when due (or when `forceCheckpoint`). */
+  async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean): Promise<Appended[]> {
+    const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
+    const now = this.#clock.now();
+    const time = new Date(now).toISOString();
+    const rows: LeafRow[] = new Array<LeafRow>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as AuditInput;
+      const { event, leaf, leafHash } = appender.append({
+        time: input.time ?? time,
+        actor: input.actor ?? this.context.actor,
+        source: input.source ?? this.context.source,
+        action: input.action,
+        outcome: input.outcome,
+        path: input.path ?? null,
+        versionId: input.versionId ?? null,
+        errorCode: input.errorCode ?? null,
+        runId: input.runId ?? null,
+        correlationId: input.correlationId === undefined ? this.context.correlationId : input.correlationId,
+        valueHmac: input.valueHmac ?? null,
+      });
+      rows[i] = { seq: event.seq, id: eventIdOf(event.seq, leafHash), leaf: leaf.toString('utf8'), leaf_hash: leafHash.toString('base64'), time: input.time === undefined ? now : Date.parse(event.time) };
+    }
+    await repo.insertLeaves(trx, rows);
+    const state = appender.state();
+    let next: Head = { size: state.size, prev: state.prev, nodes: state.nodes.map((n) => Buffer.from(n, 'hex')), lastEventAt: now, checkpointSize: head.checkpointSize, checkpointAt: head.checkpointAt };
+    if (forceCheckpoint || this.#checkpointDue(head, next.size, now)) {
+      const note = appender.checkpoint(this.origin, this.#keys.signer);
+      await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now });
+      next = { ...next, checkpointSize: next.size, checkpointAt: now };
+    }
+    await repo.writeHead(trx, next);
+    return rows.map((r) => ({ seq: r.seq, id: r.id }));
+  }
+
+  /** Signs a checkpoint of the head as it stands (size and compact range, not the leaf rows). */
+  async #checkpointUnder(trx: Transaction<Schema>, head: Head, now: number): Promise<void> {
+    const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
+    const note = appender.checkpoint(this.origin, this.#keys.signer);
+    const existing = await repo.latestCheckpoint(trx);
+    if (existing !== null && existing.size === head.size) {
+      // Same size again (e.g. the first checkpoint of an empty log): keep the one there is.
+      if (readCheckpointUnverified(existing.note).root.equals(appender.root())) {
+        await repo.writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+        return;
+      }
+      throw new KeyturnError('KT_AUDIT_CHECKPOINT_FORK', `a checkpoint at size ${head.size} with another root is already stored; run keyturn audit verify`);
+    }
+    await repo.insertCheckpoint(trx, { size: head.size, root: appender.root().toString('base64'), note, created_at: now });
+    await repo.writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+  }
+
+  #checkpointDue(head: Head, size: number, now: number): boolean {
+    if (size <= head.checkpointSize && head.checkpointAt !== null) return false;
+    return head.checkpointAt === null || size - head.checkpointSize >= this.#every || now - head.checkpointAt >= this.#seconds * 1000;
+  }
+}
+
+function toBytes(value: string | Uint8Array): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+}
+
+/** Database errors on the write path are KT_AUDIT_WRITE_FAILED (the write they guard fails closed). */
+async function writeGuard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isKeyturnError(e)) throw e;
+    throw new KeyturnError('KT_AUDIT_WRITE_FAILED', `the audit log could not be written: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function readGuard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isKeyturnError(e)) throw e;
+    throw new KeyturnError('KT_DATABASE_UNAVAILABLE', `the audit log could not be read: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The audit log's rows in the state database: the head (locked for appending), leaves,
+ * checkpoints, and the origin setting. SQL only; what the rows mean is log.ts's business.
+ *
+ * Binary values are base64 text and times epoch milliseconds, as everywhere in the state
+ * database. On PostgreSQL the head row is read `FOR UPDATE`, so appenders in several processes
+ * take turns; on SQLite every transaction is already `begin immediate`.
+ *
+ * @example
+ * ```ts
+ * await state.db.transaction().execute(async (trx) => {
+ *   const head = await lockHead(trx, state.dialect);
+ *   await insertLeaves(trx, rows);
+ *   await writeHead(trx, { ...head, size: head.size + rows.length });
+ * });
+ * ```
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { KeyturnError } from '../core/errors.js';
+import type { Dialect } from '../state/db.js';
+import type { AuditCheckpointsTable, AuditLeavesTable, Schema } from '../state/schema.js';
+import { HASH_SIZE } from './merkle.js';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+/** The appender's resume point, as stored in `audit_head`. */
+export interface Head {
+  readonly size: number;
+  /** Hex leaf hash of the last event (64 zeros when empty). */
+  readonly prev: string;
+  /** Compact range subtree roots, largest first. */
+  readonly nodes: readonly Buffer[];
+  readonly lastEventAt: number | null;
+  readonly checkpointSize: number;
+  readonly checkpointAt: number | null;
+}
+
+export type LeafRow = AuditLeavesTable;
+export type CheckpointRow = AuditCheckpointsTable;
+
+const ORIGIN_SETTING = 'audit.origin';
+/** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK = 500;
+
+/** Reads the head; inside a transaction on PostgreSQL, locks it until commit. */
+export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise<Head> {
+  let query = db.selectFrom('audit_head').selectAll().where('id', '=', 1);
+  if (lock && dialect === 'postgres') query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (row === undefined) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row (audit_head id 1) is missing');
+  const raw = Buffer.from(row.nodes, 'base64');
+  if (raw.length % HASH_SIZE !== 0) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row has a malformed compact range');
+  const nodes: Buffer[] = [];
+  for (let i = 0; i < raw.length; i += HASH_SIZE) nodes.push(raw.subarray(i, i + HASH_SIZE));
+  return {
+    size: Number(row.size),
+    prev: row.prev,
+    nodes,
+    lastEventAt: row.last_event_at === null ? null : Number(row.last_event_at),
+    checkpointSize: Number(row.checkpoint_size),
+    checkpointAt: row.checkpoint_at === null ? null : Number(row.checkpoint_at),
+  };
+}
+
+/** Writes the head; the caller's transaction decides whether it sticks. */
+export async function writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
+  await trx
+    .updateTable('audit_head')
+    .set({
+      size: head.size,
+      prev: head.prev,
+      nodes: Buffer.concat(head.nodes).toString('base64'),
+      last_event_at: head.lastEventAt,
+      checkpoint_size: head.checkpointSize,
+      checkpoint_at: head.checkpointAt,
+    })
+    .where('id', '=', 1)
+    .execute();
+}
+
+export async function insertLeaves(trx: Transaction<Schema>, rows: readonly LeafRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx.insertInto('audit_leaves').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+}
+
+export async function insertCheckpoint(trx: Transaction<Schema>, row: CheckpointRow): Promise<void> {
+  await trx.insertInto('audit_checkpoints').values(row).execute();
+}
+
+/** The log's origin (`keyturn.local/<install id>`), or null before the log was initialized. */
+export async function readOrigin(db: Db): Promise<string | null> {
+  const row = await db.selectFrom('kt_settings').select('value').where('name', '=', ORIGIN_SETTING).executeTakeFirst();
+  return row?.value ?? null;
+}
+
+export async function writeOrigin(trx: Transaction<Schema>, origin: string): Promise<void> {
+  await trx.insertInto('kt_settings').values({ name: ORIGIN_SETTING, value: origin }).execute();
+}
+
+/** Leaves with seq in [from, to), in seq order. */
+export async function leavesBetween(db: Db, from: number, to = Number.MAX_SAFE_INTEGER, limit?: number): Promise<LeafRow[]> {
+  let query = db.selectFrom('audit_leaves').selectAll().where('seq', '>=', from).where('seq', '<', to).orderBy('seq');
+  if (limit !== undefined) query = query.limit(limit);
+  return normalizeLeaves(await query.execute());
+}
+
+/** The last `n` leaves, in seq order. */
+export async function lastLeaves(db: Db, n: number): Promise<LeafRow[]> {
+  const rows = await db.selectFrom('audit_leaves').selectAll().orderBy('seq', 'desc').limit(n).execute();
+  return normalizeLeaves(rows.reverse());
+}
+
+/** The first seq whose event time is at or after `ms` (the log's size when there is none). */
+export async function firstSeqAtOrAfter(db: Db, ms: number): Promise<number | null> {
+  const row = await db.selectFrom('audit_leaves').select((eb) => eb.fn.min('seq').as('seq')).where('time', '>=', ms).executeTakeFirst();
+  return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
+}
+
+export async function leafBySeq(db: Db, seq: number): Promise<LeafRow | null> {
+  const row = await db.selectFrom('audit_leaves').selectAll().where('seq', '=', seq).executeTakeFirst();
+  return row === undefined ? null : (normalizeLeaves([row])[0] as LeafRow);
+}
+
+/** Every checkpoint, by size. */
+export async function allCheckpoints(db: Db): Promise<CheckpointRow[]> {
+  const rows = await db.selectFrom('audit_checkpoints').selectAll().orderBy('size').execute();
+  return rows.map((r) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
+}
+
+/** The checkpoint with the largest size, or null. */
+export async function latestCheckpoint(db: Db): Promise<CheckpointRow | null> {
+  const row = await db.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+  return row === undefined ? null : { ...row, size: Number(row.size), created_at: Number(row.created_at) };
+}
+
+function normalizeLeaves(rows: LeafRow[]): LeafRow[] {
+  for (const r of rows) {
+    r.seq = Number(r.seq);
+    r.time = Number(r.time);
+  }
+  return rows;
+}
+
+/** Rows per page when reading the whole log. */
+const PAGE = 10_000;
+
+/**
+ * Calls `fn` with every leaf row with seq in [from, to), in seq order, a page at a time.
+ *
+ * @example
+ * ```ts
+ * await eachLeafPage(db, 0, Infinity, (rows) => rows.forEach((r) => hashes.push(r.leaf_hash)));
+ * ```
+ */
+export async function eachLeafPage(db: Db, from: number, to: number, fn: (rows: LeafRow[]) => void | Promise<void>): Promise<void> {
+  let next = from;
+  for (;;) {
+    const rows = await leavesBetween(db, next, Math.min(to, Number.MAX_SAFE_INTEGER), PAGE);
+    if (rows.length === 0) return;
+    await fn(rows);
+    if (rows.length < PAGE) return;
+    next = (rows[rows.length - 1] as LeafRow).seq + 1;
+  }
+}

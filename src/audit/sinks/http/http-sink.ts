@@ -1,0 +1,91 @@
+/**
+ * The HTTP sink, for a SIEM: each batch is one POST of JSON Lines (`application/x-ndjson`, one
+ * `sinkLine` per event), with headers `X-Keyturn-First-Seq` / `X-Keyturn-Last-Seq` and, when a
+ * token is set, `Authorization: Bearer <token>`. A 2xx answer acknowledges the batch. Network
+ * errors, 408, 429 and 5xx are retried (up to `attempts`, with doubling backoff) inside the
+ * delivery's time bound; any other status fails the delivery at once. Connections are not kept
+ * alive, and an aborted delivery destroys its request.
+ *
+ * @example
+ * ```ts
+ * const sink = new HttpSink({ url: 'https://siem.example/ingest', token: process.env.SIEM_TOKEN });
+ * ```
+ */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyturnError } from '../../../core/errors.js';
+import { redactUrl } from '../../../state/db.js';
+import type { AuditSink, SinkRecord } from '../sink.js';
+import { sinkLine } from '../sink.js';
+
+export interface HttpSinkOptions {
+  readonly url: string;
+  readonly token?: string | undefined;
+  /** Tries per delivery (default 3). */
+  readonly attempts?: number;
+  /** First retry delay in ms, doubled each time (default 200). */
+  readonly backoffMs?: number;
+}
+
+class Permanent extends Error {}
+
+export class HttpSink implements AuditSink {
+  readonly name: string;
+  readonly #url: URL;
+  readonly #token: string | undefined;
+  readonly #attempts: number;
+  readonly #backoffMs: number;
+
+  constructor(options: HttpSinkOptions) {
+    this.#url = new URL(options.url);
+    this.#token = options.token;
+    this.#attempts = options.attempts ?? 3;
+    this.#backoffMs = options.backoffMs ?? 200;
+    this.name = `http:${redactUrl(options.url)}`;
+  }
+
+  async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {
+    const body = Buffer.from(records.map((r) => `${sinkLine(r)}\n`).join(''), 'utf8');
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-ndjson',
+      'content-length': String(body.length),
+      'x-keyturn-first-seq': String(records[0]?.seq ?? ''),
+      'x-keyturn-last-seq': String(records[records.length - 1]?.seq ?? ''),
+      connection: 'close',
+    };
+    if (this.#token !== undefined && this.#token !== '') headers.authorization = `Bearer ${this.#token}`;
+    let last = '';
+    for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+      signal.throwIfAborted();
+      try {
+        await this.#post(body, headers, signal);
+        return;
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        last = (e as Error).message;
+        if (e instanceof Permanent) break;
+      }
+      if (attempt < this.#attempts) await sleep(this.#backoffMs * 2 ** (attempt - 1), undefined, { signal });
+    }
+    throw new KeyturnError('KT_AUDIT_SINK_FAILED', `${this.name}: ${last}`);
+  }
+
+  #post(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((resolve, reject) => {
+      const req = send(this.#url, { method: 'POST', headers, agent: false, signal }, (res) => {
+        res.resume();
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve();
+          else if (status === 408 || status === 429 || status >= 500) reject(new Error(`HTTP ${status}`));
+          else reject(new Permanent(`HTTP ${status} (not retried)`));
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
+      req.end(body);
+    });
+  }
+}

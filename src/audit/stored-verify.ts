@@ -1,0 +1,75 @@
+/**
+ * Verifies the audit log as stored in the state database: every leaf row in seq order, every
+ * stored checkpoint, with the verifier key (the stored one unless the auditor pins their own)
+ * and optionally a checkpoint the auditor trusts. Adds what only the head row can tell: a tail
+ * cut after the last checkpoint (the head records more events than there are rows), rows added
+ * behind the appender's back, and a change to the last event (its hash is the head's `prev`).
+ * The head row is not signed: it narrows the window between checkpoints, the checkpoints prove.
+ *
+ * @example
+ * ```ts
+ * const result = await verifyStoredLog(audit, { verifierKey: pinnedVkey });
+ * result.ok; // true when intact
+ * ```
+ */
+import { KeyturnError } from '../core/errors.js';
+import type { AuditLog } from './log.js';
+import { leafHash } from './merkle.js';
+import type { AuditProblem } from './problem.js';
+import type { Head } from './repo.js';
+import { verifyAuditLog, type AuditVerifyResult, type CheckpointRecord } from './verify.js';
+
+export interface StoredVerifyOptions {
+  /** The verifier key to check signatures with (default: the one stored with the log). */
+  readonly verifierKey?: string;
+  /** A signed checkpoint (note text) the auditor kept from before. */
+  readonly trusted?: string;
+}
+
+export interface StoredVerifyResult extends AuditVerifyResult {
+  readonly head: Head;
+  /** The verifier key used. */
+  readonly verifierKey: string;
+  /** The stored checkpoint note matching `latest` (keep it as the next `--trusted`). */
+  readonly latestNote: string | null;
+}
+
+/** Verifies the stored log; never throws for damage (it is in `problems`). */
+export async function verifyStoredLog(log: AuditLog, options: StoredVerifyOptions = {}): Promise<StoredVerifyResult> {
+  const leaves: Buffer[] = [];
+  for (const row of await log.between(0)) leaves.push(Buffer.from(row.leaf, 'utf8'));
+  const stored = await log.checkpoints();
+  const checkpoints: CheckpointRecord[] = stored.map((c) => ({ note: c.note, size: c.size, root: Buffer.from(c.root, 'base64') }));
+  const head = await log.head();
+  const verifierKey = options.verifierKey ?? log.verifierKey;
+  const result = verifyAuditLog({ leaves, checkpoints, verifierKey, origin: log.origin, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) });
+  const problems: AuditProblem[] = [...result.problems, ...headProblems(head, leaves, result.problems)];
+  const latestNote = result.latest === null ? null : (stored.find((c) => c.size === result.latest?.size && Buffer.from(c.root, 'base64').equals(result.latest.root))?.note ?? null);
+  return { ...result, ok: problems.length === 0, problems, head, verifierKey, latestNote };
+}
+
+function headProblems(head: Head, leaves: readonly Buffer[], found: readonly AuditProblem[]): AuditProblem[] {
+  const n = leaves.length;
+  if (head.size > n) {
+    if (found.some((p) => p.kind === 'truncated' || p.kind === 'leaf_missing')) return [];
+    return [{ kind: 'truncated', code: 'KT_AUDIT_TRUNCATED', size: n, expectedSize: head.size, message: `the log ends after ${n} entries, but its head row records ${head.size}: entries ${n} to ${head.size - 1} are gone` }];
+  }
+  if (head.size < n) {
+    if (found.some((p) => p.kind === 'leaf_inserted')) return [];
+    return [{ kind: 'leaf_inserted', code: 'KT_AUDIT_LEAF_INSERTED', position: head.size, message: `the entry at position ${head.size} was inserted: the head row records ${head.size} entries and the log never wrote more` }];
+  }
+  // The last entry's hash is the head's prev: only evidence when nothing else was found (a cut
+  // tail with a rewritten size, say, leaves the prev of the entry that used to be last).
+  if (n > 0 && found.length === 0 && leafHash(leaves[n - 1] as Buffer).toString('hex') !== head.prev) {
+    return [{ kind: 'leaf_changed', code: 'KT_AUDIT_LEAF_CHANGED', index: n - 1, position: n - 1, message: `entry ${n - 1} was changed: the head row records a different hash for the last entry` }];
+  }
+  return [];
+}
+
+/** Throws KT_AUDIT_VERIFY_FAILED naming the problems, for callers that need an intact log. */
+export function assertIntact(result: AuditVerifyResult): void {
+  if (result.ok) return;
+  throw new KeyturnError('KT_AUDIT_VERIFY_FAILED', `the audit log has ${result.problems.length} problem(s): ${result.problems.map((p) => p.code).join(', ')}`, {
+    details: { problems: result.problems.map((p) => ({ kind: p.kind, code: p.code })) },
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * `keyturn audit ...`: the tamper-evident audit log. tail, export, verify, prove, checkpoint,
+ * pubkey, hash, plus tick (heartbeat), deliver (sinks) and rotate-hash-key. docs/audit.md.
+ */
+import type { Command } from 'commander';
+import type { CliApp } from '../app.js';
+import { registerCheckpoint } from './audit/checkpoint.js';
+import { registerExport } from './audit/export.js';
+import { registerKeys } from './audit/keys.js';
+import { registerProve } from './audit/prove.js';
+import { registerTail } from './audit/tail.js';
+import { registerVerify } from './audit/verify.js';
+
+export function registerAudit(program: Command, app: CliApp): void {
+  const audit = program
+    .command('audit')
+    .description('Read, export, prove and verify the tamper-evident audit log')
+    .addHelpText('after', '\nEvery write, value read, rotation step and config change is an event; values never are.\nThe log verifies with its public key alone (keyturn audit pubkey). See docs/audit.md.');
+  registerTail(audit, app);
+  registerExport(audit, app);
+  registerVerify(audit, app);
+  registerProve(audit, app);
+  registerCheckpoint(audit, app);
+  registerKeys(audit, app);
+}

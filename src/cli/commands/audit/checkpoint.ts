@@ -1,0 +1,41 @@
+/**
+ * `keyturn audit checkpoint`, `audit tick` and `audit deliver`: the latest signed checkpoint (to
+ * publish elsewhere), the periodic heartbeat/checkpoint duty, and feeding the sinks.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { sinkStatuses } from '../../../audit/sinks/cursor.js';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit, isoTime, table } from '../../io.js';
+
+export function registerCheckpoint(audit: Command, app: CliApp): void {
+  common(audit.command('checkpoint'))
+    .description('Print the latest signed checkpoint (c2sp.org/tlog-checkpoint), signing one if the log grew since the last')
+    .option('--output <file>', 'write it to a file instead of printing it')
+    .addHelpText('after', '\nPublish checkpoints somewhere the log\'s operator cannot rewrite: a later verify --trusted proves the log only grew.')
+    .action(async (opts: CommonOptions & { output?: string }) => {
+      const cp = await app.withKeyturn(opts, (kt) => kt.audit.checkpoint());
+      if (opts.output !== undefined) writeFileSync(opts.output, cp.note, { mode: 0o644 });
+      emit(app.io, !!opts.json, { size: cp.size, root: cp.root, createdAt: isoTime(cp.created_at), note: cp.note }, () => (opts.output === undefined ? cp.note : `Checkpoint at size ${cp.size} written to ${opts.output}`));
+    });
+
+  common(audit.command('tick'))
+    .description('Append a heartbeat event when the log has been quiet (KEYTURN_AUDIT_CHECKPOINT_SECONDS) and sign a checkpoint when one is due')
+    .addHelpText('after', '\nRun it from a timer (cron, systemd) when no Keyturn server runs: a quiet hour then stays provably quiet.')
+    .action(async (opts: CommonOptions) => {
+      const r = await app.withKeyturn(opts, (kt) => kt.audit.tick());
+      emit(app.io, !!opts.json, r, () => (r.heartbeat ? `Heartbeat ${r.heartbeat.id} (#${r.heartbeat.seq}), checkpoint at size ${r.checkpoint}` : r.checkpoint !== null ? `Checkpoint at size ${r.checkpoint}` : 'Nothing due'));
+    });
+
+  common(audit.command('deliver'))
+    .description('Feed the configured audit sinks what they are behind by, and show where each one is')
+    .addHelpText('after', '\nSinks: KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_HTTP_URL, KEYTURN_AUDIT_SYSLOG. Each delivery is bounded by KEYTURN_AUDIT_SINK_TIMEOUT_MS.')
+    .action(async (opts: CommonOptions) => {
+      const { reports, statuses } = await app.withKeyturn(opts, async (kt) => ({ reports: await kt.deliverAudit(), statuses: await sinkStatuses(kt.state.db) }));
+      emit(app.io, !!opts.json, { reports, sinks: statuses }, () =>
+        reports.length === 0
+          ? 'No audit sink is configured.'
+          : table(['SINK', 'DELIVERED', 'NEXT SEQ', 'BEHIND', 'ERROR'], reports.map((r) => [r.name, r.delivered, r.nextSeq, r.behind, r.error])),
+      );
+    });
+}

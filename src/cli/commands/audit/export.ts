@@ -1,0 +1,60 @@
+/** `keyturn audit export`: events, checkpoints and the proof material, in one file anyone can verify offline. */
+import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
+import { readCheckpointUnverified } from '../../../audit/checkpoint.js';
+import { writeExport } from '../../../audit/export.js';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit } from '../../io.js';
+import { readFileArg } from './format.js';
+
+interface ExportOptions extends CommonOptions {
+  hours?: string;
+  since?: string;
+  fromCheckpoint?: string;
+  all?: boolean;
+  output: string;
+}
+
+const HOUR_MS = 3_600_000;
+
+export function registerExport(audit: Command, app: CliApp): void {
+  common(audit.command('export'))
+    .description('Write audit events with their checkpoints and proof material to one file (JSON Lines), for offline verification')
+    .option('--hours <n>', 'the events of the last N hours')
+    .option('--since <time>', 'the events since an RFC 3339 time, e.g. 2025-01-02T00:00:00Z')
+    .option('--from-checkpoint <file>', 'the events after a checkpoint you trust, so verify --trusted can check the log extends it')
+    .option('--all', 'the whole log')
+    .requiredOption('--output <file>', 'where to write the export (mode 0600)')
+    .addHelpText(
+      'after',
+      `
+The file: a header line (origin, verifier key, first seq, and the Merkle compact range of the
+events before it), one line per event with its exact leaf text, then every checkpoint covering
+them (one is signed now if the log grew since the last). docs/audit.md describes the format.
+
+Examples:
+  keyturn audit export --hours 24 --output audit-today.jsonl
+  keyturn audit verify --file audit-today.jsonl --pubkey "$(keyturn audit pubkey)"`,
+    )
+    .action(async (opts: ExportOptions) => {
+      const chosen = [opts.hours, opts.since, opts.fromCheckpoint, opts.all ? true : undefined].filter((v) => v !== undefined).length;
+      if (chosen !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of --hours N, --since TIME, --from-checkpoint FILE or --all');
+      if (opts.hours !== undefined && !/^\d+(\.\d+)?$/.test(opts.hours)) throw new KeyturnError('KT_USAGE', '--hours must be a number of hours');
+      const sinceMs = opts.since === undefined ? undefined : Date.parse(opts.since);
+      if (sinceMs !== undefined && Number.isNaN(sinceMs)) throw new KeyturnError('KT_USAGE', '--since must be an RFC 3339 time such as 2025-01-02T00:00:00Z');
+      const fromSize = opts.fromCheckpoint === undefined ? undefined : readCheckpointUnverified(readFileArg(opts.fromCheckpoint, 'the checkpoint')).size;
+      const summary = await app.withKeyturn(opts, async (kt) => {
+        let from = 0;
+        if (fromSize !== undefined) from = fromSize;
+        else if (!opts.all) {
+          const since = sinceMs ?? kt.clock.now() - Number(opts.hours) * HOUR_MS;
+          from = (await kt.audit.firstSeqSince(since)) ?? (await kt.audit.head()).size;
+        }
+        const summary = await writeExport(kt.audit, { from }, opts.output);
+        // Recorded after the fact and best effort: a damaged log must still be exportable for forensics.
+        await kt.audit.append({ action: 'audit.export', outcome: 'success' }).catch((e: unknown) => kt.log.warn({ code: (e as { code?: string }).code }, 'the export was not recorded in the audit log'));
+        return summary;
+      });
+      emit(app.io, !!opts.json, summary, () => `Exported ${summary.events} events (from #${summary.first}) and ${summary.checkpoints} checkpoints to ${summary.file}; covered by the checkpoint at size ${summary.checkpointSize}.`);
+    });
+}

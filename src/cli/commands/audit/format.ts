@@ -1,0 +1,71 @@
+/** Output shapes shared by the `keyturn audit` commands: an event line, a problem line, key/file input. */
+import { existsSync, readFileSync } from 'node:fs';
+import { KeyturnError } from '../../../core/errors.js';
+import { decodeEvent } from '../../../audit/event.js';
+import type { AuditProblem } from '../../../audit/problem.js';
+import type { LeafRow } from '../../../audit/repo.js';
+import { sinkLine } from '../../../audit/sinks/sink.js';
+
+/** One event, human-readable: id, seq, time, action, outcome, who, what. */
+export function eventText(row: LeafRow): string {
+  try {
+    const e = decodeEvent(Buffer.from(row.leaf, 'utf8'));
+    const outcome = e.errorCode === null ? e.outcome : `${e.outcome} ${e.errorCode}`;
+    const what = e.path === null ? '-' : `${e.path}${e.versionId === null ? '' : `@${e.versionId}`}`;
+    const run = e.runId === null ? '' : `  run ${e.runId}`;
+    return `${row.id}  #${row.seq}  ${e.time}  ${e.action}  ${outcome}  ${e.actor} via ${e.source}  ${what}${run}`;
+  } catch {
+    return `${row.id}  #${row.seq}  (not a readable event: run keyturn audit verify)`;
+  }
+}
+
+/** One event as a JSON line: `{"id":"ev_…", …fields}`. */
+export function eventJson(row: LeafRow): string {
+  return sinkLine({ seq: row.seq, id: row.id, leaf: row.leaf });
+}
+
+/** Where a problem is, in words: the entry, position or checkpoint it concerns. */
+export function problemWhere(p: AuditProblem): string {
+  switch (p.kind) {
+    case 'leaf_changed':
+      return `entry ${p.index} (position ${p.position})`;
+    case 'leaf_missing':
+      return `entry ${p.index}`;
+    case 'leaf_inserted':
+      return `position ${p.position}`;
+    case 'leaves_swapped':
+      return `entries ${p.indices[0]} and ${p.indices[1]} (positions ${p.positions[0]} and ${p.positions[1]})`;
+    case 'leaves_reordered':
+      return `entries ${p.indices.slice(0, 10).join(', ')}${p.indices.length > 10 ? ', ...' : ''}`;
+    case 'truncated':
+      return `entries ${p.size} to ${p.expectedSize - 1}`;
+    case 'checkpoint_fork':
+      return `checkpoints ${p.checkpoints.join(', ')} (size ${p.size})`;
+    case 'inconsistent_with_trusted':
+      return `the first ${p.size} entries`;
+    case 'trusted_invalid':
+      return 'the trusted checkpoint';
+    default:
+      return `checkpoint ${p.checkpoint}`;
+  }
+}
+
+/** One problem line: code, kind, where, what. */
+export function problemText(p: AuditProblem): string {
+  return `${p.code}  ${p.kind}  ${problemWhere(p)}: ${p.message}`;
+}
+
+/** A verifier key given as text or as a file holding it. */
+export function readKeyArg(arg: string): string {
+  if (/^[^\s+]+\+[0-9a-fA-F]{8}\+\S+$/.test(arg.trim())) return arg.trim();
+  return existsSync(arg) ? readFileArg(arg, 'the verifier key file').trim() : arg.trim();
+}
+
+/** The text of a file named on the command line, or KT_USAGE naming it. */
+export function readFileArg(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KeyturnError('KT_USAGE', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `keyturn audit pubkey`, `audit hash VALUE` and `audit rotate-hash-key`: the verifying key to
+ * publish, the HMAC to search the log for a value, and rotating the HMAC key.
+ */
+import type { Command } from 'commander';
+import { valueBytes } from '../../../audit/hooks.js';
+import { collect, common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit } from '../../io.js';
+import { readValue, type ValueOptions } from '../secret/shared.js';
+import { eventJson, eventText } from './format.js';
+
+export function registerKeys(audit: Command, app: CliApp): void {
+  common(audit.command('pubkey'))
+    .description('Print the audit verifier key (C2SP vkey NAME+KEYID+BASE64): publish it; verifying needs nothing else')
+    .action(async (opts: CommonOptions) => {
+      const data = await app.withKeyturn(opts, async (kt) => ({ verifierKey: kt.audit.verifierKey, origin: kt.audit.origin }));
+      emit(app.io, !!opts.json, data, () => data.verifierKey);
+    });
+
+  common(audit.command('hash [value]'))
+    .description('Print the HMAC that audit events carry for a value (valueHmac), under every audit HMAC key; --find lists the events')
+    .option('--stdin', 'read the value from standard input (one trailing newline is dropped)')
+    .option('--file <file>', 'read the value from a file, as is')
+    .option('--field <name=value>', 'a field of a fields value; repeat for every field', collect)
+    .option('--json-value', 'parse the value as a JSON object of fields')
+    .option('--find', 'also list the local events that carry it')
+    .addHelpText(
+      'after',
+      `
+A fields value is hashed as its RFC 8785 canonical JSON, so give every field (in any order).
+The value argument is visible in the process list: prefer --stdin. The hash is computed with
+keys only this Keyturn holds; the request itself is recorded (audit.hash), never the value.
+
+Examples:
+  printf %s "$LEAKED" | keyturn audit hash --stdin --find
+  keyturn audit hash --field username=app --field password="$PW"`,
+    )
+    .action(async (value: string | undefined, opts: CommonOptions & ValueOptions & { find?: boolean }) => {
+      const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io);
+      const data = await app.withKeyturn(opts, async (kt) => {
+        const hashes = kt.audit.hashAll(valueBytes(secret));
+        await kt.audit.append({ action: 'audit.hash', outcome: 'success' });
+        const events: string[] = [];
+        const json: unknown[] = [];
+        if (opts.find) {
+          await kt.audit.pages(0, (rows) => {
+            for (const row of rows) {
+              if (!hashes.some((h) => row.leaf.includes(`"valueHmac":"${h}"`))) continue;
+              events.push(eventText(row));
+              json.push(JSON.parse(eventJson(row)));
+            }
+          });
+        }
+        return { hashes, events, json };
+      });
+      emit(app.io, !!opts.json, { hashes: data.hashes, ...(opts.find ? { events: data.json } : {}) }, () => [...data.hashes, ...(opts.find ? ['', `${data.events.length} event(s) carry it${data.events.length ? ':' : '.'}`, ...data.events] : [])].join('\n'));
+    });
+
+  common(audit.command('rotate-hash-key'))
+    .description('Make a fresh audit HMAC key the active one; older keys stay, so older events remain searchable')
+    .action(async (opts: CommonOptions) => {
+      const id = await app.withKeyturn(opts, async (kt) => {
+        const keyId = await kt.audit.rotateHmacKey();
+        await kt.audit.append({ action: 'audit.hash-key.rotate', outcome: 'success' });
+        return keyId;
+      });
+      emit(app.io, !!opts.json, { hmacKeyId: id }, () => `The audit HMAC key is now ${id}; events from now on carry hmac-sha256:${id}:…`);
+    });
+}

@@ -1,0 +1,106 @@
+/**
+ * `keyturn audit verify`: recompute the tree, check every checkpoint signature and the
+ * consistency with a trusted checkpoint, and name each kind of damage. The local log, or an
+ * export file offline with only the public key. Exit 0 when intact, 1 when any problem is found.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
+import { readCheckpointUnverified, type Checkpoint } from '../../../audit/checkpoint.js';
+import { parseExport, verifyExport } from '../../../audit/export.js';
+import type { AuditProblem } from '../../../audit/problem.js';
+import { verifyStoredLog } from '../../../audit/stored-verify.js';
+import type { AuditVerifyResult } from '../../../audit/verify.js';
+import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { emit } from '../../io.js';
+import { problemText, problemWhere, readFileArg, readKeyArg } from './format.js';
+
+interface VerifyOptions extends CommonOptions {
+  file?: string;
+  pubkey?: string;
+  trusted?: string;
+  saveTrusted?: string;
+}
+
+interface Outcome {
+  result: AuditVerifyResult;
+  source: string;
+  verifierKey: string;
+  latestNote: string | null;
+}
+
+function sameCheckpoint(note: string, cp: Checkpoint): boolean {
+  try {
+    const c = readCheckpointUnverified(note);
+    return c.size === cp.size && c.root.equals(cp.root);
+  } catch {
+    return false;
+  }
+}
+
+function problemJson(p: AuditProblem): Record<string, unknown> {
+  return { ...p, where: problemWhere(p) };
+}
+
+export function registerVerify(audit: Command, app: CliApp): void {
+  common(audit.command('verify'))
+    .description('Verify the audit log (or an export, offline): every leaf, checkpoint signature and link; exit 1 on any problem')
+    .option('--file <export>', 'verify an export file (from keyturn audit export) instead of the local log; needs --pubkey')
+    .option('--pubkey <key>', 'the audit verifier key (NAME+KEYID+BASE64, or a file holding it); default for the local log: its stored key')
+    .option('--trusted <file>', 'a signed checkpoint kept from before: the log must extend it')
+    .option('--save-trusted <file>', 'when intact, write the latest verified checkpoint here (the next --trusted)')
+    .addHelpText(
+      'after',
+      `
+Problems found (each printed with its code, kind and where):
+  leaf_changed, leaf_missing, leaf_inserted, leaves_swapped, leaves_reordered, truncated,
+  checkpoint_bad_signature, checkpoint_wrong_key, checkpoint_wrong_origin, checkpoint_malformed,
+  checkpoint_mismatch, checkpoint_fork, inconsistent_with_trusted, trusted_invalid
+
+Examples:
+  keyturn audit verify
+  keyturn audit verify --trusted last.checkpoint --save-trusted last.checkpoint
+  keyturn audit verify --file audit-export.jsonl --pubkey "$(cat audit.vkey)"`,
+    )
+    .action(async (opts: VerifyOptions) => {
+      const trusted = opts.trusted === undefined ? undefined : readFileArg(opts.trusted, 'the trusted checkpoint');
+      let outcome: Outcome;
+      if (opts.file !== undefined) {
+        if (opts.pubkey === undefined) throw new KeyturnError('KT_USAGE', 'offline verification needs the audit public key: give --pubkey KEY (from keyturn audit pubkey)');
+        const parsed = parseExport(readFileArg(opts.file, 'the export'));
+        const verifierKey = readKeyArg(opts.pubkey);
+        const result = verifyExport(parsed, verifierKey, trusted);
+        const latestNote = result.latest === null ? null : (parsed.checkpoints.find((n) => sameCheckpoint(n, result.latest as Checkpoint)) ?? null);
+        outcome = { result, source: opts.file, verifierKey, latestNote };
+      } else {
+        outcome = await app.withKeyturn(opts, async (kt) => {
+          const r = await verifyStoredLog(kt.audit, { ...(opts.pubkey === undefined ? {} : { verifierKey: readKeyArg(opts.pubkey) }), ...(trusted === undefined ? {} : { trusted }) });
+          return { result: r, source: kt.state.location, verifierKey: r.verifierKey, latestNote: r.latestNote };
+        });
+      }
+      const { result } = outcome;
+      if (result.ok && opts.saveTrusted !== undefined && outcome.latestNote !== null) writeFileSync(opts.saveTrusted, outcome.latestNote, { mode: 0o644 });
+      const data = {
+        ok: result.ok,
+        source: outcome.source,
+        verifierKey: outcome.verifierKey,
+        size: result.size,
+        verifiedSize: result.verifiedSize,
+        validCheckpoints: result.validCheckpoints,
+        latest: result.latest === null ? null : { size: result.latest.size, root: result.latest.root.toString('base64') },
+        problems: result.problems.map(problemJson),
+      };
+      emit(app.io, !!opts.json, data, () => {
+        const key = outcome.verifierKey.split('+').slice(0, 2).join('+');
+        if (result.ok) {
+          return `Audit log intact: ${result.size} entries, ${result.verifiedSize} proven by a signed checkpoint (${result.validCheckpoints} valid checkpoints, key ${key}).`;
+        }
+        return [`Audit log NOT intact: ${result.problems.length} problem(s) in ${result.size} entries (proven up to ${result.verifiedSize}, key ${key}):`, ...result.problems.map((p) => `  ${problemText(p)}`)].join('\n');
+      });
+      if (!result.ok) {
+        throw new KeyturnError('KT_AUDIT_VERIFY_FAILED', `${result.problems.length} problem(s): ${[...new Set(result.problems.map((p) => p.kind))].join(', ')}`, {
+          details: { problems: result.problems.length },
+        });
+      }
+    });
+}

@@ -1,0 +1,138 @@
+/**
+ * `keyturn rotate PATH` and `keyturn rotate --all`: rotate one secret, or every managed secret
+ * (filtered by prefix and type) with bounded concurrency, a progress bar on a terminal and
+ * NDJSON with --json.
+ */
+import type { Command } from 'commander';
+import { isKeyturnError, KeyturnError } from '../../core/errors.js';
+import { pathHasPrefix, normalizePrefix } from '../../core/paths.js';
+import type { Keyturn } from '../../runtime/keyturn.js';
+import type { Run } from '../../engine/runs-repo.js';
+import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { emit, type CliIo } from '../io.js';
+import { runJson, runLine } from './run-view.js';
+
+interface RotateOptions extends CommonOptions {
+  all?: boolean;
+  prefix?: string;
+  type?: string;
+  concurrency: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+interface Outcome {
+  path: string;
+  status: Run['status'] | 'error';
+  runId: string | null;
+  error: { code: string; message: string } | null;
+  line: string;
+  json: Record<string, unknown> | null;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, in order of start. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function progress(io: CliIo, done: number, total: number, failed: number): void {
+  if (!io.stderr.isTTY) return;
+  const width = 30;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  io.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} rotated${failed ? `, ${failed} failed` : ''}${done === total ? '\n' : ''}`);
+}
+
+async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outcome> {
+  try {
+    const run = await withGracefulStop(kt, () => kt.engine().rotate(path, { wait }));
+    const consumers = await kt.engine().runs.consumers(run.id);
+    return { path, status: run.status, runId: run.id, error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null, line: runLine(run, consumers), json: runJson(run, consumers) };
+  } catch (e) {
+    if (!isKeyturnError(e)) throw e;
+    return { path, status: 'error', runId: null, error: { code: e.code, message: e.message }, line: `${path}: ${e.code}: ${e.message}`, json: null };
+  }
+}
+
+export function registerRotate(program: Command, app: CliApp): void {
+  common(program.command('rotate').argument('[path]', 'the secret to rotate'))
+    .description('Rotate a secret now (or resume its unfinished run); --all rotates every managed secret')
+    .option('--all', 'rotate every secret with an applied policy (needs --yes)')
+    .option('--prefix <prefix>', 'with --all: only secrets at or below this path')
+    .option('--type <type>', 'with --all: only secrets of this type (database-credential, app-secret)')
+    .option('--concurrency <n>', 'with --all: rotations at once', '4')
+    .option('--yes', 'confirm --all')
+    .option('--dry-run', 'show what would happen and check that the current credential logs in; change nothing')
+    .option('--wait', 'keep retrying with backoff until the run is done or failed')
+    .addHelpText(
+      'after',
+      `
+Without --wait, a failed attempt schedules a retry (exponential backoff with full jitter) and exits 1;
+resume it with \`keyturn runs resume ID\`. The secret keeps working on its current value throughout.
+
+Examples:
+  keyturn rotate prod/db/app
+  keyturn rotate prod/db/app --dry-run
+  keyturn rotate --all --prefix prod --concurrency 8 --yes --json`,
+    )
+    .action(async (path: string | undefined, opts: RotateOptions) => {
+      if (opts.all && path) throw new KeyturnError('KT_USAGE', 'give a PATH or --all, not both');
+      if (!opts.all && !path) throw new KeyturnError('KT_USAGE', 'give the PATH of a secret, or --all');
+      if (!opts.all && (opts.prefix !== undefined || opts.type !== undefined)) throw new KeyturnError('KT_USAGE', '--prefix and --type go with --all');
+      const concurrency = Number(opts.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new KeyturnError('KT_USAGE', '--concurrency must be a whole number from 1 to 64');
+
+      if (!opts.all) {
+        if (opts.dryRun) {
+          const plan = await app.withKeyturn(opts, (kt) => kt.engine().plan(path!));
+          emit(app.io, !!opts.json, { dryRun: true, ...plan }, () =>
+            [
+              `${plan.path}: would rotate with ${plan.strategy}${plan.target ? ` on target ${plan.target}` : ''}${plan.nextUsername ? `, setting user ${plan.nextUsername}` : ''}`,
+              plan.currentLogsIn === null ? null : `current credential logs in: ${plan.currentLogsIn ? 'yes' : 'NO'}`,
+              `consumers to update: ${plan.consumers}`,
+              plan.activeRun ? `unfinished run ${plan.activeRun} would be resumed` : null,
+              'dry run: nothing changed',
+            ]
+              .filter((l) => l !== null)
+              .join('\n'),
+          );
+          return;
+        }
+        const outcome = await app.withKeyturn(opts, (kt) => rotateOne(kt, path!, !!opts.wait));
+        if (outcome.status === 'error') throw new KeyturnError(outcome.error!.code as never, outcome.error!.message);
+        emit(app.io, !!opts.json, outcome.json, () => outcome.line);
+        if (outcome.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', outcome.line);
+        return;
+      }
+
+      if (!opts.yes && !opts.dryRun) throw new KeyturnError('KT_USAGE', '--all rotates every matching secret: pass --yes to confirm (or --dry-run to list them)');
+      const prefix = normalizePrefix(opts.prefix);
+      const results = await app.withKeyturn(opts, async (kt) => {
+        const policies = (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret'));
+        if (opts.dryRun) return policies.map((p): Outcome => ({ path: p.path, status: 'running', runId: null, error: null, line: `${p.path}: would rotate`, json: null }));
+        const out: Outcome[] = [];
+        let failed = 0;
+        progress(app.io, 0, policies.length, 0);
+        await pool(policies, concurrency, async (p) => {
+          const o = await rotateOne(kt, p.path, !!opts.wait);
+          out.push(o);
+          if (o.status !== 'done') failed += 1;
+          if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error })}\n`);
+          progress(app.io, out.length, policies.length, failed);
+        });
+        return out;
+      });
+      const failed = results.filter((r) => r.status !== 'done');
+      const summary = { total: results.length, done: results.length - failed.length, failed: failed.length, dryRun: !!opts.dryRun };
+      if (opts.json) app.io.stdout.write(`${JSON.stringify({ summary })}\n`);
+      else {
+        for (const r of opts.dryRun ? results : failed) app.io.stdout.write(`${r.line}\n`);
+        app.io.stdout.write(opts.dryRun ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n` : `${summary.done} of ${summary.total} rotated${summary.failed ? `, ${summary.failed} failed` : ''}\n`);
+      }
+      if (!opts.dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
+    });
+}

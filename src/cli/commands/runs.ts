@@ -1,0 +1,49 @@
+/** `keyturn runs [PATH]`, `runs show ID`, `runs resume ID`, `runs cancel ID`. */
+import type { Command } from 'commander';
+import { KeyturnError } from '../../core/errors.js';
+import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { emit, isoTime, table } from '../io.js';
+import { runDetail, runJson, runLine } from './run-view.js';
+
+export function registerRuns(program: Command, app: CliApp): void {
+  const runs = common(program.command('runs').argument('[path]', 'only the runs of this secret'))
+    .description('List rotation runs, newest first; subcommands show, resume and cancel one')
+    .option('--limit <n>', 'how many runs', '50')
+    .action(async (path: string | undefined, opts: CommonOptions & { limit: string }) => {
+      const list = await app.withKeyturn(opts, (kt) => kt.engine().runs.list({ ...(path ? { path } : {}), limit: Number(opts.limit) || 50 }));
+      emit(app.io, !!opts.json, list.map((r) => runJson(r)), () =>
+        list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode, isoTime(r.createdAt)])),
+      );
+    });
+
+  common(runs.command('show <id>'))
+    .description('Show a run: its steps with timings, and each consumer with its status')
+    .action(async (id: string, opts: CommonOptions) => {
+      const { run, steps, consumers } = await app.withKeyturn(opts, async (kt) => {
+        const e = kt.engine();
+        return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
+      });
+      emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map((s) => ({ seq: s.seq, step: s.step, attempt: s.attempt, outcome: s.outcome, errorCode: s.error_code, detail: s.detail, startedAt: isoTime(s.started_at), ms: s.finished_at - s.started_at })) }, () =>
+        runDetail(run, steps, consumers),
+      );
+    });
+
+  common(runs.command('resume <id>'))
+    .description('Continue a run now: an unfinished or failed one from its step; a done one re-delivers to failed consumers')
+    .option('--wait', 'keep retrying with backoff until the run is done or failed')
+    .action(async (id: string, opts: CommonOptions & { wait?: boolean }) => {
+      const { run, consumers } = await app.withKeyturn(opts, async (kt) => {
+        const run = await withGracefulStop(kt, () => kt.engine().resume(id, { wait: !!opts.wait }));
+        return { run, consumers: await kt.engine().runs.consumers(run.id) };
+      });
+      emit(app.io, !!opts.json, runJson(run, consumers), () => runLine(run, consumers));
+      if (run.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', runLine(run, consumers));
+    });
+
+  common(runs.command('cancel <id>'))
+    .description('Cancel an unfinished run; its pending version is cleared only when the current credential logs in')
+    .action(async (id: string, opts: CommonOptions) => {
+      const run = await app.withKeyturn(opts, (kt) => kt.engine().cancel(id));
+      emit(app.io, !!opts.json, runJson(run), () => `${run.path}: run ${run.id} cancelled; the pending version is cleared`);
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * The shape of `keyturn.yaml`: targets, secrets and their rotation policies.
+ *
+ * Parsed once with zod (errors carry dot-paths such as `secrets.prod/db/app.target`), then
+ * frozen. `schema/keyturn.schema.json` is generated from this schema for editors.
+ *
+ * @example
+ * ```yaml
+ * version: 1
+ * targets:
+ *   main-pg:
+ *     type: postgres
+ *     host: 127.0.0.1
+ *     port: 5432
+ *     database: app
+ *     admin: admin/main-pg          # a managed secret with fields username, password
+ * secrets:
+ *   admin/main-pg:
+ *     type: database-credential
+ *     initial: { username: keyturn_admin, password: "${env:PG_ADMIN_PASSWORD}" }
+ *   prod/db/app:
+ *     type: database-credential
+ *     target: main-pg
+ *     strategy: alternating-users
+ *     password: { length: 32, symbols: 2 }
+ *     consumers:
+ *       - type: file
+ *         path: /etc/app/db.env
+ *         template: "DB_USER={{username}}\nDB_PASSWORD={{password}}\n"
+ * ```
+ */
+import { z } from 'zod';
+import { passwordPolicySchema } from '../core/password.js';
+import { consumerConfigSchema } from '../consumers/registry.js';
+import { targetConfigSchema } from '../targets/registry.js';
+
+const secretPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a secret path: segments of [A-Za-z0-9._-] joined by "/"');
+
+/** Retry behaviour of a run: full-jitter exponential backoff. */
+export const rotationSchema = z
+  .strictObject({
+    attempts: z.number().int().min(1).max(100).default(5).describe('attempts before the run is failed'),
+    backoffBaseMs: z.number().int().min(0).max(3_600_000).default(10_000).describe('first retry delay cap; doubles each attempt'),
+    backoffCapMs: z.number().int().min(0).max(86_400_000).default(300_000).describe('largest retry delay'),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('limit on each call to the target or a consumer'),
+  })
+  .default({ attempts: 5, backoffBaseMs: 10_000, backoffCapMs: 300_000, timeoutMs: 30_000 });
+
+const initialValue = z.union([z.string(), z.record(z.string(), z.unknown())]).describe('bootstrap value stored when the secret does not exist yet; ${env:VAR} is expanded');
+
+export const secretPolicySchema = z
+  .strictObject({
+    type: z.enum(['database-credential', 'app-secret']).describe('database-credential: {username, password, ...}; app-secret: a generated value'),
+    description: z.string().max(1024).optional(),
+    owner: z.string().max(1024).optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+    target: z.string().min(1).optional().describe('name of a target under targets:'),
+    strategy: z.enum(['single-user', 'alternating-users', 'simple']).optional().describe('default: single-user with a target, simple without'),
+    password: passwordPolicySchema.optional().describe('how new values are generated'),
+    field: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .optional()
+      .describe('app-secret only: keep the value a JSON object and regenerate this field'),
+    consumers: z.array(consumerConfigSchema).default([]),
+    rotation: rotationSchema,
+    initial: initialValue.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.type === 'database-credential' && s.strategy === 'simple') {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user or alternating-users' });
+    }
+    if (s.type === 'app-secret' && s.strategy !== undefined && s.strategy !== 'simple') {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'an app-secret rotates with the simple strategy' });
+    }
+    if (s.type === 'database-credential' && s.field !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: 'field is for app-secret; a database-credential always regenerates password' });
+    }
+    if (s.initial !== undefined && s.type === 'database-credential') {
+      const v = s.initial;
+      if (typeof v === 'string' || typeof v.username !== 'string' || typeof v.password !== 'string') {
+        ctx.addIssue({ code: 'custom', path: ['initial'], message: 'a database-credential needs initial fields username and password' });
+      }
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1).describe('format version of this file'),
+    targets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names are [A-Za-z0-9_-]'), targetConfigSchema.and(z.object({ admin: secretPath.optional() }))).default({}),
+    secrets: z.record(secretPath, secretPolicySchema).default({}),
+  })
+  .superRefine((c, ctx) => {
+    for (const [path, s] of Object.entries(c.secrets)) {
+      if (s.target !== undefined && !(s.target in c.targets)) {
+        ctx.addIssue({ code: 'custom', path: ['secrets', path, 'target'], message: `unknown target "${s.target}"; declared targets: ${Object.keys(c.targets).join(', ') || 'none'}` });
+      }
+    }
+    for (const [name, t] of Object.entries(c.targets)) {
+      const admin = (t as { admin?: string }).admin;
+      if (admin !== undefined && !(admin in c.secrets)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', name, 'admin'], message: `admin secret "${admin}" is not declared under secrets:` });
+      }
+    }
+  });
+
+export type KeyturnConfig = z.infer<typeof configSchema>;
+export type SecretPolicyConfig = z.infer<typeof secretPolicySchema>;
+export type RotationConfig = z.infer<typeof rotationSchema>;

@@ -1,0 +1,71 @@
+/**
+ * The configuration applied by `keyturn apply`, read back from the state database: secret
+ * policies and targets. Target instances (with their connection pools) are created once per
+ * process and reused by every run.
+ *
+ * @example
+ * ```ts
+ * const applied = new AppliedConfig(state);
+ * const policy = await applied.policy('prod/db/app');
+ * const { target, adminPath } = await applied.target(policy.target!);
+ * ```
+ */
+import { KeyturnError } from '../core/errors.js';
+import { secretPolicySchema, type SecretPolicyConfig } from '../config/schema.js';
+import type { StateDb } from '../state/db.js';
+import { createTarget, targetConfigSchema } from '../targets/registry.js';
+import type { Target } from '../targets/target.js';
+
+export interface SecretPolicy extends SecretPolicyConfig {
+  readonly path: string;
+}
+
+export interface AppliedTarget {
+  readonly name: string;
+  readonly target: Target;
+  /** Path of the secret holding the admin credential, when the target has one. */
+  readonly adminPath: string | undefined;
+}
+
+export class AppliedConfig {
+  private readonly targets = new Map<string, Promise<AppliedTarget>>();
+
+  constructor(private readonly state: StateDb) {}
+
+  async policy(path: string): Promise<SecretPolicy> {
+    const row = await this.state.db.selectFrom('secret_policies').select('config').where('path', '=', path).executeTakeFirst();
+    if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
+    return { path, ...secretPolicySchema.parse(JSON.parse(row.config)) };
+  }
+
+  async policies(): Promise<SecretPolicy[]> {
+    const rows = await this.state.db.selectFrom('secret_policies').selectAll().execute();
+    return rows.map((r) => ({ path: r.path, ...secretPolicySchema.parse(JSON.parse(r.config)) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The target instance for `name`, created on first use. */
+  target(name: string): Promise<AppliedTarget> {
+    let entry = this.targets.get(name);
+    if (!entry) {
+      entry = this.load(name);
+      this.targets.set(name, entry);
+      entry.catch(() => this.targets.delete(name));
+    }
+    return entry;
+  }
+
+  private async load(name: string): Promise<AppliedTarget> {
+    const row = await this.state.db.selectFrom('targets').select('config').where('name', '=', name).executeTakeFirst();
+    if (!row) throw new KeyturnError('KT_TARGET_NOT_FOUND', `target "${name}" is not applied`);
+    const raw = JSON.parse(row.config) as { admin?: string } & Record<string, unknown>;
+    const { admin, ...config } = raw;
+    return { name, target: createTarget(targetConfigSchema.parse(config)), adminPath: admin };
+  }
+
+  /** Closes every target's connections. */
+  async close(): Promise<void> {
+    const all = await Promise.allSettled(this.targets.values());
+    this.targets.clear();
+    await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.target.close?.() : undefined)));
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The rotation engine: runs a durable state machine per secret,
+ *
+ *   prepare → create → set → test → finish → propagate → done
+ *        └──────┴───────┴──────┴──► rollback → retrying (backoff) | failed
+ *
+ * persisted after every step (one transaction per step, fenced by the secret's lease), so a
+ * run resumes after a crash at any instant. Every step is idempotent and, when this process did
+ * not see the world change itself, checks it first (does the pending credential already log in?).
+ *
+ * The invariant it defends: the store always holds a credential that works on the target, and
+ * knows every credential that may work. The pending value is stored before the target is touched;
+ * a failed set or test restores or keeps the current one; the pending stage is cleared only once
+ * the current credential is known to log in.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine({ state, store, applied, clock, log });
+ * const run = await engine.rotate('prod/db/app');
+ * run.status; // 'done'
+ * ```
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../core/clock.js';
+import { isKeyturnError, KeyturnError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Version } from '../core/types.js';
+import type { StateDb } from '../state/db.js';
+import type { SecretStore } from '../stores/store.js';
+import type { Credential, Strategy } from '../targets/target.js';
+import type { AppliedConfig } from './applied.js';
+import { fullJitterDelay } from './backoff.js';
+import { deliverAll } from './propagate.js';
+import { Leases, type Lease } from './leases.js';
+import { asCredential, nextValue } from './next-value.js';
+import { codeOf, RunScope, type Subject } from './run-scope.js';
+import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
+
+/** Called at every step boundary; tests use it to crash the process at an exact point. */
+export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void;
+
+/** Where audit events go (the audit log, once wired); never given a value. */
+export interface AuditPort {
+  record(event: { action: string; path: string; outcome: 'intent' | 'success' | 'failure'; runId: string; correlationId: string; versionId?: string | null; errorCode?: string | null }): Promise<void>;
+}
+
+export interface EngineOptions {
+  state: StateDb;
+  store: SecretStore;
+  applied: AppliedConfig;
+  clock: Clock;
+  log: Logger;
+  leaseTtlMs?: number;
+  onBoundary?: BoundaryHook;
+  audit?: AuditPort;
+  random?: () => number;
+}
+
+export interface RotateOptions {
+  correlationId?: string;
+  /** Keep retrying in this process (sleeping the backoff) until the run is done or failed. */
+  wait?: boolean;
+}
+
+/** Errors that no retry can fix: the run fails at once. */
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'KT_POLICY_NOT_FOUND',
+  'KT_POLICY_NOT_ROTATABLE',
+  'KT_TARGET_NOT_FOUND',
+  'KT_TARGET_STRATEGY_UNSUPPORTED',
+  'KT_CREDENTIAL_INVALID',
+  'KT_SECRET_NOT_FOUND',
+  'KT_SECRET_DELETED',
+  'KT_STAGE_NOT_SET',
+  'KT_PASSWORD_POLICY_UNSATISFIABLE',
+]);
+
+type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string };
+
+function nextStep(step: Step): Step {
+  return STEPS[STEPS.indexOf(step) + 1] ?? 'done';
+}
+
+/** A message safe to store: KeyturnErrors are written never to hold values; others are reduced to their class. */
+function messageOf(e: unknown): string {
+  if (isKeyturnError(e)) return e.message;
+  return e instanceof Error ? `${e.name} (unexpected; see the logs at debug level)` : 'unexpected error';
+}
+
+export class Engine {
+  readonly runs: RunsRepo;
+  readonly leases: Leases;
+  private readonly leaseTtlMs: number;
+  private stopping = false;
+
+  constructor(private readonly o: EngineOptions) {
+    this.runs = new RunsRepo(o.state, o.clock);
+    this.leases = new Leases(o.state, o.clock);
+    this.leaseTtlMs = o.leaseTtlMs ?? 120_000;
+  }
+
+  /**
+   * Asks every run in this process to stop at its next step boundary (SIGTERM, SIGINT). The
+   * step under way finishes; the run is left `retrying`, due at once, for `rotate` or `runs resume`.
+   */
+  requestStop(): void {
+    this.stopping = true;
+  }
+
+  /** Rotates a secret now: resumes its unfinished run if it has one, else starts a new run. */
+  async rotate(path: string, options: RotateOptions = {}): Promise<Run> {
+    const subject = await this.subject(path);
+    const active = await this.runs.active(path);
+    const run = active ?? (await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) }));
+    return this.execute(run, { resumed: active !== null, wait: !!options.wait, subject });
+  }
+
+  /** Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed consumers. */
+  async resume(runId: string, options: { wait?: boolean } = {}): Promise<Run> {
+    const run = await this.runs.get(runId);
+    const wait = !!options.wait;
+    if (run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} was cancelled`);
+    if (run.status === 'done') {
+      const failed = (await this.runs.consumers(runId)).filter((c) => c.status !== 'delivered');
+      if (failed.length === 0) throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is done and every consumer has the value`);
+      return this.execute({ ...run, status: 'running', step: 'propagate' }, { resumed: true, wait });
+    }
+    if (run.status === 'failed') {
+      const latest = await this.runs.active(run.path);
+      if (latest) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has a newer unfinished run ${latest.id}`);
+      return this.execute({ ...run, status: 'running', attempt: 1, errorCode: null, errorMessage: null, nextAttemptAt: null, finishedAt: null }, { resumed: true, wait });
+    }
+    return this.execute(run, { resumed: true, wait });
+  }
+
+  /**
+   * Cancels an unfinished run safely: the pending stage is cleared only when the current
+   * credential logs in (restoring it on the target first when the pending one had been set).
+   */
+  async cancel(runId: string): Promise<Run> {
+    const run = await this.runs.get(runId);
+    if (run.status === 'done' || run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is ${run.status}`);
+    return this.withLease(run, async (lease) => {
+      const scope = new RunScope(this.o.store, await this.subject(run.path), this.o.log);
+      const { currentWorks } = await this.restoreCurrent(run, scope);
+      if (!currentWorks) throw new KeyturnError('KT_RUN_CANCEL_UNSAFE', `the current credential of ${run.path} does not log in; the pending one may be the only one that works`);
+      await this.clearPending(run);
+      const now = this.o.clock.now();
+      return this.runs.advance(run, { status: 'cancelled', finishedAt: now, nextAttemptAt: null }, { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: 'cancelled; pending cleared', startedAt: now }, lease);
+    });
+  }
+
+  /** What a rotation would do, without changing anything: checks the policy and that the current credential logs in. */
+  async plan(path: string): Promise<{ path: string; strategy: Strategy; target: string | null; nextUsername: string | null; consumers: number; currentLogsIn: boolean | null; activeRun: string | null }> {
+    const scope = new RunScope(this.o.store, await this.subject(path), this.o.log);
+    const { policy, target, strategy } = scope.subject;
+    const current = await scope.current();
+    let nextUsername: string | null = null;
+    let currentLogsIn: boolean | null = null;
+    if (policy.type === 'database-credential') {
+      nextUsername = (nextValue(policy, current.value, target?.passwordLimits) as Credential).username;
+      const probe = { fromVersionId: current.id } as Run;
+      if (target) currentLogsIn = await scope.logsIn(probe, asCredential(path, current.value));
+    }
+    const active = await this.runs.active(path);
+    return { path, strategy, target: policy.target ?? null, nextUsername, consumers: policy.consumers.length, currentLogsIn, activeRun: active?.id ?? null };
+  }
+
+  // ── execution ──────────────────────────────────────────────────────────
+
+  private async execute(start: Run, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
+    return this.withLease(start, async (lease) => {
+      let run = start;
+      if (run.status !== 'running' || opts.resumed) run = await this.runs.advance(run, { status: 'running', step: run.step, attempt: run.attempt, errorCode: run.errorCode, errorMessage: run.errorMessage, nextAttemptAt: run.nextAttemptAt, finishedAt: run.finishedAt }, undefined, lease);
+      let scope: RunScope;
+      try {
+        scope = new RunScope(this.o.store, opts.subject ?? (await this.subject(run.path)), this.o.log);
+      } catch (e) {
+        return this.fail(run, run.step, e, null, lease);
+      }
+      // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
+      let worldKnown = !opts.resumed;
+      while (run.step !== 'done') {
+        const step = run.step;
+        if (this.stopping) {
+          return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}` }, undefined, lease);
+        }
+        this.o.onBoundary?.(step, 'before', run);
+        const startedAt = this.o.clock.now();
+        let result: StepResult;
+        try {
+          result = await this.runStep(step, run, scope, worldKnown);
+        } catch (e) {
+          if (isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
+          run = await this.fail(run, step, e, scope, lease);
+          worldKnown = false;
+          if (opts.wait && run.status === 'retrying') {
+            await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
+            run = await this.runs.advance(run, { status: 'running' }, undefined, lease);
+            continue;
+          }
+          return run;
+        }
+        if (step === 'create' && result.outcome === 'ok') worldKnown = true;
+        const next = nextStep(step);
+        const finishing = next === 'done';
+        run = await this.runs.advance(
+          run,
+          { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null } : {}) },
+          { step, attempt: run.attempt, outcome: result.outcome, startedAt, ...(result.detail ? { detail: result.detail } : {}) },
+          lease,
+        );
+        this.o.onBoundary?.(step, 'after', run);
+      }
+      return run;
+    });
+  }
+
+  private async withLease<T>(run: Run, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    const lease = await this.leases.acquire(`secret:${run.path}`, this.leaseTtlMs);
+    if (!lease) {
+      const h = await this.leases.holderOf(`secret:${run.path}`);
+      throw new KeyturnError('KT_RUN_LOCKED', `${run.path} is being rotated by ${h?.holder ?? 'another worker'} (lease until ${h ? new Date(h.expiresAt).toISOString() : '?'})`);
+    }
+    try {
+      return await fn(lease);
+    } finally {
+      await this.leases.release(lease).catch(() => undefined);
+    }
+  }
+
+  private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean): Promise<StepResult> {
+    const { target, policy } = scope.subject;
+    switch (step) {
+      case 'prepare': {
+        const current = run.fromVersionId ? await scope.version(run.fromVersionId) : await scope.current();
+        await this.audit(run, 'rotate', 'intent', current.id);
+        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}` };
+      }
+      case 'create': {
+        const { version, reused } = await this.ensurePending(run, scope, worldKnown);
+        return { patch: { pendingVersionId: version.id }, outcome: reused ? 'skipped' : 'ok', detail: `${reused ? 'reused' : 'stored'} pending version ${version.number}` };
+      }
+      case 'set': {
+        if (!target) return { outcome: 'skipped', detail: 'no target' };
+        const { pending, current } = await scope.credentials(run);
+        if (!worldKnown && (await scope.logsIn(run, pending))) return { outcome: 'skipped', detail: 'pending credential already logs in' };
+        await target.set(await scope.targetContext(run), pending, current);
+        return { outcome: 'ok', detail: `set ${pending.username}` };
+      }
+      case 'test': {
+        if (!target) return { outcome: 'skipped', detail: 'no target' };
+        const { pending } = await scope.credentials(run);
+        await target.test(await scope.targetContext(run), pending);
+        return { outcome: 'ok', detail: `${pending.username} logs in` };
+      }
+      case 'finish': {
+        try {
+          await this.o.store.moveStage(run.path, 'current', run.pendingVersionId!, run.fromVersionId);
+        } catch (e) {
+          // Already moved (a resumed run whose finish committed before the crash)?
+          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) return { outcome: 'skipped', detail: 'already current' };
+          throw e;
+        }
+        await this.audit(run, 'rotate', 'success', run.pendingVersionId);
+        return { outcome: 'ok', detail: 'pending is now current' };
+      }
+      case 'propagate': {
+        if (policy.consumers.length === 0) return { outcome: 'skipped', detail: 'no consumers' };
+        const version = await scope.version(run.pendingVersionId!);
+        const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs });
+        return { outcome: r.failed === 0 ? 'ok' : 'failed', detail: `${r.total - r.failed} of ${r.total} consumers have the value` };
+      }
+      case 'done':
+        return { outcome: 'skipped' };
+    }
+  }
+
+  /** Stores (or finds, when resumed) this attempt's pending version. */
+  private async ensurePending(run: Run, scope: RunScope, worldKnown: boolean): Promise<{ version: Version; reused: boolean }> {
+    const versionId = `${run.id}.g${run.generation}`;
+    if (!worldKnown || run.pendingVersionId !== null) {
+      let existing: Version | null = null;
+      try {
+        existing = await this.o.store.get(run.path, { versionId });
+      } catch (e) {
+        if (!isKeyturnError(e, 'KT_VERSION_NOT_FOUND')) throw e;
+      }
+      if (existing) {
+        if (!existing.stages.includes('pending') && !existing.stages.includes('current')) {
+          const holder = await this.o.store.get(run.path, { stage: 'pending' });
+          await this.o.store.moveStage(run.path, 'pending', versionId, holder?.id ?? null);
+        }
+        return { version: scope.remember(existing), reused: true };
+      }
+    }
+    const current = await scope.version(run.fromVersionId!);
+    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+    return { version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'] })), reused: false };
+  }
+
+  /**
+   * After a failed step: restore or keep the current credential, clear the pending stage when
+   * that is safe, then schedule a retry with backoff or fail the run.
+   */
+  private async fail(run: Run, step: Step, error: unknown, scope: RunScope | null, lease: Lease): Promise<Run> {
+    const code = codeOf(error);
+    const now = this.o.clock.now();
+    this.o.log.warn({ runId: run.id, path: run.path, step, code, attempt: run.attempt }, 'rotation step failed');
+    let current = await this.runs.advance(run, {}, { step, attempt: run.attempt, outcome: 'failed', errorCode: code, detail: messageOf(error), startedAt: now }, lease);
+    let currentWorks = true;
+    if (scope && run.pendingVersionId && (step === 'set' || step === 'test' || step === 'finish')) {
+      const restored = await this.restoreCurrent(run, scope);
+      currentWorks = restored.currentWorks;
+      if (currentWorks) await this.clearPending(run);
+      current = await this.runs.advance(current, {}, { step: 'rollback', attempt: run.attempt, outcome: currentWorks ? 'ok' : 'failed', detail: restored.detail, startedAt: now }, lease);
+    }
+    const failedSets = run.failedSets + (step === 'set' ? 1 : 0);
+    const attempts = scope?.subject.policy.rotation.attempts ?? 1;
+    const bump = failedSets >= 2;
+    // With the current credential known good, start over from create; otherwise resume at set, which checks the world.
+    const resumeAt: Partial<Run> = {
+      failedSets: bump ? 0 : failedSets,
+      generation: bump ? run.generation + 1 : run.generation,
+      step: currentWorks ? (step === 'prepare' || step === 'create' || step === 'propagate' ? step : 'create') : 'set',
+      pendingVersionId: currentWorks && step !== 'propagate' ? null : run.pendingVersionId,
+      errorCode: code,
+      errorMessage: messageOf(error),
+    };
+    if (PERMANENT.has(code) || run.attempt >= attempts || !scope) {
+      await this.audit(run, 'rotate', 'failure', run.pendingVersionId, code);
+      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease);
+    }
+    const { backoffBaseMs: baseMs, backoffCapMs: capMs } = scope.subject.policy.rotation;
+    const delay = fullJitterDelay(run.attempt, { baseMs, capMs }, this.o.random);
+    return this.runs.advance(current, { ...resumeAt, status: 'retrying', attempt: run.attempt + 1, nextAttemptAt: now + delay }, undefined, lease);
+  }
+
+  /** Makes the current credential work again if the pending one had replaced it (single-user). */
+  private async restoreCurrent(run: Run, scope: RunScope): Promise<{ currentWorks: boolean; detail: string }> {
+    const { target, strategy } = scope.subject;
+    if (!target || !run.pendingVersionId || !run.fromVersionId) return { currentWorks: true, detail: 'nothing on a target to restore' };
+    const { pending, current } = await scope.credentials(run);
+    if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in; pending cleared' };
+    if (strategy === 'single-user' && (await scope.logsIn(run, pending))) {
+      try {
+        await target.set(await scope.targetContext(run), current, pending);
+      } catch (e) {
+        return { currentWorks: false, detail: `restoring the current credential failed (${codeOf(e)}); pending kept` };
+      }
+      if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'restored the current credential on the target; pending cleared' };
+    }
+    return { currentWorks: false, detail: 'the current credential does not log in (target down?); pending kept so the store knows every credential that may work' };
+  }
+
+  private async clearPending(run: Run): Promise<void> {
+    const pending = await this.o.store.get(run.path, { stage: 'pending' });
+    if (pending && pending.id === run.pendingVersionId) await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+  }
+
+  private async subject(path: string): Promise<Subject> {
+    const policy = await this.o.applied.policy(path);
+    if (policy.type === 'database-credential' && policy.target === undefined) {
+      throw new KeyturnError('KT_POLICY_NOT_ROTATABLE', `${path} is a database-credential without a target`);
+    }
+    const strategy: Strategy = policy.strategy ?? (policy.target ? 'single-user' : 'simple');
+    if (!policy.target) return { policy, strategy, target: null, adminPath: undefined };
+    const applied = await this.o.applied.target(policy.target);
+    if (!applied.target.strategies.includes(strategy)) {
+      throw new KeyturnError('KT_TARGET_STRATEGY_UNSUPPORTED', `target ${policy.target} (${applied.target.kind}) does not support ${strategy}`);
+    }
+    return { policy, strategy, target: applied.target, adminPath: applied.adminPath };
+  }
+
+  private async audit(run: Run, action: string, outcome: 'intent' | 'success' | 'failure', versionId?: string | null, errorCode?: string): Promise<void> {
+    await this.o.audit?.record({ action, path: run.path, outcome, runId: run.id, correlationId: run.correlationId, versionId: versionId ?? null, errorCode: errorCode ?? null });
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Leases with fencing tokens in the state database: one holder per name at a time, for a
+ * bounded time. Every acquisition bumps the token, so a holder that was presumed dead and comes
+ * back finds its token stale and stops.
+ *
+ * A lease whose holder is a process on this host that no longer exists (killed with SIGKILL) is
+ * taken over at once instead of waiting for it to expire.
+ *
+ * @example
+ * ```ts
+ * const lease = await leases.acquire('secret:prod/db/app', 60_000);
+ * if (!lease) throw new KeyturnError('KT_RUN_LOCKED');
+ * try { ... await leases.assertHeld(lease); ... } finally { await leases.release(lease); }
+ * ```
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { KeyturnError } from '../core/errors.js';
+import { sql } from 'kysely';
+import type { StateDb } from '../state/db.js';
+
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly token: number;
+  /** When its expiry was last extended (writes extend it once a third of the TTL has passed). */
+  renewedAt: number;
+}
+
+const HOST = hostname();
+
+/** This process's holder id: host, pid and a random part. */
+export function holderId(): string {
+  return `${HOST}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** True when the holder is a process on this host that is gone. */
+export function holderIsDeadHere(holder: string): boolean {
+  const [host, pid] = holder.split(':');
+  if (host !== HOST || !pid || !/^\d+$/.test(pid)) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export class Leases {
+  constructor(
+    private readonly state: StateDb,
+    private readonly clock: Clock,
+    readonly holder: string = holderId(),
+  ) {}
+
+  /** Takes the lease if free, expired, ours, or held by a dead local process; else null. */
+  async acquire(name: string, ttlMs: number): Promise<Lease | null> {
+    const now = this.clock.now();
+    // Fast path, one statement: create the lease, or take it when it is expired or already ours.
+    const taken = await this.state.db
+      .insertInto('leases')
+      .values({ name, holder: this.holder, token: 1, expires_at: now + ttlMs })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ holder: this.holder, token: sql<number>`leases.token + 1`, expires_at: now + ttlMs })
+          .where((eb) => eb.or([eb('leases.expires_at', '<=', now), eb('leases.holder', '=', this.holder)])),
+      )
+      .returning('token')
+      .executeTakeFirst();
+    if (taken) return { name, holder: this.holder, token: Number(taken.token), renewedAt: now };
+    // Held by someone else: take it over only when that holder is a dead process on this host.
+    return this.state.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
+      if (!row || !holderIsDeadHere(row.holder)) return null;
+      const token = Number(row.token) + 1;
+      const res = await trx
+        .updateTable('leases')
+        .set({ holder: this.holder, token, expires_at: now + ttlMs })
+        .where('name', '=', name)
+        .where('token', '=', Number(row.token))
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1 ? { name, holder: this.holder, token, renewedAt: now } : null;
+    });
+  }
+
+  /** Extends the lease; throws KT_LEASE_LOST when another holder took it. */
+  async renew(lease: Lease, ttlMs: number): Promise<void> {
+    const res = await this.state.db
+      .updateTable('leases')
+      .set({ expires_at: this.clock.now() + ttlMs })
+      .where('name', '=', lease.name)
+      .where('token', '=', lease.token)
+      .where('holder', '=', lease.holder)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${lease.name} was taken over by another worker`);
+  }
+
+  /** Frees the lease; the row stays so the next holder's token keeps increasing. */
+  async release(lease: Lease): Promise<void> {
+    await this.state.db
+      .updateTable('leases')
+      .set({ expires_at: 0 }).where('name', '=', lease.name).where('token', '=', lease.token).where('holder', '=', lease.holder).execute();
+  }
+
+  /** Who holds a lease now, if anyone (for error messages). */
+  async holderOf(name: string): Promise<{ holder: string; expiresAt: number } | null> {
+    const row = await this.state.db.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
+    return row ? { holder: row.holder, expiresAt: Number(row.expires_at) } : null;
+  }
+}

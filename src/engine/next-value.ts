@@ -1,0 +1,45 @@
+/**
+ * The next value of a secret: a fresh password in the credential (keeping the other fields), on
+ * the standby user for `alternating-users`, or a fresh app secret.
+ *
+ * @example
+ * ```ts
+ * nextValue(policy, { username: 'app', password: 'old', host: 'db' }, target.passwordLimits);
+ * // { username: 'app_clone', password: '<fresh>', host: 'db' }   (alternating-users)
+ * ```
+ */
+import { KeyturnError } from '../core/errors.js';
+import { generatePassword, mergeLimits, passwordPolicySchema } from '../core/password.js';
+import type { SecretValue } from '../core/types.js';
+import type { Credential, PasswordLimits } from '../targets/target.js';
+import { standbyUsername } from '../targets/target.js';
+import type { SecretPolicy } from './applied.js';
+
+const CLONE_SUFFIX = '_clone';
+
+/** Reads a stored value as a credential, or throws KT_CREDENTIAL_INVALID. */
+export function asCredential(path: string, value: SecretValue): Credential {
+  if (typeof value === 'string' || typeof value.username !== 'string' || typeof value.password !== 'string' || value.username === '') {
+    throw new KeyturnError('KT_CREDENTIAL_INVALID', `${path} must hold fields username and password`);
+  }
+  return value as Credential;
+}
+
+/** The primary user of an alternating pair, from either of its two names. */
+export function primaryOf(username: string): string {
+  return username.endsWith(CLONE_SUFFIX) ? username.slice(0, -CLONE_SUFFIX.length) : username;
+}
+
+export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = {}): SecretValue {
+  const password = generatePassword(mergeLimits(policy.password ?? passwordPolicySchema.parse({}), limits));
+  if (policy.type === 'database-credential') {
+    const cred = asCredential(policy.path, current);
+    const username = policy.strategy === 'alternating-users' ? standbyUsername(primaryOf(cred.username), cred.username) : cred.username;
+    return { ...(current as Record<string, never>), username, password };
+  }
+  if (policy.field !== undefined) {
+    const base = typeof current === 'string' ? {} : current;
+    return { ...base, [policy.field]: password };
+  }
+  return password;
+}

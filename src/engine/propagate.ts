@@ -1,0 +1,50 @@
+/**
+ * The propagate step: deliver the new current version to every consumer of the secret, each with
+ * its own status row, timeout and attempt count. A consumer that already has this run's value is
+ * skipped (so resuming re-delivers only to the ones that failed). Failures are recorded, never
+ * thrown: a finished rotation is never undone by a consumer.
+ *
+ * @example
+ * ```ts
+ * const { total, failed } = await deliverAll({ runs, run, consumers: policy.consumers, version, log, timeoutMs: 30_000 });
+ * ```
+ */
+import { isKeyturnError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Version } from '../core/types.js';
+import { createConsumer } from '../consumers/registry.js';
+import type { SecretPolicy } from './applied.js';
+import type { Run, RunsRepo } from './runs-repo.js';
+
+export interface DeliverAllInput {
+  runs: RunsRepo;
+  run: Run;
+  consumers: SecretPolicy['consumers'];
+  version: Version;
+  log: Logger;
+  timeoutMs: number;
+}
+
+export async function deliverAll(input: DeliverAllInput): Promise<{ total: number; failed: number }> {
+  const { runs, run, version, log } = input;
+  const statuses = new Map((await runs.consumers(run.id)).map((c) => [c.idx, c]));
+  let failed = 0;
+  for (const [idx, config] of input.consumers.entries()) {
+    const consumer = createConsumer(config);
+    const previous = statuses.get(idx);
+    if (previous?.status === 'delivered') continue;
+    const attempts = (previous?.attempts ?? 0) + 1;
+    try {
+      await consumer.deliver({ log, signal: AbortSignal.timeout(input.timeoutMs) }, { path: run.path, versionId: version.id, number: version.number, value: version.value });
+      if (consumer.check) await consumer.check({ log, signal: AbortSignal.timeout(input.timeoutMs) });
+      await runs.setConsumer(run.id, { idx, kind: consumer.kind, description: consumer.describe, status: 'delivered', attempts, errorCode: null, errorMessage: null });
+    } catch (e) {
+      failed += 1;
+      const code = isKeyturnError(e) ? e.code : 'KT_CONSUMER_FAILED';
+      const message = isKeyturnError(e) ? e.message : `${consumer.describe}: unexpected ${e instanceof Error ? e.name : 'error'}`;
+      log.warn({ runId: run.id, path: run.path, consumer: consumer.describe, code }, 'consumer delivery failed');
+      await runs.setConsumer(run.id, { idx, kind: consumer.kind, description: consumer.describe, status: 'failed', attempts, errorCode: code, errorMessage: message });
+    }
+  }
+  return { total: input.consumers.length, failed };
+}

@@ -1,0 +1,272 @@
+/**
+ * Persistence of runs: the run row (where it is, how many attempts, which versions), the step
+ * journal (one row per executed step), and per-consumer delivery status. Every state change of a
+ * run is one transaction, so a crash leaves the run at a step boundary.
+ *
+ * @example
+ * ```ts
+ * const run = await runs.create({ path, strategy: 'single-user' });
+ * await runs.advance(run.id, { step: 'set' }, { step: 'create', outcome: 'ok', ... });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { KeyturnError } from '../core/errors.js';
+import type { StateDb } from '../state/db.js';
+import type { RunConsumersTable, RunsTable, RunStepsTable } from '../state/schema.js';
+import type { Lease } from './leases.js';
+
+export const STEPS = ['prepare', 'create', 'set', 'test', 'finish', 'propagate', 'done'] as const;
+export type Step = (typeof STEPS)[number];
+export type RunStatus = 'running' | 'retrying' | 'done' | 'failed' | 'cancelled';
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'retrying'];
+
+export interface Run {
+  id: string;
+  correlationId: string;
+  path: string;
+  strategy: string;
+  status: RunStatus;
+  step: Step;
+  attempt: number;
+  failedSets: number;
+  generation: number;
+  fromVersionId: string | null;
+  pendingVersionId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface StepRecord {
+  step: Step | 'rollback' | 'cleanup';
+  attempt: number;
+  outcome: 'ok' | 'skipped' | 'failed';
+  detail?: string;
+  errorCode?: string;
+  startedAt: number;
+}
+
+export interface ConsumerStatus {
+  idx: number;
+  kind: string;
+  description: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  updatedAt: number;
+}
+
+type RunPatch = Partial<Omit<Run, 'id' | 'correlationId' | 'path' | 'createdAt'>>;
+
+function fromRow(r: RunsTable): Run {
+  return {
+    id: r.id,
+    correlationId: r.correlation_id,
+    path: r.path,
+    strategy: r.strategy,
+    status: r.status as RunStatus,
+    step: r.step as Step,
+    attempt: Number(r.attempt),
+    failedSets: Number(r.failed_sets),
+    generation: Number(r.generation),
+    fromVersionId: r.from_version_id,
+    pendingVersionId: r.pending_version_id,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  };
+}
+
+function toColumns(p: RunPatch): Partial<RunsTable> {
+  const c: Partial<RunsTable> = {};
+  if (p.strategy !== undefined) c.strategy = p.strategy;
+  if (p.status !== undefined) c.status = p.status;
+  if (p.step !== undefined) c.step = p.step;
+  if (p.attempt !== undefined) c.attempt = p.attempt;
+  if (p.failedSets !== undefined) c.failed_sets = p.failedSets;
+  if (p.generation !== undefined) c.generation = p.generation;
+  if (p.fromVersionId !== undefined) c.from_version_id = p.fromVersionId;
+  if (p.pendingVersionId !== undefined) c.pending_version_id = p.pendingVersionId;
+  if (p.errorCode !== undefined) c.error_code = p.errorCode;
+  if (p.errorMessage !== undefined) c.error_message = p.errorMessage;
+  if (p.nextAttemptAt !== undefined) c.next_attempt_at = p.nextAttemptAt;
+  if (p.finishedAt !== undefined) c.finished_at = p.finishedAt;
+  return c;
+}
+
+export class RunsRepo {
+  constructor(
+    private readonly state: StateDb,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: { path: string; strategy: string; correlationId?: string }): Promise<Run> {
+    const now = this.clock.now();
+    const row: RunsTable = {
+      id: `run_${randomUUID()}`,
+      correlation_id: input.correlationId ?? `corr_${randomUUID()}`,
+      path: input.path,
+      strategy: input.strategy,
+      status: 'running',
+      step: 'prepare',
+      attempt: 1,
+      failed_sets: 0,
+      generation: 1,
+      from_version_id: null,
+      pending_version_id: null,
+      error_code: null,
+      error_message: null,
+      next_attempt_at: null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    };
+    await this.state.db.insertInto('runs').values(row).execute();
+    this.lastSeq.set(row.id, 0);
+    return fromRow(row);
+  }
+
+  async get(id: string): Promise<Run> {
+    const row = await this.state.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new KeyturnError('KT_RUN_NOT_FOUND', `no run ${id}`);
+    return fromRow(row);
+  }
+
+  /** The unfinished run of a secret, if any (there is at most one). */
+  async active(path: string): Promise<Run | null> {
+    const row = await this.state.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('path', '=', path)
+      .where('status', 'in', ACTIVE_STATUSES)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
+  /** Unfinished runs whose retry time has come (or that are running with no worker). */
+  async due(now: number): Promise<Run[]> {
+    const rows = await this.state.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('status', 'in', ACTIVE_STATUSES)
+      .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
+      .orderBy('created_at')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async list(filter: { path?: string; limit?: number } = {}): Promise<Run[]> {
+    let q = this.state.db.selectFrom('runs').selectAll().orderBy('created_at', 'desc').limit(filter.limit ?? 50);
+    if (filter.path !== undefined) q = q.where('path', '=', filter.path);
+    return (await q.execute()).map(fromRow);
+  }
+
+  /** Last journal seq per run, so appending a step needs no read (loaded once per run and process). */
+  private readonly lastSeq = new Map<string, number>();
+
+  /**
+   * Updates the run and appends a journal row, in one transaction, and returns the updated run.
+   * With a `fence`, the transaction first checks that the lease is still held with that token
+   * (and extends it), so a worker that lost its lease cannot write.
+   */
+  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, ttlMs = 120_000): Promise<Run> {
+    const now = this.clock.now();
+    const id = run.id;
+    if (record && !this.lastSeq.has(id)) {
+      const last = await this.state.db.selectFrom('run_steps').select((eb) => eb.fn.max<number>('seq').as('seq')).where('run_id', '=', id).executeTakeFirst();
+      this.lastSeq.set(id, Number(last?.seq ?? 0));
+    }
+    const seq = (this.lastSeq.get(id) ?? 0) + 1;
+    try {
+      await this.state.db.transaction().execute(async (trx) => {
+        let update = trx
+          .updateTable('runs')
+          .set({ ...toColumns(patch), updated_at: now })
+          .where('id', '=', id);
+        // Fencing: the write happens only while the lease is held with this token.
+        if (fence) update = update.where(({ exists, selectFrom }) => exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)));
+        const res = await update.executeTakeFirst();
+        if (fence && Number(res.numUpdatedRows) !== 1) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
+        if (fence && now - fence.renewedAt > ttlMs / 3) {
+          await trx.updateTable('leases').set({ expires_at: now + ttlMs }).where('name', '=', fence.name).where('token', '=', fence.token).execute();
+          fence.renewedAt = now;
+        }
+        if (record) {
+          const row: RunStepsTable = {
+            run_id: id,
+            seq,
+            step: record.step,
+            attempt: record.attempt,
+            outcome: record.outcome,
+            detail: record.detail ?? null,
+            error_code: record.errorCode ?? null,
+            started_at: record.startedAt,
+            finished_at: now,
+          };
+          await trx.insertInto('run_steps').values(row).execute();
+        }
+      });
+    } catch (e) {
+      this.lastSeq.delete(id);
+      throw e;
+    }
+    if (record) this.lastSeq.set(id, seq);
+    const next: Run = { ...run, updatedAt: now };
+    for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
+    return next;
+  }
+
+  async steps(id: string): Promise<RunStepsTable[]> {
+    return (await this.state.db.selectFrom('run_steps').selectAll().where('run_id', '=', id).orderBy('seq').execute()).map((r) => ({
+      ...r,
+      seq: Number(r.seq),
+      attempt: Number(r.attempt),
+      started_at: Number(r.started_at),
+      finished_at: Number(r.finished_at),
+    }));
+  }
+
+  async consumers(id: string): Promise<ConsumerStatus[]> {
+    const rows = await this.state.db.selectFrom('run_consumers').selectAll().where('run_id', '=', id).orderBy('idx').execute();
+    return rows.map((r: RunConsumersTable) => ({
+      idx: Number(r.idx),
+      kind: r.kind,
+      description: r.description,
+      status: r.status as ConsumerStatus['status'],
+      attempts: Number(r.attempts),
+      errorCode: r.error_code,
+      errorMessage: r.error_message,
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+
+  async setConsumer(id: string, c: Omit<ConsumerStatus, 'updatedAt'>): Promise<void> {
+    const row: RunConsumersTable = {
+      run_id: id,
+      idx: c.idx,
+      kind: c.kind,
+      description: c.description,
+      status: c.status,
+      attempts: c.attempts,
+      error_code: c.errorCode,
+      error_message: c.errorMessage,
+      updated_at: this.clock.now(),
+    };
+    await this.state.db
+      .insertInto('run_consumers')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['run_id', 'idx']).doUpdateSet({ status: row.status, attempts: row.attempts, error_code: row.error_code, error_message: row.error_message, updated_at: row.updated_at, kind: row.kind, description: row.description }),
+      )
+      .execute();
+  }
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { isKeyturnError } from '../core/errors.js';
+import { createTarget, parseTargetConfig, TARGET_TYPES, targetConfigSchema } from './registry.js';
+
+function problems(input: unknown): string {
+  try {
+    parseTargetConfig(input);
+  } catch (e) {
+    if (isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID')) return e.message;
+    throw e;
+  }
+  throw new Error('expected KT_TARGET_CONFIG_INVALID');
+}
+
+describe('target registry', () => {
+  it('makes every type from its config, with defaults applied', () => {
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'generic']);
+    expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
+    expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
+    expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
+    expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
+    expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
+  });
+
+  it('reports each problem by key with what is expected', () => {
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, generic');
+    expect(problems('postgres')).toContain('a target must be an object with a type');
+    const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
+    expect(pg).toContain('host: must be a host name or IP address');
+    expect(pg).toContain('port: must be a whole number from 1 to 65535');
+    expect(pg).toContain('database: must name the database to connect to');
+    expect(pg).toContain('ssl: must be true or false');
+    expect(pg).toContain('"extra"');
+    expect(problems({ type: 'redis', host: 'redis://cache', port: 6379, connectTimeoutMs: 5 })).toMatch(/host: must be a bare host name.*connectTimeoutMs: must be at least 100 ms/);
+    expect(problems({ type: 'generic', host: 'x' })).toContain('"host"');
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Target outages during a rotation: the run retries with backoff, then fails; the stored current
+ * credential is untouched and (where the target never took the pending one) still logs in; once
+ * the target is back, resume or cancel converges without lockout.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadSettings } from '../src/config/settings.js';
+import { Engine } from '../src/engine/engine.js';
+import type { Step } from '../src/engine/runs-repo.js';
+import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import type { Credential, Strategy } from '../src/targets/target.js';
+import { logsIn } from './helpers/logins.js';
+import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
+import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+
+const RETRY = '    rotation: { attempts: 3, backoffBaseMs: 20, backoffCapMs: 100, timeoutMs: 3000 }\n';
+
+let fx: RotationFixture | undefined;
+let proxy: TcpProxy | undefined;
+let kt: Keyturn | undefined;
+
+afterEach(async () => {
+  await kt?.close();
+  await proxy?.close();
+  await fx?.close();
+  kt = undefined;
+  proxy = undefined;
+  fx = undefined;
+});
+
+async function setup(strategy: Strategy): Promise<void> {
+  proxy = await tcpProxy(55432);
+  fx = await rotationFixture('postgres', strategy, { port: proxy.port, secretExtra: RETRY });
+  kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
+}
+
+/** An engine whose target goes down at `step` (before it runs). */
+function engineDownAt(step: Step): Engine {
+  return new Engine({
+    state: kt!.state,
+    store: kt!.store,
+    applied: kt!.applied,
+    clock: kt!.clock,
+    log: kt!.log,
+    onBoundary: (s, when) => {
+      if (s === step && when === 'before') void proxy!.down();
+    },
+  });
+}
+
+const value = async (stage: 'current' | 'pending') => ((await kt!.store.get(fx!.path, { stage }))?.value ?? null) as Credential | null;
+
+describe('target outages', () => {
+  it('down during set: retried, then failed; current untouched and logging in; cancel clears pending once back', async () => {
+    await setup('single-user');
+    const before = await value('current');
+    const run = await engineDownAt('set').rotate(fx!.path, { wait: true });
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE', attempt: 3 });
+    const steps = await kt!.engine().runs.steps(run.id);
+    expect(steps.filter((s) => s.step === 'set' && s.outcome === 'failed')).toHaveLength(3);
+    expect(await value('current')).toEqual(before);
+    expect(await logsIn(fx!.login, before!)).toBe(true);
+    await proxy!.up();
+    const cancelled = await kt!.engine().cancel(run.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect(await value('pending')).toBeNull();
+    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+  });
+
+  it('down during set: once back, resume finishes the rotation', async () => {
+    await setup('alternating-users');
+    const run = await engineDownAt('set').rotate(fx!.path, { wait: true });
+    expect(run.status).toBe('failed');
+    await proxy!.up();
+    const done = await kt!.engine().resume(run.id);
+    expect(done.status).toBe('done');
+    const current = (await value('current'))!;
+    expect(current.username).toBe(`${fx!.username}_clone`);
+    expect(await logsIn(fx!.login, current)).toBe(true);
+    expect(await value('pending')).toBeNull();
+  });
+
+  it('down during test, alternating-users: the current user is never touched and keeps logging in', async () => {
+    await setup('alternating-users');
+    const before = (await value('current'))!;
+    const run = await engineDownAt('test').rotate(fx!.path, { wait: true });
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE' });
+    expect(await value('current')).toEqual(before);
+    expect(await logsIn(fx!.login, before)).toBe(true);
+    await proxy!.up();
+    expect((await kt!.engine().resume(run.id)).status).toBe('done');
+    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+  });
+
+  it('down during test, single-user: the store keeps the pending credential the target took; resume makes it current', async () => {
+    await setup('single-user');
+    const before = (await value('current'))!;
+    const run = await engineDownAt('test').rotate(fx!.path, { wait: true });
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE' });
+    expect(await value('current')).toEqual(before);
+    const pending = (await value('pending'))!;
+    // The target took the new password before it went down: the store still knows it.
+    expect(await logsIn(fx!.login, pending)).toBe(true);
+    await proxy!.up();
+    const done = await kt!.engine().resume(run.id);
+    expect(done.status).toBe('done');
+    expect(await value('current')).toEqual(pending);
+    expect(await value('pending')).toBeNull();
+    expect(await logsIn(fx!.login, pending)).toBe(true);
+    expect(await logsIn(fx!.login, before)).toBe(false);
+  });
+
+  it('refused credentials: after two failed sets the next attempt generates a fresh value', async () => {
+    await setup('single-user');
+    // The target's admin becomes a role without the right to change passwords: every set is refused.
+    const { psqlAsPostgres } = await import('./helpers/pg-auth.js');
+    const weak = `kt_weak_${Date.now().toString(36)}`;
+    await psqlAsPostgres(`CREATE ROLE ${weak} LOGIN PASSWORD 'Weak-pw-123';`);
+    try {
+      await kt!.store.put('admin/db', { username: weak, password: 'Weak-pw-123' });
+      const run = await kt!.engine().rotate(fx!.path, { wait: true });
+      expect(run.status).toBe('failed');
+      expect(run.errorCode).toMatch(/^KT_TARGET_/);
+      expect(run.generation).toBe(2);
+      const ids = (await kt!.store.versions(fx!.path)).map((v) => v.id);
+      expect(ids).toEqual(expect.arrayContaining([`${run.id}.g1`, `${run.id}.g2`]));
+      expect(await value('pending')).toBeNull();
+      expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+    } finally {
+      await psqlAsPostgres(`DROP ROLE IF EXISTS ${weak};`);
+    }
+  });
+});
