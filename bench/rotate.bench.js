@@ -5,7 +5,9 @@
  * with the new password + SELECT 1), both at the same concurrency, in the same run.
  *
  * Runs against the password-auth cluster on 127.0.0.1:55432 (scram-sha-256), so every login
- * really checks a password. Rounds alternate raw and engine; the best of each is compared.
+ * really checks a password. Rounds alternate raw and engine; the best of each is compared. A
+ * third loop calls the postgres target alone (set + test, no engine, no store), to show how much
+ * of the difference is the target and how much the engine's durable bookkeeping.
  * Goal: the engine takes at most 1.1x the raw time.
  *
  *   npm run bench:rotate            (BENCH_ROLES=300 BENCH_CONCURRENCY=4 BENCH_ROUNDS=3)
@@ -21,6 +23,8 @@ import { loadSettings } from '../dist/config/settings.js';
 import { parseConfig } from '../dist/config/load.js';
 import { applyPlan, planConfig } from '../dist/config/apply.js';
 import { initHome, openKeyturn } from '../dist/runtime/keyturn.js';
+import { createTarget } from '../dist/targets/registry.js';
+import { createLogger } from '../dist/core/logger.js';
 
 const N = Number(process.env.BENCH_ROLES ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -92,15 +96,31 @@ async function main() {
       if (failed) throw new Error(`${failed} rotations did not finish`);
       return performance.now() - t0;
     };
+    const target = createTarget({ type: 'postgres', host: HOST, port: PORT, database: 'postgres' });
+    const log = createLogger('silent');
+    const targetOnly = async () => {
+      const t0 = performance.now();
+      await pool(roles, CONCURRENCY, async (r) => {
+        const ctx = () => ({ strategy: 'single-user', admin: { username: adminUser, password: adminPassword }, primaryUsername: r.user, log, signal: AbortSignal.timeout(30_000) });
+        const next = { username: r.user, password: pw() };
+        await target.set(ctx(), next, { username: r.user, password: r.password });
+        await target.test(ctx(), next);
+        r.password = next.password;
+      });
+      return performance.now() - t0;
+    };
     const rawTimes = [];
     const engineTimes = [];
+    const targetTimes = [];
     for (let round = 0; round < ROUNDS; round++) {
       engineTimes.push(await engineRound());
-      // Keep the raw loop's knowledge of passwords in step with what the engine set.
+      // Keep the raw loops' knowledge of passwords in step with what the engine set.
       for (const r of roles) r.password = (await kt.store.get(`bench/${r.user}`)).value.password;
       rawTimes.push(await raw());
+      targetTimes.push(await targetOnly());
       for (const r of roles) await kt.store.put(`bench/${r.user}`, { username: r.user, password: r.password });
     }
+    await target.close();
     await kt.close();
     const bestRaw = Math.min(...rawTimes);
     const bestEngine = Math.min(...engineTimes);
@@ -108,6 +128,8 @@ async function main() {
     console.log(`rotate bench: ${N} PostgreSQL roles (scram-sha-256 on :${PORT}), concurrency ${CONCURRENCY}, best of ${ROUNDS} rounds`);
     console.log(`  raw ALTER ROLE + login   ${bestRaw.toFixed(0).padStart(7)} ms   ${rate(bestRaw)} roles/s   (rounds: ${rawTimes.map((t) => t.toFixed(0)).join(', ')})`);
     console.log(`  keyturn engine           ${bestEngine.toFixed(0).padStart(7)} ms   ${rate(bestEngine)} roles/s   (rounds: ${engineTimes.map((t) => t.toFixed(0)).join(', ')})`);
+    const bestTarget = Math.min(...targetTimes);
+    console.log(`  target alone (set+test)  ${bestTarget.toFixed(0).padStart(7)} ms   ${rate(bestTarget)} roles/s   (rounds: ${targetTimes.map((t) => t.toFixed(0)).join(', ')}; ratio to raw ${(bestTarget / bestRaw).toFixed(3)}x)`);
     const ratio = bestEngine / bestRaw;
     console.log(`  ratio engine/raw: ${ratio.toFixed(3)}x (goal <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
   } finally {

@@ -383,8 +383,9 @@ describe('a rotation on a PostgreSQL target', () => {
       db.close();
       const r = await runCli(['rotate', fx.path, '--json'], { env: { ...fx.env, KEYTURN_LOG_LEVEL: 'silent' } });
       expect(r.code).not.toBe(0);
-      // The run failed at prepare, where the intent is recorded, before any step touched the target.
-      expect(r.stderr).toContain('failed at prepare (KT_AUDIT_WRITE_FAILED');
+      // The intent is recorded in prepare's own transaction: it could not commit, so the run stopped
+      // there, before any step touched the target, and can be resumed once the log is writable.
+      expect(JSON.parse(r.stderr).error.code).toBe('KT_AUDIT_WRITE_FAILED');
       expect(r.stderr).not.toContain(current.value.password);
       expect(await logsIn(fx.login, current.value)).toBe(true);
       const db2 = new DatabaseSync(join(fx.home, 'keyturn.db'));
@@ -392,6 +393,11 @@ describe('a rotation on a PostgreSQL target', () => {
       db2.close();
       const still = JSON.parse((await runCli(['secret', 'get', fx.path, '--json'], { env: fx.env })).stdout) as { id: string };
       expect(still.id).toBe(current.id);
+      const runs = JSON.parse((await runCli(['runs', '--json'], { env: fx.env })).stdout) as Array<{ id: string; step: string; status: string }>;
+      expect(runs.map((x) => [x.step, x.status])).toEqual([['prepare', 'running']]);
+      const resumed = await runCli(['rotate', fx.path, '--json'], { env: fx.env });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ id: runs[0]!.id, status: 'done' });
     } finally {
       await fx.close();
     }

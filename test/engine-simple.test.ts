@@ -11,7 +11,7 @@ import { applyPlan, planConfig } from '../src/config/apply.js';
 import { parseConfig } from '../src/config/load.js';
 import { loadSettings } from '../src/config/settings.js';
 import { KeyturnError } from '../src/core/errors.js';
-import { Engine } from '../src/engine/engine.js';
+import { Engine, type BoundaryHook } from '../src/engine/engine.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
@@ -24,6 +24,11 @@ let out: string;
 async function apply(yaml: string): Promise<void> {
   const config = parseConfig(yaml, {});
   await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
+}
+
+/** An engine over the test's Keyturn whose step boundaries call `onBoundary`. */
+function engineWith(onBoundary: BoundaryHook): Engine {
+  return new Engine({ state: kt.state, store: kt.store, applied: kt.applied, clock: kt.clock, log: kt.log, onBoundary });
 }
 
 function appYaml(file: string, extra = ''): string {
@@ -149,16 +154,9 @@ describe('interruption, resumption and cancel', () => {
     await apply(appYaml(file));
     for (const step of ['prepare', 'create', 'set', 'test', 'finish', 'propagate'] as const) {
       for (const when of ['before', 'after'] as const) {
-        const crashing = new Engine({
-          state: kt.state,
-          store: kt.store,
-          applied: kt.applied,
-          clock: kt.clock,
-          log: kt.log,
-          onBoundary: (s, w) => {
+        const crashing = engineWith((s, w) => {
             if (s === step && w === when) throw new KeyturnError('KT_INTERNAL', `simulated crash at ${step}:${when}`);
-          },
-        });
+          });
         const before = (await kt.store.versions('app/session')).length;
         await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
         const active = await kt.engine().runs.active('app/session');
@@ -177,16 +175,9 @@ describe('interruption, resumption and cancel', () => {
 
   it('requestStop leaves the run retrying at a boundary; rotate resumes it', async () => {
     await apply(appYaml(join(out, 'f.env')));
-    const engine = new Engine({
-      state: kt.state,
-      store: kt.store,
-      applied: kt.applied,
-      clock: kt.clock,
-      log: kt.log,
-      onBoundary: (s, w) => {
+    const engine = engineWith((s, w) => {
         if (s === 'create' && w === 'after') engine.requestStop();
-      },
-    });
+      });
     const stopped = await engine.rotate('app/session');
     expect(stopped).toMatchObject({ status: 'retrying', step: 'set', errorCode: 'KT_RUN_INTERRUPTED' });
     expect((await kt.store.get('app/session', { stage: 'pending' }))?.id).toBe(stopped.pendingVersionId);
@@ -197,16 +188,9 @@ describe('interruption, resumption and cancel', () => {
   it('cancel clears the pending version when the current one works, and refuses a finished run', async () => {
     await apply(appYaml(join(out, 'f.env')));
     const before = await kt.store.get('app/session');
-    const crashing = new Engine({
-      state: kt.state,
-      store: kt.store,
-      applied: kt.applied,
-      clock: kt.clock,
-      log: kt.log,
-      onBoundary: (s, w) => {
+    const crashing = engineWith((s, w) => {
         if (s === 'create' && w === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash');
-      },
-    });
+      });
     await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
     const active = (await kt.engine().runs.active('app/session'))!;
     expect(await kt.store.get('app/session', { stage: 'pending' })).not.toBeNull();

@@ -72,9 +72,10 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
 export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
   const actor = ctx?.actor ?? log.context.actor;
   return {
-    record: async (e) => {
+    record: async (e, trx) => {
       const word = ACTION_WORD.test(e.action) ? e.action : 'step';
-      await log.append({
+      await log.append(
+        {
         actor,
         source: 'engine',
         action: `secret.${word}`,
@@ -84,7 +85,9 @@ export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
         errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
         runId: eventSafeId(e.runId),
         correlationId: eventSafeId(e.correlationId),
-      });
+        },
+        trx ?? undefined,
+      );
     },
   };
 }

@@ -25,7 +25,9 @@ import type { Clock } from '../core/clock.js';
 import { isKeyturnError, KeyturnError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Version } from '../core/types.js';
+import type { Transaction } from 'kysely';
 import type { StateDb } from '../state/db.js';
+import type { Schema } from '../state/schema.js';
 import type { SecretStore } from '../stores/store.js';
 import type { Credential, Strategy } from '../targets/target.js';
 import type { AppliedConfig } from './applied.js';
@@ -40,8 +42,19 @@ import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-re
 export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void;
 
 /** Where audit events go (the audit log, once wired); never given a value. */
+export interface EngineAuditEvent {
+  action: string;
+  path: string;
+  outcome: 'intent' | 'success' | 'failure';
+  runId: string;
+  correlationId: string;
+  versionId?: string | null;
+  errorCode?: string | null;
+}
+
+/** Where audit events go; with `trx`, the event commits with the run's own step (fail closed, one transaction). */
 export interface AuditPort {
-  record(event: { action: string; path: string; outcome: 'intent' | 'success' | 'failure'; runId: string; correlationId: string; versionId?: string | null; errorCode?: string | null }): Promise<void>;
+  record(event: EngineAuditEvent, trx?: Transaction<Schema>): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -75,7 +88,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KT_PASSWORD_POLICY_UNSATISFIABLE',
 ]);
 
-type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string };
+type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome'] };
 
 function nextStep(step: Step): Step {
   return STEPS[STEPS.indexOf(step) + 1] ?? 'done';
@@ -204,11 +217,14 @@ export class Engine {
         if (step === 'create' && result.outcome === 'ok') worldKnown = true;
         const next = nextStep(step);
         const finishing = next === 'done';
+        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null } : {}) };
+        const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
         run = await this.runs.advance(
           run,
-          { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null } : {}) },
+          patch,
           { step, attempt: run.attempt, outcome: result.outcome, startedAt, ...(result.detail ? { detail: result.detail } : {}) },
           lease,
+          result.audit ? (trx) => this.audit(run, result.audit!, versionId, null, trx) : undefined,
         );
         this.o.onBoundary?.(step, 'after', run);
       }
@@ -234,8 +250,8 @@ export class Engine {
     switch (step) {
       case 'prepare': {
         const current = run.fromVersionId ? await scope.version(run.fromVersionId) : await scope.current();
-        await this.audit(run, 'rotate', 'intent', current.id);
-        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}` };
+        // The intent is recorded in the same transaction as this step, before anything is touched.
+        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent' };
       }
       case 'create': {
         const { version, reused } = await this.ensurePending(run, scope, worldKnown);
@@ -262,8 +278,7 @@ export class Engine {
           if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) return { outcome: 'skipped', detail: 'already current' };
           throw e;
         }
-        await this.audit(run, 'rotate', 'success', run.pendingVersionId);
-        return { outcome: 'ok', detail: 'pending is now current' };
+        return { outcome: 'ok', detail: 'pending is now current', audit: 'success' };
       }
       case 'propagate': {
         if (policy.consumers.length === 0) return { outcome: 'skipped', detail: 'no consumers' };
@@ -328,8 +343,7 @@ export class Engine {
       errorMessage: messageOf(error),
     };
     if (PERMANENT.has(code) || run.attempt >= attempts || !scope) {
-      await this.audit(run, 'rotate', 'failure', run.pendingVersionId, code);
-      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease);
+      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease, (trx) => this.audit(run, 'failure', run.pendingVersionId, code, trx));
     }
     const { backoffBaseMs: baseMs, backoffCapMs: capMs } = scope.subject.policy.rotation;
     const delay = fullJitterDelay(run.attempt, { baseMs, capMs }, this.o.random);
@@ -372,7 +386,7 @@ export class Engine {
     return { policy, strategy, target: applied.target, adminPath: applied.adminPath };
   }
 
-  private async audit(run: Run, action: string, outcome: 'intent' | 'success' | 'failure', versionId?: string | null, errorCode?: string): Promise<void> {
-    await this.o.audit?.record({ action, path: run.path, outcome, runId: run.id, correlationId: run.correlationId, versionId: versionId ?? null, errorCode: errorCode ?? null });
+  private async audit(run: Run, outcome: EngineAuditEvent['outcome'], versionId: string | null, errorCode: string | null, trx: Transaction<Schema>): Promise<void> {
+    await this.o.audit?.record({ action: 'rotate', path: run.path, outcome, runId: run.id, correlationId: run.correlationId, versionId, errorCode }, trx);
   }
 }

@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
 import type { StateDb } from '../state/db.js';
-import type { RunConsumersTable, RunsTable, RunStepsTable } from '../state/schema.js';
+import type { Transaction } from 'kysely';
+import type { RunConsumersTable, RunsTable, RunStepsTable, Schema } from '../state/schema.js';
 import type { Lease } from './leases.js';
 
 export const STEPS = ['prepare', 'create', 'set', 'test', 'finish', 'propagate', 'done'] as const;
@@ -175,10 +176,11 @@ export class RunsRepo {
 
   /**
    * Updates the run and appends a journal row, in one transaction, and returns the updated run.
+   * `within` runs inside that transaction too (the audit event of the step).
    * With a `fence`, the transaction first checks that the lease is still held with that token
    * (and extends it), so a worker that lost its lease cannot write.
    */
-  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, ttlMs = 120_000): Promise<Run> {
+  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>, ttlMs = 120_000): Promise<Run> {
     const now = this.clock.now();
     const id = run.id;
     if (record && !this.lastSeq.has(id)) {
@@ -214,6 +216,7 @@ export class RunsRepo {
           };
           await trx.insertInto('run_steps').values(row).execute();
         }
+        if (within) await within(trx);
       });
     } catch (e) {
       this.lastSeq.delete(id);

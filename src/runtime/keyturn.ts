@@ -131,7 +131,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       log,
       clock,
       applied,
-      engine: () => (engine ??= new Engine({ state, store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) })),
+      engine: () => (engine ??= new Engine({ state, store: store.withoutReadAudit(), applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) })),
       audit,
       deliverAudit,
       close: async () => {

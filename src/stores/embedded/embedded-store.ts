@@ -49,6 +49,11 @@ export interface EmbeddedStoreOptions {
   purgeProtection?: boolean;
   /** Records every write (in its transaction), value read and failure in the audit log. */
   audit?: StoreAuditHook;
+  /**
+   * Record value reads as `secret.read` events (default true). The rotation engine reads through
+   * a view with this off: its reads are covered by the run's own intent and outcome events.
+   */
+  auditReads?: boolean;
 }
 
 /** What a write fills in for its success event. */
@@ -74,11 +79,12 @@ export class EmbeddedStore implements SecretStore {
   readonly retentionMs: number;
   readonly purgeProtection: boolean;
   private readonly audit: StoreAuditHook | undefined;
+  private readonly auditReads: boolean;
 
   constructor(
     private readonly state: StateDb,
     private readonly ring: KeyRing,
-    options: EmbeddedStoreOptions = {},
+    private readonly options: EmbeddedStoreOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
@@ -86,6 +92,12 @@ export class EmbeddedStore implements SecretStore {
     this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
     this.purgeProtection = options.purgeProtection ?? true;
     this.audit = options.audit;
+    this.auditReads = options.auditReads ?? true;
+  }
+
+  /** The same store, with value reads not recorded as `secret.read` (writes still are). */
+  withoutReadAudit(): EmbeddedStore {
+    return new EmbeddedStore(this.state, this.ring, { ...this.options, auditReads: false });
   }
 
   // ── reads ──────────────────────────────────────────────────────────────
@@ -95,6 +107,10 @@ export class EmbeddedStore implements SecretStore {
       assertValidPath(path);
       const stage = select.stage === undefined ? undefined : parseStage(select.stage);
       const found = await this.guard(async (): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> => {
+        if (select.versionId === undefined && select.number === undefined) {
+          const hit = await this.stagedVersion(path, stage ?? 'current');
+          if (hit) return hit;
+        }
         const secret = await this.findSecret(this.state.db, path);
         if (!secret) return 'KT_SECRET_NOT_FOUND';
         assertLive(secret);
@@ -116,6 +132,7 @@ export class EmbeddedStore implements SecretStore {
         return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
       });
       // Access audit: the value leaves the store only once its read is recorded.
+      if (!this.auditReads) return typeof found === 'string' ? null : found;
       if (typeof found === 'string') {
         await this.audit?.record(null, { action: 'secret.read', path, outcome: 'failure', errorCode: found });
         return null;
@@ -123,6 +140,22 @@ export class EmbeddedStore implements SecretStore {
       await this.audit?.record(null, { action: 'secret.read', path, outcome: 'success', versionId: found.id });
       return found;
     });
+  }
+
+  /** The common read, a staged version of a live secret, in one query (null: take the slow path that says why not). */
+  private async stagedVersion(path: string, stage: Stage): Promise<Version | null> {
+    const row = await this.state.db
+      .selectFrom('secrets as s')
+      .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', stage))
+      .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
+      .select(['s.id as secret_id', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
+      .where('s.path', '=', path)
+      .where('s.deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    const stages = await this.stagesOf(this.state.db, row.secret_id);
+    const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
+    return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
   }
 
   async versions(path: string): Promise<VersionInfo[]> {
@@ -200,7 +233,8 @@ export class EmbeddedStore implements SecretStore {
         const from = await this.stageHolder(trx, secret.id, stage);
         await this.applyMove(trx, secret.id, stage, versionId, from, now);
       }
-      await this.prune(trx, secret.id, now);
+      // A secret can hold more than maxVersions versions only once its numbers pass it.
+      if (number > this.maxVersions) await this.prune(trx, secret.id, now);
       const after = await this.stagesOf(trx, secret.id);
       return { path, id: versionId, number, kind, createdAt: now, stages: after.get(versionId) ?? [], value };
     });
@@ -371,12 +405,15 @@ export class EmbeddedStore implements SecretStore {
   }
 
   private async upsertSecret(trx: Transaction<Schema>, path: string, now: number, metadata: Partial<SecretMetadata> | undefined): Promise<SecretRow> {
-    await trx
-      .insertInto('secrets')
-      .values({ id: randomUUID(), path, type: null, description: null, owner: null, tags: '{}', created_at: now, updated_at: now, deleted_at: null, purge_after: null, next_version: 1, ...metadataColumns(metadata ?? {}) })
-      .onConflict((oc) => oc.column('path').doNothing())
-      .execute();
-    const secret = (await this.findSecret(trx, path))!;
+    let secret = await this.findSecret(trx, path);
+    if (!secret) {
+      await trx
+        .insertInto('secrets')
+        .values({ id: randomUUID(), path, type: null, description: null, owner: null, tags: '{}', created_at: now, updated_at: now, deleted_at: null, purge_after: null, next_version: 1, ...metadataColumns(metadata ?? {}) })
+        .onConflict((oc) => oc.column('path').doNothing())
+        .execute();
+      secret = (await this.findSecret(trx, path))!;
+    }
     if (metadata && secret.deleted_at === null && Object.keys(metadata).length > 0) {
       await trx.updateTable('secrets').set(metadataColumns(metadata)).where('id', '=', secret.id).execute();
     }

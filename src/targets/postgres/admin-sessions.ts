@@ -26,8 +26,11 @@ function keyOf(admin: Credential): string {
   return createHash('sha256').update(admin.username).update('\0').update(admin.password).digest('hex');
 }
 
+/** How many idle admin connections are kept: enough for the engine's usual concurrency. */
+const MAX_IDLE = 8;
+
 export class AdminSessions {
-  private idle: { key: string; session: PgSession } | null = null;
+  private idle: Array<{ key: string; session: PgSession }> = [];
 
   constructor(private readonly config: PostgresTargetConfig) {}
 
@@ -48,32 +51,37 @@ export class AdminSessions {
 
   async close(): Promise<void> {
     const idle = this.idle;
-    this.idle = null;
-    if (!idle) return;
-    // Held again while it closes: with nothing else pending, an unref'd socket would let the
+    this.idle = [];
+    // Held again while they close: with nothing else pending, an unref'd socket would let the
     // process exit in the middle of this await.
-    idle.session.ref();
-    await idle.session.close();
+    await Promise.all(
+      idle.map(async ({ session }) => {
+        session.ref();
+        await session.close();
+      }),
+    );
   }
 
+  /** An idle session of this admin, if one is alive; sessions of another (older) admin credential are closed. */
   private take(key: string): PgSession | null {
-    const idle = this.idle;
-    this.idle = null;
-    if (!idle) return null;
-    if (idle.key !== key || idle.session.dead) {
-      void idle.session.close();
-      return null;
+    while (this.idle.length > 0) {
+      const { key: k, session } = this.idle.pop()!;
+      if (k !== key || session.dead) {
+        void session.close();
+        continue;
+      }
+      session.ref();
+      return session;
     }
-    idle.session.ref();
-    return idle.session;
+    return null;
   }
 
   private park(key: string, session: PgSession): void {
-    if (this.idle || session.dead) {
+    if (this.idle.length >= MAX_IDLE || session.dead) {
       void session.close();
       return;
     }
     session.unref();
-    this.idle = { key, session };
+    this.idle.push({ key, session });
   }
 }

@@ -73,7 +73,8 @@ export async function openPgSession(config: PostgresTargetConfig, cred: Credenti
     },
     run: async (sql, params, subject, what) => {
       try {
-        return await client.query(sql, params);
+        // Without parameters, the simple query protocol: one message and one round trip instead of five.
+        return params.length === 0 ? await client.query(sql) : await client.query(sql, params);
       } catch (e) {
         throw pgError(e, at, { username: subject, action: what }, cred.username);
       }
