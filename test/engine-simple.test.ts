@@ -244,7 +244,7 @@ describe('the CLI around the engine', () => {
     expect(show.stdout).toContain('Consumers:');
     const all = await runCli(['rotate', '--all', '--yes', '--json'], { env });
     const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.at(-1)).toEqual({ summary: { total: 1, done: 1, failed: 0, dryRun: false } });
+    expect(lines.at(-1)).toEqual({ summary: { total: 1, done: 1, skipped: 0, failed: 0, dryRun: false } });
     expect((await runCli(['rotate', '--all'], { env })).code).toBe(2);
     const bad = join(tmp.dir, 'bad.yaml');
     (await import('node:fs')).writeFileSync(bad, 'version: 1\nsecrets:\n  app/x:\n    type: app-secret\n    target: pg\n');

@@ -110,6 +110,23 @@ describe('target outages', () => {
     expect(await logsIn(fx!.login, before)).toBe(false);
   });
 
+  it('a retry that is due is continued by `keyturn rotate --due` once the target is back', async () => {
+    await setup('single-user');
+    const run = await engineDownAt('set').rotate(fx!.path);
+    expect(run).toMatchObject({ status: 'retrying', attempt: 2, errorCode: 'KT_TARGET_UNAVAILABLE' });
+    await proxy!.up();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, run.nextAttemptAt! - Date.now()) + 5));
+    const { runCli } = await import('./helpers/cli.js');
+    const due = await runCli(['rotate', '--due', '--json'], { env: fx!.env });
+    expect(due.code, due.stderr).toBe(0);
+    const lines = due.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ path: fx!.path, status: 'done', runId: run.id });
+    expect(lines.at(-1)).toMatchObject({ summary: { total: 1, done: 1, failed: 0 } });
+    const nothing = await runCli(['rotate', '--due', '--json'], { env: fx!.env });
+    expect(JSON.parse(nothing.stdout.trim())).toMatchObject({ summary: { total: 0 } });
+    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+  });
+
   it('refused credentials: after two failed sets the next attempt generates a fresh value', async () => {
     await setup('single-user');
     // The target's admin becomes a role without the right to change passwords: every set is refused.

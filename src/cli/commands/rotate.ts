@@ -14,6 +14,7 @@ import { runJson, runLine } from './run-view.js';
 
 interface RotateOptions extends CommonOptions {
   all?: boolean;
+  due?: boolean;
   prefix?: string;
   type?: string;
   concurrency: string;
@@ -47,6 +48,11 @@ function progress(io: CliIo, done: number, total: number, failed: number): void 
   io.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} rotated${failed ? `, ${failed} failed` : ''}${done === total ? '\n' : ''}`);
 }
 
+/** Done, or (for --due) skipped because another worker holds the run right now. */
+function succeeded(o: Outcome): boolean {
+  return o.status === 'done' || o.error?.code === 'KT_RUN_LOCKED';
+}
+
 async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outcome> {
   try {
     const run = await withGracefulStop(kt, () => kt.engine().rotate(path, { wait }));
@@ -62,6 +68,7 @@ export function registerRotate(program: Command, app: CliApp): void {
   common(program.command('rotate').argument('[path]', 'the secret to rotate'))
     .description('Rotate a secret now (or resume its unfinished run); --all rotates every managed secret')
     .option('--all', 'rotate every secret with an applied policy (needs --yes)')
+    .option('--due', 'continue every unfinished run whose retry time has come (for cron and CI)')
     .option('--prefix <prefix>', 'with --all: only secrets at or below this path')
     .option('--type <type>', 'with --all: only secrets of this type (database-credential, app-secret)')
     .option('--concurrency <n>', 'with --all: rotations at once', '4')
@@ -77,18 +84,19 @@ resume it with \`keyturn runs resume ID\`. The secret keeps working on its curre
 Examples:
   keyturn rotate prod/db/app
   keyturn rotate prod/db/app --dry-run
-  keyturn rotate --all --prefix prod --concurrency 8 --yes --json`,
+  keyturn rotate --all --prefix prod --concurrency 8 --yes --json
+  keyturn rotate --due                # from cron: retries that are due; runs another worker holds are skipped`,
     )
     .action(async (path: string | undefined, opts: RotateOptions) => {
-      if (opts.all && path) throw new KeyturnError('KT_USAGE', 'give a PATH or --all, not both');
-      if (!opts.all && !path) throw new KeyturnError('KT_USAGE', 'give the PATH of a secret, or --all');
+      if ([!!path, !!opts.all, !!opts.due].filter(Boolean).length !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of: the PATH of a secret, --all, --due');
       if (!opts.all && (opts.prefix !== undefined || opts.type !== undefined)) throw new KeyturnError('KT_USAGE', '--prefix and --type go with --all');
+      if (opts.due && opts.dryRun) throw new KeyturnError('KT_USAGE', '--due continues runs already started; list them with `keyturn runs` instead of --dry-run');
       const concurrency = Number(opts.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new KeyturnError('KT_USAGE', '--concurrency must be a whole number from 1 to 64');
 
-      if (!opts.all) {
+      if (path) {
         if (opts.dryRun) {
-          const plan = await app.withKeyturn(opts, (kt) => kt.engine().plan(path!));
+          const plan = await app.withKeyturn(opts, (kt) => kt.engine().plan(path));
           emit(app.io, !!opts.json, { dryRun: true, ...plan }, () =>
             [
               `${plan.path}: would rotate with ${plan.strategy}${plan.target ? ` on target ${plan.target}` : ''}${plan.nextUsername ? `, setting user ${plan.nextUsername}` : ''}`,
@@ -102,36 +110,43 @@ Examples:
           );
           return;
         }
-        const outcome = await app.withKeyturn(opts, (kt) => rotateOne(kt, path!, !!opts.wait));
+        const outcome = await app.withKeyturn(opts, (kt) => rotateOne(kt, path, !!opts.wait));
         if (outcome.status === 'error') throw new KeyturnError(outcome.error!.code as never, outcome.error!.message);
         emit(app.io, !!opts.json, outcome.json, () => outcome.line);
         if (outcome.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', outcome.line);
         return;
       }
 
-      if (!opts.yes && !opts.dryRun) throw new KeyturnError('KT_USAGE', '--all rotates every matching secret: pass --yes to confirm (or --dry-run to list them)');
+      if (opts.all && !opts.yes && !opts.dryRun) throw new KeyturnError('KT_USAGE', '--all rotates every matching secret: pass --yes to confirm (or --dry-run to list them)');
       const prefix = normalizePrefix(opts.prefix);
       const results = await app.withKeyturn(opts, async (kt) => {
-        const policies = (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret'));
-        if (opts.dryRun) return policies.map((p): Outcome => ({ path: p.path, status: 'running', runId: null, error: null, line: `${p.path}: would rotate`, json: null }));
+        const paths = opts.due
+          ? [...new Set((await kt.engine().runs.due(kt.clock.now())).map((r) => r.path))]
+          : (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret')).map((p) => p.path);
+        if (opts.dryRun) return paths.map((p): Outcome => ({ path: p, status: 'running', runId: null, error: null, line: `${p}: would rotate`, json: null }));
         const out: Outcome[] = [];
         let failed = 0;
-        progress(app.io, 0, policies.length, 0);
-        await pool(policies, concurrency, async (p) => {
-          const o = await rotateOne(kt, p.path, !!opts.wait);
+        progress(app.io, 0, paths.length, 0);
+        await pool(paths, concurrency, async (p) => {
+          const o = await rotateOne(kt, p, !!opts.wait);
           out.push(o);
-          if (o.status !== 'done') failed += 1;
+          if (!succeeded(o)) failed += 1;
           if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error })}\n`);
-          progress(app.io, out.length, policies.length, failed);
+          progress(app.io, out.length, paths.length, failed);
         });
         return out;
       });
-      const failed = results.filter((r) => r.status !== 'done');
-      const summary = { total: results.length, done: results.length - failed.length, failed: failed.length, dryRun: !!opts.dryRun };
+      const failed = results.filter((r) => !succeeded(r));
+      const skipped = results.filter((r) => r.error?.code === 'KT_RUN_LOCKED').length;
+      const summary = { total: results.length, done: results.length - failed.length - skipped, skipped, failed: failed.length, dryRun: !!opts.dryRun };
       if (opts.json) app.io.stdout.write(`${JSON.stringify({ summary })}\n`);
       else {
         for (const r of opts.dryRun ? results : failed) app.io.stdout.write(`${r.line}\n`);
-        app.io.stdout.write(opts.dryRun ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n` : `${summary.done} of ${summary.total} rotated${summary.failed ? `, ${summary.failed} failed` : ''}\n`);
+        app.io.stdout.write(
+          opts.dryRun
+            ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
+            : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} held by another worker` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
+        );
       }
       if (!opts.dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
     });
