@@ -181,6 +181,21 @@ describe('bad input gets its own code, exit 2 or 1, and changes nothing', () => 
 });
 
 describe('the installed command', () => {
+  it('exits quietly when its reader stops early (keyturn ... | head)', async () => {
+    const big = { ...env, KEYTURN_MAX_VALUE_BYTES: '2000000' };
+    expect((await runCli(['secret', 'put', 'big/value', '--stdin'], { env: big, stdin: 'x'.repeat(1_000_000) })).code).toBe(0);
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./helpers/cli.js');
+    // A value far larger than a pipe buffer, read by a reader that leaves after 10 bytes.
+    const script = `"${process.execPath}" "${BIN}" secret get big/value | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`;
+    const child = spawn('bash', ['-c', script], { env: { PATH: process.env.PATH ?? '', ...big }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).toContain('status=0');
+  });
+
   it('runs through bin/keyturn.js with help, exit codes and a round trip', () => {
     const help = spawnCli(['--help']);
     expect(help.code).toBe(0);
