@@ -32,25 +32,13 @@ import type { Schema } from '../state/schema.js';
 import { AuditAppender } from './appender.js';
 import { readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
-import type { AuditOutcome } from './event.js';
+import type { AuditEventInput } from './event.js';
 import { addHmacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
 import * as repo from './repo.js';
 import type { CheckpointRow, Head, LeafRow } from './repo.js';
 
 /** What a caller records; time, actor, source and correlation id default from the log's clock and context. */
-export interface AuditInput {
-  readonly action: string;
-  readonly outcome: AuditOutcome;
-  readonly path?: string | null;
-  readonly versionId?: string | null;
-  readonly errorCode?: string | null;
-  readonly runId?: string | null;
-  readonly correlationId?: string | null;
-  readonly valueHmac?: string | null;
-  readonly actor?: string;
-  readonly source?: string;
-  readonly time?: Date | string;
-}
+export type AuditInput = Omit<AuditEventInput, 'time' | 'actor' | 'source'> & Partial<Pick<AuditEventInput, 'time' | 'actor' | 'source'>>;
 
 /** Where an appended event landed. */
 export interface Appended {
