@@ -7,11 +7,11 @@
 // - github.com/golang/mod sumdb/note/note_test.go (commit 02c991387e35f9e4c0a9b7ce137717055f8d716d), the
 //   PeterNeumann test key used to sign fresh checkpoints.
 import { describe, expect, it } from 'vitest';
-import { isKeyturnError } from '../core/errors.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, readCheckpointUnverified, signCheckpoint } from './checkpoint.js';
 import { EMPTY_ROOT } from './merkle.js';
 import { generateNoteKey, parseSignerKey, parseVerifierKey } from './note-key.js';
 import { parseNote, signNote } from './note.js';
+import { codeOf, PETER_SKEY, PETER_VKEY } from '../../test/helpers/audit-vectors.js';
 
 const SUMDB_VKEY = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';
 const SUMDB_NOTE =
@@ -20,17 +20,7 @@ const SUMDB_NOTE =
 const C2SP_EXAMPLE =
   'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n' +
   '— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n';
-const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
-const PETER_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isKeyturnError(e) ? e.code : `not a KeyturnError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('tlog-checkpoint', () => {
   it('verifies the sum.golang.org tree note from transparency-dev/formats', () => {

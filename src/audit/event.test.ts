@@ -3,21 +3,13 @@
 // and testdata/input/weird.json -> testdata/output/weird.json (commit 77917fbd5d923bca23a9b5eb8851deec918016bf;
 // the output file holds the characters raw; they are written here as \u escapes).
 import { describe, expect, it } from 'vitest';
-import { isKeyturnError } from '../core/errors.js';
 import { AuditAppender } from './appender.js';
 import { canonicalJson } from './canonical.js';
 import type { AuditEventInput } from './event.js';
 import { GENESIS_PREV, decodeEvent, encodeEvent, makeEvent } from './event.js';
 import { leafHash, rootHash } from './merkle.js';
+import { codeOf } from '../../test/helpers/audit-vectors.js';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isKeyturnError(e) ? e.code : `not a KeyturnError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 const INPUT: AuditEventInput = {
   time: '2025-01-02T03:04:05.678Z',

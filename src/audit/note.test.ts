@@ -9,9 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../core/errors.js';
 import { encodeVerifierKey, generateNoteKey, noteKeyId, parseSignerKey, parseVerifierKey } from './note-key.js';
 import { openNote, parseNote, signNote } from './note.js';
+import { codeOf, PETER_SKEY, PETER_VKEY } from '../../test/helpers/audit-vectors.js';
 
-const PETER_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
-const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
 const ENOCH_VKEY = 'EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop';
 const TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const PETER_SIG = '— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n';
@@ -21,14 +20,6 @@ const C2SP_EXAMPLE =
   'Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n\n' +
   '— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isKeyturnError(e) ? e.code : `not a KeyturnError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('signed-note keys', () => {
   it('parses the golang.org/x/mod verifier key and recomputes its key ID', () => {

@@ -6,14 +6,12 @@
 // (commit 0065ea5b716154a2dd48508e3f905012a16ce5e9). The signing key is the PeterNeumann test key
 // of github.com/golang/mod sumdb/note/note_test.go.
 import { describe, expect, it } from 'vitest';
-import { isKeyturnError } from '../core/errors.js';
 import { signCheckpoint } from './checkpoint.js';
 import { leafHash, rootHash } from './merkle.js';
 import { generateNoteKey, parseSignerKey, parseVerifierKey } from './note-key.js';
 import { TLOG_PROOF_HEADER, createTlogProof, encodeTlogProof, parseTlogProof, verifyTlogProof } from './proof.js';
+import { codeOf, PETER_SKEY, PETER_VKEY } from '../../test/helpers/audit-vectors.js';
 
-const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
-const PETER_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => Buffer.from(h, 'hex'));
 const PATH_5_OF_8 = [
   'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
@@ -26,14 +24,6 @@ const hashes = LEAVES.map(leafHash);
 const checkpoint = signCheckpoint({ origin: ORIGIN, size: 8, root: rootHash(hashes) }, parseSignerKey(PETER_SKEY));
 const verifier = parseVerifierKey(PETER_VKEY);
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isKeyturnError(e) ? e.code : `not a KeyturnError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('tlog-proof', () => {
   it('writes the C2SP text form with the RFC 6962 audit path', () => {
