@@ -3,17 +3,15 @@
  * round-trip stability of what is stored, the generated JSON Schema, and plan/apply.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPlan, planConfig } from '../src/config/apply.js';
 import { renderJsonSchema } from '../src/config/json-schema.js';
 import { parseConfig } from '../src/config/load.js';
 import { secretPolicySchema } from '../src/config/schema.js';
-import { loadSettings } from '../src/config/settings.js';
 import { isKeyturnError } from '../src/core/errors.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
 import { targetConfigSchema } from '../src/targets/registry.js';
-import { tempDir } from './helpers/state.js';
+import { openTestHome } from './helpers/state.js';
 
 const FULL = `version: 1
 targets:
@@ -116,18 +114,13 @@ describe('the JSON Schema', () => {
 });
 
 describe('plan and apply', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let home: Awaited<ReturnType<typeof openTestHome>>;
   let kt: Keyturn;
   beforeEach(async () => {
-    tmp = tempDir();
-    const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' });
-    await initHome(settings);
-    kt = await openKeyturn(settings);
+    home = await openTestHome();
+    kt = home.kt;
   });
-  afterEach(async () => {
-    await kt.close();
-    tmp.remove();
-  });
+  afterEach(() => home.close());
 
   it('creates, then reports unchanged, changed and removed entries; never overwrites a stored value', async () => {
     const env = { PG_ADMIN: 'first' };

@@ -9,15 +9,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPlan, planConfig } from '../src/config/apply.js';
 import { parseConfig } from '../src/config/load.js';
-import { loadSettings } from '../src/config/settings.js';
 import { KeyturnError } from '../src/core/errors.js';
 import { Engine, type BoundaryHook } from '../src/engine/engine.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/state.js';
+import { openTestHome } from './helpers/state.js';
 
-let tmp: ReturnType<typeof tempDir>;
+let home: Awaited<ReturnType<typeof openTestHome>>;
 let kt: Keyturn;
 let out: string;
 
@@ -45,17 +44,12 @@ ${extra}`;
 }
 
 beforeEach(async () => {
-  tmp = tempDir();
-  out = join(tmp.dir, 'out');
+  home = await openTestHome();
+  kt = home.kt;
+  out = join(home.dir, 'out');
   mkdirSync(out);
-  const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' });
-  await initHome(settings);
-  kt = await openKeyturn(settings);
 });
-afterEach(async () => {
-  await kt.close();
-  tmp.remove();
-});
+afterEach(() => home.close());
 
 describe('rotating an app secret', () => {
   it('apply generates the first value; a rotation stores a new one, journals every step and renders the file', async () => {
@@ -215,15 +209,15 @@ secrets:
     initial: { username: admin, password: pw }
 `);
     await expectCode(() => kt.engine().rotate('admin/db'), 'KT_POLICY_NOT_ROTATABLE');
-    expect(existsSync(join(tmp.dir, 'home', 'keyturn.db'))).toBe(true);
+    expect(existsSync(join(home.dir, 'home', 'keyturn.db'))).toBe(true);
   });
 });
 
 describe('the CLI around the engine', () => {
   it('apply prints a plan, rotate rotates, runs lists and shows, with --json everywhere', async () => {
     await kt.close();
-    const env = { KEYTURN_HOME: join(tmp.dir, 'home') };
-    const cfg = join(tmp.dir, 'keyturn.yaml');
+    const env = { KEYTURN_HOME: join(home.dir, 'home') };
+    const cfg = join(home.dir, 'keyturn.yaml');
     (await import('node:fs')).writeFileSync(cfg, appYaml(join(out, 'cli.env')));
     const dry = await runCli(['apply', '-f', cfg, '--dry-run', '--json'], { env });
     expect(dry.code, dry.stderr).toBe(0);
@@ -246,7 +240,7 @@ describe('the CLI around the engine', () => {
     const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ summary: { total: 1, done: 1, skipped: 0, failed: 0, dryRun: false } });
     expect((await runCli(['rotate', '--all'], { env })).code).toBe(2);
-    const bad = join(tmp.dir, 'bad.yaml');
+    const bad = join(home.dir, 'bad.yaml');
     (await import('node:fs')).writeFileSync(bad, 'version: 1\nsecrets:\n  app/x:\n    type: app-secret\n    target: pg\n');
     const invalid = await runCli(['apply', '-f', bad], { env });
     expect(invalid.code).toBe(2);

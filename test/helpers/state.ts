@@ -11,6 +11,8 @@ import type { Clock } from '../../src/core/clock.js';
 import { KeyRing } from '../../src/crypto/keyring.js';
 import { generateRootKey } from '../../src/crypto/root-key.js';
 import { openState, type StateDb } from '../../src/state/db.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { initHome, openKeyturn, type Keyturn } from '../../src/runtime/keyturn.js';
 
 /** The trust-auth PostgreSQL every machine runs; override with KEYTURN_TEST_PG_URL. */
 export const PG_URL = process.env.KEYTURN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -65,4 +67,20 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A fresh, initialized Keyturn home in a temp folder, opened (logs silent). */
+export async function openTestHome(): Promise<{ kt: Keyturn; dir: string; close(): Promise<void> }> {
+  const tmp = tempDir();
+  const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' });
+  await initHome(settings);
+  const kt = await openKeyturn(settings);
+  return {
+    kt,
+    dir: tmp.dir,
+    close: async () => {
+      await kt.close();
+      tmp.remove();
+    },
+  };
 }
