@@ -90,7 +90,7 @@ async function main() {
       const t0 = performance.now();
       let failed = 0;
       await pool(roles, CONCURRENCY, async (r) => {
-        const run = await kt.engine().rotate(`bench/${r.user}`);
+        const run = await (await kt.engine()).rotate(`bench/${r.user}`);
         if (run.status !== 'done') failed += 1;
       });
       if (failed) throw new Error(`${failed} rotations did not finish`);

@@ -49,7 +49,7 @@ async function stored(fx: RotationFixture): Promise<{ current: Credential; pendi
   try {
     const current = (await kt.store.get(fx.path))!.value as Credential;
     const pending = ((await kt.store.get(fx.path, { stage: 'pending' }))?.value ?? null) as Credential | null;
-    const runs = (await kt.engine().runs.list({ path: fx.path })).map((r) => ({ id: r.id, status: r.status }));
+    const runs = (await (await kt.engine()).runs.list({ path: fx.path })).map((r) => ({ id: r.id, status: r.status }));
     return { current, pending, runs };
   } finally {
     await kt.close();

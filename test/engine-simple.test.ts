@@ -59,7 +59,7 @@ describe('rotating an app secret', () => {
     expect(typeof first?.value).toBe('string');
     expect((first!.value as string).length).toBe(40);
 
-    const run = await kt.engine().rotate('app/session');
+    const run = await (await kt.engine()).rotate('app/session');
     expect(run).toMatchObject({ status: 'done', step: 'done', attempt: 1, errorCode: null });
     const current = await kt.store.get('app/session');
     expect(current!.id).toBe(run.pendingVersionId);
@@ -67,7 +67,7 @@ describe('rotating an app secret', () => {
     expect((await kt.store.get('app/session', { stage: 'previous' }))!.id).toBe(first!.id);
     expect(await kt.store.get('app/session', { stage: 'pending' })).toBeNull();
 
-    const steps = await kt.engine().runs.steps(run.id);
+    const steps = await (await kt.engine()).runs.steps(run.id);
     expect(steps.map((s) => [s.step, s.outcome])).toEqual([
       ['prepare', 'ok'],
       ['create', 'ok'],
@@ -78,7 +78,7 @@ describe('rotating an app secret', () => {
     ]);
     expect(readFileSync(file, 'utf8')).toBe(`SESSION=${current!.value as string}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(await kt.engine().runs.consumers(run.id)).toEqual([expect.objectContaining({ idx: 0, kind: 'file', status: 'delivered', attempts: 1 })]);
+    expect(await (await kt.engine()).runs.consumers(run.id)).toEqual([expect.objectContaining({ idx: 0, kind: 'file', status: 'delivered', attempts: 1 })]);
   });
 
   it('a field policy keeps the other fields of a JSON value', async () => {
@@ -89,7 +89,7 @@ secrets:
     field: token
     initial: { token: "t0", issuer: "keyturn" }
 `);
-    await kt.engine().rotate('app/cfg');
+    await (await kt.engine()).rotate('app/cfg');
     const v = (await kt.store.get('app/cfg'))!.value as Record<string, string>;
     expect(v.issuer).toBe('keyturn');
     expect(v.token).not.toBe('t0');
@@ -118,9 +118,9 @@ secrets:
       (await import('node:fs')).rmSync(locked, { recursive: true });
       (await import('node:fs')).writeFileSync(locked, 'not a folder');
     }
-    const run = await kt.engine().rotate('app/session');
+    const run = await (await kt.engine()).rotate('app/session');
     expect(run.status).toBe('done');
-    const consumers = await kt.engine().runs.consumers(run.id);
+    const consumers = await (await kt.engine()).runs.consumers(run.id);
     expect(consumers.map((c) => c.status)).toEqual(['delivered', 'failed']);
     expect(consumers[1]!.errorCode).toMatch(/^KT_CONSUMER/);
     const current = (await kt.store.get('app/session'))!;
@@ -130,15 +130,15 @@ secrets:
     const { rmSync } = await import('node:fs');
     rmSync(locked, { recursive: true, force: true });
     mkdirSync(locked);
-    const resumed = await kt.engine().resume(run.id);
+    const resumed = await (await kt.engine()).resume(run.id);
     expect(resumed.status).toBe('done');
-    const after = await kt.engine().runs.consumers(run.id);
+    const after = await (await kt.engine()).runs.consumers(run.id);
     expect(after.map((c) => [c.status, c.attempts])).toEqual([
       ['delivered', 1],
       ['delivered', 2],
     ]);
     expect(readFileSync(file, 'utf8')).toBe(current.value);
-    await expectCode(() => kt.engine().resume(run.id), 'KT_RUN_FINISHED');
+    await expectCode(async () => (await kt.engine()).resume(run.id), 'KT_RUN_FINISHED');
   });
 });
 
@@ -153,10 +153,10 @@ describe('interruption, resumption and cancel', () => {
           });
         const before = (await kt.store.versions('app/session')).length;
         await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
-        const active = await kt.engine().runs.active('app/session');
+        const active = await (await kt.engine()).runs.active('app/session');
         const pendingNow = await kt.store.get('app/session', { stage: 'pending' });
         if (active) expect(pendingNow === null || pendingNow.id === active.pendingVersionId || pendingNow.id.startsWith(active.id)).toBe(true);
-        const run = await kt.engine().rotate('app/session');
+        const run = await (await kt.engine()).rotate('app/session');
         expect(run.status, `${step}:${when}`).toBe('done');
         if (active) expect(run.id).toBe(active.id);
         expect(await kt.store.get('app/session', { stage: 'pending' })).toBeNull();
@@ -175,7 +175,7 @@ describe('interruption, resumption and cancel', () => {
     const stopped = await engine.rotate('app/session');
     expect(stopped).toMatchObject({ status: 'retrying', step: 'set', errorCode: 'KT_RUN_INTERRUPTED' });
     expect((await kt.store.get('app/session', { stage: 'pending' }))?.id).toBe(stopped.pendingVersionId);
-    const done = await kt.engine().rotate('app/session');
+    const done = await (await kt.engine()).rotate('app/session');
     expect(done).toMatchObject({ id: stopped.id, status: 'done' });
   });
 
@@ -186,29 +186,29 @@ describe('interruption, resumption and cancel', () => {
         if (s === 'create' && w === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash');
       });
     await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
-    const active = (await kt.engine().runs.active('app/session'))!;
+    const active = (await (await kt.engine()).runs.active('app/session'))!;
     expect(await kt.store.get('app/session', { stage: 'pending' })).not.toBeNull();
-    const cancelled = await kt.engine().cancel(active.id);
+    const cancelled = await (await kt.engine()).cancel(active.id);
     expect(cancelled.status).toBe('cancelled');
     expect(await kt.store.get('app/session', { stage: 'pending' })).toBeNull();
     expect((await kt.store.get('app/session'))!.id).toBe(before!.id);
-    await expectCode(() => kt.engine().cancel(active.id), 'KT_RUN_FINISHED');
-    await expectCode(() => kt.engine().resume(active.id), 'KT_RUN_FINISHED');
+    await expectCode(async () => (await kt.engine()).cancel(active.id), 'KT_RUN_FINISHED');
+    await expectCode(async () => (await kt.engine()).resume(active.id), 'KT_RUN_FINISHED');
   });
 });
 
 describe('errors', () => {
   it('an unmanaged secret, a missing run and a stored-only credential get their codes', async () => {
     await kt.store.put('plain/secret', 'v');
-    await expectCode(() => kt.engine().rotate('plain/secret'), 'KT_POLICY_NOT_FOUND');
-    await expectCode(() => kt.engine().resume('run_nope'), 'KT_RUN_NOT_FOUND');
+    await expectCode(async () => (await kt.engine()).rotate('plain/secret'), 'KT_POLICY_NOT_FOUND');
+    await expectCode(async () => (await kt.engine()).resume('run_nope'), 'KT_RUN_NOT_FOUND');
     await apply(`version: 1
 secrets:
   admin/db:
     type: database-credential
     initial: { username: admin, password: pw }
 `);
-    await expectCode(() => kt.engine().rotate('admin/db'), 'KT_POLICY_NOT_ROTATABLE');
+    await expectCode(async () => (await kt.engine()).rotate('admin/db'), 'KT_POLICY_NOT_ROTATABLE');
     expect(existsSync(join(home.dir, 'home', 'keyturn.db'))).toBe(true);
   });
 });

@@ -56,12 +56,12 @@ describe('target outages', () => {
     const before = await value('current');
     const run = await engineDownAt('set').rotate(fx!.path, { wait: true });
     expect(run).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE', attempt: 3 });
-    const steps = await kt!.engine().runs.steps(run.id);
+    const steps = await (await kt!.engine()).runs.steps(run.id);
     expect(steps.filter((s) => s.step === 'set' && s.outcome === 'failed')).toHaveLength(3);
     expect(await value('current')).toEqual(before);
     expect(await logsIn(fx!.login, before!)).toBe(true);
     await proxy!.up();
-    const cancelled = await kt!.engine().cancel(run.id);
+    const cancelled = await (await kt!.engine()).cancel(run.id);
     expect(cancelled.status).toBe('cancelled');
     expect(await value('pending')).toBeNull();
     expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
@@ -72,7 +72,7 @@ describe('target outages', () => {
     const run = await engineDownAt('set').rotate(fx!.path, { wait: true });
     expect(run.status).toBe('failed');
     await proxy!.up();
-    const done = await kt!.engine().resume(run.id);
+    const done = await (await kt!.engine()).resume(run.id);
     expect(done.status).toBe('done');
     const current = (await value('current'))!;
     expect(current.username).toBe(`${fx!.username}_clone`);
@@ -88,7 +88,7 @@ describe('target outages', () => {
     expect(await value('current')).toEqual(before);
     expect(await logsIn(fx!.login, before)).toBe(true);
     await proxy!.up();
-    expect((await kt!.engine().resume(run.id)).status).toBe('done');
+    expect((await (await kt!.engine()).resume(run.id)).status).toBe('done');
     expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
   });
 
@@ -102,7 +102,7 @@ describe('target outages', () => {
     // The target took the new password before it went down: the store still knows it.
     expect(await logsIn(fx!.login, pending)).toBe(true);
     await proxy!.up();
-    const done = await kt!.engine().resume(run.id);
+    const done = await (await kt!.engine()).resume(run.id);
     expect(done.status).toBe('done');
     expect(await value('current')).toEqual(pending);
     expect(await value('pending')).toBeNull();
@@ -135,7 +135,7 @@ describe('target outages', () => {
     await psqlAsPostgres(`CREATE ROLE ${weak} LOGIN PASSWORD 'Weak-pw-123';`);
     try {
       await kt!.store.put('admin/db', { username: weak, password: 'Weak-pw-123' });
-      const run = await kt!.engine().rotate(fx!.path, { wait: true });
+      const run = await (await kt!.engine()).rotate(fx!.path, { wait: true });
       expect(run.status).toBe('failed');
       expect(run.errorCode).toMatch(/^KT_TARGET_/);
       expect(run.generation).toBe(2);

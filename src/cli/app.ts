@@ -7,9 +7,10 @@
  */
 import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
-import { loadSettings, type Settings } from '../config/settings.js';
-import { openKeyturn, type Keyturn } from '../runtime/keyturn.js';
-import { cliContext, type AuditContext } from '../audit/context.js';
+import type { Settings } from '../config/settings.js';
+import type * as Runtime from '../runtime/keyturn.js';
+import type { Keyturn } from '../runtime/keyturn.js';
+import type { AuditContext } from '../audit/context.js';
 import type { CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -19,24 +20,42 @@ export const EXIT_USAGE = 2;
 export interface CommonOptions {
   home?: string;
   json?: boolean;
+  quiet?: boolean;
+}
+
+/** How this command line prints: JSON when --json or KEYTURN_OUTPUT=json is on the line, known before parsing. */
+export interface OutputMode {
+  json: boolean;
 }
 
 export interface CliApp {
   readonly io: CliIo;
+  readonly output: OutputMode;
   /** Who runs this command line, for the audit log: the OS user, source `cli`, one correlation id. */
-  readonly context: AuditContext;
-  settings(opts: CommonOptions): Settings;
+  auditContext(): Promise<AuditContext>;
+  /** The settings of this command line: the environment, then `--home`; validated and frozen. */
+  settings(opts: CommonOptions): Promise<Settings>;
+  /** The runtime (store, engine, audit), imported on first use so that parsing stays fast. */
+  runtime(): Promise<typeof Runtime>;
   /** Opens Keyturn, runs `fn`, always closes. */
   withKeyturn<T>(opts: CommonOptions, fn: (kt: Keyturn) => Promise<T>): Promise<T>;
 }
 
-export function createApp(io: CliIo): CliApp {
+export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
+  let context: Promise<AuditContext> | undefined;
+  const mode: OutputMode = { json: !!output.json };
   const app: CliApp = {
     io,
-    context: cliContext(),
-    settings: (opts) => loadSettings(io.env, opts.home === undefined ? {} : { home: opts.home }),
+    output: mode,
+    auditContext: () => (context ??= import('../audit/context.js').then((m) => m.cliContext())),
+    settings: async (opts) => {
+      const { loadSettings } = await import('../config/settings.js');
+      return loadSettings(io.env, opts.home === undefined ? {} : { home: opts.home });
+    },
+    runtime: () => import('../runtime/keyturn.js'),
     withKeyturn: async (opts, fn) => {
-      const kt = await openKeyturn(app.settings(opts), { audit: app.context });
+      const [settings, { openKeyturn }] = await Promise.all([app.settings(opts), app.runtime()]);
+      const kt = await openKeyturn(settings, { audit: await app.auditContext() });
       try {
         return await fn(kt);
       } finally {
@@ -52,7 +71,8 @@ export function createApp(io: CliIo): CliApp {
  * of killing the process mid-step. Only for the real process (tests pass their own streams).
  */
 export async function withGracefulStop<T>(kt: Keyturn, fn: () => Promise<T>): Promise<T> {
-  const stop = () => kt.engine().requestStop();
+  const engine = await kt.engine();
+  const stop = () => engine.requestStop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   try {
@@ -63,9 +83,12 @@ export async function withGracefulStop<T>(kt: Keyturn, fn: () => Promise<T>): Pr
   }
 }
 
-/** Adds the options every command takes. */
+/** Adds the options every command takes (they may also come before the command: see main.ts). */
 export function common(cmd: Command): Command {
-  return cmd.option('--home <dir>', 'Keyturn home folder (default: $KEYTURN_HOME or ~/.keyturn)').option('--json', 'print machine-readable JSON');
+  return cmd
+    .option('--home <dir>', 'Keyturn home folder (default: $KEYTURN_HOME or ~/.keyturn)')
+    .option('--json', 'print machine-readable JSON (default with KEYTURN_OUTPUT=json)')
+    .option('-q, --quiet', 'print no messages, only the data asked for and errors');
 }
 
 export function exitCodeFor(err: KeyturnError): number {

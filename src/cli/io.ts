@@ -10,6 +10,8 @@ export interface CliIo {
   stderr: Writable & { isTTY?: boolean };
   stdin: Readable & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /** Set by -q/--quiet: `emit` prints no human text (JSON and `emitData` still print). */
+  quiet?: boolean;
 }
 
 export function processIo(): CliIo {
@@ -28,13 +30,21 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
-/** Writes a command's result: JSON (one document) with --json, else the human text. */
+/** Writes a command's result: JSON (one document) with --json, else the human text (none with --quiet). */
 export function emit(io: CliIo, json: boolean, data: unknown, human: () => string): void {
   if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-  else {
-    const text = human();
-    if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  }
+  else if (!io.quiet) writeText(io, human());
+}
+
+/** Like `emit`, for output that is the data asked for (a value, a key, a proof): --quiet keeps it. */
+export function emitData(io: CliIo, json: boolean, data: unknown, text: () => string): void {
+  if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else writeText(io, text());
+}
+
+/** Text ends with exactly the newline it needs; nothing is written for no text. */
+function writeText(io: CliIo, text: string): void {
+  if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 /** Writes an error the way the user asked for: JSON on stderr with --json, else two lines. */

@@ -2,6 +2,14 @@
  * The `keyturn` command line. `main(argv, io)` runs one command and returns the exit code, so
  * tests drive the CLI in-process with their own streams and environment.
  *
+ * Start-up is kept small: only the module of the command being run is imported (see
+ * ./commands/index.ts), and that module imports the store, the engine or a driver only inside its
+ * action. `keyturn --version` and `keyturn --help` load commander and this file, nothing more.
+ *
+ * Global options (`--home DIR`, `--json`, `-q/--quiet`) may come before or after the command:
+ * `keyturn --json secret ls` is `keyturn secret ls --json`. `KEYTURN_OUTPUT=json` makes --json
+ * the default.
+ *
  * @example
  * ```ts
  * const code = await main(['secret', 'get', 'prod/db/app', '--json']);
@@ -9,77 +17,131 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
-import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './app.js';
+import { envVarsHelp } from '../config/env-vars.js';
+import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { emitError, processIo, type CliIo } from './io.js';
-import { registerInit } from './commands/init.js';
-import { registerStatus } from './commands/status.js';
-import { registerKey } from './commands/key.js';
-import { registerSecret } from './commands/secret/index.js';
-import { registerQuickstart } from './commands/quickstart.js';
-import { registerApply } from './commands/apply.js';
-import { registerRotate } from './commands/rotate.js';
-import { registerRuns } from './commands/runs.js';
-import { registerAudit } from './commands/audit.js';
 
-const VERSION = '0.1.0';
+export const VERSION = '0.1.0';
 
-export function buildProgram(io: CliIo): Command {
-  const app = createApp(io);
+/** Options every command takes, wherever they stand on the line; `value` ones take an argument. */
+const GLOBAL_OPTIONS: ReadonlyArray<{ flags: readonly string[]; value: boolean }> = [
+  { flags: ['--home'], value: true },
+  { flags: ['--json'], value: false },
+  { flags: ['-q', '--quiet'], value: false },
+];
+
+function globalOption(arg: string): { value: boolean; inline: boolean } | undefined {
+  for (const o of GLOBAL_OPTIONS) {
+    for (const f of o.flags) {
+      if (arg === f) return { value: o.value, inline: false };
+      if (o.value && arg.startsWith(`${f}=`)) return { value: true, inline: true };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Moves global options written before the command to its end, where every command accepts them,
+ * and finds the command's name. `--` ends the options as usual.
+ */
+export function normalizeArgv(argv: readonly string[]): { argv: string[]; command: string | undefined } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const g = globalOption(arg);
+    if (!g) break;
+    leading.push(arg);
+    if (g.value && !g.inline && i + 1 < argv.length) leading.push(argv[++i]!);
+    i += 1;
+  }
+  const rest = argv.slice(i);
+  const first = rest[0];
+  const command = first !== undefined && !first.startsWith('-') ? first : undefined;
+  // `keyturn --json` alone, or before --help/--version: leave the line as written.
+  if (command === undefined) return { argv: [...argv], command };
+  const dashdash = rest.indexOf('--');
+  const out = dashdash === -1 ? [...rest, ...leading] : [...rest.slice(0, dashdash), ...leading, ...rest.slice(dashdash)];
+  return { argv: out, command };
+}
+
+function entryFor(name: string | undefined): CommandEntry | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
+}
+
+/**
+ * The program with the commands it needs: the one named on the line (imported now), or, for the
+ * top-level help and unknown commands, every command as a name and summary only.
+ */
+export async function buildProgram(io: CliIo, command: string | undefined, app: CliApp = createApp(io)): Promise<Command> {
   const program = new Command('keyturn')
     .description('Store, rotate, deliver and audit secrets without locking anyone out.')
     .version(VERSION, '-V, --version')
+    .usage('[--home DIR] [--json] [-q] <command> [options]')
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       `
-Environment:
-  KEYTURN_HOME            home folder with root.key and keyturn.db (default ~/.keyturn)
-  KEYTURN_DATABASE_URL    postgres:// URL of a shared state database (default: SQLite in the home)
-  KEYTURN_ROOT_KEY        base64 root key, instead of root.key
-  KEYTURN_LOG_LEVEL       log level on stderr (default warn); logs never contain secret values
+Global options, before or after the command: --home DIR, --json, -q/--quiet.
+Every command has --help with examples: keyturn secret put --help.
 
-Exit codes: 0 ok, 1 failure, 2 usage error or bad input.
-Docs: docs/errors.md lists every KT_ error code and its fix.`,
+Examples:
+  npx keyturn quickstart
+  npx keyturn secret ls --json
+  npx keyturn --home /srv/keyturn status
+
+Environment:
+${envVarsHelp()}
+
+Exit codes: 0 ok, 1 failure, 2 usage error or bad input (see docs/errors.md for every KT_ code).`,
     );
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
-  registerInit(program, app);
-  registerQuickstart(program, app);
-  registerSecret(program, app);
-  registerApply(program, app);
-  registerRotate(program, app);
-  registerRuns(program, app);
-  registerAudit(program, app);
-  registerKey(program, app);
-  registerStatus(program, app);
-  // Every subcommand reports through the same streams and never exits the process itself.
+  const wanted = entryFor(command === 'help' ? undefined : command);
+  if (wanted) (await wanted.load())(program, app);
+  else for (const c of COMMANDS) program.command(c.name).summary(c.summary).description(c.summary);
+  // Every command reports through the same streams and never exits the process itself.
   const configure = (cmd: Command): void => {
     cmd.exitOverride();
-    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-    cmd.showHelpAfterError('(run with --help for usage)');
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => (app.output.json ? undefined : io.stderr.write(s)) });
+    cmd.showHelpAfterError(app.output.json ? false : '(run with --help for usage)');
     cmd.commands.forEach(configure);
   };
-  program.commands.forEach(configure);
+  configure(program);
+  program.hook('preAction', (_root, action) => {
+    const opts = action.opts() as { json?: boolean; quiet?: boolean };
+    if (opts.json === undefined && app.output.json) action.setOptionValue('json', true);
+    if (opts.quiet) io.quiet = true;
+  });
   return program;
+}
+
+/** The output format asked for before parsing (so a usage error can already be JSON). */
+function wantsJson(argv: readonly string[], env: CliIo['env']): boolean {
+  const dashdash = argv.indexOf('--');
+  return (dashdash === -1 ? argv : argv.slice(0, dashdash)).includes('--json') || env.KEYTURN_OUTPUT === 'json';
 }
 
 /** Runs one command line; returns the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
-  const json = argv.includes('--json');
+  const json = wantsJson(argv, io.env);
+  const app = createApp(io, { json });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    const output = io.env.KEYTURN_OUTPUT;
+    if (output !== undefined && output !== '' && output !== 'json' && output !== 'text') {
+      throw new KeyturnError('KT_CONFIG_INVALID', `KEYTURN_OUTPUT is "${output.slice(0, 20)}"; it must be text or json`);
+    }
+    const line = normalizeArgv(argv);
+    const program = await buildProgram(io, line.command, app);
+    await program.parseAsync(line.argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
-      // commander already printed its message; with --json, add a structured one.
+      if (e.exitCode === 0) return EXIT_OK;
+      // Without --json commander printed its message already; with it, only this JSON object is printed.
       if (json) emitError(io, true, new KeyturnError('KT_USAGE', e.message.replace(/^error: /, '')));
-      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return EXIT_USAGE;
     }
     const err = isKeyturnError(e) ? e : internal(e);
     emitError(io, json, err);

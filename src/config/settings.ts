@@ -2,28 +2,8 @@
  * Runtime settings: read once from the environment (and command-line overrides), validated with
  * zod, reported by variable name, then frozen. Nothing else in Keyturn reads `process.env`.
  *
- * | variable | default | meaning |
- * | --- | --- | --- |
- * | KEYTURN_HOME | ~/.keyturn | home folder: root.key, keyturn.db |
- * | KEYTURN_DATABASE_URL | (unset: SQLite in the home) | postgres:// URL of a shared state database |
- * | KEYTURN_ROOT_KEY | (unset: home/root.key) | base64 root key, instead of the file |
- * | KEYTURN_MAX_VALUE_BYTES | 65536 | largest secret value |
- * | KEYTURN_PURGE_PROTECTION | true | refuse purges inside the recovery window |
- * | KEYTURN_RECOVERY_DAYS | 30 | default recovery window of a delete (7 to 90) |
- * | KEYTURN_MAX_VERSIONS | 100 | unlabeled versions kept beyond this are pruned |
- * | KEYTURN_RETENTION_DAYS | 7 | no version younger than this is pruned |
- * | KEYTURN_LOG_LEVEL | warn | pino level of the logs written to stderr |
- * | KEYTURN_CRASH_AT | (unset) | testing only: `step:before` or `step:after` makes a rotation SIGKILL itself there |
- * | KEYTURN_AUDIT_CHECKPOINT_EVERY | 1000 | sign an audit checkpoint after this many events |
- * | KEYTURN_AUDIT_CHECKPOINT_SECONDS | 300 | ... or after this many seconds; also the idle heartbeat interval |
- * | KEYTURN_AUDIT_JSONL | (unset) | audit sink: a JSON Lines file (relative to the home), rotated by size |
- * | KEYTURN_AUDIT_JSONL_MAX_BYTES | 10485760 | rotate the JSONL file before it passes this size |
- * | KEYTURN_AUDIT_JSONL_KEEP | 5 | rotated JSONL files kept (`file.1` newest) |
- * | KEYTURN_AUDIT_HTTP_URL | (unset) | audit sink: batched POSTs of JSON Lines to this URL (a SIEM) |
- * | KEYTURN_AUDIT_HTTP_TOKEN | (unset) | bearer token for the HTTP sink; never printed |
- * | KEYTURN_AUDIT_SYSLOG | (unset) | audit sink: syslog RFC 5424 to `udp://host:port` or `tcp://host:port` |
- * | KEYTURN_AUDIT_SINK_TIMEOUT_MS | 5000 | longest one sink delivery may take before it is abandoned (retried later) |
- * | KEYTURN_AUDIT_SINK_BATCH | 500 | events per sink delivery |
+ * The variables, their defaults and meanings are listed once, in ./env-vars.ts (`keyturn --help`
+ * prints them); a test checks that this schema reads exactly those.
  *
  * @example
  * ```ts

@@ -11,10 +11,14 @@
  * ```
  */
 import { KeyturnError } from '../core/errors.js';
-import { secretPolicySchema, type SecretPolicyConfig } from '../config/schema.js';
+import type { SecretPolicyConfig } from '../config/schema.js';
 import type { StateDb } from '../state/db.js';
-import { createTarget, targetConfigSchema } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
+
+// The config schemas (zod) and the target registry (with its drivers) load on first use, so a
+// command that only reads the store never pays for them.
+const schemas = () => import('../config/schema.js');
+const registry = () => import('../targets/registry.js');
 
 export interface SecretPolicy extends SecretPolicyConfig {
   readonly path: string;
@@ -35,11 +39,13 @@ export class AppliedConfig {
   async policy(path: string): Promise<SecretPolicy> {
     const row = await this.state.db.selectFrom('secret_policies').select('config').where('path', '=', path).executeTakeFirst();
     if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
+    const { secretPolicySchema } = await schemas();
     return { path, ...secretPolicySchema.parse(JSON.parse(row.config)) };
   }
 
   async policies(): Promise<SecretPolicy[]> {
     const rows = await this.state.db.selectFrom('secret_policies').selectAll().execute();
+    const { secretPolicySchema } = await schemas();
     return rows.map((r) => ({ path: r.path, ...secretPolicySchema.parse(JSON.parse(r.config)) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
@@ -59,6 +65,7 @@ export class AppliedConfig {
     if (!row) throw new KeyturnError('KT_TARGET_NOT_FOUND', `target "${name}" is not applied`);
     const raw = JSON.parse(row.config) as { admin?: string } & Record<string, unknown>;
     const { admin, ...config } = raw;
+    const { createTarget, targetConfigSchema } = await registry();
     return { name, target: createTarget(targetConfigSchema.parse(config)), adminPath: admin };
   }
 

@@ -32,7 +32,7 @@ import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { EmbeddedStore } from '../stores/embedded/embedded-store.js';
 import { AppliedConfig } from '../engine/applied.js';
-import { Engine, type BoundaryHook } from '../engine/engine.js';
+import type { Engine, BoundaryHook } from '../engine/engine.js';
 import type { AuditLog } from '../audit/log.js';
 import { defaultContext, type AuditContext } from '../audit/context.js';
 import { engineAuditPort, storeAuditHook } from '../audit/hooks.js';
@@ -48,8 +48,8 @@ export interface Keyturn {
   readonly clock: Clock;
   /** The applied configuration (policies, targets); target connections close with `close()`. */
   readonly applied: AppliedConfig;
-  /** The rotation engine, created on first use. */
-  engine(): Engine;
+  /** The rotation engine, created (and its code loaded) on first use. */
+  engine(): Promise<Engine>;
   /** The audit log; the store and the engine record into it with this process's context. */
   readonly audit: AuditLog;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
@@ -116,7 +116,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     });
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);
-    let engine: Engine | undefined;
+    let engine: Promise<Engine> | undefined;
     const deliverAudit = async (maxBatches?: number): Promise<SinkReport[]> => {
       const reports = await deliverConfiguredSinks(audit, state, settings.audit, { clock, ...(maxBatches === undefined ? {} : { maxBatches }) });
       for (const r of reports) if (r.error !== null) log.warn({ sink: r.name, behind: r.behind, error: r.error }, 'audit sink is behind');
@@ -131,7 +131,10 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       log,
       clock,
       applied,
-      engine: () => (engine ??= new Engine({ state, store: store.withoutReadAudit(), applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) })),
+      engine: () =>
+        (engine ??= import('../engine/engine.js').then(
+          ({ Engine }) => new Engine({ state, store: store.withoutReadAudit(), applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
+        )),
       audit,
       deliverAudit,
       close: async () => {

@@ -11,7 +11,7 @@
  */
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
-import pg from 'pg';
+import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Schema } from './schema.js';
@@ -44,7 +44,7 @@ const INT8_OID = 20;
 export async function openState(options: OpenStateOptions): Promise<StateDb> {
   let state: StateDb;
   if (options.url) {
-    state = openPostgres(options.url, options.pgSchema);
+    state = await openPostgres(options.url, options.pgSchema);
   } else if (options.sqliteFile) {
     const file = options.sqliteFile;
     let database;
@@ -75,13 +75,14 @@ export async function openState(options: OpenStateOptions): Promise<StateDb> {
   return state;
 }
 
-function openPostgres(url: string, schema: string | undefined): StateDb {
+async function openPostgres(url: string, schema: string | undefined): Promise<StateDb> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new KeyturnError('KT_DATABASE_URL_INVALID', 'the database URL must start with postgres:// or postgresql://');
   }
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new KeyturnError('KT_CONFIG_INVALID', `PostgreSQL schema name "${schema}" must match [a-z_][a-z0-9_]*`);
   }
+  const pg = await loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,

@@ -1,8 +1,6 @@
 /** `keyturn apply -f keyturn.yaml`: show the plan and apply it. */
 import type { Command } from 'commander';
-import { loadConfigFile } from '../../config/load.js';
-import { applyPlan, planConfig, type PlanEntry } from '../../config/apply.js';
-import { configAuditHook } from '../../audit/hooks.js';
+import type { PlanEntry } from '../../config/apply.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
 
@@ -28,10 +26,11 @@ Examples:
   keyturn apply -f keyturn.yaml --json`,
     )
     .action(async (opts: CommonOptions & { file: string; dryRun?: boolean }) => {
+      const [{ loadConfigFile }, { applyPlan, planConfig }, { configAuditHook }] = await Promise.all([import('../../config/load.js'), import('../../config/apply.js'), import('../../audit/hooks.js')]);
       const config = loadConfigFile(opts.file, app.io.env);
       const plan = await app.withKeyturn(opts, async (kt) => {
         const p = await planConfig(kt.state, kt.store, config);
-        if (!opts.dryRun) await applyPlan(kt.state, kt.store, config, p, kt.clock, configAuditHook(kt.audit, app.context));
+        if (!opts.dryRun) await applyPlan(kt.state, kt.store, config, p, kt.clock, configAuditHook(kt.audit, await app.auditContext()));
         return p;
       });
       emit(app.io, !!opts.json, { applied: !opts.dryRun, plan }, () =>

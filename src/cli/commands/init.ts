@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit } from '../io.js';
-import { initHome } from '../../runtime/keyturn.js';
 
 export function registerInit(program: Command, app: CliApp): void {
   common(program.command('init'))
     .description('Create the home folder, its root key (root.key, mode 0600) and the state database')
     .addHelpText('after', '\nBack up root.key somewhere safe: without it the stored secrets cannot be decrypted.\nWith KEYTURN_ROOT_KEY set, no root.key file is written.')
     .action(async (opts: CommonOptions) => {
-      const result = await initHome(app.settings(opts), { audit: app.context });
+      const [settings, { initHome }] = await Promise.all([app.settings(opts), app.runtime()]);
+      const result = await initHome(settings, { audit: await app.auditContext() });
       emit(app.io, !!opts.json, result, () =>
         [
           `Initialized Keyturn in ${result.home}`,

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit } from '../io.js';
-import { rotateRootKey } from '../../runtime/keyturn.js';
 
 export function registerKey(program: Command, app: CliApp): void {
   const key = program.command('key').description('Manage the encryption keys');
@@ -11,7 +10,8 @@ export function registerKey(program: Command, app: CliApp): void {
     .option('--output <file>', 'where to write the new key (required when the key comes from KEYTURN_ROOT_KEY)')
     .addHelpText('after', '\nValues are not re-encrypted: only the data keys are re-wrapped, in one transaction.\nA crash at any point leaves a root key that opens the state.')
     .action(async (opts: CommonOptions & { output?: string }) => {
-      const result = await rotateRootKey(app.settings(opts), opts.output === undefined ? {} : { outputFile: opts.output });
+      const [settings, { rotateRootKey }] = await Promise.all([app.settings(opts), app.runtime()]);
+      const result = await rotateRootKey(settings, opts.output === undefined ? {} : { outputFile: opts.output });
       emit(app.io, !!opts.json, result, () =>
         [
           `Root key rotated: ${result.previousRootKeyId} -> ${result.rootKeyId}`,

@@ -7,10 +7,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { applyPlan, planConfig } from '../../config/apply.js';
-import { configAuditHook } from '../../audit/hooks.js';
-import { loadConfigFile } from '../../config/load.js';
-import { initHome, isHomeInitialized, openKeyturn } from '../../runtime/keyturn.js';
 import { KeyturnError } from '../../core/errors.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
@@ -43,11 +39,17 @@ export function registerQuickstart(program: Command, app: CliApp): void {
   common(program.command('quickstart'))
     .description('Try Keyturn end to end: init the home if needed, apply two app secrets with file consumers, rotate them, show history and the rendered file')
     .action(async (opts: CommonOptions) => {
-      const settings = app.settings(opts);
+      const [settings, { initHome, isHomeInitialized, openKeyturn }, { applyPlan, planConfig }, { configAuditHook }, { loadConfigFile }] = await Promise.all([
+        app.settings(opts),
+        app.runtime(),
+        import('../../config/apply.js'),
+        import('../../audit/hooks.js'),
+        import('../../config/load.js'),
+      ]);
       const steps: string[] = [];
       const createdHome = !(await isHomeInitialized(settings));
       if (createdHome) {
-        const r = await initHome(settings, { audit: app.context });
+        const r = await initHome(settings, { audit: await app.auditContext() });
         steps.push(`initialized ${r.home} (root key ${r.rootKeyId}; back up root.key)`);
       }
       const dir = join(settings.home, 'quickstart');
@@ -55,14 +57,14 @@ export function registerQuickstart(program: Command, app: CliApp): void {
       const file = join(dir, 'keyturn.yaml');
       writeFileSync(file, quickstartYaml(dir));
       const config = loadConfigFile(file, app.io.env);
-      const kt = await openKeyturn(settings, { audit: app.context });
+      const kt = await openKeyturn(settings, { audit: await app.auditContext() });
       try {
         const plan = await planConfig(kt.state, kt.store, config);
-        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, app.context));
+        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, await app.auditContext()));
         steps.push(`applied ${file}`);
         const runs: Run[] = [];
         for (const path of Object.keys(config.secrets)) {
-          const run = await kt.engine().rotate(path);
+          const run = await (await kt.engine()).rotate(path);
           runs.push(run);
           steps.push(`rotated ${path}: ${run.status} (${run.id})`);
         }

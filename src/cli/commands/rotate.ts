@@ -55,8 +55,8 @@ function succeeded(o: Outcome): boolean {
 
 async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outcome> {
   try {
-    const run = await withGracefulStop(kt, () => kt.engine().rotate(path, { wait }));
-    const consumers = await kt.engine().runs.consumers(run.id);
+    const run = await withGracefulStop(kt, async () => (await kt.engine()).rotate(path, { wait }));
+    const consumers = await (await kt.engine()).runs.consumers(run.id);
     return { path, status: run.status, runId: run.id, error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null, line: runLine(run, consumers), json: runJson(run, consumers) };
   } catch (e) {
     if (!isKeyturnError(e)) throw e;
@@ -96,7 +96,7 @@ Examples:
 
       if (path) {
         if (opts.dryRun) {
-          const plan = await app.withKeyturn(opts, (kt) => kt.engine().plan(path));
+          const plan = await app.withKeyturn(opts, async (kt) => (await kt.engine()).plan(path));
           emit(app.io, !!opts.json, { dryRun: true, ...plan }, () =>
             [
               `${plan.path}: would rotate with ${plan.strategy}${plan.target ? ` on target ${plan.target}` : ''}${plan.nextUsername ? `, setting user ${plan.nextUsername}` : ''}`,
@@ -121,7 +121,7 @@ Examples:
       const prefix = normalizePrefix(opts.prefix);
       const results = await app.withKeyturn(opts, async (kt) => {
         const paths = opts.due
-          ? [...new Set((await kt.engine().runs.due(kt.clock.now())).map((r) => r.path))]
+          ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
           : (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret')).map((p) => p.path);
         if (opts.dryRun) return paths.map((p): Outcome => ({ path: p, status: 'running', runId: null, error: null, line: `${p}: would rotate`, json: null }));
         const out: Outcome[] = [];

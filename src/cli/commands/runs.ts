@@ -10,7 +10,7 @@ export function registerRuns(program: Command, app: CliApp): void {
     .description('List rotation runs, newest first; subcommands show, resume and cancel one')
     .option('--limit <n>', 'how many runs', '50')
     .action(async (path: string | undefined, opts: CommonOptions & { limit: string }) => {
-      const list = await app.withKeyturn(opts, (kt) => kt.engine().runs.list({ ...(path ? { path } : {}), limit: Number(opts.limit) || 50 }));
+      const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: Number(opts.limit) || 50 }));
       emit(app.io, !!opts.json, list.map((r) => runJson(r)), () =>
         list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode, isoTime(r.createdAt)])),
       );
@@ -20,7 +20,7 @@ export function registerRuns(program: Command, app: CliApp): void {
     .description('Show a run: its steps with timings, and each consumer with its status')
     .action(async (id: string, opts: CommonOptions) => {
       const { run, steps, consumers } = await app.withKeyturn(opts, async (kt) => {
-        const e = kt.engine();
+        const e = await kt.engine();
         return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
       });
       emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map((s) => ({ seq: s.seq, step: s.step, attempt: s.attempt, outcome: s.outcome, errorCode: s.error_code, detail: s.detail, startedAt: isoTime(s.started_at), ms: s.finished_at - s.started_at })) }, () =>
@@ -33,8 +33,8 @@ export function registerRuns(program: Command, app: CliApp): void {
     .option('--wait', 'keep retrying with backoff until the run is done or failed')
     .action(async (id: string, opts: CommonOptions & { wait?: boolean }) => {
       const { run, consumers } = await app.withKeyturn(opts, async (kt) => {
-        const run = await withGracefulStop(kt, () => kt.engine().resume(id, { wait: !!opts.wait }));
-        return { run, consumers: await kt.engine().runs.consumers(run.id) };
+        const run = await withGracefulStop(kt, async () => (await kt.engine()).resume(id, { wait: !!opts.wait }));
+        return { run, consumers: await (await kt.engine()).runs.consumers(run.id) };
       });
       emit(app.io, !!opts.json, runJson(run, consumers), () => runLine(run, consumers));
       if (run.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', runLine(run, consumers));
@@ -43,7 +43,7 @@ export function registerRuns(program: Command, app: CliApp): void {
   common(runs.command('cancel <id>'))
     .description('Cancel an unfinished run; its pending version is cleared only when the current credential logs in')
     .action(async (id: string, opts: CommonOptions) => {
-      const run = await app.withKeyturn(opts, (kt) => kt.engine().cancel(id));
+      const run = await app.withKeyturn(opts, async (kt) => (await kt.engine()).cancel(id));
       emit(app.io, !!opts.json, runJson(run), () => `${run.path}: run ${run.id} cancelled; the pending version is cleared`);
     });
 }

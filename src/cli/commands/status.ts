@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
-import { fileMode } from '../../runtime/keyturn.js';
 import { ROOT_KEY_FILE } from '../../crypto/root-key.js';
 
 export function registerStatus(program: Command, app: CliApp): void {
   common(program.command('status'))
     .description('Show the home, state database, keys, counts and limits')
     .action(async (opts: CommonOptions) => {
+      const { fileMode } = await app.runtime();
       const status = await app.withKeyturn(opts, async (kt) => {
         const counts = await kt.store.counts();
         const s = kt.settings;

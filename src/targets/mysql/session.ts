@@ -9,7 +9,7 @@
  * await withMysql(config, cred, ctx.signal, { action: 'log in' }, (run) => run('SELECT 1', 'app', 'run SELECT 1'));
  * ```
  */
-import mysql from 'mysql2';
+import { loadMysql } from '../../core/drivers.js';
 import { abortable } from '../abortable.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS } from '../config-fields.js';
 import { targetError, type Endpoint } from '../target-error.js';
@@ -34,6 +34,7 @@ export interface SessionOptions {
 /** Connects as `cred`, runs `fn`, closes. Errors are KeyturnErrors; the driver's never escape. */
 export async function withMysql<T>(config: MysqlTargetConfig, cred: Credential, signal: AbortSignal, options: SessionOptions, fn: (run: MysqlRun) => Promise<T>): Promise<T> {
   const at = endpointOf(config);
+  const mysql = await loadMysql();
   const conn = mysql.createConnection({
     host: config.host,
     port: config.port,

@@ -7,7 +7,7 @@
  * try { await client.connect() } catch (e) { throw pgError(e, endpoint, { username: 'app', action: 'log in' }) }
  * ```
  */
-import pg from 'pg';
+import { loadedPg } from '../../core/drivers.js';
 import type { KeyturnError } from '../../core/errors.js';
 import { networkReason, targetError, type Attempt, type Endpoint, type TargetErrorCode } from '../target-error.js';
 
@@ -31,7 +31,8 @@ const BY_SQLSTATE: Readonly<Record<string, TargetErrorCode>> = {
  * `connecting`: an error that is not the server's answer means no session could be set up.
  */
 export function pgError(e: unknown, at: Endpoint, attempt: Attempt, loginUser: string, connecting = false): KeyturnError {
-  if (e instanceof pg.DatabaseError && typeof e.code === 'string') {
+  const pg = loadedPg();
+  if (pg && e instanceof pg.DatabaseError && typeof e.code === 'string') {
     const sqlstate = e.code;
     const code = BY_SQLSTATE[sqlstate] ?? (sqlstate.startsWith('08') ? 'KT_TARGET_UNAVAILABLE' : 'KT_TARGET_FAILED');
     if (code === 'KT_TARGET_AUTH_FAILED' || code === 'KT_TARGET_PERMISSION_DENIED') return targetError(code, at, { ...attempt, username: loginUser }, sqlstate);

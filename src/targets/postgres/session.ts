@@ -9,7 +9,8 @@
  * await withPgClient(config, cred, ctx.signal, 'log in', (_client, run) => run('SELECT 1', [], 'app', 'run SELECT 1'));
  * ```
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../../core/drivers.js';
 import { abortable } from '../abortable.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS } from '../config-fields.js';
 import { targetError, type Endpoint } from '../target-error.js';
@@ -50,6 +51,7 @@ export function abortError(config: PostgresTargetConfig, username: string, actio
 /** Connects as `cred`. Errors are KeyturnErrors; the driver's never escape. */
 export async function openPgSession(config: PostgresTargetConfig, cred: Credential, signal: AbortSignal, action: string): Promise<PgSession> {
   const at = endpointOf(config);
+  const pg = await loadPg();
   const client = new pg.Client({
     host: config.host,
     port: config.port,

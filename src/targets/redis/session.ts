@@ -9,7 +9,7 @@
  * await withRedis(config, { username: 'app', password }, ctx.signal, 'log in', (call) => call(['PING'], 'app', 'run PING'));
  * ```
  */
-import { Redis } from 'ioredis';
+import { loadRedis } from '../../core/drivers.js';
 import { abortable } from '../abortable.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS } from '../config-fields.js';
 import { targetError, type Endpoint } from '../target-error.js';
@@ -28,6 +28,7 @@ export type RedisCall = (args: readonly [string, ...string[]], subject: string, 
 export async function withRedis<T>(config: RedisTargetConfig, auth: Credential | null, signal: AbortSignal, action: string, fn: (call: RedisCall) => Promise<T>): Promise<T> {
   const at = endpointOf(config);
   const login = auth?.username ?? 'default';
+  const Redis = await loadRedis();
   const client = new Redis({
     host: config.host,
     port: config.port,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
 import { printable } from '../../../core/values.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
-import { emit } from '../../io.js';
+import { emitData } from '../../io.js';
 import { requireVersion, selector, versionJson } from './shared.js';
 
 interface GetOptions extends CommonOptions {
@@ -30,7 +30,7 @@ export function registerGet(secret: Command, app: CliApp): void {
         }
         value = version.value[opts.field];
       }
-      emit(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
+      emitData(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),
       );
     });

@@ -1,0 +1,35 @@
+/**
+ * The table of top-level commands: name, one-line summary for `keyturn --help`, and the module
+ * that defines it, imported only when that command runs (or its help is asked for). Adding a
+ * command adds one entry here and one module under commands/.
+ *
+ * @example
+ * ```ts
+ * const entry = COMMANDS.find((c) => c.name === 'secret')!;
+ * (await entry.load())(program, app); // registers `keyturn secret ...`
+ * ```
+ */
+import type { Command } from 'commander';
+import type { CliApp } from '../app.js';
+
+export type Register = (program: Command, app: CliApp) => void;
+
+export interface CommandEntry {
+  readonly name: string;
+  readonly aliases?: readonly string[];
+  /** Shown in the top-level command list. */
+  readonly summary: string;
+  readonly load: () => Promise<Register>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'init', summary: 'Create the home folder, root key and state database', load: async () => (await import('./init.js')).registerInit },
+  { name: 'quickstart', summary: 'Try Keyturn end to end on the embedded store', load: async () => (await import('./quickstart.js')).registerQuickstart },
+  { name: 'secret', summary: 'Store, read, list and delete secrets', load: async () => (await import('./secret/index.js')).registerSecret },
+  { name: 'apply', summary: 'Apply keyturn.yaml: targets, policies, bootstrap values', load: async () => (await import('./apply.js')).registerApply },
+  { name: 'rotate', summary: 'Rotate a secret now, every managed secret, or the due retries', load: async () => (await import('./rotate.js')).registerRotate },
+  { name: 'runs', summary: 'List, show, resume and cancel rotation runs', load: async () => (await import('./runs.js')).registerRuns },
+  { name: 'audit', summary: 'Read, export, prove and verify the tamper-evident audit log', load: async () => (await import('./audit.js')).registerAudit },
+  { name: 'key', summary: 'Manage the encryption keys', load: async () => (await import('./key.js')).registerKey },
+  { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
+];

@@ -1,0 +1,39 @@
+/**
+ * The database drivers, each imported on first use: a command that never touches PostgreSQL,
+ * MariaDB or Redis never loads pg, mysql2 or ioredis (they stay outside the CLI bundle too, see
+ * scripts/bundle-cli.js). After the first load, `loaded*()` hands the module out synchronously,
+ * for code such as error mapping that runs where no `await` fits.
+ *
+ * @example
+ * ```ts
+ * const pg = await loadPg();
+ * const client = new pg.Client({ host, port });
+ * ```
+ */
+import type pg from 'pg';
+import type mysql from 'mysql2';
+import type { Redis } from 'ioredis';
+
+let pgModule: typeof pg | undefined;
+let mysqlModule: typeof mysql | undefined;
+let redisClass: typeof Redis | undefined;
+
+/** node-postgres, for the state database on PostgreSQL and the postgres target. */
+export async function loadPg(): Promise<typeof pg> {
+  return (pgModule ??= (await import('pg')).default);
+}
+
+/** node-postgres if it was loaded already (any pg error means it was). */
+export function loadedPg(): typeof pg | undefined {
+  return pgModule;
+}
+
+/** mysql2, for the mysql target (MySQL and MariaDB). */
+export async function loadMysql(): Promise<typeof mysql> {
+  return (mysqlModule ??= (await import('mysql2')).default);
+}
+
+/** ioredis's client class, for the redis target. */
+export async function loadRedis(): Promise<typeof Redis> {
+  return (redisClass ??= (await import('ioredis')).Redis);
+}
