@@ -14,8 +14,7 @@ import type { KeyRing } from '../crypto/keyring.js';
 import type { StateDb } from '../state/db.js';
 import type { AuditContext } from './context.js';
 import { AuditLog } from './log.js';
-import { deliverSinks, type SinkReport } from './sinks/deliver.js';
-import { sinksFromSettings } from './sinks/from-settings.js';
+import type { SinkReport } from './sinks/deliver.js';
 
 /** Opens (initializing if needed) the audit log with the settings' checkpoint policy. */
 export function openAudit(state: StateDb, ring: KeyRing, settings: AuditSettings, options: { clock?: Clock; context?: AuditContext }): Promise<AuditLog> {
@@ -23,6 +22,9 @@ export function openAudit(state: StateDb, ring: KeyRing, settings: AuditSettings
 }
 
 /** Pushes what each configured sink is behind by; each delivery bounded by the settings' timeout. */
-export function deliverConfiguredSinks(audit: AuditLog, state: StateDb, settings: AuditSettings, options: { clock?: Clock; maxBatches?: number } = {}): Promise<SinkReport[]> {
+export async function deliverConfiguredSinks(audit: AuditLog, state: StateDb, settings: AuditSettings, options: { clock?: Clock; maxBatches?: number } = {}): Promise<SinkReport[]> {
+  if (settings.jsonl === undefined && settings.http === undefined && settings.syslog === undefined) return [];
+  // The sinks (and node:http, node:net, node:dgram under them) load only when one is configured.
+  const [{ deliverSinks }, { sinksFromSettings }] = await Promise.all([import('./sinks/deliver.js'), import('./sinks/from-settings.js')]);
   return deliverSinks(audit, state, sinksFromSettings(settings), { timeoutMs: settings.sinkTimeoutMs, batch: settings.sinkBatch, ...options });
 }

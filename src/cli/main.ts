@@ -17,7 +17,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
-import { envVarsHelp } from '../config/env-vars.js';
+import { ENV_VARS, envVarsHelp } from '../config/env-vars.js';
 import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { emitError, processIo, type CliIo } from './io.js';
@@ -128,9 +128,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const app = createApp(io, { json });
   try {
     const output = io.env.KEYTURN_OUTPUT;
-    if (output !== undefined && output !== '' && output !== 'json' && output !== 'text') {
-      throw new KeyturnError('KT_CONFIG_INVALID', `KEYTURN_OUTPUT is "${output.slice(0, 20)}"; it must be text or json`);
-    }
+    const checked = output ? ENV_VARS.find((v) => v.name === 'KEYTURN_OUTPUT')!.check(output) : undefined;
+    if (checked && 'problem' in checked) throw new KeyturnError('KT_CONFIG_INVALID', `KEYTURN_OUTPUT: ${checked.problem}`);
     const line = normalizeArgv(argv);
     const program = await buildProgram(io, line.command, app);
     await program.parseAsync(line.argv, { from: 'user' });

@@ -1,46 +1,103 @@
 /**
- * Every environment variable Keyturn reads, with its default and meaning: the one list that
- * `keyturn --help` prints and `src/config/settings.ts` validates (a test keeps the two equal).
- * No imports, so the CLI can print it without loading the validator.
+ * Every environment variable Keyturn reads: name, meaning, default and the check its value must
+ * pass. The one list that `loadSettings` validates against and `keyturn --help` prints, so the
+ * two cannot drift. Plain checks instead of a schema library: every command reads the settings,
+ * and this module (with no imports) costs nothing at start-up.
  *
  * @example
  * ```ts
- * ENV_VARS.find((v) => v.name === 'KEYTURN_RECOVERY_DAYS')!.default; // '30'
+ * readEnvVars({ KEYTURN_RECOVERY_DAYS: '14' }).values.KEYTURN_RECOVERY_DAYS; // 14
+ * readEnvVars({ KEYTURN_RECOVERY_DAYS: '3' }).problems; // ['KEYTURN_RECOVERY_DAYS: must be a whole number from 7 to 90']
  * ```
  */
+
+/** Turns the text of a variable into its value, or returns the problem as a string. */
+type Check = (text: string) => { value: unknown } | { problem: string };
+
 export interface EnvVar {
   readonly name: string;
-  /** The default as the user would write it, or what applies when unset. */
-  readonly default: string;
   readonly meaning: string;
+  /** The default, written as a user would set it (checked like a user's value); none: unset. */
+  readonly default?: string;
+  /** What unset means, when there is no default value. */
+  readonly unset?: string;
+  readonly check: Check;
 }
 
+const int =
+  (min: number, max: number): Check =>
+  (text) => {
+    const n = Number(text);
+    return /^\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min && n <= max ? { value: n } : { problem: `must be a whole number from ${min} to ${max}` };
+  };
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+const bool: Check = (text) => {
+  const t = text.toLowerCase();
+  if (TRUE.includes(t)) return { value: true };
+  if (FALSE.includes(t)) return { value: false };
+  return { problem: `must be one of ${[...TRUE, ...FALSE].join(', ')}` };
+};
+
+const oneOf =
+  (...choices: string[]): Check =>
+  (text) =>
+    choices.includes(text) ? { value: text } : { problem: `must be one of ${choices.join(', ')}` };
+
+const matching =
+  (re: RegExp, problem: string): Check =>
+  (text) =>
+    re.test(text) ? { value: text } : { problem };
+
+const anyText: Check = (text) => ({ value: text });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const ENV_VARS: readonly EnvVar[] = [
-  { name: 'KEYTURN_HOME', default: '~/.keyturn', meaning: 'home folder: root.key, keyturn.db (--home overrides it)' },
-  { name: 'KEYTURN_DATABASE_URL', default: '(unset: SQLite in the home)', meaning: 'postgres:// URL of a state database shared by several instances' },
-  { name: 'KEYTURN_ROOT_KEY', default: '(unset: root.key in the home)', meaning: 'base64 root key, instead of the file' },
-  { name: 'KEYTURN_OUTPUT', default: 'text', meaning: 'default output format: text or json (as --json)' },
-  { name: 'KEYTURN_MAX_VALUE_BYTES', default: '65536', meaning: 'largest secret value, in bytes' },
-  { name: 'KEYTURN_PURGE_PROTECTION', default: 'true', meaning: 'refuse purges inside the recovery window' },
-  { name: 'KEYTURN_RECOVERY_DAYS', default: '30', meaning: 'recovery window of a delete, 7 to 90 days' },
-  { name: 'KEYTURN_MAX_VERSIONS', default: '100', meaning: 'versions without a stage beyond this many are pruned' },
-  { name: 'KEYTURN_RETENTION_DAYS', default: '7', meaning: 'no version younger than this is pruned' },
-  { name: 'KEYTURN_LOG_LEVEL', default: 'warn', meaning: 'log level on stderr (fatal, error, warn, info, debug, trace, silent); logs never hold values' },
-  { name: 'KEYTURN_AUDIT_CHECKPOINT_EVERY', default: '1000', meaning: 'sign an audit checkpoint after this many events' },
-  { name: 'KEYTURN_AUDIT_CHECKPOINT_SECONDS', default: '300', meaning: '... or after this many seconds; also the idle heartbeat interval' },
-  { name: 'KEYTURN_AUDIT_JSONL', default: '(unset)', meaning: 'audit sink: a JSON Lines file (relative to the home), rotated by size' },
-  { name: 'KEYTURN_AUDIT_JSONL_MAX_BYTES', default: '10485760', meaning: 'rotate the JSONL file before it passes this size' },
-  { name: 'KEYTURN_AUDIT_JSONL_KEEP', default: '5', meaning: 'rotated JSONL files kept (file.1 newest)' },
-  { name: 'KEYTURN_AUDIT_HTTP_URL', default: '(unset)', meaning: 'audit sink: batched POSTs of JSON Lines to this URL (a SIEM)' },
-  { name: 'KEYTURN_AUDIT_HTTP_TOKEN', default: '(unset)', meaning: 'bearer token for the HTTP sink; never printed' },
-  { name: 'KEYTURN_AUDIT_SYSLOG', default: '(unset)', meaning: 'audit sink: syslog RFC 5424 to udp://host:port or tcp://host:port' },
-  { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', default: '5000', meaning: 'longest one sink delivery may take before it is retried later' },
-  { name: 'KEYTURN_AUDIT_SINK_BATCH', default: '500', meaning: 'events per sink delivery' },
-  { name: 'KEYTURN_CRASH_AT', default: '(unset)', meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there' },
+  { name: 'KEYTURN_HOME', meaning: 'home folder: root.key, keyturn.db (--home overrides it)', unset: '~/.keyturn', check: anyText },
+  { name: 'KEYTURN_DATABASE_URL', meaning: 'postgres:// URL of a state database shared by several instances', unset: 'SQLite in the home', check: matching(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL') },
+  { name: 'KEYTURN_ROOT_KEY', meaning: 'base64 root key, instead of the file', unset: 'root.key in the home', check: anyText },
+  { name: 'KEYTURN_OUTPUT', meaning: 'output format when neither --json is given: text or json', default: 'text', check: oneOf('text', 'json') },
+  { name: 'KEYTURN_MAX_VALUE_BYTES', meaning: 'largest secret value, in bytes', default: '65536', check: int(1, 16 * 1024 * 1024) },
+  { name: 'KEYTURN_PURGE_PROTECTION', meaning: 'refuse purges inside the recovery window', default: 'true', check: bool },
+  { name: 'KEYTURN_RECOVERY_DAYS', meaning: 'recovery window of a delete, 7 to 90 days', default: '30', check: int(7, 90) },
+  { name: 'KEYTURN_MAX_VERSIONS', meaning: 'versions without a stage beyond this many are pruned', default: '100', check: int(2, 100_000) },
+  { name: 'KEYTURN_RETENTION_DAYS', meaning: 'no version younger than this is pruned', default: '7', check: int(0, 3650) },
+  { name: 'KEYTURN_LOG_LEVEL', meaning: `log level on stderr (${LOG_LEVELS.join(', ')}); logs never hold values`, default: 'warn', check: oneOf(...LOG_LEVELS) },
+  { name: 'KEYTURN_AUDIT_CHECKPOINT_EVERY', meaning: 'sign an audit checkpoint after this many events', default: '1000', check: int(1, 1_000_000) },
+  { name: 'KEYTURN_AUDIT_CHECKPOINT_SECONDS', meaning: '... or after this many seconds; also the idle heartbeat interval', default: '300', check: int(1, 86_400) },
+  { name: 'KEYTURN_AUDIT_JSONL', meaning: 'audit sink: a JSON Lines file (relative to the home), rotated by size', unset: 'no such sink', check: anyText },
+  { name: 'KEYTURN_AUDIT_JSONL_MAX_BYTES', meaning: 'rotate the JSONL file before it passes this size', default: '10485760', check: int(4096, 1024 ** 4) },
+  { name: 'KEYTURN_AUDIT_JSONL_KEEP', meaning: 'rotated JSONL files kept (file.1 newest)', default: '5', check: int(1, 1000) },
+  { name: 'KEYTURN_AUDIT_HTTP_URL', meaning: 'audit sink: batched POSTs of JSON Lines to this URL (a SIEM)', unset: 'no such sink', check: matching(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL') },
+  { name: 'KEYTURN_AUDIT_HTTP_TOKEN', meaning: 'bearer token for the HTTP sink; never printed', unset: 'no token', check: anyText },
+  { name: 'KEYTURN_AUDIT_SYSLOG', meaning: 'audit sink: syslog RFC 5424 to udp://host:port or tcp://host:port', unset: 'no such sink', check: matching(/^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, 'must be udp://host:port or tcp://host:port') },
+  { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', meaning: 'longest one sink delivery may take before it is retried later', default: '5000', check: int(100, 600_000) },
+  { name: 'KEYTURN_AUDIT_SINK_BATCH', meaning: 'events per sink delivery', default: '500', check: int(1, 100_000) },
+  { name: 'KEYTURN_CRASH_AT', meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there', unset: 'off', check: matching(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after') },
 ];
 
-/** The variables as help text: name, default, meaning; aligned. */
+/**
+ * Reads and checks every variable: the value of each one set (or its default), and one line per
+ * bad value naming the variable. An empty variable counts as unset. Values are never echoed.
+ */
+export function readEnvVars(env: Record<string, string | undefined>): { values: Record<string, unknown>; problems: string[] } {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const v of ENV_VARS) {
+    const text = env[v.name];
+    const given = text !== undefined && text !== '';
+    if (!given && v.default === undefined) continue;
+    const result = v.check(given ? text : v.default!);
+    if ('problem' in result) problems.push(`${v.name}: ${result.problem}`);
+    else values[v.name] = result.value;
+  }
+  return { values, problems };
+}
+
+/** The variables as help text: name, meaning and default, aligned. */
 export function envVarsHelp(): string {
   const width = Math.max(...ENV_VARS.map((v) => v.name.length));
-  return ENV_VARS.map((v) => `  ${v.name.padEnd(width)}  ${v.meaning} (default ${v.default})`).join('\n');
+  return ENV_VARS.map((v) => `  ${v.name.padEnd(width)}  ${v.meaning} (default: ${v.default ?? v.unset})`).join('\n');
 }

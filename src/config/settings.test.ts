@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../core/errors.js';
+import { ENV_VARS } from './env-vars.js';
 import { loadSettings } from './settings.js';
 
 describe('settings', () => {
@@ -29,5 +30,34 @@ describe('settings', () => {
     expect(isKeyturnError(caught, 'KT_CONFIG_INVALID')).toBe(true);
     const message = (caught as Error).message;
     for (const name of ['KEYTURN_MAX_VALUE_BYTES', 'KEYTURN_RECOVERY_DAYS', 'KEYTURN_DATABASE_URL', 'KEYTURN_PURGE_PROTECTION']) expect(message).toContain(name);
+  });
+
+  it('names the problem of each bad variable without echoing its value', () => {
+    let caught: unknown;
+    try {
+      loadSettings({ KEYTURN_RECOVERY_DAYS: 'sekrit-3', KEYTURN_LOG_LEVEL: 'loud', KEYTURN_OUTPUT: 'yaml' });
+    } catch (e) {
+      caught = e;
+    }
+    const message = (caught as Error).message;
+    expect(message).toContain('KEYTURN_RECOVERY_DAYS: must be a whole number from 7 to 90');
+    expect(message).toContain('KEYTURN_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent');
+    expect(message).toContain('KEYTURN_OUTPUT: must be one of text, json');
+    expect(message).not.toContain('sekrit');
+  });
+
+  it('lists each default that the settings apply', () => {
+    const s = loadSettings({});
+    const def = (name: string) => ENV_VARS.find((v) => v.name === name)!.default;
+    expect(String(s.maxValueBytes)).toBe(def('KEYTURN_MAX_VALUE_BYTES'));
+    expect(String(s.recoveryDays)).toBe(def('KEYTURN_RECOVERY_DAYS'));
+    expect(String(s.maxVersions)).toBe(def('KEYTURN_MAX_VERSIONS'));
+    expect(String(s.retentionDays)).toBe(def('KEYTURN_RETENTION_DAYS'));
+    expect(String(s.purgeProtection)).toBe(def('KEYTURN_PURGE_PROTECTION'));
+    expect(s.logLevel).toBe(def('KEYTURN_LOG_LEVEL'));
+    expect(String(s.audit.checkpointEvery)).toBe(def('KEYTURN_AUDIT_CHECKPOINT_EVERY'));
+    expect(String(s.audit.checkpointSeconds)).toBe(def('KEYTURN_AUDIT_CHECKPOINT_SECONDS'));
+    expect(String(s.audit.sinkTimeoutMs)).toBe(def('KEYTURN_AUDIT_SINK_TIMEOUT_MS'));
+    expect(String(s.audit.sinkBatch)).toBe(def('KEYTURN_AUDIT_SINK_BATCH'));
   });
 });

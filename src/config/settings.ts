@@ -1,9 +1,9 @@
 /**
- * Runtime settings: read once from the environment (and command-line overrides), validated with
- * zod, reported by variable name, then frozen. Nothing else in Keyturn reads `process.env`.
+ * Runtime settings: read once from the environment (and command-line overrides), checked,
+ * reported by variable name, then frozen. Nothing else in Keyturn reads `process.env`.
  *
- * The variables, their defaults and meanings are listed once, in ./env-vars.ts (`keyturn --help`
- * prints them); a test checks that this schema reads exactly those.
+ * The variables, their checks, defaults and meanings are listed once, in ./env-vars.ts, which
+ * `keyturn --help` prints.
  *
  * @example
  * ```ts
@@ -13,43 +13,8 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { KeyturnError } from '../core/errors.js';
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const schema = z.object({
-  KEYTURN_HOME: z.string().min(1).optional(),
-  KEYTURN_DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional(),
-  KEYTURN_ROOT_KEY: z.string().optional(),
-  KEYTURN_MAX_VALUE_BYTES: int(1, 16 * 1024 * 1024).default(64 * 1024),
-  KEYTURN_PURGE_PROTECTION: bool.default(true),
-  KEYTURN_RECOVERY_DAYS: int(7, 90).default(30),
-  KEYTURN_MAX_VERSIONS: int(2, 100_000).default(100),
-  KEYTURN_RETENTION_DAYS: int(0, 3650).default(7),
-  KEYTURN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-  KEYTURN_AUDIT_CHECKPOINT_EVERY: int(1, 1_000_000).default(1000),
-  KEYTURN_AUDIT_CHECKPOINT_SECONDS: int(1, 86_400).default(300),
-  KEYTURN_AUDIT_JSONL: z.string().min(1).optional(),
-  KEYTURN_AUDIT_JSONL_MAX_BYTES: int(4096, 1024 ** 4).default(10 * 1024 * 1024),
-  KEYTURN_AUDIT_JSONL_KEEP: int(1, 1000).default(5),
-  KEYTURN_AUDIT_HTTP_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL').optional(),
-  KEYTURN_AUDIT_HTTP_TOKEN: z.string().optional(),
-  KEYTURN_AUDIT_SYSLOG: z.string().regex(/^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, 'must be udp://host:port or tcp://host:port').optional(),
-  KEYTURN_AUDIT_SINK_TIMEOUT_MS: int(100, 600_000).default(5000),
-  KEYTURN_AUDIT_SINK_BATCH: int(1, 100_000).default(500),
-  KEYTURN_CRASH_AT: z
-    .string()
-    .regex(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after')
-    .optional(),
-});
+import { readEnvVars } from './env-vars.js';
 
 /** The audit log's settings: checkpoint policy and sinks. */
 export interface AuditSettings {
@@ -84,17 +49,9 @@ export const STATE_FILE = 'keyturn.db';
 
 /** Parses the environment (plus overrides from flags) into frozen settings, or throws KT_CONFIG_INVALID. */
 export function loadSettings(env: Record<string, string | undefined>, overrides: { home?: string } = {}): Settings {
-  const picked: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v !== '') picked[key] = v;
-  }
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new KeyturnError('KT_CONFIG_INVALID', lines.join('; '), { details: { issues: lines } });
-  }
-  const e = parsed.data;
+  const { values, problems } = readEnvVars(env);
+  if (problems.length > 0) throw new KeyturnError('KT_CONFIG_INVALID', problems.join('; '), { details: { issues: problems } });
+  const e = values as unknown as EnvValues;
   const home = resolve(overrides.home ?? e.KEYTURN_HOME ?? join(homedir(), '.keyturn'));
   const settings = {
     home,
@@ -114,7 +71,31 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
   return Object.freeze(settings) as Settings;
 }
 
-function auditSettings(e: z.infer<typeof schema>, home: string): AuditSettings {
+/** The checked values (./env-vars.ts): those with a default are always there. */
+interface EnvValues {
+  KEYTURN_HOME?: string;
+  KEYTURN_DATABASE_URL?: string;
+  KEYTURN_ROOT_KEY?: string;
+  KEYTURN_MAX_VALUE_BYTES: number;
+  KEYTURN_PURGE_PROTECTION: boolean;
+  KEYTURN_RECOVERY_DAYS: number;
+  KEYTURN_MAX_VERSIONS: number;
+  KEYTURN_RETENTION_DAYS: number;
+  KEYTURN_LOG_LEVEL: string;
+  KEYTURN_AUDIT_CHECKPOINT_EVERY: number;
+  KEYTURN_AUDIT_CHECKPOINT_SECONDS: number;
+  KEYTURN_AUDIT_JSONL?: string;
+  KEYTURN_AUDIT_JSONL_MAX_BYTES: number;
+  KEYTURN_AUDIT_JSONL_KEEP: number;
+  KEYTURN_AUDIT_HTTP_URL?: string;
+  KEYTURN_AUDIT_HTTP_TOKEN?: string;
+  KEYTURN_AUDIT_SYSLOG?: string;
+  KEYTURN_AUDIT_SINK_TIMEOUT_MS: number;
+  KEYTURN_AUDIT_SINK_BATCH: number;
+  KEYTURN_CRASH_AT?: string;
+}
+
+function auditSettings(e: EnvValues, home: string): AuditSettings {
   let http: AuditSettings['http'];
   if (e.KEYTURN_AUDIT_HTTP_URL !== undefined) {
     http = { url: e.KEYTURN_AUDIT_HTTP_URL } as { url: string; token: string | undefined };

@@ -9,8 +9,8 @@
  * await state.close();
  * ```
  */
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -123,10 +123,28 @@ export function redactUrl(url: string): string {
   }
 }
 
-const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+/** Kysely's record of the migrations applied (its default table name). */
+const MIGRATION_TABLE = 'kysely_migration';
+
+/** Whether the database has exactly the migrations this Keyturn knows (no table yet: no). */
+async function isUpToDate(state: StateDb): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(state.db);
+    const known = Object.keys(MIGRATIONS);
+    const applied = new Set(rows.map((r) => r.name));
+    return rows.length === known.length && known.every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
 
 async function migrate(state: StateDb): Promise<void> {
-  const migrator = new Migrator({ db: state.db, provider });
+  // The common case, a database already current, costs one query and loads no migration code.
+  if (await isUpToDate(state)) return;
+  const { Migrator } = await import('kysely/migration');
+  const loaded = await Promise.all(Object.entries(MIGRATIONS).map(async ([name, load]) => [name, await load()] as const));
+  const migrations: Record<string, Migration> = Object.fromEntries(loaded);
+  const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => migrations } });
   let result;
   try {
     result = await migrator.migrateToLatest();
