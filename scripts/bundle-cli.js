@@ -11,12 +11,12 @@ rmSync(outdir, { recursive: true, force: true });
 
 // `import process from 'node:process'` (commander) makes Node build an ES module facade of the
 // process object, touching every lazy getter on it: a few milliseconds of every start. The global
-// is the same object. Only the default export is offered, so a named import fails the build.
+// is the same object; the shim is CommonJS so that both `import process from` and `require('process')` get it.
 const processGlobal = {
   name: 'process-global',
   setup(b) {
     b.onResolve({ filter: /^(node:)?process$/ }, () => ({ path: 'process', namespace: 'process-global' }));
-    b.onLoad({ filter: /.*/, namespace: 'process-global' }, () => ({ contents: 'export default globalThis.process;', loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'process-global' }, () => ({ contents: 'module.exports = globalThis.process;', loader: 'js' }));
   },
 };
 

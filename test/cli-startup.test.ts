@@ -1,0 +1,87 @@
+/**
+ * What the CLI loads at start-up, measured by the modules a real process loads (not by time):
+ * `--version` and `--help` load the entry chunk and commander only; `secret get` and `status`
+ * load the store and the audit log but no driver, config schema or YAML parser; a rotation of an
+ * app secret loads the config code but no database driver. The timings are in `npm run bench:cli`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, spawnCli } from './helpers/cli.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TRACE = fileURLToPath(new URL('./helpers/load-trace.mjs', import.meta.url));
+
+interface Meta {
+  outputs: Record<string, { inputs: Record<string, unknown> }>;
+}
+
+let home: string;
+let env: Record<string, string>;
+
+/** The source modules and packages a command line loads: bundle chunks mapped to their inputs. */
+function loaded(argv: string[]): { sources: string[]; packages: string[] } {
+  const r = spawnSync(process.execPath, ['--import', TRACE, BIN, ...argv], { env, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist/bundle/meta.json'), 'utf8')) as Meta;
+  const sources = new Set<string>();
+  const packages = new Set<string>();
+  const packageOf = (path: string) => {
+    const rest = path.split('node_modules/').pop()!;
+    return rest.split('/').slice(0, rest.startsWith('@') ? 2 : 1).join('/');
+  };
+  for (const line of r.stderr.split('\n')) {
+    if (!line.startsWith('LOAD file://')) continue;
+    const file = relative(ROOT, fileURLToPath(line.slice('LOAD '.length)));
+    if (file.includes('node_modules/')) packages.add(packageOf(file));
+    for (const input of Object.keys(meta.outputs[file]?.inputs ?? {})) {
+      if (input.includes('node_modules/')) packages.add(packageOf(input));
+      else sources.add(input);
+    }
+  }
+  return { sources: [...sources].sort(), packages: [...packages].sort() };
+}
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'kt-startup-'));
+  env = { PATH: process.env.PATH ?? '', KEYTURN_HOME: join(home, 'home') };
+  expect(spawnCli(['init'], { env }).code).toBe(0);
+  expect(spawnCli(['secret', 'put', 'app/token', '--value', 'startup-value'], { env }).code).toBe(0);
+});
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe('CLI start-up loads only what the command needs', () => {
+  it.each([['--version'], ['--help'], ['secret', '--help']])('keyturn %s: commander and the CLI files, nothing else', (...argv) => {
+    const { sources, packages } = loaded(argv);
+    expect(packages).toEqual(['commander']);
+    // The CLI itself and the plain helpers it parses with (errors, env-vars, paths, values).
+    const light = /^(src\/cli\/|src\/core\/(errors|types|paths|values)\.ts$|src\/config\/env-vars\.ts$|process-global:)/;
+    expect(sources.filter((s) => !light.test(s))).toEqual([]);
+  });
+
+  it.each([
+    ['secret', 'get', 'app/token'],
+    ['status'],
+    ['secret', 'ls'],
+  ])('keyturn %s %s: the store and audit log, no driver, config schema, YAML parser or logger', (...argv) => {
+    const { sources, packages } = loaded(argv);
+    expect(packages.filter((p) => !['commander', 'kysely', 'canonicalize'].includes(p))).toEqual([]);
+    expect(sources).toContain('src/stores/embedded/embedded-store.ts');
+    expect(sources.filter((s) => /^src\/(targets|engine\/engine|consumers|config\/(schema|load|apply))/.test(s))).toEqual([]);
+  });
+
+  it('a rotation of an app secret loads the engine and config, but no database driver', () => {
+    const file = join(home, 'keyturn.yaml');
+    writeFileSync(file, 'version: 1\nsecrets:\n  app/session:\n    type: app-secret\n');
+    expect(spawnCli(['apply', '-f', file], { env }).code).toBe(0);
+    const { sources, packages } = loaded(['rotate', 'app/session']);
+    expect(sources).toContain('src/engine/engine.ts');
+    expect(packages).not.toContain('pg');
+    expect(packages).not.toContain('mysql2');
+    expect(packages).not.toContain('ioredis');
+  });
+});
