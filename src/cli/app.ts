@@ -31,6 +31,8 @@ export interface OutputMode {
 export interface CliApp {
   readonly io: CliIo;
   readonly output: OutputMode;
+  /** How the user runs Keyturn, for the commands it suggests: `npx keyturn` under npx, else `keyturn`. */
+  readonly self: string;
   /** Who runs this command line, for the audit log: the OS user, source `cli`, one correlation id. */
   auditContext(): Promise<AuditContext>;
   /** The settings of this command line: the environment, then `--home`; validated and frozen. */
@@ -47,6 +49,8 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
   const app: CliApp = {
     io,
     output: mode,
+    // npm exec (npx) sets npm_command=exec for the program it runs.
+    self: io.env.npm_command === 'exec' ? 'npx keyturn' : 'keyturn',
     auditContext: () => (context ??= import('../audit/context.js').then((m) => m.cliContext())),
     settings: async (opts) => {
       const { loadSettings } = await import('../config/settings.js');

@@ -19,7 +19,7 @@ export function registerInit(program: Command, app: CliApp): void {
           '',
           'Back up the root key: without it the secrets cannot be decrypted.',
           'Publish the audit key: `keyturn audit verify` needs only it to check the audit log.',
-          'Next: keyturn secret put app/example --value hello',
+          `Next: ${app.self} secret put app/example --value hello${opts.home ? ` --home ${opts.home}` : ''}`,
         ].join('\n'),
       );
     });

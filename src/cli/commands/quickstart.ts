@@ -12,9 +12,9 @@ import type { Run } from '../../engine/runs-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, isoTime, table } from '../io.js';
 
-function quickstartYaml(dir: string): string {
-  return `# yaml-language-server: $schema=../../schema/keyturn.schema.json
-# Written by \`keyturn quickstart\`. Edit it and run: keyturn apply -f ${join(dir, 'keyturn.yaml')}
+function quickstartYaml(dir: string, self: string, schema: string): string {
+  return `# yaml-language-server: $schema=${schema}
+# Written by \`keyturn quickstart\`. Edit it and run: ${self} apply -f ${join(dir, 'keyturn.yaml')}
 version: 1
 secrets:
   quickstart/session-key:
@@ -55,7 +55,8 @@ export function registerQuickstart(program: Command, app: CliApp): void {
       const dir = join(settings.home, 'quickstart');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, 'keyturn.yaml');
-      writeFileSync(file, quickstartYaml(dir));
+      const { packagePath } = await import('../../core/package-path.js');
+      writeFileSync(file, quickstartYaml(dir, app.self, packagePath('schema', 'keyturn.schema.json')));
       const config = loadConfigFile(file, app.io.env);
       const kt = await openKeyturn(settings, { audit: await app.auditContext() });
       try {
@@ -83,10 +84,11 @@ export function registerQuickstart(program: Command, app: CliApp): void {
             rendered.trimEnd(),
             '',
             'Try next:',
-            `  keyturn rotate quickstart/jwt-secret${home}     # rotate again, then look at the file`,
-            `  keyturn runs show ${runs.at(-1)?.id ?? 'RUN'}${home}`,
-            `  keyturn secret history quickstart/jwt-secret${home}`,
-            `  keyturn status${home}`,
+            `  ${app.self} rotate quickstart/jwt-secret${home}     # rotate again, then look at the file`,
+            `  ${app.self} runs show ${runs.at(-1)?.id ?? 'RUN'}${home}`,
+            `  ${app.self} secret history quickstart/jwt-secret${home}`,
+            `  ${app.self} status${home}`,
+            `  ${app.self} --help                            # every command; the README has a tour`,
           ].join('\n'),
         );
         const failed = runs.filter((r) => r.status !== 'done');
