@@ -47,10 +47,17 @@ function writeText(io: CliIo, text: string): void {
   if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Writes an error the way the user asked for: JSON on stderr with --json, else two lines. */
-export function emitError(io: CliIo, json: boolean, err: KeyturnError): void {
-  if (json) io.stderr.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
-  else io.stderr.write(`error ${err.code}: ${err.message}\n  fix: ${err.fix}\n`);
+/**
+ * Writes an error the way the user asked for: JSON on stderr with --json, else two lines. The
+ * commands a message or fix suggests (`keyturn runs show ID`) are written the way the user runs
+ * Keyturn (`self`: `npx keyturn` under npx), so they work when copied.
+ */
+export function emitError(io: CliIo, json: boolean, err: KeyturnError, self = 'keyturn'): void {
+  const asRun = (text: string) => (self === 'keyturn' ? text : text.replaceAll('`keyturn ', `\`${self} `));
+  if (json) {
+    const body = err.toJSON();
+    io.stderr.write(`${JSON.stringify({ error: { ...body, message: asRun(body.message), fix: asRun(body.fix) } })}\n`);
+  } else io.stderr.write(`error ${err.code}: ${asRun(err.message)}\n  fix: ${asRun(err.fix)}\n`);
 }
 
 /** ISO-8601 time to the millisecond, or "-". */

@@ -143,7 +143,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return EXIT_USAGE;
     }
     const err = isKeyturnError(e) ? e : internal(e);
-    emitError(io, json, err);
+    emitError(io, json, err, app.self);
     if (err.code === 'KT_INTERNAL' && io.env.KEYTURN_LOG_LEVEL === 'debug' && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return isKeyturnError(e) ? exitCodeFor(err) : EXIT_FAILURE;
   }

@@ -1,0 +1,78 @@
+/**
+ * The README's tour, run as written: every line of the ```sh blocks under "## A short tour", top
+ * to bottom, in one bash at the repository's root, through `npx keyturn` as a user types it.
+ * `RUN_ID` and `EVENT_ID` become the newest run's and event's ids, as the README says. A line
+ * that exits non-zero fails the test with its output, so the README cannot drift from the CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The command lines of the tour: its ```sh blocks, without blank lines. */
+export function tourLines(readme: string): string[] {
+  const start = readme.indexOf('\n## A short tour');
+  if (start < 0) throw new Error('README.md has no "## A short tour" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const lines: string[] = [];
+  for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block[1]!.split('\n')) if (line.trim() !== '') lines.push(line);
+  }
+  return lines;
+}
+
+const lines = tourLines(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+const scratch = mkdtempSync(join(tmpdir(), 'kt-tour-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The bash script: helpers for the placeholders, then each line with a marker and a check. */
+function script(): string {
+  const readId = `node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s.trim().split("\\n").pop());console.log((Array.isArray(v)?v[0]:v).id)})'`;
+  const out = [
+    'set -u',
+    `cd ${JSON.stringify(ROOT)}`,
+    `latest_run() { npx keyturn runs --limit 1 --json | ${readId}; }`,
+    `latest_event() { npx keyturn audit tail -n 1 --json | ${readId}; }`,
+  ];
+  lines.forEach((line, i) => {
+    const command = line.replaceAll('RUN_ID', '"$(latest_run)"').replaceAll('EVENT_ID', '"$(latest_event)"');
+    out.push(`echo "::: line ${i + 1}"`, command, `rc=$?; if [ $rc -ne 0 ]; then echo "::: line ${i + 1} exited $rc"; exit 1; fi`);
+  });
+  out.push('echo "::: tour done"');
+  return out.join('\n');
+}
+
+describe('README tour', () => {
+  it('has the sections a new user follows', () => {
+    expect(lines.length).toBeGreaterThan(30);
+    expect(lines[0]).toContain('KEYTURN_HOME');
+    expect(lines.some((l) => l.includes('examples/keyturn.yaml'))).toBe(true);
+  });
+
+  // Each line starts npx and node at least once: allow 15 s a line on a loaded machine.
+  it(`runs all ${lines.length} lines as written`, { timeout: lines.length * 15_000 }, () => {
+    const env: Record<string, string> = { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? scratch, TMPDIR: scratch };
+    const r = spawnSync('bash', ['-c', script()], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const output = `${r.stdout}\n--- stderr ---\n${r.stderr}`;
+    const failed = /::: line (\d+) exited (\d+)/.exec(r.stdout);
+    if (failed) {
+      const n = Number(failed[1]);
+      expect.fail(`README tour line ${n} exited ${failed[2]}: ${lines[n - 1]}\n${output.slice(-4000)}`);
+    }
+    expect(r.stdout, output.slice(-4000)).toContain('::: tour done');
+    expect(r.status).toBe(0);
+    // A few results that show the lines did what their comments say.
+    const after = (n: number) => r.stdout.split(`::: line ${n}\n`)[1]?.split('::: line')[0] ?? '';
+    const at = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
+    expect(after(at('secret get prod/db/app --field password'))).toBe('demo-password-1\n');
+    expect(after(at('secret rollback prod/api/token'))).toContain('prod/api/token');
+    expect(after(at('key rotate-root'))).toContain('root.key.old');
+    expect(after(at('audit verify --file'))).toContain('intact');
+    expect(after(at('runs resume'))).toContain('done');
+  });
+});
