@@ -4,19 +4,26 @@
 // drivers (pg, mysql2, ioredis) and pino stay in node_modules and load only when a target or state
 // database of that kind is used, or a message is logged. Run by `npm run build` (and so by `prepare` at `npm ci`).
 import { rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
 const outdir = new URL('../dist/bundle/', import.meta.url).pathname;
 rmSync(outdir, { recursive: true, force: true });
 
-// `import process from 'node:process'` (commander) makes Node build an ES module facade of the
-// process object, touching every lazy getter on it: a few milliseconds of every start. The global
-// is the same object; the shim is CommonJS so that both `import process from` and `require('process')` get it.
-const processGlobal = {
-  name: 'process-global',
+// Node's built-ins come from process.getBuiltinModule(), not an ES import: for `import ... from
+// 'node:crypto'` Node builds an ES module facade that reads every export (and so loads what sits
+// behind lazy getters: webcrypto, undici behind node:http, ...), several ms a module at every
+// start. The shim is CommonJS, so default, named and require() imports all get the module itself.
+const builtins = new Set(builtinModules);
+const builtinShim = {
+  name: 'builtin-shim',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?process$/ }, () => ({ path: 'process', namespace: 'process-global' }));
-    b.onLoad({ filter: /.*/, namespace: 'process-global' }, () => ({ contents: 'module.exports = globalThis.process;', loader: 'js' }));
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      const name = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
+      if (!builtins.has(name) && !builtins.has(args.path)) return undefined;
+      return { path: args.path.startsWith('node:') ? args.path : `node:${name}`, namespace: 'builtin-shim' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin-shim' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
 
@@ -34,7 +41,7 @@ const result = await build({
   legalComments: 'linked',
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __keyturnRequire } from 'node:module'; const require = __keyturnRequire(import.meta.url);" },
-  plugins: [processGlobal],
+  plugins: [builtinShim],
   metafile: true,
   logLevel: 'warning',
 });

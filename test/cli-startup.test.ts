@@ -59,7 +59,7 @@ describe('CLI start-up loads only what the command needs', () => {
     const { sources, packages } = loaded(argv);
     expect(packages).toEqual(['commander']);
     // The CLI itself and the plain helpers it parses with (errors, env-vars, paths, values).
-    const light = /^(src\/cli\/|src\/core\/(errors|types|paths|values)\.ts$|src\/config\/env-vars\.ts$|process-global:)/;
+    const light = /^(src\/cli\/|src\/core\/(errors|types|paths|values)\.ts$|src\/config\/env-vars\.ts$|builtin-shim:)/;
     expect(sources.filter((s) => !light.test(s))).toEqual([]);
   });
 

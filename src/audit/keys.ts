@@ -29,6 +29,7 @@ const PURPOSE = 'audit-key';
 const HMAC_KEY_BYTES = 32;
 
 export interface AuditKeys {
+  /** Opened (and checked against its stored verifier key) on first use. */
   readonly signer: NoteSigner;
   /** The checkpoint verifier key (C2SP vkey): safe to publish. */
   readonly verifierKey: string;
@@ -54,10 +55,17 @@ export async function loadAuditKeys(db: Db, ring: KeyRing): Promise<AuditKeys | 
   const rows = await db.selectFrom('audit_keys').selectAll().orderBy('created_at').orderBy('id').execute();
   const signerRow = rows.find((r) => r.kind === 'signer' && Number(r.active) === 1);
   if (signerRow === undefined) return null;
-  const signer = parseSignerKey(ring.openRecord(PURPOSE, signerRow.id, signerRow.data_key_id, signerRow.sealed).toString('utf8'));
-  if (signer.verifierKey !== signerRow.public) {
-    throw new KeyturnError('KT_AUDIT_KEY_INVALID', `audit signing key ${signerRow.id} does not match its stored verifier key`);
-  }
+  // The signer is opened when a checkpoint is first signed: deriving an Ed25519 key costs a few
+  // ms that a command which signs nothing (most reads) should not pay.
+  let signer: NoteSigner | undefined;
+  const openSigner = (): NoteSigner => {
+    if (signer) return signer;
+    const parsed = parseSignerKey(ring.openRecord(PURPOSE, signerRow.id, signerRow.data_key_id, signerRow.sealed).toString('utf8'));
+    if (parsed.verifierKey !== signerRow.public) {
+      throw new KeyturnError('KT_AUDIT_KEY_INVALID', `audit signing key ${signerRow.id} does not match its stored verifier key`);
+    }
+    return (signer = parsed);
+  };
   const hmac = new Map<string, Buffer>();
   let activeHmac: string | undefined;
   for (const row of rows) {
@@ -66,7 +74,14 @@ export async function loadAuditKeys(db: Db, ring: KeyRing): Promise<AuditKeys | 
     if (Number(row.active) === 1) activeHmac = row.id;
   }
   if (activeHmac === undefined) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit log has a signing key but no active HMAC key');
-  return { signer, verifierKey: signer.verifierKey, hmac, activeHmac };
+  return {
+    get signer() {
+      return openSigner();
+    },
+    verifierKey: signerRow.public ?? openSigner().verifierKey,
+    hmac,
+    activeHmac,
+  };
 }
 
 /** Creates the signer (named after the log's origin) and the first HMAC key. */
