@@ -88,9 +88,9 @@ Global options, before or after the command: --home DIR, --json, -q/--quiet.
 Every command has --help with examples: keyturn secret put --help.
 
 Examples:
-  npx keyturn quickstart
-  npx keyturn secret ls --json
-  npx keyturn --home /srv/keyturn status
+  keyturn quickstart
+  keyturn secret ls --json
+  keyturn --home /srv/keyturn status
 
 Environment:
 ${envVarsHelp()}
