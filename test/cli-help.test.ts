@@ -2,9 +2,11 @@
  * The help of every command, read from the whole command tree (every entry of COMMANDS loaded):
  * each has examples, and each example is a command line the tree accepts (its commands, options
  * and choices exist); no default prints as a quoted number and every option says what it is for.
- * Then: number options refused as usage errors, and what `keyturn --help` and each command's help load (from the bundle's metafile).
+ * Then: number options refused as usage errors, the shell completion scripts run in a real shell,
+ * and what `keyturn --help` and each command's help load (from the bundle's metafile).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -190,7 +192,7 @@ describe('the command tree', () => {
   it('has every entry of COMMANDS, with its subcommands', () => {
     expect(tree.commands.map((c) => c.name())).toEqual(COMMANDS.map((c) => c.name));
     const paths = commands.map((c) => c.path.join(' '));
-    for (const p of ['secret put', 'secret rm', 'runs show', 'audit tail', 'audit verify', 'key rotate-root']) expect(paths).toContain(p);
+    for (const p of ['secret put', 'secret rm', 'runs show', 'audit tail', 'audit verify', 'key rotate-root', 'completion']) expect(paths).toContain(p);
     expect(commands.length).toBeGreaterThan(30);
   });
 
@@ -300,6 +302,110 @@ describe('number options: a bad value is a usage error', () => {
     const tail = await runCli(['audit', 'tail', '-n', '2', '--json'], { env });
     expect(tail.code, tail.stderr).toBe(0);
     expect(tail.stdout.trimEnd().split('\n')).toHaveLength(2);
+  });
+});
+
+function hasShell(name: string): boolean {
+  return !spawnSync(name, ['-c', 'exit 0']).error;
+}
+
+describe('keyturn completion', () => {
+  let dir: ReturnType<typeof tempDir>;
+  const scripts: Record<string, string> = {};
+  beforeAll(async () => {
+    dir = tempDir();
+    for (const shell of ['bash', 'zsh', 'fish']) {
+      const r = await runCli(['completion', shell]);
+      expect(r.code, r.stderr).toBe(0);
+      scripts[shell] = r.stdout;
+      writeFileSync(join(dir.dir, `keyturn.${shell}`), r.stdout);
+    }
+  });
+  afterAll(() => dir.remove());
+
+  /** What the bash script completes for a command line whose last word is being typed. */
+  function bashComplete(words: string[], cwd = dir.dir): string[] {
+    const script = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _keyturn; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script, 'bash', join(dir.dir, 'keyturn.bash'), ...words], { cwd, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return r.stdout.split('\n').filter((l) => l !== '');
+  }
+
+  it('bash: completes commands, subcommands, aliases and options', () => {
+    expect(bashComplete(['keyturn', 'sec'])).toEqual(['secret']);
+    expect(bashComplete(['keyturn', 'secret', 'g'])).toEqual(['get']);
+    expect(bashComplete(['keyturn', ''])).toEqual(COMMANDS.map((c) => c.name));
+    expect(bashComplete(['keyturn', 'secret', 'del'])).toEqual(['delete']);
+    expect(bashComplete(['keyturn', 'secret', 'delete', 'a/b', '--rec'])).toEqual(['--recovery-days']);
+    expect(bashComplete(['keyturn', 'audit', 'tail', '-n', '5', '--f'])).toEqual(['--follow']);
+    expect(bashComplete(['keyturn', 'runs', 's'])).toEqual(['show']);
+    expect(bashComplete(['keyturn', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
+  });
+
+  it('bash: skips global options and option values to find the command', () => {
+    expect(bashComplete(['keyturn', '--home', '/tmp', 'secret', 'g'])).toEqual(['get']);
+    expect(bashComplete(['keyturn', '--json', '-q', 'secret', 'g'])).toEqual(['get']);
+    expect(bashComplete(['keyturn', 'secret', 'put', '--type', 'secret', 'a/b', '--st'])).toEqual(['--stdin', '--stage']);
+    expect(bashComplete(['keyturn', 'secret', 'get', '--', ''])).toEqual([]);
+  });
+
+  it('bash: completes option values: choices, files and folders', () => {
+    mkdirSync(join(dir.dir, 'homes'));
+    writeFileSync(join(dir.dir, 'keyturn.yaml'), 'version: 1\n');
+    expect(bashComplete(['keyturn', 'secret', 'get', 'a/b', '--stage', 'p'])).toEqual(['pending', 'previous']);
+    expect(bashComplete(['keyturn', 'secret', 'put', 'a/b', '--stage', '=', 'c'])).toEqual(['current']);
+    expect(bashComplete(['keyturn', 'secret', 'put', 'a/b', '--stage=c'])).toEqual(['--stage=current']);
+    expect(bashComplete(['keyturn', 'apply', '-f', 'keyturn.y'])).toEqual(['keyturn.yaml']);
+    expect(bashComplete(['keyturn', '--home', 'hom'])).toEqual(['homes']);
+    expect(bashComplete(['keyturn', 'secret', 'put', 'a/b', '--value', ''])).toEqual([]);
+  });
+
+  it('bash: registers itself for keyturn', () => {
+    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', 'source "$1"; complete -p keyturn', 'bash', join(dir.dir, 'keyturn.bash')], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('complete -F _keyturn keyturn');
+  });
+
+  it('zsh and fish: the scripts name every command, subcommand and option', () => {
+    const leaves = commandsAndOptions();
+    for (const shell of ['zsh', 'fish']) {
+      for (const c of COMMANDS) expect(scripts[shell], `${shell}: ${c.name}`).toContain(shell === 'zsh' ? `'${c.name}:${c.summary}` : `-a '${c.name}' -d`);
+      for (const { path, flags } of leaves) {
+        expect(scripts[shell], `${shell}: ${path}`).toContain(`'${path}'`);
+        for (const f of flags) expect(scripts[shell], `${shell}: ${path} ${f}`).toContain(shell === 'zsh' ? `'${f}:` : f.startsWith('--') ? `-l '${f.slice(2)}'` : `-s '${f.slice(1)}'`);
+      }
+    }
+    expect(scripts.zsh).toMatch(/^#compdef keyturn\n/);
+    expect(scripts.zsh).toContain('compdef _keyturn keyturn');
+    expect(scripts.fish).toContain('complete -c keyturn -n \'__keyturn_at "keyturn secret"\' -a \'get\'');
+  });
+
+  function commandsAndOptions(): Array<{ path: string; flags: string[] }> {
+    return commands.map((c) => ({ path: `keyturn ${c.path.join(' ')}`, flags: options(c.cmd).flatMap((o) => [o.short, o.long].filter((f): f is string => !!f)) }));
+  }
+
+  it.skipIf(!hasShell('zsh'))('zsh: the script parses (zsh -n); skipped when zsh is not installed on this machine', () => {
+    const r = spawnSync('zsh', ['-n', join(dir.dir, 'keyturn.zsh')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!hasShell('fish'))('fish: the script parses (fish -n); skipped when fish is not installed on this machine', () => {
+    const r = spawnSync('fish', ['-n', join(dir.dir, 'keyturn.fish')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('an unknown or missing shell is a usage error; --json wraps the script', async () => {
+    const bad = await runCli(['completion', 'tcsh']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("command-argument value 'tcsh' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish.");
+    const badJson = await runCli(['completion', 'tcsh', '--json']);
+    expect(badJson.code).toBe(2);
+    expect(JSON.parse(badJson.stderr).error.code).toBe('KT_USAGE');
+    expect((await runCli(['completion'])).code).toBe(2);
+    const json = await runCli(['completion', 'bash', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ shell: 'bash', script: scripts.bash });
   });
 });
 

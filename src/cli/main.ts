@@ -86,6 +86,7 @@ export async function buildProgram(io: CliIo, command: string | undefined, app: 
       `
 Global options, before or after the command: --home DIR, --json, -q/--quiet.
 Every command has --help with examples: keyturn secret put --help.
+Tab completion for bash, zsh and fish: keyturn completion --help.
 
 Examples:
   keyturn quickstart
