@@ -151,7 +151,6 @@ describe('bad input gets its own code, exit 2 or 1, and changes nothing', () => 
     ['unknown field', ['secret', 'get', 'ok/fields', '--field', 'nope'], 'KT_FIELD_NOT_FOUND', 1],
     ['field of a string', ['secret', 'get', 'ok/one', '--field', 'x'], 'KT_FIELD_NOT_AVAILABLE', 2],
     ['missing secret', ['secret', 'get', 'no/such'], 'KT_SECRET_NOT_FOUND', 1],
-    ['recovery days', ['secret', 'rm', 'ok/one', '--recovery-days', '3'], 'KT_RECOVERY_DAYS_INVALID', 2],
     ['restore a live secret', ['secret', 'restore', 'ok/one'], 'KT_SECRET_NOT_DELETED', 1],
     ['bad setting', ['secret', 'put', 'a/b', '--value', 'v'], 'KT_CONFIG_INVALID', 2],
   ];

@@ -86,11 +86,12 @@ export async function buildProgram(io: CliIo, command: string | undefined, app: 
       `
 Global options, before or after the command: --home DIR, --json, -q/--quiet.
 Every command has --help with examples: keyturn secret put --help.
+Tab completion for bash, zsh and fish: keyturn completion --help.
 
 Examples:
-  npx keyturn quickstart
-  npx keyturn secret ls --json
-  npx keyturn --home /srv/keyturn status
+  keyturn quickstart
+  keyturn secret ls --json
+  keyturn --home /srv/keyturn status
 
 Environment:
 ${envVarsHelp()}

@@ -15,7 +15,18 @@ export function registerAudit(program: Command, app: CliApp): void {
   const audit = program
     .command('audit')
     .description('Read, export, prove and verify the tamper-evident audit log')
-    .addHelpText('after', '\nEvery write, value read, rotation step and config change is an event; values never are.\nThe log verifies with its public key alone (keyturn audit pubkey). See docs/audit.md.');
+    .addHelpText(
+      'after',
+      `
+Every write, value read, rotation step and config change is an event; values never are.
+The log verifies with its public key alone (keyturn audit pubkey). See docs/audit.md.
+
+Examples:
+  keyturn audit tail -n 50
+  keyturn audit verify
+  keyturn audit pubkey > audit.vkey
+  keyturn audit export --hours 24 --output audit-today.jsonl`,
+    );
   registerTail(audit, app);
   registerExport(audit, app);
   registerVerify(audit, app);

@@ -6,7 +6,17 @@ import { emit } from '../io.js';
 export function registerInit(program: Command, app: CliApp): void {
   common(program.command('init'))
     .description('Create the home folder, its root key (root.key, mode 0600) and the state database')
-    .addHelpText('after', '\nBack up root.key somewhere safe: without it the stored secrets cannot be decrypted.\nWith KEYTURN_ROOT_KEY set, no root.key file is written.')
+    .addHelpText(
+      'after',
+      `
+Back up root.key somewhere safe: without it the stored secrets cannot be decrypted.
+With KEYTURN_ROOT_KEY set, no root.key file is written.
+
+Examples:
+  keyturn init
+  keyturn init --home /srv/keyturn --json
+  KEYTURN_ROOT_KEY="$(cat /run/secrets/keyturn-root-key)" keyturn init`,
+    )
     .action(async (opts: CommonOptions) => {
       const [settings, { initHome }] = await Promise.all([app.settings(opts), app.runtime()]);
       const result = await initHome(settings, { audit: await app.auditContext() });

@@ -4,11 +4,31 @@ import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit } from '../io.js';
 
 export function registerKey(program: Command, app: CliApp): void {
-  const key = program.command('key').description('Manage the encryption keys');
+  const key = program
+    .command('key')
+    .description('Manage the encryption keys')
+    .addHelpText(
+      'after',
+      `
+The root key (root.key or KEYTURN_ROOT_KEY) wraps the data keys, which encrypt the values.
+
+Examples:
+  keyturn key rotate-root
+  keyturn key rotate-root --output ./new-root.key --json`,
+    );
   common(key.command('rotate-root'))
     .description('Re-wrap all data keys under a fresh root key; the old root key stops working')
     .option('--output <file>', 'where to write the new key (required when the key comes from KEYTURN_ROOT_KEY)')
-    .addHelpText('after', '\nValues are not re-encrypted: only the data keys are re-wrapped, in one transaction.\nA crash at any point leaves a root key that opens the state.')
+    .addHelpText(
+      'after',
+      `
+Values are not re-encrypted: only the data keys are re-wrapped, in one transaction.
+A crash at any point leaves a root key that opens the state.
+
+Examples:
+  keyturn key rotate-root
+  keyturn key rotate-root --output ./new-root.key --json   # when the key comes from KEYTURN_ROOT_KEY`,
+    )
     .action(async (opts: CommonOptions & { output?: string }) => {
       const [settings, { rotateRootKey }] = await Promise.all([app.settings(opts), app.runtime()]);
       const result = await rotateRootKey(settings, opts.output === undefined ? {} : { outputFile: opts.output });

@@ -38,6 +38,15 @@ secrets:
 export function registerQuickstart(program: Command, app: CliApp): void {
   common(program.command('quickstart'))
     .description('Try Keyturn end to end: init the home if needed, apply two app secrets with file consumers, rotate them, show history and the rendered file')
+    .addHelpText(
+      'after',
+      `
+It writes HOME/quickstart/keyturn.yaml and the files it renders; run it again to rotate once more.
+
+Examples:
+  keyturn quickstart
+  keyturn quickstart --home "$(mktemp -d)"     # a throwaway home, your own left alone`,
+    )
     .action(async (opts: CommonOptions) => {
       const [settings, { initHome, isHomeInitialized, openKeyturn }, { applyPlan, planConfig }, { configAuditHook }, { loadConfigFile }] = await Promise.all([
         app.settings(opts),

@@ -10,6 +10,7 @@ import type { Keyturn } from '../../runtime/keyturn.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
 import { emit, type CliIo } from '../io.js';
+import { intOption } from '../options.js';
 import { runJson, runLine } from './run-view.js';
 
 interface RotateOptions extends CommonOptions {
@@ -17,7 +18,7 @@ interface RotateOptions extends CommonOptions {
   due?: boolean;
   prefix?: string;
   type?: string;
-  concurrency: string;
+  concurrency: number;
   yes?: boolean;
   dryRun?: boolean;
   wait?: boolean;
@@ -71,7 +72,7 @@ export function registerRotate(program: Command, app: CliApp): void {
     .option('--due', 'continue every unfinished run whose retry time has come (for cron and CI)')
     .option('--prefix <prefix>', 'with --all: only secrets at or below this path')
     .option('--type <type>', 'with --all: only secrets of this type (database-credential, app-secret)')
-    .option('--concurrency <n>', 'with --all: rotations at once', '4')
+    .option('--concurrency <n>', 'with --all: rotations at once, 1 to 64', intOption('--concurrency', { min: 1, max: 64 }), 4)
     .option('--yes', 'confirm --all')
     .option('--dry-run', 'show what would happen and check that the current credential logs in; change nothing')
     .option('--wait', 'keep retrying with backoff until the run is done or failed')
@@ -91,8 +92,6 @@ Examples:
       if ([!!path, !!opts.all, !!opts.due].filter(Boolean).length !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of: the PATH of a secret, --all, --due');
       if (!opts.all && (opts.prefix !== undefined || opts.type !== undefined)) throw new KeyturnError('KT_USAGE', '--prefix and --type go with --all');
       if (opts.due && opts.dryRun) throw new KeyturnError('KT_USAGE', '--due continues runs already started; list them with `keyturn runs` instead of --dry-run');
-      const concurrency = Number(opts.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new KeyturnError('KT_USAGE', '--concurrency must be a whole number from 1 to 64');
 
       if (path) {
         if (opts.dryRun) {
@@ -127,7 +126,7 @@ Examples:
         const out: Outcome[] = [];
         let failed = 0;
         progress(app.io, 0, paths.length, 0);
-        await pool(paths, concurrency, async (p) => {
+        await pool(paths, opts.concurrency, async (p) => {
           const o = await rotateOne(kt, p, !!opts.wait);
           out.push(o);
           if (!succeeded(o)) failed += 1;

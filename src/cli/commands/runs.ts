@@ -3,14 +3,23 @@ import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
 import { emit, isoTime, table } from '../io.js';
+import { intOption } from '../options.js';
 import { runDetail, runJson, runLine } from './run-view.js';
 
 export function registerRuns(program: Command, app: CliApp): void {
   const runs = common(program.command('runs').argument('[path]', 'only the runs of this secret'))
     .description('List rotation runs, newest first; subcommands show, resume and cancel one')
-    .option('--limit <n>', 'how many runs', '50')
-    .action(async (path: string | undefined, opts: CommonOptions & { limit: string }) => {
-      const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: Number(opts.limit) || 50 }));
+    .option('--limit <n>', 'how many runs, 1 to 10000', intOption('--limit', { min: 1, max: 10_000 }), 50)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn runs
+  keyturn runs prod/db/app --limit 5
+  keyturn runs --json | jq -r '.[] | select(.status == "retrying") | .id'`,
+    )
+    .action(async (path: string | undefined, opts: CommonOptions & { limit: number }) => {
+      const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: opts.limit }));
       emit(app.io, !!opts.json, list.map((r) => runJson(r)), () =>
         list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode, isoTime(r.createdAt)])),
       );
@@ -18,6 +27,13 @@ export function registerRuns(program: Command, app: CliApp): void {
 
   common(runs.command('show <id>'))
     .description('Show a run: its steps with timings, and each consumer with its status')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn runs show run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a
+  keyturn runs show "$(keyturn runs prod/db/app --limit 1 --json | jq -r '.[0].id')" --json`,
+    )
     .action(async (id: string, opts: CommonOptions) => {
       const { run, steps, consumers } = await app.withKeyturn(opts, async (kt) => {
         const e = await kt.engine();
@@ -31,6 +47,15 @@ export function registerRuns(program: Command, app: CliApp): void {
   common(runs.command('resume <id>'))
     .description('Continue a run now: an unfinished or failed one from its step; a done one re-delivers to failed consumers')
     .option('--wait', 'keep retrying with backoff until the run is done or failed')
+    .addHelpText(
+      'after',
+      `
+Exits 1 unless the run ends done; without --wait, a failed attempt schedules the next retry.
+
+Examples:
+  keyturn runs resume run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a
+  keyturn runs resume run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a --wait --json`,
+    )
     .action(async (id: string, opts: CommonOptions & { wait?: boolean }) => {
       const { run, consumers } = await app.withKeyturn(opts, async (kt) => {
         const run = await withGracefulStop(kt, async () => (await kt.engine()).resume(id, { wait: !!opts.wait }));
@@ -42,6 +67,13 @@ export function registerRuns(program: Command, app: CliApp): void {
 
   common(runs.command('cancel <id>'))
     .description('Cancel an unfinished run; its pending version is cleared only when the current credential logs in')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn runs cancel run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a
+  keyturn runs cancel run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a --json`,
+    )
     .action(async (id: string, opts: CommonOptions) => {
       const run = await app.withKeyturn(opts, async (kt) => (await kt.engine()).cancel(id));
       emit(app.io, !!opts.json, runJson(run), () => `${run.path}: run ${run.id} cancelled; the pending version is cleared`);

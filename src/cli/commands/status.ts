@@ -3,13 +3,20 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
-import { ROOT_KEY_FILE } from '../../crypto/root-key.js';
 
 export function registerStatus(program: Command, app: CliApp): void {
   common(program.command('status'))
     .description('Show the home, state database, keys, counts and limits')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn status
+  keyturn status --json | jq .secrets
+  keyturn --home /srv/keyturn status`,
+    )
     .action(async (opts: CommonOptions) => {
-      const { fileMode } = await app.runtime();
+      const [{ fileMode }, { ROOT_KEY_FILE }] = await Promise.all([app.runtime(), import('../../crypto/root-key.js')]);
       const status = await app.withKeyturn(opts, async (kt) => {
         const counts = await kt.store.counts();
         const s = kt.settings;

@@ -4,7 +4,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { sinkStatuses } from '../../../audit/sinks/cursor.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit, isoTime, table } from '../../io.js';
 
@@ -12,7 +11,15 @@ export function registerCheckpoint(audit: Command, app: CliApp): void {
   common(audit.command('checkpoint'))
     .description('Print the latest signed checkpoint (c2sp.org/tlog-checkpoint), signing one if the log grew since the last')
     .option('--output <file>', 'write it to a file instead of printing it')
-    .addHelpText('after', '\nPublish checkpoints somewhere the log\'s operator cannot rewrite: a later verify --trusted proves the log only grew.')
+    .addHelpText(
+      'after',
+      `
+Publish checkpoints somewhere the log's operator cannot rewrite: a later verify --trusted proves the log only grew.
+
+Examples:
+  keyturn audit checkpoint --output last.checkpoint
+  keyturn audit verify --trusted last.checkpoint`,
+    )
     .action(async (opts: CommonOptions & { output?: string }) => {
       const cp = await app.withKeyturn(opts, (kt) => kt.audit.checkpoint());
       if (opts.output !== undefined) writeFileSync(opts.output, cp.note, { mode: 0o644 });
@@ -21,7 +28,15 @@ export function registerCheckpoint(audit: Command, app: CliApp): void {
 
   common(audit.command('tick'))
     .description('Append a heartbeat event when the log has been quiet (KEYTURN_AUDIT_CHECKPOINT_SECONDS) and sign a checkpoint when one is due')
-    .addHelpText('after', '\nRun it from a timer (cron, systemd) when no Keyturn server runs: a quiet hour then stays provably quiet.')
+    .addHelpText(
+      'after',
+      `
+Run it from a timer (cron, systemd) when no Keyturn server runs: a quiet hour then stays provably quiet.
+
+Examples:
+  keyturn audit tick
+  keyturn audit tick --quiet --home /srv/keyturn      # e.g. from cron, every 5 minutes`,
+    )
     .action(async (opts: CommonOptions) => {
       const r = await app.withKeyturn(opts, (kt) => kt.audit.tick());
       emit(app.io, !!opts.json, r, () => (r.heartbeat ? `Heartbeat ${r.heartbeat.id} (#${r.heartbeat.seq}), checkpoint at size ${r.checkpoint}` : r.checkpoint !== null ? `Checkpoint at size ${r.checkpoint}` : 'Nothing due'));
@@ -29,8 +44,17 @@ export function registerCheckpoint(audit: Command, app: CliApp): void {
 
   common(audit.command('deliver'))
     .description('Feed the configured audit sinks what they are behind by, and show where each one is')
-    .addHelpText('after', '\nSinks: KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_HTTP_URL, KEYTURN_AUDIT_SYSLOG. Each delivery is bounded by KEYTURN_AUDIT_SINK_TIMEOUT_MS.')
+    .addHelpText(
+      'after',
+      `
+Sinks: KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_HTTP_URL, KEYTURN_AUDIT_SYSLOG. Each delivery is bounded by KEYTURN_AUDIT_SINK_TIMEOUT_MS.
+
+Examples:
+  KEYTURN_AUDIT_JSONL=audit.jsonl keyturn audit deliver
+  KEYTURN_AUDIT_SYSLOG=udp://127.0.0.1:514 keyturn audit deliver --json`,
+    )
     .action(async (opts: CommonOptions) => {
+      const { sinkStatuses } = await import('../../../audit/sinks/cursor.js');
       const { reports, statuses } = await app.withKeyturn(opts, async (kt) => ({ reports: await kt.deliverAudit(), statuses: await sinkStatuses(kt.state.db) }));
       emit(app.io, !!opts.json, { reports, sinks: statuses }, () =>
         reports.length === 0

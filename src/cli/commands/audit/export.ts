@@ -1,15 +1,15 @@
 /** `keyturn audit export`: events, checkpoints and the proof material, in one file anyone can verify offline. */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
-import { readCheckpointUnverified } from '../../../audit/checkpoint.js';
-import { writeExport } from '../../../audit/export.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
+import { numberOption, timeOption } from '../../options.js';
 import { readFileArg } from './format.js';
 
 interface ExportOptions extends CommonOptions {
-  hours?: string;
-  since?: string;
+  hours?: number;
+  /** Milliseconds since 1970. */
+  since?: number;
   fromCheckpoint?: string;
   all?: boolean;
   output: string;
@@ -20,8 +20,8 @@ const HOUR_MS = 3_600_000;
 export function registerExport(audit: Command, app: CliApp): void {
   common(audit.command('export'))
     .description('Write audit events with their checkpoints and proof material to one file (JSON Lines), for offline verification')
-    .option('--hours <n>', 'the events of the last N hours')
-    .option('--since <time>', 'the events since an RFC 3339 time, e.g. 2025-01-02T00:00:00Z')
+    .option('--hours <n>', 'the events of the last N hours (a fraction is fine: 0.5)', numberOption('--hours', { min: 0 }))
+    .option('--since <time>', 'the events since an RFC 3339 time, e.g. 2025-01-02T00:00:00Z', timeOption('--since'))
     .option('--from-checkpoint <file>', 'the events after a checkpoint you trust, so verify --trusted can check the log extends it')
     .option('--all', 'the whole log')
     .requiredOption('--output <file>', 'where to write the export (mode 0600)')
@@ -34,20 +34,20 @@ them (one is signed now if the log grew since the last). docs/audit.md describes
 
 Examples:
   keyturn audit export --hours 24 --output audit-today.jsonl
-  keyturn audit verify --file audit-today.jsonl --pubkey "$(keyturn audit pubkey)"`,
+  keyturn audit verify --file audit-today.jsonl --pubkey "$(keyturn audit pubkey)"
+  keyturn audit export --since 2025-01-02T00:00:00Z --output audit-since.jsonl
+  keyturn audit export --from-checkpoint last.checkpoint --output audit-new.jsonl`,
     )
     .action(async (opts: ExportOptions) => {
       const chosen = [opts.hours, opts.since, opts.fromCheckpoint, opts.all ? true : undefined].filter((v) => v !== undefined).length;
       if (chosen !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of --hours N, --since TIME, --from-checkpoint FILE or --all');
-      if (opts.hours !== undefined && !/^\d+(\.\d+)?$/.test(opts.hours)) throw new KeyturnError('KT_USAGE', '--hours must be a number of hours');
-      const sinceMs = opts.since === undefined ? undefined : Date.parse(opts.since);
-      if (sinceMs !== undefined && Number.isNaN(sinceMs)) throw new KeyturnError('KT_USAGE', '--since must be an RFC 3339 time such as 2025-01-02T00:00:00Z');
+      const [{ readCheckpointUnverified }, { writeExport }] = await Promise.all([import('../../../audit/checkpoint.js'), import('../../../audit/export.js')]);
       const fromSize = opts.fromCheckpoint === undefined ? undefined : readCheckpointUnverified(readFileArg(opts.fromCheckpoint, 'the checkpoint')).size;
       const summary = await app.withKeyturn(opts, async (kt) => {
         let from = 0;
         if (fromSize !== undefined) from = fromSize;
         else if (!opts.all) {
-          const since = sinceMs ?? kt.clock.now() - Number(opts.hours) * HOUR_MS;
+          const since = opts.since ?? kt.clock.now() - (opts.hours ?? 0) * HOUR_MS;
           from = (await kt.audit.firstSeqSince(since)) ?? (await kt.audit.head()).size;
         }
         const summary = await writeExport(kt.audit, { from }, opts.output);

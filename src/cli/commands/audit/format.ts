@@ -1,28 +1,11 @@
-/** Output shapes shared by the `keyturn audit` commands: an event line, a problem line, key/file input. */
+/**
+ * Helpers shared by the `keyturn audit` commands that load nothing of the audit log: a problem
+ * line, and key or file input. (Event lines, which decode events, are in ./event-view.ts and are
+ * imported inside the actions, so that `keyturn audit --help` stays light.)
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { KeyturnError } from '../../../core/errors.js';
-import { decodeEvent } from '../../../audit/event.js';
 import type { AuditProblem } from '../../../audit/problem.js';
-import type { LeafRow } from '../../../audit/repo.js';
-import { sinkLine } from '../../../audit/sinks/sink.js';
-
-/** One event, human-readable: id, seq, time, action, outcome, who, what. */
-export function eventText(row: LeafRow): string {
-  try {
-    const e = decodeEvent(Buffer.from(row.leaf, 'utf8'));
-    const outcome = e.errorCode === null ? e.outcome : `${e.outcome} ${e.errorCode}`;
-    const what = e.path === null ? '-' : `${e.path}${e.versionId === null ? '' : `@${e.versionId}`}`;
-    const run = e.runId === null ? '' : `  run ${e.runId}`;
-    return `${row.id}  #${row.seq}  ${e.time}  ${e.action}  ${outcome}  ${e.actor} via ${e.source}  ${what}${run}`;
-  } catch {
-    return `${row.id}  #${row.seq}  (not a readable event: run keyturn audit verify)`;
-  }
-}
-
-/** One event as a JSON line: `{"id":"ev_…", …fields}`. */
-export function eventJson(row: LeafRow): string {
-  return sinkLine({ seq: row.seq, id: row.id, leaf: row.leaf });
-}
 
 /** Where a problem is, in words: the entry, position or checkpoint it concerns. */
 export function problemWhere(p: AuditProblem): string {

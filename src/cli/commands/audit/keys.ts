@@ -3,15 +3,20 @@
  * publish, the HMAC to search the log for a value, and rotating the HMAC key.
  */
 import type { Command } from 'commander';
-import { valueBytes } from '../../../audit/hooks.js';
 import { collect, common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
 import { readValue, type ValueOptions } from '../secret/shared.js';
-import { eventJson, eventText } from './format.js';
 
 export function registerKeys(audit: Command, app: CliApp): void {
   common(audit.command('pubkey'))
     .description('Print the audit verifier key (C2SP vkey NAME+KEYID+BASE64): publish it; verifying needs nothing else')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn audit pubkey > audit.vkey
+  keyturn audit verify --file audit-today.jsonl --pubkey audit.vkey`,
+    )
     .action(async (opts: CommonOptions) => {
       const data = await app.withKeyturn(opts, async (kt) => ({ verifierKey: kt.audit.verifierKey, origin: kt.audit.origin }));
       emit(app.io, !!opts.json, data, () => data.verifierKey);
@@ -37,6 +42,7 @@ Examples:
     )
     .action(async (value: string | undefined, opts: CommonOptions & ValueOptions & { find?: boolean }) => {
       const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io);
+      const [{ valueBytes }, { eventJson, eventText }] = await Promise.all([import('../../../audit/hooks.js'), import('./event-view.js')]);
       const data = await app.withKeyturn(opts, async (kt) => {
         const hashes = kt.audit.hashAll(valueBytes(secret));
         await kt.audit.append({ action: 'audit.hash', outcome: 'success' });
@@ -58,6 +64,13 @@ Examples:
 
   common(audit.command('rotate-hash-key'))
     .description('Make a fresh audit HMAC key the active one; older keys stay, so older events remain searchable')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn audit rotate-hash-key
+  keyturn audit rotate-hash-key --json`,
+    )
     .action(async (opts: CommonOptions) => {
       const id = await app.withKeyturn(opts, async (kt) => {
         const keyId = await kt.audit.rotateHmacKey();

@@ -1,7 +1,6 @@
 /** `keyturn audit prove EVENT_ID`: the event's inclusion proof in the C2SP tlog-proof form. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { proveEvent } from '../../../audit/prove.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
 
@@ -20,6 +19,7 @@ Examples:
   keyturn audit prove 1234 --json`,
     )
     .action(async (event: string, opts: CommonOptions & { output?: string }) => {
+      const { proveEvent } = await import('../../../audit/prove.js');
       const { row, proof, checkpoint } = await app.withKeyturn(opts, (kt) => proveEvent(kt.audit, event));
       if (opts.output !== undefined) writeFileSync(opts.output, proof, { mode: 0o644 });
       const data = { id: row.id, seq: row.seq, leaf: row.leaf, leafHash: row.leaf_hash, checkpointSize: checkpoint.size, proof };

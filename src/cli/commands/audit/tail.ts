@@ -1,29 +1,24 @@
 /** `keyturn audit tail`: the latest events with their ids, and new ones as they come (`--follow`). */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { KeyturnError } from '../../../core/errors.js';
+import type { LeafRow } from '../../../audit/repo.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
-import { eventJson, eventText } from './format.js';
+import { intOption } from '../../options.js';
 
 interface TailOptions extends CommonOptions {
-  lines: string;
+  lines: number;
   follow?: boolean;
-  interval: string;
-  max?: string;
-}
-
-function count(text: string, name: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new KeyturnError('KT_USAGE', `${name} must be a whole number >= ${min}`);
-  return Number(text);
+  interval: number;
+  max?: number;
 }
 
 export function registerTail(audit: Command, app: CliApp): void {
   common(audit.command('tail'))
     .description('Print the latest audit events, each with its id; --follow keeps printing new ones')
-    .option('-n, --lines <n>', 'how many of the latest events to print first', '20')
+    .option('-n, --lines <n>', 'how many of the latest events to print first (0: none)', intOption('--lines', { min: 0 }), 20)
     .option('-f, --follow', 'keep printing events as they are written')
-    .option('--interval <ms>', 'with --follow: how often to look for new events', '1000')
-    .option('--max <n>', 'stop after printing this many events (for scripts)')
+    .option('--interval <ms>', 'with --follow: how often to look for new events, in milliseconds (10 to 3600000)', intOption('--interval', { min: 10, max: 3_600_000 }), 1000)
+    .option('--max <n>', 'stop after printing this many events (for scripts)', intOption('--max', { min: 1 }))
     .addHelpText(
       'after',
       `
@@ -32,13 +27,14 @@ With --json, one JSON object per line: {"id":"ev_…", …the event's fields}. V
 
 Examples:
   keyturn audit tail -n 50
-  keyturn audit tail --follow --json | jq .action`,
+  keyturn audit tail --follow --json | jq .action
+  keyturn audit tail -n 0 --follow --max 1 --json   # wait for the next event, print it, exit`,
     )
     .action(async (opts: TailOptions) => {
-      const lines = count(opts.lines, '--lines', 0);
-      const interval = count(opts.interval, '--interval', 10);
-      const max = opts.max === undefined ? Number.POSITIVE_INFINITY : count(opts.max, '--max', 1);
-      const print = (row: Parameters<typeof eventText>[0]): void => {
+      const { lines, interval } = opts;
+      const max = opts.max ?? Number.POSITIVE_INFINITY;
+      const { eventJson, eventText } = await import('./event-view.js');
+      const print = (row: LeafRow): void => {
         app.io.stdout.write(`${opts.json ? eventJson(row) : eventText(row)}\n`);
       };
       await app.withKeyturn(opts, async (kt) => {

@@ -6,10 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
-import { readCheckpointUnverified, type Checkpoint } from '../../../audit/checkpoint.js';
-import { parseExport, verifyExport } from '../../../audit/export.js';
+import type { Checkpoint } from '../../../audit/checkpoint.js';
 import type { AuditProblem } from '../../../audit/problem.js';
-import { verifyStoredLog } from '../../../audit/stored-verify.js';
 import type { AuditVerifyResult } from '../../../audit/verify.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
@@ -29,7 +27,7 @@ interface Outcome {
   latestNote: string | null;
 }
 
-function sameCheckpoint(note: string, cp: Checkpoint): boolean {
+function sameCheckpoint(readCheckpointUnverified: (note: string) => Checkpoint, note: string, cp: Checkpoint): boolean {
   try {
     const c = readCheckpointUnverified(note);
     return c.size === cp.size && c.root.equals(cp.root);
@@ -67,12 +65,14 @@ Examples:
       let outcome: Outcome;
       if (opts.file !== undefined) {
         if (opts.pubkey === undefined) throw new KeyturnError('KT_USAGE', 'offline verification needs the audit public key: give --pubkey KEY (from keyturn audit pubkey)');
+        const [{ readCheckpointUnverified }, { parseExport, verifyExport }] = await Promise.all([import('../../../audit/checkpoint.js'), import('../../../audit/export.js')]);
         const parsed = parseExport(readFileArg(opts.file, 'the export'));
         const verifierKey = readKeyArg(opts.pubkey);
         const result = verifyExport(parsed, verifierKey, trusted);
-        const latestNote = result.latest === null ? null : (parsed.checkpoints.find((n) => sameCheckpoint(n, result.latest as Checkpoint)) ?? null);
+        const latestNote = result.latest === null ? null : (parsed.checkpoints.find((n) => sameCheckpoint(readCheckpointUnverified, n, result.latest as Checkpoint)) ?? null);
         outcome = { result, source: opts.file, verifierKey, latestNote };
       } else {
+        const { verifyStoredLog } = await import('../../../audit/stored-verify.js');
         outcome = await app.withKeyturn(opts, async (kt) => {
           const r = await verifyStoredLog(kt.audit, { ...(opts.pubkey === undefined ? {} : { verifierKey: readKeyArg(opts.pubkey) }), ...(trusted === undefined ? {} : { trusted }) });
           return { result: r, source: kt.state.location, verifierKey: r.verifierKey, latestNote: r.latestNote };

@@ -7,6 +7,15 @@ import { infoJson, requireInfo, versionJson } from './shared.js';
 export function registerHistory(secret: Command, app: CliApp): void {
   common(secret.command('history <path>'))
     .description('Show the versions of a secret, newest first, with their stages (never values)')
+    .addHelpText(
+      'after',
+      `
+Read an older version with keyturn secret get PATH --version N.
+
+Examples:
+  keyturn secret history prod/db/app
+  keyturn secret history prod/db/app --json | jq '.history[0]'`,
+    )
     .action(async (path: string, opts: CommonOptions) => {
       const { info, versions } = await app.withKeyturn(opts, async (kt) => {
         const versions = await kt.store.versions(path);

@@ -1,18 +1,28 @@
 /** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good. */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
+import { DEFAULT_RECOVERY_DAYS, MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../../../stores/store.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit, isoTime } from '../../io.js';
+import { intOption } from '../../options.js';
 import { infoJson } from './shared.js';
 
 export function registerLifecycle(secret: Command, app: CliApp): void {
   common(secret.command('rm <path>'))
     .alias('delete')
     .description('Delete a secret softly: hidden, restorable until its recovery window ends')
-    .option('--recovery-days <days>', 'recovery window, 7 to 90 days (default: $KEYTURN_RECOVERY_DAYS or 30)')
-    .action(async (path: string, opts: CommonOptions & { recoveryDays?: string }) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn secret rm prod/api/token
+  keyturn secret rm prod/api/token --recovery-days 7
+  keyturn secret ls --deleted      # what is deleted, and until when it can be restored`,
+    )
+    .option('--recovery-days <days>', `recovery window, ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS} days (default: $KEYTURN_RECOVERY_DAYS or ${DEFAULT_RECOVERY_DAYS})`, intOption('--recovery-days', { min: MIN_RECOVERY_DAYS, max: MAX_RECOVERY_DAYS }))
+    .action(async (path: string, opts: CommonOptions & { recoveryDays?: number }) => {
       const info = await app.withKeyturn(opts, (kt) => {
-        const days = opts.recoveryDays === undefined ? kt.settings.recoveryDays : Number(opts.recoveryDays);
+        const days = opts.recoveryDays ?? kt.settings.recoveryDays;
         return kt.store.remove(path, { recoveryDays: days });
       });
       emit(app.io, !!opts.json, infoJson(info), () => `${path}: deleted; restore it with \`keyturn secret restore ${path}\` until ${isoTime(info.purgeAfter)}`);
@@ -20,6 +30,13 @@ export function registerLifecycle(secret: Command, app: CliApp): void {
 
   common(secret.command('restore <path>'))
     .description('Undo a soft delete; the secret comes back with all its versions')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn secret restore prod/api/token
+  keyturn secret ls --deleted --json | jq -r '.[].path'   # what can be restored`,
+    )
     .action(async (path: string, opts: CommonOptions) => {
       const info = await app.withKeyturn(opts, (kt) => kt.store.restore(path));
       emit(app.io, !!opts.json, infoJson(info), () => `${path}: restored (${info.versionCount} versions, current ${info.currentVersion?.number ?? 'none'})`);
@@ -28,6 +45,15 @@ export function registerLifecycle(secret: Command, app: CliApp): void {
   common(secret.command('purge <path>'))
     .description('Delete a soft-deleted secret and all its versions for good (refused while purge protection holds it)')
     .option('--yes', 'confirm: purging cannot be undone')
+    .addHelpText(
+      'after',
+      `
+With purge protection on (KEYTURN_PURGE_PROTECTION, the default), a secret is purged only after
+its recovery window; until then keyturn secret restore brings it back.
+
+Examples:
+  keyturn secret purge prod/api/token --yes`,
+    )
     .action(async (path: string, opts: CommonOptions & { yes?: boolean }) => {
       if (!opts.yes) throw new KeyturnError('KT_USAGE', `purging ${path} cannot be undone; pass --yes to confirm`);
       await app.withKeyturn(opts, (kt) => kt.store.purge(path));

@@ -10,6 +10,14 @@ export function registerLs(secret: Command, app: CliApp): void {
     .alias('list')
     .description('List secrets at or below a path prefix (whole segments: "prod" matches prod/... not production/...)')
     .option('--deleted', 'list deleted secrets (inside their recovery window) instead')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn secret ls
+  keyturn secret ls prod --json | jq -r '.[].path'
+  keyturn secret ls --deleted`,
+    )
     .action(async (prefix: string | undefined, opts: CommonOptions & { deleted?: boolean }) => {
       const infos = await app.withKeyturn(opts, async (kt) => {
         const out: SecretInfo[] = [];

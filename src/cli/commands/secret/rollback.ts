@@ -7,6 +7,15 @@ import { emit } from '../../io.js';
 export function registerRollback(secret: Command, app: CliApp): void {
   common(secret.command('rollback <path>'))
     .description('Make the previous version current; the current one becomes previous (run again to undo)')
+    .addHelpText(
+      'after',
+      `
+Only the stages move: no version is deleted, and consumers are not re-delivered (rotate for that).
+
+Examples:
+  keyturn secret rollback prod/api/token
+  keyturn secret rollback prod/api/token --json`,
+    )
     .action(async (path: string, opts: CommonOptions) => {
       const result = await app.withKeyturn(opts, async (kt) => {
         const current = await kt.store.get(path, { stage: 'current' });
