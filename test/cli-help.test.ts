@@ -2,14 +2,13 @@
  * The help of every command, read from the whole command tree (every entry of COMMANDS loaded):
  * each has examples, and each example is a command line the tree accepts (its commands, options
  * and choices exist); no default prints as a quoted number and every option says what it is for.
- * Then: number options refused as usage errors, the shell completion scripts run in a real shell,
- * and what `keyturn --help` and each command's help load (from the bundle's metafile).
+ * Then: number options refused as usage errors, and the shell completion scripts run in a real
+ * shell. What each command's module loads is checked in cli-startup.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Command, type Option } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/cli/app.js';
@@ -406,49 +405,5 @@ describe('keyturn completion', () => {
     expect((await runCli(['completion'])).code).toBe(2);
     const json = await runCli(['completion', 'bash', '--json']);
     expect(JSON.parse(json.stdout)).toEqual({ shell: 'bash', script: scripts.bash });
-  });
-});
-
-describe('what help loads', () => {
-  const META = fileURLToPath(new URL('../dist/bundle/meta.json', import.meta.url));
-  interface Meta {
-    outputs: Record<string, { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string; external?: boolean }> }>;
-  }
-
-  /** The source files and external modules an output file loads before running: itself and its static imports. */
-  function loaded(meta: Meta, input: string): { inputs: string[]; externals: string[] } {
-    const start = Object.keys(meta.outputs).filter((o) => input in meta.outputs[o]!.inputs);
-    expect(start, input).toHaveLength(1);
-    const seen = new Set<string>();
-    const externals = new Set<string>();
-    const visit = (out: string): void => {
-      if (seen.has(out)) return;
-      seen.add(out);
-      for (const imp of meta.outputs[out]!.imports) {
-        if (imp.kind !== 'import-statement') continue;
-        if (imp.external) externals.add(imp.path);
-        else visit(imp.path);
-      }
-    };
-    visit(start[0]!);
-    return { inputs: [...seen].flatMap((o) => Object.keys(meta.outputs[o]!.inputs)), externals: [...externals] };
-  }
-
-  /** Parsing a command line needs the CLI, the core types and errors, commander: nothing that opens, encrypts or audits. */
-  const LIGHT = [/^src\/cli\//, /^src\/core\/(errors|types|values|paths)\.ts$/, /^src\/config\/env-vars\.ts$/, /^src\/stores\/store\.ts$/, /node_modules\/commander\//];
-  const HEAVY_EXTERNALS = ['node:crypto', 'node:sqlite', 'pg', 'mysql2', 'ioredis'];
-
-  it('keyturn --help, and the module of every command (so its --help), load nothing heavy', () => {
-    expect(existsSync(META), 'run npm run build first').toBe(true);
-    const meta = JSON.parse(readFileSync(META, 'utf8')) as Meta;
-    const modules = ['src/cli/entry.ts', ...readdirSync(fileURLToPath(new URL('../src/cli/commands', import.meta.url))).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => `src/cli/commands/${f}`)];
-    const heavy: string[] = [];
-    for (const m of modules) {
-      const { inputs, externals } = loaded(meta, m);
-      for (const i of inputs) if (!LIGHT.some((re) => re.test(i))) heavy.push(`${m} loads ${i}`);
-      for (const e of externals) if (HEAVY_EXTERNALS.includes(e)) heavy.push(`${m} loads ${e}`);
-    }
-    expect(heavy).toEqual([]);
-    expect(loaded(meta, 'src/cli/commands/audit.ts').inputs).not.toContain('src/cli/commands/audit/event-view.ts');
   });
 });

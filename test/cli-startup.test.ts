@@ -5,7 +5,7 @@
  * app secret loads the config code but no database driver. The timings are in `npm run bench:cli`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TRACE = fileURLToPath(new URL('./helpers/load-trace.mjs', import.meta.url));
 
 interface Meta {
-  outputs: Record<string, { inputs: Record<string, unknown> }>;
+  outputs: Record<string, { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string; external?: boolean }> }>;
 }
+
+/**
+ * What parsing a command line may load: the CLI, the plain core helpers (errors, types, paths,
+ * values, store constants), the variables table, commander, and light built-ins. Nothing that
+ * opens a database, encrypts, audits or connects.
+ */
+const LIGHT = [/^src\/cli\//, /^src\/core\/(errors|types|values|paths)\.ts$/, /^src\/config\/env-vars\.ts$/, /^src\/stores\/store\.ts$/, /node_modules\/commander\//, /^builtin-shim:/];
+const HEAVY_BUILTINS = ['builtin-shim:node:crypto', 'builtin-shim:node:sqlite', 'builtin-shim:node:http', 'builtin-shim:node:https', 'builtin-shim:node:net'];
+const META = join(ROOT, 'dist/bundle/meta.json');
 
 let home: string;
 let env: Record<string, string>;
@@ -58,9 +67,7 @@ describe('CLI start-up loads only what the command needs', () => {
   it.each([['--version'], ['--help'], ['secret', '--help']])('keyturn %s: commander and the CLI files, nothing else', (...argv) => {
     const { sources, packages } = loaded(argv);
     expect(packages).toEqual(['commander']);
-    // The CLI itself and the plain helpers it parses with (errors, env-vars, paths, values).
-    const light = /^(src\/cli\/|src\/core\/(errors|types|paths|values)\.ts$|src\/config\/env-vars\.ts$|builtin-shim:)/;
-    expect(sources.filter((s) => !light.test(s))).toEqual([]);
+    expect(sources.filter((s) => !LIGHT.some((re) => re.test(s)) || HEAVY_BUILTINS.includes(s))).toEqual([]);
   });
 
   it.each([
@@ -83,5 +90,40 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(packages).not.toContain('pg');
     expect(packages).not.toContain('mysql2');
     expect(packages).not.toContain('ioredis');
+  });
+});
+
+describe('what each command module loads before it runs (the bundle metafile)', () => {
+  /** The source files and external modules an output file loads before running: itself and its static imports. */
+  function loaded(meta: Meta, input: string): { inputs: string[]; externals: string[] } {
+    const start = Object.keys(meta.outputs).filter((o) => input in meta.outputs[o]!.inputs);
+    expect(start, input).toHaveLength(1);
+    const seen = new Set<string>();
+    const externals = new Set<string>();
+    const visit = (out: string): void => {
+      if (seen.has(out)) return;
+      seen.add(out);
+      for (const imp of meta.outputs[out]!.imports) {
+        if (imp.kind !== 'import-statement') continue;
+        if (imp.external) externals.add(imp.path);
+        else visit(imp.path);
+      }
+    };
+    visit(start[0]!);
+    return { inputs: [...seen].flatMap((o) => Object.keys(meta.outputs[o]!.inputs)), externals: [...externals] };
+  }
+
+  it('keyturn --help, and the module of every command (so its --help), load nothing heavy', () => {
+    expect(existsSync(META), 'run npm run build first').toBe(true);
+    const meta = JSON.parse(readFileSync(META, 'utf8')) as Meta;
+    const modules = ['src/cli/entry.ts', ...readdirSync(join(ROOT, 'src/cli/commands')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => `src/cli/commands/${f}`)];
+    const heavy: string[] = [];
+    for (const m of modules) {
+      const { inputs, externals } = loaded(meta, m);
+      for (const i of inputs) if (!LIGHT.some((re) => re.test(i)) || HEAVY_BUILTINS.includes(i)) heavy.push(`${m} loads ${i}`);
+      heavy.push(...externals.map((e) => `${m} loads ${e}`));
+    }
+    expect(heavy).toEqual([]);
+    expect(loaded(meta, 'src/cli/commands/audit.ts').inputs).not.toContain('src/cli/commands/audit/event-view.ts');
   });
 });
