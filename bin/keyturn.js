@@ -35,7 +35,7 @@ if (tooOld(process.versions.node)) {
   import('node:module')
     .then(function (m) {
       if (m.enableCompileCache) m.enableCompileCache();
-      return import('../dist/bundle/keyturn.js');
+      return import('../dist/bundle/keyturn.mjs');
     })
     .then(function (cli) {
       return cli.run(process.argv.slice(2));

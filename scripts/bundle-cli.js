@@ -36,6 +36,8 @@ const result = await build({
   platform: 'node',
   target: 'node22.13',
   chunkNames: 'chunks/[name]-[hash]',
+  // .mjs: Node knows the module type from the name, without looking for a package.json per file.
+  outExtension: { '.js': '.mjs' },
   external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'pino'],
   sourcemap: 'linked',
   legalComments: 'linked',
