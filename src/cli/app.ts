@@ -2,8 +2,9 @@
  * The CLI's shared plumbing: common options (`--home`, `--json`), settings resolution, opening
  * Keyturn for the length of one command, and the exit-code policy.
  *
- * Exit codes: 0 success; 1 failure; 2 usage error (bad arguments or bad input: any KT_ code whose
- * HTTP status is 400).
+ * Exit codes (derived from the error's HTTP status by exitCodeOf, see EXIT_CODES in
+ * core/errors.ts): 0 success; 1 failure; 2 usage error or bad input (status 400); 3 what was asked
+ * for does not exist (status 404).
  */
 import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
@@ -16,6 +17,7 @@ import type { CliIo } from './io.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_NOT_FOUND = 3;
 
 export interface CommonOptions {
   home?: string;

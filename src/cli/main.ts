@@ -16,7 +16,7 @@
  * ```
  */
 import { Command, CommanderError } from 'commander';
-import { KeyturnError, isKeyturnError } from '../core/errors.js';
+import { EXIT_CODES, KeyturnError, isKeyturnError } from '../core/errors.js';
 import { envVarsHelp } from '../config/env-vars.js';
 import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
@@ -95,7 +95,7 @@ Examples:
 Environment:
 ${envVarsHelp()}
 
-Exit codes: 0 ok, 1 failure, 2 usage error or bad input (see docs/errors.md for every KT_ code).`,
+Exit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(', ')} (see docs/errors.md for every KT_ code).`,
     );
   const wanted = entryFor(command === 'help' ? undefined : command);
   if (wanted) (await wanted.load())(program, app);
