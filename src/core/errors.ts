@@ -36,6 +36,7 @@ export const ERRORS = {
   // ── usage ──────────────────────────────────────────────────────────────
   KT_USAGE: spec(400, 'The command line is not valid.', 'Run the command with --help to see its arguments and options.'),
   KT_CONFIG_INVALID: spec(400, 'A setting is not valid.', 'Correct the setting named in the message (environment variable or option) and run again.'),
+  KT_CONFIG_FILE_INVALID: spec(400, 'The configuration file (keyturn.yaml) cannot be read or is not valid.', 'Correct keyturn.yaml at the place the message names (file:line, or a key path such as secrets.prod/db/app.target; for "environment variable X is not set", set X), then run `keyturn apply -f keyturn.yaml --dry-run` again.'),
 
   // ── paths ──────────────────────────────────────────────────────────────
   KT_PATH_EMPTY: spec(400, 'The secret path is empty.', 'Give a path such as prod/db/app_user.'),
