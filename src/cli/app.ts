@@ -33,6 +33,11 @@ export interface OutputMode {
 export interface CliApp {
   readonly io: CliIo;
   readonly output: OutputMode;
+  /**
+   * The exit code of a command that has printed its whole answer and fails without an error
+   * (`keyturn status` on a home that is not initialized); 0 unless a command sets it.
+   */
+  exitCode: number;
   /** Who runs this command line, for the audit log: the OS user, source `cli`, one correlation id. */
   auditContext(): Promise<AuditContext>;
   /** The settings of this command line: the environment, then `--home`; validated and frozen. */
@@ -49,6 +54,7 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
   const app: CliApp = {
     io,
     output: mode,
+    exitCode: EXIT_OK,
     auditContext: () => (context ??= import('../audit/context.js').then((m) => m.cliContext())),
     settings: async (opts) => {
       const { loadSettings } = await import('../config/settings.js');

@@ -134,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const line = normalizeArgv(argv);
     const program = await buildProgram(io, line.command, app);
     await program.parseAsync(line.argv, { from: 'user' });
-    return EXIT_OK;
+    return app.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
