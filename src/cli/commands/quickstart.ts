@@ -78,7 +78,6 @@ export function registerQuickstart(program: Command, app: CliApp): void {
             '',
             'History of quickstart/jwt-secret (values are never shown here):',
             table(['VERSION', 'STAGES', 'CREATED'], history.map((v) => [v.number, v.stages.join(','), isoTime(v.createdAt)])),
-            '',
             `Rendered ${join(dir, 'app.env')} (mode 0600; demo values):`,
             rendered.trimEnd(),
             '',

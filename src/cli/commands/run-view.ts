@@ -54,12 +54,11 @@ export function runDetail(run: Run, steps: RunStepsTable[], consumers: ConsumerS
         ['finished', run.finishedAt === null ? null : isoTime(run.finishedAt)],
       ],
     ),
-    '',
     'Steps:',
     table(['#', 'STEP', 'ATTEMPT', 'OUTCOME', 'MS', 'DETAIL'], steps.map((s) => [s.seq, s.step, s.attempt, s.outcome + (s.error_code ? ` ${s.error_code}` : ''), s.finished_at - s.started_at, s.detail])),
   ];
   if (consumers.length) {
-    lines.push('', 'Consumers:', table(['#', 'KIND', 'TARGET', 'STATUS', 'ATTEMPTS', 'ERROR'], consumers.map((c) => [c.idx, c.kind, c.description, c.status, c.attempts, c.errorCode ? `${c.errorCode}: ${c.errorMessage}` : null])));
+    lines.push('Consumers:', table(['#', 'KIND', 'TARGET', 'STATUS', 'ATTEMPTS', 'ERROR'], consumers.map((c) => [c.idx, c.kind, c.description, c.status, c.attempts, c.errorCode ? `${c.errorCode}: ${c.errorMessage}` : null])));
   }
   return lines.join('\n');
 }
