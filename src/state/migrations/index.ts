@@ -6,9 +6,11 @@ import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_engine.js';
 import * as m0003 from './0003_audit.js';
+import * as m0004 from './0004_run_failed_step.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
   '0002_engine': m0002,
   '0003_audit': m0003,
+  '0004_run_failed_step': m0004,
 });
