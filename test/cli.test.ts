@@ -95,7 +95,7 @@ describe('listing, history and rollback', () => {
     expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('second-value\n');
     await kt(['secret', 'put', 'solo', '--value', 'v']);
     const none = await kt(['secret', 'rollback', 'solo']);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(3);
     expect(none.stderr).toContain('KT_NO_PREVIOUS_VERSION');
   });
 });
@@ -127,7 +127,7 @@ describe('delete, restore, purge', () => {
   });
 });
 
-describe('bad input gets its own code, exit 2 or 1, and changes nothing', () => {
+describe('bad input gets its own code, exit 2 (bad input), 3 (not found) or 1, and changes nothing', () => {
   const cases: Array<[string, string[], string, number, string?]> = [
     ['empty path', ['secret', 'put', '', '--value', 'v'], 'KT_PATH_EMPTY', 2],
     ['dot-dot', ['secret', 'put', 'a/../b', '--value', 'v'], 'KT_PATH_DOT_SEGMENT', 2],
@@ -145,12 +145,12 @@ describe('bad input gets its own code, exit 2 or 1, and changes nothing', () => 
     ['bad tag', ['secret', 'put', 'a/b', '--value', 'v', '--tag', 'novalue'], 'KT_TAG_INVALID', 2],
     ['unknown stage on put', ['secret', 'put', 'a/b', '--value', 'v', '--stage', 'live'], 'KT_STAGE_UNKNOWN', 2],
     ['unknown stage on get', ['secret', 'get', 'ok/one', '--stage', 'live'], 'KT_STAGE_UNKNOWN', 2],
-    ['unknown version number', ['secret', 'get', 'ok/one', '--version', '9'], 'KT_VERSION_NOT_FOUND', 1],
-    ['unknown version id', ['secret', 'get', 'ok/one', '--version', 'abc'], 'KT_VERSION_NOT_FOUND', 1],
-    ['unset stage', ['secret', 'get', 'ok/one', '--stage', 'pending'], 'KT_STAGE_NOT_SET', 1],
-    ['unknown field', ['secret', 'get', 'ok/fields', '--field', 'nope'], 'KT_FIELD_NOT_FOUND', 1],
+    ['unknown version number', ['secret', 'get', 'ok/one', '--version', '9'], 'KT_VERSION_NOT_FOUND', 3],
+    ['unknown version id', ['secret', 'get', 'ok/one', '--version', 'abc'], 'KT_VERSION_NOT_FOUND', 3],
+    ['unset stage', ['secret', 'get', 'ok/one', '--stage', 'pending'], 'KT_STAGE_NOT_SET', 3],
+    ['unknown field', ['secret', 'get', 'ok/fields', '--field', 'nope'], 'KT_FIELD_NOT_FOUND', 3],
     ['field of a string', ['secret', 'get', 'ok/one', '--field', 'x'], 'KT_FIELD_NOT_AVAILABLE', 2],
-    ['missing secret', ['secret', 'get', 'no/such'], 'KT_SECRET_NOT_FOUND', 1],
+    ['missing secret', ['secret', 'get', 'no/such'], 'KT_SECRET_NOT_FOUND', 3],
     ['restore a live secret', ['secret', 'restore', 'ok/one'], 'KT_SECRET_NOT_DELETED', 1],
     ['bad setting', ['secret', 'put', 'a/b', '--value', 'v'], 'KT_CONFIG_INVALID', 2],
   ];
@@ -204,7 +204,7 @@ describe('the installed command', () => {
     const get = spawnCli(['secret', 'get', 'bin/test'], { env });
     expect(get).toMatchObject({ code: 0, stdout: 'through-the-bin\n', stderr: '' });
     expect(spawnCli(['secret', 'get', '/bad'], { env }).code).toBe(2);
-    expect(spawnCli(['secret', 'get', 'no/such'], { env }).code).toBe(1);
+    expect(spawnCli(['secret', 'get', 'no/such'], { env }).code).toBe(3);
     const status = JSON.parse(spawnCli(['status', '--json'], { env }).stdout);
     expect(status).toMatchObject({ home: tmp.dir, state: { dialect: 'sqlite' }, secrets: { secrets: 1, deleted: 0, versions: 1 } });
   });

@@ -8,7 +8,7 @@ import { applyPlan, planConfig } from '../src/config/apply.js';
 import { renderJsonSchema } from '../src/config/json-schema.js';
 import { parseConfig } from '../src/config/load.js';
 import { secretPolicySchema } from '../src/config/schema.js';
-import { isKeyturnError } from '../src/core/errors.js';
+import { ERRORS, isKeyturnError } from '../src/core/errors.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { targetConfigSchema } from '../src/targets/registry.js';
 import { openTestHome } from './helpers/state.js';
@@ -55,10 +55,10 @@ function parseError(yaml: string, env: Record<string, string> = {}): string {
   try {
     parseConfig(yaml, env);
   } catch (e) {
-    expect(isKeyturnError(e, 'KT_CONFIG_INVALID')).toBe(true);
+    expect(isKeyturnError(e, 'KT_CONFIG_FILE_INVALID')).toBe(true);
     return (e as Error).message;
   }
-  throw new Error('expected KT_CONFIG_INVALID');
+  throw new Error('expected KT_CONFIG_FILE_INVALID');
 }
 
 describe('parsing keyturn.yaml', () => {
@@ -92,7 +92,25 @@ describe('parsing keyturn.yaml', () => {
     expect(parseError('version: 1\ntargets:\n  t: { type: oracle, host: h }\n')).toContain('targets.t');
     expect(parseError('version: 1\nsecrets:\n  a:\n    type: app-secret\n    consumers: [{ type: file, path: relative.txt }]\n')).toContain('secrets.a.consumers.0.path');
     expect(parseError('version: 1\ntargets:\n  t: { type: redis, host: h, port: 1, admin: nope/x }\n')).toContain('targets.t.admin');
-    expect(parseError('version: 1\n  bad: [yaml\n')).toContain('YAML error at line');
+    expect(parseError('version: 1\n  bad: [yaml\n')).toMatch(/^keyturn\.yaml:\d+: YAML error: /);
+  });
+
+  it('a problem in the file is KT_CONFIG_FILE_INVALID at file:line and key path, with a fix that speaks of the file', () => {
+    const yaml = 'version: 1\ntargets:\n  t: { type: redis, host: h, port: 1 }\nsecrets:\n  app/x:\n    type: app-secret\n    target: pg\n  app/y:\n    type: app-secret\n    colour: blue\n';
+    let caught: unknown;
+    try {
+      parseConfig(yaml, {}, 'conf/keyturn.yaml');
+    } catch (e) {
+      caught = e;
+    }
+    expect(isKeyturnError(caught, 'KT_CONFIG_FILE_INVALID')).toBe(true);
+    const e = caught as Error & { fix: string; status: number; details: { issues: string[] } };
+    expect(e.details.issues).toEqual([expect.stringMatching(/^conf\/keyturn\.yaml:7: secrets\.app\/x\.target: unknown target "pg"/), expect.stringMatching(/^conf\/keyturn\.yaml:10: secrets\.app\/y: /)]);
+    expect(e.status).toBe(400);
+    expect(e.fix).toBe(ERRORS.KT_CONFIG_FILE_INVALID.fix);
+    expect(e.fix).toContain('keyturn.yaml');
+    expect(e.fix).not.toMatch(/environment variable or option/);
+    expect(parseError('version: 1\nsecrets:\n  a:\n    type: app-secret\n    initial: "${env:NOT_SET_ANYWHERE}"\n')).toMatch(/^keyturn\.yaml:5: secrets\.a\.initial: /);
   });
 
   it('expands ${env:VAR} only in initial values, and names a missing variable without echoing values', () => {

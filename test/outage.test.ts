@@ -110,6 +110,18 @@ describe('target outages', () => {
     expect(await logsIn(fx!.login, before)).toBe(false);
   });
 
+  it('down during test: the run says it failed at test, though its next attempt resumes at set', async () => {
+    await setup('single-user');
+    const run = await engineDownAt('test').rotate(fx!.path);
+    // The current credential could not be checked (target down), so the retry starts again at set.
+    expect(run).toMatchObject({ status: 'retrying', attempt: 2, errorCode: 'KT_TARGET_UNAVAILABLE', failedStep: 'test', step: 'set' });
+    const { runLine } = await import('../src/cli/commands/run-view.js');
+    expect(runLine(run, [])).toMatch(/^app\/db: attempt 1 failed at test: KT_TARGET_UNAVAILABLE: .+; the next attempt resumes at set at /);
+    await proxy!.up();
+    const done = await (await kt!.engine()).resume(run.id);
+    expect(done).toMatchObject({ status: 'done', errorCode: null, failedStep: null });
+  });
+
   it('a retry that is due is continued by `keyturn rotate --due` once the target is back', async () => {
     await setup('single-user');
     const run = await engineDownAt('set').rotate(fx!.path);

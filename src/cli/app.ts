@@ -2,8 +2,9 @@
  * The CLI's shared plumbing: common options (`--home`, `--json`), settings resolution, opening
  * Keyturn for the length of one command, and the exit-code policy.
  *
- * Exit codes: 0 success; 1 failure; 2 usage error (bad arguments or bad input: any KT_ code whose
- * HTTP status is 400).
+ * Exit codes (derived from the error's HTTP status by exitCodeOf, see EXIT_CODES in
+ * core/errors.ts): 0 success; 1 failure; 2 usage error or bad input (status 400); 3 what was asked
+ * for does not exist (status 404).
  */
 import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
@@ -16,6 +17,7 @@ import type { CliIo } from './io.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_NOT_FOUND = 3;
 
 export interface CommonOptions {
   home?: string;
@@ -33,6 +35,11 @@ export interface CliApp {
   readonly output: OutputMode;
   /** How the user runs Keyturn, for the commands it suggests: `npx keyturn` under npx, else `keyturn`. */
   readonly self: string;
+  /**
+   * The exit code of a command that has printed its whole answer and fails without an error
+   * (`keyturn status` on a home that is not initialized); 0 unless a command sets it.
+   */
+  exitCode: number;
   /** Who runs this command line, for the audit log: the OS user, source `cli`, one correlation id. */
   auditContext(): Promise<AuditContext>;
   /** The settings of this command line: the environment, then `--home`; validated and frozen. */
@@ -51,6 +58,7 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
     output: mode,
     // npm exec (npx) sets npm_command=exec for the program it runs.
     self: io.env.npm_command === 'exec' ? 'npx keyturn' : 'keyturn',
+    exitCode: EXIT_OK,
     auditContext: () => (context ??= import('../audit/context.js').then((m) => m.cliContext())),
     settings: async (opts) => {
       const { loadSettings } = await import('../config/settings.js');

@@ -18,7 +18,10 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
 
-/** Renders rows as aligned columns under a header; empty cells show "-". */
+/**
+ * Renders rows as aligned columns under a header; empty cells show "-". Every line ends with a
+ * newline, the last one too, so a table followed by `\n` and more text leaves one blank line.
+ */
 export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
@@ -27,22 +30,28 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...cells.map(line)].join('\n');
+  return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
 }
 
-/** Writes a command's result: JSON (one document) with --json, else the human text (none with --quiet). */
+/**
+ * Writes a command's result: JSON (one document) with --json, else the human text (none with
+ * --quiet), which always ends with exactly one newline.
+ */
 export function emit(io: CliIo, json: boolean, data: unknown, human: () => string): void {
   if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-  else if (!io.quiet) writeText(io, human());
+  else if (!io.quiet) writeText(io, human().replace(/\n+$/, ''));
 }
 
-/** Like `emit`, for output that is the data asked for (a value, a key, a proof): --quiet keeps it. */
+/**
+ * Like `emit`, for output that is the data asked for (a value, a key, a proof): --quiet keeps it,
+ * and text that ends with newlines is written as it is (a value's own newlines are part of it).
+ */
 export function emitData(io: CliIo, json: boolean, data: unknown, text: () => string): void {
   if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   else writeText(io, text());
 }
 
-/** Text ends with exactly the newline it needs; nothing is written for no text. */
+/** Text gets a final newline when it has none; nothing is written for no text. */
 function writeText(io: CliIo, text: string): void {
   if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }

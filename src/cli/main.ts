@@ -16,7 +16,7 @@
  * ```
  */
 import { Command, CommanderError } from 'commander';
-import { KeyturnError, isKeyturnError } from '../core/errors.js';
+import { EXIT_CODES, KeyturnError, isKeyturnError } from '../core/errors.js';
 import { ENV_VARS, envVarsHelp } from '../config/env-vars.js';
 import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
@@ -96,7 +96,7 @@ Examples:
 Environment:
 ${envVarsHelp()}
 
-Exit codes: 0 ok, 1 failure, 2 usage error or bad input (see docs/errors.md for every KT_ code).`,
+Exit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(', ')} (see docs/errors.md for every KT_ code).`,
     );
   const wanted = entryFor(command === 'help' ? undefined : command);
   if (wanted) (await wanted.load())(program, app);
@@ -134,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const line = normalizeArgv(argv);
     const program = await buildProgram(io, line.command, app);
     await program.parseAsync(line.argv, { from: 'user' });
-    return EXIT_OK;
+    return app.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;

@@ -1,6 +1,7 @@
 /**
  * Loads `keyturn.yaml`: YAML → `${env:VAR}` expansion in bootstrap values → zod validation with
- * dot-path errors → a deeply frozen config. Nothing else parses the file.
+ * dot-path errors → a deeply frozen config. Nothing else parses the file. Every problem with the
+ * file is KT_CONFIG_FILE_INVALID, named as `file:line: key.path: what is wrong`.
  *
  * @example
  * ```ts
@@ -9,7 +10,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KeyturnError } from '../core/errors.js';
 import { configSchema, type KeyturnConfig } from './schema.js';
 
@@ -28,41 +29,77 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The line of the node at `path` in the file (or of its nearest ancestor there), 0 when unknown. */
+type Locate = (path: ReadonlyArray<PropertyKey>) => number;
+
+function locator(doc: Document, lines: LineCounter): Locate {
+  return (path) => {
+    for (let n = path.length; n >= 0; n -= 1) {
+      const node: unknown = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+    }
+    return 0;
+  };
+}
+
+/** `file:line`, or the file alone when the line is unknown. */
+function place(source: string, line: number): string {
+  return line > 0 ? `${source}:${line}` : source;
+}
+
+/** A config-file error: it names the file and where in it, never a value. */
+function fileError(message: string, details?: Record<string, unknown>): KeyturnError {
+  return new KeyturnError('KT_CONFIG_FILE_INVALID', message, details ? { details } : {});
+}
+
 /** Expands `${env:VAR}` in a bootstrap value; a missing variable is an error naming it and where. */
-function expand(value: unknown, env: Record<string, string | undefined>, where: string): unknown {
+function expand(value: unknown, env: Record<string, string | undefined>, path: readonly string[], at: (path: readonly string[]) => string): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_m, name: string) => {
       const v = env[name];
-      if (v === undefined) throw new KeyturnError('KT_CONFIG_INVALID', `${where}: environment variable ${name} is not set`);
+      if (v === undefined) throw fileError(`${at(path)}: ${dotPath(path)}: environment variable ${name} is not set`);
       return v;
     });
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, env, `${where}.${k}`)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, env, [...path, k], at)]));
   }
   return value;
 }
 
-/** Parses YAML text into a validated, frozen config. `source` names the file in errors. */
+/**
+ * Parses YAML text into a validated, frozen config. `source` names the file in errors, which are
+ * KT_CONFIG_FILE_INVALID with `file:line` and the key path of each problem.
+ */
 export function parseConfig(text: string, env: Record<string, string | undefined>, source = 'keyturn.yaml'): KeyturnConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new KeyturnError('KT_CONFIG_INVALID', `${source}: YAML error at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+    throw fileError(`${source}:${e.linePos?.[0]?.line ?? '?'}: YAML error: ${e.message.split('\n')[0]}`);
   }
+  const locate = locator(doc, lines);
+  const at = (path: ReadonlyArray<PropertyKey>) => place(source, locate(path));
   const raw = doc.toJS() as unknown;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new KeyturnError('KT_CONFIG_INVALID', `${source}: expected a mapping with version, targets and secrets`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fileError(`${source}: expected a mapping with version, targets and secrets`);
   // Only bootstrap values may reference the environment; anywhere else a ${env:} stays literal and fails validation where it matters.
   const secrets = (raw as { secrets?: unknown }).secrets;
   if (secrets && typeof secrets === 'object') {
     for (const [path, s] of Object.entries(secrets as Record<string, Record<string, unknown>>)) {
-      if (s && typeof s === 'object' && 'initial' in s) s.initial = expand(s.initial, env, `secrets.${path}.initial`);
+      if (s && typeof s === 'object' && 'initial' in s) s.initial = expand(s.initial, env, ['secrets', path, 'initial'], at);
     }
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${dotPath(i.path) || '(top level)'}: ${i.message}`);
-    throw new KeyturnError('KT_CONFIG_INVALID', `${source}: ${lines.join('; ')}`, { details: { issues: lines } });
+    const issues = parsed.error.issues
+      .map((i) => {
+        // An unknown key is found in the file at the key itself, not at the mapping that holds it.
+        const line = locate(i.code === 'unrecognized_keys' && i.keys.length > 0 ? [...i.path, i.keys[0]!] : i.path);
+        return { line, text: `${place(source, line)}: ${dotPath(i.path) || '(top level)'}: ${i.message}` };
+      })
+      .sort((a, b) => a.line - b.line)
+      .map((i) => i.text);
+    throw fileError(issues.join('; '), { issues });
   }
   return deepFreeze(parsed.data);
 }
@@ -72,7 +109,7 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new KeyturnError('KT_CONFIG_INVALID', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw fileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   return parseConfig(text, env, file);
 }

@@ -2,7 +2,7 @@
  * Renders docs/errors.md from the error registry. `npm run docs:errors` writes it; a test fails
  * when the committed page and the registry differ.
  */
-import { ERRORS, exitCodeOf, type ErrorCode } from './errors.js';
+import { ERRORS, EXIT_CODES, exitCodeOf, type ErrorCode } from './errors.js';
 
 const HEADER = `# Error codes
 
@@ -12,9 +12,12 @@ wrong (never a secret value), a fix, and the HTTP status the API answers with. T
 
 | exit code | meaning |
 | --- | --- |
-| 0 | success |
-| 1 | failure (anything not the caller's input) |
-| 2 | usage error or bad input (every code with HTTP status 400) |
+${EXIT_CODES.map((e) => `| ${e.code} | ${e.meaning} |`).join('\n')}
+
+The exit code follows from the HTTP status alone: 400 exits 2, 404 exits 3, every other status
+exits 1. A 404 means that what the command names or selects (a secret, version, stage, field,
+run, policy, the target a policy names, or an audit event) does not exist in Keyturn; something
+missing outside Keyturn, such as a user on a target, is a failure (exit 1).
 
 This page is generated from \`src/core/errors.ts\` by \`npm run docs:errors\`; a test keeps it in sync.
 

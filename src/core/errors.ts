@@ -17,7 +17,12 @@
 export interface ErrorSpec {
   /** One line: what went wrong, in general. */
   readonly title: string;
-  /** HTTP status the API answers with. 400-class codes are the caller's to fix. */
+  /**
+   * HTTP status the API answers with; the CLI's exit code follows from it ({@link exitCodeOf}).
+   * 400: the caller's input is wrong. 404: what the caller asked for (a secret, version, stage,
+   * field, run, policy, target or audit event, named on the command line or by the policy it
+   * uses) does not exist. Something missing outside Keyturn (a user on a target) is not a 404.
+   */
   readonly status: number;
   /** What to do about it. */
   readonly fix: string;
@@ -31,6 +36,7 @@ export const ERRORS = {
   // ── usage ──────────────────────────────────────────────────────────────
   KT_USAGE: spec(400, 'The command line is not valid.', 'Run the command with --help to see its arguments and options.'),
   KT_CONFIG_INVALID: spec(400, 'A setting is not valid.', 'Correct the setting named in the message (environment variable or option) and run again.'),
+  KT_CONFIG_FILE_INVALID: spec(400, 'The configuration file (keyturn.yaml) cannot be read or is not valid.', 'Correct keyturn.yaml at the place the message names (file:line, or a key path such as secrets.prod/db/app.target; for "environment variable X is not set", set X), then run `keyturn apply -f keyturn.yaml --dry-run` again.'),
 
   // ── paths ──────────────────────────────────────────────────────────────
   KT_PATH_EMPTY: spec(400, 'The secret path is empty.', 'Give a path such as prod/db/app_user.'),
@@ -63,7 +69,7 @@ export const ERRORS = {
   KT_STAGE_UNKNOWN: spec(400, 'Unknown stage.', 'Use one of: current, pending, previous.'),
   KT_STAGE_NOT_SET: spec(404, 'No version carries that stage.', 'List versions and their stages with `keyturn secret history PATH`.'),
   KT_STAGE_CONFLICT: spec(409, 'The stage moved since it was read (compare-and-set failed).', 'Read the secret again and retry with the version id it now has.'),
-  KT_NO_PREVIOUS_VERSION: spec(409, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
+  KT_NO_PREVIOUS_VERSION: spec(404, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
 
   // ── keys and encryption ───────────────────────────────────────────────
   KT_NOT_INITIALIZED: spec(500, 'The Keyturn home folder is not initialized.', 'Run `keyturn init` (or set KEYTURN_HOME to an initialized folder).'),
@@ -136,7 +142,7 @@ export const ERRORS = {
   KT_TARGET_PASSWORD_REJECTED: spec(422, 'The target refused the new password value.', 'Align the secret\'s password policy with the target\'s rules (length, characters, password validation plugins), then retry.'),
   KT_TARGET_AUTH_FAILED: spec(502, 'The target refused the credential.', 'Check the user name and password held in the store; if the password was changed on the target by hand, store the working one with `keyturn secret put`.'),
   KT_TARGET_PERMISSION_DENIED: spec(502, 'The admin user lacks a right the rotation needs on the target.', 'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands), then retry.'),
-  KT_TARGET_USER_MISSING: spec(404, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
+  KT_TARGET_USER_MISSING: spec(502, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
   KT_TARGET_UNAVAILABLE: spec(503, 'The target cannot be reached or did not answer in time.', 'Check that the server runs and is reachable at the configured host and port (firewall, TLS, timeouts); the rotation retries with backoff.'),
   KT_TARGET_FAILED: spec(502, 'The target answered with an error Keyturn does not expect.', 'Look up the driver code given in the message in the server\'s documentation and its log, fix the cause, then retry.'),
 
@@ -183,9 +189,31 @@ export class KeyturnError extends Error {
   }
 }
 
-/** The CLI exit code for an error: 2 for the caller's input (status 400), else 1. */
-export function exitCodeOf(code: ErrorCode): 1 | 2 {
-  return ERRORS[code].status === 400 ? 2 : 1;
+/**
+ * The CLI's exit codes and what each means; every error's code follows from its HTTP status
+ * alone ({@link exitCodeOf}), and docs/errors.md and `keyturn --help` print this table.
+ */
+export const EXIT_CODES = [
+  { code: 0, short: 'ok', meaning: 'ok' },
+  { code: 1, short: 'failure', meaning: 'failure: anything that is neither bad input nor a missing thing (a target, the state database, keys, the audit log, an internal error)' },
+  { code: 2, short: 'usage error or bad input', meaning: 'usage error or bad input: every code with HTTP status 400' },
+  { code: 3, short: 'what you asked for does not exist', meaning: 'what you asked for does not exist: every code with HTTP status 404' },
+] as const;
+
+/**
+ * The CLI exit code for an error, derived from its HTTP status: 400 (the caller's input) → 2,
+ * 404 (what was asked for does not exist) → 3, anything else → 1.
+ *
+ * @example
+ * ```ts
+ * exitCodeOf('KT_SECRET_NOT_FOUND'); // 3
+ * ```
+ */
+export function exitCodeOf(code: ErrorCode): 1 | 2 | 3 {
+  const { status } = ERRORS[code];
+  if (status === 400) return 2;
+  if (status === 404) return 3;
+  return 1;
 }
 
 /** True when `e` is a KeyturnError, optionally with the given code. */

@@ -141,7 +141,7 @@ export class Engine {
     if (run.status === 'failed') {
       const latest = await this.runs.active(run.path);
       if (latest) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has a newer unfinished run ${latest.id}`);
-      return this.execute({ ...run, status: 'running', attempt: 1, errorCode: null, errorMessage: null, nextAttemptAt: null, finishedAt: null }, { resumed: true, wait });
+      return this.execute({ ...run, status: 'running', attempt: 1, errorCode: null, errorMessage: null, failedStep: null, nextAttemptAt: null, finishedAt: null }, { resumed: true, wait });
     }
     return this.execute(run, { resumed: true, wait });
   }
@@ -196,7 +196,7 @@ export class Engine {
       while (run.step !== 'done') {
         const step = run.step;
         if (this.stopping) {
-          return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}` }, undefined, lease);
+          return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, undefined, lease);
         }
         this.o.onBoundary?.(step, 'before', run);
         const startedAt = this.o.clock.now();
@@ -217,7 +217,7 @@ export class Engine {
         if (step === 'create' && result.outcome === 'ok') worldKnown = true;
         const next = nextStep(step);
         const finishing = next === 'done';
-        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null } : {}) };
+        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
         const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
         run = await this.runs.advance(
           run,
@@ -341,6 +341,8 @@ export class Engine {
       pendingVersionId: currentWorks && step !== 'propagate' ? null : run.pendingVersionId,
       errorCode: code,
       errorMessage: messageOf(error),
+      // Messages name this step, not `step` above, where the next attempt resumes.
+      failedStep: step,
     };
     if (PERMANENT.has(code) || run.attempt >= attempts || !scope) {
       return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease, (trx) => this.audit(run, 'failure', run.pendingVersionId, code, trx));

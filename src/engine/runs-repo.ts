@@ -36,6 +36,8 @@ export interface Run {
   pendingVersionId: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The step that failed with `errorCode`; `step` is where the next attempt resumes. Null when no step failed. */
+  failedStep: Step | null;
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -79,6 +81,7 @@ function fromRow(r: RunsTable): Run {
     pendingVersionId: r.pending_version_id,
     errorCode: r.error_code,
     errorMessage: r.error_message,
+    failedStep: r.failed_step as Step | null,
     nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -98,6 +101,7 @@ function toColumns(p: RunPatch): Partial<RunsTable> {
   if (p.pendingVersionId !== undefined) c.pending_version_id = p.pendingVersionId;
   if (p.errorCode !== undefined) c.error_code = p.errorCode;
   if (p.errorMessage !== undefined) c.error_message = p.errorMessage;
+  if (p.failedStep !== undefined) c.failed_step = p.failedStep;
   if (p.nextAttemptAt !== undefined) c.next_attempt_at = p.nextAttemptAt;
   if (p.finishedAt !== undefined) c.finished_at = p.finishedAt;
   return c;
@@ -125,6 +129,7 @@ export class RunsRepo {
       pending_version_id: null,
       error_code: null,
       error_message: null,
+      failed_step: null,
       next_attempt_at: null,
       created_at: now,
       updated_at: now,

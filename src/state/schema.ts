@@ -83,6 +83,8 @@ export interface RunsTable {
   pending_version_id: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** The step whose failure error_code is about (the run resumes at `step`); NULL when none failed. */
+  failed_step: string | null;
   next_attempt_at: number | null;
   created_at: number;
   updated_at: number;

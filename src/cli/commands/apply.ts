@@ -36,7 +36,6 @@ Examples:
       emit(app.io, !!opts.json, { applied: !opts.dryRun, plan }, () =>
         [
           table(['ACTION', 'KIND', 'NAME', 'CHANGED'], plan.map((p) => [p.action, p.kind, p.name, p.changed?.join(',')])),
-          '',
           `${opts.dryRun ? 'Plan' : 'Applied'}: ${summary(plan)}${opts.dryRun ? ' (dry run: nothing changed)' : ''}`,
         ].join('\n'),
       );

@@ -88,7 +88,6 @@ Examples:
             '',
             'History of quickstart/jwt-secret (values are never shown here):',
             table(['VERSION', 'STAGES', 'CREATED'], history.map((v) => [v.number, v.stages.join(','), isoTime(v.createdAt)])),
-            '',
             `Rendered ${join(dir, 'app.env')} (mode 0600; demo values):`,
             rendered.trimEnd(),
             '',

@@ -21,7 +21,7 @@ Examples:
     .action(async (path: string | undefined, opts: CommonOptions & { limit: number }) => {
       const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: opts.limit }));
       emit(app.io, !!opts.json, list.map((r) => runJson(r)), () =>
-        list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode, isoTime(r.createdAt)])),
+        list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode && r.failedStep ? `${r.errorCode} at ${r.failedStep}` : r.errorCode, isoTime(r.createdAt)])),
       );
     });
 

@@ -1,8 +1,29 @@
-/** `keyturn status`: where the state lives, which keys open it, what it holds, and the limits in force. */
+/**
+ * `keyturn status`: where the state lives, which keys open it, what it holds, and the limits in
+ * force. On a home that is not initialized it says so and how to start (exit 1), creating nothing.
+ */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { common, type CliApp, type CommonOptions } from '../app.js';
+import { isKeyturnError, KeyturnError } from '../../core/errors.js';
+import { common, EXIT_FAILURE, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
+
+/** The report for a home without a state database (or one without keys): what is missing and the two ways to start. */
+async function notInitialized(app: CliApp, opts: CommonOptions, reason: string): Promise<void> {
+  const s = await app.settings(opts);
+  const location = s.databaseUrl ? (await import('../../state/db.js')).redactUrl(s.databaseUrl) : s.sqliteFile;
+  const home = opts.home ? ` --home ${opts.home}` : '';
+  const next = [`${app.self} init${home}`, `${app.self} quickstart${home}`] as const;
+  emit(app.io, !!opts.json, { initialized: false, home: s.home, state: { dialect: s.databaseUrl ? 'postgres' : 'sqlite', location }, reason, next }, () =>
+    [
+      `Keyturn is not initialized in ${s.home}: ${reason}.`,
+      'Start with one of:',
+      `  ${next[0].padEnd(next[1].length)}  create the home folder, its root key and the state database`,
+      `  ${next[1]}  try Keyturn end to end on the embedded store (initializes the home too)`,
+    ].join('\n'),
+  );
+  app.exitCode = EXIT_FAILURE;
+}
 
 export function registerStatus(program: Command, app: CliApp): void {
   common(program.command('status'))
@@ -17,10 +38,12 @@ Examples:
     )
     .action(async (opts: CommonOptions) => {
       const [{ fileMode }, { ROOT_KEY_FILE }] = await Promise.all([app.runtime(), import('../../crypto/root-key.js')]);
+      // KT_NOT_INITIALIZED comes back as a value: it is this command's answer, not its failure.
       const status = await app.withKeyturn(opts, async (kt) => {
         const counts = await kt.store.counts();
         const s = kt.settings;
         return {
+          initialized: true,
           home: s.home,
           state: { dialect: kt.state.dialect, location: kt.state.location },
           rootKey: { id: kt.ring.rootKey.id, source: s.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : join(s.home, ROOT_KEY_FILE), fileMode: s.rootKeyFromEnv ? null : fileMode(join(s.home, ROOT_KEY_FILE)) },
@@ -28,7 +51,8 @@ Examples:
           secrets: counts,
           limits: { maxValueBytes: s.maxValueBytes, maxVersions: s.maxVersions, retentionDays: s.retentionDays, recoveryDays: s.recoveryDays, purgeProtection: s.purgeProtection },
         };
-      });
+      }).catch((e: unknown) => (isKeyturnError(e, 'KT_NOT_INITIALIZED') ? e : Promise.reject(e)));
+      if (status instanceof KeyturnError) return notInitialized(app, opts, status.message);
       emit(app.io, !!opts.json, status, () =>
         table(
           ['ITEM', 'VALUE'],

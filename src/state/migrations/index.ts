@@ -14,4 +14,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<Migration>>> = Ob
   '0001_initial': () => import('./0001_initial.js'),
   '0002_engine': () => import('./0002_engine.js'),
   '0003_audit': () => import('./0003_audit.js'),
+  '0004_run_failed_step': () => import('./0004_run_failed_step.js'),
 });
