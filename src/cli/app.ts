@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
 import type { Settings } from '../config/settings.js';
-import type * as Runtime from '../runtime/keyturn.js';
+import type * as Runtime from './runtime.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { AuditContext } from '../audit/context.js';
 import type { CliIo } from './io.js';
@@ -59,12 +59,12 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
     // npm exec (npx) sets npm_command=exec for the program it runs.
     self: io.env.npm_command === 'exec' ? 'npx keyturn' : 'keyturn',
     exitCode: EXIT_OK,
-    auditContext: () => (context ??= import('../audit/context.js').then((m) => m.cliContext())),
+    auditContext: () => (context ??= app.runtime().then((m) => m.cliContext())),
     settings: async (opts) => {
-      const { loadSettings } = await import('../config/settings.js');
+      const { loadSettings } = await app.runtime();
       return loadSettings(io.env, opts.home === undefined ? {} : { home: opts.home });
     },
-    runtime: () => import('../runtime/keyturn.js'),
+    runtime: () => import('./runtime.js'),
     withKeyturn: async (opts, fn) => {
       const [settings, { openKeyturn }] = await Promise.all([app.settings(opts), app.runtime()]);
       const kt = await openKeyturn(settings, { audit: await app.auditContext() });
