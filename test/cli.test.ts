@@ -108,9 +108,10 @@ describe('delete, restore, purge', () => {
     expect(get.code).toBe(1);
     expect(get.stderr).toContain('KT_SECRET_DELETED');
     expect((await kt(['secret', 'ls', '--deleted'])).stdout).toMatch(/a\/b/);
+    // Refused for its protection before confirmation is even asked for.
     const noYes = await kt(['secret', 'purge', 'a/b']);
-    expect(noYes.code).toBe(2);
-    expect(noYes.stderr).toContain('--yes');
+    expect(noYes.code).toBe(1);
+    expect(noYes.stderr).toContain('KT_PURGE_PROTECTED');
     const protectedPurge = await kt(['secret', 'purge', 'a/b', '--yes']);
     expect(protectedPurge.code).toBe(1);
     expect(protectedPurge.stderr).toContain('KT_PURGE_PROTECTED');
@@ -121,6 +122,11 @@ describe('delete, restore, purge', () => {
   it('purges at once when purge protection is off', async () => {
     await kt(['secret', 'put', 'a/b', '--value', 'v']);
     await kt(['secret', 'rm', 'a/b']);
+    const noYes = await runCli(['secret', 'purge', 'a/b'], { env: { ...env, KEYTURN_PURGE_PROTECTION: 'false' } });
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toContain('KT_CONFIRMATION_REQUIRED');
+    expect(noYes.stderr).toContain('--yes');
+    expect((await kt(['secret', 'ls', '--deleted'])).stdout).toMatch(/a\/b/);
     const r = await runCli(['secret', 'purge', 'a/b', '--yes'], { env: { ...env, KEYTURN_PURGE_PROTECTION: 'false' } });
     expect(r.code, r.stderr).toBe(0);
     expect((await kt(['secret', 'ls', '--deleted', '--json'])).stdout).toBe('[]\n');

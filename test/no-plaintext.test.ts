@@ -49,7 +49,7 @@ describe('no plaintext anywhere', () => {
     run(['secret', 'history', 'plant/string', '--json']);
     run(['status', '--json']);
     run(['secret', 'rollback', 'plant/string']);
-    run(['key', 'rotate-root']);
+    run(['key', 'rotate-root', '--yes']);
     run(['secret', 'rm', 'plant/file']);
     run(['secret', 'restore', 'plant/file']);
     // Errors whose input holds the marker.

@@ -12,6 +12,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Set by -q/--quiet: `emit` prints no human text (JSON and `emitData` still print). */
   quiet?: boolean;
+  /** The folder relative paths and default files are found in (default: `process.cwd()`). */
+  cwd?: string;
 }
 
 export function processIo(): CliIo {
@@ -31,6 +33,11 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
       .join('  ')
       .trimEnd();
   return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
+}
+
+/** The folder of this command line: `io.cwd`, else the process's working directory. */
+export function workingDir(io: CliIo): string {
+  return io.cwd ?? process.cwd();
 }
 
 /**

@@ -37,6 +37,8 @@ export const ERRORS = {
   KT_USAGE: spec(400, 'The command line is not valid.', 'Run the command with --help to see its arguments and options.'),
   KT_CONFIG_INVALID: spec(400, 'A setting is not valid.', 'Correct the setting named in the message (environment variable or option) and run again.'),
   KT_CONFIG_FILE_INVALID: spec(400, 'The configuration file (keyturn.yaml) cannot be read or is not valid.', 'Correct keyturn.yaml at the place the message names (file:line, or a key path such as secrets.prod/db/app.target; for "environment variable X is not set", set X), then run `keyturn apply -f keyturn.yaml --dry-run` again.'),
+  KT_CONFIRMATION_REQUIRED: spec(400, 'The command needs confirmation, and there is no terminal to ask on.', 'Pass --yes to confirm (scripts and CI), or run the command on a terminal and answer the question.'),
+  KT_ABORTED: spec(409, 'The command was not confirmed, so nothing was changed.', 'Run the command again and answer y, or pass --yes to confirm without a question.'),
 
   // ── paths ──────────────────────────────────────────────────────────────
   KT_PATH_EMPTY: spec(400, 'The secret path is empty.', 'Give a path such as prod/db/app_user.'),
@@ -78,6 +80,7 @@ export const ERRORS = {
   KT_ROOT_KEY_INVALID: spec(500, 'The root key is malformed.', 'A root key is 32 random bytes in base64 (44 characters); restore the right one.'),
   KT_ROOT_KEY_MISMATCH: spec(500, 'The root key does not open this state database.', 'Use the root key this database was initialized or last rotated with.'),
   KT_ROOT_KEY_FILE_MODE: spec(500, 'root.key is readable by other users.', 'Run `chmod 600 root.key` in the home folder.'),
+  KT_ROOT_KEY_OLD_EXISTS: spec(409, 'root.key.old, the key before an earlier root-key rotation, is still in the home folder.', 'Move root.key.old out of the home folder (keep it with the backups made under it until they are replaced), then run the command again.'),
   KT_DECRYPT_FAILED: spec(500, 'A stored value failed authentication and was not decrypted.', 'The row was altered, moved or corrupted: restore it from a backup; do not trust it.'),
   KT_DATA_KEY_MISSING: spec(500, 'The data key that sealed a value is missing.', 'Restore the state database from a backup.'),
 
@@ -113,6 +116,8 @@ export const ERRORS = {
   KT_AUDIT_SINK_FAILED: spec(502, 'An audit sink did not take the events; they stay queued for it.', 'Check the sink named in the message (file folder, HTTP endpoint, syslog receiver); delivery resumes from its cursor on the next command or `keyturn audit deliver`.'),
 
   // ── rotation engine and config ─────────────────────────────────────
+  KT_CONFIG_FILE_MISSING: spec(400, 'The configuration file does not exist.', 'Create keyturn.yaml in the current folder (start from examples/keyturn.yaml, or run `keyturn quickstart`, which writes a working one under the home folder), or pass -f FILE (-f - reads it from stdin).'),
+  KT_PLAN_CHANGED: spec(409, 'The applied configuration changed while the plan waited for confirmation; nothing was applied.', 'Run `keyturn apply` again to see the new plan.'),
   KT_POLICY_NOT_FOUND: spec(404, 'The secret has no rotation policy.', 'Declare it under secrets: in keyturn.yaml and run `keyturn apply -f keyturn.yaml`.'),
   KT_POLICY_NOT_ROTATABLE: spec(400, 'The secret is stored but not rotated (no target and not an app-secret).', 'Give it a target in keyturn.yaml, or rotate it by hand with `keyturn secret put`.'),
   KT_TARGET_NOT_FOUND: spec(404, 'The policy names a target that is not applied.', 'Declare the target under targets: in keyturn.yaml and apply it.'),

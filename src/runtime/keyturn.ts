@@ -21,6 +21,7 @@ import {
   generateRootKey,
   loadRootKeyCandidates,
   NEXT_ROOT_KEY_FILE,
+  OLD_ROOT_KEY_FILE,
   parseRootKey,
   readRootKeyFile,
   ROOT_KEY_FILE,
@@ -203,34 +204,62 @@ export interface RotateRootResult {
   dataKeysRewrapped: number;
   /** Where the new key was written. */
   keyFile: string;
+  /** Where the replaced key is kept (`root.key.old`, mode 0600) until the operator removes it; null when it came from KEYTURN_ROOT_KEY. */
+  oldKeyFile: string | null;
+}
+
+/** What a root rotation is about to do, for a confirmation before anything changes. */
+export interface RotateRootPlan {
+  rootKeyId: string;
+  dataKeys: number;
+  /** Where the new key will be. */
+  keyFile: string;
+  /** Where the replaced key will be kept, or null (KEYTURN_ROOT_KEY). */
+  oldKeyFile: string | null;
+}
+
+export interface RotateRootOptions {
+  /** Where the new key goes; required (and only used) when the key comes from KEYTURN_ROOT_KEY. */
+  outputFile?: string;
+  /** Called after every check and before the first change; a throw leaves everything as it was. */
+  confirm?: (plan: RotateRootPlan) => Promise<void>;
 }
 
 /**
  * Re-wraps every data key under a fresh root key; values are not re-encrypted and the old root
  * key stops opening anything. With the key in `root.key`, the new key is written to
- * `root.key.next` first and renamed over `root.key` after the database commit, so a crash at any
- * point leaves a key that opens the state. With KEYTURN_ROOT_KEY, `outputFile` receives the new
- * key (mode 0600) and the environment must be updated by the operator.
+ * `root.key.next` first and, after the database commit, the replaced key is copied to
+ * `root.key.old` (mode 0600) and `root.key.next` renamed over `root.key`, so a crash at any point
+ * leaves a key that opens the state. `root.key.old` stays until the operator removes it; while it
+ * is there a new rotation is refused (KT_ROOT_KEY_OLD_EXISTS) before anything changes. With
+ * KEYTURN_ROOT_KEY, `outputFile` receives the new key (mode 0600) and the environment must be
+ * updated by the operator.
  */
-export async function rotateRootKey(settings: Settings, options: { outputFile?: string } = {}): Promise<RotateRootResult> {
+export async function rotateRootKey(settings: Settings, options: RotateRootOptions = {}): Promise<RotateRootResult> {
   if (settings.rootKeyFromEnv && !options.outputFile) {
     throw new KeyturnError('KT_USAGE', 'the root key comes from KEYTURN_ROOT_KEY, so the new key needs a place: pass --output FILE');
+  }
+  if (!settings.rootKeyFromEnv && options.outputFile) {
+    throw new KeyturnError('KT_USAGE', `the root key is in ${join(settings.home, ROOT_KEY_FILE)}, where the new key goes too (the old one to ${OLD_ROOT_KEY_FILE}): leave out --output, which is for a key from KEYTURN_ROOT_KEY`);
   }
   const kt = await openKeyturn(settings);
   try {
     const previous = kt.ring.rootKey;
-    const target = options.outputFile ?? join(settings.home, NEXT_ROOT_KEY_FILE);
+    const fromFile = !settings.rootKeyFromEnv;
+    const target = fromFile ? join(settings.home, NEXT_ROOT_KEY_FILE) : options.outputFile!;
+    const oldKeyFile = fromFile ? join(settings.home, OLD_ROOT_KEY_FILE) : null;
+    const keyFile = fromFile ? join(settings.home, ROOT_KEY_FILE) : target;
+    if (oldKeyFile !== null && existsSync(oldKeyFile)) {
+      throw new KeyturnError('KT_ROOT_KEY_OLD_EXISTS', `${oldKeyFile} is still there from an earlier rotation; nothing was changed`);
+    }
     if (existsSync(target)) throw new KeyturnError('KT_USAGE', `${target} already exists; move it away first`);
+    await options.confirm?.({ rootKeyId: previous.id, dataKeys: kt.ring.dataKeyCount, keyFile, oldKeyFile });
     const next = generateRootKey(target);
     writeRootKeyFile(target, next);
     const n = await kt.ring.rotateRoot(next);
-    let keyFile = target;
-    if (!options.outputFile) {
-      settleRootKeyFiles(settings.home, next);
-      keyFile = join(settings.home, ROOT_KEY_FILE);
-    }
+    if (fromFile) settleRootKeyFiles(settings.home, next);
     kt.log.info({ previousRootKeyId: previous.id, rootKeyId: next.id, dataKeys: n }, 'root key rotated');
-    return { previousRootKeyId: previous.id, rootKeyId: next.id, dataKeysRewrapped: n, keyFile };
+    return { previousRootKeyId: previous.id, rootKeyId: next.id, dataKeysRewrapped: n, keyFile, oldKeyFile };
   } finally {
     await kt.close();
   }

@@ -1,6 +1,7 @@
 /**
- * Runs the CLI in-process (`runCli`) or as a real process (`spawnCli`, through bin/keyturn.js and
- * the compiled dist/), capturing stdout, stderr and the exit code.
+ * Runs the CLI in-process (`runCli`; `runCliOnTerminal` with stdin and stderr that say they are a
+ * terminal and an answer typed at each question) or as a real process (`spawnCli`, through
+ * bin/keyturn.js and the compiled dist/), capturing stdout, stderr and the exit code.
  */
 import { spawnSync } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
@@ -13,15 +14,44 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<CliResult> {
+export async function runCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([options.stdin ?? '']), env: { ...options.env } });
+  const code = await main(argv, { stdout, stderr, stdin: Readable.from([options.stdin ?? '']), env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
   return { code, stdout: out, stderr: err };
+}
+
+/**
+ * Runs the CLI in-process as if on a terminal: stdin and stderr have `isTTY`, and each
+ * `QUESTION [y/N] ` written to stderr is answered with `answer` and a newline (null: the end of
+ * input). `questions` holds the questions asked, without the "[y/N]".
+ */
+export async function runCliOnTerminal(
+  argv: string[],
+  options: { env?: Record<string, string | undefined>; answer?: string | null; cwd?: string } = {},
+): Promise<CliResult & { questions: string[] }> {
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: true });
+  const stdin = Object.assign(new PassThrough(), { isTTY: true });
+  const questions: string[] = [];
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    const asked = /([^\n]*) \[y\/N\] $/.exec(err);
+    if (!asked) return;
+    questions.push(asked[1]!);
+    err += '\n'; // what the terminal would show after the answer; also ends this match
+    if (options.answer === null) stdin.end();
+    else stdin.write(`${options.answer ?? 'y'}\n`);
+  });
+  const code = await main(argv, { stdout, stderr, stdin, env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+  return { code, stdout: out, stderr: err, questions };
 }
 
 export const BIN = fileURLToPath(new URL('../../bin/keyturn.js', import.meta.url));

@@ -1,19 +1,63 @@
-/** `keyturn apply -f keyturn.yaml`: show the plan and apply it. */
+/**
+ * `keyturn apply [-f FILE]`: show the plan for keyturn.yaml and apply it.
+ *
+ * The file is `./keyturn.yaml` (in the command's working directory) unless `-f` names one;
+ * `-f -` reads it from stdin. On a terminal the plan is shown and a question asked before
+ * anything changes (`--yes` skips it). Not on a terminal, a plan of creates and changes is applied
+ * without a question, but a plan that removes something always needs confirmation: `--yes`.
+ * `--dry-run` and a plan with nothing to do ask nothing.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PlanEntry } from '../../config/apply.js';
+import type { KeyturnConfig } from '../../config/schema.js';
+import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
-import { emit, table } from '../io.js';
+import { confirm, onTerminal } from '../confirm.js';
+import { emit, readAll, table, workingDir } from '../io.js';
+
+const DEFAULT_FILE = 'keyturn.yaml';
+
+interface ApplyOptions extends CommonOptions {
+  file?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
 
 function summary(plan: readonly PlanEntry[]): string {
   const n = (a: PlanEntry['action']) => plan.filter((p) => p.action === a).length;
   return `${n('create')} to create, ${n('change')} to change, ${n('remove')} to remove, ${n('unchanged')} unchanged`;
 }
 
+function planTable(plan: readonly PlanEntry[]): string {
+  return table(['ACTION', 'KIND', 'NAME', 'CHANGED'], plan.map((p) => [p.action, p.kind, p.name, p.changed?.join(',')]));
+}
+
+/** The first few entries by kind and name, for a question. */
+function names(entries: readonly PlanEntry[], max = 5): string {
+  const shown = entries.slice(0, max).map((e) => `${e.kind} ${e.name}`);
+  return entries.length <= max ? shown.join(', ') : `${shown.join(', ')} and ${entries.length - max} more`;
+}
+
+/** The config, from stdin (`-f -`), the file named, or ./keyturn.yaml; and how to name it. */
+async function readConfig(app: CliApp, file: string | undefined): Promise<{ config: KeyturnConfig; source: string }> {
+  const { loadConfigFile, parseConfig } = await import('../../config/load.js');
+  if (file === '-') return { config: parseConfig(await readAll(app.io.stdin), app.io.env, 'stdin'), source: 'stdin' };
+  const cwd = workingDir(app.io);
+  const path = resolve(cwd, file ?? DEFAULT_FILE);
+  if (!existsSync(path)) {
+    throw new KeyturnError('KT_CONFIG_FILE_MISSING', file === undefined ? `no ${DEFAULT_FILE} in ${cwd} (no -f FILE was given, so apply looked for ${path})` : `${file} does not exist (${path})`);
+  }
+  return { config: loadConfigFile(path, app.io.env), source: path };
+}
+
 export function registerApply(program: Command, app: CliApp): void {
   common(program.command('apply'))
-    .description('Apply keyturn.yaml: targets, secret policies and bootstrap values (prints the plan first)')
-    .requiredOption('-f, --file <file>', 'the configuration file')
+    .description('Apply keyturn.yaml: targets, secret policies and bootstrap values (shows the plan, asks on a terminal)')
+    .option('-f, --file <file>', `the configuration file, or - for stdin (default: ./${DEFAULT_FILE})`)
     .option('--dry-run', 'print the plan and change nothing')
+    .option('--yes', 'apply without a question (needed off a terminal when the plan removes something)')
     .addHelpText(
       'after',
       `
@@ -21,23 +65,53 @@ The plan lists each target, policy and bootstrap value as create, change, unchan
 "remove" stops managing a target or policy; secrets and their versions are never deleted by apply.
 \${env:VAR} is expanded in initial values only. The JSON Schema is schema/keyturn.schema.json.
 
+When it asks:
+  on a terminal       the plan is shown, then "Apply this plan? [y/N]"; --yes skips the question
+  not on a terminal   creates and changes are applied without a question; a plan with a remove
+                      is refused (KT_CONFIRMATION_REQUIRED) unless --yes is given
+  -f -                stdin holds the file, so apply behaves as when not on a terminal
+  --dry-run, or nothing to do: nothing is asked and nothing changes
+
 Examples:
-  keyturn apply -f keyturn.yaml --dry-run
-  keyturn apply -f keyturn.yaml --json`,
+  keyturn apply                        # ./keyturn.yaml
+  keyturn apply --dry-run
+  keyturn apply -f deploy/keyturn.yaml --yes --json
+  cat keyturn.yaml | keyturn apply -f -`,
     )
-    .action(async (opts: CommonOptions & { file: string; dryRun?: boolean }) => {
-      const [{ loadConfigFile }, { applyPlan, planConfig }, { configAuditHook }] = await Promise.all([import('../../config/load.js'), import('../../config/apply.js'), import('../../audit/hooks.js')]);
-      const config = loadConfigFile(opts.file, app.io.env);
-      const plan = await app.withKeyturn(opts, async (kt) => {
-        const p = await planConfig(kt.state, kt.store, config);
-        if (!opts.dryRun) await applyPlan(kt.state, kt.store, config, p, kt.clock, configAuditHook(kt.audit, await app.auditContext()));
-        return p;
+    .action(async (opts: ApplyOptions) => {
+      const [{ applyPlan, planConfig, stableJson }, { configAuditHook }] = await Promise.all([import('../../config/apply.js'), import('../../audit/hooks.js')]);
+      const { config, source } = await readConfig(app, opts.file);
+      const json = !!opts.json;
+      const fromStdin = opts.file === '-';
+      const interactive = onTerminal(app.io) && !fromStdin;
+      let shown = false;
+      const { plan, applied } = await app.withKeyturn(opts, async (kt) => {
+        const plan = await planConfig(kt.state, kt.store, config);
+        const removes = plan.filter((p) => p.action === 'remove');
+        if (opts.dryRun || plan.every((p) => p.action === 'unchanged')) return { plan, applied: false };
+        if (interactive || removes.length > 0) {
+          const asks = interactive && !opts.yes;
+          if (asks) {
+            // With --json, stdout is for the result only: the plan the question is about goes to stderr.
+            const text = `${planTable(plan)}\nPlan: ${summary(plan)}\n`;
+            if (!json) emit(app.io, false, null, () => text);
+            else if (!app.io.quiet) app.io.stderr.write(text);
+            shown = !json;
+          }
+          const stops = removes.length > 0 ? `, which stops managing ${names(removes)} (secrets and versions stay)` : '';
+          await confirm(app, { question: `Apply this plan to ${kt.state.location} (${summary(plan)})${stops}?`, yes: opts.yes, stdinInUse: fromStdin });
+          if (asks && stableJson(await planConfig(kt.state, kt.store, config)) !== stableJson(plan)) {
+            throw new KeyturnError('KT_PLAN_CHANGED', `the configuration applied to ${kt.state.location} changed while the question was open`);
+          }
+        }
+        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, await app.auditContext()));
+        return { plan, applied: true };
       });
-      emit(app.io, !!opts.json, { applied: !opts.dryRun, plan }, () =>
-        [
-          table(['ACTION', 'KIND', 'NAME', 'CHANGED'], plan.map((p) => [p.action, p.kind, p.name, p.changed?.join(',')])),
-          `${opts.dryRun ? 'Plan' : 'Applied'}: ${summary(plan)}${opts.dryRun ? ' (dry run: nothing changed)' : ''}`,
-        ].join('\n'),
-      );
+      const upToDate = plan.every((p) => p.action === 'unchanged');
+      emit(app.io, json, { applied, dryRun: !!opts.dryRun, upToDate, file: source, plan }, () => {
+        if (upToDate) return `Nothing to do: ${summary(plan)}; the state database already matches ${source}.`;
+        const last = `${opts.dryRun ? 'Plan' : 'Applied'}: ${summary(plan)}${opts.dryRun ? ' (dry run: nothing changed)' : ''}`;
+        return shown ? last : `${planTable(plan)}\n${last}`;
+      });
     });
 }

@@ -9,6 +9,7 @@ import { pathHasPrefix, normalizePrefix } from '../../core/paths.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { confirm, onTerminal } from '../confirm.js';
 import { emit, type CliIo } from '../io.js';
 import { intOption } from '../options.js';
 import { runJson, runLine } from './run-view.js';
@@ -49,6 +50,11 @@ function progress(io: CliIo, done: number, total: number, failed: number): void 
   io.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} rotated${failed ? `, ${failed} failed` : ''}${done === total ? '\n' : ''}`);
 }
 
+/** The first few paths, for a question. */
+function listed(paths: readonly string[], max = 5): string {
+  return paths.length <= max ? paths.join(', ') : `${paths.slice(0, max).join(', ')} and ${paths.length - max} more`;
+}
+
 /** Done, or (for --due) skipped because another worker holds the run right now. */
 function succeeded(o: Outcome): boolean {
   return o.status === 'done' || o.error?.code === 'KT_RUN_LOCKED';
@@ -68,12 +74,12 @@ async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outc
 export function registerRotate(program: Command, app: CliApp): void {
   common(program.command('rotate').argument('[path]', 'the secret to rotate'))
     .description('Rotate a secret now (or resume its unfinished run); --all rotates every managed secret')
-    .option('--all', 'rotate every secret with an applied policy (needs --yes)')
+    .option('--all', 'rotate every secret with an applied policy (asks first on a terminal; --yes otherwise)')
     .option('--due', 'continue every unfinished run whose retry time has come (for cron and CI)')
     .option('--prefix <prefix>', 'with --all: only secrets at or below this path')
     .option('--type <type>', 'with --all: only secrets of this type (database-credential, app-secret)')
     .option('--concurrency <n>', 'with --all: rotations at once, 1 to 64', intOption('--concurrency', { min: 1, max: 64 }), 4)
-    .option('--yes', 'confirm --all')
+    .option('--yes', 'confirm --all without a question (needed when not on a terminal)')
     .option('--dry-run', 'show what would happen and check that the current credential logs in; change nothing')
     .option('--wait', 'keep retrying with backoff until the run is done or failed')
     .addHelpText(
@@ -82,9 +88,13 @@ export function registerRotate(program: Command, app: CliApp): void {
 Without --wait, a failed attempt schedules a retry (exponential backoff with full jitter) and exits 1;
 resume it with \`keyturn runs resume ID\`. The secret keeps working on its current value throughout.
 
+--all lists the matching secrets and, on a terminal, asks before rotating them; not on a terminal
+(scripts, CI) it needs --yes. --all --dry-run lists them and asks nothing.
+
 Examples:
   keyturn rotate prod/db/app
   keyturn rotate prod/db/app --dry-run
+  keyturn rotate --all --prefix prod --dry-run
   keyturn rotate --all --prefix prod --concurrency 8 --yes --json
   keyturn rotate --due                # from cron: retries that are due; runs another worker holds are skipped`,
     )
@@ -116,13 +126,17 @@ Examples:
         return;
       }
 
-      if (opts.all && !opts.yes && !opts.dryRun) throw new KeyturnError('KT_USAGE', '--all rotates every matching secret: pass --yes to confirm (or --dry-run to list them)');
       const prefix = normalizePrefix(opts.prefix);
+      const which = (n: number) => `${opts.type ? `${opts.type} ` : ''}secret${n === 1 ? '' : 's'}${prefix ? ` at or below ${prefix}` : ''}`;
+      const asks = !!opts.all && !opts.dryRun;
+      // Not on a terminal, --all without --yes is refused before anything is opened, whatever matches.
+      if (asks && !onTerminal(app.io)) await confirm(app, { question: `Rotate every managed ${which(1)} (or list them with --dry-run)?`, yes: opts.yes });
       const results = await app.withKeyturn(opts, async (kt) => {
         const paths = opts.due
           ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
           : (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret')).map((p) => p.path);
         if (opts.dryRun) return paths.map((p): Outcome => ({ path: p, status: 'running', runId: null, error: null, line: `${p}: would rotate`, json: null }));
+        if (asks && paths.length > 0) await confirm(app, { question: `Rotate ${paths.length} ${which(paths.length)} (${listed(paths)})?`, yes: opts.yes });
         const out: Outcome[] = [];
         let failed = 0;
         progress(app.io, 0, paths.length, 0);
@@ -142,7 +156,9 @@ Examples:
       else {
         for (const r of opts.dryRun ? results : failed) app.io.stdout.write(`${r.line}\n`);
         app.io.stdout.write(
-          opts.dryRun
+          summary.total === 0
+            ? `${opts.due ? 'No runs are due' : `No managed ${which(2)} to rotate`}${opts.dryRun ? ' (dry run: nothing changed)' : ''}\n`
+            : opts.dryRun
             ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
             : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} held by another worker` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
         );

@@ -1,7 +1,8 @@
-/** `keyturn runs [PATH]`, `runs show ID`, `runs resume ID`, `runs cancel ID`. */
+/** `keyturn runs [PATH]`, `runs show ID`, `runs resume ID`, `runs cancel ID` (asks first; `--yes` in scripts). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { confirm } from '../confirm.js';
 import { emit, isoTime, table } from '../io.js';
 import { intOption } from '../options.js';
 import { runDetail, runJson, runLine } from './run-view.js';
@@ -67,15 +68,27 @@ Examples:
 
   common(runs.command('cancel <id>'))
     .description('Cancel an unfinished run; its pending version is cleared only when the current credential logs in')
+    .option('--yes', 'confirm without a question (needed when not on a terminal)')
     .addHelpText(
       'after',
       `
+On a terminal the command asks first; otherwise (scripts, CI) it needs --yes. A run that has
+already finished is refused (KT_RUN_FINISHED) without a question.
+
 Examples:
-  keyturn runs cancel run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a
-  keyturn runs cancel run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a --json`,
+  keyturn runs cancel RUN_ID          # the id from keyturn runs
+  keyturn runs cancel RUN_ID --yes --json`,
     )
-    .action(async (id: string, opts: CommonOptions) => {
-      const run = await app.withKeyturn(opts, async (kt) => (await kt.engine()).cancel(id));
+    .action(async (id: string, opts: CommonOptions & { yes?: boolean }) => {
+      const run = await app.withKeyturn(opts, async (kt) => {
+        const engine = await kt.engine();
+        const current = await engine.runs.get(id);
+        // A finished run cannot become unfinished: cancel refuses it (KT_RUN_FINISHED), so no question.
+        if (current.status !== 'done' && current.status !== 'cancelled') {
+          await confirm(app, { question: `Cancel run ${current.id} of ${current.path} (${current.status} at step ${current.step}, attempt ${current.attempt}), clearing its pending version?`, yes: opts.yes });
+        }
+        return engine.cancel(id);
+      });
       emit(app.io, !!opts.json, runJson(run), () => `${run.path}: run ${run.id} cancelled; the pending version is cleared`);
     });
 }

@@ -322,15 +322,33 @@ export class EmbeddedStore implements SecretStore {
     assertValidPath(path);
     await this.write('secret.purge', path, async (trx) => {
       const secret = await this.requireSecret(trx, path);
-      if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted; delete it before purging`);
-      const purgeAfter = Number(secret.purge_after);
-      if (this.purgeProtection && this.clock.now() < purgeAfter) {
-        throw new KeyturnError('KT_PURGE_PROTECTED', `${path} can be purged from ${new Date(purgeAfter).toISOString()}`, {
-          details: { path, purgeAfter: new Date(purgeAfter).toISOString() },
-        });
-      }
+      this.refusePurge(path, secret);
       await this.deleteSecretRows(trx, secret.id);
     });
+  }
+
+  /**
+   * Throws what `purge(path)` would throw right now (not found, not deleted, purge protection),
+   * changing nothing; returns the secret's info when a purge would go ahead. For asking before a
+   * purge that would be refused anyway.
+   */
+  async assertPurgeable(path: string): Promise<SecretInfo> {
+    assertValidPath(path);
+    return this.guard(async () => {
+      const secret = await this.requireSecret(this.state.db, path);
+      this.refusePurge(path, secret);
+      return this.info(this.state.db, secret);
+    });
+  }
+
+  private refusePurge(path: string, secret: SecretRow): void {
+    if (secret.deleted_at === null) throw new KeyturnError('KT_SECRET_NOT_DELETED', `${path} is not deleted; delete it before purging`);
+    const purgeAfter = Number(secret.purge_after);
+    if (this.purgeProtection && this.clock.now() < purgeAfter) {
+      throw new KeyturnError('KT_PURGE_PROTECTED', `${path} can be purged from ${new Date(purgeAfter).toISOString()}`, {
+        details: { path, purgeAfter: new Date(purgeAfter).toISOString() },
+      });
+    }
   }
 
   /** Purges every deleted secret whose recovery window has ended; returns their paths. */

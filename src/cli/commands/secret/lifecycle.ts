@@ -1,8 +1,9 @@
-/** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good. */
+/** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good (purge asks first). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
 import { DEFAULT_RECOVERY_DAYS, MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../../../stores/store.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
+import { confirm } from '../../confirm.js';
 import { emit, isoTime } from '../../io.js';
 import { intOption } from '../../options.js';
 import { infoJson } from './shared.js';
@@ -44,19 +45,25 @@ Examples:
 
   common(secret.command('purge <path>'))
     .description('Delete a soft-deleted secret and all its versions for good (refused while purge protection holds it)')
-    .option('--yes', 'confirm: purging cannot be undone')
+    .option('--yes', 'confirm without a question (needed when not on a terminal): purging cannot be undone')
     .addHelpText(
       'after',
       `
-With purge protection on (KEYTURN_PURGE_PROTECTION, the default), a secret is purged only after
-its recovery window; until then keyturn secret restore brings it back.
+Only a secret deleted with \`keyturn secret rm\` can be purged, and with purge protection on
+(KEYTURN_PURGE_PROTECTION, the default) only once its recovery window has ended.
+On a terminal the command asks first; otherwise (scripts, CI) it needs --yes.
 
 Examples:
-  keyturn secret purge prod/api/token --yes`,
+  keyturn secret purge old/api-key
+  keyturn secret purge old/api-key --yes --json`,
     )
     .action(async (path: string, opts: CommonOptions & { yes?: boolean }) => {
-      if (!opts.yes) throw new KeyturnError('KT_USAGE', `purging ${path} cannot be undone; pass --yes to confirm`);
-      await app.withKeyturn(opts, (kt) => kt.store.purge(path));
+      await app.withKeyturn(opts, async (kt) => {
+        // A purge that would be refused anyway is refused before the question.
+        const info = await kt.store.assertPurgeable(path);
+        await confirm(app, { question: `Purge ${path} and its ${info.versionCount} version${info.versionCount === 1 ? '' : 's'} for good (this cannot be undone)?`, yes: opts.yes });
+        await kt.store.purge(path);
+      });
       emit(app.io, !!opts.json, { path, purged: true }, () => `${path}: purged`);
     });
 }
