@@ -1,6 +1,5 @@
 /** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good (purge asks first). */
 import type { Command } from 'commander';
-import { KeyturnError } from '../../../core/errors.js';
 import { DEFAULT_RECOVERY_DAYS, MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../../../stores/store.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { confirm } from '../../confirm.js';
