@@ -157,7 +157,7 @@ describe('runs cancel', () => {
     expect(yes.code, yes.stderr).toBe(0);
     expect(JSON.parse(yes.stdout)).toMatchObject({ id: run.id, status: 'cancelled' });
     expect((await show(run.id)).status).toBe('cancelled');
-    expect(await pending()).toBe(1);
+    expect(await pending()).toBe(3); // KT_STAGE_NOT_SET: nothing is staged pending any more
   });
 
   it('off a terminal: refused without --yes (the run stays active), cancelled with it; a finished run is refused without a question', async () => {
@@ -331,7 +331,7 @@ describe('apply', () => {
     expect(same.stdout).toBe('Nothing to do: 0 to create, 0 to change, 0 to remove, 4 unchanged; the state database already matches stdin.\n');
     const bad = await cli(['apply', '-f', '-'], 'version: 1\nsecrets: [\n');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('KT_CONFIG_INVALID: stdin: YAML error');
+    expect(bad.stderr).toContain('KT_CONFIG_FILE_INVALID: stdin:3: YAML error');
   });
 
   it('off a terminal, a plan that removes something needs --yes (also with -f -)', async () => {

@@ -121,7 +121,7 @@ describe('exit codes', () => {
     expect(error.fix).not.toContain('environment variable or option');
     const missing = await kt(['apply', '-f', join(tmp.dir, 'nope.yaml')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^error KT_CONFIG_FILE_INVALID: cannot read .*nope\.yaml: ENOENT\n/);
+    expect(missing.stderr).toMatch(/^error KT_CONFIG_FILE_MISSING: .*nope\.yaml does not exist/);
   });
 });
 
