@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
+import { dumpState } from './helpers/state-dump.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: Record<string, string>;
@@ -21,19 +21,7 @@ afterEach(() => tmp.remove());
 
 const kt = (argv: string[], stdin?: string) => runCli(argv, { env, ...(stdin === undefined ? {} : { stdin }) });
 
-/**
- * Every row of every table, for before/after comparisons; except the audit log's tables, which
- * record refused attempts too (test/audit-*.test.ts covers them).
- */
-function dump(): unknown {
-  const db = new DatabaseSync(join(tmp.dir, 'keyturn.db'));
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'audit\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>;
-    return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}"`).all()]));
-  } finally {
-    db.close();
-  }
-}
+const dump = () => dumpState(tmp.dir);
 
 describe('secret put and get', () => {
   it('stores from --value, --stdin, --file and --field, and reads each back', async () => {

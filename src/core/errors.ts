@@ -52,6 +52,8 @@ export const ERRORS = {
   // ── values ─────────────────────────────────────────────────────────────
   KT_VALUE_MISSING: spec(400, 'No value was given.', 'Give the value with --value, --stdin, --file or --field k=v.'),
   KT_VALUE_SOURCE_CONFLICT: spec(400, 'More than one value source was given.', 'Use exactly one of --value, --stdin, --file or --field.'),
+  KT_VALUE_EMPTY: spec(400, 'The value is empty (or a field of it is).', 'Give a value that is not empty (check that the variable or file you read it from is set); if an empty value is what you mean, add --allow-empty.'),
+  KT_INPUT_ABORTED: spec(400, 'The value prompt was cancelled (Ctrl-C or end of input) before Enter; nothing was done.', 'Run the command again and type the value, then press Enter; or pipe it in with --stdin, or give --file.'),
   KT_VALUE_TOO_LARGE: spec(400, 'The value is larger than the size limit.', 'Store a smaller value, or raise KEYTURN_MAX_VALUE_BYTES if the limit is too low.'),
   KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json-value.'),
   KT_VALUE_NOT_OBJECT: spec(400, 'A JSON value must be an object of fields.', 'Wrap the value in an object, for example {"password": "..."}.'),
@@ -67,6 +69,7 @@ export const ERRORS = {
   KT_PURGE_PROTECTED: spec(409, 'Purge protection keeps this deleted secret until its recovery window ends.', 'Wait until the purge date shown, or restore the secret.'),
   KT_RECOVERY_DAYS_INVALID: spec(400, 'The recovery window must be 7 to 90 days.', 'Give --recovery-days between 7 and 90.'),
   KT_VERSION_NOT_FOUND: spec(404, 'The secret has no such version.', 'List versions with `keyturn secret history PATH`.'),
+  KT_VERSION_MISMATCH: spec(409, 'The secret\'s current version is not the expected one (compare-and-set failed); nothing was written.', 'Read it again with `keyturn secret history PATH`, check what changed, then retry with --expect-version set to the current version number (0 only while the secret does not exist).'),
   KT_VERSION_CONFLICT: spec(409, 'A version with that id already holds a different value.', 'Use a new version id; version ids are immutable.'),
   KT_STAGE_UNKNOWN: spec(400, 'Unknown stage.', 'Use one of: current, pending, previous.'),
   KT_STAGE_NOT_SET: spec(404, 'No version carries that stage.', 'List versions and their stages with `keyturn secret history PATH`.'),

@@ -5,6 +5,7 @@
  *
  * Semantics every store keeps:
  * - versions are immutable and have an id; `put` is idempotent on the version id;
+ * - a put may be a compare-and-set on the current version number (`expectCurrentVersion`);
  * - a stage sits on at most one version; stages move by compare-and-set on version ids, and
  *   moving `current` away from a version labels that version `previous`;
  * - deleting is soft: a deleted secret is hidden, can be restored within its recovery window,
@@ -15,6 +16,7 @@
  * const v1 = await store.put('prod/api/key', 'k1');                       // current
  * const v2 = await store.put('prod/api/key', 'k2', { stages: ['pending'] });
  * await store.moveStage('prod/api/key', 'current', v2.id, v1.id);         // v1 becomes previous
+ * await store.put('prod/api/key', 'k3', { expectCurrentVersion: 2 });    // else KT_VERSION_MISMATCH
  * ```
  */
 import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
@@ -44,6 +46,14 @@ export interface PutOptions {
   stages?: Stage[];
   /** Metadata to set (merged; tags replace tags). Applied when creating, or updated when given. */
   metadata?: Partial<SecretMetadata>;
+  /**
+   * Compare-and-set: write only if the number of the version now staged `current` is this one;
+   * `0` means the secret must not exist yet (create only). Checked in the write's own transaction,
+   * so of two racing puts expecting the same number exactly one wins; the other gets
+   * KT_VERSION_MISMATCH and nothing is written. A repeated put whose `versionId` already holds the
+   * same value returns that version without the check (it writes nothing).
+   */
+  expectCurrentVersion?: number;
 }
 
 export interface ListOptions {

@@ -13,7 +13,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY_MS, manualClock, type ManualClock } from '../../src/core/clock.js';
-import { isKeyturnError, type ErrorCode } from '../../src/core/errors.js';
+import { isKeyturnError, type ErrorCode, type KeyturnError } from '../../src/core/errors.js';
 import type { SecretStore } from '../../src/stores/store.js';
 import type { Stage } from '../../src/core/types.js';
 
@@ -49,6 +49,17 @@ export async function expectCode(fn: () => Promise<unknown> | unknown, code: Err
   expect(caught, `expected ${code}`).toBeDefined();
   if (!isKeyturnError(caught)) throw caught;
   expect(caught.code).toBe(code);
+}
+
+/** The KeyturnError that `fn` rejects with (fails the test when it resolves or throws something else). */
+export async function rejection(fn: () => Promise<unknown>): Promise<KeyturnError> {
+  try {
+    await fn();
+  } catch (e) {
+    if (isKeyturnError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a KeyturnError, but it resolved');
 }
 
 /** Everything observable through the interface, values included, for before/after comparisons. */
@@ -200,6 +211,7 @@ export function runStoreContract(spec: StoreContractSpec): void {
       const v1 = await store.put('race/x', 'one');
       const a = await store.put('race/x', 'a', { stages: [] });
       const b = await store.put('race/x', 'b', { stages: [] });
+      await Promise.all([1, 2, 3, 4].map(() => store.describe('race/x')));
       const results = await Promise.allSettled([store.moveStage('race/x', 'current', a.id, v1.id), store.moveStage('race/x', 'current', b.id, v1.id)]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -207,6 +219,63 @@ export function runStoreContract(spec: StoreContractSpec): void {
       const current = (await store.get('race/x'))!;
       expect([a.id, b.id]).toContain(current.id);
       expect((await store.get('race/x', { stage: 'previous' }))?.id).toBe(v1.id);
+    });
+
+    test('put with expectCurrentVersion writes only over that current version (0: create only)', async () => {
+      const store = await open();
+      const v1 = await store.put('cas/a', 'one', { expectCurrentVersion: 0 });
+      expect(v1).toMatchObject({ number: 1, stages: ['current'] });
+      const before = await snapshotStore(store);
+      const refused = await rejection(() => store.put('cas/a', 'again', { expectCurrentVersion: 0, metadata: { owner: 'someone' } }));
+      expect(refused).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { path: 'cas/a', expected: 0, actual: 1, exists: true } });
+      expect(refused.message).not.toContain('again');
+      const stale = await rejection(() => store.put('cas/a', 'two', { expectCurrentVersion: 2 }));
+      expect(stale).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 2, actual: 1 } });
+      expect(stale.message).toMatch(/current version 2\b.*current version is 1\b/);
+      for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) await expectCode(() => store.put('cas/a', 'two', { expectCurrentVersion: bad }), 'KT_USAGE');
+      expect(await snapshotStore(store)).toEqual(before);
+
+      // Expecting a version of a secret that does not exist creates nothing.
+      const missing = await rejection(() => store.put('cas/none', 'x', { expectCurrentVersion: 1 }));
+      expect(missing).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 1, actual: 0, exists: false } });
+      expect(await store.describe('cas/none')).toBeNull();
+      expect(await snapshotStore(store)).toEqual(before);
+
+      expect((await store.put('cas/a', 'two', { expectCurrentVersion: 1 })).number).toBe(2);
+      // It is the version staged current that counts, not the newest one.
+      expect((await store.put('cas/a', 'next', { stages: ['pending'], expectCurrentVersion: 2 })).number).toBe(3);
+      await expectCode(() => store.put('cas/a', 'three', { expectCurrentVersion: 3 }), 'KT_VERSION_MISMATCH');
+      const v4 = await store.put('cas/a', 'four', { versionId: 'cas-run-1', expectCurrentVersion: 2 });
+      expect(v4).toMatchObject({ number: 4, stages: ['current'] });
+      // Retrying the same put (same id and value) returns it again: it writes nothing to check.
+      expect((await store.put('cas/a', 'four', { versionId: 'cas-run-1', expectCurrentVersion: 2 })).id).toBe('cas-run-1');
+      await expectCode(() => store.put('cas/a', 'other', { versionId: 'cas-run-1', expectCurrentVersion: 4 }), 'KT_VERSION_CONFLICT');
+      expect((await store.versions('cas/a')).map((v) => v.number)).toEqual([4, 3, 2, 1]);
+      // A deleted secret says so, whatever is expected.
+      await store.remove('cas/a');
+      await expectCode(() => store.put('cas/a', 'five', { expectCurrentVersion: 4 }), 'KT_SECRET_DELETED');
+      await expectCode(() => store.put('cas/a', 'five', { expectCurrentVersion: 0 }), 'KT_SECRET_DELETED');
+    });
+
+    test('of two racing puts expecting the same current version exactly one wins', async () => {
+      const store = await open();
+      await store.put('race/put', 'one');
+      // Reads side by side first, so that a pooled store has a connection ready for each writer.
+      await Promise.all([1, 2, 3, 4].map(() => store.describe('race/put')));
+      const results = await Promise.allSettled([store.put('race/put', 'a', { expectCurrentVersion: 1 }), store.put('race/put', 'b', { expectCurrentVersion: 1 })]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const winner = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ id: string; number: number }>).value;
+      const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(loser.reason).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 1, actual: 2 } });
+      expect(winner.number).toBe(2);
+      expect((await store.versions('race/put')).map((v) => v.number)).toEqual([2, 1]);
+      expect((await store.get('race/put'))?.id).toBe(winner.id);
+
+      // Create only: of two puts that each expect no secret, one creates it.
+      const created = await Promise.allSettled([store.put('race/new', 'a', { expectCurrentVersion: 0 }), store.put('race/new', 'b', { expectCurrentVersion: 0 })]);
+      expect(created.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect((created.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 0, actual: 1 } });
+      expect(await store.versions('race/new')).toHaveLength(1);
     });
 
     test('reads by version id and number; unknown versions and unset stages are told apart', async () => {

@@ -4,6 +4,9 @@
  *
  * Each write is one transaction; stage moves are compare-and-set `UPDATE ... WHERE version_id = ?`
  * statements whose affected-row count decides, so two writers cannot both win on PostgreSQL either.
+ * A put locks its secret's row first (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's
+ * `begin immediate` serializes writers), so its version number and its `expectCurrentVersion`
+ * check hold until it commits.
  *
  * With an `audit` hook (./audit-hook.ts), each write records its event inside its own transaction
  * (no event, no write), each value read records `secret.read` before the value is returned, and
@@ -202,6 +205,10 @@ export class EmbeddedStore implements SecretStore {
     if (!VERSION_ID.test(versionId)) {
       throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
     }
+    const expected = options.expectCurrentVersion;
+    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
+    }
     const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
@@ -209,7 +216,8 @@ export class EmbeddedStore implements SecretStore {
       details.versionId = versionId;
       details.valueHmac = this.audit?.hashValue(value) ?? null;
       const now = this.clock.now();
-      const secret = await this.upsertSecret(trx, path, now, metadata);
+      // The secret's row stays locked until commit, so the checks below hold for the write.
+      const { secret, created } = await this.upsertSecret(trx, path, now, metadata);
       assertLive(secret);
 
       const existing = await trx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('id', '=', versionId).executeTakeFirst();
@@ -221,6 +229,7 @@ export class EmbeddedStore implements SecretStore {
         const current = await this.stagesOf(trx, secret.id);
         return { path, id: existing.id, number: Number(existing.number), kind: existing.kind, createdAt: Number(existing.created_at), stages: current.get(existing.id) ?? [], value };
       }
+      if (expected !== undefined) await this.assertCurrentVersion(trx, path, secret.id, created, expected);
 
       const number = Number(secret.next_version);
       await trx.updateTable('secrets').set({ next_version: number + 1, updated_at: now }).where('id', '=', secret.id).execute();
@@ -412,8 +421,16 @@ export class EmbeddedStore implements SecretStore {
     }
   }
 
-  private async findSecret(db: Db, path: string): Promise<SecretRow | undefined> {
-    return db.selectFrom('secrets').selectAll().where('path', '=', path).executeTakeFirst();
+  private async findSecret(db: Db, path: string, options: { lock?: boolean } = {}): Promise<SecretRow | undefined> {
+    // PostgreSQL: a row lock held to commit (a racing writer waits, then reads what this one wrote).
+    // SQLite needs none: `begin immediate` already serializes writers.
+    const lock = options.lock === true && this.state.dialect === 'postgres';
+    return db
+      .selectFrom('secrets')
+      .selectAll()
+      .where('path', '=', path)
+      .$if(lock, (q) => q.forUpdate())
+      .executeTakeFirst();
   }
 
   private async requireSecret(db: Db, path: string): Promise<SecretRow> {
@@ -422,20 +439,47 @@ export class EmbeddedStore implements SecretStore {
     return secret;
   }
 
-  private async upsertSecret(trx: Transaction<Schema>, path: string, now: number, metadata: Partial<SecretMetadata> | undefined): Promise<SecretRow> {
-    let secret = await this.findSecret(trx, path);
+  /**
+   * The secret's row, created if missing, locked until the transaction ends; `created` says
+   * whether this transaction inserted it (a racing insert that lost finds the winner's row).
+   */
+  private async upsertSecret(trx: Transaction<Schema>, path: string, now: number, metadata: Partial<SecretMetadata> | undefined): Promise<{ secret: SecretRow; created: boolean }> {
+    let secret = await this.findSecret(trx, path, { lock: true });
+    let created = false;
     if (!secret) {
-      await trx
+      const res = await trx
         .insertInto('secrets')
         .values({ id: randomUUID(), path, type: null, description: null, owner: null, tags: '{}', created_at: now, updated_at: now, deleted_at: null, purge_after: null, next_version: 1, ...metadataColumns(metadata ?? {}) })
         .onConflict((oc) => oc.column('path').doNothing())
-        .execute();
-      secret = (await this.findSecret(trx, path))!;
+        .executeTakeFirst();
+      created = Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+      secret = (await this.findSecret(trx, path, { lock: true }))!;
     }
     if (metadata && secret.deleted_at === null && Object.keys(metadata).length > 0) {
       await trx.updateTable('secrets').set(metadataColumns(metadata)).where('id', '=', secret.id).execute();
     }
-    return secret;
+    return { secret, created };
+  }
+
+  /** The compare-and-set of a put: the version staged current must be number `expected` (0: no secret before this put). */
+  private async assertCurrentVersion(trx: Transaction<Schema>, path: string, secretId: string, created: boolean, expected: number): Promise<void> {
+    let actual: number | null = 0;
+    if (!created) {
+      const row = await trx
+        .selectFrom('secret_stages as st')
+        .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 'st.secret_id').onRef('v.id', '=', 'st.version_id'))
+        .select('v.number')
+        .where('st.secret_id', '=', secretId)
+        .where('st.stage', '=', 'current')
+        .executeTakeFirst();
+      actual = row ? Number(row.number) : null;
+    }
+    if (actual === expected) return;
+    const want = expected === 0 ? 'no secret there yet (expected version 0)' : `current version ${expected}`;
+    const found = created ? 'it does not exist' : actual === null ? 'it exists with no current version' : `its current version is ${actual}`;
+    throw new KeyturnError('KT_VERSION_MISMATCH', `${path}: expected ${want}, but ${found}; nothing was written`, {
+      details: { path, expected, actual, exists: !created },
+    });
   }
 
   private async stageHolder(db: Db, secretId: string, stage: Stage): Promise<string | null> {

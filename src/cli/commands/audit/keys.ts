@@ -28,20 +28,24 @@ Examples:
     .option('--file <file>', 'read the value from a file, as is')
     .option('--field <name=value>', 'a field of a fields value; repeat for every field', collect)
     .option('--json-value', 'parse the value as a JSON object of fields')
+    .option('--allow-empty', 'hash an empty value, or fields with an empty value (refused by default: KT_VALUE_EMPTY)')
     .option('--find', 'also list the local events that carry it')
     .addHelpText(
       'after',
       `
 A fields value is hashed as its RFC 8785 canonical JSON, so give every field (in any order).
-The value argument is visible in the process list: prefer --stdin. The hash is computed with
-keys only this Keyturn holds; the request itself is recorded (audit.hash), never the value.
+The value argument is visible in the process list: prefer --stdin (at a terminal it asks, with
+input hidden). The hash is computed with keys only this Keyturn holds; the request itself is
+recorded (audit.hash), never the value. An empty value is refused like in \`secret put\`, so an
+unset variable piped in does not come back as "0 events carry it"; --allow-empty hashes it (to
+look for values stored with --allow-empty).
 
 Examples:
   printf %s "$LEAKED" | keyturn audit hash --stdin --find
   keyturn audit hash --field username=app --field password="$PW"`,
     )
     .action(async (value: string | undefined, opts: CommonOptions & ValueOptions & { find?: boolean }) => {
-      const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io);
+      const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io, 'Value to hash (input hidden): ');
       const [{ valueBytes }, { eventJson, eventText }] = await Promise.all([import('../../../audit/hooks.js'), import('./event-view.js')]);
       const data = await app.withKeyturn(opts, async (kt) => {
         const hashes = kt.audit.hashAll(valueBytes(secret));

@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { KeyturnError } from '../../../core/errors.js';
 import type { SecretInfo, SecretValue, Version, VersionInfo } from '../../../core/types.js';
-import { parseFields, parseJsonValue, parseStage } from '../../../core/values.js';
+import { parseFields, parseJsonValue, parseStage, printable } from '../../../core/values.js';
 import type { SecretStore, VersionSelector } from '../../../stores/store.js';
 import { isoTime, readAll, type CliIo } from '../../io.js';
+import { canPrompt, readHidden } from '../../prompt.js';
 
 export interface ValueOptions {
   value?: string;
@@ -12,28 +13,84 @@ export interface ValueOptions {
   file?: string;
   field?: string[];
   jsonValue?: boolean;
+  /** Accept an empty value (`''`, no fields, or a field that is `''`); refused with KT_VALUE_EMPTY otherwise. */
+  allowEmpty?: boolean;
 }
 
-/** Reads the value from exactly one source. `--stdin` drops one trailing newline. */
-export async function readValue(opts: ValueOptions, io: CliIo): Promise<SecretValue> {
+/**
+ * Reads the value from exactly one source. `--stdin` drops one trailing newline; when stdin is a
+ * terminal it asks on stderr with `question` and reads one line without echoing it. An empty
+ * value, no fields, or an empty field is refused (KT_VALUE_EMPTY) unless `allowEmpty`.
+ *
+ * @example
+ * ```ts
+ * const value = await readValue({ stdin: true }, io, 'Value for prod/api/token (input hidden): ');
+ * ```
+ */
+export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value (input hidden): '): Promise<SecretValue> {
   const sources = [opts.value !== undefined, !!opts.stdin, opts.file !== undefined, (opts.field?.length ?? 0) > 0].filter(Boolean).length;
   if (sources === 0) throw new KeyturnError('KT_VALUE_MISSING');
   if (sources > 1) throw new KeyturnError('KT_VALUE_SOURCE_CONFLICT');
   if (opts.field?.length) {
     if (opts.jsonValue) throw new KeyturnError('KT_VALUE_SOURCE_CONFLICT', '--field builds a JSON object already; leave out --json-value');
-    return parseFields(opts.field);
+    return notEmpty(parseFields(opts.field), opts, '--field');
   }
   let text: string;
-  if (opts.value !== undefined) text = opts.value;
-  else if (opts.stdin) text = (await readAll(io.stdin)).replace(/\r?\n$/, '');
-  else {
+  let source: string;
+  if (opts.value !== undefined) {
+    text = opts.value;
+    source = '--value';
+  } else if (opts.stdin) {
+    if (canPrompt(io)) {
+      text = await readHidden(io, question);
+      source = 'the prompt';
+    } else {
+      text = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+      source = 'standard input';
+    }
+  } else {
     try {
       text = readFileSync(opts.file!, 'utf8');
     } catch (e) {
       throw new KeyturnError('KT_USAGE', `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
+    source = `the file ${opts.file}`;
   }
-  return opts.jsonValue ? parseJsonValue(text) : text;
+  // Empty text is refused before JSON parsing: "empty" says more than "not valid JSON".
+  if (text === '' && !opts.allowEmpty) throw emptyError(`the value (from ${source}) is empty`, source);
+  return notEmpty(opts.jsonValue ? parseJsonValue(text) : text, opts, source);
+}
+
+/** The value, unless it is empty or has an empty field and `--allow-empty` is not given. */
+function notEmpty(value: SecretValue, opts: ValueOptions, source: string): SecretValue {
+  if (opts.allowEmpty) return value;
+  if (typeof value === 'string') {
+    if (value === '') throw emptyError(`the value (from ${source}) is empty`, source);
+    return value;
+  }
+  const names = Object.keys(value);
+  if (names.length === 0) throw emptyError(`the value (from ${source}) has no fields`, source);
+  const empty = names.filter((n) => value[n] === '');
+  if (empty.length > 0) {
+    const list = empty.map((n) => printable(n)).join(', ');
+    throw emptyError(`${empty.length === 1 ? 'field' : 'fields'} ${list} (from ${source}) ${empty.length === 1 ? 'is' : 'are'} empty`, source, { fields: empty.map((n) => printable(n)) });
+  }
+  return value;
+}
+
+function emptyError(what: string, source: string, details: Record<string, unknown> = {}): KeyturnError {
+  // An unset variable piped in is the usual way to get here by mistake: say so.
+  const hint = source === 'standard input' ? ' (was the variable piped in unset?)' : '';
+  return new KeyturnError('KT_VALUE_EMPTY', `${what}${hint}; nothing was done`, { details: { source, ...details } });
+}
+
+/** Parses `--expect-version N`: a whole number, 0 or more (0: the secret must not exist yet). */
+export function parseExpectVersion(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+  // The text is not echoed: a value typed into the wrong option must not reach the terminal log.
+  if (!Number.isSafeInteger(n)) throw new KeyturnError('KT_USAGE', '--expect-version takes a version number: a whole number, 0 or more (0: the secret must not exist yet)');
+  return n;
 }
 
 /** `--stage` / `--version` (a number or a version id) into a selector. */
