@@ -4,6 +4,8 @@
 // drivers (pg, mysql2, ioredis) and pino stay in node_modules and load only when a target or state
 // database of that kind is used, or a message is logged. Run by `npm run build` (and so by `prepare` at `npm ci`).
 import { rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
@@ -15,6 +17,17 @@ rmSync(outdir, { recursive: true, force: true });
 // behind lazy getters: webcrypto, undici behind node:http, ...), several ms a module at every
 // start. The shim is CommonJS, so default, named and require() imports all get the module itself.
 const builtins = new Set(builtinModules);
+// Some built-ins are costly to load or to copy into a module namespace (node:util's properties
+// take ~5 ms to enumerate, child_process ~6 ms to load) and sit on every path only because
+// commander imports them. They get an ES shim whose functions load the module when first called.
+// Only the names below exist: importing another one fails the build, loudly.
+const lazyShim = (name, functions) => `const load = () => process.getBuiltinModule('${name}');
+${functions.map((f) => `export const ${f} = (...args) => load().${f}(...args);`).join('\n')}
+export default new Proxy({}, { get: (_, key) => load()[key] });`;
+const LAZY = {
+  'node:child_process': lazyShim('node:child_process', ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']),
+  'node:util': lazyShim('node:util', ['promisify', 'stripVTControlCharacters', 'inspect', 'format', 'isDeepStrictEqual']),
+};
 const builtinShim = {
   name: 'builtin-shim',
   setup(b) {
@@ -23,7 +36,41 @@ const builtinShim = {
       if (!builtins.has(name) && !builtins.has(args.path)) return undefined;
       return { path: args.path.startsWith('node:') ? args.path : `node:${name}`, namespace: 'builtin-shim' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin-shim' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-shim' }, (args) => ({ contents: LAZY[args.path] ?? `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+// ES imports of built-ins in our sources and commander become plain lookups, so they need no
+// shim module at all (each shared shim would be a chunk of its own, a file to load at start-up):
+// `import { join } from 'node:path'` -> `const { join } = process.getBuiltinModule('node:path');`.
+// commander's default import of child_process becomes a proxy that loads it when first used.
+const IMPORT = /^import\s+(?!type\s)([^;'"]+?)\s+from\s+['"](node:[\w/]+)['"];?[ \t]*$/gm;
+function rewriteBuiltinImports(text) {
+  return text.replace(IMPORT, (line, clause, name) => {
+    const get = `globalThis.process.getBuiltinModule(${JSON.stringify(name)})`;
+    const parts = [];
+    const named = /\{([^}]*)\}/.exec(clause);
+    const head = clause.replace(/\{[^}]*\}/, '').replace(/,\s*$/, '').trim();
+    if (head.startsWith('* as ')) parts.push(`const ${head.slice(5).trim()} = ${get};`);
+    else if (head !== '') parts.push(`const ${head} = ${name in LAZY ? `new Proxy({}, { get: (_, key) => ${get}[key] })` : get};`);
+    if (named) {
+      const bindings = named[1]
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== '' && !b.startsWith('type '))
+        .map((b) => b.replace(/^(\w+)\s+as\s+(\w+)$/, '$1: $2'));
+      if (bindings.length > 0) parts.push(`const { ${bindings.join(', ')} } = ${get};`);
+    }
+    return parts.join(' ');
+  });
+}
+const builtinImports = {
+  name: 'builtin-imports',
+  setup(b) {
+    b.onLoad({ filter: /\/(src\/.*\.ts|node_modules\/commander\/.*\.js)$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      return { contents: rewriteBuiltinImports(text), loader: args.path.endsWith('.ts') ? 'ts' : 'js', resolveDir: dirname(args.path) };
+    });
   },
 };
 
@@ -43,7 +90,7 @@ const result = await build({
   legalComments: 'linked',
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __keyturnRequire } from 'node:module'; const require = __keyturnRequire(import.meta.url);" },
-  plugins: [builtinShim],
+  plugins: [builtinImports, builtinShim],
   metafile: true,
   logLevel: 'warning',
 });

@@ -10,7 +10,7 @@
  * ```
  */
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import { Migrator } from 'kysely/migration';
 import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -141,10 +141,7 @@ async function isUpToDate(state: StateDb): Promise<boolean> {
 async function migrate(state: StateDb): Promise<void> {
   // The common case, a database already current, costs one query and loads no migration code.
   if (await isUpToDate(state)) return;
-  const { Migrator } = await import('kysely/migration');
-  const loaded = await Promise.all(Object.entries(MIGRATIONS).map(async ([name, load]) => [name, await load()] as const));
-  const migrations: Record<string, Migration> = Object.fromEntries(loaded);
-  const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => migrations } });
+  const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
   let result;
   try {
     result = await migrator.migrateToLatest();

@@ -1,18 +1,17 @@
 /**
- * The numbered, forward-only migrations of the state database, in order, each imported only when
- * it has to run: opening a database that is up to date reads their names, not their code.
+ * The numbered, forward-only migrations of the state database, in order. Opening a database that
+ * is up to date only compares their names with the applied ones (state/db.ts), runs none.
  * Add a file `NNNN_name.ts` exporting `up(db)` and list it here; never edit a released one.
- *
- * @example
- * ```ts
- * const up = await MIGRATIONS['0001_initial']!(); // { up(db) }
- * ```
  */
 import type { Migration } from 'kysely/migration';
+import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_engine.js';
+import * as m0003 from './0003_audit.js';
+import * as m0004 from './0004_run_failed_step.js';
 
-export const MIGRATIONS: Readonly<Record<string, () => Promise<Migration>>> = Object.freeze({
-  '0001_initial': () => import('./0001_initial.js'),
-  '0002_engine': () => import('./0002_engine.js'),
-  '0003_audit': () => import('./0003_audit.js'),
-  '0004_run_failed_step': () => import('./0004_run_failed_step.js'),
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': m0001,
+  '0002_engine': m0002,
+  '0003_audit': m0003,
+  '0004_run_failed_step': m0004,
 });
