@@ -13,6 +13,7 @@ import { Engine } from '../src/engine/engine.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { runCli, runCliOnTerminal } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
+import { dumpState } from './helpers/state-dump.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let home: string;
@@ -30,16 +31,7 @@ const kt = (argv: string[], options: { stdin?: string; env?: Record<string, stri
 const onTerminal = (argv: string[], answer: string | null, options: { env?: Record<string, string>; cwd?: string } = {}) =>
   runCliOnTerminal(argv, { env: { ...env, ...options.env }, answer, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
 
-/** Every row of every table but the audit log's (which records refused attempts too). */
-function dump(): unknown {
-  const db = new DatabaseSync(join(home, 'keyturn.db'));
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'audit\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>;
-    return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}"`).all()]));
-  } finally {
-    db.close();
-  }
-}
+const dump = () => dumpState(home);
 
 function errorCode(stderr: string): string {
   return (JSON.parse(stderr.slice(stderr.indexOf('{'))) as { error: { code: string } }).error.code;

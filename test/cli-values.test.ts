@@ -7,30 +7,19 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { fakeTty, type FakeTty } from './helpers/fake-tty.js';
-import { BIN, runCli, spawnCli } from './helpers/cli.js';
-import { dumpState } from './helpers/state-dump.js';
-import { tempDir } from './helpers/state.js';
+import { BIN, spawnCli } from './helpers/cli.js';
+import { useCliHome } from './helpers/cli-home.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let env: Record<string, string>;
-
-beforeEach(async () => {
-  tmp = tempDir();
-  env = { KEYTURN_HOME: tmp.dir };
-  expect((await runCli(['init'], { env })).code).toBe(0);
-});
-afterEach(() => tmp.remove());
-
-const kt = (argv: string[], stdin?: string) => runCli(argv, { env, ...(stdin === undefined ? {} : { stdin }) });
-const dump = () => dumpState(tmp.dir);
+const home = useCliHome();
+const { kt, dump } = home;
 const errorOf = (stderr: string) => (JSON.parse(stderr) as { error: { code: string; message: string; fix: string; details?: Record<string, unknown> } }).error;
 
 /** Runs the CLI on a fake terminal; once the prompt is on stderr, types `keys`. */
 async function atTerminal(argv: string[], keys: string | null): Promise<{ code: number; t: FakeTty }> {
-  const t = fakeTty({ env });
+  const t = fakeTty({ env: home.env });
   if (keys !== null) {
     const typeOnce = (): void => {
       if (!t.stderr().includes('(input hidden): ')) return;
@@ -44,7 +33,7 @@ async function atTerminal(argv: string[], keys: string | null): Promise<{ code: 
 }
 
 describe('empty values are refused unless --allow-empty', () => {
-  const file = () => join(tmp.dir, 'empty.txt');
+  const file = () => join(home.dir, 'empty.txt');
   const cases: Array<[string, string[], string?]> = [
     ['--stdin with nothing piped in (an unset variable)', ['--stdin'], ''],
     ['--stdin with only a newline', ['--stdin'], '\n'],
@@ -223,7 +212,7 @@ describe('--expect-version N: compare-and-set on the current version', () => {
 /** Like spawnCli, without blocking: for commands that must run side by side. */
 function spawnAsync(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...home.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -240,17 +229,17 @@ describe('through bin/keyturn.js', () => {
     expect(help.stdout).toContain('--expect-version <n>');
     expect(help.stdout).toMatch(/Examples:[\s\S]*--expect-version 0[\s\S]*--allow-empty/);
 
-    const empty = spawnCli(['secret', 'put', 'bin/token', '--stdin'], { env, stdin: '' });
+    const empty = spawnCli(['secret', 'put', 'bin/token', '--stdin'], { env: home.env, stdin: '' });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/^error KT_VALUE_EMPTY: .+\n {2}fix: .*--allow-empty.*\n$/);
-    expect(spawnCli(['secret', 'ls', '--json'], { env }).stdout).toBe('[]\n');
+    expect(spawnCli(['secret', 'ls', '--json'], { env: home.env }).stdout).toBe('[]\n');
 
-    expect(spawnCli(['secret', 'put', 'bin/token', '--stdin', '--expect-version', '0'], { env, stdin: 'first\n' }).code).toBe(0);
-    const stale = spawnCli(['secret', 'put', 'bin/token', '--stdin', '--expect-version', '0'], { env, stdin: 'second\n' });
+    expect(spawnCli(['secret', 'put', 'bin/token', '--stdin', '--expect-version', '0'], { env: home.env, stdin: 'first\n' }).code).toBe(0);
+    const stale = spawnCli(['secret', 'put', 'bin/token', '--stdin', '--expect-version', '0'], { env: home.env, stdin: 'second\n' });
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain('error KT_VERSION_MISMATCH: bin/token: expected no secret there yet');
     expect(stale.stderr).not.toContain('second');
-    expect(spawnCli(['secret', 'put', 'bin/token', '--value', 'v', '--expect-version', 'one'], { env }).code).toBe(2);
-    expect(spawnCli(['secret', 'get', 'bin/token'], { env }).stdout).toBe('first\n');
+    expect(spawnCli(['secret', 'put', 'bin/token', '--value', 'v', '--expect-version', 'one'], { env: home.env }).code).toBe(2);
+    expect(spawnCli(['secret', 'get', 'bin/token'], { env: home.env }).stdout).toBe('first\n');
   });
 });

@@ -4,30 +4,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from './helpers/cli.js';
-import { tempDir } from './helpers/state.js';
-import { dumpState } from './helpers/state-dump.js';
+import { useCliHome } from './helpers/cli-home.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let env: Record<string, string>;
-
-beforeEach(async () => {
-  tmp = tempDir();
-  env = { KEYTURN_HOME: tmp.dir };
-  expect((await runCli(['init'], { env })).code).toBe(0);
-});
-afterEach(() => tmp.remove());
-
-const kt = (argv: string[], stdin?: string) => runCli(argv, { env, ...(stdin === undefined ? {} : { stdin }) });
-
-const dump = () => dumpState(tmp.dir);
+const home = useCliHome();
+const { kt, dump } = home;
 
 describe('secret put and get', () => {
   it('stores from --value, --stdin, --file and --field, and reads each back', async () => {
     expect((await kt(['secret', 'put', 'a/value', '--value', 'v1'])).code).toBe(0);
     expect((await kt(['secret', 'put', 'a/stdin', '--stdin'], 'from-stdin\n')).code).toBe(0);
-    const file = join(tmp.dir, 'value.json');
+    const file = join(home.dir, 'value.json');
     writeFileSync(file, '{"username":"app","password":"pw"}');
     expect((await kt(['secret', 'put', 'a/file', '--file', file, '--json-value'])).code).toBe(0);
     expect((await kt(['secret', 'put', 'a/fields', '--field', 'username=app', '--field', 'password=a=b'])).code).toBe(0);
@@ -110,12 +98,12 @@ describe('delete, restore, purge', () => {
   it('purges at once when purge protection is off', async () => {
     await kt(['secret', 'put', 'a/b', '--value', 'v']);
     await kt(['secret', 'rm', 'a/b']);
-    const noYes = await runCli(['secret', 'purge', 'a/b'], { env: { ...env, KEYTURN_PURGE_PROTECTION: 'false' } });
+    const noYes = await runCli(['secret', 'purge', 'a/b'], { env: { ...home.env, KEYTURN_PURGE_PROTECTION: 'false' } });
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('KT_CONFIRMATION_REQUIRED');
     expect(noYes.stderr).toContain('--yes');
     expect((await kt(['secret', 'ls', '--deleted'])).stdout).toMatch(/a\/b/);
-    const r = await runCli(['secret', 'purge', 'a/b', '--yes'], { env: { ...env, KEYTURN_PURGE_PROTECTION: 'false' } });
+    const r = await runCli(['secret', 'purge', 'a/b', '--yes'], { env: { ...home.env, KEYTURN_PURGE_PROTECTION: 'false' } });
     expect(r.code, r.stderr).toBe(0);
     expect((await kt(['secret', 'ls', '--deleted', '--json'])).stdout).toBe('[]\n');
   });
@@ -154,12 +142,12 @@ describe('bad input gets its own code, exit 2 (bad input), 3 (not found) or 1, a
     await kt(['secret', 'put', 'ok/fields', '--field', 'a=1']);
     const before = dump();
     const extraEnv = name === 'bad setting' ? { KEYTURN_MAX_VALUE_BYTES: 'lots' } : {};
-    const r = await runCli([...argv, '--json'], { env: { ...env, ...extraEnv }, ...(stdin === undefined ? {} : { stdin }) });
+    const r = await runCli([...argv, '--json'], { env: { ...home.env, ...extraEnv }, ...(stdin === undefined ? {} : { stdin }) });
     expect(r.code).toBe(exit);
     expect(JSON.parse(r.stderr).error.code).toBe(code);
     expect(r.stdout).toBe('');
     expect(dump()).toEqual(before);
-    const human = await runCli(argv, { env: { ...env, ...extraEnv }, ...(stdin === undefined ? {} : { stdin }) });
+    const human = await runCli(argv, { env: { ...home.env, ...extraEnv }, ...(stdin === undefined ? {} : { stdin }) });
     expect(human.stderr).toMatch(new RegExp(`^error ${code}: .+\\n  fix: .+\\n$`));
   });
 
@@ -175,7 +163,7 @@ describe('bad input gets its own code, exit 2 (bad input), 3 (not found) or 1, a
 
 describe('the installed command', () => {
   it('exits quietly when its reader stops early (keyturn ... | head)', async () => {
-    const big = { ...env, KEYTURN_MAX_VALUE_BYTES: '2000000' };
+    const big = { ...home.env, KEYTURN_MAX_VALUE_BYTES: '2000000' };
     expect((await runCli(['secret', 'put', 'big/value', '--stdin'], { env: big, stdin: 'x'.repeat(1_000_000) })).code).toBe(0);
     const { spawn } = await import('node:child_process');
     const { BIN } = await import('./helpers/cli.js');
@@ -194,12 +182,12 @@ describe('the installed command', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: keyturn');
     expect(spawnCli(['secret', 'put', '--help']).stdout).toContain('--stdin');
-    expect(spawnCli(['secret', 'put', 'bin/test', '--stdin'], { env, stdin: 'through-the-bin\n' }).code).toBe(0);
-    const get = spawnCli(['secret', 'get', 'bin/test'], { env });
+    expect(spawnCli(['secret', 'put', 'bin/test', '--stdin'], { env: home.env, stdin: 'through-the-bin\n' }).code).toBe(0);
+    const get = spawnCli(['secret', 'get', 'bin/test'], { env: home.env });
     expect(get).toMatchObject({ code: 0, stdout: 'through-the-bin\n', stderr: '' });
-    expect(spawnCli(['secret', 'get', '/bad'], { env }).code).toBe(2);
-    expect(spawnCli(['secret', 'get', 'no/such'], { env }).code).toBe(3);
-    const status = JSON.parse(spawnCli(['status', '--json'], { env }).stdout);
-    expect(status).toMatchObject({ home: tmp.dir, state: { dialect: 'sqlite' }, secrets: { secrets: 1, deleted: 0, versions: 1 } });
+    expect(spawnCli(['secret', 'get', '/bad'], { env: home.env }).code).toBe(2);
+    expect(spawnCli(['secret', 'get', 'no/such'], { env: home.env }).code).toBe(3);
+    const status = JSON.parse(spawnCli(['status', '--json'], { env: home.env }).stdout);
+    expect(status).toMatchObject({ home: home.dir, state: { dialect: 'sqlite' }, secrets: { secrets: 1, deleted: 0, versions: 1 } });
   });
 });

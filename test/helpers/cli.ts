@@ -14,15 +14,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A stream that keeps what is written to it, as text. */
+export function captured(): { stream: PassThrough; text(): string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString()));
+  return { stream, text: () => text };
+}
+
 export async function runCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}): Promise<CliResult> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([options.stdin ?? '']), env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
-  return { code, stdout: out, stderr: err };
+  const stdout = captured();
+  const stderr = captured();
+  const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, stdin: Readable.from([options.stdin ?? '']), env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
 /**
@@ -34,13 +38,11 @@ export async function runCliOnTerminal(
   argv: string[],
   options: { env?: Record<string, string | undefined>; answer?: string | null; cwd?: string } = {},
 ): Promise<CliResult & { questions: string[] }> {
-  const stdout = new PassThrough();
+  const stdout = captured();
   const stderr = Object.assign(new PassThrough(), { isTTY: true });
   const stdin = Object.assign(new PassThrough(), { isTTY: true });
   const questions: string[] = [];
-  let out = '';
   let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => {
     err += d.toString();
     const asked = /([^\n]*) \[y\/N\] $/.exec(err);
@@ -50,8 +52,8 @@ export async function runCliOnTerminal(
     if (options.answer === null) stdin.end();
     else stdin.write(`${options.answer ?? 'y'}\n`);
   });
-  const code = await main(argv, { stdout, stderr, stdin, env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
-  return { code, stdout: out, stderr: err, questions };
+  const code = await main(argv, { stdout: stdout.stream, stderr, stdin, env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+  return { code, stdout: stdout.text(), stderr: err, questions };
 }
 
 export const BIN = fileURLToPath(new URL('../../bin/keyturn.js', import.meta.url));

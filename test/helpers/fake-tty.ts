@@ -11,6 +11,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
+import { captured } from './cli.js';
 
 export interface FakeTty {
   io: CliIo;
@@ -33,11 +34,7 @@ export function fakeTty(options: { raw?: boolean; failRaw?: boolean; env?: Recor
       return stdin;
     },
   });
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { io: { stdin, stdout, stderr, env: { ...options.env } }, stdin, modes, stdout: () => out, stderr: () => err };
+  const stdout = captured();
+  const stderr = captured();
+  return { io: { stdin, stdout: stdout.stream, stderr: stderr.stream, env: { ...options.env } }, stdin, modes, stdout: stdout.text, stderr: stderr.text };
 }
