@@ -333,7 +333,10 @@ function rank(file: string): number {
   return m ? -Number(m[1]) : 0;
 }
 
-/** Waits until datagrams or frames sent on localhost have been read (they are in flight, not lost). */
+/**
+ * Waits until datagrams or frames sent on localhost have been read (they are in flight, not lost);
+ * fails the test, loudly, if they have not arrived within 20 s.
+ */
 async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await expect.poll(done, { timeout: 20_000, interval: 10 }).toBe(true);
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, spawnCli } from './helpers/cli.js';
+import { BIN, SPAWN_MS, spawnCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TRACE = fileURLToPath(new URL('./helpers/load-trace.mjs', import.meta.url));
@@ -59,12 +59,12 @@ beforeAll(() => {
   env = { PATH: process.env.PATH ?? '', KEYTURN_HOME: join(home, 'home') };
   expect(spawnCli(['init'], { env }).code).toBe(0);
   expect(spawnCli(['secret', 'put', 'app/token', '--value', 'startup-value'], { env }).code).toBe(0);
-});
+}, 2 * SPAWN_MS);
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('CLI start-up loads only what the command needs', () => {
-  it.each([['--version'], ['--help'], ['secret', '--help']])('keyturn %s: commander and the CLI files, nothing else', (...argv) => {
+  it.each([['--version'], ['--help'], ['secret', '--help']])('keyturn %s: commander and the CLI files, nothing else', { timeout: SPAWN_MS }, (...argv) => {
     const { sources, packages } = loaded(argv);
     expect(packages).toEqual(['commander']);
     expect(sources.filter((s) => !LIGHT.some((re) => re.test(s)) || HEAVY_BUILTINS.includes(s))).toEqual([]);
@@ -74,14 +74,14 @@ describe('CLI start-up loads only what the command needs', () => {
     ['secret', 'get', 'app/token'],
     ['status'],
     ['secret', 'ls'],
-  ])('keyturn %s %s: the store and audit log, no driver, config schema, YAML parser or logger', (...argv) => {
+  ])('keyturn %s %s: the store and audit log, no driver, config schema, YAML parser or logger', { timeout: SPAWN_MS }, (...argv) => {
     const { sources, packages } = loaded(argv);
     expect(packages.filter((p) => !['commander', 'kysely', 'canonicalize'].includes(p))).toEqual([]);
     expect(sources).toContain('src/stores/embedded/embedded-store.ts');
     expect(sources.filter((s) => /^src\/(targets|engine\/engine|consumers|config\/(schema|load|apply))/.test(s))).toEqual([]);
   });
 
-  it('a rotation of an app secret loads the engine and config, but no database driver', () => {
+  it('a rotation of an app secret loads the engine and config, but no database driver', { timeout: 2 * SPAWN_MS }, () => {
     const file = join(home, 'keyturn.yaml');
     writeFileSync(file, 'version: 1\nsecrets:\n  app/session:\n    type: app-secret\n');
     expect(spawnCli(['apply', '-f', file], { env }).code).toBe(0);

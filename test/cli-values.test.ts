@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { fakeTty, type FakeTty } from './helpers/fake-tty.js';
-import { BIN, spawnCli } from './helpers/cli.js';
+import { BIN, SPAWN_MS, spawnCli } from './helpers/cli.js';
 import { useCliHome } from './helpers/cli-home.js';
 
 const home = useCliHome();
@@ -223,7 +223,7 @@ function spawnAsync(argv: string[]): Promise<{ code: number; stdout: string; std
 }
 
 describe('through bin/keyturn.js', () => {
-  it('refuses an unset variable piped in and a stale --expect-version, and shows the new options in --help', () => {
+  it('refuses an unset variable piped in and a stale --expect-version, and shows the new options in --help', { timeout: 8 * SPAWN_MS }, () => {
     const help = spawnCli(['secret', 'put', '--help']);
     expect(help.stdout).toContain('--allow-empty');
     expect(help.stdout).toContain('--expect-version <n>');

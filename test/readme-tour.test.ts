@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SPAWN_MS } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,8 +56,8 @@ describe('README tour', () => {
     expect(lines.some((l) => l.includes('examples/keyturn.yaml'))).toBe(true);
   });
 
-  // Each line starts npx and node at least once: allow 15 s a line on a loaded machine.
-  it(`runs all ${lines.length} lines as written`, { timeout: lines.length * 15_000 }, () => {
+  // Each line starts npx and node: a SPAWN_MS each.
+  it(`runs all ${lines.length} lines as written`, { timeout: lines.length * SPAWN_MS }, () => {
     const env: Record<string, string> = { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? scratch, TMPDIR: scratch };
     const r = spawnSync('bash', ['-c', script()], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const output = `${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-2000)}`;

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from './helpers/cli.js';
+import { BIN, SPAWN_MS } from './helpers/cli.js';
 import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 
@@ -21,7 +21,8 @@ describe('alternating-users under a connecting client', () => {
   });
   afterAll(async () => fx.close());
 
-  it('sees 0 failed logins across 20 back-to-back rotations', async () => {
+  // 21 rotation processes, one after the other (see SPAWN_MS).
+  it('sees 0 failed logins across 20 back-to-back rotations', { timeout: 21 * SPAWN_MS }, async () => {
     // Deliver the first value so the client has something to read.
     const first = spawnSync(process.execPath, [BIN, 'rotate', fx.path], { env: { PATH: process.env.PATH ?? '', ...fx.env }, encoding: 'utf8' });
     expect(first.status, `${first.stderr}\n${first.stdout}`).toBe(0);

@@ -58,6 +58,12 @@ export async function runCliOnTerminal(
 
 export const BIN = fileURLToPath(new URL('../../bin/keyturn.js', import.meta.url));
 
+/**
+ * The time a test allows each process it starts: a test that starts N gives itself
+ * `{ timeout: N * SPAWN_MS }`, so a machine with both cores busy makes it slower, not red.
+ */
+export const SPAWN_MS = 20_000;
+
 export function spawnCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): CliResult {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
