@@ -170,14 +170,15 @@ describe('file consumer', () => {
     expect(await readdir(dir)).toEqual(['blocker', 'secret'].sort());
   });
 
-  it('replaces a symlink at the path instead of writing through it', async () => {
+  it('refuses a symlink at the path: neither writes through it nor replaces it', async () => {
     const elsewhere = join(dir, 'elsewhere');
     await writeFile(elsewhere, 'untouched');
     const file = join(dir, 'link');
     await symlink(elsewhere, file);
-    await createConsumer({ type: 'file', path: file }).deliver(ctx(), version('v1'));
+    const e = await caught(() => createConsumer({ type: 'file', path: file }).deliver(ctx(), version('v1')));
+    expect(isKeyturnError(e, 'KT_CONSUMER_PATH_UNSAFE')).toBe(true);
     expect(await readFile(elsewhere, 'utf8')).toBe('untouched');
-    expect(await readFile(file, 'utf8')).toBe('v1');
+    expect(await readFile(file, 'utf8')).toBe('untouched');
   });
 
   it('check fails when the file is missing or its mode drifted', async () => {

@@ -20,6 +20,7 @@ import type { Schema } from '../state/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { SecretValue } from '../core/types.js';
 import { nextValue } from '../engine/next-value.js';
+import { checkConfigTemplates } from './check-templates.js';
 import type { KeyturnConfig, SecretPolicyConfig } from './schema.js';
 
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
@@ -64,6 +65,7 @@ function compare<T extends Record<string, unknown>>(kind: PlanEntry['kind'], des
 }
 
 export async function planConfig(state: StateDb, store: SecretStore, config: KeyturnConfig): Promise<PlanEntry[]> {
+  await checkConfigTemplates(store, config);
   const appliedTargets = new Map((await state.db.selectFrom('targets').selectAll().execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
   const appliedPolicies = new Map((await state.db.selectFrom('secret_policies').selectAll().execute()).map((r) => [r.path, JSON.parse(r.config) as Record<string, unknown>]));
   const desiredTargets = new Map(Object.entries(config.targets).map(([n, t]) => [n, JSON.parse(JSON.stringify(t)) as Record<string, unknown>]));

@@ -28,3 +28,39 @@ export function fsReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return typeof err?.message === 'string' && typeof err.code === 'string' ? err.message : 'unexpected file-system error';
 }
+
+/** A KT_CONSUMER_PATH_UNSAFE error: "<describe>: <reason>" (a path that is not safe to read or write through). */
+export function consumerPathUnsafe(describe: string, reason: string, details: Record<string, unknown> = {}): KeyturnError {
+  return new KeyturnError('KT_CONSUMER_PATH_UNSAFE', `${describe}: ${reason}`, { details: { consumer: describe, ...details } });
+}
+
+/**
+ * Waits for `work` no longer than `signal` allows: once it aborts, throws KT_CONSUMER_TIMEOUT
+ * (the work itself is left to finish on its own; a hung file-system call cannot be cancelled).
+ *
+ * @example
+ * ```ts
+ * const bytes = await boundBy(ctx.signal, describe, 'reading the pid file', handle.read(buf, 0, n, 0));
+ * ```
+ */
+export async function boundBy<T>(signal: AbortSignal, describe: string, what: string, work: Promise<T>): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    throw consumerTimeout(describe, what);
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(consumerTimeout(describe, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    work.catch(() => undefined);
+  }
+}
+
+function consumerTimeout(describe: string, what: string): KeyturnError {
+  return new KeyturnError('KT_CONSUMER_TIMEOUT', `${describe}: ${what} did not finish in time; the delivery was given up`, { details: { consumer: describe, timedOut: true } });
+}

@@ -83,6 +83,8 @@ export const ERRORS = {
   KT_ROOT_KEY_INVALID: spec(500, 'The root key is malformed.', 'A root key is 32 random bytes in base64 (44 characters); restore the right one.'),
   KT_ROOT_KEY_MISMATCH: spec(500, 'The root key does not open this state database.', 'Use the root key this database was initialized or last rotated with.'),
   KT_ROOT_KEY_FILE_MODE: spec(500, 'root.key is readable by other users.', 'Run `chmod 600 root.key` in the home folder.'),
+  KT_ROOT_KEY_FILE_OWNER: spec(500, 'root.key is not owned by the user running Keyturn.', 'Run `chown "$(id -u)" root.key` in the home folder as an administrator (or run Keyturn as the user that owns it).'),
+  KT_HOME_UNSAFE: spec(500, 'The home folder is writable by group or others, or not owned by the user running Keyturn.', 'Run `chmod 700 HOME` (and, if another user owns it, `chown "$(id -u)" HOME` as an administrator), or point KEYTURN_HOME at a folder only you own and can write.'),
   KT_ROOT_KEY_OLD_EXISTS: spec(409, 'root.key.old, the key before an earlier root-key rotation, is still in the home folder.', 'Move root.key.old out of the home folder (keep it with the backups made under it until they are replaced), then run the command again.'),
   KT_DECRYPT_FAILED: spec(500, 'A stored value failed authentication and was not decrypted.', 'The row was altered, moved or corrupted: restore it from a backup; do not trust it.'),
   KT_DATA_KEY_MISSING: spec(500, 'The data key that sealed a value is missing.', 'Restore the state database from a backup.'),
@@ -140,7 +142,9 @@ export const ERRORS = {
   // ── consumers ─────────────────────────────────────────────────────────
   KT_CONSUMER_CONFIG_INVALID: spec(400, 'A consumer configuration is not valid.', 'Correct the consumer key named in the message (file: path, template, mode; exec: argv, env, timeoutMs, cwd; signal: pidFile, signal).'),
   KT_CONSUMER_FAILED: spec(502, 'A consumer did not take the new value; the rotation itself stands.', 'Fix the reason in the message (folder or permissions, the command\'s exit status and stderr, or the process behind the pid file), then retry the delivery.'),
-  KT_TEMPLATE_PLACEHOLDER_UNKNOWN: spec(422, 'A template placeholder names something the secret does not have.', 'Use {{value}} for a plain string secret, a field name for a secret of fields, or {{_path}}, {{_version}}, {{_version_id}}; or add the field to the secret.'),
+  KT_CONSUMER_PATH_UNSAFE: spec(403, 'A consumer path is unsafe to use: a folder on the way others can write, a symlink, or something other than a regular file.', 'Fix the path named in the message: `chmod go-w FOLDER` (or pick a folder only its owner can write), replace a symlink with the real path, make a pid file a regular file; then retry the delivery with `keyturn runs resume RUN_ID`.'),
+  KT_CONSUMER_TIMEOUT: spec(504, 'A consumer did not finish within the rotation\'s timeout; the rotation itself stands.', 'Find what the consumer waits on (a slow or hung file system, a command that never exits), fix it or raise rotation.timeoutMs, then retry the delivery with `keyturn runs resume RUN_ID`.'),
+  KT_TEMPLATE_PLACEHOLDER_UNKNOWN: spec(422, 'A template placeholder names something the secret does not have.', 'Use {{value}} for a plain string secret, a field name for a secret of fields, or {{_path}}, {{_version}}, {{_version_id}}; or add the field to the secret. A failed run changed nothing: correct the template in keyturn.yaml, `keyturn apply`, then rotate again.'),
 
   // ── targets ───────────────────────────────────────────────────────────
   KT_TARGET_CONFIG_INVALID: spec(400, 'A target configuration is not valid.', 'Correct the target key named in the message (type, host, port, database, ...) under targets: in keyturn.yaml, then apply again.'),

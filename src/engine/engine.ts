@@ -35,6 +35,7 @@ import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
 import { Leases, type Lease } from './leases.js';
 import { asCredential, nextValue } from './next-value.js';
+import { assertTemplatesRender, templateFieldProblems } from './template-check.js';
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 
@@ -86,6 +87,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KT_SECRET_DELETED',
   'KT_STAGE_NOT_SET',
   'KT_PASSWORD_POLICY_UNSATISFIABLE',
+  'KT_TEMPLATE_PLACEHOLDER_UNKNOWN',
 ]);
 
 type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome'] };
@@ -164,7 +166,7 @@ export class Engine {
   }
 
   /** What a rotation would do, without changing anything: checks the policy and that the current credential logs in. */
-  async plan(path: string): Promise<{ path: string; strategy: Strategy; target: string | null; nextUsername: string | null; consumers: number; currentLogsIn: boolean | null; activeRun: string | null }> {
+  async plan(path: string): Promise<{ path: string; strategy: Strategy; target: string | null; nextUsername: string | null; consumers: number; currentLogsIn: boolean | null; activeRun: string | null; problems: string[] }> {
     const scope = new RunScope(this.o.store, await this.subject(path), this.o.log);
     const { policy, target, strategy } = scope.subject;
     const current = await scope.current();
@@ -176,7 +178,9 @@ export class Engine {
       if (target) currentLogsIn = await scope.logsIn(probe, asCredential(path, current.value));
     }
     const active = await this.runs.active(path);
-    return { path, strategy, target: policy.target ?? null, nextUsername, consumers: policy.consumers.length, currentLogsIn, activeRun: active?.id ?? null };
+    // What would make the rotation fail before it changes anything (a template that cannot render).
+    const problems = templateFieldProblems(policy, current.value, `secrets.${path}`);
+    return { path, strategy, target: policy.target ?? null, nextUsername, consumers: policy.consumers.length, currentLogsIn, activeRun: active?.id ?? null, problems };
   }
 
   // ── execution ──────────────────────────────────────────────────────────
@@ -250,6 +254,8 @@ export class Engine {
     switch (step) {
       case 'prepare': {
         const current = run.fromVersionId ? await scope.version(run.fromVersionId) : await scope.current();
+        // A template that cannot render the next value fails the run here, before any outside effect.
+        assertTemplatesRender(policy, current.value, `secrets.${run.path}`);
         // The intent is recorded in the same transaction as this step, before anything is touched.
         return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent' };
       }

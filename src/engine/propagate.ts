@@ -2,14 +2,16 @@
  * The propagate step: deliver the new current version to every consumer of the secret, each with
  * its own status row, timeout and attempt count. A consumer that already has this run's value is
  * skipped (so resuming re-delivers only to the ones that failed). Failures are recorded, never
- * thrown: a finished rotation is never undone by a consumer.
+ * thrown: a finished rotation is never undone by a consumer. Every delivery and check is bounded:
+ * its signal aborts after the rotation's timeoutMs, and a consumer that still has not settled a
+ * short grace later is given up with KT_CONSUMER_TIMEOUT, so nothing hangs a run forever.
  *
  * @example
  * ```ts
  * const { total, failed } = await deliverAll({ runs, run, consumers: policy.consumers, version, log, timeoutMs: 30_000 });
  * ```
  */
-import { isKeyturnError } from '../core/errors.js';
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Version } from '../core/types.js';
 import { createConsumer } from '../consumers/registry.js';
@@ -35,8 +37,9 @@ export async function deliverAll(input: DeliverAllInput): Promise<{ total: numbe
     if (previous?.status === 'delivered') continue;
     const attempts = (previous?.attempts ?? 0) + 1;
     try {
-      await consumer.deliver({ log, signal: AbortSignal.timeout(input.timeoutMs) }, { path: run.path, versionId: version.id, number: version.number, value: version.value });
-      if (consumer.check) await consumer.check({ log, signal: AbortSignal.timeout(input.timeoutMs) });
+      const secret = { path: run.path, versionId: version.id, number: version.number, value: version.value };
+      await bounded(consumer.describe, 'the delivery', input.timeoutMs, (signal) => consumer.deliver({ log, signal }, secret));
+      if (consumer.check) await bounded(consumer.describe, 'the check after delivery', input.timeoutMs, (signal) => consumer.check!({ log, signal }));
       await runs.setConsumer(run.id, { idx, kind: consumer.kind, description: consumer.describe, status: 'delivered', attempts, errorCode: null, errorMessage: null });
     } catch (e) {
       failed += 1;
@@ -47,4 +50,28 @@ export async function deliverAll(input: DeliverAllInput): Promise<{ total: numbe
     }
   }
   return { total: input.consumers.length, failed };
+}
+
+/** How long past its timeout a consumer may take to notice the signal and fail with its own reason. */
+export const CONSUMER_GRACE_MS = 2_000;
+
+/**
+ * Runs `work` with a signal that aborts after `timeoutMs`; if it has not settled `CONSUMER_GRACE_MS`
+ * later, stops waiting with KT_CONSUMER_TIMEOUT, so no consumer can hold a run (or a SIGTERM) forever.
+ */
+async function bounded(describe: string, what: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new KeyturnError('KT_CONSUMER_TIMEOUT', `${describe}: ${what} did not finish within ${timeoutMs} ms (rotation.timeoutMs); it was given up`, { details: { consumer: describe, timeoutMs } })),
+      timeoutMs + CONSUMER_GRACE_MS,
+    );
+  });
+  const running = work(AbortSignal.timeout(timeoutMs));
+  try {
+    await Promise.race([running, late]);
+  } finally {
+    clearTimeout(timer);
+    running.catch(() => undefined);
+  }
 }

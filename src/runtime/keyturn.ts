@@ -31,6 +31,7 @@ import {
 } from '../crypto/root-key.js';
 import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
+import { assertHomeSafe } from './home-safety.js';
 import { EmbeddedStore } from '../stores/embedded/embedded-store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
@@ -96,10 +97,11 @@ export async function isHomeInitialized(settings: Settings): Promise<boolean> {
   }
 }
 
-/** Opens an initialized home: throws KT_NOT_INITIALIZED, KT_ROOT_KEY_* errors as they apply. */
+/** Opens an initialized home: throws KT_HOME_UNSAFE, KT_NOT_INITIALIZED, KT_ROOT_KEY_* errors as they apply. */
 export async function openKeyturn(settings: Settings, options: OpenOptions = {}): Promise<Keyturn> {
   const log = options.log ?? createLogger(settings.logLevel);
   const clock = options.clock ?? systemClock;
+  assertHomeSafe(settings.home, { rootKeyFiles: !settings.rootKeyFromEnv });
   const state = await openStateFor(settings, true);
   try {
     const candidates = loadRootKeyCandidates(settings.home, settings.rootKeyFromEnv);
@@ -169,6 +171,7 @@ export interface InitResult {
  * home that is already initialized.
  */
 export async function initHome(settings: Settings, options: { audit?: AuditContext } = {}): Promise<InitResult> {
+  assertHomeSafe(settings.home, { rootKeyFiles: !settings.rootKeyFromEnv });
   mkdirSync(settings.home, { recursive: true, mode: 0o700 });
   let root: RootKey;
   const keyFile = join(settings.home, ROOT_KEY_FILE);

@@ -112,11 +112,13 @@ Examples:
               plan.currentLogsIn === null ? null : `current credential logs in: ${plan.currentLogsIn ? 'yes' : 'NO'}`,
               `consumers to update: ${plan.consumers}`,
               plan.activeRun ? `unfinished run ${plan.activeRun} would be resumed` : null,
+              ...plan.problems.map((p) => `problem: ${p}`),
               'dry run: nothing changed',
             ]
               .filter((l) => l !== null)
               .join('\n'),
           );
+          if (plan.problems.length > 0) throw new KeyturnError('KT_TEMPLATE_PLACEHOLDER_UNKNOWN', `the rotation would fail before changing anything: ${plan.problems.join('; ')}`);
           return;
         }
         const outcome = await app.withKeyturn(opts, (kt) => rotateOne(kt, path, !!opts.wait));

@@ -52,8 +52,11 @@ export async function holdsExactly(path: string, data: Buffer, mode: number): Pr
   try {
     const st = await lstat(path);
     if (!st.isFile() || (st.mode & 0o7777) !== mode || st.size !== data.length) return false;
-    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Never blocks: a FIFO swapped in after the lstat opens at once and fails the fstat check.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
     try {
+      const opened = await handle.stat();
+      if (!opened.isFile() || opened.size !== data.length) return false;
       return (await handle.readFile()).equals(data);
     } finally {
       await handle.close();
@@ -64,7 +67,7 @@ export async function holdsExactly(path: string, data: Buffer, mode: number): Pr
 }
 
 async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);
   try {
     await handle.sync();
   } finally {

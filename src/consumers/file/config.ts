@@ -3,7 +3,8 @@
  *
  * `mode` is written as an octal string ("0600", "640"). An unquoted YAML `mode: 0600` reaches
  * us as the number 600, so a number is read digit by digit as octal too; a number with an 8 or a
- * 9 (what YAML 1.1 makes of 0600: 384) is refused with a hint to quote it.
+ * 9 (what YAML 1.1 makes of 0600: 384) is refused with a hint to quote it. A mode that lets
+ * group or others write the file (0620, 0666, 0777) is refused; group read (0640) is fine.
  *
  * @example
  * ```ts
@@ -23,6 +24,10 @@ const mode = z
     const text = String(v);
     if (!MODE_TEXT.test(text)) {
       ctx.addIssue({ code: 'custom', message: MODE_HINT });
+      return z.NEVER;
+    }
+    if ((parseInt(text, 8) & 0o022) !== 0) {
+      ctx.addIssue({ code: 'custom', message: 'must not let group or others write the secret file (such as "0600" or "0640")' });
       return z.NEVER;
     }
     // Canonical text, so the parsed config parses again to itself (it is stored and re-read).

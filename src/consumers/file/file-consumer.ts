@@ -1,6 +1,7 @@
 /**
  * The file consumer: renders the secret (through a template, or as is) into a file, replaced
- * atomically with the configured mode (default 0600). Delivering the same content again leaves
+ * atomically with the configured mode (default 0600), never through a folder others can write or
+ * a symlink (see ./safe-path.ts: KT_CONSUMER_PATH_UNSAFE, nothing written). Delivering the same content again leaves
  * the file untouched. `check` confirms the file exists with that mode.
  *
  * @example
@@ -9,12 +10,13 @@
  * await c.deliver(ctx, { path: 'prod/db/app', versionId, number: 7, value: { username: 'app', password } });
  * ```
  */
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Consumer } from '../consumer.js';
-import { consumerFailed, fsReason, throwIfAborted } from '../failure.js';
+import { consumerFailed, consumerPathUnsafe, fsReason, throwIfAborted } from '../failure.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { modeBits, type FileConsumerConfig } from './config.js';
+import { unsafeDestination } from './safe-path.js';
 import { parseTemplate, renderPlain, renderTemplate } from './template.js';
 
 /** Creates a file consumer from a parsed config (see `fileConfigSchema`). */
@@ -29,6 +31,9 @@ export function createFileConsumer(config: FileConsumerConfig): Consumer {
     async deliver(ctx, secret) {
       throwIfAborted(ctx, describe);
       const content = Buffer.from(template === null ? renderPlain(secret) : renderTemplate(template, secret), 'utf8');
+      const unsafe = await unsafeDestination(config.path);
+      if (unsafe !== null) throw consumerPathUnsafe(describe, unsafe, { path: config.path });
+      throwIfAborted(ctx, describe);
       let outcome: 'written' | 'unchanged';
       try {
         outcome = await writeFileAtomic(config.path, content, modeBits(config));
@@ -40,7 +45,7 @@ export function createFileConsumer(config: FileConsumerConfig): Consumer {
     },
     async check(ctx) {
       throwIfAborted(ctx, describe);
-      const st = await stat(config.path).catch((e: unknown) => {
+      const st = await lstat(config.path).catch((e: unknown) => {
         const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
         throw consumerFailed(describe, missing ? 'the file does not exist' : `could not inspect the file (${fsReason(e)})`);
       });

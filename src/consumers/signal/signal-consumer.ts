@@ -24,7 +24,7 @@ export function createSignalConsumer(config: SignalConsumerConfig): Consumer {
     describe,
     async deliver(ctx, secret) {
       throwIfAborted(ctx, describe);
-      const pid = await readPidFile(describe, config.pidFile);
+      const pid = await readPidFile(describe, config.pidFile, ctx.signal);
       assertAlive(describe, pid);
       try {
         process.kill(pid, config.signal);
@@ -35,7 +35,7 @@ export function createSignalConsumer(config: SignalConsumerConfig): Consumer {
     },
     async check(ctx) {
       throwIfAborted(ctx, describe);
-      assertAlive(describe, await readPidFile(describe, config.pidFile));
+      assertAlive(describe, await readPidFile(describe, config.pidFile, ctx.signal));
     },
   };
 }
