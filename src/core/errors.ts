@@ -90,6 +90,7 @@ export const ERRORS = {
   // ── state database ────────────────────────────────────────────────────
   KT_DATABASE_URL_INVALID: spec(400, 'KEYTURN_DATABASE_URL is not a postgres:// URL.', 'Set KEYTURN_DATABASE_URL=postgres://user@host:5432/db, or unset it to use SQLite.'),
   KT_DATABASE_UNAVAILABLE: spec(503, 'The state database cannot be reached.', 'Check that the database is running and the URL or file is right.'),
+  KT_DATABASE_FULL: spec(507, 'The state database or the disk it is on is full; the write was rolled back and nothing was written.', 'Free disk space where the state database lives (or raise its quota), or move the Keyturn home to a disk with room (KEYTURN_HOME), then run the command again.'),
   KT_DATABASE_TOO_NEW: spec(500, 'The state database was migrated by a newer Keyturn.', 'Upgrade Keyturn to the version that last migrated this database.'),
 
   // ── audit ─────────────────────────────────────────────────────────────
