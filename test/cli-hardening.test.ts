@@ -61,3 +61,53 @@ describe('a full state database', () => {
     expect((await home.kt(['secret', 'get', 'app/big'])).code).toBe(3);
   });
 });
+
+describe('keyturn.yaml limits', () => {
+  const BOMB = `version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+secrets: {}
+`;
+
+  it('an alias bomb ("billion laughs") is KT_CONFIG_FILE_INVALID (exit 2), from a file and from stdin, and changes nothing', async () => {
+    const file = join(home.dir, 'bomb.yaml');
+    writeFileSync(file, BOMB);
+    const before = home.dump();
+    for (const [argv, stdin] of [[['apply', '-f', file, '--json'], undefined], [['apply', '-f', '-', '--json'], BOMB]] as const) {
+      const r = await home.kt([...argv], stdin);
+      expect(r.code, r.stderr).toBe(2);
+      const error = jsonError(r.stderr);
+      expect(error.code).toBe('KT_CONFIG_FILE_INVALID');
+      expect(error.message).toMatch(/alias bomb/);
+      expect(error.message).toContain('100');
+    }
+    expect(home.dump()).toEqual(before);
+  });
+
+  it('a file over 1 MiB is KT_CONFIG_FILE_INVALID naming its size and the limit, from a file and from stdin', async () => {
+    const big = `version: 1\nsecrets: {}\n${'# padding padding padding padding padding padding padding padding\n'.repeat(17_000)}`;
+    expect(Buffer.byteLength(big)).toBeGreaterThan(1024 * 1024);
+    const file = join(home.dir, 'big.yaml');
+    writeFileSync(file, big);
+    const before = home.dump();
+    const fromFile = await home.kt(['apply', '-f', file, '--json']);
+    expect(fromFile.code, fromFile.stderr).toBe(2);
+    const error = jsonError(fromFile.stderr);
+    expect(error.code).toBe('KT_CONFIG_FILE_INVALID');
+    expect(error.message).toBe(`${file} is ${Buffer.byteLength(big)} bytes; the limit for a configuration file is 1048576 bytes (1 MiB)`);
+    const fromStdin = await home.kt(['apply', '-f', '-', '--json'], big);
+    expect(fromStdin.code, fromStdin.stderr).toBe(2);
+    expect(jsonError(fromStdin.stderr).code).toBe('KT_CONFIG_FILE_INVALID');
+    expect(jsonError(fromStdin.stderr).message).toMatch(/^stdin is more than \d+ bytes; the limit for a configuration file is 1048576 bytes/);
+    expect(home.dump()).toEqual(before);
+    // Just under the limit is fine.
+    const fits = `version: 1\nsecrets: {}\n${'#'.repeat(1024 * 1024 - 40)}\n`;
+    expect(Buffer.byteLength(fits)).toBeLessThanOrEqual(1024 * 1024);
+    expect((await home.kt(['apply', '-f', '-'], fits)).code).toBe(0);
+  });
+});

@@ -3,16 +3,25 @@
  * dot-path errors → a deeply frozen config. Nothing else parses the file. Every problem with the
  * file is KT_CONFIG_FILE_INVALID, named as `file:line: key.path: what is wrong`.
  *
+ * Limits against hostile files: at most {@link MAX_CONFIG_BYTES} (checked before the file or stdin
+ * is read in full) and at most {@link MAX_ALIAS_COUNT} alias expansions (a "billion laughs" bomb).
+ *
  * @example
  * ```ts
  * const config = loadConfigFile('keyturn.yaml', process.env);
  * config.secrets['prod/db/app']?.strategy; // 'alternating-users'
  * ```
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KeyturnError } from '../core/errors.js';
 import { configSchema, type KeyturnConfig } from './schema.js';
+
+/** The largest keyturn.yaml read: 1 MiB. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** The most alias expansions a file may make (yaml's own default, stated here on purpose). */
+export const MAX_ALIAS_COUNT = 100;
 
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -72,6 +81,7 @@ function expand(value: unknown, env: Record<string, string | undefined>, path: r
  * KT_CONFIG_FILE_INVALID with `file:line` and the key path of each problem.
  */
 export function parseConfig(text: string, env: Record<string, string | undefined>, source = 'keyturn.yaml'): KeyturnConfig {
+  assertConfigSize(Buffer.byteLength(text, 'utf8'), source);
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
@@ -80,7 +90,16 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   }
   const locate = locator(doc, lines);
   const at = (path: ReadonlyArray<PropertyKey>) => place(source, locate(path));
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    // yaml throws a ReferenceError when aliases expand too far (or refer to nothing).
+    const why = /excessive alias count/i.test(String((e as Error).message))
+      ? `its aliases (*name) expand more than ${MAX_ALIAS_COUNT} times, which looks like an alias bomb ("billion laughs"); write the values out or use fewer aliases`
+      : `YAML error: ${String((e as Error).message).split('\n')[0]}`;
+    throw fileError(`${source}: ${why}`);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fileError(`${source}: expected a mapping with version, targets and secrets`);
   // Only bootstrap values may reference the environment; anywhere else a ${env:} stays literal and fails validation where it matters.
   const secrets = (raw as { secrets?: unknown }).secrets;
@@ -104,12 +123,64 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   return deepFreeze(parsed.data);
 }
 
-export function loadConfigFile(file: string, env: Record<string, string | undefined>): KeyturnConfig {
-  let text: string;
+function assertConfigSize(size: number, source: string, atLeast = false): void {
+  if (size <= MAX_CONFIG_BYTES) return;
+  throw fileError(`${source} is ${atLeast ? 'more than ' : ''}${size} bytes; the limit for a configuration file is ${MAX_CONFIG_BYTES} bytes (1 MiB)`, { size, limit: MAX_CONFIG_BYTES });
+}
+
+/** Reads a file of at most MAX_CONFIG_BYTES: its size is checked before its content is read. */
+function readBoundedFile(file: string): string {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (e) {
     throw fileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return parseConfig(text, env, file);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile()) assertConfigSize(stat.size, file);
+    // Read one byte past the limit, so a file that grows (or is not a regular file) is still caught.
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    assertConfigSize(n, file, true);
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    if (e instanceof KeyturnError) throw e;
+    throw fileError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function loadConfigFile(file: string, env: Record<string, string | undefined>): KeyturnConfig {
+  return parseConfig(readBoundedFile(file), env, file);
+}
+
+/**
+ * Reads a config from a stream (stdin for `-f -`), stopping with KT_CONFIG_FILE_INVALID as soon as
+ * it passes MAX_CONFIG_BYTES instead of holding all of it.
+ *
+ * @example
+ * ```ts
+ * const config = await readConfigStream(process.stdin, process.env, 'stdin');
+ * ```
+ */
+export async function readConfigStream(stream: Readable, env: Record<string, string | undefined>, source = 'stdin'): Promise<KeyturnConfig> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > MAX_CONFIG_BYTES) {
+      stream.destroy();
+      assertConfigSize(size, source, true);
+    }
+    chunks.push(buf);
+  }
+  return parseConfig(Buffer.concat(chunks).toString('utf8'), env, source);
 }

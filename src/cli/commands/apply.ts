@@ -15,7 +15,7 @@ import type { KeyturnConfig } from '../../config/schema.js';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
-import { emit, readAll, table, workingDir } from '../io.js';
+import { emit, table, workingDir } from '../io.js';
 
 const DEFAULT_FILE = 'keyturn.yaml';
 
@@ -42,8 +42,8 @@ function names(entries: readonly PlanEntry[], max = 5): string {
 
 /** The config, from stdin (`-f -`), the file named, or ./keyturn.yaml; and how to name it. */
 async function readConfig(app: CliApp, file: string | undefined): Promise<{ config: KeyturnConfig; source: string }> {
-  const { loadConfigFile, parseConfig } = await import('../../config/load.js');
-  if (file === '-') return { config: parseConfig(await readAll(app.io.stdin), app.io.env, 'stdin'), source: 'stdin' };
+  const { loadConfigFile, readConfigStream } = await import('../../config/load.js');
+  if (file === '-') return { config: await readConfigStream(app.io.stdin, app.io.env, 'stdin'), source: 'stdin' };
   const cwd = workingDir(app.io);
   const path = resolve(cwd, file ?? DEFAULT_FILE);
   if (!existsSync(path)) {
