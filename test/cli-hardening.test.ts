@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useCliHome } from './helpers/cli-home.js';
+import { runCli } from './helpers/cli.js';
 
 const home = useCliHome();
 
@@ -25,20 +26,35 @@ function jsonError(stderr: string): CliError {
 
 afterEach(() => vi.restoreAllMocks());
 
-describe('a full state database', () => {
-  /** Every connection this process opens on the home's file stops growing it: SQLite answers SQLITE_FULL. */
-  function capDatabaseSize(): void {
-    const file = join(home.dir, 'keyturn.db');
-    const exec = DatabaseSync.prototype.exec;
-    vi.spyOn(DatabaseSync.prototype, 'exec').mockImplementation(function (this: DatabaseSync, sql: string) {
-      exec.call(this, sql);
-      if (/journal_mode/i.test(sql) && this.location() === file) {
-        const { page_count } = this.prepare('PRAGMA page_count').get() as { page_count: number };
-        exec.call(this, `PRAGMA max_page_count = ${page_count}`);
-      }
-    });
-  }
+/**
+ * Every connection this process opens on the home's file from now on cannot grow it: SQLite
+ * answers SQLITE_FULL, as on a full disk. (`PRAGMA max_page_count` holds per connection, so it is
+ * set on the CLI's own connection, as it opens, rather than on one of the test's.)
+ */
+function capDatabaseSize(): void {
+  const file = join(home.dir, 'keyturn.db');
+  const exec = DatabaseSync.prototype.exec;
+  vi.spyOn(DatabaseSync.prototype, 'exec').mockImplementation(function (this: DatabaseSync, sql: string) {
+    exec.call(this, sql);
+    if (/journal_mode/i.test(sql) && this.location() === file) {
+      const { page_count } = this.prepare('PRAGMA page_count').get() as { page_count: number };
+      exec.call(this, `PRAGMA max_page_count = ${page_count}`);
+    }
+  });
+}
 
+/** Rows in the audit log's tables (which the state dump leaves out). */
+function auditRows(): Record<string, number> {
+  const db = new DatabaseSync(join(home.dir, 'keyturn.db'));
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'audit\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>;
+    return Object.fromEntries(tables.map((t) => [t.name, (db.prepare(`SELECT count(*) AS n FROM "${t.name}"`).get() as { n: number }).n]));
+  } finally {
+    db.close();
+  }
+}
+
+describe('a full state database', () => {
   it('secret put of a big value is KT_DATABASE_FULL (exit 1, free disk space), and the store is unchanged and still opens', async () => {
     expect((await home.kt(['secret', 'put', 'app/small', '--value', 'v1'])).code).toBe(0);
     const before = home.dump();
@@ -109,5 +125,102 @@ secrets: {}
     const fits = `version: 1\nsecrets: {}\n${'#'.repeat(1024 * 1024 - 40)}\n`;
     expect(Buffer.byteLength(fits)).toBeLessThanOrEqual(1024 * 1024);
     expect((await home.kt(['apply', '-f', '-'], fits)).code).toBe(0);
+  });
+});
+
+describe('apply checks the whole file before writing anything', () => {
+  const TWO = `version: 1
+secrets:
+  a/first:
+    type: app-secret
+    initial: "first value"
+  b/second:
+    type: app-secret
+    initial:
+      ok: fine
+      bad field: x
+`;
+
+  async function refused(argv: string[], stdin: string, env: Record<string, string> = {}): Promise<CliError> {
+    const r = await runWith(argv, stdin, env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    const error = jsonError(r.stderr);
+    expect(error.code).toBe('KT_CONFIG_FILE_INVALID');
+    return error;
+  }
+  const runWith = (argv: string[], stdin: string, env: Record<string, string>) => runCli(argv, { env: { ...home.env, ...env }, stdin });
+
+  it('a field name the store refuses: the dry run and the real apply both say where (dot-path and line), and nothing is stored or audited', async () => {
+    const before = home.dump();
+    const audit = auditRows();
+    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+      const error = await refused(argv, TWO);
+      expect(error.message).toBe('stdin:10: secrets.b/second.initial.bad field: field name "bad field" must match [A-Za-z0-9._-]+ (KT_VALUE_FIELD_INVALID)');
+      expect(error.fix).toContain('keyturn apply');
+    }
+    expect(home.dump()).toEqual(before);
+    expect(auditRows()).toEqual(audit);
+    expect((await home.kt(['secret', 'get', 'a/first'])).code).toBe(3);
+  });
+
+  it('every problem at once: sizes against KEYTURN_MAX_VALUE_BYTES, empty values and fields, no fields, tags the store refuses', async () => {
+    const yaml = `version: 1
+secrets:
+  a/big:
+    type: app-secret
+    initial: "${'x'.repeat(200)}"
+  a/empty:
+    type: app-secret
+    initial: ""
+  a/nofields:
+    type: app-secret
+    initial: {}
+  a/emptyfield:
+    type: database-credential
+    initial: { username: app, password: "" }
+  a/tagged:
+    type: app-secret
+    tags: { "bad key": v }
+`;
+    const before = home.dump();
+    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+      const error = await refused(argv, yaml, { KEYTURN_MAX_VALUE_BYTES: '100' });
+      expect(error.message).toContain('stdin:17: secrets.a/tagged.tags.bad key: a tag key is 1 to 128 characters of [A-Za-z0-9._/-]');
+      expect(error.message).not.toContain('x'.repeat(50));
+    }
+    // The tag is a schema error, reported first; with it fixed the value checks all come at once.
+    const values = await refused(['apply', '-f', '-', '--dry-run', '--json'], yaml.replace('"bad key"', 'team'), { KEYTURN_MAX_VALUE_BYTES: '100' });
+    expect(values.message.split('; ')).toEqual([
+      'stdin:5: secrets.a/big.initial: the value is 200 bytes, over the limit of 100 bytes (KEYTURN_MAX_VALUE_BYTES) (KT_VALUE_TOO_LARGE)',
+      'stdin:8: secrets.a/empty.initial: the initial value is empty (KT_VALUE_EMPTY)',
+      'stdin:11: secrets.a/nofields.initial: the initial value has no fields (KT_VALUE_EMPTY)',
+      'stdin:14: secrets.a/emptyfield.initial.password: the field is empty (KT_VALUE_EMPTY)',
+    ]);
+    expect(home.dump()).toEqual(before);
+  });
+
+  it('a failure midway (the database fills up on the second value) leaves nothing behind: no first value, policy or audit event', async () => {
+    const yaml = `version: 1
+secrets:
+  a/first:
+    type: app-secret
+    initial: "small"
+  b/second:
+    type: app-secret
+    initial: "${'y'.repeat(60_000)}"
+`;
+    const before = home.dump();
+    capDatabaseSize();
+    const r = await runWith(['apply', '-f', '-', '--json'], yaml, {});
+    expect(r.code, r.stderr).toBe(1);
+    expect(jsonError(r.stderr).code).toBe('KT_DATABASE_FULL');
+    vi.restoreAllMocks();
+    expect(home.dump()).toEqual(before);
+    expect((await home.kt(['secret', 'get', 'a/first'])).code).toBe(3);
+    // With room again, the same file applies in full.
+    const ok = await runWith(['apply', '-f', '-'], yaml, {});
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await home.kt(['secret', 'get', 'a/first'])).stdout).toBe('small\n');
   });
 });

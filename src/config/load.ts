@@ -16,6 +16,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KeyturnError } from '../core/errors.js';
+import { DEFAULT_MAX_VALUE_BYTES, printable, valueIssues } from '../core/values.js';
 import { configSchema, type KeyturnConfig } from './schema.js';
 
 /** The largest keyturn.yaml read: 1 MiB. */
@@ -76,11 +77,42 @@ function expand(value: unknown, env: Record<string, string | undefined>, path: r
   return value;
 }
 
+/** Limits the file is checked against, from the settings. */
+export interface ConfigLimits {
+  /** KEYTURN_MAX_VALUE_BYTES: the largest initial value (default 64 KiB). */
+  maxValueBytes?: number;
+}
+
+/**
+ * What the store would refuse in the initial values (field names, sizes, shape), plus empty
+ * ones (`keyturn secret put` refuses those too), each at its key path: secrets.PATH.initial[.FIELD].
+ */
+function initialValueIssues(config: KeyturnConfig, maxValueBytes: number): Array<{ path: string[]; message: string }> {
+  const out: Array<{ path: string[]; message: string }> = [];
+  for (const [secret, s] of Object.entries(config.secrets)) {
+    const v: unknown = s.initial;
+    if (v === undefined) continue;
+    const at = ['secrets', secret, 'initial'];
+    for (const issue of valueIssues(v, maxValueBytes)) {
+      const where = issue.field === undefined ? at : [...at, issue.field];
+      // "; " separates the issues of one error, so the size is said without one.
+      const message = issue.code === 'KT_VALUE_TOO_LARGE' ? `the value is ${String(issue.details?.size)} bytes, over the limit of ${maxValueBytes} bytes (KEYTURN_MAX_VALUE_BYTES)` : issue.message;
+      out.push({ path: where, message: `${message} (${issue.code})` });
+    }
+    if (v === '') out.push({ path: at, message: 'the initial value is empty (KT_VALUE_EMPTY)' });
+    else if (v !== null && typeof v === 'object') {
+      if (Object.keys(v).length === 0) out.push({ path: at, message: 'the initial value has no fields (KT_VALUE_EMPTY)' });
+      for (const [field, fv] of Object.entries(v)) if (fv === '') out.push({ path: [...at, field], message: 'the field is empty (KT_VALUE_EMPTY)' });
+    }
+  }
+  return out;
+}
+
 /**
  * Parses YAML text into a validated, frozen config. `source` names the file in errors, which are
  * KT_CONFIG_FILE_INVALID with `file:line` and the key path of each problem.
  */
-export function parseConfig(text: string, env: Record<string, string | undefined>, source = 'keyturn.yaml'): KeyturnConfig {
+export function parseConfig(text: string, env: Record<string, string | undefined>, source = 'keyturn.yaml', limits: ConfigLimits = {}): KeyturnConfig {
   assertConfigSize(Buffer.byteLength(text, 'utf8'), source);
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
@@ -115,6 +147,19 @@ export function parseConfig(text: string, env: Record<string, string | undefined
         // An unknown key is found in the file at the key itself, not at the mapping that holds it.
         const line = locate(i.code === 'unrecognized_keys' && i.keys.length > 0 ? [...i.path, i.keys[0]!] : i.path);
         return { line, text: `${place(source, line)}: ${dotPath(i.path) || '(top level)'}: ${i.message}` };
+      })
+      .sort((a, b) => a.line - b.line)
+      .map((i) => i.text);
+    throw fileError(issues.join('; '), { issues });
+  }
+  // The checks the store runs on a value, run on every initial value before anything is written.
+  const bad = initialValueIssues(parsed.data, limits.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
+  if (bad.length > 0) {
+    const issues = bad
+      .map((i) => {
+        const line = locate(i.path);
+        const path = [...i.path.slice(0, 3), ...i.path.slice(3).map((f) => printable(f))];
+        return { line, text: `${place(source, line)}: ${dotPath(path)}: ${i.message}` };
       })
       .sort((a, b) => a.line - b.line)
       .map((i) => i.text);
@@ -157,8 +202,8 @@ function readBoundedFile(file: string): string {
   }
 }
 
-export function loadConfigFile(file: string, env: Record<string, string | undefined>): KeyturnConfig {
-  return parseConfig(readBoundedFile(file), env, file);
+export function loadConfigFile(file: string, env: Record<string, string | undefined>, limits: ConfigLimits = {}): KeyturnConfig {
+  return parseConfig(readBoundedFile(file), env, file, limits);
 }
 
 /**
@@ -170,7 +215,7 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
  * const config = await readConfigStream(process.stdin, process.env, 'stdin');
  * ```
  */
-export async function readConfigStream(stream: Readable, env: Record<string, string | undefined>, source = 'stdin'): Promise<KeyturnConfig> {
+export async function readConfigStream(stream: Readable, env: Record<string, string | undefined>, source = 'stdin', limits: ConfigLimits = {}): Promise<KeyturnConfig> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -182,5 +227,5 @@ export async function readConfigStream(stream: Readable, env: Record<string, str
     }
     chunks.push(buf);
   }
-  return parseConfig(Buffer.concat(chunks).toString('utf8'), env, source);
+  return parseConfig(Buffer.concat(chunks).toString('utf8'), env, source, limits);
 }
