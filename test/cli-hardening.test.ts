@@ -224,3 +224,27 @@ secrets:
     expect((await home.kt(['secret', 'get', 'a/first'])).stdout).toBe('small\n');
   });
 });
+
+describe('secret put --file that is not UTF-8', () => {
+  it('is refused with KT_VALUE_NOT_UTF8 (exit 2, base64 in the fix), storing nothing; valid UTF-8 (with a BOM too) is stored as it is', async () => {
+    const file = join(home.dir, 'latin1.txt');
+    writeFileSync(file, Buffer.from([0x70, 0x61, 0x73, 0x73, 0xe9, 0x21])); // "pass" é "!" in Latin-1
+    const before = home.dump();
+    const r = await home.kt(['secret', 'put', 'app/bin', '--file', file, '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    const error = jsonError(r.stderr);
+    expect(error.code).toBe('KT_VALUE_NOT_UTF8');
+    expect(error.message).toBe(`the file ${file} is not valid UTF-8 text (the first invalid byte is near byte 5 of 6); nothing was done`);
+    expect(error.fix).toContain('base64');
+    expect(r.stderr).not.toContain('pass');
+    expect(home.dump()).toEqual(before);
+    const cut = join(home.dir, 'cut.txt');
+    writeFileSync(cut, Buffer.from([0x61, 0xe2, 0x82])); // a three-byte sequence cut short
+    expect(jsonError((await home.kt(['secret', 'put', 'app/bin', '--file', cut, '--json'])).stderr).code).toBe('KT_VALUE_NOT_UTF8');
+
+    const good = join(home.dir, 'utf8.txt');
+    writeFileSync(good, Buffer.from('\ufeffpassé✓', 'utf8'));
+    expect((await home.kt(['secret', 'put', 'app/text', '--file', good])).code).toBe(0);
+    expect((await home.kt(['secret', 'get', 'app/text'])).stdout).toBe('\ufeffpassé✓\n');
+  });
+});
