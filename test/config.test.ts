@@ -11,7 +11,14 @@ import { secretPolicySchema } from '../src/config/schema.js';
 import { ERRORS, isKeyturnError } from '../src/core/errors.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { targetConfigSchema } from '../src/targets/registry.js';
-import { openTestHome } from './helpers/state.js';
+import type { Transaction } from 'kysely';
+import { KeyturnError } from '../src/core/errors.js';
+import { systemClock } from '../src/core/clock.js';
+import type { SecretValue } from '../src/core/types.js';
+import type { Schema } from '../src/state/schema.js';
+import { EmbeddedStore } from '../src/stores/embedded/embedded-store.js';
+import type { PutOptions } from '../src/stores/store.js';
+import { openTestHome, postgresState, sqliteState, type TestState } from './helpers/state.js';
 
 const FULL = `version: 1
 targets:
@@ -165,5 +172,63 @@ describe('plan and apply', () => {
     expect(await kt.store.describe('app/jwt')).not.toBeNull();
     const rows = await kt.state.db.selectFrom('secret_policies').select('config').execute();
     expect(rows.map((r) => r.config).join('')).not.toContain('first');
+  });
+});
+
+describe.each([
+  ['SQLite', sqliteState],
+  ['PostgreSQL', postgresState],
+] as const)('applyPlan is all or nothing on %s', (_name, open) => {
+  let t: TestState;
+  beforeEach(async () => {
+    t = await open();
+  });
+  afterEach(() => t.close());
+
+  /** A store whose put of `failOn` fails after the puts before it went through, as a write that breaks midway. */
+  class FailingStore extends EmbeddedStore {
+    constructor(
+      t: TestState,
+      private readonly failOn: string,
+    ) {
+      super(t.state, t.ring);
+    }
+    override async putWithin(trx: Transaction<Schema>, path: string, value: SecretValue, options?: PutOptions) {
+      if (path === this.failOn) throw new KeyturnError('KT_DATABASE_UNAVAILABLE', 'the connection broke');
+      return super.putWithin(trx, path, value, options);
+    }
+  }
+
+  it('a put failing on the second value leaves no first value, policy or audit record; the same plan then applies in full', async () => {
+    const config = parseConfig('version: 1\nsecrets:\n  a/first:\n    type: app-secret\n    initial: one\n  b/second:\n    type: app-secret\n    initial: two\n', {});
+    const failing = new FailingStore(t, 'b/second');
+    const plan = await planConfig(t.state, failing, config);
+    const audited: string[] = [];
+    const audit = async (_trx: Transaction<Schema>, applied: readonly { name: string }[]) => {
+      audited.push(...applied.map((a) => a.name));
+    };
+    await expect(applyPlan(t.state, failing, config, plan, systemClock, audit)).rejects.toMatchObject({ code: 'KT_DATABASE_UNAVAILABLE' });
+    expect(await t.state.db.selectFrom('secrets').select('path').execute()).toEqual([]);
+    expect(await t.state.db.selectFrom('secret_versions').select('id').execute()).toEqual([]);
+    expect(await t.state.db.selectFrom('secret_policies').select('path').execute()).toEqual([]);
+    expect(audited).toEqual([]);
+
+    const store = new EmbeddedStore(t.state, t.ring);
+    await applyPlan(t.state, store, config, plan, systemClock, audit);
+    expect((await store.get('a/first'))?.value).toBe('one');
+    expect((await store.get('b/second'))?.value).toBe('two');
+    expect(audited).toEqual(['a/first', 'b/second']);
+  });
+
+  it('a policy write failing after the values rolls the values back too', async () => {
+    const config = parseConfig('version: 1\nsecrets:\n  a/first:\n    type: app-secret\n    initial: one\n', {});
+    const store = new EmbeddedStore(t.state, t.ring);
+    const plan = await planConfig(t.state, store, config);
+    const audit = async () => {
+      throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'no room for the event');
+    };
+    await expect(applyPlan(t.state, store, config, plan, systemClock, audit)).rejects.toMatchObject({ code: 'KT_AUDIT_WRITE_FAILED' });
+    expect(await store.describe('a/first')).toBeNull();
+    expect(await t.state.db.selectFrom('secret_policies').select('path').execute()).toEqual([]);
   });
 });

@@ -28,6 +28,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { StateDb } from '../state/db.js';
+import { isDatabaseFull } from '../state/disk-full.js';
 import type { Schema } from '../state/schema.js';
 import { AuditAppender } from './appender.js';
 import { readCheckpointUnverified } from './checkpoint.js';
@@ -351,6 +352,7 @@ async function writeGuard<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (isKeyturnError(e)) throw e;
+    if (isDatabaseFull(e)) throw new KeyturnError('KT_DATABASE_FULL', 'the audit log could not be written: the database or its disk is full; the write was rolled back and nothing was written', { cause: e });
     throw new KeyturnError('KT_AUDIT_WRITE_FAILED', `the audit log could not be written: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -360,6 +362,7 @@ async function readGuard<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (isKeyturnError(e)) throw e;
+    if (isDatabaseFull(e)) throw new KeyturnError('KT_DATABASE_FULL', 'the audit log could not be read: the database or its disk is full', { cause: e });
     throw new KeyturnError('KT_DATABASE_UNAVAILABLE', `the audit log could not be read: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -7,18 +7,27 @@
  * for an app-secret. An existing value is never overwritten. `remove` stops managing a target or a policy; the secret and
  * its versions stay in the store.
  *
+ * All or nothing: the bootstrap values are built and checked first ({@link bootstrapValues}, which a
+ * dry run calls too), then, with a store that keeps its values in the state database, the values,
+ * the config tables and the audit events are written in one transaction, so a failure midway
+ * leaves nothing behind. A store outside the database cannot join that transaction: its values are
+ * written first, after the same checks.
+ *
  * @example
  * ```ts
  * const plan = await planConfig(state, store, config);
  * if (!dryRun) await applyPlan(state, store, config, plan);
  * ```
  */
-import type { SecretStore } from '../stores/store.js';
+import { canPutWithin, type SecretStore } from '../stores/store.js';
+import { KeyturnError, isKeyturnError } from '../core/errors.js';
+import { assertValidValue, DEFAULT_MAX_VALUE_BYTES } from '../core/values.js';
+import { databaseError } from '../state/db.js';
 import type { Transaction } from 'kysely';
 import type { StateDb } from '../state/db.js';
 import type { Schema } from '../state/schema.js';
 import type { Clock } from '../core/clock.js';
-import type { SecretValue } from '../core/types.js';
+import type { SecretMetadata, SecretValue } from '../core/types.js';
 import { nextValue } from '../engine/next-value.js';
 import { checkConfigTemplates } from './check-templates.js';
 import type { KeyturnConfig, SecretPolicyConfig } from './schema.js';
@@ -83,20 +92,61 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
 /** Records the applied config changes (the audit log), inside the transaction that applies them. */
 export type ApplyAuditHook = (trx: Transaction<Schema>, applied: readonly PlanEntry[]) => Promise<void>;
 
+/** A first value to store, built from the config. */
+export interface BootstrapValue {
+  path: string;
+  value: SecretValue;
+  metadata: Partial<SecretMetadata>;
+}
+
 /**
- * Applies a plan made by {@link planConfig}: bootstrap values first, then the config tables in one
- * transaction, with `audit` recording the changes in it (no record, no change).
+ * The values a plan creates (`initial`, or a generated one for an app-secret), each checked as the
+ * store will check it. Every problem is KT_CONFIG_FILE_INVALID at its key path
+ * (`secrets.PATH.initial: ...`), all of them in one error, before anything is written.
+ *
+ * @example
+ * ```ts
+ * bootstrapValues(config, plan, settings.maxValueBytes); // throws what applyPlan would
+ * ```
  */
-export async function applyPlan(state: StateDb, store: SecretStore, config: KeyturnConfig, plan: readonly PlanEntry[], clock: Clock, audit?: ApplyAuditHook): Promise<void> {
+export function bootstrapValues(config: KeyturnConfig, plan: readonly PlanEntry[], maxValueBytes = DEFAULT_MAX_VALUE_BYTES): BootstrapValue[] {
+  const out: BootstrapValue[] = [];
+  const problems: string[] = [];
   for (const entry of plan) {
     if (entry.kind !== 'value' || entry.action !== 'create') continue;
     const s = config.secrets[entry.name]!;
     const metadata = { type: s.type, ...(s.description !== undefined ? { description: s.description } : {}), ...(s.owner !== undefined ? { owner: s.owner } : {}), ...(s.tags ? { tags: { ...s.tags } } : {}) };
-    const value = s.initial === undefined ? nextValue({ ...s, path: entry.name }, '') : (JSON.parse(JSON.stringify(s.initial)) as SecretValue);
-    await store.put(entry.name, value, { metadata, versionId: 'initial' });
+    const key = s.initial === undefined ? 'password' : 'initial';
+    try {
+      const value = s.initial === undefined ? nextValue({ ...s, path: entry.name }, '') : (JSON.parse(JSON.stringify(s.initial)) as SecretValue);
+      assertValidValue(value, maxValueBytes);
+      out.push({ path: entry.name, value, metadata });
+    } catch (e) {
+      if (!isKeyturnError(e)) throw e;
+      problems.push(`secrets.${entry.name}.${key}: ${e.message} (${e.code})`);
+    }
   }
+  if (problems.length > 0) throw new KeyturnError('KT_CONFIG_FILE_INVALID', `${problems.join('; ')}; nothing was applied`, { details: { issues: problems } });
+  return out;
+}
+
+/**
+ * Applies a plan made by {@link planConfig}: the bootstrap values and the config tables in one
+ * transaction, with `audit` recording the changes in it (no record, no change). A failure leaves
+ * the state database as it was.
+ */
+export async function applyPlan(
+  state: StateDb,
+  store: SecretStore,
+  config: KeyturnConfig,
+  plan: readonly PlanEntry[],
+  clock: Clock,
+  audit?: ApplyAuditHook,
+  options: { maxValueBytes?: number } = {},
+): Promise<void> {
+  const values = bootstrapValues(config, plan, options.maxValueBytes);
   const now = clock.now();
-  await state.db.transaction().execute(async (trx) => {
+  const writeConfig = async (trx: Transaction<Schema>): Promise<void> => {
     for (const entry of plan) {
       if (entry.kind === 'value' || entry.action === 'unchanged') continue;
       if (entry.kind === 'target') {
@@ -114,5 +164,18 @@ export async function applyPlan(state: StateDb, store: SecretStore, config: Keyt
     }
     const applied = plan.filter((e) => e.kind !== 'value' && e.action !== 'unchanged');
     if (audit && applied.length > 0) await audit(trx, applied);
-  });
+  };
+  try {
+    if (canPutWithin(store)) {
+      await state.db.transaction().execute(async (trx) => {
+        for (const v of values) await store.putWithin(trx, v.path, v.value, { metadata: v.metadata, versionId: 'initial' });
+        await writeConfig(trx);
+      });
+    } else {
+      for (const v of values) await store.put(v.path, v.value, { metadata: v.metadata, versionId: 'initial' });
+      await state.db.transaction().execute(writeConfig);
+    }
+  } catch (e) {
+    throw databaseError(e, state);
+  }
 }

@@ -46,6 +46,8 @@ export const rotationSchema = z
   })
   .default({ attempts: 5, backoffBaseMs: 10_000, backoffCapMs: 300_000, timeoutMs: 30_000 });
 
+const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
+
 const initialValue = z.union([z.string(), z.record(z.string(), z.unknown())]).describe('bootstrap value stored when the secret does not exist yet; ${env:VAR} is expanded');
 
 export const secretPolicySchema = z
@@ -53,7 +55,7 @@ export const secretPolicySchema = z
     type: z.enum(['database-credential', 'app-secret']).describe('database-credential: {username, password, ...}; app-secret: a generated value'),
     description: z.string().max(1024).optional(),
     owner: z.string().max(1024).optional(),
-    tags: z.record(z.string(), z.string()).optional(),
+    tags: z.record(z.string(), z.string().max(256)).optional(),
     target: z.string().min(1).optional().describe('name of a target under targets:'),
     strategy: z.enum(['single-user', 'alternating-users', 'simple']).optional().describe('default: single-user with a target, simple without'),
     password: passwordPolicySchema.optional().describe('how new values are generated'),
@@ -67,6 +69,10 @@ export const secretPolicySchema = z
     initial: initialValue.optional(),
   })
   .superRefine((s, ctx) => {
+    // The store's own rule for tag keys (embedded-store normalizeMetadata), so a dry run finds what apply would refuse.
+    for (const key of Object.keys(s.tags ?? {})) {
+      if (!TAG_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['tags', key], message: 'a tag key is 1 to 128 characters of [A-Za-z0-9._/-]' });
+    }
     if (s.type === 'database-credential' && s.strategy === 'simple') {
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user or alternating-users' });
     }

@@ -12,7 +12,7 @@ describe('error registry', () => {
   it('every code is KT_ upper snake case with a status, a title and a fix', () => {
     for (const [code, spec] of Object.entries(ERRORS)) {
       expect(code).toMatch(/^KT_[A-Z0-9_]+$/);
-      expect([400, 401, 403, 404, 409, 422, 423, 429, 500, 502, 503, 504]).toContain(spec.status);
+      expect([400, 401, 403, 404, 409, 422, 423, 429, 500, 502, 503, 504, 507]).toContain(spec.status);
       expect(spec.title.length).toBeGreaterThan(10);
       expect(spec.fix.length).toBeGreaterThan(10);
     }

@@ -55,6 +55,7 @@ export const ERRORS = {
   KT_VALUE_EMPTY: spec(400, 'The value is empty (or a field of it is).', 'Give a value that is not empty (check that the variable or file you read it from is set); if an empty value is what you mean, add --allow-empty.'),
   KT_INPUT_ABORTED: spec(400, 'The value prompt was cancelled (Ctrl-C or end of input) before Enter; nothing was done.', 'Run the command again and type the value, then press Enter; or pipe it in with --stdin, or give --file.'),
   KT_VALUE_TOO_LARGE: spec(400, 'The value is larger than the size limit.', 'Store a smaller value, or raise KEYTURN_MAX_VALUE_BYTES if the limit is too low.'),
+  KT_VALUE_NOT_UTF8: spec(400, 'The value read from the file is not valid UTF-8 text; nothing was stored.', 'A secret value is text: store binary data base64-encoded (`base64 -w0 FILE > FILE.b64`, then --file FILE.b64), or convert the file to UTF-8 (iconv -f LATIN1 -t UTF-8), or store its parts as fields with --field name=value.'),
   KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json-value.'),
   KT_VALUE_NOT_OBJECT: spec(400, 'A JSON value must be an object of fields.', 'Wrap the value in an object, for example {"password": "..."}.'),
   KT_VALUE_FIELD_INVALID: spec(400, 'A field is malformed.', 'Give fields as --field name=value with a name of [A-Za-z0-9._-].'),
@@ -92,6 +93,7 @@ export const ERRORS = {
   // ── state database ────────────────────────────────────────────────────
   KT_DATABASE_URL_INVALID: spec(400, 'KEYTURN_DATABASE_URL is not a postgres:// URL.', 'Set KEYTURN_DATABASE_URL=postgres://user@host:5432/db, or unset it to use SQLite.'),
   KT_DATABASE_UNAVAILABLE: spec(503, 'The state database cannot be reached.', 'Check that the database is running and the URL or file is right.'),
+  KT_DATABASE_FULL: spec(507, 'The state database or the disk it is on is full; the write was rolled back and nothing was written.', 'Free disk space where the state database lives (or raise its quota), or move the Keyturn home to a disk with room (KEYTURN_HOME), then run the command again.'),
   KT_DATABASE_TOO_NEW: spec(500, 'The state database was migrated by a newer Keyturn.', 'Upgrade Keyturn to the version that last migrated this database.'),
 
   // ── audit ─────────────────────────────────────────────────────────────

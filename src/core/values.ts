@@ -21,22 +21,42 @@ export function decodeValue(kind: 'string' | 'json', bytes: Buffer): SecretValue
   return kind === 'string' ? text : (JSON.parse(text) as SecretValue);
 }
 
-/** Throws unless `value` is a string or a plain object of fields within `maxBytes`. */
-export function assertValidValue(value: unknown, maxBytes: number): asserts value is SecretValue {
+/** One reason a value cannot be stored: the code the store throws, and the field it is about. */
+export interface ValueIssue {
+  code: 'KT_VALUE_NOT_OBJECT' | 'KT_VALUE_FIELD_INVALID' | 'KT_VALUE_TOO_LARGE';
+  /** The field whose name is wrong, for KT_VALUE_FIELD_INVALID. */
+  field?: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Every reason the store would refuse `value` (shape, field names, size against `maxBytes`);
+ * empty when it can be stored. The checks {@link assertValidValue} runs, for callers that report
+ * them all at once (keyturn.yaml's initial values).
+ *
+ * @example
+ * ```ts
+ * valueIssues({ 'bad field': 'x' }, 65536); // [{ code: 'KT_VALUE_FIELD_INVALID', field: 'bad field', ... }]
+ * ```
+ */
+export function valueIssues(value: unknown, maxBytes: number): ValueIssue[] {
   if (typeof value !== 'string') {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new KeyturnError('KT_VALUE_NOT_OBJECT', 'a secret value must be a string or a JSON object of fields');
+      return [{ code: 'KT_VALUE_NOT_OBJECT', message: 'a secret value must be a string or a JSON object of fields' }];
     }
-    for (const name of Object.keys(value)) {
-      if (!FIELD_NAME.test(name)) throw new KeyturnError('KT_VALUE_FIELD_INVALID', `field name "${printable(name)}" must match [A-Za-z0-9._-]+`);
-    }
+    const bad = Object.keys(value).filter((name) => !FIELD_NAME.test(name));
+    if (bad.length > 0) return bad.map((name) => ({ code: 'KT_VALUE_FIELD_INVALID', field: name, message: `field name "${printable(name)}" must match [A-Za-z0-9._-]+` }));
   }
   const size = encodeValue(value as SecretValue).bytes.length;
-  if (size > maxBytes) {
-    throw new KeyturnError('KT_VALUE_TOO_LARGE', `the value is ${size} bytes; the limit is ${maxBytes} bytes`, {
-      details: { size, limit: maxBytes },
-    });
-  }
+  if (size > maxBytes) return [{ code: 'KT_VALUE_TOO_LARGE', message: `the value is ${size} bytes; the limit is ${maxBytes} bytes`, details: { size, limit: maxBytes } }];
+  return [];
+}
+
+/** Throws unless `value` is a string or a plain object of fields within `maxBytes`. */
+export function assertValidValue(value: unknown, maxBytes: number): asserts value is SecretValue {
+  const first = valueIssues(value, maxBytes)[0];
+  if (first) throw new KeyturnError(first.code, first.message, first.details ? { details: first.details } : {});
 }
 
 /** Parses JSON text into a fields object, with a `KT_` error that does not echo the text. */

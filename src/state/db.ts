@@ -13,6 +13,7 @@ import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
+import { databaseFullError, isDatabaseFull } from './disk-full.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Schema } from './schema.js';
 import { openSqlite } from './sqlite-adapter.js';
@@ -159,8 +160,9 @@ async function migrate(state: StateDb): Promise<void> {
   }
 }
 
-/** Maps a driver error to KT_DATABASE_UNAVAILABLE, keeping KeyturnErrors as they are. */
+/** Maps a driver error to KT_DATABASE_FULL (no room) or KT_DATABASE_UNAVAILABLE, keeping KeyturnErrors as they are. */
 export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): KeyturnError {
   if (e instanceof KeyturnError) return e;
+  if (isDatabaseFull(e)) return databaseFullError(e, state.location);
   return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${(e as Error).message}`, { cause: e });
 }

@@ -6,7 +6,10 @@
  * - `begin` becomes `begin immediate`, so a transaction takes the write lock up front and two
  *   processes sharing one file wait on `busy_timeout` instead of failing with SQLITE_BUSY
  *   half-way through;
- * - booleans become 0/1 (node:sqlite binds only numbers, bigints, strings, bytes and null).
+ * - booleans become 0/1 (node:sqlite binds only numbers, bigints, strings, bytes and null);
+ * - `rollback` is a no-op when SQLite has already rolled the transaction back itself (it does on
+ *   SQLITE_FULL, SQLITE_IOERR and others), so the caller sees that error, not "cannot rollback -
+ *   no transaction is active".
  *
  * @example
  * ```ts
@@ -18,6 +21,25 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 function bind(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : (p as SQLInputValue)));
+}
+
+/** A `rollback` after SQLite ended the transaction on its own: nothing to undo. */
+class Rollback implements SqliteStatement {
+  readonly reader = false;
+  constructor(
+    private readonly raw: DatabaseSync,
+    private readonly stmt: StatementSync,
+  ) {}
+  all(): unknown[] {
+    return [];
+  }
+  run(): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    if (!this.raw.isTransaction) return { changes: 0, lastInsertRowid: 0 };
+    return this.stmt.run();
+  }
+  iterate(): IterableIterator<unknown> {
+    return [][Symbol.iterator]();
+  }
 }
 
 class Statement implements SqliteStatement {
@@ -40,7 +62,7 @@ class Statement implements SqliteStatement {
 export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {}): SqliteDatabase & { raw: DatabaseSync } {
   const raw = new DatabaseSync(file, { timeout: options.busyTimeoutMs ?? 5000 });
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-  const cache = new Map<string, Statement>();
+  const cache = new Map<string, SqliteStatement>();
   return {
     raw,
     close: () => raw.close(),
@@ -48,7 +70,7 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
       const text = sql.trim().toLowerCase() === 'begin' ? 'begin immediate' : sql;
       let stmt = cache.get(text);
       if (!stmt) {
-        stmt = new Statement(raw.prepare(text));
+        stmt = text.trim().toLowerCase() === 'rollback' ? new Rollback(raw, raw.prepare(text)) : new Statement(raw.prepare(text));
         if (cache.size > 500) cache.clear();
         cache.set(text, stmt);
       }

@@ -19,7 +19,9 @@
  * await store.put('prod/api/key', 'k3', { expectCurrentVersion: 2 });    // else KT_VERSION_MISMATCH
  * ```
  */
+import type { Transaction } from 'kysely';
 import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
+import type { Schema } from '../state/schema.js';
 
 export interface StoreCapabilities {
   /** Stages are kept by the store itself (not emulated with metadata). */
@@ -104,6 +106,31 @@ export interface SecretStore {
   purge(path: string): Promise<void>;
 
   close?(): Promise<void>;
+}
+
+/**
+ * A store that keeps its values in the state database can add a version inside the caller's
+ * transaction, so that the put and the caller's other writes (`keyturn apply`: policies, targets,
+ * audit events) commit or roll back together. A store outside the database (Vault, a cloud) cannot.
+ */
+export interface TransactionalPut {
+  /**
+   * `put` within `trx`: same checks, same success audit event (in `trx`); on failure the caller's
+   * transaction is rolled back, so no failure event is recorded here.
+   */
+  putWithin(trx: Transaction<Schema>, path: string, value: SecretValue, options?: PutOptions): Promise<Version>;
+}
+
+/**
+ * True when the store can put inside a state-database transaction.
+ *
+ * @example
+ * ```ts
+ * if (canPutWithin(store)) await state.db.transaction().execute((trx) => store.putWithin(trx, path, value));
+ * ```
+ */
+export function canPutWithin(store: SecretStore): store is SecretStore & TransactionalPut {
+  return typeof (store as Partial<TransactionalPut>).putWithin === 'function';
 }
 
 export const DEFAULT_RECOVERY_DAYS = 30;

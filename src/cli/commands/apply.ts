@@ -11,11 +11,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PlanEntry } from '../../config/apply.js';
+import type { ConfigLimits } from '../../config/load.js';
 import type { KeyturnConfig } from '../../config/schema.js';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
-import { emit, readAll, table, workingDir } from '../io.js';
+import { emit, table, workingDir } from '../io.js';
 
 const DEFAULT_FILE = 'keyturn.yaml';
 
@@ -41,15 +42,15 @@ function names(entries: readonly PlanEntry[], max = 5): string {
 }
 
 /** The config, from stdin (`-f -`), the file named, or ./keyturn.yaml; and how to name it. */
-async function readConfig(app: CliApp, file: string | undefined): Promise<{ config: KeyturnConfig; source: string }> {
-  const { loadConfigFile, parseConfig } = await import('../../config/load.js');
-  if (file === '-') return { config: parseConfig(await readAll(app.io.stdin), app.io.env, 'stdin'), source: 'stdin' };
+async function readConfig(app: CliApp, file: string | undefined, limits: ConfigLimits): Promise<{ config: KeyturnConfig; source: string }> {
+  const { loadConfigFile, readConfigStream } = await import('../../config/load.js');
+  if (file === '-') return { config: await readConfigStream(app.io.stdin, app.io.env, 'stdin', limits), source: 'stdin' };
   const cwd = workingDir(app.io);
   const path = resolve(cwd, file ?? DEFAULT_FILE);
   if (!existsSync(path)) {
     throw new KeyturnError('KT_CONFIG_FILE_MISSING', file === undefined ? `no ${DEFAULT_FILE} in ${cwd} (no -f FILE was given, so apply looked for ${path})` : `${file} does not exist (${path})`);
   }
-  return { config: loadConfigFile(path, app.io.env), source: path };
+  return { config: loadConfigFile(path, app.io.env, limits), source: path };
 }
 
 export function registerApply(program: Command, app: CliApp): void {
@@ -79,8 +80,10 @@ Examples:
   cat keyturn.yaml | keyturn apply -f -`,
     )
     .action(async (opts: ApplyOptions) => {
-      const [{ applyPlan, planConfig, stableJson }, { configAuditHook }] = await Promise.all([import('../../config/apply.js'), import('../../audit/hooks.js')]);
-      const { config, source } = await readConfig(app, opts.file);
+      const [{ applyPlan, bootstrapValues, planConfig, stableJson }, { configAuditHook }] = await Promise.all([import('../../config/apply.js'), import('../../audit/hooks.js')]);
+      // The whole file is checked, initial values included, against this home's limits, before anything is opened or written.
+      const { maxValueBytes } = await app.settings(opts);
+      const { config, source } = await readConfig(app, opts.file, { maxValueBytes });
       const json = !!opts.json;
       const fromStdin = opts.file === '-';
       const interactive = onTerminal(app.io) && !fromStdin;
@@ -88,6 +91,8 @@ Examples:
       const { plan, applied } = await app.withKeyturn(opts, async (kt) => {
         const plan = await planConfig(kt.state, kt.store, config);
         const removes = plan.filter((p) => p.action === 'remove');
+        // What the real apply would refuse, a dry run (and the question) refuses too.
+        bootstrapValues(config, plan, maxValueBytes);
         if (opts.dryRun || plan.every((p) => p.action === 'unchanged')) return { plan, applied: false };
         if (interactive || removes.length > 0) {
           const asks = interactive && !opts.yes;
@@ -104,7 +109,7 @@ Examples:
             throw new KeyturnError('KT_PLAN_CHANGED', `the configuration applied to ${kt.state.location} changed while the question was open`);
           }
         }
-        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, await app.auditContext()));
+        await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, await app.auditContext()), { maxValueBytes });
         return { plan, applied: true };
       });
       const upToDate = plan.every((p) => p.action === 'unchanged');

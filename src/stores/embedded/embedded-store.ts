@@ -37,6 +37,7 @@ import {
   type PutOptions,
   type SecretStore,
   type StoreCapabilities,
+  type TransactionalPut,
   type VersionSelector,
 } from '../store.js';
 
@@ -67,7 +68,7 @@ type SecretRow = SecretsTable;
 
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export class EmbeddedStore implements SecretStore {
+export class EmbeddedStore implements SecretStore, TransactionalPut {
   readonly kind = 'embedded';
   readonly capabilities: StoreCapabilities = Object.freeze({
     nativeStages: true,
@@ -197,7 +198,20 @@ export class EmbeddedStore implements SecretStore {
     return this.audited('secret.put', path, () => this.putAudited(path, value, options));
   }
 
+  /**
+   * `put` inside the caller's transaction (see {@link TransactionalPut}): its version and success
+   * event commit with the caller's other writes, or not at all.
+   */
+  async putWithin(trx: Transaction<Schema>, path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
+    return this.write('secret.put', path, this.putWrite(path, value, options), trx);
+  }
+
   private async putAudited(path: string, value: SecretValue, options: PutOptions): Promise<Version> {
+    return this.write('secret.put', path, this.putWrite(path, value, options));
+  }
+
+  /** Checks a put's arguments (throwing before any write), then returns the write itself. */
+  private putWrite(path: string, value: SecretValue, options: PutOptions): (trx: Transaction<Schema>, details: AuditDetails) => Promise<Version> {
     assertValidPath(path);
     assertValidValue(value, this.maxValueBytes);
     const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
@@ -212,7 +226,7 @@ export class EmbeddedStore implements SecretStore {
     const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
-    return this.write('secret.put', path, async (trx, details) => {
+    return async (trx, details) => {
       details.versionId = versionId;
       details.valueHmac = this.audit?.hashValue(value) ?? null;
       const now = this.clock.now();
@@ -246,7 +260,7 @@ export class EmbeddedStore implements SecretStore {
       if (number > this.maxVersions) await this.prune(trx, secret.id, now);
       const after = await this.stagesOf(trx, secret.id);
       return { path, id: versionId, number, kind, createdAt: now, stages: after.get(versionId) ?? [], value };
-    });
+    };
   }
 
   async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
@@ -395,16 +409,18 @@ export class EmbeddedStore implements SecretStore {
     }
   }
 
-  /** One transaction; with an audit hook, the success event of `action` is recorded in it, last. */
-  private write<T>(action: StoreAuditAction | null, path: string | null, fn: (trx: Transaction<Schema>, details: AuditDetails) => Promise<T>): Promise<T> {
-    return this.guard(() =>
-      this.state.db.transaction().execute(async (trx) => {
-        const details: AuditDetails = {};
-        const result = await fn(trx, details);
-        if (this.audit && action !== null) await this.audit.record(trx, { action, path, outcome: 'success', ...details });
-        return result;
-      }),
-    );
+  /**
+   * One transaction (or the caller's `within`); with an audit hook, the success event of `action`
+   * is recorded in it, last.
+   */
+  private write<T>(action: StoreAuditAction | null, path: string | null, fn: (trx: Transaction<Schema>, details: AuditDetails) => Promise<T>, within?: Transaction<Schema>): Promise<T> {
+    const body = async (trx: Transaction<Schema>): Promise<T> => {
+      const details: AuditDetails = {};
+      const result = await fn(trx, details);
+      if (this.audit && action !== null) await this.audit.record(trx, { action, path, outcome: 'success', ...details });
+      return result;
+    };
+    return this.guard(() => (within ? body(within) : this.state.db.transaction().execute(body)));
   }
 
   /** Runs an operation; when it fails, records a failure event (outside its rolled-back transaction) and rethrows. */

@@ -49,16 +49,40 @@ export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value
       source = 'standard input';
     }
   } else {
+    let bytes: Buffer;
     try {
-      text = readFileSync(opts.file!, 'utf8');
+      bytes = readFileSync(opts.file!);
     } catch (e) {
       throw new KeyturnError('KT_USAGE', `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
+    text = utf8(bytes, opts.file!);
     source = `the file ${opts.file}`;
   }
   // Empty text is refused before JSON parsing: "empty" says more than "not valid JSON".
   if (text === '' && !opts.allowEmpty) throw emptyError(`the value (from ${source}) is empty`, source);
   return notEmpty(opts.jsonValue ? parseJsonValue(text) : text, opts, source);
+}
+
+/**
+ * The file's bytes as text, refusing bytes that are not UTF-8 (KT_VALUE_NOT_UTF8) instead of
+ * storing U+FFFD in their place. A byte order mark is kept, as it always was.
+ */
+function utf8(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    // The offset of the first bad byte helps find it; the bytes themselves are never shown.
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    let at = 0;
+    try {
+      for (; at < bytes.length; at += 1) decoder.decode(bytes.subarray(at, at + 1), { stream: true });
+    } catch {
+      // `at` is the byte where the text stopped being UTF-8 (at the end: a sequence cut short).
+    }
+    throw new KeyturnError('KT_VALUE_NOT_UTF8', `the file ${file} is not valid UTF-8 text (the first invalid byte is near byte ${at} of ${bytes.length}); nothing was done`, {
+      details: { file, size: bytes.length, offset: at },
+    });
+  }
 }
 
 /** The value, unless it is empty or has an empty field and `--allow-empty` is not given. */
