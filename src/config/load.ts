@@ -84,8 +84,9 @@ export interface ConfigLimits {
 }
 
 /**
- * What the store would refuse in the initial values (field names, sizes, shape), plus empty
- * ones (`keyturn secret put` refuses those too), each at its key path: secrets.PATH.initial[.FIELD].
+ * What the store would refuse in the initial values (field names, sizes, shape), plus an empty
+ * value or one without fields, each at its key path: secrets.PATH.initial[.FIELD]. A field may be
+ * empty: written in the file, it is deliberate (an admin without a password on a test server).
  */
 function initialValueIssues(config: KeyturnConfig, maxValueBytes: number): Array<{ path: string[]; message: string }> {
   const out: Array<{ path: string[]; message: string }> = [];
@@ -102,7 +103,6 @@ function initialValueIssues(config: KeyturnConfig, maxValueBytes: number): Array
     if (v === '') out.push({ path: at, message: 'the initial value is empty (KT_VALUE_EMPTY)' });
     else if (v !== null && typeof v === 'object') {
       if (Object.keys(v).length === 0) out.push({ path: at, message: 'the initial value has no fields (KT_VALUE_EMPTY)' });
-      for (const [field, fv] of Object.entries(v)) if (fv === '') out.push({ path: [...at, field], message: 'the field is empty (KT_VALUE_EMPTY)' });
     }
   }
   return out;
