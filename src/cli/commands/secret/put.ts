@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { assertValidPath } from '../../../core/paths.js';
 import type { SecretMetadata } from '../../../core/types.js';
 import { parseStage, printable } from '../../../core/values.js';
+import { argumentsHint } from '../../arguments.js';
 import { collect, common, keyValues, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
 import { canPrompt } from '../../prompt.js';
@@ -23,7 +24,7 @@ interface PutOptions extends CommonOptions, ValueOptions {
 }
 
 export function registerPut(secret: Command, app: CliApp): void {
-  common(secret.command('put <path>'))
+  common(argumentsHint(secret.command('put <path>'), 'give the value with --stdin, --file or --field'))
     .description('Store a new version of a secret (created if missing); it becomes current unless --stage says otherwise')
     .option('--value <value>', 'the value as an argument (visible in the process list: prefer --stdin or --file)')
     .option('--stdin', 'read the value from standard input (one trailing newline is dropped); at a terminal, asks for it with input hidden')
