@@ -59,14 +59,14 @@ describe('KEYTURN_DATABASE_URL with a password', () => {
       const url = new URL(PG_URL);
       url.searchParams.set('options', `-c search_path=${schema}`);
       url.searchParams.set('password', SECRET);
-      const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'debug', KEYTURN_DATABASE_URL: url.toString() };
+      const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent', KEYTURN_DATABASE_URL: url.toString() };
       const outputs: string[] = [];
       for (const argv of [['init'], ['status'], ['status', '--json']]) {
         const r = await runCli(argv, { env });
         expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(0);
         outputs.push(r.stdout + r.stderr);
       }
-      const spawned = spawnCli(['status'], { env }); // the debug log goes to the process's stderr
+      const spawned = spawnCli(['status'], { env: { ...env, KEYTURN_LOG_LEVEL: 'debug' } }); // the debug log goes to the process's stderr
       expect(spawned.stderr).toContain('keyturn opened');
       outputs.push(spawned.stdout + spawned.stderr);
       expect(outputs.join('\n')).toContain('password=***');
@@ -97,7 +97,7 @@ describe('KEYTURN_AUDIT_HTTP_URL with a token', () => {
   afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('audit deliver (text, JSON, failing) and the stored cursor never show the token', async () => {
-    const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'debug', KEYTURN_AUDIT_HTTP_URL: `http://127.0.0.1:${port}/ingest?source=kt&token=${SECRET}` };
+    const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent', KEYTURN_AUDIT_HTTP_URL: `http://127.0.0.1:${port}/ingest?source=kt&token=${SECRET}` };
     expect((await runCli(['init'], { env })).code).toBe(0);
     const ok = await runCli(['audit', 'deliver'], { env });
     expect(ok.code, ok.stderr).toBe(0);
@@ -106,7 +106,10 @@ describe('KEYTURN_AUDIT_HTTP_URL with a token', () => {
     expect((await runCli(['secret', 'put', 'a/b', '--value', 'v'], { env })).code).toBe(0);
     const failing = await runCli(['audit', 'deliver', '--json'], { env });
     const text = await runCli(['audit', 'deliver'], { env });
-    for (const r of [ok, failing, text]) expect(r.stdout + r.stderr).not.toContain(SECRET);
+    // The warning log goes to the process's stderr: run a real process for it.
+    const logged = spawnCli(['audit', 'deliver'], { env: { ...env, KEYTURN_LOG_LEVEL: 'debug' } });
+    expect(logged.stderr).toContain('audit sink is behind');
+    for (const r of [ok, failing, text, logged]) expect(r.stdout + r.stderr).not.toContain(SECRET);
     expect(failing.stdout).toContain('token=***');
     expect(allRows(tmp.dir)).toContain('token=***');
     expect(allRows(tmp.dir)).not.toContain(SECRET);
