@@ -134,6 +134,27 @@ describe('exec consumer', () => {
     expect(message).toContain('[redacted]');
   });
 
+  it('stderr with encoded values (base64, base64url, hex, spaced, URL-encoded, HTTP Basic) keeps none of them, in a short excerpt', async () => {
+    const value = { username: 'app-user', password: 'pa$$ w/rd+?~1', token: 'tok_8f3a9c' };
+    const script = `const f = { username: process.env.KEYTURN_FIELD_USERNAME, password: process.env.KEYTURN_FIELD_PASSWORD, token: process.env.KEYTURN_FIELD_TOKEN };
+const enc = (s) => [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64url'), Buffer.from(s).toString('hex'), Buffer.from(s).toString('hex').toUpperCase(), s.split('').join(' '), encodeURIComponent(s)];
+const lines = ['Authorization: Basic ' + Buffer.from(f.username + ':' + f.password).toString('base64'), 'whole=' + Buffer.from(JSON.stringify(f)).toString('base64')];
+for (const v of Object.values(f)) lines.push(...enc(v).map((e) => 'leak ' + e));
+process.stderr.write('z'.repeat(3000) + '\\n' + lines.join('\\n') + '\\nfailed\\n');
+process.exit(1);`;
+    const e = await caught(() => createConsumer({ type: 'exec', argv: [process.execPath, '-e', script] }).deliver(ctx(), version(value)));
+    const message = (e as Error).message;
+    expect(message).toContain('failed');
+    expect(message).toContain('Authorization: Basic [redacted]');
+    const excerpt = message.slice(message.indexOf('stderr: ') + 'stderr: '.length);
+    expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(512);
+    const leaks = [JSON.stringify(value), `${value.username}:${value.password}`, ...Object.values(value)].flatMap((s) => {
+      const b = Buffer.from(s);
+      return [s, b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase(), s.split('').join(' '), encodeURIComponent(s)];
+    });
+    for (const leak of leaks) expect(errorText(e), leak).not.toContain(leak);
+  });
+
   it('a command killed while printing a value leaks no prefix of it', async () => {
     const secret = `prefix-test-${Date.now()}-tail`;
     const script = `process.stderr.write('about to fail: ' + process.env.KEYTURN_VALUE.slice(0, 12)); process.exit(2);`;

@@ -18,6 +18,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, KeyturnError, isKeyturnError } from '../core/errors.js';
 import { ENV_VARS, envVarsHelp } from '../config/env-vars.js';
+import { guardArguments } from './arguments.js';
 import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { emitError, processIo, type CliIo } from './io.js';
@@ -104,6 +105,7 @@ Exit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(', ')} (see doc
   // Every command reports through the same streams and never exits the process itself.
   const configure = (cmd: Command): void => {
     cmd.exitOverride();
+    guardArguments(cmd);
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => (app.output.json ? undefined : io.stderr.write(s)) });
     cmd.showHelpAfterError(app.output.json ? false : '(run with --help for usage)');
     cmd.commands.forEach(configure);

@@ -14,6 +14,7 @@ import { Migrator } from 'kysely/migration';
 import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
 import { databaseFullError, isDatabaseFull } from './disk-full.js';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Schema } from './schema.js';
 import { openSqlite } from './sqlite-adapter.js';
@@ -23,7 +24,7 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface StateDb {
   readonly db: Kysely<Schema>;
   readonly dialect: Dialect;
-  /** Where it lives, with any password removed: a file path or a URL. */
+  /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;
   close(): Promise<void>;
 }
@@ -113,17 +114,6 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
 }
 
-/** The URL with its password replaced, for status output and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
-}
-
 /** Kysely's record of the migrations applied (its default table name). */
 const MIGRATION_TABLE = 'kysely_migration';
 
@@ -164,5 +154,5 @@ async function migrate(state: StateDb): Promise<void> {
 export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): KeyturnError {
   if (e instanceof KeyturnError) return e;
   if (isDatabaseFull(e)) return databaseFullError(e, state.location);
-  return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${(e as Error).message}`, { cause: e });
+  return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${redactUrlsIn(String((e as Error).message))}`, { cause: e });
 }

@@ -32,6 +32,19 @@ export async function readCursor(db: Kysely<Schema>, name: string, now: number):
   return Number(row.next_seq);
 }
 
+/**
+ * Moves a cursor kept under an old name (`formerNames` of the sink) to `name`, keeping its
+ * position; an old row left over beside an existing `name` is removed.
+ */
+export async function renameCursor(db: Kysely<Schema>, formerNames: readonly string[], name: string, now: number): Promise<void> {
+  for (const old of formerNames) {
+    if (old === name) continue;
+    const current = await db.selectFrom('audit_sink_cursors').select('name').where('name', '=', name).executeTakeFirst();
+    if (current) await db.deleteFrom('audit_sink_cursors').where('name', '=', old).execute();
+    else await db.updateTable('audit_sink_cursors').set({ name, updated_at: now }).where('name', '=', old).execute();
+  }
+}
+
 /** Moves the cursor from `from` to `to` (if still at `from`) and clears its error. */
 export async function advanceCursor(db: Kysely<Schema>, name: string, from: number, to: number, now: number): Promise<void> {
   await db

@@ -15,7 +15,8 @@ import { systemClock } from '../../core/clock.js';
 import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import type { StateDb } from '../../state/db.js';
 import type { AuditLog } from '../log.js';
-import { advanceCursor, readCursor, recordSinkFailure } from './cursor.js';
+import { redactUrlsIn } from '../../core/redact-url.js';
+import { advanceCursor, readCursor, recordSinkFailure, renameCursor } from './cursor.js';
 import type { AuditSink, SinkRecord } from './sink.js';
 
 export interface DeliverOptions {
@@ -49,6 +50,7 @@ export async function deliverSinks(log: AuditLog, state: StateDb, sinks: readonl
 
 async function drain(log: AuditLog, state: StateDb, sink: AuditSink, size: number, options: DeliverOptions): Promise<SinkReport> {
   const clock = options.clock ?? systemClock;
+  if (sink.formerNames?.length) await renameCursor(state.db, sink.formerNames, sink.name, clock.now());
   let next = await readCursor(state.db, sink.name, clock.now());
   let delivered = 0;
   let error: string | null = null;
@@ -59,7 +61,7 @@ async function drain(log: AuditLog, state: StateDb, sink: AuditSink, size: numbe
     try {
       await bounded(sink, records, options.timeoutMs);
     } catch (e) {
-      error = isKeyturnError(e) ? `${e.code}: ${e.message}` : `KT_AUDIT_SINK_FAILED: ${(e as Error).message}`;
+      error = redactUrlsIn(isKeyturnError(e) ? `${e.code}: ${e.message}` : `KT_AUDIT_SINK_FAILED: ${(e as Error).message}`);
       await recordSinkFailure(state.db, sink.name, error, clock.now());
       break;
     }

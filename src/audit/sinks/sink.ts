@@ -28,6 +28,11 @@ export interface AuditSink {
   /** Unique and stable: the cursor is kept under this name (e.g. `jsonl:/var/log/keyturn-audit.jsonl`). */
   readonly name: string;
   /**
+   * Names this sink's cursor was kept under by older versions (a URL's credential shown in
+   * clear, say): the cursor is renamed to `name` on the next delivery, keeping its position.
+   */
+  readonly formerNames?: readonly string[];
+  /**
    * Delivers a batch in seq order; resolves once the receiver has it, throws otherwise. Must stop
    * (close sockets, abort requests) when `signal` aborts: the caller gave up on it.
    */

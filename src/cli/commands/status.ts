@@ -11,7 +11,7 @@ import { emit, table } from '../io.js';
 /** The report for a home without a state database (or one without keys): what is missing and the two ways to start. */
 async function notInitialized(app: CliApp, opts: CommonOptions, reason: string): Promise<void> {
   const s = await app.settings(opts);
-  const location = s.databaseUrl ? (await import('../../state/db.js')).redactUrl(s.databaseUrl) : s.sqliteFile;
+  const location = s.databaseUrl ? (await import('../../core/redact-url.js')).redactUrl(s.databaseUrl) : s.sqliteFile;
   const home = opts.home ? ` --home ${opts.home}` : '';
   const next = [`${app.self} init${home}`, `${app.self} quickstart${home}`] as const;
   emit(app.io, !!opts.json, { initialized: false, home: s.home, state: { dialect: s.databaseUrl ? 'postgres' : 'sqlite', location }, reason, next }, () =>

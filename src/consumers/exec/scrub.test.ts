@@ -9,7 +9,13 @@ describe('secretForms', () => {
     expect(forms).not.toContain('');
     expect(forms).not.toContain('true');
     expect(forms.map((f) => f.length)).toEqual([...forms.map((f) => f.length)].sort((a, b) => b - a));
-    expect(secretForms('plain')).toEqual(['plain']);
+    expect(new Set(secretForms('plain'))).toEqual(new Set(['plain', 'cGxhaW4', '706c61696e', '706C61696E', 'p l a i n']));
+  });
+
+  it('adds base64, base64url, hex, spaced spellings, the whole JSON value and HTTP Basic pairs', () => {
+    const forms = secretForms({ username: 'app', password: 'p>w?' });
+    const b = (s: string) => Buffer.from(s).toString('base64').replace(/=+$/, '');
+    for (const f of [b('p>w?'), Buffer.from('p>w?').toString('base64url'), '703e773f', '703E773F', 'p > w ?', '{"username":"app","password":"p>w?"}', b('app:p>w?')]) expect(forms).toContain(f);
   });
 });
 

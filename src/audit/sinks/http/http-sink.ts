@@ -15,7 +15,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyturnError } from '../../../core/errors.js';
-import { redactUrl } from '../../../state/db.js';
+import { redactUrl } from '../../../core/redact-url.js';
 import type { AuditSink, SinkRecord } from '../sink.js';
 import { sinkLine } from '../sink.js';
 
@@ -32,6 +32,7 @@ class Permanent extends Error {}
 
 export class HttpSink implements AuditSink {
   readonly name: string;
+  readonly formerNames: readonly string[];
   readonly #url: URL;
   readonly #token: string | undefined;
   readonly #attempts: number;
@@ -43,6 +44,10 @@ export class HttpSink implements AuditSink {
     this.#attempts = options.attempts ?? 3;
     this.#backoffMs = options.backoffMs ?? 200;
     this.name = `http:${redactUrl(options.url)}`;
+    // Earlier versions hid only a userinfo password: a cursor named with a ?token= in clear is renamed.
+    const legacy = new URL(options.url);
+    if (legacy.password) legacy.password = '***';
+    this.formerNames = `http:${legacy.toString()}` === this.name ? [] : [`http:${legacy.toString()}`];
   }
 
   async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { collect, common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
-import { readValue, type ValueOptions } from '../secret/shared.js';
+import { readValue, warnIfOnCommandLine, type ValueOptions } from '../secret/shared.js';
 
 export function registerKeys(audit: Command, app: CliApp): void {
   common(audit.command('pubkey'))
@@ -26,7 +26,7 @@ Examples:
     .description('Print the HMAC that audit events carry for a value (valueHmac), under every audit HMAC key; --find lists the events')
     .option('--stdin', 'read the value from standard input (one trailing newline is dropped)')
     .option('--file <file>', 'read the value from a file, as is')
-    .option('--field <name=value>', 'a field of a fields value; repeat for every field', collect)
+    .option('--field <name=value>', 'a field of a fields value; repeat for every field; name=- reads that field from standard input', collect)
     .option('--json-value', 'parse the value as a JSON object of fields')
     .option('--allow-empty', 'hash an empty value, or fields with an empty value (refused by default: KT_VALUE_EMPTY)')
     .option('--find', 'also list the local events that carry it')
@@ -42,7 +42,7 @@ look for values stored with --allow-empty).
 
 Examples:
   printf %s "$LEAKED" | keyturn audit hash --stdin --find
-  keyturn audit hash --field username=app --field password="$PW"`,
+  printf %s "$PW" | keyturn audit hash --field username=app --field password=-`,
     )
     .action(async (value: string | undefined, opts: CommonOptions & ValueOptions & { find?: boolean }) => {
       const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io, 'Value to hash (input hidden): ');
@@ -63,6 +63,7 @@ Examples:
         }
         return { hashes, events, json };
       });
+      warnIfOnCommandLine({ ...opts, ...(value === undefined ? {} : { value }) }, app.io);
       emit(app.io, !!opts.json, { hashes: data.hashes, ...(opts.find ? { events: data.json } : {}) }, () => [...data.hashes, ...(opts.find ? ['', `${data.events.length} event(s) carry it${data.events.length ? ':' : '.'}`, ...data.events] : [])].join('\n'));
     });
 

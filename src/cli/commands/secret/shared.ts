@@ -17,23 +17,39 @@ export interface ValueOptions {
   allowEmpty?: boolean;
 }
 
+/** Field names that say the field holds a secret (a warning when one is typed on the command line). */
+const SECRET_FIELD = /pass|pwd|secret|token|key|credential|auth|private|cert|pin|otp|salt|sig/i;
+
+/** What `--field NAME=-` says: this field's value comes from standard input. */
+export const FIELD_FROM_STDIN = '-';
+
 /**
  * Reads the value from exactly one source. `--stdin` drops one trailing newline; when stdin is a
- * terminal it asks on stderr with `question` and reads one line without echoing it. An empty
- * value, no fields, or an empty field is refused (KT_VALUE_EMPTY) unless `allowEmpty`.
+ * terminal it asks on stderr with `question` and reads one line without echoing it. One
+ * `--field NAME=-` reads that field the same way (asking "Value for field NAME (input hidden): ").
+ * An empty value, no fields, or an empty field is refused (KT_VALUE_EMPTY) unless `allowEmpty`.
+ * A command that took a value calls {@link warnIfOnCommandLine} once it succeeded.
  *
  * @example
  * ```ts
  * const value = await readValue({ stdin: true }, io, 'Value for prod/api/token (input hidden): ');
+ * const fields = await readValue({ field: ['username=app', 'password=-'] }, io);
  * ```
  */
 export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value (input hidden): '): Promise<SecretValue> {
+  const fromStdin = (opts.field ?? []).filter((f) => f.slice(f.indexOf('=') + 1) === FIELD_FROM_STDIN && f.includes('='));
+  if (fromStdin.length > 0 && opts.stdin) throw new KeyturnError('KT_USAGE', '--field NAME=- reads standard input already; leave out --stdin');
+  if (fromStdin.length > 1) throw new KeyturnError('KT_USAGE', `only one --field may read standard input (NAME=-), got ${fromStdin.length}`);
   const sources = [opts.value !== undefined, !!opts.stdin, opts.file !== undefined, (opts.field?.length ?? 0) > 0].filter(Boolean).length;
   if (sources === 0) throw new KeyturnError('KT_VALUE_MISSING');
   if (sources > 1) throw new KeyturnError('KT_VALUE_SOURCE_CONFLICT');
   if (opts.field?.length) {
     if (opts.jsonValue) throw new KeyturnError('KT_VALUE_SOURCE_CONFLICT', '--field builds a JSON object already; leave out --json-value');
-    return notEmpty(parseFields(opts.field), opts, '--field');
+    const fields = parseFields(opts.field) as Record<string, string>;
+    const name = Object.keys(fields).find((n) => fields[n] === FIELD_FROM_STDIN);
+    if (name === undefined) return notEmpty(fields, opts, '--field');
+    fields[name] = canPrompt(io) ? await readHidden(io, `Value for field ${printable(name)} (input hidden): `) : (await readAll(io.stdin)).replace(/\r?\n$/, '');
+    return notEmpty(fields, opts, fields[name] === '' && !canPrompt(io) ? 'standard input' : '--field');
   }
   let text: string;
   let source: string;
@@ -83,6 +99,35 @@ function utf8(bytes: Buffer, file: string): string {
       details: { file, size: bytes.length, offset: at },
     });
   }
+}
+
+/**
+ * One line on stderr (not with -q) when the value, or a field named like a secret, was typed on
+ * the command line, where the process list and the shell history show it. Called after the
+ * command succeeded, so an error (plain or --json) stays the only thing on stderr.
+ *
+ * @example
+ * ```ts
+ * warnIfOnCommandLine({ field: ['username=app', 'password=hunter2'] }, io);
+ * // warning: --field password=… was given on the command line, visible in the process list …
+ * ```
+ */
+export function warnIfOnCommandLine(opts: ValueOptions, io: CliIo): void {
+  if (io.quiet) return;
+  let what: string | undefined;
+  if (opts.value !== undefined && opts.value !== '') what = 'the value';
+  else {
+    for (const pair of opts.field ?? []) {
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const text = pair.slice(eq + 1);
+      if (eq > 0 && SECRET_FIELD.test(name) && text !== '' && text !== FIELD_FROM_STDIN) {
+        what = `--field ${printable(name)}=…`;
+        break;
+      }
+    }
+  }
+  if (what !== undefined) io.stderr.write(`warning: ${what} was given on the command line, visible in the process list and shell history; prefer --stdin, --file or --field NAME=-\n`);
 }
 
 /** The value, unless it is empty or has an empty field and `--allow-empty` is not given. */
