@@ -18,10 +18,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('normalizeArgv', () => {
   it('moves global options written before the command to its end, values included', () => {
-    expect(normalizeArgv(['--json', 'secret', 'ls'])).toEqual({ argv: ['secret', 'ls', '--json'], command: 'secret' });
-    expect(normalizeArgv(['--home', '/h', '-q', 'secret', 'get', 'a/b'])).toEqual({ argv: ['secret', 'get', 'a/b', '--home', '/h', '-q'], command: 'secret' });
+    expect(normalizeArgv(['--json', 'secret', 'ls'])).toEqual({ argv: ['secret', 'ls', '--json'], command: 'secret', subcommand: 'ls' });
+    expect(normalizeArgv(['--home', '/h', '-q', 'secret', 'get', 'a/b'])).toEqual({ argv: ['secret', 'get', 'a/b', '--home', '/h', '-q'], command: 'secret', subcommand: 'get' });
     expect(normalizeArgv(['--home=/h', 'status'])).toEqual({ argv: ['status', '--home=/h'], command: 'status' });
-    expect(normalizeArgv(['--json', 'secret', 'put', 'a', '--', '--json'])).toEqual({ argv: ['secret', 'put', 'a', '--json', '--', '--json'], command: 'secret' });
+    expect(normalizeArgv(['--json', 'secret', 'put', 'a', '--', '--json'])).toEqual({ argv: ['secret', 'put', 'a', '--json', '--', '--json'], command: 'secret', subcommand: 'put' });
+    expect(normalizeArgv(['secret', '--help']).subcommand).toBeUndefined();
     expect(normalizeArgv(['--json', '--help'])).toEqual({ argv: ['--json', '--help'], command: undefined });
   });
 });
@@ -47,6 +48,15 @@ describe('global options on real command lines', () => {
     const usage = await runCli(['secret', 'nope'], { env: { ...home.env, KEYTURN_OUTPUT: 'json' } });
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stderr)).toMatchObject({ error: { code: 'KT_USAGE' } });
+  });
+
+  it('a group sets up only the subcommand named; its help and a typo still see them all', async () => {
+    expect((await runCli(['secret', 'get', '--help'])).stdout).toContain('Usage: keyturn secret get');
+    const group = await runCli(['secret', '--help']);
+    for (const name of ['put', 'get', 'ls', 'history', 'rollback', 'rm', 'restore', 'purge']) expect(group.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    const typo = await runCli(['secret', 'gett', 'a/b']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Did you mean get?');
   });
 
   it('-q prints no messages but keeps the data asked for', async () => {

@@ -33,6 +33,8 @@ export interface OutputMode {
 export interface CliApp {
   readonly io: CliIo;
   readonly output: OutputMode;
+  /** The subcommand named on the line (`get` in `keyturn secret get ...`), so a group can set up only it. */
+  subcommand?: string;
   /** How the user runs Keyturn, for the commands it suggests: `npx keyturn` under npx, else `keyturn`. */
   readonly self: string;
   /**

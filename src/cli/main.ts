@@ -46,7 +46,7 @@ function globalOption(arg: string): { value: boolean; inline: boolean } | undefi
  * Moves global options written before the command to its end, where every command accepts them,
  * and finds the command's name. `--` ends the options as usual.
  */
-export function normalizeArgv(argv: readonly string[]): { argv: string[]; command: string | undefined } {
+export function normalizeArgv(argv: readonly string[]): { argv: string[]; command: string | undefined; subcommand?: string } {
   const leading: string[] = [];
   let i = 0;
   while (i < argv.length) {
@@ -60,11 +60,13 @@ export function normalizeArgv(argv: readonly string[]): { argv: string[]; comman
   const rest = argv.slice(i);
   const first = rest[0];
   const command = first !== undefined && !first.startsWith('-') ? first : undefined;
+  const second = rest[1];
+  const subcommand = command !== undefined && second !== undefined && !second.startsWith('-') ? second : undefined;
   // `keyturn --json` alone, or before --help/--version: leave the line as written.
   if (command === undefined) return { argv: [...argv], command };
   const dashdash = rest.indexOf('--');
   const out = dashdash === -1 ? [...rest, ...leading] : [...rest.slice(0, dashdash), ...leading, ...rest.slice(dashdash)];
-  return { argv: out, command };
+  return { argv: out, command, ...(subcommand === undefined ? {} : { subcommand }) };
 }
 
 function entryFor(name: string | undefined): CommandEntry | undefined {
@@ -134,6 +136,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const checked = output ? ENV_VARS.find((v) => v.name === 'KEYTURN_OUTPUT')!.check(output) : undefined;
     if (checked && 'problem' in checked) throw new KeyturnError('KT_CONFIG_INVALID', `KEYTURN_OUTPUT: ${checked.problem}`);
     const line = normalizeArgv(argv);
+    if (line.subcommand !== undefined) app.subcommand = line.subcommand;
     const program = await buildProgram(io, line.command, app);
     await program.parseAsync(line.argv, { from: 'user' });
     return app.exitCode;

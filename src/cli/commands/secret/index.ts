@@ -23,10 +23,21 @@ Examples:
   keyturn secret ls prod
   keyturn secret history prod/api/token`,
     );
-  registerPut(secret, app);
-  registerGet(secret, app);
-  registerLs(secret, app);
-  registerHistory(secret, app);
-  registerRollback(secret, app);
-  registerLifecycle(secret, app);
+  // The subcommand named on the line is the only one set up (commander's options cost time);
+  // for `keyturn secret --help` or an unknown name, all are, so help and suggestions see them.
+  const only = SUBCOMMANDS[app.subcommand ?? ''];
+  for (const register of only ? [only] : new Set(Object.values(SUBCOMMANDS))) register(secret, app);
 }
+
+/** Each subcommand (and alias) of `keyturn secret`, and the function that sets it up. */
+const SUBCOMMANDS: Readonly<Record<string, (secret: Command, app: CliApp) => void>> = {
+  put: registerPut,
+  get: registerGet,
+  ls: registerLs,
+  history: registerHistory,
+  rollback: registerRollback,
+  rm: registerLifecycle,
+  delete: registerLifecycle,
+  restore: registerLifecycle,
+  purge: registerLifecycle,
+};
