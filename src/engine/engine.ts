@@ -11,7 +11,10 @@
  * The invariant it defends: the store always holds a credential that works on the target, and
  * knows every credential that may work. The pending value is stored before the target is touched;
  * a failed set or test restores or keeps the current one; the pending stage is cleared only once
- * the current credential is known to log in.
+ * the current credential is known to log in. A run works only from the version that is current:
+ * one superseded meanwhile (a newer run or `secret put` replaced its starting version) is cancelled
+ * before any outside effect (KT_RUN_SUPERSEDED), and a rollback restores the credential that is
+ * current when it runs, never the run's starting value.
  *
  * @example
  * ```ts
@@ -144,7 +147,10 @@ export class Engine {
     return this.execute(run, { resumed: false, wait, subject });
   }
 
-  /** Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed consumers. */
+  /**
+   * Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed
+   * consumers. A superseded run is refused with KT_RUN_SUPERSEDED (and cancelled if unfinished).
+   */
   async resume(runId: string, options: { wait?: boolean } = {}): Promise<Run> {
     const run = await this.runs.get(runId);
     const wait = !!options.wait;
@@ -397,12 +403,13 @@ export class Engine {
     const { target, strategy } = scope.subject;
     if (!target || !run.pendingVersionId || !run.fromVersionId) return { currentWorks: true, detail: 'nothing on a target to restore' };
     let currentVersion: Version;
+    let current: Credential;
     try {
       currentVersion = await scope.current();
+      current = asCredential(run.path, currentVersion.value);
     } catch (e) {
-      return { currentWorks: false, detail: `the current version cannot be read (${codeOf(e)}); pending kept` };
+      return { currentWorks: false, detail: `the current version cannot be read as a credential (${codeOf(e)}); pending kept` };
     }
-    const current = asCredential(run.path, currentVersion.value);
     const pending = asCredential(run.path, (await scope.version(run.pendingVersionId)).value);
     if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in; pending cleared' };
     if (strategy === 'single-user' && currentVersion.id !== run.pendingVersionId && (await scope.logsIn(run, pending))) {
@@ -465,7 +472,14 @@ export class Engine {
       throw error;
     }
     const { target } = scope.subject;
-    const currentWorks = !target || (await scope.logsIn(run, asCredential(run.path, current.value)));
+    let currentWorks = !target;
+    if (target) {
+      try {
+        currentWorks = await scope.logsIn(run, asCredential(run.path, current.value));
+      } catch {
+        currentWorks = false;
+      }
+    }
     if (currentWorks) await this.clearPending(run);
     const detail = `superseded by version ${current.number}; cancelled without touching the target; ${currentWorks ? 'pending cleared' : 'the current credential does not log in, so the pending version stays staged'}`;
     await this.runs.advance(
