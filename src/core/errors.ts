@@ -76,6 +76,7 @@ export const ERRORS = {
   KT_STAGE_NOT_SET: spec(404, 'No version carries that stage.', 'List versions and their stages with `keyturn secret history PATH`.'),
   KT_STAGE_CONFLICT: spec(409, 'The stage moved since it was read (compare-and-set failed).', 'Read the secret again and retry with the version id it now has.'),
   KT_NO_PREVIOUS_VERSION: spec(404, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
+  KT_ROLLBACK_MANAGED: spec(409, 'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.', 'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.'),
 
   // ── keys and encryption ───────────────────────────────────────────────
   KT_NOT_INITIALIZED: spec(500, 'The Keyturn home folder is not initialized.', 'Run `keyturn init` (or set KEYTURN_HOME to an initialized folder).'),
@@ -133,6 +134,7 @@ export const ERRORS = {
   KT_RUN_LOCKED: spec(409, 'Another worker is rotating this secret now.', 'Wait for it to finish, or resume the run once its lease expires.'),
   KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
   KT_RUN_FINISHED: spec(409, 'The run has already finished.', 'Start a new rotation with `keyturn rotate PATH`.'),
+  KT_RUN_SUPERSEDED: spec(409, 'The run is superseded: the version it started from (or, for a finished run, the one it delivered) is no longer current, replaced by a newer run or `secret put`; it is refused without touching the target or any consumer, and an unfinished one is cancelled.', 'Start a new rotation with `keyturn rotate PATH` (it starts from the current version and delivers to every consumer); this run\'s pending version is cleared.'),
   KT_RUN_CANCEL_UNSAFE: spec(409, 'Cancelling now would drop the only credential that works.', 'Resume the run with `keyturn runs resume ID` so it finishes, or restore the target by hand first.'),
   KT_RUN_INTERRUPTED: spec(503, 'The run was stopped by a signal at a step boundary.', 'Resume it with `keyturn runs resume ID` or `keyturn rotate PATH`.'),
   KT_ROTATION_FAILED: spec(502, 'The rotation failed; the secret keeps its current value.', 'See `keyturn runs show ID` for the failed step and error, fix the cause, then `keyturn runs resume ID`.'),

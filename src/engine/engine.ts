@@ -11,7 +11,10 @@
  * The invariant it defends: the store always holds a credential that works on the target, and
  * knows every credential that may work. The pending value is stored before the target is touched;
  * a failed set or test restores or keeps the current one; the pending stage is cleared only once
- * the current credential is known to log in.
+ * the current credential is known to log in. A run works only from the version that is current:
+ * one superseded meanwhile (a newer run or `secret put` replaced its starting version) is cancelled
+ * before any outside effect (KT_RUN_SUPERSEDED), and a rollback restores the credential that is
+ * current when it runs, never the run's starting value.
  *
  * @example
  * ```ts
@@ -88,6 +91,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KT_STAGE_NOT_SET',
   'KT_PASSWORD_POLICY_UNSATISFIABLE',
   'KT_TEMPLATE_PLACEHOLDER_UNKNOWN',
+  'KT_RUN_SUPERSEDED',
 ]);
 
 type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome'] };
@@ -122,15 +126,31 @@ export class Engine {
     this.stopping = true;
   }
 
-  /** Rotates a secret now: resumes its unfinished run if it has one, else starts a new run. */
+  /**
+   * Rotates a secret now: resumes its unfinished run if it has one, else starts a new run. An
+   * unfinished run that is superseded (its starting version is no longer current) is cancelled
+   * without touching anything, and a new run starts from the version current now.
+   */
   async rotate(path: string, options: RotateOptions = {}): Promise<Run> {
     const subject = await this.subject(path);
+    const wait = !!options.wait;
     const active = await this.runs.active(path);
-    const run = active ?? (await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) }));
-    return this.execute(run, { resumed: active !== null, wait: !!options.wait, subject });
+    if (active) {
+      try {
+        return await this.execute(active, { resumed: true, wait, subject });
+      } catch (e) {
+        if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
+        this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
+      }
+    }
+    const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
+    return this.execute(run, { resumed: false, wait, subject });
   }
 
-  /** Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed consumers. */
+  /**
+   * Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed
+   * consumers. A superseded run is refused with KT_RUN_SUPERSEDED (and cancelled if unfinished).
+   */
   async resume(runId: string, options: { wait?: boolean } = {}): Promise<Run> {
     const run = await this.runs.get(runId);
     const wait = !!options.wait;
@@ -138,6 +158,9 @@ export class Engine {
     if (run.status === 'done') {
       const failed = (await this.runs.consumers(runId)).filter((c) => c.status !== 'delivered');
       if (failed.length === 0) throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is done and every consumer has the value`);
+      // Re-delivery gives the consumers only the version that is current now: never a superseded one.
+      const current = await this.o.store.get(run.path, { stage: 'current' });
+      if (current?.id !== run.pendingVersionId) throw this.supersededError(run, current);
       return this.execute({ ...run, status: 'running', step: 'propagate' }, { resumed: true, wait });
     }
     if (run.status === 'failed') {
@@ -195,6 +218,11 @@ export class Engine {
       } catch (e) {
         return this.fail(run, run.step, e, null, lease);
       }
+      // A resumed run whose starting (or delivered) version is no longer current never touches the target or a consumer.
+      if (opts.resumed) {
+        const by = await this.supersededBy(run, scope);
+        if (by !== null) return this.supersede(run, scope, by, lease);
+      }
       // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
       let worldKnown = !opts.resumed;
       while (run.step !== 'done') {
@@ -209,6 +237,10 @@ export class Engine {
           result = await this.runStep(step, run, scope, worldKnown);
         } catch (e) {
           if (isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
+          if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
+            const by = await this.supersededBy(run, scope);
+            if (by !== null) return this.supersede(run, scope, by, lease);
+          }
           run = await this.fail(run, step, e, scope, lease);
           worldKnown = false;
           if (opts.wait && run.status === 'retrying') {
@@ -265,6 +297,8 @@ export class Engine {
       }
       case 'set': {
         if (!target) return { outcome: 'skipped', detail: 'no target' };
+        // The last check before the target is changed: the run still starts from the current version.
+        await this.assertNotSuperseded(run, scope);
         const { pending, current } = await scope.credentials(run);
         if (!worldKnown && (await scope.logsIn(run, pending))) return { outcome: 'skipped', detail: 'pending credential already logs in' };
         await target.set(await scope.targetContext(run), pending, current);
@@ -288,6 +322,8 @@ export class Engine {
       }
       case 'propagate': {
         if (policy.consumers.length === 0) return { outcome: 'skipped', detail: 'no consumers' };
+        // Deliver only the version current now: a run superseded meanwhile delivers nothing.
+        await this.assertNotSuperseded(run, scope);
         const version = await scope.version(run.pendingVersionId!);
         const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs });
         return { outcome: r.failed === 0 ? 'ok' : 'failed', detail: `${r.total - r.failed} of ${r.total} consumers have the value` };
@@ -358,13 +394,25 @@ export class Engine {
     return this.runs.advance(current, { ...resumeAt, status: 'retrying', attempt: run.attempt + 1, nextAttemptAt: now + delay }, undefined, lease);
   }
 
-  /** Makes the current credential work again if the pending one had replaced it (single-user). */
+  /**
+   * Makes the current credential work again if the pending one had replaced it (single-user).
+   * "Current" is read again here: the version the store holds as current now, which may no longer
+   * be the run's starting one (never restore a stale value over a newer current one).
+   */
   private async restoreCurrent(run: Run, scope: RunScope): Promise<{ currentWorks: boolean; detail: string }> {
     const { target, strategy } = scope.subject;
     if (!target || !run.pendingVersionId || !run.fromVersionId) return { currentWorks: true, detail: 'nothing on a target to restore' };
-    const { pending, current } = await scope.credentials(run);
+    let currentVersion: Version;
+    let current: Credential;
+    try {
+      currentVersion = await scope.current();
+      current = asCredential(run.path, currentVersion.value);
+    } catch (e) {
+      return { currentWorks: false, detail: `the current version cannot be read as a credential (${codeOf(e)}); pending kept` };
+    }
+    const pending = asCredential(run.path, (await scope.version(run.pendingVersionId)).value);
     if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in; pending cleared' };
-    if (strategy === 'single-user' && (await scope.logsIn(run, pending))) {
+    if (strategy === 'single-user' && currentVersion.id !== run.pendingVersionId && (await scope.logsIn(run, pending))) {
       try {
         await target.set(await scope.targetContext(run), current, pending);
       } catch (e) {
@@ -375,9 +423,73 @@ export class Engine {
     return { currentWorks: false, detail: 'the current credential does not log in (target down?); pending kept so the store knows every credential that may work' };
   }
 
+  /** Clears the pending stage when it holds a version of this run (its journaled one, or one stored just before a crash). */
   private async clearPending(run: Run): Promise<void> {
     const pending = await this.o.store.get(run.path, { stage: 'pending' });
-    if (pending && pending.id === run.pendingVersionId) await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+    if (pending && (pending.id === run.pendingVersionId || pending.id.startsWith(`${run.id}.g`))) await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+  }
+
+  /**
+   * The version current now when it is not the one this run may work from: before finish, the
+   * run's starting version (or, at finish, its pending one when the move already committed);
+   * after finish, its pending one. Null when the run is not superseded (or nothing can be read:
+   * the step then reports that itself).
+   */
+  private async supersededBy(run: Run, scope: RunScope): Promise<Version | null> {
+    if (!run.fromVersionId) return null;
+    let current: Version;
+    try {
+      current = await scope.current();
+    } catch {
+      return null;
+    }
+    const allowed = run.step === 'propagate' || run.step === 'done' ? [run.pendingVersionId] : run.step === 'finish' ? [run.fromVersionId, run.pendingVersionId] : [run.fromVersionId];
+    return allowed.includes(current.id) ? null : current;
+  }
+
+  private async assertNotSuperseded(run: Run, scope: RunScope): Promise<void> {
+    const by = await this.supersededBy(run, scope);
+    if (by !== null) throw this.supersededError(run, by);
+  }
+
+  private supersededError(run: Run, current: Version | null): KeyturnError {
+    const now = current ? `version ${current.number} is current now` : 'it has no current version now';
+    const what = run.status === 'done' || run.step === 'propagate' || run.step === 'done' ? 'the version it made current was replaced' : 'the version it started from was replaced';
+    return new KeyturnError('KT_RUN_SUPERSEDED', `run ${run.id} of ${run.path} is superseded: ${what} (${now}); it does not touch the target or any consumer`, { details: { runId: run.id, path: run.path } });
+  }
+
+  /**
+   * Ends a superseded run without any outside effect: a run past finish is left done (its value is
+   * not delivered again); an unfinished one is cancelled, its pending stage cleared when the current
+   * credential logs in (else kept staged, so the store still knows every credential that may work).
+   * Always throws KT_RUN_SUPERSEDED.
+   */
+  private async supersede(run: Run, scope: RunScope, current: Version, lease: Lease): Promise<never> {
+    const now = this.o.clock.now();
+    const error = this.supersededError(run, current);
+    if (run.step === 'propagate' || run.step === 'done') {
+      await this.runs.advance(run, { status: 'done', step: 'done', finishedAt: run.finishedAt ?? now, nextAttemptAt: null }, { step: 'propagate', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail: `superseded by version ${current.number}; not delivered`, startedAt: now }, lease);
+      throw error;
+    }
+    const { target } = scope.subject;
+    let currentWorks = !target;
+    if (target) {
+      try {
+        currentWorks = await scope.logsIn(run, asCredential(run.path, current.value));
+      } catch {
+        currentWorks = false;
+      }
+    }
+    if (currentWorks) await this.clearPending(run);
+    const detail = `superseded by version ${current.number}; cancelled without touching the target; ${currentWorks ? 'pending cleared' : 'the current credential does not log in, so the pending version stays staged'}`;
+    await this.runs.advance(
+      run,
+      { status: 'cancelled', finishedAt: now, nextAttemptAt: null, errorCode: error.code, errorMessage: error.message, failedStep: null },
+      { step: 'rollback', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail, startedAt: now },
+      lease,
+      (trx) => this.audit(run, 'failure', run.pendingVersionId, error.code, trx),
+    );
+    throw error;
   }
 
   private async subject(path: string): Promise<Subject> {

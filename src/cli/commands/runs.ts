@@ -52,6 +52,9 @@ Examples:
       'after',
       `
 Exits 1 unless the run ends done; without --wait, a failed attempt schedules the next retry.
+A run whose starting version is no longer current (a newer run or secret put replaced it) is
+refused with KT_RUN_SUPERSEDED before it touches anything, and cancelled; a done run whose value
+was replaced is not delivered again. Start a new rotation with keyturn rotate PATH.
 
 Examples:
   keyturn runs resume run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a

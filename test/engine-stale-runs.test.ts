@@ -1,0 +1,216 @@
+/**
+ * Stale runs never touch the target: a run whose starting version is no longer current is
+ * refused on resume (KT_RUN_SUPERSEDED) before any outside effect and cancelled; a finished run
+ * whose value was superseded never re-delivers it; a rollback restores the credential current
+ * now, never the run's starting one; `secret rollback` of a managed credential is refused
+ * (KT_ROLLBACK_MANAGED). Each ends by logging in, with a plain driver, as the stored current
+ * credential on the real PostgreSQL password cluster.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadSettings } from '../src/config/settings.js';
+import { KeyturnError } from '../src/core/errors.js';
+import { Engine } from '../src/engine/engine.js';
+import type { Step } from '../src/engine/runs-repo.js';
+import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import type { Credential } from '../src/targets/target.js';
+import { expectCode } from './contracts/store-contract.js';
+import { runCli } from './helpers/cli.js';
+import { logsIn } from './helpers/logins.js';
+import { psqlAsPostgres } from './helpers/pg-auth.js';
+import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
+import { tempDir } from './helpers/state.js';
+import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+
+let fx: RotationFixture | undefined;
+let proxy: TcpProxy | undefined;
+let kt: Keyturn | undefined;
+
+afterEach(async () => {
+  await kt?.close();
+  await proxy?.close();
+  await fx?.close();
+  kt = undefined;
+  proxy = undefined;
+  fx = undefined;
+});
+
+const rotation = (attempts: number) => `    rotation: { attempts: ${attempts}, backoffBaseMs: 20, backoffCapMs: 100, timeoutMs: 3000 }\n`;
+
+async function setup(options: { attempts?: number; consumers?: string; viaProxy?: boolean } = {}): Promise<void> {
+  if (options.viaProxy !== false) proxy = await tcpProxy(55432);
+  fx = await rotationFixture('postgres', 'single-user', { ...(proxy ? { port: proxy.port } : {}), secretExtra: rotation(options.attempts ?? 1) + (options.consumers ?? '') });
+  kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
+}
+
+/** An engine whose target goes down before `step` runs. */
+function engineDownAt(step: Step): Engine {
+  return new Engine({
+    state: kt!.state,
+    store: kt!.store,
+    applied: kt!.applied,
+    clock: kt!.clock,
+    log: kt!.log,
+    onBoundary: (s, when) => {
+      if (s === step && when === 'before') void proxy!.down();
+    },
+  });
+}
+
+const stored = async (stage: 'current' | 'pending' | 'previous' = 'current') => ((await kt!.store.get(fx!.path, { stage }))?.value ?? null) as Credential | null;
+
+async function expectCurrentLogsIn(): Promise<void> {
+  const current = (await stored())!;
+  expect(await logsIn(fx!.login, current)).toBe(true);
+}
+
+describe('a superseded run never touches the target', () => {
+  it('a run failed at set, then a newer run finished: runs resume refuses it, cancels it, and the current credential keeps logging in', async () => {
+    await setup({ attempts: 1 });
+    const v1 = (await stored())!;
+    const failed = await engineDownAt('set').rotate(fx!.path);
+    expect(failed).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE' });
+    await proxy!.up();
+    // A new rotate does not resume a failed run: it starts a new one and finishes with v3.
+    const newer = await (await kt!.engine()).rotate(fx!.path);
+    expect(newer.status).toBe('done');
+    expect(newer.id).not.toBe(failed.id);
+    const v3 = (await stored())!;
+    expect(v3).not.toEqual(v1);
+    expect(await stored('previous')).toEqual(v1);
+
+    const r = await runCli(['runs', 'resume', failed.id], { env: fx!.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('KT_RUN_SUPERSEDED');
+    expect(r.stderr).toContain('keyturn rotate');
+    const after = await (await kt!.engine()).runs.get(failed.id);
+    expect(after.status).toBe('cancelled');
+    // Nothing moved: v3 is current, logs in, and v1 does not (the target was never given it back).
+    expect(await stored()).toEqual(v3);
+    expect(await stored('pending')).toBeNull();
+    expect(await logsIn(fx!.login, v1)).toBe(false);
+    await expectCurrentLogsIn();
+    await expectCode(async () => (await kt!.engine()).resume(failed.id), 'KT_RUN_FINISHED');
+  });
+
+  it('a retrying run whose current was replaced by secret put: runs resume refuses and cancels it; a new rotate starts from the stored current', async () => {
+    await setup({ attempts: 3 });
+    const retrying = await engineDownAt('set').rotate(fx!.path);
+    expect(retrying).toMatchObject({ status: 'retrying', step: 'set' });
+    await proxy!.up();
+    // The operator sets a password on the database and stores it.
+    const put = { username: fx!.username, password: 'Kt-put-by-hand-0123456789' };
+    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
+    await kt!.store.put(fx!.path, put);
+    expect(await logsIn(fx!.login, put)).toBe(true);
+
+    await expectCode(async () => (await kt!.engine()).resume(retrying.id), 'KT_RUN_SUPERSEDED');
+    expect((await (await kt!.engine()).runs.get(retrying.id)).status).toBe('cancelled');
+    expect(await stored()).toEqual(put);
+    expect(await logsIn(fx!.login, put)).toBe(true);
+
+    const fresh = await (await kt!.engine()).rotate(fx!.path);
+    expect(fresh.status).toBe('done');
+    expect(fresh.id).not.toBe(retrying.id);
+    expect(await stored('previous')).toEqual(put);
+    await expectCurrentLogsIn();
+  });
+
+  it('rotate on a superseded unfinished run cancels it and rotates from the stored current', async () => {
+    await setup({ attempts: 3 });
+    const retrying = await engineDownAt('set').rotate(fx!.path);
+    expect(retrying.status).toBe('retrying');
+    await proxy!.up();
+    const put = { username: fx!.username, password: 'Kt-put-by-hand-9876543210' };
+    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
+    await kt!.store.put(fx!.path, put);
+
+    const r = await runCli(['rotate', fx!.path, '--json'], { env: fx!.env });
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as { id: string; status: string };
+    expect(run.status).toBe('done');
+    expect(run.id).not.toBe(retrying.id);
+    expect((await (await kt!.engine()).runs.get(retrying.id)).status).toBe('cancelled');
+    expect(await stored('previous')).toEqual(put);
+    await expectCurrentLogsIn();
+  });
+
+  it('cancelling a run that crashed after finish keeps the credential now current (never restores the starting one)', async () => {
+    await setup({ viaProxy: false });
+    const crashing = new Engine({
+      state: kt!.state,
+      store: kt!.store,
+      applied: kt!.applied,
+      clock: kt!.clock,
+      log: kt!.log,
+      onBoundary: (s, when) => {
+        if (s === 'propagate' && when === 'before') throw new KeyturnError('KT_INTERNAL', 'simulated crash after finish');
+      },
+    });
+    await expectCode(() => crashing.rotate(fx!.path), 'KT_INTERNAL');
+    const active = (await (await kt!.engine()).runs.active(fx!.path))!;
+    expect(active.step).toBe('propagate');
+    expect((await kt!.store.get(fx!.path))!.id).toBe(active.pendingVersionId);
+    const cancelled = await (await kt!.engine()).cancel(active.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect((await kt!.store.get(fx!.path))!.id).toBe(active.pendingVersionId);
+    await expectCurrentLogsIn();
+  });
+});
+
+describe('resuming an older finished run', () => {
+  it('never re-delivers a superseded value to a consumer that failed', async () => {
+    // The consumer writes into a folder of its own, which is a plain file at first: the first delivery fails.
+    const base = tempDir();
+    const target = join(base.dir, 'app', 'db.env');
+    fx = await rotationFixture('postgres', 'single-user', { secretExtra: rotation(1) + `    consumers:\n      - type: file\n        path: ${target}\n        template: "PASSWORD={{password}}\\n"\n` });
+    const close = fx.close;
+    fx.close = async () => {
+      await close();
+      base.remove();
+    };
+    kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
+    writeFileSync(join(base.dir, 'app'), 'not a folder');
+
+    const r1 = await (await kt.engine()).rotate(fx.path);
+    expect(r1.status).toBe('done');
+    expect((await (await kt.engine()).runs.consumers(r1.id)).map((c) => c.status)).toEqual(['failed']);
+    rmSync(join(base.dir, 'app'), { force: true });
+    mkdirSync(join(base.dir, 'app'), { mode: 0o700 });
+
+    const r2 = await (await kt.engine()).rotate(fx.path);
+    expect(r2.status).toBe('done');
+    const v3 = (await stored())!;
+    expect(readFileSync(target, 'utf8')).toBe(`PASSWORD=${v3.password}\n`);
+
+    const r = await runCli(['runs', 'resume', r1.id], { env: fx.env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('KT_RUN_SUPERSEDED');
+    // The file still holds the current value, and it logs in.
+    expect(readFileSync(target, 'utf8')).toBe(`PASSWORD=${v3.password}\n`);
+    expect(await stored()).toEqual(v3);
+    await expectCurrentLogsIn();
+  });
+});
+
+describe('secret rollback', () => {
+  it('is refused for a managed credential (it would only move stages) and stays a stage move for an unmanaged secret', async () => {
+    await setup({ viaProxy: false });
+    const done = await (await kt!.engine()).rotate(fx!.path);
+    expect(done.status).toBe('done');
+    const v2 = (await stored())!;
+    const r = await runCli(['secret', 'rollback', fx!.path], { env: fx!.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('KT_ROLLBACK_MANAGED');
+    expect(r.stderr).toContain('keyturn rotate');
+    expect(await stored()).toEqual(v2);
+    await expectCurrentLogsIn();
+
+    await kt!.store.put('plain/token', 'one');
+    await kt!.store.put('plain/token', 'two');
+    const plain = await runCli(['secret', 'rollback', 'plain/token', '--json'], { env: fx!.env });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect((await kt!.store.get('plain/token'))!.value).toBe('one');
+  });
+});
