@@ -42,7 +42,7 @@ export type CheckpointRow = AuditCheckpointsTable;
 
 const ORIGIN_SETTING = 'audit.origin';
 /** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const INSERT_CHUNK = 500;
+const INSERT_CHUNK = 1000;
 
 /** Reads the head; inside a transaction on PostgreSQL, locks it until commit. */
 export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise<Head> {
