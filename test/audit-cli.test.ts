@@ -17,7 +17,7 @@ import { parseNote, signNote } from '../src/audit/note.js';
 import { verifyTlogProof } from '../src/audit/proof.js';
 import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
-import { SQLITE_REFUSE_AUDIT } from './helpers/audit.js';
+import { SQLITE_REFUSE_AUDIT, rewriteHeadWithKey } from './helpers/audit.js';
 import { BIN, runCli, type CliResult } from './helpers/cli.js';
 import { logsIn } from './helpers/logins.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
@@ -108,7 +108,8 @@ describe('audit verify on the untouched log', () => {
 });
 
 describe('audit verify names each kind of tampering with the stored rows', () => {
-  const cases: Array<[string, (db: DatabaseSync) => void, Partial<Problem>]> = [
+  /** Each case: the tampering, the problem both verifications name, and what the local one adds (the MACs). */
+  const cases: Array<[string, (db: DatabaseSync) => void, Partial<Problem>, Partial<Problem>?]> = [
     [
       'one changed byte of one leaf',
       (db) => {
@@ -146,6 +147,7 @@ describe('audit verify names each kind of tampering with the stored rows', () =>
         db.prepare('UPDATE audit_head SET size = 36').run();
       },
       { kind: 'truncated', code: 'KT_AUDIT_TRUNCATED', size: 36, expectedSize: 41 },
+      { kind: 'head_forged', code: 'KT_AUDIT_HEAD_FORGED', size: 36 },
     ],
     [
       'a replaced checkpoint signature',
@@ -170,19 +172,20 @@ describe('audit verify names each kind of tampering with the stored rows', () =>
     ],
   ];
 
-  it.each(cases)('%s', async (_name, tamper, expected) => {
+  it.each(cases)('%s', async (_name, tamper, expected, localExtra) => {
     const h = copyHome();
     try {
       withDb(h.db, tamper);
       const { local, offline } = await verifyBoth(h.env, h.dir);
       for (const r of [local, offline]) {
         expect(r.code).toBe(1);
-        expect(r.problems).toEqual([expect.objectContaining(expected)]);
+        const extra = r === local && localExtra !== undefined ? [expect.objectContaining(localExtra)] : [];
+        expect(r.problems).toEqual([expect.objectContaining(expected), ...extra]);
         expect(JSON.parse(r.stderr).error.code).toBe('KT_AUDIT_VERIFY_FAILED');
       }
       const human = await runCli(['audit', 'verify'], { env: h.env });
       expect(human.code).toBe(1);
-      expect(human.stdout).toContain('Audit log NOT intact: 1 problem(s)');
+      expect(human.stdout).toContain(`Audit log NOT intact: ${localExtra === undefined ? 1 : 2} problem(s)`);
       expect(human.stdout).toContain(`${expected.code}  ${expected.kind}  `);
     } finally {
       h.done();
@@ -197,8 +200,9 @@ describe('audit verify names each kind of tampering with the stored rows', () =>
       expect(readFileSync(trusted, 'utf8')).toMatch(/^keyturn\.local\/[0-9a-f]+\n41\n/);
       // Someone holding the database and the key ring starts the log over and signs a new history.
       withDb(h.db, (db) => {
-        db.exec('DELETE FROM audit_leaves; DELETE FROM audit_checkpoints;');
-        db.prepare("UPDATE audit_head SET size = 0, prev = ?, nodes = '', last_event_at = NULL, checkpoint_size = 0, checkpoint_at = NULL").run('0'.repeat(64));
+        // (Erasing the MAC key too, so that the next open makes a new one and takes the empty head as it is.)
+        db.exec("DELETE FROM audit_leaves; DELETE FROM audit_checkpoints; DELETE FROM audit_keys WHERE kind = 'mac';");
+        db.prepare("UPDATE audit_head SET size = 0, prev = ?, nodes = '', last_event_at = NULL, checkpoint_size = 0, checkpoint_at = NULL, head_mac = NULL").run('0'.repeat(64));
       });
       const rewriter = await openKeyturn(loadSettings(h.env));
       try {
@@ -291,7 +295,7 @@ describe('audit tail, prove, checkpoint, pubkey, hash and tick', () => {
   it('tick appends a heartbeat after a quiet period, and nothing right after', async () => {
     const h = copyHome();
     try {
-      withDb(h.db, (db) => db.prepare('UPDATE audit_head SET last_event_at = last_event_at - 3600000, checkpoint_at = checkpoint_at - 3600000').run());
+      await rewriteHeadWithKey(h.env, (head) => ({ ...head, lastEventAt: (head.lastEventAt as number) - 3600000, checkpointAt: (head.checkpointAt as number) - 3600000 }));
       const beat = await runCli(['audit', 'tick', '--json'], { env: h.env });
       expect(beat.code, beat.stderr).toBe(0);
       expect(JSON.parse(beat.stdout)).toMatchObject({ heartbeat: { seq: 41 }, checkpoint: 42 });

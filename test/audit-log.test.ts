@@ -42,7 +42,7 @@ describe.each([
     expect(audit.origin).toMatch(/^keyturn\.local\/[0-9a-f]{16}$/);
     expect(parseVerifierKey(audit.verifierKey).name).toBe(audit.origin);
     const keys = await t.state.db.selectFrom('audit_keys').selectAll().execute();
-    expect(keys.map((k) => k.kind).sort()).toEqual(['hmac', 'signer']);
+    expect(keys.map((k) => k.kind).sort()).toEqual(['hmac', 'mac', 'signer']);
     for (const k of keys) expect(k.sealed).not.toContain('PRIVATE');
     const [first] = await audit.tail(10);
     expect(decodeEvent(Buffer.from(first!.leaf))).toMatchObject({ seq: 0, action: 'audit.init', actor: 'user:alice', source: 'test', outcome: 'success' });

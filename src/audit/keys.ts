@@ -5,9 +5,13 @@
  * - the **signer**: the Ed25519 checkpoint key (C2SP signer key `PRIVATE+KEY+<origin>+...`),
  *   id `sk_<key id hex>`, with its verifier key in the `public` column;
  * - the **HMAC keys**: 32 random bytes each, id `hk_<8 hex>`, one active. Searchable fields are
- *   `hmac-sha256:<key id>:<base64>` under the active one; older keys stay to search older events.
+ *   `hmac-sha256:<key id>:<base64>` under the active one; older keys stay to search older events;
+ * - the **MAC key** (kind `mac`, id `mk_<8 hex>`, sealed with its own purpose `audit-mac-key`):
+ *   32 random bytes that authenticate the unsigned rows (each leaf, the head; see mac.ts), so a
+ *   database writer without the root key cannot forge what the next checkpoint will sign.
+ *   Created with the others, or on first open of a log from before it (AuditLog.open).
  *
- * The signing key is never used for HMACs, and no key ever appears in an event, a log or an error.
+ * No key serves two purposes: the signing key is never used for HMACs, and no key ever appears in an event, a log or an error.
  *
  * @example
  * ```ts
@@ -26,6 +30,7 @@ import type { NoteSigner } from './note-key.js';
 type Db = Kysely<Schema> | Transaction<Schema>;
 
 const PURPOSE = 'audit-key';
+const MAC_PURPOSE = 'audit-mac-key';
 const HMAC_KEY_BYTES = 32;
 
 export interface AuditKeys {
@@ -36,6 +41,8 @@ export interface AuditKeys {
   /** HMAC keys by id, newest last. */
   readonly hmac: ReadonlyMap<string, Buffer>;
   readonly activeHmac: string;
+  /** The row MAC key; null for a log from before it (AuditLog.open adds it). */
+  readonly mac: Buffer | null;
 }
 
 /**
@@ -68,7 +75,9 @@ export async function loadAuditKeys(db: Db, ring: KeyRing): Promise<AuditKeys | 
   };
   const hmac = new Map<string, Buffer>();
   let activeHmac: string | undefined;
+  let mac: Buffer | null = null;
   for (const row of rows) {
+    if (row.kind === 'mac' && Number(row.active) === 1) mac = ring.openRecord(MAC_PURPOSE, row.id, row.data_key_id, row.sealed);
     if (row.kind !== 'hmac') continue;
     hmac.set(row.id, ring.openRecord(PURPOSE, row.id, row.data_key_id, row.sealed));
     if (Number(row.active) === 1) activeHmac = row.id;
@@ -81,10 +90,11 @@ export async function loadAuditKeys(db: Db, ring: KeyRing): Promise<AuditKeys | 
     verifierKey: signerRow.public ?? openSigner().verifierKey,
     hmac,
     activeHmac,
+    mac,
   };
 }
 
-/** Creates the signer (named after the log's origin) and the first HMAC key. */
+/** Creates the signer (named after the log's origin), the first HMAC key and the MAC key. */
 export async function createAuditKeys(trx: Transaction<Schema>, ring: KeyRing, origin: string, now: number): Promise<void> {
   const { signerKey } = generateNoteKey(origin);
   const signer = parseSignerKey(signerKey);
@@ -92,6 +102,15 @@ export async function createAuditKeys(trx: Transaction<Schema>, ring: KeyRing, o
   const { dataKeyId, sealed } = ring.sealRecord(PURPOSE, id, Buffer.from(signerKey, 'utf8'));
   await trx.insertInto('audit_keys').values({ id, kind: 'signer', public: signer.verifierKey, data_key_id: dataKeyId, sealed, active: 1, created_at: now }).execute();
   await addHmacKey(trx, ring, now);
+  await addMacKey(trx, ring, now);
+}
+
+/** Adds the row MAC key (once: a log has one, for good); returns its id. */
+export async function addMacKey(trx: Transaction<Schema>, ring: KeyRing, now: number): Promise<string> {
+  const id = `mk_${randomBytes(4).toString('hex')}`;
+  const { dataKeyId, sealed } = ring.sealRecord(MAC_PURPOSE, id, randomBytes(HMAC_KEY_BYTES));
+  await trx.insertInto('audit_keys').values({ id, kind: 'mac', public: null, data_key_id: dataKeyId, sealed, active: 1, created_at: now }).execute();
+  return id;
 }
 
 /** Adds a fresh HMAC key and makes it the active one; returns its id. */

@@ -13,6 +13,15 @@
  * head row (what the appender wrote), never from re-reading leaves, so tampered rows never get
  * signed.
  *
+ * The unsigned rows are authenticated by the audit MAC key (mac.ts): every leaf row carries a
+ * `leaf_mac` and the head row a `head_mac`, written in the same transaction. An append first
+ * checks the head's MAC (KT_AUDIT_HEAD_FORGED: nothing is appended), and before a checkpoint is
+ * signed the events written since the last one are re-read and checked (each MAC, each leaf hash,
+ * and that the tree from the last checkpoint's stored compact range leads to the head); on any
+ * mismatch nothing is signed (KT_AUDIT_LEAF_CHANGED, KT_AUDIT_HEAD_FORGED, ...). A log from
+ * before the MAC key gets it on first open, and its uncovered events are signed as they are then
+ * (docs/audit.md).
+ *
  * @example
  * ```ts
  * const audit = await AuditLog.open(state, ring, { context: cliContext() });
@@ -31,10 +40,13 @@ import type { StateDb } from '../state/db.js';
 import { isDatabaseFull } from '../state/disk-full.js';
 import type { Schema } from '../state/schema.js';
 import { AuditAppender } from './appender.js';
-import { readCheckpointUnverified } from './checkpoint.js';
+import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
 import type { AuditEventInput } from './event.js';
-import { addHmacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
+import { addHmacKey, addMacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
+import { headMac, headMacValid, leafMac, leafMacValid } from './mac.js';
+import { CompactRange, bytesEqual, leafHash } from './merkle.js';
+import { parseVerifierKey, type NoteVerifier } from './note-key.js';
 import * as repo from './repo.js';
 import type { CheckpointRow, Head, LeafRow } from './repo.js';
 
@@ -116,7 +128,48 @@ export class AuditLog {
       origin = await writeGuard(() => repo.readOrigin(state.db));
     }
     if (keys === null || origin === null) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit log could not be initialized');
+    if (keys.mac === null) {
+      const known = origin;
+      await writeGuard(() => state.db.transaction().execute((trx) => AuditLog.#addMacKey(trx, state, ring, known, options)));
+      keys = await writeGuard(() => loadAuditKeys(state.db, ring));
+      if (keys?.mac == null) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit MAC key could not be created');
+    }
     return new AuditLog(state, ring, keys, origin, options);
+  }
+
+  /**
+   * The upgrade of a log from before the MAC key: creates it and authenticates the head as it is.
+   * Events not yet covered by a checkpoint have no MAC; they are signed as they are, once, here
+   * (there is nothing they could be checked against). A head that contradicts a checkpoint at its
+   * own size (or is behind the latest one) is left without a MAC: appends refuse it, verify names it.
+   */
+  static async #addMacKey(trx: Transaction<Schema>, state: StateDb, ring: KeyRing, origin: string, options: AuditLogOptions): Promise<void> {
+    const head = await repo.readHead(trx, state.dialect, true);
+    const keys = await loadAuditKeys(trx, ring);
+    if (keys === null || keys.mac !== null) return;
+    // A log written with the key, whose key row is gone, is not upgraded again (that would sign
+    // whatever a database writer left after the last checkpoint): restore the key instead.
+    const used = head.mac !== null || (await repo.anyMacWritten(trx));
+    if (used) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit MAC key is gone from the state database, but the log was written with it; restore audit_keys from a backup');
+    const now = (options.clock ?? systemClock).now();
+    await addMacKey(trx, ring, now);
+    const withMac = (await loadAuditKeys(trx, ring)) as AuditKeys;
+    const log = new AuditLog(state, ring, withMac, origin, options);
+    const latest = await repo.latestCheckpoint(trx);
+    if (latest === null || latest.size < head.size || head.checkpointAt === null) {
+      await log.#sign(trx, head, now);
+      return;
+    }
+    if (latest.size > head.size) return;
+    let signed: Buffer;
+    try {
+      signed = openCheckpoint(latest.note, log.#verifier(), { origin }).checkpoint.root;
+    } catch {
+      return;
+    }
+    if (!bytesEqual(CompactRange.restore(head.size, head.nodes).root(), signed)) return;
+    await repo.setCheckpointNodes(trx, head.size, head.nodes);
+    await log.#writeHead(trx, { ...head, checkpointSize: head.size });
   }
 
   /**
@@ -145,7 +198,7 @@ export class AuditLog {
         await createAuditKeys(trx, ring, origin, clock.now());
         keys = (await loadAuditKeys(trx, ring)) as AuditKeys;
         const log = new AuditLog(state, ring, keys, origin, { ...options, clock, context });
-        await log.#appendUnder(trx, head, [{ action: 'audit.init', outcome: 'success' }], true);
+        await log.#appendUnder(trx, head, [{ action: 'audit.init', outcome: 'success' }], true, true);
       }),
     );
   }
@@ -171,7 +224,7 @@ export class AuditLog {
   /** Appends events in order in one transaction (the caller's, when given). */
   async appendBatch(inputs: readonly AuditInput[], trx?: Transaction<Schema>): Promise<Appended[]> {
     if (inputs.length === 0) return [];
-    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state.dialect, true), inputs, false);
+    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state.dialect, true), inputs, false, false);
     return writeGuard(() => (trx === undefined ? this.#state.db.transaction().execute(run) : run(trx)));
   }
 
@@ -185,9 +238,10 @@ export class AuditLog {
         const head = await repo.readHead(trx, this.#state.dialect, true);
         const now = this.#clock.now();
         if (head.lastEventAt === null || now - head.lastEventAt >= this.#seconds * 1000) {
-          const [beat] = await this.#appendUnder(trx, head, [{ action: 'audit.heartbeat', actor: 'system:audit', outcome: 'success' }], true);
+          const [beat] = await this.#appendUnder(trx, head, [{ action: 'audit.heartbeat', actor: 'system:audit', outcome: 'success' }], true, false);
           return { heartbeat: beat as Appended, checkpoint: head.size + 1 };
         }
+        this.#assertHead(head);
         if (!this.#checkpointDue(head, head.size, now)) return { heartbeat: null, checkpoint: null };
         await this.#checkpointUnder(trx, head, now);
         return { heartbeat: null, checkpoint: head.size };
@@ -282,10 +336,29 @@ export class AuditLog {
     return readGuard(() => repo.latestCheckpoint(this.#state.db));
   }
 
+  /**
+   * What the MAC key says about stored rows (for `audit verify`): the rows with seq >= `from`
+   * whose MAC is missing or wrong (their positions in `rows`), and whether the head's MAC holds.
+   */
+  authenticate(rows: readonly LeafRow[], head: Head, from: number): { badLeaves: number[]; headValid: boolean } {
+    const key = this.#keys.mac;
+    if (key === null) return { badLeaves: [], headValid: false };
+    const badLeaves: number[] = [];
+    rows.forEach((row, i) => {
+      if (row.seq >= from && !leafMacValid(key, leafHash(Buffer.from(row.leaf, 'utf8')), row.leaf_mac)) badLeaves.push(i);
+    });
+    return { badLeaves, headValid: headMacValid(key, head) };
+  }
+
   // ── internals ──────────────────────────────────────────────────────────
 
-  /** Appends under a locked head; signs a checkpoint when due (or when `forceCheckpoint`). */
-  async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean): Promise<Appended[]> {
+  /**
+   * Appends under a locked head; signs a checkpoint when due (or when `forceCheckpoint`). The
+   * head's MAC is checked first, except for the empty head `initialize` starts from (`fresh`).
+   */
+  async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean, fresh: boolean): Promise<Appended[]> {
+    const key = this.#macKey();
+    if (!fresh) this.#assertHead(head);
     const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
     const now = this.#clock.now();
     const time = new Date(now).toISOString();
@@ -305,35 +378,134 @@ export class AuditLog {
         correlationId: input.correlationId === undefined ? this.context.correlationId : input.correlationId,
         valueHmac: input.valueHmac ?? null,
       });
-      rows[i] = { seq: event.seq, id: eventIdOf(event.seq, leafHash), leaf: leaf.toString('utf8'), leaf_hash: leafHash.toString('base64'), time: input.time === undefined ? now : Date.parse(event.time) };
+      rows[i] = {
+        seq: event.seq,
+        id: eventIdOf(event.seq, leafHash),
+        leaf: leaf.toString('utf8'),
+        leaf_hash: leafHash.toString('base64'),
+        time: input.time === undefined ? now : Date.parse(event.time),
+        leaf_mac: leafMac(key, leafHash),
+      };
     }
+    const checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
+    // The events before this transaction that no checkpoint covers yet: checked before signing.
+    if (checkpoint && !fresh) await this.#verifyUncovered(trx, head);
     await repo.insertLeaves(trx, rows);
     const state = appender.state();
-    let next: Head = { size: state.size, prev: state.prev, nodes: state.nodes.map((n) => Buffer.from(n, 'hex')), lastEventAt: now, checkpointSize: head.checkpointSize, checkpointAt: head.checkpointAt };
-    if (forceCheckpoint || this.#checkpointDue(head, next.size, now)) {
+    let next: Head = { size: state.size, prev: state.prev, nodes: state.nodes.map((n) => Buffer.from(n, 'hex')), lastEventAt: now, checkpointSize: head.checkpointSize, checkpointAt: head.checkpointAt, mac: null };
+    if (checkpoint) {
       const note = appender.checkpoint(this.origin, this.#keys.signer);
-      await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now });
+      await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(next.nodes).toString('base64') });
       next = { ...next, checkpointSize: next.size, checkpointAt: now };
     }
-    await repo.writeHead(trx, next);
+    await this.#writeHead(trx, next);
     return rows.map((r) => ({ seq: r.seq, id: r.id }));
   }
 
-  /** Signs a checkpoint of the head as it stands (size and compact range, not the leaf rows). */
+  /** Signs a checkpoint of the head as it stands, after checking the head and the events since the last checkpoint. */
   async #checkpointUnder(trx: Transaction<Schema>, head: Head, now: number): Promise<void> {
+    this.#assertHead(head);
+    await this.#verifyUncovered(trx, head);
+    await this.#sign(trx, head, now);
+  }
+
+  /** Signs a checkpoint of the head (size and compact range, not the leaf rows) and writes the head; checks nothing. */
+  async #sign(trx: Transaction<Schema>, head: Head, now: number): Promise<void> {
     const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
-    const note = appender.checkpoint(this.origin, this.#keys.signer);
     const existing = await repo.latestCheckpoint(trx);
     if (existing !== null && existing.size === head.size) {
       // Same size again (e.g. the first checkpoint of an empty log): keep the one there is.
       if (readCheckpointUnverified(existing.note).root.equals(appender.root())) {
-        await repo.writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+        if (existing.nodes == null) await repo.setCheckpointNodes(trx, head.size, head.nodes);
+        await this.#writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
         return;
       }
       throw new KeyturnError('KT_AUDIT_CHECKPOINT_FORK', `a checkpoint at size ${head.size} with another root is already stored; run keyturn audit verify`);
     }
-    await repo.insertCheckpoint(trx, { size: head.size, root: appender.root().toString('base64'), note, created_at: now });
-    await repo.writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+    const note = appender.checkpoint(this.origin, this.#keys.signer);
+    await repo.insertCheckpoint(trx, { size: head.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(head.nodes).toString('base64') });
+    await this.#writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+  }
+
+  /** Writes the head with its MAC. */
+  async #writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
+    await repo.writeHead(trx, { ...head, mac: headMac(this.#macKey(), head) });
+  }
+
+  #macKey(): Buffer {
+    if (this.#keys.mac === null) throw new KeyturnError('KT_AUDIT_KEY_MISSING', 'the audit MAC key is missing from the state database');
+    return this.#keys.mac;
+  }
+
+  #verifierCache: NoteVerifier | undefined;
+  #verifier(): NoteVerifier {
+    return (this.#verifierCache ??= parseVerifierKey(this.#keys.verifierKey));
+  }
+
+  /** KT_AUDIT_HEAD_FORGED unless the head row carries its MAC (it was written by this log). */
+  #assertHead(head: Head): void {
+    if (headMacValid(this.#macKey(), head)) return;
+    throw new KeyturnError(
+      'KT_AUDIT_HEAD_FORGED',
+      `the audit head row (size ${head.size}) does not carry a valid MAC: it was written without the audit key; nothing was appended or signed (run keyturn audit verify)`,
+    );
+  }
+
+  /**
+   * Checks the events from the head's last checkpoint to the head, as stored: each row's seq, leaf
+   * hash and MAC, and that the tree from the checkpoint's stored compact range (proven by its
+   * signed root) ends in the head's compact range and last hash. Throws naming the first problem.
+   */
+  async #verifyUncovered(trx: Transaction<Schema>, head: Head): Promise<void> {
+    const from = head.checkpointSize;
+    if (from >= head.size) return;
+    const range = from === 0 ? new CompactRange() : await this.#rangeAt(trx, from);
+    const key = this.#macKey();
+    let prev: Buffer | null = null;
+    await repo.eachLeafPage(trx, from, head.size, (rows) => {
+      for (const row of rows) {
+        if (row.seq !== range.size) {
+          throw new KeyturnError('KT_AUDIT_LEAF_MISSING', `audit event ${range.size} is missing from the stored log; no checkpoint was signed (run keyturn audit verify)`);
+        }
+        const hash = leafHash(Buffer.from(row.leaf, 'utf8'));
+        if (hash.toString('base64') !== row.leaf_hash || !leafMacValid(key, hash, row.leaf_mac)) {
+          throw new KeyturnError('KT_AUDIT_LEAF_CHANGED', `audit event ${row.seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`);
+        }
+        range.append(hash);
+        prev = hash;
+      }
+    });
+    if (range.size !== head.size) {
+      throw new KeyturnError('KT_AUDIT_TRUNCATED', `the stored log ends after ${range.size} events but its head records ${head.size}; no checkpoint was signed (run keyturn audit verify)`);
+    }
+    const nodes = range.nodes();
+    if ((prev as Buffer | null)?.toString('hex') !== head.prev || nodes.length !== head.nodes.length || nodes.some((n, i) => !bytesEqual(n, head.nodes[i] as Buffer))) {
+      throw new KeyturnError('KT_AUDIT_HEAD_FORGED', `the events after checkpoint ${from} do not lead to the audit head row (rows moved, or the head rewritten); no checkpoint was signed (run keyturn audit verify)`);
+    }
+  }
+
+  /** The compact range at a checkpoint's size, from its stored nodes, proven by its signed root. */
+  async #rangeAt(trx: Transaction<Schema>, size: number): Promise<CompactRange> {
+    const row = await repo.checkpointAt(trx, size);
+    const mismatch = (why: string): KeyturnError =>
+      new KeyturnError('KT_AUDIT_CHECKPOINT_MISMATCH', `the checkpoint at size ${size}, from which the head continues, ${why}; no checkpoint was signed (run keyturn audit verify)`);
+    if (row === null) throw mismatch('is missing');
+    const nodes = row.nodes == null ? null : repo.splitNodes(row.nodes);
+    if (nodes === null) throw mismatch('has no stored compact range');
+    let signed;
+    try {
+      signed = openCheckpoint(row.note, this.#verifier(), { origin: this.origin }).checkpoint;
+    } catch (e) {
+      throw mismatch(`does not verify (${isKeyturnError(e) ? e.code : 'unreadable'})`);
+    }
+    let range: CompactRange;
+    try {
+      range = CompactRange.restore(size, nodes);
+    } catch {
+      throw mismatch('has a malformed compact range');
+    }
+    if (signed.size !== size || !bytesEqual(range.root(), signed.root)) throw mismatch('has a compact range that does not match its signed root');
+    return range;
   }
 
   #checkpointDue(head: Head, size: number, now: number): boolean {

@@ -89,6 +89,14 @@ export interface CheckpointFork extends Base<'checkpoint_fork', 'KT_AUDIT_CHECKP
 export interface InconsistentWithTrusted extends Base<'inconsistent_with_trusted', 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED'> {
   readonly size: number;
 }
+/**
+ * The head row's MAC does not verify: it was written without the audit MAC key (local log only).
+ * `checkpoint` is the latest checkpoint that still proves the entries before it; `size` what the head claims.
+ */
+export interface HeadForged extends Base<'head_forged', 'KT_AUDIT_HEAD_FORGED'> {
+  readonly checkpoint: number;
+  readonly size: number;
+}
 /** The trusted checkpoint given is itself not valid for the key. */
 export type TrustedInvalid = Base<'trusted_invalid', ErrorCode>;
 
@@ -107,6 +115,7 @@ export type AuditProblem =
   | CheckpointMismatch
   | CheckpointFork
   | InconsistentWithTrusted
+  | HeadForged
   | TrustedInvalid;
 
 /** Problems about entries (as opposed to checkpoints). */

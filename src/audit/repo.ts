@@ -33,6 +33,8 @@ export interface Head {
   readonly lastEventAt: number | null;
   readonly checkpointSize: number;
   readonly checkpointAt: number | null;
+  /** The row's MAC under the audit MAC key (mac.ts); null before the key existed. */
+  readonly mac: string | null;
 }
 
 export type LeafRow = AuditLeavesTable;
@@ -40,7 +42,7 @@ export type CheckpointRow = AuditCheckpointsTable;
 
 const ORIGIN_SETTING = 'audit.origin';
 /** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const INSERT_CHUNK = 500;
+const INSERT_CHUNK = 1000;
 
 /** Reads the head; inside a transaction on PostgreSQL, locks it until commit. */
 export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise<Head> {
@@ -48,10 +50,8 @@ export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise
   if (lock && dialect === 'postgres') query = query.forUpdate();
   const row = await query.executeTakeFirst();
   if (row === undefined) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row (audit_head id 1) is missing');
-  const raw = Buffer.from(row.nodes, 'base64');
-  if (raw.length % HASH_SIZE !== 0) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row has a malformed compact range');
-  const nodes: Buffer[] = [];
-  for (let i = 0; i < raw.length; i += HASH_SIZE) nodes.push(raw.subarray(i, i + HASH_SIZE));
+  const nodes = splitNodes(row.nodes);
+  if (nodes === null) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row has a malformed compact range');
   return {
     size: Number(row.size),
     prev: row.prev,
@@ -59,10 +59,11 @@ export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise
     lastEventAt: row.last_event_at === null ? null : Number(row.last_event_at),
     checkpointSize: Number(row.checkpoint_size),
     checkpointAt: row.checkpoint_at === null ? null : Number(row.checkpoint_at),
+    mac: row.head_mac ?? null,
   };
 }
 
-/** Writes the head; the caller's transaction decides whether it sticks. */
+/** Writes the head with its MAC (`head.mac`); the caller's transaction decides whether it sticks. */
 export async function writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
   await trx
     .updateTable('audit_head')
@@ -73,6 +74,7 @@ export async function writeHead(trx: Transaction<Schema>, head: Head): Promise<v
       last_event_at: head.lastEventAt,
       checkpoint_size: head.checkpointSize,
       checkpoint_at: head.checkpointAt,
+      head_mac: head.mac,
     })
     .where('id', '=', 1)
     .execute();
@@ -86,6 +88,34 @@ export async function insertLeaves(trx: Transaction<Schema>, rows: readonly Leaf
 
 export async function insertCheckpoint(trx: Transaction<Schema>, row: CheckpointRow): Promise<void> {
   await trx.insertInto('audit_checkpoints').values(row).execute();
+}
+
+/** The checkpoint stored at exactly this size, or null. */
+export async function checkpointAt(db: Db, size: number): Promise<CheckpointRow | null> {
+  const row = await db.selectFrom('audit_checkpoints').selectAll().where('size', '=', size).executeTakeFirst();
+  return row === undefined ? null : { ...row, size: Number(row.size), created_at: Number(row.created_at) };
+}
+
+/** Records the compact range of a checkpoint signed before they were stored. */
+export async function setCheckpointNodes(trx: Transaction<Schema>, size: number, nodes: readonly Buffer[]): Promise<void> {
+  await trx.updateTable('audit_checkpoints').set({ nodes: Buffer.concat(nodes).toString('base64') }).where('size', '=', size).execute();
+}
+
+/** Whether any leaf MAC or checkpoint compact range was ever stored (the MAC key was in use). */
+export async function anyMacWritten(db: Db): Promise<boolean> {
+  const leaf = await db.selectFrom('audit_leaves').select('seq').where('leaf_mac', 'is not', null).limit(1).executeTakeFirst();
+  if (leaf !== undefined) return true;
+  const cp = await db.selectFrom('audit_checkpoints').select('size').where('nodes', 'is not', null).limit(1).executeTakeFirst();
+  return cp !== undefined;
+}
+
+/** Splits a base64 compact range (as stored in audit_head and audit_checkpoints) into nodes; null when malformed. */
+export function splitNodes(b64: string): Buffer[] | null {
+  const raw = Buffer.from(b64, 'base64');
+  if (raw.length % HASH_SIZE !== 0) return null;
+  const nodes: Buffer[] = [];
+  for (let i = 0; i < raw.length; i += HASH_SIZE) nodes.push(raw.subarray(i, i + HASH_SIZE));
+  return nodes;
 }
 
 /** The log's origin (`keyturn.local/<install id>`), or null before the log was initialized. */

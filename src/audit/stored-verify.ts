@@ -5,6 +5,9 @@
  * cut after the last checkpoint (the head records more events than there are rows), rows added
  * behind the appender's back, and a change to the last event (its hash is the head's `prev`).
  * The head row is not signed: it narrows the window between checkpoints, the checkpoints prove.
+ * What the audit MAC key adds (mac.ts): every entry after the last matching checkpoint must
+ * carry its MAC (else `leaf_changed` at its seq: written or rewritten without the key), and the
+ * head row its MAC (else `head_forged`). Exports carry no MACs; their verification is unchanged.
  *
  * @example
  * ```ts
@@ -16,7 +19,7 @@ import { KeyturnError } from '../core/errors.js';
 import type { AuditLog } from './log.js';
 import { leafHash } from './merkle.js';
 import type { AuditProblem } from './problem.js';
-import type { Head } from './repo.js';
+import type { Head, LeafRow } from './repo.js';
 import { verifyAuditLog, type AuditVerifyResult, type CheckpointRecord } from './verify.js';
 
 export interface StoredVerifyOptions {
@@ -37,14 +40,17 @@ export interface StoredVerifyResult extends AuditVerifyResult {
 /** Verifies the stored log; never throws for damage (it is in `problems`). */
 export async function verifyStoredLog(log: AuditLog, options: StoredVerifyOptions = {}): Promise<StoredVerifyResult> {
   const leaves: Buffer[] = [];
-  for (const row of await log.between(0)) leaves.push(Buffer.from(row.leaf, 'utf8'));
+  const rows = await log.between(0);
+  for (const row of rows) leaves.push(Buffer.from(row.leaf, 'utf8'));
   const stored = await log.checkpoints();
   const checkpoints: CheckpointRecord[] = stored.map((c) => ({ note: c.note, size: c.size, root: Buffer.from(c.root, 'base64') }));
   const head = await log.head();
   const verifierKey = options.verifierKey ?? log.verifierKey;
   const result = verifyAuditLog({ leaves, checkpoints, verifierKey, origin: log.origin, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) });
   const problems: AuditProblem[] = [...result.problems, ...headProblems(head, leaves, result.problems)];
-  const latestNote = result.latest === null ? null : (stored.find((c) => c.size === result.latest?.size && Buffer.from(c.root, 'base64').equals(result.latest.root))?.note ?? null);
+  const latestAt = result.latest === null ? -1 : stored.findIndex((c) => c.size === result.latest?.size && Buffer.from(c.root, 'base64').equals(result.latest.root));
+  problems.push(...macProblems(log, rows, head, result.verifiedSize, Math.max(0, latestAt), problems));
+  const latestNote = latestAt === -1 ? null : (stored[latestAt]?.note ?? null);
   return { ...result, ok: problems.length === 0, problems, head, verifierKey, latestNote };
 }
 
@@ -64,6 +70,41 @@ function headProblems(head: Head, leaves: readonly Buffer[], found: readonly Aud
     return [{ kind: 'leaf_changed', code: 'KT_AUDIT_LEAF_CHANGED', index: n - 1, position: n - 1, message: `entry ${n - 1} was changed: the head row records a different hash for the last entry` }];
   }
   return [];
+}
+
+/** Entries after the proven prefix without a valid MAC, and a head row without one; not repeating what was found already. */
+function macProblems(log: AuditLog, rows: readonly LeafRow[], head: Head, verifiedSize: number, checkpoint: number, found: readonly AuditProblem[]): AuditProblem[] {
+  const { badLeaves, headValid } = log.authenticate(rows, head, verifiedSize);
+  // Positions and seqs the diagnosis already names (a moved row may have left its MAC behind).
+  const named = new Set<number>();
+  for (const p of found) {
+    if (p.kind === 'leaf_changed') named.add(p.position).add(p.index);
+    else if (p.kind === 'leaf_inserted') named.add(p.position);
+    else if (p.kind === 'leaves_swapped') for (const x of [...p.indices, ...p.positions]) named.add(x);
+    else if (p.kind === 'leaves_reordered') for (const x of p.indices) named.add(x);
+  }
+  const out: AuditProblem[] = [];
+  for (const position of badLeaves) {
+    const index = (rows[position] as LeafRow).seq;
+    if (named.has(position) || named.has(index)) continue;
+    out.push({
+      kind: 'leaf_changed',
+      code: 'KT_AUDIT_LEAF_CHANGED',
+      index,
+      position,
+      message: `entry ${index} was changed or written without the audit key: its MAC is missing or does not verify (no checkpoint covers it yet)`,
+    });
+  }
+  if (!headValid) {
+    out.push({
+      kind: 'head_forged',
+      code: 'KT_AUDIT_HEAD_FORGED',
+      checkpoint,
+      size: head.size,
+      message: `the head row (size ${head.size}) does not carry a valid MAC: it was written without the audit key; the entries after checkpoint ${checkpoint} (size ${verifiedSize}) are not vouched for by it, and nothing more is appended or signed`,
+    });
+  }
+  return out;
 }
 
 /** Throws KT_AUDIT_VERIFY_FAILED naming the problems, for callers that need an intact log. */

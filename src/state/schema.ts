@@ -135,6 +135,11 @@ export interface AuditLeavesTable {
   /** base64 of SHA-256(0x00 || leaf). */
   leaf_hash: string;
   time: number;
+  /**
+   * HMAC-SHA-256 (base64) of the leaf hash under the audit MAC key; NULL for rows written
+   * before migration 0005 (a signed checkpoint covers them). Optional on insert.
+   */
+  leaf_mac?: string | null;
 }
 
 /** The single row (id 1) the appender resumes from; updated in every append's transaction. */
@@ -148,6 +153,8 @@ export interface AuditHeadTable {
   last_event_at: number | null;
   checkpoint_size: number;
   checkpoint_at: number | null;
+  /** HMAC-SHA-256 (base64) of the other columns under the audit MAC key; NULL before the key existed. */
+  head_mac: string | null;
 }
 
 /** A signed checkpoint (C2SP signed note) of the audit log at one size. */
@@ -157,12 +164,14 @@ export interface AuditCheckpointsTable {
   root: string;
   note: string;
   created_at: number;
+  /** base64 of the compact range at this size (as audit_head.nodes); NULL for checkpoints from before migration 0005. */
+  nodes?: string | null;
 }
 
-/** The audit signing key (`signer`) and HMAC keys (`hmac`), sealed by the key ring. */
+/** The audit signing key (`signer`), HMAC keys (`hmac`) and the row MAC key (`mac`), sealed by the key ring. */
 export interface AuditKeysTable {
   id: string;
-  kind: 'signer' | 'hmac';
+  kind: 'signer' | 'hmac' | 'mac';
   /** The verifier key (C2SP vkey) of a signer; null for HMAC keys. */
   public: string | null;
   data_key_id: string;

@@ -3,6 +3,11 @@
  * and read what it holds.
  */
 import { sql } from 'kysely';
+import { loadAuditKeys } from '../../src/audit/keys.js';
+import { headMac } from '../../src/audit/mac.js';
+import { readHead, writeHead, type Head } from '../../src/audit/repo.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { openKeyturn } from '../../src/runtime/keyturn.js';
 import type { StateDb } from '../../src/state/db.js';
 
 /** Makes every insert into audit_leaves fail, on SQLite or PostgreSQL (a trigger; `allowAuditInserts` undoes it). */
@@ -30,4 +35,23 @@ export async function auditTablesText(state: StateDb): Promise<string> {
     parts.push(await state.db.selectFrom(table).selectAll().execute());
   }
   return JSON.stringify(parts);
+}
+
+/**
+ * Rewrites the audit head row the way only a holder of the key ring can: with a valid MAC (for
+ * tests that move the log's clock by editing its head, e.g. to make it look quiet).
+ */
+export async function rewriteHeadWithKey(env: Record<string, string>, change: (head: Head) => Head): Promise<void> {
+  const kt = await openKeyturn(loadSettings(env));
+  try {
+    const keys = await loadAuditKeys(kt.state.db, kt.ring);
+    if (keys?.mac == null) throw new Error('the audit log has no MAC key');
+    const key = keys.mac;
+    await kt.state.db.transaction().execute(async (trx) => {
+      const next = change(await readHead(trx, kt.state.dialect, true));
+      await writeHead(trx, { ...next, mac: headMac(key, next) });
+    });
+  } finally {
+    await kt.close();
+  }
 }

@@ -8,10 +8,12 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_engine.js';
 import * as m0003 from './0003_audit.js';
 import * as m0004 from './0004_run_failed_step.js';
+import * as m0005 from './0005_audit_macs.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
   '0002_engine': m0002,
   '0003_audit': m0003,
   '0004_run_failed_step': m0004,
+  '0005_audit_macs': m0005,
 });
