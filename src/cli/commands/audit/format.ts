@@ -28,6 +28,8 @@ export function problemWhere(p: AuditProblem): string {
       return `the first ${p.size} entries`;
     case 'trusted_invalid':
       return 'the trusted checkpoint';
+    case 'head_forged':
+      return `the head (claims ${p.size} entries; the last checkpoint that still proves anything is ${p.checkpoint})`;
     default:
       return `checkpoint ${p.checkpoint}`;
   }
