@@ -51,8 +51,7 @@ describe('a FIFO never hangs a rotation', () => {
   });
 
   it('a rotation with a FIFO pid file finishes; propagate fails with KT_CONSUMER_PATH_UNSAFE', { timeout: LIMIT }, async () => {
-    const out = join(home.dir, 'out');
-    mkdirSync(out);
+    const out = home.out;
     const config = parseConfig(
       `version: 1
 secrets:

@@ -10,11 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPlan, planConfig } from '../src/config/apply.js';
 import { parseConfig } from '../src/config/load.js';
 import { KeyturnError } from '../src/core/errors.js';
-import { Engine, type BoundaryHook } from '../src/engine/engine.js';
+import type { BoundaryHook } from '../src/engine/engine.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
 import { openTestHome } from './helpers/state.js';
+import { engineWith as engineWithHook } from './helpers/engines.js';
 
 let home: Awaited<ReturnType<typeof openTestHome>>;
 let kt: Keyturn;
@@ -26,9 +27,7 @@ async function apply(yaml: string): Promise<void> {
 }
 
 /** An engine over the test's Keyturn whose step boundaries call `onBoundary`. */
-function engineWith(onBoundary: BoundaryHook): Engine {
-  return new Engine({ state: kt.state, store: kt.store, applied: kt.applied, clock: kt.clock, log: kt.log, onBoundary });
-}
+const engineWith = (onBoundary: BoundaryHook) => engineWithHook(kt, onBoundary);
 
 function appYaml(file: string, extra = ''): string {
   return `version: 1
@@ -46,8 +45,7 @@ ${extra}`;
 beforeEach(async () => {
   home = await openTestHome();
   kt = home.kt;
-  out = join(home.dir, 'out');
-  mkdirSync(out);
+  out = home.out;
 });
 afterEach(() => home.close());
 

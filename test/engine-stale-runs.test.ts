@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { KeyturnError } from '../src/core/errors.js';
-import { Engine } from '../src/engine/engine.js';
 import type { Step } from '../src/engine/runs-repo.js';
 import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import type { Credential } from '../src/targets/target.js';
@@ -22,6 +21,7 @@ import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { tempDir } from './helpers/state.js';
 import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { downBefore, engineWith } from './helpers/engines.js';
 
 let fx: RotationFixture | undefined;
 let proxy: TcpProxy | undefined;
@@ -45,18 +45,7 @@ async function setup(options: { attempts?: number; consumers?: string; viaProxy?
 }
 
 /** An engine whose target goes down before `step` runs. */
-function engineDownAt(step: Step): Engine {
-  return new Engine({
-    state: kt!.state,
-    store: kt!.store,
-    applied: kt!.applied,
-    clock: kt!.clock,
-    log: kt!.log,
-    onBoundary: (s, when) => {
-      if (s === step && when === 'before') void proxy!.down();
-    },
-  });
-}
+const engineDownAt = (step: Step) => engineWith(kt!, downBefore(step, proxy!));
 
 const stored = async (stage: 'current' | 'pending' | 'previous' = 'current') => ((await kt!.store.get(fx!.path, { stage }))?.value ?? null) as Credential | null;
 
@@ -138,15 +127,8 @@ describe('a superseded run never touches the target', () => {
 
   it('cancelling a run that crashed after finish keeps the credential now current (never restores the starting one)', async () => {
     await setup({ viaProxy: false });
-    const crashing = new Engine({
-      state: kt!.state,
-      store: kt!.store,
-      applied: kt!.applied,
-      clock: kt!.clock,
-      log: kt!.log,
-      onBoundary: (s, when) => {
-        if (s === 'propagate' && when === 'before') throw new KeyturnError('KT_INTERNAL', 'simulated crash after finish');
-      },
+    const crashing = engineWith(kt!, (s, when) => {
+      if (s === 'propagate' && when === 'before') throw new KeyturnError('KT_INTERNAL', 'simulated crash after finish');
     });
     await expectCode(() => crashing.rotate(fx!.path), 'KT_INTERNAL');
     const active = (await (await kt!.engine()).runs.active(fx!.path))!;

@@ -5,13 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
-import { Engine } from '../src/engine/engine.js';
 import type { Step } from '../src/engine/runs-repo.js';
 import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import type { Credential, Strategy } from '../src/targets/target.js';
 import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { downBefore, engineWith } from './helpers/engines.js';
 
 const RETRY = '    rotation: { attempts: 3, backoffBaseMs: 20, backoffCapMs: 100, timeoutMs: 3000 }\n';
 
@@ -35,18 +35,7 @@ async function setup(strategy: Strategy): Promise<void> {
 }
 
 /** An engine whose target goes down at `step` (before it runs). */
-function engineDownAt(step: Step): Engine {
-  return new Engine({
-    state: kt!.state,
-    store: kt!.store,
-    applied: kt!.applied,
-    clock: kt!.clock,
-    log: kt!.log,
-    onBoundary: (s, when) => {
-      if (s === step && when === 'before') void proxy!.down();
-    },
-  });
-}
+const engineDownAt = (step: Step) => engineWith(kt!, downBefore(step, proxy!));
 
 const value = async (stage: 'current' | 'pending') => ((await kt!.store.get(fx!.path, { stage }))?.value ?? null) as Credential | null;
 

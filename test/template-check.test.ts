@@ -5,7 +5,7 @@
  * store and the file untouched). Fields every rotation produces count as present. The last test
  * does the same for a database credential on the real PostgreSQL, whose password must not change.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPlan, planConfig, type PlanEntry } from '../src/config/apply.js';
@@ -48,8 +48,7 @@ async function applyUnchecked(text: string): Promise<void> {
 beforeEach(async () => {
   home = await openTestHome();
   kt = home.kt;
-  out = join(home.dir, 'out');
-  mkdirSync(out);
+  out = home.out;
 });
 afterEach(() => home.close());
 

@@ -2,7 +2,7 @@
  * Test helpers: fresh state databases on SQLite (a temp file) and PostgreSQL (a schema of its own
  * in the machine's server, dropped afterwards), with an initialized key ring.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -69,15 +69,18 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
-/** A fresh, initialized Keyturn home in a temp folder, opened (logs silent). */
-export async function openTestHome(): Promise<{ kt: Keyturn; dir: string; close(): Promise<void> }> {
+/** A fresh, initialized Keyturn home in a temp folder, opened (logs silent), with `out`, a folder for consumers' files. */
+export async function openTestHome(): Promise<{ kt: Keyturn; dir: string; out: string; close(): Promise<void> }> {
   const tmp = tempDir();
+  const out = join(tmp.dir, 'out');
+  mkdirSync(out, { mode: 0o700 });
   const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' });
   await initHome(settings);
   const kt = await openKeyturn(settings);
   return {
     kt,
     dir: tmp.dir,
+    out,
     close: async () => {
       await kt.close();
       tmp.remove();

@@ -36,6 +36,12 @@ export const FIELD_FROM_STDIN = '-';
  * const fields = await readValue({ field: ['username=app', 'password=-'] }, io);
  * ```
  */
+/** A value from standard input: asked for, hidden, on a terminal; else read whole, one trailing newline dropped. */
+async function readStdinValue(io: CliIo, question: string): Promise<{ text: string; source: string }> {
+  if (canPrompt(io)) return { text: await readHidden(io, question), source: 'the prompt' };
+  return { text: (await readAll(io.stdin)).replace(/\r?\n$/, ''), source: 'standard input' };
+}
+
 export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value (input hidden): '): Promise<SecretValue> {
   const fromStdin = (opts.field ?? []).filter((f) => f.slice(f.indexOf('=') + 1) === FIELD_FROM_STDIN && f.includes('='));
   if (fromStdin.length > 0 && opts.stdin) throw new KeyturnError('KT_USAGE', '--field NAME=- reads standard input already; leave out --stdin');
@@ -48,8 +54,9 @@ export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value
     const fields = parseFields(opts.field) as Record<string, string>;
     const name = Object.keys(fields).find((n) => fields[n] === FIELD_FROM_STDIN);
     if (name === undefined) return notEmpty(fields, opts, '--field');
-    fields[name] = canPrompt(io) ? await readHidden(io, `Value for field ${printable(name)} (input hidden): `) : (await readAll(io.stdin)).replace(/\r?\n$/, '');
-    return notEmpty(fields, opts, fields[name] === '' && !canPrompt(io) ? 'standard input' : '--field');
+    const read = await readStdinValue(io, `Value for field ${printable(name)} (input hidden): `);
+    fields[name] = read.text;
+    return notEmpty(fields, opts, read.text === '' && read.source === 'standard input' ? 'standard input' : '--field');
   }
   let text: string;
   let source: string;
@@ -57,13 +64,7 @@ export async function readValue(opts: ValueOptions, io: CliIo, question = 'Value
     text = opts.value;
     source = '--value';
   } else if (opts.stdin) {
-    if (canPrompt(io)) {
-      text = await readHidden(io, question);
-      source = 'the prompt';
-    } else {
-      text = (await readAll(io.stdin)).replace(/\r?\n$/, '');
-      source = 'standard input';
-    }
+    ({ text, source } = await readStdinValue(io, question));
   } else {
     let bytes: Buffer;
     try {
