@@ -8,14 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyPlan, planConfig } from '../src/config/apply.js';
-import { parseConfig } from '../src/config/load.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { createConsumer } from '../src/consumers/registry.js';
 import { CONSUMER_GRACE_MS } from '../src/engine/propagate.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { caught, recordingContext, version } from './contracts/consumer-contract.js';
-import { openTestHome } from './helpers/state.js';
+import { applyYaml, openTestHome } from './helpers/state.js';
 
 const ROTATION_TIMEOUT_MS = 500;
 const LIMIT = ROTATION_TIMEOUT_MS + CONSUMER_GRACE_MS + 15_000;
@@ -52,7 +50,8 @@ describe('a FIFO never hangs a rotation', () => {
 
   it('a rotation with a FIFO pid file finishes; propagate fails with KT_CONSUMER_PATH_UNSAFE', { timeout: LIMIT }, async () => {
     const out = home.out;
-    const config = parseConfig(
+    await applyYaml(
+      kt,
       `version: 1
 secrets:
   app/session:
@@ -62,9 +61,7 @@ secrets:
       - { type: file, path: ${join(out, 'session')}, template: "S={{value}}" }
       - { type: signal, pidFile: ${fifo} }
 `,
-      {},
     );
-    await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
     const engine = await kt.engine();
     const run = await engine.rotate('app/session');
     expect(run.status).toBe('done');

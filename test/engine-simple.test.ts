@@ -7,24 +7,19 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyPlan, planConfig } from '../src/config/apply.js';
-import { parseConfig } from '../src/config/load.js';
 import { KeyturnError } from '../src/core/errors.js';
 import type { BoundaryHook } from '../src/engine/engine.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
-import { openTestHome } from './helpers/state.js';
+import { applyYaml, openTestHome } from './helpers/state.js';
 import { engineWith as engineWithHook } from './helpers/engines.js';
 
 let home: Awaited<ReturnType<typeof openTestHome>>;
 let kt: Keyturn;
 let out: string;
 
-async function apply(yaml: string): Promise<void> {
-  const config = parseConfig(yaml, {});
-  await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
-}
+const apply = (yaml: string) => applyYaml(kt, yaml);
 
 /** An engine over the test's Keyturn whose step boundaries call `onBoundary`. */
 const engineWith = (onBoundary: BoundaryHook) => engineWithHook(kt, onBoundary);

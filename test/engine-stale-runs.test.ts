@@ -106,6 +106,42 @@ describe('a superseded run never touches the target', () => {
     await expectCurrentLogsIn();
   });
 
+  it('secret put during an unfinished run is refused (KT_RUN_ACTIVE, nothing stored); --supersede stores it and cancels the run without touching the target', async () => {
+    await setup({ viaProxy: false });
+    // A rotation killed right after it set its pending password on the database.
+    const crashing = engineWith(kt!, (s, when) => {
+      if (s === 'set' && when === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash after set');
+    });
+    await expectCode(() => crashing.rotate(fx!.path), 'KT_INTERNAL');
+    const unfinished = (await (await kt!.engine()).runs.active(fx!.path))!;
+    expect(unfinished.step).toBe('test');
+    const before = await stored();
+    // The operator sets a password on the database by hand, then tries to store it.
+    const put = { username: fx!.username, password: 'Kt-put-by-hand-1357924680' };
+    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
+    const refused = await runCli(['secret', 'put', fx!.path, '--field', `username=${put.username}`, '--field', 'password=-'], { env: fx!.env, stdin: put.password });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('KT_RUN_ACTIVE');
+    expect(refused.stderr).toContain(unfinished.id);
+    expect(refused.stderr).toContain('--supersede');
+    expect(await stored()).toEqual(before);
+
+    const r = await runCli(['secret', 'put', fx!.path, '--field', `username=${put.username}`, '--field', 'password=-', '--supersede', '--json'], { env: fx!.env, stdin: put.password });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ cancelledRun: unfinished.id });
+    const cancelled = await (await kt!.engine()).runs.get(unfinished.id);
+    expect(cancelled).toMatchObject({ status: 'cancelled', errorCode: 'KT_RUN_SUPERSEDED' });
+    // The operator's value is current and logs in; the run's pending value was cleared, since the current one is seen to log in.
+    expect(await stored()).toEqual(put);
+    expect(await stored('pending')).toBeNull();
+    expect(await logsIn(fx!.login, put)).toBe(true);
+    // The next rotation starts from the operator's value.
+    const fresh = await (await kt!.engine()).rotate(fx!.path);
+    expect(fresh.status).toBe('done');
+    expect(await stored('previous')).toEqual(put);
+    await expectCurrentLogsIn();
+  });
+
   it('rotate on a superseded unfinished run cancels it and rotates from the stored current', async () => {
     await setup({ attempts: 3 });
     const retrying = await engineDownAt('set').rotate(fx!.path);

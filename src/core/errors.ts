@@ -134,6 +134,8 @@ export const ERRORS = {
   KT_RUN_NOT_FOUND: spec(404, 'No run with that id.', 'List runs with `keyturn runs`.'),
   KT_RUN_LOCKED: spec(409, 'Another worker is rotating this secret now.', 'Wait for it to finish, or resume the run once its lease expires.'),
   KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
+  KT_RUN_CHANGED: spec(409, 'The run was changed by another worker while this one was working on it; this worker stopped.', 'Nothing to do: see `keyturn runs show ID` for what the other worker did.'),
+  KT_RUN_ACTIVE: spec(409, 'The secret has an unfinished rotation run; storing a value by hand now would race it.', 'Wait for the run to finish, cancel it with `keyturn runs cancel ID`, or store your value anyway with `--supersede` (the run is then cancelled without touching the target).'),
   KT_RUN_FINISHED: spec(409, 'The run has already finished.', 'Start a new rotation with `keyturn rotate PATH`.'),
   KT_RUN_SUPERSEDED: spec(409, 'The run is superseded: the version it started from (or, for a finished run, the one it delivered) is no longer current, replaced by a newer run or `secret put`; it is refused without touching the target or any consumer, and an unfinished one is cancelled.', 'Start a new rotation with `keyturn rotate PATH` (it starts from the current version and delivers to every consumer); this run\'s pending version is cleared.'),
   KT_RUN_CANCEL_UNSAFE: spec(409, 'Cancelling now would drop the only credential that works.', 'Resume the run with `keyturn runs resume ID` so it finishes, or restore the target by hand first.'),

@@ -36,14 +36,14 @@ import type { Credential, Strategy } from '../targets/target.js';
 import type { AppliedConfig } from './applied.js';
 import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
-import { Leases, type Lease } from './leases.js';
+import { Leases, type HeldLease, type Lease } from './leases.js';
 import { asCredential, nextValue } from './next-value.js';
 import { assertTemplatesRender, templateFieldProblems } from './template-check.js';
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 
 /** Called at every step boundary; tests use it to crash the process at an exact point. */
-export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void;
+export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
 
 /** Where audit events go (the audit log, once wired); never given a value. */
 export interface EngineAuditEvent {
@@ -113,9 +113,9 @@ export class Engine {
   private stopping = false;
 
   constructor(private readonly o: EngineOptions) {
-    this.runs = new RunsRepo(o.state, o.clock);
-    this.leases = new Leases(o.state, o.clock);
     this.leaseTtlMs = o.leaseTtlMs ?? 120_000;
+    this.runs = new RunsRepo(o.state, o.clock, this.leaseTtlMs);
+    this.leases = new Leases(o.state, o.clock);
   }
 
   /**
@@ -129,46 +129,53 @@ export class Engine {
   /**
    * Rotates a secret now: resumes its unfinished run if it has one, else starts a new run. An
    * unfinished run that is superseded (its starting version is no longer current) is cancelled
-   * without touching anything, and a new run starts from the version current now.
+   * without touching anything, and a new run starts from the version current now. The secret's
+   * lease is taken first and the run read under it, so two callers never run the same secret.
    */
   async rotate(path: string, options: RotateOptions = {}): Promise<Run> {
     const subject = await this.subject(path);
     const wait = !!options.wait;
-    const active = await this.runs.active(path);
-    if (active) {
-      try {
-        return await this.execute(active, { resumed: true, wait, subject });
-      } catch (e) {
-        if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
-        this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
+    return this.withLease(path, async (lease) => {
+      const active = await this.runs.active(path);
+      if (active) {
+        try {
+          return await this.execute(active, lease, { resumed: true, wait, subject });
+        } catch (e) {
+          if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
+          this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
+        }
       }
-    }
-    const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
-    return this.execute(run, { resumed: false, wait, subject });
+      const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
+      return this.execute(run, lease, { resumed: false, wait, subject });
+    });
   }
 
   /**
    * Continues a run: an unfinished or failed one from its step; a done one re-delivers to failed
    * consumers. A superseded run is refused with KT_RUN_SUPERSEDED (and cancelled if unfinished).
+   * The run is read again under its secret's lease: what another worker did meanwhile counts.
    */
   async resume(runId: string, options: { wait?: boolean } = {}): Promise<Run> {
-    const run = await this.runs.get(runId);
     const wait = !!options.wait;
-    if (run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} was cancelled`);
-    if (run.status === 'done') {
-      const failed = (await this.runs.consumers(runId)).filter((c) => c.status !== 'delivered');
-      if (failed.length === 0) throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is done and every consumer has the value`);
-      // Re-delivery gives the consumers only the version that is current now: never a superseded one.
-      const current = await this.o.store.get(run.path, { stage: 'current' });
-      if (current?.id !== run.pendingVersionId) throw this.supersededError(run, current);
-      return this.execute({ ...run, status: 'running', step: 'propagate' }, { resumed: true, wait });
-    }
-    if (run.status === 'failed') {
-      const latest = await this.runs.active(run.path);
-      if (latest) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has a newer unfinished run ${latest.id}`);
-      return this.execute({ ...run, status: 'running', attempt: 1, errorCode: null, errorMessage: null, failedStep: null, nextAttemptAt: null, finishedAt: null }, { resumed: true, wait });
-    }
-    return this.execute(run, { resumed: true, wait });
+    return this.withLease((await this.runs.get(runId)).path, async (lease) => {
+      const run = await this.runs.get(runId);
+      if (run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} was cancelled`);
+      if (run.status === 'done') {
+        const failed = (await this.runs.consumers(runId)).filter((c) => c.status !== 'delivered');
+        if (failed.length === 0) throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is done and every consumer has the value`);
+        // Re-delivery gives the consumers only the version that is current now: never a superseded one.
+        const current = await this.o.store.get(run.path, { stage: 'current' });
+        if (current?.id !== run.pendingVersionId) throw this.supersededError(run, current);
+        return this.redeliver(run, lease);
+      }
+      if (run.status === 'failed') {
+        const latest = await this.runs.active(run.path);
+        if (latest) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has a newer unfinished run ${latest.id}`);
+        const restarted = await this.runs.advance(run, { status: 'running', attempt: 1, errorCode: null, errorMessage: null, failedStep: null, nextAttemptAt: null, finishedAt: null }, undefined, lease);
+        return this.execute(restarted, lease, { resumed: true, wait });
+      }
+      return this.execute(run, lease, { resumed: true, wait });
+    });
   }
 
   /**
@@ -176,15 +183,39 @@ export class Engine {
    * credential logs in (restoring it on the target first when the pending one had been set).
    */
   async cancel(runId: string): Promise<Run> {
-    const run = await this.runs.get(runId);
-    if (run.status === 'done' || run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is ${run.status}`);
-    return this.withLease(run, async (lease) => {
-      const scope = new RunScope(this.o.store, await this.subject(run.path), this.o.log);
+    return this.withLease((await this.runs.get(runId)).path, async (lease) => {
+      const run = await this.runs.get(runId);
+      if (run.status === 'done' || run.status === 'cancelled') throw new KeyturnError('KT_RUN_FINISHED', `run ${runId} is ${run.status}`);
+      const scope = this.scope(await this.subject(run.path), lease);
       const { currentWorks } = await this.restoreCurrent(run, scope);
       if (!currentWorks) throw new KeyturnError('KT_RUN_CANCEL_UNSAFE', `the current credential of ${run.path} does not log in; the pending one may be the only one that works`);
       await this.clearPending(run);
       const now = this.o.clock.now();
       return this.runs.advance(run, { status: 'cancelled', finishedAt: now, nextAttemptAt: null }, { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: 'cancelled; pending cleared', startedAt: now }, lease);
+    });
+  }
+
+  /**
+   * Stores a value by hand (`keyturn secret put --supersede`) on a secret that has an unfinished
+   * run, under the secret's lease: `write` stores the new version, then the run is cancelled as
+   * superseded without touching the target (its pending stage is cleared when the new current
+   * credential logs in, else kept, so the store still knows every credential that may work).
+   * With no unfinished run, `write` just runs under the lease. Returns what `write` returned and
+   * the run that was cancelled, if any.
+   */
+  async supersedeWith<T>(path: string, write: () => Promise<T>): Promise<{ result: T; cancelled: Run | null }> {
+    return this.withLease(path, async (lease) => {
+      const active = await this.runs.active(path);
+      const result = await write();
+      if (!active) return { result, cancelled: null };
+      const scope = this.scope(await this.subject(path), lease);
+      const current = await scope.current();
+      try {
+        await this.supersede(active, scope, current, lease);
+      } catch (e) {
+        if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
+      }
+      return { result, cancelled: await this.runs.get(active.id) };
     });
   }
 
@@ -208,77 +239,104 @@ export class Engine {
 
   // ── execution ──────────────────────────────────────────────────────────
 
-  private async execute(start: Run, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
-    return this.withLease(start, async (lease) => {
-      let run = start;
-      if (run.status !== 'running' || opts.resumed) run = await this.runs.advance(run, { status: 'running', step: run.step, attempt: run.attempt, errorCode: run.errorCode, errorMessage: run.errorMessage, nextAttemptAt: run.nextAttemptAt, finishedAt: run.finishedAt }, undefined, lease);
-      let scope: RunScope;
+  private async execute(start: Run, lease: HeldLease, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
+    let run = start;
+    if (run.status !== 'running' || opts.resumed) run = await this.runs.advance(run, { status: 'running', step: run.step, attempt: run.attempt, errorCode: run.errorCode, errorMessage: run.errorMessage, nextAttemptAt: run.nextAttemptAt, finishedAt: run.finishedAt }, undefined, lease);
+    let scope: RunScope;
+    try {
+      scope = this.scope(opts.subject ?? (await this.subject(run.path)), lease);
+    } catch (e) {
+      return this.fail(run, run.step, e, null, lease);
+    }
+    // A resumed run whose starting (or delivered) version is no longer current never touches the target or a consumer.
+    if (opts.resumed) {
+      const by = await this.supersededBy(run, scope);
+      if (by !== null) return this.supersede(run, scope, by, lease);
+    }
+    // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
+    let worldKnown = !opts.resumed;
+    while (run.step !== 'done') {
+      const step = run.step;
+      if (this.stopping) {
+        return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, undefined, lease);
+      }
+      lease.assertHeld();
+      await this.o.onBoundary?.(step, 'before', run);
+      const startedAt = this.o.clock.now();
+      let result: StepResult;
       try {
-        scope = new RunScope(this.o.store, opts.subject ?? (await this.subject(run.path)), this.o.log);
+        result = await this.runStep(step, run, scope, worldKnown);
+        lease.assertHeld();
       } catch (e) {
-        return this.fail(run, run.step, e, null, lease);
-      }
-      // A resumed run whose starting (or delivered) version is no longer current never touches the target or a consumer.
-      if (opts.resumed) {
-        const by = await this.supersededBy(run, scope);
-        if (by !== null) return this.supersede(run, scope, by, lease);
-      }
-      // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
-      let worldKnown = !opts.resumed;
-      while (run.step !== 'done') {
-        const step = run.step;
-        if (this.stopping) {
-          return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, undefined, lease);
+        if (isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
+        lease.assertHeld();
+        if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
+          const by = await this.supersededBy(run, scope);
+          if (by !== null) return this.supersede(run, scope, by, lease);
         }
-        this.o.onBoundary?.(step, 'before', run);
-        const startedAt = this.o.clock.now();
-        let result: StepResult;
-        try {
-          result = await this.runStep(step, run, scope, worldKnown);
-        } catch (e) {
-          if (isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
-          if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
-            const by = await this.supersededBy(run, scope);
-            if (by !== null) return this.supersede(run, scope, by, lease);
-          }
-          run = await this.fail(run, step, e, scope, lease);
-          worldKnown = false;
-          if (opts.wait && run.status === 'retrying') {
-            await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
-            run = await this.runs.advance(run, { status: 'running' }, undefined, lease);
-            continue;
-          }
-          return run;
+        run = await this.fail(run, step, e, scope, lease);
+        worldKnown = false;
+        if (opts.wait && run.status === 'retrying') {
+          await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
+          run = await this.runs.advance(run, { status: 'running' }, undefined, lease);
+          continue;
         }
-        if (step === 'create' && result.outcome === 'ok') worldKnown = true;
-        const next = nextStep(step);
-        const finishing = next === 'done';
-        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
-        const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
-        run = await this.runs.advance(
-          run,
-          patch,
-          { step, attempt: run.attempt, outcome: result.outcome, startedAt, ...(result.detail ? { detail: result.detail } : {}) },
-          lease,
-          result.audit ? (trx) => this.audit(run, result.audit!, versionId, null, trx) : undefined,
-        );
-        this.o.onBoundary?.(step, 'after', run);
+        return run;
       }
-      return run;
-    });
+      if (step === 'create' && result.outcome === 'ok') worldKnown = true;
+      const next = nextStep(step);
+      const finishing = next === 'done';
+      const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
+      const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
+      run = await this.runs.advance(
+        run,
+        patch,
+        { step, attempt: run.attempt, outcome: result.outcome, startedAt, ...(result.detail ? { detail: result.detail } : {}) },
+        lease,
+        result.audit ? (trx) => this.audit(run, result.audit!, versionId, null, trx) : undefined,
+      );
+      await this.o.onBoundary?.(step, 'after', run);
+    }
+    return run;
   }
 
-  private async withLease<T>(run: Run, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    const lease = await this.leases.acquire(`secret:${run.path}`, this.leaseTtlMs);
-    if (!lease) {
-      const h = await this.leases.holderOf(`secret:${run.path}`);
-      throw new KeyturnError('KT_RUN_LOCKED', `${run.path} is being rotated by ${h?.holder ?? 'another worker'} (lease until ${h ? new Date(h.expiresAt).toISOString() : '?'})`);
+  /**
+   * Delivers a done run's value again to the consumers that do not have it (the caller checked it
+   * is still current). The run stays done: re-delivery never makes a finished run unfinished.
+   */
+  private async redeliver(run: Run, lease: HeldLease): Promise<Run> {
+    const scope = this.scope(await this.subject(run.path), lease);
+    const startedAt = this.o.clock.now();
+    const version = await scope.version(run.pendingVersionId!);
+    const r = await deliverAll({ runs: this.runs, run, consumers: scope.subject.policy.consumers, version, log: this.o.log, timeoutMs: scope.subject.policy.rotation.timeoutMs, signal: lease.signal });
+    lease.assertHeld();
+    return this.runs.advance(run, {}, { step: 'propagate', attempt: run.attempt, outcome: r.failed === 0 ? 'ok' : 'failed', detail: `re-delivered: ${r.total - r.failed} of ${r.total} consumers have the value`, startedAt }, lease);
+  }
+
+  /**
+   * Runs `fn` holding the secret's lease (KT_RUN_LOCKED when a live worker holds it). The lease is
+   * renewed in the background every third of its TTL for as long as `fn` runs, however long one
+   * step takes (a slow consumer or target call); if another worker takes it over anyway, the
+   * lease's signal aborts the call under way and the next write fails with KT_LEASE_LOST.
+   */
+  private async withLease<T>(path: string, fn: (lease: HeldLease) => Promise<T>): Promise<T> {
+    const name = `secret:${path}`;
+    const acquired = await this.leases.acquire(name, this.leaseTtlMs);
+    if (!acquired) {
+      const h = await this.leases.holderOf(name);
+      throw new KeyturnError('KT_RUN_LOCKED', `${path} is being rotated by ${h?.holder ?? 'another worker'} (lease until ${h ? new Date(h.expiresAt).toISOString() : '?'})`);
     }
+    const lease = this.leases.keepAlive(acquired, this.leaseTtlMs, this.o.log);
     try {
       return await fn(lease);
     } finally {
+      lease.stop();
       await this.leases.release(lease).catch(() => undefined);
     }
+  }
+
+  private scope(subject: Subject, lease: HeldLease): RunScope {
+    return new RunScope(this.o.store, subject, this.o.log, lease.signal);
   }
 
   private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean): Promise<StepResult> {
@@ -325,7 +383,7 @@ export class Engine {
         // Deliver only the version current now: a run superseded meanwhile delivers nothing.
         await this.assertNotSuperseded(run, scope);
         const version = await scope.version(run.pendingVersionId!);
-        const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs });
+        const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs, signal: scope.signal });
         return { outcome: r.failed === 0 ? 'ok' : 'failed', detail: `${r.total - r.failed} of ${r.total} consumers have the value` };
       }
       case 'done':

@@ -6,17 +6,29 @@
  * A lease whose holder is a process on this host that no longer exists (killed with SIGKILL) is
  * taken over at once instead of waiting for it to expire.
  *
+ * A lease held for a long piece of work is kept alive in the background (`keepAlive`): renewed
+ * every third of its TTL, so no step, however slow, outlives it; if it is lost anyway, its signal
+ * aborts and `assertHeld()` throws KT_LEASE_LOST.
+ *
  * @example
  * ```ts
- * const lease = await leases.acquire('secret:prod/db/app', 60_000);
- * if (!lease) throw new KeyturnError('KT_RUN_LOCKED');
- * try { ... await leases.assertHeld(lease); ... } finally { await leases.release(lease); }
+ * const acquired = await leases.acquire('secret:prod/db/app', 60_000);
+ * if (!acquired) throw new KeyturnError('KT_RUN_LOCKED', 'prod/db/app is being rotated');
+ * const lease = leases.keepAlive(acquired, 60_000, log);
+ * try {
+ *   await work(lease.signal);
+ *   lease.assertHeld();
+ * } finally {
+ *   lease.stop();
+ *   await leases.release(lease);
+ * }
  * ```
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { KeyturnError } from '../core/errors.js';
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { sql } from 'kysely';
 import type { StateDb } from '../state/db.js';
 
@@ -26,6 +38,16 @@ export interface Lease {
   readonly token: number;
   /** When its expiry was last extended (writes extend it once a third of the TTL has passed). */
   renewedAt: number;
+}
+
+/** A lease kept alive in the background while its holder works (see `Leases.keepAlive`). */
+export interface HeldLease extends Lease {
+  /** Aborts when the lease is lost (another worker took it over): stop what you are doing. */
+  readonly signal: AbortSignal;
+  /** Throws KT_LEASE_LOST once the lease is known lost. */
+  assertHeld(): void;
+  /** Stops renewing (before release). */
+  stop(): void;
 }
 
 const HOST = hostname();
@@ -96,6 +118,40 @@ export class Leases {
       .where('holder', '=', lease.holder)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${lease.name} was taken over by another worker`);
+  }
+
+  /**
+   * Renews `lease` every third of `ttlMs` until `stop()`, so it outlives any single step. A renewal
+   * that finds the lease taken over aborts `signal`; one that fails for another reason (the
+   * database briefly away) is logged and retried at the next tick.
+   */
+  keepAlive(lease: Lease, ttlMs: number, log: Logger): HeldLease {
+    const lost = new AbortController();
+    const lostError = () => new KeyturnError('KT_LEASE_LOST', `the lease on ${lease.name} was taken over by another worker`);
+    let renewing = false;
+    const timer = setInterval(() => {
+      if (renewing || lost.signal.aborted) return;
+      renewing = true;
+      this.renew(lease, ttlMs)
+        .then(() => {
+          lease.renewedAt = this.clock.now();
+        })
+        .catch((e: unknown) => {
+          if (isKeyturnError(e, 'KT_LEASE_LOST')) lost.abort(e);
+          else log.warn({ lease: lease.name, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'lease renewal failed; retrying');
+        })
+        .finally(() => {
+          renewing = false;
+        });
+    }, Math.max(10, Math.floor(ttlMs / 3)));
+    timer.unref();
+    return Object.assign(lease, {
+      signal: lost.signal,
+      assertHeld: () => {
+        if (lost.signal.aborted) throw lostError();
+      },
+      stop: () => clearInterval(timer),
+    });
   }
 
   /** Frees the lease; the row stays so the next holder's token keeps increasing. */

@@ -25,6 +25,8 @@ export interface DeliverAllInput {
   version: Version;
   log: Logger;
   timeoutMs: number;
+  /** Aborts every delivery under way (the run's lease was lost). */
+  signal?: AbortSignal;
 }
 
 export async function deliverAll(input: DeliverAllInput): Promise<{ total: number; failed: number }> {
@@ -38,8 +40,8 @@ export async function deliverAll(input: DeliverAllInput): Promise<{ total: numbe
     const attempts = (previous?.attempts ?? 0) + 1;
     try {
       const secret = { path: run.path, versionId: version.id, number: version.number, value: version.value };
-      await bounded(consumer.describe, 'the delivery', input.timeoutMs, (signal) => consumer.deliver({ log, signal }, secret));
-      if (consumer.check) await bounded(consumer.describe, 'the check after delivery', input.timeoutMs, (signal) => consumer.check!({ log, signal }));
+      await bounded(consumer.describe, 'the delivery', input.timeoutMs, input.signal, (signal) => consumer.deliver({ log, signal }, secret));
+      if (consumer.check) await bounded(consumer.describe, 'the check after delivery', input.timeoutMs, input.signal, (signal) => consumer.check!({ log, signal }));
       await runs.setConsumer(run.id, { idx, kind: consumer.kind, description: consumer.describe, status: 'delivered', attempts, errorCode: null, errorMessage: null });
     } catch (e) {
       failed += 1;
@@ -59,7 +61,7 @@ export const CONSUMER_GRACE_MS = 2_000;
  * Runs `work` with a signal that aborts after `timeoutMs`; if it has not settled `CONSUMER_GRACE_MS`
  * later, stops waiting with KT_CONSUMER_TIMEOUT, so no consumer can hold a run (or a SIGTERM) forever.
  */
-async function bounded(describe: string, what: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+async function bounded(describe: string, what: string, timeoutMs: number, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -67,7 +69,8 @@ async function bounded(describe: string, what: string, timeoutMs: number, work: 
       timeoutMs + CONSUMER_GRACE_MS,
     );
   });
-  const running = work(AbortSignal.timeout(timeoutMs));
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const running = work(outer ? AbortSignal.any([timeout, outer]) : timeout);
   try {
     await Promise.race([running, late]);
   } finally {

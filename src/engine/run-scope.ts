@@ -40,6 +40,8 @@ export class RunScope {
     private readonly store: SecretStore,
     readonly subject: Subject,
     private readonly log: Logger,
+    /** Aborts when the run's lease is lost: every target call made through this scope stops too. */
+    readonly signal?: AbortSignal,
   ) {}
 
   get path(): string {
@@ -87,7 +89,7 @@ export class RunScope {
     }
     const from = run.fromVersionId ? await this.version(run.fromVersionId) : await this.current();
     const username = typeof from.value === 'string' || typeof from.value.username !== 'string' ? '' : from.value.username;
-    return { strategy: s.strategy, admin: this.admin, primaryUsername: primaryOf(username), log: this.log, signal: AbortSignal.timeout(s.policy.rotation.timeoutMs) };
+    return { strategy: s.strategy, admin: this.admin, primaryUsername: primaryOf(username), log: this.log, signal: this.signal ? AbortSignal.any([AbortSignal.timeout(s.policy.rotation.timeoutMs), this.signal]) : AbortSignal.timeout(s.policy.rotation.timeoutMs) };
   }
 
   /** True when the credential logs in; false when refused or the target is unreachable. */

@@ -3,16 +3,21 @@
  * journal (one row per executed step), and per-consumer delivery status. Every state change of a
  * run is one transaction, so a crash leaves the run at a step boundary.
  *
+ * At most one run per secret is unfinished (`running` or `retrying`): the state database enforces
+ * it (migration 0006), and `advance` writes only while the run still has the status its caller
+ * read, so a worker holding a stale copy never moves a run that another one finished.
+ *
  * @example
  * ```ts
+ * const runs = new RunsRepo(state, clock, 120_000);
  * const run = await runs.create({ path, strategy: 'single-user' });
- * await runs.advance(run.id, { step: 'set' }, { step: 'create', outcome: 'ok', ... });
+ * const next = await runs.advance(run, { step: 'create' }, { step: 'prepare', attempt: 1, outcome: 'ok', startedAt: Date.now() }, lease);
  * ```
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
-import type { StateDb } from '../state/db.js';
+import { isUniqueViolation, type StateDb } from '../state/db.js';
 import type { Transaction } from 'kysely';
 import type { RunConsumersTable, RunsTable, RunStepsTable, Schema } from '../state/schema.js';
 import type { Lease } from './leases.js';
@@ -111,6 +116,8 @@ export class RunsRepo {
   constructor(
     private readonly state: StateDb,
     private readonly clock: Clock,
+    /** How far a write under a lease extends it (the engine's lease TTL). */
+    private readonly leaseTtlMs = 120_000,
   ) {}
 
   async create(input: { path: string; strategy: string; correlationId?: string }): Promise<Run> {
@@ -135,7 +142,12 @@ export class RunsRepo {
       updated_at: now,
       finished_at: null,
     };
-    await this.state.db.insertInto('runs').values(row).execute();
+    try {
+      await this.state.db.insertInto('runs').values(row).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new KeyturnError('KT_RUN_LOCKED', `${input.path} already has an unfinished run (another worker created it)`, { cause: e });
+      throw e;
+    }
     this.lastSeq.set(row.id, 0);
     return fromRow(row);
   }
@@ -183,9 +195,12 @@ export class RunsRepo {
    * Updates the run and appends a journal row, in one transaction, and returns the updated run.
    * `within` runs inside that transaction too (the audit event of the step).
    * With a `fence`, the transaction first checks that the lease is still held with that token
-   * (and extends it), so a worker that lost its lease cannot write.
+   * (and extends it), so a worker that lost its lease cannot write. The row is written only while
+   * its status is still `run.status` (KT_RUN_CHANGED otherwise): a finished run is never advanced
+   * from a stale copy. Making a run unfinished while another run of its secret is gives KT_RUN_LOCKED.
    */
-  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>, ttlMs = 120_000): Promise<Run> {
+  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>): Promise<Run> {
+    const ttlMs = this.leaseTtlMs;
     const now = this.clock.now();
     const id = run.id;
     if (record && !this.lastSeq.has(id)) {
@@ -198,11 +213,12 @@ export class RunsRepo {
         let update = trx
           .updateTable('runs')
           .set({ ...toColumns(patch), updated_at: now })
-          .where('id', '=', id);
+          .where('id', '=', id)
+          .where('status', '=', run.status);
         // Fencing: the write happens only while the lease is held with this token.
         if (fence) update = update.where(({ exists, selectFrom }) => exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)));
         const res = await update.executeTakeFirst();
-        if (fence && Number(res.numUpdatedRows) !== 1) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
+        if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run, fence);
         if (fence && now - fence.renewedAt > ttlMs / 3) {
           await trx.updateTable('leases').set({ expires_at: now + ttlMs }).where('name', '=', fence.name).where('token', '=', fence.token).execute();
           fence.renewedAt = now;
@@ -225,12 +241,24 @@ export class RunsRepo {
       });
     } catch (e) {
       this.lastSeq.delete(id);
+      if (isUniqueViolation(e)) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has another unfinished run; run ${id} stays ${run.status}`, { cause: e });
       throw e;
     }
     if (record) this.lastSeq.set(id, seq);
     const next: Run = { ...run, updatedAt: now };
     for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
     return next;
+  }
+
+  /** Why a fenced, status-guarded update wrote nothing: the lease was taken over, or the run changed meanwhile. */
+  private async whyNotWritten(trx: Transaction<Schema>, run: Run, fence?: Lease): Promise<KeyturnError> {
+    if (fence) {
+      const held = await trx.selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).executeTakeFirst();
+      if (!held) return new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
+    }
+    const row = await trx.selectFrom('runs').select('status').where('id', '=', run.id).executeTakeFirst();
+    if (!row) return new KeyturnError('KT_RUN_NOT_FOUND', `no run ${run.id}`);
+    return new KeyturnError('KT_RUN_CHANGED', `run ${run.id} is ${row.status} now, not ${run.status}: another worker changed it`, { details: { runId: run.id } });
   }
 
   async steps(id: string): Promise<RunStepsTable[]> {

@@ -156,3 +156,10 @@ export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): Key
   if (isDatabaseFull(e)) return databaseFullError(e, state.location);
   return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${redactUrlsIn(String((e as Error).message))}`, { cause: e });
 }
+
+/** True when a driver error is a unique-constraint violation (PostgreSQL 23505, SQLite's "UNIQUE constraint failed"). */
+export function isUniqueViolation(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const err = e as { code?: unknown; errcode?: unknown; message?: unknown };
+  return err.code === '23505' || err.errcode === 2067 || (typeof err.message === 'string' && err.message.includes('UNIQUE constraint failed'));
+}

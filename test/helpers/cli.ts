@@ -3,7 +3,7 @@
  * terminal and an answer typed at each question) or as a real process (`spawnCli`, through
  * bin/keyturn.js and the compiled dist/), capturing stdout, stderr and the exit code.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
@@ -69,4 +69,19 @@ export function spawnCli(argv: string[], options: { env?: Record<string, string 
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
   const r = spawnSync(process.execPath, [BIN, ...argv], { env, input: options.stdin ?? '', encoding: 'utf8', timeout: 30_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the CLI as a real process without waiting (several at once race for real); resolves when it exits. */
+export function startCli(argv: string[], options: { env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const child = spawn(process.execPath, [BIN, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

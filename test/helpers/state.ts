@@ -13,6 +13,8 @@ import { generateRootKey } from '../../src/crypto/root-key.js';
 import { openState, type StateDb } from '../../src/state/db.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { initHome, openKeyturn, type Keyturn } from '../../src/runtime/keyturn.js';
+import { applyPlan, planConfig } from '../../src/config/apply.js';
+import { parseConfig } from '../../src/config/load.js';
 
 /** The trust-auth PostgreSQL every machine runs; override with KEYTURN_TEST_PG_URL. */
 export const PG_URL = process.env.KEYTURN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -86,4 +88,10 @@ export async function openTestHome(): Promise<{ kt: Keyturn; dir: string; out: s
       tmp.remove();
     },
   };
+}
+
+/** Applies a keyturn.yaml text to an open Keyturn, as `keyturn apply` does. */
+export async function applyYaml(kt: Keyturn, yaml: string): Promise<void> {
+  const config = parseConfig(yaml, {});
+  await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
 }

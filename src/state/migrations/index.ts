@@ -9,6 +9,7 @@ import * as m0002 from './0002_engine.js';
 import * as m0003 from './0003_audit.js';
 import * as m0004 from './0004_run_failed_step.js';
 import * as m0005 from './0005_audit_macs.js';
+import * as m0006 from './0006_one_active_run.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003_audit': m0003,
   '0004_run_failed_step': m0004,
   '0005_audit_macs': m0005,
+  '0006_one_active_run': m0006,
 });

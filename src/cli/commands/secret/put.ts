@@ -3,9 +3,13 @@
  * hidden at a terminal with --stdin, or one field of it with --field NAME=-); an empty one is
  * refused unless --allow-empty; with --expect-version N it is written only while version N is
  * current (0: only if it does not exist). A value typed on the command line gets a warning.
+ * A secret with an unfinished rotation run is refused (KT_RUN_ACTIVE) unless --supersede, which
+ * stores the value under the secret's lease and cancels the run without touching the target.
  */
 import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
 import { assertValidPath } from '../../../core/paths.js';
+import { RunsRepo } from '../../../engine/runs-repo.js';
 import type { SecretMetadata } from '../../../core/types.js';
 import { parseStage, printable } from '../../../core/values.js';
 import { argumentsHint } from '../../arguments.js';
@@ -22,6 +26,7 @@ interface PutOptions extends CommonOptions, ValueOptions {
   stage: string;
   versionId?: string;
   expectVersion?: string;
+  supersede?: boolean;
 }
 
 export function registerPut(secret: Command, app: CliApp): void {
@@ -40,6 +45,7 @@ export function registerPut(secret: Command, app: CliApp): void {
     .option('--stage <stage>', 'stage of the new version: current, pending or previous', 'current')
     .option('--version-id <id>', 'version id; repeating a put with the same id and value is a no-op')
     .option('--expect-version <n>', 'write only if version n is current now (compare-and-set); 0: only if the secret does not exist yet')
+    .option('--supersede', 'when the secret has an unfinished rotation run: store the value anyway and cancel that run without touching the target')
     .addHelpText(
       'after',
       `
@@ -47,6 +53,11 @@ An empty value (an unset variable piped in, an empty file, --field password=) is
 KT_VALUE_EMPTY and nothing is stored; add --allow-empty when empty is what you mean.
 With --expect-version, a secret whose current version is another one is left alone
 (KT_VERSION_MISMATCH, exit 1): see \`keyturn secret history PATH\`, then retry.
+A secret with an unfinished rotation run (\`keyturn runs ls PATH\`) is left alone (KT_RUN_ACTIVE,
+exit 1): the run would otherwise set its own value on the target over yours. When you have fixed
+the credential by hand (say, set a new password on the database), store it with --supersede: the
+run is cancelled without touching the target, and its pending value stays staged unless your
+value is seen to log in.
 A value on the command line (--value, --field password=...) is visible to every user in the
 process list: a warning says so. --field NAME=- reads that one field from standard input instead
 (one trailing newline dropped; asked with input hidden at a terminal; only one field, not with --stdin).
@@ -72,17 +83,25 @@ Examples:
       if (opts.owner !== undefined) metadata.owner = opts.owner;
       if (opts.tag !== undefined) metadata.tags = keyValues(opts.tag, 'KT_TAG_INVALID');
       const value = await readValue(opts, app.io, `Value for ${printable(path)} (input hidden): `);
-      const version = await app.withKeyturn(opts, async (kt) => {
-        const v = await kt.store.put(path, value, {
-          stages: [stage],
-          metadata,
-          ...(opts.versionId ? { versionId: opts.versionId } : {}),
-          ...(expectCurrentVersion === undefined ? {} : { expectCurrentVersion }),
-        });
-        kt.log.debug({ path, versionId: v.id, number: v.number }, 'secret version stored');
-        return v;
+      const { version, cancelled } = await app.withKeyturn(opts, async (kt) => {
+        const write = () =>
+          kt.store.put(path, value, {
+            stages: [stage],
+            metadata,
+            ...(opts.versionId ? { versionId: opts.versionId } : {}),
+            ...(expectCurrentVersion === undefined ? {} : { expectCurrentVersion }),
+          });
+        const active = await new RunsRepo(kt.state, kt.clock).active(path);
+        let stored;
+        let cancelledRun = null;
+        if (!active) stored = await write();
+        else if (!opts.supersede) throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, { details: { path, runId: active.id } });
+        else ({ result: stored, cancelled: cancelledRun } = await (await kt.engine()).supersedeWith(path, write));
+        kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelledRun?.id }, 'secret version stored');
+        return { version: stored, cancelled: cancelledRun };
       });
       warnIfOnCommandLine(opts, app.io);
-      emit(app.io, !!opts.json, { path, ...versionJson(version) }, () => `${path}: stored version ${version.number} (${version.id}) as ${version.stages.join(', ') || 'unstaged'}`);
+      const note = cancelled ? `; run ${cancelled.id} cancelled without touching the target (${cancelled.errorCode === 'KT_RUN_SUPERSEDED' ? 'superseded by this value' : cancelled.status})` : '';
+      emit(app.io, !!opts.json, { path, ...versionJson(version), ...(cancelled ? { cancelledRun: cancelled.id } : {}) }, () => `${path}: stored version ${version.number} (${version.id}) as ${version.stages.join(', ') || 'unstaged'}${note}`);
     });
 }
