@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { KeyturnError } from '../core/errors.js';
+import { processEnv } from '../config/env-vars.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -24,7 +25,7 @@ export function processIo(): CliIo {
     get stdin() {
       return process.stdin;
     },
-    env: process.env,
+    env: processEnv(),
   };
 }
 
