@@ -10,6 +10,7 @@ import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
 const outdir = new URL('../dist/bundle/', import.meta.url).pathname;
+const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(outdir, { recursive: true, force: true });
 
 // Node's built-ins come from process.getBuiltinModule(), not an ES import: for `import ... from
@@ -94,6 +95,8 @@ const result = await build({
   legalComments: 'linked',
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __keyturnRequire } from 'node:module'; const require = __keyturnRequire(import.meta.url);" },
+  // `keyturn --version` (src/cli/version.ts): package.json's version, read here once, not at every start.
+  define: { __KEYTURN_VERSION__: JSON.stringify(version) },
   plugins: [builtinImports, builtinShim],
   metafile: true,
   logLevel: 'warning',

@@ -439,7 +439,7 @@ describe('tail --follow and the sinks a command feeds', () => {
       expect(down.reports[0]!.behind).toBe(42);
       expect(down.reports[0]!.error).toContain('ENOENT');
       mkdirSync(join(h.dir, 'audit'));
-      expect((await runCli(['secret', 'get', 'sink/one'], { env })).stdout).toBe(`${marker}\n`);
+      expect((await runCli(['secret', 'get', 'sink/one'], { env })).stdout).toBe(marker);
       const file = readFileSync(join(h.dir, 'audit', 'audit.jsonl'), 'utf8');
       const lines = file.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string; path: string | null });
       expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: 43 }, (_, i) => i));

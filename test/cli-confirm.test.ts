@@ -247,7 +247,7 @@ describe('key rotate-root', () => {
     expect(readFileSync(keyFile(), 'utf8')).not.toBe(firstKey);
     expect(existsSync(join(home, 'root.key.next'))).toBe(false);
     // The new key opens the state; the old one does not, and is not picked up from the home either.
-    expect((await kt(['secret', 'get', 'app/a'])).stdout).toBe('kept\n');
+    expect((await kt(['secret', 'get', 'app/a'])).stdout).toBe('kept');
     expect(errorCode((await kt(['secret', 'get', 'app/a', '--json'], { env: { KEYTURN_ROOT_KEY: firstKey.trim() } })).stderr)).toBe('KT_ROOT_KEY_MISMATCH');
     const status = JSON.parse((await kt(['status', '--json'])).stdout) as { rootKey: { id: string } };
     expect(status.rootKey.id).toBe(result.rootKeyId);
@@ -270,7 +270,7 @@ describe('key rotate-root', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`old key kept in       ${oldFile()} (mode 0600)`);
     expect(readFileSync(oldFile(), 'utf8')).toBe(secondKey);
-    expect((await kt(['secret', 'get', 'app/a'])).stdout).toBe('kept\n');
+    expect((await kt(['secret', 'get', 'app/a'])).stdout).toBe('kept');
   });
 
   it('root.key.old alone does not open the state: a lost root.key is reported as missing', async () => {

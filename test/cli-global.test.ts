@@ -62,7 +62,7 @@ describe('global options on real command lines', () => {
   it('-q prints no messages but keeps the data asked for', async () => {
     const put = await home.kt(['-q', 'secret', 'put', 'app/q', '--value', 'quiet-value']);
     expect(put).toMatchObject({ code: 0, stdout: '' });
-    expect((await home.kt(['secret', 'get', 'app/q', '--quiet'])).stdout).toBe('quiet-value\n');
+    expect((await home.kt(['secret', 'get', 'app/q', '--quiet'])).stdout).toBe('quiet-value');
     expect((await home.kt(['secret', 'rm', 'app/q', '-q'])).stdout).toBe('');
   });
 

@@ -73,7 +73,7 @@ describe('a full state database', () => {
     expect(home.dump()).toEqual(before);
     const get = await home.kt(['secret', 'get', 'app/small']);
     expect(get.code, get.stderr).toBe(0);
-    expect(get.stdout).toBe('v1\n');
+    expect(get.stdout).toBe('v1');
     expect((await home.kt(['secret', 'get', 'app/big'])).code).toBe(3);
   });
 });
@@ -222,7 +222,7 @@ secrets:
     // With room again, the same file applies in full.
     const ok = await runWith(['apply', '-f', '-'], yaml, {});
     expect(ok.code, ok.stderr).toBe(0);
-    expect((await home.kt(['secret', 'get', 'a/first'])).stdout).toBe('small\n');
+    expect((await home.kt(['secret', 'get', 'a/first'])).stdout).toBe('small');
   });
 });
 
@@ -246,6 +246,6 @@ describe('secret put --file that is not UTF-8', () => {
     const good = join(home.dir, 'utf8.txt');
     writeFileSync(good, Buffer.from('\ufeffpassé✓', 'utf8'));
     expect((await home.kt(['secret', 'put', 'app/text', '--file', good])).code).toBe(0);
-    expect((await home.kt(['secret', 'get', 'app/text'])).stdout).toBe('\ufeffpassé✓\n');
+    expect((await home.kt(['secret', 'get', 'app/text'])).stdout).toBe('\ufeffpassé✓');
   });
 });

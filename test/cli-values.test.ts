@@ -107,7 +107,7 @@ describe('--stdin at a terminal asks for the value, input hidden', () => {
     expect(t.stdout()).toMatch(/^tty\/token: stored version 1 /);
     expect(t.stdout() + t.stderr()).not.toContain('typed-s3cret');
     expect(t.modes).toEqual([true, false]);
-    expect((await kt(['secret', 'get', 'tty/token'])).stdout).toBe('typed-s3cret\n');
+    expect((await kt(['secret', 'get', 'tty/token'])).stdout).toBe('typed-s3cret');
   });
 
   it('Ctrl-C aborts with KT_INPUT_ABORTED and writes nothing', async () => {
@@ -178,7 +178,7 @@ describe('--expect-version N: compare-and-set on the current version', () => {
     expect(dump()).toEqual(before);
 
     expect((await kt(['secret', 'put', 'cas/k', '--value', 'v3', '--expect-version', '2'])).code).toBe(0);
-    expect((await kt(['secret', 'get', 'cas/k'])).stdout).toBe('v3\n');
+    expect((await kt(['secret', 'get', 'cas/k'])).stdout).toBe('v3');
   });
 
   it('a number that is not a whole number 0 or more is a usage error (exit 2) and nothing is read or written', async () => {
@@ -205,7 +205,7 @@ describe('--expect-version N: compare-and-set on the current version', () => {
     expect(errorOf(loser.stderr)).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 1, actual: 2 } });
     expect(JSON.parse((await kt(['secret', 'ls', '--json'])).stdout)).toEqual([expect.objectContaining({ path: 'cas/race', versions: 2, current: expect.objectContaining({ version: 2 }) })]);
     const winner = a!.code === 0 ? 'value-a' : 'value-b';
-    expect((await kt(['secret', 'get', 'cas/race'])).stdout).toBe(`${winner}\n`);
+    expect((await kt(['secret', 'get', 'cas/race'])).stdout).toBe(winner);
   });
 });
 
@@ -240,6 +240,6 @@ describe('through bin/keyturn.js', () => {
     expect(stale.stderr).toContain('error KT_VERSION_MISMATCH: bin/token: expected no secret there yet');
     expect(stale.stderr).not.toContain('second');
     expect(spawnCli(['secret', 'put', 'bin/token', '--value', 'v', '--expect-version', 'one'], { env: home.env }).code).toBe(2);
-    expect(spawnCli(['secret', 'get', 'bin/token'], { env: home.env }).stdout).toBe('first\n');
+    expect(spawnCli(['secret', 'get', 'bin/token'], { env: home.env }).stdout).toBe('first');
   });
 });

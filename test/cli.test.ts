@@ -20,10 +20,10 @@ describe('secret put and get', () => {
     expect((await kt(['secret', 'put', 'a/file', '--file', file, '--json-value'])).code).toBe(0);
     expect((await kt(['secret', 'put', 'a/fields', '--field', 'username=app', '--field', 'password=a=b'])).code).toBe(0);
 
-    expect((await kt(['secret', 'get', 'a/value'])).stdout).toBe('v1\n');
-    expect((await kt(['secret', 'get', 'a/stdin'])).stdout).toBe('from-stdin\n');
+    expect((await kt(['secret', 'get', 'a/value'])).stdout).toBe('v1');
+    expect((await kt(['secret', 'get', 'a/stdin'])).stdout).toBe('from-stdin');
     expect(JSON.parse((await kt(['secret', 'get', 'a/file'])).stdout)).toEqual({ username: 'app', password: 'pw' });
-    expect((await kt(['secret', 'get', 'a/fields', '--field', 'password'])).stdout).toBe('a=b\n');
+    expect((await kt(['secret', 'get', 'a/fields', '--field', 'password'])).stdout).toBe('a=b');
     const json = JSON.parse((await kt(['secret', 'get', 'a/fields', '--json'])).stdout);
     expect(json).toMatchObject({ path: 'a/fields', version: 1, stages: ['current'], kind: 'json', value: { username: 'app', password: 'a=b' } });
   });
@@ -32,11 +32,11 @@ describe('secret put and get', () => {
     await kt(['secret', 'put', 'a/b', '--value', 'one']);
     const two = JSON.parse((await kt(['secret', 'put', 'a/b', '--value', 'two', '--json'])).stdout);
     await kt(['secret', 'put', 'a/b', '--value', 'next', '--stage', 'pending']);
-    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('two\n');
-    expect((await kt(['secret', 'get', 'a/b', '--stage', 'previous'])).stdout).toBe('one\n');
-    expect((await kt(['secret', 'get', 'a/b', '--stage', 'pending'])).stdout).toBe('next\n');
-    expect((await kt(['secret', 'get', 'a/b', '--version', '1'])).stdout).toBe('one\n');
-    expect((await kt(['secret', 'get', 'a/b', '--version', two.id])).stdout).toBe('two\n');
+    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('two');
+    expect((await kt(['secret', 'get', 'a/b', '--stage', 'previous'])).stdout).toBe('one');
+    expect((await kt(['secret', 'get', 'a/b', '--stage', 'pending'])).stdout).toBe('next');
+    expect((await kt(['secret', 'get', 'a/b', '--version', '1'])).stdout).toBe('one');
+    expect((await kt(['secret', 'get', 'a/b', '--version', two.id])).stdout).toBe('two');
   });
 
   it('keeps metadata and a repeated --version-id is a no-op', async () => {
@@ -66,9 +66,9 @@ describe('listing, history and rollback', () => {
     expect(history.stdout).not.toContain('value');
     const rb = await kt(['secret', 'rollback', 'a/b', '--json']);
     expect(JSON.parse(rb.stdout)).toMatchObject({ current: { version: 1 }, previous: { version: 2 } });
-    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('first-value\n');
+    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('first-value');
     await kt(['secret', 'rollback', 'a/b']);
-    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('second-value\n');
+    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('second-value');
     await kt(['secret', 'put', 'solo', '--value', 'v']);
     const none = await kt(['secret', 'rollback', 'solo']);
     expect(none.code).toBe(3);
@@ -92,7 +92,7 @@ describe('delete, restore, purge', () => {
     expect(protectedPurge.code).toBe(1);
     expect(protectedPurge.stderr).toContain('KT_PURGE_PROTECTED');
     expect((await kt(['secret', 'restore', 'a/b'])).code).toBe(0);
-    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('v\n');
+    expect((await kt(['secret', 'get', 'a/b'])).stdout).toBe('v');
   });
 
   it('purges at once when purge protection is off', async () => {
@@ -184,7 +184,7 @@ describe('the installed command', () => {
     expect(spawnCli(['secret', 'put', '--help']).stdout).toContain('--stdin');
     expect(spawnCli(['secret', 'put', 'bin/test', '--stdin'], { env: home.env, stdin: 'through-the-bin\n' }).code).toBe(0);
     const get = spawnCli(['secret', 'get', 'bin/test'], { env: home.env });
-    expect(get).toMatchObject({ code: 0, stdout: 'through-the-bin\n', stderr: '' });
+    expect(get).toMatchObject({ code: 0, stdout: 'through-the-bin', stderr: '' });
     expect(spawnCli(['secret', 'get', '/bad'], { env: home.env }).code).toBe(2);
     expect(spawnCli(['secret', 'get', 'no/such'], { env: home.env }).code).toBe(3);
     const status = JSON.parse(spawnCli(['status', '--json'], { env: home.env }).stdout);

@@ -83,7 +83,7 @@ describe('root key rotation', () => {
     expect(wrappedAfter[0]!.wrapped).not.toBe((wrappedBefore[0] as { wrapped: string }).wrapped);
     expect(wrappedAfter[0]!.root_key_id).toBe(result.rootKeyId);
 
-    expect((await runCli(['secret', 'get', 'app/a'], { env })).stdout).toBe('kept-across-rotation\n');
+    expect((await runCli(['secret', 'get', 'app/a'], { env })).stdout).toBe('kept-across-rotation');
     const withOld = await runCli(['secret', 'get', 'app/a'], { env: { ...env, KEYTURN_ROOT_KEY: oldKey } });
     expect(withOld.code).toBe(1);
     expect(withOld.stderr).toContain('KT_ROOT_KEY_MISMATCH');
@@ -183,7 +183,7 @@ describe('root key rotation', () => {
     expect((await runCli(['key', 'rotate-root', '--output', out, '--yes'], { env: envKey })).code).toBe(0);
     expect((await runCli(['secret', 'get', 'x'], { env: envKey })).stderr).toContain('KT_ROOT_KEY_MISMATCH');
     const newKey = readFileSync(out, 'utf8').trim();
-    expect((await runCli(['secret', 'get', 'x'], { env: { ...env, KEYTURN_ROOT_KEY: newKey } })).stdout).toBe('v\n');
+    expect((await runCli(['secret', 'get', 'x'], { env: { ...env, KEYTURN_ROOT_KEY: newKey } })).stdout).toBe('v');
   });
 });
 

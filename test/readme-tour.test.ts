@@ -71,7 +71,7 @@ describe('README tour', () => {
     // A few results that show the lines did what their comments say.
     const after = (n: number) => r.stdout.split(`::: line ${n}\n`)[1]?.split('::: line')[0] ?? '';
     const at = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
-    expect(after(at('secret get prod/db/app --field password'))).toBe('demo-password-1\n');
+    expect(after(at('secret get prod/db/app --field password'))).toBe('demo-password-1');
     expect(after(at('secret rollback prod/api/token'))).toContain('prod/api/token');
     expect(after(at('key rotate-root'))).toContain('root.key.old');
     expect(after(at('audit verify --file'))).toContain('intact');

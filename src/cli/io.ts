@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { KeyturnError } from '../core/errors.js';
+import { processEnv } from '../config/env-vars.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -24,7 +25,7 @@ export function processIo(): CliIo {
     get stdin() {
       return process.stdin;
     },
-    env: process.env,
+    env: processEnv(),
   };
 }
 
@@ -58,12 +59,32 @@ export function emit(io: CliIo, json: boolean, data: unknown, human: () => strin
 }
 
 /**
- * Like `emit`, for output that is the data asked for (a value, a key, a proof): --quiet keeps it,
+ * Like `emit`, for output that is the data asked for (a completion script): --quiet keeps it,
  * and text that ends with newlines is written as it is (a value's own newlines are part of it).
  */
 export function emitData(io: CliIo, json: boolean, data: unknown, text: () => string): void {
   if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   else writeText(io, text());
+}
+
+/**
+ * Writes a secret's value (or one field of it) exactly: to a pipe or a file the text and nothing
+ * more, so `keyturn secret get p > f` leaves the stored bytes in f, a trailing newline only if
+ * the value has one. On a terminal a newline is added when the text does not end in one, so the
+ * shell's prompt starts on a line of its own. --json is unchanged: one document and a newline.
+ *
+ * @example
+ * ```ts
+ * emitValue(io, false, { path, value }, () => 'tok_1'); // "tok_1" on a pipe, "tok_1\n" on a terminal
+ * ```
+ */
+export function emitValue(io: CliIo, json: boolean, data: unknown, text: () => string): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    return;
+  }
+  const value = text();
+  if (value !== '') io.stdout.write(io.stdout.isTTY === true && !value.endsWith('\n') ? `${value}\n` : value);
 }
 
 /** Text gets a final newline when it has none; nothing is written for no text. */

@@ -22,8 +22,7 @@ import { guardArguments } from './arguments.js';
 import { createApp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor, type CliApp } from './app.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { emitError, processIo, type CliIo } from './io.js';
-
-export const VERSION = '0.1.0';
+import { cliVersion } from './version.js';
 
 /** Options every command takes, wherever they stand on the line; `value` ones take an argument. */
 const GLOBAL_OPTIONS: ReadonlyArray<{ flags: readonly string[]; value: boolean }> = [
@@ -80,7 +79,7 @@ function entryFor(name: string | undefined): CommandEntry | undefined {
 export async function buildProgram(io: CliIo, command: string | undefined, app: CliApp = createApp(io)): Promise<Command> {
   const program = new Command('keyturn')
     .description('Store, rotate, deliver and audit secrets without locking anyone out.')
-    .version(VERSION, '-V, --version')
+    .version(cliVersion(), '-V, --version')
     .usage('[--home DIR] [--json] [-q] <command> [options]')
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')

@@ -101,3 +101,16 @@ export function envVarsHelp(): string {
   const width = Math.max(...ENV_VARS.map((v) => v.name.length));
   return ENV_VARS.map((v) => `  ${v.name.padEnd(width)}  ${v.meaning} (default: ${v.default ?? v.unset})`).join('\n');
 }
+
+/**
+ * The process's environment: the one read of `process.env` outside `loadSettings` (a lint rule
+ * keeps it so). The CLI takes it once, in `processIo()`, and hands it on as `CliIo.env`.
+ *
+ * @example
+ * ```ts
+ * loadSettings(processEnv());
+ * ```
+ */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}

@@ -1,6 +1,7 @@
 /**
  * Runtime settings: read once from the environment (and command-line overrides), checked,
- * reported by variable name, then frozen. Nothing else in Keyturn reads `process.env`.
+ * reported by variable name, then frozen. Nothing else in Keyturn reads `process.env` but
+ * `processEnv()` (./env-vars.ts), where the CLI takes its environment; eslint.config.js keeps it so.
  *
  * The variables, their checks, defaults and meanings are listed once, in ./env-vars.ts, which
  * `keyturn --help` prints.

@@ -1,7 +1,8 @@
 /**
  * The SecretStore interface: where secret values live. `embedded/` keeps them encrypted in the
  * state database; outside stores (Vault, AWS, Azure, GCP, OCI, Kubernetes) implement the same
- * interface in a folder of their own and pass the same contract suite (`./contract.ts`).
+ * interface in a folder of their own and pass the same contract suite, `runStoreContract`
+ * (test/contracts/store-contract.ts).
  *
  * Semantics every store keeps:
  * - versions are immutable and have an id; `put` is idempotent on the version id;
@@ -13,10 +14,13 @@
  *
  * @example
  * ```ts
+ * const store: SecretStore = (await openKeyturn(loadSettings(process.env))).store;
  * const v1 = await store.put('prod/api/key', 'k1');                       // current
  * const v2 = await store.put('prod/api/key', 'k2', { stages: ['pending'] });
  * await store.moveStage('prod/api/key', 'current', v2.id, v1.id);         // v1 becomes previous
  * await store.put('prod/api/key', 'k3', { expectCurrentVersion: 2 });    // else KT_VERSION_MISMATCH
+ * (await store.get('prod/api/key', { stage: 'previous' }))?.value;        // 'k2'
+ * await store.remove('prod/api/key', { recoveryDays: 7 });                // soft delete; restore() undoes it
  * ```
  */
 import type { Transaction } from 'kysely';

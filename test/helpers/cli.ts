@@ -4,6 +4,7 @@
  * bin/keyturn.js and the compiled dist/), capturing stdout, stderr and the exit code.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
@@ -30,7 +31,7 @@ export async function runCli(argv: string[], options: { env?: Record<string, str
 }
 
 /**
- * Runs the CLI in-process as if on a terminal: stdin and stderr have `isTTY`, and each
+ * Runs the CLI in-process as if on a terminal: stdin, stdout and stderr have `isTTY`, and each
  * `QUESTION [y/N] ` written to stderr is answered with `answer` and a newline (null: the end of
  * input). `questions` holds the questions asked, without the "[y/N]".
  */
@@ -39,6 +40,7 @@ export async function runCliOnTerminal(
   options: { env?: Record<string, string | undefined>; answer?: string | null; cwd?: string } = {},
 ): Promise<CliResult & { questions: string[] }> {
   const stdout = captured();
+  Object.assign(stdout.stream, { isTTY: true });
   const stderr = Object.assign(new PassThrough(), { isTTY: true });
   const stdin = Object.assign(new PassThrough(), { isTTY: true });
   const questions: string[] = [];
@@ -64,11 +66,20 @@ export const BIN = fileURLToPath(new URL('../../bin/keyturn.js', import.meta.url
  */
 export const SPAWN_MS = 20_000;
 
-export function spawnCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): CliResult {
+/**
+ * Starts `bin/keyturn.js` and waits for it. With `stdoutFile` its stdout is that file (created or
+ * truncated), as `keyturn ... > FILE` in a shell, and `stdout` in the result is ''.
+ */
+export function spawnCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string; stdoutFile?: string } = {}): CliResult {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
-  const r = spawnSync(process.execPath, [BIN, ...argv], { env, input: options.stdin ?? '', encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const out = options.stdoutFile === undefined ? 'pipe' : openSync(options.stdoutFile, 'w');
+  try {
+    const r = spawnSync(process.execPath, [BIN, ...argv], { env, input: options.stdin ?? '', encoding: 'utf8', timeout: 30_000, stdio: ['pipe', out, 'pipe'] });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr };
+  } finally {
+    if (typeof out === 'number') closeSync(out);
+  }
 }
 
 /** Starts the CLI as a real process without waiting (several at once race for real); resolves when it exits. */

@@ -12,7 +12,9 @@
  *
  * @example
  * ```ts
- * const store = new EmbeddedStore(state, ring, { audit: auditLog.storeHook() });
+ * // As src/runtime/keyturn.ts wires it: openAudit (src/audit/runtime.ts), storeAuditHook (src/audit/hooks.ts).
+ * const audit = await openAudit(state, ring, settings.audit, { context });
+ * const store = new EmbeddedStore(state, ring, { audit: storeAuditHook(audit, context) });
  * ```
  */
 import type { Transaction } from 'kysely';

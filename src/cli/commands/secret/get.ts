@@ -1,9 +1,9 @@
-/** `keyturn secret get PATH`: print a version's value. */
+/** `keyturn secret get PATH`: print a version's value, byte for byte (a newline added only on a terminal). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
 import { printable } from '../../../core/values.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
-import { emitData } from '../../io.js';
+import { emitValue } from '../../io.js';
 import { requireVersion, selector, versionJson } from './shared.js';
 
 interface GetOptions extends CommonOptions {
@@ -18,7 +18,7 @@ export function registerGet(secret: Command, app: CliApp): void {
     .option('--stage <stage>', 'current, pending or previous')
     .option('--version <n|id>', 'a version number or version id')
     .option('--field <name>', 'print only this field of a JSON value')
-    .addHelpText('after', '\nThe value is printed as is: a string raw, a JSON value as JSON. --json wraps it with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/db/app --stage previous --json')
+    .addHelpText('after', '\nThe value is printed exactly: a string as its bytes, a JSON value as JSON, nothing added, so\n`keyturn secret get PATH > file` writes the stored bytes. On a terminal a newline follows a value\nthat does not end in one. --json wraps the value with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/api/token > token.txt\n  keyturn secret get prod/db/app --stage previous --json')
     .action(async (path: string, opts: GetOptions) => {
       const select = selector(opts);
       const version = await app.withKeyturn(opts, (kt) => requireVersion(kt.store, path, select));
@@ -30,7 +30,7 @@ export function registerGet(secret: Command, app: CliApp): void {
         }
         value = version.value[opts.field];
       }
-      emitData(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
+      emitValue(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),
       );
     });
