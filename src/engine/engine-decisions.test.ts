@@ -25,6 +25,7 @@ const SEED = Number(process.env.KEYTURN_ENGINE_SEED ?? Math.floor(Math.random() 
 const PATH = 'app/db';
 const USER = 'app';
 const FIRST: Credential = { username: USER, password: 'First-pass-1' };
+const ADMIN: Credential = { username: 'kt_admin', password: 'Admin-pass-1' };
 const BASE_MS = 1000;
 const BOUNDARIES = ['prepare', 'create', 'set', 'test', 'finish', 'propagate'].flatMap((s) => [`${s}:before`, `${s}:after`]);
 
@@ -56,7 +57,7 @@ targets:
 secrets:
   admin/db:
     type: database-credential
-    initial: { username: kt_admin, password: Admin-pass-1 }
+    initial: { username: ${ADMIN.username}, password: ${ADMIN.password} }
   ${PATH}:
     type: database-credential
     target: db
@@ -67,7 +68,7 @@ secrets:
     {},
   );
   await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
-  const fake = new FakeTarget({ [FIRST.username]: FIRST.password });
+  const fake = new FakeTarget({ [FIRST.username]: FIRST.password }, ADMIN);
   const random = seeded(SEED);
   return {
     kt,

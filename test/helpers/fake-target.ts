@@ -7,11 +7,11 @@
  * the real targets throw), so the engine cannot tell it from a server. It is not in the production
  * registry: `fakeApplied` hands it to an engine in place of the applied target. The real-server
  * tests (test/targets-*, crash, outage, zero-downtime) stay; this only makes the engine's
- * decisions cheap to test.
+ * decisions cheap to test. It passes the Target contract itself (test/fake-target.test.ts).
  *
  * @example
  * ```ts
- * const fake = new FakeTarget({ app: 'First-pass-1' });
+ * const fake = new FakeTarget({ app: 'First-pass-1' }, { username: 'kt_admin', password: 'Admin-pass-1' });
  * fake.failNext('set', 2);           // the next two sets: KT_TARGET_UNAVAILABLE
  * const engine = engineWith(kt, undefined, { applied: fakeApplied(kt.state, fake), clock });
  * await engine.rotate('app/db');     // retrying, attempt 2
@@ -38,6 +38,10 @@ export class FakeTarget implements Target {
   readonly passwordLimits: PasswordLimits = {};
   /** User name → password: the "server". */
   readonly users: Map<string, string>;
+  /** User name → its memberships (what alternating-users copies from the primary to the clone). */
+  readonly memberships = new Map<string, Set<string>>();
+  /** Admin name → its password and whether it may change users (`set` checks `ctx.admin` against these). */
+  readonly admins = new Map<string, { password: string; mayChangeUsers: boolean }>();
   /** Every call, in order. */
   readonly calls: FakeCall[] = [];
   /** Every set is refused: KT_TARGET_PERMISSION_DENIED. */
@@ -48,8 +52,9 @@ export class FakeTarget implements Target {
   down = false;
   private readonly failures: Record<FakeOp, { left: number; code: ErrorCode }> = { set: { left: 0, code: 'KT_TARGET_UNAVAILABLE' }, test: { left: 0, code: 'KT_TARGET_UNAVAILABLE' } };
 
-  constructor(users: Record<string, string> = {}) {
+  constructor(users: Record<string, string> = {}, admin: Credential | null = null) {
     this.users = new Map(Object.entries(users));
+    if (admin) this.admins.set(admin.username, { password: admin.password, mayChangeUsers: true });
   }
 
   /** The next `n` calls of `op` throw `code` (before changing anything). */
@@ -70,13 +75,22 @@ export class FakeTarget implements Target {
   async set(ctx: TargetContext, next: Credential, current: Credential | null): Promise<void> {
     await this.record('set', next.username, () => {
       if (this.refuseSet) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'set the password');
+      if (ctx.admin) {
+        const admin = this.admins.get(ctx.admin.username);
+        if (admin?.password !== ctx.admin.password) throw this.error('KT_TARGET_AUTH_FAILED', ctx.admin.username, 'log in as the admin');
+        if (!admin.mayChangeUsers) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'change the user');
+      }
       const primary = ctx.primaryUsername;
-      if (!this.users.has(primary)) throw this.error('KT_TARGET_USER_MISSING', primary, 'find the user');
       if (ctx.strategy === 'alternating-users') {
         if (next.username !== primary && next.username !== cloneUsername(primary)) throw this.error('KT_TARGET_USERNAME_INVALID', next.username, 'pick the standby');
+        if (!this.users.has(primary)) throw this.error('KT_TARGET_USER_MISSING', primary, 'find the primary user');
         if (!ctx.admin) throw this.error('KT_TARGET_ADMIN_REQUIRED', next.username, 'create the standby');
-      } else if (!ctx.admin && (!current || this.users.get(current.username) !== current.password) && this.users.get(next.username) !== next.password) {
-        throw this.error(current ? 'KT_TARGET_AUTH_FAILED' : 'KT_TARGET_ADMIN_REQUIRED', next.username, 'set the password');
+        this.memberships.set(next.username, new Set(this.memberships.get(primary)));
+      } else {
+        if (!this.users.has(next.username)) throw this.error('KT_TARGET_USER_MISSING', next.username, 'find the user');
+        const currentWorks = current !== null && this.users.get(current.username) === current.password;
+        // Without an admin the change is made as the user itself: it needs the current password (or is done already).
+        if (!ctx.admin && !currentWorks && this.users.get(next.username) !== next.password) throw this.error(current ? 'KT_TARGET_AUTH_FAILED' : 'KT_TARGET_ADMIN_REQUIRED', next.username, 'set the password');
       }
       this.users.set(next.username, next.password);
     }, ctx);
