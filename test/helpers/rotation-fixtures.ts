@@ -8,22 +8,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential, Strategy } from '../../src/targets/target.js';
-import { targetFixture, type KindFixture } from '../fixtures/targets/index.js';
+import { targetFixture, type FixtureOf } from '../fixtures/targets/index.js';
 import { runCli } from './cli.js';
 import { newPassword, uniqueName } from './names.js';
 import { tempDir } from './state.js';
 
 export type Kind = 'postgres' | 'mysql' | 'redis';
 
-export interface RotationFixture {
-  kind: Kind;
+export interface RotationFixture<K extends Kind = Kind> {
+  kind: K;
   strategy: Strategy;
   home: string;
   env: Record<string, string>;
   path: string;
   username: string;
   /** The kind's fixture (admin connection, users) this rotation runs on. */
-  target: KindFixture;
+  target: FixtureOf[K];
   /** Logs in with the plain driver at the real server (never through a proxy or the target's own test). */
   logsIn(cred: Credential): Promise<boolean>;
   /** Extra files (consumer outputs) live here. */
@@ -39,7 +39,7 @@ export interface FixtureOptions {
 }
 
 /** A home with `target: db` and the secret `app/db` managing a fresh user on the real server. */
-export async function rotationFixture(kind: Kind, strategy: Strategy, options: FixtureOptions = {}): Promise<RotationFixture> {
+export async function rotationFixture<K extends Kind>(kind: K, strategy: Strategy, options: FixtureOptions = {}): Promise<RotationFixture<K>> {
   const tmp = tempDir();
   const home = join(tmp.dir, 'home');
   const fx = await targetFixture(kind);
