@@ -7,7 +7,7 @@ const GLOBAL_ENV = { selector: "MemberExpression[property.name='env'][object.typ
 const CORE_MESSAGE = 'src/core/ imports nothing from other src/ folders: move the shared piece into src/core/, or pass it in.';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

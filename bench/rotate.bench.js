@@ -5,14 +5,14 @@
  * with the new password + SELECT 1), both at the same concurrency, in the same run.
  *
  * Runs against the password-auth cluster on 127.0.0.1:55432 (scram-sha-256), so every login
- * really checks a password. Rounds alternate raw and engine; the best of each is compared. A
- * third loop calls the postgres target alone (set + test, no engine, no store), to show how much
+ * really checks a password. The roles, the admin (keyturn_admin, CREATEROLE) and the login check
+ * come from the tests' postgres fixture (test/fixtures/targets/postgres.ts; see ./target-fixtures.js).
+ * Rounds alternate raw and engine; the best of each is compared. A third loop calls the postgres target alone (set + test, no engine, no store), to show how much
  * of the difference is the target and how much the engine's durable bookkeeping.
  * Goal: the engine takes at most 1.1x the raw time.
  *
  *   npm run bench:rotate            (BENCH_ROLES=300 BENCH_CONCURRENCY=4 BENCH_ROUNDS=3)
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,16 +24,13 @@ import { parseConfig } from '../dist/config/load.js';
 import { applyPlan, planConfig } from '../dist/config/apply.js';
 import { initHome, openKeyturn } from '../dist/runtime/keyturn.js';
 import { createTarget } from '../dist/targets/registry.js';
-import { createLogger } from '../dist/core/logger.js';
+import { loadTargetFixtures } from './target-fixtures.js';
 
 const N = Number(process.env.BENCH_ROLES ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PORT = Number(process.env.BENCH_PG_PORT ?? 55432);
-const HOST = '127.0.0.1';
 const PREFIX = `ktb_${randomBytes(3).toString('hex')}`;
 
-const psql = (sql) => execFileSync('runuser', ['-u', 'postgres', '--', 'psql', '-p', String(PORT), '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
 const pw = () => randomBytes(18).toString('base64url');
 
 async function pool(items, limit, fn) {
@@ -43,22 +40,16 @@ async function pool(items, limit, fn) {
   }));
 }
 
-async function login(user, password) {
-  const c = new pg.Client({ host: HOST, port: PORT, user, password, database: 'postgres' });
-  await c.connect();
-  try {
-    await c.query('SELECT 1');
-  } finally {
-    await c.end();
-  }
-}
-
 async function main() {
-  const adminUser = `${PREFIX}_admin`;
-  const adminPassword = pw();
+  const { targetFixture } = await loadTargetFixtures();
+  const fx = await targetFixture('postgres');
+  const { host: HOST, port: PORT } = fx.config();
+  const { username: adminUser, password: adminPassword } = fx.admin;
   const roles = Array.from({ length: N }, (_, i) => ({ user: `${PREFIX}_r${i}`, password: pw() }));
-  psql(`CREATE ROLE ${adminUser} LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
-  psql(roles.map((r) => `CREATE ROLE ${r.user} LOGIN PASSWORD '${r.password}';`).join('\n'));
+  for (const r of roles) await fx.createUser(r.user, r.password);
+  const login = async (user, password) => {
+    if (!(await fx.logsIn({ username: user, password }))) throw new Error(`${user} does not log in with the password just set`);
+  };
   const home = mkdtempSync(join(tmpdir(), 'keyturn-bench-'));
   const admin = new pg.Pool({ host: HOST, port: PORT, user: adminUser, password: adminPassword, database: 'postgres', max: CONCURRENCY });
   try {
@@ -97,11 +88,10 @@ async function main() {
       return performance.now() - t0;
     };
     const target = createTarget({ type: 'postgres', host: HOST, port: PORT, database: 'postgres' });
-    const log = createLogger('silent');
     const targetOnly = async () => {
       const t0 = performance.now();
       await pool(roles, CONCURRENCY, async (r) => {
-        const ctx = () => ({ strategy: 'single-user', admin: { username: adminUser, password: adminPassword }, primaryUsername: r.user, log, signal: AbortSignal.timeout(30_000) });
+        const ctx = () => fx.context('single-user', r.user, { signal: AbortSignal.timeout(30_000) });
         const next = { username: r.user, password: pw() };
         await target.set(ctx(), next, { username: r.user, password: r.password });
         await target.test(ctx(), next);
@@ -134,8 +124,8 @@ async function main() {
     console.log(`  ratio engine/raw: ${ratio.toFixed(3)}x (goal <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
   } finally {
     await admin.end();
-    psql(roles.map((r) => `DROP ROLE IF EXISTS ${r.user};`).join('\n'));
-    psql(`DROP ROLE IF EXISTS ${adminUser}`);
+    for (const r of roles) await fx.dropUser(r.user);
+    await fx.close();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,6 @@ import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { SQLITE_REFUSE_AUDIT, rewriteHeadWithKey } from './helpers/audit.js';
 import { BIN, runCli, type CliResult } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
 import { tempDir } from './helpers/state.js';
 
@@ -391,7 +390,7 @@ describe('a rotation on a PostgreSQL target', () => {
       // there, before any step touched the target, and can be resumed once the log is writable.
       expect(JSON.parse(r.stderr).error.code).toBe('KT_AUDIT_WRITE_FAILED');
       expect(r.stderr).not.toContain(current.value.password);
-      expect(await logsIn(fx.login, current.value)).toBe(true);
+      expect(await fx.logsIn(current.value)).toBe(true);
       const db2 = new DatabaseSync(join(fx.home, 'keyturn.db'));
       db2.exec('DROP TRIGGER audit_refuse');
       db2.close();

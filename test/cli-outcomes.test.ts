@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import mysql from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERRORS, exitCodeOf, type ErrorCode } from '../src/core/errors.js';
 import { table } from '../src/cli/io.js';
@@ -207,26 +206,17 @@ describe('text output', () => {
 });
 
 describe('a failed run names the step that failed, not the step it resumes at', () => {
-  let fx: RotationFixture | undefined;
+  let fx: RotationFixture<'mysql'> | undefined;
   afterEach(async () => {
     await fx?.close();
     fx = undefined;
   });
 
-  async function root<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
-
   it('MariaDB takes the new password, then the locked account fails test: "failed at test", resumed at set', async () => {
     fx = await rotationFixture('mysql', 'single-user', { secretExtra: '    rotation: { attempts: 2, backoffBaseMs: 20, backoffCapMs: 50, timeoutMs: 5000 }\n' });
     const fenv = { ...fx.env, KEYTURN_LOG_LEVEL: 'silent' };
     // An operator locks the account: the admin can still set its password, but nobody logs in.
-    await root((c) => c.query(`ALTER USER ?@'%' ACCOUNT LOCK`, [fx!.username]));
+    await fx.target.sql(`ALTER USER ${fx.target.accountOf(fx.username)} ACCOUNT LOCK`);
 
     const first = await runCli(['rotate', fx.path], { env: fenv });
     expect(first.code).toBe(1);
@@ -247,7 +237,7 @@ describe('a failed run names the step that failed, not the step it resumes at', 
     expect((await runCli(['runs'], { env: fenv })).stdout).toMatch(/failed\s+set\s+2\s+KT_TARGET_AUTH_FAILED at test/);
 
     // Unlocked, the run resumes at set (the new password already works there) and finishes.
-    await root((c) => c.query(`ALTER USER ?@'%' ACCOUNT UNLOCK`, [fx!.username]));
+    await fx.target.sql(`ALTER USER ${fx.target.accountOf(fx.username)} ACCOUNT UNLOCK`);
     const done = await runCli(['runs', 'resume', run!.id, '--json'], { env: fenv });
     expect(done.code, done.stderr).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ status: 'done', failedStep: null, error: null });

@@ -19,24 +19,12 @@ import { loadSettings } from '../src/config/settings.js';
 import type { Credential } from '../src/targets/target.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { BIN, SPAWN_MS } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type Kind, type RotationFixture } from './helpers/rotation-fixtures.js';
+import { seeded } from './helpers/seeded.js';
 import type { Strategy } from '../src/targets/target.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 24);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Each case starts a rotation, a recovery and up to four in-process opens of the state: six
@@ -81,7 +69,7 @@ async function stored(fx: RotationFixture): Promise<{ current: Credential; pendi
 
 async function assertStoreKnowsAWorkingCredential(fx: RotationFixture, label: string): Promise<void> {
   const s = await stored(fx);
-  const works = (await logsIn(fx.login, s.current)) || (s.pending !== null && (await logsIn(fx.login, s.pending)));
+  const works = (await fx.logsIn(s.current)) || (s.pending !== null && (await fx.logsIn(s.pending)));
   expect(works, `${label}: neither the stored current nor the pending credential logs in`).toBe(true);
 }
 
@@ -91,7 +79,7 @@ async function recoverAndAssert(fx: RotationFixture, label: string, useResume: b
   const r = useResume && active ? await keyturn(fx.env, ['runs', 'resume', active.id]) : await keyturn(fx.env, ['rotate', fx.path]);
   expect(r.code, `${label}: recovery exited ${r.code}: ${r.stderr}`).toBe(0);
   const after = await stored(fx);
-  expect(await logsIn(fx.login, after.current), `${label}: the stored current credential does not log in`).toBe(true);
+  expect(await fx.logsIn(after.current), `${label}: the stored current credential does not log in`).toBe(true);
   expect(after.pending, `${label}: a pending version is still staged`).toBeNull();
   expect(after.runs[0]!.status, label).toBe('done');
   if (active) expect(after.runs.find((x) => x.id === active.id)?.status, `${label}: the interrupted run did not converge`).toBe('done');

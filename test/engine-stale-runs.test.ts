@@ -16,7 +16,6 @@ import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import type { Credential } from '../src/targets/target.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { tempDir } from './helpers/state.js';
@@ -51,7 +50,7 @@ const stored = async (stage: 'current' | 'pending' | 'previous' = 'current') => 
 
 async function expectCurrentLogsIn(): Promise<void> {
   const current = (await stored())!;
-  expect(await logsIn(fx!.login, current)).toBe(true);
+  expect(await fx!.logsIn(current)).toBe(true);
 }
 
 describe('a superseded run never touches the target', () => {
@@ -78,7 +77,7 @@ describe('a superseded run never touches the target', () => {
     // Nothing moved: v3 is current, logs in, and v1 does not (the target was never given it back).
     expect(await stored()).toEqual(v3);
     expect(await stored('pending')).toBeNull();
-    expect(await logsIn(fx!.login, v1)).toBe(false);
+    expect(await fx!.logsIn(v1)).toBe(false);
     await expectCurrentLogsIn();
     await expectCode(async () => (await kt!.engine()).resume(failed.id), 'KT_RUN_FINISHED');
   });
@@ -92,12 +91,12 @@ describe('a superseded run never touches the target', () => {
     const put = { username: fx!.username, password: 'Kt-put-by-hand-0123456789' };
     await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
     await kt!.store.put(fx!.path, put);
-    expect(await logsIn(fx!.login, put)).toBe(true);
+    expect(await fx!.logsIn(put)).toBe(true);
 
     await expectCode(async () => (await kt!.engine()).resume(retrying.id), 'KT_RUN_SUPERSEDED');
     expect((await (await kt!.engine()).runs.get(retrying.id)).status).toBe('cancelled');
     expect(await stored()).toEqual(put);
-    expect(await logsIn(fx!.login, put)).toBe(true);
+    expect(await fx!.logsIn(put)).toBe(true);
 
     const fresh = await (await kt!.engine()).rotate(fx!.path);
     expect(fresh.status).toBe('done');

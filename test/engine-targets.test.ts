@@ -8,7 +8,6 @@ import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import type { Credential } from '../src/targets/target.js';
 import { runCli } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type Kind, type RotationFixture } from './helpers/rotation-fixtures.js';
 
 let fx: RotationFixture | undefined;
@@ -40,8 +39,8 @@ describe.each<Kind>(['postgres', 'mysql', 'redis'])('%s through the CLI', (kind)
     const next = await current(fx);
     expect(next).toMatchObject({ username: fx.username, host: 'db.internal', dbname: 'app' });
     expect(next.password).not.toBe(first.password);
-    expect(await logsIn(fx.login, next)).toBe(true);
-    expect(await logsIn(fx.login, first)).toBe(false);
+    expect(await fx.logsIn(next)).toBe(true);
+    expect(await fx.logsIn(first)).toBe(false);
   });
 
   it('alternating-users: the standby user takes over and the previous one still logs in', async () => {
@@ -50,14 +49,14 @@ describe.each<Kind>(['postgres', 'mysql', 'redis'])('%s through the CLI', (kind)
     expect((await runCli(['rotate', fx.path], { env: fx.env })).code).toBe(0);
     const second = await current(fx);
     expect(second.username).toBe(`${fx.username}_clone`);
-    expect(await logsIn(fx.login, second)).toBe(true);
-    expect(await logsIn(fx.login, first)).toBe(true);
+    expect(await fx.logsIn(second)).toBe(true);
+    expect(await fx.logsIn(first)).toBe(true);
     expect((await runCli(['rotate', fx.path], { env: fx.env })).code).toBe(0);
     const third = await current(fx);
     expect(third.username).toBe(fx.username);
     expect(third.password).not.toBe(first.password);
-    expect(await logsIn(fx.login, third)).toBe(true);
-    expect(await logsIn(fx.login, second)).toBe(true);
-    expect(await logsIn(fx.login, first)).toBe(false);
+    expect(await fx.logsIn(third)).toBe(true);
+    expect(await fx.logsIn(second)).toBe(true);
+    expect(await fx.logsIn(first)).toBe(false);
   });
 });

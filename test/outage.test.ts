@@ -8,8 +8,8 @@ import { loadSettings } from '../src/config/settings.js';
 import type { Step } from '../src/engine/runs-repo.js';
 import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import type { Credential, Strategy } from '../src/targets/target.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
+import { PG_AUTH_PORT } from './helpers/pg-auth.js';
 import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { downBefore, engineWith } from './helpers/engines.js';
 
@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 async function setup(strategy: Strategy): Promise<void> {
-  proxy = await tcpProxy(55432);
+  proxy = await tcpProxy(PG_AUTH_PORT);
   fx = await rotationFixture('postgres', strategy, { port: proxy.port, secretExtra: RETRY });
   kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
 }
@@ -48,12 +48,12 @@ describe('target outages', () => {
     const steps = await (await kt!.engine()).runs.steps(run.id);
     expect(steps.filter((s) => s.step === 'set' && s.outcome === 'failed')).toHaveLength(3);
     expect(await value('current')).toEqual(before);
-    expect(await logsIn(fx!.login, before!)).toBe(true);
+    expect(await fx!.logsIn(before!)).toBe(true);
     await proxy!.up();
     const cancelled = await (await kt!.engine()).cancel(run.id);
     expect(cancelled.status).toBe('cancelled');
     expect(await value('pending')).toBeNull();
-    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+    expect(await fx!.logsIn((await value('current'))!)).toBe(true);
   });
 
   it('down during set: once back, resume finishes the rotation', async () => {
@@ -65,7 +65,7 @@ describe('target outages', () => {
     expect(done.status).toBe('done');
     const current = (await value('current'))!;
     expect(current.username).toBe(`${fx!.username}_clone`);
-    expect(await logsIn(fx!.login, current)).toBe(true);
+    expect(await fx!.logsIn(current)).toBe(true);
     expect(await value('pending')).toBeNull();
   });
 
@@ -75,10 +75,10 @@ describe('target outages', () => {
     const run = await engineDownAt('test').rotate(fx!.path, { wait: true });
     expect(run).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE' });
     expect(await value('current')).toEqual(before);
-    expect(await logsIn(fx!.login, before)).toBe(true);
+    expect(await fx!.logsIn(before)).toBe(true);
     await proxy!.up();
     expect((await (await kt!.engine()).resume(run.id)).status).toBe('done');
-    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+    expect(await fx!.logsIn((await value('current'))!)).toBe(true);
   });
 
   it('down during test, single-user: the store keeps the pending credential the target took; resume makes it current', async () => {
@@ -89,14 +89,14 @@ describe('target outages', () => {
     expect(await value('current')).toEqual(before);
     const pending = (await value('pending'))!;
     // The target took the new password before it went down: the store still knows it.
-    expect(await logsIn(fx!.login, pending)).toBe(true);
+    expect(await fx!.logsIn(pending)).toBe(true);
     await proxy!.up();
     const done = await (await kt!.engine()).resume(run.id);
     expect(done.status).toBe('done');
     expect(await value('current')).toEqual(pending);
     expect(await value('pending')).toBeNull();
-    expect(await logsIn(fx!.login, pending)).toBe(true);
-    expect(await logsIn(fx!.login, before)).toBe(false);
+    expect(await fx!.logsIn(pending)).toBe(true);
+    expect(await fx!.logsIn(before)).toBe(false);
   });
 
   it('down during test: the run says it failed at test, though its next attempt resumes at set', async () => {
@@ -125,27 +125,21 @@ describe('target outages', () => {
     expect(lines.at(-1)).toMatchObject({ summary: { total: 1, done: 1, failed: 0 } });
     const nothing = await runCli(['rotate', '--due', '--json'], { env: fx!.env });
     expect(JSON.parse(nothing.stdout.trim())).toMatchObject({ summary: { total: 0 } });
-    expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
+    expect(await fx!.logsIn((await value('current'))!)).toBe(true);
   });
 
   it('refused credentials: after two failed sets the next attempt generates a fresh value', async () => {
     await setup('single-user');
     // The target's admin becomes a role without the right to change passwords: every set is refused.
-    const { psqlAsPostgres } = await import('./helpers/pg-auth.js');
-    const weak = `kt_weak_${Date.now().toString(36)}`;
-    await psqlAsPostgres(`CREATE ROLE ${weak} LOGIN PASSWORD 'Weak-pw-123';`);
-    try {
-      await kt!.store.put('admin/db', { username: weak, password: 'Weak-pw-123' });
-      const run = await (await kt!.engine()).rotate(fx!.path, { wait: true });
-      expect(run.status).toBe('failed');
-      expect(run.errorCode).toMatch(/^KT_TARGET_/);
-      expect(run.generation).toBe(2);
-      const ids = (await kt!.store.versions(fx!.path)).map((v) => v.id);
-      expect(ids).toEqual(expect.arrayContaining([`${run.id}.g1`, `${run.id}.g2`]));
-      expect(await value('pending')).toBeNull();
-      expect(await logsIn(fx!.login, (await value('current'))!)).toBe(true);
-    } finally {
-      await psqlAsPostgres(`DROP ROLE IF EXISTS ${weak};`);
-    }
+    const weak = await fx!.target.weakAdmin!();
+    await kt!.store.put('admin/db', { username: weak.username, password: weak.password });
+    const run = await (await kt!.engine()).rotate(fx!.path, { wait: true });
+    expect(run.status).toBe('failed');
+    expect(run.errorCode).toMatch(/^KT_TARGET_/);
+    expect(run.generation).toBe(2);
+    const ids = (await kt!.store.versions(fx!.path)).map((v) => v.id);
+    expect(ids).toEqual(expect.arrayContaining([`${run.id}.g1`, `${run.id}.g2`]));
+    expect(await value('pending')).toBeNull();
+    expect(await fx!.logsIn((await value('current'))!)).toBe(true);
   });
 });

@@ -2,25 +2,15 @@
  * The generic target (app secrets, `simple` strategy, no outside system) runs the Target
  * contract; the tests that need a server or a user are skipped with the reason.
  */
-import { createTarget } from '../src/targets/registry.js';
 import { runTargetContract } from './contracts/target-contract.js';
+import { genericFixture } from './fixtures/targets/generic.js';
 
 const NO_SERVER = 'the generic target has no server: set and test change and probe nothing';
 
 runTargetContract({
   name: 'generic',
   strategies: ['simple'],
-  make: async () => ({
-    target: createTarget({ type: 'generic' }),
-    atPort: null,
-    admin: null,
-    createUser: async () => undefined,
-    dropUser: async () => undefined,
-    newMembership: async () => 'none',
-    grant: async () => undefined,
-    memberships: async () => [],
-    close: async () => undefined,
-  }),
+  make: genericFixture,
   skip: {
     'an unreachable target fails set and test with KT_TARGET_UNAVAILABLE': NO_SERVER,
     'a server that never answers fails set and test with KT_TARGET_UNAVAILABLE once the connect timeout passes': NO_SERVER,

@@ -4,65 +4,20 @@
  * particular to MySQL grants (column privileges, GRANT OPTION, ALL PRIVILEGES, roles, default
  * role), the locked-clone resume path and the account host part.
  */
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/core/logger.js';
-import { createTarget } from '../src/targets/registry.js';
-import { cloneUsername, type Credential, type TargetContext } from '../src/targets/target.js';
-import { runTargetContract, uniqueName, type TargetFixture } from './contracts/target-contract.js';
-
-const SERVER = { host: '127.0.0.1', port: 3306 };
-const ROOT: Credential = { username: 'root', password: '' };
-
-async function mysqlFixture(userHost = '%'): Promise<TargetFixture & { sql(text: string, values?: unknown[]): Promise<unknown[]>; accountOf(user: string): string }> {
-  const root = await mysql.createConnection({ ...SERVER, user: ROOT.username, password: ROOT.password });
-  const sql = async (text: string, values: unknown[] = []) => (await root.query(text, values))[0] as unknown[];
-  const accountOf = (user: string) => `${root.escape(user)}@${root.escape(userHost)}`;
-  const config = { type: 'mysql' as const, ...SERVER, userHost, connectTimeoutMs: 5000 };
-  const made: string[] = [];
-  return {
-    sql,
-    accountOf,
-    target: createTarget(config),
-    atPort: (port) => createTarget({ ...config, port, connectTimeoutMs: 1000 }),
-    admin: ROOT,
-    async createUser(username, password) {
-      await sql(`CREATE USER ${accountOf(username)} IDENTIFIED BY ?`, [password]);
-      await sql(`GRANT SELECT ON \`${uniqueName('kt_db')}\`.* TO ${accountOf(username)}`);
-    },
-    dropUser: async (username) => void (await sql(`DROP USER IF EXISTS ${accountOf(username)}`)),
-    newMembership: async () => `SELECT, INSERT ON \`${uniqueName('kt_db')}\`.*`,
-    grant: async (username, privilege) => void (await sql(`GRANT ${privilege} TO ${accountOf(username)}`)),
-    async memberships(username) {
-      const rows = (await sql(`SHOW GRANTS FOR ${accountOf(username)}`)) as Record<string, string>[];
-      const grantee = `\`${username}\`@\`${userHost}\``;
-      return rows
-        .map((r) => Object.values(r)[0]!.replaceAll(grantee, 'USER').replace(/ IDENTIFIED BY PASSWORD '[^']*'/, ''))
-        .sort();
-    },
-    async weakAdmin() {
-      const username = uniqueName('kt_adm');
-      const password = `Weak-${uniqueName()}`;
-      made.push(username);
-      await sql(`CREATE USER ${accountOf(username)} IDENTIFIED BY ?`, [password]);
-      return { username, password };
-    },
-    async close() {
-      for (const u of made) await sql(`DROP USER IF EXISTS ${accountOf(u)}`);
-      await root.end();
-    },
-  };
-}
+import { cloneUsername, type Credential } from '../src/targets/target.js';
+import { runTargetContract } from './contracts/target-contract.js';
+import { mysqlFixture, type MysqlFixture } from './fixtures/targets/mysql.js';
+import { uniqueName } from './helpers/names.js';
 
 runTargetContract({ name: 'mysql (MariaDB on 3306)', strategies: ['single-user', 'alternating-users'], make: () => mysqlFixture() });
 
 describe('mysql target: grants and accounts', () => {
-  let fx: Awaited<ReturnType<typeof mysqlFixture>>;
+  let fx: MysqlFixture;
   const users: string[] = [];
   const roles: string[] = [];
   const databases: string[] = [];
-  const log = createLogger('silent');
-  const ctx = (primaryUsername: string): TargetContext => ({ strategy: 'alternating-users', admin: ROOT, primaryUsername, log, signal: AbortSignal.timeout(20_000) });
+  const ctx = (primaryUsername: string) => fx.context('alternating-users', primaryUsername);
   const user = async (f = fx): Promise<Credential> => {
     const cred = { username: uniqueName(), password: `Pw-${uniqueName()}` };
     users.push(cred.username, cloneUsername(cred.username));

@@ -6,76 +6,19 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
-import { createLogger } from '../src/core/logger.js';
 import { createTarget } from '../src/targets/registry.js';
 import { cloneUsername, type Credential, type Strategy, type TargetContext } from '../src/targets/target.js';
-import { runTargetContract, uniqueName, type TargetFixture } from './contracts/target-contract.js';
-import { pgAuthCluster, psqlAsPostgres, type PgAuthCluster } from './helpers/pg-auth.js';
-
-/** Runs admin SQL on the cluster as keyturn_admin (CREATEROLE) over TCP. */
-async function asAdmin<T>(c: PgAuthCluster, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ host: c.host, port: c.port, database: c.database, user: c.admin.username, password: c.admin.password });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function postgresFixture(): Promise<TargetFixture & { cluster: PgAuthCluster }> {
-  const cluster = await pgAuthCluster();
-  const config = { type: 'postgres' as const, host: cluster.host, port: cluster.port, database: cluster.database, connectTimeoutMs: 5000 };
-  const made: string[] = [];
-  const sql = (text: string) => asAdmin(cluster, (c) => c.query(text));
-  const id = (name: string) => pg.escapeIdentifier(name);
-  const newRole = async (login: string | null) => {
-    const name = uniqueName(login === null ? 'kt_grp' : 'kt_adm');
-    made.push(name);
-    await sql(login === null ? `CREATE ROLE ${id(name)} NOLOGIN` : `CREATE ROLE ${id(name)} LOGIN PASSWORD ${pg.escapeLiteral(login)}`);
-    return name;
-  };
-  const target = createTarget(config);
-  return {
-    cluster,
-    target,
-    atPort: (port) => createTarget({ ...config, port, connectTimeoutMs: 1000 }),
-    admin: cluster.admin,
-    async createUser(username, password) {
-      const group = await newRole(null);
-      await sql(`CREATE ROLE ${id(username)} LOGIN PASSWORD ${pg.escapeLiteral(password)} IN ROLE ${id(group)}`);
-    },
-    dropUser: async (username) => void (await sql(`DROP ROLE IF EXISTS ${id(username)}`)),
-    newMembership: () => newRole(null),
-    grant: async (username, role) => void (await sql(`GRANT ${id(role)} TO ${id(username)}`)),
-    memberships: (username) =>
-      asAdmin(cluster, async (c) => {
-        const { rows } = await c.query<{ m: string }>(
-          `SELECT g.rolname || CASE WHEN m.admin_option THEN ' (admin)' ELSE '' END AS m
-           FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-           WHERE u.rolname = $1 ORDER BY 1`,
-          [username],
-        );
-        return rows.map((r) => r.m);
-      }),
-    async weakAdmin() {
-      const password = `weak-${uniqueName()}`;
-      return { username: await newRole(password), password };
-    },
-    async close() {
-      await target.close?.();
-      for (const name of made) await sql(`DROP ROLE IF EXISTS ${id(name)}`);
-    },
-  };
-}
+import { runTargetContract } from './contracts/target-contract.js';
+import { postgresFixture, type PostgresFixture } from './fixtures/targets/postgres.js';
+import { uniqueName } from './helpers/names.js';
+import { psqlAsPostgres } from './helpers/pg-auth.js';
 
 runTargetContract({ name: 'postgres (scram-sha-256 on 55432)', strategies: ['single-user', 'alternating-users'], make: postgresFixture });
 
 describe('postgres target: PostgreSQL specifics', () => {
-  let fx: Awaited<ReturnType<typeof postgresFixture>>;
+  let fx: PostgresFixture;
   const users: string[] = [];
-  const log = createLogger('silent');
-  const ctx = (strategy: Strategy, primaryUsername: string): TargetContext => ({ strategy, admin: fx.admin, primaryUsername, log, signal: AbortSignal.timeout(20_000) });
+  const ctx = (strategy: Strategy, primaryUsername: string) => fx.context(strategy, primaryUsername);
   const user = async (password: string): Promise<Credential> => {
     const username = uniqueName();
     users.push(username, cloneUsername(username));
@@ -94,12 +37,12 @@ describe('postgres target: PostgreSQL specifics', () => {
   it('syncs ADMIN OPTION both ways', async () => {
     const primary = await user('Primary-pass-1');
     const group = await fx.newMembership();
-    await asAdmin(fx.cluster, (c) => c.query(`GRANT ${pg.escapeIdentifier(group)} TO ${pg.escapeIdentifier(primary.username)} WITH ADMIN OPTION`));
+    await fx.sql(`GRANT ${pg.escapeIdentifier(group)} TO ${pg.escapeIdentifier(primary.username)} WITH ADMIN OPTION`);
     const clone = { username: cloneUsername(primary.username), password: 'Clone-pass-1' };
     await fx.target.set(ctx('alternating-users', primary.username), clone, primary);
     expect(await fx.memberships(clone.username)).toContain(`${group} (admin)`);
 
-    await asAdmin(fx.cluster, (c) => c.query(`REVOKE ADMIN OPTION FOR ${pg.escapeIdentifier(group)} FROM ${pg.escapeIdentifier(primary.username)}`));
+    await fx.sql(`REVOKE ADMIN OPTION FOR ${pg.escapeIdentifier(group)} FROM ${pg.escapeIdentifier(primary.username)}`);
     await fx.target.set(ctx('alternating-users', primary.username), clone, primary);
     expect(await fx.memberships(clone.username)).toContain(group);
     expect(await fx.memberships(clone.username)).toEqual(await fx.memberships(primary.username));
@@ -130,7 +73,7 @@ describe('postgres target: PostgreSQL specifics', () => {
     const adminName = uniqueName('kt_adm');
     const admin = { username: adminName, password: `Adm-${uniqueName()}` };
     users.push(adminName);
-    await asAdmin(fx.cluster, (c) => c.query(`CREATE ROLE ${pg.escapeIdentifier(adminName)} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(admin.password)}`));
+    await fx.sql(`CREATE ROLE ${pg.escapeIdentifier(adminName)} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(admin.password)}`);
     const target = createTarget({ type: 'postgres', host: fx.cluster.host, port: fx.cluster.port, database: fx.cluster.database });
     const c = (u: string): TargetContext => ({ ...ctx('single-user', u), admin });
     const backends = async () => Number((await psqlAsPostgres(`SELECT count(*) FROM pg_stat_activity WHERE usename = '${adminName}';`)).trim());

@@ -5,50 +5,14 @@
  * single-user set; the in-memory warning without an ACL file).
  */
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/core/logger.js';
-import { parseAclUser, permissionsOf } from '../src/targets/redis/acl.js';
-import { createTarget } from '../src/targets/registry.js';
 import { cloneUsername, type Credential, type Strategy, type TargetContext } from '../src/targets/target.js';
-import { runTargetContract, uniqueName, type TargetFixture } from './contracts/target-contract.js';
+import { runTargetContract } from './contracts/target-contract.js';
+import { redisConnection, redisFixture, type RedisFixture } from './fixtures/targets/redis.js';
+import { uniqueName } from './helpers/names.js';
 
-const SERVER = { host: '127.0.0.1', port: 6379 };
 const NO_ADMIN_REASON = 'with no admin credential the target acts as the default user, which needs no password on this machine';
-
-function connect(): Redis {
-  return new Redis({ ...SERVER, protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-}
-
-async function redisFixture(): Promise<TargetFixture & { call(...args: string[]): Promise<unknown> }> {
-  const admin = connect();
-  await admin.connect();
-  const call = (...args: string[]) => admin.call(args[0]!, ...args.slice(1));
-  const config = { type: 'redis' as const, ...SERVER, connectTimeoutMs: 5000 };
-  const made: string[] = [];
-  return {
-    call,
-    target: createTarget(config),
-    atPort: (port) => createTarget({ ...config, port, connectTimeoutMs: 1000 }),
-    admin: null,
-    createUser: async (username, password) => void (await call('ACL', 'SETUSER', username, 'on', `>${password}`, '+ping', '+get', `~${uniqueName('base')}:*`)),
-    dropUser: async (username) => void (await call('ACL', 'DELUSER', username)),
-    newMembership: async () => `~${uniqueName('kt')}:*`,
-    grant: async (username, rule) => void (await call('ACL', 'SETUSER', username, rule)),
-    memberships: async (username) => permissionsOf(parseAclUser(await call('ACL', 'GETUSER', username))!),
-    async weakAdmin() {
-      const username = uniqueName('kt_adm');
-      const password = `Weak-${uniqueName()}`;
-      made.push(username);
-      await call('ACL', 'SETUSER', username, 'on', `>${password}`, '+@all', '-@admin', '~*');
-      return { username, password };
-    },
-    async close() {
-      for (const u of made) await call('ACL', 'DELUSER', u);
-      admin.disconnect();
-    },
-  };
-}
 
 runTargetContract({
   name: 'redis (6379)',
@@ -61,9 +25,9 @@ runTargetContract({
 });
 
 describe('redis target: ACL specifics', () => {
-  let fx: Awaited<ReturnType<typeof redisFixture>>;
+  let fx: RedisFixture;
   const users: string[] = [];
-  const ctx = (strategy: Strategy, primaryUsername: string, log = createLogger('silent')): TargetContext => ({ strategy, admin: null, primaryUsername, log, signal: AbortSignal.timeout(20_000) });
+  const ctx = (strategy: Strategy, primaryUsername: string, log = createLogger('silent')): TargetContext => fx.context(strategy, primaryUsername, { log });
   const user = async (...rules: string[]): Promise<Credential> => {
     const cred = { username: uniqueName(), password: `Pw-${uniqueName()}` };
     users.push(cred.username, cloneUsername(cred.username));
@@ -107,7 +71,7 @@ describe('redis target: ACL specifics', () => {
 
   it('single-user: a session authenticated before set keeps working; a new login with the old password is refused', async () => {
     const old = await user('+ping');
-    const session = connect();
+    const session = redisConnection();
     await session.connect();
     try {
       await session.call('AUTH', old.username, old.password);

@@ -15,7 +15,6 @@ import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { caught } from './contracts/consumer-contract.js';
 import { runCli } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
 import { openTestHome } from './helpers/state.js';
 
@@ -128,7 +127,7 @@ secrets:
         const run = await (await k.engine()).rotate(fx.path);
         expect(run).toMatchObject({ status: 'failed', failedStep: 'prepare', errorCode: 'KT_TEMPLATE_PLACEHOLDER_UNKNOWN' });
         expect((await k.store.get(fx.path))!.id).toBe(cur!.id);
-        expect(await logsIn(fx.login, cur!.value as { username: string; password: string })).toBe(true);
+        expect(await fx.logsIn(cur!.value as { username: string; password: string })).toBe(true);
         expect(existsSync(file)).toBe(false);
       } finally {
         await k.close();

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, SPAWN_MS } from './helpers/cli.js';
-import { logsIn } from './helpers/logins.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 
 describe('alternating-users under a connecting client', () => {
@@ -34,7 +33,7 @@ describe('alternating-users under a connecting client', () => {
       while (!stop) {
         const cred = JSON.parse(readFileSync(file, 'utf8')) as { username: string; password: string };
         users.add(cred.username);
-        if (await logsIn(fx.login, cred)) ok += 1;
+        if (await fx.logsIn(cred)) ok += 1;
         else failures.push(cred.username);
       }
     })();

@@ -21,7 +21,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
+import { contractTests } from './skips.js';
 import { isKeyturnError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { SecretValue } from '../../src/core/types.js';
@@ -115,11 +116,7 @@ export function runConsumerContract<S extends ConsumerSubject>(spec: ConsumerCon
       for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
     });
 
-    function test(name: string, fn: () => Promise<void>): void {
-      const reason = spec.skip?.[name];
-      if (reason) it.skip(`${name} (skipped: ${reason})`, fn);
-      else it(name, fn);
-    }
+    const { test, checkSkips } = contractTests(`Consumer contract: ${spec.name}`, spec.skip);
 
     /** Asserts that `subject` has received `value` (or, for a notifying consumer, one more notice than `before`). */
     async function expectReceived(subject: S, value: SecretValue, before: Observation): Promise<void> {
@@ -226,5 +223,7 @@ export function runConsumerContract<S extends ConsumerSubject>(spec: ConsumerCon
       const e = await caught(() => broken.consumer.check!(recordingContext().ctx));
       expect(isKeyturnError(e, 'KT_CONSUMER_FAILED')).toBe(true);
     });
+
+    checkSkips();
   });
 }

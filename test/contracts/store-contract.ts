@@ -11,7 +11,8 @@
  * });
  * ```
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
+import { contractTests } from './skips.js';
 import { DAY_MS, manualClock, type ManualClock } from '../../src/core/clock.js';
 import { isKeyturnError, type ErrorCode, type KeyturnError } from '../../src/core/errors.js';
 import type { SecretStore } from '../../src/stores/store.js';
@@ -109,11 +110,7 @@ export function runStoreContract(spec: StoreContractSpec): void {
       subject = undefined;
     });
 
-    function test(name: string, fn: () => Promise<void>): void {
-      const reason = spec.skip?.[name];
-      if (reason) it.skip(`${name} (skipped: ${reason})`, fn);
-      else it(name, fn);
-    }
+    const { test, checkSkips } = contractTests(`SecretStore contract: ${spec.name}`, spec.skip);
 
     test('stores a string and reads it back as current', async () => {
       const store = await open();
@@ -420,5 +417,7 @@ export function runStoreContract(spec: StoreContractSpec): void {
       expect(await snapshotStore(store)).toEqual(afterOk);
       expect(Object.keys(before as object)).toEqual(['ok/path']);
     });
+
+    checkSkips();
   });
 }

@@ -1,9 +1,9 @@
 /**
  * The Target contract: every target (postgres, mysql, redis, generic, ...) runs this suite
- * against its real server. A test may be skipped only with a reason, which is printed in the
- * test name.
+ * against its real server. A test may be skipped only by its exact name and with a reason, which
+ * is printed in the test name; a skip naming no test of the suite throws (./skips.ts).
  *
- * Each implementation supplies `make`, a fixture that can create and drop users and
+ * Each implementation supplies `make`, a fixture (its kind's one in test/fixtures/targets/) that can create and drop users and
  * "memberships" on the server (PostgreSQL group roles, MySQL privileges, Redis ACL rules) and read
  * a user's memberships back in a form where a primary and a faithful clone compare equal. Every
  * test uses fresh, uniquely named users and drops them afterwards. Every failure is caught and
@@ -15,18 +15,19 @@
  * runTargetContract({
  *   name: 'redis',
  *   strategies: ['single-user', 'alternating-users'],
- *   make: async () => redisFixture(),
- *   skip: { 'single-user: needs an admin or the current credential': 'admin null is the default user' },
+ *   make: redisFixture, // test/fixtures/targets/redis.ts
+ *   skip: { 'alternating-users: needs an admin': 'admin null is the default user, which needs no password here' },
  * });
  * ```
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import { contractTests } from './skips.js';
 import { isKeyturnError, type ErrorCode } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { STRATEGIES, cloneUsername, type Credential, type Strategy, type Target, type TargetContext } from '../../src/targets/target.js';
+import { newPassword, uniqueName } from '../helpers/names.js';
 import { caught, errorText } from './consumer-contract.js';
 
 export interface TargetFixture {
@@ -83,17 +84,6 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
   };
 }
 
-/** A fresh user name that every target accepts (lower case, short). */
-export function uniqueName(prefix = 'kt'): string {
-  return `${prefix}_${randomBytes(5).toString('hex')}`;
-}
-
-/** A fresh password; `tricky` adds quotes, backslashes and SQL/shell specials. */
-export function newPassword(tricky = false): string {
-  const base = `Kt-${randomBytes(12).toString('base64url')}`;
-  return tricky ? `${base}'"\\;--%_*?$\`{}[]() #@!` : base;
-}
-
 export function runTargetContract(spec: TargetContractSpec): void {
   describe(`Target contract: ${spec.name}`, () => {
     let fx: TargetFixture;
@@ -121,11 +111,7 @@ export function runTargetContract(spec: TargetContractSpec): void {
       for (const s of secrets.splice(0)) expect(logs.includes(s), 'a password reached a log line').toBe(false);
     });
 
-    function test(name: string, fn: () => Promise<void>): void {
-      const reason = spec.skip?.[name];
-      if (reason) it.skip(`${name} (skipped: ${reason})`, fn);
-      else it(name, fn);
-    }
+    const { test, checkSkips } = contractTests(`Target contract: ${spec.name}`, spec.skip);
 
     function ctx(strategy: Strategy, primaryUsername: string, overrides: Partial<TargetContext> = {}): TargetContext {
       return { strategy, admin: fx.admin, primaryUsername, log, signal: AbortSignal.timeout(20_000), ...overrides };
@@ -382,5 +368,7 @@ export function runTargetContract(spec: TargetContractSpec): void {
       await expectTargetError(() => fx.target.test(aborted, cred), 'KT_TARGET_UNAVAILABLE');
       await works(login, cred);
     });
+
+    checkSkips();
   });
 }

@@ -8,14 +8,14 @@
  * const run = await engineWith(kt, downBefore('set', proxy)).rotate(path, { wait: true });
  * ```
  */
-import { Engine, type BoundaryHook } from '../../src/engine/engine.js';
+import { Engine, type BoundaryHook, type EngineOptions } from '../../src/engine/engine.js';
 import type { Step } from '../../src/engine/runs-repo.js';
 import type { Keyturn } from '../../src/runtime/keyturn.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
-/** An engine over `kt` whose step boundaries call `onBoundary`. */
-export function engineWith(kt: Keyturn, onBoundary: BoundaryHook): Engine {
-  return new Engine({ state: kt.state, store: kt.store, applied: kt.applied, clock: kt.clock, log: kt.log, onBoundary });
+/** An engine over `kt` whose step boundaries call `onBoundary`; `options` replace any part (applied config, clock, random, ...). */
+export function engineWith(kt: Keyturn, onBoundary?: BoundaryHook, options: Partial<EngineOptions> = {}): Engine {
+  return new Engine({ state: kt.state, store: kt.store, applied: kt.applied, clock: kt.clock, log: kt.log, ...(onBoundary ? { onBoundary } : {}), ...options });
 }
 
 /** A boundary hook that takes the target down (the proxy) just before `step` runs. */
