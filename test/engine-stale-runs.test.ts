@@ -133,7 +133,7 @@ describe('a superseded run never touches the target', () => {
     // The operator's value is current and logs in; the run's pending value was cleared, since the current one is seen to log in.
     expect(await stored()).toEqual(put);
     expect(await stored('pending')).toBeNull();
-    expect(await logsIn(fx!.login, put)).toBe(true);
+    expect(await fx!.logsIn(put)).toBe(true);
     // The next rotation starts from the operator's value.
     const fresh = await (await kt!.engine()).rotate(fx!.path);
     expect(fresh.status).toBe('done');
