@@ -95,6 +95,12 @@ secrets:
     expect(dry.stdout + dry.stderr).toContain('secrets.prod/db/app.consumers.0.template: {{pasword}} is not a field of the value (fields: username, password)');
     expect(dry.stderr).toContain('KT_TEMPLATE_PLACEHOLDER_UNKNOWN');
 
+    // --all --dry-run plans every secret the same way: the problem is listed and the exit is non-zero.
+    const all = await runCli(['rotate', '--all', '--dry-run'], { env: { KEYTURN_HOME: kt.settings.home, KEYTURN_LOG_LEVEL: 'silent' } });
+    expect(all.code).not.toBe(0);
+    expect(all.stdout).toContain('prod/db/app: would fail before changing anything: secrets.prod/db/app.consumers.0.template: {{pasword}} is not a field of the value');
+    expect(all.stderr).toContain('KT_TEMPLATE_PLACEHOLDER_UNKNOWN');
+
     const engine = await kt.engine();
     const run = await engine.rotate('prod/db/app');
     expect(run).toMatchObject({ status: 'failed', failedStep: 'prepare', errorCode: 'KT_TEMPLATE_PLACEHOLDER_UNKNOWN', pendingVersionId: null });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import { pathHasPrefix, normalizePrefix } from '../../core/paths.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
+import type { Engine } from '../../engine/engine.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
@@ -58,6 +59,20 @@ function listed(paths: readonly string[], max = 5): string {
 /** Done, or (for --due) skipped because another worker holds the run right now. */
 function succeeded(o: Outcome): boolean {
   return o.status === 'done' || o.error?.code === 'KT_RUN_LOCKED';
+}
+
+/** What `rotate --all --dry-run` says of one secret: would rotate, or why it would fail before changing anything. */
+async function planOne(engine: Engine, path: string): Promise<Outcome> {
+  try {
+    const plan = await engine.plan(path);
+    const error = plan.problems.length > 0 ? { code: 'KT_TEMPLATE_PLACEHOLDER_UNKNOWN', message: plan.problems.join('; ') } : null;
+    const warn = plan.currentLogsIn === false ? ' (the current credential does NOT log in)' : '';
+    const line = error ? `${path}: would fail before changing anything: ${error.message}` : `${path}: would rotate${warn}`;
+    return { path, status: error ? 'failed' : 'running', runId: null, error, line, json: { dryRun: true, ...plan } };
+  } catch (e) {
+    const error = { code: isKeyturnError(e) ? e.code : 'KT_INTERNAL', message: isKeyturnError(e) ? e.message : 'unexpected error' };
+    return { path, status: 'error', runId: null, error, line: `${path}: ${error.code} ${error.message}`, json: null };
+  }
 }
 
 async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outcome> {
@@ -137,7 +152,17 @@ Examples:
         const paths = opts.due
           ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
           : (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret')).map((p) => p.path);
-        if (opts.dryRun) return paths.map((p): Outcome => ({ path: p, status: 'running', runId: null, error: null, line: `${p}: would rotate`, json: null }));
+        if (opts.dryRun) {
+          // Each secret is planned as `rotate PATH --dry-run` would: templates checked, the current credential tried.
+          const engine = await kt.engine();
+          const planned: Outcome[] = [];
+          await pool(paths, opts.concurrency, async (p) => {
+            const o = await planOne(engine, p);
+            planned.push(o);
+            if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, wouldRotate: o.error === null, error: o.error, ...(o.json ?? {}) })}\n`);
+          });
+          return planned.sort((a, b) => a.path.localeCompare(b.path));
+        }
         if (asks && paths.length > 0) await confirm(app, { question: `Rotate ${paths.length} ${which(paths.length)} (${listed(paths)})?`, yes: opts.yes });
         const out: Outcome[] = [];
         let failed = 0;
@@ -166,5 +191,7 @@ Examples:
         );
       }
       if (!opts.dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
+      const doomed = results.filter((r) => r.error !== null);
+      if (opts.dryRun && doomed.length > 0) throw new KeyturnError(doomed[0]!.error!.code as never, `${doomed.length} of ${results.length} rotations would fail before changing anything: ${listed(doomed.map((r) => r.path))}`);
     });
 }
