@@ -20,23 +20,12 @@ import type { Credential } from '../src/targets/target.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { BIN, SPAWN_MS } from './helpers/cli.js';
 import { logsIn } from './helpers/logins.js';
+import { seeded } from './helpers/seeded.js';
 import { rotationFixture, type Kind, type RotationFixture } from './helpers/rotation-fixtures.js';
 import type { Strategy } from '../src/targets/target.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 24);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Each case starts a rotation, a recovery and up to four in-process opens of the state: six

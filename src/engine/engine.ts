@@ -43,7 +43,7 @@ import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 
 /** Called at every step boundary; tests use it to crash the process at an exact point. */
-export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void;
+export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
 
 /** Where audit events go (the audit log, once wired); never given a value. */
 export interface EngineAuditEvent {
@@ -230,7 +230,7 @@ export class Engine {
         if (this.stopping) {
           return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, undefined, lease);
         }
-        this.o.onBoundary?.(step, 'before', run);
+        await this.o.onBoundary?.(step, 'before', run);
         const startedAt = this.o.clock.now();
         let result: StepResult;
         try {
@@ -262,7 +262,7 @@ export class Engine {
           lease,
           result.audit ? (trx) => this.audit(run, result.audit!, versionId, null, trx) : undefined,
         );
-        this.o.onBoundary?.(step, 'after', run);
+        await this.o.onBoundary?.(step, 'after', run);
       }
       return run;
     });
