@@ -357,25 +357,22 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
     return { fx: { ...template, home, env: { KEYTURN_HOME: home }, dir: tmp.dir }, remove: tmp.remove };
   }
 
-  it.each(seeds)('sequence $i: seed $seed', async ({ seed }) => {
-    const started = performance.now();
-    const actions = generate(seed);
+  /** Plays `actions` (then the closing recovery) in a fresh world, checking after each; stops at the first problem. */
+  async function play(actions: Action[], counted: boolean): Promise<{ problems: string[]; lines: string[] }> {
     const { fx, remove } = await freshWorld();
-    if (process.env.FUZZ_PROF) console.log(`PROF world ${Math.round(performance.now() - started)}`);
     const kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
     const seq = new Sequence(fx, kt, proxy, admin);
     const problems: string[] = [];
     try {
       for (const [n, a] of [...actions.entries(), [actions.length, null] as const]) {
-        const t0 = performance.now();
         const { outcome, detail } = a === null ? await seq.recover() : await seq.act(a);
-        const t1 = performance.now();
-        stats.actions += 1;
-        const kind = a === null ? 'recover (target up, keyturn rotate)' : describeAction(a);
-        stats.outcomes[`${a?.kind ?? 'recover'} ${outcome}`] = (stats.outcomes[`${a?.kind ?? 'recover'} ${outcome}`] ?? 0) + 1;
-        seq.lines.push(`#${n + 1} ${kind} -> ${outcome}: ${detail}`);
+        if (counted) {
+          stats.actions += 1;
+          const key = `${a?.kind ?? 'recover'} ${outcome}`;
+          stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
+        }
+        seq.lines.push(`#${n + 1} ${a === null ? 'recover (target up, keyturn rotate)' : describeAction(a)} -> ${outcome}: ${detail}`);
         const found = await seq.check(outcome);
-        if (process.env.FUZZ_PROF) console.log(`PROF ${a?.kind ?? 'recover'} ${outcome} act=${Math.round(t1 - t0)} check=${Math.round(performance.now() - t1)}`);
         if (found.length > 0) {
           problems.push(...found.map((p) => `after #${n + 1}: ${p}`));
           break;
@@ -385,14 +382,38 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
       await seq.targetUp();
       await kt.close();
       remove();
-      stats.sequences += 1;
-      stats.ms += performance.now() - started;
     }
+    return { problems, lines: seq.lines };
+  }
+
+  /** A failing sequence with every action dropped whose removal keeps it failing (greedy, one pass). */
+  async function shrink(actions: Action[]): Promise<string[]> {
+    let kept = actions;
+    let last: string[] = [];
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const without = [...kept.slice(0, i), ...kept.slice(i + 1)];
+      const r = await play(without, false);
+      if (r.problems.length > 0) {
+        kept = without;
+        last = [...r.lines, ...r.problems];
+      }
+    }
+    return last.length > 0 ? last : ['(no action can be dropped)'];
+  }
+
+  it.each(seeds)('sequence $i: seed $seed', async ({ seed }) => {
+    const started = performance.now();
+    const actions = generate(seed);
+    const { problems, lines } = await play(actions, true);
+    stats.sequences += 1;
+    stats.ms += performance.now() - started;
+    let minimal: string[] = [];
     if (problems.length > 0) {
       stats.lockouts += 1;
       stats.failedSequences.push(`${strategy} seed ${seed}`);
+      minimal = await shrink(actions);
     }
-    expect(problems, `KEYTURN_FUZZ_SEED=${SEED}, ${strategy}, sequence seed ${seed}:\n${seq.lines.join('\n')}\n`).toEqual([]);
+    expect(problems, `KEYTURN_FUZZ_SEED=${SEED}, ${strategy}, sequence seed ${seed}:\n${lines.join('\n')}\nminimal failing sequence:\n${minimal.join('\n')}\n`).toEqual([]);
   });
 });
 
