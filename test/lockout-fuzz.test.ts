@@ -13,7 +13,8 @@
  * - `secret rollback` (a managed credential: refused);
  * - target outage on, outage off.
  *
- * After every action, logging in directly on 55432 (never through the proxy, with a plain driver):
+ * After every action (one that changed nothing, an outage toggle or one with no run to act on, leaves
+ * what the last check saw), logging in directly on 55432 (never through the proxy, with a plain driver):
  * 1. no lockout: the stored current or pending credential logs in;
  * 2. an action that succeeded leaves the stored current credential logging in (a refused or
  *    failed action, a crash, or an outage toggle need not: a kill between set and finish
@@ -22,6 +23,13 @@
  *    with a password the fuzzer knows (every store version ever seen, every hand-set one), and
  *    that password is held by a version staged current, pending or previous.
  * Each sequence ends with the target up and `keyturn rotate`, which must finish with the same checks.
+ * A problem does not stop a sequence; a failing one is then shrunk (actions dropped one at a time,
+ * each try in a fresh world) to a minimal sequence that still shows its most severe problem
+ * (LOCKOUT, CURRENT_DOES_NOT_LOG_IN, UNSTAGED_LOGIN, UNKNOWN_LOGIN), printed with the full one.
+ *
+ * Each sequence starts from the same world: a copy of one template home (init + apply once per
+ * strategy) and the strategy's role reset to its first password, the clone dropped; the roles are
+ * dropped at the end.
  *
  * Every sequence is its own test named by its seed; KEYTURN_FUZZ_SEED=N replays a whole file run
  * (add `-t 'sequence 17:'` for one sequence), KEYTURN_FUZZ_SEQUENCES sets the count per strategy.
@@ -113,7 +121,16 @@ function describeAction(a: Action): string {
 /** What an action came to: `ok` (it claims success), `refused`, `crashed`, or `env`/`noop` (changed no credential). */
 type Outcome = 'ok' | 'refused' | 'crashed' | 'env' | 'noop';
 
-const stats = { sequences: 0, actions: 0, lockouts: 0, failedSequences: [] as string[], outcomes: {} as Record<string, number>, ms: 0 };
+/** The kinds of problem a check finds, most severe first (a sequence is shrunk keeping its most severe one). */
+const KINDS = ['LOCKOUT', 'CURRENT_DOES_NOT_LOG_IN', 'UNSTAGED_LOGIN', 'UNKNOWN_LOGIN'] as const;
+type Kind = (typeof KINDS)[number];
+interface Problem {
+  kind: Kind;
+  text: string;
+}
+const worst = (ps: Problem[]): Kind | null => KINDS.find((k) => ps.some((p) => p.kind === k)) ?? null;
+
+const stats = { sequences: 0, actions: 0, ms: 0, outcomes: {} as Record<string, number>, failing: {} as Partial<Record<Kind, string[]>> };
 
 const keyOf = (c: Credential) => `${c.username}\0${c.password}`;
 const codeIn = (r: CliResult) => /KT_[A-Z_]+/.exec(r.stderr)?.[0] ?? `exit ${r.code}`;
@@ -183,7 +200,7 @@ class Sequence {
   }
 
   /** The three checks after an action; returns the problems found (none: no lockout). */
-  async check(outcome: Outcome): Promise<string[]> {
+  async check(outcome: Outcome): Promise<Problem[]> {
     const versions = await this.versions();
     const byStage = (s: string) => versions.find((v) => v.stages.includes(s)) ?? null;
     const current = byStage('current');
@@ -191,14 +208,15 @@ class Sequence {
     const staged = versions.filter((v) => v.stages.length > 0);
     const working = await this.working(staged.map((v) => v.cred));
     const works = (c: Credential | undefined) => !!c && working.get(c.username) === c.password;
-    const problems: string[] = [];
-    if (!works(current?.cred) && !works(pending?.cred)) problems.push(`LOCKOUT: neither the stored current (v${current?.number}, ${current?.cred.username}) nor the pending (${pending ? `v${pending.number}, ${pending.cred.username}` : 'none'}) credential logs in`);
-    if (outcome === 'ok' && !works(current?.cred)) problems.push(`the action succeeded but the stored current credential (v${current?.number}, ${current?.cred.username}) does not log in`);
+    const problems: Problem[] = [];
+    const problem = (kind: Kind, text: string) => problems.push({ kind, text: `${kind}: ${text}` });
+    if (!works(current?.cred) && !works(pending?.cred)) problem('LOCKOUT', `neither the stored current (v${current?.number}, ${current?.cred.username}) nor the pending (${pending ? `v${pending.number}, ${pending.cred.username}` : 'none'}) credential logs in`);
+    if (outcome === 'ok' && !works(current?.cred)) problem('CURRENT_DOES_NOT_LOG_IN', `the action succeeded but the stored current credential (v${current?.number}, ${current?.cred.username}) does not log in`);
     for (const [user, password] of working) {
-      if (password === null) problems.push(`role ${user} logs in with no password the fuzzer knows (or with none)`);
+      if (password === null) problem('UNKNOWN_LOGIN', `role ${user} logs in with no password the fuzzer knows (or with none)`);
       else if (!staged.some((v) => v.cred.username === user && v.cred.password === password)) {
         const held = versions.find((v) => v.cred.username === user && v.cred.password === password);
-        problems.push(`${user} logs in with ${held ? `version ${held.number}, which has no stage` : 'a password held by no version (hand-set)'}`);
+        problem('UNSTAGED_LOGIN', `${user} logs in with ${held ? `version ${held.number}, which has no stage` : 'a password held by no version (hand-set)'}`);
       }
     }
     const stagesLine = versions
@@ -357,12 +375,12 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
     return { fx: { ...template, home, env: { KEYTURN_HOME: home }, dir: tmp.dir }, remove: tmp.remove };
   }
 
-  /** Plays `actions` (then the closing recovery) in a fresh world, checking after each; stops at the first problem. */
-  async function play(actions: Action[], counted: boolean): Promise<{ problems: string[]; lines: string[] }> {
+  /** Plays `actions` (then the closing recovery) in a fresh world, checking after each; a problem does not stop it. */
+  async function play(actions: Action[], counted: boolean): Promise<{ problems: Problem[]; lines: string[] }> {
     const { fx, remove } = await freshWorld();
     const kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
     const seq = new Sequence(fx, kt, proxy, admin);
-    const problems: string[] = [];
+    const problems: Problem[] = [];
     try {
       for (const [n, a] of [...actions.entries(), [actions.length, null] as const]) {
         const { outcome, detail } = a === null ? await seq.recover() : await seq.act(a);
@@ -371,11 +389,13 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
           const key = `${a?.kind ?? 'recover'} ${outcome}`;
           stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
         }
-        seq.lines.push(`#${n + 1} ${a === null ? 'recover (target up, keyturn rotate)' : describeAction(a)} -> ${outcome}: ${detail}`);
-        const found = await seq.check(outcome);
-        if (found.length > 0) {
-          problems.push(...found.map((p) => `after #${n + 1}: ${p}`));
-          break;
+        seq.lines.push(`#${n + 1} ${a === null ? 'recover (target up, keyturn rotate)' : describeAction(a)} -> ${outcome}: ${detail}${outcome === 'noop' || outcome === 'env' ? '  | unchanged' : ''}`);
+        // An action that changed nothing (no run to act on, the target already up or down, only the
+        // proxy toggled) leaves the world the last check saw: that check stands for it.
+        const found = outcome === 'noop' || outcome === 'env' ? [] : await seq.check(outcome);
+        for (const p of found) {
+          problems.push({ kind: p.kind, text: `after #${n + 1}: ${p.text}` });
+          seq.lines.push(`   !! ${p.text}`);
         }
       }
     } finally {
@@ -386,16 +406,16 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
     return { problems, lines: seq.lines };
   }
 
-  /** A failing sequence with every action dropped whose removal keeps it failing (greedy, one pass). */
-  async function shrink(actions: Action[]): Promise<string[]> {
+  /** The failing sequence with every action dropped whose removal keeps a problem of `kind` (greedy, one pass). */
+  async function shrink(actions: Action[], kind: Kind): Promise<string[]> {
     let kept = actions;
     let last: string[] = [];
     for (let i = kept.length - 1; i >= 0; i--) {
       const without = [...kept.slice(0, i), ...kept.slice(i + 1)];
       const r = await play(without, false);
-      if (r.problems.length > 0) {
+      if (r.problems.some((p) => p.kind === kind)) {
         kept = without;
-        last = [...r.lines, ...r.problems];
+        last = r.lines;
       }
     }
     return last.length > 0 ? last : ['(no action can be dropped)'];
@@ -407,17 +427,21 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
     const { problems, lines } = await play(actions, true);
     stats.sequences += 1;
     stats.ms += performance.now() - started;
+    const kind = worst(problems);
     let minimal: string[] = [];
-    if (problems.length > 0) {
-      stats.lockouts += 1;
-      stats.failedSequences.push(`${strategy} seed ${seed}`);
-      minimal = await shrink(actions);
+    if (kind !== null) {
+      (stats.failing[kind] ??= []).push(`${strategy} ${seed}`);
+      minimal = await shrink(actions, kind);
     }
-    expect(problems, `KEYTURN_FUZZ_SEED=${SEED}, ${strategy}, sequence seed ${seed}:\n${lines.join('\n')}\nminimal failing sequence:\n${minimal.join('\n')}\n`).toEqual([]);
+    expect(
+      problems.map((p) => p.text),
+      `KEYTURN_FUZZ_SEED=${SEED}, ${strategy}, sequence seed ${seed}:\n${lines.join('\n')}\nminimal sequence keeping ${kind}:\n${minimal.join('\n')}\n`,
+    ).toEqual([]);
   });
 });
 
 afterAll(() => {
   // The closing note's numbers (issue #8): sequences, actions, sequences with a violation.
-  console.log(`lockout fuzzer (KEYTURN_FUZZ_SEED=${SEED}): ${stats.sequences} sequences, ${stats.actions} actions, ${stats.lockouts} with a violation, ${Math.round(stats.ms)} ms in sequences${stats.failedSequences.length ? `; failing: ${stats.failedSequences.join(', ')}` : ''}\n${JSON.stringify(stats.outcomes)}`);
+  const failing = KINDS.map((k) => `${k}: ${stats.failing[k]?.length ?? 0}${stats.failing[k] ? ` (${stats.failing[k].join(', ')})` : ''}`).join('; ');
+  console.log(`lockout fuzzer (KEYTURN_FUZZ_SEED=${SEED}): ${stats.sequences} sequences, ${stats.actions} actions, ${Math.round(stats.ms)} ms in sequences; sequences by worst problem: ${failing}\n${JSON.stringify(stats.outcomes)}`);
 });
