@@ -8,6 +8,7 @@
  * - resume an earlier run (`runs resume ID`), cancel one (`runs cancel ID --yes`);
  * - `rotate --due`: the cron-style continuation of unfinished runs;
  * - an operator hand-fix: `ALTER ROLE ... PASSWORD` on the database as the admin, then `secret put`
+ *   (half of them with `--supersede`, which cancels an unfinished run; without it such a put is refused)
  *   of that value (compare-and-set on the current version); a refused put makes the operator
  *   put the role's previous working password back on the database;
  * - `secret rollback` (a managed credential: refused);
@@ -63,7 +64,7 @@ type Action =
   | { kind: 'resume-old'; pick: number }
   | { kind: 'cancel'; pick: number; active: boolean }
   | { kind: 'rotate-due' }
-  | { kind: 'hand-fix'; password: string }
+  | { kind: 'hand-fix'; password: string; supersede: boolean }
   | { kind: 'rollback' }
   | { kind: 'outage-on' }
   | { kind: 'outage-off' };
@@ -94,8 +95,11 @@ function generate(seed: number): Action[] {
         return { kind, pick: rng() };
       case 'cancel':
         return { kind, pick: rng(), active: rng() < 0.7 };
-      case 'hand-fix':
-        return { kind, password: `Kt-hand-${Math.floor(rng() * 2 ** 48).toString(36)}` };
+      case 'hand-fix': {
+        // One draw, as before --supersede existed, so the replayed seeds keep their sequences.
+        const n = Math.floor(rng() * 2 ** 48);
+        return { kind, password: `Kt-hand-${n.toString(36)}`, supersede: n % 2 === 0 };
+      }
       default:
         return { kind };
     }
@@ -111,7 +115,7 @@ function describeAction(a: Action): string {
     case 'cancel':
       return `runs cancel (${a.active ? 'the active run' : `pick ${a.pick.toFixed(2)}`})`;
     case 'hand-fix':
-      return 'ALTER ROLE by hand + secret put';
+      return `ALTER ROLE by hand + secret put${a.supersede ? ' --supersede' : ''}`;
     default:
       return a.kind;
   }
@@ -313,7 +317,7 @@ class Sequence {
     const cred = { username: user, password: a.password };
     this.known.set(keyOf(cred), cred);
     await this.admin.query(`ALTER ROLE ${this.admin.escapeIdentifier(user)} PASSWORD ${this.admin.escapeLiteral(a.password)}`);
-    const r = await this.cli(['secret', 'put', this.fx.path, '--json-value', '--stdin', '--expect-version', String(current.number)], JSON.stringify(cred));
+    const r = await this.cli(['secret', 'put', this.fx.path, '--json-value', '--stdin', '--expect-version', String(current.number), ...(a.supersede ? ['--supersede'] : [])], JSON.stringify(cred));
     const who = user === this.fx.username ? 'user' : 'clone';
     if (r.code === 0) return { outcome: 'ok', detail: `${who}: put v${versions.length + 1}` };
     if (before !== null) await this.admin.query(`ALTER ROLE ${this.admin.escapeIdentifier(user)} PASSWORD ${this.admin.escapeLiteral(before)}`);

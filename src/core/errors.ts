@@ -134,6 +134,7 @@ export const ERRORS = {
   KT_RUN_NOT_FOUND: spec(404, 'No run with that id.', 'List runs with `keyturn runs`.'),
   KT_RUN_LOCKED: spec(409, 'Another worker is rotating this secret now.', 'Wait for it to finish, or resume the run once its lease expires.'),
   KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
+  KT_PENDING_UNRESOLVED: spec(409, 'A pending version left by an earlier run is the only stored credential that logs in; a new rotation would make the store forget it.', 'Finish that run with `keyturn runs resume ID` if it can, or store the credential that works as current with `keyturn secret put PATH --supersede`; see `keyturn secret history PATH`.'),
   KT_RUN_CHANGED: spec(409, 'The run was changed by another worker while this one was working on it; this worker stopped.', 'Nothing to do: see `keyturn runs show ID` for what the other worker did.'),
   KT_RUN_ACTIVE: spec(409, 'The secret has an unfinished rotation run; storing a value by hand now would race it.', 'Wait for the run to finish, cancel it with `keyturn runs cancel ID`, or store your value anyway with `--supersede` (the run is then cancelled without touching the target).'),
   KT_RUN_FINISHED: spec(409, 'The run has already finished.', 'Start a new rotation with `keyturn rotate PATH`.'),

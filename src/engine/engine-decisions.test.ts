@@ -41,7 +41,7 @@ interface World {
   fake: FakeTarget;
   /** An engine on the fake target and the manual clock, its backoff drawn from `seeded(SEED)`. */
   engine(onBoundary?: BoundaryHook): Engine;
-  stored(stage: 'current' | 'pending'): Promise<Credential | null>;
+  stored(stage: 'current' | 'pending' | 'previous'): Promise<Credential | null>;
 }
 
 /** A home managing `app/db` (user `app`, first password FIRST) on a fake target, `attempts` per run. */
@@ -121,7 +121,7 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
     expect(rollback).toMatchObject({ outcome: 'ok', detail: 'restored the current credential on the target; pending cleared' });
   });
 
-  it('alternating-users: a failure at test leaves the current user untouched; no set is undone', async () => {
+  it('alternating-users: a failure at test leaves the current user untouched; the standby that logs in, with no earlier password, stays staged pending', async () => {
     const w = await world('alternating-users', 1);
     w.fake.failNext('test', 1);
     const run = await w.engine().rotate(PATH);
@@ -129,7 +129,57 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
     expect(w.fake.callsOf('set')).toEqual([`${USER}_clone`]);
     expect(w.fake.logsIn(FIRST)).toBe(true);
     expect(await w.stored('current')).toEqual(FIRST);
+    // The new standby user logs in with the pending password, and the store holds no earlier one to set
+    // it back to: clearing the stage would leave a working credential the store does not know.
+    const pending = (await w.stored('pending')) as { username: string; password: string };
+    expect(pending.username).toBe(`${USER}_clone`);
+    expect(w.fake.logsIn(pending)).toBe(true);
+  });
+
+  it('alternating-users: a failure at test after the standby had a password sets it back to that one, then clears pending', async () => {
+    const w = await world('alternating-users', 1);
+    expect((await w.engine().rotate(PATH)).status).toBe('done');
+    expect((await w.engine().rotate(PATH)).status).toBe('done');
+    const current = (await w.stored('current'))!;
+    const previous = (await w.stored('previous')) as { username: string; password: string };
+    w.fake.failNext('test', 1);
+    const run = await w.engine().rotate(PATH);
+    expect(run).toMatchObject({ status: 'failed', failedStep: 'test' });
+    const rollback = (await w.engine().runs.steps(run.id)).find((s) => s.step === 'rollback');
+    expect(rollback?.detail).toContain('pending cleared');
     expect(await w.stored('pending')).toBeNull();
+    expect(await w.stored('current')).toEqual(current);
+    // The standby user is back on the password the store holds for it, and the failed run's one is gone.
+    expect(w.fake.logsIn(previous)).toBe(true);
+    const failedPending = (await w.kt.store.get(PATH, { versionId: `${run.id}.g1` }))!.value as { username: string; password: string };
+    expect(failedPending.username).toBe(previous.username);
+    expect(w.fake.logsIn(failedPending)).toBe(false);
+  });
+
+  it('single-user: a run that failed holding the only working password (killed after set, then the target down) is finished by the next rotate, never replaced', async () => {
+    const w = await world('single-user', 1);
+    const crashing = w.engine((step, when) => {
+      if (step === 'set' && when === 'after') throw new Error('crash after set');
+    });
+    await expect(crashing.rotate(PATH)).rejects.toThrow('crash after set');
+    const pending = (await w.stored('pending'))!;
+    expect(w.fake.logsIn(pending)).toBe(true);
+    expect(w.fake.logsIn(FIRST)).toBe(false);
+    // The resume meets the target down: the run fails, keeping its pending version staged.
+    w.fake.down = true;
+    const failed = await w.engine().rotate(PATH);
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(await w.stored('pending')).toEqual(pending);
+    // While the target is down, a new rotation cannot tell which credential works: refused, nothing changed.
+    await expect(w.engine().rotate(PATH)).rejects.toMatchObject({ code: 'KT_TARGET_UNAVAILABLE' });
+    expect((await w.engine().runs.list({ path: PATH })).length).toBe(1);
+    expect(await w.stored('pending')).toEqual(pending);
+    // Back up: rotate finishes that run (its pending password is the one that works) instead of replacing it.
+    w.fake.down = false;
+    const done = await w.engine().rotate(PATH);
+    expect(done).toMatchObject({ id: failed.id, status: 'done' });
+    expect(await w.stored('current')).toEqual(pending);
+    expect(w.fake.logsIn(pending)).toBe(true);
   });
 
   it.each(BOUNDARIES.map((boundary, i) => ({ boundary, resume: i % 2 === 0 })))('a crash at $boundary (the hook throws) is resumed to done by the same run', async ({ boundary, resume }) => {

@@ -145,9 +145,51 @@ export class Engine {
           this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
         }
       }
+      // A pending version left staged by an earlier run may be the credential that works: settle it first.
+      const adopt = await this.settleLeftoverPending(path, subject, lease);
+      if (adopt) return this.restartFailed(adopt, lease, wait);
       const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
       return this.execute(run, lease, { resumed: false, wait, subject });
     });
+  }
+
+  /**
+   * Before a new run: the pending stage may hold a version an earlier run left staged because it
+   * could not prove the current credential works (a run that failed with the target down, one
+   * killed after set). Creating a new pending version would take that stage away, and the store
+   * would forget the one credential that may log in. So:
+   *
+   * - the current credential logs in: the leftover is released (alternating-users: the standby
+   *   user is set back to its previous password first, see releasePending) and the new run starts;
+   * - only the leftover logs in, and its run failed while still starting from the current version:
+   *   that run is returned, to be finished instead of starting a new one;
+   * - only the leftover logs in otherwise, or nothing logs in (target down): refused before
+   *   anything changes (KT_PENDING_UNRESOLVED, KT_TARGET_UNAVAILABLE).
+   */
+  private async settleLeftoverPending(path: string, subject: Subject, lease: HeldLease): Promise<Run | null> {
+    if (!subject.target) return null;
+    const leftover = await this.o.store.get(path, { stage: 'pending' });
+    if (!leftover) return null;
+    const scope = this.scope(subject, lease);
+    const current = await scope.current();
+    const owner = await this.runs.find(/^(run_[^.]+)\.g\d+$/.exec(leftover.id)?.[1] ?? '');
+    const probe = { id: owner?.id ?? 'leftover', path, fromVersionId: current.id, pendingVersionId: leftover.id } as Run;
+    if (await scope.logsIn(probe, asCredential(path, current.value))) {
+      const released = await this.releasePending(probe, scope, leftover);
+      this.o.log.info({ path, versionId: leftover.id, detail: released.detail }, 'pending version left by an earlier run settled');
+      return null;
+    }
+    if (await scope.logsIn(probe, asCredential(path, leftover.value))) {
+      if (owner?.status === 'failed' && owner.fromVersionId === current.id && owner.pendingVersionId === leftover.id) return owner;
+      throw new KeyturnError('KT_PENDING_UNRESOLVED', `${path}: the pending version ${leftover.number}${owner ? ` (left by run ${owner.id})` : ''} is the only stored credential that logs in, and the current version ${current.number} does not; nothing was changed`, { details: { path, versionId: leftover.id, runId: owner?.id ?? null } });
+    }
+    throw new KeyturnError('KT_TARGET_UNAVAILABLE', `${path}: neither the current version ${current.number} nor the pending version ${leftover.number} left by an earlier run logs in now (target down?); a new run would forget which one works, so nothing was changed`, { details: { path } });
+  }
+
+  /** Runs a failed run again from where it stopped, with a fresh count of attempts (`runs resume`, or `rotate` adopting it). */
+  private async restartFailed(run: Run, lease: HeldLease, wait: boolean): Promise<Run> {
+    const restarted = await this.runs.advance(run, { status: 'running', attempt: 1, errorCode: null, errorMessage: null, failedStep: null, nextAttemptAt: null, finishedAt: null }, undefined, lease);
+    return this.execute(restarted, lease, { resumed: true, wait });
   }
 
   /**
@@ -171,8 +213,7 @@ export class Engine {
       if (run.status === 'failed') {
         const latest = await this.runs.active(run.path);
         if (latest) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has a newer unfinished run ${latest.id}`);
-        const restarted = await this.runs.advance(run, { status: 'running', attempt: 1, errorCode: null, errorMessage: null, failedStep: null, nextAttemptAt: null, finishedAt: null }, undefined, lease);
-        return this.execute(restarted, lease, { resumed: true, wait });
+        return this.restartFailed(run, lease, wait);
       }
       return this.execute(run, lease, { resumed: true, wait });
     });
@@ -189,9 +230,9 @@ export class Engine {
       const scope = this.scope(await this.subject(run.path), lease);
       const { currentWorks } = await this.restoreCurrent(run, scope);
       if (!currentWorks) throw new KeyturnError('KT_RUN_CANCEL_UNSAFE', `the current credential of ${run.path} does not log in; the pending one may be the only one that works`);
-      await this.clearPending(run);
+      const released = await this.releasePending(run, scope);
       const now = this.o.clock.now();
-      return this.runs.advance(run, { status: 'cancelled', finishedAt: now, nextAttemptAt: null }, { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: 'cancelled; pending cleared', startedAt: now }, lease);
+      return this.runs.advance(run, { status: 'cancelled', finishedAt: now, nextAttemptAt: null }, { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: `cancelled; ${released.detail}`, startedAt: now }, lease);
     });
   }
 
@@ -427,8 +468,8 @@ export class Engine {
     if (scope && run.pendingVersionId && (step === 'set' || step === 'test' || step === 'finish')) {
       const restored = await this.restoreCurrent(run, scope);
       currentWorks = restored.currentWorks;
-      if (currentWorks) await this.clearPending(run);
-      current = await this.runs.advance(current, {}, { step: 'rollback', attempt: run.attempt, outcome: currentWorks ? 'ok' : 'failed', detail: restored.detail, startedAt: now }, lease);
+      const released = currentWorks ? await this.releasePending(run, scope) : null;
+      current = await this.runs.advance(current, {}, { step: 'rollback', attempt: run.attempt, outcome: currentWorks ? 'ok' : 'failed', detail: released ? `${restored.detail}; ${released.detail}` : restored.detail, startedAt: now }, lease);
     }
     const failedSets = run.failedSets + (step === 'set' ? 1 : 0);
     const attempts = scope?.subject.policy.rotation.attempts ?? 1;
@@ -469,22 +510,54 @@ export class Engine {
       return { currentWorks: false, detail: `the current version cannot be read as a credential (${codeOf(e)}); pending kept` };
     }
     const pending = asCredential(run.path, (await scope.version(run.pendingVersionId)).value);
-    if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in; pending cleared' };
+    if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in' };
     if (strategy === 'single-user' && currentVersion.id !== run.pendingVersionId && (await scope.logsIn(run, pending))) {
       try {
         await target.set(await scope.targetContext(run), current, pending);
       } catch (e) {
         return { currentWorks: false, detail: `restoring the current credential failed (${codeOf(e)}); pending kept` };
       }
-      if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'restored the current credential on the target; pending cleared' };
+      if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'restored the current credential on the target' };
     }
     return { currentWorks: false, detail: 'the current credential does not log in (target down?); pending kept so the store knows every credential that may work' };
   }
 
-  /** Clears the pending stage when it holds a version of this run (its journaled one, or one stored just before a crash). */
-  private async clearPending(run: Run): Promise<void> {
+  /**
+   * Clears the pending stage when it holds a version of this run (its journaled one, or one stored
+   * just before a crash), or `leftover` when given; the caller knows the current credential logs in.
+   * The stage is cleared only once its credential cannot log in without the store knowing it:
+   * single-user, the current credential logging in means the pending one (same user) does not;
+   * alternating-users, the pending one is the standby user's new password, so if it logs in the
+   * standby is first set back to its previous password (the version staged previous, same user).
+   * When that cannot be done the pending stage is kept: the store still knows every credential
+   * that works, and the next rotation sets that user again.
+   */
+  private async releasePending(run: Run, scope: RunScope, leftover?: Version): Promise<{ cleared: boolean; detail: string }> {
     const pending = await this.o.store.get(run.path, { stage: 'pending' });
-    if (pending && (pending.id === run.pendingVersionId || pending.id.startsWith(`${run.id}.g`))) await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+    const ours = pending && (leftover ? pending.id === leftover.id : pending.id === run.pendingVersionId || pending.id.startsWith(`${run.id}.g`));
+    if (!pending || !ours) return { cleared: false, detail: 'no pending version to clear' };
+    const { target, strategy } = scope.subject;
+    if (target && strategy === 'alternating-users') {
+      let standby: Credential;
+      try {
+        standby = asCredential(run.path, pending.value);
+      } catch {
+        return { cleared: false, detail: 'the pending version is not a credential; pending kept' };
+      }
+      if (await scope.logsIn(run, standby)) {
+        const previous = await this.o.store.get(run.path, { stage: 'previous' });
+        const back = previous && typeof previous.value !== 'string' && previous.value.username === standby.username ? asCredential(run.path, previous.value) : null;
+        if (!back) return { cleared: false, detail: `the standby user ${standby.username} logs in with the pending password and the store holds no earlier password of it; pending kept` };
+        try {
+          await target.set(await scope.targetContext(run), back, standby);
+        } catch (e) {
+          return { cleared: false, detail: `setting the standby user ${standby.username} back to its previous password failed (${codeOf(e)}); pending kept` };
+        }
+        if (!(await scope.logsIn(run, back))) return { cleared: false, detail: `the standby user ${standby.username} does not log in with its previous password after setting it back; pending kept` };
+      }
+    }
+    await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+    return { cleared: true, detail: 'pending cleared' };
   }
 
   /**
@@ -538,8 +611,8 @@ export class Engine {
         currentWorks = false;
       }
     }
-    if (currentWorks) await this.clearPending(run);
-    const detail = `superseded by version ${current.number}; cancelled without touching the target; ${currentWorks ? 'pending cleared' : 'the current credential does not log in, so the pending version stays staged'}`;
+    const released = currentWorks ? await this.releasePending(run, scope) : null;
+    const detail = `superseded by version ${current.number}; cancelled without touching the target; ${released ? released.detail : 'the current credential does not log in, so the pending version stays staged'}`;
     await this.runs.advance(
       run,
       { status: 'cancelled', finishedAt: now, nextAttemptAt: null, errorCode: error.code, errorMessage: error.message, failedStep: null },

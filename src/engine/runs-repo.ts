@@ -152,6 +152,13 @@ export class RunsRepo {
     return fromRow(row);
   }
 
+  /** A run by id, or null (an id that is not a run's, say one taken from a version id). */
+  async find(id: string): Promise<Run | null> {
+    if (!id) return null;
+    const row = await this.state.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
   async get(id: string): Promise<Run> {
     const row = await this.state.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new KeyturnError('KT_RUN_NOT_FOUND', `no run ${id}`);
