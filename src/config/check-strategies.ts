@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * strategyIssues(config); // [{ path: ['secrets', 'app/key', 'strategy'], message: 'the postgres target "main-pg" does not rotate with ...' }]
+ * strategyIssues(config); // [{ path: ['secrets', 'app/key', 'strategy'], message: 'the postgres target "main-pg" rotates with single-user or alternating-users, not "simple"' }]
  * ```
  */
 import { targetRegistry } from '../targets/registry.js';
@@ -34,8 +34,9 @@ export function strategyIssues(config: KeyturnConfig): StrategyIssue[] {
     if (!entry) continue;
     const strategy = strategyOf(s);
     if (entry.strategies.includes(strategy)) continue;
-    const which = s.strategy === undefined ? `the default strategy "${strategy}" (strategy: is not set)` : `the "${strategy}" strategy`;
-    out.push({ path: ['secrets', path, 'strategy'], message: `the ${entry.kind} target "${s.target}" does not rotate with ${which}; it supports: ${entry.strategies.join(', ')}` });
+    // No "; " in the message: it separates the issues of one error.
+    const which = s.strategy === undefined ? `the default "${strategy}" (strategy: is not set)` : `"${strategy}"`;
+    out.push({ path: ['secrets', path, 'strategy'], message: `the ${entry.kind} target "${s.target}" rotates with ${entry.strategies.join(' or ')}, not ${which}` });
   }
   return out;
 }
