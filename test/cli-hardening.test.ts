@@ -1,7 +1,8 @@
 /**
  * Bad input and bad conditions through the CLI, each refused with a code and a fix, exit non-zero,
  * and nothing lost or half-written: a full database (SQLITE_FULL through `PRAGMA max_page_count`),
- * a partly invalid keyturn.yaml for `apply` (dry run and real), a YAML alias bomb, an oversized
+ * a partly invalid keyturn.yaml for `apply` (dry run and real; a strategy its target does not
+ * rotate with among them), a YAML alias bomb, an oversized
  * config file, and a `secret put --file` that is not UTF-8.
  */
 import { writeFileSync } from 'node:fs';
@@ -141,12 +142,12 @@ secrets:
       bad field: x
 `;
 
-  async function refused(argv: string[], stdin: string, env: Record<string, string> = {}): Promise<CliError> {
+  async function refused(argv: string[], stdin: string, env: Record<string, string> = {}, code = 'KT_CONFIG_FILE_INVALID'): Promise<CliError> {
     const r = await runWith(argv, stdin, env);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     const error = jsonError(r.stderr);
-    expect(error.code).toBe('KT_CONFIG_FILE_INVALID');
+    expect(error.code).toBe(code);
     return error;
   }
   const runWith = (argv: string[], stdin: string, env: Record<string, string>) => runCli(argv, { env: { ...home.env, ...env }, stdin });
@@ -199,6 +200,41 @@ secrets:
     // An empty field written in the file is deliberate (an admin without a password): accepted.
     expect(values.message).not.toContain('a/emptyfield');
     expect(home.dump()).toEqual(before);
+  });
+
+  it('a strategy the target does not rotate with: the dry run and the real apply both refuse it at once, at secrets.PATH.strategy, and nothing is stored or audited', async () => {
+    const yaml = `version: 1
+targets:
+  main-pg: { type: postgres, host: 127.0.0.1, port: 5432, database: app }
+  none: { type: generic }
+secrets:
+  app/ok:
+    type: app-secret
+    target: none
+    strategy: simple
+    initial: "kept out"
+  app/on-pg:
+    type: app-secret
+    target: main-pg
+    strategy: simple
+  db/on-generic:
+    type: database-credential
+    target: none
+    initial: { username: app, password: "not stored" }
+`;
+    const before = home.dump();
+    const audit = auditRows();
+    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+      const error = await refused(argv, yaml, {}, 'KT_TARGET_STRATEGY_UNSUPPORTED');
+      expect(error.message.split('; ')).toEqual([
+        'stdin:14: secrets.app/on-pg.strategy: the postgres target "main-pg" rotates with single-user or alternating-users, not "simple"',
+        'stdin:16: secrets.db/on-generic.strategy: the generic target "none" rotates with simple, not the default "single-user" (strategy: is not set)',
+      ]);
+      expect(error.fix).toContain('secrets.<path>.strategy');
+    }
+    expect(home.dump()).toEqual(before);
+    expect(auditRows()).toEqual(audit);
+    expect((await home.kt(['secret', 'get', 'app/ok'])).code).toBe(3);
   });
 
   it('a failure midway (the database fills up on the second value) leaves nothing behind: no first value, policy or audit event', async () => {

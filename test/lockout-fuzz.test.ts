@@ -171,7 +171,7 @@ class Sequence {
 
   /** Every version of the secret with its value and stages; every value is remembered for good. */
   private async versions(): Promise<Array<{ number: number; stages: string[]; cred: Credential }>> {
-    const store = this.kt.store.withoutReadAudit();
+    const store = this.kt.store.withoutReadAudit?.() ?? this.kt.store;
     const out = [];
     for (const info of await store.versions(this.fx.path)) {
       let cred = this.values.get(info.id);

@@ -16,7 +16,7 @@ import type { Transaction } from 'kysely';
 import type { SecretValue } from '../core/types.js';
 import type { AuditPort } from '../engine/engine.js';
 import type { Schema } from '../state/schema.js';
-import type { StoreAuditHook } from '../stores/embedded/audit-hook.js';
+import type { StoreAuditHook } from '../stores/audit-hook.js';
 import { canonicalJson } from './canonical.js';
 import { eventSafeId, type AuditContext } from './context.js';
 import type { AuditLog } from './log.js';

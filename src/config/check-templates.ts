@@ -18,7 +18,7 @@ import type { KeyturnConfig } from './schema.js';
 
 /** Throws KT_CONFIG_FILE_INVALID naming each template placeholder the secret's value cannot fill. */
 export async function checkConfigTemplates(store: SecretStore, config: KeyturnConfig): Promise<void> {
-  const quiet = 'withoutReadAudit' in store && typeof store.withoutReadAudit === 'function' ? (store.withoutReadAudit as () => SecretStore).call(store) : store;
+  const quiet = store.withoutReadAudit?.() ?? store;
   const problems: string[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     if (!s.consumers.some((c) => c.type === 'file' && c.template !== undefined)) continue;

@@ -1,7 +1,9 @@
 /**
  * Loads `keyturn.yaml`: YAML → `${env:VAR}` expansion in bootstrap values → zod validation with
  * dot-path errors → a deeply frozen config. Nothing else parses the file. Every problem with the
- * file is KT_CONFIG_FILE_INVALID, named as `file:line: key.path: what is wrong`.
+ * file is KT_CONFIG_FILE_INVALID, named as `file:line: key.path: what is wrong`, except a strategy
+ * the secret's target does not rotate with, which is KT_TARGET_STRATEGY_UNSUPPORTED at
+ * `secrets.PATH.strategy` (./check-strategies.ts).
  *
  * Limits against hostile files: at most {@link MAX_CONFIG_BYTES} (checked before the file or stdin
  * is read in full) and at most {@link MAX_ALIAS_COUNT} alias expansions (a "billion laughs" bomb).
@@ -17,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KeyturnError } from '../core/errors.js';
 import { DEFAULT_MAX_VALUE_BYTES, printable, valueIssues } from '../core/values.js';
+import { strategyIssues } from './check-strategies.js';
 import { configSchema, type KeyturnConfig } from './schema.js';
 
 /** The largest keyturn.yaml read: 1 MiB. */
@@ -122,6 +125,16 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   }
   const locate = locator(doc, lines);
   const at = (path: ReadonlyArray<PropertyKey>) => place(source, locate(path));
+  // `file:line: key.path: message` for each issue, in file order (keys below secrets.PATH.initial are printed safely).
+  const located = (found: ReadonlyArray<{ path: string[]; message: string }>): string[] =>
+    found
+      .map((i) => {
+        const line = locate(i.path);
+        const path = [...i.path.slice(0, 3), ...i.path.slice(3).map((f) => printable(f))];
+        return { line, text: `${place(source, line)}: ${dotPath(path)}: ${i.message}` };
+      })
+      .sort((a, b) => a.line - b.line)
+      .map((i) => i.text);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
@@ -152,17 +165,16 @@ export function parseConfig(text: string, env: Record<string, string | undefined
       .map((i) => i.text);
     throw fileError(issues.join('; '), { issues });
   }
+  // A strategy the secret's target does not rotate with: refused now, not at the first run.
+  const unsupported = strategyIssues(parsed.data);
+  if (unsupported.length > 0) {
+    const issues = located(unsupported);
+    throw new KeyturnError('KT_TARGET_STRATEGY_UNSUPPORTED', issues.join('; '), { details: { issues } });
+  }
   // The checks the store runs on a value, run on every initial value before anything is written.
   const bad = initialValueIssues(parsed.data, limits.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
   if (bad.length > 0) {
-    const issues = bad
-      .map((i) => {
-        const line = locate(i.path);
-        const path = [...i.path.slice(0, 3), ...i.path.slice(3).map((f) => printable(f))];
-        return { line, text: `${place(source, line)}: ${dotPath(path)}: ${i.message}` };
-      })
-      .sort((a, b) => a.line - b.line)
-      .map((i) => i.text);
+    const issues = located(bad);
     throw fileError(issues.join('; '), { issues });
   }
   return deepFreeze(parsed.data);

@@ -33,6 +33,7 @@ import { z } from 'zod';
 import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
 import { targetConfigSchema } from '../targets/registry.js';
+import { STRATEGIES } from '../targets/target.js';
 
 const secretPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a secret path: segments of [A-Za-z0-9._-] joined by "/"');
 
@@ -57,7 +58,7 @@ export const secretPolicySchema = z
     owner: z.string().max(1024).optional(),
     tags: z.record(z.string(), z.string().max(256)).optional(),
     target: z.string().min(1).optional().describe('name of a target under targets:'),
-    strategy: z.enum(['single-user', 'alternating-users', 'simple']).optional().describe('default: single-user with a target, simple without'),
+    strategy: z.enum(STRATEGIES).optional().describe('default: single-user with a target, simple without'),
     password: passwordPolicySchema.optional().describe('how new values are generated'),
     field: z
       .string()

@@ -1,8 +1,9 @@
 /**
- * The consumer registry: each consumer type's strict config schema and factory, the
- * discriminated union the keyturn.yaml loader uses (`consumerConfigSchema`), and
- * `createConsumer`, the only way the engine makes a consumer. Adding a consumer adds a folder
- * and one entry here; the engine does not change.
+ * The consumer registry: one entry per consumer type (its strict config schema and factory),
+ * through the shared registry helper (src/core/registry.ts). From it come the discriminated union
+ * the keyturn.yaml schema uses (`consumerConfigSchema`) and `createConsumer`, the only way the
+ * engine makes a consumer. Adding a consumer adds a folder and one entry here; the engine does
+ * not change.
  *
  * @example
  * ```ts
@@ -11,24 +12,23 @@
  * ```
  */
 import { z } from 'zod';
-import { KeyturnError } from '../core/errors.js';
+import { defineRegistry, registryEntry } from '../core/registry.js';
 import type { Consumer } from './consumer.js';
-import { execConfigSchema, type ExecConsumerConfig } from './exec/config.js';
+import { execConfigSchema } from './exec/config.js';
 import { createExecConsumer } from './exec/exec-consumer.js';
-import { fileConfigSchema, type FileConsumerConfig } from './file/config.js';
+import { fileConfigSchema } from './file/config.js';
 import { createFileConsumer } from './file/file-consumer.js';
-import { signalConfigSchema, type SignalConsumerConfig } from './signal/config.js';
+import { signalConfigSchema } from './signal/config.js';
 import { createSignalConsumer } from './signal/signal-consumer.js';
 
-/** Each consumer type: its config schema and its factory. */
-export const consumerTypes = {
-  file: { configSchema: fileConfigSchema, create: (c: FileConsumerConfig): Consumer => createFileConsumer(c) },
-  exec: { configSchema: execConfigSchema, create: (c: ExecConsumerConfig): Consumer => createExecConsumer(c) },
-  signal: { configSchema: signalConfigSchema, create: (c: SignalConsumerConfig): Consumer => createSignalConsumer(c) },
-} as const;
+/** Every consumer type, in the order they are documented. */
+export const consumerRegistry = defineRegistry({ noun: 'consumer', invalid: 'KT_CONSUMER_CONFIG_INVALID', zod: z }, [
+  registryEntry({ kind: 'file', configSchema: fileConfigSchema, create: (c): Consumer => createFileConsumer(c) }),
+  registryEntry({ kind: 'exec', configSchema: execConfigSchema, create: (c): Consumer => createExecConsumer(c) }),
+  registryEntry({ kind: 'signal', configSchema: signalConfigSchema, create: (c): Consumer => createSignalConsumer(c) }),
+]);
 
-export type ConsumerType = keyof typeof consumerTypes;
-const TYPES = Object.keys(consumerTypes).join(', ');
+export type ConsumerType = (typeof consumerRegistry.kinds)[number];
 
 /**
  * A consumer's config, chosen by `type` (strict: unknown keys are errors).
@@ -38,13 +38,7 @@ const TYPES = Object.keys(consumerTypes).join(', ');
  * consumerConfigSchema.parse({ type: 'signal', pidFile: '/run/app.pid' }); // { type: 'signal', pidFile: '/run/app.pid', signal: 'SIGHUP' }
  * ```
  */
-export const consumerConfigSchema = z.discriminatedUnion('type', [fileConfigSchema, execConfigSchema, signalConfigSchema], {
-  error: (issue) => {
-    if (issue.code === 'invalid_union') return `type must be one of: ${TYPES}`;
-    if (issue.code === 'invalid_type') return `a consumer must be an object with a type (${TYPES})`;
-    return undefined;
-  },
-});
+export const consumerConfigSchema = consumerRegistry.configSchema;
 
 export type ConsumerConfig = z.output<typeof consumerConfigSchema>;
 export type ConsumerConfigInput = z.input<typeof consumerConfigSchema>;
@@ -58,10 +52,7 @@ export type ConsumerConfigInput = z.input<typeof consumerConfigSchema>;
  * ```
  */
 export function parseConsumerConfig(input: unknown): ConsumerConfig {
-  const result = consumerConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
-  throw new KeyturnError('KT_CONSUMER_CONFIG_INVALID', `the consumer configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
+  return consumerRegistry.parse(input);
 }
 
 /**
@@ -73,13 +64,5 @@ export function parseConsumerConfig(input: unknown): ConsumerConfig {
  * ```
  */
 export function createConsumer(config: ConsumerConfigInput | ConsumerConfig): Consumer {
-  const parsed = parseConsumerConfig(config);
-  switch (parsed.type) {
-    case 'file':
-      return consumerTypes.file.create(parsed);
-    case 'exec':
-      return consumerTypes.exec.create(parsed);
-    case 'signal':
-      return consumerTypes.signal.create(parsed);
-  }
+  return consumerRegistry.create(config, undefined);
 }

@@ -77,6 +77,8 @@ export const ERRORS = {
   KT_STAGE_CONFLICT: spec(409, 'The stage moved since it was read (compare-and-set failed).', 'Read the secret again and retry with the version id it now has.'),
   KT_NO_PREVIOUS_VERSION: spec(404, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
   KT_ROLLBACK_MANAGED: spec(409, 'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.', 'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.'),
+  KT_STORE_CONFIG_INVALID: spec(400, 'The secret store configuration is not valid.', 'Correct the store setting named in the message; embedded is the only store today.'),
+  KT_STORE_NOT_ROTATION_SAFE: spec(500, 'The secret store lacks a guarantee rotation needs (versions read by id, put idempotent on the version id, compare-and-set stage moves), so the engine refuses to rotate with it.', 'Rotate with a store that has every guarantee (the embedded store does). Writing a store: implement the ones the message names, declare them in its capabilities and pass the store contract suite (docs/contributing.md).'),
 
   // ── keys and encryption ───────────────────────────────────────────────
   KT_NOT_INITIALIZED: spec(500, 'The Keyturn home folder is not initialized.', 'Run `keyturn init` (or set KEYTURN_HOME to an initialized folder).'),
@@ -156,7 +158,7 @@ export const ERRORS = {
 
   // ── targets ───────────────────────────────────────────────────────────
   KT_TARGET_CONFIG_INVALID: spec(400, 'A target configuration is not valid.', 'Correct the target key named in the message (type, host, port, database, ...) under targets: in keyturn.yaml, then apply again.'),
-  KT_TARGET_STRATEGY_UNSUPPORTED: spec(400, 'The target does not rotate with this strategy.', 'Pick a strategy the target supports: postgres, mysql and redis take single-user or alternating-users; generic takes simple.'),
+  KT_TARGET_STRATEGY_UNSUPPORTED: spec(400, 'The target does not rotate with this strategy.', 'Set secrets.<path>.strategy in keyturn.yaml to a strategy the message lists for the target (docs/targets/ has a page per target saying which it takes), then apply again.'),
   KT_TARGET_ADMIN_REQUIRED: spec(400, 'The rotation needs an admin credential for the target.', 'Name an admin secret (fields username, password) on the target in keyturn.yaml; single-user can do without one only when the current credential is known.'),
   KT_TARGET_USERNAME_INVALID: spec(400, 'The user name cannot be used on this target or with this strategy.', 'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; no control characters); with alternating-users the standby is <user> or <user>_clone.'),
   KT_TARGET_PASSWORD_REJECTED: spec(422, 'The target refused the new password value.', 'Align the secret\'s password policy with the target\'s rules (length, characters, password validation plugins), then retry.'),

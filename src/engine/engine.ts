@@ -41,6 +41,7 @@ import { asCredential, nextValue } from './next-value.js';
 import { assertTemplatesRender, templateFieldProblems } from './template-check.js';
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
+import { assertRotationSafe } from './store-capabilities.js';
 
 /** Called at every step boundary; tests use it to crash the process at an exact point. */
 export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
@@ -113,6 +114,7 @@ export class Engine {
   private stopping = false;
 
   constructor(private readonly o: EngineOptions) {
+    assertRotationSafe(o.store);
     this.leaseTtlMs = o.leaseTtlMs ?? 120_000;
     this.runs = new RunsRepo(o.state, o.clock, this.leaseTtlMs);
     this.leases = new Leases(o.state, o.clock);

@@ -1,6 +1,7 @@
 /**
- * Wiring: from settings to an open Keyturn (state database, key ring, embedded store), plus the
- * two operations that manage the home itself, `init` and root-key rotation.
+ * Wiring: from settings to an open Keyturn (state database, key ring, the store from the store
+ * registry, audited), plus the two operations that manage the home itself, `init` and root-key
+ * rotation.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DAY_MS, systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { KeyRing } from '../crypto/keyring.js';
@@ -32,7 +33,8 @@ import {
 import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from './home-safety.js';
-import { EmbeddedStore } from '../stores/embedded/embedded-store.js';
+import { openStore } from '../stores/registry.js';
+import type { SecretStore } from '../stores/store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
 import type { AuditLog } from '../audit/log.js';
@@ -45,7 +47,7 @@ export interface Keyturn {
   readonly settings: Settings;
   readonly state: StateDb;
   readonly ring: KeyRing;
-  readonly store: EmbeddedStore;
+  readonly store: SecretStore;
   readonly log: Logger;
   readonly clock: Clock;
   /** The applied configuration (policies, targets); target connections close with `close()`. */
@@ -109,14 +111,8 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
-    const store = new EmbeddedStore(state, ring, {
-      audit: storeAuditHook(audit, context),
-      clock,
-      maxValueBytes: settings.maxValueBytes,
-      maxVersions: settings.maxVersions,
-      retentionMs: settings.retentionDays * DAY_MS,
-      purgeProtection: settings.purgeProtection,
-    });
+    // The embedded store is the only one today; a setting will name another once there is one.
+    const store = openStore({ type: 'embedded' }, { state, ring, clock, settings, audit: storeAuditHook(audit, context) });
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);
     let engine: Promise<Engine> | undefined;
@@ -136,7 +132,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       applied,
       engine: () =>
         (engine ??= import('../engine/engine.js').then(
-          ({ Engine }) => new Engine({ state, store: store.withoutReadAudit(), applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
+          ({ Engine }) => new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
         )),
       audit,
       deliverAudit,

@@ -1,8 +1,8 @@
 /**
  * The SecretStore interface: where secret values live. `embedded/` keeps them encrypted in the
  * state database; outside stores (Vault, AWS, Azure, GCP, OCI, Kubernetes) implement the same
- * interface in a folder of their own and pass the same contract suite, `runStoreContract`
- * (test/contracts/store-contract.ts).
+ * interface in a folder of their own, get one entry in the store registry (`./registry.ts`) and
+ * pass the same contract suite, `runStoreContract` (test/contracts/store-contract.ts).
  *
  * Semantics every store keeps:
  * - versions are immutable and have an id; `put` is idempotent on the version id;
@@ -27,15 +27,17 @@ import type { Transaction } from 'kysely';
 import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
 import type { Schema } from '../state/schema.js';
 
+/**
+ * What a store guarantees of the semantics above that rotation cannot do without; the engine
+ * refuses a store that lacks one (src/engine/store-capabilities.ts, KT_STORE_NOT_ROTATION_SAFE).
+ */
 export interface StoreCapabilities {
-  /** Stages are kept by the store itself (not emulated with metadata). */
-  readonly nativeStages: boolean;
-  /** moveStage is an atomic compare-and-set. */
+  /** Versions are immutable and `get` reads any of them by id (a resumed run reads its pending version back by id). */
+  readonly versions: boolean;
+  /** `put` with a `versionId` that already holds the same value returns that version and writes nothing (a resumed run puts its pending value again). */
+  readonly idempotentPut: boolean;
+  /** `moveStage` is an atomic compare-and-set on version ids (a run promotes pending to current only if current is still where it started). */
   readonly compareAndSet: boolean;
-  /** remove is a soft delete with restore. */
-  readonly softDelete: boolean;
-  /** The store can hold a controllable clock (tests of retention and recovery windows). */
-  readonly clockInjectable: boolean;
 }
 
 /** Which version to read: a stage (default `current`), a version id, or a version number. */
@@ -109,7 +111,22 @@ export interface SecretStore {
   /** Deletes a soft-deleted secret for good; refused while purge protection holds it. */
   purge(path: string): Promise<void>;
 
+  /** Optional: the same store with value reads not audited (the engine's view: its run events cover them). */
+  withoutReadAudit?(): SecretStore;
+
+  /** Optional: throws what `purge(path)` would throw now, changing nothing; the secret's info when a purge would go ahead. */
+  assertPurgeable?(path: string): Promise<SecretInfo>;
+
+  /** Optional: how many secrets (live and deleted) and versions the store holds (`keyturn status`). */
+  counts?(): Promise<StoreCounts>;
+
   close?(): Promise<void>;
+}
+
+export interface StoreCounts {
+  secrets: number;
+  deleted: number;
+  versions: number;
 }
 
 /**

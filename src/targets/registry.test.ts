@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../core/errors.js';
-import { createTarget, parseTargetConfig, TARGET_TYPES, targetConfigSchema } from './registry.js';
+import { createTarget, parseTargetConfig, TARGET_TYPES, targetConfigSchema, targetRegistry } from './registry.js';
 
 function problems(input: unknown): string {
   try {
@@ -20,6 +20,14 @@ describe('target registry', () => {
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
+  });
+
+  it('each entry carries the strategies its target rotates with (what apply checks is what the target says)', () => {
+    const configs: Record<string, Record<string, unknown>> = { postgres: { host: 'db', port: 5432, database: 'app' }, mysql: { host: 'db', port: 3306 }, redis: { host: 'cache', port: 6379 }, generic: {} };
+    for (const [type, config] of Object.entries(configs)) {
+      expect(createTarget({ type, ...config } as Parameters<typeof createTarget>[0]).strategies).toEqual(targetRegistry.find(type)?.strategies);
+    }
+    expect(targetRegistry.entry('generic').strategies).toEqual(['simple']);
   });
 
   it('reports each problem by key with what is expected', () => {

@@ -1,41 +1,45 @@
 /**
- * The target registry: each target type's strict config schema and factory, the discriminated
- * union the keyturn.yaml loader uses (`targetConfigSchema`), and `createTarget`, the only way
- * the engine makes a target. Adding a target adds a folder and one entry here; the engine does
- * not change.
+ * The target registry: one entry per target type (its strict config schema, the strategies it
+ * rotates with, its factory), through the shared registry helper (src/core/registry.ts). From it
+ * come the discriminated union the keyturn.yaml schema uses (`targetConfigSchema`), the strategy
+ * check `keyturn apply` makes, and `createTarget`, the only way the engine makes a target. Adding
+ * a target adds a folder and one entry here; nothing else lists the targets.
  *
  * @example
  * ```ts
  * const target = createTarget({ type: 'postgres', host: '127.0.0.1', port: 5432, database: 'app' });
  * target.strategies; // ['single-user', 'alternating-users']
+ * targetRegistry.find('generic')?.strategies; // ['simple']
  * ```
  */
 import { z } from 'zod';
-import { KeyturnError } from '../core/errors.js';
-import { genericConfigSchema, type GenericTargetConfig } from './generic/config.js';
+import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
+import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
-import { mysqlConfigSchema, type MysqlTargetConfig } from './mysql/config.js';
+import { mysqlConfigSchema, mysqlStrategies } from './mysql/config.js';
 import { MysqlTarget } from './mysql/mysql-target.js';
-import { postgresConfigSchema, type PostgresTargetConfig } from './postgres/config.js';
+import { postgresConfigSchema, postgresStrategies } from './postgres/config.js';
 import { PostgresTarget } from './postgres/postgres-target.js';
-import { redisConfigSchema, type RedisTargetConfig } from './redis/config.js';
+import { redisConfigSchema, redisStrategies } from './redis/config.js';
 import { RedisTarget } from './redis/redis-target.js';
-import type { Target } from './target.js';
+import type { Strategy, Target } from './target.js';
 
-/** Each target type: its config schema and its factory. */
-export const targetTypes = {
-  postgres: { configSchema: postgresConfigSchema, create: (c: PostgresTargetConfig): Target => new PostgresTarget(c) },
-  mysql: { configSchema: mysqlConfigSchema, create: (c: MysqlTargetConfig): Target => new MysqlTarget(c) },
-  redis: { configSchema: redisConfigSchema, create: (c: RedisTargetConfig): Target => new RedisTarget(c) },
-  generic: { configSchema: genericConfigSchema, create: (_c: GenericTargetConfig): Target => new GenericTarget() },
-} as const;
+/** A target's entry: kind, config schema, factory, and the strategies it rotates with (required). */
+function targetEntry<S extends KindSchema>(entry: Parameters<typeof registryEntry<S, Target, undefined, { readonly strategies: readonly Strategy[] }>>[0]) {
+  return registryEntry(entry);
+}
 
-export type TargetType = keyof typeof targetTypes;
+/** Every target type, in the order they are documented. */
+export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARGET_CONFIG_INVALID', zod: z }, [
+  targetEntry({ kind: 'postgres', configSchema: postgresConfigSchema, strategies: postgresStrategies, create: (c) => new PostgresTarget(c) }),
+  targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
+  targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
+  targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
+]);
 
 /** The target types, in the order they are documented. */
-export const TARGET_TYPES = Object.keys(targetTypes) as readonly TargetType[];
-
-const TYPES = TARGET_TYPES.join(', ');
+export const TARGET_TYPES = targetRegistry.kinds;
+export type TargetType = (typeof TARGET_TYPES)[number];
 
 /**
  * A target's config, chosen by `type` (strict: unknown keys are errors).
@@ -45,13 +49,7 @@ const TYPES = TARGET_TYPES.join(', ');
  * targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 }); // { type: 'mysql', host: 'db', port: 3306, userHost: '%' }
  * ```
  */
-export const targetConfigSchema = z.discriminatedUnion('type', [postgresConfigSchema, mysqlConfigSchema, redisConfigSchema, genericConfigSchema], {
-  error: (issue) => {
-    if (issue.code === 'invalid_union') return `type must be one of: ${TYPES}`;
-    if (issue.code === 'invalid_type') return `a target must be an object with a type (${TYPES})`;
-    return undefined;
-  },
-});
+export const targetConfigSchema = targetRegistry.configSchema;
 
 export type TargetConfig = z.output<typeof targetConfigSchema>;
 export type TargetConfigInput = z.input<typeof targetConfigSchema>;
@@ -65,10 +63,7 @@ export type TargetConfigInput = z.input<typeof targetConfigSchema>;
  * ```
  */
 export function parseTargetConfig(input: unknown): TargetConfig {
-  const result = targetConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
-  throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the target configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
+  return targetRegistry.parse(input);
 }
 
 /**
@@ -80,15 +75,5 @@ export function parseTargetConfig(input: unknown): TargetConfig {
  * ```
  */
 export function createTarget(config: TargetConfigInput | TargetConfig): Target {
-  const parsed = parseTargetConfig(config);
-  switch (parsed.type) {
-    case 'postgres':
-      return targetTypes.postgres.create(parsed);
-    case 'mysql':
-      return targetTypes.mysql.create(parsed);
-    case 'redis':
-      return targetTypes.redis.create(parsed);
-    case 'generic':
-      return targetTypes.generic.create(parsed);
-  }
+  return targetRegistry.create(config, undefined);
 }

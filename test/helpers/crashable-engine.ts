@@ -91,7 +91,7 @@ export function crashableEngine(kt: Keyturn, crashAt: number | null): CrashableE
       return never;
     }
   };
-  const inner = kt.store.withoutReadAudit();
+  const inner = kt.store.withoutReadAudit?.() ?? kt.store;
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;

@@ -40,7 +40,8 @@ Examples:
       const [{ fileMode }, { ROOT_KEY_FILE }] = await Promise.all([app.runtime(), import('../../crypto/root-key.js')]);
       // KT_NOT_INITIALIZED comes back as a value: it is this command's answer, not its failure.
       const status = await app.withKeyturn(opts, async (kt) => {
-        const counts = await kt.store.counts();
+        // A store that cannot count its secrets cheaply (one outside the state database) says null.
+        const counts = (await kt.store.counts?.()) ?? null;
         const s = kt.settings;
         return {
           initialized: true,
@@ -48,6 +49,7 @@ Examples:
           state: { dialect: kt.state.dialect, location: kt.state.location },
           rootKey: { id: kt.ring.rootKey.id, source: s.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : join(s.home, ROOT_KEY_FILE), fileMode: s.rootKeyFromEnv ? null : fileMode(join(s.home, ROOT_KEY_FILE)) },
           dataKeys: { count: kt.ring.dataKeyCount, active: kt.ring.activeDataKeyId },
+          store: kt.store.kind,
           secrets: counts,
           limits: { maxValueBytes: s.maxValueBytes, maxVersions: s.maxVersions, retentionDays: s.retentionDays, recoveryDays: s.recoveryDays, purgeProtection: s.purgeProtection },
         };
@@ -61,7 +63,7 @@ Examples:
             ['state database', `${status.state.location} (${status.state.dialect})`],
             ['root key', `${status.rootKey.id} from ${status.rootKey.source}${status.rootKey.fileMode ? ` (mode ${status.rootKey.fileMode})` : ''}`],
             ['data keys', `${status.dataKeys.count} (active ${status.dataKeys.active})`],
-            ['secrets', `${status.secrets.secrets} live, ${status.secrets.deleted} deleted, ${status.secrets.versions} versions`],
+            ['secrets', status.secrets ? `${status.secrets.secrets} live, ${status.secrets.deleted} deleted, ${status.secrets.versions} versions` : `not counted by the ${status.store} store`],
             ['max value size', `${status.limits.maxValueBytes} bytes`],
             ['versions kept', `${status.limits.maxVersions} (none younger than ${status.limits.retentionDays} days pruned)`],
             ['recovery window', `${status.limits.recoveryDays} days, purge protection ${status.limits.purgeProtection ? 'on' : 'off'}`],

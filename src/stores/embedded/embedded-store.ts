@@ -8,7 +8,7 @@
  * `begin immediate` serializes writers), so its version number and its `expectCurrentVersion`
  * check hold until it commits.
  *
- * With an `audit` hook (./audit-hook.ts), each write records its event inside its own transaction
+ * With an `audit` hook (../audit-hook.ts), each write records its event inside its own transaction
  * (no event, no write), each value read records `secret.read` before the value is returned, and
  * each failed operation records a failure event with its error code.
  *
@@ -28,7 +28,7 @@ import { assertValidValue, DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, pa
 import type { KeyRing } from '../../crypto/keyring.js';
 import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
-import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from './audit-hook.js';
+import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from '../audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
   MAX_RECOVERY_DAYS,
@@ -37,6 +37,7 @@ import {
   type PutOptions,
   type SecretStore,
   type StoreCapabilities,
+  type StoreCounts,
   type TransactionalPut,
   type VersionSelector,
 } from '../store.js';
@@ -71,10 +72,9 @@ const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export class EmbeddedStore implements SecretStore, TransactionalPut {
   readonly kind = 'embedded';
   readonly capabilities: StoreCapabilities = Object.freeze({
-    nativeStages: true,
+    versions: true,
+    idempotentPut: true,
     compareAndSet: true,
-    softDelete: true,
-    clockInjectable: true,
   });
 
   private readonly clock: Clock;
@@ -388,7 +388,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   }
 
   /** How many secrets (live and deleted) and versions the store holds. */
-  async counts(): Promise<{ secrets: number; deleted: number; versions: number }> {
+  async counts(): Promise<StoreCounts> {
     return this.guard(async () => {
       const secrets = await this.state.db
         .selectFrom('secrets')

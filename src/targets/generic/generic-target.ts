@@ -11,10 +11,11 @@
  */
 import { assertStrategy } from '../checks.js';
 import type { Credential, PasswordLimits, Strategy, Target, TargetContext } from '../target.js';
+import { genericStrategies } from './config.js';
 
 export class GenericTarget implements Target {
   readonly kind = 'generic';
-  readonly strategies: readonly Strategy[] = ['simple'];
+  readonly strategies: readonly Strategy[] = genericStrategies;
   readonly passwordLimits: PasswordLimits = {};
 
   async set(ctx: TargetContext, _next: Credential, _current: Credential | null): Promise<void> {

@@ -8,6 +8,7 @@
  * ```
  */
 import { z } from 'zod';
+import type { Strategy } from '../target.js';
 import { connectTimeoutField, hostField, portField } from '../config-fields.js';
 
 export const mysqlConfigSchema = z.strictObject({
@@ -25,3 +26,6 @@ export const mysqlConfigSchema = z.strictObject({
 });
 
 export type MysqlTargetConfig = z.output<typeof mysqlConfigSchema>;
+
+/** The strategies the mysql target rotates with (its registry entry carries them; `keyturn apply` checks them). */
+export const mysqlStrategies: readonly Strategy[] = ['single-user', 'alternating-users'];

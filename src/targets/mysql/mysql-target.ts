@@ -26,7 +26,7 @@ import { isKeyturnError } from '../../core/errors.js';
 import { assertStandby, assertStrategy, assertUsername, logsIn, requireAdmin, requireSelf } from '../checks.js';
 import { targetError } from '../target-error.js';
 import type { Credential, PasswordLimits, Strategy, Target, TargetContext } from '../target.js';
-import type { MysqlTargetConfig } from './config.js';
+import { mysqlStrategies, type MysqlTargetConfig } from './config.js';
 import { GrantParseError, grantSyncStatements, parseGrants, type Grants } from './grants.js';
 import { account, sqlString } from './quote.js';
 import { endpointOf, withMysql, type MysqlRun } from './session.js';
@@ -36,7 +36,7 @@ const MAX_USERNAME_CHARS = 128;
 
 export class MysqlTarget implements Target {
   readonly kind = 'mysql';
-  readonly strategies: readonly Strategy[] = ['single-user', 'alternating-users'];
+  readonly strategies: readonly Strategy[] = mysqlStrategies;
   readonly passwordLimits: PasswordLimits = {};
 
   constructor(private readonly config: MysqlTargetConfig) {}

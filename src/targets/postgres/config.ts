@@ -7,6 +7,7 @@
  * ```
  */
 import { z } from 'zod';
+import type { Strategy } from '../target.js';
 import { connectTimeoutField, hostField, portField } from '../config-fields.js';
 
 export const postgresConfigSchema = z.strictObject({
@@ -19,3 +20,6 @@ export const postgresConfigSchema = z.strictObject({
 });
 
 export type PostgresTargetConfig = z.output<typeof postgresConfigSchema>;
+
+/** The strategies the postgres target rotates with (its registry entry carries them; `keyturn apply` checks them). */
+export const postgresStrategies: readonly Strategy[] = ['single-user', 'alternating-users'];

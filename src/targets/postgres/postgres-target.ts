@@ -28,7 +28,7 @@
 import { assertStandby, assertStrategy, assertUsername, logsIn, requireAdmin, requireSelf } from '../checks.js';
 import { targetError } from '../target-error.js';
 import type { Credential, PasswordLimits, Strategy, Target, TargetContext } from '../target.js';
-import type { PostgresTargetConfig } from './config.js';
+import { postgresStrategies, type PostgresTargetConfig } from './config.js';
 import { AdminSessions } from './admin-sessions.js';
 import { syncMemberships } from './memberships.js';
 import { passwordSql } from './scram.js';
@@ -39,7 +39,7 @@ const MAX_NAME_BYTES = 63;
 
 export class PostgresTarget implements Target {
   readonly kind = 'postgres';
-  readonly strategies: readonly Strategy[] = ['single-user', 'alternating-users'];
+  readonly strategies: readonly Strategy[] = postgresStrategies;
   /** No character is unsafe (verifiers or escaped literals); SCRAM sends no password, so no length cap. */
   readonly passwordLimits: PasswordLimits = {};
 

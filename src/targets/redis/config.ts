@@ -7,6 +7,7 @@
  * ```
  */
 import { z } from 'zod';
+import type { Strategy } from '../target.js';
 import { connectTimeoutField, hostField, portField } from '../config-fields.js';
 
 export const redisConfigSchema = z.strictObject({
@@ -18,3 +19,6 @@ export const redisConfigSchema = z.strictObject({
 });
 
 export type RedisTargetConfig = z.output<typeof redisConfigSchema>;
+
+/** The strategies the redis target rotates with (its registry entry carries them; `keyturn apply` checks them). */
+export const redisStrategies: readonly Strategy[] = ['single-user', 'alternating-users'];

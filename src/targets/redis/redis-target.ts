@@ -30,7 +30,7 @@ import { assertStandby, assertStrategy, assertUsername } from '../checks.js';
 import { targetError } from '../target-error.js';
 import type { Credential, PasswordLimits, Strategy, Target, TargetContext } from '../target.js';
 import { cloneRules, parseAclUser, RESET_RULES, samePermissions, type AclUser } from './acl.js';
-import type { RedisTargetConfig } from './config.js';
+import { redisStrategies, type RedisTargetConfig } from './config.js';
 import { endpointOf, withRedis, type RedisCall } from './session.js';
 
 /** Redis sets no limit; this keeps names sane. */
@@ -38,7 +38,7 @@ const MAX_USERNAME_CHARS = 512;
 
 export class RedisTarget implements Target {
   readonly kind = 'redis';
-  readonly strategies: readonly Strategy[] = ['single-user', 'alternating-users'];
+  readonly strategies: readonly Strategy[] = redisStrategies;
   readonly passwordLimits: PasswordLimits = {};
 
   constructor(private readonly config: RedisTargetConfig) {}

@@ -1,5 +1,6 @@
 /** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good (purge asks first). */
 import type { Command } from 'commander';
+import { KeyturnError } from '../../../core/errors.js';
 import { DEFAULT_RECOVERY_DAYS, MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../../../stores/store.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { confirm } from '../../confirm.js';
@@ -58,8 +59,9 @@ Examples:
     )
     .action(async (path: string, opts: CommonOptions & { yes?: boolean }) => {
       await app.withKeyturn(opts, async (kt) => {
-        // A purge that would be refused anyway is refused before the question.
-        const info = await kt.store.assertPurgeable(path);
+        // A purge that would be refused anyway is refused before the question (by a store that can tell; the purge itself checks in any case).
+        const info = (await kt.store.assertPurgeable?.(path)) ?? (await kt.store.describe(path));
+        if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
         await confirm(app, { question: `Purge ${path} and its ${info.versionCount} version${info.versionCount === 1 ? '' : 's'} for good (this cannot be undone)?`, yes: opts.yes });
         await kt.store.purge(path);
       });

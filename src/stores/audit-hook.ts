@@ -1,6 +1,7 @@
 /**
- * What the embedded store tells the audit log, and when. The store knows nothing of the log; it
- * calls this hook:
+ * What a store tells the audit log, and when. The store knows nothing of the log; it calls this
+ * hook. The embedded store calls it itself, in its write transactions; any other store gets it
+ * through the wrapper in ./audited-store.ts, after each operation. The embedded store calls it:
  *
  * - inside each write's transaction, after the write, with outcome `success`: the event commits
  *   with the write or not at all, and a hook that throws rolls the write back (fail closed);
@@ -18,8 +19,8 @@
  * ```
  */
 import type { Transaction } from 'kysely';
-import type { SecretValue, Stage } from '../../core/types.js';
-import type { Schema } from '../../state/schema.js';
+import type { SecretValue, Stage } from '../core/types.js';
+import type { Schema } from '../state/schema.js';
 
 export type StoreAuditAction = 'secret.put' | 'secret.read' | 'secret.metadata' | 'secret.delete' | 'secret.restore' | 'secret.purge' | 'secret.stage' | `secret.stage.${Stage}`;
 
