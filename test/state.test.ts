@@ -14,13 +14,29 @@ describe('state database', () => {
     const sqlite = await openState({ sqliteFile: join(tmp.dir, 's.db') });
     const pg = await postgresState();
     try {
-      const tables = async (s: typeof sqlite) => (await s.db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
+      // On PostgreSQL, only the test's own schema: other schemas of the database (other tests) have their tables too.
+      const tables = async (s: typeof sqlite, schema?: string) => (await s.db.introspection.getTables()).filter((t) => schema === undefined || t.schema === schema).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
       expect(await tables(sqlite)).toEqual(expect.arrayContaining(['data_keys', 'kt_settings', 'secret_stages', 'secret_versions', 'secrets', 'runs', 'run_steps', 'run_consumers', 'leases', 'targets', 'secret_policies']));
-      expect(await tables(pg.state)).toEqual(await tables(sqlite));
+      expect(await tables(pg.state, pg.schema)).toEqual(await tables(sqlite));
     } finally {
       await sqlite.close();
       await pg.close();
       tmp.remove();
+    }
+  });
+
+  it('a PostgreSQL schema migrates even when another schema of the database holds Kysely\'s tables (another Keyturn)', async () => {
+    const other = await postgresState();
+    try {
+      // `other` holds kysely_migration and kysely_migration_lock in its own schema; a new schema must get its own.
+      const mine = await postgresState();
+      try {
+        expect((await mine.state.db.selectFrom('runs').select('id').execute()).length).toBe(0);
+      } finally {
+        await mine.close();
+      }
+    } finally {
+      await other.close();
     }
   });
 

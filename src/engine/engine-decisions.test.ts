@@ -53,7 +53,7 @@ async function world(strategy: Strategy, attempts = 3): Promise<World> {
   const config = parseConfig(
     `version: 1
 targets:
-  db: { type: generic, admin: admin/db }
+  db: { type: postgres, host: 127.0.0.1, port: 9, database: fake, admin: admin/db }
 secrets:
   admin/db:
     type: database-credential

@@ -17,7 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
-import { isUniqueViolation, type StateDb } from '../state/db.js';
+import type { StateDb } from '../state/db.js';
+import { isUniqueViolation } from '../state/unique-violation.js';
 import type { Transaction } from 'kysely';
 import type { RunConsumersTable, RunsTable, RunStepsTable, Schema } from '../state/schema.js';
 import type { Lease } from './leases.js';

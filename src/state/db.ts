@@ -68,7 +68,7 @@ export async function openState(options: OpenStateOptions): Promise<StateDb> {
   }
   if (options.migrate !== false) {
     try {
-      await migrate(state);
+      await migrate(state, options.url ? options.pgSchema : undefined);
     } catch (e) {
       await state.close().catch(() => undefined);
       throw e;
@@ -129,12 +129,15 @@ async function isUpToDate(state: StateDb): Promise<boolean> {
   }
 }
 
-async function migrate(state: StateDb): Promise<void> {
+async function migrate(state: StateDb, schema: string | undefined): Promise<void> {
   // The common case, a database already current, costs one query and loads no migration code.
   if (await isUpToDate(state)) return;
-  const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
   let result;
   try {
+    if (state.dialect === 'postgres' && !schema) schema = (await sql<{ s: string }>`select current_schema() as s`.execute(state.db)).rows[0]?.s;
+    // Kysely must look for its own tables in this schema: by default it takes a `kysely_migration`
+    // table in any other schema of the database (another Keyturn's, a test's) for its own.
+    const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) }, ...(schema ? { migrationTableSchema: schema } : {}) });
     result = await migrator.migrateToLatest();
   } catch (e) {
     throw databaseError(e, state);
@@ -157,9 +160,3 @@ export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): Key
   return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${redactUrlsIn(String((e as Error).message))}`, { cause: e });
 }
 
-/** True when a driver error is a unique-constraint violation (PostgreSQL 23505, SQLite's "UNIQUE constraint failed"). */
-export function isUniqueViolation(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const err = e as { code?: unknown; errcode?: unknown; message?: unknown };
-  return err.code === '23505' || err.errcode === 2067 || (typeof err.message === 'string' && err.message.includes('UNIQUE constraint failed'));
-}

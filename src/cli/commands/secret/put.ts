@@ -9,7 +9,6 @@
 import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
 import { assertValidPath } from '../../../core/paths.js';
-import { RunsRepo } from '../../../engine/runs-repo.js';
 import type { SecretMetadata } from '../../../core/types.js';
 import { parseStage, printable } from '../../../core/values.js';
 import { argumentsHint } from '../../arguments.js';
@@ -91,6 +90,7 @@ Examples:
             ...(opts.versionId ? { versionId: opts.versionId } : {}),
             ...(expectCurrentVersion === undefined ? {} : { expectCurrentVersion }),
           });
+        const { RunsRepo } = await import('../../../engine/runs-repo.js');
         const active = await new RunsRepo(kt.state, kt.clock).active(path);
         let stored;
         let cancelledRun = null;
