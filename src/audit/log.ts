@@ -332,6 +332,11 @@ export class AuditLog {
     return readGuard(() => repo.allCheckpoints(this.#state.db));
   }
 
+  /** Checkpoints with size in [from, to], by size. */
+  async checkpointsBetween(from: number, to: number): Promise<CheckpointRow[]> {
+    return readGuard(() => repo.checkpointsBetween(this.#state.db, from, to));
+  }
+
   async latestCheckpoint(): Promise<CheckpointRow | null> {
     return readGuard(() => repo.latestCheckpoint(this.#state.db));
   }

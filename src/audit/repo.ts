@@ -158,6 +158,12 @@ export async function allCheckpoints(db: Db): Promise<CheckpointRow[]> {
   return rows.map((r) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
 }
 
+/** Checkpoints with size in [from, to], by size. */
+export async function checkpointsBetween(db: Db, from: number, to: number): Promise<CheckpointRow[]> {
+  const rows = await db.selectFrom('audit_checkpoints').selectAll().where('size', '>=', from).where('size', '<=', to).orderBy('size').execute();
+  return rows.map((r) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
+}
+
 /** The checkpoint with the largest size, or null. */
 export async function latestCheckpoint(db: Db): Promise<CheckpointRow | null> {
   const row = await db.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
