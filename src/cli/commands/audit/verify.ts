@@ -72,6 +72,11 @@ Problems found (each printed with its code, kind and where):
   checkpoint_bad_signature, checkpoint_wrong_key, checkpoint_wrong_origin, checkpoint_malformed,
   checkpoint_mismatch, checkpoint_fork, inconsistent_with_trusted, trusted_invalid
 
+The local log is also checked against every checkpoint the JSONL audit sink holds
+(KEYTURN_AUDIT_JSONL; HTTP and syslog sinks cannot be read back): a state database cut back
+behind one is truncated (KT_AUDIT_TRUNCATED); a sink checkpoint that does not verify is named.
+Without any outside checkpoint (sink or --trusted) such a cut cannot be detected; the output says so.
+
 Examples:
   keyturn audit verify
   keyturn audit verify --trusted last.checkpoint --save-trusted last.checkpoint
