@@ -12,7 +12,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEvent, encodeEvent } from '../src/audit/event.js';
+import { loadAuditKeys } from '../src/audit/keys.js';
 import { AuditLog } from '../src/audit/log.js';
+import { leafMac } from '../src/audit/mac.js';
 import { CompactRange, leafHash } from '../src/audit/merkle.js';
 import { verifyStoredLog } from '../src/audit/stored-verify.js';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
@@ -120,6 +122,16 @@ describe.each([
     const stored = await t.state.db.selectFrom('audit_leaves').select(['seq', 'leaf_mac']).execute();
     expect(stored.every((r) => typeof r.leaf_mac === 'string' && r.leaf_mac.length === 44)).toBe(true);
     expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 16, verifiedSize: 16, problems: [] });
+  });
+
+  it('uncovered rows written with v1 leaf MACs (by the version before v2) still verify, and a checkpoint is signed over them', async () => {
+    const key = (await loadAuditKeys(t.state.db, t.ring))?.mac as Buffer;
+    for (const r of await t.state.db.selectFrom('audit_leaves').select(['seq', 'leaf']).where('seq', '>=', 1).execute()) {
+      await t.state.db.updateTable('audit_leaves').set({ leaf_mac: leafMac(key, leafHash(Buffer.from(r.leaf, 'utf8'))) }).where('seq', '=', r.seq).execute();
+    }
+    expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 9, problems: [] });
+    expect((await audit.checkpoint()).size).toBe(9);
+    expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 9, verifiedSize: 9, problems: [] });
   });
 
   it('a rewritten uncovered event and a recomputed head: the append and the checkpoint refuse, nothing is signed, verify names both', async () => {

@@ -98,8 +98,13 @@ function tcpReceiver(port: number) {
 
 const SYSLOG = /^<(\d+)>1 (\S+) (\S+) keyturn (\d+) (\S+) \[keyturn@32473 id="(ev_\d+_[0-9a-f]{12})" seq="(\d+)" outcome="(\w+)" actor="([^"]*)"\] \uFEFF(\{.*\})$/;
 
+/** The event lines (JSON or syslog) among what a sink received, without the checkpoint records. */
+function eventsOnly(lines: readonly string[]): string[] {
+  return lines.filter((l) => !l.includes('"kind":"checkpoint"'));
+}
+
 function seqsOf(lines: readonly string[]): number[] {
-  return lines.map((l) => (JSON.parse(l) as { seq: number }).seq);
+  return eventsOnly(lines).map((l) => (JSON.parse(l) as { seq: number }).seq);
 }
 
 describe.each([
@@ -145,7 +150,7 @@ describe.each([
     const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
     expect(seqsOf(lines)).toEqual(Array.from({ length: 81 }, (_, i) => i));
     for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(4096);
-    expect(JSON.parse(lines[4]!)).toMatchObject({ id: expect.stringMatching(/^ev_/), seq: 4, action: 'test.event', actor: 'user:dana' });
+    expect(JSON.parse(eventsOnly(lines)[4]!)).toMatchObject({ id: expect.stringMatching(/^ev_/), seq: 4, action: 'test.event', actor: 'user:dana' });
   });
 
   it('JSONL: keeps only `keep` rotated files', async () => {
@@ -164,8 +169,9 @@ describe.each([
     const down = await deliverSinks(audit, t.state, [sink], OPTS);
     expect(down[0]).toMatchObject({ delivered: 0, nextSeq: 0 });
     expect(down[0]!.error).toContain('ECONNREFUSED');
-    const rx = httpReceiver(port, (_req, res, n) => {
-      res.statusCode = n === 2 ? 503 : 200;
+    let eventPosts = 0;
+    const rx = httpReceiver(port, (req, res) => {
+      res.statusCode = req.headers['x-keyturn-kind'] === undefined && ++eventPosts === 2 ? 503 : 200;
       res.end();
     });
     await rx.start();
@@ -174,9 +180,12 @@ describe.each([
     expect(up[0]).toMatchObject({ delivered: 121, nextSeq: 121, behind: 0, error: null });
     expect(seqsOf(rx.lines)).toEqual(Array.from({ length: 121 }, (_, i) => i));
     // 121 events in batches of 50 = 3 batches; the second was answered 503 once and retried.
-    expect(rx.requests).toHaveLength(4);
+    expect(rx.requests.filter((r) => r.headers['x-keyturn-kind'] === undefined)).toHaveLength(4);
+    const checkpointPosts = rx.requests.filter((r) => r.headers['x-keyturn-kind'] === 'checkpoint');
+    expect(checkpointPosts.length).toBeGreaterThan(0);
+    expect(rx.lines.filter((l) => l.includes('"kind":"checkpoint"')).map((l) => (JSON.parse(l) as { size: number }).size)).toEqual((await audit.checkpoints()).map((c) => c.size));
     expect(rx.requests[0]!.headers).toMatchObject({ 'content-type': 'application/x-ndjson', authorization: 'Bearer siem-token', 'x-keyturn-first-seq': '0', 'x-keyturn-last-seq': '49' });
-    const cursor = await t.state.db.selectFrom('audit_sink_cursors').selectAll().executeTakeFirstOrThrow();
+    const cursor = await t.state.db.selectFrom('audit_sink_cursors').selectAll().where('name', 'not like', 'checkpoints@%').executeTakeFirstOrThrow();
     expect(cursor).toMatchObject({ name: `http:http://127.0.0.1:${port}/ingest`, failures: 0, last_error: null });
   });
 
@@ -246,8 +255,9 @@ describe.each([
     await events(9);
     const r = await deliverSinks(audit, t.state, [new SyslogSink(`udp://127.0.0.1:${port}`)], OPTS);
     expect(r[0]).toMatchObject({ delivered: 10, error: null });
-    await until(() => received.length === 10);
-    const parsed = received.map((m) => SYSLOG.exec(m));
+    await until(() => eventsOnly(received).length === 10);
+    expect(received.filter((m) => / audit\.checkpoint \[keyturn@32473 kind="checkpoint" size="\d+"\] /.test(m)).length).toBeGreaterThan(0);
+    const parsed = eventsOnly(received).map((m) => SYSLOG.exec(m));
     expect(parsed.every((m) => m !== null)).toBe(true);
     const bySeq = new Map(parsed.map((m) => [Number(m![7]), m!]));
     expect(bySeq.get(0)!.slice(1, 6)).toEqual(['110', expect.stringMatching(/Z$/), expect.any(String), String(process.pid), 'audit.init']);
@@ -265,8 +275,8 @@ describe.each([
     await rx.start();
     stops.push(rx.stop);
     expect((await deliverSinks(audit, t.state, [sink], OPTS))[0]).toMatchObject({ delivered: 71, behind: 0, error: null });
-    await until(() => rx.messages.length === 71);
-    expect(rx.messages.map((m) => Number(SYSLOG.exec(m)?.[7]))).toEqual(Array.from({ length: 71 }, (_, i) => i));
+    await until(() => eventsOnly(rx.messages).length === 71);
+    expect(eventsOnly(rx.messages).map((m) => Number(SYSLOG.exec(m)?.[7]))).toEqual(Array.from({ length: 71 }, (_, i) => i));
   });
 
   it('a planted secret value appears in no sink output, audit table or export; its HMAC does', async () => {
@@ -294,7 +304,7 @@ describe.each([
     const reports = await deliverSinks(audit, t.state, sinks, OPTS);
     const size = (await audit.head()).size;
     expect(reports.map((r) => r.nextSeq)).toEqual([size, size, size, size]);
-    await until(() => tcp.messages.length === size && udp.length === size);
+    await until(() => eventsOnly(tcp.messages).length === size && eventsOnly(udp).length === size);
     const exportFile = join(tmp.dir, 'export.jsonl');
     await writeExport(audit, { from: 0 }, exportFile);
     const outputs = { jsonl: readFileSync(file, 'utf8'), http: http.lines.join('\n'), tcp: tcp.messages.join('\n'), udp: udp.join('\n'), tables: await auditTablesText(t.state), export: readFileSync(exportFile, 'utf8') };

@@ -18,8 +18,8 @@
 import { KeyturnError } from '../core/errors.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
-import { GENESIS_PREV, encodeCheckedEvent, makeEvent } from './event.js';
-import { CompactRange, leafHash } from './merkle.js';
+import { GENESIS_PREV, encodeCheckedEventText, makeEvent } from './event.js';
+import { CompactRange, leafHashOfText } from './merkle.js';
 import type { NoteSigner } from './note-key.js';
 
 /** What a store saves to resume appending: the size, the last leaf hash, the compact range. */
@@ -62,12 +62,18 @@ export class AuditAppender {
 
   /** Records one event: assigns seq and prev, encodes and hashes the leaf. */
   append(input: AuditEventInput): AppendedEvent {
+    const { event, text, leafHash } = this.appendText(input);
+    return { event, leaf: Buffer.from(text, 'utf8'), leafHash };
+  }
+
+  /** {@link append}, giving the leaf as text (as the state database stores it) instead of bytes. */
+  appendText(input: AuditEventInput): { readonly event: AuditEvent; readonly text: string; readonly leafHash: Buffer } {
     const event = makeEvent(input, this.#range.size, this.#prev);
-    const leaf = encodeCheckedEvent(event); // makeEvent has checked it; encodeEvent would check again
-    const hash = leafHash(leaf);
+    const text = encodeCheckedEventText(event); // makeEvent has checked it; encodeEvent would check again
+    const hash = leafHashOfText(text);
     this.#range.append(hash);
     this.#prev = hash.toString('hex');
-    return { event, leaf, leafHash: hash };
+    return { event, text, leafHash: hash };
   }
 
   /** The Merkle root over every event appended. */

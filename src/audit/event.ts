@@ -146,9 +146,20 @@ export function encodeEvent(event: AuditEvent): Buffer {
  * ```
  */
 export function encodeCheckedEvent(e: AuditEvent): Buffer {
-  return Buffer.from(
-    `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`,
-    'utf8',
+  return Buffer.from(encodeCheckedEventText(e), 'utf8');
+}
+
+/**
+ * {@link encodeCheckedEvent} as text (what the state database stores), without the bytes.
+ *
+ * @example
+ * ```ts
+ * Buffer.from(encodeCheckedEventText(event), 'utf8').equals(encodeCheckedEvent(event)); // true
+ * ```
+ */
+export function encodeCheckedEventText(e: AuditEvent): string {
+  return (
+    `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`
   );
 }
 

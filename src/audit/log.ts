@@ -44,7 +44,7 @@ import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
 import type { AuditEventInput } from './event.js';
 import { addHmacKey, addMacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
-import { headMac, headMacValid, leafMac, leafMacValid } from './mac.js';
+import { headMac, headMacValid, leafMacV2, leafMacValid } from './mac.js';
 import { CompactRange, bytesEqual, leafHash } from './merkle.js';
 import { parseVerifierKey, type NoteVerifier } from './note-key.js';
 import * as repo from './repo.js';
@@ -82,7 +82,7 @@ export const DEFAULT_CHECKPOINT_SECONDS = 300;
  * ```
  */
 export function eventIdOf(seq: number, leafHash: Uint8Array): string {
-  return `ev_${seq}_${Buffer.from(leafHash).subarray(0, 6).toString('hex')}`;
+  return `ev_${seq}_${Buffer.from(leafHash.buffer, leafHash.byteOffset, 6).toString('hex')}`;
 }
 
 /** The seq an event id names, or null when it is not an event id. */
@@ -332,6 +332,11 @@ export class AuditLog {
     return readGuard(() => repo.allCheckpoints(this.#state.db));
   }
 
+  /** Checkpoints with size in [from, to], by size. */
+  async checkpointsBetween(from: number, to: number): Promise<CheckpointRow[]> {
+    return readGuard(() => repo.checkpointsBetween(this.#state.db, from, to));
+  }
+
   async latestCheckpoint(): Promise<CheckpointRow | null> {
     return readGuard(() => repo.latestCheckpoint(this.#state.db));
   }
@@ -365,7 +370,7 @@ export class AuditLog {
     const rows: LeafRow[] = new Array<LeafRow>(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as AuditInput;
-      const { event, leaf, leafHash } = appender.append({
+      const { event, text, leafHash } = appender.appendText({
         time: input.time ?? time,
         actor: input.actor ?? this.context.actor,
         source: input.source ?? this.context.source,
@@ -381,16 +386,16 @@ export class AuditLog {
       rows[i] = {
         seq: event.seq,
         id: eventIdOf(event.seq, leafHash),
-        leaf: leaf.toString('utf8'),
+        leaf: text,
         leaf_hash: leafHash.toString('base64'),
         time: input.time === undefined ? now : Date.parse(event.time),
-        leaf_mac: leafMac(key, leafHash),
+        leaf_mac: leafMacV2(key, leafHash),
       };
     }
     const checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
     // The events before this transaction that no checkpoint covers yet: checked before signing.
     if (checkpoint && !fresh) await this.#verifyUncovered(trx, head);
-    await repo.insertLeaves(trx, rows);
+    await repo.insertLeaves(trx, this.#state.dialect, rows);
     const state = appender.state();
     let next: Head = { size: state.size, prev: state.prev, nodes: state.nodes.map((n) => Buffer.from(n, 'hex')), lastEventAt: now, checkpointSize: head.checkpointSize, checkpointAt: head.checkpointAt, mac: null };
     if (checkpoint) {

@@ -1,6 +1,6 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { headMac, headMacValid, hmacSha256, leafMac, leafMacValid } from './mac.js';
+import { headMac, headMacValid, hmacSha256, leafMac, leafMacV2, leafMacValid } from './mac.js';
 import type { Head } from './repo.js';
 
 describe('audit MACs', () => {
@@ -24,6 +24,24 @@ describe('audit MACs', () => {
     expect(leafMacValid(key, h, null)).toBe(false);
     expect(leafMacValid(key, h, undefined)).toBe(false);
     expect(mac).toBe(createHmac('sha256', key).update('keyturn-leaf-mac/v1\0').update(h).digest('base64'));
+  });
+
+  it('v2 leaf MACs: keyed SHA-256 under a key derived by HMAC, fixed-length input; v1 MACs of old rows still verify', () => {
+    const key = randomBytes(32);
+    const h = randomBytes(32);
+    const mac = leafMacV2(key, h);
+    const k2 = createHmac('sha256', key).update('keyturn-leaf-mac/v2 key').digest();
+    const expected = createHash('sha256').update(Buffer.concat([k2, Buffer.alloc(32), Buffer.from('keyturn-leaf-mac/v2\0'), h])).digest('base64');
+    expect(mac).toBe(expected);
+    expect(mac).toHaveLength(44);
+    expect(leafMacValid(key, h, mac)).toBe(true);
+    expect(leafMacValid(key, randomBytes(32), mac)).toBe(false);
+    expect(leafMacValid(randomBytes(32), h, mac)).toBe(false);
+    expect(mac).not.toBe(leafMac(key, h));
+    // Old rows carry v1 MACs: still valid for their own leaf hash and key only.
+    expect(leafMacValid(key, h, leafMac(key, h))).toBe(true);
+    expect(leafMacValid(key, randomBytes(32), leafMac(key, h))).toBe(false);
+    expect(leafMacValid(randomBytes(32), h, leafMac(key, h))).toBe(false);
   });
 
   it('a head MAC covers every column the appender resumes from', () => {

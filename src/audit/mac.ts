@@ -18,6 +18,19 @@
  * each time), which alone would halve the durable append rate; this costs about 1 µs. The unit
  * test checks it against `createHmac`.
  *
+ * Leaf MACs have two versions, both 44 characters of base64. New rows get **v2**: one SHA-256 call over
+ * `K2 ‖ 0^32 ‖ keyturn-leaf-mac/v2\0 ‖ leaf hash`, where `K2 = HMAC(key, "keyturn-leaf-mac/v2 key")`
+ * fills the first 64-byte block alone (a secret chaining value) and the message is always 52
+ * bytes. A secret-prefix MAC is unsafe with SHA-256 for variable-length messages (length extension:
+ * from SHA-256(K ‖ m) anyone computes SHA-256(K ‖ m ‖ pad ‖ x)); here every message verified has
+ * one fixed length, so an extension is a message no verifier ever accepts, and over a prefix-free
+ * (fixed-length) message set the keyed compression chain is a PRF under the same assumption as
+ * HMAC's proof (the compression function is a PRF). It costs one SHA-256 call instead of two.
+ * Rows written before keep **v1** (HMAC-SHA-256 of `keyturn-leaf-mac/v1\0 ‖ leaf hash`) and still
+ * verify: a stored MAC is accepted when it is the v2 or the v1 MAC of the leaf hash (the row does
+ * not say which; checking both costs one more call, and only for the few rows no checkpoint covers
+ * yet). Either version needs the MAC key to make, so accepting both adds no forgery.
+ *
  * @example
  * ```ts
  * const mac = leafMac(key, leafHash);               // base64, stored in leaf_mac
@@ -30,6 +43,9 @@ import type { Head } from './repo.js';
 
 /** 20 bytes: pad, domain and leaf hash (116 bytes) fit the inner hash in two SHA-256 blocks. */
 const LEAF_DOMAIN = Buffer.from('keyturn-leaf-mac/v1\0', 'utf8');
+/** 20 bytes, the same length: K2 block, domain and leaf hash are 116 bytes, two SHA-256 blocks. */
+const LEAF_DOMAIN_V2 = Buffer.from('keyturn-leaf-mac/v2\0', 'utf8');
+const V2_KEY_LABEL = Buffer.from('keyturn-leaf-mac/v2 key', 'utf8');
 const HEAD_DOMAIN = 'keyturn-audit-head-mac/v1\0';
 
 const BLOCK = 64;
@@ -43,6 +59,8 @@ interface Pads {
   readonly leafIn: Buffer;
   /** outer pad ‖ (inner digest) */
   readonly leafOut: Buffer;
+  /** K2 ‖ 0^32 ‖ LEAF_DOMAIN_V2 ‖ (leaf hash) */
+  readonly leafV2: Buffer;
 }
 const cache = new WeakMap<Buffer, Pads>();
 
@@ -53,7 +71,14 @@ function padsOf(key: Buffer): Pads {
     (key.length > BLOCK ? hash('sha256', key, 'buffer') : key).copy(k);
     const inner = Buffer.from(k.map((b) => b ^ 0x36));
     const outer = Buffer.from(k.map((b) => b ^ 0x5c));
-    pads = { inner, outer, leafIn: Buffer.concat([inner, LEAF_DOMAIN, Buffer.alloc(HASH)]), leafOut: Buffer.concat([outer, Buffer.alloc(HASH)]) };
+    const k2 = hash('sha256', Buffer.concat([outer, hash('sha256', Buffer.concat([inner, V2_KEY_LABEL]), 'buffer')]), 'buffer');
+    pads = {
+      inner,
+      outer,
+      leafIn: Buffer.concat([inner, LEAF_DOMAIN, Buffer.alloc(HASH)]),
+      leafOut: Buffer.concat([outer, Buffer.alloc(HASH)]),
+      leafV2: Buffer.concat([k2, Buffer.alloc(BLOCK - HASH), LEAF_DOMAIN_V2, Buffer.alloc(HASH)]),
+    };
     cache.set(key, pads);
   }
   return pads;
@@ -73,7 +98,22 @@ export function hmacSha256(key: Buffer, parts: readonly Uint8Array[]): string {
   return hash('sha256', Buffer.concat([pads.outer, inner]), 'base64');
 }
 
-/** base64 HMAC of a leaf hash (the same as `hmacSha256(key, [LEAF_DOMAIN, leafHash])`, without allocating). */
+/**
+ * The v2 leaf MAC new rows get: the base64 keyed SHA-256 above (one hash call).
+ *
+ * @example
+ * ```ts
+ * leafMacV2(key, leafHash); // '…=' (44 characters)
+ * ```
+ */
+export function leafMacV2(key: Buffer, leafHash: Uint8Array): string {
+  if (leafHash.length !== HASH) return hash('sha256', Buffer.concat([padsOf(key).leafV2.subarray(0, BLOCK + LEAF_DOMAIN_V2.length), leafHash]), 'base64');
+  const { leafV2 } = padsOf(key);
+  leafV2.set(leafHash, leafV2.length - HASH);
+  return hash('sha256', leafV2, 'base64');
+}
+
+/** base64 v1 HMAC of a leaf hash (the same as `hmacSha256(key, [LEAF_DOMAIN, leafHash])`, without allocating). */
 export function leafMac(key: Buffer, leafHash: Uint8Array): string {
   if (leafHash.length !== HASH) return hmacSha256(key, [LEAF_DOMAIN, leafHash]);
   const { leafIn, leafOut } = padsOf(key);
@@ -82,9 +122,10 @@ export function leafMac(key: Buffer, leafHash: Uint8Array): string {
   return hash('sha256', leafOut, 'base64');
 }
 
-/** Whether a stored leaf MAC (null: none) is the right one for this leaf hash. */
+/** Whether a stored leaf MAC (null: none) is the v2 (or, for older rows, the v1) MAC of this leaf hash. */
 export function leafMacValid(key: Buffer, leafHash: Uint8Array, stored: string | null | undefined): boolean {
-  return typeof stored === 'string' && sameText(stored, leafMac(key, leafHash));
+  if (typeof stored !== 'string') return false;
+  return sameText(stored, leafMacV2(key, leafHash)) || sameText(stored, leafMac(key, leafHash));
 }
 
 /** base64 HMAC of every head column the appender resumes from. */

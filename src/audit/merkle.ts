@@ -54,6 +54,24 @@ export function leafHash(leaf: Uint8Array): Buffer {
 }
 
 /**
+ * {@link leafHash} of the UTF-8 bytes of `text`, encoded straight into a scratch buffer (no
+ * intermediate Buffer per leaf).
+ *
+ * @example
+ * ```ts
+ * leafHashOfText('{"a":1}').equals(leafHash(Buffer.from('{"a":1}'))); // true
+ * ```
+ */
+export function leafHashOfText(text: string): Buffer {
+  const need = Buffer.byteLength(text, 'utf8') + 1;
+  if (need > SCRATCH_MAX) return leafHash(Buffer.from(text, 'utf8'));
+  if (need > leafScratch.length) leafScratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(need, leafScratch.length * 2)));
+  leafScratch[0] = 0x00;
+  leafScratch.write(text, 1, 'utf8');
+  return hash('sha256', leafScratch.subarray(0, need), 'buffer');
+}
+
+/**
  * The RFC 6962 hash of an interior node: SHA-256(0x01 || left || right). Both must be 32 bytes.
  *
  * @example

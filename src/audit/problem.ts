@@ -49,6 +49,8 @@ export interface LeavesReordered extends Base<'leaves_reordered', 'KT_AUDIT_LEAV
 export interface Truncated extends Base<'truncated', 'KT_AUDIT_TRUNCATED'> {
   readonly size: number;
   readonly expectedSize: number;
+  /** Where the trusted checkpoint that vouches for `expectedSize` came from (an audit sink), when it did. */
+  readonly source?: string;
 }
 /** A checkpoint cannot be parsed as a signed note or checkpoint. */
 export interface CheckpointMalformed extends Base<'checkpoint_malformed', 'KT_AUDIT_NOTE_MALFORMED' | 'KT_AUDIT_CHECKPOINT_MALFORMED'> {
@@ -88,6 +90,8 @@ export interface CheckpointFork extends Base<'checkpoint_fork', 'KT_AUDIT_CHECKP
 /** The log's first `size` entries do not have the root of the trusted checkpoint. */
 export interface InconsistentWithTrusted extends Base<'inconsistent_with_trusted', 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED'> {
   readonly size: number;
+  /** Where the trusted checkpoint came from (an audit sink), when it says. */
+  readonly source?: string;
 }
 /**
  * The head row's MAC does not verify: it was written without the audit MAC key (local log only).
@@ -97,8 +101,10 @@ export interface HeadForged extends Base<'head_forged', 'KT_AUDIT_HEAD_FORGED'> 
   readonly checkpoint: number;
   readonly size: number;
 }
-/** The trusted checkpoint given is itself not valid for the key. */
-export type TrustedInvalid = Base<'trusted_invalid', ErrorCode>;
+/** A trusted checkpoint given (or read back from a sink: `source`) is itself not valid for the key. */
+export interface TrustedInvalid extends Base<'trusted_invalid', ErrorCode> {
+  readonly source?: string;
+}
 
 export type AuditProblem =
   | LeafChanged

@@ -15,7 +15,7 @@
  * });
  * ```
  */
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { KeyturnError } from '../core/errors.js';
 import type { Dialect } from '../state/db.js';
 import type { AuditCheckpointsTable, AuditLeavesTable, Schema } from '../state/schema.js';
@@ -80,9 +80,38 @@ export async function writeHead(trx: Transaction<Schema>, head: Head): Promise<v
     .execute();
 }
 
-export async function insertLeaves(trx: Transaction<Schema>, rows: readonly LeafRow[]): Promise<void> {
+const LEAF_COLUMNS = ['seq', 'id', 'leaf', 'leaf_hash', 'time', 'leaf_mac'] as const;
+/** INSERT text by dialect and row count (the hot path: built once, not by the query builder per batch). */
+const insertText = new Map<string, string>();
+
+function insertLeavesSql(dialect: Dialect, n: number): string {
+  const k = `${dialect}:${n}`;
+  let text = insertText.get(k);
+  if (text === undefined) {
+    const w = LEAF_COLUMNS.length;
+    const tuple = (r: number): string => `(${LEAF_COLUMNS.map((_, c) => (dialect === 'postgres' ? `$${r * w + c + 1}` : '?')).join(', ')})`;
+    text = `insert into "audit_leaves" (${LEAF_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from({ length: n }, (_, r) => tuple(r)).join(', ')}`;
+    if (insertText.size > 64) insertText.clear();
+    insertText.set(k, text);
+  }
+  return text;
+}
+
+/** Inserts leaf rows, up to INSERT_CHUNK per statement (precompiled text, one parameter array). */
+export async function insertLeaves(trx: Transaction<Schema>, dialect: Dialect, rows: readonly LeafRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await trx.insertInto('audit_leaves').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const params: unknown[] = new Array<unknown>(chunk.length * LEAF_COLUMNS.length);
+    let j = 0;
+    for (const r of chunk) {
+      params[j++] = r.seq;
+      params[j++] = r.id;
+      params[j++] = r.leaf;
+      params[j++] = r.leaf_hash;
+      params[j++] = r.time;
+      params[j++] = r.leaf_mac ?? null;
+    }
+    await trx.executeQuery(CompiledQuery.raw(insertLeavesSql(dialect, chunk.length), params));
   }
 }
 
@@ -155,6 +184,12 @@ export async function leafBySeq(db: Db, seq: number): Promise<LeafRow | null> {
 /** Every checkpoint, by size. */
 export async function allCheckpoints(db: Db): Promise<CheckpointRow[]> {
   const rows = await db.selectFrom('audit_checkpoints').selectAll().orderBy('size').execute();
+  return rows.map((r) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
+}
+
+/** Checkpoints with size in [from, to], by size. */
+export async function checkpointsBetween(db: Db, from: number, to: number): Promise<CheckpointRow[]> {
+  const rows = await db.selectFrom('audit_checkpoints').selectAll().where('size', '>=', from).where('size', '<=', to).orderBy('size').execute();
   return rows.map((r) => ({ ...r, size: Number(r.size), created_at: Number(r.created_at) }));
 }
 

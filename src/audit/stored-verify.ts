@@ -9,6 +9,11 @@
  * carry its MAC (else `leaf_changed` at its seq: written or rewritten without the key), and the
  * head row its MAC (else `head_forged`). Exports carry no MACs; their verification is unchanged.
  *
+ * Checkpoints kept outside the database (`outside`: read back from the audit sinks) are trusted
+ * like `trusted`: they are what catches a database cut back together with its checkpoints and
+ * head row (nothing inside the database can show what it no longer holds). Each one must verify
+ * under the log's key (else `trusted_invalid`, naming where it came from).
+ *
  * @example
  * ```ts
  * const result = await verifyStoredLog(audit, { verifierKey: pinnedVkey });
@@ -20,13 +25,15 @@ import type { AuditLog } from './log.js';
 import { leafHash } from './merkle.js';
 import type { AuditProblem } from './problem.js';
 import type { Head, LeafRow } from './repo.js';
-import { verifyAuditLog, type AuditVerifyResult, type CheckpointRecord } from './verify.js';
+import { verifyAuditLog, type AuditVerifyResult, type CheckpointRecord, type OutsideCheckpoint, type TrustedInput } from './verify.js';
 
 export interface StoredVerifyOptions {
   /** The verifier key to check signatures with (default: the one stored with the log). */
   readonly verifierKey?: string;
   /** A signed checkpoint (note text) the auditor kept from before. */
   readonly trusted?: string;
+  /** Signed checkpoints read back from outside the database (the audit sinks), each with its source. */
+  readonly outside?: readonly OutsideCheckpoint[];
 }
 
 export interface StoredVerifyResult extends AuditVerifyResult {
@@ -46,12 +53,19 @@ export async function verifyStoredLog(log: AuditLog, options: StoredVerifyOption
   const checkpoints: CheckpointRecord[] = stored.map((c) => ({ note: c.note, size: c.size, root: Buffer.from(c.root, 'base64') }));
   const head = await log.head();
   const verifierKey = options.verifierKey ?? log.verifierKey;
-  const result = verifyAuditLog({ leaves, checkpoints, verifierKey, origin: log.origin, ...(options.trusted === undefined ? {} : { trusted: options.trusted }) });
+  const trusted: TrustedInput[] = [...(options.trusted === undefined ? [] : [options.trusted]), ...distinct(options.outside ?? [])];
+  const result = verifyAuditLog({ leaves, checkpoints, verifierKey, origin: log.origin, trusted });
   const problems: AuditProblem[] = [...result.problems, ...headProblems(head, leaves, result.problems)];
   const latestAt = result.latest === null ? -1 : stored.findIndex((c) => c.size === result.latest?.size && Buffer.from(c.root, 'base64').equals(result.latest.root));
   problems.push(...macProblems(log, rows, head, result.verifiedSize, Math.max(0, latestAt), problems));
   const latestNote = latestAt === -1 ? null : (stored[latestAt]?.note ?? null);
   return { ...result, ok: problems.length === 0, problems, head, verifierKey, latestNote };
+}
+
+/** One of each note (a sink delivers at least once). */
+function distinct(outside: readonly OutsideCheckpoint[]): OutsideCheckpoint[] {
+  const seen = new Set<string>();
+  return outside.filter((c) => !seen.has(c.note) && seen.add(c.note));
 }
 
 function headProblems(head: Head, leaves: readonly Buffer[], found: readonly AuditProblem[]): AuditProblem[] {

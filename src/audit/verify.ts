@@ -11,9 +11,12 @@
  *    `[0, verifiedSize)`; a smaller one that does not match means the key signed a fork;
  * 3. entries after `verifiedSize` are examined through their `seq`/`prev` links
  *    (diagnose.ts) to name changed, removed, inserted and moved entries;
- * 4. the log must reach the largest size any valid checkpoint (or the trusted one) vouches
- *    for (else truncated), and its first `trusted.size` entries must have the trusted root
+ * 4. the log must reach the largest size any valid checkpoint (or a trusted one) vouches
+ *    for (else truncated), and its first `trusted.size` entries must have each trusted root
  *    (else, if no entry-level cause explains it, the history was rewritten).
+ *
+ * Several trusted checkpoints may be given (the auditor's `--trusted` and those read back from
+ * the audit sinks), each optionally with its `source`, which the problems about it name.
  *
  * On an intact log only the entries after the last checkpoint are decoded, so verifying costs
  * about one leaf hash and one node hash per entry.
@@ -46,6 +49,15 @@ export interface CheckpointRecord {
   readonly root?: Uint8Array;
 }
 
+/** A signed checkpoint from outside the log's database, and where it came from (e.g. `jsonl:/var/log/audit.jsonl:812`). */
+export interface OutsideCheckpoint {
+  readonly note: string;
+  readonly source: string;
+}
+
+/** What may be trusted: a signed note, a tree head, or a signed note with its source. */
+export type TrustedInput = string | TrustedCheckpoint | OutsideCheckpoint;
+
 /** A tree head the auditor already trusts (e.g. kept from the last verification). */
 export interface TrustedCheckpoint {
   readonly size: number;
@@ -62,7 +74,7 @@ export interface VerifyAuditLogInput {
   /** The log's origin line; when given, checkpoints for another origin are refused. */
   readonly origin?: string;
   /** A checkpoint trusted from before: a signed note (checked with the same key) or a tree head. */
-  readonly trusted?: string | TrustedCheckpoint;
+  readonly trusted?: TrustedInput | readonly TrustedInput[];
   /** When `leaves[0]` is entry `prefix.size`: the entries before it, as a compact range. */
   readonly prefix?: LogPrefix;
 }
@@ -126,21 +138,25 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
     }
     valid.push({ pos, cp });
   });
-  let trusted = readTrusted(input.trusted, verifier, origin, problems);
-  if (trusted !== null && trusted.size < offset) {
-    problems.push({
-      kind: 'trusted_invalid',
-      code: 'KT_AUDIT_TRUSTED_NOT_COVERED',
-      message: `the trusted checkpoint (size ${trusted.size}) is before this part of the log, which starts at entry ${offset}: it cannot show the log extends it`,
-    });
-    trusted = null;
+  const trustedAll: Trusted[] = [];
+  for (const t of readTrusted(input.trusted, verifier, origin, problems)) {
+    if (t.size >= offset) trustedAll.push(t);
+    else {
+      problems.push({
+        kind: 'trusted_invalid',
+        code: 'KT_AUDIT_TRUSTED_NOT_COVERED',
+        ...sourced(t.source),
+        message: `${trustedName(t.source)} (size ${t.size}) is before this part of the log, which starts at entry ${offset}: it cannot show the log extends it`,
+      });
+    }
   }
+  const trusted = trustedAll.reduce<Trusted | null>((max, t) => (max === null || t.size > max.size ? t : max), null);
 
   // 2. One pass over the entries: leaf hashes, compact range, roots at every size of interest.
   const n = offset + input.leaves.length;
   const leaves = offset === 0 ? input.leaves : placeAt(offset, input.leaves);
   const checkable = (size: number): boolean => size >= offset && size <= n;
-  const wanted = [...new Set([...valid.map((v) => v.cp.size), ...(trusted ? [trusted.size] : [])])].filter(checkable).sort((a, b) => a - b);
+  const wanted = [...new Set([...valid.map((v) => v.cp.size), ...trustedAll.map((t) => t.size)])].filter(checkable).sort((a, b) => a - b);
   const rootsAt = new Map<number, Buffer>();
   const range = input.prefix === undefined ? new CompactRange() : CompactRange.restore(offset, input.prefix.nodes);
   if (wanted[0] === offset) rootsAt.set(offset, offset === 0 ? EMPTY_ROOT : range.root());
@@ -177,7 +193,8 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
       code: 'KT_AUDIT_TRUNCATED',
       size: reached,
       expectedSize: claimedSize,
-      message: `the log ends after ${reached} entries, but a ${trusted && trusted.size === claimedSize ? 'trusted' : 'signed'} checkpoint vouches for ${claimedSize}: entries ${reached} to ${claimedSize - 1} are gone`,
+      ...(trusted && trusted.size === claimedSize ? sourced(trusted.source) : {}),
+      message: `the log ends after ${reached} entries, but ${trusted && trusted.size === claimedSize ? trustedName(trusted.source) : 'a signed checkpoint'} vouches for ${claimedSize}: entries ${reached} to ${claimedSize - 1} are gone`,
     });
   }
   for (const v of valid) {
@@ -191,12 +208,14 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
       message: `checkpoint ${v.pos} (size ${v.cp.size}) does not match the entries: some entry in ${Math.max(verifiedSize, offset)}..${v.cp.size - 1} was altered (the last one, or with every later link rewritten${offset > 0 ? `, or one before entry ${offset}` : ''})`,
     });
   }
-  if (trusted && checkable(trusted.size) && !matches(trusted.size, trusted.root) && !explainedBelow(trusted.size)) {
+  for (const t of trustedAll) {
+    if (!checkable(t.size) || matches(t.size, t.root) || explainedBelow(t.size)) continue;
     problems.push({
       kind: 'inconsistent_with_trusted',
       code: 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED',
-      size: trusted.size,
-      message: `the log's first ${trusted.size} entries do not have the root of the trusted checkpoint: that history was rewritten${verifiedSize >= trusted.size ? ' and re-signed with the audit key' : ''}`,
+      size: t.size,
+      ...sourced(t.source),
+      message: `the log's first ${t.size} entries do not have the root of ${trustedName(t.source)}: that history was rewritten${verifiedSize >= t.size ? ' and re-signed with the audit key' : ''}`,
     });
   }
 
@@ -239,26 +258,40 @@ function checkpointProblem(e: unknown, pos: number, note: string): AuditProblem 
   }
 }
 
-function readTrusted(
-  trusted: string | TrustedCheckpoint | undefined,
-  verifier: NoteVerifier,
-  origin: string | undefined,
-  problems: AuditProblem[],
-): TrustedCheckpoint | null {
-  if (trusted === undefined) return null;
-  if (typeof trusted !== 'string') {
-    if (!Number.isSafeInteger(trusted.size) || trusted.size < 0 || trusted.root.length !== HASH_SIZE) {
-      throw new KeyturnError('KT_AUDIT_CHECKPOINT_MALFORMED', `a trusted tree head needs an integer size >= 0 and a ${HASH_SIZE}-byte root`);
+interface Trusted extends TrustedCheckpoint {
+  readonly source: string | undefined;
+}
+
+function trustedName(source: string | undefined): string {
+  return source === undefined ? 'the trusted checkpoint' : `the trusted checkpoint from ${source}`;
+}
+
+function sourced(source: string | undefined): { source?: string } {
+  return source === undefined ? {} : { source };
+}
+
+function readTrusted(trusted: TrustedInput | readonly TrustedInput[] | undefined, verifier: NoteVerifier, origin: string | undefined, problems: AuditProblem[]): Trusted[] {
+  if (trusted === undefined) return [];
+  const list: readonly TrustedInput[] = Array.isArray(trusted) ? trusted : [trusted as TrustedInput];
+  const out: Trusted[] = [];
+  for (const t of list) {
+    if (typeof t !== 'string' && !('note' in t)) {
+      if (!Number.isSafeInteger(t.size) || t.size < 0 || t.root.length !== HASH_SIZE) {
+        throw new KeyturnError('KT_AUDIT_CHECKPOINT_MALFORMED', `a trusted tree head needs an integer size >= 0 and a ${HASH_SIZE}-byte root`);
+      }
+      out.push({ size: t.size, root: t.root, source: undefined });
+      continue;
     }
-    return trusted;
+    const [note, source] = typeof t === 'string' ? [t, undefined] : [t.note, t.source];
+    try {
+      const cp = openCheckpoint(note, verifier, origin === undefined ? {} : { origin }).checkpoint;
+      out.push({ size: cp.size, root: cp.root, source });
+    } catch (e) {
+      if (!isKeyturnError(e)) throw e;
+      problems.push({ kind: 'trusted_invalid', code: e.code, ...sourced(source), message: `${trustedName(source)} is not valid for this key: ${e.message}` });
+    }
   }
-  try {
-    return openCheckpoint(trusted, verifier, origin === undefined ? {} : { origin }).checkpoint;
-  } catch (e) {
-    if (!isKeyturnError(e)) throw e;
-    problems.push({ kind: 'trusted_invalid', code: e.code, message: `the trusted checkpoint is not valid for this key: ${e.message}` });
-    return null;
-  }
+  return out;
 }
 
 /** Two valid checkpoints at one size with different roots, or a smaller one the proven prefix contradicts. */

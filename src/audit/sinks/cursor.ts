@@ -2,7 +2,8 @@
  * Sink cursors in `audit_sink_cursors`: per sink, the next seq to deliver, when it last
  * delivered, and its last error. A new sink starts at seq 0 (it receives the whole log).
  * Advancing is a compare-and-set on the old position, so two processes draining the same sink
- * never move its cursor backwards.
+ * never move its cursor backwards. A sink that takes checkpoints has a second cursor,
+ * {@link checkpointCursorName}: the smallest checkpoint size it has not got yet.
  *
  * @example
  * ```ts
@@ -16,6 +17,8 @@ import type { Schema } from '../../state/schema.js';
 export interface SinkStatus {
   readonly name: string;
   readonly nextSeq: number;
+  /** The smallest checkpoint size not shipped yet (null: the sink takes no checkpoints, or none shipped yet). */
+  readonly nextCheckpoint: number | null;
   readonly deliveredAt: number | null;
   readonly failures: number;
   readonly lastError: string | null;
@@ -64,12 +67,21 @@ export async function recordSinkFailure(db: Kysely<Schema>, name: string, error:
     .execute();
 }
 
-/** Every sink cursor, by name. */
+const CHECKPOINTS = 'checkpoints@';
+
+/** The name of the checkpoint cursor of the sink `name`. */
+export function checkpointCursorName(name: string): string {
+  return `${CHECKPOINTS}${name}`;
+}
+
+/** Every sink cursor, by name (a sink's checkpoint cursor as its `nextCheckpoint`). */
 export async function sinkStatuses(db: Kysely<Schema>): Promise<SinkStatus[]> {
   const rows = await db.selectFrom('audit_sink_cursors').selectAll().orderBy('name').execute();
-  return rows.map((r) => ({
+  const checkpoints = new Map(rows.filter((r) => r.name.startsWith(CHECKPOINTS)).map((r) => [r.name.slice(CHECKPOINTS.length), Number(r.next_seq)]));
+  return rows.filter((r) => !r.name.startsWith(CHECKPOINTS)).map((r) => ({
     name: r.name,
     nextSeq: Number(r.next_seq),
+    nextCheckpoint: checkpoints.get(r.name) ?? null,
     deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
     failures: Number(r.failures),
     lastError: r.last_error,

@@ -2,7 +2,9 @@
  * Feeds the audit sinks from the log: each sink from its cursor, in batches, concurrently, each
  * delivery bounded by `timeoutMs` (then abandoned: its signal aborts, the cursor stays, the
  * batch is retried next time). A sink that is down or hangs costs at most one timeout per call
- * and never holds up the others; appending to the log never waits for any of this.
+ * and never holds up the others; appending to the log never waits for any of this. A sink that
+ * takes checkpoints (`deliverCheckpoints`) gets every signed checkpoint once the events it covers
+ * are delivered, from its own cursor (cursor.ts), bounded the same way.
  *
  * @example
  * ```ts
@@ -16,8 +18,8 @@ import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import type { StateDb } from '../../state/db.js';
 import type { AuditLog } from '../log.js';
 import { redactUrlsIn } from '../../core/redact-url.js';
-import { advanceCursor, readCursor, recordSinkFailure, renameCursor } from './cursor.js';
-import type { AuditSink, SinkRecord } from './sink.js';
+import { advanceCursor, checkpointCursorName, readCursor, recordSinkFailure, renameCursor } from './cursor.js';
+import type { AuditSink, SinkCheckpoint, SinkRecord } from './sink.js';
 
 export interface DeliverOptions {
   /** Longest one delivery (one batch to one sink) may take. */
@@ -50,19 +52,33 @@ export async function deliverSinks(log: AuditLog, state: StateDb, sinks: readonl
 
 async function drain(log: AuditLog, state: StateDb, sink: AuditSink, size: number, options: DeliverOptions): Promise<SinkReport> {
   const clock = options.clock ?? systemClock;
-  if (sink.formerNames?.length) await renameCursor(state.db, sink.formerNames, sink.name, clock.now());
+  if (sink.formerNames?.length) {
+    await renameCursor(state.db, sink.formerNames, sink.name, clock.now());
+    if (sink.deliverCheckpoints) await renameCursor(state.db, sink.formerNames.map(checkpointCursorName), checkpointCursorName(sink.name), clock.now());
+  }
   let next = await readCursor(state.db, sink.name, clock.now());
   let delivered = 0;
   let error: string | null = null;
-  for (let n = 0; next < size && n < (options.maxBatches ?? Number.MAX_SAFE_INTEGER); n++) {
+  const fail = async (e: unknown): Promise<void> => {
+    error = redactUrlsIn(isKeyturnError(e) ? `${e.code}: ${e.message}` : `KT_AUDIT_SINK_FAILED: ${(e as Error).message}`);
+    await recordSinkFailure(state.db, sink.name, error, clock.now());
+  };
+  for (let n = 0; n < (options.maxBatches ?? Number.MAX_SAFE_INTEGER); n++) {
+    // The checkpoints covering what the sink has (signed before or after those events went out).
+    try {
+      await shipCheckpoints(log, state, sink, next, options);
+    } catch (e) {
+      await fail(e);
+      break;
+    }
+    if (next >= size) break;
     const rows = await log.between(next, size, options.batch);
     if (rows.length === 0) break;
     const records: SinkRecord[] = rows.map((r) => ({ seq: r.seq, id: r.id, leaf: r.leaf }));
     try {
-      await bounded(sink, records, options.timeoutMs);
+      await bounded(sink.name, `${records.length} event(s)`, options.timeoutMs, (signal) => sink.deliver(records, signal));
     } catch (e) {
-      error = redactUrlsIn(isKeyturnError(e) ? `${e.code}: ${e.message}` : `KT_AUDIT_SINK_FAILED: ${(e as Error).message}`);
-      await recordSinkFailure(state.db, sink.name, error, clock.now());
+      await fail(e);
       break;
     }
     const to = (rows[rows.length - 1] as { seq: number }).seq + 1;
@@ -73,18 +89,31 @@ async function drain(log: AuditLog, state: StateDb, sink: AuditSink, size: numbe
   return { name: sink.name, delivered, nextSeq: next, behind: Math.max(0, size - next), error };
 }
 
+/** Ships the checkpoints of size up to `upTo` the sink has not got (throws when the sink fails). */
+async function shipCheckpoints(log: AuditLog, state: StateDb, sink: AuditSink, upTo: number, options: DeliverOptions): Promise<void> {
+  if (!sink.deliverCheckpoints) return;
+  const clock = options.clock ?? systemClock;
+  const name = checkpointCursorName(sink.name);
+  const from = await readCursor(state.db, name, clock.now());
+  const rows = await log.checkpointsBetween(from, upTo);
+  if (rows.length === 0) return;
+  const checkpoints: SinkCheckpoint[] = rows.map((r) => ({ size: r.size, note: r.note }));
+  await bounded(sink.name, `${checkpoints.length} checkpoint(s)`, options.timeoutMs, (signal) => (sink.deliverCheckpoints as NonNullable<AuditSink['deliverCheckpoints']>).call(sink, checkpoints, signal));
+  await advanceCursor(state.db, name, from, (checkpoints[checkpoints.length - 1] as SinkCheckpoint).size + 1, clock.now());
+}
+
 /** Runs one delivery, giving up after `timeoutMs` (the sink's signal aborts then). */
-async function bounded(sink: AuditSink, records: readonly SinkRecord[], timeoutMs: number): Promise<void> {
+async function bounded(name: string, what: string, timeoutMs: number, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const err = new KeyturnError('KT_AUDIT_SINK_FAILED', `${sink.name} did not take ${records.length} event(s) within ${timeoutMs} ms`);
+      const err = new KeyturnError('KT_AUDIT_SINK_FAILED', `${name} did not take ${what} within ${timeoutMs} ms`);
       controller.abort(err);
       reject(err);
     }, timeoutMs);
   });
-  const delivery = sink.deliver(records, controller.signal);
+  const delivery = run(controller.signal);
   delivery.catch(() => undefined); // once abandoned, its late failure is nobody's business
   try {
     await Promise.race([delivery, timeout]);

@@ -8,6 +8,11 @@
  * receiver took it) is delivered again. Every record carries its event `id` (and `seq`) for the
  * receiver to drop duplicates; the JSONL sink does so itself.
  *
+ * Every signed checkpoint is shipped too (`deliverCheckpoints`, after the events it covers), as
+ * its own record kind: `{"kind":"checkpoint","size":…,"note":"<C2SP signed note>"}` (event lines
+ * carry no `kind`). A sink that can be read back (`readCheckpoints`: the JSONL file) gives them
+ * to `audit verify`, which then catches a state database cut back behind them (docs/audit.md).
+ *
  * @example
  * ```ts
  * const sink: AuditSink = { name: 'memory', deliver: async (records) => { kept.push(...records) } };
@@ -37,6 +42,50 @@ export interface AuditSink {
    * (close sockets, abort requests) when `signal` aborts: the caller gave up on it.
    */
   deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void>;
+  /** Delivers signed checkpoints (smallest first), like `deliver`; sinks without it get none. */
+  deliverCheckpoints?(checkpoints: readonly SinkCheckpoint[], signal: AbortSignal): Promise<void>;
+  /** Every checkpoint the sink holds, read back (only sinks that are files can). */
+  readCheckpoints?(): Promise<FoundCheckpoint[]>;
+}
+
+/** A signed checkpoint as a sink receives it. */
+export interface SinkCheckpoint {
+  /** The tree size it covers (events 0 … size - 1). */
+  readonly size: number;
+  /** The C2SP signed note text. */
+  readonly note: string;
+}
+
+/** A checkpoint read back from a sink, and where (`jsonl:/var/log/audit.jsonl.1:812`). */
+export interface FoundCheckpoint {
+  readonly note: string;
+  readonly source: string;
+}
+
+/**
+ * The JSON line a sink writes for a checkpoint (no newline).
+ *
+ * @example
+ * ```ts
+ * checkpointLine({ size: 1000, note }); // '{"kind":"checkpoint","size":1000,"note":"keyturn.local/…\n1000\n…"}'
+ * ```
+ */
+export function checkpointLine(checkpoint: SinkCheckpoint): string {
+  return JSON.stringify({ kind: 'checkpoint', size: checkpoint.size, note: checkpoint.note });
+}
+
+/**
+ * The signed note of a line written by {@link checkpointLine}; the line itself when it says it is
+ * a checkpoint but is not one (so verifying it fails, loudly); null for any other line.
+ */
+export function noteOfLine(line: string): string | null {
+  if (!line.includes('"kind":"checkpoint"')) return null;
+  try {
+    const parsed = JSON.parse(line) as { kind?: unknown; note?: unknown };
+    return parsed.kind === 'checkpoint' && typeof parsed.note === 'string' ? parsed.note : line;
+  } catch {
+    return line;
+  }
 }
 
 /**

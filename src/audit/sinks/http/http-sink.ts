@@ -4,7 +4,11 @@
  * token is set, `Authorization: Bearer <token>`. A 2xx answer acknowledges the batch. Network
  * errors, 408, 429 and 5xx are retried (up to `attempts`, with doubling backoff) inside the
  * delivery's time bound; any other status fails the delivery at once. Connections are not kept
- * alive, and an aborted delivery destroys its request.
+ * alive, and an aborted delivery destroys its request. Signed checkpoints are POSTed the same
+ * way as `checkpointLine`s, with `X-Keyturn-Kind: checkpoint` and `X-Keyturn-First-Size` /
+ * `X-Keyturn-Last-Size`. An HTTP sink cannot be read back (it is write-only by design: a SIEM
+ * ingest endpoint has no standard read API), so `audit verify` cannot use its copies: keep the
+ * receiver's checkpoints and pass the newest as `--trusted`.
  *
  * @example
  * ```ts
@@ -16,8 +20,8 @@ import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyturnError } from '../../../core/errors.js';
 import { redactUrl } from '../../../core/redact-url.js';
-import type { AuditSink, SinkRecord } from '../sink.js';
-import { sinkLine } from '../sink.js';
+import type { AuditSink, SinkCheckpoint, SinkRecord } from '../sink.js';
+import { checkpointLine, sinkLine } from '../sink.js';
 
 export interface HttpSinkOptions {
   readonly url: string;
@@ -51,12 +55,27 @@ export class HttpSink implements AuditSink {
   }
 
   async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {
-    const body = Buffer.from(records.map((r) => `${sinkLine(r)}\n`).join(''), 'utf8');
+    await this.#send(
+      records.map((r) => `${sinkLine(r)}\n`),
+      { 'x-keyturn-first-seq': String(records[0]?.seq ?? ''), 'x-keyturn-last-seq': String(records[records.length - 1]?.seq ?? '') },
+      signal,
+    );
+  }
+
+  async deliverCheckpoints(checkpoints: readonly SinkCheckpoint[], signal: AbortSignal): Promise<void> {
+    await this.#send(
+      checkpoints.map((c) => `${checkpointLine(c)}\n`),
+      { 'x-keyturn-kind': 'checkpoint', 'x-keyturn-first-size': String(checkpoints[0]?.size ?? ''), 'x-keyturn-last-size': String(checkpoints[checkpoints.length - 1]?.size ?? '') },
+      signal,
+    );
+  }
+
+  async #send(lines: readonly string[], extra: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const body = Buffer.from(lines.join(''), 'utf8');
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
       'content-length': String(body.length),
-      'x-keyturn-first-seq': String(records[0]?.seq ?? ''),
-      'x-keyturn-last-seq': String(records[records.length - 1]?.seq ?? ''),
+      ...extra,
       connection: 'close',
     };
     if (this.#token !== undefined && this.#token !== '') headers.authorization = `Bearer ${this.#token}`;

@@ -6,6 +6,9 @@
  * Exactly once in practice: before appending, the sink reads the seq of the last line written
  * (in `file`, or in `file.1` right after a rotation) and skips records up to it, so a batch
  * re-delivered after a crash between the write and the cursor update is not written twice.
+ * Signed checkpoints are written as `checkpointLine`s, skipping those up to the last one written;
+ * {@link JsonlSink.readCheckpoints} reads them back from the file and its rotated copies, for
+ * `audit verify` (rotated files dropped past `keep` take their checkpoints with them).
  *
  * @example
  * ```ts
@@ -14,8 +17,9 @@
  */
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { KeyturnError } from '../../../core/errors.js';
-import type { AuditSink, SinkRecord } from '../sink.js';
-import { sinkLine } from '../sink.js';
+import type { AuditSink, FoundCheckpoint, SinkCheckpoint, SinkRecord } from '../sink.js';
+import { checkpointLine, noteOfLine, sinkLine } from '../sink.js';
+import { readCheckpointUnverified } from '../../checkpoint.js';
 
 export interface JsonlSinkOptions {
   readonly file: string;
@@ -36,15 +40,49 @@ export class JsonlSink implements AuditSink {
   }
 
   async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {
+    await this.#write(signal, async () => {
+      const last = await this.lastWritten('seq');
+      return records.filter((r) => r.seq > last).map((r) => `${sinkLine(r)}\n`);
+    });
+  }
+
+  async deliverCheckpoints(checkpoints: readonly SinkCheckpoint[], signal: AbortSignal): Promise<void> {
+    await this.#write(signal, async () => {
+      const last = await this.lastWritten('size');
+      return checkpoints.filter((c) => c.size > last).map((c) => `${checkpointLine(c)}\n`);
+    });
+  }
+
+  /** Every checkpoint line in the file and its rotated copies, oldest file first. */
+  async readCheckpoints(): Promise<FoundCheckpoint[]> {
+    const { file, keep } = this.options;
+    const files = [...Array.from({ length: keep }, (_, k) => `${file}.${keep - k}`), file];
+    const found: FoundCheckpoint[] = [];
+    for (const f of files) {
+      let text: string;
+      try {
+        text = await readFile(f, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new KeyturnError('KT_AUDIT_SINK_FAILED', `${this.name}: ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+      }
+      text.split('\n').forEach((line, i) => {
+        const note = noteOfLine(line);
+        if (note !== null) found.push({ note, source: `jsonl:${f}:${i + 1}` });
+      });
+    }
+    return found;
+  }
+
+  /** Writes the lines `pick` chooses (after the dedup read), rotating by size, fsynced. */
+  async #write(signal: AbortSignal, pick: () => Promise<string[]>): Promise<void> {
     try {
-      const last = await this.lastSeqWritten();
-      const fresh = records.filter((r) => r.seq > last);
+      const lines = await pick();
       let size = await sizeOf(this.options.file);
       let chunk: string[] = [];
       let chunkBytes = 0;
-      for (const record of fresh) {
+      for (const line of lines) {
         signal.throwIfAborted();
-        const line = `${sinkLine(record)}\n`;
         const bytes = Buffer.byteLength(line);
         if (size + chunkBytes + bytes > this.options.maxBytes && size + chunkBytes > 0) {
           await this.append(chunk);
@@ -81,17 +119,20 @@ export class JsonlSink implements AuditSink {
     await rename(file, `${file}.1`).catch(ignoreMissing);
   }
 
-  /** Seq of the last line written (in the file, or in `.1` when the file is new); -1 if none. */
-  private async lastSeqWritten(): Promise<number> {
+  /**
+   * Seq of the last event line (`seq`) or size of the last checkpoint line (`size`) written, in
+   * the file or in `.1` when the file has none in its tail; -1 if none.
+   */
+  private async lastWritten(what: 'seq' | 'size'): Promise<number> {
     for (const file of [this.options.file, `${this.options.file}.1`]) {
-      const seq = await lastSeqIn(file);
-      if (seq !== null) return seq;
+      const n = await lastIn(file, what);
+      if (n !== null) return n;
     }
     return -1;
   }
 }
 
-async function lastSeqIn(file: string): Promise<number | null> {
+async function lastIn(file: string, what: 'seq' | 'size'): Promise<number | null> {
   let text: string;
   try {
     const size = await sizeOf(file);
@@ -113,8 +154,15 @@ async function lastSeqIn(file: string): Promise<number | null> {
   }
   const lines = text.split('\n').filter((l) => l !== '');
   for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    const note = noteOfLine(line);
     try {
-      const seq = (JSON.parse(lines[i] as string) as { seq?: unknown }).seq;
+      if (what === 'size') {
+        if (note !== null) return readCheckpointUnverified(note).size;
+        continue;
+      }
+      if (note !== null) continue;
+      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
       if (typeof seq === 'number') return seq;
     } catch {
       // A torn last line (crash mid-write): look at the one before.

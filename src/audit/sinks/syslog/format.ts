@@ -15,7 +15,7 @@
  */
 import { decodeEvent, type AuditEvent } from '../../event.js';
 import type { SinkRecord } from '../sink.js';
-import { sinkLine } from '../sink.js';
+import { checkpointLine, sinkLine, type SinkCheckpoint } from '../sink.js';
 
 const FACILITY_LOG_AUDIT = 13;
 const SD_ID = 'keyturn@32473';
@@ -45,6 +45,13 @@ export function formatSyslog(record: SinkRecord, host: { hostname: string; pid: 
   const msgid = header(event?.action ?? 'invalid', 32);
   const sd = `[${SD_ID} id="${param(record.id)}" seq="${record.seq}" outcome="${param(event?.outcome ?? 'invalid')}" actor="${param(event?.actor ?? '-')}"]`;
   return `<${pri}>1 ${time} ${header(host.hostname, 255)} keyturn ${header(String(host.pid), 128)} ${msgid} ${sd} \uFEFF${sinkLine(record)}`;
+}
+
+/** One RFC 5424 message for a signed checkpoint: MSGID `audit.checkpoint`, MSG its `checkpointLine`. */
+export function formatCheckpointSyslog(checkpoint: SinkCheckpoint, host: { hostname: string; pid: number }, time: string): string {
+  const pri = FACILITY_LOG_AUDIT * 8 + 6;
+  const sd = `[${SD_ID} kind="checkpoint" size="${checkpoint.size}"]`;
+  return `<${pri}>1 ${time} ${header(host.hostname, 255)} keyturn ${header(String(host.pid), 128)} audit.checkpoint ${sd} \uFEFF${checkpointLine(checkpoint)}`;
 }
 
 /** RFC 6587 octet-counted frame: `<byte length> <message>`. */

@@ -6,7 +6,10 @@
  * and the connection is closed cleanly; a receiver that is down refuses the connection, the
  * delivery fails, the cursor stays, nothing is lost. UDP has no acknowledgement at all: a
  * delivery succeeds once the datagrams are sent, so events sent while a UDP receiver is down are
- * lost to it (use TCP when that matters). An aborted delivery destroys its socket.
+ * lost to it (use TCP when that matters). An aborted delivery destroys its socket. Signed
+ * checkpoints go as messages with MSGID `audit.checkpoint`. Syslog cannot be read back (the
+ * protocol is send-only; where the collector stores messages is its business), so `audit verify`
+ * cannot use its copies: pass the newest one the collector kept as `--trusted`.
  *
  * @example
  * ```ts
@@ -17,8 +20,8 @@ import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { KeyturnError } from '../../../core/errors.js';
-import type { AuditSink, SinkRecord } from '../sink.js';
-import { formatSyslog, octetCounted } from './format.js';
+import type { AuditSink, SinkCheckpoint, SinkRecord } from '../sink.js';
+import { formatCheckpointSyslog, formatSyslog, octetCounted } from './format.js';
 
 export class SyslogSink implements AuditSink {
   readonly name: string;
@@ -37,7 +40,15 @@ export class SyslogSink implements AuditSink {
   }
 
   async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {
-    const messages = records.map((r) => formatSyslog(r, this.#self));
+    await this.#send(records.map((r) => formatSyslog(r, this.#self)), signal);
+  }
+
+  async deliverCheckpoints(checkpoints: readonly SinkCheckpoint[], signal: AbortSignal): Promise<void> {
+    const time = new Date().toISOString();
+    await this.#send(checkpoints.map((c) => formatCheckpointSyslog(c, this.#self, time)), signal);
+  }
+
+  async #send(messages: readonly string[], signal: AbortSignal): Promise<void> {
     try {
       if (this.#protocol === 'udp') await this.#udp(messages, signal);
       else await this.#tcp(messages, signal);

@@ -27,7 +27,7 @@ export function problemWhere(p: AuditProblem): string {
     case 'inconsistent_with_trusted':
       return `the first ${p.size} entries`;
     case 'trusted_invalid':
-      return 'the trusted checkpoint';
+      return p.source === undefined ? 'the trusted checkpoint' : `the checkpoint at ${p.source}`;
     case 'head_forged':
       return `the head (claims ${p.size} entries; the last checkpoint that still proves anything is ${p.checkpoint})`;
     default:

@@ -2,6 +2,8 @@
  * `keyturn audit verify`: recompute the tree, check every checkpoint signature and the
  * consistency with a trusted checkpoint, and name each kind of damage. The local log, or an
  * export file offline with only the public key. Exit 0 when intact, 1 when any problem is found.
+ * The local log is also checked against every checkpoint the configured audit sinks hold that can
+ * be read back (outside-checkpoints.ts), which catches a database cut back with its checkpoints.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -9,6 +11,7 @@ import { KeyturnError } from '../../../core/errors.js';
 import type { Checkpoint } from '../../../audit/checkpoint.js';
 import type { AuditProblem } from '../../../audit/problem.js';
 import type { AuditVerifyResult } from '../../../audit/verify.js';
+import type { OutsideReport } from '../../../audit/sinks/outside-checkpoints.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
 import { problemText, problemWhere, readFileArg, readKeyArg } from './format.js';
@@ -25,6 +28,8 @@ interface Outcome {
   source: string;
   verifierKey: string;
   latestNote: string | null;
+  /** The local log only: the outside checkpoints used and the sinks read. */
+  outside?: OutsideReport;
 }
 
 function sameCheckpoint(readCheckpointUnverified: (note: string) => Checkpoint, note: string, cp: Checkpoint): boolean {
@@ -34,6 +39,18 @@ function sameCheckpoint(readCheckpointUnverified: (note: string) => Checkpoint, 
   } catch {
     return false;
   }
+}
+
+/** The lines saying which outside checkpoints were used, from where, and what could not be read. */
+function outsideText(o: OutsideReport): string[] {
+  const lines: string[] = [];
+  if (o.newest !== null) lines.push(`Checked against ${o.checkpoints} outside checkpoint(s); the newest, size ${o.newest.size ?? '?'}, from ${o.newest.source}.`);
+  for (const s of o.sinks) {
+    if (!s.readable) lines.push(`  ${s.name}: cannot be read back (${s.why})`);
+    else lines.push(`  ${s.name}: ${s.checkpoints} checkpoint(s)${s.error === undefined ? '' : ` (${s.error})`}`);
+  }
+  if (o.warning !== null) lines.push(`Note: ${o.warning}`);
+  return lines;
 }
 
 function problemJson(p: AuditProblem): Record<string, unknown> {
@@ -55,6 +72,11 @@ Problems found (each printed with its code, kind and where):
   checkpoint_bad_signature, checkpoint_wrong_key, checkpoint_wrong_origin, checkpoint_malformed,
   checkpoint_mismatch, checkpoint_fork, inconsistent_with_trusted, trusted_invalid
 
+The local log is also checked against every checkpoint the JSONL audit sink holds
+(KEYTURN_AUDIT_JSONL; HTTP and syslog sinks cannot be read back): a state database cut back
+behind one is truncated (KT_AUDIT_TRUNCATED); a sink checkpoint that does not verify is named.
+Without any outside checkpoint (sink or --trusted) such a cut cannot be detected; the output says so.
+
 Examples:
   keyturn audit verify
   keyturn audit verify --trusted last.checkpoint --save-trusted last.checkpoint
@@ -72,10 +94,15 @@ Examples:
         const latestNote = result.latest === null ? null : (parsed.checkpoints.find((n) => sameCheckpoint(readCheckpointUnverified, n, result.latest as Checkpoint)) ?? null);
         outcome = { result, source: opts.file, verifierKey, latestNote };
       } else {
-        const { verifyStoredLog } = await import('../../../audit/stored-verify.js');
+        const [{ verifyStoredLog }, { readOutsideCheckpoints }] = await Promise.all([import('../../../audit/stored-verify.js'), import('../../../audit/sinks/outside-checkpoints.js')]);
         outcome = await app.withKeyturn(opts, async (kt) => {
-          const r = await verifyStoredLog(kt.audit, { ...(opts.pubkey === undefined ? {} : { verifierKey: readKeyArg(opts.pubkey) }), ...(trusted === undefined ? {} : { trusted }) });
-          return { result: r, source: kt.state.location, verifierKey: r.verifierKey, latestNote: r.latestNote };
+          const outside = await readOutsideCheckpoints(kt.settings.audit, opts.trusted);
+          const r = await verifyStoredLog(kt.audit, {
+            ...(opts.pubkey === undefined ? {} : { verifierKey: readKeyArg(opts.pubkey) }),
+            ...(trusted === undefined ? {} : { trusted }),
+            outside: outside.checkpoints,
+          });
+          return { result: r, source: kt.state.location, verifierKey: r.verifierKey, latestNote: r.latestNote, outside: outside.report };
         });
       }
       const { result } = outcome;
@@ -89,13 +116,15 @@ Examples:
         validCheckpoints: result.validCheckpoints,
         latest: result.latest === null ? null : { size: result.latest.size, root: result.latest.root.toString('base64') },
         problems: result.problems.map(problemJson),
+        ...(outcome.outside === undefined ? {} : { outside: outcome.outside }),
       };
       emit(app.io, !!opts.json, data, () => {
         const key = outcome.verifierKey.split('+').slice(0, 2).join('+');
+        const outside = outcome.outside === undefined ? [] : outsideText(outcome.outside);
         if (result.ok) {
-          return `Audit log intact: ${result.size} entries, ${result.verifiedSize} proven by a signed checkpoint (${result.validCheckpoints} valid checkpoints, key ${key}).`;
+          return [`Audit log intact: ${result.size} entries, ${result.verifiedSize} proven by a signed checkpoint (${result.validCheckpoints} valid checkpoints, key ${key}).`, ...outside].join('\n');
         }
-        return [`Audit log NOT intact: ${result.problems.length} problem(s) in ${result.size} entries (proven up to ${result.verifiedSize}, key ${key}):`, ...result.problems.map((p) => `  ${problemText(p)}`)].join('\n');
+        return [`Audit log NOT intact: ${result.problems.length} problem(s) in ${result.size} entries (proven up to ${result.verifiedSize}, key ${key}):`, ...result.problems.map((p) => `  ${problemText(p)}`), ...outside].join('\n');
       });
       if (!result.ok) {
         throw new KeyturnError('KT_AUDIT_VERIFY_FAILED', `${result.problems.length} problem(s): ${[...new Set(result.problems.map((p) => p.kind))].join(', ')}`, {
