@@ -268,7 +268,16 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     await this.audited(action, path, () => this.moveStageAudited(action, path, stage, to, expectFrom));
   }
 
-  private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+  /**
+   * `moveStage` inside the caller's transaction (see {@link TransactionalPut}): the move and its
+   * success event commit with the caller's other writes (the engine's finish step), or not at all.
+   */
+  async moveStageWithin(trx: Transaction<Schema>, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+    const action: StoreAuditAction = STAGES.includes(stage) ? `secret.stage.${stage}` : 'secret.stage';
+    await this.moveStageAudited(action, path, stage, to, expectFrom, trx);
+  }
+
+  private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null, within?: Transaction<Schema>): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
     await this.write(action, path, async (trx, details) => {
@@ -288,7 +297,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       if (holder === to) return;
       await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now());
       await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
-    });
+    }, within);
   }
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
