@@ -4,9 +4,13 @@
  *   prepare → create → set → test → finish → propagate → done
  *        └──────┴───────┴──────┴──► rollback → retrying (backoff) | failed
  *
- * persisted after every step (one transaction per step, fenced by the secret's lease), so a
- * run resumes after a crash at any instant. Every step is idempotent and, when this process did
- * not see the world change itself, checks it first (does the pending credential already log in?).
+ * made durable before every outside effect and after every outcome (each commit one transaction,
+ * fenced by the secret's lease, with one journal row per step it covers), so a run resumes after
+ * a crash at any instant. A step with no outside effect commits with the next one: prepare with
+ * create (the pending version stored in that transaction), test with finish (the stage move in
+ * that transaction), finish with a propagate that has no consumer. Every step is idempotent and,
+ * when this process did not see the world change itself, checks it first (does the pending
+ * credential already log in?).
  *
  * The invariant it defends: the store always holds a credential that works on the target, and
  * knows every credential that may work. The pending value is stored before the target is touched;
@@ -350,14 +354,14 @@ export class Engine {
         // What was done before the failure commits first: the run fails from where it really is.
         if (folded.length > 0) {
           const batch = merge(folded);
-          run = committed = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
+          run = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
           folded = [];
         }
         if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
           const by = await this.supersededBy(run, scope);
           if (by !== null) return this.supersede(run, scope, by, lease);
         }
-        run = committed = await this.fail(run, failedAt, e, scope, lease);
+        run = await this.fail(run, failedAt, e, scope, lease);
         worldKnown = false;
         if (opts.wait && run.status === 'retrying') {
           await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
