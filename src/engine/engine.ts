@@ -101,9 +101,10 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /**
  * What a step did. `writes`: the step's own state writes, made in the transaction that journals it
  * (a pending version, a stage move). `fold`: the step had no outside effect, so it may commit
- * together with the next step instead of alone.
+ * together with the next step instead of alone. `checksFrom`: once committed, the run's starting
+ * version was current at that commit (set need not read it again).
  */
-type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome']; writes?: Within; fold?: boolean };
+type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome']; writes?: Within; fold?: boolean; checksFrom?: boolean };
 
 type Within = (trx: Transaction<Schema>) => Promise<void>;
 
@@ -295,6 +296,8 @@ export class Engine {
     }
     // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
     let worldKnown = !opts.resumed;
+    // True once create's own commit checked that the run's starting version is still current (a compare-and-set).
+    let fromChecked = false;
     // `committed` is the run as last committed; `folded` the steps done since, with no outside effect,
     // whose journal rows, patches and writes commit with the next step's; `run` is both applied.
     let committed = run;
@@ -311,7 +314,7 @@ export class Engine {
       let failedAt: Step = step;
       let passThrough = false;
       try {
-        const result = await this.runStep(step, run, scope, worldKnown);
+        const result = await this.runStep(step, run, scope, worldKnown, fromChecked);
         lease.assertHeld();
         const next = nextStep(step);
         const finishing = next === 'done';
@@ -347,6 +350,7 @@ export class Engine {
             throw e;
           }
           folded = [];
+          if (result.checksFrom) fromChecked = true;
         }
       } catch (e) {
         if (passThrough || isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
@@ -363,6 +367,7 @@ export class Engine {
         }
         run = await this.fail(run, failedAt, e, scope, lease);
         worldKnown = false;
+        fromChecked = false;
         if (opts.wait && run.status === 'retrying') {
           await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
           run = committed = await this.runs.advance(run, { status: 'running' }, undefined, lease);
@@ -414,7 +419,7 @@ export class Engine {
     return new RunScope(this.o.store, subject, this.o.log, lease.signal);
   }
 
-  private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean): Promise<StepResult> {
+  private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean, fromChecked: boolean): Promise<StepResult> {
     const { target, policy } = scope.subject;
     switch (step) {
       case 'prepare': {
@@ -431,16 +436,25 @@ export class Engine {
           const versionId = `${run.id}.g${run.generation}`;
           const current = await scope.version(run.fromVersionId!);
           const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
-          const writes = async (trx: Transaction<Schema>) => void scope.remember(await store.putWithin(trx, run.path, value, { versionId, stages: ['pending'] }));
-          return { patch: { pendingVersionId: versionId }, outcome: 'ok', detail: `stored pending version ${versionId}`, writes };
+          // Stored only while the starting version is still current (compare-and-set in the same transaction): else the run is superseded.
+          const writes = async (trx: Transaction<Schema>) => {
+            try {
+              scope.remember(await store.putWithin(trx, run.path, value, { versionId, stages: ['pending'], expectCurrentVersion: current.number }));
+            } catch (e) {
+              if (isKeyturnError(e, 'KT_VERSION_MISMATCH')) throw this.supersededError(run, null);
+              throw e;
+            }
+          };
+          return { patch: { pendingVersionId: versionId }, outcome: 'ok', detail: `stored pending version ${versionId}`, writes, checksFrom: true };
         }
         const { version, reused } = await this.ensurePending(run, scope, worldKnown);
         return { patch: { pendingVersionId: version.id }, outcome: reused ? 'skipped' : 'ok', detail: `${reused ? 'reused' : 'stored'} pending version ${version.number}` };
       }
       case 'set': {
         if (!target) return { outcome: 'skipped', detail: 'no target' };
-        // The last check before the target is changed: the run still starts from the current version.
-        await this.assertNotSuperseded(run, scope);
+        // The last check before the target is changed: the run still starts from the current version
+        // (already checked by create's commit when it ran in this execution: `secret put` refuses a secret with an unfinished run since).
+        if (!fromChecked) await this.assertNotSuperseded(run, scope);
         const { pending, current } = await scope.credentials(run);
         if (!worldKnown && (await scope.logsIn(run, pending))) return { outcome: 'skipped', detail: 'pending credential already logs in' };
         await target.set(await scope.targetContext(run), pending, current);
