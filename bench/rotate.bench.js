@@ -12,6 +12,9 @@
  * Goal: the engine takes at most 1.1x the raw time.
  *
  *   npm run bench:rotate            (BENCH_ROLES=300 BENCH_CONCURRENCY=4 BENCH_ROUNDS=3)
+ *
+ * BENCH_PROFILE=1 (or sql, to list the statements) adds, for the engine rounds, SQL statements and transactions per rotation,
+ * PostgreSQL connections and queries per rotation, and each step's time (./rotate-profile.js).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,11 +27,15 @@ import { parseConfig } from '../dist/config/load.js';
 import { applyPlan, planConfig } from '../dist/config/apply.js';
 import { initHome, openKeyturn } from '../dist/runtime/keyturn.js';
 import { createTarget } from '../dist/targets/registry.js';
+import { Engine } from '../dist/engine/engine.js';
+import { engineAuditPort } from '../dist/audit/hooks.js';
 import { loadTargetFixtures } from './target-fixtures.js';
+import { rotationProfile } from './rotate-profile.js';
 
 const N = Number(process.env.BENCH_ROLES ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PROFILE = process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE === 'sql';
 const PREFIX = `ktb_${randomBytes(3).toString('hex')}`;
 
 const pw = () => randomBytes(18).toString('base64url');
@@ -39,6 +46,13 @@ async function pool(items, limit, fn) {
     while (next < items.length) await fn(items[next++]);
   }));
 }
+
+/** This process's CPU time (user + system, every thread) in ms: with other load on the machine, steadier than wall time. */
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+const cpuSpent = { raw: 0, engine: 0, target: 0 };
 
 async function main() {
   const { targetFixture } = await loadTargetFixtures();
@@ -77,13 +91,20 @@ async function main() {
     const kt = await openKeyturn(settings);
     const config = parseConfig(yaml, env);
     await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
+    const profile = PROFILE ? await rotationProfile() : null;
+    // Profiling: the runtime's engine wiring, with the profile's step timer at the boundaries.
+    const engine = profile
+      ? new Engine({ state: kt.state, store: kt.store.withoutReadAudit(), applied: kt.applied, clock: kt.clock, log: kt.log, audit: engineAuditPort(kt.audit), onBoundary: profile.onBoundary })
+      : await kt.engine();
     const engineRound = async () => {
       const t0 = performance.now();
       let failed = 0;
+      await profile?.start();
       await pool(roles, CONCURRENCY, async (r) => {
-        const run = await (await kt.engine()).rotate(`bench/${r.user}`);
+        const run = await engine.rotate(`bench/${r.user}`);
         if (run.status !== 'done') failed += 1;
       });
+      await profile?.stop();
       if (failed) throw new Error(`${failed} rotations did not finish`);
       return performance.now() - t0;
     };
@@ -102,12 +123,18 @@ async function main() {
     const rawTimes = [];
     const engineTimes = [];
     const targetTimes = [];
+    const timed = async (kind, loop) => {
+      const c0 = cpuMs();
+      const ms = await loop();
+      cpuSpent[kind] += cpuMs() - c0;
+      return ms;
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      engineTimes.push(await engineRound());
+      engineTimes.push(await timed('engine', engineRound));
       // Keep the raw loops' knowledge of passwords in step with what the engine set.
       for (const r of roles) r.password = (await kt.store.get(`bench/${r.user}`)).value.password;
-      rawTimes.push(await raw());
-      targetTimes.push(await targetOnly());
+      rawTimes.push(await timed('raw', raw));
+      targetTimes.push(await timed('target', targetOnly));
       for (const r of roles) await kt.store.put(`bench/${r.user}`, { username: r.user, password: r.password });
     }
     await target.close();
@@ -122,6 +149,9 @@ async function main() {
     console.log(`  target alone (set+test)  ${bestTarget.toFixed(0).padStart(7)} ms   ${rate(bestTarget)} roles/s   (rounds: ${targetTimes.map((t) => t.toFixed(0)).join(', ')}; ratio to raw ${(bestTarget / bestRaw).toFixed(3)}x)`);
     const ratio = bestEngine / bestRaw;
     console.log(`  ratio engine/raw: ${ratio.toFixed(3)}x (goal <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
+    const perRotation = (kind) => (cpuSpent[kind] / (N * ROUNDS)).toFixed(2);
+    console.log(`  this process's CPU per rotation: raw ${perRotation('raw')} ms, engine ${perRotation('engine')} ms, target alone ${perRotation('target')} ms`);
+    if (profile) console.log(profile.report(N * ROUNDS));
   } finally {
     await admin.end();
     for (const r of roles) await fx.dropUser(r.user);

@@ -161,7 +161,14 @@ describe('a superseded run never touches the target', () => {
   });
 
   it('cancelling a run that crashed after finish keeps the credential now current (never restores the starting one)', async () => {
-    await setup({ viaProxy: false });
+    // With a consumer, finish commits on its own before propagate (without one, it commits with propagate: the run is done at once).
+    const base = tempDir();
+    await setup({ viaProxy: false, consumers: `    consumers:\n      - type: file\n        path: ${join(base.dir, 'db.env')}\n` });
+    const close = fx!.close;
+    fx!.close = async () => {
+      await close();
+      base.remove();
+    };
     const crashing = engineWith(kt!, (s, when) => {
       if (s === 'propagate' && when === 'before') throw new KeyturnError('KT_INTERNAL', 'simulated crash after finish');
     });

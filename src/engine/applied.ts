@@ -1,7 +1,8 @@
 /**
  * The configuration applied by `keyturn apply`, read back from the state database: secret
  * policies and targets. Target instances (with their connection pools) are created once per
- * process and reused by every run.
+ * process and reused by every run; a policy is read on every call but parsed again only when its
+ * stored text changed.
  *
  * @example
  * ```ts
@@ -36,11 +37,18 @@ export class AppliedConfig {
 
   constructor(private readonly state: StateDb) {}
 
+  /** Parsed policies by path, with the stored text they came from: a policy is parsed again only once `apply` changed it. */
+  private readonly parsed = new Map<string, { config: string; policy: SecretPolicy }>();
+
   async policy(path: string): Promise<SecretPolicy> {
     const row = await this.state.db.selectFrom('secret_policies').select('config').where('path', '=', path).executeTakeFirst();
     if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
+    const hit = this.parsed.get(path);
+    if (hit?.config === row.config) return hit.policy;
     const { secretPolicySchema } = await schemas();
-    return { path, ...secretPolicySchema.parse(JSON.parse(row.config)) };
+    const policy: SecretPolicy = Object.freeze({ path, ...secretPolicySchema.parse(JSON.parse(row.config)) });
+    this.parsed.set(path, { config: row.config, policy });
+    return policy;
   }
 
   async policies(): Promise<SecretPolicy[]> {

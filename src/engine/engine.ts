@@ -4,9 +4,13 @@
  *   prepare → create → set → test → finish → propagate → done
  *        └──────┴───────┴──────┴──► rollback → retrying (backoff) | failed
  *
- * persisted after every step (one transaction per step, fenced by the secret's lease), so a
- * run resumes after a crash at any instant. Every step is idempotent and, when this process did
- * not see the world change itself, checks it first (does the pending credential already log in?).
+ * made durable before every outside effect and after every outcome (each commit one transaction,
+ * fenced by the secret's lease, with one journal row per step it covers), so a run resumes after
+ * a crash at any instant. A step with no outside effect commits with the next one: prepare with
+ * create (the pending version stored in that transaction), test with finish (the stage move in
+ * that transaction), finish with a propagate that has no consumer. Every step is idempotent and,
+ * when this process did not see the world change itself, checks it first (does the pending
+ * credential already log in?).
  *
  * The invariant it defends: the store always holds a credential that works on the target, and
  * knows every credential that may work. The pending value is stored before the target is touched;
@@ -31,7 +35,7 @@ import type { Version } from '../core/types.js';
 import type { Transaction } from 'kysely';
 import type { StateDb } from '../state/db.js';
 import type { Schema } from '../state/schema.js';
-import type { SecretStore } from '../stores/store.js';
+import { canPutWithin, type SecretStore } from '../stores/store.js';
 import type { Credential, Strategy } from '../targets/target.js';
 import type { AppliedConfig } from './applied.js';
 import { fullJitterDelay } from './backoff.js';
@@ -95,7 +99,44 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KT_RUN_SUPERSEDED',
 ]);
 
-type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome'] };
+/**
+ * What a step did. `writes`: the step's own state writes, made in the transaction that journals it
+ * (a pending version, a stage move). `fold`: the step had no outside effect, so it may commit
+ * together with the next step instead of alone. `checksFrom`: once committed, the run's starting
+ * version was current at that commit (set need not read it again).
+ */
+type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome']; writes?: Within; fold?: boolean; checksFrom?: boolean };
+
+type Within = (trx: Transaction<Schema>) => Promise<void>;
+
+/** A step done but not committed yet: its run patch, journal row, own writes and audit event. */
+interface Folded {
+  step: Step;
+  patch: Partial<Run>;
+  record: StepRecord;
+  writes?: Within;
+  audit?: Within;
+}
+
+/** One commit for several steps: their patches merged in order, their journal rows, their writes then audit events, step by step. */
+function merge(steps: readonly Folded[]): { patch: Partial<Run>; records: StepRecord[]; within: Within | undefined } {
+  const patch = Object.assign({}, ...steps.map((f) => f.patch)) as Partial<Run>;
+  const withins = steps.flatMap((f) => [f.writes, f.audit].filter((w): w is Within => w !== undefined));
+  return {
+    patch,
+    records: steps.map((f) => f.record),
+    within: withins.length === 0 ? undefined : async (trx) => {
+      for (const w of withins) await w(trx);
+    },
+  };
+}
+
+/** The run with a patch applied in memory (what `RunsRepo.advance` returns once it commits). */
+function applyPatch(run: Run, patch: Partial<Run>): Run {
+  const next: Run = { ...run };
+  for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
+  return next;
+}
 
 function nextStep(step: Step): Step {
   return STEPS[STEPS.indexOf(step) + 1] ?? 'done';
@@ -298,46 +339,85 @@ export class Engine {
     }
     // True while this process itself has made what the target holds known (a fresh pending value in this attempt).
     let worldKnown = !opts.resumed;
+    // True once create's own commit checked that the run's starting version is still current (a compare-and-set).
+    let fromChecked = false;
+    // `committed` is the run as last committed; `folded` the steps done since, with no outside effect,
+    // whose journal rows, patches and writes commit with the next step's; `run` is both applied.
+    let committed = run;
+    let folded: Folded[] = [];
     while (run.step !== 'done') {
       const step = run.step;
       if (this.stopping) {
-        return this.runs.advance(run, { status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, undefined, lease);
+        const batch = merge(folded);
+        return this.runs.advance(committed, { ...batch.patch, status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, batch.records, lease, batch.within);
       }
       lease.assertHeld();
       await this.o.onBoundary?.(step, 'before', run);
       const startedAt = this.o.clock.now();
-      let result: StepResult;
+      let failedAt: Step = step;
+      let passThrough = false;
       try {
-        result = await this.runStep(step, run, scope, worldKnown);
+        const result = await this.runStep(step, run, scope, worldKnown, fromChecked);
         lease.assertHeld();
+        const next = nextStep(step);
+        const finishing = next === 'done';
+        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
+        const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
+        const audited = run;
+        const entry: Folded = {
+          step,
+          patch,
+          record: { step, attempt: run.attempt, outcome: result.outcome, startedAt, finishedAt: this.o.clock.now(), ...(result.detail ? { detail: result.detail } : {}) },
+          ...(result.writes ? { writes: result.writes } : {}),
+          ...(result.audit ? { audit: (trx: Transaction<Schema>) => this.audit(audited, result.audit!, versionId, null, trx) } : {}),
+        };
+        folded = [...folded, entry];
+        run = applyPatch(run, patch);
+        if (step === 'create' && result.outcome === 'ok') worldKnown = true;
+        // With no outside effect, the step commits with the next one (see docs/failure-modes.md).
+        if (!result.fold || finishing) {
+          const batch = merge(folded);
+          try {
+            run = committed = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
+          } catch (e) {
+            // The commit held a step's own writes (a pending version, a stage move): that step failed,
+            // and the steps folded before it commit without it. Any other failed commit is not a step's.
+            const k = folded.findIndex((f) => f.writes !== undefined);
+            if (k < 0 || isKeyturnError(e, 'KT_RUN_CHANGED') || isKeyturnError(e, 'KT_RUN_LOCKED')) passThrough = true;
+            else {
+              failedAt = folded[k]!.step;
+              folded = folded.slice(0, k);
+              run = committed;
+              for (const f of folded) run = applyPatch(run, f.patch);
+            }
+            throw e;
+          }
+          folded = [];
+          if (result.checksFrom) fromChecked = true;
+        }
       } catch (e) {
-        if (isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
+        if (passThrough || isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
         lease.assertHeld();
+        // What was done before the failure commits first: the run fails from where it really is.
+        if (folded.length > 0) {
+          const batch = merge(folded);
+          run = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
+          folded = [];
+        }
         if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
           const by = await this.supersededBy(run, scope);
           if (by !== null) return this.supersede(run, scope, by, lease);
         }
-        run = await this.fail(run, step, e, scope, lease);
+        run = await this.fail(run, failedAt, e, scope, lease);
         worldKnown = false;
+        fromChecked = false;
         if (opts.wait && run.status === 'retrying') {
           await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
-          run = await this.runs.advance(run, { status: 'running' }, undefined, lease);
+          run = committed = await this.runs.advance(run, { status: 'running' }, undefined, lease);
           continue;
         }
         return run;
       }
-      if (step === 'create' && result.outcome === 'ok') worldKnown = true;
-      const next = nextStep(step);
-      const finishing = next === 'done';
-      const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
-      const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
-      run = await this.runs.advance(
-        run,
-        patch,
-        { step, attempt: run.attempt, outcome: result.outcome, startedAt, ...(result.detail ? { detail: result.detail } : {}) },
-        lease,
-        result.audit ? (trx) => this.audit(run, result.audit!, versionId, null, trx) : undefined,
-      );
       await this.o.onBoundary?.(step, 'after', run);
     }
     return run;
@@ -382,7 +462,7 @@ export class Engine {
     return new RunScope(this.o.store, subject, this.o.log, lease.signal);
   }
 
-  private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean): Promise<StepResult> {
+  private async runStep(step: Step, run: Run, scope: RunScope, worldKnown: boolean, fromChecked: boolean): Promise<StepResult> {
     const { target, policy } = scope.subject;
     switch (step) {
       case 'prepare': {
@@ -390,16 +470,34 @@ export class Engine {
         // A template that cannot render the next value fails the run here, before any outside effect.
         assertTemplatesRender(policy, current.value, `secrets.${run.path}`);
         // The intent is recorded in the same transaction as this step, before anything is touched.
-        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent' };
+        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent', fold: true };
       }
       case 'create': {
+        const store = this.o.store;
+        if (worldKnown && run.pendingVersionId === null && canPutWithin(store)) {
+          // A fresh pending value, stored in the transaction that journals this step (and the folded prepare).
+          const versionId = `${run.id}.g${run.generation}`;
+          const current = await scope.version(run.fromVersionId!);
+          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+          // Stored only while the starting version is still current (compare-and-set in the same transaction): else the run is superseded.
+          const writes = async (trx: Transaction<Schema>) => {
+            try {
+              scope.remember(await store.putWithin(trx, run.path, value, { versionId, stages: ['pending'], expectCurrentVersion: current.number }));
+            } catch (e) {
+              if (isKeyturnError(e, 'KT_VERSION_MISMATCH')) throw this.supersededError(run, null);
+              throw e;
+            }
+          };
+          return { patch: { pendingVersionId: versionId }, outcome: 'ok', detail: `stored pending version ${versionId}`, writes, checksFrom: true };
+        }
         const { version, reused } = await this.ensurePending(run, scope, worldKnown);
         return { patch: { pendingVersionId: version.id }, outcome: reused ? 'skipped' : 'ok', detail: `${reused ? 'reused' : 'stored'} pending version ${version.number}` };
       }
       case 'set': {
         if (!target) return { outcome: 'skipped', detail: 'no target' };
-        // The last check before the target is changed: the run still starts from the current version.
-        await this.assertNotSuperseded(run, scope);
+        // The last check before the target is changed: the run still starts from the current version
+        // (already checked by create's commit when it ran in this execution: `secret put` refuses a secret with an unfinished run since).
+        if (!fromChecked) await this.assertNotSuperseded(run, scope);
         const { pending, current } = await scope.credentials(run);
         if (!worldKnown && (await scope.logsIn(run, pending))) return { outcome: 'skipped', detail: 'pending credential already logs in' };
         await target.set(await scope.targetContext(run), pending, current);
@@ -409,17 +507,27 @@ export class Engine {
         if (!target) return { outcome: 'skipped', detail: 'no target' };
         const { pending } = await scope.credentials(run);
         await target.test(await scope.targetContext(run), pending);
-        return { outcome: 'ok', detail: `${pending.username} logs in` };
+        // A login changes nothing: its result commits with finish.
+        return { outcome: 'ok', detail: `${pending.username} logs in`, fold: true };
       }
       case 'finish': {
+        // With no consumer, propagate has nothing to do: finish commits with it, the run done in one transaction.
+        const fold = policy.consumers.length === 0;
+        const store = this.o.store;
+        if (worldKnown && canPutWithin(store) && store.moveStageWithin) {
+          // This process stored the pending version in this attempt: no earlier finish can have moved it.
+          const move = store.moveStageWithin.bind(store);
+          const writes = (trx: Transaction<Schema>) => move(trx, run.path, 'current', run.pendingVersionId!, run.fromVersionId);
+          return { outcome: 'ok', detail: 'pending is now current', audit: 'success', writes, fold };
+        }
         try {
           await this.o.store.moveStage(run.path, 'current', run.pendingVersionId!, run.fromVersionId);
         } catch (e) {
           // Already moved (a resumed run whose finish committed before the crash)?
-          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) return { outcome: 'skipped', detail: 'already current' };
+          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) return { outcome: 'skipped', detail: 'already current', fold };
           throw e;
         }
-        return { outcome: 'ok', detail: 'pending is now current', audit: 'success' };
+        return { outcome: 'ok', detail: 'pending is now current', audit: 'success', fold };
       }
       case 'propagate': {
         if (policy.consumers.length === 0) return { outcome: 'skipped', detail: 'no consumers' };

@@ -57,6 +57,8 @@ export interface StepRecord {
   detail?: string;
   errorCode?: string;
   startedAt: number;
+  /** When the step ended, if before the commit that journals it (a step committed with the next one); default: the commit. */
+  finishedAt?: number;
 }
 
 export interface ConsumerStatus {
@@ -200,22 +202,24 @@ export class RunsRepo {
   private readonly lastSeq = new Map<string, number>();
 
   /**
-   * Updates the run and appends a journal row, in one transaction, and returns the updated run.
-   * `within` runs inside that transaction too (the audit event of the step).
+   * Updates the run and appends its journal rows (one per step record, in order), in one
+   * transaction, and returns the updated run. `within` runs inside that transaction too (the
+   * steps' audit events, a pending version stored with its step, a stage move).
    * With a `fence`, the transaction first checks that the lease is still held with that token
    * (and extends it), so a worker that lost its lease cannot write. The row is written only while
    * its status is still `run.status` (KT_RUN_CHANGED otherwise): a finished run is never advanced
    * from a stale copy. Making a run unfinished while another run of its secret is gives KT_RUN_LOCKED.
    */
-  async advance(run: Run, patch: RunPatch, record?: StepRecord, fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>): Promise<Run> {
+  async advance(run: Run, patch: RunPatch, record?: StepRecord | readonly StepRecord[], fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>): Promise<Run> {
     const ttlMs = this.leaseTtlMs;
     const now = this.clock.now();
     const id = run.id;
-    if (record && !this.lastSeq.has(id)) {
+    const records: readonly StepRecord[] = record === undefined ? [] : Array.isArray(record) ? record : [record as StepRecord];
+    if (records.length > 0 && !this.lastSeq.has(id)) {
       const last = await this.state.db.selectFrom('run_steps').select((eb) => eb.fn.max<number>('seq').as('seq')).where('run_id', '=', id).executeTakeFirst();
       this.lastSeq.set(id, Number(last?.seq ?? 0));
     }
-    const seq = (this.lastSeq.get(id) ?? 0) + 1;
+    const first = (this.lastSeq.get(id) ?? 0) + 1;
     try {
       await this.state.db.transaction().execute(async (trx) => {
         let update = trx
@@ -231,19 +235,19 @@ export class RunsRepo {
           await trx.updateTable('leases').set({ expires_at: now + ttlMs }).where('name', '=', fence.name).where('token', '=', fence.token).execute();
           fence.renewedAt = now;
         }
-        if (record) {
-          const row: RunStepsTable = {
+        if (records.length > 0) {
+          const rows: RunStepsTable[] = records.map((r, i) => ({
             run_id: id,
-            seq,
-            step: record.step,
-            attempt: record.attempt,
-            outcome: record.outcome,
-            detail: record.detail ?? null,
-            error_code: record.errorCode ?? null,
-            started_at: record.startedAt,
-            finished_at: now,
-          };
-          await trx.insertInto('run_steps').values(row).execute();
+            seq: first + i,
+            step: r.step,
+            attempt: r.attempt,
+            outcome: r.outcome,
+            detail: r.detail ?? null,
+            error_code: r.errorCode ?? null,
+            started_at: r.startedAt,
+            finished_at: r.finishedAt ?? now,
+          }));
+          await trx.insertInto('run_steps').values(rows).execute();
         }
         if (within) await within(trx);
       });
@@ -252,7 +256,7 @@ export class RunsRepo {
       if (isUniqueViolation(e)) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has another unfinished run; run ${id} stays ${run.status}`, { cause: e });
       throw e;
     }
-    if (record) this.lastSeq.set(id, seq);
+    if (records.length > 0) this.lastSeq.set(id, first + records.length - 1);
     const next: Run = { ...run, updatedAt: now };
     for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
     return next;

@@ -140,6 +140,8 @@ export interface TransactionalPut {
    * transaction is rolled back, so no failure event is recorded here.
    */
   putWithin(trx: Transaction<Schema>, path: string, value: SecretValue, options?: PutOptions): Promise<Version>;
+  /** `moveStage` within `trx`, its success audit event too (the engine's finish commits it with its journal rows). */
+  moveStageWithin?(trx: Transaction<Schema>, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void>;
 }
 
 /**

@@ -252,14 +252,13 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         .insertInto('secret_versions')
         .values({ secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now })
         .execute();
-      for (const stage of stages) {
-        const from = await this.stageHolder(trx, secret.id, stage);
-        await this.applyMove(trx, secret.id, stage, versionId, from, now);
-      }
+      // One read of the stage rows; every move below is a compare-and-set against what it says.
+      const held = await this.stageHolders(trx, secret.id);
+      for (const stage of stages) await this.applyMove(trx, secret.id, stage, versionId, held.get(stage) ?? null, now, held);
       // A secret can hold more than maxVersions versions only once its numbers pass it.
       if (number > this.maxVersions) await this.prune(trx, secret.id, now);
-      const after = await this.stagesOf(trx, secret.id);
-      return { path, id: versionId, number, kind, createdAt: now, stages: after.get(versionId) ?? [], value };
+      // A new version holds exactly the stages it was put with (no side move takes one from it).
+      return { path, id: versionId, number, kind, createdAt: now, stages: STAGES.filter((st) => held.get(st) === versionId), value };
     };
   }
 
@@ -268,7 +267,16 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     await this.audited(action, path, () => this.moveStageAudited(action, path, stage, to, expectFrom));
   }
 
-  private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+  /**
+   * `moveStage` inside the caller's transaction (see {@link TransactionalPut}): the move and its
+   * success event commit with the caller's other writes (the engine's finish step), or not at all.
+   */
+  async moveStageWithin(trx: Transaction<Schema>, path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
+    const action: StoreAuditAction = STAGES.includes(stage) ? `secret.stage.${stage}` : 'secret.stage';
+    await this.moveStageAudited(action, path, stage, to, expectFrom, trx);
+  }
+
+  private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null, within?: Transaction<Schema>): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
     await this.write(action, path, async (trx, details) => {
@@ -279,16 +287,17 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         const exists = await trx.selectFrom('secret_versions').select('id').where('secret_id', '=', secret.id).where('id', '=', to).executeTakeFirst();
         if (!exists) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
       }
-      const holder = await this.stageHolder(trx, secret.id, st);
+      const held = await this.stageHolders(trx, secret.id);
+      const holder = held.get(st) ?? null;
       if (holder !== expectFrom) {
         throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is on ${holder ?? 'no version'}, not ${expectFrom ?? 'no version'}`, {
           details: { path, stage: st, expected: expectFrom, actual: holder },
         });
       }
       if (holder === to) return;
-      await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now());
+      await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now(), held);
       await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
-    });
+    }, within);
   }
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
@@ -543,14 +552,31 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   }
 
   /** Moves `stage` from `from` to `to`, with the side moves that keep the stages coherent. */
-  private async applyMove(trx: Transaction<Schema>, secretId: string, stage: Stage, to: string | null, from: string | null, now: number): Promise<void> {
+  /**
+   * Moves `stage` from `from` to `to`, with the side moves that keep the stages coherent. `held`
+   * (the secret's stage rows as read in this transaction, see `stageHolders`) is kept up to date
+   * with every move, so the side moves need no further read; each move is still a compare-and-set.
+   */
+  private async applyMove(trx: Transaction<Schema>, secretId: string, stage: Stage, to: string | null, from: string | null, now: number, held: Map<Stage, string>): Promise<void> {
     if (from === to) return;
-    await this.casStage(trx, secretId, stage, to, from, now);
+    const move = async (st: Stage, next: string | null, prev: string | null) => {
+      await this.casStage(trx, secretId, st, next, prev, now);
+      if (next === null) held.delete(st);
+      else held.set(st, next);
+    };
+    await move(stage, to, from);
     if (stage === 'current' && to !== null) {
-      if (from !== null) await this.casStage(trx, secretId, 'previous', from, await this.stageHolder(trx, secretId, 'previous'), now);
-      else if ((await this.stageHolder(trx, secretId, 'previous')) === to) await this.casStage(trx, secretId, 'previous', null, to, now);
-      if ((await this.stageHolder(trx, secretId, 'pending')) === to) await this.casStage(trx, secretId, 'pending', null, to, now);
+      const previous = held.get('previous') ?? null;
+      if (from !== null) await move('previous', from, previous);
+      else if (previous === to) await move('previous', null, to);
+      if (held.get('pending') === to) await move('pending', null, to);
     }
+  }
+
+  /** The secret's stage rows: stage → version id. */
+  private async stageHolders(db: Db, secretId: string): Promise<Map<Stage, string>> {
+    const rows = await db.selectFrom('secret_stages').select(['stage', 'version_id']).where('secret_id', '=', secretId).execute();
+    return new Map(rows.map((r) => [r.stage as Stage, r.version_id]));
   }
 
   private async versionInfos(db: Db, secretId: string): Promise<VersionInfo[]> {
