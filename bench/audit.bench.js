@@ -169,7 +169,9 @@ async function main() {
     `(c) durable append (SQLite, batches of ${fmt(DURABLE_BATCH)}, one transaction each, ${fmt(durable.size)} events, ${durable.checkpoints} signed checkpoints)  ${fmt(durableRate)} events/s  (${(durable.seconds * 1000).toFixed(1)} ms)  ratio ${(durableRaw.seconds / durable.seconds).toFixed(3)}x of raw (raw is ${(durable.seconds / durableRaw.seconds).toFixed(1)}x faster: ${fmt(durable.leaves.length / durableRaw.seconds)} events/s)  goal >= 50,000: ${durableRate >= 50_000 ? 'met' : 'NOT met'}`,
   );
   // On a shared machine the wall rate measures the neighbours too; CPU time is this process's work.
-  console.log(`    by CPU time: ${fmt(durable.leaves.length / durable.cpuSeconds)} events per CPU-second (${(durable.cpuSeconds * 1000).toFixed(1)} ms CPU, ${((durable.cpuSeconds / durable.seconds) * 100).toFixed(0)}% of the wall time)`);
+  console.log(
+    `    by CPU time: ${fmt(durable.leaves.length / durable.cpuSeconds)} events per CPU-second (${(durable.cpuSeconds * 1000).toFixed(1)} ms CPU, ${((durable.cpuSeconds / durable.seconds) * 100).toFixed(0)}% of the wall time)`,
+  );
 }
 
 main().catch((e) => {

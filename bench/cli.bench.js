@@ -66,7 +66,11 @@ try {
     const header = ['command', 'median', 'vs bare node', 'goal', ''];
     const lines = rows.map((r) => [r.command, `${r.medianMs.toFixed(1)} ms`, `${r.ratio.toFixed(2)}x`, r.goal === null ? '-' : `<= ${r.goal}x`, r.met === null ? '' : r.met ? 'met' : 'NOT MET']);
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-    const fmt = (l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+    const fmt = (l) =>
+      l
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
     process.stdout.write(`${[`${ROUNDS} rounds, ${process.version}, median of each`, fmt(header), ...lines.map(fmt)].join('\n')}\n`);
   }
 } finally {

@@ -42,9 +42,11 @@ const pw = () => randomBytes(18).toString('base64url');
 
 async function pool(items, limit, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 /** This process's CPU time (user + system, every thread) in ms: with other load on the machine, steadier than wall time. */
@@ -146,7 +148,9 @@ async function main() {
     console.log(`  raw ALTER ROLE + login   ${bestRaw.toFixed(0).padStart(7)} ms   ${rate(bestRaw)} roles/s   (rounds: ${rawTimes.map((t) => t.toFixed(0)).join(', ')})`);
     console.log(`  keyturn engine           ${bestEngine.toFixed(0).padStart(7)} ms   ${rate(bestEngine)} roles/s   (rounds: ${engineTimes.map((t) => t.toFixed(0)).join(', ')})`);
     const bestTarget = Math.min(...targetTimes);
-    console.log(`  target alone (set+test)  ${bestTarget.toFixed(0).padStart(7)} ms   ${rate(bestTarget)} roles/s   (rounds: ${targetTimes.map((t) => t.toFixed(0)).join(', ')}; ratio to raw ${(bestTarget / bestRaw).toFixed(3)}x)`);
+    console.log(
+      `  target alone (set+test)  ${bestTarget.toFixed(0).padStart(7)} ms   ${rate(bestTarget)} roles/s   (rounds: ${targetTimes.map((t) => t.toFixed(0)).join(', ')}; ratio to raw ${(bestTarget / bestRaw).toFixed(3)}x)`,
+    );
     const ratio = bestEngine / bestRaw;
     console.log(`  ratio engine/raw: ${ratio.toFixed(3)}x (goal <= 1.10x: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
     const perRotation = (kind) => (cpuSpent[kind] / (N * ROUNDS)).toFixed(2);

@@ -25,7 +25,13 @@ if (tooOld(process.versions.node)) {
       process.exit(r.status === null ? 1 : r.status);
     }
     process.stderr.write(
-      'keyturn needs Node.js >= ' + REQUIRED.join('.') + ' but found ' + process.versions.node + ' (' + process.execPath + '); ' +
+      'keyturn needs Node.js >= ' +
+        REQUIRED.join('.') +
+        ' but found ' +
+        process.versions.node +
+        ' (' +
+        process.execPath +
+        '); ' +
         'install Node.js 24 LTS (your package manager, or `npm i -g node@24`), or run it from a clone with `npm ci && npx keyturn`, which brings its own.\n',
     );
     process.exit(1);

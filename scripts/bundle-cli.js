@@ -51,7 +51,10 @@ function rewriteBuiltinImports(text) {
     const get = `globalThis.process.getBuiltinModule(${JSON.stringify(name)})`;
     const parts = [];
     const named = /\{([^}]*)\}/.exec(clause);
-    const head = clause.replace(/\{[^}]*\}/, '').replace(/,\s*$/, '').trim();
+    const head = clause
+      .replace(/\{[^}]*\}/, '')
+      .replace(/,\s*$/, '')
+      .trim();
     if (head.startsWith('* as ')) parts.push(`const ${head.slice(5).trim()} = ${get};`);
     else if (head !== '') parts.push(`const ${head} = ${name in LAZY ? `new Proxy({}, { get: (_, key) => ${get}[key] })` : get};`);
     if (named) {

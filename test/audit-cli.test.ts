@@ -215,7 +215,9 @@ describe('audit verify names each kind of tampering with the stored rows', () =>
       // ... but not with the checkpoint the auditor kept.
       const r = await runCli(['audit', 'verify', '--trusted', trusted, '--json'], { env: h.env });
       expect(r.code).toBe(1);
-      expect((JSON.parse(r.stdout) as { problems: Problem[] }).problems).toEqual([expect.objectContaining({ kind: 'inconsistent_with_trusted', code: 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED', size: 41 })]);
+      expect((JSON.parse(r.stdout) as { problems: Problem[] }).problems).toEqual([
+        expect.objectContaining({ kind: 'inconsistent_with_trusted', code: 'KT_AUDIT_INCONSISTENT_WITH_TRUSTED', size: 41 }),
+      ]);
     } finally {
       h.done();
     }
@@ -255,7 +257,10 @@ describe('audit tail, prove, checkpoint, pubkey, hash and tick', () => {
       const lines = tail.stdout.trim().split('\n');
       expect(lines).toHaveLength(3);
       expect(lines[2]).toMatch(new RegExp(String.raw`^ev_40_[0-9a-f]{12} {2}#40 {2}\S+Z {2}secret\.read {2}success {2}user:fixture via cli {2}app/s3@`));
-      const json = (await runCli(['audit', 'tail', '-n', '2', '--json'], { env: h.env })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; seq: number });
+      const json = (await runCli(['audit', 'tail', '-n', '2', '--json'], { env: h.env })).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; seq: number });
       expect(json.map((e) => e.seq)).toEqual([39, 40]);
       const proved = await runCli(['audit', 'prove', json[0]!.id, '--json'], { env: h.env });
       expect(proved.code, proved.stderr).toBe(0);
@@ -330,15 +335,20 @@ describe('concurrent processes on one SQLite file', () => {
     const h = copyHome();
     try {
       const codes = await Promise.all(
-        Array.from({ length: 6 }, (_, i) =>
-          new Promise<number | null>((resolve) => {
-            const child = spawn(process.execPath, [BIN, 'secret', 'put', `race/s${i}`, '--value', `v${i}`], { env: { PATH: process.env.PATH ?? '', ...h.env }, stdio: 'ignore' });
-            child.on('exit', resolve);
-          }),
+        Array.from(
+          { length: 6 },
+          (_, i) =>
+            new Promise<number | null>((resolve) => {
+              const child = spawn(process.execPath, [BIN, 'secret', 'put', `race/s${i}`, '--value', `v${i}`], { env: { PATH: process.env.PATH ?? '', ...h.env }, stdio: 'ignore' });
+              child.on('exit', resolve);
+            }),
         ),
       );
       expect(codes).toEqual(Array(6).fill(0));
-      const events = (await runCli(['audit', 'tail', '-n', '6', '--json'], { env: h.env })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; path: string; action: string });
+      const events = (await runCli(['audit', 'tail', '-n', '6', '--json'], { env: h.env })).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; path: string; action: string });
       expect(events.map((e) => e.seq)).toEqual([41, 42, 43, 44, 45, 46]);
       expect(new Set(events.map((e) => e.path))).toEqual(new Set(Array.from({ length: 6 }, (_, i) => `race/s${i}`)));
       expect((await runCli(['audit', 'verify'], { env: h.env })).code).toBe(0);
@@ -415,7 +425,10 @@ describe('tail --follow and the sinks a command feeds', () => {
       for (const p of ['live/one', 'live/two']) expect((await runCli(['secret', 'put', p, '--value', 'v'], { env: h.env })).code).toBe(0);
       const r = await follow;
       expect(r.code, r.stderr).toBe(0);
-      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; path: string | null; id: string });
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; path: string | null; id: string });
       expect(events.map((e) => [e.seq, e.path])).toEqual([
         [40, 'app/s3'],
         [41, 'live/one'],
@@ -469,7 +482,10 @@ describe('keyturn apply', () => {
       expect((await runCli(['apply', '-f', file], { env: h.env })).code).toBe(0);
       writeFileSync(file, yaml(41));
       expect((await runCli(['apply', '-f', file], { env: h.env })).code).toBe(0);
-      const events = (await runCli(['audit', 'tail', '-n', '3', '--json'], { env: h.env })).stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; path: string; outcome: string; valueHmac: string | null });
+      const events = (await runCli(['audit', 'tail', '-n', '3', '--json'], { env: h.env })).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; path: string; outcome: string; valueHmac: string | null });
       expect(events.map((e) => [e.action, e.path, e.outcome])).toEqual([
         ['secret.put', 'app/session', 'success'],
         ['config.policy.create', 'app/session', 'success'],

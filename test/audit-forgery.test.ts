@@ -115,7 +115,11 @@ describe.each([
     expect(await checkpointSizes()).toEqual([1]);
     const cp = await audit.checkpoint();
     expect(cp.size).toBe(9);
-    for (let i = 0; i < 3; i++) await audit.appendBatch([{ action: 'secret.put', outcome: 'success', path: 'a/b' }, { action: 'secret.read', outcome: 'success', path: 'a/b' }]);
+    for (let i = 0; i < 3; i++)
+      await audit.appendBatch([
+        { action: 'secret.put', outcome: 'success', path: 'a/b' },
+        { action: 'secret.read', outcome: 'success', path: 'a/b' },
+      ]);
     clock.advance(3600_000);
     expect(await audit.tick()).toMatchObject({ heartbeat: { seq: 15 }, checkpoint: 16 });
     expect(await checkpointSizes()).toEqual([1, 9, 16]);
@@ -127,7 +131,11 @@ describe.each([
   it('uncovered rows written with v1 leaf MACs (by the version before v2) still verify, and a checkpoint is signed over them', async () => {
     const key = (await loadAuditKeys(t.state.db, t.ring))?.mac as Buffer;
     for (const r of await t.state.db.selectFrom('audit_leaves').select(['seq', 'leaf']).where('seq', '>=', 1).execute()) {
-      await t.state.db.updateTable('audit_leaves').set({ leaf_mac: leafMac(key, leafHash(Buffer.from(r.leaf, 'utf8'))) }).where('seq', '=', r.seq).execute();
+      await t.state.db
+        .updateTable('audit_leaves')
+        .set({ leaf_mac: leafMac(key, leafHash(Buffer.from(r.leaf, 'utf8'))) })
+        .where('seq', '=', r.seq)
+        .execute();
     }
     expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 9, problems: [] });
     expect((await audit.checkpoint()).size).toBe(9);
@@ -180,7 +188,10 @@ describe.each([
   it('two uncovered rows swapped whole (MACs and all): the checkpoint refuses, since they no longer lead to the head', async () => {
     const all = await t.state.db.selectFrom('audit_leaves').selectAll().where('seq', 'in', [3, 6]).orderBy('seq').execute();
     const [a, b] = all as [(typeof all)[number], (typeof all)[number]];
-    for (const [seq, r] of [[3, b], [6, a]] as const) {
+    for (const [seq, r] of [
+      [3, b],
+      [6, a],
+    ] as const) {
       await t.state.db.updateTable('audit_leaves').set({ id: r.id, leaf: r.leaf, leaf_hash: r.leaf_hash, leaf_mac: r.leaf_mac }).where('seq', '=', seq).execute();
     }
     await expect(audit.checkpoint()).rejects.toSatisfy((e) => isKeyturnError(e, 'KT_AUDIT_HEAD_FORGED'));

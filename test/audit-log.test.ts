@@ -172,18 +172,21 @@ describe.each([
 
   // SQLite: node:sqlite is synchronous, so one thread cannot wait on its own second connection;
   // concurrent processes on one SQLite file are covered in test/audit-cli.test.ts.
-  it.skipIf(name === 'SQLite')('serializes concurrent appenders from two connections without a gap or a duplicate (PostgreSQL only: node:sqlite is synchronous, so one thread cannot wait on its own second connection; SQLite across processes is in audit-cli.test.ts)', async () => {
-    const other = await openState({ url: PG_URL, pgSchema: t.schema as string });
-    try {
-      const second = await AuditLog.open(other, t.ring, { clock, context: { ...CTX, actor: 'user:bob' } });
-      const runs = [audit, second].flatMap((log) => Array.from({ length: 20 }, (_, i) => log.append({ action: 'test.race', outcome: 'success', versionId: `v${i}` })));
-      const appended = await Promise.all(runs);
-      expect(appended.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-      expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 41 });
-    } finally {
-      await other.close();
-    }
-  });
+  it.skipIf(name === 'SQLite')(
+    'serializes concurrent appenders from two connections without a gap or a duplicate (PostgreSQL only: node:sqlite is synchronous, so one thread cannot wait on its own second connection; SQLite across processes is in audit-cli.test.ts)',
+    async () => {
+      const other = await openState({ url: PG_URL, pgSchema: t.schema as string });
+      try {
+        const second = await AuditLog.open(other, t.ring, { clock, context: { ...CTX, actor: 'user:bob' } });
+        const runs = [audit, second].flatMap((log) => Array.from({ length: 20 }, (_, i) => log.append({ action: 'test.race', outcome: 'success', versionId: `v${i}` })));
+        const appended = await Promise.all(runs);
+        expect(appended.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 41 });
+      } finally {
+        await other.close();
+      }
+    },
+  );
 
   it('fails closed: when the leaves table refuses rows, the append and its transaction fail with KT_AUDIT_WRITE_FAILED', async () => {
     await refuseAuditInserts(t.state);

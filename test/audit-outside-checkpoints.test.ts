@@ -70,7 +70,10 @@ afterEach(() => base.remove());
 
 describe('checkpoints are shipped to the JSONL sink as their own record kind', () => {
   it('after the events they cover, each once', async () => {
-    const lines = readFileSync(sinkFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind?: string; seq?: number; size?: number; note?: string });
+    const lines = readFileSync(sinkFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind?: string; seq?: number; size?: number; note?: string });
     const stored = withDb((db) => db.prepare('SELECT size, note FROM audit_checkpoints ORDER BY size').all() as { size: number; note: string }[]);
     const shipped = lines.filter((l) => l.kind === 'checkpoint');
     expect(shipped.map((c) => [c.size, c.note])).toEqual(stored.map((c) => [c.size, c.note]));
@@ -79,7 +82,10 @@ describe('checkpoints are shipped to the JSONL sink as their own record kind', (
       if (l.kind === 'checkpoint') expect(lines.slice(0, i).filter((e) => e.kind === undefined).length).toBeGreaterThanOrEqual(l.size as number);
     });
     await writeEvents(1, 100);
-    const again = readFileSync(sinkFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind?: string; size?: number });
+    const again = readFileSync(sinkFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind?: string; size?: number });
     const sizes = again.filter((l) => l.kind === 'checkpoint').map((l) => l.size);
     expect(new Set(sizes).size).toBe(sizes.length);
   });

@@ -128,7 +128,10 @@ describe.each([
     tmp.remove();
   });
 
-  const events = (n: number, action = 'test.event') => audit.appendBatch(Array.from({ length: n }, (_, i) => ({ action, outcome: i % 7 === 3 ? ('failure' as const) : ('success' as const), ...(i % 7 === 3 ? { errorCode: 'KT_TARGET_UNAVAILABLE' } : {}) })));
+  const events = (n: number, action = 'test.event') =>
+    audit.appendBatch(
+      Array.from({ length: n }, (_, i) => ({ action, outcome: i % 7 === 3 ? ('failure' as const) : ('success' as const), ...(i % 7 === 3 ? { errorCode: 'KT_TARGET_UNAVAILABLE' } : {}) })),
+    );
 
   it('JSONL: down (no folder) then up catches up, rotates by size, and writes each event once', async () => {
     const dir = join(tmp.dir, 'logs');
@@ -147,7 +150,11 @@ describe.each([
     expect((await deliverSinks(audit, t.state, [sink], OPTS))[0]).toMatchObject({ nextSeq: 81 });
     const files = readdirSync(dir).sort((a, b) => rank(a) - rank(b));
     expect(files.length).toBeGreaterThan(3);
-    const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    const lines = files.flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     expect(seqsOf(lines)).toEqual(Array.from({ length: 81 }, (_, i) => i));
     for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(4096);
     expect(JSON.parse(eventsOnly(lines)[4]!)).toMatchObject({ id: expect.stringMatching(/^ev_/), seq: 4, action: 'test.event', actor: 'user:dana' });
@@ -300,14 +307,26 @@ describe.each([
     stops.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
     socket.on('message', (m) => udp.push(m.toString('utf8')));
     const file = join(tmp.dir, 'audit.jsonl');
-    const sinks = [new JsonlSink({ file, maxBytes: 1 << 20, keep: 1 }), new HttpSink({ url: `http://127.0.0.1:${httpPort}/` }), new SyslogSink(`tcp://127.0.0.1:${tcpPort}`), new SyslogSink(`udp://127.0.0.1:${socket.address().port}`)];
+    const sinks = [
+      new JsonlSink({ file, maxBytes: 1 << 20, keep: 1 }),
+      new HttpSink({ url: `http://127.0.0.1:${httpPort}/` }),
+      new SyslogSink(`tcp://127.0.0.1:${tcpPort}`),
+      new SyslogSink(`udp://127.0.0.1:${socket.address().port}`),
+    ];
     const reports = await deliverSinks(audit, t.state, sinks, OPTS);
     const size = (await audit.head()).size;
     expect(reports.map((r) => r.nextSeq)).toEqual([size, size, size, size]);
     await until(() => eventsOnly(tcp.messages).length === size && eventsOnly(udp).length === size);
     const exportFile = join(tmp.dir, 'export.jsonl');
     await writeExport(audit, { from: 0 }, exportFile);
-    const outputs = { jsonl: readFileSync(file, 'utf8'), http: http.lines.join('\n'), tcp: tcp.messages.join('\n'), udp: udp.join('\n'), tables: await auditTablesText(t.state), export: readFileSync(exportFile, 'utf8') };
+    const outputs = {
+      jsonl: readFileSync(file, 'utf8'),
+      http: http.lines.join('\n'),
+      tcp: tcp.messages.join('\n'),
+      udp: udp.join('\n'),
+      tables: await auditTablesText(t.state),
+      export: readFileSync(exportFile, 'utf8'),
+    };
     const hmac = audit.hash(marker);
     const fieldsHmac = audit.hash(valueBytes({ username: 'app', password: marker }));
     for (const [where, text] of Object.entries(outputs)) {

@@ -27,7 +27,8 @@ beforeEach(async () => {
 });
 afterEach(() => tmp.remove());
 
-const kt = (argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) => runCli(argv, { env: { ...env, ...options.env }, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+const kt = (argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
+  runCli(argv, { env: { ...env, ...options.env }, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
 const onTerminal = (argv: string[], answer: string | null, options: { env?: Record<string, string>; cwd?: string } = {}) =>
   runCliOnTerminal(argv, { env: { ...env, ...options.env }, answer, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
 
@@ -206,7 +207,13 @@ describe('rotate --all', () => {
     const yes = await onTerminal(['rotate', '--all', '--json'], 'y');
     expect(yes.code, yes.stderr).toBe(0);
     expect(yes.questions).toEqual(['Rotate 2 secrets (app/a, app/b)?']);
-    expect(yes.stdout.trim().split('\n').map((l) => JSON.parse(l)).at(-1)).toEqual({ summary: { total: 2, done: 2, skipped: 0, failed: 0, dryRun: false } });
+    expect(
+      yes.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .at(-1),
+    ).toEqual({ summary: { total: 2, done: 2, skipped: 0, failed: 0, dryRun: false } });
     expect(await runCount()).toBe(2);
     const skip = await onTerminal(['rotate', '--all', '--yes'], 'n');
     expect([skip.code, skip.questions]).toEqual([0, []]);
@@ -334,7 +341,9 @@ describe('apply', () => {
     const refused = await cli(['apply']);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toMatch(/^error KT_CONFIRMATION_REQUIRED: Apply this plan to .+ \(0 to create, 0 to change, 1 to remove, 2 unchanged\), which stops managing policy app\/b \(secrets and versions stay\): not on a terminal/);
+    expect(refused.stderr).toMatch(
+      /^error KT_CONFIRMATION_REQUIRED: Apply this plan to .+ \(0 to create, 0 to change, 1 to remove, 2 unchanged\), which stops managing policy app\/b \(secrets and versions stay\): not on a terminal/,
+    );
     const piped = await cli(['apply', '-f', '-', '--json'], appYaml(['app/a']));
     expect(piped.code).toBe(2);
     expect(JSON.parse(piped.stderr).error).toMatchObject({ code: 'KT_CONFIRMATION_REQUIRED', message: expect.stringContaining('stdin holds') });

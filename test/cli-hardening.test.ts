@@ -95,7 +95,10 @@ secrets: {}
     const file = join(home.dir, 'bomb.yaml');
     writeFileSync(file, BOMB);
     const before = home.dump();
-    for (const [argv, stdin] of [[['apply', '-f', file, '--json'], undefined], [['apply', '-f', '-', '--json'], BOMB]] as const) {
+    for (const [argv, stdin] of [
+      [['apply', '-f', file, '--json'], undefined],
+      [['apply', '-f', '-', '--json'], BOMB],
+    ] as const) {
       const r = await home.kt([...argv], stdin);
       expect(r.code, r.stderr).toBe(2);
       const error = jsonError(r.stderr);
@@ -155,7 +158,10 @@ secrets:
   it('a field name the store refuses: the dry run and the real apply both say where (dot-path and line), and nothing is stored or audited', async () => {
     const before = home.dump();
     const audit = auditRows();
-    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+    for (const argv of [
+      ['apply', '-f', '-', '--dry-run', '--json'],
+      ['apply', '-f', '-', '--json'],
+    ]) {
       const error = await refused(argv, TWO);
       expect(error.message).toBe('stdin:10: secrets.b/second.initial.bad field: field name "bad field" must match [A-Za-z0-9._-]+ (KT_VALUE_FIELD_INVALID)');
       expect(error.fix).toContain('keyturn apply');
@@ -185,7 +191,10 @@ secrets:
     tags: { "bad key": v }
 `;
     const before = home.dump();
-    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+    for (const argv of [
+      ['apply', '-f', '-', '--dry-run', '--json'],
+      ['apply', '-f', '-', '--json'],
+    ]) {
       const error = await refused(argv, yaml, { KEYTURN_MAX_VALUE_BYTES: '100' });
       expect(error.message).toContain('stdin:17: secrets.a/tagged.tags.bad key: a tag key is 1 to 128 characters of [A-Za-z0-9._/-]');
       expect(error.message).not.toContain('x'.repeat(50));
@@ -224,7 +233,10 @@ secrets:
 `;
     const before = home.dump();
     const audit = auditRows();
-    for (const argv of [['apply', '-f', '-', '--dry-run', '--json'], ['apply', '-f', '-', '--json']]) {
+    for (const argv of [
+      ['apply', '-f', '-', '--dry-run', '--json'],
+      ['apply', '-f', '-', '--json'],
+    ]) {
       const error = await refused(argv, yaml, {}, 'KT_TARGET_STRATEGY_UNSUPPORTED');
       expect(error.message.split('; ')).toEqual([
         'stdin:14: secrets.app/on-pg.strategy: the postgres target "main-pg" rotates with single-user or alternating-users, not "simple"',

@@ -376,7 +376,7 @@ describe('keyturn completion', () => {
     }
     expect(scripts.zsh).toMatch(/^#compdef keyturn\n/);
     expect(scripts.zsh).toContain('compdef _keyturn keyturn');
-    expect(scripts.fish).toContain('complete -c keyturn -n \'__keyturn_at "keyturn secret"\' -a \'get\'');
+    expect(scripts.fish).toContain("complete -c keyturn -n '__keyturn_at \"keyturn secret\"' -a 'get'");
   });
 
   function commandsAndOptions(): Array<{ path: string; flags: string[] }> {

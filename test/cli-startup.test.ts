@@ -40,7 +40,10 @@ function loaded(argv: string[]): { sources: string[]; packages: string[] } {
   const packages = new Set<string>();
   const packageOf = (path: string) => {
     const rest = path.split('node_modules/').pop()!;
-    return rest.split('/').slice(0, rest.startsWith('@') ? 2 : 1).join('/');
+    return rest
+      .split('/')
+      .slice(0, rest.startsWith('@') ? 2 : 1)
+      .join('/');
   };
   for (const line of r.stderr.split('\n')) {
     if (!line.startsWith('LOAD file://')) continue;
@@ -70,16 +73,16 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(sources.filter((s) => !LIGHT.some((re) => re.test(s)) || HEAVY_BUILTINS.includes(s))).toEqual([]);
   });
 
-  it.each([
-    ['secret', 'get', 'app/token'],
-    ['status'],
-    ['secret', 'ls'],
-  ])('keyturn %s %s: the store and audit log, no driver, config schema, YAML parser or logger', { timeout: SPAWN_MS }, (...argv) => {
-    const { sources, packages } = loaded(argv);
-    expect(packages.filter((p) => !['commander', 'kysely', 'canonicalize'].includes(p))).toEqual([]);
-    expect(sources).toContain('src/stores/embedded/embedded-store.ts');
-    expect(sources.filter((s) => /^src\/(targets|engine\/engine|consumers|config\/(schema|load|apply))/.test(s))).toEqual([]);
-  });
+  it.each([['secret', 'get', 'app/token'], ['status'], ['secret', 'ls']])(
+    'keyturn %s %s: the store and audit log, no driver, config schema, YAML parser or logger',
+    { timeout: SPAWN_MS },
+    (...argv) => {
+      const { sources, packages } = loaded(argv);
+      expect(packages.filter((p) => !['commander', 'kysely', 'canonicalize'].includes(p))).toEqual([]);
+      expect(sources).toContain('src/stores/embedded/embedded-store.ts');
+      expect(sources.filter((s) => /^src\/(targets|engine\/engine|consumers|config\/(schema|load|apply))/.test(s))).toEqual([]);
+    },
+  );
 
   it('a rotation of an app secret loads the engine and config, but no database driver', { timeout: 2 * SPAWN_MS }, () => {
     const file = join(home, 'keyturn.yaml');
@@ -116,7 +119,12 @@ describe('what each command module loads before it runs (the bundle metafile)', 
   it('keyturn --help, and the module of every command (so its --help), load nothing heavy', () => {
     expect(existsSync(META), 'run npm run build first').toBe(true);
     const meta = JSON.parse(readFileSync(META, 'utf8')) as Meta;
-    const modules = ['src/cli/entry.ts', ...readdirSync(join(ROOT, 'src/cli/commands')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => `src/cli/commands/${f}`)];
+    const modules = [
+      'src/cli/entry.ts',
+      ...readdirSync(join(ROOT, 'src/cli/commands'))
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => `src/cli/commands/${f}`),
+    ];
     const heavy: string[] = [];
     for (const m of modules) {
       const { inputs, externals } = loaded(meta, m);

@@ -102,7 +102,11 @@ describe('--field NAME=- reads one field from standard input; a secret on the co
   });
 
   it('--value and a secret-named --field on the command line get one warning line, not the value; -q silences it', async () => {
-    for (const args of [['--value', PW], ['--field', 'username=app', '--field', `password=${PW}`], ['--field', `api_token=${PW}`]]) {
+    for (const args of [
+      ['--value', PW],
+      ['--field', 'username=app', '--field', `password=${PW}`],
+      ['--field', `api_token=${PW}`],
+    ]) {
       const r = await home.kt(['secret', 'put', 'warn/me', ...args]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(WARNING);

@@ -37,7 +37,7 @@ describe('empty values are refused unless --allow-empty', () => {
   const cases: Array<[string, string[], string?]> = [
     ['--stdin with nothing piped in (an unset variable)', ['--stdin'], ''],
     ['--stdin with only a newline', ['--stdin'], '\n'],
-    ['--value \'\'', ['--value', '']],
+    ["--value ''", ['--value', '']],
     ['--file of an empty file', ['--file', 'EMPTY_FILE']],
     ['--field password=', ['--field', 'username=app-user', '--field', 'password=']],
     ['a JSON value with an empty field', ['--stdin', '--json-value'], '{"username":"app-user","password":""}'],
@@ -65,9 +65,7 @@ describe('empty values are refused unless --allow-empty', () => {
   });
 
   it('the message says where the empty value came from', async () => {
-    expect(errorOf((await kt(['secret', 'put', 'a/b', '--stdin', '--json'], '')).stderr).message).toBe(
-      'the value (from standard input) is empty (was the variable piped in unset?); nothing was done',
-    );
+    expect(errorOf((await kt(['secret', 'put', 'a/b', '--stdin', '--json'], '')).stderr).message).toBe('the value (from standard input) is empty (was the variable piped in unset?); nothing was done');
     const fields = errorOf((await kt(['secret', 'put', 'a/b', '--field', 'user=u', '--field', 'password=', '--field', 'token=', '--json'])).stderr);
     expect(fields.message).toBe('fields password, token (from --field) are empty; nothing was done');
     expect(fields.details).toEqual({ source: '--field', fields: ['password', 'token'] });

@@ -40,7 +40,25 @@ describe('secret put and get', () => {
   });
 
   it('keeps metadata and a repeated --version-id is a no-op', async () => {
-    const args = ['secret', 'put', 'app/k', '--value', 'v', '--type', 'app-secret', '--description', 'session', '--owner', 'team-a', '--tag', 'env=prod', '--tag', 'tier=1', '--version-id', 'release-1'];
+    const args = [
+      'secret',
+      'put',
+      'app/k',
+      '--value',
+      'v',
+      '--type',
+      'app-secret',
+      '--description',
+      'session',
+      '--owner',
+      'team-a',
+      '--tag',
+      'env=prod',
+      '--tag',
+      'tier=1',
+      '--version-id',
+      'release-1',
+    ];
     expect((await kt(args)).code).toBe(0);
     expect((await kt(args)).code).toBe(0);
     const ls = JSON.parse((await kt(['secret', 'ls', '--json'])).stdout);

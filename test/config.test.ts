@@ -92,7 +92,9 @@ describe('parsing keyturn.yaml', () => {
 
   it('reports problems by dot-path', () => {
     expect(parseError('version: 1\nsecrets:\n  app/x:\n    type: app-secret\n    target: pg\n')).toContain('secrets.app/x.target: unknown target "pg"');
-    expect(parseError('version: 1\nsecrets:\n  app/x:\n    type: database-credential\n    strategy: simple\n    target: t\ntargets:\n  t: { type: redis, host: h, port: 1 }\n')).toContain('secrets.app/x.strategy');
+    expect(parseError('version: 1\nsecrets:\n  app/x:\n    type: database-credential\n    strategy: simple\n    target: t\ntargets:\n  t: { type: redis, host: h, port: 1 }\n')).toContain(
+      'secrets.app/x.strategy',
+    );
     expect(parseError('version: 2\n')).toContain('version');
     expect(parseError('version: 1\nsecrets:\n  /bad: { type: app-secret }\n')).toContain('secrets./bad');
     expect(parseError('version: 1\nsecrets:\n  a: { type: app-secret, colour: blue }\n')).toContain('secrets.a');
@@ -112,7 +114,10 @@ describe('parsing keyturn.yaml', () => {
     }
     expect(isKeyturnError(caught, 'KT_CONFIG_FILE_INVALID')).toBe(true);
     const e = caught as Error & { fix: string; status: number; details: { issues: string[] } };
-    expect(e.details.issues).toEqual([expect.stringMatching(/^conf\/keyturn\.yaml:7: secrets\.app\/x\.target: unknown target "pg"/), expect.stringMatching(/^conf\/keyturn\.yaml:10: secrets\.app\/y: /)]);
+    expect(e.details.issues).toEqual([
+      expect.stringMatching(/^conf\/keyturn\.yaml:7: secrets\.app\/x\.target: unknown target "pg"/),
+      expect.stringMatching(/^conf\/keyturn\.yaml:10: secrets\.app\/y: /),
+    ]);
     expect(e.status).toBe(400);
     expect(e.fix).toBe(ERRORS.KT_CONFIG_FILE_INVALID.fix);
     expect(e.fix).toContain('keyturn.yaml');

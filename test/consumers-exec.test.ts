@@ -31,7 +31,10 @@ interface Received {
 }
 
 const readReceived = async (file: string): Promise<Received | null> =>
-  readFile(file, 'utf8').then((t) => JSON.parse(t) as Received, () => null);
+  readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as Received,
+    () => null,
+  );
 
 runConsumerContract({
   name: 'exec',
@@ -187,7 +190,16 @@ process.exit(1);`;
     const controller = new AbortController();
     const c = createConsumer({ type: 'exec', argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 60`], timeoutMs: 60_000 });
     const delivery = caught(() => c.deliver(recordingContext(controller.signal).ctx, version('v')));
-    await expect.poll(() => readFile(pidFile, 'utf8').then((t) => t.trim() !== '', () => false), { timeout: 10_000, interval: 20 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          readFile(pidFile, 'utf8').then(
+            (t) => t.trim() !== '',
+            () => false,
+          ),
+        { timeout: 10_000, interval: 20 },
+      )
+      .toBe(true);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     leftovers.push(pid);
     controller.abort();

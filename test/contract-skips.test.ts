@@ -54,7 +54,7 @@ describe('contract skips', () => {
     expect(r.names).toEqual(['a', 'skip: b (skipped: no server)']);
   });
 
-  it('a skip naming no test throws, listing the suite\'s tests', () => {
+  it("a skip naming no test throws, listing the suite's tests", () => {
     const { test, checkSkips } = contractTests('S', { 'a typo': 'reason' }, recorder());
     test('a', noop);
     test('b', noop);

@@ -205,12 +205,33 @@ describe('upgrading a database that holds duplicate unfinished runs (migration 0
     const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
     expect((await migrator.migrateTo('0005_audit_macs')).error).toBeUndefined();
     const row = (id: string, path: string, updated: number, status = 'running') => ({
-      id, correlation_id: `c_${id}`, path, strategy: 'simple', status, step: 'set', attempt: 1, failed_sets: 0, generation: 1,
-      from_version_id: null, pending_version_id: null, error_code: null, error_message: null, failed_step: null, next_attempt_at: null, created_at: 1, updated_at: updated, finished_at: null,
+      id,
+      correlation_id: `c_${id}`,
+      path,
+      strategy: 'simple',
+      status,
+      step: 'set',
+      attempt: 1,
+      failed_sets: 0,
+      generation: 1,
+      from_version_id: null,
+      pending_version_id: null,
+      error_code: null,
+      error_message: null,
+      failed_step: null,
+      next_attempt_at: null,
+      created_at: 1,
+      updated_at: updated,
+      finished_at: null,
     });
-    await state.db.insertInto('runs').values([row('r1', 'a', 10), row('r2', 'a', 20, 'retrying'), row('r3', 'b', 5), row('r4', 'a', 30, 'done')]).execute();
+    await state.db
+      .insertInto('runs')
+      .values([row('r1', 'a', 10), row('r2', 'a', 20, 'retrying'), row('r3', 'b', 5), row('r4', 'a', 30, 'done')])
+      .execute();
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
-    const statuses = Object.fromEntries((await state.db.selectFrom('runs').select(['id', 'status', 'error_code']).execute()).map((r) => [r.id, `${r.status}${r.error_code ? `:${r.error_code}` : ''}`]));
+    const statuses = Object.fromEntries(
+      (await state.db.selectFrom('runs').select(['id', 'status', 'error_code']).execute()).map((r) => [r.id, `${r.status}${r.error_code ? `:${r.error_code}` : ''}`]),
+    );
     expect(statuses).toEqual({ r1: 'cancelled:KT_RUN_SUPERSEDED', r2: 'retrying', r3: 'running', r4: 'done' });
     await state.close();
   });

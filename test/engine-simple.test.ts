@@ -142,8 +142,8 @@ describe('interruption, resumption and cancel', () => {
     for (const step of ['prepare', 'create', 'set', 'test', 'finish', 'propagate'] as const) {
       for (const when of ['before', 'after'] as const) {
         const crashing = engineWith((s, w) => {
-            if (s === step && w === when) throw new KeyturnError('KT_INTERNAL', `simulated crash at ${step}:${when}`);
-          });
+          if (s === step && w === when) throw new KeyturnError('KT_INTERNAL', `simulated crash at ${step}:${when}`);
+        });
         const before = (await kt.store.versions('app/session')).length;
         await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
         const active = await (await kt.engine()).runs.active('app/session');
@@ -163,8 +163,8 @@ describe('interruption, resumption and cancel', () => {
   it('requestStop leaves the run retrying at a boundary; rotate resumes it', async () => {
     await apply(appYaml(join(out, 'f.env')));
     const engine = engineWith((s, w) => {
-        if (s === 'create' && w === 'after') engine.requestStop();
-      });
+      if (s === 'create' && w === 'after') engine.requestStop();
+    });
     const stopped = await engine.rotate('app/session');
     expect(stopped).toMatchObject({ status: 'retrying', step: 'set', errorCode: 'KT_RUN_INTERRUPTED' });
     expect((await kt.store.get('app/session', { stage: 'pending' }))?.id).toBe(stopped.pendingVersionId);
@@ -176,8 +176,8 @@ describe('interruption, resumption and cancel', () => {
     await apply(appYaml(join(out, 'f.env')));
     const before = await kt.store.get('app/session');
     const crashing = engineWith((s, w) => {
-        if (s === 'create' && w === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash');
-      });
+      if (s === 'create' && w === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash');
+    });
     await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
     const active = (await (await kt.engine()).runs.active('app/session'))!;
     expect(await kt.store.get('app/session', { stage: 'pending' })).not.toBeNull();
@@ -214,7 +214,13 @@ describe('the CLI around the engine', () => {
     (await import('node:fs')).writeFileSync(cfg, appYaml(join(out, 'cli.env')));
     const dry = await runCli(['apply', '-f', cfg, '--dry-run', '--json'], { env });
     expect(dry.code, dry.stderr).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ applied: false, plan: [{ kind: 'policy', name: 'app/session', action: 'create' }, { kind: 'value', name: 'app/session', action: 'create' }] });
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      applied: false,
+      plan: [
+        { kind: 'policy', name: 'app/session', action: 'create' },
+        { kind: 'value', name: 'app/session', action: 'create' },
+      ],
+    });
     expect((await runCli(['rotate', 'app/session'], { env })).stderr).toContain('KT_POLICY_NOT_FOUND');
     const applied = await runCli(['apply', '-f', cfg], { env });
     expect(applied.stdout).toContain('Applied: 2 to create');
@@ -230,7 +236,10 @@ describe('the CLI around the engine', () => {
     expect(show.stdout).toMatch(/Steps:\n#\s+STEP/);
     expect(show.stdout).toContain('Consumers:');
     const all = await runCli(['rotate', '--all', '--yes', '--json'], { env });
-    const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ summary: { total: 1, done: 1, skipped: 0, failed: 0, dryRun: false } });
     expect((await runCli(['rotate', '--all'], { env })).code).toBe(2);
     const bad = join(home.dir, 'bad.yaml');

@@ -65,7 +65,7 @@ describe('file consumer destinations (StrictModes)', () => {
     expect(await tree(dir)).toEqual({});
   });
 
-  it('a sticky folder is fine on the way, but not as the file\'s folder, and a symlink is never followed out of it', async () => {
+  it("a sticky folder is fine on the way, but not as the file's folder, and a symlink is never followed out of it", async () => {
     const sticky = await folder(join(dir, 'sticky'), 0o1777);
     const own = await folder(join(sticky, 'own'), 0o700);
     await createConsumer({ type: 'file', path: join(own, 'db.env') }).deliver(recordingContext().ctx, version('ok'));

@@ -43,7 +43,7 @@ async function refusedWith(code: 'KT_HOME_UNSAFE' | 'KT_ROOT_KEY_FILE_OWNER', fi
   expect(snapshot()).toEqual(before);
 }
 
-describe('the home folder and root.key must be the user\'s own', () => {
+describe("the home folder and root.key must be the user's own", () => {
   it('a fresh home under the system temp folder opens; one others may read (0755) does too', async () => {
     expect(statSync(home).mode & 0o777).toBe(0o700);
     await (await openKeyturn(settings)).close();

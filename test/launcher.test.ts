@@ -25,10 +25,12 @@ function machineNode(): { path: string; version: string } | undefined {
 }
 
 const old = machineNode();
-const isOld = old !== undefined && (() => {
-  const [major, minor] = old.version.split('.').map(Number) as [number, number];
-  return major < 22 || (major === 22 && minor < 13);
-})();
+const isOld =
+  old !== undefined &&
+  (() => {
+    const [major, minor] = old.version.split('.').map(Number) as [number, number];
+    return major < 22 || (major === 22 && minor < 13);
+  })();
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 

@@ -213,8 +213,13 @@ class Sequence {
     const works = (c: Credential | undefined) => !!c && working.get(c.username) === c.password;
     const problems: Problem[] = [];
     const problem = (kind: Kind, text: string) => problems.push({ kind, text: `${kind}: ${text}` });
-    if (!works(current?.cred) && !works(pending?.cred)) problem('LOCKOUT', `neither the stored current (v${current?.number}, ${current?.cred.username}) nor the pending (${pending ? `v${pending.number}, ${pending.cred.username}` : 'none'}) credential logs in`);
-    if (outcome === 'ok' && !works(current?.cred)) problem('CURRENT_DOES_NOT_LOG_IN', `the action succeeded but the stored current credential (v${current?.number}, ${current?.cred.username}) does not log in`);
+    if (!works(current?.cred) && !works(pending?.cred))
+      problem(
+        'LOCKOUT',
+        `neither the stored current (v${current?.number}, ${current?.cred.username}) nor the pending (${pending ? `v${pending.number}, ${pending.cred.username}` : 'none'}) credential logs in`,
+      );
+    if (outcome === 'ok' && !works(current?.cred))
+      problem('CURRENT_DOES_NOT_LOG_IN', `the action succeeded but the stored current credential (v${current?.number}, ${current?.cred.username}) does not log in`);
     for (const [user, password] of working) {
       if (password === null) problem('UNKNOWN_LOGIN', `role ${user} logs in with no password the fuzzer knows (or with none)`);
       else if (!staged.some((v) => v.cred.username === user && v.cred.password === password)) {
@@ -262,7 +267,10 @@ class Sequence {
         }
         const run = end.value;
         await this.refreshRuns();
-        return { outcome: run.status === 'done' ? 'ok' : 'refused', detail: `${this.label(run.id)} ${run.status}${run.errorCode ? ` ${run.errorCode}` : ''}${a.crashAt !== null ? ` (ended before moment ${a.crashAt})` : ''}` };
+        return {
+          outcome: run.status === 'done' ? 'ok' : 'refused',
+          detail: `${this.label(run.id)} ${run.status}${run.errorCode ? ` ${run.errorCode}` : ''}${a.crashAt !== null ? ` (ended before moment ${a.crashAt})` : ''}`,
+        };
       }
       case 'resume-old': {
         const id = this.pickRun(a.pick);
@@ -457,5 +465,7 @@ describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SE
 afterAll(() => {
   // The closing note's numbers (issue #8): sequences, actions, sequences with a violation.
   const failing = KINDS.map((k) => `${k}: ${stats.failing[k]?.length ?? 0}${stats.failing[k] ? ` (${stats.failing[k].join(', ')})` : ''}`).join('; ');
-  console.log(`lockout fuzzer (KEYTURN_FUZZ_SEED=${SEED}): ${stats.sequences} sequences, ${stats.actions} actions, ${Math.round(stats.ms)} ms in sequences; sequences by worst problem: ${failing}\n${JSON.stringify(stats.outcomes)}`);
+  console.log(
+    `lockout fuzzer (KEYTURN_FUZZ_SEED=${SEED}): ${stats.sequences} sequences, ${stats.actions} actions, ${Math.round(stats.ms)} ms in sequences; sequences by worst problem: ${failing}\n${JSON.stringify(stats.outcomes)}`,
+  );
 });

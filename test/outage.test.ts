@@ -120,7 +120,10 @@ describe('target outages', () => {
     const { runCli } = await import('./helpers/cli.js');
     const due = await runCli(['rotate', '--due', '--json'], { env: fx!.env });
     expect(due.code, due.stderr).toBe(0);
-    const lines = due.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = due.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ path: fx!.path, status: 'done', runId: run.id });
     expect(lines.at(-1)).toMatchObject({ summary: { total: 1, done: 1, failed: 0 } });
     const nothing = await runCli(['rotate', '--due', '--json'], { env: fx!.env });

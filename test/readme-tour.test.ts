@@ -35,12 +35,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function script(): string {
   // The id in a JSON document (runs: an array, newest first) or the last line of JSON Lines (audit tail).
   const readId = `node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=s.trim();let v;try{v=JSON.parse(t)}catch{v=JSON.parse(t.split("\\n").pop())}console.log((Array.isArray(v)?v[0]:v).id)})'`;
-  const out = [
-    'set -u',
-    `cd ${JSON.stringify(ROOT)}`,
-    `latest_run() { npx keyturn runs --limit 1 --json | ${readId}; }`,
-    `latest_event() { npx keyturn audit tail -n 1 --json | ${readId}; }`,
-  ];
+  const out = ['set -u', `cd ${JSON.stringify(ROOT)}`, `latest_run() { npx keyturn runs --limit 1 --json | ${readId}; }`, `latest_event() { npx keyturn audit tail -n 1 --json | ${readId}; }`];
   lines.forEach((line, i) => {
     const command = line.replaceAll('RUN_ID', '"$(latest_run)"').replaceAll('EVENT_ID', '"$(latest_event)"');
     out.push(`echo "::: line ${i + 1}"`, command, `rc=$?; if [ $rc -ne 0 ]; then echo "::: line ${i + 1} exited $rc"; exit 1; fi`);

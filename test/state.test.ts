@@ -15,8 +15,15 @@ describe('state database', () => {
     const pg = await postgresState();
     try {
       // On PostgreSQL, only the test's own schema: other schemas of the database (other tests) have their tables too.
-      const tables = async (s: typeof sqlite, schema?: string) => (await s.db.introspection.getTables()).filter((t) => schema === undefined || t.schema === schema).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
-      expect(await tables(sqlite)).toEqual(expect.arrayContaining(['data_keys', 'kt_settings', 'secret_stages', 'secret_versions', 'secrets', 'runs', 'run_steps', 'run_consumers', 'leases', 'targets', 'secret_policies']));
+      const tables = async (s: typeof sqlite, schema?: string) =>
+        (await s.db.introspection.getTables())
+          .filter((t) => schema === undefined || t.schema === schema)
+          .map((t) => t.name)
+          .filter((n) => !n.startsWith('kysely_'))
+          .sort();
+      expect(await tables(sqlite)).toEqual(
+        expect.arrayContaining(['data_keys', 'kt_settings', 'secret_stages', 'secret_versions', 'secrets', 'runs', 'run_steps', 'run_consumers', 'leases', 'targets', 'secret_policies']),
+      );
       expect(await tables(pg.state, pg.schema)).toEqual(await tables(sqlite));
     } finally {
       await sqlite.close();
@@ -25,7 +32,7 @@ describe('state database', () => {
     }
   });
 
-  it('a PostgreSQL schema migrates even when another schema of the database holds Kysely\'s tables (another Keyturn)', async () => {
+  it("a PostgreSQL schema migrates even when another schema of the database holds Kysely's tables (another Keyturn)", async () => {
     const other = await postgresState();
     try {
       // `other` holds kysely_migration and kysely_migration_lock in its own schema; a new schema must get its own.

@@ -89,7 +89,7 @@ describe('mysql target: grants and accounts', () => {
     expect(await fx.memberships(clone.username)).toEqual(await fx.memberships(p.username));
   });
 
-  it('never gives the clone the primary\'s password', async () => {
+  it("never gives the clone the primary's password", async () => {
     const p = await user();
     const clone = await rotate(p);
     await expect(fx.target.test(ctx(p.username), { username: clone.username, password: p.password })).rejects.toMatchObject({ code: 'KT_TARGET_AUTH_FAILED' });

@@ -129,7 +129,11 @@ secrets:
         // Simulate a policy applied before this check existed.
         const policy = JSON.parse((await k.state.db.selectFrom('secret_policies').select('config').where('path', '=', fx.path).executeTakeFirstOrThrow()).config) as Record<string, unknown>;
         policy.consumers = [{ type: 'file', path: file, template: 'U={{username}} P={{pasword}}', mode: '0600' }];
-        await k.state.db.updateTable('secret_policies').set({ config: JSON.stringify(policy) }).where('path', '=', fx.path).execute();
+        await k.state.db
+          .updateTable('secret_policies')
+          .set({ config: JSON.stringify(policy) })
+          .where('path', '=', fx.path)
+          .execute();
         const run = await (await k.engine()).rotate(fx.path);
         expect(run).toMatchObject({ status: 'failed', failedStep: 'prepare', errorCode: 'KT_TEMPLATE_PLACEHOLDER_UNKNOWN' });
         expect((await k.store.get(fx.path))!.id).toBe(cur!.id);

@@ -21,7 +21,10 @@ function allRows(home: string): string {
   const db = new DatabaseSync(join(home, 'keyturn.db'));
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
-    return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM "${t.name}"`).all()), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    return JSON.stringify(
+      tables.map((t) => db.prepare(`SELECT * FROM "${t.name}"`).all()),
+      (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v),
+    );
   } finally {
     db.close();
   }

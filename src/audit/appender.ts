@@ -51,7 +51,10 @@ export class AuditAppender {
     if (!/^[0-9a-f]{64}$/.test(state.prev) || (state.size === 0) !== (state.prev === GENESIS_PREV)) {
       throw new KeyturnError('KT_INTERNAL', 'the saved audit appender state has an invalid prev hash');
     }
-    this.#range = CompactRange.restore(state.size, state.nodes.map((n) => Buffer.from(n, 'hex')));
+    this.#range = CompactRange.restore(
+      state.size,
+      state.nodes.map((n) => Buffer.from(n, 'hex')),
+    );
     this.#prev = state.prev;
   }
 

@@ -109,11 +109,7 @@ export function readCheckpointUnverified(note: string | Uint8Array): Checkpoint 
  * const { checkpoint } = openCheckpoint(note, parseVerifierKey(vkey), { origin: 'audit.example/keyturn' });
  * ```
  */
-export function openCheckpoint(
-  note: string | Uint8Array,
-  verifiers: NoteVerifier | readonly NoteVerifier[],
-  options: { origin?: string } = {},
-): { checkpoint: Checkpoint; note: OpenedNote } {
+export function openCheckpoint(note: string | Uint8Array, verifiers: NoteVerifier | readonly NoteVerifier[], options: { origin?: string } = {}): { checkpoint: Checkpoint; note: OpenedNote } {
   const opened = openNote(note, Array.isArray(verifiers) ? verifiers : [verifiers as NoteVerifier]);
   const checkpoint = parseCheckpoint(opened.text);
   if (options.origin !== undefined && checkpoint.origin !== options.origin) {

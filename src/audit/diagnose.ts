@@ -85,7 +85,10 @@ export function diagnoseLeaves(input: DiagnoseInput): Diagnosis {
 
   const holder = new Map<number, number>();
   for (const [seq, positions] of bySeq) {
-    const best = pickBest(positions.filter((p) => score(p) > 0), score);
+    const best = pickBest(
+      positions.filter((p) => score(p) > 0),
+      score,
+    );
     if (best !== undefined) holder.set(seq, best);
   }
   const anchored = [...holder.entries()].map(([seq, p]) => ({ seq, p })).sort((a, b) => a.p - b.p);

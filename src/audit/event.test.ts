@@ -10,7 +10,6 @@ import { GENESIS_PREV, decodeEvent, encodeEvent, makeEvent } from './event.js';
 import { leafHash, rootHash } from './merkle.js';
 import { codeOf } from '../../test/helpers/audit-vectors.js';
 
-
 const INPUT: AuditEventInput = {
   time: '2025-01-02T03:04:05.678Z',
   actor: 'user:alice',

@@ -158,9 +158,7 @@ export function encodeCheckedEvent(e: AuditEvent): Buffer {
  * ```
  */
 export function encodeCheckedEventText(e: AuditEvent): string {
-  return (
-    `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`
-  );
+  return `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
 }
 
 function str(v: string | null): string {

@@ -62,13 +62,17 @@ export async function writeExport(log: AuditLog, range: { from: number }, file: 
   const from = Math.max(0, Math.min(range.from, cover.size));
   const prefix = new CompactRange();
   let lastHash = null as Buffer | null;
-  await log.pages(0, (rows) => {
-    for (const row of rows) {
-      if (row.seq >= from) return;
-      lastHash = leafHash(Buffer.from(row.leaf, 'utf8'));
-      prefix.append(lastHash);
-    }
-  }, from);
+  await log.pages(
+    0,
+    (rows) => {
+      for (const row of rows) {
+        if (row.seq >= from) return;
+        lastHash = leafHash(Buffer.from(row.leaf, 'utf8'));
+        prefix.append(lastHash);
+      }
+    },
+    from,
+  );
   const checkpoints = (await log.checkpoints()).filter((c) => c.size >= from);
   const header = {
     type: 'header',

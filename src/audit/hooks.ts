@@ -53,7 +53,15 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
   const who = contextFields(ctx);
   return {
     record: async (trx, event) => {
-      const input = { ...who, action: event.action, path: event.path, outcome: event.outcome, versionId: event.versionId ?? null, errorCode: event.errorCode ?? null, valueHmac: event.valueHmac ?? null };
+      const input = {
+        ...who,
+        action: event.action,
+        path: event.path,
+        outcome: event.outcome,
+        versionId: event.versionId ?? null,
+        errorCode: event.errorCode ?? null,
+        valueHmac: event.valueHmac ?? null,
+      };
       await log.append(input, trx ?? undefined);
     },
     hashValue: (value) => log.hash(valueBytes(value)),
@@ -76,15 +84,15 @@ export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
       const word = ACTION_WORD.test(e.action) ? e.action : 'step';
       await log.append(
         {
-        actor,
-        source: 'engine',
-        action: `secret.${word}`,
-        path: e.path,
-        outcome: e.outcome,
-        versionId: eventSafeId(e.versionId),
-        errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
-        runId: eventSafeId(e.runId),
-        correlationId: eventSafeId(e.correlationId),
+          actor,
+          source: 'engine',
+          action: `secret.${word}`,
+          path: e.path,
+          outcome: e.outcome,
+          versionId: eventSafeId(e.versionId),
+          errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
+          runId: eventSafeId(e.runId),
+          correlationId: eventSafeId(e.correlationId),
         },
         trx ?? undefined,
       );

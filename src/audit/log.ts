@@ -397,7 +397,15 @@ export class AuditLog {
     if (checkpoint && !fresh) await this.#verifyUncovered(trx, head);
     await repo.insertLeaves(trx, this.#state.dialect, rows);
     const state = appender.state();
-    let next: Head = { size: state.size, prev: state.prev, nodes: state.nodes.map((n) => Buffer.from(n, 'hex')), lastEventAt: now, checkpointSize: head.checkpointSize, checkpointAt: head.checkpointAt, mac: null };
+    let next: Head = {
+      size: state.size,
+      prev: state.prev,
+      nodes: state.nodes.map((n) => Buffer.from(n, 'hex')),
+      lastEventAt: now,
+      checkpointSize: head.checkpointSize,
+      checkpointAt: head.checkpointAt,
+      mac: null,
+    };
     if (checkpoint) {
       const note = appender.checkpoint(this.origin, this.#keys.signer);
       await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(next.nodes).toString('base64') });
@@ -474,7 +482,10 @@ export class AuditLog {
         }
         const hash = leafHash(Buffer.from(row.leaf, 'utf8'));
         if (hash.toString('base64') !== row.leaf_hash || !leafMacValid(key, hash, row.leaf_mac)) {
-          throw new KeyturnError('KT_AUDIT_LEAF_CHANGED', `audit event ${row.seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`);
+          throw new KeyturnError(
+            'KT_AUDIT_LEAF_CHANGED',
+            `audit event ${row.seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`,
+          );
         }
         range.append(hash);
         prev = hash;
@@ -485,7 +496,10 @@ export class AuditLog {
     }
     const nodes = range.nodes();
     if ((prev as Buffer | null)?.toString('hex') !== head.prev || nodes.length !== head.nodes.length || nodes.some((n, i) => !bytesEqual(n, head.nodes[i] as Buffer))) {
-      throw new KeyturnError('KT_AUDIT_HEAD_FORGED', `the events after checkpoint ${from} do not lead to the audit head row (rows moved, or the head rewritten); no checkpoint was signed (run keyturn audit verify)`);
+      throw new KeyturnError(
+        'KT_AUDIT_HEAD_FORGED',
+        `the events after checkpoint ${from} do not lead to the audit head row (rows moved, or the head rewritten); no checkpoint was signed (run keyturn audit verify)`,
+      );
     }
   }
 
@@ -529,7 +543,8 @@ async function writeGuard<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (isKeyturnError(e)) throw e;
-    if (isDatabaseFull(e)) throw new KeyturnError('KT_DATABASE_FULL', 'the audit log could not be written: the database or its disk is full; the write was rolled back and nothing was written', { cause: e });
+    if (isDatabaseFull(e))
+      throw new KeyturnError('KT_DATABASE_FULL', 'the audit log could not be written: the database or its disk is full; the write was rolled back and nothing was written', { cause: e });
     throw new KeyturnError('KT_AUDIT_WRITE_FAILED', `the audit log could not be written: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -6,7 +6,9 @@ import type { Head } from './repo.js';
 describe('audit MACs', () => {
   it('hmacSha256 is HMAC-SHA-256 (RFC 4231 case 2 and random keys of every length class)', () => {
     // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-    expect(Buffer.from(hmacSha256(Buffer.from('Jefe'), [Buffer.from('what do ya want for nothing?')]), 'base64').toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(Buffer.from(hmacSha256(Buffer.from('Jefe'), [Buffer.from('what do ya want for nothing?')]), 'base64').toString('hex')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
     for (const len of [0, 1, 32, 64, 65, 200]) {
       const key = randomBytes(len);
       const parts = [randomBytes(7), randomBytes(32)];
@@ -31,7 +33,9 @@ describe('audit MACs', () => {
     const h = randomBytes(32);
     const mac = leafMacV2(key, h);
     const k2 = createHmac('sha256', key).update('keyturn-leaf-mac/v2 key').digest();
-    const expected = createHash('sha256').update(Buffer.concat([k2, Buffer.alloc(32), Buffer.from('keyturn-leaf-mac/v2\0'), h])).digest('base64');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([k2, Buffer.alloc(32), Buffer.from('keyturn-leaf-mac/v2\0'), h]))
+      .digest('base64');
     expect(mac).toBe(expected);
     expect(mac).toHaveLength(44);
     expect(leafMacValid(key, h, mac)).toBe(true);

@@ -130,14 +130,7 @@ export function leafMacValid(key: Buffer, leafHash: Uint8Array, stored: string |
 
 /** base64 HMAC of every head column the appender resumes from. */
 export function headMac(key: Buffer, head: Omit<Head, 'mac'>): string {
-  const text = [
-    head.size,
-    head.prev,
-    Buffer.concat(head.nodes).toString('base64'),
-    head.lastEventAt ?? '',
-    head.checkpointSize,
-    head.checkpointAt ?? '',
-  ].join('\n');
+  const text = [head.size, head.prev, Buffer.concat(head.nodes).toString('base64'), head.lastEventAt ?? '', head.checkpointSize, head.checkpointAt ?? ''].join('\n');
   return hmacSha256(key, [Buffer.from(HEAD_DOMAIN + text, 'utf8')]);
 }
 

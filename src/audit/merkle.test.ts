@@ -7,18 +7,7 @@
 //     `index` is the 0-based leaf index (leaf - 1).
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  CompactRange,
-  EMPTY_ROOT,
-  consistencyProof,
-  inclusionProof,
-  leafHash,
-  nodeHash,
-  rootFromInclusionProof,
-  rootHash,
-  verifyConsistency,
-  verifyInclusion,
-} from './merkle.js';
+import { CompactRange, EMPTY_ROOT, consistencyProof, inclusionProof, leafHash, nodeHash, rootFromInclusionProof, rootHash, verifyConsistency, verifyInclusion } from './merkle.js';
 
 const hd = (hex: string): Buffer => Buffer.from(hex, 'hex');
 
@@ -227,7 +216,11 @@ describe('inclusion proofs (RFC 9162 §2.1.3, transparency-dev/merkle proof/veri
   });
 
   it('refuses impossible index/size pairs and a one-leaf tree with the wrong hash', () => {
-    for (const [index, size] of [[0, 0], [1, 0], [2, 1]] as const) {
+    for (const [index, size] of [
+      [0, 0],
+      [1, 0],
+      [2, 1],
+    ] as const) {
       expect(verifyInclusion(index, size, SOME_HASH, [], EMPTY_ROOT)).toBe(false);
     }
     const h = leafHash(Buffer.from('data'));

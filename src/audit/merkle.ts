@@ -293,13 +293,7 @@ export function verifyInclusion(index: number, size: number, leafHashValue: Uint
  * verifyConsistency(6, 8, consistencyProof(6, 8, hashes), rootAt6, rootAt8); // true
  * ```
  */
-export function verifyConsistency(
-  size1: number,
-  size2: number,
-  proof: readonly Uint8Array[],
-  root1: Uint8Array,
-  root2: Uint8Array,
-): boolean {
+export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1) return false;
   if (size1 === size2) return proof.length === 0 && bytesEqual(root1, root2);
   if (size1 === 0) return proof.length === 0;

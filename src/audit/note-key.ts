@@ -44,7 +44,11 @@ export function isValidKeyName(name: string): boolean {
  * ```
  */
 export function noteKeyId(name: string, publicKey: Uint8Array): number {
-  const digest = createHash('sha256').update(name, 'utf8').update(Buffer.from([0x0a, ALG_ED25519])).update(publicKey).digest();
+  const digest = createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, ALG_ED25519]))
+    .update(publicKey)
+    .digest();
   return digest.readUInt32BE(0);
 }
 

@@ -20,7 +20,6 @@ const C2SP_EXAMPLE =
   'Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n\n' +
   '— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n';
 
-
 describe('signed-note keys', () => {
   it('parses the golang.org/x/mod verifier key and recomputes its key ID', () => {
     const v = parseVerifierKey(PETER_VKEY);

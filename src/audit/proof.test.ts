@@ -24,7 +24,6 @@ const hashes = LEAVES.map(leafHash);
 const checkpoint = signCheckpoint({ origin: ORIGIN, size: 8, root: rootHash(hashes) }, parseSignerKey(PETER_SKEY));
 const verifier = parseVerifierKey(PETER_VKEY);
 
-
 describe('tlog-proof', () => {
   it('writes the C2SP text form with the RFC 6962 audit path', () => {
     const text = createTlogProof(5, hashes, checkpoint);

@@ -90,7 +90,7 @@ export function parseTlogProof(text: string): TlogProof {
   let extra: Buffer | undefined;
   if (lines[at]?.startsWith('extra ')) {
     const decoded = decodeBase64Strict((lines[at++] as string).slice('extra '.length));
-    if (decoded === null) malformed('the proof\'s extra data is not base64');
+    if (decoded === null) malformed("the proof's extra data is not base64");
     extra = decoded;
   }
   const match = INDEX.exec(lines[at++] ?? '');

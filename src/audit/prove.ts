@@ -37,7 +37,11 @@ export async function proveEvent(log: AuditLog, idOrSeq: string): Promise<EventP
     verifyTlogProof(proof, leafHash(Buffer.from(row.leaf, 'utf8')), parseVerifierKey(log.verifierKey), { origin: log.origin });
   } catch (e) {
     if (!isKeyturnError(e)) throw e;
-    throw new KeyturnError('KT_AUDIT_PROOF_INVALID', `event ${row.seq} cannot be proven against checkpoint ${checkpoint.size}: the stored log does not match it (${e.code}); run keyturn audit verify`, { cause: e });
+    throw new KeyturnError(
+      'KT_AUDIT_PROOF_INVALID',
+      `event ${row.seq} cannot be proven against checkpoint ${checkpoint.size}: the stored log does not match it (${e.code}); run keyturn audit verify`,
+      { cause: e },
+    );
   }
   return { row, proof, checkpoint };
 }

@@ -127,7 +127,11 @@ export async function checkpointAt(db: Db, size: number): Promise<CheckpointRow 
 
 /** Records the compact range of a checkpoint signed before they were stored. */
 export async function setCheckpointNodes(trx: Transaction<Schema>, size: number, nodes: readonly Buffer[]): Promise<void> {
-  await trx.updateTable('audit_checkpoints').set({ nodes: Buffer.concat(nodes).toString('base64') }).where('size', '=', size).execute();
+  await trx
+    .updateTable('audit_checkpoints')
+    .set({ nodes: Buffer.concat(nodes).toString('base64') })
+    .where('size', '=', size)
+    .execute();
 }
 
 /** Whether any leaf MAC or checkpoint compact range was ever stored (the MAC key was in use). */
@@ -172,7 +176,11 @@ export async function lastLeaves(db: Db, n: number): Promise<LeafRow[]> {
 
 /** The first seq whose event time is at or after `ms` (the log's size when there is none). */
 export async function firstSeqAtOrAfter(db: Db, ms: number): Promise<number | null> {
-  const row = await db.selectFrom('audit_leaves').select((eb) => eb.fn.min('seq').as('seq')).where('time', '>=', ms).executeTakeFirst();
+  const row = await db
+    .selectFrom('audit_leaves')
+    .select((eb) => eb.fn.min('seq').as('seq'))
+    .where('time', '>=', ms)
+    .executeTakeFirst();
   return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
 }
 

@@ -72,11 +72,26 @@ function headProblems(head: Head, leaves: readonly Buffer[], found: readonly Aud
   const n = leaves.length;
   if (head.size > n) {
     if (found.some((p) => p.kind === 'truncated' || p.kind === 'leaf_missing')) return [];
-    return [{ kind: 'truncated', code: 'KT_AUDIT_TRUNCATED', size: n, expectedSize: head.size, message: `the log ends after ${n} entries, but its head row records ${head.size}: entries ${n} to ${head.size - 1} are gone` }];
+    return [
+      {
+        kind: 'truncated',
+        code: 'KT_AUDIT_TRUNCATED',
+        size: n,
+        expectedSize: head.size,
+        message: `the log ends after ${n} entries, but its head row records ${head.size}: entries ${n} to ${head.size - 1} are gone`,
+      },
+    ];
   }
   if (head.size < n) {
     if (found.some((p) => p.kind === 'leaf_inserted')) return [];
-    return [{ kind: 'leaf_inserted', code: 'KT_AUDIT_LEAF_INSERTED', position: head.size, message: `the entry at position ${head.size} was inserted: the head row records ${head.size} entries and the log never wrote more` }];
+    return [
+      {
+        kind: 'leaf_inserted',
+        code: 'KT_AUDIT_LEAF_INSERTED',
+        position: head.size,
+        message: `the entry at position ${head.size} was inserted: the head row records ${head.size} entries and the log never wrote more`,
+      },
+    ];
   }
   // The last entry's hash is the head's prev: only evidence when nothing else was found (a cut
   // tail with a rewritten size, say, leaves the prev of the entry that used to be last).

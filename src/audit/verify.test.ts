@@ -181,9 +181,7 @@ describe('verifyAuditLog names each kind of damage', () => {
   it('a checkpoint re-signed with another key -> checkpoint_wrong_key', () => {
     const log = copy();
     log.checkpoints[4] = signNote(parseNote(log.checkpoints[4] as string).text, [OTHER]);
-    expect(verify(log).problems).toEqual(
-      only({ kind: 'checkpoint_wrong_key', code: 'KT_AUDIT_NOTE_UNVERIFIED', checkpoint: 4, size: 500, signers: [keyLabel(OTHER.name, OTHER.keyId)] }),
-    );
+    expect(verify(log).problems).toEqual(only({ kind: 'checkpoint_wrong_key', code: 'KT_AUDIT_NOTE_UNVERIFIED', checkpoint: 4, size: 500, signers: [keyLabel(OTHER.name, OTHER.keyId)] }));
   });
 
   it('an entry changed and every checkpoint re-signed with another key -> the forged checkpoints and the entry', () => {
@@ -319,9 +317,7 @@ describe('verifyAuditLog at the edges (first entry, checkpoint boundaries, near 
   it('a run of removed entries -> one leaf_missing each', () => {
     const log = copy();
     log.leaves.splice(400, 10);
-    expect(verify(log).problems.map((p) => [p.kind, 'index' in p ? p.index : undefined])).toEqual(
-      Array.from({ length: 10 }, (_, k) => ['leaf_missing', 400 + k]),
-    );
+    expect(verify(log).problems.map((p) => [p.kind, 'index' in p ? p.index : undefined])).toEqual(Array.from({ length: 10 }, (_, k) => ['leaf_missing', 400 + k]));
   });
 
   it('the very last entry removed is a truncation', () => {

@@ -177,7 +177,14 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerifyResult {
   let latest: { pos: number; cp: Checkpoint } | null = null;
   for (const v of valid) if (matches(v.cp.size, v.cp.root) && (latest === null || v.cp.size > latest.cp.size)) latest = v;
   const verifiedSize = latest?.cp.size ?? 0;
-  problems.push(...forks(valid.filter((v) => v.cp.size >= offset), verifiedSize, latest, matches));
+  problems.push(
+    ...forks(
+      valid.filter((v) => v.cp.size >= offset),
+      verifiedSize,
+      latest,
+      matches,
+    ),
+  );
 
   // 3. Entry-level diagnosis after the proven prefix.
   const claimedSize = valid.reduce((max, v) => Math.max(max, v.cp.size), trusted?.size ?? 0);
@@ -308,7 +315,13 @@ function forks(
     const roots = new Set(group.map((v) => v.cp.root.toString('hex')));
     if (roots.size > 1) {
       const positions = group.map((v) => v.pos);
-      out.push({ kind: 'checkpoint_fork', code: 'KT_AUDIT_CHECKPOINT_FORK', checkpoints: positions, size, message: `checkpoints ${positions.join(', ')} are signed at size ${size} with different roots` });
+      out.push({
+        kind: 'checkpoint_fork',
+        code: 'KT_AUDIT_CHECKPOINT_FORK',
+        checkpoints: positions,
+        size,
+        message: `checkpoints ${positions.join(', ')} are signed at size ${size} with different roots`,
+      });
     } else if (latest !== null && size < verifiedSize && !matches(size, (group[0] as { cp: Checkpoint }).cp.root)) {
       const positions = [...group.map((v) => v.pos), latest.pos];
       out.push({

@@ -30,7 +30,10 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 describe('confirm', () => {
   it('--yes confirms without a question, on a terminal or not', async () => {
-    for (const tty of [{ stdin: true, stderr: true }, { stdin: false, stderr: false }]) {
+    for (const tty of [
+      { stdin: true, stderr: true },
+      { stdin: false, stderr: false },
+    ]) {
       const f = fakeIo(tty);
       await confirm(f.app, { question: 'Drop it?', yes: true });
       expect(f.stderr()).toBe('');
@@ -69,7 +72,11 @@ describe('confirm', () => {
   });
 
   it('not on a terminal (either stream), or with stdin holding the input: KT_CONFIRMATION_REQUIRED, nothing asked or read', async () => {
-    for (const tty of [{ stdin: false, stderr: false }, { stdin: true, stderr: false }, { stdin: false, stderr: true }]) {
+    for (const tty of [
+      { stdin: false, stderr: false },
+      { stdin: true, stderr: false },
+      { stdin: false, stderr: true },
+    ]) {
       const f = fakeIo(tty);
       f.stdin.write('y\n');
       expect(await codeOf(confirm(f.app, { question: 'Drop it?' }))).toBe('KT_CONFIRMATION_REQUIRED');

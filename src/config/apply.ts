@@ -44,9 +44,7 @@ export interface PlanEntry {
 
 /** Canonical JSON: keys sorted, so equal configs compare equal as text. */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
+  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }
 
 function policyWithoutValue(p: SecretPolicyConfig): Omit<SecretPolicyConfig, 'initial'> {
@@ -115,7 +113,12 @@ export function bootstrapValues(config: KeyturnConfig, plan: readonly PlanEntry[
   for (const entry of plan) {
     if (entry.kind !== 'value' || entry.action !== 'create') continue;
     const s = config.secrets[entry.name]!;
-    const metadata = { type: s.type, ...(s.description !== undefined ? { description: s.description } : {}), ...(s.owner !== undefined ? { owner: s.owner } : {}), ...(s.tags ? { tags: { ...s.tags } } : {}) };
+    const metadata = {
+      type: s.type,
+      ...(s.description !== undefined ? { description: s.description } : {}),
+      ...(s.owner !== undefined ? { owner: s.owner } : {}),
+      ...(s.tags ? { tags: { ...s.tags } } : {}),
+    };
     const key = s.initial === undefined ? 'password' : 'initial';
     try {
       const value = s.initial === undefined ? nextValue({ ...s, path: entry.name }, '') : (JSON.parse(JSON.stringify(s.initial)) as SecretValue);
@@ -154,12 +157,20 @@ export async function applyPlan(
         else {
           const t = config.targets[entry.name]!;
           const row = { name: entry.name, type: t.type, config: stableJson(t), updated_at: now };
-          await trx.insertInto('targets').values(row).onConflict((oc) => oc.column('name').doUpdateSet({ type: row.type, config: row.config, updated_at: now })).execute();
+          await trx
+            .insertInto('targets')
+            .values(row)
+            .onConflict((oc) => oc.column('name').doUpdateSet({ type: row.type, config: row.config, updated_at: now }))
+            .execute();
         }
       } else if (entry.action === 'remove') await trx.deleteFrom('secret_policies').where('path', '=', entry.name).execute();
       else {
         const row = { path: entry.name, config: stableJson(policyWithoutValue(config.secrets[entry.name]!)), updated_at: now };
-        await trx.insertInto('secret_policies').values(row).onConflict((oc) => oc.column('path').doUpdateSet({ config: row.config, updated_at: now })).execute();
+        await trx
+          .insertInto('secret_policies')
+          .values(row)
+          .onConflict((oc) => oc.column('path').doUpdateSet({ config: row.config, updated_at: now }))
+          .execute();
       }
     }
     const applied = plan.filter((e) => e.kind !== 'value' && e.action !== 'unchanged');

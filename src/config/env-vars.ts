@@ -56,7 +56,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export const ENV_VARS: readonly EnvVar[] = [
   { name: 'KEYTURN_HOME', meaning: 'home folder: root.key, keyturn.db (--home overrides it)', unset: '~/.keyturn', check: anyText },
-  { name: 'KEYTURN_DATABASE_URL', meaning: 'postgres:// URL of a state database shared by several instances', unset: 'SQLite in the home', check: matching(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL') },
+  {
+    name: 'KEYTURN_DATABASE_URL',
+    meaning: 'postgres:// URL of a state database shared by several instances',
+    unset: 'SQLite in the home',
+    check: matching(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  },
   { name: 'KEYTURN_ROOT_KEY', meaning: 'base64 root key, instead of the file', unset: 'root.key in the home', check: anyText },
   { name: 'KEYTURN_OUTPUT', meaning: 'output format when neither --json is given: text or json', default: 'text', check: oneOf('text', 'json') },
   { name: 'KEYTURN_MAX_VALUE_BYTES', meaning: 'largest secret value, in bytes', default: '65536', check: int(1, 16 * 1024 * 1024) },
@@ -70,12 +75,27 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'KEYTURN_AUDIT_JSONL', meaning: 'audit sink: a JSON Lines file (relative to the home), rotated by size', unset: 'no such sink', check: anyText },
   { name: 'KEYTURN_AUDIT_JSONL_MAX_BYTES', meaning: 'rotate the JSONL file before it passes this size', default: '10485760', check: int(4096, 1024 ** 4) },
   { name: 'KEYTURN_AUDIT_JSONL_KEEP', meaning: 'rotated JSONL files kept (file.1 newest)', default: '5', check: int(1, 1000) },
-  { name: 'KEYTURN_AUDIT_HTTP_URL', meaning: 'audit sink: batched POSTs of JSON Lines to this URL (a SIEM)', unset: 'no such sink', check: matching(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL') },
+  {
+    name: 'KEYTURN_AUDIT_HTTP_URL',
+    meaning: 'audit sink: batched POSTs of JSON Lines to this URL (a SIEM)',
+    unset: 'no such sink',
+    check: matching(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
+  },
   { name: 'KEYTURN_AUDIT_HTTP_TOKEN', meaning: 'bearer token for the HTTP sink; never printed', unset: 'no token', check: anyText },
-  { name: 'KEYTURN_AUDIT_SYSLOG', meaning: 'audit sink: syslog RFC 5424 to udp://host:port or tcp://host:port', unset: 'no such sink', check: matching(/^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, 'must be udp://host:port or tcp://host:port') },
+  {
+    name: 'KEYTURN_AUDIT_SYSLOG',
+    meaning: 'audit sink: syslog RFC 5424 to udp://host:port or tcp://host:port',
+    unset: 'no such sink',
+    check: matching(/^(udp|tcp):\/\/[^\s/:]+:\d{1,5}$/, 'must be udp://host:port or tcp://host:port'),
+  },
   { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', meaning: 'longest one sink delivery may take before it is retried later', default: '5000', check: int(100, 600_000) },
   { name: 'KEYTURN_AUDIT_SINK_BATCH', meaning: 'events per sink delivery', default: '500', check: int(1, 100_000) },
-  { name: 'KEYTURN_CRASH_AT', meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there', unset: 'off', check: matching(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after') },
+  {
+    name: 'KEYTURN_CRASH_AT',
+    meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there',
+    unset: 'off',
+    check: matching(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after'),
+  },
 ];
 
 /**

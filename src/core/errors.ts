@@ -36,8 +36,16 @@ export const ERRORS = {
   // ── usage ──────────────────────────────────────────────────────────────
   KT_USAGE: spec(400, 'The command line is not valid.', 'Run the command with --help to see its arguments and options.'),
   KT_CONFIG_INVALID: spec(400, 'A setting is not valid.', 'Correct the setting named in the message (environment variable or option) and run again.'),
-  KT_CONFIG_FILE_INVALID: spec(400, 'The configuration file (keyturn.yaml) cannot be read or is not valid.', 'Correct keyturn.yaml at the place the message names (file:line, or a key path such as secrets.prod/db/app.target; for "environment variable X is not set", set X), then run `keyturn apply -f keyturn.yaml --dry-run` again.'),
-  KT_CONFIRMATION_REQUIRED: spec(400, 'The command needs confirmation, and there is no terminal to ask on.', 'Pass --yes to confirm (scripts and CI), or run the command on a terminal and answer the question.'),
+  KT_CONFIG_FILE_INVALID: spec(
+    400,
+    'The configuration file (keyturn.yaml) cannot be read or is not valid.',
+    'Correct keyturn.yaml at the place the message names (file:line, or a key path such as secrets.prod/db/app.target; for "environment variable X is not set", set X), then run `keyturn apply -f keyturn.yaml --dry-run` again.',
+  ),
+  KT_CONFIRMATION_REQUIRED: spec(
+    400,
+    'The command needs confirmation, and there is no terminal to ask on.',
+    'Pass --yes to confirm (scripts and CI), or run the command on a terminal and answer the question.',
+  ),
   KT_ABORTED: spec(409, 'The command was not confirmed, so nothing was changed.', 'Run the command again and answer y, or pass --yes to confirm without a question.'),
 
   // ── paths ──────────────────────────────────────────────────────────────
@@ -52,10 +60,22 @@ export const ERRORS = {
   // ── values ─────────────────────────────────────────────────────────────
   KT_VALUE_MISSING: spec(400, 'No value was given.', 'Give the value with --value, --stdin, --file or --field k=v.'),
   KT_VALUE_SOURCE_CONFLICT: spec(400, 'More than one value source was given.', 'Use exactly one of --value, --stdin, --file or --field.'),
-  KT_VALUE_EMPTY: spec(400, 'The value is empty (or a field of it is).', 'Give a value that is not empty (check that the variable or file you read it from is set); if an empty value is what you mean, add --allow-empty.'),
-  KT_INPUT_ABORTED: spec(400, 'The value prompt was cancelled (Ctrl-C or end of input) before Enter; nothing was done.', 'Run the command again and type the value, then press Enter; or pipe it in with --stdin, or give --file.'),
+  KT_VALUE_EMPTY: spec(
+    400,
+    'The value is empty (or a field of it is).',
+    'Give a value that is not empty (check that the variable or file you read it from is set); if an empty value is what you mean, add --allow-empty.',
+  ),
+  KT_INPUT_ABORTED: spec(
+    400,
+    'The value prompt was cancelled (Ctrl-C or end of input) before Enter; nothing was done.',
+    'Run the command again and type the value, then press Enter; or pipe it in with --stdin, or give --file.',
+  ),
   KT_VALUE_TOO_LARGE: spec(400, 'The value is larger than the size limit.', 'Store a smaller value, or raise KEYTURN_MAX_VALUE_BYTES if the limit is too low.'),
-  KT_VALUE_NOT_UTF8: spec(400, 'The value read from the file is not valid UTF-8 text; nothing was stored.', 'A secret value is text: store binary data base64-encoded (`base64 -w0 FILE > FILE.b64`, then --file FILE.b64), or convert the file to UTF-8 (iconv -f LATIN1 -t UTF-8), or store its parts as fields with --field name=value.'),
+  KT_VALUE_NOT_UTF8: spec(
+    400,
+    'The value read from the file is not valid UTF-8 text; nothing was stored.',
+    'A secret value is text: store binary data base64-encoded (`base64 -w0 FILE > FILE.b64`, then --file FILE.b64), or convert the file to UTF-8 (iconv -f LATIN1 -t UTF-8), or store its parts as fields with --field name=value.',
+  ),
   KT_VALUE_INVALID_JSON: spec(400, 'The value is not valid JSON.', 'Fix the JSON, or store it as a plain string by leaving out --json-value.'),
   KT_VALUE_NOT_OBJECT: spec(400, 'A JSON value must be an object of fields.', 'Wrap the value in an object, for example {"password": "..."}.'),
   KT_VALUE_FIELD_INVALID: spec(400, 'A field is malformed.', 'Give fields as --field name=value with a name of [A-Za-z0-9._-].'),
@@ -70,15 +90,27 @@ export const ERRORS = {
   KT_PURGE_PROTECTED: spec(409, 'Purge protection keeps this deleted secret until its recovery window ends.', 'Wait until the purge date shown, or restore the secret.'),
   KT_RECOVERY_DAYS_INVALID: spec(400, 'The recovery window must be 7 to 90 days.', 'Give --recovery-days between 7 and 90.'),
   KT_VERSION_NOT_FOUND: spec(404, 'The secret has no such version.', 'List versions with `keyturn secret history PATH`.'),
-  KT_VERSION_MISMATCH: spec(409, 'The secret\'s current version is not the expected one (compare-and-set failed); nothing was written.', 'Read it again with `keyturn secret history PATH`, check what changed, then retry with --expect-version set to the current version number (0 only while the secret does not exist).'),
+  KT_VERSION_MISMATCH: spec(
+    409,
+    "The secret's current version is not the expected one (compare-and-set failed); nothing was written.",
+    'Read it again with `keyturn secret history PATH`, check what changed, then retry with --expect-version set to the current version number (0 only while the secret does not exist).',
+  ),
   KT_VERSION_CONFLICT: spec(409, 'A version with that id already holds a different value.', 'Use a new version id; version ids are immutable.'),
   KT_STAGE_UNKNOWN: spec(400, 'Unknown stage.', 'Use one of: current, pending, previous.'),
   KT_STAGE_NOT_SET: spec(404, 'No version carries that stage.', 'List versions and their stages with `keyturn secret history PATH`.'),
   KT_STAGE_CONFLICT: spec(409, 'The stage moved since it was read (compare-and-set failed).', 'Read the secret again and retry with the version id it now has.'),
   KT_NO_PREVIOUS_VERSION: spec(404, 'There is no previous version to roll back to.', 'Roll back only after a new version has been made current.'),
-  KT_ROLLBACK_MANAGED: spec(409, 'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.', 'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.'),
+  KT_ROLLBACK_MANAGED: spec(
+    409,
+    'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.',
+    'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.',
+  ),
   KT_STORE_CONFIG_INVALID: spec(400, 'The secret store configuration is not valid.', 'Correct the store setting named in the message; embedded is the only store today.'),
-  KT_STORE_NOT_ROTATION_SAFE: spec(500, 'The secret store lacks a guarantee rotation needs (versions read by id, put idempotent on the version id, compare-and-set stage moves), so the engine refuses to rotate with it.', 'Rotate with a store that has every guarantee (the embedded store does). Writing a store: implement the ones the message names, declare them in its capabilities and pass the store contract suite (docs/contributing.md).'),
+  KT_STORE_NOT_ROTATION_SAFE: spec(
+    500,
+    'The secret store lacks a guarantee rotation needs (versions read by id, put idempotent on the version id, compare-and-set stage moves), so the engine refuses to rotate with it.',
+    'Rotate with a store that has every guarantee (the embedded store does). Writing a store: implement the ones the message names, declare them in its capabilities and pass the store contract suite (docs/contributing.md).',
+  ),
 
   // ── keys and encryption ───────────────────────────────────────────────
   KT_NOT_INITIALIZED: spec(500, 'The Keyturn home folder is not initialized.', 'Run `keyturn init` (or set KEYTURN_HOME to an initialized folder).'),
@@ -87,23 +119,51 @@ export const ERRORS = {
   KT_ROOT_KEY_INVALID: spec(500, 'The root key is malformed.', 'A root key is 32 random bytes in base64 (44 characters); restore the right one.'),
   KT_ROOT_KEY_MISMATCH: spec(500, 'The root key does not open this state database.', 'Use the root key this database was initialized or last rotated with.'),
   KT_ROOT_KEY_FILE_MODE: spec(500, 'root.key is readable by other users.', 'Run `chmod 600 root.key` in the home folder.'),
-  KT_ROOT_KEY_FILE_OWNER: spec(500, 'root.key is not owned by the user running Keyturn.', 'Run `chown "$(id -u)" root.key` in the home folder as an administrator (or run Keyturn as the user that owns it).'),
-  KT_HOME_UNSAFE: spec(500, 'The home folder is writable by group or others, or not owned by the user running Keyturn.', 'Run `chmod 700 HOME` (and, if another user owns it, `chown "$(id -u)" HOME` as an administrator), or point KEYTURN_HOME at a folder only you own and can write.'),
-  KT_ROOT_KEY_OLD_EXISTS: spec(409, 'root.key.old, the key before an earlier root-key rotation, is still in the home folder.', 'Move root.key.old out of the home folder (keep it with the backups made under it until they are replaced), then run the command again.'),
+  KT_ROOT_KEY_FILE_OWNER: spec(
+    500,
+    'root.key is not owned by the user running Keyturn.',
+    'Run `chown "$(id -u)" root.key` in the home folder as an administrator (or run Keyturn as the user that owns it).',
+  ),
+  KT_HOME_UNSAFE: spec(
+    500,
+    'The home folder is writable by group or others, or not owned by the user running Keyturn.',
+    'Run `chmod 700 HOME` (and, if another user owns it, `chown "$(id -u)" HOME` as an administrator), or point KEYTURN_HOME at a folder only you own and can write.',
+  ),
+  KT_ROOT_KEY_OLD_EXISTS: spec(
+    409,
+    'root.key.old, the key before an earlier root-key rotation, is still in the home folder.',
+    'Move root.key.old out of the home folder (keep it with the backups made under it until they are replaced), then run the command again.',
+  ),
   KT_DECRYPT_FAILED: spec(500, 'A stored value failed authentication and was not decrypted.', 'The row was altered, moved or corrupted: restore it from a backup; do not trust it.'),
   KT_DATA_KEY_MISSING: spec(500, 'The data key that sealed a value is missing.', 'Restore the state database from a backup.'),
 
   // ── state database ────────────────────────────────────────────────────
   KT_DATABASE_URL_INVALID: spec(400, 'KEYTURN_DATABASE_URL is not a postgres:// URL.', 'Set KEYTURN_DATABASE_URL=postgres://user@host:5432/db, or unset it to use SQLite.'),
   KT_DATABASE_UNAVAILABLE: spec(503, 'The state database cannot be reached.', 'Check that the database is running and the URL or file is right.'),
-  KT_DATABASE_FULL: spec(507, 'The state database or the disk it is on is full; the write was rolled back and nothing was written.', 'Free disk space where the state database lives (or raise its quota), or move the Keyturn home to a disk with room (KEYTURN_HOME), then run the command again.'),
+  KT_DATABASE_FULL: spec(
+    507,
+    'The state database or the disk it is on is full; the write was rolled back and nothing was written.',
+    'Free disk space where the state database lives (or raise its quota), or move the Keyturn home to a disk with room (KEYTURN_HOME), then run the command again.',
+  ),
   KT_DATABASE_TOO_NEW: spec(500, 'The state database was migrated by a newer Keyturn.', 'Upgrade Keyturn to the version that last migrated this database.'),
 
   // ── audit ─────────────────────────────────────────────────────────────
-  KT_AUDIT_KEY_INVALID: spec(400, 'An audit signer or verifier key is malformed.', 'Give the key exactly as it was generated: NAME+KEYID+BASE64 for a verifier key, PRIVATE+KEY+NAME+KEYID+BASE64 for a signer key (c2sp.org/signed-note).'),
+  KT_AUDIT_KEY_INVALID: spec(
+    400,
+    'An audit signer or verifier key is malformed.',
+    'Give the key exactly as it was generated: NAME+KEYID+BASE64 for a verifier key, PRIVATE+KEY+NAME+KEYID+BASE64 for a signer key (c2sp.org/signed-note).',
+  ),
   KT_AUDIT_NOTE_MALFORMED: spec(400, 'A signed note is malformed.', 'A note is text ending in a newline, a blank line, then lines "— NAME BASE64"; pass the note exactly as it was written.'),
-  KT_AUDIT_NOTE_UNVERIFIED: spec(422, 'The note has no signature from the expected audit key.', 'Check that the verifier key is the audit log\'s public key; a note signed only by other keys is not trusted.'),
-  KT_AUDIT_SIGNATURE_INVALID: spec(422, 'A signature from the audit key does not verify.', 'The signed text or the signature was altered: do not trust this note, and restore it from a copy you trust.'),
+  KT_AUDIT_NOTE_UNVERIFIED: spec(
+    422,
+    'The note has no signature from the expected audit key.',
+    "Check that the verifier key is the audit log's public key; a note signed only by other keys is not trusted.",
+  ),
+  KT_AUDIT_SIGNATURE_INVALID: spec(
+    422,
+    'A signature from the audit key does not verify.',
+    'The signed text or the signature was altered: do not trust this note, and restore it from a copy you trust.',
+  ),
   KT_AUDIT_CHECKPOINT_MALFORMED: spec(400, 'An audit checkpoint is malformed.', 'A checkpoint body is three lines: origin, tree size in decimal, base64 root hash; pass it exactly as it was signed.'),
   KT_AUDIT_ORIGIN_MISMATCH: spec(422, 'The checkpoint is from another log (origin differs).', 'Verify against the checkpoint and key of the log you mean; the origin line names the log.'),
   KT_AUDIT_PROOF_MALFORMED: spec(400, 'An audit proof is malformed.', 'Pass the proof exactly as it was written (c2sp.org/tlog-proof@v1, index, hashes, blank line, checkpoint).'),
@@ -111,23 +171,67 @@ export const ERRORS = {
   KT_AUDIT_EVENT_INVALID: spec(400, 'An audit event is malformed.', 'Give every event field with its documented type (see src/audit/event.ts); events never carry secret values.'),
   KT_AUDIT_LEAF_CHANGED: spec(422, 'An audit log entry was changed after it was written.', 'Restore the entry from a backup and investigate who wrote to the audit store.'),
   KT_AUDIT_LEAF_MISSING: spec(422, 'An audit log entry was deleted.', 'Restore the missing entry from a backup and investigate who wrote to the audit store.'),
-  KT_AUDIT_LEAF_INSERTED: spec(422, 'An entry that the log never wrote was inserted into the audit log.', 'Remove the inserted entry (restore from a backup) and investigate who wrote to the audit store.'),
+  KT_AUDIT_LEAF_INSERTED: spec(
+    422,
+    'An entry that the log never wrote was inserted into the audit log.',
+    'Remove the inserted entry (restore from a backup) and investigate who wrote to the audit store.',
+  ),
   KT_AUDIT_LEAVES_REORDERED: spec(422, 'Audit log entries are out of order.', 'Restore the original order from a backup (each entry records its seq) and investigate who wrote to the audit store.'),
   KT_AUDIT_TRUNCATED: spec(422, 'The audit log is shorter than a signed checkpoint says it was.', 'Restore the missing tail from a backup and investigate who deleted it.'),
-  KT_AUDIT_CHECKPOINT_MISMATCH: spec(422, 'A signed checkpoint does not match the audit log entries.', 'Some entry covered by the checkpoint was altered and the links were rewritten: restore the log from a backup.'),
-  KT_AUDIT_CHECKPOINT_FORK: spec(422, 'The audit key signed two checkpoints that cannot both be true.', 'The log\'s history was rewritten by someone holding the audit key: rotate the key and investigate.'),
-  KT_AUDIT_INCONSISTENT_WITH_TRUSTED: spec(422, 'The audit log is not an extension of the checkpoint you trust.', 'The history you saw earlier was rewritten: keep your trusted checkpoint as evidence and investigate.'),
-  KT_AUDIT_HEAD_FORGED: spec(422, 'The audit head row was not written by Keyturn: its MAC does not verify.', 'Someone with write access to the state database rewrote the audit head (and perhaps the events after the last checkpoint), or a Keyturn older than the audit MAC key wrote to this log. Nothing is appended or signed until it is resolved: run `keyturn audit verify` to see what changed, keep a copy of the database as evidence, and restore the state database from a backup.'),
-  KT_AUDIT_WRITE_FAILED: spec(503, 'The audit event could not be written, so the action was not done.', 'Check the state database (disk space, permissions, the audit_* tables) and run `keyturn audit verify`; nothing is changed until the audit log can be written.'),
-  KT_AUDIT_KEY_MISSING: spec(500, 'The audit signing or HMAC key is missing from the state database.', 'Restore the audit_keys table from a backup; without the signing key no checkpoint can be signed and nothing is written.'),
-  KT_AUDIT_EVENT_NOT_FOUND: spec(404, 'No audit event with that id.', 'List events and their ids with `keyturn audit tail`; an id is ev_<seq>_<12 hex digits>, or give the event\'s seq number.'),
-  KT_AUDIT_TRUSTED_NOT_COVERED: spec(422, 'The export starts after the trusted checkpoint, so it cannot show that the log extends it.', 'Export from the trusted checkpoint on (`keyturn audit export --from-checkpoint FILE`) or the whole log (`--all`), then verify again.'),
+  KT_AUDIT_CHECKPOINT_MISMATCH: spec(
+    422,
+    'A signed checkpoint does not match the audit log entries.',
+    'Some entry covered by the checkpoint was altered and the links were rewritten: restore the log from a backup.',
+  ),
+  KT_AUDIT_CHECKPOINT_FORK: spec(
+    422,
+    'The audit key signed two checkpoints that cannot both be true.',
+    "The log's history was rewritten by someone holding the audit key: rotate the key and investigate.",
+  ),
+  KT_AUDIT_INCONSISTENT_WITH_TRUSTED: spec(
+    422,
+    'The audit log is not an extension of the checkpoint you trust.',
+    'The history you saw earlier was rewritten: keep your trusted checkpoint as evidence and investigate.',
+  ),
+  KT_AUDIT_HEAD_FORGED: spec(
+    422,
+    'The audit head row was not written by Keyturn: its MAC does not verify.',
+    'Someone with write access to the state database rewrote the audit head (and perhaps the events after the last checkpoint), or a Keyturn older than the audit MAC key wrote to this log. Nothing is appended or signed until it is resolved: run `keyturn audit verify` to see what changed, keep a copy of the database as evidence, and restore the state database from a backup.',
+  ),
+  KT_AUDIT_WRITE_FAILED: spec(
+    503,
+    'The audit event could not be written, so the action was not done.',
+    'Check the state database (disk space, permissions, the audit_* tables) and run `keyturn audit verify`; nothing is changed until the audit log can be written.',
+  ),
+  KT_AUDIT_KEY_MISSING: spec(
+    500,
+    'The audit signing or HMAC key is missing from the state database.',
+    'Restore the audit_keys table from a backup; without the signing key no checkpoint can be signed and nothing is written.',
+  ),
+  KT_AUDIT_EVENT_NOT_FOUND: spec(404, 'No audit event with that id.', "List events and their ids with `keyturn audit tail`; an id is ev_<seq>_<12 hex digits>, or give the event's seq number."),
+  KT_AUDIT_TRUSTED_NOT_COVERED: spec(
+    422,
+    'The export starts after the trusted checkpoint, so it cannot show that the log extends it.',
+    'Export from the trusted checkpoint on (`keyturn audit export --from-checkpoint FILE`) or the whole log (`--all`), then verify again.',
+  ),
   KT_AUDIT_EXPORT_MALFORMED: spec(400, 'The audit export file is malformed.', 'Pass the file exactly as `keyturn audit export` wrote it (docs/audit.md describes the format).'),
-  KT_AUDIT_VERIFY_FAILED: spec(422, 'The audit log failed verification.', 'Read the problems listed (each names the entry or checkpoint and the kind of damage); restore the log from a backup and investigate who changed it.'),
-  KT_AUDIT_SINK_FAILED: spec(502, 'An audit sink did not take the events; they stay queued for it.', 'Check the sink named in the message (file folder, HTTP endpoint, syslog receiver); delivery resumes from its cursor on the next command or `keyturn audit deliver`.'),
+  KT_AUDIT_VERIFY_FAILED: spec(
+    422,
+    'The audit log failed verification.',
+    'Read the problems listed (each names the entry or checkpoint and the kind of damage); restore the log from a backup and investigate who changed it.',
+  ),
+  KT_AUDIT_SINK_FAILED: spec(
+    502,
+    'An audit sink did not take the events; they stay queued for it.',
+    'Check the sink named in the message (file folder, HTTP endpoint, syslog receiver); delivery resumes from its cursor on the next command or `keyturn audit deliver`.',
+  ),
 
   // ── rotation engine and config ─────────────────────────────────────
-  KT_CONFIG_FILE_MISSING: spec(400, 'The configuration file does not exist.', 'Create keyturn.yaml in the current folder (start from examples/keyturn.yaml, or run `keyturn quickstart`, which writes a working one under the home folder), or pass -f FILE (-f - reads it from stdin).'),
+  KT_CONFIG_FILE_MISSING: spec(
+    400,
+    'The configuration file does not exist.',
+    'Create keyturn.yaml in the current folder (start from examples/keyturn.yaml, or run `keyturn quickstart`, which writes a working one under the home folder), or pass -f FILE (-f - reads it from stdin).',
+  ),
   KT_PLAN_CHANGED: spec(409, 'The applied configuration changed while the plan waited for confirmation; nothing was applied.', 'Run `keyturn apply` again to see the new plan.'),
   KT_POLICY_NOT_FOUND: spec(404, 'The secret has no rotation policy.', 'Declare it under secrets: in keyturn.yaml and run `keyturn apply -f keyturn.yaml`.'),
   KT_POLICY_NOT_ROTATABLE: spec(400, 'The secret is stored but not rotated (no target and not an app-secret).', 'Give it a target in keyturn.yaml, or rotate it by hand with `keyturn secret put`.'),
@@ -136,37 +240,113 @@ export const ERRORS = {
   KT_RUN_NOT_FOUND: spec(404, 'No run with that id.', 'List runs with `keyturn runs`.'),
   KT_RUN_LOCKED: spec(409, 'Another worker is rotating this secret now.', 'Wait for it to finish, or resume the run once its lease expires.'),
   KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
-  KT_PENDING_UNRESOLVED: spec(409, 'A pending version left by an earlier run is the only stored credential that logs in; a new rotation would make the store forget it.', 'Finish that run with `keyturn runs resume ID` if it can, or store the credential that works as current with `keyturn secret put PATH --supersede`; see `keyturn secret history PATH`.'),
+  KT_PENDING_UNRESOLVED: spec(
+    409,
+    'A pending version left by an earlier run is the only stored credential that logs in; a new rotation would make the store forget it.',
+    'Finish that run with `keyturn runs resume ID` if it can, or store the credential that works as current with `keyturn secret put PATH --supersede`; see `keyturn secret history PATH`.',
+  ),
   KT_RUN_CHANGED: spec(409, 'The run was changed by another worker while this one was working on it; this worker stopped.', 'Nothing to do: see `keyturn runs show ID` for what the other worker did.'),
-  KT_RUN_ACTIVE: spec(409, 'The secret has an unfinished rotation run; storing a value by hand now would race it.', 'Wait for the run to finish, cancel it with `keyturn runs cancel ID`, or store your value anyway with `--supersede` (the run is then cancelled without touching the target).'),
+  KT_RUN_ACTIVE: spec(
+    409,
+    'The secret has an unfinished rotation run; storing a value by hand now would race it.',
+    'Wait for the run to finish, cancel it with `keyturn runs cancel ID`, or store your value anyway with `--supersede` (the run is then cancelled without touching the target).',
+  ),
   KT_RUN_FINISHED: spec(409, 'The run has already finished.', 'Start a new rotation with `keyturn rotate PATH`.'),
-  KT_RUN_SUPERSEDED: spec(409, 'The run is superseded: the version it started from (or, for a finished run, the one it delivered) is no longer current, replaced by a newer run or `secret put`; it is refused without touching the target or any consumer, and an unfinished one is cancelled.', 'Start a new rotation with `keyturn rotate PATH` (it starts from the current version and delivers to every consumer); this run\'s pending version is cleared.'),
+  KT_RUN_SUPERSEDED: spec(
+    409,
+    'The run is superseded: the version it started from (or, for a finished run, the one it delivered) is no longer current, replaced by a newer run or `secret put`; it is refused without touching the target or any consumer, and an unfinished one is cancelled.',
+    "Start a new rotation with `keyturn rotate PATH` (it starts from the current version and delivers to every consumer); this run's pending version is cleared.",
+  ),
   KT_RUN_CANCEL_UNSAFE: spec(409, 'Cancelling now would drop the only credential that works.', 'Resume the run with `keyturn runs resume ID` so it finishes, or restore the target by hand first.'),
   KT_RUN_INTERRUPTED: spec(503, 'The run was stopped by a signal at a step boundary.', 'Resume it with `keyturn runs resume ID` or `keyturn rotate PATH`.'),
   KT_ROTATION_FAILED: spec(502, 'The rotation failed; the secret keeps its current value.', 'See `keyturn runs show ID` for the failed step and error, fix the cause, then `keyturn runs resume ID`.'),
 
   // ── password policies ─────────────────────────────────────────────────
-  KT_PASSWORD_POLICY_INVALID: spec(400, 'A password policy is not valid.', 'Correct the key named in the message: length 8 to 1024, class counts (lower, upper, digits, symbols) an integer or false, symbolSet printable ASCII symbols.'),
-  KT_PASSWORD_POLICY_UNSATISFIABLE: spec(400, 'The password policy cannot be met (after the target\'s limits are applied).', 'Lower the minimum counts, keep the length within the target\'s maximum, or exclude fewer characters so every required class keeps at least one character.'),
+  KT_PASSWORD_POLICY_INVALID: spec(
+    400,
+    'A password policy is not valid.',
+    'Correct the key named in the message: length 8 to 1024, class counts (lower, upper, digits, symbols) an integer or false, symbolSet printable ASCII symbols.',
+  ),
+  KT_PASSWORD_POLICY_UNSATISFIABLE: spec(
+    400,
+    "The password policy cannot be met (after the target's limits are applied).",
+    "Lower the minimum counts, keep the length within the target's maximum, or exclude fewer characters so every required class keeps at least one character.",
+  ),
 
   // ── consumers ─────────────────────────────────────────────────────────
-  KT_CONSUMER_CONFIG_INVALID: spec(400, 'A consumer configuration is not valid.', 'Correct the consumer key named in the message (file: path, template, mode; exec: argv, env, timeoutMs, cwd; signal: pidFile, signal).'),
-  KT_CONSUMER_FAILED: spec(502, 'A consumer did not take the new value; the rotation itself stands.', 'Fix the reason in the message (folder or permissions, the command\'s exit status and stderr, or the process behind the pid file), then retry the delivery.'),
-  KT_CONSUMER_PATH_UNSAFE: spec(403, 'A consumer path is unsafe to use: a folder on the way others can write, a symlink, or something other than a regular file.', 'Fix the path named in the message: `chmod go-w FOLDER` (or pick a folder only its owner can write), replace a symlink with the real path, make a pid file a regular file; then retry the delivery with `keyturn runs resume RUN_ID`.'),
-  KT_CONSUMER_TIMEOUT: spec(504, 'A consumer did not finish within the rotation\'s timeout; the rotation itself stands.', 'Find what the consumer waits on (a slow or hung file system, a command that never exits), fix it or raise rotation.timeoutMs, then retry the delivery with `keyturn runs resume RUN_ID`.'),
-  KT_TEMPLATE_PLACEHOLDER_UNKNOWN: spec(422, 'A template placeholder names something the secret does not have.', 'Use {{value}} for a plain string secret, a field name for a secret of fields, or {{_path}}, {{_version}}, {{_version_id}}; or add the field to the secret. A failed run changed nothing: correct the template in keyturn.yaml, `keyturn apply`, then rotate again.'),
+  KT_CONSUMER_CONFIG_INVALID: spec(
+    400,
+    'A consumer configuration is not valid.',
+    'Correct the consumer key named in the message (file: path, template, mode; exec: argv, env, timeoutMs, cwd; signal: pidFile, signal).',
+  ),
+  KT_CONSUMER_FAILED: spec(
+    502,
+    'A consumer did not take the new value; the rotation itself stands.',
+    "Fix the reason in the message (folder or permissions, the command's exit status and stderr, or the process behind the pid file), then retry the delivery.",
+  ),
+  KT_CONSUMER_PATH_UNSAFE: spec(
+    403,
+    'A consumer path is unsafe to use: a folder on the way others can write, a symlink, or something other than a regular file.',
+    'Fix the path named in the message: `chmod go-w FOLDER` (or pick a folder only its owner can write), replace a symlink with the real path, make a pid file a regular file; then retry the delivery with `keyturn runs resume RUN_ID`.',
+  ),
+  KT_CONSUMER_TIMEOUT: spec(
+    504,
+    "A consumer did not finish within the rotation's timeout; the rotation itself stands.",
+    'Find what the consumer waits on (a slow or hung file system, a command that never exits), fix it or raise rotation.timeoutMs, then retry the delivery with `keyturn runs resume RUN_ID`.',
+  ),
+  KT_TEMPLATE_PLACEHOLDER_UNKNOWN: spec(
+    422,
+    'A template placeholder names something the secret does not have.',
+    'Use {{value}} for a plain string secret, a field name for a secret of fields, or {{_path}}, {{_version}}, {{_version_id}}; or add the field to the secret. A failed run changed nothing: correct the template in keyturn.yaml, `keyturn apply`, then rotate again.',
+  ),
 
   // ── targets ───────────────────────────────────────────────────────────
-  KT_TARGET_CONFIG_INVALID: spec(400, 'A target configuration is not valid.', 'Correct the target key named in the message (type, host, port, database, ...) under targets: in keyturn.yaml, then apply again.'),
-  KT_TARGET_STRATEGY_UNSUPPORTED: spec(400, 'The target does not rotate with this strategy.', 'Set secrets.<path>.strategy in keyturn.yaml to a strategy the message lists for the target (docs/targets/ has a page per target saying which it takes), then apply again.'),
-  KT_TARGET_ADMIN_REQUIRED: spec(400, 'The rotation needs an admin credential for the target.', 'Name an admin secret (fields username, password) on the target in keyturn.yaml; single-user can do without one only when the current credential is known.'),
-  KT_TARGET_USERNAME_INVALID: spec(400, 'The user name cannot be used on this target or with this strategy.', 'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; no control characters); with alternating-users the standby is <user> or <user>_clone.'),
-  KT_TARGET_PASSWORD_REJECTED: spec(422, 'The target refused the new password value.', 'Align the secret\'s password policy with the target\'s rules (length, characters, password validation plugins), then retry.'),
-  KT_TARGET_AUTH_FAILED: spec(502, 'The target refused the credential.', 'Check the user name and password held in the store; if the password was changed on the target by hand, store the working one with `keyturn secret put`.'),
-  KT_TARGET_PERMISSION_DENIED: spec(502, 'The admin user lacks a right the rotation needs on the target.', 'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands), then retry.'),
+  KT_TARGET_CONFIG_INVALID: spec(
+    400,
+    'A target configuration is not valid.',
+    'Correct the target key named in the message (type, host, port, database, ...) under targets: in keyturn.yaml, then apply again.',
+  ),
+  KT_TARGET_STRATEGY_UNSUPPORTED: spec(
+    400,
+    'The target does not rotate with this strategy.',
+    'Set secrets.<path>.strategy in keyturn.yaml to a strategy the message lists for the target (docs/targets/ has a page per target saying which it takes), then apply again.',
+  ),
+  KT_TARGET_ADMIN_REQUIRED: spec(
+    400,
+    'The rotation needs an admin credential for the target.',
+    'Name an admin secret (fields username, password) on the target in keyturn.yaml; single-user can do without one only when the current credential is known.',
+  ),
+  KT_TARGET_USERNAME_INVALID: spec(
+    400,
+    'The user name cannot be used on this target or with this strategy.',
+    'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; no control characters); with alternating-users the standby is <user> or <user>_clone.',
+  ),
+  KT_TARGET_PASSWORD_REJECTED: spec(
+    422,
+    'The target refused the new password value.',
+    "Align the secret's password policy with the target's rules (length, characters, password validation plugins), then retry.",
+  ),
+  KT_TARGET_AUTH_FAILED: spec(
+    502,
+    'The target refused the credential.',
+    'Check the user name and password held in the store; if the password was changed on the target by hand, store the working one with `keyturn secret put`.',
+  ),
+  KT_TARGET_PERMISSION_DENIED: spec(
+    502,
+    'The admin user lacks a right the rotation needs on the target.',
+    'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands), then retry.',
+  ),
   KT_TARGET_USER_MISSING: spec(502, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
-  KT_TARGET_UNAVAILABLE: spec(503, 'The target cannot be reached or did not answer in time.', 'Check that the server runs and is reachable at the configured host and port (firewall, TLS, timeouts); the rotation retries with backoff.'),
-  KT_TARGET_FAILED: spec(502, 'The target answered with an error Keyturn does not expect.', 'Look up the driver code given in the message in the server\'s documentation and its log, fix the cause, then retry.'),
+  KT_TARGET_UNAVAILABLE: spec(
+    503,
+    'The target cannot be reached or did not answer in time.',
+    'Check that the server runs and is reachable at the configured host and port (firewall, TLS, timeouts); the rotation retries with backoff.',
+  ),
+  KT_TARGET_FAILED: spec(
+    502,
+    'The target answered with an error Keyturn does not expect.',
+    "Look up the driver code given in the message in the server's documentation and its log, fix the cause, then retry.",
+  ),
 
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),

@@ -150,7 +150,7 @@ describe('generatePassword', () => {
       parsePasswordPolicy({ length: 8, lower: 2, upper: 2, digits: 2, symbols: 2 }),
       parsePasswordPolicy({ length: 24, symbols: 3, symbolSet: '!#%+=@^', exclude: AMBIGUOUS_CHARS }),
       parsePasswordPolicy({ length: 64, upper: false, symbols: false, digits: 10 }),
-      mergeLimits(parsePasswordPolicy({ length: 48, symbols: 1 }), { maxLength: 20, excludeChars: "'\"\\-" }),
+      mergeLimits(parsePasswordPolicy({ length: 48, symbols: 1 }), { maxLength: 20, excludeChars: '\'"\\-' }),
     ];
     for (const policy of policies) {
       const seen = new Set<string>();

@@ -21,7 +21,8 @@ describe('redactUrl', () => {
   });
 
   it('knows credential names and not ordinary ones', () => {
-    for (const n of ['password', 'PASSWD', 'pass', 'pwd', 'token', 'access_token', 'key', 'apikey', 'api-key', 'secret', 'client_secret', 'signature', 'auth', 'credentials', 'sslpassword', 'sslkey']) expect(isSensitiveParam(n), n).toBe(true);
+    for (const n of ['password', 'PASSWD', 'pass', 'pwd', 'token', 'access_token', 'key', 'apikey', 'api-key', 'secret', 'client_secret', 'signature', 'auth', 'credentials', 'sslpassword', 'sslkey'])
+      expect(isSensitiveParam(n), n).toBe(true);
     for (const n of ['sslmode', 'application_name', 'user', 'host', 'options', 'connect_timeout']) expect(isSensitiveParam(n), n).toBe(false);
   });
 

@@ -41,7 +41,11 @@ describe('the registry helper', () => {
 
   it('refuses an entry whose kind is not its schema type, and a kind listed twice', () => {
     expect(() => registryEntry({ kind: 'big' as 'small', configSchema: small, create: () => 0 })).toThrow(/its config schema's type is "small"/);
-    expect(() => defineRegistry({ noun: 'thing', invalid: 'KT_TARGET_CONFIG_INVALID' }, [registryEntry({ kind: 'big', configSchema: big, create: () => 0 }), registryEntry({ kind: 'big', configSchema: big, create: () => 1 })])).toThrow(/listed twice/);
+    expect(() =>
+      defineRegistry({ noun: 'thing', invalid: 'KT_TARGET_CONFIG_INVALID' }, [
+        registryEntry({ kind: 'big', configSchema: big, create: () => 0 }),
+        registryEntry({ kind: 'big', configSchema: big, create: () => 1 }),
+      ]),
+    ).toThrow(/listed twice/);
   });
-
 });

@@ -104,8 +104,7 @@ export function defineRegistry<const E extends readonly [AnyEntry, ...AnyEntry[]
   }
   const kinds = entries.map((e) => e.kind) as Array<Entry['kind']>;
   const types = kinds.join(', ');
-  const invalid = (problems: string[]): KeyturnError =>
-    new KeyturnError(options.invalid, `the ${options.noun} configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
+  const invalid = (problems: string[]): KeyturnError => new KeyturnError(options.invalid, `the ${options.noun} configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
   const parse = (input: unknown): ConfigOf<Entry> => {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid([`a ${options.noun} must be an object with a type (${types})`]);
     const type: unknown = (input as { type?: unknown }).type;

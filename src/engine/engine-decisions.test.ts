@@ -236,9 +236,11 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
   it('cancel after the target took the pending password sets the current one back and clears pending', async () => {
     const w = await world('single-user');
     // The target goes down once the new password is set, before the test step.
-    const run = await w.engine((step, when) => {
-      if (step === 'test' && when === 'before') w.fake.down = true;
-    }).rotate(PATH);
+    const run = await w
+      .engine((step, when) => {
+        if (step === 'test' && when === 'before') w.fake.down = true;
+      })
+      .rotate(PATH);
     expect(run).toMatchObject({ status: 'retrying', failedStep: 'test', step: 'set' });
     const pending = (await w.stored('pending'))!;
     w.fake.down = false;

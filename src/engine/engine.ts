@@ -125,9 +125,12 @@ function merge(steps: readonly Folded[]): { patch: Partial<Run>; records: StepRe
   return {
     patch,
     records: steps.map((f) => f.record),
-    within: withins.length === 0 ? undefined : async (trx) => {
-      for (const w of withins) await w(trx);
-    },
+    within:
+      withins.length === 0
+        ? undefined
+        : async (trx) => {
+            for (const w of withins) await w(trx);
+          },
   };
 }
 
@@ -224,9 +227,17 @@ export class Engine {
     }
     if (await scope.logsIn(probe, asCredential(path, leftover.value))) {
       if (owner?.status === 'failed' && owner.fromVersionId === current.id && owner.pendingVersionId === leftover.id) return owner;
-      throw new KeyturnError('KT_PENDING_UNRESOLVED', `${path}: the pending version ${leftover.number}${owner ? ` (left by run ${owner.id})` : ''} is the only stored credential that logs in, and the current version ${current.number} does not; nothing was changed`, { details: { path, versionId: leftover.id, runId: owner?.id ?? null } });
+      throw new KeyturnError(
+        'KT_PENDING_UNRESOLVED',
+        `${path}: the pending version ${leftover.number}${owner ? ` (left by run ${owner.id})` : ''} is the only stored credential that logs in, and the current version ${current.number} does not; nothing was changed`,
+        { details: { path, versionId: leftover.id, runId: owner?.id ?? null } },
+      );
     }
-    throw new KeyturnError('KT_TARGET_UNAVAILABLE', `${path}: neither the current version ${current.number} nor the pending version ${leftover.number} left by an earlier run logs in now (target down?); a new run would forget which one works, so nothing was changed`, { details: { path } });
+    throw new KeyturnError(
+      'KT_TARGET_UNAVAILABLE',
+      `${path}: neither the current version ${current.number} nor the pending version ${leftover.number} left by an earlier run logs in now (target down?); a new run would forget which one works, so nothing was changed`,
+      { details: { path } },
+    );
   }
 
   /** Runs a failed run again from where it stopped, with a fresh count of attempts (`runs resume`, or `rotate` adopting it). */
@@ -275,7 +286,12 @@ export class Engine {
       if (!currentWorks) throw new KeyturnError('KT_RUN_CANCEL_UNSAFE', `the current credential of ${run.path} does not log in; the pending one may be the only one that works`);
       const released = await this.releasePending(run, scope);
       const now = this.o.clock.now();
-      return this.runs.advance(run, { status: 'cancelled', finishedAt: now, nextAttemptAt: null }, { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: `cancelled; ${released.detail}`, startedAt: now }, lease);
+      return this.runs.advance(
+        run,
+        { status: 'cancelled', finishedAt: now, nextAttemptAt: null },
+        { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: `cancelled; ${released.detail}`, startedAt: now },
+        lease,
+      );
     });
   }
 
@@ -304,7 +320,9 @@ export class Engine {
   }
 
   /** What a rotation would do, without changing anything: checks the policy and that the current credential logs in. */
-  async plan(path: string): Promise<{ path: string; strategy: Strategy; target: string | null; nextUsername: string | null; consumers: number; currentLogsIn: boolean | null; activeRun: string | null; problems: string[] }> {
+  async plan(
+    path: string,
+  ): Promise<{ path: string; strategy: Strategy; target: string | null; nextUsername: string | null; consumers: number; currentLogsIn: boolean | null; activeRun: string | null; problems: string[] }> {
     const scope = new RunScope(this.o.store, await this.subject(path), this.o.log);
     const { policy, target, strategy } = scope.subject;
     const current = await scope.current();
@@ -325,7 +343,13 @@ export class Engine {
 
   private async execute(start: Run, lease: HeldLease, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
     let run = start;
-    if (run.status !== 'running' || opts.resumed) run = await this.runs.advance(run, { status: 'running', step: run.step, attempt: run.attempt, errorCode: run.errorCode, errorMessage: run.errorMessage, nextAttemptAt: run.nextAttemptAt, finishedAt: run.finishedAt }, undefined, lease);
+    if (run.status !== 'running' || opts.resumed)
+      run = await this.runs.advance(
+        run,
+        { status: 'running', step: run.step, attempt: run.attempt, errorCode: run.errorCode, errorMessage: run.errorMessage, nextAttemptAt: run.nextAttemptAt, finishedAt: run.finishedAt },
+        undefined,
+        lease,
+      );
     let scope: RunScope;
     try {
       scope = this.scope(opts.subject ?? (await this.subject(run.path)), lease);
@@ -349,7 +373,13 @@ export class Engine {
       const step = run.step;
       if (this.stopping) {
         const batch = merge(folded);
-        return this.runs.advance(committed, { ...batch.patch, status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null }, batch.records, lease, batch.within);
+        return this.runs.advance(
+          committed,
+          { ...batch.patch, status: 'retrying', nextAttemptAt: this.o.clock.now(), errorCode: 'KT_RUN_INTERRUPTED', errorMessage: `stopped by a signal before ${step}`, failedStep: null },
+          batch.records,
+          lease,
+          batch.within,
+        );
       }
       lease.assertHeld();
       await this.o.onBoundary?.(step, 'before', run);
@@ -361,7 +391,11 @@ export class Engine {
         lease.assertHeld();
         const next = nextStep(step);
         const finishing = next === 'done';
-        const patch: Partial<Run> = { ...result.patch, step: next, ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}) };
+        const patch: Partial<Run> = {
+          ...result.patch,
+          step: next,
+          ...(finishing ? { status: 'done' as const, finishedAt: this.o.clock.now(), nextAttemptAt: null, errorCode: null, errorMessage: null, failedStep: null } : {}),
+        };
         const versionId = result.patch?.fromVersionId ?? run.pendingVersionId;
         const audited = run;
         const entry: Folded = {
@@ -433,7 +467,12 @@ export class Engine {
     const version = await scope.version(run.pendingVersionId!);
     const r = await deliverAll({ runs: this.runs, run, consumers: scope.subject.policy.consumers, version, log: this.o.log, timeoutMs: scope.subject.policy.rotation.timeoutMs, signal: lease.signal });
     lease.assertHeld();
-    return this.runs.advance(run, {}, { step: 'propagate', attempt: run.attempt, outcome: r.failed === 0 ? 'ok' : 'failed', detail: `re-delivered: ${r.total - r.failed} of ${r.total} consumers have the value`, startedAt }, lease);
+    return this.runs.advance(
+      run,
+      {},
+      { step: 'propagate', attempt: run.attempt, outcome: r.failed === 0 ? 'ok' : 'failed', detail: `re-delivered: ${r.total - r.failed} of ${r.total} consumers have the value`, startedAt },
+      lease,
+    );
   }
 
   /**
@@ -524,7 +563,8 @@ export class Engine {
           await this.o.store.moveStage(run.path, 'current', run.pendingVersionId!, run.fromVersionId);
         } catch (e) {
           // Already moved (a resumed run whose finish committed before the crash)?
-          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) return { outcome: 'skipped', detail: 'already current', fold };
+          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId)
+            return { outcome: 'skipped', detail: 'already current', fold };
           throw e;
         }
         return { outcome: 'ok', detail: 'pending is now current', audit: 'success', fold };
@@ -579,7 +619,12 @@ export class Engine {
       const restored = await this.restoreCurrent(run, scope);
       currentWorks = restored.currentWorks;
       const released = currentWorks ? await this.releasePending(run, scope) : null;
-      current = await this.runs.advance(current, {}, { step: 'rollback', attempt: run.attempt, outcome: currentWorks ? 'ok' : 'failed', detail: released ? `${restored.detail}; ${released.detail}` : restored.detail, startedAt: now }, lease);
+      current = await this.runs.advance(
+        current,
+        {},
+        { step: 'rollback', attempt: run.attempt, outcome: currentWorks ? 'ok' : 'failed', detail: released ? `${restored.detail}; ${released.detail}` : restored.detail, startedAt: now },
+        lease,
+      );
     }
     const failedSets = run.failedSets + (step === 'set' ? 1 : 0);
     const attempts = scope?.subject.policy.rotation.attempts ?? 1;
@@ -596,7 +641,9 @@ export class Engine {
       failedStep: step,
     };
     if (PERMANENT.has(code) || run.attempt >= attempts || !scope) {
-      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease, (trx) => this.audit(run, 'failure', run.pendingVersionId, code, trx));
+      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease, (trx) =>
+        this.audit(run, 'failure', run.pendingVersionId, code, trx),
+      );
     }
     const { backoffBaseMs: baseMs, backoffCapMs: capMs } = scope.subject.policy.rotation;
     const delay = fullJitterDelay(run.attempt, { baseMs, capMs }, this.o.random);
@@ -696,7 +743,9 @@ export class Engine {
   private supersededError(run: Run, current: Version | null): KeyturnError {
     const now = current ? `version ${current.number} is current now` : 'it has no current version now';
     const what = run.status === 'done' || run.step === 'propagate' || run.step === 'done' ? 'the version it made current was replaced' : 'the version it started from was replaced';
-    return new KeyturnError('KT_RUN_SUPERSEDED', `run ${run.id} of ${run.path} is superseded: ${what} (${now}); it does not touch the target or any consumer`, { details: { runId: run.id, path: run.path } });
+    return new KeyturnError('KT_RUN_SUPERSEDED', `run ${run.id} of ${run.path} is superseded: ${what} (${now}); it does not touch the target or any consumer`, {
+      details: { runId: run.id, path: run.path },
+    });
   }
 
   /**
@@ -709,7 +758,12 @@ export class Engine {
     const now = this.o.clock.now();
     const error = this.supersededError(run, current);
     if (run.step === 'propagate' || run.step === 'done') {
-      await this.runs.advance(run, { status: 'done', step: 'done', finishedAt: run.finishedAt ?? now, nextAttemptAt: null }, { step: 'propagate', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail: `superseded by version ${current.number}; not delivered`, startedAt: now }, lease);
+      await this.runs.advance(
+        run,
+        { status: 'done', step: 'done', finishedAt: run.finishedAt ?? now, nextAttemptAt: null },
+        { step: 'propagate', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail: `superseded by version ${current.number}; not delivered`, startedAt: now },
+        lease,
+      );
       throw error;
     }
     const { target } = scope.subject;

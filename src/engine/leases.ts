@@ -129,21 +129,24 @@ export class Leases {
     const lost = new AbortController();
     const lostError = () => new KeyturnError('KT_LEASE_LOST', `the lease on ${lease.name} was taken over by another worker`);
     let renewing = false;
-    const timer = setInterval(() => {
-      if (renewing || lost.signal.aborted) return;
-      renewing = true;
-      this.renew(lease, ttlMs)
-        .then(() => {
-          lease.renewedAt = this.clock.now();
-        })
-        .catch((e: unknown) => {
-          if (isKeyturnError(e, 'KT_LEASE_LOST')) lost.abort(e);
-          else log.warn({ lease: lease.name, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'lease renewal failed; retrying');
-        })
-        .finally(() => {
-          renewing = false;
-        });
-    }, Math.max(10, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        if (renewing || lost.signal.aborted) return;
+        renewing = true;
+        this.renew(lease, ttlMs)
+          .then(() => {
+            lease.renewedAt = this.clock.now();
+          })
+          .catch((e: unknown) => {
+            if (isKeyturnError(e, 'KT_LEASE_LOST')) lost.abort(e);
+            else log.warn({ lease: lease.name, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'lease renewal failed; retrying');
+          })
+          .finally(() => {
+            renewing = false;
+          });
+      },
+      Math.max(10, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
     return Object.assign(lease, {
       signal: lost.signal,
@@ -156,9 +159,7 @@ export class Leases {
 
   /** Frees the lease; the row stays so the next holder's token keeps increasing. */
   async release(lease: Lease): Promise<void> {
-    await this.state.db
-      .updateTable('leases')
-      .set({ expires_at: 0 }).where('name', '=', lease.name).where('token', '=', lease.token).where('holder', '=', lease.holder).execute();
+    await this.state.db.updateTable('leases').set({ expires_at: 0 }).where('name', '=', lease.name).where('token', '=', lease.token).where('holder', '=', lease.holder).execute();
   }
 
   /** Who holds a lease now, if anyone (for error messages). */

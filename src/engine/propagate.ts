@@ -65,7 +65,10 @@ async function bounded(describe: string, what: string, timeoutMs: number, outer:
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new KeyturnError('KT_CONSUMER_TIMEOUT', `${describe}: ${what} did not finish within ${timeoutMs} ms (rotation.timeoutMs); it was given up`, { details: { consumer: describe, timeoutMs } })),
+      () =>
+        reject(
+          new KeyturnError('KT_CONSUMER_TIMEOUT', `${describe}: ${what} did not finish within ${timeoutMs} ms (rotation.timeoutMs); it was given up`, { details: { consumer: describe, timeoutMs } }),
+        ),
       timeoutMs + CONSUMER_GRACE_MS,
     );
   });

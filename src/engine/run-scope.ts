@@ -89,7 +89,13 @@ export class RunScope {
     }
     const from = run.fromVersionId ? await this.version(run.fromVersionId) : await this.current();
     const username = typeof from.value === 'string' || typeof from.value.username !== 'string' ? '' : from.value.username;
-    return { strategy: s.strategy, admin: this.admin, primaryUsername: primaryOf(username), log: this.log, signal: this.signal ? AbortSignal.any([AbortSignal.timeout(s.policy.rotation.timeoutMs), this.signal]) : AbortSignal.timeout(s.policy.rotation.timeoutMs) };
+    return {
+      strategy: s.strategy,
+      admin: this.admin,
+      primaryUsername: primaryOf(username),
+      log: this.log,
+      signal: this.signal ? AbortSignal.any([AbortSignal.timeout(s.policy.rotation.timeoutMs), this.signal]) : AbortSignal.timeout(s.policy.rotation.timeoutMs),
+    };
   }
 
   /** True when the credential logs in; false when refused or the target is unreachable. */

@@ -170,13 +170,7 @@ export class RunsRepo {
 
   /** The unfinished run of a secret, if any (there is at most one). */
   async active(path: string): Promise<Run | null> {
-    const row = await this.state.db
-      .selectFrom('runs')
-      .selectAll()
-      .where('path', '=', path)
-      .where('status', 'in', ACTIVE_STATUSES)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
+    const row = await this.state.db.selectFrom('runs').selectAll().where('path', '=', path).where('status', 'in', ACTIVE_STATUSES).orderBy('created_at', 'desc').executeTakeFirst();
     return row ? fromRow(row) : null;
   }
 
@@ -193,7 +187,11 @@ export class RunsRepo {
   }
 
   async list(filter: { path?: string; limit?: number } = {}): Promise<Run[]> {
-    let q = this.state.db.selectFrom('runs').selectAll().orderBy('created_at', 'desc').limit(filter.limit ?? 50);
+    let q = this.state.db
+      .selectFrom('runs')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .limit(filter.limit ?? 50);
     if (filter.path !== undefined) q = q.where('path', '=', filter.path);
     return (await q.execute()).map(fromRow);
   }
@@ -216,7 +214,11 @@ export class RunsRepo {
     const id = run.id;
     const records: readonly StepRecord[] = record === undefined ? [] : Array.isArray(record) ? record : [record as StepRecord];
     if (records.length > 0 && !this.lastSeq.has(id)) {
-      const last = await this.state.db.selectFrom('run_steps').select((eb) => eb.fn.max<number>('seq').as('seq')).where('run_id', '=', id).executeTakeFirst();
+      const last = await this.state.db
+        .selectFrom('run_steps')
+        .select((eb) => eb.fn.max<number>('seq').as('seq'))
+        .where('run_id', '=', id)
+        .executeTakeFirst();
       this.lastSeq.set(id, Number(last?.seq ?? 0));
     }
     const first = (this.lastSeq.get(id) ?? 0) + 1;
@@ -228,11 +230,19 @@ export class RunsRepo {
           .where('id', '=', id)
           .where('status', '=', run.status);
         // Fencing: the write happens only while the lease is held with this token.
-        if (fence) update = update.where(({ exists, selectFrom }) => exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)));
+        if (fence)
+          update = update.where(({ exists, selectFrom }) =>
+            exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)),
+          );
         const res = await update.executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run, fence);
         if (fence && now - fence.renewedAt > ttlMs / 3) {
-          await trx.updateTable('leases').set({ expires_at: now + ttlMs }).where('name', '=', fence.name).where('token', '=', fence.token).execute();
+          await trx
+            .updateTable('leases')
+            .set({ expires_at: now + ttlMs })
+            .where('name', '=', fence.name)
+            .where('token', '=', fence.token)
+            .execute();
           fence.renewedAt = now;
         }
         if (records.length > 0) {
@@ -313,7 +323,15 @@ export class RunsRepo {
       .insertInto('run_consumers')
       .values(row)
       .onConflict((oc) =>
-        oc.columns(['run_id', 'idx']).doUpdateSet({ status: row.status, attempts: row.attempts, error_code: row.error_code, error_message: row.error_message, updated_at: row.updated_at, kind: row.kind, description: row.description }),
+        oc.columns(['run_id', 'idx']).doUpdateSet({
+          status: row.status,
+          attempts: row.attempts,
+          error_code: row.error_code,
+          error_message: row.error_message,
+          updated_at: row.updated_at,
+          kind: row.kind,
+          description: row.description,
+        }),
       )
       .execute();
   }

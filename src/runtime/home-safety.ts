@@ -23,7 +23,11 @@ export function assertHomeSafe(home: string, options: { rootKeyFiles: boolean })
   if (!st.isDirectory()) throw new KeyturnError('KT_HOME_UNSAFE', `the home ${home} is not a folder`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new KeyturnError('KT_HOME_UNSAFE', `the home ${home} is owned by uid ${st.uid}, not by the user running Keyturn (uid ${uid}); run \`chown ${uid} ${home}\` as an administrator, or use a home of your own`, { details: { home, owner: st.uid, uid } });
+    throw new KeyturnError(
+      'KT_HOME_UNSAFE',
+      `the home ${home} is owned by uid ${st.uid}, not by the user running Keyturn (uid ${uid}); run \`chown ${uid} ${home}\` as an administrator, or use a home of your own`,
+      { details: { home, owner: st.uid, uid } },
+    );
   }
   if ((st.mode & 0o022) !== 0) {
     throw new KeyturnError('KT_HOME_UNSAFE', `the home ${home} has mode ${octal(st.mode)}: group or others can write it; run \`chmod 700 ${home}\``, { details: { home, mode: octal(st.mode) } });
@@ -33,7 +37,9 @@ export function assertHomeSafe(home: string, options: { rootKeyFiles: boolean })
     const file = join(home, name);
     const key = lstatOrNull(file);
     if (key !== null && key.uid !== uid) {
-      throw new KeyturnError('KT_ROOT_KEY_FILE_OWNER', `${file} is owned by uid ${key.uid}, not by the user running Keyturn (uid ${uid}); run \`chown ${uid} ${file}\` as an administrator`, { details: { file, owner: key.uid, uid } });
+      throw new KeyturnError('KT_ROOT_KEY_FILE_OWNER', `${file} is owned by uid ${key.uid}, not by the user running Keyturn (uid ${uid}); run \`chown ${uid} ${file}\` as an administrator`, {
+        details: { file, owner: key.uid, uid },
+      });
     }
   }
 }

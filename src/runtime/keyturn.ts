@@ -239,7 +239,10 @@ export async function rotateRootKey(settings: Settings, options: RotateRootOptio
     throw new KeyturnError('KT_USAGE', 'the root key comes from KEYTURN_ROOT_KEY, so the new key needs a place: pass --output FILE');
   }
   if (!settings.rootKeyFromEnv && options.outputFile) {
-    throw new KeyturnError('KT_USAGE', `the root key is in ${join(settings.home, ROOT_KEY_FILE)}, where the new key goes too (the old one to ${OLD_ROOT_KEY_FILE}): leave out --output, which is for a key from KEYTURN_ROOT_KEY`);
+    throw new KeyturnError(
+      'KT_USAGE',
+      `the root key is in ${join(settings.home, ROOT_KEY_FILE)}, where the new key goes too (the old one to ${OLD_ROOT_KEY_FILE}): leave out --output, which is for a key from KEYTURN_ROOT_KEY`,
+    );
   }
   const kt = await openKeyturn(settings);
   try {

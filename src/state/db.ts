@@ -90,8 +90,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
@@ -159,4 +158,3 @@ export function databaseError(e: unknown, state: Pick<StateDb, 'location'>): Key
   if (isDatabaseFull(e)) return databaseFullError(e, state.location);
   return new KeyturnError('KT_DATABASE_UNAVAILABLE', `state database ${state.location}: ${redactUrlsIn(String((e as Error).message))}`, { cause: e });
 }
-

@@ -50,7 +50,12 @@ class AuditedStore implements SecretStore {
   }
 
   /** Runs `fn`; records its success (with what `details` gives, which may make it a failure) or its failure, then returns or rethrows. */
-  private async audited<T>(action: StoreAuditAction, path: string, fn: () => Promise<T>, details: (result: T) => Partial<StoreAuditEvent> | Promise<Partial<StoreAuditEvent>> = () => ({})): Promise<T> {
+  private async audited<T>(
+    action: StoreAuditAction,
+    path: string,
+    fn: () => Promise<T>,
+    details: (result: T) => Partial<StoreAuditEvent> | Promise<Partial<StoreAuditEvent>> = () => ({}),
+  ): Promise<T> {
     let result: T;
     try {
       result = await fn();
@@ -68,18 +73,31 @@ class AuditedStore implements SecretStore {
   async get(path: string, select?: VersionSelector): Promise<Version | null> {
     if (!this.auditReads) return this.inner.get(path, select);
     // Nothing to return is a failed read, as the embedded store records it: no secret, or no version at that stage.
-    return this.audited('secret.read', path, () => this.inner.get(path, select), async (v) =>
-      v !== null ? { versionId: v.id } : { outcome: 'failure', errorCode: (await this.inner.describe(path)) === null ? 'KT_SECRET_NOT_FOUND' : 'KT_STAGE_NOT_SET' },
+    return this.audited(
+      'secret.read',
+      path,
+      () => this.inner.get(path, select),
+      async (v) => (v !== null ? { versionId: v.id } : { outcome: 'failure', errorCode: (await this.inner.describe(path)) === null ? 'KT_SECRET_NOT_FOUND' : 'KT_STAGE_NOT_SET' }),
     );
   }
 
   async put(path: string, value: SecretValue, options?: PutOptions): Promise<Version> {
-    return this.audited('secret.put', path, () => this.inner.put(path, value, options), (v) => ({ versionId: v.id, valueHmac: this.hook.hashValue(value) }));
+    return this.audited(
+      'secret.put',
+      path,
+      () => this.inner.put(path, value, options),
+      (v) => ({ versionId: v.id, valueHmac: this.hook.hashValue(value) }),
+    );
   }
 
   async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
     const action: StoreAuditAction = STAGES.includes(stage) ? `secret.stage.${stage}` : 'secret.stage';
-    await this.audited(action, path, () => this.inner.moveStage(path, stage, to, expectFrom), () => ({ versionId: to }));
+    await this.audited(
+      action,
+      path,
+      () => this.inner.moveStage(path, stage, to, expectFrom),
+      () => ({ versionId: to }),
+    );
   }
 
   versions(path: string): Promise<VersionInfo[]> {

@@ -23,7 +23,12 @@ describe('target registry', () => {
   });
 
   it('each entry carries the strategies its target rotates with (what apply checks is what the target says)', () => {
-    const configs: Record<string, Record<string, unknown>> = { postgres: { host: 'db', port: 5432, database: 'app' }, mysql: { host: 'db', port: 3306 }, redis: { host: 'cache', port: 6379 }, generic: {} };
+    const configs: Record<string, Record<string, unknown>> = {
+      postgres: { host: 'db', port: 5432, database: 'app' },
+      mysql: { host: 'db', port: 3306 },
+      redis: { host: 'cache', port: 6379 },
+      generic: {},
+    };
     for (const [type, config] of Object.entries(configs)) {
       expect(createTarget({ type, ...config } as Parameters<typeof createTarget>[0]).strategies).toEqual(targetRegistry.find(type)?.strategies);
     }

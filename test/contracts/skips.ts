@@ -28,14 +28,20 @@ export function assertSkipsExist(suite: string, defined: readonly string[], skip
   const names = new Set(defined);
   const unknown = Object.keys(skip ?? {}).filter((name) => !names.has(name));
   if (unknown.length > 0) {
-    throw new Error(`${suite}: skip names ${unknown.length === 1 ? 'a test' : 'tests'} that ${unknown.length === 1 ? 'does' : 'do'} not exist in the suite: ${unknown.map((n) => JSON.stringify(n)).join(', ')}. The suite's tests are:\n${defined.map((n) => `  - ${n}`).join('\n')}`);
+    throw new Error(
+      `${suite}: skip names ${unknown.length === 1 ? 'a test' : 'tests'} that ${unknown.length === 1 ? 'does' : 'do'} not exist in the suite: ${unknown.map((n) => JSON.stringify(n)).join(', ')}. The suite's tests are:\n${defined.map((n) => `  - ${n}`).join('\n')}`,
+    );
   }
   const blank = Object.entries(skip ?? {}).filter(([, reason]) => typeof reason !== 'string' || reason.trim() === '');
   if (blank.length > 0) throw new Error(`${suite}: a skip needs a reason; none given for ${blank.map(([n]) => JSON.stringify(n)).join(', ')}`);
 }
 
 /** The suite's `test` (skipping by name, with the reason in the test name) and `checkSkips`, to call after the last test. */
-export function contractTests(suite: string, skip: Record<string, string> | undefined, registrar: TestRegistrar = vitestRegistrar): { test(name: string, fn: () => Promise<void>): void; checkSkips(): void } {
+export function contractTests(
+  suite: string,
+  skip: Record<string, string> | undefined,
+  registrar: TestRegistrar = vitestRegistrar,
+): { test(name: string, fn: () => Promise<void>): void; checkSkips(): void } {
   const defined: string[] = [];
   return {
     test(name, fn) {

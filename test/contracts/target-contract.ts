@@ -257,7 +257,7 @@ export function runTargetContract(spec: TargetContractSpec): void {
     if (spec.strategies.includes('alternating-users')) {
       const A = 'alternating-users';
 
-      test('alternating-users: the first set creates the clone with the primary\'s memberships; the primary keeps working', async () => {
+      test("alternating-users: the first set creates the clone with the primary's memberships; the primary keeps working", async () => {
         const primary = await user(password());
         const clone = { username: cloneUsername(primary.username), password: password() };
         await refused(A, clone);

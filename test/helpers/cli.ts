@@ -26,7 +26,13 @@ export function captured(): { stream: PassThrough; text(): string } {
 export async function runCli(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: string; cwd?: string } = {}): Promise<CliResult> {
   const stdout = captured();
   const stderr = captured();
-  const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, stdin: Readable.from([options.stdin ?? '']), env: { ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+  const code = await main(argv, {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    stdin: Readable.from([options.stdin ?? '']),
+    env: { ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -35,10 +41,7 @@ export async function runCli(argv: string[], options: { env?: Record<string, str
  * `QUESTION [y/N] ` written to stderr is answered with `answer` and a newline (null: the end of
  * input). `questions` holds the questions asked, without the "[y/N]".
  */
-export async function runCliOnTerminal(
-  argv: string[],
-  options: { env?: Record<string, string | undefined>; answer?: string | null; cwd?: string } = {},
-): Promise<CliResult & { questions: string[] }> {
+export async function runCliOnTerminal(argv: string[], options: { env?: Record<string, string | undefined>; answer?: string | null; cwd?: string } = {}): Promise<CliResult & { questions: string[] }> {
   const stdout = captured();
   Object.assign(stdout.stream, { isTTY: true });
   const stderr = Object.assign(new PassThrough(), { isTTY: true });

@@ -131,7 +131,11 @@ export function crashableEngine(kt: Keyturn, crashAt: number | null): CrashableE
       if (buried) return;
       buried = true;
       await applied.close();
-      await kt.state.db.updateTable('leases').set({ holder: `${hostname()}:${deadLocalPid()}:killed` }).where('holder', '=', engine.leases.holder).execute();
+      await kt.state.db
+        .updateTable('leases')
+        .set({ holder: `${hostname()}:${deadLocalPid()}:killed` })
+        .where('holder', '=', engine.leases.holder)
+        .execute();
     },
     close: () => applied.close(),
   };

@@ -73,33 +73,44 @@ export class FakeTarget implements Target {
   }
 
   async set(ctx: TargetContext, next: Credential, current: Credential | null): Promise<void> {
-    await this.record('set', next.username, () => {
-      if (this.refuseSet) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'set the password');
-      if (ctx.admin) {
-        const admin = this.admins.get(ctx.admin.username);
-        if (admin?.password !== ctx.admin.password) throw this.error('KT_TARGET_AUTH_FAILED', ctx.admin.username, 'log in as the admin');
-        if (!admin.mayChangeUsers) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'change the user');
-      }
-      const primary = ctx.primaryUsername;
-      if (ctx.strategy === 'alternating-users') {
-        if (next.username !== primary && next.username !== cloneUsername(primary)) throw this.error('KT_TARGET_USERNAME_INVALID', next.username, 'pick the standby');
-        if (!this.users.has(primary)) throw this.error('KT_TARGET_USER_MISSING', primary, 'find the primary user');
-        if (!ctx.admin) throw this.error('KT_TARGET_ADMIN_REQUIRED', next.username, 'create the standby');
-        this.memberships.set(next.username, new Set(this.memberships.get(primary)));
-      } else {
-        if (!this.users.has(next.username)) throw this.error('KT_TARGET_USER_MISSING', next.username, 'find the user');
-        const currentWorks = current !== null && this.users.get(current.username) === current.password;
-        // Without an admin the change is made as the user itself: it needs the current password (or is done already).
-        if (!ctx.admin && !currentWorks && this.users.get(next.username) !== next.password) throw this.error(current ? 'KT_TARGET_AUTH_FAILED' : 'KT_TARGET_ADMIN_REQUIRED', next.username, 'set the password');
-      }
-      this.users.set(next.username, next.password);
-    }, ctx);
+    await this.record(
+      'set',
+      next.username,
+      () => {
+        if (this.refuseSet) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'set the password');
+        if (ctx.admin) {
+          const admin = this.admins.get(ctx.admin.username);
+          if (admin?.password !== ctx.admin.password) throw this.error('KT_TARGET_AUTH_FAILED', ctx.admin.username, 'log in as the admin');
+          if (!admin.mayChangeUsers) throw this.error('KT_TARGET_PERMISSION_DENIED', next.username, 'change the user');
+        }
+        const primary = ctx.primaryUsername;
+        if (ctx.strategy === 'alternating-users') {
+          if (next.username !== primary && next.username !== cloneUsername(primary)) throw this.error('KT_TARGET_USERNAME_INVALID', next.username, 'pick the standby');
+          if (!this.users.has(primary)) throw this.error('KT_TARGET_USER_MISSING', primary, 'find the primary user');
+          if (!ctx.admin) throw this.error('KT_TARGET_ADMIN_REQUIRED', next.username, 'create the standby');
+          this.memberships.set(next.username, new Set(this.memberships.get(primary)));
+        } else {
+          if (!this.users.has(next.username)) throw this.error('KT_TARGET_USER_MISSING', next.username, 'find the user');
+          const currentWorks = current !== null && this.users.get(current.username) === current.password;
+          // Without an admin the change is made as the user itself: it needs the current password (or is done already).
+          if (!ctx.admin && !currentWorks && this.users.get(next.username) !== next.password)
+            throw this.error(current ? 'KT_TARGET_AUTH_FAILED' : 'KT_TARGET_ADMIN_REQUIRED', next.username, 'set the password');
+        }
+        this.users.set(next.username, next.password);
+      },
+      ctx,
+    );
   }
 
   async test(ctx: TargetContext, cred: Credential): Promise<void> {
-    await this.record('test', cred.username, () => {
-      if (this.refuseTest || this.users.get(cred.username) !== cred.password) throw this.error('KT_TARGET_AUTH_FAILED', cred.username, 'log in');
-    }, ctx);
+    await this.record(
+      'test',
+      cred.username,
+      () => {
+        if (this.refuseTest || this.users.get(cred.username) !== cred.password) throw this.error('KT_TARGET_AUTH_FAILED', cred.username, 'log in');
+      },
+      ctx,
+    );
   }
 
   private async record(op: FakeOp, username: string, act: () => void, ctx: TargetContext): Promise<void> {

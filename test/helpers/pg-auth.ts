@@ -42,10 +42,15 @@ export interface PgAuthCluster {
 /** Runs SQL as the postgres superuser over the cluster's local socket. */
 export function psqlAsPostgres(sql: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('runuser', ['-u', 'postgres', '--', 'psql', '-p', String(PG_AUTH_PORT), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`psql on port ${PG_AUTH_PORT} failed (is the keyturn cluster up? see .ci/run): ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      'runuser',
+      ['-u', 'postgres', '--', 'psql', '-p', String(PG_AUTH_PORT), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-f', '-'],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`psql on port ${PG_AUTH_PORT} failed (is the keyturn cluster up? see .ci/run): ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      },
+    );
     child.stdin?.end(sql);
   });
 }

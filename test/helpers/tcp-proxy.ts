@@ -40,5 +40,12 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     server = null;
   };
   await listen();
-  return { get port() { return port; }, down, up: listen, close: down };
+  return {
+    get port() {
+      return port;
+    },
+    down,
+    up: listen,
+    close: down,
+  };
 }

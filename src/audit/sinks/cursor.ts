@@ -50,12 +50,7 @@ export async function renameCursor(db: Kysely<Schema>, formerNames: readonly str
 
 /** Moves the cursor from `from` to `to` (if still at `from`) and clears its error. */
 export async function advanceCursor(db: Kysely<Schema>, name: string, from: number, to: number, now: number): Promise<void> {
-  await db
-    .updateTable('audit_sink_cursors')
-    .set({ next_seq: to, delivered_at: now, failures: 0, last_error: null, updated_at: now })
-    .where('name', '=', name)
-    .where('next_seq', '=', from)
-    .execute();
+  await db.updateTable('audit_sink_cursors').set({ next_seq: to, delivered_at: now, failures: 0, last_error: null, updated_at: now }).where('name', '=', name).where('next_seq', '=', from).execute();
 }
 
 /** Records a failed delivery (the cursor stays: the batch is retried next time). */
@@ -78,12 +73,14 @@ export function checkpointCursorName(name: string): string {
 export async function sinkStatuses(db: Kysely<Schema>): Promise<SinkStatus[]> {
   const rows = await db.selectFrom('audit_sink_cursors').selectAll().orderBy('name').execute();
   const checkpoints = new Map(rows.filter((r) => r.name.startsWith(CHECKPOINTS)).map((r) => [r.name.slice(CHECKPOINTS.length), Number(r.next_seq)]));
-  return rows.filter((r) => !r.name.startsWith(CHECKPOINTS)).map((r) => ({
-    name: r.name,
-    nextSeq: Number(r.next_seq),
-    nextCheckpoint: checkpoints.get(r.name) ?? null,
-    deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
-    failures: Number(r.failures),
-    lastError: r.last_error,
-  }));
+  return rows
+    .filter((r) => !r.name.startsWith(CHECKPOINTS))
+    .map((r) => ({
+      name: r.name,
+      nextSeq: Number(r.next_seq),
+      nextCheckpoint: checkpoints.get(r.name) ?? null,
+      deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
+      failures: Number(r.failures),
+      lastError: r.last_error,
+    }));
 }

@@ -98,7 +98,9 @@ async function shipCheckpoints(log: AuditLog, state: StateDb, sink: AuditSink, u
   const rows = await log.checkpointsBetween(from, upTo);
   if (rows.length === 0) return;
   const checkpoints: SinkCheckpoint[] = rows.map((r) => ({ size: r.size, note: r.note }));
-  await bounded(sink.name, `${checkpoints.length} checkpoint(s)`, options.timeoutMs, (signal) => (sink.deliverCheckpoints as NonNullable<AuditSink['deliverCheckpoints']>).call(sink, checkpoints, signal));
+  await bounded(sink.name, `${checkpoints.length} checkpoint(s)`, options.timeoutMs, (signal) =>
+    (sink.deliverCheckpoints as NonNullable<AuditSink['deliverCheckpoints']>).call(sink, checkpoints, signal),
+  );
   await advanceCursor(state.db, name, from, (checkpoints[checkpoints.length - 1] as SinkCheckpoint).size + 1, clock.now());
 }
 

@@ -32,7 +32,10 @@ function summary(plan: readonly PlanEntry[]): string {
 }
 
 function planTable(plan: readonly PlanEntry[]): string {
-  return table(['ACTION', 'KIND', 'NAME', 'CHANGED'], plan.map((p) => [p.action, p.kind, p.name, p.changed?.join(',')]));
+  return table(
+    ['ACTION', 'KIND', 'NAME', 'CHANGED'],
+    plan.map((p) => [p.action, p.kind, p.name, p.changed?.join(',')]),
+  );
 }
 
 /** The first few entries by kind and name, for a question. */

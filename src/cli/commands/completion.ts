@@ -118,9 +118,7 @@ function valueWord(v: ValueKind): string {
  */
 function sharedFunctions(nodes: readonly CommandNode[]): string {
   const child = nodes.flatMap((n) => n.commands.map((c) => `    ${[c.name, ...c.aliases].map((w) => sh(`${n.path} ${w}`)).join('|')}) REPLY=${sh(c.path)} ;;`));
-  const value = nodes.flatMap((n) =>
-    n.options.filter((o) => o.value.kind !== 'none').map((o) => `    ${o.flags.map((f) => sh(`${n.path} ${f}`)).join('|')}) REPLY=${sh(valueWord(o.value))} ;;`),
-  );
+  const value = nodes.flatMap((n) => n.options.filter((o) => o.value.kind !== 'none').map((o) => `    ${o.flags.map((f) => sh(`${n.path} ${f}`)).join('|')}) REPLY=${sh(valueWord(o.value))} ;;`));
   return `# _keyturn_child PATH WORD: REPLY is the command path that WORD leads to from PATH (status 1: none).
 _keyturn_child() {
   case "$1 $2" in
@@ -217,7 +215,8 @@ function described(word: string, description: string): string {
 function zshScript(root: CommandNode): string {
   const nodes = walk(root);
   const words = nodes.map(
-    (n) => `    ${sh(n.path)}) reply=(${[...n.commands.flatMap((c) => [c.name, ...c.aliases].map((w) => described(w, c.summary))), ...n.argumentChoices.map((w) => described(w, `${w} completion script`))].join(' ')}) ;;`,
+    (n) =>
+      `    ${sh(n.path)}) reply=(${[...n.commands.flatMap((c) => [c.name, ...c.aliases].map((w) => described(w, c.summary))), ...n.argumentChoices.map((w) => described(w, `${w} completion script`))].join(' ')}) ;;`,
   );
   const options = nodes.map((n) => `    ${sh(n.path)}) reply=(${n.options.flatMap((o) => o.flags.map((f) => described(f, o.description))).join(' ')}) ;;`);
   return `#compdef keyturn
@@ -306,7 +305,9 @@ end`;
 function fishScript(root: CommandNode): string {
   const nodes = walk(root);
   const child = nodes.flatMap((n) => n.commands.map((c) => `        case ${[c.name, ...c.aliases].map((w) => fish(`${n.path} ${w}`)).join(' ')}\n            echo ${fish(c.path)}`));
-  const value = nodes.flatMap((n) => n.options.filter((o) => o.value.kind !== 'none').map((o) => `        case ${o.flags.map((f) => fish(`${n.path} ${f}`)).join(' ')}\n            echo ${fish(o.value.kind)}`));
+  const value = nodes.flatMap((n) =>
+    n.options.filter((o) => o.value.kind !== 'none').map((o) => `        case ${o.flags.map((f) => fish(`${n.path} ${f}`)).join(' ')}\n            echo ${fish(o.value.kind)}`),
+  );
   const lines: string[] = [];
   for (const n of nodes) {
     const at = `-n ${fish(`__keyturn_at ${JSON.stringify(n.path)}`)}`;

@@ -80,14 +80,25 @@ Examples:
         }
         const history = await kt.store.versions('quickstart/jwt-secret');
         const rendered = readFileSync(join(dir, 'app.env'), 'utf8');
-        const result = { home: settings.home, createdHome, config: file, steps, runs: runs.map((r) => ({ id: r.id, path: r.path, status: r.status })), history: history.map((v) => ({ version: v.number, id: v.id, stages: v.stages, createdAt: isoTime(v.createdAt) })), renderedFile: join(dir, 'app.env') };
+        const result = {
+          home: settings.home,
+          createdHome,
+          config: file,
+          steps,
+          runs: runs.map((r) => ({ id: r.id, path: r.path, status: r.status })),
+          history: history.map((v) => ({ version: v.number, id: v.id, stages: v.stages, createdAt: isoTime(v.createdAt) })),
+          renderedFile: join(dir, 'app.env'),
+        };
         const home = opts.home ? ` --home ${opts.home}` : '';
         emit(app.io, !!opts.json, result, () =>
           [
             ...steps.map((s) => `- ${s}`),
             '',
             'History of quickstart/jwt-secret (values are never shown here):',
-            table(['VERSION', 'STAGES', 'CREATED'], history.map((v) => [v.number, v.stages.join(','), isoTime(v.createdAt)])),
+            table(
+              ['VERSION', 'STAGES', 'CREATED'],
+              history.map((v) => [v.number, v.stages.join(','), isoTime(v.createdAt)]),
+            ),
             `Rendered ${join(dir, 'app.env')} (mode 0600; demo values):`,
             rendered.trimEnd(),
             '',

@@ -79,7 +79,14 @@ async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outc
   try {
     const run = await withGracefulStop(kt, async () => (await kt.engine()).rotate(path, { wait }));
     const consumers = await (await kt.engine()).runs.consumers(run.id);
-    return { path, status: run.status, runId: run.id, error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null, line: runLine(run, consumers), json: runJson(run, consumers) };
+    return {
+      path,
+      status: run.status,
+      runId: run.id,
+      error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null,
+      line: runLine(run, consumers),
+      json: runJson(run, consumers),
+    };
   } catch (e) {
     if (!isKeyturnError(e)) throw e;
     return { path, status: 'error', runId: null, error: { code: e.code, message: e.message }, line: `${path}: ${e.code}: ${e.message}`, json: null };
@@ -151,7 +158,9 @@ Examples:
       const results = await app.withKeyturn(opts, async (kt) => {
         const paths = opts.due
           ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
-          : (await kt.applied.policies()).filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret')).map((p) => p.path);
+          : (await kt.applied.policies())
+              .filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret'))
+              .map((p) => p.path);
         if (opts.dryRun) {
           // Each secret is planned as `rotate PATH --dry-run` would: templates checked, the current credential tried.
           const engine = await kt.engine();
@@ -186,12 +195,13 @@ Examples:
           summary.total === 0
             ? `${opts.due ? 'No runs are due' : `No managed ${which(2)} to rotate`}${opts.dryRun ? ' (dry run: nothing changed)' : ''}\n`
             : opts.dryRun
-            ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
-            : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} held by another worker` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
+              ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
+              : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} held by another worker` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
         );
       }
       if (!opts.dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
       const doomed = results.filter((r) => r.error !== null);
-      if (opts.dryRun && doomed.length > 0) throw new KeyturnError(doomed[0]!.error!.code as never, `${doomed.length} of ${results.length} rotations would fail before changing anything: ${listed(doomed.map((r) => r.path))}`);
+      if (opts.dryRun && doomed.length > 0)
+        throw new KeyturnError(doomed[0]!.error!.code as never, `${doomed.length} of ${results.length} rotations would fail before changing anything: ${listed(doomed.map((r) => r.path))}`);
     });
 }

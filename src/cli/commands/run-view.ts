@@ -23,7 +23,17 @@ export function runJson(run: Run, consumers?: ConsumerStatus[]): Record<string, 
     nextAttemptAt: run.nextAttemptAt === null ? null : isoTime(run.nextAttemptAt),
     createdAt: isoTime(run.createdAt),
     finishedAt: run.finishedAt === null ? null : isoTime(run.finishedAt),
-    ...(consumers ? { consumers: consumers.map((c) => ({ kind: c.kind, target: c.description, status: c.status, attempts: c.attempts, error: c.errorCode ? { code: c.errorCode, message: c.errorMessage } : null })) } : {}),
+    ...(consumers
+      ? {
+          consumers: consumers.map((c) => ({
+            kind: c.kind,
+            target: c.description,
+            status: c.status,
+            attempts: c.attempts,
+            error: c.errorCode ? { code: c.errorCode, message: c.errorMessage } : null,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -68,10 +78,19 @@ export function runDetail(run: Run, steps: RunStepsTable[], consumers: ConsumerS
       ],
     ),
     'Steps:',
-    table(['#', 'STEP', 'ATTEMPT', 'OUTCOME', 'MS', 'DETAIL'], steps.map((s) => [s.seq, s.step, s.attempt, s.outcome + (s.error_code ? ` ${s.error_code}` : ''), s.finished_at - s.started_at, s.detail])),
+    table(
+      ['#', 'STEP', 'ATTEMPT', 'OUTCOME', 'MS', 'DETAIL'],
+      steps.map((s) => [s.seq, s.step, s.attempt, s.outcome + (s.error_code ? ` ${s.error_code}` : ''), s.finished_at - s.started_at, s.detail]),
+    ),
   ];
   if (consumers.length) {
-    lines.push('Consumers:', table(['#', 'KIND', 'TARGET', 'STATUS', 'ATTEMPTS', 'ERROR'], consumers.map((c) => [c.idx, c.kind, c.description, c.status, c.attempts, c.errorCode ? `${c.errorCode}: ${c.errorMessage}` : null])));
+    lines.push(
+      'Consumers:',
+      table(
+        ['#', 'KIND', 'TARGET', 'STATUS', 'ATTEMPTS', 'ERROR'],
+        consumers.map((c) => [c.idx, c.kind, c.description, c.status, c.attempts, c.errorCode ? `${c.errorCode}: ${c.errorMessage}` : null]),
+      ),
+    );
   }
   return lines.join('\n');
 }

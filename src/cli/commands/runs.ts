@@ -21,8 +21,17 @@ Examples:
     )
     .action(async (path: string | undefined, opts: CommonOptions & { limit: number }) => {
       const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: opts.limit }));
-      emit(app.io, !!opts.json, list.map((r) => runJson(r)), () =>
-        list.length === 0 ? 'No runs.' : table(['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'], list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode && r.failedStep ? `${r.errorCode} at ${r.failedStep}` : r.errorCode, isoTime(r.createdAt)])),
+      emit(
+        app.io,
+        !!opts.json,
+        list.map((r) => runJson(r)),
+        () =>
+          list.length === 0
+            ? 'No runs.'
+            : table(
+                ['RUN', 'SECRET', 'STATUS', 'STEP', 'ATTEMPT', 'ERROR', 'CREATED'],
+                list.map((r) => [r.id, r.path, r.status, r.step, r.attempt, r.errorCode && r.failedStep ? `${r.errorCode} at ${r.failedStep}` : r.errorCode, isoTime(r.createdAt)]),
+              ),
       );
     });
 
@@ -40,8 +49,23 @@ Examples:
         const e = await kt.engine();
         return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
       });
-      emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map((s) => ({ seq: s.seq, step: s.step, attempt: s.attempt, outcome: s.outcome, errorCode: s.error_code, detail: s.detail, startedAt: isoTime(s.started_at), ms: s.finished_at - s.started_at })) }, () =>
-        runDetail(run, steps, consumers),
+      emit(
+        app.io,
+        !!opts.json,
+        {
+          ...runJson(run, consumers),
+          steps: steps.map((s) => ({
+            seq: s.seq,
+            step: s.step,
+            attempt: s.attempt,
+            outcome: s.outcome,
+            errorCode: s.error_code,
+            detail: s.detail,
+            startedAt: isoTime(s.started_at),
+            ms: s.finished_at - s.started_at,
+          })),
+        },
+        () => runDetail(run, steps, consumers),
       );
     });
 
@@ -88,7 +112,10 @@ Examples:
         const current = await engine.runs.get(id);
         // A finished run cannot become unfinished: cancel refuses it (KT_RUN_FINISHED), so no question.
         if (current.status !== 'done' && current.status !== 'cancelled') {
-          await confirm(app, { question: `Cancel run ${current.id} of ${current.path} (${current.status} at step ${current.step}, attempt ${current.attempt}), clearing its pending version?`, yes: opts.yes });
+          await confirm(app, {
+            question: `Cancel run ${current.id} of ${current.path} (${current.status} at step ${current.step}, attempt ${current.attempt}), clearing its pending version?`,
+            yes: opts.yes,
+          });
         }
         return engine.cancel(id);
       });

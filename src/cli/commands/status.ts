@@ -39,21 +39,23 @@ Examples:
     .action(async (opts: CommonOptions) => {
       const [{ fileMode }, { ROOT_KEY_FILE }] = await Promise.all([app.runtime(), import('../../crypto/root-key.js')]);
       // KT_NOT_INITIALIZED comes back as a value: it is this command's answer, not its failure.
-      const status = await app.withKeyturn(opts, async (kt) => {
-        // A store that cannot count its secrets cheaply (one outside the state database) says null.
-        const counts = (await kt.store.counts?.()) ?? null;
-        const s = kt.settings;
-        return {
-          initialized: true,
-          home: s.home,
-          state: { dialect: kt.state.dialect, location: kt.state.location },
-          rootKey: { id: kt.ring.rootKey.id, source: s.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : join(s.home, ROOT_KEY_FILE), fileMode: s.rootKeyFromEnv ? null : fileMode(join(s.home, ROOT_KEY_FILE)) },
-          dataKeys: { count: kt.ring.dataKeyCount, active: kt.ring.activeDataKeyId },
-          store: kt.store.kind,
-          secrets: counts,
-          limits: { maxValueBytes: s.maxValueBytes, maxVersions: s.maxVersions, retentionDays: s.retentionDays, recoveryDays: s.recoveryDays, purgeProtection: s.purgeProtection },
-        };
-      }).catch((e: unknown) => (isKeyturnError(e, 'KT_NOT_INITIALIZED') ? e : Promise.reject(e)));
+      const status = await app
+        .withKeyturn(opts, async (kt) => {
+          // A store that cannot count its secrets cheaply (one outside the state database) says null.
+          const counts = (await kt.store.counts?.()) ?? null;
+          const s = kt.settings;
+          return {
+            initialized: true,
+            home: s.home,
+            state: { dialect: kt.state.dialect, location: kt.state.location },
+            rootKey: { id: kt.ring.rootKey.id, source: s.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : join(s.home, ROOT_KEY_FILE), fileMode: s.rootKeyFromEnv ? null : fileMode(join(s.home, ROOT_KEY_FILE)) },
+            dataKeys: { count: kt.ring.dataKeyCount, active: kt.ring.activeDataKeyId },
+            store: kt.store.kind,
+            secrets: counts,
+            limits: { maxValueBytes: s.maxValueBytes, maxVersions: s.maxVersions, retentionDays: s.retentionDays, recoveryDays: s.recoveryDays, purgeProtection: s.purgeProtection },
+          };
+        })
+        .catch((e: unknown) => (isKeyturnError(e, 'KT_NOT_INITIALIZED') ? e : Promise.reject(e)));
       if (status instanceof KeyturnError) return notInitialized(app, opts, status.message);
       emit(app.io, !!opts.json, status, () =>
         table(

@@ -29,7 +29,10 @@ export function createExecConsumer(config: ExecConsumerConfig): Consumer {
       throwIfAborted(ctx, describe);
       const env = commandEnv(describe, config.env, secret);
       if (config.cwd !== undefined) {
-        const isDir = await stat(config.cwd).then((s) => s.isDirectory(), () => false);
+        const isDir = await stat(config.cwd).then(
+          (s) => s.isDirectory(),
+          () => false,
+        );
         if (!isDir) throw consumerFailed(describe, `the working folder ${config.cwd} does not exist`);
       }
       const forms = secretForms(secret.value);
@@ -58,7 +61,7 @@ export function createExecConsumer(config: ExecConsumerConfig): Consumer {
 function describeFailure(r: RunResult, timeoutMs: number): string | null {
   if (r.startError !== null) return `the command could not be started (${r.startError})`;
   if (r.timedOut) return `the command timed out after ${timeoutMs} ms; its process group was killed`;
-  if (r.aborted) return 'the delivery was cancelled; the command\'s process group was killed';
+  if (r.aborted) return "the delivery was cancelled; the command's process group was killed";
   if (r.signal !== null) return `the command was killed by ${r.signal}`;
   if (r.code !== 0) return `the command exited with code ${String(r.code)}`;
   return null;

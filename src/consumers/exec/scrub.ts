@@ -53,7 +53,9 @@ export function secretForms(value: SecretValue): string[] {
     leaves.push(JSON.stringify(value));
     Object.values(value).forEach(visit);
     // HTTP Basic: base64 of `username:password`, for every two string fields.
-    const strings = Object.values(value).filter((v): v is string => typeof v === 'string' && v !== '').slice(0, MAX_BASIC_FIELDS);
+    const strings = Object.values(value)
+      .filter((v): v is string => typeof v === 'string' && v !== '')
+      .slice(0, MAX_BASIC_FIELDS);
     for (const a of strings) for (const b of strings) if (a !== b) derived.push(...base64Forms(`${a}:${b}`));
   }
 

@@ -18,21 +18,19 @@ import { templateProblems } from './template.js';
 const MODE_TEXT = /^0?[0-7]{3}$/;
 const MODE_HINT = 'must be permission bits in octal, quoted, such as "0600" or "0640"';
 
-const mode = z
-  .union([z.string(), z.number()], { error: MODE_HINT })
-  .transform((v, ctx) => {
-    const text = String(v);
-    if (!MODE_TEXT.test(text)) {
-      ctx.addIssue({ code: 'custom', message: MODE_HINT });
-      return z.NEVER;
-    }
-    if ((parseInt(text, 8) & 0o022) !== 0) {
-      ctx.addIssue({ code: 'custom', message: 'must not let group or others write the secret file (such as "0600" or "0640")' });
-      return z.NEVER;
-    }
-    // Canonical text, so the parsed config parses again to itself (it is stored and re-read).
-    return text.padStart(4, '0');
-  });
+const mode = z.union([z.string(), z.number()], { error: MODE_HINT }).transform((v, ctx) => {
+  const text = String(v);
+  if (!MODE_TEXT.test(text)) {
+    ctx.addIssue({ code: 'custom', message: MODE_HINT });
+    return z.NEVER;
+  }
+  if ((parseInt(text, 8) & 0o022) !== 0) {
+    ctx.addIssue({ code: 'custom', message: 'must not let group or others write the secret file (such as "0600" or "0640")' });
+    return z.NEVER;
+  }
+  // Canonical text, so the parsed config parses again to itself (it is stored and re-read).
+  return text.padStart(4, '0');
+});
 
 /** The mode bits of a parsed config. */
 export function modeBits(config: { mode: string }): number {

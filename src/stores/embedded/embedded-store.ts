@@ -246,12 +246,13 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       if (expected !== undefined) await this.assertCurrentVersion(trx, path, secret.id, created, expected);
 
       const number = Number(secret.next_version);
-      await trx.updateTable('secrets').set({ next_version: number + 1, updated_at: now }).where('id', '=', secret.id).execute();
-      const { dataKeyId, sealed } = this.ring.sealValue(path, versionId, bytes);
       await trx
-        .insertInto('secret_versions')
-        .values({ secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now })
+        .updateTable('secrets')
+        .set({ next_version: number + 1, updated_at: now })
+        .where('id', '=', secret.id)
         .execute();
+      const { dataKeyId, sealed } = this.ring.sealValue(path, versionId, bytes);
+      await trx.insertInto('secret_versions').values({ secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now }).execute();
       // One read of the stage rows; every move below is a compare-and-set against what it says.
       const held = await this.stageHolders(trx, secret.id);
       for (const stage of stages) await this.applyMove(trx, secret.id, stage, versionId, held.get(stage) ?? null, now, held);
@@ -279,25 +280,30 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   private async moveStageAudited(action: StoreAuditAction, path: string, stage: Stage, to: string | null, expectFrom: string | null, within?: Transaction<Schema>): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
-    await this.write(action, path, async (trx, details) => {
-      details.versionId = to;
-      const secret = await this.requireSecret(trx, path);
-      assertLive(secret);
-      if (to !== null) {
-        const exists = await trx.selectFrom('secret_versions').select('id').where('secret_id', '=', secret.id).where('id', '=', to).executeTakeFirst();
-        if (!exists) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
-      }
-      const held = await this.stageHolders(trx, secret.id);
-      const holder = held.get(st) ?? null;
-      if (holder !== expectFrom) {
-        throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is on ${holder ?? 'no version'}, not ${expectFrom ?? 'no version'}`, {
-          details: { path, stage: st, expected: expectFrom, actual: holder },
-        });
-      }
-      if (holder === to) return;
-      await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now(), held);
-      await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
-    }, within);
+    await this.write(
+      action,
+      path,
+      async (trx, details) => {
+        details.versionId = to;
+        const secret = await this.requireSecret(trx, path);
+        assertLive(secret);
+        if (to !== null) {
+          const exists = await trx.selectFrom('secret_versions').select('id').where('secret_id', '=', secret.id).where('id', '=', to).executeTakeFirst();
+          if (!exists) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
+        }
+        const held = await this.stageHolders(trx, secret.id);
+        const holder = held.get(st) ?? null;
+        if (holder !== expectFrom) {
+          throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is on ${holder ?? 'no version'}, not ${expectFrom ?? 'no version'}`, {
+            details: { path, stage: st, expected: expectFrom, actual: holder },
+          });
+        }
+        if (holder === to) return;
+        await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now(), held);
+        await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
+      },
+      within,
+    );
   }
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
@@ -305,10 +311,14 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       assertValidPath(path);
       const patch = normalizeMetadata(metadata);
       return this.write('secret.metadata', path, async (trx) => {
-      const secret = await this.requireSecret(trx, path);
-      assertLive(secret);
-      await trx.updateTable('secrets').set({ ...metadataColumns(patch), updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
-      return this.info(trx, (await this.findSecret(trx, path))!);
+        const secret = await this.requireSecret(trx, path);
+        assertLive(secret);
+        await trx
+          .updateTable('secrets')
+          .set({ ...metadataColumns(patch), updated_at: this.clock.now() })
+          .where('id', '=', secret.id)
+          .execute();
+        return this.info(trx, (await this.findSecret(trx, path))!);
       });
     });
   }
@@ -327,7 +337,11 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       const secret = await this.requireSecret(trx, path);
       assertLive(secret);
       const now = this.clock.now();
-      await trx.updateTable('secrets').set({ deleted_at: now, purge_after: now + days * DAY_MS, updated_at: now }).where('id', '=', secret.id).execute();
+      await trx
+        .updateTable('secrets')
+        .set({ deleted_at: now, purge_after: now + days * DAY_MS, updated_at: now })
+        .where('id', '=', secret.id)
+        .execute();
       return this.info(trx, (await this.findSecret(trx, path))!);
     });
   }
@@ -403,7 +417,10 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         .selectFrom('secrets')
         .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.count<number>('deleted_at').as('deleted')])
         .executeTakeFirstOrThrow();
-      const versions = await this.state.db.selectFrom('secret_versions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const versions = await this.state.db
+        .selectFrom('secret_versions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return { secrets: Number(secrets.n) - Number(secrets.deleted), deleted: Number(secrets.deleted), versions: Number(versions.n) };
     });
   }
@@ -474,7 +491,20 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     if (!secret) {
       const res = await trx
         .insertInto('secrets')
-        .values({ id: randomUUID(), path, type: null, description: null, owner: null, tags: '{}', created_at: now, updated_at: now, deleted_at: null, purge_after: null, next_version: 1, ...metadataColumns(metadata ?? {}) })
+        .values({
+          id: randomUUID(),
+          path,
+          type: null,
+          description: null,
+          owner: null,
+          tags: '{}',
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+          purge_after: null,
+          next_version: 1,
+          ...metadataColumns(metadata ?? {}),
+        })
         .onConflict((oc) => oc.column('path').doNothing())
         .executeTakeFirst();
       created = Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
@@ -654,7 +684,8 @@ function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> 
   }
   if (m.tags !== undefined) {
     for (const [k, v] of Object.entries(m.tags)) {
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256) throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
+      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256)
+        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
     }
     out.tags = { ...m.tags };
   }

@@ -71,9 +71,7 @@ export class MysqlTarget implements Target {
     await withMysql(this.config, self, ctx.signal, { action, literals: true }, async (run) => {
       const [row] = await run('SELECT VERSION() AS v', self.username, action);
       const mariadb = String(row?.v ?? '').includes('MariaDB');
-      const sql = mariadb
-        ? `SET PASSWORD = PASSWORD(${sqlString(next.password)})`
-        : `ALTER USER CURRENT_USER() IDENTIFIED BY ${sqlString(next.password)} REPLACE ${sqlString(self.password)}`;
+      const sql = mariadb ? `SET PASSWORD = PASSWORD(${sqlString(next.password)})` : `ALTER USER CURRENT_USER() IDENTIFIED BY ${sqlString(next.password)} REPLACE ${sqlString(self.password)}`;
       await run(sql, self.username, action);
     });
   }

@@ -57,14 +57,19 @@ export async function withMysql<T>(config: MysqlTargetConfig, cred: Credential, 
   const onAbort = (): Error => targetError('KT_TARGET_UNAVAILABLE', at, { username: cred.username, action: options.action }, undefined, 'aborted (time limit reached)');
   let connected = false;
   try {
-    return await abortable(signal, () => conn.destroy(), onAbort, async () => {
-      await new Promise<void>((resolve, reject) => {
-        conn.connect((err) => (err ? reject(mysqlError(err, at, { username: cred.username, action: options.action }, cred.username, true)) : resolve()));
-      });
-      connected = true;
-      if (options.literals) await run("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_BACKSLASH_ESCAPES')", cred.username, 'prepare the session');
-      return fn(run);
-    });
+    return await abortable(
+      signal,
+      () => conn.destroy(),
+      onAbort,
+      async () => {
+        await new Promise<void>((resolve, reject) => {
+          conn.connect((err) => (err ? reject(mysqlError(err, at, { username: cred.username, action: options.action }, cred.username, true)) : resolve()));
+        });
+        connected = true;
+        if (options.literals) await run("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_BACKSLASH_ESCAPES')", cred.username, 'prepare the session');
+        return fn(run);
+      },
+    );
   } finally {
     if (connected && !signal.aborted) await new Promise<void>((resolve) => conn.end(() => resolve()));
     else conn.destroy();

@@ -39,7 +39,12 @@ export class AdminSessions {
     const reused = this.take(key);
     const session = reused ?? (await openPgSession(this.config, admin, signal, action));
     try {
-      const result = await abortable(signal, session.destroy, () => abortError(this.config, admin.username, action), () => fn(session.client, session.run));
+      const result = await abortable(
+        signal,
+        session.destroy,
+        () => abortError(this.config, admin.username, action),
+        () => fn(session.client, session.run),
+      );
       this.park(key, session);
       return result;
     } catch (e) {

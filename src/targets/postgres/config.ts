@@ -14,7 +14,11 @@ export const postgresConfigSchema = z.strictObject({
   type: z.literal('postgres'),
   host: hostField,
   port: portField,
-  database: z.string({ error: 'must name the database to connect to' }).min(1, 'must name the database to connect to').max(63, 'must be at most 63 bytes').describe('database every connection opens (logins are tested against it)'),
+  database: z
+    .string({ error: 'must name the database to connect to' })
+    .min(1, 'must name the database to connect to')
+    .max(63, 'must be at most 63 bytes')
+    .describe('database every connection opens (logins are tested against it)'),
   ssl: z.boolean({ error: 'must be true or false' }).optional().describe('connect over TLS, verifying the server certificate'),
   connectTimeoutMs: connectTimeoutField,
 });

@@ -56,9 +56,13 @@ export async function syncMemberships(client: Pick<pg.Client, 'escapeIdentifier'
   if (statements.length === 0) return 0;
   const left = membershipStatements(client, want, await readMemberships(run, clone), clone);
   if (left.length > 0) {
-    throw new KeyturnError('KT_TARGET_PERMISSION_DENIED', `the role memberships of "${clone}" still differ from "${primary}" after syncing (${left.length} left; a membership granted by another role cannot be revoked by the admin)`, {
-      details: { target: 'postgres', username: clone },
-    });
+    throw new KeyturnError(
+      'KT_TARGET_PERMISSION_DENIED',
+      `the role memberships of "${clone}" still differ from "${primary}" after syncing (${left.length} left; a membership granted by another role cannot be revoked by the admin)`,
+      {
+        details: { target: 'postgres', username: clone },
+      },
+    );
   }
   return statements.length;
 }

@@ -90,13 +90,18 @@ export async function openPgSession(config: PostgresTargetConfig, cred: Credenti
     unref: () => socket()?.unref?.(),
     ref: () => socket()?.ref?.(),
   };
-  await abortable(signal, session.destroy, () => abortError(config, cred.username, action), async () => {
-    try {
-      await client.connect();
-    } catch (e) {
-      throw pgError(e, at, { username: cred.username, action }, cred.username, true);
-    }
-  });
+  await abortable(
+    signal,
+    session.destroy,
+    () => abortError(config, cred.username, action),
+    async () => {
+      try {
+        await client.connect();
+      } catch (e) {
+        throw pgError(e, at, { username: cred.username, action }, cred.username, true);
+      }
+    },
+  );
   return session;
 }
 
@@ -104,7 +109,12 @@ export async function openPgSession(config: PostgresTargetConfig, cred: Credenti
 export async function withPgClient<T>(config: PostgresTargetConfig, cred: Credential, signal: AbortSignal, action: string, fn: (client: pg.Client, run: PgRun) => Promise<T>): Promise<T> {
   const session = await openPgSession(config, cred, signal, action);
   try {
-    return await abortable(signal, session.destroy, () => abortError(config, cred.username, action), () => fn(session.client, session.run));
+    return await abortable(
+      signal,
+      session.destroy,
+      () => abortError(config, cred.username, action),
+      () => fn(session.client, session.run),
+    );
   } finally {
     if (signal.aborted) session.destroy();
     else await session.close();

@@ -3,12 +3,18 @@ import { cloneRules, parseAclUser, samePermissions } from './acl.js';
 
 // ACL GETUSER as Redis 7.0 answers it over RESP2 (flat key/value array).
 const REDIS7 = [
-  'flags', ['on', 'skip-sanitize-payload'],
-  'passwords', ['c592df4a86933b92addc9842402ddf198c638ea9be58916ee6e3734e1e3152f8'],
-  'commands', '-@all +get +ping',
-  'keys', '~app:* %R~ro:*',
-  'channels', '&c2',
-  'selectors', [['commands', '-@all +set', 'keys', '~w:*', 'channels', '']],
+  'flags',
+  ['on', 'skip-sanitize-payload'],
+  'passwords',
+  ['c592df4a86933b92addc9842402ddf198c638ea9be58916ee6e3734e1e3152f8'],
+  'commands',
+  '-@all +get +ping',
+  'keys',
+  '~app:* %R~ro:*',
+  'channels',
+  '&c2',
+  'selectors',
+  [['commands', '-@all +set', 'keys', '~w:*', 'channels', '']],
 ];
 
 describe('redis ACL rules', () => {

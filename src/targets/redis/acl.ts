@@ -38,7 +38,10 @@ function fields(reply: unknown): Map<string, unknown> {
 
 /** Rules from a string ("+get -@all") or a list of patterns (Redis 6 keys: ["app:*"]). */
 function rules(value: unknown, prefix = ''): string[] {
-  if (typeof value === 'string' || Buffer.isBuffer(value)) return String(value).split(' ').filter((r) => r !== '');
+  if (typeof value === 'string' || Buffer.isBuffer(value))
+    return String(value)
+      .split(' ')
+      .filter((r) => r !== '');
   if (Array.isArray(value)) return value.map((v) => String(v)).map((v) => (prefix && !v.startsWith(prefix) && !v.startsWith('%') ? `${prefix}${v}` : v));
   return [];
 }
@@ -83,13 +86,7 @@ const SANITIZE_FLAGS = new Set(['sanitize-payload', 'skip-sanitize-payload']);
  * ```
  */
 export function cloneRules(user: AclUser): string[] {
-  return [
-    ...user.flags.filter((f) => !LOGIN_FLAGS.has(f)),
-    ...user.commands,
-    ...user.keys,
-    ...user.channels,
-    ...user.selectors.filter((s) => s.length > 0).map((s) => `(${s.join(' ')})`),
-  ];
+  return [...user.flags.filter((f) => !LOGIN_FLAGS.has(f)), ...user.commands, ...user.keys, ...user.channels, ...user.selectors.filter((s) => s.length > 0).map((s) => `(${s.join(' ')})`)];
 }
 
 /** The permission rules of a user, comparable between two users (flags sorted, passwords left out). */

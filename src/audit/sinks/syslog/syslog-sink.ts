@@ -40,12 +40,18 @@ export class SyslogSink implements AuditSink {
   }
 
   async deliver(records: readonly SinkRecord[], signal: AbortSignal): Promise<void> {
-    await this.#send(records.map((r) => formatSyslog(r, this.#self)), signal);
+    await this.#send(
+      records.map((r) => formatSyslog(r, this.#self)),
+      signal,
+    );
   }
 
   async deliverCheckpoints(checkpoints: readonly SinkCheckpoint[], signal: AbortSignal): Promise<void> {
     const time = new Date().toISOString();
-    await this.#send(checkpoints.map((c) => formatCheckpointSyslog(c, this.#self, time)), signal);
+    await this.#send(
+      checkpoints.map((c) => formatCheckpointSyslog(c, this.#self, time)),
+      signal,
+    );
   }
 
   async #send(messages: readonly string[], signal: AbortSignal): Promise<void> {

@@ -23,7 +23,9 @@ Examples:
     .action(async (opts: CommonOptions & { output?: string }) => {
       const cp = await app.withKeyturn(opts, (kt) => kt.audit.checkpoint());
       if (opts.output !== undefined) writeFileSync(opts.output, cp.note, { mode: 0o644 });
-      emit(app.io, !!opts.json, { size: cp.size, root: cp.root, createdAt: isoTime(cp.created_at), note: cp.note }, () => (opts.output === undefined ? cp.note : `Checkpoint at size ${cp.size} written to ${opts.output}`));
+      emit(app.io, !!opts.json, { size: cp.size, root: cp.root, createdAt: isoTime(cp.created_at), note: cp.note }, () =>
+        opts.output === undefined ? cp.note : `Checkpoint at size ${cp.size} written to ${opts.output}`,
+      );
     });
 
   common(audit.command('tick'))
@@ -39,7 +41,9 @@ Examples:
     )
     .action(async (opts: CommonOptions) => {
       const r = await app.withKeyturn(opts, (kt) => kt.audit.tick());
-      emit(app.io, !!opts.json, r, () => (r.heartbeat ? `Heartbeat ${r.heartbeat.id} (#${r.heartbeat.seq}), checkpoint at size ${r.checkpoint}` : r.checkpoint !== null ? `Checkpoint at size ${r.checkpoint}` : 'Nothing due'));
+      emit(app.io, !!opts.json, r, () =>
+        r.heartbeat ? `Heartbeat ${r.heartbeat.id} (#${r.heartbeat.seq}), checkpoint at size ${r.checkpoint}` : r.checkpoint !== null ? `Checkpoint at size ${r.checkpoint}` : 'Nothing due',
+      );
     });
 
   common(audit.command('deliver'))
@@ -59,7 +63,10 @@ Examples:
       emit(app.io, !!opts.json, { reports, sinks: statuses }, () =>
         reports.length === 0
           ? 'No audit sink is configured.'
-          : table(['SINK', 'DELIVERED', 'NEXT SEQ', 'BEHIND', 'ERROR'], reports.map((r) => [r.name, r.delivered, r.nextSeq, r.behind, r.error])),
+          : table(
+              ['SINK', 'DELIVERED', 'NEXT SEQ', 'BEHIND', 'ERROR'],
+              reports.map((r) => [r.name, r.delivered, r.nextSeq, r.behind, r.error]),
+            ),
       );
     });
 }

@@ -52,9 +52,16 @@ Examples:
         }
         const summary = await writeExport(kt.audit, { from }, opts.output);
         // Recorded after the fact and best effort: a damaged log must still be exportable for forensics.
-        await kt.audit.append({ action: 'audit.export', outcome: 'success' }).catch((e: unknown) => kt.log.warn({ code: (e as { code?: string }).code }, 'the export was not recorded in the audit log'));
+        await kt.audit
+          .append({ action: 'audit.export', outcome: 'success' })
+          .catch((e: unknown) => kt.log.warn({ code: (e as { code?: string }).code }, 'the export was not recorded in the audit log'));
         return summary;
       });
-      emit(app.io, !!opts.json, summary, () => `Exported ${summary.events} events (from #${summary.first}) and ${summary.checkpoints} checkpoints to ${summary.file}; covered by the checkpoint at size ${summary.checkpointSize}.`);
+      emit(
+        app.io,
+        !!opts.json,
+        summary,
+        () => `Exported ${summary.events} events (from #${summary.first}) and ${summary.checkpoints} checkpoints to ${summary.file}; covered by the checkpoint at size ${summary.checkpointSize}.`,
+      );
     });
 }

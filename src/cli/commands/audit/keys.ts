@@ -64,7 +64,9 @@ Examples:
         return { hashes, events, json };
       });
       warnIfOnCommandLine({ ...opts, ...(value === undefined ? {} : { value }) }, app.io);
-      emit(app.io, !!opts.json, { hashes: data.hashes, ...(opts.find ? { events: data.json } : {}) }, () => [...data.hashes, ...(opts.find ? ['', `${data.events.length} event(s) carry it${data.events.length ? ':' : '.'}`, ...data.events] : [])].join('\n'));
+      emit(app.io, !!opts.json, { hashes: data.hashes, ...(opts.find ? { events: data.json } : {}) }, () =>
+        [...data.hashes, ...(opts.find ? ['', `${data.events.length} event(s) carry it${data.events.length ? ':' : '.'}`, ...data.events] : [])].join('\n'),
+      );
     });
 
   common(audit.command('rotate-hash-key'))

@@ -124,7 +124,11 @@ Examples:
         if (result.ok) {
           return [`Audit log intact: ${result.size} entries, ${result.verifiedSize} proven by a signed checkpoint (${result.validCheckpoints} valid checkpoints, key ${key}).`, ...outside].join('\n');
         }
-        return [`Audit log NOT intact: ${result.problems.length} problem(s) in ${result.size} entries (proven up to ${result.verifiedSize}, key ${key}):`, ...result.problems.map((p) => `  ${problemText(p)}`), ...outside].join('\n');
+        return [
+          `Audit log NOT intact: ${result.problems.length} problem(s) in ${result.size} entries (proven up to ${result.verifiedSize}, key ${key}):`,
+          ...result.problems.map((p) => `  ${problemText(p)}`),
+          ...outside,
+        ].join('\n');
       });
       if (!result.ok) {
         throw new KeyturnError('KT_AUDIT_VERIFY_FAILED', `${result.problems.length} problem(s): ${[...new Set(result.problems.map((p) => p.kind))].join(', ')}`, {

@@ -18,7 +18,10 @@ export function registerGet(secret: Command, app: CliApp): void {
     .option('--stage <stage>', 'current, pending or previous')
     .option('--version <n|id>', 'a version number or version id')
     .option('--field <name>', 'print only this field of a JSON value')
-    .addHelpText('after', '\nThe value is printed exactly: a string as its bytes, a JSON value as JSON, nothing added, so\n`keyturn secret get PATH > file` writes the stored bytes. On a terminal a newline follows a value\nthat does not end in one. --json wraps the value with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/api/token > token.txt\n  keyturn secret get prod/db/app --stage previous --json')
+    .addHelpText(
+      'after',
+      '\nThe value is printed exactly: a string as its bytes, a JSON value as JSON, nothing added, so\n`keyturn secret get PATH > file` writes the stored bytes. On a terminal a newline follows a value\nthat does not end in one. --json wraps the value with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/api/token > token.txt\n  keyturn secret get prod/db/app --stage previous --json',
+    )
     .action(async (path: string, opts: GetOptions) => {
       const select = selector(opts);
       const version = await app.withKeyturn(opts, (kt) => requireVersion(kt.store, path, select));

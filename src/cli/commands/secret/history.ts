@@ -22,7 +22,10 @@ Examples:
         return { info: await requireInfo(kt.store, path), versions };
       });
       emit(app.io, !!opts.json, { ...infoJson(info), history: versions.map(versionJson) }, () =>
-        table(['VERSION', 'ID', 'STAGES', 'KIND', 'CREATED'], versions.map((v) => [v.number, v.id, v.stages.join(','), v.kind, isoTime(v.createdAt)])),
+        table(
+          ['VERSION', 'ID', 'STAGES', 'KIND', 'CREATED'],
+          versions.map((v) => [v.number, v.id, v.stages.join(','), v.kind, isoTime(v.createdAt)]),
+        ),
       );
     });
 }

@@ -20,7 +20,11 @@ Examples:
   keyturn secret rm prod/api/token --recovery-days 7
   keyturn secret ls --deleted      # what is deleted, and until when it can be restored`,
     )
-    .option('--recovery-days <days>', `recovery window, ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS} days (default: $KEYTURN_RECOVERY_DAYS or ${DEFAULT_RECOVERY_DAYS})`, intOption('--recovery-days', { min: MIN_RECOVERY_DAYS, max: MAX_RECOVERY_DAYS }))
+    .option(
+      '--recovery-days <days>',
+      `recovery window, ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS} days (default: $KEYTURN_RECOVERY_DAYS or ${DEFAULT_RECOVERY_DAYS})`,
+      intOption('--recovery-days', { min: MIN_RECOVERY_DAYS, max: MAX_RECOVERY_DAYS }),
+    )
     .action(async (path: string, opts: CommonOptions & { recoveryDays?: number }) => {
       const info = await app.withKeyturn(opts, (kt) => {
         const days = opts.recoveryDays ?? kt.settings.recoveryDays;

@@ -30,8 +30,14 @@ Examples:
       emit(app.io, !!opts.json, infos.map(infoJson), () => {
         if (infos.length === 0) return opts.deleted ? 'No deleted secrets.' : `No secrets${prefix ? ` under ${prefix}` : ''}.`;
         return opts.deleted
-          ? table(['PATH', 'TYPE', 'DELETED', 'PURGE AFTER'], infos.map((i) => [i.path, i.type, isoTime(i.deletedAt), isoTime(i.purgeAfter)]))
-          : table(['PATH', 'TYPE', 'CURRENT', 'VERSIONS', 'UPDATED'], infos.map((i) => [i.path, i.type, i.currentVersion?.number, i.versionCount, isoTime(i.updatedAt)]));
+          ? table(
+              ['PATH', 'TYPE', 'DELETED', 'PURGE AFTER'],
+              infos.map((i) => [i.path, i.type, isoTime(i.deletedAt), isoTime(i.purgeAfter)]),
+            )
+          : table(
+              ['PATH', 'TYPE', 'CURRENT', 'VERSIONS', 'UPDATED'],
+              infos.map((i) => [i.path, i.type, i.currentVersion?.number, i.versionCount, isoTime(i.updatedAt)]),
+            );
       });
     });
 }

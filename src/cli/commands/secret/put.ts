@@ -95,13 +95,21 @@ Examples:
         let stored;
         let cancelledRun = null;
         if (!active) stored = await write();
-        else if (!opts.supersede) throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, { details: { path, runId: active.id } });
+        else if (!opts.supersede)
+          throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, {
+            details: { path, runId: active.id },
+          });
         else ({ result: stored, cancelled: cancelledRun } = await (await kt.engine()).supersedeWith(path, write));
         kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelledRun?.id }, 'secret version stored');
         return { version: stored, cancelled: cancelledRun };
       });
       warnIfOnCommandLine(opts, app.io);
       const note = cancelled ? `; run ${cancelled.id} cancelled without touching the target (${cancelled.errorCode === 'KT_RUN_SUPERSEDED' ? 'superseded by this value' : cancelled.status})` : '';
-      emit(app.io, !!opts.json, { path, ...versionJson(version), ...(cancelled ? { cancelledRun: cancelled.id } : {}) }, () => `${path}: stored version ${version.number} (${version.id}) as ${version.stages.join(', ') || 'unstaged'}${note}`);
+      emit(
+        app.io,
+        !!opts.json,
+        { path, ...versionJson(version), ...(cancelled ? { cancelledRun: cancelled.id } : {}) },
+        () => `${path}: stored version ${version.number} (${version.id}) as ${version.stages.join(', ') || 'unstaged'}${note}`,
+      );
     });
 }
