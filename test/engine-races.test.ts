@@ -20,7 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Migrator } from 'kysely/migration';
 import { loadSettings } from '../src/config/settings.js';
 import { Engine } from '../src/engine/engine.js';
-import { RunsRepo } from '../src/engine/runs-repo.js';
+import { newRunRow, RunsRepo } from '../src/engine/runs-repo.js';
 import { openState } from '../src/state/db.js';
 import { MIGRATIONS } from '../src/state/migrations/index.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
@@ -204,26 +204,7 @@ describe('upgrading a database that holds duplicate unfinished runs (migration 0
     const state = await openState({ sqliteFile: file, migrate: false });
     const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
     expect((await migrator.migrateTo('0005_audit_macs')).error).toBeUndefined();
-    const row = (id: string, path: string, updated: number, status = 'running') => ({
-      id,
-      correlation_id: `c_${id}`,
-      path,
-      strategy: 'simple',
-      status,
-      step: 'set',
-      attempt: 1,
-      failed_sets: 0,
-      generation: 1,
-      from_version_id: null,
-      pending_version_id: null,
-      error_code: null,
-      error_message: null,
-      failed_step: null,
-      next_attempt_at: null,
-      created_at: 1,
-      updated_at: updated,
-      finished_at: null,
-    });
+    const row = (id: string, path: string, updated: number, status = 'running') => ({ ...newRunRow({ path, strategy: 'simple' }, 1), id, status, step: 'set', updated_at: updated });
     await state.db
       .insertInto('runs')
       .values([row('r1', 'a', 10), row('r2', 'a', 20, 'retrying'), row('r3', 'b', 5), row('r4', 'a', 30, 'done')])

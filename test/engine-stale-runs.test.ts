@@ -8,97 +8,79 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadSettings } from '../src/config/settings.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { KeyturnError } from '../src/core/errors.js';
 import type { Step } from '../src/engine/runs-repo.js';
-import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import type { Credential } from '../src/targets/target.js';
 import { expectCode } from './contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
-import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { tempDir } from './helpers/state.js';
-import { tcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
-import { downBefore, engineWith } from './helpers/engines.js';
+import { usePostgresHome, type PostgresHome } from './helpers/postgres-home.js';
+import { engineWith } from './helpers/engines.js';
 
-let fx: RotationFixture | undefined;
-let proxy: TcpProxy | undefined;
-let kt: Keyturn | undefined;
-
-afterEach(async () => {
-  await kt?.close();
-  await proxy?.close();
-  await fx?.close();
-  kt = undefined;
-  proxy = undefined;
-  fx = undefined;
-});
+const home = usePostgresHome();
+let h: PostgresHome;
 
 const rotation = (attempts: number) => `    rotation: { attempts: ${attempts}, backoffBaseMs: 20, backoffCapMs: 100, timeoutMs: 3000 }\n`;
 
 async function setup(options: { attempts?: number; consumers?: string; viaProxy?: boolean } = {}): Promise<void> {
-  if (options.viaProxy !== false) proxy = await tcpProxy(55432);
-  fx = await rotationFixture('postgres', 'single-user', { ...(proxy ? { port: proxy.port } : {}), secretExtra: rotation(options.attempts ?? 1) + (options.consumers ?? '') });
-  kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
+  h = await home.open({ viaProxy: options.viaProxy !== false, secretExtra: rotation(options.attempts ?? 1) + (options.consumers ?? '') });
 }
 
-/** An engine whose target goes down before `step` runs. */
-const engineDownAt = (step: Step) => engineWith(kt!, downBefore(step, proxy!));
-
-const stored = async (stage: 'current' | 'pending' | 'previous' = 'current') => ((await kt!.store.get(fx!.path, { stage }))?.value ?? null) as Credential | null;
+const engineDownAt = (step: Step) => h.engineDownAt(step);
+const stored = (stage?: 'current' | 'pending' | 'previous') => h.stored(stage);
 
 async function expectCurrentLogsIn(): Promise<void> {
   const current = (await stored())!;
-  expect(await fx!.logsIn(current)).toBe(true);
+  expect(await h.fx.logsIn(current)).toBe(true);
 }
 
 describe('a superseded run never touches the target', () => {
   it('a run failed at set, then a newer run finished: runs resume refuses it, cancels it, and the current credential keeps logging in', async () => {
     await setup({ attempts: 1 });
     const v1 = (await stored())!;
-    const failed = await engineDownAt('set').rotate(fx!.path);
+    const failed = await engineDownAt('set').rotate(h.fx.path);
     expect(failed).toMatchObject({ status: 'failed', errorCode: 'KT_TARGET_UNAVAILABLE' });
-    await proxy!.up();
+    await h.proxy!.up();
     // A new rotate does not resume a failed run: it starts a new one and finishes with v3.
-    const newer = await (await kt!.engine()).rotate(fx!.path);
+    const newer = await (await h.kt.engine()).rotate(h.fx.path);
     expect(newer.status).toBe('done');
     expect(newer.id).not.toBe(failed.id);
     const v3 = (await stored())!;
     expect(v3).not.toEqual(v1);
     expect(await stored('previous')).toEqual(v1);
 
-    const r = await runCli(['runs', 'resume', failed.id], { env: fx!.env });
+    const r = await runCli(['runs', 'resume', failed.id], { env: h.fx.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('KT_RUN_SUPERSEDED');
     expect(r.stderr).toContain('keyturn rotate');
-    const after = await (await kt!.engine()).runs.get(failed.id);
+    const after = await (await h.kt.engine()).runs.get(failed.id);
     expect(after.status).toBe('cancelled');
     // Nothing moved: v3 is current, logs in, and v1 does not (the target was never given it back).
     expect(await stored()).toEqual(v3);
     expect(await stored('pending')).toBeNull();
-    expect(await fx!.logsIn(v1)).toBe(false);
+    expect(await h.fx.logsIn(v1)).toBe(false);
     await expectCurrentLogsIn();
-    await expectCode(async () => (await kt!.engine()).resume(failed.id), 'KT_RUN_FINISHED');
+    await expectCode(async () => (await h.kt.engine()).resume(failed.id), 'KT_RUN_FINISHED');
   });
 
   it('a retrying run whose current was replaced by secret put: runs resume refuses and cancels it; a new rotate starts from the stored current', async () => {
     await setup({ attempts: 3 });
-    const retrying = await engineDownAt('set').rotate(fx!.path);
+    const retrying = await engineDownAt('set').rotate(h.fx.path);
     expect(retrying).toMatchObject({ status: 'retrying', step: 'set' });
-    await proxy!.up();
+    await h.proxy!.up();
     // The operator sets a password on the database and stores it.
-    const put = { username: fx!.username, password: 'Kt-put-by-hand-0123456789' };
-    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
-    await kt!.store.put(fx!.path, put);
-    expect(await fx!.logsIn(put)).toBe(true);
+    const put = { username: h.fx.username, password: 'Kt-put-by-hand-0123456789' };
+    await psqlAsPostgres(`ALTER ROLE ${h.fx.username} PASSWORD '${put.password}';`);
+    await h.kt.store.put(h.fx.path, put);
+    expect(await h.fx.logsIn(put)).toBe(true);
 
-    await expectCode(async () => (await kt!.engine()).resume(retrying.id), 'KT_RUN_SUPERSEDED');
-    expect((await (await kt!.engine()).runs.get(retrying.id)).status).toBe('cancelled');
+    await expectCode(async () => (await h.kt.engine()).resume(retrying.id), 'KT_RUN_SUPERSEDED');
+    expect((await (await h.kt.engine()).runs.get(retrying.id)).status).toBe('cancelled');
     expect(await stored()).toEqual(put);
-    expect(await fx!.logsIn(put)).toBe(true);
+    expect(await h.fx.logsIn(put)).toBe(true);
 
-    const fresh = await (await kt!.engine()).rotate(fx!.path);
+    const fresh = await (await h.kt.engine()).rotate(h.fx.path);
     expect(fresh.status).toBe('done');
     expect(fresh.id).not.toBe(retrying.id);
     expect(await stored('previous')).toEqual(put);
@@ -108,34 +90,34 @@ describe('a superseded run never touches the target', () => {
   it('secret put during an unfinished run is refused (KT_RUN_ACTIVE, nothing stored); --supersede stores it and cancels the run without touching the target', async () => {
     await setup({ viaProxy: false });
     // A rotation killed right after it set its pending password on the database.
-    const crashing = engineWith(kt!, (s, when) => {
+    const crashing = engineWith(h.kt, (s, when) => {
       if (s === 'set' && when === 'after') throw new KeyturnError('KT_INTERNAL', 'simulated crash after set');
     });
-    await expectCode(() => crashing.rotate(fx!.path), 'KT_INTERNAL');
-    const unfinished = (await (await kt!.engine()).runs.active(fx!.path))!;
+    await expectCode(() => crashing.rotate(h.fx.path), 'KT_INTERNAL');
+    const unfinished = (await (await h.kt.engine()).runs.active(h.fx.path))!;
     expect(unfinished.step).toBe('test');
     const before = await stored();
     // The operator sets a password on the database by hand, then tries to store it.
-    const put = { username: fx!.username, password: 'Kt-put-by-hand-1357924680' };
-    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
-    const refused = await runCli(['secret', 'put', fx!.path, '--field', `username=${put.username}`, '--field', 'password=-'], { env: fx!.env, stdin: put.password });
+    const put = { username: h.fx.username, password: 'Kt-put-by-hand-1357924680' };
+    await psqlAsPostgres(`ALTER ROLE ${h.fx.username} PASSWORD '${put.password}';`);
+    const refused = await runCli(['secret', 'put', h.fx.path, '--field', `username=${put.username}`, '--field', 'password=-'], { env: h.fx.env, stdin: put.password });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('KT_RUN_ACTIVE');
     expect(refused.stderr).toContain(unfinished.id);
     expect(refused.stderr).toContain('--supersede');
     expect(await stored()).toEqual(before);
 
-    const r = await runCli(['secret', 'put', fx!.path, '--field', `username=${put.username}`, '--field', 'password=-', '--supersede', '--json'], { env: fx!.env, stdin: put.password });
+    const r = await runCli(['secret', 'put', h.fx.path, '--field', `username=${put.username}`, '--field', 'password=-', '--supersede', '--json'], { env: h.fx.env, stdin: put.password });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ cancelledRun: unfinished.id });
-    const cancelled = await (await kt!.engine()).runs.get(unfinished.id);
+    const cancelled = await (await h.kt.engine()).runs.get(unfinished.id);
     expect(cancelled).toMatchObject({ status: 'cancelled', errorCode: 'KT_RUN_SUPERSEDED' });
     // The operator's value is current and logs in; the run's pending value was cleared, since the current one is seen to log in.
     expect(await stored()).toEqual(put);
     expect(await stored('pending')).toBeNull();
-    expect(await fx!.logsIn(put)).toBe(true);
+    expect(await h.fx.logsIn(put)).toBe(true);
     // The next rotation starts from the operator's value.
-    const fresh = await (await kt!.engine()).rotate(fx!.path);
+    const fresh = await (await h.kt.engine()).rotate(h.fx.path);
     expect(fresh.status).toBe('done');
     expect(await stored('previous')).toEqual(put);
     await expectCurrentLogsIn();
@@ -143,19 +125,19 @@ describe('a superseded run never touches the target', () => {
 
   it('rotate on a superseded unfinished run cancels it and rotates from the stored current', async () => {
     await setup({ attempts: 3 });
-    const retrying = await engineDownAt('set').rotate(fx!.path);
+    const retrying = await engineDownAt('set').rotate(h.fx.path);
     expect(retrying.status).toBe('retrying');
-    await proxy!.up();
-    const put = { username: fx!.username, password: 'Kt-put-by-hand-9876543210' };
-    await psqlAsPostgres(`ALTER ROLE ${fx!.username} PASSWORD '${put.password}';`);
-    await kt!.store.put(fx!.path, put);
+    await h.proxy!.up();
+    const put = { username: h.fx.username, password: 'Kt-put-by-hand-9876543210' };
+    await psqlAsPostgres(`ALTER ROLE ${h.fx.username} PASSWORD '${put.password}';`);
+    await h.kt.store.put(h.fx.path, put);
 
-    const r = await runCli(['rotate', fx!.path, '--json'], { env: fx!.env });
+    const r = await runCli(['rotate', h.fx.path, '--json'], { env: h.fx.env });
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(r.stdout) as { id: string; status: string };
     expect(run.status).toBe('done');
     expect(run.id).not.toBe(retrying.id);
-    expect((await (await kt!.engine()).runs.get(retrying.id)).status).toBe('cancelled');
+    expect((await (await h.kt.engine()).runs.get(retrying.id)).status).toBe('cancelled');
     expect(await stored('previous')).toEqual(put);
     await expectCurrentLogsIn();
   });
@@ -164,21 +146,21 @@ describe('a superseded run never touches the target', () => {
     // With a consumer, finish commits on its own before propagate (without one, it commits with propagate: the run is done at once).
     const base = tempDir();
     await setup({ viaProxy: false, consumers: `    consumers:\n      - type: file\n        path: ${join(base.dir, 'db.env')}\n` });
-    const close = fx!.close;
-    fx!.close = async () => {
+    const close = h.fx.close;
+    h.fx.close = async () => {
       await close();
       base.remove();
     };
-    const crashing = engineWith(kt!, (s, when) => {
+    const crashing = engineWith(h.kt, (s, when) => {
       if (s === 'propagate' && when === 'before') throw new KeyturnError('KT_INTERNAL', 'simulated crash after finish');
     });
-    await expectCode(() => crashing.rotate(fx!.path), 'KT_INTERNAL');
-    const active = (await (await kt!.engine()).runs.active(fx!.path))!;
+    await expectCode(() => crashing.rotate(h.fx.path), 'KT_INTERNAL');
+    const active = (await (await h.kt.engine()).runs.active(h.fx.path))!;
     expect(active.step).toBe('propagate');
-    expect((await kt!.store.get(fx!.path))!.id).toBe(active.pendingVersionId);
-    const cancelled = await (await kt!.engine()).cancel(active.id);
+    expect((await h.kt.store.get(h.fx.path))!.id).toBe(active.pendingVersionId);
+    const cancelled = await (await h.kt.engine()).cancel(active.id);
     expect(cancelled.status).toBe('cancelled');
-    expect((await kt!.store.get(fx!.path))!.id).toBe(active.pendingVersionId);
+    expect((await h.kt.store.get(h.fx.path))!.id).toBe(active.pendingVersionId);
     await expectCurrentLogsIn();
   });
 });
@@ -188,13 +170,9 @@ describe('resuming an older finished run', () => {
     // The consumer writes into a folder of its own, which is a plain file at first: the first delivery fails.
     const base = tempDir();
     const target = join(base.dir, 'app', 'db.env');
-    fx = await rotationFixture('postgres', 'single-user', { secretExtra: rotation(1) + `    consumers:\n      - type: file\n        path: ${target}\n        template: "PASSWORD={{password}}\\n"\n` });
-    const close = fx.close;
-    fx.close = async () => {
-      await close();
-      base.remove();
-    };
-    kt = await openKeyturn(loadSettings({ ...fx.env, KEYTURN_LOG_LEVEL: 'silent' }));
+    onTestFinished(() => base.remove());
+    await setup({ viaProxy: false, consumers: `    consumers:\n      - type: file\n        path: ${target}\n        template: "PASSWORD={{password}}\\n"\n` });
+    const { fx, kt } = h;
     writeFileSync(join(base.dir, 'app'), 'not a folder');
 
     const r1 = await (await kt.engine()).rotate(fx.path);
@@ -221,20 +199,20 @@ describe('resuming an older finished run', () => {
 describe('secret rollback', () => {
   it('is refused for a managed credential (it would only move stages) and stays a stage move for an unmanaged secret', async () => {
     await setup({ viaProxy: false });
-    const done = await (await kt!.engine()).rotate(fx!.path);
+    const done = await (await h.kt.engine()).rotate(h.fx.path);
     expect(done.status).toBe('done');
     const v2 = (await stored())!;
-    const r = await runCli(['secret', 'rollback', fx!.path], { env: fx!.env });
+    const r = await runCli(['secret', 'rollback', h.fx.path], { env: h.fx.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('KT_ROLLBACK_MANAGED');
     expect(r.stderr).toContain('keyturn rotate');
     expect(await stored()).toEqual(v2);
     await expectCurrentLogsIn();
 
-    await kt!.store.put('plain/token', 'one');
-    await kt!.store.put('plain/token', 'two');
-    const plain = await runCli(['secret', 'rollback', 'plain/token', '--json'], { env: fx!.env });
+    await h.kt.store.put('plain/token', 'one');
+    await h.kt.store.put('plain/token', 'two');
+    const plain = await runCli(['secret', 'rollback', 'plain/token', '--json'], { env: h.fx.env });
     expect(plain.code, plain.stderr).toBe(0);
-    expect((await kt!.store.get('plain/token'))!.value).toBe('one');
+    expect((await h.kt.store.get('plain/token'))!.value).toBe('one');
   });
 });

@@ -115,6 +115,30 @@ function toColumns(p: RunPatch): Partial<RunsTable> {
   return c;
 }
 
+/** The row of a new run, at prepare, attempt 1 (ids made here unless given). */
+export function newRunRow(input: { path: string; strategy: string; correlationId?: string }, now: number): RunsTable {
+  return {
+    id: `run_${randomUUID()}`,
+    correlation_id: input.correlationId ?? `corr_${randomUUID()}`,
+    path: input.path,
+    strategy: input.strategy,
+    status: 'running',
+    step: 'prepare',
+    attempt: 1,
+    failed_sets: 0,
+    generation: 1,
+    from_version_id: null,
+    pending_version_id: null,
+    error_code: null,
+    error_message: null,
+    failed_step: null,
+    next_attempt_at: null,
+    created_at: now,
+    updated_at: now,
+    finished_at: null,
+  };
+}
+
 export class RunsRepo {
   constructor(
     private readonly state: StateDb,
@@ -125,26 +149,7 @@ export class RunsRepo {
 
   async create(input: { path: string; strategy: string; correlationId?: string }): Promise<Run> {
     const now = this.clock.now();
-    const row: RunsTable = {
-      id: `run_${randomUUID()}`,
-      correlation_id: input.correlationId ?? `corr_${randomUUID()}`,
-      path: input.path,
-      strategy: input.strategy,
-      status: 'running',
-      step: 'prepare',
-      attempt: 1,
-      failed_sets: 0,
-      generation: 1,
-      from_version_id: null,
-      pending_version_id: null,
-      error_code: null,
-      error_message: null,
-      failed_step: null,
-      next_attempt_at: null,
-      created_at: now,
-      updated_at: now,
-      finished_at: null,
-    };
+    const row = newRunRow(input, now);
     try {
       await this.state.db.insertInto('runs').values(row).execute();
     } catch (e) {
