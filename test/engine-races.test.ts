@@ -107,13 +107,18 @@ describe.each(['sqlite', 'postgres'] as const)('one unfinished run per secret, e
     const h = await home(dialect);
     const kt = await h.open();
     const runs = new RunsRepo(kt.state, kt.clock);
-    const first = await runs.create({ path: 'app/x', strategy: 'simple' });
-    await expectCode(() => runs.create({ path: 'app/x', strategy: 'simple' }), 'KT_RUN_LOCKED');
+    // A run is written by its first advance (its first commit): that is where the database refuses a second one.
+    const journal = { step: 'prepare' as const, attempt: 1, outcome: 'ok' as const, startedAt: 0 };
+    const first = await runs.advance(await runs.create({ path: 'app/x', strategy: 'simple' }), { step: 'create' }, journal);
+    const rival = await runs.create({ path: 'app/x', strategy: 'simple' });
+    await expectCode(() => runs.advance(rival, { step: 'create' }, journal), 'KT_RUN_LOCKED');
+    expect(await runs.find(rival.id)).toBeNull();
     // Another secret is not affected.
-    await runs.create({ path: 'app/y', strategy: 'simple' });
+    await runs.advance(await runs.create({ path: 'app/y', strategy: 'simple' }), { step: 'create' }, journal);
     await runs.advance(first, { status: 'done', step: 'done' });
-    const second = await runs.create({ path: 'app/x', strategy: 'simple' });
+    const second = await runs.advance(await runs.create({ path: 'app/x', strategy: 'simple' }), { step: 'create' }, journal);
     expect(second.id).not.toBe(first.id);
+    expect((await runs.get(second.id)).status).toBe('running');
   });
 
   it('a worker holding a stale copy of a run cannot advance it after another worker finished it (KT_RUN_CHANGED)', async () => {

@@ -145,8 +145,12 @@ describe('interruption, resumption and cancel', () => {
           if (s === step && w === when) throw new KeyturnError('KT_INTERNAL', `simulated crash at ${step}:${when}`);
         });
         const before = (await kt.store.versions('app/session')).length;
+        const runsBefore = (await (await kt.engine()).runs.list({ path: 'app/session' })).length;
         await expectCode(() => crashing.rotate('app/session'), 'KT_INTERNAL');
         const active = await (await kt.engine()).runs.active('app/session');
+        // A run is written by its first commit (prepare and create): stopped before it, it left nothing.
+        const leftNothing = (await (await kt.engine()).runs.list({ path: 'app/session' })).length === runsBefore;
+        expect(leftNothing, `${step}:${when}`).toBe(step === 'prepare' || (step === 'create' && when === 'before'));
         const pendingNow = await kt.store.get('app/session', { stage: 'pending' });
         if (active) expect(pendingNow === null || pendingNow.id === active.pendingVersionId || pendingNow.id.startsWith(active.id)).toBe(true);
         const run = await (await kt.engine()).rotate('app/session');
@@ -154,7 +158,7 @@ describe('interruption, resumption and cancel', () => {
         if (active) expect(run.id).toBe(active.id);
         expect(await kt.store.get('app/session', { stage: 'pending' })).toBeNull();
         // A crash after the last step left a finished run: the second rotate is a new run.
-        expect((await kt.store.versions('app/session')).length).toBe(before + (active ? 1 : 2));
+        expect((await kt.store.versions('app/session')).length).toBe(before + (active || leftNothing ? 1 : 2));
         expect(readFileSync(file, 'utf8')).toBe(`SESSION=${(await kt.store.get('app/session'))!.value as string}\n`);
       }
     }

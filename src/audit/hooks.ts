@@ -62,7 +62,8 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
         errorCode: event.errorCode ?? null,
         valueHmac: event.valueHmac ?? null,
       };
-      await log.append(input, trx ?? undefined);
+      if (trx) await log.appendWithin(input, trx);
+      else await log.append(input);
     },
     hashValue: (value) => log.hash(valueBytes(value)),
   };
@@ -82,20 +83,19 @@ export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
   return {
     record: async (e, trx) => {
       const word = ACTION_WORD.test(e.action) ? e.action : 'step';
-      await log.append(
-        {
-          actor,
-          source: 'engine',
-          action: `secret.${word}`,
-          path: e.path,
-          outcome: e.outcome,
-          versionId: eventSafeId(e.versionId),
-          errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
-          runId: eventSafeId(e.runId),
-          correlationId: eventSafeId(e.correlationId),
-        },
-        trx ?? undefined,
-      );
+      const input = {
+        actor,
+        source: 'engine',
+        action: `secret.${word}`,
+        path: e.path,
+        outcome: e.outcome,
+        versionId: eventSafeId(e.versionId),
+        errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
+        runId: eventSafeId(e.runId),
+        correlationId: eventSafeId(e.correlationId),
+      };
+      if (trx) await log.appendWithin(input, trx);
+      else await log.append(input);
     },
   };
 }

@@ -39,6 +39,7 @@ import type { KeyRing } from '../crypto/keyring.js';
 import type { StateDb } from '../state/db.js';
 import { isDatabaseFull } from '../state/disk-full.js';
 import type { Schema } from '../state/schema.js';
+import { beforeCommit, flushBeforeCommit } from '../state/tx.js';
 import { AuditAppender } from './appender.js';
 import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
@@ -224,8 +225,37 @@ export class AuditLog {
   /** Appends events in order in one transaction (the caller's, when given). */
   async appendBatch(inputs: readonly AuditInput[], trx?: Transaction<Schema>): Promise<Appended[]> {
     if (inputs.length === 0) return [];
+    // Events queued in this transaction by appendWithin come first: the log keeps the order they were recorded in.
+    if (trx !== undefined) await flushBeforeCommit(trx, this);
     const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state.dialect, true), inputs, false, false);
     return writeGuard(() => (trx === undefined ? this.#state.db.transaction().execute(run) : run(trx)));
+  }
+
+  /** Per transaction: the events {@link appendWithin} queued, appended as one batch just before it commits. */
+  readonly #queued = new WeakMap<Transaction<Schema>, AuditInput[]>();
+
+  /**
+   * Records an event as part of `trx`. When `trx` was opened by `transact` (src/state/tx.ts), the
+   * event is queued and appended with the transaction's other events in one batch just before it
+   * commits (one read and one write of the head per transaction); a failure there rolls the whole
+   * transaction back, as an append at once would. In any other transaction it is appended at once.
+   */
+  async appendWithin(input: AuditInput, trx: Transaction<Schema>): Promise<void> {
+    let queue = this.#queued.get(trx);
+    if (queue === undefined) {
+      const fresh: AuditInput[] = [];
+      const flush = async (): Promise<void> => {
+        this.#queued.delete(trx);
+        await writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state.dialect, true), fresh, false, false));
+      };
+      if (!beforeCommit(trx, this, flush)) {
+        await this.append(input, trx);
+        return;
+      }
+      this.#queued.set(trx, fresh);
+      queue = fresh;
+    }
+    queue.push(input);
   }
 
   /**

@@ -182,35 +182,50 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
     expect(w.fake.logsIn(pending)).toBe(true);
   });
 
-  it.each(BOUNDARIES.map((boundary, i) => ({ boundary, resume: i % 2 === 0 })))('a crash at $boundary (the hook throws) is resumed to done by the same run', async ({ boundary, resume }) => {
-    const w = await world('single-user');
-    let armed = true;
-    const crashing = w.engine((step, when) => {
-      if (armed && `${step}:${when}` === boundary) {
-        armed = false;
-        throw new Error(`crash at ${boundary}`);
-      }
-    });
-    await expect(crashing.rotate(PATH)).rejects.toThrow(`crash at ${boundary}`);
-    const engine = w.engine();
-    const [crashed] = await engine.runs.list({ path: PATH });
-    // Right after the crash the store knows a credential that logs in.
-    const current = (await w.stored('current'))!;
-    const pending = await w.stored('pending');
-    expect(w.fake.logsIn(current) || (pending !== null && w.fake.logsIn(pending)), 'neither current nor pending logs in').toBe(true);
+  // A run is written by its first commit (prepare with create): a crash before it leaves no run, and the next rotate starts one.
+  const BEFORE_FIRST_COMMIT = new Set(['prepare:before', 'prepare:after', 'create:before']);
 
-    // After propagate the run is done already; anywhere else it is still running, and finishes.
-    const done = crashed!.status === 'done' ? crashed! : resume ? await engine.resume(crashed!.id) : await engine.rotate(PATH);
-    expect(crashed!.status).toBe(boundary === 'propagate:after' ? 'done' : 'running');
-    expect(done).toMatchObject({ id: crashed!.id, status: 'done', attempt: 1 });
-    const after = (await w.stored('current'))!;
-    expect(after).not.toEqual(FIRST);
-    expect(w.fake.logsIn(after)).toBe(true);
-    expect(w.fake.logsIn(FIRST)).toBe(false);
-    expect(await w.stored('pending')).toBeNull();
-    // The hook throws only between journaled steps, so the target got exactly one set.
-    expect(w.fake.callsOf('set')).toEqual([USER]);
-  });
+  it.each(BOUNDARIES.map((boundary, i) => ({ boundary, resume: i % 2 === 0 })))(
+    'a crash at $boundary (the hook throws) is resumed to done by the same run, or leaves none before its first commit',
+    async ({ boundary, resume }) => {
+      const w = await world('single-user');
+      let armed = true;
+      const crashing = w.engine((step, when) => {
+        if (armed && `${step}:${when}` === boundary) {
+          armed = false;
+          throw new Error(`crash at ${boundary}`);
+        }
+      });
+      await expect(crashing.rotate(PATH)).rejects.toThrow(`crash at ${boundary}`);
+      const engine = w.engine();
+      const [crashed] = await engine.runs.list({ path: PATH });
+      // Right after the crash the store knows a credential that logs in.
+      const current = (await w.stored('current'))!;
+      const pending = await w.stored('pending');
+      expect(w.fake.logsIn(current) || (pending !== null && w.fake.logsIn(pending)), 'neither current nor pending logs in').toBe(true);
+
+      if (BEFORE_FIRST_COMMIT.has(boundary)) {
+        expect(crashed, `${boundary}: a run was written before its first commit`).toBeUndefined();
+        expect(pending).toBeNull();
+        expect(w.fake.callsOf('set')).toEqual([]);
+        expect(await engine.rotate(PATH)).toMatchObject({ status: 'done', attempt: 1 });
+        expect(w.fake.logsIn((await w.stored('current'))!)).toBe(true);
+        expect(w.fake.callsOf('set')).toEqual([USER]);
+        return;
+      }
+      // After propagate the run is done already; anywhere else it is still running, and finishes.
+      const done = crashed!.status === 'done' ? crashed! : resume ? await engine.resume(crashed!.id) : await engine.rotate(PATH);
+      expect(crashed!.status).toBe(boundary === 'propagate:after' ? 'done' : 'running');
+      expect(done).toMatchObject({ id: crashed!.id, status: 'done', attempt: 1 });
+      const after = (await w.stored('current'))!;
+      expect(after).not.toEqual(FIRST);
+      expect(w.fake.logsIn(after)).toBe(true);
+      expect(w.fake.logsIn(FIRST)).toBe(false);
+      expect(await w.stored('pending')).toBeNull();
+      // The hook throws only between journaled steps, so the target got exactly one set.
+      expect(w.fake.callsOf('set')).toEqual([USER]);
+    },
+  );
 
   it(`the run fails after its attempts while the target is down; the current password is never touched (seed ${SEED})`, async () => {
     const w = await world('single-user', 3);

@@ -412,7 +412,8 @@ export class Engine {
         if (!result.fold || finishing) {
           const batch = merge(folded);
           try {
-            run = committed = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
+            // The run's last commit also frees its lease (one commit less); nothing after it needs the lease.
+            run = committed = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within, { releaseLease: finishing });
           } catch (e) {
             // The commit held a step's own writes (a pending version, a stage move): that step failed,
             // and the steps folded before it commit without it. Any other failed commit is not a step's.
@@ -533,7 +534,8 @@ export class Engine {
         return { patch: { pendingVersionId: version.id }, outcome: reused ? 'skipped' : 'ok', detail: `${reused ? 'reused' : 'stored'} pending version ${version.number}` };
       }
       case 'set': {
-        if (!target) return { outcome: 'skipped', detail: 'no target' };
+        // No target: nothing outside changes, so the step commits with the next one.
+        if (!target) return { outcome: 'skipped', detail: 'no target', fold: true };
         // The last check before the target is changed: the run still starts from the current version
         // (already checked by create's commit when it ran in this execution: `secret put` refuses a secret with an unfinished run since).
         if (!fromChecked) await this.assertNotSuperseded(run, scope);
@@ -543,7 +545,7 @@ export class Engine {
         return { outcome: 'ok', detail: `set ${pending.username}` };
       }
       case 'test': {
-        if (!target) return { outcome: 'skipped', detail: 'no target' };
+        if (!target) return { outcome: 'skipped', detail: 'no target', fold: true };
         const { pending } = await scope.credentials(run);
         await target.test(await scope.targetContext(run), pending);
         // A login changes nothing: its result commits with finish.

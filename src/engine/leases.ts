@@ -38,6 +38,8 @@ export interface Lease {
   readonly token: number;
   /** When its expiry was last extended (writes extend it once a third of the TTL has passed). */
   renewedAt: number;
+  /** Set once a run's last commit freed it (RunsRepo.advance with `releaseLease`): nothing is left to release or renew. */
+  released?: boolean;
 }
 
 /** A lease kept alive in the background while its holder works (see `Leases.keepAlive`). */
@@ -108,15 +110,18 @@ export class Leases {
     });
   }
 
-  /** Extends the lease; throws KT_LEASE_LOST when another holder took it. */
+  /** Extends the lease; throws KT_LEASE_LOST when another holder took it. A released lease (expiry 0) is not extended again. */
   async renew(lease: Lease, ttlMs: number): Promise<void> {
+    if (lease.released) return;
     const res = await this.state.db
       .updateTable('leases')
       .set({ expires_at: this.clock.now() + ttlMs })
       .where('name', '=', lease.name)
       .where('token', '=', lease.token)
       .where('holder', '=', lease.holder)
+      .where('expires_at', '>', 0)
       .executeTakeFirst();
+    if (lease.released) return;
     if (Number(res.numUpdatedRows) !== 1) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${lease.name} was taken over by another worker`);
   }
 
@@ -159,6 +164,7 @@ export class Leases {
 
   /** Frees the lease; the row stays so the next holder's token keeps increasing. */
   async release(lease: Lease): Promise<void> {
+    if (lease.released) return;
     await this.state.db.updateTable('leases').set({ expires_at: 0 }).where('name', '=', lease.name).where('token', '=', lease.token).where('holder', '=', lease.holder).execute();
   }
 

@@ -22,6 +22,7 @@ import { isUniqueViolation } from '../state/unique-violation.js';
 import type { Transaction } from 'kysely';
 import type { RunConsumersTable, RunsTable, RunStepsTable, Schema } from '../state/schema.js';
 import type { Lease } from './leases.js';
+import { transact } from '../state/tx.js';
 
 export const STEPS = ['prepare', 'create', 'set', 'test', 'finish', 'propagate', 'done'] as const;
 export type Step = (typeof STEPS)[number];
@@ -97,6 +98,30 @@ function fromRow(r: RunsTable): Run {
   };
 }
 
+/** A run as its row. */
+function toRow(r: Run): RunsTable {
+  return {
+    id: r.id,
+    correlation_id: r.correlationId,
+    path: r.path,
+    strategy: r.strategy,
+    status: r.status,
+    step: r.step,
+    attempt: r.attempt,
+    failed_sets: r.failedSets,
+    generation: r.generation,
+    from_version_id: r.fromVersionId,
+    pending_version_id: r.pendingVersionId,
+    error_code: r.errorCode,
+    error_message: r.errorMessage,
+    failed_step: r.failedStep,
+    next_attempt_at: r.nextAttemptAt,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    finished_at: r.finishedAt,
+  };
+}
+
 function toColumns(p: RunPatch): Partial<RunsTable> {
   const c: Partial<RunsTable> = {};
   if (p.strategy !== undefined) c.strategy = p.strategy;
@@ -147,16 +172,15 @@ export class RunsRepo {
     private readonly leaseTtlMs = 120_000,
   ) {}
 
+  /**
+   * A new run, at prepare, attempt 1. It is written by its first `advance`, in the transaction that
+   * journals its first steps (with the pending version they store): a run that stops before then
+   * changed nothing, so it leaves nothing behind, and a rotation costs one commit less.
+   */
   async create(input: { path: string; strategy: string; correlationId?: string }): Promise<Run> {
-    const now = this.clock.now();
-    const row = newRunRow(input, now);
-    try {
-      await this.state.db.insertInto('runs').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new KeyturnError('KT_RUN_LOCKED', `${input.path} already has an unfinished run (another worker created it)`, { cause: e });
-      throw e;
-    }
+    const row = newRunRow(input, this.clock.now());
     this.lastSeq.set(row.id, 0);
+    this.unsaved.add(row.id);
     return fromRow(row);
   }
 
@@ -203,6 +227,8 @@ export class RunsRepo {
 
   /** Last journal seq per run, so appending a step needs no read (loaded once per run and process). */
   private readonly lastSeq = new Map<string, number>();
+  /** Runs made by `create` and not written yet: their first `advance` inserts them. */
+  private readonly unsaved = new Set<string>();
 
   /**
    * Updates the run and appends its journal rows (one per step record, in order), in one
@@ -212,8 +238,17 @@ export class RunsRepo {
    * (and extends it), so a worker that lost its lease cannot write. The row is written only while
    * its status is still `run.status` (KT_RUN_CHANGED otherwise): a finished run is never advanced
    * from a stale copy. Making a run unfinished while another run of its secret is gives KT_RUN_LOCKED.
+   * A run not written yet (see `create`) is inserted, under the same fence. With `releaseLease`,
+   * the fence's lease is freed in the same transaction (the run's last commit: one commit less).
    */
-  async advance(run: Run, patch: RunPatch, record?: StepRecord | readonly StepRecord[], fence?: Lease, within?: (trx: Transaction<Schema>) => Promise<void>): Promise<Run> {
+  async advance(
+    run: Run,
+    patch: RunPatch,
+    record?: StepRecord | readonly StepRecord[],
+    fence?: Lease,
+    within?: (trx: Transaction<Schema>) => Promise<void>,
+    options: { releaseLease?: boolean } = {},
+  ): Promise<Run> {
     const ttlMs = this.leaseTtlMs;
     const now = this.clock.now();
     const id = run.id;
@@ -227,21 +262,32 @@ export class RunsRepo {
       this.lastSeq.set(id, Number(last?.seq ?? 0));
     }
     const first = (this.lastSeq.get(id) ?? 0) + 1;
+    const next: Run = { ...run, updatedAt: now };
+    for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
+    const insert = this.unsaved.has(id);
     try {
-      await this.state.db.transaction().execute(async (trx) => {
-        let update = trx
-          .updateTable('runs')
-          .set({ ...toColumns(patch), updated_at: now })
-          .where('id', '=', id)
-          .where('status', '=', run.status);
-        // Fencing: the write happens only while the lease is held with this token.
-        if (fence)
-          update = update.where(({ exists, selectFrom }) =>
-            exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)),
-          );
-        const res = await update.executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run, fence);
-        if (fence && now - fence.renewedAt > ttlMs / 3) {
+      await transact(this.state.db, async (trx) => {
+        if (insert) {
+          // Fencing: the run is written only while the lease is held with this token.
+          if (fence && !(await this.holds(trx, fence))) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
+          await trx.insertInto('runs').values(toRow(next)).execute();
+        } else {
+          let update = trx
+            .updateTable('runs')
+            .set({ ...toColumns(patch), updated_at: now })
+            .where('id', '=', id)
+            .where('status', '=', run.status);
+          // Fencing: the write happens only while the lease is held with this token.
+          if (fence)
+            update = update.where(({ exists, selectFrom }) =>
+              exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)),
+            );
+          const res = await update.executeTakeFirst();
+          if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run, fence);
+        }
+        if (fence && options.releaseLease) {
+          await trx.updateTable('leases').set({ expires_at: 0 }).where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).execute();
+        } else if (fence && now - fence.renewedAt > ttlMs / 3) {
           await trx
             .updateTable('leases')
             .set({ expires_at: now + ttlMs })
@@ -267,21 +313,29 @@ export class RunsRepo {
         if (within) await within(trx);
       });
     } catch (e) {
-      this.lastSeq.delete(id);
-      if (isUniqueViolation(e)) throw new KeyturnError('KT_RUN_LOCKED', `${run.path} has another unfinished run; run ${id} stays ${run.status}`, { cause: e });
+      if (!insert) this.lastSeq.delete(id);
+      if (isUniqueViolation(e)) {
+        const message = insert ? `${run.path} already has an unfinished run (another worker created it)` : `${run.path} has another unfinished run; run ${id} stays ${run.status}`;
+        throw new KeyturnError('KT_RUN_LOCKED', message, { cause: e });
+      }
       throw e;
     }
+    this.unsaved.delete(id);
+    if (fence && options.releaseLease) fence.released = true;
     if (records.length > 0) this.lastSeq.set(id, first + records.length - 1);
-    const next: Run = { ...run, updatedAt: now };
-    for (const [k, v] of Object.entries(patch) as Array<[keyof Run, never]>) if (v !== undefined) next[k] = v;
     return next;
+  }
+
+  /** Whether the lease is still held with the fence's token (read in `trx`). */
+  private async holds(trx: Transaction<Schema>, fence: Lease): Promise<boolean> {
+    const held = await trx.selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).executeTakeFirst();
+    return held !== undefined;
   }
 
   /** Why a fenced, status-guarded update wrote nothing: the lease was taken over, or the run changed meanwhile. */
   private async whyNotWritten(trx: Transaction<Schema>, run: Run, fence?: Lease): Promise<KeyturnError> {
     if (fence) {
-      const held = await trx.selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).executeTakeFirst();
-      if (!held) return new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
+      if (!(await this.holds(trx, fence))) return new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
     }
     const row = await trx.selectFrom('runs').select('status').where('id', '=', run.id).executeTakeFirst();
     if (!row) return new KeyturnError('KT_RUN_NOT_FOUND', `no run ${run.id}`);

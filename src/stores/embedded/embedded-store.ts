@@ -28,6 +28,7 @@ import { assertValidValue, DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, pa
 import type { KeyRing } from '../../crypto/keyring.js';
 import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
+import { transact } from '../../state/tx.js';
 import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from '../audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -446,7 +447,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       if (this.audit && action !== null) await this.audit.record(trx, { action, path, outcome: 'success', ...details });
       return result;
     };
-    return this.guard(() => (within ? body(within) : this.state.db.transaction().execute(body)));
+    return this.guard(() => (within ? body(within) : transact(this.state.db, body)));
   }
 
   /** Runs an operation; when it fails, records a failure event (outside its rolled-back transaction) and rethrows. */
