@@ -49,10 +49,13 @@ export async function rotationProfile() {
       return fn.call(this, original, args);
     };
   };
+  // A statement's text, read once per prepared statement (sourceSQL makes a new string at every call).
+  const textOf = new WeakMap();
   for (const name of ['run', 'all', 'iterate', 'get']) {
     wrap(StatementSync.prototype, name, function (original, args) {
       counts.statements += 1;
-      const text = this.sourceSQL?.trim().toLowerCase() ?? '';
+      let text = textOf.get(this);
+      if (text === undefined) textOf.set(this, (text = this.sourceSQL?.trim().toLowerCase() ?? ''));
       if (listSql) bySql.set(text, (bySql.get(text) ?? 0) + 1);
       if (text.startsWith('begin')) counts.transactions += 1;
       else if (text.startsWith('select')) counts.reads += 1;

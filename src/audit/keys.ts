@@ -20,6 +20,7 @@
  * ```
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { secretKeyOf } from '../crypto/key-object.js';
 import type { Kysely, Transaction } from 'kysely';
 import { KeyturnError } from '../core/errors.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -54,7 +55,7 @@ export interface AuditKeys {
  * ```
  */
 export function valueHmac(keyId: string, key: Buffer, bytes: Uint8Array): string {
-  return `hmac-sha256:${keyId}:${createHmac('sha256', key).update(bytes).digest('base64')}`;
+  return `hmac-sha256:${keyId}:${createHmac('sha256', secretKeyOf(key)).update(bytes).digest('base64')}`;
 }
 
 /** Opens the audit keys; null when the log has none yet (a home from before the audit log). */

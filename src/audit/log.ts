@@ -472,7 +472,7 @@ export class AuditLog {
 
   /** Writes the head with its MAC. */
   async #writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
-    await repo.writeHead(trx, { ...head, mac: headMac(this.#macKey(), head) });
+    await repo.writeHead(trx, this.#state.dialect, { ...head, mac: headMac(this.#macKey(), head) });
   }
 
   #macKey(): Buffer {

@@ -9,9 +9,9 @@
  * @example
  * ```ts
  * await state.db.transaction().execute(async (trx) => {
- *   const head = await lockHead(trx, state.dialect);
- *   await insertLeaves(trx, rows);
- *   await writeHead(trx, { ...head, size: head.size + rows.length });
+ *   const head = await readHead(trx, state.dialect, true);
+ *   await insertLeaves(trx, state.dialect, rows);
+ *   await writeHead(trx, state.dialect, { ...head, size: head.size + rows.length });
  * });
  * ```
  */
@@ -20,6 +20,7 @@ import { KeyturnError } from '../core/errors.js';
 import type { Dialect } from '../state/db.js';
 import type { AuditCheckpointsTable, AuditLeavesTable, Schema } from '../state/schema.js';
 import { HASH_SIZE } from './merkle.js';
+import { prepared } from '../state/prepared.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -46,9 +47,7 @@ const INSERT_CHUNK = 1000;
 
 /** Reads the head; inside a transaction on PostgreSQL, locks it until commit. */
 export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise<Head> {
-  let query = db.selectFrom('audit_head').selectAll().where('id', '=', 1);
-  if (lock && dialect === 'postgres') query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+  const row = await (lock && dialect === 'postgres' ? headForUpdate : headRow).first({ dialect }, db, {});
   if (row === undefined) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row (audit_head id 1) is missing');
   const nodes = splitNodes(row.nodes);
   if (nodes === null) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row has a malformed compact range');
@@ -64,21 +63,28 @@ export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise
 }
 
 /** Writes the head with its MAC (`head.mac`); the caller's transaction decides whether it sticks. */
-export async function writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
-  await trx
-    .updateTable('audit_head')
-    .set({
-      size: head.size,
-      prev: head.prev,
-      nodes: Buffer.concat(head.nodes).toString('base64'),
-      last_event_at: head.lastEventAt,
-      checkpoint_size: head.checkpointSize,
-      checkpoint_at: head.checkpointAt,
-      head_mac: head.mac,
-    })
-    .where('id', '=', 1)
-    .execute();
+export async function writeHead(trx: Transaction<Schema>, dialect: Dialect, head: Head): Promise<void> {
+  await updateHead.execute({ dialect }, trx, {
+    size: head.size,
+    prev: head.prev,
+    nodes: Buffer.concat(head.nodes).toString('base64'),
+    last_event_at: head.lastEventAt,
+    checkpoint_size: head.checkpointSize,
+    checkpoint_at: head.checkpointAt,
+    head_mac: head.mac,
+  });
 }
+
+// The head's statements run on every append: compiled once (../state/prepared.ts).
+const headRow = prepared((db) => db.selectFrom('audit_head').selectAll().where('id', '=', 1));
+const headForUpdate = prepared((db) => db.selectFrom('audit_head').selectAll().where('id', '=', 1).forUpdate());
+const HEAD_COLUMNS = ['size', 'prev', 'nodes', 'last_event_at', 'checkpoint_size', 'checkpoint_at', 'head_mac'] as const;
+const updateHead = prepared((db, p) =>
+  db
+    .updateTable('audit_head')
+    .set(Object.fromEntries(HEAD_COLUMNS.map((c) => [c, p(c)])))
+    .where('id', '=', 1),
+);
 
 const LEAF_COLUMNS = ['seq', 'id', 'leaf', 'leaf_hash', 'time', 'leaf_mac'] as const;
 /** INSERT text by dialect and row count (the hot path: built once, not by the query builder per batch). */

@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { KeyturnError } from '../core/errors.js';
+import { secretKeyOf } from './key-object.js';
 
 export const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
@@ -25,7 +26,7 @@ export function aad(purpose: string, ...parts: string[]): Buffer {
 export function seal(key: Buffer, plaintext: Buffer, additionalData: Buffer): Buffer {
   if (key.length !== KEY_BYTES) throw new KeyturnError('KT_INTERNAL', 'an AES-256 key must be 32 bytes');
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const cipher = createCipheriv('aes-256-gcm', secretKeyOf(key), nonce);
   cipher.setAAD(additionalData);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
@@ -37,7 +38,7 @@ export function open(key: Buffer, sealed: Buffer, additionalData: Buffer, what =
     throw new KeyturnError('KT_DECRYPT_FAILED', `${what} is truncated and was not decrypted`);
   }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
+    const decipher = createDecipheriv('aes-256-gcm', secretKeyOf(key), sealed.subarray(0, NONCE_BYTES));
     decipher.setAAD(additionalData);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);

@@ -15,12 +15,15 @@ import { KeyturnError } from '../core/errors.js';
 import type { SecretPolicyConfig } from '../config/schema.js';
 import type { StateDb } from '../state/db.js';
 import type { Target } from '../targets/target.js';
+import { prepared } from '../state/prepared.js';
 
 // The config schemas (zod) and the target registry (with its drivers) load on first use, so a
 // command that only reads the store never pays for them.
 const schemas = () => import('../config/schema.js');
 const registry = () => import('../targets/registry.js');
 
+/** A secret's applied policy text: read at every rotation (compiled once, ../state/prepared.ts). */
+const policyConfig = prepared((db, p) => db.selectFrom('secret_policies').select('config').where('path', '=', p('path')));
 export interface SecretPolicy extends SecretPolicyConfig {
   readonly path: string;
 }
@@ -41,7 +44,7 @@ export class AppliedConfig {
   private readonly parsed = new Map<string, { config: string; policy: SecretPolicy }>();
 
   async policy(path: string): Promise<SecretPolicy> {
-    const row = await this.state.db.selectFrom('secret_policies').select('config').where('path', '=', path).executeTakeFirst();
+    const row = await policyConfig.first(this.state, this.state.db, { path });
     if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
     const hit = this.parsed.get(path);
     if (hit?.config === row.config) return hit.policy;

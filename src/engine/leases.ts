@@ -31,6 +31,7 @@ import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { sql } from 'kysely';
 import type { StateDb } from '../state/db.js';
+import { prepared } from '../state/prepared.js';
 
 export interface Lease {
   readonly name: string;
@@ -53,6 +54,24 @@ export interface HeldLease extends Lease {
 }
 
 const HOST = hostname();
+
+/**
+ * Creates the lease, or takes it when it is expired or already this holder's, bumping the token;
+ * returns the token, or no row when someone else holds it (params: `name`, `holder`,
+ * `expires_at`, `now`). Every rotation runs it: compiled once (../state/prepared.ts).
+ */
+const takeLease = prepared((db, p) =>
+  db
+    .insertInto('leases')
+    .values({ name: p('name'), holder: p('holder'), token: 1, expires_at: p('expires_at') })
+    .onConflict((oc) =>
+      oc
+        .column('name')
+        .doUpdateSet({ holder: p('holder'), token: sql<number>`leases.token + 1`, expires_at: p('expires_at') })
+        .where((eb) => eb.or([eb('leases.expires_at', '<=', p('now')), eb('leases.holder', '=', p('holder'))])),
+    )
+    .returning('token'),
+);
 
 /** This process's holder id: host, pid and a random part. */
 export function holderId(): string {
@@ -83,17 +102,7 @@ export class Leases {
   async acquire(name: string, ttlMs: number): Promise<Lease | null> {
     const now = this.clock.now();
     // Fast path, one statement: create the lease, or take it when it is expired or already ours.
-    const taken = await this.state.db
-      .insertInto('leases')
-      .values({ name, holder: this.holder, token: 1, expires_at: now + ttlMs })
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({ holder: this.holder, token: sql<number>`leases.token + 1`, expires_at: now + ttlMs })
-          .where((eb) => eb.or([eb('leases.expires_at', '<=', now), eb('leases.holder', '=', this.holder)])),
-      )
-      .returning('token')
-      .executeTakeFirst();
+    const taken = await takeLease.first(this.state, this.state.db, { name, holder: this.holder, expires_at: now + ttlMs, now });
     if (taken) return { name, holder: this.holder, token: Number(taken.token), renewedAt: now };
     // Held by someone else: take it over only when that holder is a dead process on this host.
     return this.state.db.transaction().execute(async (trx) => {

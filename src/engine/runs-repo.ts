@@ -23,6 +23,7 @@ import type { Transaction } from 'kysely';
 import type { RunConsumersTable, RunsTable, RunStepsTable, Schema } from '../state/schema.js';
 import type { Lease } from './leases.js';
 import { transact } from '../state/tx.js';
+import * as sql from './runs-sql.js';
 
 export const STEPS = ['prepare', 'create', 'set', 'test', 'finish', 'propagate', 'done'] as const;
 export type Step = (typeof STEPS)[number];
@@ -199,7 +200,7 @@ export class RunsRepo {
 
   /** The unfinished run of a secret, if any (there is at most one). */
   async active(path: string): Promise<Run | null> {
-    const row = await this.state.db.selectFrom('runs').selectAll().where('path', '=', path).where('status', 'in', ACTIVE_STATUSES).orderBy('created_at', 'desc').executeTakeFirst();
+    const row = await sql.activeRun.first(this.state, this.state.db, { path });
     return row ? fromRow(row) : null;
   }
 
@@ -270,30 +271,25 @@ export class RunsRepo {
         if (insert) {
           // Fencing: the run is written only while the lease is held with this token.
           if (fence && !(await this.holds(trx, fence))) throw new KeyturnError('KT_LEASE_LOST', `the lease on ${fence.name} was taken over by another worker`);
-          await trx.insertInto('runs').values(toRow(next)).execute();
+          await sql.insertRun.execute(this.state, trx, toRow(next));
+        } else if (fence) {
+          // The rotation's own writes (always under the lease): one compiled statement, every column from `next`.
+          const changed = await sql.updateRunFenced.changes(this.state, trx, { ...toRow(next), expect_status: run.status, ...sql.leaseParams(fence) });
+          if (changed !== 1) throw await this.whyNotWritten(trx, run, fence);
         } else {
-          let update = trx
+          // No lease (an operator's command, a test): only the columns the patch names.
+          const res = await trx
             .updateTable('runs')
             .set({ ...toColumns(patch), updated_at: now })
             .where('id', '=', id)
-            .where('status', '=', run.status);
-          // Fencing: the write happens only while the lease is held with this token.
-          if (fence)
-            update = update.where(({ exists, selectFrom }) =>
-              exists(selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder)),
-            );
-          const res = await update.executeTakeFirst();
-          if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run, fence);
+            .where('status', '=', run.status)
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) !== 1) throw await this.whyNotWritten(trx, run);
         }
         if (fence && options.releaseLease) {
-          await trx.updateTable('leases').set({ expires_at: 0 }).where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).execute();
+          await sql.setLeaseExpiry.execute(this.state, trx, { ...sql.leaseParams(fence), expires_at: 0 });
         } else if (fence && now - fence.renewedAt > ttlMs / 3) {
-          await trx
-            .updateTable('leases')
-            .set({ expires_at: now + ttlMs })
-            .where('name', '=', fence.name)
-            .where('token', '=', fence.token)
-            .execute();
+          await sql.setLeaseExpiry.execute(this.state, trx, { ...sql.leaseParams(fence), expires_at: now + ttlMs });
           fence.renewedAt = now;
         }
         if (records.length > 0) {
@@ -308,7 +304,7 @@ export class RunsRepo {
             started_at: r.startedAt,
             finished_at: r.finishedAt ?? now,
           }));
-          await trx.insertInto('run_steps').values(rows).execute();
+          await sql.insertSteps(rows.length).execute(this.state, trx, sql.stepParams(rows));
         }
         if (within) await within(trx);
       });
@@ -328,8 +324,7 @@ export class RunsRepo {
 
   /** Whether the lease is still held with the fence's token (read in `trx`). */
   private async holds(trx: Transaction<Schema>, fence: Lease): Promise<boolean> {
-    const held = await trx.selectFrom('leases').select('name').where('name', '=', fence.name).where('token', '=', fence.token).where('holder', '=', fence.holder).executeTakeFirst();
-    return held !== undefined;
+    return (await sql.leaseHeld.first(this.state, trx, sql.leaseParams(fence))) !== undefined;
   }
 
   /** Why a fenced, status-guarded update wrote nothing: the lease was taken over, or the run changed meanwhile. */

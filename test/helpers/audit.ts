@@ -49,7 +49,7 @@ export async function rewriteHeadWithKey(env: Record<string, string>, change: (h
     const key = keys.mac;
     await kt.state.db.transaction().execute(async (trx) => {
       const next = change(await readHead(trx, kt.state.dialect, true));
-      await writeHead(trx, { ...next, mac: headMac(key, next) });
+      await writeHead(trx, kt.state.dialect, { ...next, mac: headMac(key, next) });
     });
   } finally {
     await kt.close();

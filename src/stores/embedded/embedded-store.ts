@@ -29,6 +29,7 @@ import type { KeyRing } from '../../crypto/keyring.js';
 import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
 import { transact } from '../../state/tx.js';
+import * as sql from './sql.js';
 import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from '../audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -149,14 +150,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
 
   /** The common read, a staged version of a live secret, in one query (null: take the slow path that says why not). */
   private async stagedVersion(path: string, stage: Stage): Promise<Version | null> {
-    const row = await this.state.db
-      .selectFrom('secrets as s')
-      .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', stage))
-      .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-      .select(['s.id as secret_id', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
-      .where('s.path', '=', path)
-      .where('s.deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await sql.stagedVersion.first(this.state, this.state.db, { path, stage });
     if (!row) return null;
     const stages = await this.stagesOf(this.state.db, row.secret_id);
     const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
@@ -235,7 +229,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       const { secret, created } = await this.upsertSecret(trx, path, now, metadata);
       assertLive(secret);
 
-      const existing = await trx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('id', '=', versionId).executeTakeFirst();
+      const existing = await sql.versionById.first(this.state, trx, { secret_id: secret.id, id: versionId });
       if (existing) {
         const stored = this.ring.openValue(path, existing.id, existing.data_key_id, existing.sealed);
         if (existing.kind !== kind || !stored.equals(bytes)) {
@@ -247,13 +241,9 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       if (expected !== undefined) await this.assertCurrentVersion(trx, path, secret.id, created, expected);
 
       const number = Number(secret.next_version);
-      await trx
-        .updateTable('secrets')
-        .set({ next_version: number + 1, updated_at: now })
-        .where('id', '=', secret.id)
-        .execute();
+      await sql.bumpVersion.execute(this.state, trx, { id: secret.id, next_version: number + 1, updated_at: now });
       const { dataKeyId, sealed } = this.ring.sealValue(path, versionId, bytes);
-      await trx.insertInto('secret_versions').values({ secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now }).execute();
+      await sql.insertVersion.execute(this.state, trx, { secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now });
       // One read of the stage rows; every move below is a compare-and-set against what it says.
       const held = await this.stageHolders(trx, secret.id);
       for (const stage of stages) await this.applyMove(trx, secret.id, stage, versionId, held.get(stage) ?? null, now, held);
@@ -289,7 +279,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         const secret = await this.requireSecret(trx, path);
         assertLive(secret);
         if (to !== null) {
-          const exists = await trx.selectFrom('secret_versions').select('id').where('secret_id', '=', secret.id).where('id', '=', to).executeTakeFirst();
+          const exists = await sql.versionExists.first(this.state, trx, { secret_id: secret.id, id: to });
           if (!exists) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
         }
         const held = await this.stageHolders(trx, secret.id);
@@ -301,7 +291,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         }
         if (holder === to) return;
         await this.applyMove(trx, secret.id, st, to, expectFrom, this.clock.now(), held);
-        await trx.updateTable('secrets').set({ updated_at: this.clock.now() }).where('id', '=', secret.id).execute();
+        await sql.touchSecret.execute(this.state, trx, { id: secret.id, updated_at: this.clock.now() });
       },
       within,
     );
@@ -468,12 +458,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     // PostgreSQL: a row lock held to commit (a racing writer waits, then reads what this one wrote).
     // SQLite needs none: `begin immediate` already serializes writers.
     const lock = options.lock === true && this.state.dialect === 'postgres';
-    return db
-      .selectFrom('secrets')
-      .selectAll()
-      .where('path', '=', path)
-      .$if(lock, (q) => q.forUpdate())
-      .executeTakeFirst();
+    return (lock ? sql.secretByPathForUpdate : sql.secretByPath).first(this.state, db, { path });
   }
 
   private async requireSecret(db: Db, path: string): Promise<SecretRow> {
@@ -521,13 +506,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   private async assertCurrentVersion(trx: Transaction<Schema>, path: string, secretId: string, created: boolean, expected: number): Promise<void> {
     let actual: number | null = 0;
     if (!created) {
-      const row = await trx
-        .selectFrom('secret_stages as st')
-        .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 'st.secret_id').onRef('v.id', '=', 'st.version_id'))
-        .select('v.number')
-        .where('st.secret_id', '=', secretId)
-        .where('st.stage', '=', 'current')
-        .executeTakeFirst();
+      const row = await sql.currentNumber.first(this.state, trx, { secret_id: secretId });
       actual = row ? Number(row.number) : null;
     }
     if (actual === expected) return;
@@ -539,12 +518,12 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   }
 
   private async stageHolder(db: Db, secretId: string, stage: Stage): Promise<string | null> {
-    const row = await db.selectFrom('secret_stages').select('version_id').where('secret_id', '=', secretId).where('stage', '=', stage).executeTakeFirst();
+    const row = await sql.stageHolder.first(this.state, db, { secret_id: secretId, stage });
     return row?.version_id ?? null;
   }
 
   private async stagesOf(db: Db, secretId: string): Promise<Map<string, Stage[]>> {
-    const rows = await db.selectFrom('secret_stages').select(['stage', 'version_id']).where('secret_id', '=', secretId).execute();
+    const rows = await sql.stageRows.rows(this.state, db, { secret_id: secretId });
     const out = new Map<string, Stage[]>();
     for (const stage of STAGES) {
       const row = rows.find((r) => r.stage === stage);
@@ -555,29 +534,14 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
 
   /** One compare-and-set on a stage row; the affected-row count decides who won. */
   private async casStage(trx: Transaction<Schema>, secretId: string, stage: Stage, to: string | null, from: string | null, now: number): Promise<void> {
-    let changed: bigint;
     if (from === null && to === null) return;
-    if (from === null) {
-      const res = await trx
-        .insertInto('secret_stages')
-        .values({ secret_id: secretId, stage, version_id: to!, updated_at: now })
-        .onConflict((oc) => oc.columns(['secret_id', 'stage']).doNothing())
-        .executeTakeFirst();
-      changed = res.numInsertedOrUpdatedRows ?? 0n;
-    } else if (to === null) {
-      const res = await trx.deleteFrom('secret_stages').where('secret_id', '=', secretId).where('stage', '=', stage).where('version_id', '=', from).executeTakeFirst();
-      changed = res.numDeletedRows;
-    } else {
-      const res = await trx
-        .updateTable('secret_stages')
-        .set({ version_id: to, updated_at: now })
-        .where('secret_id', '=', secretId)
-        .where('stage', '=', stage)
-        .where('version_id', '=', from)
-        .executeTakeFirst();
-      changed = res.numUpdatedRows;
-    }
-    if (Number(changed) !== 1) {
+    const changed =
+      from === null
+        ? await sql.stageInsert.changes(this.state, trx, { secret_id: secretId, stage, to, updated_at: now })
+        : to === null
+          ? await sql.stageDelete.changes(this.state, trx, { secret_id: secretId, stage, from })
+          : await sql.stageUpdate.changes(this.state, trx, { secret_id: secretId, stage, from, to, updated_at: now });
+    if (changed !== 1) {
       throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${stage} moved while it was being set`, { details: { stage, expected: from } });
     }
   }
@@ -606,7 +570,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
 
   /** The secret's stage rows: stage → version id. */
   private async stageHolders(db: Db, secretId: string): Promise<Map<Stage, string>> {
-    const rows = await db.selectFrom('secret_stages').select(['stage', 'version_id']).where('secret_id', '=', secretId).execute();
+    const rows = await sql.stageRows.rows(this.state, db, { secret_id: secretId });
     return new Map(rows.map((r) => [r.stage as Stage, r.version_id]));
   }
 
