@@ -5,6 +5,8 @@ import tseslint from 'typescript-eslint';
 const ENV_MESSAGE = 'Only src/config/settings.ts and src/config/env-vars.ts read process.env: take Settings (or CliIo.env) as an argument.';
 const GLOBAL_ENV = { selector: "MemberExpression[property.name='env'][object.type='MemberExpression'][object.property.name='process']", message: ENV_MESSAGE };
 const CORE_MESSAGE = 'src/core/ imports nothing from other src/ folders: move the shared piece into src/core/, or pass it in.';
+const CONTRACTS_MESSAGE = 'Only src/contracts/ (the `keyturn/contracts` export) and tests import vitest or the contract suites: the main entry and the CLI must never load them.';
+const CONTRACTS = { group: ['vitest', 'vitest/*', '**/contracts', '**/contracts/*'], message: CONTRACTS_MESSAGE };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/.cache/**'] },
@@ -28,8 +30,16 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', GLOBAL_ENV],
     },
   },
-  // Import boundaries: src/core/ is the bottom layer and imports nothing from the other src/ folders.
-  // (After the block above: this no-restricted-syntax list replaces that one, so it repeats GLOBAL_ENV.)
+  // Import boundaries: vitest and the contract suites (src/contracts/, shipped as `keyturn/contracts`)
+  // stay out of everything else in src/, so `import 'keyturn'` and the CLI bundle never load them.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/contracts/**', 'src/**/*.test.ts'],
+    // ESLint's own rule, not typescript-eslint's (which src/core/ uses below), so neither replaces the other.
+    rules: { 'no-restricted-imports': ['error', { patterns: [CONTRACTS] }] },
+  },
+  // src/core/ is the bottom layer and imports nothing from the other src/ folders.
+  // (After the process.env block: this no-restricted-syntax list replaces that one, so it repeats GLOBAL_ENV.)
   {
     files: ['src/core/**/*.ts'],
     rules: {

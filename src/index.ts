@@ -3,8 +3,9 @@
  * home from code, the interfaces a third-party store, target or consumer implements, and the
  * errors every call may throw (`KeyturnError`, its stable codes and the CLI exit codes).
  *
- * The contract suites (test/contracts/) are not shipped yet: they import vitest at load time,
- * which the package does not depend on; they would need a subpath export of their own.
+ * The contract suites such an implementation passes are a subpath export of their own,
+ * `keyturn/contracts` (src/contracts/index.ts): they load vitest, an optional peer dependency,
+ * so nothing here imports them (eslint.config.js; test/package.test.ts checks a real process).
  *
  * @example
  * ```ts

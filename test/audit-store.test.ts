@@ -17,7 +17,7 @@ import { auditedStore } from '../src/stores/audited-store.js';
 import type { StoreAuditHook } from '../src/stores/audit-hook.js';
 import { EmbeddedStore } from '../src/stores/embedded/embedded-store.js';
 import type { SecretStore } from '../src/stores/store.js';
-import { expectCode, runStoreContract } from './contracts/store-contract.js';
+import { expectCode, runStoreContract } from '../src/contracts/store-contract.js';
 import { allowAuditInserts, auditTablesText, refuseAuditInserts } from './helpers/audit.js';
 import { postgresState, sqliteState, type TestState } from './helpers/state.js';
 

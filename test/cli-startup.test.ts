@@ -2,7 +2,8 @@
  * What the CLI loads at start-up, measured by the modules a real process loads (not by time):
  * `--version` and `--help` load the entry chunk and commander only; `secret get` and `status`
  * load the store and the audit log but no driver, config schema or YAML parser; a rotation of an
- * app secret loads the config code but no database driver. The timings are in `npm run bench:cli`.
+ * app secret loads the config code but no database driver; no part of the bundle holds the contract
+ * suites or vitest. The timings are in `npm run bench:cli`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -133,5 +134,16 @@ describe('what each command module loads before it runs (the bundle metafile)', 
     }
     expect(heavy).toEqual([]);
     expect(loaded(meta, 'src/cli/commands/audit.ts').inputs).not.toContain('src/cli/commands/audit/event-view.ts');
+  });
+
+  it('no file of the bundle, loaded at start-up or later, holds the contract suites (keyturn/contracts) or vitest', () => {
+    expect(existsSync(META), 'run npm run build first').toBe(true);
+    const meta = JSON.parse(readFileSync(META, 'utf8')) as Meta;
+    const found = Object.entries(meta.outputs).flatMap(([out, { inputs, imports }]) => [
+      ...Object.keys(inputs).filter((i) => i.startsWith('src/contracts/') || /node_modules\/(vitest|@vitest)\//.test(i)),
+      ...imports.filter((imp) => /^(vitest|@vitest)(\/|$)/.test(imp.path)).map((imp) => `${out} imports ${imp.path}`),
+    ]);
+    expect(Object.keys(meta.outputs).length).toBeGreaterThan(1);
+    expect(found).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { isKeyturnError } from '../src/core/errors.js';
 import { createConsumer } from '../src/consumers/registry.js';
 import { CONSUMER_GRACE_MS } from '../src/engine/propagate.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
-import { caught, recordingContext, version } from './contracts/consumer-contract.js';
+import { caught, recordingContext, version } from '../src/contracts/consumer-contract.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
 
 const ROTATION_TIMEOUT_MS = 500;

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
 import type { SecretValue } from '../src/core/types.js';
 import { createConsumer, parseConsumerConfig } from '../src/consumers/registry.js';
-import { caught, contractValues, errorText, recordingContext, runConsumerContract, version } from './contracts/consumer-contract.js';
+import { caught, contractValues, errorText, recordingContext, runConsumerContract, version } from '../src/contracts/consumer-contract.js';
 
 /** Writes the KEYTURN_* variables, every variable name and argv to the file named by argv[1]. */
 const RECORD = `const fs = require('node:fs');

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
 import type { SecretValue } from '../src/core/types.js';
 import { createConsumer, parseConsumerConfig } from '../src/consumers/registry.js';
-import { caught, contractValues, recordingContext, runConsumerContract, version } from './contracts/consumer-contract.js';
+import { caught, contractValues, recordingContext, runConsumerContract, version } from '../src/contracts/consumer-contract.js';
 
 /** Records every `open` of a temp file: flags, requested mode, and the mode the file had right after creation. */
 const opens = vi.hoisted(() => [] as Array<{ path: string; flags: unknown; mode: unknown; modeAtCreation: number }>);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
 import { createConsumer, parseConsumerConfig } from '../src/consumers/registry.js';
-import { caught, contractValues, errorText, recordingContext, runConsumerContract, version } from './contracts/consumer-contract.js';
+import { caught, contractValues, errorText, recordingContext, runConsumerContract, version } from '../src/contracts/consumer-contract.js';
 
 /** Appends the signal's name to the marker file on SIGHUP/SIGUSR1, then publishes its pid (atomically). */
 const TRAPPER = `const fs = require('node:fs');

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { contractTests, type TestRegistrar } from './contracts/skips.js';
+import { contractTests, type TestRegistrar } from '../src/contracts/skips.js';
 import { SPAWN_MS } from './helpers/cli.js';
 
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));

@@ -25,7 +25,7 @@ import { openState } from '../src/state/db.js';
 import { MIGRATIONS } from '../src/state/migrations/index.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { systemClock } from '../src/core/clock.js';
-import { expectCode } from './contracts/store-contract.js';
+import { expectCode } from '../src/contracts/store-contract.js';
 import { SPAWN_MS, startCli } from './helpers/cli.js';
 import { applyYaml, PG_URL, tempDir } from './helpers/state.js';
 

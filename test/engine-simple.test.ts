@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyturnError } from '../src/core/errors.js';
 import type { BoundaryHook } from '../src/engine/engine.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
-import { expectCode } from './contracts/store-contract.js';
+import { expectCode } from '../src/contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
 import { engineWith as engineWithHook } from './helpers/engines.js';

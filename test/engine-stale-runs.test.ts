@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { KeyturnError } from '../src/core/errors.js';
 import type { Step } from '../src/engine/runs-repo.js';
-import { expectCode } from './contracts/store-contract.js';
+import { expectCode } from '../src/contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { tempDir } from './helpers/state.js';

@@ -3,9 +3,9 @@
  * targets, so the engine tests on it (src/engine/engine-decisions.test.ts) meet a target that
  * answers as a server would; only the tests that need a network port are skipped.
  */
-import { runTargetContract } from './contracts/target-contract.js';
+import { runTargetContract } from '../src/contracts/target-contract.js';
 import { FakeTarget } from './helpers/fake-target.js';
-import { newPassword, uniqueName } from './helpers/names.js';
+import { newPassword, uniqueName } from '../src/contracts/names.js';
 
 const NO_PORT = 'the fake target lives in memory: it has no port to be unreachable at or to hang on';
 

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { createConsumer, parseConsumerConfig } from '../src/consumers/registry.js';
-import { caught, recordingContext, version } from './contracts/consumer-contract.js';
+import { caught, recordingContext, version } from '../src/contracts/consumer-contract.js';
 
 let dir: string;
 beforeEach(async () => {

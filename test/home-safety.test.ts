@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings, type Settings } from '../src/config/settings.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
-import { caught } from './contracts/consumer-contract.js';
+import { caught } from '../src/contracts/consumer-contract.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { generateRootKey, NEXT_ROOT_KEY_FILE, OLD_ROOT_KEY_FILE, readRootKeyFile, writeRootKeyFile } from '../src/crypto/root-key.js';
 import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
-import { expectCode } from './contracts/store-contract.js';
+import { expectCode } from '../src/contracts/store-contract.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 

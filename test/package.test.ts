@@ -1,12 +1,14 @@
 /**
  * The package as others get it: `import ... from 'keyturn'` resolves through package.json's
  * `exports` to the built dist/index.js and has the public API (src/index.ts), which opens a home
- * and stores a value as its example says; `keyturn --version` is package.json's version, in the
- * bundle (a real process) and in-process.
+ * and stores a value as its example says; `keyturn/contracts` resolves to dist/contracts/ and has
+ * the three contract suites, which a third-party consumer passes in a child vitest, while
+ * `keyturn` loads neither vitest nor the suites (the files a real process loads, not a guess);
+ * `keyturn --version` is package.json's version, in the bundle (a real process) and in-process.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
@@ -14,6 +16,8 @@ import { runCli, SPAWN_MS, spawnCli } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TRACE = fileURLToPath(new URL('./helpers/load-trace.mjs', import.meta.url));
+const VITEST = join(ROOT, 'node_modules/vitest/vitest.mjs');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, { types: string; default: string }> };
 
 /** What the package must export: the names a library caller and a third-party adapter use. */
@@ -37,14 +41,46 @@ const RUNTIME_EXPORTS = [
   'MAX_RECOVERY_DAYS',
 ].sort();
 
+/** What `keyturn/contracts` must export at run time: the suites and the helpers for an implementation's own tests. */
+const CONTRACT_EXPORTS = [
+  'runStoreContract',
+  'runTargetContract',
+  'runConsumerContract',
+  'newPassword',
+  'uniqueName',
+  'expectCode',
+  'rejection',
+  'caught',
+  'contractValues',
+  'errorText',
+  'recordingContext',
+  'version',
+].sort();
+
+/** Runs `script` (an ES module) in a real process at the package root; what it printed, and every module file it loaded (relative to the root). */
+function runModule(script: string): { stdout: string; loaded: string[] } {
+  const r = spawnSync(process.execPath, ['--import', TRACE, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const loaded = r.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('LOAD file://'))
+    .map((line) => relative(ROOT, fileURLToPath(line.slice('LOAD '.length))));
+  return { stdout: r.stdout, loaded };
+}
+
+const isVitest = (file: string) => /(^|\/)node_modules\/(vitest|@vitest)\//.test(file);
+const isContracts = (file: string) => file.startsWith('dist/contracts/');
+
 let scratch: ReturnType<typeof tempDir> | undefined;
 afterEach(() => scratch?.remove());
 
 describe('the package entry (package.json exports)', () => {
-  it('points at a built file, with its types next to it', () => {
-    const entry = PACKAGE.exports['.']!;
-    expect(existsSync(join(ROOT, entry.default)), 'run npm run build first').toBe(true);
-    expect(existsSync(join(ROOT, entry.types))).toBe(true);
+  it('each export points at a built file, with its types next to it', () => {
+    expect(Object.keys(PACKAGE.exports).sort()).toEqual(['.', './contracts']);
+    for (const entry of Object.values(PACKAGE.exports)) {
+      expect(existsSync(join(ROOT, entry.default)), `${entry.default}: run npm run build first`).toBe(true);
+      expect(existsSync(join(ROOT, entry.types)), entry.types).toBe(true);
+    }
   });
 
   it("`import('keyturn')` in a real process resolves to dist/index.js and has the public API", { timeout: SPAWN_MS }, () => {
@@ -79,6 +115,46 @@ describe('the package entry (package.json exports)', () => {
     } finally {
       await kt.close();
     }
+  });
+});
+
+describe('keyturn/contracts (package.json exports), for third-party stores, targets and consumers', () => {
+  it("`import('keyturn')` in a real process loads neither vitest nor the contract suites", { timeout: SPAWN_MS }, () => {
+    const { loaded } = runModule("await import('keyturn');");
+    expect(loaded).toContain('dist/index.js');
+    expect(loaded.filter((f) => isVitest(f) || isContracts(f))).toEqual([]);
+  });
+
+  it("`import('keyturn/contracts')` resolves to dist/contracts/index.js, exports the three suites, and loads vitest (which the check above would see)", { timeout: SPAWN_MS }, () => {
+    const script =
+      "const m = await import('keyturn/contracts'); console.log(JSON.stringify({ url: import.meta.resolve('keyturn/contracts'), names: Object.keys(m).sort(), kinds: [m.runStoreContract, m.runTargetContract, m.runConsumerContract].map((f) => typeof f) }));";
+    const { stdout, loaded } = runModule(script);
+    const out = JSON.parse(stdout) as { url: string; names: string[]; kinds: string[] };
+    expect(fileURLToPath(out.url)).toBe(join(ROOT, 'dist/contracts/index.js'));
+    expect(out.names).toEqual(CONTRACT_EXPORTS);
+    expect(out.kinds).toEqual(['function', 'function', 'function']);
+    expect(loaded.some(isVitest)).toBe(true);
+  });
+
+  it('a third-party consumer passes the Consumer contract imported from keyturn/contracts (a child vitest)', { timeout: 2 * SPAWN_MS }, async () => {
+    const config = join(ROOT, 'test/fixtures/third-party/vitest.config.ts');
+    scratch = tempDir('kt-third-party-');
+    const reportFile = join(scratch.dir, 'report.json');
+    const child = spawn(process.execPath, [VITEST, 'run', '--config', config, '--reporter=json', `--outputFile=${reportFile}`], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr + stdout).toBe(0);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { numTotalTests: number; numPassedTests: number; testResults: Array<{ name: string }> };
+    expect(report.testResults.map((r) => relative(ROOT, r.name))).toEqual(['test/fixtures/third-party/json-file.third-party.ts']);
+    expect(report.numTotalTests).toBeGreaterThan(0);
+    expect(report.numPassedTests).toBe(report.numTotalTests);
   });
 });
 

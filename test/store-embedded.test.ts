@@ -1,6 +1,6 @@
 /** The embedded store passes the SecretStore contract on SQLite and on PostgreSQL. */
 import { EmbeddedStore } from '../src/stores/embedded/embedded-store.js';
-import { runStoreContract } from './contracts/store-contract.js';
+import { runStoreContract } from '../src/contracts/store-contract.js';
 import { postgresState, sqliteState } from './helpers/state.js';
 
 runStoreContract({

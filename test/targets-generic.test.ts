@@ -2,7 +2,7 @@
  * The generic target (app secrets, `simple` strategy, no outside system) runs the Target
  * contract; the tests that need a server or a user are skipped with the reason.
  */
-import { runTargetContract } from './contracts/target-contract.js';
+import { runTargetContract } from '../src/contracts/target-contract.js';
 import { genericFixture } from './fixtures/targets/generic.js';
 
 const NO_SERVER = 'the generic target has no server: set and test change and probe nothing';

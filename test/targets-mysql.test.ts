@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneUsername, type Credential } from '../src/targets/target.js';
-import { runTargetContract } from './contracts/target-contract.js';
+import { runTargetContract } from '../src/contracts/target-contract.js';
 import { mysqlFixture, type MysqlFixture } from './fixtures/targets/mysql.js';
-import { uniqueName } from './helpers/names.js';
+import { uniqueName } from '../src/contracts/names.js';
 
 runTargetContract({ name: 'mysql (MariaDB on 3306)', strategies: ['single-user', 'alternating-users'], make: () => mysqlFixture() });
 

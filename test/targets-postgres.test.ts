@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
 import { createTarget } from '../src/targets/registry.js';
 import { cloneUsername, type Credential, type Strategy, type TargetContext } from '../src/targets/target.js';
-import { runTargetContract } from './contracts/target-contract.js';
+import { runTargetContract } from '../src/contracts/target-contract.js';
 import { postgresFixture, type PostgresFixture } from './fixtures/targets/postgres.js';
-import { uniqueName } from './helpers/names.js';
+import { uniqueName } from '../src/contracts/names.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
 
 runTargetContract({ name: 'postgres (scram-sha-256 on 55432)', strategies: ['single-user', 'alternating-users'], make: postgresFixture });

@@ -8,9 +8,9 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/core/logger.js';
 import { cloneUsername, type Credential, type Strategy, type TargetContext } from '../src/targets/target.js';
-import { runTargetContract } from './contracts/target-contract.js';
+import { runTargetContract } from '../src/contracts/target-contract.js';
 import { redisConnection, redisFixture, type RedisFixture } from './fixtures/targets/redis.js';
-import { uniqueName } from './helpers/names.js';
+import { uniqueName } from '../src/contracts/names.js';
 
 const NO_ADMIN_REASON = 'with no admin credential the target acts as the default user, which needs no password on this machine';
 

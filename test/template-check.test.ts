@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/load.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { caught } from './contracts/consumer-contract.js';
+import { caught } from '../src/contracts/consumer-contract.js';
 import { runCli } from './helpers/cli.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
 import { openTestHome } from './helpers/state.js';

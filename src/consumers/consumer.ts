@@ -2,7 +2,7 @@
  * The Consumer interface: a program that must get the new value of a secret after a rotation
  * (a rendered file, a command, a signal to a process, later webhooks and Kubernetes rollouts).
  * One folder per consumer implements it and passes `runConsumerContract`
- * (test/contracts/consumer-contract.ts). A consumer failure never undoes a finished rotation:
+ * (src/contracts/consumer-contract.ts). A consumer failure never undoes a finished rotation:
  * the engine records it per consumer, retries it, and shows it.
  *
  * @example

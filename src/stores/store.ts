@@ -2,7 +2,7 @@
  * The SecretStore interface: where secret values live. `embedded/` keeps them encrypted in the
  * state database; outside stores (Vault, AWS, Azure, GCP, OCI, Kubernetes) implement the same
  * interface in a folder of their own, get one entry in the store registry (`./registry.ts`) and
- * pass the same contract suite, `runStoreContract` (test/contracts/store-contract.ts).
+ * pass the same contract suite, `runStoreContract` (src/contracts/store-contract.ts).
  *
  * Semantics every store keeps:
  * - versions are immutable and have an id; `put` is idempotent on the version id;

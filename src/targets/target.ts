@@ -1,7 +1,7 @@
 /**
  * The Target interface: a system whose credential Keyturn changes (PostgreSQL, MariaDB/MySQL,
  * Redis, ...). One folder per target implements it and passes `runTargetContract`
- * (test/contracts/target-contract.ts) against the real server. The engine knows targets only
+ * (src/contracts/target-contract.ts) against the real server. The engine knows targets only
  * through this interface and the registry (`./registry.ts`): adding a target never edits the engine.
  *
  * Strategies:

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Credential, Strategy } from '../../src/targets/target.js';
 import { targetFixture, type FixtureOf } from '../fixtures/targets/index.js';
 import { runCli } from './cli.js';
-import { newPassword, uniqueName } from './names.js';
+import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 
 export type Kind = 'postgres' | 'mysql' | 'redis';

@@ -23,10 +23,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect } from 'vitest';
 import { contractTests } from './skips.js';
-import { isKeyturnError } from '../../src/core/errors.js';
-import { createLogger } from '../../src/core/logger.js';
-import type { SecretValue } from '../../src/core/types.js';
-import type { Consumer, ConsumerContext, DeliveredSecret } from '../../src/consumers/consumer.js';
+import { isKeyturnError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import type { SecretValue } from '../core/types.js';
+import type { Consumer, ConsumerContext, DeliveredSecret } from '../consumers/consumer.js';
 
 /** What the far side of a consumer has received so far. */
 export type Observation =

@@ -1,6 +1,7 @@
 /**
- * Fresh names and passwords for users made on the real servers: random, so parallel test files
- * and repeated runs never collide. No vitest import: the rotation benchmark loads this too.
+ * Fresh names and passwords for users made on the real servers (by the Target contract and the
+ * target fixtures): random, so parallel test files and repeated runs never collide. No vitest
+ * import: the rotation benchmark loads this too, through test/fixtures/targets/.
  *
  * @example
  * ```ts

@@ -24,10 +24,10 @@ import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { contractTests } from './skips.js';
-import { isKeyturnError, type ErrorCode } from '../../src/core/errors.js';
-import { createLogger } from '../../src/core/logger.js';
-import { STRATEGIES, cloneUsername, type Credential, type Strategy, type Target, type TargetContext } from '../../src/targets/target.js';
-import { newPassword, uniqueName } from '../helpers/names.js';
+import { isKeyturnError, type ErrorCode } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { STRATEGIES, cloneUsername, type Credential, type Strategy, type Target, type TargetContext } from '../targets/target.js';
+import { newPassword, uniqueName } from './names.js';
 import { caught, errorText } from './consumer-contract.js';
 
 export interface TargetFixture {

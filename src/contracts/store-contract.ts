@@ -7,16 +7,16 @@
  * runStoreContract({
  *   name: 'embedded (SQLite)',
  *   make: async ({ clock, options }) => { ...; return { store, close }; },
- *   skip: { 'prune': 'the service prunes on its own schedule' },
+ *   skip: { 'prunes old unlabeled versions past the maximum, never inside the retention hold': 'the service prunes on its own schedule' },
  * });
  * ```
  */
 import { afterEach, describe, expect } from 'vitest';
 import { contractTests } from './skips.js';
-import { DAY_MS, manualClock, type ManualClock } from '../../src/core/clock.js';
-import { isKeyturnError, type ErrorCode, type KeyturnError } from '../../src/core/errors.js';
-import type { SecretStore } from '../../src/stores/store.js';
-import type { Stage } from '../../src/core/types.js';
+import { DAY_MS, manualClock, type ManualClock } from '../core/clock.js';
+import { isKeyturnError, type ErrorCode, type KeyturnError } from '../core/errors.js';
+import type { SecretStore } from '../stores/store.js';
+import type { Stage } from '../core/types.js';
 
 export interface ContractOptions {
   maxValueBytes: number;
