@@ -113,21 +113,13 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       assertValidPath(path);
       const stage = select.stage === undefined ? undefined : parseStage(select.stage);
       const found = await this.guard(async (): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> => {
-        if (select.versionId === undefined && select.number === undefined) {
-          const hit = await this.stagedVersion(path, stage ?? 'current');
-          if (hit) return hit;
-        }
+        if (select.versionId === undefined && select.number === undefined) return this.stagedVersion(path, stage ?? 'current');
         const secret = await this.findSecret(this.state.db, path);
         if (!secret) return 'KT_SECRET_NOT_FOUND';
         assertLive(secret);
         let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
         if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
-        else if (select.number !== undefined) query = query.where('number', '=', select.number);
-        else {
-          const staged = await this.stageHolder(this.state.db, secret.id, stage ?? 'current');
-          if (!staged) return 'KT_STAGE_NOT_SET';
-          query = query.where('id', '=', staged);
-        }
+        else query = query.where('number', '=', select.number!);
         const row = await query.executeTakeFirst();
         if (!row) {
           const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
@@ -148,13 +140,16 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     });
   }
 
-  /** The common read, a staged version of a live secret, in one query (null: take the slow path that says why not). */
-  private async stagedVersion(path: string, stage: Stage): Promise<Version | null> {
+  /** The common read, the version holding a stage, in one query (every rotation reads the current and pending stages). */
+  private async stagedVersion(path: string, stage: Stage): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> {
     const row = await sql.stagedVersion.first(this.state, this.state.db, { path, stage });
-    if (!row) return null;
-    const stages = await this.stagesOf(this.state.db, row.secret_id);
+    if (!row) return 'KT_SECRET_NOT_FOUND';
+    if (row.deleted_at !== null) assertLive({ path: row.path, deleted_at: row.deleted_at, purge_after: row.purge_after } as SecretRow);
+    if (row.id === null || row.kind === null || row.data_key_id === null || row.sealed === null) return 'KT_STAGE_NOT_SET';
     const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
-    return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
+    // 0/1 on SQLite, false/true on PostgreSQL.
+    const stages = STAGES.filter((st) => Boolean(row[`is_${st}`]));
+    return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages, value };
   }
 
   async versions(path: string): Promise<VersionInfo[]> {
@@ -238,14 +233,16 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         const current = await this.stagesOf(trx, secret.id);
         return { path, id: existing.id, number: Number(existing.number), kind: existing.kind, createdAt: Number(existing.created_at), stages: current.get(existing.id) ?? [], value };
       }
-      if (expected !== undefined) await this.assertCurrentVersion(trx, path, secret.id, created, expected);
+      // One read of the stage rows (with their versions' numbers, for the compare-and-set); a secret this put created has none.
+      const staged = created ? new Map<Stage, { id: string; number: number }>() : await this.stagedNumbers(trx, secret.id);
+      if (expected !== undefined) assertCurrentVersion(path, created, staged.get('current')?.number ?? null, expected);
 
       const number = Number(secret.next_version);
       await sql.bumpVersion.execute(this.state, trx, { id: secret.id, next_version: number + 1, updated_at: now });
       const { dataKeyId, sealed } = this.ring.sealValue(path, versionId, bytes);
       await sql.insertVersion.execute(this.state, trx, { secret_id: secret.id, id: versionId, number, kind, data_key_id: dataKeyId, sealed, created_at: now });
-      // One read of the stage rows; every move below is a compare-and-set against what it says.
-      const held = await this.stageHolders(trx, secret.id);
+      // Every move below is a compare-and-set against the stage rows read above.
+      const held = new Map([...staged].map(([st, v]) => [st, v.id]));
       for (const stage of stages) await this.applyMove(trx, secret.id, stage, versionId, held.get(stage) ?? null, now, held);
       // A secret can hold more than maxVersions versions only once its numbers pass it.
       if (number > this.maxVersions) await this.prune(trx, secret.id, now);
@@ -502,24 +499,10 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     return { secret, created };
   }
 
-  /** The compare-and-set of a put: the version staged current must be number `expected` (0: no secret before this put). */
-  private async assertCurrentVersion(trx: Transaction<Schema>, path: string, secretId: string, created: boolean, expected: number): Promise<void> {
-    let actual: number | null = 0;
-    if (!created) {
-      const row = await sql.currentNumber.first(this.state, trx, { secret_id: secretId });
-      actual = row ? Number(row.number) : null;
-    }
-    if (actual === expected) return;
-    const want = expected === 0 ? 'no secret there yet (expected version 0)' : `current version ${expected}`;
-    const found = created ? 'it does not exist' : actual === null ? 'it exists with no current version' : `its current version is ${actual}`;
-    throw new KeyturnError('KT_VERSION_MISMATCH', `${path}: expected ${want}, but ${found}; nothing was written`, {
-      details: { path, expected, actual, exists: !created },
-    });
-  }
-
-  private async stageHolder(db: Db, secretId: string, stage: Stage): Promise<string | null> {
-    const row = await sql.stageHolder.first(this.state, db, { secret_id: secretId, stage });
-    return row?.version_id ?? null;
+  /** The secret's stage rows with their versions' numbers: stage → { id, number }. */
+  private async stagedNumbers(trx: Transaction<Schema>, secretId: string): Promise<Map<Stage, { id: string; number: number }>> {
+    const rows = await sql.stageRowsWithNumbers.rows(this.state, trx, { secret_id: secretId });
+    return new Map(rows.map((r) => [r.stage as Stage, { id: r.version_id, number: Number(r.number) }]));
   }
 
   private async stagesOf(db: Db, secretId: string): Promise<Map<string, Stage[]>> {
@@ -616,6 +599,20 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     await trx.deleteFrom('secret_versions').where('secret_id', '=', secretId).execute();
     await trx.deleteFrom('secrets').where('id', '=', secretId).execute();
   }
+}
+
+/**
+ * The compare-and-set of a put: the version staged current must be number `expected` (0: no
+ * secret before this put). `actual`: the current version's number, null when none is staged.
+ */
+function assertCurrentVersion(path: string, created: boolean, actual: number | null, expected: number): void {
+  const have = created ? 0 : actual;
+  if (have === expected) return;
+  const want = expected === 0 ? 'no secret there yet (expected version 0)' : `current version ${expected}`;
+  const found = created ? 'it does not exist' : have === null ? 'it exists with no current version' : `its current version is ${have}`;
+  throw new KeyturnError('KT_VERSION_MISMATCH', `${path}: expected ${want}, but ${found}; nothing was written`, {
+    details: { path, expected, actual: have, exists: !created },
+  });
 }
 
 /** The path when it is a valid one; an invalid one is never echoed into an event. */

@@ -10,6 +10,7 @@
  */
 import { prepared } from '../../state/prepared.js';
 import type { SecretVersionsTable } from '../../state/schema.js';
+import { STAGES } from '../../core/types.js';
 
 /** The secret's row (params: `path`). */
 export const secretByPath = prepared((db, p) => db.selectFrom('secrets').selectAll().where('path', '=', p('path')));
@@ -17,22 +18,27 @@ export const secretByPath = prepared((db, p) => db.selectFrom('secrets').selectA
 /** The secret's row, locked until commit: PostgreSQL only (params: `path`). */
 export const secretByPathForUpdate = prepared((db, p) => db.selectFrom('secrets').selectAll().where('path', '=', p('path')).forUpdate());
 
-/** A live secret's version holding a stage, in one query (params: `path`, `stage`). */
+/**
+ * A stage read in one query (params: `path`, `stage`): no row when there is no secret at `path`;
+ * else the secret's deletion columns, and the version holding the stage (null columns when none)
+ * with the stages it holds as 0/1 (`is_current`, `is_pending`, `is_previous`).
+ */
 export const stagedVersion = prepared((db, p) =>
   db
     .selectFrom('secrets as s')
-    .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', p('stage')))
-    .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-    .select(['s.id as secret_id', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
-    .where('s.path', '=', p('path'))
-    .where('s.deleted_at', 'is', null),
+    .leftJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', p('stage')))
+    .leftJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
+    .select(['s.id as secret_id', 's.path', 's.deleted_at', 's.purge_after', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
+    .select((eb) =>
+      STAGES.map((stage) =>
+        eb.exists(eb.selectFrom('secret_stages as x').select('x.stage').whereRef('x.secret_id', '=', 's.id').whereRef('x.version_id', '=', 'v.id').where('x.stage', '=', stage)).as(`is_${stage}`),
+      ),
+    )
+    .where('s.path', '=', p('path')),
 );
 
 /** The secret's stage rows (params: `secret_id`). */
 export const stageRows = prepared((db, p) => db.selectFrom('secret_stages').select(['stage', 'version_id']).where('secret_id', '=', p('secret_id')));
-
-/** Who holds one stage (params: `secret_id`, `stage`). */
-export const stageHolder = prepared((db, p) => db.selectFrom('secret_stages').select('version_id').where('secret_id', '=', p('secret_id')).where('stage', '=', p('stage')));
 
 /** One version's row (params: `secret_id`, `id`). */
 export const versionById = prepared((db, p) => db.selectFrom('secret_versions').selectAll().where('secret_id', '=', p('secret_id')).where('id', '=', p('id')));
@@ -40,14 +46,13 @@ export const versionById = prepared((db, p) => db.selectFrom('secret_versions').
 /** One row when the version exists (params: `secret_id`, `id`). */
 export const versionExists = prepared((db, p) => db.selectFrom('secret_versions').select('id').where('secret_id', '=', p('secret_id')).where('id', '=', p('id')));
 
-/** The number of the version staged current (params: `secret_id`). */
-export const currentNumber = prepared((db, p) =>
+/** The secret's stage rows with their versions' numbers (params: `secret_id`). */
+export const stageRowsWithNumbers = prepared((db, p) =>
   db
     .selectFrom('secret_stages as st')
     .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 'st.secret_id').onRef('v.id', '=', 'st.version_id'))
-    .select('v.number')
-    .where('st.secret_id', '=', p('secret_id'))
-    .where('st.stage', '=', 'current'),
+    .select(['st.stage', 'st.version_id', 'v.number'])
+    .where('st.secret_id', '=', p('secret_id')),
 );
 
 /** Takes the next version number (params: `id`, `next_version`, `updated_at`). */
