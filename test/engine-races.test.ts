@@ -121,6 +121,23 @@ describe.each(['sqlite', 'postgres'] as const)('one unfinished run per secret, e
     expect((await runs.get(second.id)).status).toBe('running');
   });
 
+  it("a run's last commit frees its lease: another worker takes the secret at once, and a late renewal does not take it back", async () => {
+    const h = await home(dialect);
+    const kt = await h.open();
+    await applyYaml(kt, `version: 1\nsecrets:\n  app/token:\n    type: app-secret\n    strategy: simple\n`);
+    const first = new Engine({ state: kt.state, store: kt.store, applied: kt.applied, clock: kt.clock, log: kt.log });
+    expect((await first.rotate('app/token')).status).toBe('done');
+    const lease = async () => kt.state.db.selectFrom('leases').selectAll().where('name', '=', 'secret:app/token').executeTakeFirstOrThrow();
+    const row = await lease();
+    expect(Number(row.expires_at)).toBe(0);
+    // A renewal by the old holder (one that was under way when the run finished) is refused and changes nothing.
+    await expectCode(() => first.leases.renew({ name: row.name, holder: row.holder, token: Number(row.token), renewedAt: 0 }, 60_000), 'KT_LEASE_LOST');
+    expect(Number((await lease()).expires_at)).toBe(0);
+    // Another worker (another holder) rotates at once.
+    expect((await (await kt.engine()).rotate('app/token')).status).toBe('done');
+    expect((await lease()).holder).not.toBe(row.holder);
+  });
+
   it('a worker holding a stale copy of a run cannot advance it after another worker finished it (KT_RUN_CHANGED)', async () => {
     const h = await home(dialect);
     const kt = await h.open();

@@ -61,6 +61,7 @@ export async function openState(options: OpenStateOptions): Promise<StateDb> {
       location: file,
       close: async () => {
         await state.db.destroy();
+        await database.stopped();
       },
     };
   } else {

@@ -1,0 +1,151 @@
+/**
+ * The state layer's hot-path pieces, on both dialects where they apply: statements compiled once
+ * (src/state/prepared.ts), work deferred to just before a commit (src/state/tx.ts) with the audit
+ * events of one transaction appended as one batch, and SQLite checkpoints in a worker thread
+ * (src/state/sqlite-checkpointer.ts).
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AuditLog } from '../src/audit/log.js';
+import type { Kysely, Transaction } from 'kysely';
+import { openState } from '../src/state/db.js';
+import type { Schema } from '../src/state/schema.js';
+import { prepared } from '../src/state/prepared.js';
+import { BACKGROUND_CHECKPOINT_AFTER } from '../src/state/sqlite-adapter.js';
+import { beforeCommit, transact } from '../src/state/tx.js';
+import { postgresState, sqliteState, tempDir, type TestState } from './helpers/state.js';
+
+const byPath = prepared((db, p) => db.selectFrom('secrets').select(['path', 'next_version']).where('path', '=', p('path')).where('next_version', '>=', 1));
+const bump = prepared((db, p) =>
+  db
+    .updateTable('secrets')
+    .set({ next_version: p('n') })
+    .where('path', '=', p('path')),
+);
+
+/** A secret row (no versions): enough for statements and commits to work on. */
+async function addSecretIn(db: Kysely<Schema> | Transaction<Schema>, path: string): Promise<void> {
+  await db
+    .insertInto('secrets')
+    .values({ id: `s_${path}`, path, type: null, description: null, owner: null, tags: '{}', created_at: 1, updated_at: 1, deleted_at: null, purge_after: null, next_version: 1 })
+    .execute();
+}
+
+describe.each([
+  ['sqlite', sqliteState],
+  ['postgres', postgresState],
+] as Array<[string, () => Promise<TestState>]>)('on %s', (_dialect, open) => {
+  it('a prepared statement runs with its named parameters, keeps its compiled constants, and refuses a missing parameter', async () => {
+    const t = await open();
+    try {
+      await addSecretIn(t.state.db, 'a/one');
+      await addSecretIn(t.state.db, 'a/two');
+      expect(await byPath.rows(t.state, t.state.db, { path: 'a/one' })).toEqual([{ path: 'a/one', next_version: 1 }]);
+      expect(await bump.changes(t.state, t.state.db, { path: 'a/two', n: 7 })).toBe(1);
+      expect(await bump.changes(t.state, t.state.db, { path: 'a/none', n: 7 })).toBe(0);
+      // The same compiled statement, other values; inside a transaction too.
+      await t.state.db.transaction().execute(async (trx) => {
+        expect(await byPath.first(t.state, trx, { path: 'a/two' })).toEqual({ path: 'a/two', next_version: 7 });
+      });
+      await expect(byPath.rows(t.state, t.state.db, {})).rejects.toThrow('no value for parameter "path"');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('work queued with beforeCommit runs once per key, last, inside the transaction; if it fails nothing commits', async () => {
+    const t = await open();
+    try {
+      const order: string[] = [];
+      await transact(t.state.db, async (trx) => {
+        expect(beforeCommit(trx, 'k', async () => void order.push('hook'))).toBe(true);
+        expect(beforeCommit(trx, 'k', async () => void order.push('second hook, same key'))).toBe(true);
+        await addSecretIn(trx, 'b/one');
+        order.push('body');
+      });
+      expect(order).toEqual(['body', 'hook']);
+      await expect(
+        transact(t.state.db, async (trx) => {
+          await addSecretIn(trx, 'b/two');
+          beforeCommit(trx, 'k', async () => {
+            throw new Error('hook failed');
+          });
+        }),
+      ).rejects.toThrow('hook failed');
+      expect((await t.state.db.selectFrom('secrets').select('path').execute()).map((r) => r.path)).toEqual(['b/one']);
+      // A transaction opened another way has no hooks: the caller must do the work itself.
+      await t.state.db.transaction().execute(async (trx) => {
+        expect(beforeCommit(trx, 'k', async () => undefined)).toBe(false);
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('audit events recorded in one transaction are appended as one batch before it commits, in the order recorded, after any appended at once', async () => {
+    const t = await open();
+    try {
+      await AuditLog.initialize(t.state, t.ring);
+      const log = await AuditLog.open(t.state, t.ring);
+      const before = (await log.head()).size;
+      await transact(t.state.db, async (trx) => {
+        await log.appendWithin({ action: 'secret.put', path: 'c/one', outcome: 'success' }, trx);
+        await log.appendWithin({ action: 'secret.rotate', path: 'c/one', outcome: 'intent' }, trx);
+        // Queued, not written yet: the head moves only at the end.
+        expect((await trx.selectFrom('audit_leaves').select('seq').where('seq', '>=', before).execute()).length).toBe(0);
+        // An event appended at once in the same transaction comes after those queued before it.
+        await log.append({ action: 'secret.read', path: 'c/one', outcome: 'success' }, trx);
+        await log.appendWithin({ action: 'secret.rotate', path: 'c/one', outcome: 'success' }, trx);
+      });
+      const rows = await log.between(before);
+      const events = rows.map((r) => JSON.parse(r.leaf) as { action: string; outcome: string });
+      expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual(['secret.put:success', 'secret.rotate:intent', 'secret.read:success', 'secret.rotate:success']);
+      expect((await log.head()).size).toBe(before + 4);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('SQLite checkpoints in a worker thread', () => {
+  it(`after ${BACKGROUND_CHECKPOINT_AFTER} commits, the WAL is copied into the database file by the worker, not by a commit`, async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'state.db');
+    const state = await openState({ sqliteFile: file });
+    try {
+      for (let i = 0; i < BACKGROUND_CHECKPOINT_AFTER; i++) await transact(state.db, (trx) => addSecretIn(trx, `d/${i}`));
+      const fileBefore = statSync(file).size;
+      // About 2 MB more: far under the main connection's backstop (10,000 pages), so only the worker checkpoints it.
+      const blob = 'x'.repeat(8000);
+      for (let i = 0; i < 256; i++)
+        await transact(state.db, async (trx) => {
+          await addSecretIn(trx, `e/${i}`);
+          await trx.updateTable('secrets').set({ description: blob }).where('path', '=', `e/${i}`).execute();
+        });
+      await expect.poll(() => statSync(file).size, { timeout: 20_000, interval: 50 }).toBeGreaterThan(fileBefore + 2_000_000);
+    } finally {
+      await state.close();
+      tmp.remove();
+    }
+  });
+
+  it('closing a database whose checkpointer runs keeps every commit', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'state.db');
+    try {
+      const state = await openState({ sqliteFile: file });
+      for (let i = 0; i < BACKGROUND_CHECKPOINT_AFTER + 20; i++) await transact(state.db, (trx) => addSecretIn(trx, `f/${i}`));
+      await state.close();
+      const again = await openState({ sqliteFile: file });
+      const n = await again.db
+        .selectFrom('secrets')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBe(BACKGROUND_CHECKPOINT_AFTER + 20);
+      await again.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+});
