@@ -11,7 +11,7 @@
  * What a run covers, per target kind and strategy: all 12 step boundaries (`prepare`, `create`,
  * `set`, `test`, `finish`, `propagate`, each `before` and `after`), every one killed and
  * recovered on every run (half by `rotate`, half by `runs resume`), and KEYTURN_CRASH_RANDOM
- * random kills (default 6; the full sweep is KEYTURN_CRASH_RANDOM=24, four times the default).
+ * random kills (default 12; the full sweep is KEYTURN_CRASH_RANDOM=24).
  * A random kill lands inside the rotation's own work: its delay counts from the child's
  * "keyturn opened" line (it runs at debug level), as a fraction of the time a clean rotation
  * takes from that line to its exit, so no kill is spent on Node's start-up, where nothing
@@ -41,7 +41,7 @@ import { BIN, runCli, SPAWN_MS } from './cli.js';
 import { rotationFixture, type Kind, type RotationFixture } from './rotation-fixtures.js';
 import { seeded } from './seeded.js';
 
-const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 6);
+const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 12);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /**
