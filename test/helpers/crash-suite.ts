@@ -45,8 +45,8 @@ const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 12);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /**
- * Each case starts one rotation process, runs a recovery in-process and opens the state up to
- * three times in-process: four processes' worth of SPAWN_MS.
+ * Each case starts one rotation process, runs a recovery in-process and opens the state twice
+ * in-process: four processes' worth of SPAWN_MS.
  */
 const CASE_TIMEOUT_MS = 4 * SPAWN_MS;
 const BOUNDARIES = ['prepare', 'create', 'set', 'test', 'finish', 'propagate'].flatMap((s) => [`${s}:before`, `${s}:after`]);
