@@ -27,7 +27,7 @@ import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { systemClock } from '../src/core/clock.js';
 import { expectCode } from '../src/contracts/store-contract.js';
 import { SPAWN_MS, startCli } from './helpers/cli.js';
-import { applyYaml, PG_URL, tempDir } from './helpers/state.js';
+import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -48,7 +48,11 @@ secrets:
 `;
 }
 
-/** A fresh home; with `postgres`, its state database is a new database on the 5432 cluster. */
+/**
+ * A fresh home; with `postgres`, its state database is a new schema of the 5432 cluster's
+ * database, named in the URL's search_path (a schema, not a database: DROP DATABASE waits for a
+ * checkpoint, which on a busy machine can outlast any hook's time limit).
+ */
 async function home(dialect: 'sqlite' | 'postgres'): Promise<{ env: Record<string, string>; dir: string; open(): Promise<Keyturn> }> {
   const tmp = tempDir('keyturn-race-');
   const env: Record<string, string> = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
@@ -56,15 +60,12 @@ async function home(dialect: 'sqlite' | 'postgres'): Promise<{ env: Record<strin
     const name = `kt_race_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE SCHEMA ${name}`);
     await admin.end();
-    env.KEYTURN_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${name}`;
-    cleanups.push(async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    });
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${name}`);
+    env.KEYTURN_DATABASE_URL = url.toString();
+    cleanups.push(() => dropSchema(name));
   }
   cleanups.push(() => tmp.remove());
   await initHome(loadSettings(env));

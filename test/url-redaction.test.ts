@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { advanceCursor, readCursor } from '../src/audit/sinks/cursor.js';
 import { openState } from '../src/state/db.js';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { runCli, spawnCli, startCli } from './helpers/cli.js';
 import { dropSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const SECRET = `S3cr3t${randomBytes(6).toString('hex')}`;
@@ -109,9 +109,11 @@ describe('KEYTURN_AUDIT_HTTP_URL with a token', () => {
     expect((await runCli(['secret', 'put', 'a/b', '--value', 'v'], { env })).code).toBe(0);
     const failing = await runCli(['audit', 'deliver', '--json'], { env });
     const text = await runCli(['audit', 'deliver'], { env });
-    // The warning log goes to the process's stderr: run a real process for it.
-    const logged = spawnCli(['audit', 'deliver'], { env: { ...env, KEYTURN_LOG_LEVEL: 'debug' } });
+    // The warning log goes to the process's stderr: run a real process for it, without blocking
+    // this process (spawnSync would freeze the receiver above until the sink's timeout).
+    const logged = await startCli(['audit', 'deliver'], { env: { ...env, KEYTURN_LOG_LEVEL: 'debug' } });
     expect(logged.stderr).toContain('audit sink is behind');
+    expect(logged.stderr).toContain('HTTP 400');
     for (const r of [ok, failing, text, logged]) expect(r.stdout + r.stderr).not.toContain(SECRET);
     expect(failing.stdout).toContain('token=***');
     expect(allRows(tmp.dir)).toContain('token=***');

@@ -4,7 +4,7 @@
  * backoff, a temporary SQLite home. What is checked is what the engine decides: when it retries
  * and after how long, where the next attempt resumes, what it restores on the target, what it
  * leaves staged, where a crashed run picks up. The same decisions against real servers stay in
- * test/crash.test.ts, test/outage.test.ts and test/engine-targets.test.ts.
+ * test/crash-*.test.ts, test/outage.test.ts and test/engine-targets.test.ts.
  *
  * Backoff draws come from a seeded generator; the seed is in the test names, and
  * KEYTURN_ENGINE_SEED=N replays a run.

@@ -129,6 +129,12 @@ async function isUpToDate(state: StateDb): Promise<boolean> {
   }
 }
 
+/**
+ * Tries of a migration that met another schema of the database being dropped under it (each such
+ * drop fails one try; tests that share the database drop theirs a few times a second at most).
+ */
+const MIGRATE_TRIES = 10;
+
 async function migrate(state: StateDb, schema: string | undefined): Promise<void> {
   // The common case, a database already current, costs one query and loads no migration code.
   if (await isUpToDate(state)) return;
@@ -138,7 +144,17 @@ async function migrate(state: StateDb, schema: string | undefined): Promise<void
     // Kysely must look for its own tables in this schema: by default it takes a `kysely_migration`
     // table in any other schema of the database (another Keyturn's, a test's) for its own.
     const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) }, ...(schema ? { migrationTableSchema: schema } : {}) });
-    result = await migrator.migrateToLatest();
+    // Kysely looks for its tables with one query over every schema of the database, which fails
+    // (3F000) when another schema is dropped while it runs: that schema is gone, so try again.
+    for (let tries = 1; ; tries++) {
+      try {
+        result = await migrator.migrateToLatest();
+      } catch (e) {
+        if (tries < MIGRATE_TRIES && otherSchemaDropped(e, schema)) continue;
+        throw e;
+      }
+      if (!(tries < MIGRATE_TRIES && otherSchemaDropped(result.error, schema))) break;
+    }
   } catch (e) {
     throw databaseError(e, state);
   }
@@ -151,6 +167,12 @@ async function migrate(state: StateDb, schema: string | undefined): Promise<void
     }
     throw databaseError(result.error, state);
   }
+}
+
+/** Whether `e` is PostgreSQL's "schema ... does not exist" (3F000) about a schema other than ours. */
+function otherSchemaDropped(e: unknown, ours: string | undefined): boolean {
+  if ((e as { code?: unknown } | undefined)?.code !== '3F000') return false;
+  return ours === undefined || !String((e as Error).message).includes(`"${ours}"`);
 }
 
 /** Maps a driver error to KT_DATABASE_FULL (no room) or KT_DATABASE_UNAVAILABLE, keeping KeyturnErrors as they are. */
