@@ -242,7 +242,7 @@ export const ERRORS = {
   KT_LEASE_LOST: spec(409, 'Another worker took over the run.', 'Nothing to do: the other worker carries on; check `keyturn runs show ID`.'),
   KT_PENDING_UNRESOLVED: spec(
     409,
-    'A pending version left by an earlier run is the only stored credential that logs in; a new rotation would make the store forget it.',
+    'A pending version left by an earlier run must stay staged (it is the only stored credential that logs in, or a standby user logs in with it and cannot be set back); a new rotation would make the store forget it.',
     'Finish that run with `keyturn runs resume ID` if it can, or store the credential that works as current with `keyturn secret put PATH --supersede`; see `keyturn secret history PATH`.',
   ),
   KT_RUN_CHANGED: spec(409, 'The run was changed by another worker while this one was working on it; this worker stopped.', 'Nothing to do: see `keyturn runs show ID` for what the other worker did.'),

@@ -121,7 +121,7 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
     expect(rollback).toMatchObject({ outcome: 'ok', detail: 'restored the current credential on the target; pending cleared' });
   });
 
-  it('alternating-users: a failure at test leaves the current user untouched; the standby that logs in, with no earlier password, stays staged pending', async () => {
+  it('alternating-users: a failure at test leaves the current user untouched; the standby that logs in, with no earlier password, is staged previous', async () => {
     const w = await world('alternating-users', 1);
     w.fake.failNext('test', 1);
     const run = await w.engine().rotate(PATH);
@@ -130,10 +130,19 @@ describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () =
     expect(w.fake.logsIn(FIRST)).toBe(true);
     expect(await w.stored('current')).toEqual(FIRST);
     // The new standby user logs in with the pending password, and the store holds no earlier one to set
-    // it back to: clearing the stage would leave a working credential the store does not know.
-    const pending = (await w.stored('pending')) as { username: string; password: string };
-    expect(pending.username).toBe(`${USER}_clone`);
-    expect(w.fake.logsIn(pending)).toBe(true);
+    // it back to: dropping the stage would leave a working credential the store does not know, so the
+    // version becomes previous (what a finished rotation leaves on the standby user) and pending is free.
+    expect(await w.stored('pending')).toBeNull();
+    const previous = (await w.stored('previous')) as { username: string; password: string };
+    expect(previous.username).toBe(`${USER}_clone`);
+    expect(w.fake.logsIn(previous)).toBe(true);
+    const rollback = (await w.engine().runs.steps(run.id)).find((s) => s.step === 'rollback');
+    expect(rollback?.detail).toContain('pending is now previous');
+    // The next rotation goes through: it sets the standby user again, from the current version.
+    w.fake.failNext('test', 0);
+    expect((await w.engine().rotate(PATH)).status).toBe('done');
+    expect(w.fake.logsIn((await w.stored('current'))!)).toBe(true);
+    expect(w.fake.logsIn(FIRST)).toBe(true);
   });
 
   it('alternating-users: a failure at test after the standby had a password sets it back to that one, then clears pending', async () => {

@@ -206,7 +206,9 @@ export class Engine {
    * would forget the one credential that may log in. So:
    *
    * - the current credential logs in: the leftover is released (alternating-users: the standby
-   *   user is set back to its previous password first, see releasePending) and the new run starts;
+   *   user is set back to its previous password first, or the leftover becomes `previous` when it
+   *   has none, see releasePending) and the new run starts; if it must stay staged, refused
+   *   (KT_PENDING_UNRESOLVED) before anything changes;
    * - only the leftover logs in, and its run failed while still starting from the current version:
    *   that run is returned, to be finished instead of starting a new one;
    * - only the leftover logs in otherwise, or nothing logs in (target down): refused before
@@ -222,6 +224,11 @@ export class Engine {
     const probe = { id: owner?.id ?? 'leftover', path, fromVersionId: current.id, pendingVersionId: leftover.id } as Run;
     if (await scope.logsIn(probe, asCredential(path, current.value))) {
       const released = await this.releasePending(probe, scope, leftover);
+      // Still staged: its credential may work (the standby user could not be set back). A new run would take the stage away.
+      if (!released.cleared)
+        throw new KeyturnError('KT_PENDING_UNRESOLVED', `${path}: the pending version ${leftover.number} left by an earlier run must stay staged (${released.detail}); nothing was changed`, {
+          details: { path, versionId: leftover.id, runId: owner?.id ?? null },
+        });
       this.o.log.info({ path, versionId: leftover.id, detail: released.detail }, 'pending version left by an earlier run settled');
       return null;
     }
@@ -705,7 +712,16 @@ export class Engine {
       }
       if (await scope.logsIn(run, standby)) {
         const previous = await this.o.store.get(run.path, { stage: 'previous' });
-        const back = previous && typeof previous.value !== 'string' && previous.value.username === standby.username ? asCredential(run.path, previous.value) : null;
+        if (!previous) {
+          // No earlier password of the standby user to set back (its first rotation): the pending
+          // password is the standby's only one, so it becomes `previous`, what a finished rotation
+          // leaves on the standby too. Staged previous first, so a crash between the two moves
+          // leaves it holding both stages, never none.
+          await this.o.store.moveStage(run.path, 'previous', pending.id, null);
+          await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+          return { cleared: true, detail: `pending is now previous (the standby user ${standby.username} logs in with it and had no earlier password to set back)` };
+        }
+        const back = typeof previous.value !== 'string' && previous.value.username === standby.username ? asCredential(run.path, previous.value) : null;
         if (!back) return { cleared: false, detail: `the standby user ${standby.username} logs in with the pending password and the store holds no earlier password of it; pending kept` };
         try {
           await target.set(await scope.targetContext(run), back, standby);
