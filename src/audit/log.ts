@@ -145,7 +145,7 @@ export class AuditLog {
    * own size (or is behind the latest one) is left without a MAC: appends refuse it, verify names it.
    */
   static async #addMacKey(trx: Transaction<Schema>, state: StateDb, ring: KeyRing, origin: string, options: AuditLogOptions): Promise<void> {
-    const head = await repo.readHead(trx, state.dialect, true);
+    const head = await repo.readHead(trx, state, true);
     const keys = await loadAuditKeys(trx, ring);
     if (keys === null || keys.mac !== null) return;
     // A log written with the key, whose key row is gone, is not upgraded again (that would sign
@@ -183,7 +183,7 @@ export class AuditLog {
     const context = options.context ?? defaultContext();
     await writeGuard(() =>
       state.db.transaction().execute(async (trx) => {
-        const head = await repo.readHead(trx, state.dialect, true);
+        const head = await repo.readHead(trx, state, true);
         let origin = await repo.readOrigin(trx);
         let keys = await loadAuditKeys(trx, ring);
         if (keys !== null && origin !== null) return;
@@ -227,7 +227,7 @@ export class AuditLog {
     if (inputs.length === 0) return [];
     // Events queued in this transaction by appendWithin come first: the log keeps the order they were recorded in.
     if (trx !== undefined) await flushBeforeCommit(trx, this);
-    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state.dialect, true), inputs, false, false);
+    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state, true), inputs, false, false);
     return writeGuard(() => (trx === undefined ? this.#state.db.transaction().execute(run) : run(trx)));
   }
 
@@ -246,7 +246,7 @@ export class AuditLog {
       const fresh: AuditInput[] = [];
       const flush = async (): Promise<void> => {
         this.#queued.delete(trx);
-        await writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state.dialect, true), fresh, false, false));
+        await writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), fresh, false, false));
       };
       if (!beforeCommit(trx, this, flush)) {
         await this.append(input, trx);
@@ -265,7 +265,7 @@ export class AuditLog {
   async tick(): Promise<{ heartbeat: Appended | null; checkpoint: number | null }> {
     return writeGuard(() =>
       this.#state.db.transaction().execute(async (trx) => {
-        const head = await repo.readHead(trx, this.#state.dialect, true);
+        const head = await repo.readHead(trx, this.#state, true);
         const now = this.#clock.now();
         if (head.lastEventAt === null || now - head.lastEventAt >= this.#seconds * 1000) {
           const [beat] = await this.#appendUnder(trx, head, [{ action: 'audit.heartbeat', actor: 'system:audit', outcome: 'success' }], true, false);
@@ -286,7 +286,7 @@ export class AuditLog {
   async checkpoint(): Promise<CheckpointRow> {
     return writeGuard(() =>
       this.#state.db.transaction().execute(async (trx) => {
-        const head = await repo.readHead(trx, this.#state.dialect, true);
+        const head = await repo.readHead(trx, this.#state, true);
         if (head.size > head.checkpointSize || head.checkpointAt === null) await this.#checkpointUnder(trx, head, this.#clock.now());
         const latest = await repo.latestCheckpoint(trx);
         if (latest === null) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'no audit checkpoint could be read back');
@@ -326,7 +326,7 @@ export class AuditLog {
 
   /** The head: size, last event time, last checkpoint. */
   async head(): Promise<Head> {
-    return readGuard(() => repo.readHead(this.#state.db, this.#state.dialect, false));
+    return readGuard(() => repo.readHead(this.#state.db, this.#state, false));
   }
 
   /** The last `n` events, oldest first. */
@@ -472,7 +472,7 @@ export class AuditLog {
 
   /** Writes the head with its MAC. */
   async #writeHead(trx: Transaction<Schema>, head: Head): Promise<void> {
-    await repo.writeHead(trx, this.#state.dialect, { ...head, mac: headMac(this.#macKey(), head) });
+    await repo.writeHead(trx, this.#state, { ...head, mac: headMac(this.#macKey(), head) });
   }
 
   #macKey(): Buffer {

@@ -9,20 +9,22 @@
  * @example
  * ```ts
  * await state.db.transaction().execute(async (trx) => {
- *   const head = await readHead(trx, state.dialect, true);
+ *   const head = await readHead(trx, state, true);
  *   await insertLeaves(trx, state.dialect, rows);
- *   await writeHead(trx, state.dialect, { ...head, size: head.size + rows.length });
+ *   await writeHead(trx, state, { ...head, size: head.size + rows.length });
  * });
  * ```
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { KeyturnError } from '../core/errors.js';
-import type { Dialect } from '../state/db.js';
+import type { Dialect, StateDb } from '../state/db.js';
 import type { AuditCheckpointsTable, AuditLeavesTable, Schema } from '../state/schema.js';
 import { HASH_SIZE } from './merkle.js';
 import { prepared } from '../state/prepared.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
+/** The state database, as far as the head's statements need it (its dialect; on SQLite its connection). */
+type On = Pick<StateDb, 'dialect' | 'sqlite'>;
 
 /** The appender's resume point, as stored in `audit_head`. */
 export interface Head {
@@ -46,8 +48,8 @@ const ORIGIN_SETTING = 'audit.origin';
 const INSERT_CHUNK = 1000;
 
 /** Reads the head; inside a transaction on PostgreSQL, locks it until commit. */
-export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise<Head> {
-  const row = await (lock && dialect === 'postgres' ? headForUpdate : headRow).first({ dialect }, db, {});
+export async function readHead(db: Db, on: On, lock: boolean): Promise<Head> {
+  const row = await (lock && on.dialect === 'postgres' ? headForUpdate : headRow).first(on, db, {});
   if (row === undefined) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row (audit_head id 1) is missing');
   const nodes = splitNodes(row.nodes);
   if (nodes === null) throw new KeyturnError('KT_AUDIT_WRITE_FAILED', 'the audit head row has a malformed compact range');
@@ -63,8 +65,8 @@ export async function readHead(db: Db, dialect: Dialect, lock: boolean): Promise
 }
 
 /** Writes the head with its MAC (`head.mac`); the caller's transaction decides whether it sticks. */
-export async function writeHead(trx: Transaction<Schema>, dialect: Dialect, head: Head): Promise<void> {
-  await updateHead.execute({ dialect }, trx, {
+export async function writeHead(trx: Transaction<Schema>, on: On, head: Head): Promise<void> {
+  await updateHead.execute(on, trx, {
     size: head.size,
     prev: head.prev,
     nodes: Buffer.concat(head.nodes).toString('base64'),

@@ -9,7 +9,7 @@
  * await state.close();
  * ```
  */
-import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { loadPg } from '../core/drivers.js';
 import { KeyturnError } from '../core/errors.js';
@@ -24,6 +24,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface StateDb {
   readonly db: Kysely<Schema>;
   readonly dialect: Dialect;
+  /** SQLite only: the one connection's statements, for compiled statements run inside a transaction (./prepared.ts). */
+  readonly sqlite?: Pick<SqliteDatabase, 'prepare'>;
   /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export async function openState(options: OpenStateOptions): Promise<StateDb> {
     state = {
       db: new Kysely<Schema>({ dialect: new SqliteDialect({ database }) }),
       dialect: 'sqlite',
+      sqlite: database,
       location: file,
       close: async () => {
         await state.db.destroy();
@@ -89,7 +92,9 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // A schema of its own in a shared database (tests): no parallel query workers, which were seen
+    // failing to find the schema's tables (42P01 'parallel worker') while other schemas were dropped.
+    ...(schema ? { options: `-c search_path=${schema} -c max_parallel_workers_per_gather=0` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
     },

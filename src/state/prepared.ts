@@ -6,7 +6,9 @@
  *
  * A parameter is a named placeholder, `p('id')`, in the builder; at run time each placeholder's
  * position in the compiled parameters gets the value named in the call. Values that are not
- * placeholders stay as compiled.
+ * placeholders stay as compiled. On SQLite inside a transaction the statement runs on the
+ * transaction's connection directly (the adapter's cached statement), skipping Kysely's per-query
+ * connection hand-off; everywhere else it goes through Kysely's executor.
  *
  * @example
  * ```ts
@@ -15,13 +17,13 @@
  * ```
  */
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult, type Transaction } from 'kysely';
-import type { Dialect } from './db.js';
+import type { Dialect, StateDb } from './db.js';
 import type { Schema } from './schema.js';
 
 const MARK = '\u0000kt-param:';
 
 /** Which SQL to run: the state database (or anything naming its dialect). */
-type On = { readonly dialect: Dialect };
+type On = Pick<StateDb, 'dialect' | 'sqlite'>;
 
 /** A named placeholder: typed as whatever the builder wants there. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a placeholder stands in for any column's value
@@ -67,6 +69,13 @@ export function prepared<R>(build: (db: Kysely<Schema>, p: Placeholder) => Compi
       if (v === undefined) throw new Error(`prepared statement: no value for parameter "${s.name}"`);
       return v;
     });
+    // SQLite, inside a transaction: the transaction holds the one connection, so the statement runs
+    // on it directly (synchronous, as node:sqlite is), without Kysely's per-query connection hand-off.
+    if (on.sqlite !== undefined && db.isTransaction) {
+      const stmt = on.sqlite.prepare(c.sql);
+      if (stmt.reader) return Promise.resolve({ rows: stmt.all(values) as R[] });
+      return Promise.resolve({ rows: [], numAffectedRows: BigInt(stmt.run(values).changes) });
+    }
     return db.executeQuery<R>(CompiledQuery.raw(c.sql, values));
   };
   return {

@@ -48,8 +48,8 @@ export async function rewriteHeadWithKey(env: Record<string, string>, change: (h
     if (keys?.mac == null) throw new Error('the audit log has no MAC key');
     const key = keys.mac;
     await kt.state.db.transaction().execute(async (trx) => {
-      const next = change(await readHead(trx, kt.state.dialect, true));
-      await writeHead(trx, kt.state.dialect, { ...next, mac: headMac(key, next) });
+      const next = change(await readHead(trx, kt.state, true));
+      await writeHead(trx, kt.state, { ...next, mac: headMac(key, next) });
     });
   } finally {
     await kt.close();
