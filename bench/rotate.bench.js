@@ -163,7 +163,9 @@ async function main() {
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
     const paired = median(engineTimes.map((t, i) => t / rawTimes[i]));
     const pairedTarget = median(targetTimes.map((t, i) => t / rawTimes[i]));
-    console.log(`  ratio engine/raw, best rounds: ${ratio.toFixed(3)}x; median of per-round ratios: ${paired.toFixed(3)}x (target alone ${pairedTarget.toFixed(3)}x) (goal <= 1.10x: ${paired <= 1.1 ? 'met' : 'NOT met'})`);
+    console.log(
+      `  ratio engine/raw, best rounds: ${ratio.toFixed(3)}x; median of per-round ratios: ${paired.toFixed(3)}x (target alone ${pairedTarget.toFixed(3)}x) (goal <= 1.10x: ${paired <= 1.1 ? 'met' : 'NOT met'})`,
+    );
     const perRotation = (kind) => (cpuSpent[kind] / (N * ROUNDS)).toFixed(2);
     console.log(`  this process's CPU per rotation: raw ${perRotation('raw')} ms, engine ${perRotation('engine')} ms, target alone ${perRotation('target')} ms`);
     if (profile) console.log(profile.report(N * ROUNDS));

@@ -139,7 +139,7 @@ export function mergeLimits(policy: PasswordPolicy, limits: PasswordLimits): Pas
   };
   const capped = merged.length < policy.length ? ` (the length ${policy.length} was capped to the target's maxLength ${merged.length})` : '';
   assertSatisfiable(merged, capped);
-  return merged;
+  return Object.freeze(merged);
 }
 
 /**
@@ -153,14 +153,27 @@ export function mergeLimits(policy: PasswordPolicy, limits: PasswordLimits): Pas
  * ```
  */
 export function generatePassword(policy: PasswordPolicy): string {
-  assertSatisfiable(policy, '');
-  const classes = enabledClasses(policy);
-  const union = classes.flatMap((c) => c.chars);
+  const { classes, union } = checkedClasses(policy);
   const out: string[] = [];
   for (const c of classes) for (let i = 0; i < c.min; i++) out.push(pick(c.chars));
   while (out.length < policy.length) out.push(pick(union));
   shuffle(out);
   return out.join('');
+}
+
+/** A policy's classes and their union, checked satisfiable: worked out once per policy object (a rotation generates from the same one each time). */
+const checked = new WeakMap<PasswordPolicy, { classes: ReturnType<typeof enabledClasses>; union: string[] }>();
+
+function checkedClasses(policy: PasswordPolicy): { classes: ReturnType<typeof enabledClasses>; union: string[] } {
+  let hit = checked.get(policy);
+  if (hit === undefined) {
+    assertSatisfiable(policy, '');
+    const classes = enabledClasses(policy);
+    hit = { classes, union: classes.flatMap((c) => c.chars) };
+    // Only a frozen policy cannot change after it was checked.
+    if (Object.isFrozen(policy)) checked.set(policy, hit);
+  }
+  return hit;
 }
 
 /** The characters a policy may use, class by class, after exclusions (duplicates removed). */

@@ -9,13 +9,25 @@
  * ```
  */
 import { KeyturnError } from '../core/errors.js';
-import { generatePassword, mergeLimits, passwordPolicySchema } from '../core/password.js';
+import { generatePassword, mergeLimits, passwordPolicySchema, type PasswordPolicy } from '../core/password.js';
 import type { SecretValue } from '../core/types.js';
 import type { Credential, PasswordLimits } from '../targets/target.js';
 import { standbyUsername } from '../targets/target.js';
 import type { SecretPolicy } from './applied.js';
 
 const CLONE_SUFFIX = '_clone';
+const NO_LIMITS: PasswordLimits = Object.freeze({});
+
+/** The password policy a secret's policy and its target's limits make, by their (frozen, long-lived) objects: merged and checked once. */
+const effective = new WeakMap<SecretPolicy, WeakMap<PasswordLimits, PasswordPolicy>>();
+
+function effectivePolicy(policy: SecretPolicy, limits: PasswordLimits): PasswordPolicy {
+  let byLimits = effective.get(policy);
+  if (byLimits === undefined) effective.set(policy, (byLimits = new WeakMap()));
+  let merged = byLimits.get(limits);
+  if (merged === undefined) byLimits.set(limits, (merged = mergeLimits(policy.password ?? passwordPolicySchema.parse({}), limits)));
+  return merged;
+}
 
 /** Reads a stored value as a credential, or throws KT_CREDENTIAL_INVALID. */
 export function asCredential(path: string, value: SecretValue): Credential {
@@ -30,8 +42,8 @@ export function primaryOf(username: string): string {
   return username.endsWith(CLONE_SUFFIX) ? username.slice(0, -CLONE_SUFFIX.length) : username;
 }
 
-export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = {}): SecretValue {
-  const password = generatePassword(mergeLimits(policy.password ?? passwordPolicySchema.parse({}), limits));
+export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = NO_LIMITS): SecretValue {
+  const password = generatePassword(effectivePolicy(policy, limits));
   if (policy.type === 'database-credential') {
     const cred = asCredential(policy.path, current);
     const username = policy.strategy === 'alternating-users' ? standbyUsername(primaryOf(cred.username), cred.username) : cred.username;

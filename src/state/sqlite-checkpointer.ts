@@ -3,7 +3,7 @@
  * auto-checkpoint threshold, that commit copies the WAL into the database file and waits for two
  * fsyncs, blocking every concurrent rotation for milliseconds (measured here: 3% of commits took
  * 1 to 30 ms, three quarters of all commit time). A process that commits often instead runs
- * checkpoints on its own connection in a worker thread, every 100 ms (PASSIVE: it never waits for
+ * checkpoints on its own connection in a worker thread, every 500 ms (PASSIVE: it never waits for
  * or blocks a writer), and raises its main connection's auto-checkpoint threshold to a backstop
  * (10,000 pages) that only a stalled worker would reach.
  *
@@ -43,7 +43,7 @@ export interface Checkpointer {
 }
 
 /** Starts checkpointing `file`'s WAL in a worker thread (it never keeps the process alive). */
-export function startCheckpointer(file: string, everyMs = 100): Checkpointer {
+export function startCheckpointer(file: string, everyMs = 500): Checkpointer {
   const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
   worker.unref();
   // A worker that fails leaves the main connection's backstop to checkpoint: never an error for the caller.
