@@ -12,6 +12,7 @@
  * const engine = new Engine({ ..., audit: engineAuditPort(audit) });
  * ```
  */
+import type { AccessAudit } from '../access/access-repo.js';
 import type { Transaction } from 'kysely';
 import type { SecretValue } from '../core/types.js';
 import type { AuditPort } from '../engine/engine.js';
@@ -98,6 +99,20 @@ export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
       else await log.append(input);
     },
   };
+}
+
+/**
+ * The access repository's audit hook: `access.policy.put`, `access.token.create` and
+ * `access.token.revoke` events, committed with the change they record.
+ *
+ * @example
+ * ```ts
+ * new AccessRepo(state, clock, accessAuditHook(audit, cliContext()));
+ * ```
+ */
+export function accessAuditHook(log: AuditLog, ctx?: AuditContext): AccessAudit {
+  const who = contextFields(ctx);
+  return { record: (e, trx) => log.appendWithin({ ...who, action: e.action, path: e.path, outcome: 'success' }, trx) };
 }
 
 /** A configuration change as `keyturn apply` makes it. */

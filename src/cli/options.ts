@@ -12,6 +12,7 @@
  * // error: option '--limit <n>' argument 'abc' is invalid. --limit takes a whole number from 1 to 1000.
  * ```
  */
+import { parseDuration } from '../core/duration.js';
 import { InvalidArgumentError } from 'commander';
 
 /** The values an option takes: from `min`, up to `max` when given (both inclusive). */
@@ -73,6 +74,22 @@ export function timeOption(name: string): (value: string) => number {
   return (value) => {
     const ms = Date.parse(value);
     if (Number.isNaN(ms)) throw new InvalidArgumentError(`${name} takes an RFC 3339 time such as 2025-01-02T00:00:00Z.`);
+    return ms;
+  };
+}
+
+/**
+ * A duration such as `30s`, `15m`, `24h` or `90d` (./../core/duration.ts), as milliseconds.
+ *
+ * @example
+ * ```ts
+ * cmd.option('--ttl <duration>', 'how long the token is valid', durationOption('--ttl'));
+ * ```
+ */
+export function durationOption(name: string): (value: string) => number {
+  return (value) => {
+    const ms = parseDuration(value);
+    if (ms === null) throw new InvalidArgumentError(`${name} takes a duration: a whole number and s, m, h or d, such as 90s, 20m, 24h or 30d.`);
     return ms;
   };
 }

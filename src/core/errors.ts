@@ -348,6 +348,18 @@ export const ERRORS = {
     "Look up the driver code given in the message in the server's documentation and its log, fix the cause, then retry.",
   ),
 
+  // ── access: tokens and path policies ─────────────────────────────────
+  KT_ACCESS_POLICY_INVALID: spec(400, 'The access policy document is not valid.', 'Fix the document at the dot-path named (rules of `path` globs and `capabilities`); see docs/access.md.'),
+  KT_ACCESS_POLICY_NOT_FOUND: spec(404, 'No access policy with that name.', 'List them with `keyturn policy ls`; store one with `keyturn policy put NAME -f FILE`.'),
+  KT_ACCESS_POLICY_RESERVED: spec(400, 'That access policy name is built in.', 'Choose another name; the built-in `admin` policy cannot be replaced.'),
+  KT_TOKEN_INVALID: spec(
+    401,
+    'The token is not valid: unknown, malformed, expired or revoked.',
+    'Use a current token (`keyturn token ls` shows which exist); create one with `keyturn token create --policy NAME`.',
+  ),
+  KT_TOKEN_NOT_FOUND: spec(404, 'No token with that id.', 'List tokens with `keyturn token ls`.'),
+  KT_ACCESS_DENIED: spec(403, 'The token has no policy that allows this on this path.', 'Ask an admin for a token whose policies grant the capability on the path; see `keyturn policy show NAME`.'),
+
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -191,6 +191,26 @@ export interface AuditSinkCursorsTable {
   updated_at: number;
 }
 
+/** A named path policy (access control): its YAML document, checked when stored. */
+export interface AccessPoliciesTable {
+  name: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An API token: only its SHA-256 (hex) is stored; `policies` is a JSON array of policy names. */
+export interface TokensTable {
+  id: string;
+  hash: string;
+  policies: string;
+  description: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -208,4 +228,6 @@ export interface Schema {
   audit_checkpoints: AuditCheckpointsTable;
   audit_keys: AuditKeysTable;
   audit_sink_cursors: AuditSinkCursorsTable;
+  access_policies: AccessPoliciesTable;
+  tokens: TokensTable;
 }
