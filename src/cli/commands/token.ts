@@ -1,5 +1,6 @@
 /** `keyturn token create --policy NAME`, `token ls`, `token revoke ID`: API tokens, shown once, stored only as hashes. */
 import type { Command } from 'commander';
+import type { TokenInfo } from '../../access/access-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, emitData, isoTime, table } from '../io.js';
 import { durationOption } from '../options.js';
@@ -94,15 +95,7 @@ Examples:
     });
 }
 
-function tokenJson(t: {
-  id: string;
-  policies: string[];
-  description: string | null;
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-}): Record<string, unknown> {
+function tokenJson(t: TokenInfo): Record<string, unknown> {
   return {
     id: t.id,
     policies: t.policies,
