@@ -358,6 +358,12 @@ export const ERRORS = {
     'Use a current token (`keyturn token ls` shows which exist); create one with `keyturn token create --policy NAME`.',
   ),
   KT_TOKEN_NOT_FOUND: spec(404, 'No token with that id.', 'List tokens with `keyturn token ls`.'),
+  KT_API_ROUTE_NOT_FOUND: spec(404, 'No such API route.', 'See docs/server.md for the routes and their methods.'),
+  KT_LISTEN_INSECURE: spec(
+    400,
+    'Plain HTTP on an address other than loopback would send tokens and values in clear.',
+    'Listen on 127.0.0.1 (the default), or pass --insecure-http if a TLS proxy in front of Keyturn is the only way in.',
+  ),
   KT_ACCESS_DENIED: spec(403, 'The token has no policy that allows this on this path.', 'Ask an admin for a token whose policies grant the capability on the path; see `keyturn policy show NAME`.'),
 
   // ── catch-all ─────────────────────────────────────────────────────────

@@ -56,6 +56,8 @@ export interface Keyturn {
   engine(): Promise<Engine>;
   /** The audit log; the store and the engine record into it with this process's context. */
   readonly audit: AuditLog;
+  /** The store, recording its audit events with another context (a server request's token, source and correlation id). */
+  storeFor(context: AuditContext): SecretStore;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
   deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
@@ -112,7 +114,8 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
     // The embedded store is the only one today; a setting will name another once there is one.
-    const store = openStore({ type: 'embedded' }, { state, ring, clock, settings, audit: storeAuditHook(audit, context) });
+    const storeFor = (ctx: AuditContext): SecretStore => openStore({ type: 'embedded' }, { state, ring, clock, settings, audit: storeAuditHook(audit, ctx) });
+    const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);
     let engine: Promise<Engine> | undefined;
@@ -135,6 +138,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
           ({ Engine }) => new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
         )),
       audit,
+      storeFor,
       deliverAudit,
       close: async () => {
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.

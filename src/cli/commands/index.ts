@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'runs', summary: 'List, show, resume and cancel rotation runs', load: async () => (await import('./runs.js')).registerRuns },
   { name: 'audit', summary: 'Read, export, prove and verify the tamper-evident audit log', load: async () => (await import('./audit.js')).registerAudit },
   { name: 'key', summary: 'Manage the encryption keys', load: async () => (await import('./key.js')).registerKey },
+  { name: 'server', summary: 'Serve the HTTP API (tokens and path policies decide)', load: async () => (await import('./server.js')).registerServer },
   { name: 'token', summary: 'Create, list and revoke API tokens', load: async () => (await import('./token.js')).registerToken },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },

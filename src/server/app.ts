@@ -1,0 +1,53 @@
+/**
+ * The HTTP API as a fastify instance over an open Keyturn: health, then `/v1` routes that each
+ * authenticate the caller's token and check its path policies. Every request gets a correlation
+ * id (the caller's `X-Correlation-Id` when it is a safe id, else a fresh one), returned in the same
+ * header and carried by the audit events the request causes. Errors are JSON with a KT_ code and
+ * the registry's status (./errors.ts). Nothing logs a request body or a value.
+ *
+ * @example
+ * ```ts
+ * const app = await buildServer(kt);
+ * await app.listen({ host: '127.0.0.1', port: 8787 });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { AccessRepo } from '../access/access-repo.js';
+import { accessAuditHook } from '../audit/hooks.js';
+import { KeyturnError } from '../core/errors.js';
+import type { Keyturn } from '../runtime/keyturn.js';
+import { errorBody, errorHandler } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { secretRoutes } from './routes/secrets.js';
+
+const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export interface ServerOptions {
+  /** Largest request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-correlation-id'];
+      return typeof given === 'string' && CORRELATION.test(given) ? given : `req_${randomUUID()}`;
+    },
+  });
+  const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, { actor: 'system:server', source: 'api', correlationId: null }));
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-correlation-id', request.id);
+  });
+  app.setErrorHandler(errorHandler(kt.log));
+  app.setNotFoundHandler((request, reply) => {
+    const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
+    void reply.status(err.status).send(errorBody(err));
+  });
+  healthRoutes(app, kt);
+  secretRoutes(app, kt, access);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,35 @@
+/**
+ * Who a request is and what it may do: the token from `Authorization: Bearer kt_...`, authenticated
+ * once per request (KT_TOKEN_INVALID, 401, for a missing or bad one), then each operation checked
+ * against the token's path policies (KT_ACCESS_DENIED, 403, naming the capability and path).
+ *
+ * @example
+ * ```ts
+ * const who = await caller(request, access);
+ * allow(who, 'prod/db/app', 'read');
+ * ```
+ */
+import type { FastifyRequest } from 'fastify';
+import type { AccessRepo, Identity } from '../access/access-repo.js';
+import type { Capability } from '../access/capabilities.js';
+import { decide } from '../access/policy.js';
+import { KeyturnError } from '../core/errors.js';
+
+/** The request's identity (authenticated on first use, then kept on the request). */
+export async function caller(request: FastifyRequest, access: AccessRepo): Promise<Identity> {
+  const header = request.headers.authorization;
+  const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+  if (token === '') throw new KeyturnError('KT_TOKEN_INVALID', 'no token: send it as "Authorization: Bearer kt_..."');
+  return access.authenticate(token);
+}
+
+/** Throws KT_ACCESS_DENIED unless the identity's policies allow `capability` on `path`. */
+export function allow(who: Identity, path: string, capability: Capability): void {
+  const d = decide(who.policies, path, capability);
+  if (!d.allowed) throw new KeyturnError('KT_ACCESS_DENIED', `token ${who.tokenId} may not ${capability} ${path}: ${d.reason}`, { details: { capability, path } });
+}
+
+/** Whether the identity may (for filtering lists, where a refusal is not an error). */
+export function may(who: Identity, path: string, capability: Capability): boolean {
+  return decide(who.policies, path, capability).allowed;
+}
