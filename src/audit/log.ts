@@ -324,6 +324,30 @@ export class AuditLog {
 
   // ── reads ──────────────────────────────────────────────────────────────
 
+  /**
+   * Checks what no checkpoint covers yet, as a checkpoint would before signing it (the head's MAC,
+   * then each event since the last checkpoint: its seq, leaf hash and MAC, and that they lead to
+   * the head), without writing anything: the fast check of `keyturn health`. Events a checkpoint
+   * covers are not read (`keyturn audit verify` checks the whole log). Throws the problem's code
+   * (KT_AUDIT_LEAF_CHANGED, KT_AUDIT_HEAD_FORGED, ...); returns the head it checked.
+   *
+   * @example
+   * ```ts
+   * const head = await audit.verifyTail();
+   * head.size - head.checkpointSize; // events checked
+   * ```
+   */
+  async verifyTail(): Promise<Head> {
+    return readGuard(() =>
+      this.#state.db.transaction().execute(async (trx) => {
+        const head = await repo.readHead(trx, this.#state, false);
+        this.#assertHead(head);
+        await this.#verifyUncovered(trx, head);
+        return head;
+      }),
+    );
+  }
+
   /** The head: size, last event time, last checkpoint. */
   async head(): Promise<Head> {
     return readGuard(() => repo.readHead(this.#state.db, this.#state, false));
