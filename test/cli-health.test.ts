@@ -2,7 +2,8 @@
  * `keyturn health` on a real SQLite home: a fresh home is healthy (exit 0); an audit tail changed
  * behind the log's back fails the audit check; a target on a closed port is degraded; a failed
  * run, a retry long past its time and a run left running with no lease are listed by path; an old
- * checkpoint is degraded (a clock moved forward); no value ever appears in the output.
+ * checkpoint is degraded (a clock moved forward); an unreachable state database fails; no value or
+ * password ever appears in the output.
  */
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -113,6 +114,19 @@ describe('keyturn health', () => {
     expect(human.stdout).toMatch(/^ {2}dead-pg\s+degraded\s+KT_TARGET_UNAVAILABLE/m);
   });
 
+  it('a target that takes the current credential is ok (the trust-auth PostgreSQL on 5432), and the home stays healthy', async () => {
+    const yaml = `version: 1
+targets:
+  pg: { type: postgres, host: 127.0.0.1, port: 5432, database: postgres }
+secrets:
+  db/pg: { type: database-credential, target: pg, initial: { username: postgres, password: "${PASSWORD}" } }
+`;
+    expect((await kt(['apply', '-f', '-', '-q'], yaml)).code).toBe(0);
+    const { code, report } = await health();
+    expect(code).toBe(0);
+    expect(check(report, 'targets').items).toEqual([{ name: 'pg', status: 'ok', detail: 'postgres: db/pg logs in' }]);
+  });
+
   it('a failed run is reported by its secret path', async () => {
     await applyDeadTarget(1);
     expect((await kt(['rotate', 'db/dead', '-q'])).code).toBe(1);
@@ -157,6 +171,21 @@ describe('keyturn health', () => {
     } finally {
       await kt.close();
     }
+  });
+
+  it('a state database that cannot be reached fails the state check, the others are failed as not run; its password is not printed', async () => {
+    const r = await runCli(['health', '--json'], { env: { ...home.env, KEYTURN_DATABASE_URL: 'postgres://postgres:db-secret-9c1@127.0.0.1:1/postgres', KEYTURN_LOG_LEVEL: 'silent' } });
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as HealthReport;
+    expect(report.status).toBe('failed');
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ['state', 'failed'],
+      ['audit', 'failed'],
+      ['targets', 'failed'],
+      ['runs', 'failed'],
+    ]);
+    expect(check(report, 'state').detail).toContain('KT_DATABASE_UNAVAILABLE');
+    expect(r.stdout + r.stderr).not.toContain('db-secret-9c1');
   });
 
   it('--timeout takes a whole number of milliseconds (else a usage error, exit 2)', async () => {
