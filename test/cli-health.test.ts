@@ -1,10 +1,12 @@
 /**
  * `keyturn health` on a real SQLite home: a fresh home is healthy (exit 0); an audit tail changed
- * behind the log's back fails the audit check; a target on a closed port is degraded; a failed
+ * behind the log's back fails the audit check; a target on a closed port, or one that never answers
+ * (bounded by --timeout), is degraded; a failed
  * run, a retry long past its time and a run left running with no lease are listed by path; an old
  * checkpoint is degraded (a clock moved forward); an unreachable state database fails; no value or
  * password ever appears in the output.
  */
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +127,23 @@ secrets:
     const { code, report } = await health();
     expect(code).toBe(0);
     expect(check(report, 'targets').items).toEqual([{ name: 'pg', status: 'ok', detail: 'postgres: db/pg logs in' }]);
+  });
+
+  it('a target that accepts the connection and never answers is degraded once --timeout has passed', async () => {
+    const held: Socket[] = [];
+    const server = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const yaml = DEAD_TARGET.replace('ATTEMPTS', '5').replace('port: 1,', `port: ${port},`);
+      expect((await kt(['apply', '-f', '-', '-q'], yaml)).code).toBe(0);
+      const { code, report } = await health(['--timeout', '300']);
+      expect(code).toBe(1);
+      expect(check(report, 'targets').items?.[0]).toMatchObject({ name: 'dead-pg', status: 'degraded', detail: expect.stringMatching(/^KT_TARGET_/) });
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a failed run is reported by its secret path', async () => {
