@@ -1,14 +1,16 @@
 /**
- * `keyturn health` on a real SQLite home: a fresh home is healthy (exit 0); an audit tail changed
+ * `keyturn health` on a real SQLite home (and a PostgreSQL state database in its own schema): a fresh home is healthy (exit 0); an audit tail changed
  * behind the log's back fails the audit check; a target on a closed port, or one that never answers
  * (bounded by --timeout), is degraded; a failed
  * run, a retry long past its time and a run left running with no lease are listed by path; an old
  * checkpoint is degraded (a clock moved forward); an unreachable state database fails; no value or
  * password ever appears in the output.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../src/core/clock.js';
 import { loadSettings } from '../src/config/settings.js';
@@ -16,6 +18,7 @@ import { checkHealth, type HealthReport } from '../src/runtime/health.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { runCli } from './helpers/cli.js';
 import { useCliHome } from './helpers/cli-home.js';
+import { dropSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const home = useCliHome();
 const PASSWORD = 'pw-health-never-printed-7f3a';
@@ -209,5 +212,35 @@ secrets:
 
   it('--timeout takes a whole number of milliseconds (else a usage error, exit 2)', async () => {
     expect((await kt(['health', '--timeout', 'soon'])).code).toBe(2);
+  });
+});
+
+describe('keyturn health on a PostgreSQL state database', () => {
+  it('a fresh home in its own schema is healthy, and a changed audit event after the last checkpoint fails it', async () => {
+    const schema = `kt_health_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const tmp = tempDir();
+    try {
+      const url = new URL(PG_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const env = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_DATABASE_URL: url.toString(), KEYTURN_LOG_LEVEL: 'silent' };
+      expect((await runCli(['init'], { env })).code).toBe(0);
+      const fresh = await runCli(['health', '--json'], { env });
+      expect(fresh.code, fresh.stdout).toBe(0);
+      const report = JSON.parse(fresh.stdout) as HealthReport;
+      expect(report.status).toBe('ok');
+      expect(check(report, 'state').detail).toContain('(postgres)');
+      expect((await runCli(['secret', 'put', 'app/token', '--value', 'tok-1'], { env })).code).toBe(0);
+      await admin.query(`UPDATE ${schema}.audit_leaves SET leaf = replace(leaf, '"outcome":"success"', '"outcome":"failure"') WHERE seq = (SELECT max(seq) FROM ${schema}.audit_leaves)`);
+      const tampered = await runCli(['health', '--json'], { env });
+      expect(tampered.code).toBe(1);
+      expect(check(JSON.parse(tampered.stdout) as HealthReport, 'audit')).toMatchObject({ status: 'failed', detail: expect.stringContaining('KT_AUDIT_LEAF_CHANGED') });
+    } finally {
+      await admin.end();
+      await dropSchema(schema);
+      tmp.remove();
+    }
   });
 });
