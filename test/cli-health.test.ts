@@ -1,10 +1,10 @@
 /**
- * `keyturn health` on a real SQLite home (and a PostgreSQL state database in its own schema): a fresh home is healthy (exit 0); an audit tail changed
- * behind the log's back fails the audit check; a target on a closed port, or one that never answers
- * (bounded by --timeout), is degraded; a failed
- * run, a retry long past its time and a run left running with no lease are listed by path; an old
- * checkpoint is degraded (a clock moved forward); an unreachable state database fails; no value or
- * password ever appears in the output.
+ * `keyturn health` on a real SQLite home, and on a PostgreSQL state database in its own schema: a
+ * fresh home is healthy (exit 0); an audit tail changed behind the log's back fails the audit
+ * check; a target on a closed port, or one that never answers (bounded by --timeout), is degraded;
+ * a failed run, a retry long past its time and a run left running with no lease are listed by
+ * path; an old checkpoint is degraded (a clock moved forward); an unreachable state database
+ * fails; no value or password ever appears in the output.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
