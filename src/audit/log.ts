@@ -32,7 +32,7 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { systemClock, type Clock } from '../core/clock.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -324,6 +324,30 @@ export class AuditLog {
 
   // ── reads ──────────────────────────────────────────────────────────────
 
+  /**
+   * Checks what no checkpoint covers yet, as a checkpoint would before signing it (the head's MAC,
+   * then each event since the last checkpoint: its seq, leaf hash and MAC, and that they lead to
+   * the head), without writing anything: the fast check of `keyturn health`. Events a checkpoint
+   * covers are not read (`keyturn audit verify` checks the whole log). Throws the problem's code
+   * (KT_AUDIT_LEAF_CHANGED, KT_AUDIT_HEAD_FORGED, ...); returns the head it checked.
+   *
+   * @example
+   * ```ts
+   * const head = await audit.verifyTail();
+   * head.size - head.checkpointSize; // events checked
+   * ```
+   */
+  async verifyTail(): Promise<Head> {
+    // No transaction (on SQLite one takes the write lock): appends only add rows past the head
+    // read first, and the checkpoint it continues from stays, so the rows read are the head's.
+    return readGuard(async () => {
+      const head = await repo.readHead(this.#state.db, this.#state, false);
+      this.#assertHead(head);
+      await this.#verifyUncovered(this.#state.db, head);
+      return head;
+    });
+  }
+
   /** The head: size, last event time, last checkpoint. */
   async head(): Promise<Head> {
     return readGuard(() => repo.readHead(this.#state.db, this.#state, false));
@@ -499,7 +523,7 @@ export class AuditLog {
    * hash and MAC, and that the tree from the checkpoint's stored compact range (proven by its
    * signed root) ends in the head's compact range and last hash. Throws naming the first problem.
    */
-  async #verifyUncovered(trx: Transaction<Schema>, head: Head): Promise<void> {
+  async #verifyUncovered(trx: Kysely<Schema> | Transaction<Schema>, head: Head): Promise<void> {
     const from = head.checkpointSize;
     if (from >= head.size) return;
     const range = from === 0 ? new CompactRange() : await this.#rangeAt(trx, from);
@@ -534,7 +558,7 @@ export class AuditLog {
   }
 
   /** The compact range at a checkpoint's size, from its stored nodes, proven by its signed root. */
-  async #rangeAt(trx: Transaction<Schema>, size: number): Promise<CompactRange> {
+  async #rangeAt(trx: Kysely<Schema> | Transaction<Schema>, size: number): Promise<CompactRange> {
     const row = await repo.checkpointAt(trx, size);
     const mismatch = (why: string): KeyturnError =>
       new KeyturnError('KT_AUDIT_CHECKPOINT_MISMATCH', `the checkpoint at size ${size}, from which the head continues, ${why}; no checkpoint was signed (run keyturn audit verify)`);

@@ -35,5 +35,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'token', summary: 'Create, list and revoke API tokens', load: async () => (await import('./token.js')).registerToken },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
+  { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },
 ];
