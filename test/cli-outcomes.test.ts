@@ -40,7 +40,12 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_POLICY_NOT_FOUND',
   'KT_TARGET_NOT_FOUND',
   'KT_RUN_NOT_FOUND',
+  'KT_ACCESS_POLICY_NOT_FOUND',
+  'KT_TOKEN_NOT_FOUND',
+  'KT_API_ROUTE_NOT_FOUND',
 ];
+/** Codes only the HTTP API can return (no command asks for a route). */
+const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND'];
 
 describe('exit codes', () => {
   it('follow from the HTTP status alone; the "does not exist" codes are exactly the 404s', () => {
@@ -86,8 +91,10 @@ describe('exit codes', () => {
       [['audit', 'prove', 'ev_999_000000000000'], 'KT_AUDIT_EVENT_NOT_FOUND'],
       [['rotate', 'app/one'], 'KT_POLICY_NOT_FOUND'],
       [['rotate', 'app/gen'], 'KT_TARGET_NOT_FOUND'],
+      [['policy', 'show', 'nope'], 'KT_ACCESS_POLICY_NOT_FOUND'],
+      [['token', 'revoke', 'tok_nope'], 'KT_TOKEN_NOT_FOUND'],
     ];
-    expect(cases.map(([, code]) => code).sort()).toEqual([...NOT_FOUND].sort());
+    expect(cases.map(([, code]) => code).sort()).toEqual(NOT_FOUND.filter((c) => !API_ONLY.includes(c)).sort());
     for (const [argv, code] of cases) {
       const json = await kt([...argv, '--json']);
       expect(json.code, `${argv.join(' ')}: ${json.stderr}`).toBe(3);
