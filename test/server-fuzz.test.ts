@@ -1,0 +1,122 @@
+/**
+ * 5,000 random and malformed requests against the API (fastify's inject, seeded; the seed is in the
+ * test name, KEYTURN_API_FUZZ_SEED replays a run): bad JSON, huge bodies, odd paths and query
+ * strings, wrong types, bad, expired and revoked tokens, wrong methods. Every answer is a JSON
+ * error with a KT_ code or a success, never a 5xx; the server answers normally afterwards; and
+ * nothing was written by a refused request (the secrets and their versions are exactly what the
+ * accepted writes made).
+ */
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessRepo } from '../src/access/access-repo.js';
+import { loadSettings } from '../src/config/settings.js';
+import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import { buildServer } from '../src/server/app.js';
+import { seeded } from './helpers/seeded.js';
+import { tempDir } from './helpers/state.js';
+
+const SEED = Number(process.env.KEYTURN_API_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const REQUESTS = Number(process.env.KEYTURN_API_FUZZ_REQUESTS ?? 5000);
+
+let tmp: ReturnType<typeof tempDir>;
+let kt: Keyturn;
+let app: FastifyInstance;
+const tokens: Record<'admin' | 'reader' | 'expired' | 'revoked', string> = { admin: '', reader: '', expired: '', revoked: '' };
+
+beforeAll(async () => {
+  tmp = tempDir();
+  const settings = loadSettings({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
+  await initHome(settings);
+  kt = await openKeyturn(settings);
+  const access = new AccessRepo(kt.state, kt.clock);
+  await access.putPolicy('reader', 'rules:\n  - path: "fz/**"\n    capabilities: [read, list]\n');
+  tokens.admin = (await access.createToken({ policies: ['admin'] })).token;
+  tokens.reader = (await access.createToken({ policies: ['reader'] })).token;
+  const expired = await access.createToken({ policies: ['admin'], ttlMs: 1 });
+  tokens.expired = expired.token;
+  const revoked = await access.createToken({ policies: ['admin'] });
+  await access.revokeToken(revoked.info.id);
+  tokens.revoked = revoked.token;
+  for (const p of ['fz/a', 'fz/b/c', 'other/x']) await kt.store.put(p, { user: 'u', password: `pw-${p}` });
+  app = await buildServer(kt);
+}, 60_000);
+
+afterAll(async () => {
+  await app.close();
+  await kt.close();
+  tmp.remove();
+});
+
+describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_FUZZ_SEED=${SEED})`, () => {
+  it('never answers 5xx, answers every refusal with a KT_ code, writes only what it accepted', { timeout: 240_000 }, async () => {
+    const rng = seeded(SEED);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+    const junk = (n: number) => Array.from({ length: n }, () => String.fromCharCode(1 + Math.floor(rng() * 0xd7fe))).join('');
+    const paths = ['fz/a', 'fz/b/c', 'other/x', 'fz/new', '', '/', 'fz//a', 'fz/../x', 'fz/%00', '%2e%2e/x', 'a'.repeat(3000), `fz/${junk(8)}`, 'fz/a?stage=current', 'fz/a#x'];
+    const headers = (): Record<string, string> => {
+      const kind = pick(['admin', 'reader', 'expired', 'revoked', 'none', 'garbage', 'basic', 'lower'] as const);
+      if (kind === 'none') return {};
+      if (kind === 'garbage') return { authorization: `Bearer ${junk(Math.floor(rng() * 80))}`.replace(/[^\t\x20-\x7e]/g, 'x') };
+      if (kind === 'basic') return { authorization: 'Basic dXNlcjpwYXNz' };
+      if (kind === 'lower') return { authorization: `bearer ${tokens.admin}` };
+      return { authorization: `Bearer ${tokens[kind]}` };
+    };
+    const bodies = (): InjectOptions['payload'] | undefined =>
+      pick([
+        undefined,
+        '{"value": ',
+        '[]',
+        'null',
+        '{"value": 1}',
+        '{"value": {"a": 1}}',
+        '{"value": "v", "expectVersion": -1}',
+        '{"value": "v", "expectVersion": "1"}',
+        '{"value": "v", "stages": ["nope"]}',
+        '{"value": "v", "extra": true}',
+        JSON.stringify({ value: 'x'.repeat(2 * 1024 * 1024) }),
+        JSON.stringify({ value: junk(64) }),
+        JSON.stringify({ value: { username: 'u', password: junk(16) } }),
+        JSON.stringify({ value: 'ok-value', expectVersion: Math.floor(rng() * 4) }),
+      ]);
+    const accepted: string[] = [];
+    let fiveXx = 0;
+    for (let i = 0; i < REQUESTS; i++) {
+      const method = pick(['GET', 'GET', 'PUT', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const);
+      const path = pick(paths);
+      const url = pick([
+        `/v1/secrets/${path}`,
+        `/v1/secrets/${path}?${pick(['stage=pending', 'version=1', 'version=x', 'field=password', 'field=', 'stage=', 'junk=1', `field=${junk(4)}`]).replace(/[^\x21-\x7e]/g, 'x')}`,
+        '/v1/secrets',
+        `/v1/secrets?prefix=${encodeURIComponent(path)}`,
+        '/v1',
+        '/readyz',
+        `/${junk(3)}`,
+      ]);
+      const payload = bodies();
+      const r = await app.inject({
+        method,
+        url: url.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c)),
+        headers: { ...headers(), ...(payload !== undefined ? { 'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded']) } : {}) },
+        ...(payload !== undefined ? { payload } : {}),
+      });
+      if (r.statusCode >= 500) {
+        fiveXx += 1;
+        continue;
+      }
+      if (r.statusCode >= 400 && method !== 'HEAD')
+        expect(r.json(), `${method} ${url} -> ${r.statusCode}: ${r.body.slice(0, 200)}`).toMatchObject({ error: { code: expect.stringMatching(/^KT_[A-Z_]+$/) } });
+      if (method === 'PUT' && r.statusCode === 200) accepted.push((r.json() as { path: string; id: string }).path + ' ' + (r.json() as { id: string }).id);
+    }
+    expect(fiveXx, 'responses with a 5xx status').toBe(0);
+    // Still answering.
+    expect((await app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ok' });
+    const ok = await app.inject({ url: '/v1/secrets/fz/a', headers: { authorization: `Bearer ${tokens.admin}` } });
+    expect(ok.statusCode).toBe(200);
+    // Nothing but the accepted writes: every stored version beyond the three first ones is one the API answered 200 for.
+    const stored: string[] = [];
+    for await (const p of kt.store.list('')) for (const v of await kt.store.versions(p)) stored.push(`${p} ${v.id}`);
+    const initial = 3;
+    expect(stored.length).toBe(initial + accepted.length);
+    for (const a of accepted) expect(stored).toContain(a);
+  });
+});
