@@ -4,7 +4,7 @@
  *
  * A token is `kt_` and 256 random bits (base64url), shown once when created and stored only as
  * its SHA-256: the database never holds a token. It carries policy names, may expire, can be
- * revoked, and records when it was last used. `authenticate` finds a token by its hash and
+ * revoked, and records when it was last used (to the minute). `authenticate` finds a token by its hash and
  * compares the hashes in constant time; an unknown, malformed, expired or revoked token is the
  * same `KT_TOKEN_INVALID` (the caller learns nothing about which).
  *
@@ -48,6 +48,8 @@ export interface Identity {
 }
 
 const TOKEN = /^kt_[A-Za-z0-9_-]{43}$/;
+/** How precisely a token's last use is kept. */
+const LAST_USE_GRAIN_MS = 60_000;
 
 /** The stored form of a token: SHA-256, hex. */
 export function tokenHash(token: string): string {
@@ -167,7 +169,8 @@ export class AccessRepo {
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) throw invalid();
     const now = this.clock.now();
     if (row.revoked_at !== null || (row.expires_at !== null && Number(row.expires_at) <= now)) throw invalid();
-    await this.state.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    // Last use to the minute: one write per token and minute, not one per request.
+    if (row.last_used_at === null || now - Number(row.last_used_at) >= LAST_USE_GRAIN_MS) await this.state.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
     const policies: Policy[] = [];
     // A policy deleted since the token was made grants nothing: the token keeps the others.
     for (const name of JSON.parse(row.policies) as string[]) {

@@ -222,13 +222,54 @@ export class AuditLog {
     return (await this.appendBatch([input], trx))[0] as Appended;
   }
 
-  /** Appends events in order in one transaction (the caller's, when given). */
+  /**
+   * Appends events in order in one transaction: the caller's, when given; otherwise a group
+   * commit: appends made while another group is being written wait for it, then go together in
+   * the next transaction (one head read and write, one commit for all of them). Each caller's
+   * promise resolves only once its events are committed.
+   */
   async appendBatch(inputs: readonly AuditInput[], trx?: Transaction<Schema>): Promise<Appended[]> {
     if (inputs.length === 0) return [];
+    if (trx === undefined) return this.#grouped(inputs);
     // Events queued in this transaction by appendWithin come first: the log keeps the order they were recorded in.
-    if (trx !== undefined) await flushBeforeCommit(trx, this);
-    const run = async (t: Transaction<Schema>): Promise<Appended[]> => this.#appendUnder(t, await repo.readHead(t, this.#state, true), inputs, false, false);
-    return writeGuard(() => (trx === undefined ? this.#state.db.transaction().execute(run) : run(trx)));
+    await flushBeforeCommit(trx, this);
+    return writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), inputs, false, false));
+  }
+
+  /** Appends waiting for the next group commit, and whether a group is being written now. */
+  #waiting: Array<{ inputs: readonly AuditInput[]; resolve: (a: Appended[]) => void; reject: (e: unknown) => void }> = [];
+  #writing = false;
+
+  #grouped(inputs: readonly AuditInput[]): Promise<Appended[]> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ inputs, resolve, reject });
+      if (!this.#writing) void this.#writeGroups();
+    });
+  }
+
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const group = this.#waiting.splice(0);
+        const write = (all: readonly AuditInput[]) =>
+          writeGuard(() => this.#state.db.transaction().execute(async (t) => this.#appendUnder(t, await repo.readHead(t, this.#state, true), all, false, false)));
+        try {
+          const appended = await write(group.flatMap((g) => g.inputs));
+          let k = 0;
+          for (const g of group) {
+            g.resolve(appended.slice(k, k + g.inputs.length));
+            k += g.inputs.length;
+          }
+        } catch (e) {
+          // One caller's bad event must not fail the others: alone, each gets its own outcome.
+          if (group.length === 1) group[0]!.reject(e);
+          else for (const g of group) await write(g.inputs).then(g.resolve, g.reject);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
   }
 
   /** Per transaction: the events {@link appendWithin} queued, appended as one batch just before it commits. */
