@@ -108,6 +108,42 @@ describe.each([
   });
 });
 
+describe.each([
+  ['sqlite', sqliteState],
+  ['postgres', postgresState],
+] as Array<[string, () => Promise<TestState>]>)('audit group commit on %s', (_dialect, open) => {
+  it('appends made while a group is written share the next commit; each resolves with its own events; a bad one fails alone', async () => {
+    const t = await open();
+    try {
+      await AuditLog.initialize(t.state, t.ring);
+      const log = await AuditLog.open(t.state, t.ring);
+      const before = (await log.head()).size;
+      const transaction = t.state.db.transaction.bind(t.state.db);
+      let transactions = 0;
+      t.state.db.transaction = () => {
+        transactions += 1;
+        return transaction();
+      };
+      // 50 appends at once: the first is written alone, the 49 made while it was written share one commit.
+      const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append({ action: 'secret.read', path: `g/${i}`, outcome: 'success' })));
+      expect(transactions).toBe(2);
+      expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 50 }, (_, i) => before + i));
+      // A group with an event the log refuses: that caller fails, the others are written.
+      const results = await Promise.allSettled([
+        log.append({ action: 'secret.read', path: 'h/0', outcome: 'success' }),
+        log.append({ action: 'secret.read', path: 'h/1', outcome: 'success' }),
+        log.append({ action: 'Not An Action', path: 'h/2', outcome: 'success' }),
+        log.append({ action: 'secret.read', path: 'h/3', outcome: 'success' }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const paths = (await log.between(before + 50)).map((r) => (JSON.parse(r.leaf) as { path: string }).path);
+      expect(paths).toEqual(['h/0', 'h/1', 'h/3']);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('SQLite checkpoints in a worker thread', () => {
   it(`after ${BACKGROUND_CHECKPOINT_AFTER} commits, the WAL is copied into the database file by the worker, not by a commit`, async () => {
     const tmp = tempDir();
