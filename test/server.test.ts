@@ -86,6 +86,17 @@ describe('the HTTP API', () => {
     expect((await kt.store.get('prod/app/token'))!.value).toEqual({ username: 'app', password: 'pw-2' });
   });
 
+  it('slows guessing: after 10 failed tokens from one address, 429 with Retry-After until the window ends', async () => {
+    for (let i = 0; i < 10; i++) expect((await app.inject({ url: '/v1/secrets/prod/app/token', headers: auth(`kt_${String(i).padStart(43, 'x')}`) })).statusCode).toBe(401);
+    const blocked = await app.inject({ url: '/v1/secrets/prod/app/token', headers: auth(reader) });
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json()).toMatchObject({ error: { code: 'KT_AUTH_THROTTLED' } });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // Health needs no token and stays open.
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+
   it('lists only what the token may list', async () => {
     expect((await app.inject({ url: '/v1/secrets?prefix=prod', headers: auth(reader) })).json()).toEqual({ paths: ['prod/app/token'] });
     expect((await app.inject({ url: '/v1/secrets', headers: auth(admin) })).json()).toEqual({ paths: ['prod/app/root', 'prod/app/token', 'prod/db/admin'] });

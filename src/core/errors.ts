@@ -364,6 +364,7 @@ export const ERRORS = {
     'Plain HTTP on an address other than loopback would send tokens and values in clear.',
     'Listen on 127.0.0.1 (the default), or pass --insecure-http if a TLS proxy in front of Keyturn is the only way in.',
   ),
+  KT_AUTH_THROTTLED: spec(429, 'Too many failed authentications from this address.', 'Wait for the time in Retry-After, then use a valid token; repeated failures look like guessing.'),
   KT_ACCESS_DENIED: spec(403, 'The token has no policy that allows this on this path.', 'Ask an admin for a token whose policies grant the capability on the path; see `keyturn policy show NAME`.'),
 
   // ── catch-all ─────────────────────────────────────────────────────────

@@ -20,12 +20,15 @@ import type { Keyturn } from '../runtime/keyturn.js';
 import { errorBody, errorHandler } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { secretRoutes } from './routes/secrets.js';
+import { AuthThrottle, type ThrottleOptions } from './throttle.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Failed authentications allowed per source address and window (./throttle.ts; default 10 a minute). */
+  authFailures?: ThrottleOptions;
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -47,7 +50,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     void reply.status(err.status).send(errorBody(err));
   });
   healthRoutes(app, kt);
-  secretRoutes(app, kt, access);
+  secretRoutes(app, kt, access, new AuthThrottle(options.authFailures ?? {}, kt.clock));
   await app.ready();
   return app;
 }

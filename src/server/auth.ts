@@ -1,11 +1,12 @@
 /**
  * Who a request is and what it may do: the token from `Authorization: Bearer kt_...`, authenticated
- * once per request (KT_TOKEN_INVALID, 401, for a missing or bad one), then each operation checked
+ * once per request (KT_TOKEN_INVALID, 401, for a missing or bad one; after repeated failures from
+ * one address, KT_AUTH_THROTTLED, 429: ./throttle.ts), then each operation checked
  * against the token's path policies (KT_ACCESS_DENIED, 403, naming the capability and path).
  *
  * @example
  * ```ts
- * const who = await caller(request, access);
+ * const who = await caller(request, access, throttle);
  * allow(who, 'prod/db/app', 'read');
  * ```
  */
@@ -13,14 +14,21 @@ import type { FastifyRequest } from 'fastify';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
 import type { Capability } from '../access/capabilities.js';
 import { decide } from '../access/policy.js';
-import { KeyturnError } from '../core/errors.js';
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import type { AuthThrottle } from './throttle.js';
 
 /** The request's identity (authenticated on first use, then kept on the request). */
-export async function caller(request: FastifyRequest, access: AccessRepo): Promise<Identity> {
+export async function caller(request: FastifyRequest, access: AccessRepo, throttle: AuthThrottle): Promise<Identity> {
+  throttle.check(request.ip);
   const header = request.headers.authorization;
   const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-  if (token === '') throw new KeyturnError('KT_TOKEN_INVALID', 'no token: send it as "Authorization: Bearer kt_..."');
-  return access.authenticate(token);
+  try {
+    if (token === '') throw new KeyturnError('KT_TOKEN_INVALID', 'no token: send it as "Authorization: Bearer kt_..."');
+    return await access.authenticate(token);
+  } catch (e) {
+    if (isKeyturnError(e, 'KT_TOKEN_INVALID')) throttle.failed(request.ip);
+    throw e;
+  }
 }
 
 /** Throws KT_ACCESS_DENIED unless the identity's policies allow `capability` on `path`. */

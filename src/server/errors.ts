@@ -32,6 +32,8 @@ export function errorHandler(log: Logger): (e: FastifyError, request: FastifyReq
     const known = isKeyturnError(e) ? e : fromFastify(e);
     const err = known ?? new KeyturnError('KT_INTERNAL', 'an unexpected error; see the server log');
     if (!known) log.error({ correlationId: request.id, code: err.code, name: e.name }, 'request failed unexpectedly');
+    const retry = err.details.retryAfterSeconds;
+    if (typeof retry === 'number') void reply.header('retry-after', String(retry));
     void reply.status(err.status).send(errorBody(err));
   };
 }

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * secretRoutes(app, kt, access);
+ * secretRoutes(app, kt, access, throttle);
  * // GET /v1/secrets/prod/db/app?stage=current   Authorization: Bearer kt_...
  * ```
  */
@@ -19,6 +19,7 @@ import type { SecretValue, Version } from '../../core/types.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
 import type { SecretStore, VersionSelector } from '../../stores/store.js';
 import { allow, caller, may } from '../auth.js';
+import type { AuthThrottle } from '../throttle.js';
 
 const readQuery = z
   .object({
@@ -49,14 +50,14 @@ function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   throw new KeyturnError('KT_USAGE', `the ${what} is not valid: ${problems.join('; ')}`, { details: { problems } });
 }
 
-export function secretRoutes(app: FastifyInstance, kt: Keyturn, access: AccessRepo): void {
+export function secretRoutes(app: FastifyInstance, kt: Keyturn, access: AccessRepo, throttle: AuthThrottle): void {
   /** The store as this request: its events name the token, source `api` and the correlation id. */
   const storeOf = (request: FastifyRequest, who: Identity): SecretStore => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id });
 
   app.get('/v1/secrets/*', async (request) => {
     const path = (request.params as { '*': string })['*'];
     const q = parse(readQuery, request.query, 'query');
-    const who = await caller(request, access);
+    const who = await caller(request, access, throttle);
     allow(who, path, 'read');
     const select: VersionSelector = q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : q.stage !== undefined ? { stage: q.stage } : {};
     const v = await storeOf(request, who).get(path, select);
@@ -67,7 +68,7 @@ export function secretRoutes(app: FastifyInstance, kt: Keyturn, access: AccessRe
   app.put('/v1/secrets/*', async (request) => {
     const path = (request.params as { '*': string })['*'];
     const body = parse(writeBody, request.body, 'body');
-    const who = await caller(request, access);
+    const who = await caller(request, access, throttle);
     allow(who, path, 'write');
     const v = await storeOf(request, who).put(path, body.value as SecretValue, {
       ...(body.expectVersion === undefined ? {} : { expectCurrentVersion: body.expectVersion }),
@@ -78,7 +79,7 @@ export function secretRoutes(app: FastifyInstance, kt: Keyturn, access: AccessRe
 
   app.get('/v1/secrets', async (request) => {
     const q = parse(listQuery, request.query, 'query');
-    const who = await caller(request, access);
+    const who = await caller(request, access, throttle);
     const paths: string[] = [];
     for await (const p of kt.store.list(q.prefix ?? '')) if (may(who, p, 'list')) paths.push(p);
     return { paths };
