@@ -99,7 +99,18 @@ export class AccessRepo {
     if (name === ADMIN_POLICY) return { ...adminPolicy, document: null };
     const row = await this.state.db.selectFrom('access_policies').selectAll().where('name', '=', name).executeTakeFirst();
     if (!row) throw new KeyturnError('KT_ACCESS_POLICY_NOT_FOUND', `no access policy ${name}`);
-    return { ...parsePolicy(name, row.document), document: row.document };
+    return { ...this.parsed(name, row.document), document: row.document };
+  }
+
+  /** Policies as parsed, by name: parsed again only when the stored document changed (every request authenticates). */
+  private readonly parsedPolicies = new Map<string, { document: string; policy: Policy }>();
+
+  private parsed(name: string, document: string): Policy {
+    const hit = this.parsedPolicies.get(name);
+    if (hit?.document === document) return hit.policy;
+    const policy = parsePolicy(name, document);
+    this.parsedPolicies.set(name, { document, policy });
+    return policy;
   }
 
   /** Every policy's name, description and rule count, by name; `admin` first. */
@@ -108,7 +119,7 @@ export class AccessRepo {
     return [
       { name: ADMIN_POLICY, description: adminPolicy.description, rules: adminPolicy.rules.length, builtIn: true },
       ...rows.map((r) => {
-        const p = parsePolicy(r.name, r.document);
+        const p = this.parsed(r.name, r.document);
         return { name: r.name, description: p.description, rules: p.rules.length, builtIn: false };
       }),
     ];

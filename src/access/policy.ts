@@ -14,6 +14,7 @@
  * decide([app], 'prod/db/root', 'read');    // { allowed: false, reason: 'no rule grants read on prod/db/root' }
  * ```
  */
+import { issueLines } from '../core/issues.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeyturnError } from '../core/errors.js';
@@ -76,7 +77,7 @@ export function parsePolicy(name: string, text: string): Policy {
   }
   const result = documentSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(document)'}: ${i.message}`);
+    const problems = issueLines(result.error.issues, '(document)');
     throw new KeyturnError('KT_ACCESS_POLICY_INVALID', `policy ${name} is not valid: ${problems.join('; ')}`, { details: { problems } });
   }
   return Object.freeze({

@@ -233,7 +233,7 @@ export class AuditLog {
     if (trx === undefined) return this.#grouped(inputs);
     // Events queued in this transaction by appendWithin come first: the log keeps the order they were recorded in.
     await flushBeforeCommit(trx, this);
-    return writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), inputs, false, false));
+    return writeGuard(() => this.#appendIn(trx, inputs));
   }
 
   /** Appends waiting for the next group commit, and whether a group is being written now. */
@@ -252,8 +252,7 @@ export class AuditLog {
     try {
       while (this.#waiting.length > 0) {
         const group = this.#waiting.splice(0);
-        const write = (all: readonly AuditInput[]) =>
-          writeGuard(() => this.#state.db.transaction().execute(async (t) => this.#appendUnder(t, await repo.readHead(t, this.#state, true), all, false, false)));
+        const write = (all: readonly AuditInput[]) => writeGuard(() => this.#state.db.transaction().execute((t) => this.#appendIn(t, all)));
         try {
           const appended = await write(group.flatMap((g) => g.inputs));
           let k = 0;
@@ -287,7 +286,7 @@ export class AuditLog {
       const fresh: AuditInput[] = [];
       const flush = async (): Promise<void> => {
         this.#queued.delete(trx);
-        await writeGuard(async () => this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), fresh, false, false));
+        await writeGuard(() => this.#appendIn(trx, fresh));
       };
       if (!beforeCommit(trx, this, flush)) {
         await this.append(input, trx);
@@ -456,6 +455,11 @@ export class AuditLog {
    * Appends under a locked head; signs a checkpoint when due (or when `forceCheckpoint`). The
    * head's MAC is checked first, except for the empty head `initialize` starts from (`fresh`).
    */
+  /** Appends in `trx` under the head it reads (and, on PostgreSQL, locks) there. */
+  async #appendIn(trx: Transaction<Schema>, inputs: readonly AuditInput[]): Promise<Appended[]> {
+    return this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), inputs, false, false);
+  }
+
   async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean, fresh: boolean): Promise<Appended[]> {
     const key = this.#macKey();
     if (!fresh) this.#assertHead(head);

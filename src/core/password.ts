@@ -28,6 +28,7 @@
  * const password = generatePassword(mergeLimits(policy, { maxLength: 16, excludeChars: '~' }));
  * ```
  */
+import { issueLines } from './issues.js';
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { KeyturnError } from './errors.js';
@@ -114,7 +115,7 @@ export interface PasswordLimits {
 export function parsePasswordPolicy(input: unknown): PasswordPolicy {
   const result = passwordPolicySchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const problems = issueLines(result.error.issues);
   throw new KeyturnError('KT_PASSWORD_POLICY_INVALID', `the password policy is not valid: ${problems.join('; ')}`, { details: { problems } });
 }
 

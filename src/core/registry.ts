@@ -20,6 +20,7 @@
  * targets.entry('generic').strategies; // ['simple']
  * ```
  */
+import { issueLines } from './issues.js';
 import type { z } from 'zod';
 import { KeyturnError, type ErrorCode } from './errors.js';
 
@@ -113,7 +114,7 @@ export function defineRegistry<const E extends readonly [AnyEntry, ...AnyEntry[]
     if (!entry.configSchema) return input as ConfigOf<Entry>;
     const result = entry.configSchema.safeParse(input);
     if (result.success) return result.data as ConfigOf<Entry>;
-    throw invalid(result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)));
+    throw invalid(issueLines(result.error.issues));
   };
   let union: UnionOf<Entry> | undefined;
   return {

@@ -11,6 +11,7 @@
  * // GET /v1/secrets/prod/db/app?stage=current   Authorization: Bearer kt_...
  * ```
  */
+import { issueLines } from '../../core/issues.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessRepo, Identity } from '../../access/access-repo.js';
@@ -46,7 +47,7 @@ const listQuery = z.object({ prefix: z.string().max(1024).optional() }).strict()
 function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : what}: ${i.message}`);
+  const problems = issueLines(r.error.issues, what);
   throw new KeyturnError('KT_USAGE', `the ${what} is not valid: ${problems.join('; ')}`, { details: { problems } });
 }
 
