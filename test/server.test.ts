@@ -63,6 +63,7 @@ describe('the HTTP API', () => {
       ['/v1/secrets/prod/app/token?field=nope', auth(reader), 404, 'KT_FIELD_NOT_FOUND'],
       ['/v1/secrets/prod/app/token?stage=later', auth(reader), 400, 'KT_USAGE'],
       ['/v1/nothing', auth(admin), 404, 'KT_API_ROUTE_NOT_FOUND'],
+      ['/v1/secrets/prod/%zz', auth(admin), 400, 'KT_USAGE'],
     ];
     for (const [url, headers, status, code] of cases) {
       const r = await app.inject({ url, headers });

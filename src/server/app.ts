@@ -12,7 +12,7 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
@@ -35,6 +35,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // What fastify refuses before routing (a URL it cannot decode, a bad header): a KT_ error body too.
+    frameworkErrors: (error, _request, reply) => {
+      const err = new KeyturnError('KT_USAGE', error.code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid (a malformed % escape?)' : 'the request is not valid');
+      void (reply as FastifyReply).status(err.status).send(errorBody(err));
+    },
     genReqId: (req) => {
       const given = req.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION.test(given) ? given : `req_${randomUUID()}`;
