@@ -18,9 +18,11 @@ import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { errorBody, errorHandler } from './errors.js';
-import { healthRoutes } from './routes/health.js';
-import { secretRoutes } from './routes/secrets.js';
+import { openApiDocument } from './openapi.js';
+import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
+import { apiRoutes } from './routes/index.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
+import { cliVersion } from '../cli/version.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -29,6 +31,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per source address and window (./throttle.ts; default 10 a minute). */
   authFailures?: ThrottleOptions;
+  /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -45,6 +49,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
       return typeof given === 'string' && CORRELATION.test(given) ? given : `req_${randomUUID()}`;
     },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, { actor: 'system:server', source: 'api', correlationId: null }));
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
@@ -54,8 +59,25 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
     void reply.status(err.status).send(errorBody(err));
   });
-  healthRoutes(app, kt);
-  secretRoutes(app, kt, access, new AuthThrottle(options.authFailures ?? {}, kt.clock));
+  const deps: RouteDeps = {
+    kt,
+    access,
+    throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
+    storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
+  };
+  const routes: AnyRoute[] = apiRoutes();
+  let doc: unknown;
+  routes.push(
+    defineRoute({
+      method: 'GET',
+      url: '/openapi.json',
+      tag: 'meta',
+      summary: 'This API as an OpenAPI 3.1 document',
+      auth: false,
+      handler: async () => (doc ??= openApiDocument(routes, cliVersion())),
+    }),
+  );
+  mountRoutes(app, routes, deps);
   await app.ready();
   return app;
 }

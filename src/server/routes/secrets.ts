@@ -7,88 +7,97 @@
  *
  * @example
  * ```ts
- * secretRoutes(app, kt, access, throttle);
+ * mountRoutes(app, secretRoutes(), deps);
  * // GET /v1/secrets/prod/db/app?stage=current   Authorization: Bearer kt_...
  * ```
  */
-import { issueLines } from '../../core/issues.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AccessRepo, Identity } from '../../access/access-repo.js';
 import { KeyturnError } from '../../core/errors.js';
 import type { SecretValue, Version } from '../../core/types.js';
-import type { Keyturn } from '../../runtime/keyturn.js';
-import type { SecretStore, VersionSelector } from '../../stores/store.js';
-import { allow, caller, may } from '../auth.js';
-import type { AuthThrottle } from '../throttle.js';
+import type { VersionSelector } from '../../stores/store.js';
+import { allow, may } from '../auth.js';
+import { defineRoute, type AnyRoute } from '../route.js';
+
+const STAGE = z.enum(['current', 'pending', 'previous']);
+const VALUE = z.union([z.string(), z.record(z.string(), z.string())]);
 
 const readQuery = z
   .object({
-    stage: z.enum(['current', 'pending', 'previous']).optional(),
-    version: z.string().min(1).max(128).optional(),
-    field: z.string().min(1).max(128).optional(),
+    stage: STAGE.optional().describe('The stage to read (default current)'),
+    version: z.string().min(1).max(128).optional().describe('A version number or version id'),
+    field: z.string().min(1).max(128).optional().describe('One field of a structured value'),
   })
   .strict();
 
 const writeBody = z
   .object({
-    value: z.union([z.string(), z.record(z.string(), z.string())]),
-    expectVersion: z.number().int().min(0).optional(),
-    stages: z
-      .array(z.enum(['current', 'pending', 'previous']))
-      .min(1)
-      .optional(),
+    value: VALUE,
+    expectVersion: z.number().int().min(0).optional().describe('Store only if this version number is current (0: only if the secret has no version)'),
+    stages: z.array(STAGE).min(1).optional().describe('The stages the new version takes (default current)'),
   })
   .strict();
 
-const listQuery = z.object({ prefix: z.string().max(1024).optional() }).strict();
+const listQuery = z.object({ prefix: z.string().max(1024).optional().describe('Only paths under this prefix') }).strict();
 
-/** Parses `input` with `schema`, or KT_USAGE naming each problem by dot-path. */
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const problems = issueLines(r.error.issues, what);
-  throw new KeyturnError('KT_USAGE', `the ${what} is not valid: ${problems.join('; ')}`, { details: { problems } });
+const versionMeta = z.object({ path: z.string(), id: z.string(), number: z.number().int(), stages: z.array(STAGE), createdAt: z.string() });
+
+export function secretRoutes(): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/secrets/*',
+      tag: 'secrets',
+      summary: 'Read a version of a secret (current by default), or one field of it',
+      query: readQuery,
+      response: versionMeta.extend({ field: z.string().optional(), value: VALUE }),
+      handler: async ({ request, deps, path, query: q, who }) => {
+        allow(who, path, 'read');
+        const select: VersionSelector =
+          q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : q.stage !== undefined ? { stage: q.stage } : {};
+        const v = await deps.storeOf(request, who).get(path, select);
+        if (!v) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no ${q.stage ?? 'current'} version of ${path}`);
+        return versionBody(v, q.field);
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/secrets/*',
+      tag: 'secrets',
+      summary: 'Store a new version (compare-and-set with expectVersion)',
+      body: writeBody,
+      response: versionMeta,
+      handler: async ({ request, deps, path, body, who }) => {
+        allow(who, path, 'write');
+        const v = await deps.storeOf(request, who).put(path, body.value as SecretValue, {
+          ...(body.expectVersion === undefined ? {} : { expectCurrentVersion: body.expectVersion }),
+          ...(body.stages === undefined ? {} : { stages: body.stages }),
+        });
+        return metaBody(v);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/secrets',
+      tag: 'secrets',
+      summary: 'List secret paths (only those the token may list)',
+      query: listQuery,
+      response: z.object({ paths: z.array(z.string()) }),
+      handler: async ({ deps, query: q, who }) => {
+        const paths: string[] = [];
+        for await (const p of deps.kt.store.list(q.prefix ?? '')) if (may(who, p, 'list')) paths.push(p);
+        return { paths };
+      },
+    }),
+  ];
 }
 
-export function secretRoutes(app: FastifyInstance, kt: Keyturn, access: AccessRepo, throttle: AuthThrottle): void {
-  /** The store as this request: its events name the token, source `api` and the correlation id. */
-  const storeOf = (request: FastifyRequest, who: Identity): SecretStore => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id });
-
-  app.get('/v1/secrets/*', async (request) => {
-    const path = (request.params as { '*': string })['*'];
-    const q = parse(readQuery, request.query, 'query');
-    const who = await caller(request, access, throttle);
-    allow(who, path, 'read');
-    const select: VersionSelector = q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : q.stage !== undefined ? { stage: q.stage } : {};
-    const v = await storeOf(request, who).get(path, select);
-    if (!v) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no ${q.stage ?? 'current'} version of ${path}`);
-    return versionBody(v, q.field);
-  });
-
-  app.put('/v1/secrets/*', async (request) => {
-    const path = (request.params as { '*': string })['*'];
-    const body = parse(writeBody, request.body, 'body');
-    const who = await caller(request, access, throttle);
-    allow(who, path, 'write');
-    const v = await storeOf(request, who).put(path, body.value as SecretValue, {
-      ...(body.expectVersion === undefined ? {} : { expectCurrentVersion: body.expectVersion }),
-      ...(body.stages === undefined ? {} : { stages: body.stages }),
-    });
-    return { path: v.path, id: v.id, number: v.number, stages: v.stages, createdAt: new Date(v.createdAt).toISOString() };
-  });
-
-  app.get('/v1/secrets', async (request) => {
-    const q = parse(listQuery, request.query, 'query');
-    const who = await caller(request, access, throttle);
-    const paths: string[] = [];
-    for await (const p of kt.store.list(q.prefix ?? '')) if (may(who, p, 'list')) paths.push(p);
-    return { paths };
-  });
+/** A version without its value. */
+export function metaBody(v: Version): { path: string; id: string; number: number; stages: Version['stages']; createdAt: string } {
+  return { path: v.path, id: v.id, number: v.number, stages: v.stages, createdAt: new Date(v.createdAt).toISOString() };
 }
 
 function versionBody(v: Version, field: string | undefined): Record<string, unknown> {
-  const base = { path: v.path, id: v.id, number: v.number, stages: v.stages, createdAt: new Date(v.createdAt).toISOString() };
+  const base = metaBody(v);
   if (field === undefined) return { ...base, value: v.value };
   if (typeof v.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${v.path} version ${v.number} is a plain string: it has no fields`);
   if (!Object.hasOwn(v.value, field)) throw new KeyturnError('KT_FIELD_NOT_FOUND', `${v.path} version ${v.number} has no field ${field}`);

@@ -1,0 +1,16 @@
+/**
+ * The API's route registry: every group of routes the server mounts, in one list. A new group is
+ * one folder entry here; `/openapi.json` describes exactly these (plus itself).
+ *
+ * @example
+ * ```ts
+ * mountRoutes(app, apiRoutes(), deps);
+ * ```
+ */
+import type { AnyRoute } from '../route.js';
+import { healthRoutes } from './health.js';
+import { secretRoutes } from './secrets.js';
+
+export function apiRoutes(): AnyRoute[] {
+  return [...healthRoutes(), ...secretRoutes()];
+}
