@@ -49,6 +49,11 @@ describe.each([
       expect(decide(who.policies, 'prod/app/root', 'read').allowed).toBe(false);
       expect(decide(who.policies, 'prod/db/x', 'read').allowed).toBe(false);
       expect((await access.tokens())[0]!.lastUsedAt).toBe(clock.now());
+      // A token stands for its subject; one made without one stands for itself.
+      expect(who.subject).toBe(`token:${info.id}`);
+      const alice = await access.createToken({ policies: ['app'], subject: 'alice' });
+      expect((await access.authenticate(alice.token)).subject).toBe('alice');
+      await expectCode(access.createToken({ policies: ['app'], subject: 'bad subject' }), 'KT_USAGE');
     } finally {
       await t.close();
     }

@@ -35,6 +35,8 @@ export interface TokenInfo {
   id: string;
   policies: string[];
   description: string | null;
+  /** Who the token stands for: its subject, or `token:<id>` when it was made without one. */
+  subject: string;
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
@@ -44,10 +46,13 @@ export interface TokenInfo {
 export interface Identity {
   /** The token's id (never the token). */
   tokenId: string;
+  /** Who the token stands for (its subject, else `token:<id>`): one person or workload, however many tokens it holds. */
+  subject: string;
   policies: Policy[];
 }
 
 const TOKEN = /^kt_[A-Za-z0-9_-]{43}$/;
+const SUBJECT = /^[A-Za-z0-9._:@/-]{1,256}$/;
 /** How precisely a token's last use is kept. */
 const LAST_USE_GRAIN_MS = 60_000;
 
@@ -61,6 +66,7 @@ function info(row: TokensTable): TokenInfo {
     id: row.id,
     policies: JSON.parse(row.policies) as string[],
     description: row.description,
+    subject: row.subject ?? `token:${row.id}`,
     createdAt: Number(row.created_at),
     expiresAt: row.expires_at === null ? null : Number(row.expires_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
@@ -128,11 +134,12 @@ export class AccessRepo {
   // ── tokens ──────────────────────────────────────────────────────────────
 
   /** Creates a token bound to existing policies; the token is in the result only, never stored. */
-  async createToken(input: { policies: readonly string[]; ttlMs?: number; description?: string }): Promise<{ token: string; info: TokenInfo }> {
+  async createToken(input: { policies: readonly string[]; ttlMs?: number; description?: string; subject?: string }): Promise<{ token: string; info: TokenInfo }> {
     const names = [...new Set(input.policies)];
     if (names.length === 0) throw new KeyturnError('KT_USAGE', 'a token needs at least one policy (--policy NAME)');
     if (input.ttlMs !== undefined && !(Number.isSafeInteger(input.ttlMs) && input.ttlMs > 0)) throw new KeyturnError('KT_USAGE', 'a token lifetime must be a positive duration');
     if (input.description !== undefined && input.description.length > 256) throw new KeyturnError('KT_USAGE', 'a token description is at most 256 characters');
+    if (input.subject !== undefined && !SUBJECT.test(input.subject)) throw new KeyturnError('KT_USAGE', 'a token subject is 1 to 256 characters of letters, digits and . _ : @ / -');
     for (const name of names) await this.policy(name);
     const token = `kt_${randomBytes(32).toString('base64url')}`;
     const now = this.clock.now();
@@ -141,6 +148,7 @@ export class AccessRepo {
       hash: tokenHash(token),
       policies: JSON.stringify(names),
       description: input.description ?? null,
+      subject: input.subject ?? null,
       created_at: now,
       expires_at: input.ttlMs === undefined ? null : now + input.ttlMs,
       revoked_at: null,
@@ -191,6 +199,6 @@ export class AccessRepo {
         if (!(e instanceof KeyturnError && e.code === 'KT_ACCESS_POLICY_NOT_FOUND')) throw e;
       }
     }
-    return { tokenId: row.id, policies };
+    return { tokenId: row.id, subject: row.subject ?? `token:${row.id}`, policies };
   }
 }

@@ -78,7 +78,7 @@ export function defineRoute<Q = Record<string, never>, B = undefined>(def: Route
 export type AnyRoute = RouteDef<any, any>;
 
 /** The caller of a route that needs no token: no policy, so every capability check refuses. */
-export const ANONYMOUS: Identity = Object.freeze({ tokenId: 'anonymous', policies: [] });
+export const ANONYMOUS: Identity = Object.freeze({ tokenId: 'anonymous', subject: 'anonymous', policies: [] });
 
 /** Parses `input` with `schema`, or KT_USAGE naming each problem by dot-path. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

@@ -205,6 +205,8 @@ export interface TokensTable {
   hash: string;
   policies: string;
   description: string | null;
+  /** Who the token stands for (null: the token itself, `token:<id>`). */
+  subject: string | null;
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;

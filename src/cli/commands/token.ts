@@ -31,6 +31,7 @@ Examples:
     .requiredOption('--policy <name>', 'a policy it carries (repeat for several)', collect)
     .option('--ttl <duration>', 'how long it is valid: 90s, 20m, 24h, 30d (default: until revoked)', durationOption('--ttl'))
     .option('--description <text>', 'what it is for (at most 256 characters; never put a secret here)')
+    .option('--subject <name>', 'who it stands for (alice, ci:deploy): tokens of one subject are one identity where two distinct ones are required')
     .addHelpText(
       'after',
       `
@@ -40,14 +41,16 @@ store or a file only its user reads.
 Examples:
   keyturn token create --policy admin
   keyturn token create --policy app-read --policy audit-read --ttl 30d --description ci
+  keyturn token create --policy ops --subject alice
   TOKEN="$(keyturn token create --policy app-read --ttl 1h -q)"`,
     )
-    .action(async (opts: CommonOptions & { policy: string[]; ttl?: number; description?: string }) => {
+    .action(async (opts: CommonOptions & { policy: string[]; ttl?: number; description?: string; subject?: string }) => {
       const created = await app.withKeyturn(opts, async (kt) =>
         (await accessOf(kt)).createToken({
           policies: opts.policy,
           ...(opts.ttl === undefined ? {} : { ttlMs: opts.ttl }),
           ...(opts.description === undefined ? {} : { description: opts.description }),
+          ...(opts.subject === undefined ? {} : { subject: opts.subject }),
         }),
       );
       emitData(app.io, !!opts.json, { token: created.token, ...tokenJson(created.info) }, () => created.token);
@@ -68,9 +71,10 @@ Examples:
         list.length === 0
           ? 'No tokens. Create one with: keyturn token create --policy NAME'
           : table(
-              ['ID', 'POLICIES', 'STATE', 'EXPIRES', 'LAST USED', 'DESCRIPTION'],
+              ['ID', 'SUBJECT', 'POLICIES', 'STATE', 'EXPIRES', 'LAST USED', 'DESCRIPTION'],
               list.map((t) => [
                 t.id,
+                t.subject,
                 t.policies.join(','),
                 t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= Date.now() ? 'expired' : 'active',
                 isoTime(t.expiresAt),
@@ -98,6 +102,7 @@ Examples:
 function tokenJson(t: TokenInfo): Record<string, unknown> {
   return {
     id: t.id,
+    subject: t.subject,
     policies: t.policies,
     description: t.description,
     createdAt: isoTime(t.createdAt),

@@ -11,6 +11,7 @@ import * as m0004 from './0004_run_failed_step.js';
 import * as m0005 from './0005_audit_macs.js';
 import * as m0006 from './0006_one_active_run.js';
 import * as m0007 from './0007_access.js';
+import * as m0008 from './0008_token_subject.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -20,4 +21,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0005_audit_macs': m0005,
   '0006_one_active_run': m0006,
   '0007_access': m0007,
+  '0008_token_subject': m0008,
 });
