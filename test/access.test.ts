@@ -53,7 +53,7 @@ describe.each([
       expect(who.subject).toBe(`token:${info.id}`);
       const alice = await access.createToken({ policies: ['app'], subject: 'alice' });
       expect((await access.authenticate(alice.token)).subject).toBe('alice');
-      await expectCode(access.createToken({ policies: ['app'], subject: 'bad subject' }), 'KT_USAGE');
+      await expectCode(() => access.createToken({ policies: ['app'], subject: 'bad subject' }), 'KT_USAGE');
     } finally {
       await t.close();
     }
