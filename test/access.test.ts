@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AccessRepo } from '../src/access/access-repo.js';
+import { AccessRepo, AUTH_CACHE_MS } from '../src/access/access-repo.js';
 import { decide } from '../src/access/policy.js';
 import { accessAuditHook } from '../src/audit/hooks.js';
 import { AuditLog } from '../src/audit/log.js';
@@ -54,6 +54,33 @@ describe.each([
       const alice = await access.createToken({ policies: ['app'], subject: 'alice' });
       expect((await access.authenticate(alice.token)).subject).toBe('alice');
       await expectCode(() => access.createToken({ policies: ['app'], subject: 'bad subject' }), 'KT_USAGE');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a token is trusted again without a read for at most AUTH_CACHE_MS: a change here takes effect at once, one by another instance within that time', async () => {
+    const { t, access, clock } = await setup();
+    try {
+      await access.putPolicy('app', APP);
+      const { token, info } = await access.createToken({ policies: ['app'], ttlMs: HOUR });
+      const revokedHere = await access.createToken({ policies: ['app'] });
+      await access.authenticate(token);
+      await access.authenticate(revokedHere.token);
+      // Revoked through this repository: refused at once.
+      await access.revokeToken(revokedHere.info.id);
+      await expectCode(() => access.authenticate(revokedHere.token), 'KT_TOKEN_INVALID');
+      // Revoked by another instance on the same database: still trusted here until the cache time has passed.
+      await access.authenticate(token);
+      await new AccessRepo(t.state, clock).revokeToken(info.id);
+      expect((await access.authenticate(token)).tokenId).toBe(info.id);
+      clock.advance(AUTH_CACHE_MS);
+      await expectCode(() => access.authenticate(token), 'KT_TOKEN_INVALID');
+      // A cached token never outlives its expiry.
+      const short = await access.createToken({ policies: ['app'], ttlMs: 500 });
+      await access.authenticate(short.token);
+      clock.advance(500);
+      await expectCode(() => access.authenticate(short.token), 'KT_TOKEN_INVALID');
     } finally {
       await t.close();
     }

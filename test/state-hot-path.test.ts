@@ -112,7 +112,7 @@ describe.each([
   ['sqlite', sqliteState],
   ['postgres', postgresState],
 ] as Array<[string, () => Promise<TestState>]>)('audit group commit on %s', (_dialect, open) => {
-  it('appends made while a group is written share the next commit; each resolves with its own events; a bad one fails alone', async () => {
+  it('appends made in one turn of the event loop share one commit (so do those made while a group is written); each resolves with its own events; a bad one fails alone', async () => {
     const t = await open();
     try {
       await AuditLog.initialize(t.state, t.ring);
@@ -124,8 +124,15 @@ describe.each([
         transactions += 1;
         return transaction();
       };
-      // 50 appends at once: the first is written alone, the 49 made while it was written share one commit.
+      // 50 appends at once (as concurrent requests make them): one commit for all.
       const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append({ action: 'secret.read', path: `g/${i}`, outcome: 'success' })));
+      expect(transactions).toBe(1);
+      // Appends made while a group is being written wait for it and share the next commit.
+      transactions = 0;
+      const first = log.append({ action: 'secret.read', path: 'w/0', outcome: 'success' });
+      await new Promise((r) => setImmediate(r));
+      const later = Array.from({ length: 9 }, (_, i) => log.append({ action: 'secret.read', path: `w/${i + 1}`, outcome: 'success' }));
+      await Promise.all([first, ...later]);
       expect(transactions).toBe(2);
       expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 50 }, (_, i) => before + i));
       // A group with an event the log refuses: that caller fails, the others are written.
@@ -136,7 +143,7 @@ describe.each([
         log.append({ action: 'secret.read', path: 'h/3', outcome: 'success' }),
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-      const paths = (await log.between(before + 50)).map((r) => (JSON.parse(r.leaf) as { path: string }).path);
+      const paths = (await log.between(before + 60)).map((r) => (JSON.parse(r.leaf) as { path: string }).path);
       expect(paths).toEqual(['h/0', 'h/1', 'h/3']);
     } finally {
       await t.close();

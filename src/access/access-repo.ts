@@ -55,6 +55,12 @@ const TOKEN = /^kt_[A-Za-z0-9_-]{43}$/;
 const SUBJECT = /^[A-Za-z0-9._:@/-]{1,256}$/;
 /** How precisely a token's last use is kept. */
 const LAST_USE_GRAIN_MS = 60_000;
+/**
+ * How long an authenticated token is trusted without reading the database again. A change made
+ * through this process (a revocation, a policy put) takes effect at once; one made by another
+ * instance on a shared database, within this time.
+ */
+export const AUTH_CACHE_MS = 1000;
 
 /** The stored form of a token: SHA-256, hex. */
 export function tokenHash(token: string): string {
@@ -75,6 +81,9 @@ function info(row: TokensTable): TokenInfo {
 }
 
 export class AccessRepo {
+  /** Identities by token hash, as of `at`, while nothing changed here (./AUTH_CACHE_MS). */
+  readonly #authenticated = new Map<string, { who: Identity; at: number; expiresAt: number | null; lastUsedAt: number }>();
+
   constructor(
     private readonly state: StateDb,
     private readonly clock: Clock,
@@ -97,6 +106,7 @@ export class AccessRepo {
         .execute();
       await this.audit?.record({ action: 'access.policy.put', path: name }, trx);
     });
+    this.#authenticated.clear();
     return policy;
   }
 
@@ -172,6 +182,7 @@ export class AccessRepo {
       const row = await trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw new KeyturnError('KT_TOKEN_NOT_FOUND', `no token ${/^[A-Za-z0-9_]{1,64}$/.test(id) ? id : 'with that id'}`);
       if (row.revoked_at === null) {
+        this.#authenticated.clear();
         await trx.updateTable('tokens').set({ revoked_at: now }).where('id', '=', id).execute();
         await this.audit?.record({ action: 'access.token.revoke', path: id }, trx);
       }
@@ -184,9 +195,12 @@ export class AccessRepo {
     const invalid = () => new KeyturnError('KT_TOKEN_INVALID', 'the token is not valid (unknown, malformed, expired or revoked)');
     if (!TOKEN.test(token)) throw invalid();
     const hash = tokenHash(token);
+    const now = this.clock.now();
+    // Trusted again without a read for a moment; never past the token's expiry, and its last use is still kept to the minute.
+    const hit = this.#authenticated.get(hash);
+    if (hit && now >= hit.at && now - hit.at < AUTH_CACHE_MS && (hit.expiresAt === null || hit.expiresAt > now) && now - hit.lastUsedAt < LAST_USE_GRAIN_MS) return hit.who;
     const row = await this.state.db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) throw invalid();
-    const now = this.clock.now();
     if (row.revoked_at !== null || (row.expires_at !== null && Number(row.expires_at) <= now)) throw invalid();
     // Last use to the minute: one write per token and minute, not one per request.
     if (row.last_used_at === null || now - Number(row.last_used_at) >= LAST_USE_GRAIN_MS) await this.state.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
@@ -199,6 +213,10 @@ export class AccessRepo {
         if (!(e instanceof KeyturnError && e.code === 'KT_ACCESS_POLICY_NOT_FOUND')) throw e;
       }
     }
-    return { tokenId: row.id, subject: row.subject ?? `token:${row.id}`, policies };
+    const who: Identity = { tokenId: row.id, subject: row.subject ?? `token:${row.id}`, policies };
+    if (this.#authenticated.size >= 10_000) this.#authenticated.clear();
+    const lastUsedAt = row.last_used_at === null || now - Number(row.last_used_at) >= LAST_USE_GRAIN_MS ? now : Number(row.last_used_at);
+    this.#authenticated.set(hash, { who, at: now, expiresAt: row.expires_at === null ? null : Number(row.expires_at), lastUsedAt });
+    return who;
   }
 }

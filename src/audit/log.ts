@@ -243,12 +243,16 @@ export class AuditLog {
   #grouped(inputs: readonly AuditInput[]): Promise<Appended[]> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ inputs, resolve, reject });
-      if (!this.#writing) void this.#writeGroups();
+      if (this.#writing) return;
+      this.#writing = true;
+      // Written once the event loop has run the callbacks of this turn: the SQLite driver is
+      // synchronous, so a group written at once would never see the appends of requests that
+      // arrived together (each would commit alone); after this turn's I/O, they are all waiting.
+      setImmediate(() => void this.#writeGroups());
     });
   }
 
   async #writeGroups(): Promise<void> {
-    this.#writing = true;
     try {
       while (this.#waiting.length > 0) {
         const group = this.#waiting.splice(0);
