@@ -359,10 +359,15 @@ export const ERRORS = {
   ),
   KT_TOKEN_NOT_FOUND: spec(404, 'No token with that id.', 'List tokens with `keyturn token ls`.'),
   KT_API_ROUTE_NOT_FOUND: spec(404, 'No such API route.', 'See docs/server.md for the routes and their methods.'),
+  KT_TLS_INVALID: spec(
+    400,
+    'The TLS certificate or key given to `keyturn server` cannot be used.',
+    'Pass --tls-cert with a PEM certificate (its chain after it) and --tls-key with the PEM private key of that certificate, both readable by the server; on SIGHUP the server reads them again.',
+  ),
   KT_LISTEN_INSECURE: spec(
     400,
     'Plain HTTP on an address other than loopback would send tokens and values in clear.',
-    'Listen on 127.0.0.1 (the default), or pass --insecure-http if a TLS proxy in front of Keyturn is the only way in.',
+    'Serve TLS (--tls-cert FILE --tls-key FILE), listen on 127.0.0.1 (the default), or pass --insecure-http if a TLS proxy in front of Keyturn is the only way in.',
   ),
   KT_AUTH_THROTTLED: spec(429, 'Too many failed authentications from this address.', 'Wait for the time in Retry-After, then use a valid token; repeated failures look like guessing.'),
   KT_ACCESS_DENIED: spec(403, 'The token has no policy that allows this on this path.', 'Ask an admin for a token whose policies grant the capability on the path; see `keyturn policy show NAME`.'),

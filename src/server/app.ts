@@ -31,12 +31,15 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per source address and window (./throttle.ts; default 10 a minute). */
   authFailures?: ThrottleOptions;
+  /** Serve HTTPS with this certificate and key (./tls.ts); `app.server.setSecureContext` swaps them later. */
+  https?: { cert: Buffer; key: Buffer };
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // What fastify refuses before routing (a URL it cannot decode, a bad header): a KT_ error body too.
@@ -48,7 +51,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
       const given = req.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION.test(given) ? given : `req_${randomUUID()}`;
     },
-  });
+  }) as unknown as FastifyInstance;
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
   const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, { actor: 'system:server', source: 'api', correlationId: null }));
   app.addHook('onRequest', async (request, reply) => {

@@ -1,9 +1,19 @@
-/** `keyturn server [--listen HOST:PORT]`: the HTTP API (tokens and path policies decide; see docs/server.md). */
+/** `keyturn server [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--init-token]`: the HTTP API (tokens and path policies decide; see docs/server.md). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
+import type { Keyturn } from '../../runtime/keyturn.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
+import { accessOf } from './access-view.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+interface ServerOptions extends CommonOptions {
+  listen: string;
+  insecureHttp?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  initToken?: boolean;
+}
 
 /** `HOST:PORT` (IPv6 in brackets: `[::1]:8787`); PORT 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
@@ -15,46 +25,84 @@ function parseListen(text: string): { host: string; port: number } {
 
 export function registerServer(program: Command, app: CliApp): void {
   common(program.command('server'))
-    .description('Serve the HTTP API: secrets, with API tokens and path policies deciding who may do what')
+    .description('Serve the HTTP API: secrets, rotations, audit and access, with API tokens and path policies deciding who may do what')
     .option('--listen <host:port>', 'where to listen', '127.0.0.1:8787')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (its chain after it); read again on SIGHUP')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert; read again on SIGHUP')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback (behind a TLS proxy only)')
+    .option('--init-token', 'bootstrap: when no admin token is active, create one (subject root) and print it once, first line of stdout')
     .addHelpText(
       'after',
       `
-Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME).
-Routes: GET /healthz, GET /readyz, GET /v1/secrets?prefix=P, GET /v1/secrets/PATH[?stage=|version=|field=],
-PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}. Errors are JSON with a KT_ code.
+Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME, or
+--init-token on the first start). GET /openapi.json describes every route; GET /healthz and
+GET /readyz need no token. Errors are JSON with a KT_ code. docs/server.md has the routes.
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
-TLS is not built in yet: listen on loopback, or put a TLS proxy in front (--insecure-http).
+SIGHUP: reads --tls-cert and --tls-key again (new connections get the new certificate).
 
 Examples:
-  keyturn server
-  keyturn server --listen 127.0.0.1:9000
+  keyturn server --init-token
+  keyturn server --listen 0.0.0.0:8443 --tls-cert /etc/keyturn/tls.crt --tls-key /etc/keyturn/tls.key
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/v1/secrets/prod/db/app?field=password`,
     )
-    .action(async (opts: CommonOptions & { listen: string; insecureHttp?: boolean }) => {
+    .action(async (opts: ServerOptions) => {
       const { host, port } = parseListen(opts.listen);
-      if (!LOOPBACK.has(host) && !opts.insecureHttp) throw new KeyturnError('KT_LISTEN_INSECURE', `refusing plain HTTP on ${host}`);
-      const [settings, { openKeyturn }, { buildServer }] = await Promise.all([app.settings(opts), app.runtime(), import('../../server/app.js')]);
+      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new KeyturnError('KT_USAGE', 'pass --tls-cert and --tls-key together');
+      const tlsFiles = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined;
+      if (!tlsFiles && !LOOPBACK.has(host) && !opts.insecureHttp) throw new KeyturnError('KT_LISTEN_INSECURE', `refusing plain HTTP on ${host}`);
+      const [settings, { openKeyturn }, { buildServer }, { loadTls }] = await Promise.all([app.settings(opts), app.runtime(), import('../../server/app.js'), import('../../server/tls.js')]);
+      const tls = tlsFiles ? loadTls(tlsFiles) : undefined;
       const kt = await openKeyturn(settings);
-      const server = await buildServer(kt);
-      const stopped = new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
-          // close(): no new connections; requests under way finish first.
-          void server.close().then(resolve, resolve);
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
       try {
-        const address = await server.listen({ host, port });
-        app.io.stdout.write(`${opts.json ? JSON.stringify({ listening: address }) : `keyturn server listening on ${address}`}\n`);
-        await stopped;
+        if (opts.initToken) await initToken(app, opts, kt);
+        const server = await buildServer(kt, tls ? { https: tls } : {});
+        const reload = () => {
+          try {
+            const fresh = loadTls(tlsFiles!);
+            (server.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext({ cert: fresh.cert, key: fresh.key });
+            kt.log.info({ serial: fresh.serial, notAfter: fresh.notAfter }, 'TLS certificate reloaded');
+          } catch (e) {
+            // A bad file on reload keeps the certificate being served.
+            kt.log.error({ code: (e as KeyturnError).code, message: (e as Error).message }, 'TLS certificate not reloaded; still serving the previous one');
+          }
+        };
+        if (tlsFiles) process.on('SIGHUP', reload);
+        const stopped = new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGTERM', stop);
+            process.off('SIGINT', stop);
+            // close(): no new connections; requests under way finish first.
+            void server.close().then(resolve, resolve);
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        try {
+          const address = await server.listen({ host, port });
+          const tlsNote = tls ? { tls: { serial: tls.serial, notAfter: tls.notAfter } } : {};
+          app.io.stdout.write(
+            `${opts.json ? JSON.stringify({ listening: address, ...tlsNote }) : `keyturn server listening on ${address}${tls ? ` (TLS certificate ${tls.serial}, valid until ${tls.notAfter})` : ''}`}\n`,
+          );
+          await stopped;
+        } finally {
+          process.off('SIGHUP', reload);
+          await server.close();
+        }
       } finally {
-        await server.close();
         await kt.close();
       }
     });
+}
+
+/** `--init-token`: an admin token when none is active, printed once; otherwise a note on stderr. */
+async function initToken(app: CliApp, opts: ServerOptions, kt: Keyturn): Promise<void> {
+  const access = await accessOf(kt);
+  const now = kt.clock.now();
+  const active = (await access.tokens()).filter((t) => t.policies.includes('admin') && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now));
+  if (active.length > 0) {
+    app.io.stderr.write(`--init-token: not created, an admin token is active (${active.map((t) => t.id).join(', ')}); create more with keyturn token create --policy admin\n`);
+    return;
+  }
+  const { token, info } = await access.createToken({ policies: ['admin'], subject: 'root', description: 'keyturn server --init-token' });
+  app.io.stdout.write(`${opts.json ? JSON.stringify({ token, id: info.id, subject: info.subject, policies: info.policies }) : token}\n`);
 }
