@@ -57,6 +57,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
   });
+  // An access log at debug level: the route pattern, never the URL's path (a secret path is not a value, but the
+  // pattern is what an operator groups by), never a body or a query.
+  app.addHook('onResponse', async (request, reply) => {
+    kt.log.debug({ correlationId: request.id, method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
   app.setErrorHandler(errorHandler(kt.log));
   app.setNotFoundHandler((request, reply) => {
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);

@@ -1,7 +1,7 @@
 /**
- * `keyturn server` with TLS, as a real process: HTTPS with the given certificate, a new
- * certificate served after SIGHUP (to new connections), bad files refused with KT_TLS_INVALID, and
- * `--init-token` bootstrapping the first admin token once.
+ * `keyturn server` as a real process: HTTPS with the given certificate, a new certificate served
+ * after SIGHUP (to new connections), bad TLS files refused with KT_TLS_INVALID, `--init-token`
+ * bootstrapping the first admin token once, and logs at trace level that carry no value.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -127,5 +127,30 @@ describe('keyturn server with TLS', () => {
     expect(await run(['--tls-cert', join(tmp.dir, 'missing.crt'), '--tls-key', one.key])).toEqual([2, 'KT_TLS_INVALID']);
     expect(await run(['--tls-cert', one.cert, '--tls-key', other.key])).toEqual([2, 'KT_TLS_INVALID']);
     expect(await run(['--tls-cert', one.key, '--tls-key', one.key])).toEqual([2, 'KT_TLS_INVALID']);
+  });
+});
+
+describe('keyturn server logs', () => {
+  it('never carry a value, at the most verbose level, whatever the requests send', { timeout: 4 * SPAWN_MS }, async () => {
+    const home = join(tmp.dir, 'home');
+    const token = (await runCli(['token', 'create', '--policy', 'admin', '-q'], { env: { KEYTURN_HOME: home } })).stdout.trim();
+    const s = startServer([], 'trace');
+    const lines: string[] = [];
+    s.err.on('line', (l) => lines.push(l));
+    const { listening } = JSON.parse(await nextLine(s.out)) as { listening: string };
+    const VALUES = ['value-put-ok-93f1', 'value-in-bad-body-5c2e', 'value-refused-path-7a0d', 'value-field-11b4'];
+    const send = (method: string, path: string, body?: string, auth = token) =>
+      fetch(`${listening}${path}`, { method, headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body }) });
+    expect((await send('PUT', '/v1/secrets/prod/app/token', JSON.stringify({ value: { password: VALUES[0], other: VALUES[3] } }))).status).toBe(200);
+    expect((await send('GET', '/v1/secrets/prod/app/token')).status).toBe(200);
+    expect((await send('GET', '/v1/secrets/prod/app/token?field=password')).status).toBe(200);
+    expect((await send('PUT', '/v1/secrets/prod/app/token', `{"value": "${VALUES[1]}", "extra": [`)).status).toBe(400);
+    expect((await send('PUT', '/v1/secrets/prod/app/token', JSON.stringify({ value: VALUES[1], expectVersion: 'x' }))).status).toBe(400);
+    expect((await send('PUT', '/v1/secrets/prod/app/other', JSON.stringify({ value: VALUES[2] }), `kt_${'B'.repeat(43)}`)).status).toBe(401);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    // The server did log (so the check below means something), and not one line carries a value or the token.
+    expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(6);
+    for (const secret of [...VALUES, token]) expect(lines.filter((l) => l.includes(secret))).toEqual([]);
   });
 });
