@@ -16,11 +16,13 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
+import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
 import { apiRoutes } from './routes/index.js';
+import type { MetricsAccess } from './routes/metrics.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
 import { cliVersion } from '../cli/version.js';
 
@@ -33,6 +35,8 @@ export interface ServerOptions {
   authFailures?: ThrottleOptions;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
+  /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
+  metrics?: MetricsOptions & { access?: MetricsAccess };
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -54,6 +58,13 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
   });
+  const metricsAccess = options.metrics?.access ?? 'open';
+  const metrics = metricsAccess === 'off' ? null : createMetrics(kt, options.metrics);
+  if (metrics !== null) {
+    // By route pattern, never by URL (src/metrics/http.ts).
+    app.addHook('onResponse', async (request, reply) => metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000));
+    app.addHook('onClose', async () => metrics.close());
+  }
   app.setErrorHandler(errorHandler(kt.log));
   app.setNotFoundHandler((request, reply) => {
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
@@ -64,8 +75,9 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
+    metrics,
   };
-  const routes: AnyRoute[] = apiRoutes();
+  const routes: AnyRoute[] = apiRoutes({ metrics: metricsAccess });
   let doc: unknown;
   routes.push(
     defineRoute({
