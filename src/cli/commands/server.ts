@@ -2,6 +2,16 @@
 import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
+import { intOption } from '../options.js';
+
+/** Who may scrape /metrics (src/server/routes/metrics.ts, listed here so the command loads no server code before its action). */
+export const METRICS_ACCESS = ['open', 'loopback', 'token', 'off'] as const;
+type MetricsAccess = (typeof METRICS_ACCESS)[number];
+
+function metricsAccess(text: string): MetricsAccess {
+  if (!(METRICS_ACCESS as readonly string[]).includes(text)) throw new KeyturnError('KT_USAGE', `--metrics takes one of ${METRICS_ACCESS.join(', ')} (got ${JSON.stringify(text.slice(0, 40))})`);
+  return text as MetricsAccess;
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -18,26 +28,35 @@ export function registerServer(program: Command, app: CliApp): void {
     .description('Serve the HTTP API: secrets, with API tokens and path policies deciding who may do what')
     .option('--listen <host:port>', 'where to listen', '127.0.0.1:8787')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback (behind a TLS proxy only)')
+    .option('--metrics <access>', `who may scrape GET /metrics: ${METRICS_ACCESS.join(', ')} (token: a token allowed audit on the path metrics)`, metricsAccess, 'open')
+    .option(
+      '--metrics-secret-paths <n>',
+      'the oldest N secrets get a keyturn_secret_age_seconds{path} series, 0 to 100000 (0: no paths in metrics)',
+      intOption('--metrics-secret-paths', { min: 0, max: 100_000 }),
+      1000,
+    )
     .addHelpText(
       'after',
       `
 Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME).
-Routes: GET /healthz, GET /readyz, GET /v1/secrets?prefix=P, GET /v1/secrets/PATH[?stage=|version=|field=],
-PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}. Errors are JSON with a KT_ code.
+Routes: GET /healthz, GET /readyz, GET /metrics, GET /openapi.json, GET /v1/secrets?prefix=P,
+GET /v1/secrets/PATH[?stage=|version=|field=], PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}.
+Errors are JSON with a KT_ code.
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
 TLS is not built in yet: listen on loopback, or put a TLS proxy in front (--insecure-http).
 
 Examples:
   keyturn server
   keyturn server --listen 127.0.0.1:9000
+  keyturn server --metrics token --metrics-secret-paths 0
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/v1/secrets/prod/db/app?field=password`,
     )
-    .action(async (opts: CommonOptions & { listen: string; insecureHttp?: boolean }) => {
+    .action(async (opts: CommonOptions & { listen: string; insecureHttp?: boolean; metrics: MetricsAccess; metricsSecretPaths: number }) => {
       const { host, port } = parseListen(opts.listen);
       if (!LOOPBACK.has(host) && !opts.insecureHttp) throw new KeyturnError('KT_LISTEN_INSECURE', `refusing plain HTTP on ${host}`);
       const [settings, { openKeyturn }, { buildServer }] = await Promise.all([app.settings(opts), app.runtime(), import('../../server/app.js')]);
       const kt = await openKeyturn(settings);
-      const server = await buildServer(kt);
+      const server = await buildServer(kt, { metrics: { access: opts.metrics, secretPaths: opts.metricsSecretPaths } });
       const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGTERM', stop);
