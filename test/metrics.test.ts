@@ -257,6 +257,20 @@ describe('/metrics', () => {
     expect(value(s, 'keyturn_audit_sink_lag_seconds', sink)).toBe(0);
   });
 
+  it('still answers when the state database does not: keyturn_state_up 0, the state gauges NaN or without series', async () => {
+    const app = await server({ metrics: { cacheMs: 0 } });
+    expect(value((await scrape(app)).samples, 'keyturn_state_up')).toBe(1);
+    await (await kt.engine()).rotate('app/session');
+    await kt.state.close();
+    const { samples } = await scrape(app);
+    expect(value(samples, 'keyturn_state_up')).toBe(0);
+    const state = samples.filter((x) => /^keyturn_(secret|secrets|audit|runs)_?/.test(x.name));
+    expect(state.map((x) => x.name)).toContain('keyturn_secrets_failing');
+    for (const x of state) expect([x.name, x.labels, x.value]).toEqual([x.name, {}, Number.NaN]);
+    // What this process counted is still there.
+    expect(value(samples, 'keyturn_rotations_succeeded_total', { target_type: 'none' })).toBe(1);
+  });
+
   it('is open, loopback only, behind a token allowed audit on "metrics", or off', async () => {
     expect([...CLI_METRICS_ACCESS]).toEqual([...METRICS_ACCESS]);
     const open = await server();

@@ -23,7 +23,11 @@ export interface StateGaugeOptions {
 
 export function stateGauges(registry: Registry, snapshot: () => Promise<StateSnapshot | null>, options: StateGaugeOptions): void {
   const registers = [registry];
-  /** A gauge set from the snapshot on each scrape; without a snapshot it has no series (the state database did not answer). */
+  /**
+   * A gauge set from the snapshot on each scrape. Without a snapshot (the state database did not
+   * answer) a labelled gauge has no series and an unlabelled one is NaN (prom-client always shows
+   * an unlabelled gauge; NaN compares false, so no rule fires on a value nobody read).
+   */
   const gauge = (name: string, help: string, set: (g: Gauge<string>, s: StateSnapshot) => void, labelNames: string[] = []): void => {
     new Gauge({
       name,
@@ -34,12 +38,13 @@ export function stateGauges(registry: Registry, snapshot: () => Promise<StateSna
         const s = await snapshot();
         this.reset();
         if (s !== null) set(this, s);
+        else if (labelNames.length === 0) this.set(Number.NaN);
       },
     });
   };
   new Gauge({
     name: 'keyturn_state_up',
-    help: '1 when the state database answered the metrics read, 0 when it did not (the state gauges then have no series)',
+    help: '1 when the state database answered the metrics read, 0 when it did not (the state gauges are then NaN or have no series)',
     registers,
     async collect() {
       this.set((await snapshot()) === null ? 0 : 1);
