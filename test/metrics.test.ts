@@ -18,6 +18,7 @@ import { loadSettings } from '../src/config/settings.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer, type ServerOptions } from '../src/server/app.js';
 import { METRICS_ACCESS } from '../src/server/routes/metrics.js';
+import { runCli } from './helpers/cli.js';
 import { applyYaml, tempDir } from './helpers/state.js';
 
 const RULES = new URL('../deploy/prometheus/keyturn.rules.yml', import.meta.url);
@@ -301,6 +302,40 @@ describe('/metrics', () => {
     const off = await server({ metrics: { access: 'off' } });
     expect((await off.inject({ url: '/metrics' })).json()).toMatchObject({ error: { code: 'KT_API_ROUTE_NOT_FOUND' } });
     expect(((await off.inject({ url: '/openapi.json' })).json() as { paths: Record<string, unknown> }).paths['/metrics']).toBeUndefined();
+  });
+});
+
+describe('the run observer', () => {
+  it('one that throws does not change the run; one that stopped observing hears nothing more', async () => {
+    const heard: string[] = [];
+    const stop = kt.observeRuns({ started: (e) => heard.push(`started ${e.path} ${e.targetType}`), ended: (e) => heard.push(`ended ${e.path} ${e.outcome}`) });
+    kt.observeRuns({
+      started: () => {
+        throw new Error('observer broke');
+      },
+      ended: () => {
+        throw new Error('observer broke');
+      },
+    });
+    expect((await (await kt.engine()).rotate('app/session')).status).toBe('done');
+    expect(heard).toEqual(['started app/session none', 'ended app/session succeeded']);
+    stop();
+    expect((await (await kt.engine()).rotate('app/session')).status).toBe('done');
+    expect(heard).toHaveLength(2);
+  });
+});
+
+describe('keyturn server --metrics', () => {
+  it('refuses an unknown access mode or path limit as a usage error', async () => {
+    for (const argv of [
+      ['server', '--metrics', 'public'],
+      ['server', '--metrics-secret-paths', '-1'],
+      ['server', '--metrics-secret-paths', '100001'],
+    ]) {
+      const r = await runCli([...argv, '--home', tmp.dir, '--json']);
+      expect([argv.join(' '), r.code]).toEqual([argv.join(' '), 2]);
+      expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'KT_USAGE' } });
+    }
   });
 });
 

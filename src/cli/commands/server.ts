@@ -1,19 +1,14 @@
 /** `keyturn server [--listen HOST:PORT]`: the HTTP API (tokens and path policies decide; see docs/server.md). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { intOption } from '../options.js';
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** Who may scrape /metrics (src/server/routes/metrics.ts, listed here so the command loads no server code before its action). */
 export const METRICS_ACCESS = ['open', 'loopback', 'token', 'off'] as const;
 type MetricsAccess = (typeof METRICS_ACCESS)[number];
-
-function metricsAccess(text: string): MetricsAccess {
-  if (!(METRICS_ACCESS as readonly string[]).includes(text)) throw new KeyturnError('KT_USAGE', `--metrics takes one of ${METRICS_ACCESS.join(', ')} (got ${JSON.stringify(text.slice(0, 40))})`);
-  return text as MetricsAccess;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** `HOST:PORT` (IPv6 in brackets: `[::1]:8787`); PORT 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
@@ -28,7 +23,7 @@ export function registerServer(program: Command, app: CliApp): void {
     .description('Serve the HTTP API: secrets, with API tokens and path policies deciding who may do what')
     .option('--listen <host:port>', 'where to listen', '127.0.0.1:8787')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback (behind a TLS proxy only)')
-    .option('--metrics <access>', `who may scrape GET /metrics: ${METRICS_ACCESS.join(', ')} (token: a token allowed audit on the path metrics)`, metricsAccess, 'open')
+    .addOption(new Option('--metrics <access>', 'who may scrape GET /metrics (token: a token allowed audit on the path metrics; off: no metrics)').choices(METRICS_ACCESS).default('open'))
     .option(
       '--metrics-secret-paths <n>',
       'the oldest N secrets get a keyturn_secret_age_seconds{path} series, 0 to 100000 (0: no paths in metrics)',
