@@ -3,7 +3,8 @@
  * authenticate the caller's token and check its path policies. Every request gets a correlation
  * id (the caller's `X-Correlation-Id` when it is a safe id, else a fresh one), returned in the same
  * header and carried by the audit events the request causes. Errors are JSON with a KT_ code and
- * the registry's status (./errors.ts). Nothing logs a request body or a value.
+ * the registry's status (./errors.ts). Nothing logs a request body or a value. Every response is
+ * timed by route pattern for `/metrics` (src/metrics/), unless metrics are off.
  *
  * @example
  * ```ts
