@@ -372,6 +372,13 @@ export const ERRORS = {
   KT_AUTH_THROTTLED: spec(429, 'Too many failed authentications from this address.', 'Wait for the time in Retry-After, then use a valid token; repeated failures look like guessing.'),
   KT_ACCESS_DENIED: spec(403, 'The token has no policy that allows this on this path.', 'Ask an admin for a token whose policies grant the capability on the path; see `keyturn policy show NAME`.'),
 
+  // ── metrics ───────────────────────────────────────────────────────────
+  KT_METRICS_LOOPBACK_ONLY: spec(
+    403,
+    'This server serves /metrics only to callers on its own host (keyturn server --metrics loopback).',
+    'Scrape from the same host (127.0.0.1 or ::1), or ask the operator for --metrics token and a token allowed audit on the path metrics.',
+  ),
+
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -46,6 +46,7 @@ import { assertTemplatesRender, templateFieldProblems } from './template-check.j
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 import { assertRotationSafe } from './store-capabilities.js';
+import type { RunObserver, RunOutcome, RunStarted } from './observer.js';
 
 /** Called at every step boundary; tests use it to crash the process at an exact point. */
 export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
@@ -76,6 +77,8 @@ export interface EngineOptions {
   onBoundary?: BoundaryHook;
   audit?: AuditPort;
   random?: () => number;
+  /** Told when each execution of a run starts and ends (metrics); never given a value. */
+  observer?: RunObserver;
 }
 
 export interface RotateOptions {
@@ -348,7 +351,39 @@ export class Engine {
 
   // ── execution ──────────────────────────────────────────────────────────
 
+  /** Runs the steps ({@link executeSteps}), telling the observer, if any, when the execution starts and how it ends. */
   private async execute(start: Run, lease: HeldLease, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
+    const observer = this.o.observer;
+    if (!observer) return this.executeSteps(start, lease, opts);
+    let subject = opts.subject;
+    // A policy that cannot be read fails the run inside executeSteps; here it only leaves the target type unknown.
+    if (!subject) subject = await this.subject(start.path).catch(() => undefined);
+    const event: RunStarted = { runId: start.id, path: start.path, targetType: subject ? (subject.target?.kind ?? 'none') : 'unknown', resumed: opts.resumed };
+    const t0 = performance.now();
+    const tell = (outcome: RunOutcome, errorCode: string | null): void => {
+      try {
+        observer.ended({ ...event, outcome, errorCode, seconds: (performance.now() - t0) / 1000 });
+      } catch {
+        // An observer's failure is not the run's.
+      }
+    };
+    try {
+      observer.started(event);
+    } catch {
+      // idem
+    }
+    try {
+      const run = await this.executeSteps(start, lease, subject ? { ...opts, subject } : opts);
+      const outcome: RunOutcome = run.status === 'done' ? 'succeeded' : run.status === 'failed' || run.status === 'retrying' || run.status === 'cancelled' ? run.status : 'error';
+      tell(outcome, outcome === 'succeeded' ? null : run.errorCode);
+      return run;
+    } catch (e) {
+      tell(isKeyturnError(e, 'KT_RUN_SUPERSEDED') ? 'cancelled' : 'error', codeOf(e));
+      throw e;
+    }
+  }
+
+  private async executeSteps(start: Run, lease: HeldLease, opts: { resumed: boolean; wait: boolean; subject?: Subject }): Promise<Run> {
     let run = start;
     if (run.status !== 'running' || opts.resumed)
       run = await this.runs.advance(

@@ -165,33 +165,66 @@ async function checkTargets(kt: Keyturn, timeoutMs: number): Promise<HealthCheck
   return { name: 'targets', status: worst(items.map((i) => i.status)), detail, items };
 }
 
-async function checkRuns(kt: Keyturn, graceMs: number): Promise<HealthCheck> {
+/** A secret whose runs need attention, and why (never a value). */
+export interface RunAttention {
+  readonly path: string;
+  readonly runId: string;
+  readonly detail: string;
+}
+
+/**
+ * The runs that need someone: `failed`, secrets whose last run failed (until a later run of them
+ * is made); `overdue`, retries more than `graceMs` past their time with no live lease (nothing is
+ * picking them up); `stuck`, runs marked running with no live lease (their worker is gone); and
+ * `due`, every retry whose time has come (what `keyturn rotate --due` would take now). Read from the
+ * state database, so every instance sharing it sees the same. Used by `keyturn health` and by the
+ * metrics (src/metrics/).
+ */
+export async function runsNeedingAttention(
+  kt: Pick<Keyturn, 'state' | 'clock'>,
+  graceMs: number = DEFAULT_RUN_GRACE_MS,
+): Promise<{ failed: RunAttention[]; overdue: RunAttention[]; stuck: RunAttention[]; due: RunAttention[]; unfinished: RunAttention[] }> {
   const now = kt.clock.now();
-  const items: HealthItem[] = [];
-  try {
-    const db = kt.state.db;
-    // A secret's failed run counts until a later run of it is made.
-    const failed = await db
-      .selectFrom('runs as r')
-      .select(['r.id', 'r.path', 'r.error_code', 'r.failed_step'])
-      .where('r.status', '=', 'failed')
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('runs as later').select('later.id').whereRef('later.path', '=', 'r.path').whereRef('later.created_at', '>', 'r.created_at'))))
-      .orderBy('r.path')
-      .execute();
-    for (const r of failed) items.push({ name: r.path, status: 'degraded', detail: `run ${r.id} failed${r.failed_step ? ` at ${r.failed_step}` : ''}${r.error_code ? ` (${r.error_code})` : ''}` });
-    const active = await db.selectFrom('runs').select(['id', 'path', 'status', 'next_attempt_at']).where('status', 'in', ['running', 'retrying']).orderBy('path').execute();
-    const leaseNames = active.map((r) => `secret:${r.path}`);
-    const leases = leaseNames.length === 0 ? [] : await db.selectFrom('leases').select(['name', 'expires_at']).where('name', 'in', leaseNames).execute();
-    const live = new Set(leases.filter((l) => Number(l.expires_at) > now).map((l) => l.name));
-    for (const r of active) {
-      const next = r.next_attempt_at === null ? null : Number(r.next_attempt_at);
-      const leaseLive = live.has(`secret:${r.path}`);
-      if (r.status === 'retrying' && next !== null && next < now - graceMs && !leaseLive) {
-        items.push({ name: r.path, status: 'degraded', detail: `run ${r.id} is ${Math.round((now - next) / 1000)} s past its retry time: run keyturn rotate --due` });
-      } else if (r.status === 'running' && !leaseLive) {
-        items.push({ name: r.path, status: 'degraded', detail: `run ${r.id} is running with no live lease (its worker is gone): run keyturn runs resume ${r.id}` });
-      }
+  const db = kt.state.db;
+  const failedRows = await db
+    .selectFrom('runs as r')
+    .select(['r.id', 'r.path', 'r.error_code', 'r.failed_step'])
+    .where('r.status', '=', 'failed')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('runs as later').select('later.id').whereRef('later.path', '=', 'r.path').whereRef('later.created_at', '>', 'r.created_at'))))
+    .orderBy('r.path')
+    .execute();
+  const failed = failedRows.map((r) => ({ path: r.path, runId: r.id, detail: `run ${r.id} failed${r.failed_step ? ` at ${r.failed_step}` : ''}${r.error_code ? ` (${r.error_code})` : ''}` }));
+  const active = await db.selectFrom('runs').select(['id', 'path', 'status', 'next_attempt_at']).where('status', 'in', ['running', 'retrying']).orderBy('path').execute();
+  const leaseNames = active.map((r) => `secret:${r.path}`);
+  const leases = leaseNames.length === 0 ? [] : await db.selectFrom('leases').select(['name', 'expires_at']).where('name', 'in', leaseNames).execute();
+  const live = new Set(leases.filter((l) => Number(l.expires_at) > now).map((l) => l.name));
+  const overdue: RunAttention[] = [];
+  const stuck: RunAttention[] = [];
+  const due: RunAttention[] = [];
+  // Overdue and stuck together, in the order read (by path).
+  const unfinished: RunAttention[] = [];
+  for (const r of active) {
+    const next = r.next_attempt_at === null ? null : Number(r.next_attempt_at);
+    const leaseLive = live.has(`secret:${r.path}`);
+    if (r.status === 'retrying' && next !== null && next <= now) due.push({ path: r.path, runId: r.id, detail: `run ${r.id} is due to retry` });
+    if (r.status === 'retrying' && next !== null && next < now - graceMs && !leaseLive) {
+      const a = { path: r.path, runId: r.id, detail: `run ${r.id} is ${Math.round((now - next) / 1000)} s past its retry time: run keyturn rotate --due` };
+      overdue.push(a);
+      unfinished.push(a);
+    } else if (r.status === 'running' && !leaseLive) {
+      const a = { path: r.path, runId: r.id, detail: `run ${r.id} is running with no live lease (its worker is gone): run keyturn runs resume ${r.id}` };
+      stuck.push(a);
+      unfinished.push(a);
     }
+  }
+  return { failed, overdue, stuck, due, unfinished };
+}
+
+async function checkRuns(kt: Keyturn, graceMs: number): Promise<HealthCheck> {
+  let items: HealthItem[];
+  try {
+    const { failed, unfinished } = await runsNeedingAttention(kt, graceMs);
+    items = [...failed, ...unfinished].map((a) => ({ name: a.path, status: 'degraded', detail: a.detail }));
   } catch (e) {
     return { name: 'runs', status: 'failed', detail: `the runs could not be read: ${why(e)}` };
   }

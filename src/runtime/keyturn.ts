@@ -37,6 +37,7 @@ import { openStore } from '../stores/registry.js';
 import type { SecretStore } from '../stores/store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
+import type { RunObserver } from '../engine/observer.js';
 import type { AuditLog } from '../audit/log.js';
 import { defaultContext, type AuditContext } from '../audit/context.js';
 import { engineAuditPort, storeAuditHook } from '../audit/hooks.js';
@@ -58,6 +59,8 @@ export interface Keyturn {
   readonly audit: AuditLog;
   /** The store, recording its audit events with another context (a server request's token, source and correlation id). */
   storeFor(context: AuditContext): SecretStore;
+  /** Tells `observer` about every run the engine of this Keyturn executes (metrics); returns the function that stops it. */
+  observeRuns(observer: RunObserver): () => void;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
   deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
@@ -125,6 +128,16 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       return reports;
     };
     const onBoundary = crashHook(settings.crashAt);
+    const observers = new Set<RunObserver>();
+    // One observer for the engine, made when it is: it tells whoever observes at the time.
+    const observer: RunObserver = {
+      started: (e) => {
+        for (const o of observers) o.started(e);
+      },
+      ended: (e) => {
+        for (const o of observers) o.ended(e);
+      },
+    };
     return {
       settings,
       state,
@@ -135,10 +148,15 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       applied,
       engine: () =>
         (engine ??= import('../engine/engine.js').then(
-          ({ Engine }) => new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
+          ({ Engine }) =>
+            new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), observer, ...(onBoundary ? { onBoundary } : {}) }),
         )),
       audit,
       storeFor,
+      observeRuns: (o) => {
+        observers.add(o);
+        return () => observers.delete(o);
+      },
       deliverAudit,
       close: async () => {
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.

@@ -3,7 +3,8 @@
  * authenticate the caller's token and check its path policies. Every request gets a correlation
  * id (the caller's `X-Correlation-Id` when it is a safe id, else a fresh one), returned in the same
  * header and carried by the audit events the request causes. Errors are JSON with a KT_ code and
- * the registry's status (./errors.ts). Nothing logs a request body or a value.
+ * the registry's status (./errors.ts). Nothing logs a request body or a value. Every response is
+ * timed by route pattern for `/metrics` (src/metrics/), unless metrics are off.
  *
  * @example
  * ```ts
@@ -16,11 +17,13 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
+import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
 import { apiRoutes } from './routes/index.js';
+import type { MetricsAccess } from './routes/metrics.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
 import { cliVersion } from '../cli/version.js';
 
@@ -35,6 +38,8 @@ export interface ServerOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
+  /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
+  metrics?: MetricsOptions & { access?: MetricsAccess };
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -62,6 +67,13 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   app.addHook('onResponse', async (request, reply) => {
     kt.log.debug({ correlationId: request.id, method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
+  const metricsAccess = options.metrics?.access ?? 'open';
+  const metrics = metricsAccess === 'off' ? null : createMetrics(kt, options.metrics);
+  if (metrics !== null) {
+    // By route pattern, never by URL (src/metrics/http.ts).
+    app.addHook('onResponse', async (request, reply) => metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000));
+    app.addHook('onClose', async () => metrics.close());
+  }
   app.setErrorHandler(errorHandler(kt.log));
   app.setNotFoundHandler((request, reply) => {
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
@@ -72,8 +84,9 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
+    metrics,
   };
-  const routes: AnyRoute[] = apiRoutes();
+  const routes: AnyRoute[] = apiRoutes({ metrics: metricsAccess });
   let doc: unknown;
   routes.push(
     defineRoute({

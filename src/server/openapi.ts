@@ -52,7 +52,7 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
       summary: r.summary,
       parameters: [...pathParameters(r.url), ...(r.query ? queryParameters(r.query) : [])],
       responses: {
-        [String(r.status ?? 200)]: { description: 'Success', content: { 'application/json': { schema: r.response ? schemaOf(r.response) : {} } } },
+        [String(r.status ?? 200)]: { description: 'Success', content: { [r.produces ?? 'application/json']: { schema: r.response ? schemaOf(r.response) : {} } } },
         default: { description: 'An error: its code says which (docs/errors.md)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };

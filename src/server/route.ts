@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
+import type { KeyturnMetrics } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
 import { caller } from './auth.js';
@@ -36,6 +37,8 @@ export interface RouteDeps {
   readonly throttle: AuthThrottle;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
+  /** This server's metrics (null when `/metrics` is off). */
+  readonly metrics: KeyturnMetrics | null;
 }
 
 export interface RouteContext<Q, B> {
@@ -65,6 +68,8 @@ export interface RouteDef<Q = unknown, B = unknown> {
   response?: z.ZodType;
   /** Status of a success (default 200). */
   status?: number;
+  /** The media type of a success, for the document (default application/json). */
+  produces?: string;
   handler(ctx: RouteContext<Q, B>): Promise<unknown>;
 }
 

@@ -1,11 +1,16 @@
 /** `keyturn server [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--init-token]`: the HTTP API (tokens and path policies decide; see docs/server.md). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
+import { intOption } from '../options.js';
 import { accessOf } from './access-view.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Who may scrape /metrics (src/server/routes/metrics.ts, listed here so the command loads no server code before its action). */
+export const METRICS_ACCESS = ['open', 'loopback', 'token', 'off'] as const;
+type MetricsAccess = (typeof METRICS_ACCESS)[number];
 
 interface ServerOptions extends CommonOptions {
   listen: string;
@@ -13,6 +18,8 @@ interface ServerOptions extends CommonOptions {
   tlsCert?: string;
   tlsKey?: string;
   initToken?: boolean;
+  metrics: MetricsAccess;
+  metricsSecretPaths: number;
 }
 
 /** `HOST:PORT` (IPv6 in brackets: `[::1]:8787`); PORT 0 picks a free one. */
@@ -31,18 +38,26 @@ export function registerServer(program: Command, app: CliApp): void {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert; read again on SIGHUP')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback (behind a TLS proxy only)')
     .option('--init-token', 'bootstrap: when no admin token is active, create one (subject root) and print it once, first line of stdout')
+    .addOption(new Option('--metrics <access>', 'who may scrape GET /metrics (token: a token allowed audit on the path metrics; off: no metrics)').choices(METRICS_ACCESS).default('open'))
+    .option(
+      '--metrics-secret-paths <n>',
+      'the oldest N secrets get a keyturn_secret_age_seconds{path} series, 0 to 100000 (0: no paths in metrics)',
+      intOption('--metrics-secret-paths', { min: 0, max: 100_000 }),
+      1000,
+    )
     .addHelpText(
       'after',
       `
 Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME, or
 --init-token on the first start). GET /openapi.json describes every route; GET /healthz and
-GET /readyz need no token. Errors are JSON with a KT_ code. docs/server.md has the routes.
+GET /readyz need no token; GET /metrics as --metrics says. Errors are JSON with a KT_ code. docs/server.md has the routes.
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
 SIGHUP: reads --tls-cert and --tls-key again (new connections get the new certificate).
 
 Examples:
   keyturn server --init-token
   keyturn server --listen 0.0.0.0:8443 --tls-cert /etc/keyturn/tls.crt --tls-key /etc/keyturn/tls.key
+  keyturn server --metrics token --metrics-secret-paths 0
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/v1/secrets/prod/db/app?field=password`,
     )
     .action(async (opts: ServerOptions) => {
@@ -55,7 +70,7 @@ Examples:
       const kt = await openKeyturn(settings);
       try {
         if (opts.initToken) await initToken(app, opts, kt);
-        const server = await buildServer(kt, tls ? { https: tls } : {});
+        const server = await buildServer(kt, { ...(tls ? { https: tls } : {}), metrics: { access: opts.metrics, secretPaths: opts.metricsSecretPaths } });
         const reload = () => {
           try {
             const fresh = loadTls(tlsFiles!);

@@ -4,13 +4,19 @@
  *
  * @example
  * ```ts
- * mountRoutes(app, apiRoutes(), deps);
+ * mountRoutes(app, apiRoutes({ metrics: 'open' }), deps);
  * ```
  */
 import type { AnyRoute } from '../route.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { secretRoutes } from './secrets.js';
 
-export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes()];
+export interface RouteOptions {
+  /** Who may scrape `/metrics` (default open; off: not mounted). */
+  metrics?: MetricsAccess;
+}
+
+export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
+  return [...healthRoutes(), ...secretRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
 }

@@ -1,0 +1,77 @@
+/**
+ * Gauges read from the state database at scrape time (./state-snapshot.ts): they describe the
+ * shared state, so every instance on one PostgreSQL reports the same values (take max(), not
+ * sum(), across instances), and they see runs made by any process, cron's `keyturn rotate` too.
+ *
+ * Secret paths are labels on one metric only, `keyturn_secret_age_seconds`, because "this secret
+ * is old" is what people alert on and the path is what they act on; it holds the oldest
+ * `secretPaths` secrets (default 1000, 0 for none), so thousands of secrets do not make thousands
+ * of series, and `keyturn_secret_age_paths_omitted` says how many were left out. Values never.
+ *
+ * @example
+ * ```ts
+ * stateGauges(registry, cachedSnapshot(kt, { cacheMs: 5000 }), { secretPaths: 1000 });
+ * ```
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { StateSnapshot } from './state-snapshot.js';
+
+export interface StateGaugeOptions {
+  /** The oldest this many secrets get a `keyturn_secret_age_seconds{path}` series (0: none). */
+  readonly secretPaths: number;
+}
+
+export function stateGauges(registry: Registry, snapshot: () => Promise<StateSnapshot | null>, options: StateGaugeOptions): void {
+  const registers = [registry];
+  /**
+   * A gauge set from the snapshot on each scrape. Without a snapshot (the state database did not
+   * answer) a labelled gauge has no series and an unlabelled one is NaN (prom-client always shows
+   * an unlabelled gauge; NaN compares false, so no rule fires on a value nobody read).
+   */
+  const gauge = (name: string, help: string, set: (g: Gauge<string>, s: StateSnapshot) => void, labelNames: string[] = []): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        const s = await snapshot();
+        this.reset();
+        if (s !== null) set(this, s);
+        else if (labelNames.length === 0) this.set(Number.NaN);
+      },
+    });
+  };
+  new Gauge({
+    name: 'keyturn_state_up',
+    help: '1 when the state database answered the metrics read, 0 when it did not (the state gauges are then NaN or have no series)',
+    registers,
+    async collect() {
+      this.set((await snapshot()) === null ? 0 : 1);
+    },
+  });
+  gauge('keyturn_secrets', 'Live secrets with a current version', (g, s) => g.set(s.ages.length));
+  gauge(
+    'keyturn_secret_age_seconds',
+    'Age of the current version of a secret, in seconds, for the oldest secrets only (see keyturn_secret_age_paths_omitted)',
+    (g, s) => {
+      for (const a of s.ages.slice(0, options.secretPaths)) g.labels(a.path).set(a.seconds);
+    },
+    ['path'],
+  );
+  gauge('keyturn_secret_age_max_seconds', 'Age of the oldest current version of any secret, in seconds (0 with no secret)', (g, s) => g.set(s.ages[0]?.seconds ?? 0));
+  gauge('keyturn_secret_age_paths_omitted', 'Secrets left out of keyturn_secret_age_seconds by its limit', (g, s) => g.set(Math.max(0, s.ages.length - options.secretPaths)));
+  gauge('keyturn_secrets_failing', 'Secrets whose last rotation run failed (until a later run of them is made)', (g, s) => g.set(s.failing));
+  gauge('keyturn_secrets_due', 'Secrets with a rotation retry whose time has come (what keyturn rotate --due takes now)', (g, s) => g.set(s.due));
+  gauge('keyturn_secrets_overdue', 'Secrets whose rotation retry is more than a minute past its time with no worker on it', (g, s) => g.set(s.overdue));
+  gauge('keyturn_runs_stuck', 'Rotation runs marked running whose worker is gone (no live lease)', (g, s) => g.set(s.stuck));
+  gauge('keyturn_audit_events', 'Events in the audit log', (g, s) => g.set(s.auditEvents));
+  gauge('keyturn_audit_sink_lag_events', 'Audit events a configured sink has not received yet', (g, s) => s.sinks.forEach((k) => g.labels(k.sink).set(k.events)), ['sink']);
+  gauge(
+    'keyturn_audit_sink_lag_seconds',
+    'How long the oldest event a configured sink has not received has waited, in seconds (0 when caught up)',
+    (g, s) => s.sinks.forEach((k) => g.labels(k.sink).set(k.seconds)),
+    ['sink'],
+  );
+  gauge('keyturn_audit_sink_failures', 'Deliveries to a configured audit sink that failed in a row', (g, s) => s.sinks.forEach((k) => g.labels(k.sink).set(k.failures)), ['sink']);
+}

@@ -1,0 +1,106 @@
+/**
+ * What the state gauges show, read from the state database at scrape time in one go: each live
+ * secret's age (since its current version was made), the runs that need attention (the same
+ * reading as `keyturn health`, src/runtime/health.ts), and how far each configured audit sink is
+ * behind the log. Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
+ * scrapes costs one read. A read that fails is reported as such (`null`), never thrown.
+ *
+ * The secret ages come from the embedded store's tables (the only store today).
+ *
+ * @example
+ * ```ts
+ * const snapshot = cachedSnapshot(kt, { cacheMs: 5000 });
+ * const s = await snapshot(); // null when the state database did not answer
+ * ```
+ */
+import type { Keyturn } from '../runtime/keyturn.js';
+import { runsNeedingAttention } from '../runtime/health.js';
+
+export interface SinkLag {
+  readonly sink: string;
+  /** Events in the log the sink has not received. */
+  readonly events: number;
+  /** How long the oldest event it has not received has been waiting (0 when caught up). */
+  readonly seconds: number;
+  /** Deliveries that failed in a row (0 after one succeeds). */
+  readonly failures: number;
+}
+
+export interface StateSnapshot {
+  /** Every live secret with a current version: path and age in seconds, oldest first. */
+  readonly ages: ReadonlyArray<{ readonly path: string; readonly seconds: number }>;
+  /** Distinct secrets whose last run failed / whose retry is due / past its time with no worker; runs running with no worker. */
+  readonly failing: number;
+  readonly due: number;
+  readonly overdue: number;
+  readonly stuck: number;
+  readonly sinks: readonly SinkLag[];
+  /** Events in the audit log. */
+  readonly auditEvents: number;
+}
+
+const distinct = (xs: ReadonlyArray<{ path: string }>): number => new Set(xs.map((x) => x.path)).size;
+
+/** Reads the snapshot now (throws what the database throws). */
+export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settings' | 'audit'>): Promise<StateSnapshot> {
+  const now = kt.clock.now();
+  const db = kt.state.db;
+  const rows = await db
+    .selectFrom('secrets as s')
+    .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', 'current'))
+    .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
+    .select(['s.path', 'v.created_at'])
+    .where('s.deleted_at', 'is', null)
+    .execute();
+  const ages = rows
+    .map((r) => ({ path: r.path, seconds: Math.max(0, (now - Number(r.created_at)) / 1000) }))
+    // Oldest first; ties by path (bytewise), so the same paths make the cut on every scrape.
+    .sort((a, b) => b.seconds - a.seconds || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const runs = await runsNeedingAttention(kt);
+  const { size } = await kt.audit.head();
+  return { ages, failing: distinct(runs.failed), due: distinct(runs.due), overdue: distinct(runs.overdue), stuck: runs.stuck.length, sinks: await sinkLags(kt, size, now), auditEvents: size };
+}
+
+/** The lag of each sink the settings configure (a sink never fed yet is behind by the whole log). */
+async function sinkLags(kt: Pick<Keyturn, 'state' | 'settings'>, size: number, now: number): Promise<SinkLag[]> {
+  const a = kt.settings.audit;
+  if (a.jsonl === undefined && a.http === undefined && a.syslog === undefined) return [];
+  // The sink modules load only when a sink is configured (as in audit/runtime.ts); naming one opens nothing.
+  const [{ sinksFromSettings }, { sinkStatuses }] = await Promise.all([import('../audit/sinks/from-settings.js'), import('../audit/sinks/cursor.js')]);
+  const statuses = new Map((await sinkStatuses(kt.state.db)).map((s) => [s.name, s]));
+  return Promise.all(
+    sinksFromSettings(a).map(async (sink): Promise<SinkLag> => {
+      const status = statuses.get(sink.name);
+      const next = status?.nextSeq ?? 0;
+      const events = Math.max(0, size - next);
+      let seconds = 0;
+      if (events > 0) {
+        const oldest = await kt.state.db.selectFrom('audit_leaves').select('time').where('seq', '=', next).executeTakeFirst();
+        seconds = oldest ? Math.max(0, (now - Number(oldest.time)) / 1000) : 0;
+      }
+      return { sink: sink.name, events, seconds, failures: status?.failures ?? 0 };
+    }),
+  );
+}
+
+/**
+ * The snapshot, read at most once per `cacheMs` (and never twice at once); null while the last
+ * read failed (the failure is logged at warn with its code, and the next scrape reads again).
+ */
+export function cachedSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settings' | 'audit' | 'log'>, options: { cacheMs: number }): () => Promise<StateSnapshot | null> {
+  let cached: { at: number; value: Promise<StateSnapshot | null> } | undefined;
+  return () => {
+    const now = kt.clock.now();
+    if (cached === undefined || now - cached.at >= options.cacheMs || now < cached.at) {
+      const entry: { at: number; value: Promise<StateSnapshot | null> } = { at: now, value: Promise.resolve(null) };
+      entry.value = readSnapshot(kt).catch((e: unknown) => {
+        kt.log.warn({ code: (e as { code?: string }).code ?? (e as Error).name }, 'metrics: the state database could not be read');
+        // A failed read is not kept: the next scrape tries again.
+        if (cached === entry) cached = undefined;
+        return null;
+      });
+      cached = entry;
+    }
+    return cached.value;
+  };
+}
