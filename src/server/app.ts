@@ -3,7 +3,8 @@
  * authenticate the caller's token and check its path policies. Every request gets a correlation
  * id (the caller's `X-Correlation-Id` when it is a safe id, else a fresh one), returned in the same
  * header and carried by the audit events the request causes. Errors are JSON with a KT_ code and
- * the registry's status (./errors.ts). Nothing logs a request body or a value.
+ * the registry's status (./errors.ts). Nothing logs a request body or a value. While it runs, a
+ * timer closes ended break-glass windows and rotates their secrets (src/access/breakglass/sweep.ts).
  *
  * @example
  * ```ts
@@ -14,6 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
+import { BreakGlassRepo } from '../access/breakglass/repo.js';
+import { startBreakGlassSweeper, sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
@@ -31,8 +34,29 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per source address and window (./throttle.ts; default 10 a minute). */
   authFailures?: ThrottleOptions;
+  /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
+  breakGlassSweepMs?: number | false;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
+}
+
+const SERVER_CONTEXT = Object.freeze({ actor: 'system:server', source: 'api', correlationId: null });
+
+/**
+ * What the break-glass sweep needs from an open Keyturn: its state, audit log, and the engine's
+ * rotate (the run's correlation id is the request's id), recording as `system:server`.
+ */
+export function breakGlassSweepDeps(kt: Keyturn): SweepDeps {
+  return {
+    state: kt.state,
+    audit: kt.audit,
+    context: SERVER_CONTEXT,
+    log: kt.log,
+    rotate: async (path, correlationId) => {
+      const run = await (await kt.engine()).rotate(path, { correlationId });
+      return { id: run.id, status: run.status, errorCode: run.errorCode };
+    },
+  };
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -50,7 +74,8 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     },
   });
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
-  const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, { actor: 'system:server', source: 'api', correlationId: null }));
+  const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, SERVER_CONTEXT));
+  const sweepDeps = breakGlassSweepDeps(kt);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
   });
@@ -63,6 +88,8 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     kt,
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
+    breakGlass: new BreakGlassRepo(kt.state, kt.clock, kt.audit),
+    sweepBreakGlass: (now) => sweepBreakGlass(sweepDeps, now),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
   };
   const routes: AnyRoute[] = apiRoutes();
@@ -78,6 +105,10 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     }),
   );
   mountRoutes(app, routes, deps);
+  if (options.breakGlassSweepMs !== false) {
+    const stop = startBreakGlassSweeper({ ...sweepDeps, now: () => kt.clock.now() }, options.breakGlassSweepMs ?? 30_000);
+    app.addHook('onClose', async () => stop());
+  }
   await app.ready();
   return app;
 }

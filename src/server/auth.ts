@@ -12,6 +12,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
+import type { AuditContext } from '../audit/context.js';
 import type { Capability } from '../access/capabilities.js';
 import { decide } from '../access/policy.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
@@ -40,4 +41,9 @@ export function allow(who: Identity, path: string, capability: Capability): void
 /** Whether the identity may (for filtering lists, where a refusal is not an error). */
 export function may(who: Identity, path: string, capability: Capability): boolean {
   return decide(who.policies, path, capability).allowed;
+}
+
+/** Who the audit events of a request name: the token, source `api`, the request's correlation id. */
+export function requestContext(request: FastifyRequest, who: Identity): AuditContext {
+  return { actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id };
 }

@@ -8,9 +8,10 @@
  * ```
  */
 import type { AnyRoute } from '../route.js';
+import { breakGlassRoutes } from './breakglass.js';
 import { healthRoutes } from './health.js';
 import { secretRoutes } from './secrets.js';
 
 export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes()];
+  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes()];
 }
