@@ -13,6 +13,7 @@ import { loadSettings } from '../src/config/settings.js';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer } from '../src/server/app.js';
+import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -241,6 +242,40 @@ describe('break-glass over the API', () => {
     expect((await list('bob')).map((r) => r.id)).toEqual([id]);
     expect(await list('outsider')).toEqual([]);
     expect(JSON.stringify(await list('admin'))).not.toMatch(/tok_/);
+  });
+});
+
+describe('keyturn breakglass', () => {
+  it('refuses to work locally: approvals need the server', async () => {
+    for (const argv of [
+      ['breakglass', 'ls'],
+      ['breakglass', 'request', 'prod/db/root', '--reason', 'x'],
+      ['breakglass', 'approve', 'bg_0000000000000000'],
+    ]) {
+      const r = await runCli([...argv, '--json'], { env: { KEYTURN_HOME: tmp.dir, KEYTURN_TOKEN: tok.alice } });
+      expect([argv.join(' '), r.code, JSON.parse(r.stderr).error.code]).toEqual([argv.join(' '), 2, 'KT_BREAKGLASS_SERVER_REQUIRED']);
+    }
+    expect(await requestRows()).toBe(0);
+  });
+
+  it('requests, approves and lists through the server, with its KT_ codes', async () => {
+    const addr = await app.listen({ host: '127.0.0.1', port: 0 });
+    const as = (who: string, argv: string[]) => runCli([...argv, '--json'], { env: { KEYTURN_HOME: tmp.dir, KEYTURN_ADDR: addr, KEYTURN_TOKEN: tok[who] } });
+    const made = await as('alice', ['breakglass', 'request', 'prod/db/root', '--reason', 'INC-42', '--ttl', '30m']);
+    expect(made.code, made.stderr).toBe(0);
+    const { id, ttlSeconds } = JSON.parse(made.stdout) as { id: string; ttlSeconds: number };
+    expect(ttlSeconds).toBe(1800);
+    const self = await as('alice2', ['breakglass', 'approve', id]);
+    expect([self.code, JSON.parse(self.stderr).error.code]).toEqual([1, 'KT_BREAKGLASS_SELF_APPROVAL']);
+    expect((await as('bob', ['breakglass', 'approve', id])).code).toBe(0);
+    const second = await as('carol', ['breakglass', 'approve', id]);
+    expect(JSON.parse(second.stdout)).toMatchObject({ id, status: 'approved' });
+    const missing = await as('bob', ['breakglass', 'approve', 'bg_0000000000000000']);
+    expect([missing.code, JSON.parse(missing.stderr).error.code]).toEqual([3, 'KT_BREAKGLASS_NOT_FOUND']);
+    const ls = await runCli(['breakglass', 'ls'], { env: { KEYTURN_HOME: tmp.dir, KEYTURN_ADDR: addr, KEYTURN_TOKEN: tok.bob } });
+    expect(ls.stdout).toMatch(new RegExp(`${id}\\s+prod/db/root\\s+alice\\s+approved\\s+bob,carol`));
+    const down = await runCli(['breakglass', 'ls', '--json'], { env: { KEYTURN_ADDR: 'http://127.0.0.1:1', KEYTURN_TOKEN: tok.bob } });
+    expect([down.code, JSON.parse(down.stderr).error.code]).toEqual([1, 'KT_BREAKGLASS_SERVER_UNREACHABLE']);
   });
 });
 

@@ -18,7 +18,7 @@ export function registerPolicy(program: Command, app: CliApp): void {
       'after',
       `
 A path policy is a YAML document of rules: a path glob and the capabilities it grants (read, list,
-write, rotate, delete, admin, audit), or deny. Access is denied by default; a deny on a matching
+write, rotate, delete, admin, audit, approve), or deny; breakGlass: true on a rule gates its reads. Access is denied by default; a deny on a matching
 rule wins over every grant. Globs: * within a segment (prod/db/*), ** for whole segments
 (prod/** is everything under prod/). The built-in policy admin grants everything. Rotation
 policies are something else: they live in keyturn.yaml (keyturn apply). See docs/access.md.

@@ -23,7 +23,8 @@ export function registerServer(program: Command, app: CliApp): void {
       `
 Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME).
 Routes: GET /healthz, GET /readyz, GET /v1/secrets?prefix=P, GET /v1/secrets/PATH[?stage=|version=|field=],
-PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}. Errors are JSON with a KT_ code.
+PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}, /v1/breakglass (docs/server.md).
+Errors are JSON with a KT_ code. Every 30 s it closes ended break-glass windows and rotates their secrets.
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
 TLS is not built in yet: listen on loopback, or put a TLS proxy in front (--insecure-http).
 
