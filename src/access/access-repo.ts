@@ -28,7 +28,7 @@ import { ADMIN_POLICY, adminPolicy, assertPolicyName, parsePolicy, type Policy }
 /** Where access events go: the audit log's `appendWithin`, so they commit with the write. */
 export interface AccessAudit {
   /** `path` names what the event is about: the policy's name, the token's id (never a token). */
-  record(event: { action: 'access.policy.put' | 'access.token.create' | 'access.token.revoke'; path: string }, trx: Transaction<Schema>): Promise<void>;
+  record(event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke'; path: string }, trx: Transaction<Schema>): Promise<void>;
 }
 
 export interface TokenInfo {
@@ -98,6 +98,20 @@ export class AccessRepo {
       await this.audit?.record({ action: 'access.policy.put', path: name }, trx);
     });
     return policy;
+  }
+
+  /**
+   * Deletes a policy (recorded); KT_ACCESS_POLICY_NOT_FOUND when there is none, KT_ACCESS_POLICY_RESERVED
+   * for `admin`. Tokens keep its name, which then grants nothing.
+   */
+  async deletePolicy(name: string): Promise<void> {
+    if (name === ADMIN_POLICY) throw new KeyturnError('KT_ACCESS_POLICY_RESERVED', `the policy ${ADMIN_POLICY} is built in and cannot be deleted`);
+    await transact(this.state.db, async (trx) => {
+      const r = await trx.deleteFrom('access_policies').where('name', '=', name).executeTakeFirst();
+      if (Number(r.numDeletedRows) !== 1) throw new KeyturnError('KT_ACCESS_POLICY_NOT_FOUND', `no access policy ${/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name) ? name : 'with that name'}`);
+      await this.audit?.record({ action: 'access.policy.delete', path: name }, trx);
+    });
+    this.parsedPolicies.delete(name);
   }
 
   /** A policy by name (the built-in `admin` too); KT_ACCESS_POLICY_NOT_FOUND when there is none. */

@@ -20,6 +20,7 @@ import { startBreakGlassSweeper, sweepBreakGlass, type SweepDeps } from '../acce
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
+import { requestContext } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
@@ -90,6 +91,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
     breakGlass: new BreakGlassRepo(kt.state, kt.clock, kt.audit),
     sweepBreakGlass: (now) => sweepBreakGlass(sweepDeps, now),
+    accessOf: (request, who) => new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, requestContext(request, who))),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
   };
   const routes: AnyRoute[] = apiRoutes();

@@ -40,6 +40,8 @@ export interface RouteDeps {
   readonly breakGlass: BreakGlassRepo;
   /** Closes ended break-glass windows and rotates their secrets (the server's timer calls it too). */
   sweepBreakGlass(now: number): Promise<SweepReport>;
+  /** The access repository as this request: its audit events name the token, source `api` and the correlation id. */
+  accessOf(request: FastifyRequest, who: Identity): AccessRepo;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
 }

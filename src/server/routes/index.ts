@@ -10,8 +10,10 @@
 import type { AnyRoute } from '../route.js';
 import { breakGlassRoutes } from './breakglass.js';
 import { healthRoutes } from './health.js';
+import { policyRoutes } from './policies.js';
 import { secretRoutes } from './secrets.js';
+import { tokenRoutes } from './tokens.js';
 
 export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes()];
+  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes()];
 }
