@@ -155,7 +155,7 @@ describe('/v1/policies and /v1/tokens', () => {
       expect(body).not.toMatch(/kt_[A-Za-z0-9_-]{43}/);
       expect(body).not.toContain('"hash"');
     }
-    const events = (await kt.audit.between(start)).map((row) => JSON.parse(row.leaf) as Record<string, string>).filter((e) => e.action.startsWith('access.'));
+    const events = (await kt.audit.between(start)).map((row) => JSON.parse(row.leaf) as Record<string, string>).filter((e) => e.action!.startsWith('access.'));
     expect(events.map((e) => [e.action, e.path, e.actor])).toEqual([
       ['access.token.create', created.id, `token:${adminId}`],
       ['access.token.revoke', created.id, `token:${adminId}`],

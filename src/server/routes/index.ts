@@ -8,6 +8,7 @@
  * ```
  */
 import type { AnyRoute } from '../route.js';
+import { auditRoutes } from './audit.js';
 import { breakGlassRoutes } from './breakglass.js';
 import { healthRoutes } from './health.js';
 import { policyRoutes } from './policies.js';
@@ -15,5 +16,5 @@ import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
 
 export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes()];
+  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes(), ...auditRoutes()];
 }
