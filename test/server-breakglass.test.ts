@@ -3,8 +3,11 @@
  * is refused (KT_BREAKGLASS_REQUIRED) until two subjects other than the requester approve; the
  * window opens, closes with the clock, and the sweep rotates the secret exactly once (or records
  * that it has no rotation configured). Every step is in the audit log; refusals change nothing.
+ * The API tests run on SQLite and on PostgreSQL (a fresh schema each).
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { applyPlan, planConfig } from '../src/config/apply.js';
@@ -14,7 +17,7 @@ import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer } from '../src/server/app.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/state.js';
+import { PG_URL, tempDir } from './helpers/state.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let kt: Keyturn;
@@ -24,10 +27,38 @@ const tok: Record<string, string> = {};
 
 const HOUR = 3_600_000;
 
-beforeEach(async () => {
+let pgAdmin: pg.Client | null = null;
+let schema: string | null = null;
+
+/** A fresh home before each test of the enclosing describe: SQLite, or a fresh schema on PostgreSQL. */
+function useHome(backend: 'sqlite' | 'postgres'): void {
+  beforeEach(() => setUp(backend));
+  afterEach(async () => {
+    await app.close();
+    await kt.close();
+    tmp.remove();
+    if (pgAdmin !== null) {
+      await pgAdmin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pgAdmin.end();
+      pgAdmin = null;
+    }
+  });
+}
+
+async function setUp(backend: 'sqlite' | 'postgres'): Promise<void> {
   tmp = tempDir();
   clock = manualClock(Date.parse('2026-03-01T00:00:00Z'));
-  const settings = loadSettings({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
+  const env: Record<string, string> = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' };
+  if (backend === 'postgres') {
+    schema = `kt_bg_${randomBytes(4).toString('hex')}`;
+    pgAdmin = new pg.Client({ connectionString: PG_URL });
+    await pgAdmin.connect();
+    await pgAdmin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env.KEYTURN_DATABASE_URL = url.toString();
+  }
+  const settings = loadSettings(env);
   await initHome(settings);
   kt = await openKeyturn(settings, { clock });
   const access = new AccessRepo(kt.state, kt.clock);
@@ -65,13 +96,7 @@ beforeEach(async () => {
   const config = parseConfig('version: 1\nsecrets:\n  prod/db/root:\n    type: app-secret\n    password: { length: 32 }\n', {});
   await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
   app = await buildServer(kt, { breakGlassSweepMs: false });
-});
-
-afterEach(async () => {
-  await app.close();
-  await kt.close();
-  tmp.remove();
-});
+}
 
 const auth = (who: string) => ({ authorization: `Bearer ${tok[who]}` });
 const read = (who: string, path = 'prod/db/root') => app.inject({ url: `/v1/secrets/${path}`, headers: auth(who) });
@@ -88,7 +113,9 @@ async function requestRows(): Promise<number> {
   return (await kt.state.db.selectFrom('breakglass_requests').select('id').execute()).length;
 }
 
-describe('break-glass over the API', () => {
+describe.each(['sqlite', 'postgres'] as const)('break-glass over the API (%s)', (backend) => {
+  useHome(backend);
+
   it('refuses, needs two other subjects, opens a window, closes it with the clock and rotates once', async () => {
     const start = (await kt.audit.head()).size;
     // Without a grant: refused with its own code, a fix naming the command, and recorded.
@@ -181,10 +208,11 @@ describe('break-glass over the API', () => {
     expect(await sweepNow()).toEqual({ lapsed: [], rotated: [], failed: [], unconfigured: [] });
   });
 
-  it('two sweeps at once rotate a closed window once', async () => {
+  it('two approvals at once open the window; two sweeps at once rotate it once', async () => {
     const id = (await ask('alice', { path: 'prod/db/root', reason: 'INC-9' })).json().id as string;
-    await approve('bob', id);
-    await approve('carol', id);
+    // Two approvals at once: neither misses the other (the row is locked), so the window opens.
+    await Promise.all([approve('bob', id), approve('carol', id)]);
+    expect((await list('alice'))[0]).toMatchObject({ id, status: 'approved' });
     clock.advance(HOUR);
     const reports = await Promise.all([sweepNow(), sweepNow(), sweepNow()]);
     expect(reports.flatMap((r) => r.rotated)).toEqual([id]);
@@ -246,6 +274,8 @@ describe('break-glass over the API', () => {
 });
 
 describe('keyturn breakglass', () => {
+  useHome('sqlite');
+
   it('refuses to work locally: approvals need the server', async () => {
     for (const argv of [
       ['breakglass', 'ls'],
