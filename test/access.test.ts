@@ -67,12 +67,13 @@ describe.each([
       const revokedHere = await access.createToken({ policies: ['app'] });
       await access.authenticate(token);
       await access.authenticate(revokedHere.token);
-      // Revoked through this repository: refused at once.
-      await access.revokeToken(revokedHere.info.id);
+      // Revoked through this process (any repository over the same database): refused at once.
+      await new AccessRepo(t.state, clock).revokeToken(revokedHere.info.id);
       await expectCode(() => access.authenticate(revokedHere.token), 'KT_TOKEN_INVALID');
       // Revoked by another instance on the same database: still trusted here until the cache time has passed.
       await access.authenticate(token);
-      await new AccessRepo(t.state, clock).revokeToken(info.id);
+      // (another process: the row changes under this one, which did not make the change)
+      await t.state.db.updateTable('tokens').set({ revoked_at: clock.now() }).where('id', '=', info.id).execute();
       expect((await access.authenticate(token)).tokenId).toBe(info.id);
       clock.advance(AUTH_CACHE_MS);
       await expectCode(() => access.authenticate(token), 'KT_TOKEN_INVALID');
@@ -170,5 +171,16 @@ describe('keyturn token and keyturn policy', () => {
     expect((await home.kt(['token', 'revoke', id, '--json'])).code).toBe(0);
     expect(JSON.parse((await home.kt(['token', 'ls', '--json'])).stdout).find((x: { id: string }) => x.id === id).revokedAt).not.toBeNull();
     expect((await home.kt(['token', 'revoke', 'tok_nope'])).code).toBe(3);
+
+    // policy rm: gone, audited; admin stays; an unknown name is 3.
+    writeFileSync(file, 'rules:\n  - path: prod/db/root\n    capabilities: [read]\n    breakGlass: { maxTtl: 2h }\n');
+    expect((await home.kt(['policy', 'put', 'db', '-f', file])).code).toBe(0);
+    expect(JSON.parse((await home.kt(['policy', 'show', 'db', '--json'])).stdout).rules).toEqual([{ path: 'prod/db/root', capabilities: ['read'], breakGlass: { maxTtlSeconds: 7200 } }]);
+    expect((await home.kt(['policy', 'show', 'db'])).stdout).toMatch(/prod\/db\/root\s+read\s+yes \(at most 120m\)/);
+    expect(JSON.parse((await home.kt(['policy', 'rm', 'db', '--json'])).stdout)).toEqual({ name: 'db', deleted: true });
+    expect((await home.kt(['policy', 'show', 'db'])).code).toBe(3);
+    expect((await home.kt(['policy', 'rm', 'db'])).code).toBe(3);
+    expect(JSON.parse((await home.kt(['policy', 'rm', 'admin', '--json'])).stderr).error.code).toBe('KT_ACCESS_POLICY_RESERVED');
+    expect((await home.kt(['audit', 'tail', '-n', '1'])).stdout).toMatch(/access\.policy\.delete\s+success.*\sdb/);
   });
 });

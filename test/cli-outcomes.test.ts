@@ -43,9 +43,10 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_ACCESS_POLICY_NOT_FOUND',
   'KT_TOKEN_NOT_FOUND',
   'KT_API_ROUTE_NOT_FOUND',
+  'KT_BREAKGLASS_NOT_FOUND',
 ];
 /** Codes only the HTTP API can return (no command asks for a route). */
-const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND'];
+const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND', 'KT_BREAKGLASS_NOT_FOUND'];
 
 describe('exit codes', () => {
   it('follow from the HTTP status alone; the "does not exist" codes are exactly the 404s', () => {

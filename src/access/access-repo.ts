@@ -28,7 +28,7 @@ import { ADMIN_POLICY, adminPolicy, assertPolicyName, parsePolicy, type Policy }
 /** Where access events go: the audit log's `appendWithin`, so they commit with the write. */
 export interface AccessAudit {
   /** `path` names what the event is about: the policy's name, the token's id (never a token). */
-  record(event: { action: 'access.policy.put' | 'access.token.create' | 'access.token.revoke'; path: string }, trx: Transaction<Schema>): Promise<void>;
+  record(event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke'; path: string }, trx: Transaction<Schema>): Promise<void>;
 }
 
 export interface TokenInfo {
@@ -80,9 +80,23 @@ function info(row: TokensTable): TokenInfo {
   };
 }
 
+interface CachedIdentity {
+  who: Identity;
+  at: number;
+  expiresAt: number | null;
+  lastUsedAt: number;
+}
+
+/** Per state database: every repository over it in this process (one per request, for its audit context) shares what it trusts and forgets it on any change. */
+const AUTHENTICATED = new WeakMap<StateDb, Map<string, CachedIdentity>>();
+
 export class AccessRepo {
-  /** Identities by token hash, as of `at`, while nothing changed here (./AUTH_CACHE_MS). */
-  readonly #authenticated = new Map<string, { who: Identity; at: number; expiresAt: number | null; lastUsedAt: number }>();
+  /** Identities by token hash, as of `at`, while nothing changed through this process (AUTH_CACHE_MS). */
+  get #authenticated(): Map<string, CachedIdentity> {
+    let cache = AUTHENTICATED.get(this.state);
+    if (!cache) AUTHENTICATED.set(this.state, (cache = new Map()));
+    return cache;
+  }
 
   constructor(
     private readonly state: StateDb,
@@ -108,6 +122,21 @@ export class AccessRepo {
     });
     this.#authenticated.clear();
     return policy;
+  }
+
+  /**
+   * Deletes a policy (recorded); KT_ACCESS_POLICY_NOT_FOUND when there is none, KT_ACCESS_POLICY_RESERVED
+   * for `admin`. Tokens keep its name, which then grants nothing.
+   */
+  async deletePolicy(name: string): Promise<void> {
+    if (name === ADMIN_POLICY) throw new KeyturnError('KT_ACCESS_POLICY_RESERVED', `the policy ${ADMIN_POLICY} is built in and cannot be deleted`);
+    await transact(this.state.db, async (trx) => {
+      const r = await trx.deleteFrom('access_policies').where('name', '=', name).executeTakeFirst();
+      if (Number(r.numDeletedRows) !== 1) throw new KeyturnError('KT_ACCESS_POLICY_NOT_FOUND', `no access policy ${/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name) ? name : 'with that name'}`);
+      await this.audit?.record({ action: 'access.policy.delete', path: name }, trx);
+    });
+    this.parsedPolicies.delete(name);
+    this.#authenticated.clear();
   }
 
   /** A policy by name (the built-in `admin` too); KT_ACCESS_POLICY_NOT_FOUND when there is none. */
@@ -178,16 +207,18 @@ export class AccessRepo {
   /** Revokes a token at once (idempotent); KT_TOKEN_NOT_FOUND for an unknown id. */
   async revokeToken(id: string): Promise<TokenInfo> {
     const now = this.clock.now();
-    return transact(this.state.db, async (trx) => {
+    const revoked = await transact(this.state.db, async (trx) => {
       const row = await trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw new KeyturnError('KT_TOKEN_NOT_FOUND', `no token ${/^[A-Za-z0-9_]{1,64}$/.test(id) ? id : 'with that id'}`);
       if (row.revoked_at === null) {
-        this.#authenticated.clear();
         await trx.updateTable('tokens').set({ revoked_at: now }).where('id', '=', id).execute();
         await this.audit?.record({ action: 'access.token.revoke', path: id }, trx);
       }
       return info({ ...row, revoked_at: row.revoked_at ?? now });
     });
+    // After the commit: an authentication between a clear and the commit would trust the token again.
+    this.#authenticated.clear();
+    return revoked;
   }
 
   /** The identity a token stands for, recording its use; KT_TOKEN_INVALID for any token that is not current. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
 import { compileGlob, globProblem } from './path-glob.js';
-import { adminPolicy, decide, parsePolicy } from './policy.js';
+import { adminPolicy, breakGlassOf, decide, parsePolicy } from './policy.js';
 
 describe('path globs', () => {
   it.each([
@@ -83,6 +83,9 @@ describe('policy decisions', () => {
     ['deny with a grant', 'rules:\n  - path: a\n    capabilities: [deny, read]\n', '`deny` stands alone'],
     ['a bad glob', 'rules:\n  - path: a//b\n    capabilities: [read]\n', 'rules.0.path'],
     ['an unknown key', 'rules:\n  - path: a\n    capabilities: [read]\n    when: always\n', 'rules.0'],
+    ['a break-glass deny', 'rules:\n  - path: a\n    capabilities: [deny]\n    breakGlass: true\n', 'cannot be break-glass'],
+    ['breakGlass: false', 'rules:\n  - path: a\n    capabilities: [read]\n    breakGlass: false\n', 'rules.0.breakGlass'],
+    ['a bad maxTtl', 'rules:\n  - path: a\n    capabilities: [read]\n    breakGlass: { maxTtl: 8d }\n', 'maxTtl'],
   ])('refuses a document with %s, naming where', (_what, text, where) => {
     let caught: unknown;
     try {
@@ -92,6 +95,18 @@ describe('policy decisions', () => {
     }
     expect(isKeyturnError(caught, 'KT_ACCESS_POLICY_INVALID')).toBe(true);
     expect((caught as Error).message).toContain(where);
+  });
+
+  it('marks break-glass paths: any matching rule of any policy gates the read, the smallest maxTtl wins', () => {
+    const db = parsePolicy('db', 'rules:\n  - path: prod/db/*\n    capabilities: [read]\n  - path: prod/db/root\n    capabilities: [read]\n    breakGlass: true\n');
+    const long = parsePolicy('long', 'rules:\n  - path: prod/**\n    capabilities: [list]\n    breakGlass: { maxTtl: 4h }\n');
+    expect(breakGlassOf([db], 'prod/db/root')).toEqual({ maxTtlMs: 3_600_000 });
+    expect(breakGlassOf([db], 'prod/db/app')).toBeNull();
+    expect(breakGlassOf([long], 'prod/db/app')).toEqual({ maxTtlMs: 14_400_000 });
+    expect(breakGlassOf([long, db], 'prod/db/root')).toEqual({ maxTtlMs: 3_600_000 });
+    expect(breakGlassOf([adminPolicy], 'prod/db/root')).toBeNull();
+    // The mark gates; it grants nothing by itself (long grants only list).
+    expect(decide([long], 'prod/db/app', 'read').allowed).toBe(false);
   });
 
   it('refuses a bad policy name', () => {

@@ -7,6 +7,10 @@
  * The built-in policy `admin` grants every capability on every path; it bootstraps the first
  * admin token and cannot be replaced.
  *
+ * A rule may also say `breakGlass: true` (or `breakGlass: { maxTtl: 4h }`): reading a matching
+ * path with a token carrying the policy then needs an approved break-glass grant as well as a
+ * grant of `read` ({@link breakGlassOf}; src/access/breakglass/). It adds a gate, never access.
+ *
  * @example
  * ```ts
  * const app = parsePolicy('app', 'rules:\n  - path: prod/app/*\n    capabilities: [read, list]\n');
@@ -14,6 +18,7 @@
  * decide([app], 'prod/db/root', 'read');    // { allowed: false, reason: 'no rule grants read on prod/db/root' }
  * ```
  */
+import { parseDuration } from '../core/duration.js';
 import { issueLines } from '../core/issues.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -24,6 +29,23 @@ import { compileGlob, globProblem } from './path-glob.js';
 export const ADMIN_POLICY = 'admin';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** How long a break-glass grant lasts by default, and at most when a rule names no `maxTtl`. */
+export const BREAKGLASS_DEFAULT_TTL_MS = 3_600_000;
+/** The longest `maxTtl` a rule may give. */
+const BREAKGLASS_MAX_TTL_MS = 7 * 86_400_000;
+
+const breakGlassSchema = z.union([
+  z.literal(true),
+  z
+    .object({
+      maxTtl: z.string().superRefine((text, ctx) => {
+        const ms = parseDuration(text);
+        if (ms === null || ms > BREAKGLASS_MAX_TTL_MS) ctx.addIssue({ code: 'custom', message: 'maxTtl is a duration such as 30m, 4h or 1d, at most 7d' });
+      }),
+    })
+    .strict(),
+]);
 
 const documentSchema = z
   .object({
@@ -40,8 +62,10 @@ const documentSchema = z
               .array(z.enum(RULE_CAPABILITIES))
               .min(1)
               .refine((caps) => !caps.includes('deny') || caps.length === 1, { message: '`deny` stands alone: a rule either denies or grants' }),
+            breakGlass: breakGlassSchema.optional().describe('reads of matching paths need an approved break-glass grant'),
           })
-          .strict(),
+          .strict()
+          .refine((r) => r.breakGlass === undefined || !r.capabilities.includes('deny'), { message: 'a `deny` rule cannot be break-glass: it already refuses everything' }),
       )
       .min(1)
       .max(1000),
@@ -53,6 +77,8 @@ export interface Rule {
   readonly pattern: RegExp;
   readonly deny: boolean;
   readonly grants: ReadonlySet<Capability>;
+  /** Set when reads of matching paths need a break-glass grant: the longest window a request may ask for. */
+  readonly breakGlass: { readonly maxTtlMs: number } | null;
 }
 
 export interface Policy {
@@ -83,13 +109,20 @@ export function parsePolicy(name: string, text: string): Policy {
   return Object.freeze({
     name,
     description: result.data.description ?? null,
-    rules: Object.freeze(result.data.rules.map((r) => toRule(r.path, r.capabilities))),
+    rules: Object.freeze(result.data.rules.map((r) => toRule(r.path, r.capabilities, r.breakGlass))),
   });
 }
 
-function toRule(path: string, capabilities: readonly string[]): Rule {
+function toRule(path: string, capabilities: readonly string[], breakGlass?: true | { maxTtl: string }): Rule {
   const deny = capabilities.includes('deny');
-  return Object.freeze({ path, pattern: compileGlob(path), deny, grants: new Set(deny ? [] : (capabilities as Capability[])) });
+  const maxTtlMs = breakGlass === undefined ? null : breakGlass === true ? BREAKGLASS_DEFAULT_TTL_MS : (parseDuration(breakGlass.maxTtl) as number);
+  return Object.freeze({
+    path,
+    pattern: compileGlob(path),
+    deny,
+    grants: new Set(deny ? [] : (capabilities as Capability[])),
+    breakGlass: maxTtlMs === null ? null : Object.freeze({ maxTtlMs }),
+  });
 }
 
 /** The built-in `admin` policy: every capability on every path. */
@@ -108,4 +141,26 @@ export function decide(policies: readonly Policy[], path: string, capability: Ca
     }
   }
   return granted ? { allowed: true } : { allowed: false, reason: `no rule grants ${capability} on ${path}` };
+}
+
+/**
+ * Whether reading `path` with `policies` needs a break-glass grant: null when no matching rule of
+ * any of them says `breakGlass`; else the longest window a request may ask for (the smallest
+ * `maxTtl` of those rules: the strictest wins).
+ *
+ * @example
+ * ```ts
+ * breakGlassOf([parsePolicy('db', 'rules:\n  - path: prod/db/root\n    capabilities: [read]\n    breakGlass: true\n')], 'prod/db/root');
+ * // { maxTtlMs: 3_600_000 }
+ * ```
+ */
+export function breakGlassOf(policies: readonly Policy[], path: string): { maxTtlMs: number } | null {
+  let max: number | null = null;
+  for (const policy of policies) {
+    for (const rule of policy.rules) {
+      if (rule.breakGlass === null || !rule.pattern.test(path)) continue;
+      max = max === null ? rule.breakGlass.maxTtlMs : Math.min(max, rule.breakGlass.maxTtlMs);
+    }
+  }
+  return max === null ? null : { maxTtlMs: max };
 }

@@ -17,6 +17,7 @@
  * @example
  * ```ts
  * await writeExport(audit, { from: 0 }, 'audit-export.jsonl');
+ * for await (const chunk of exportChunks(audit, { from: 0 })) res.write(chunk); // the same lines, streamed
  * const result = verifyExport(parseExport(readFileSync('audit-export.jsonl', 'utf8')), vkey);
  * ```
  */
@@ -53,11 +54,21 @@ export interface ParsedExport {
   readonly checkpoints: readonly string[];
 }
 
+/** What an export held, once written. */
+export interface ExportCounts {
+  first: number;
+  events: number;
+  checkpoints: number;
+  checkpointSize: number;
+}
+
 /**
- * Writes the events from seq `from` on, the prefix before them and the checkpoints covering
- * them (signing one first if the log grew since the last), to `file`.
+ * The export's lines (each ending in a newline), in chunks: the header, the events from seq
+ * `from` on, a page at a time, then the checkpoints covering them (one is signed first if the
+ * log grew since the last). `counts` is filled in as it goes. What `writeExport` writes to a file
+ * and the API streams.
  */
-export async function writeExport(log: AuditLog, range: { from: number }, file: string): Promise<ExportSummary> {
+export async function* exportChunks(log: AuditLog, range: { from: number }, counts: ExportCounts = { first: 0, events: 0, checkpoints: 0, checkpointSize: 0 }): AsyncGenerator<string> {
   const cover = await log.checkpoint();
   const from = Math.max(0, Math.min(range.from, cover.size));
   const prefix = new CompactRange();
@@ -83,20 +94,39 @@ export async function writeExport(log: AuditLog, range: { from: number }, file: 
     first: from,
     prefix: { size: from, nodes: prefix.nodes().map((n) => Buffer.from(n).toString('base64')), lastHash: lastHash?.toString('base64') ?? null },
   };
+  Object.assign(counts, { first: from, events: 0, checkpoints: checkpoints.length, checkpointSize: cover.size });
+  yield `${JSON.stringify(header)}\n`;
+  for (let next = from; ;) {
+    const rows = await log.between(next, undefined, EXPORT_PAGE);
+    if (rows.length === 0) break;
+    counts.events += rows.length;
+    next = (rows[rows.length - 1] as LeafRow).seq + 1;
+    yield rows.map((r: LeafRow) => `${JSON.stringify({ type: 'event', seq: r.seq, id: r.id, leaf: r.leaf })}\n`).join('');
+  }
+  yield checkpoints.map((c) => `${JSON.stringify({ type: 'checkpoint', size: c.size, note: c.note })}\n`).join('');
+}
+
+/** Events per chunk of an export. */
+const EXPORT_PAGE = 1000;
+
+/**
+ * Writes the events from seq `from` on, the prefix before them and the checkpoints covering
+ * them (signing one first if the log grew since the last), to `file`.
+ */
+export async function writeExport(log: AuditLog, range: { from: number }, file: string): Promise<ExportSummary> {
+  const counts: ExportCounts = { first: 0, events: 0, checkpoints: 0, checkpointSize: 0 };
+  const chunks = exportChunks(log, range, counts);
+  // The first chunk (the header) is computed before the file is created, as before.
+  const first = await chunks.next();
   const handle = await open(file, 'w', 0o600);
-  let events = 0;
   try {
-    await handle.write(`${JSON.stringify(header)}\n`);
-    await log.pages(from, async (rows) => {
-      events += rows.length;
-      await handle.write(rows.map((r: LeafRow) => `${JSON.stringify({ type: 'event', seq: r.seq, id: r.id, leaf: r.leaf })}\n`).join(''));
-    });
-    await handle.write(checkpoints.map((c) => `${JSON.stringify({ type: 'checkpoint', size: c.size, note: c.note })}\n`).join(''));
+    if (!first.done) await handle.write(first.value);
+    for await (const chunk of chunks) if (chunk !== '') await handle.write(chunk);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return { file, first: from, events, checkpoints: checkpoints.length, checkpointSize: cover.size };
+  return { file, ...counts };
 }
 
 /**

@@ -102,8 +102,8 @@ export function engineAuditPort(log: AuditLog, ctx?: AuditContext): AuditPort {
 }
 
 /**
- * The access repository's audit hook: `access.policy.put`, `access.token.create` and
- * `access.token.revoke` events, committed with the change they record.
+ * The access repository's audit hook: `access.policy.put`, `access.policy.delete`,
+ * `access.token.create` and `access.token.revoke` events, committed with the change they record.
  *
  * @example
  * ```ts

@@ -379,6 +379,35 @@ export const ERRORS = {
     'Scrape from the same host (127.0.0.1 or ::1), or ask the operator for --metrics token and a token allowed audit on the path metrics.',
   ),
 
+  // ── break-glass ───────────────────────────────────────────────────────
+  KT_BREAKGLASS_REQUIRED: spec(
+    403,
+    'Reading this path needs an approved break-glass grant.',
+    'Request one: `keyturn breakglass request PATH --reason TEXT`; two other people approve it (`keyturn breakglass approve ID`); then read within the window. docs/access.md.',
+  ),
+  KT_BREAKGLASS_NOT_NEEDED: spec(
+    400,
+    'This path is not break-glass for the token: no request is needed.',
+    'Read it directly with the token; break-glass applies only to paths a rule of its policies marks `breakGlass`.',
+  ),
+  KT_BREAKGLASS_NOT_FOUND: spec(404, 'No break-glass request with that id.', 'List requests with `keyturn breakglass ls`.'),
+  KT_BREAKGLASS_SELF_APPROVAL: spec(
+    403,
+    'A break-glass request cannot be approved by the subject who made it.',
+    'Two other people (tokens of other subjects, with `approve` on the path) must approve it.',
+  ),
+  KT_BREAKGLASS_NOT_PENDING: spec(
+    409,
+    'The break-glass request is no longer pending (approved, denied, lapsed or closed).',
+    'See its state with `keyturn breakglass ls`; make a new request if access is still needed.',
+  ),
+  KT_BREAKGLASS_SERVER_UNREACHABLE: spec(503, 'The server at KEYTURN_ADDR did not answer.', 'Check KEYTURN_ADDR and that `keyturn server` runs there (`curl $KEYTURN_ADDR/healthz`).'),
+  KT_BREAKGLASS_SERVER_REQUIRED: spec(
+    400,
+    'Break-glass works through the server: approvals need authenticated identities.',
+    'Set KEYTURN_ADDR (e.g. http://127.0.0.1:8787) and KEYTURN_TOKEN to your API token, then run the command again.',
+  ),
+
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -5,6 +5,8 @@
  * header and carried by the audit events the request causes. Errors are JSON with a KT_ code and
  * the registry's status (./errors.ts). Nothing logs a request body or a value. Every response is
  * timed by route pattern for `/metrics` (src/metrics/), unless metrics are off.
+ * the registry's status (./errors.ts). Nothing logs a request body or a value. While it runs, a
+ * timer closes ended break-glass windows and rotates their secrets (src/access/breakglass/sweep.ts).
  *
  * @example
  * ```ts
@@ -15,10 +17,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
+import { BreakGlassRepo } from '../access/breakglass/repo.js';
+import { startBreakGlassSweeper, sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
+import { requestContext } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
@@ -36,10 +41,31 @@ export interface ServerOptions {
   authFailures?: ThrottleOptions;
   /** Serve HTTPS with this certificate and key (./tls.ts); `app.server.setSecureContext` swaps them later. */
   https?: { cert: Buffer; key: Buffer };
+  /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
+  breakGlassSweepMs?: number | false;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
   metrics?: MetricsOptions & { access?: MetricsAccess };
+}
+
+const SERVER_CONTEXT = Object.freeze({ actor: 'system:server', source: 'api', correlationId: null });
+
+/**
+ * What the break-glass sweep needs from an open Keyturn: its state, audit log, and the engine's
+ * rotate (the run's correlation id is the request's id), recording as `system:server`.
+ */
+export function breakGlassSweepDeps(kt: Keyturn): SweepDeps {
+  return {
+    state: kt.state,
+    audit: kt.audit,
+    context: SERVER_CONTEXT,
+    log: kt.log,
+    rotate: async (path, correlationId) => {
+      const run = await (await kt.engine()).rotate(path, { correlationId });
+      return { id: run.id, status: run.status, errorCode: run.errorCode };
+    },
+  };
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -58,7 +84,8 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     },
   }) as unknown as FastifyInstance;
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
-  const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, { actor: 'system:server', source: 'api', correlationId: null }));
+  const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, SERVER_CONTEXT));
+  const sweepDeps = breakGlassSweepDeps(kt);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-correlation-id', request.id);
   });
@@ -83,6 +110,9 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     kt,
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
+    breakGlass: new BreakGlassRepo(kt.state, kt.clock, kt.audit),
+    sweepBreakGlass: (now) => sweepBreakGlass(sweepDeps, now),
+    accessOf: (request, who) => new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, requestContext(request, who))),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
     metrics,
   };
@@ -99,6 +129,10 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     }),
   );
   mountRoutes(app, routes, deps);
+  if (options.breakGlassSweepMs !== false) {
+    const stop = startBreakGlassSweeper({ ...sweepDeps, now: () => kt.clock.now() }, options.breakGlassSweepMs ?? 30_000);
+    app.addHook('onClose', async () => stop());
+  }
   await app.ready();
   return app;
 }

@@ -12,6 +12,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
+import type { AuditContext } from '../audit/context.js';
 import type { Capability } from '../access/capabilities.js';
 import { decide } from '../access/policy.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
@@ -40,4 +41,25 @@ export function allow(who: Identity, path: string, capability: Capability): void
 /** Whether the identity may (for filtering lists, where a refusal is not an error). */
 export function may(who: Identity, path: string, capability: Capability): boolean {
   return decide(who.policies, path, capability).allowed;
+}
+
+/** Who the audit events of a request name: the token, source `api`, the request's correlation id. */
+export function requestContext(request: FastifyRequest, who: Identity): AuditContext {
+  return { actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id };
+}
+
+/**
+ * Throws KT_ACCESS_DENIED unless the identity's policies grant `capability` on the whole tree: a
+ * rule whose path is exactly `**` (what managing tokens and policies, or reading the whole audit
+ * log, needs: a token that is admin over part of the tree could otherwise mint one for the rest).
+ */
+export function allowEverywhere(who: Identity, capability: Capability): void {
+  if (mayEverywhere(who, capability)) return;
+  throw new KeyturnError('KT_ACCESS_DENIED', `token ${who.tokenId} may not do this: it needs ${capability} on ** (every path)`, { details: { capability, path: '**' } });
+}
+
+/** Whether a rule with path `**` of the identity's policies grants `capability` (and none of them denies `**`). */
+export function mayEverywhere(who: Identity, capability: Capability): boolean {
+  const rules = who.policies.flatMap((p) => p.rules).filter((r) => r.path === '**');
+  return !rules.some((r) => r.deny) && rules.some((r) => r.grants.has(capability));
 }

@@ -20,6 +20,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
+import type { BreakGlassRepo } from '../access/breakglass/repo.js';
+import type { SweepReport } from '../access/breakglass/sweep.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import type { KeyturnMetrics } from '../metrics/metrics.js';
@@ -35,6 +37,12 @@ export interface RouteDeps {
   readonly kt: Keyturn;
   readonly access: AccessRepo;
   readonly throttle: AuthThrottle;
+  /** Break-glass requests, approvals and the read gate (src/access/breakglass/). */
+  readonly breakGlass: BreakGlassRepo;
+  /** Closes ended break-glass windows and rotates their secrets (the server's timer calls it too). */
+  sweepBreakGlass(now: number): Promise<SweepReport>;
+  /** The access repository as this request: its audit events name the token, source `api` and the correlation id. */
+  accessOf(request: FastifyRequest, who: Identity): AccessRepo;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
   /** This server's metrics (null when `/metrics` is off). */

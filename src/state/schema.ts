@@ -213,6 +213,40 @@ export interface TokensTable {
   last_used_at: number | null;
 }
 
+/** A break-glass request (src/access/breakglass/): its state, window and the rotation after it. */
+export interface BreakglassRequestsTable {
+  id: string;
+  path: string;
+  /** Why, as the requester wrote it (never a value; shown to approvers). */
+  reason: string;
+  /** The requester's subject, and the token it asked with. */
+  requester: string;
+  requester_token: string;
+  /** The window asked for. */
+  ttl_ms: number;
+  /** pending | approved | denied | lapsed | closed */
+  state: string;
+  created_at: number;
+  /** When the second approval opened the window, and when it closes. */
+  approved_at: number | null;
+  ends_at: number | null;
+  closed_at: number | null;
+  /** null (not due) | running | rotated | failed | unconfigured */
+  rotation: string | null;
+  rotation_run_id: string | null;
+  /** The KT_ code of a failed or unconfigured rotation. */
+  rotation_error: string | null;
+  rotation_at: number | null;
+}
+
+/** One approval of a break-glass request; one per subject. */
+export interface BreakglassApprovalsTable {
+  request_id: string;
+  subject: string;
+  token_id: string;
+  created_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -232,4 +266,6 @@ export interface Schema {
   audit_sink_cursors: AuditSinkCursorsTable;
   access_policies: AccessPoliciesTable;
   tokens: TokensTable;
+  breakglass_requests: BreakglassRequestsTable;
+  breakglass_approvals: BreakglassApprovalsTable;
 }

@@ -33,6 +33,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'key', summary: 'Manage the encryption keys', load: async () => (await import('./key.js')).registerKey },
   { name: 'server', summary: 'Serve the HTTP API (tokens and path policies decide)', load: async () => (await import('./server.js')).registerServer },
   { name: 'token', summary: 'Create, list and revoke API tokens', load: async () => (await import('./token.js')).registerToken },
+  { name: 'breakglass', summary: 'Request, approve and list break-glass reads (through the server)', load: async () => (await import('./breakglass.js')).registerBreakglass },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },

@@ -1,7 +1,8 @@
-/** `keyturn policy put NAME -f FILE`, `policy ls`, `policy show NAME`: path policies for tokens (access control, not rotation). */
+/** `keyturn policy put NAME -f FILE`, `policy ls`, `policy show NAME`, `policy rm NAME`: path policies for tokens (access control, not rotation). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Policy } from '../../access/policy.js';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, readAll, table, workingDir } from '../io.js';
@@ -18,7 +19,7 @@ export function registerPolicy(program: Command, app: CliApp): void {
       'after',
       `
 A path policy is a YAML document of rules: a path glob and the capabilities it grants (read, list,
-write, rotate, delete, admin, audit), or deny. Access is denied by default; a deny on a matching
+write, rotate, delete, admin, audit, approve), or deny; breakGlass: true on a rule gates its reads. Access is denied by default; a deny on a matching
 rule wins over every grant. Globs: * within a segment (prod/db/*), ** for whole segments
 (prod/** is everything under prod/). The built-in policy admin grants everything. Rotation
 policies are something else: they live in keyturn.yaml (keyturn apply). See docs/access.md.
@@ -33,7 +34,8 @@ policies are something else: they live in keyturn.yaml (keyturn apply). See docs
 Examples:
   keyturn policy put app-read -f app-read.yaml
   keyturn policy ls
-  keyturn policy show app-read --json`,
+  keyturn policy show app-read --json
+  keyturn policy rm app-read`,
     );
 
   common(policy.command('put <name>'))
@@ -71,6 +73,19 @@ Examples:
       );
     });
 
+  common(policy.command('rm <name>'))
+    .description('Delete a policy; tokens keep its name, which then grants nothing (recorded in the audit log)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyturn policy rm app-read`,
+    )
+    .action(async (name: string, opts: CommonOptions) => {
+      await app.withKeyturn(opts, async (kt) => (await accessOf(kt)).deletePolicy(name));
+      emit(app.io, !!opts.json, { name, deleted: true }, () => `Policy ${name} deleted; tokens that carry it no longer get anything from it.`);
+    });
+
   common(policy.command('show <name>'))
     .description('Show a policy: its rules, and the document as stored')
     .addHelpText(
@@ -86,16 +101,20 @@ Examples:
         [
           `Policy ${p.name}${p.description ? `: ${p.description}` : ''}`,
           table(
-            ['PATH', 'CAPABILITIES'],
-            p.rules.map((r) => [r.path, r.deny ? 'deny' : [...r.grants].join(', ')]),
+            ['PATH', 'CAPABILITIES', 'BREAK-GLASS'],
+            p.rules.map((r) => [r.path, r.deny ? 'deny' : [...r.grants].join(', '), r.breakGlass === null ? null : `yes (at most ${r.breakGlass.maxTtlMs / 60_000}m)`]),
           ),
         ].join('\n'),
       );
     });
 }
 
-function policyJson(p: { name: string; description: string | null; rules: ReadonlyArray<{ path: string; deny: boolean; grants: ReadonlySet<string> }> }): Record<string, unknown> {
-  return { name: p.name, description: p.description, rules: p.rules.map((r) => ({ path: r.path, capabilities: r.deny ? ['deny'] : [...r.grants] })) };
+function policyJson(p: Pick<Policy, 'name' | 'description' | 'rules'>): Record<string, unknown> {
+  return {
+    name: p.name,
+    description: p.description,
+    rules: p.rules.map((r) => ({ path: r.path, capabilities: r.deny ? ['deny'] : [...r.grants], ...(r.breakGlass === null ? {} : { breakGlass: { maxTtlSeconds: r.breakGlass.maxTtlMs / 1000 } }) })),
+  };
 }
 
 async function readDocument(app: CliApp, file: string): Promise<string> {

@@ -8,9 +8,13 @@
  * ```
  */
 import type { AnyRoute } from '../route.js';
+import { auditRoutes } from './audit.js';
+import { breakGlassRoutes } from './breakglass.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
+import { policyRoutes } from './policies.js';
 import { secretRoutes } from './secrets.js';
+import { tokenRoutes } from './tokens.js';
 
 export interface RouteOptions {
   /** Who may scrape `/metrics` (default open; off: not mounted). */
@@ -18,5 +22,5 @@ export interface RouteOptions {
 }
 
 export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
+  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes(), ...auditRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
 }

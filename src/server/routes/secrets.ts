@@ -3,7 +3,8 @@
  * current version: compare-and-set), list paths by prefix. Each needs its capability on the path
  * (read, write, list); a list shows only the paths the token may list. Reads and writes are
  * audited by the store with the request's token, source `api` and correlation id: a value leaves
- * only once its read is recorded.
+ * only once its read is recorded. A read of a break-glass path also needs an open grant
+(src/access/breakglass/: KT_BREAKGLASS_REQUIRED otherwise).
  *
  * @example
  * ```ts
@@ -15,7 +16,7 @@ import { z } from 'zod';
 import { KeyturnError } from '../../core/errors.js';
 import type { SecretValue, Version } from '../../core/types.js';
 import type { VersionSelector } from '../../stores/store.js';
-import { allow, may } from '../auth.js';
+import { allow, may, requestContext } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const STAGE = z.enum(['current', 'pending', 'previous']);
@@ -52,6 +53,7 @@ export function secretRoutes(): AnyRoute[] {
       response: versionMeta.extend({ field: z.string().optional(), value: VALUE }),
       handler: async ({ request, deps, path, query: q, who }) => {
         allow(who, path, 'read');
+        await deps.breakGlass.assertRead(who, path, requestContext(request, who));
         const select: VersionSelector =
           q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : q.stage !== undefined ? { stage: q.stage } : {};
         const v = await deps.storeOf(request, who).get(path, select);
