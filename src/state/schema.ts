@@ -213,6 +213,15 @@ export interface TokensTable {
   last_used_at: number | null;
 }
 
+/** An OIDC issuer (login with a JWT): the exact `iss` it accepts and its YAML document. */
+export interface OidcIssuersTable {
+  name: string;
+  issuer: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -232,4 +241,5 @@ export interface Schema {
   audit_sink_cursors: AuditSinkCursorsTable;
   access_policies: AccessPoliciesTable;
   tokens: TokensTable;
+  oidc_issuers: OidcIssuersTable;
 }

@@ -12,6 +12,7 @@ import * as m0005 from './0005_audit_macs.js';
 import * as m0006 from './0006_one_active_run.js';
 import * as m0007 from './0007_access.js';
 import * as m0008 from './0008_token_subject.js';
+import * as m0010 from './0010_oidc.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -22,4 +23,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006_one_active_run': m0006,
   '0007_access': m0007,
   '0008_token_subject': m0008,
+  '0010_oidc': m0010,
 });
