@@ -14,6 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
+import { OidcLogin, type OidcLoginOptions } from '../access/oidc-login.js';
+import { OidcRepo } from '../access/oidc-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
@@ -31,6 +33,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per source address and window (./throttle.ts; default 10 a minute). */
   authFailures?: ThrottleOptions;
+  /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
+  oidc?: OidcLoginOptions;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
@@ -63,6 +67,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     kt,
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
+    oidc: new OidcLogin(new OidcRepo(kt.state, kt.clock, access), access, kt.clock, options.oidc),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
   };
   const routes: AnyRoute[] = apiRoutes();

@@ -20,6 +20,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
+import type { OidcLogin } from '../access/oidc-login.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import type { Keyturn } from '../runtime/keyturn.js';
@@ -34,6 +35,8 @@ export interface RouteDeps {
   readonly kt: Keyturn;
   readonly access: AccessRepo;
   readonly throttle: AuthThrottle;
+  /** OIDC / JWT login (POST /v1/auth/oidc/login). */
+  readonly oidc: OidcLogin;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
 }

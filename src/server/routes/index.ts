@@ -9,8 +9,9 @@
  */
 import type { AnyRoute } from '../route.js';
 import { healthRoutes } from './health.js';
+import { oidcRoutes } from './oidc.js';
 import { secretRoutes } from './secrets.js';
 
 export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes()];
+  return [...healthRoutes(), ...secretRoutes(), ...oidcRoutes()];
 }
