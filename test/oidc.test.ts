@@ -41,6 +41,11 @@ async function jwksServer(): Promise<{ url: string; sets: Map<string, JWK[]>; fe
   let fetches = 0;
   const server: Server = createServer((req, res) => {
     fetches += 1;
+    if (req.url === '/hang') return; // never answers
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [], pad: 'x'.repeat(600 * 1024) }));
+      return;
+    }
     const keys = sets.get(req.url ?? '');
     if (status.code !== 200 || !keys) {
       res.writeHead(status.code === 200 ? 404 : status.code).end();
@@ -329,6 +334,16 @@ describe('OIDC login', () => {
     expect((await login(app, { jwt: await sign(ec, ghClaims()) })).json()).toMatchObject({ error: { code: 'KT_OIDC_JWKS_UNAVAILABLE' } });
     // Back: the login works (no throttle from the 503s).
     expect((await login(app, { jwt: await sign(rsa, k8sClaims()) })).statusCode).toBe(200);
+    // An endpoint that never answers (the server's fetch timeout, 300 ms here), one that answers too much.
+    const oidc = new OidcRepo(kt.state, kt.clock, new AccessRepo(kt.state, kt.clock));
+    const base = 'jwksUrl: URL\naudiences: [keyturn]\nrules:\n  - claims: { sub: "*" }\n    policies: [app-read]\n';
+    await oidc.put('slow', `issuer: https://slow.example\n${base.replace('URL', `${jwks.url}/hang`)}`);
+    await oidc.put('big', `issuer: https://big.example\n${base.replace('URL', `${jwks.url}/big`)}`);
+    const timed = await server({ oidc: { jwksTimeoutMs: 300 } });
+    expect((await login(timed, { jwt: await sign(rsa, k8sClaims(undefined, { iss: 'https://slow.example' })) })).json()).toMatchObject({ error: { code: 'KT_OIDC_JWKS_UNAVAILABLE' } });
+    expect(logs).toContain('"reason":"timed out"');
+    expect((await login(timed, { jwt: await sign(rsa, k8sClaims(undefined, { iss: 'https://big.example' })) })).json()).toMatchObject({ error: { code: 'KT_OIDC_JWKS_UNAVAILABLE' } });
+    expect(logs).toContain('"reason":"answer too large"');
     // An endpoint that does not answer at all.
     await jwks.close();
     const gone = await server();
