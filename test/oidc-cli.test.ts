@@ -1,5 +1,6 @@
 /**
- * `keyturn oidc put/ls/show/rm` on a real home: a document is checked before it is stored (a bad
+ * OIDC issuers in the state database (SQLite and PostgreSQL), and `keyturn oidc put/ls/show/rm`
+ * on a real home: a document is checked before it is stored (a bad
  * one is a KT_ code naming the dot-path, and nothing changes), an issuer's `iss` is its own, its
  * policies must exist, every change is audited, and removing an issuer revokes its live sessions.
  */
@@ -7,9 +8,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
+import { OidcRepo } from '../src/access/oidc-repo.js';
+import { accessAuditHook, oidcAuditHook } from '../src/audit/hooks.js';
+import { AuditLog } from '../src/audit/log.js';
+import { manualClock, type ManualClock } from '../src/core/clock.js';
+import { expectCode } from '../src/contracts/store-contract.js';
 import { loadSettings } from '../src/config/settings.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { useCliHome } from './helpers/cli-home.js';
+import { postgresState, sqliteState, type TestState } from './helpers/state.js';
 
 const K8S = `description: prod cluster
 issuer: https://kubernetes.default.svc.cluster.local
@@ -24,6 +31,52 @@ rules:
 const APP = 'rules:\n  - path: prod/app/*\n    capabilities: [read]\n';
 
 const errorOf = (stderr: string) => (JSON.parse(stderr) as { error: { code: string; message: string } }).error;
+
+describe.each([
+  ['sqlite', sqliteState],
+  ['postgres', postgresState],
+] as Array<[string, (clock?: ManualClock) => Promise<TestState>]>)('OIDC issuers on %s', (_dialect, open) => {
+  it('stored, found by name and iss, replaced, listed, removed with their live sessions; audited', async () => {
+    const clock = manualClock();
+    const t = await open(clock);
+    try {
+      await AuditLog.initialize(t.state, t.ring, { clock });
+      const audit = await AuditLog.open(t.state, t.ring, { clock });
+      const access = new AccessRepo(t.state, clock, accessAuditHook(audit));
+      const oidc = new OidcRepo(t.state, clock, access, oidcAuditHook(audit));
+      await access.putPolicy('app', APP);
+      const before = (await audit.head()).size;
+      await expectCode(() => oidc.put('k8s', K8S.replace('[app]', '[other]')), 'KT_ACCESS_POLICY_NOT_FOUND');
+      await oidc.put('k8s', K8S);
+      expect((await oidc.byIss('https://kubernetes.default.svc.cluster.local'))?.name).toBe('k8s');
+      expect(await oidc.byIss('https://other.example')).toBeNull();
+      clock.advance(1000);
+      await oidc.put('k8s', K8S.replace('15m', '30m'));
+      expect((await oidc.get('k8s')).maxSessionTtlMs).toBe(1_800_000);
+      expect(await oidc.list()).toEqual([
+        { name: 'k8s', issuer: 'https://kubernetes.default.svc.cluster.local', description: 'prod cluster', audiences: ['keyturn'], rules: 1, updatedAt: clock.now() },
+      ]);
+      await expectCode(() => oidc.put('twin', K8S), 'KT_OIDC_ISSUER_INVALID');
+      const live = await access.createToken({ policies: ['app'], ttlMs: 60_000, subject: 'oidc:k8s:system:serviceaccount:prod:a' });
+      const expired = await access.createToken({ policies: ['app'], ttlMs: 1_000, subject: 'oidc:k8s:system:serviceaccount:prod:b' });
+      clock.advance(1_000);
+      expect(await oidc.remove('k8s')).toEqual({ name: 'k8s', revokedSessions: 1 });
+      await expectCode(() => oidc.get('k8s'), 'KT_OIDC_ISSUER_NOT_FOUND');
+      await expectCode(() => oidc.remove('k8s'), 'KT_OIDC_ISSUER_NOT_FOUND');
+      const events = (await audit.between(before)).map((r) => JSON.parse(r.leaf) as { action: string; path: string });
+      expect(events.map((e) => `${e.action} ${e.path}`)).toEqual([
+        'access.oidc.put k8s',
+        'access.oidc.put k8s',
+        `access.token.create ${live.info.id}`,
+        `access.token.create ${expired.info.id}`,
+        'access.oidc.remove k8s',
+        `access.token.revoke ${live.info.id}`,
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
 
 describe('keyturn oidc', () => {
   const home = useCliHome();
