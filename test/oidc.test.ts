@@ -1,5 +1,5 @@
 /**
- * OIDC / JWT login against a real JWKS endpoint (node:http on 127.0.0.1, keys generated with jose)
+ * OIDC / JWT login against a real JWKS endpoint (node:http on 127.0.0.1, RS256, ES256 and EdDSA keys generated with jose)
  * and real signed JWTs, through the real server (fastify's inject) on a home whose clock the test
  * moves: Kubernetes-like and GitHub-Actions-like tokens become sessions with exactly the policies
  * their rules grant; every bad JWT is the same 401; sessions end at the JWT's exp at the latest;
@@ -178,6 +178,8 @@ describe('OIDC login', () => {
     expect((await app.inject({ url: '/v1/secrets/prod/deploy/config', headers: bearer(session.token) })).json()).toMatchObject({ error: { code: 'KT_ACCESS_DENIED' } });
     expect((await app.inject({ method: 'PUT', url: '/v1/secrets/prod/app/token', headers: bearer(session.token), payload: { value: 'x' } })).statusCode).toBe(403);
 
+    const ed = await newKey('EdDSA', 'gh-ed');
+    jwks.sets.set('/gh/jwks', [ec.jwk, ed.jwk]);
     // Named issuer; the GitHub token's exp (5 min) is sooner than the issuer's 1 h default.
     const gh = await login(app, { issuer: 'github', jwt: await sign(ec, ghClaims()) });
     expect(gh.statusCode, gh.body).toBe(200);
@@ -186,10 +188,14 @@ describe('OIDC login', () => {
     const put = await app.inject({ method: 'PUT', url: '/v1/secrets/prod/deploy/config', headers: bearer(ghSession.token), payload: { value: 'v2' } });
     expect(put.statusCode, put.body).toBe(200);
     expect((await app.inject({ url: '/v1/secrets/prod/app/token', headers: bearer(ghSession.token) })).statusCode).toBe(403);
+    // EdDSA, the third default algorithm, from the same set.
+    const edLogin = await login(app, { jwt: await sign(ed, ghClaims()) });
+    expect([edLogin.statusCode, edLogin.json().policies], edLogin.body).toEqual([200, ['deploy']]);
 
     // Sessions are normal tokens: listed with their subject and issuer, never stored in clear.
     const tokens = await new AccessRepo(kt.state, kt.clock).tokens();
     expect(tokens.map((t) => [t.subject, t.description]).sort()).toEqual([
+      ['oidc:github:repo:org/app:ref:refs/heads/main', 'OIDC login through issuer github'],
       ['oidc:github:repo:org/app:ref:refs/heads/main', 'OIDC login through issuer github'],
       ['oidc:k8s:system:serviceaccount:prod:app', 'OIDC login through issuer k8s'],
     ]);
@@ -197,6 +203,7 @@ describe('OIDC login', () => {
     const events = (await kt.audit.between(0)).map((r) => JSON.parse(r.leaf) as { action: string; actor: string; source: string; path: string });
     expect(events.filter((e) => e.action === 'access.token.create').map((e) => [e.actor, e.source, e.path])).toEqual([
       ['oidc:k8s:system:serviceaccount:prod:app', 'api', session.id],
+      ['oidc:github:repo:org/app:ref:refs/heads/main', 'api', expect.stringMatching(/^tok_/)],
       ['oidc:github:repo:org/app:ref:refs/heads/main', 'api', expect.stringMatching(/^tok_/)],
     ]);
     expect(JSON.stringify(await kt.audit.between(0))).not.toContain(session.token.slice(3));
