@@ -13,6 +13,7 @@
  * ```
  */
 import type { AccessAudit } from '../access/access-repo.js';
+import type { OidcAudit } from '../access/oidc-repo.js';
 import type { Transaction } from 'kysely';
 import type { SecretValue } from '../core/types.js';
 import type { AuditPort } from '../engine/engine.js';
@@ -139,4 +140,18 @@ export function configAuditHook(log: AuditLog, ctx?: AuditContext): (trx: Transa
       trx,
     );
   };
+}
+
+/**
+ * The OIDC issuers' audit hook: `access.oidc.put` and `access.oidc.remove` events naming the
+ * issuer, committed with the change they record.
+ *
+ * @example
+ * ```ts
+ * new OidcRepo(state, clock, access, oidcAuditHook(audit, cliContext()));
+ * ```
+ */
+export function oidcAuditHook(log: AuditLog, ctx?: AuditContext): OidcAudit {
+  const who = contextFields(ctx);
+  return { record: (e, trx) => log.appendWithin({ ...who, action: e.action, path: e.path, outcome: 'success' }, trx) };
 }

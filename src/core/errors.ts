@@ -410,6 +410,24 @@ export const ERRORS = {
 
   // ── catch-all ─────────────────────────────────────────────────────────
   KT_INTERNAL: spec(500, 'Unexpected internal error.', 'Run again with KEYTURN_LOG_LEVEL=debug and report the log (it never contains secret values).'),
+
+  // ── access: OIDC / JWT login ──────────────────────────────────────────
+  KT_OIDC_ISSUER_INVALID: spec(
+    400,
+    'The OIDC issuer document is not valid.',
+    'Fix the document at the dot-path named (issuer, jwksUrl, audiences, algorithms, rules of claims and policies); see docs/access.md.',
+  ),
+  KT_OIDC_ISSUER_NOT_FOUND: spec(404, 'No OIDC issuer with that name.', 'List them with `keyturn oidc ls`; store one with `keyturn oidc put NAME -f FILE`.'),
+  KT_OIDC_LOGIN_FAILED: spec(
+    401,
+    'The OIDC login was refused.',
+    "Send a current JWT from a configured issuer, with an audience it accepts and claims its rules grant; the server's debug log says which check failed.",
+  ),
+  KT_OIDC_JWKS_UNAVAILABLE: spec(
+    503,
+    "The issuer's JSON Web Key Set could not be fetched.",
+    "Check that the issuer's jwksUrl (keyturn oidc show NAME) answers 200 with a key set from the server; retry the login.",
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

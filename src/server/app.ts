@@ -19,6 +19,8 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
 import { BreakGlassRepo } from '../access/breakglass/repo.js';
 import { startBreakGlassSweeper, sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
+import { OidcLogin, type OidcLoginOptions } from '../access/oidc-login.js';
+import { OidcRepo } from '../access/oidc-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
@@ -43,6 +45,8 @@ export interface ServerOptions {
   https?: { cert: Buffer; key: Buffer };
   /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
   breakGlassSweepMs?: number | false;
+  /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
+  oidc?: OidcLoginOptions;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
@@ -113,6 +117,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     breakGlass: new BreakGlassRepo(kt.state, kt.clock, kt.audit),
     sweepBreakGlass: (now) => sweepBreakGlass(sweepDeps, now),
     accessOf: (request, who) => new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, requestContext(request, who))),
+    oidc: new OidcLogin(new OidcRepo(kt.state, kt.clock, access), access, kt.clock, options.oidc),
     storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
     metrics,
   };

@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import type { AccessRepo, Identity } from '../access/access-repo.js';
 import type { BreakGlassRepo } from '../access/breakglass/repo.js';
 import type { SweepReport } from '../access/breakglass/sweep.js';
+import type { OidcLogin } from '../access/oidc-login.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import type { KeyturnMetrics } from '../metrics/metrics.js';
@@ -43,6 +44,8 @@ export interface RouteDeps {
   sweepBreakGlass(now: number): Promise<SweepReport>;
   /** The access repository as this request: its audit events name the token, source `api` and the correlation id. */
   accessOf(request: FastifyRequest, who: Identity): AccessRepo;
+  /** OIDC / JWT login (POST /v1/auth/oidc/login). */
+  readonly oidc: OidcLogin;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
   /** This server's metrics (null when `/metrics` is off). */

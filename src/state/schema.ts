@@ -247,6 +247,15 @@ export interface BreakglassApprovalsTable {
   created_at: number;
 }
 
+/** An OIDC issuer (login with a JWT): the exact `iss` it accepts and its YAML document. */
+export interface OidcIssuersTable {
+  name: string;
+  issuer: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -268,4 +277,5 @@ export interface Schema {
   tokens: TokensTable;
   breakglass_requests: BreakglassRequestsTable;
   breakglass_approvals: BreakglassApprovalsTable;
+  oidc_issuers: OidcIssuersTable;
 }

@@ -35,6 +35,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'token', summary: 'Create, list and revoke API tokens', load: async () => (await import('./token.js')).registerToken },
   { name: 'breakglass', summary: 'Request, approve and list break-glass reads (through the server)', load: async () => (await import('./breakglass.js')).registerBreakglass },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },
+  { name: 'oidc', summary: 'Store, list, show and remove OIDC issuers (JWT login to the API)', load: async () => (await import('./oidc.js')).registerOidc },
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },

@@ -13,6 +13,7 @@ import { breakGlassRoutes } from './breakglass.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
+import { oidcRoutes } from './oidc.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
 
@@ -22,5 +23,5 @@ export interface RouteOptions {
 }
 
 export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes(), ...auditRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
+  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes(), ...auditRoutes(), ...oidcRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
 }
