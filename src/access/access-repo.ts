@@ -28,7 +28,7 @@ import { ADMIN_POLICY, adminPolicy, assertPolicyName, parsePolicy, type Policy }
 /** Where access events go: the audit log's `appendWithin`, so they commit with the write. */
 export interface AccessAudit {
   /** `path` names what the event is about: the policy's name, the token's id (never a token). */
-  record(event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke'; path: string }, trx: Transaction<Schema>): Promise<void>;
+  record(event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke' | 'access.token.delete'; path: string }, trx: Transaction<Schema>): Promise<void>;
 }
 
 export interface TokenInfo {
@@ -219,6 +219,17 @@ export class AccessRepo {
     // After the commit: an authentication between a clear and the commit would trust the token again.
     this.#authenticated.clear();
     return revoked;
+  }
+
+  /** Deletes the records of tokens that expired before `before` (each deletion audited); returns how many. */
+  async deleteExpiredTokens(before: number): Promise<number> {
+    return transact(this.state.db, async (trx) => {
+      const gone = await trx.selectFrom('tokens').select('id').where('expires_at', '<', before).execute();
+      if (gone.length === 0) return 0;
+      await trx.deleteFrom('tokens').where('expires_at', '<', before).execute();
+      for (const { id } of gone) await this.audit?.record({ action: 'access.token.delete', path: id }, trx);
+      return gone.length;
+    });
   }
 
   /** The identity a token stands for, recording its use; KT_TOKEN_INVALID for any token that is not current. */

@@ -18,7 +18,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AccessRepo } from '../access/access-repo.js';
 import { BreakGlassRepo } from '../access/breakglass/repo.js';
-import { startBreakGlassSweeper, sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
+import { sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
+import { startJobs, type Job } from './housekeeping.js';
 import { OidcLogin, type OidcLoginOptions } from '../access/oidc-login.js';
 import { OidcRepo } from '../access/oidc-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   authFailures?: ThrottleOptions;
   /** Serve HTTPS with this certificate and key (./tls.ts); `app.server.setSecureContext` swaps them later. */
   https?: { cert: Buffer; key: Buffer };
+  /** How often the configured audit sinks are fed (default 5 s); false: only when the server stops. */
+  auditDeliveryMs?: number | false;
   /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
   breakGlassSweepMs?: number | false;
   /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
@@ -71,6 +74,9 @@ export function breakGlassSweepDeps(kt: Keyturn): SweepDeps {
     },
   };
 }
+
+/** How long an expired token's record is kept (for `token ls`) before the server deletes it. */
+export const EXPIRED_TOKENS_KEPT_MS = 7 * 86_400_000;
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -134,10 +140,16 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     }),
   );
   mountRoutes(app, routes, deps);
-  if (options.breakGlassSweepMs !== false) {
-    const stop = startBreakGlassSweeper({ ...sweepDeps, now: () => kt.clock.now() }, options.breakGlassSweepMs ?? 30_000);
-    app.addHook('onClose', async () => stop());
-  }
+  const a = kt.settings.audit;
+  const jobs: Job[] = [
+    ...(options.breakGlassSweepMs === false ? [] : [{ name: 'breakglass-sweep', everyMs: options.breakGlassSweepMs ?? 30_000, run: () => sweepBreakGlass(sweepDeps, kt.clock.now()) }]),
+    ...(options.auditDeliveryMs === false || (a.jsonl === undefined && a.http === undefined && a.syslog === undefined)
+      ? []
+      : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
+    { name: 'token-cleanup', everyMs: 3_600_000, run: () => access.deleteExpiredTokens(kt.clock.now() - EXPIRED_TOKENS_KEPT_MS) },
+  ];
+  const stopJobs = startJobs(jobs, kt.log);
+  app.addHook('onClose', async () => stopJobs());
   await app.ready();
   return app;
 }

@@ -7,7 +7,7 @@
  * `unconfigured` (the secret has no rotation policy: a human must rotate it; `breakglass ls` says so).
  * Each step is an audit event (`breakglass.lapse`, `breakglass.close`, `breakglass.rotate`).
  *
- * The server runs it on a timer ({@link startBreakGlassSweeper}); tests call it with a manual clock.
+ * The server runs it on a timer (src/server/housekeeping.ts); tests call it with a manual clock.
  *
  * @example
  * ```ts
@@ -113,23 +113,4 @@ async function rotateOnce(deps: SweepDeps, path: string, requestId: string): Pro
     const code = isKeyturnError(e) ? e.code : 'KT_INTERNAL';
     return { rotation: UNCONFIGURED.has(code) ? 'unconfigured' : 'failed', runId: null, errorCode: code };
   }
-}
-
-/**
- * Runs {@link sweepBreakGlass} every `everyMs` (default 30 s) until the returned stop is called;
- * a sweep that fails is logged and tried again at the next tick. The timer does not hold the process open.
- */
-export function startBreakGlassSweeper(deps: SweepDeps & { now: () => number }, everyMs = 30_000): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    sweepBreakGlass(deps, deps.now())
-      .catch((e: unknown) => deps.log?.warn({ code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'break-glass sweep failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }
