@@ -1,10 +1,10 @@
 /**
- * 5,000 random and malformed requests against the API (fastify's inject, seeded; the seed is in the
+ * 5,000 random and malformed requests against every route of the API (fastify's inject, seeded; the seed is in the
  * test name, KEYTURN_API_FUZZ_SEED replays a run): bad JSON, huge bodies, odd paths and query
  * strings, wrong types, bad, expired and revoked tokens, wrong methods. Every answer is a JSON
  * error with a KT_ code or a success, never a 5xx; the server answers normally afterwards; and
- * nothing was written by a refused request (the secrets and their versions are exactly what the
- * accepted writes made).
+ * nothing was written by a refused request (the secrets and their versions, the policies, the tokens
+ * and the break-glass requests are exactly what the accepted requests made).
  */
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,24 +62,35 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
       if (kind === 'lower') return { authorization: `bearer ${tokens.admin}` };
       return { authorization: `Bearer ${tokens[kind]}` };
     };
+    const HUGE = JSON.stringify({ value: 'x'.repeat(2 * 1024 * 1024) });
+    // Thunks: only the body picked is built (a 2 MiB string per request made this test take minutes).
     const bodies = (): InjectOptions['payload'] | undefined =>
-      pick([
-        undefined,
-        '{"value": ',
-        '[]',
-        'null',
-        '{"value": 1}',
-        '{"value": {"a": 1}}',
-        '{"value": "v", "expectVersion": -1}',
-        '{"value": "v", "expectVersion": "1"}',
-        '{"value": "v", "stages": ["nope"]}',
-        '{"value": "v", "extra": true}',
-        JSON.stringify({ value: 'x'.repeat(2 * 1024 * 1024) }),
-        JSON.stringify({ value: junk(64) }),
-        JSON.stringify({ value: { username: 'u', password: junk(16) } }),
-        JSON.stringify({ value: 'ok-value', expectVersion: Math.floor(rng() * 4) }),
-      ]);
+      pick<() => InjectOptions['payload'] | undefined>([
+        () => undefined,
+        () => '{"value": ',
+        () => '[]',
+        () => 'null',
+        () => '{"value": 1}',
+        () => '{"value": {"a": 1}}',
+        () => '{"value": "v", "expectVersion": -1}',
+        () => '{"value": "v", "expectVersion": "1"}',
+        () => '{"value": "v", "stages": ["nope"]}',
+        () => '{"value": "v", "extra": true}',
+        () => HUGE,
+        () => JSON.stringify({ value: junk(64) }),
+        () => JSON.stringify({ value: { username: 'u', password: junk(16) } }),
+        () => JSON.stringify({ value: 'ok-value', expectVersion: Math.floor(rng() * 4) }),
+        // The other routes' bodies: policies, tokens, break-glass, OIDC login.
+        () => JSON.stringify({ document: pick(['rules:\n  - path: fz/*\n    capabilities: [read]\n', 'rules: [', `rules:\n  - path: ${junk(5)}\n    capabilities: [fly]\n`, '']) }),
+        () => JSON.stringify({ policies: pick([['reader'], ['admin'], ['nope'], [], 'reader']), ttl: pick(['1h', '0s', 'x', 5]), subject: pick(['alice', 'bad subject', junk(3)]) }),
+        () => JSON.stringify({ path: pick(paths), reason: pick(['incident', '', junk(20)]), ttl: pick(['30m', '30d', 'x']) }),
+        () => JSON.stringify({ jwt: pick(['a.b.c', junk(40), 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.']), issuer: pick(['k8s', '', junk(4)]) }),
+      ])();
     const accepted: string[] = [];
+    const policies = new Set(['admin', 'reader']);
+    let tokensCreated = 0;
+    let requests = 0;
+    const unexpected: string[] = [];
     let fiveXx = 0;
     for (let i = 0; i < REQUESTS; i++) {
       const method = pick(['GET', 'GET', 'PUT', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const);
@@ -91,6 +102,16 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
         `/v1/secrets?prefix=${encodeURIComponent(path)}`,
         '/v1',
         '/readyz',
+        '/metrics',
+        '/openapi.json',
+        '/v1/policies',
+        `/v1/policies/${pick(['reader', 'admin', 'fuzzed', junk(3)])}`,
+        '/v1/tokens',
+        `/v1/tokens/${pick(['tok_nope', junk(6)])}`,
+        `/v1/audit/${pick(['events', 'events?limit=5', 'events?after=x', 'export?all=true', 'export', 'verify', 'checkpoint', 'proof/nope', `proof/${junk(4)}`])}`,
+        '/v1/breakglass',
+        `/v1/breakglass/${pick(['bg_nope', junk(5)])}/${pick(['approve', 'deny'])}`,
+        '/v1/auth/oidc/login',
         `/${junk(3)}`,
       ]);
       const payload = bodies();
@@ -106,7 +127,14 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
       }
       if (r.statusCode >= 400 && method !== 'HEAD')
         expect(r.json(), `${method} ${url} -> ${r.statusCode}: ${r.body.slice(0, 200)}`).toMatchObject({ error: { code: expect.stringMatching(/^KT_[A-Z_]+$/) } });
-      if (method === 'PUT' && r.statusCode === 200) accepted.push((r.json() as { path: string; id: string }).path + ' ' + (r.json() as { id: string }).id);
+      if (r.statusCode < 300 && method !== 'GET' && method !== 'HEAD') {
+        if (url.startsWith('/v1/secrets/') && method === 'PUT') accepted.push((r.json() as { path: string; id: string }).path + ' ' + (r.json() as { id: string }).id);
+        else if (url.startsWith('/v1/policies/') && method === 'PUT') policies.add(url.slice('/v1/policies/'.length));
+        else if (url.startsWith('/v1/policies/') && method === 'DELETE') policies.delete(url.slice('/v1/policies/'.length));
+        else if (url === '/v1/tokens' && method === 'POST') tokensCreated += 1;
+        else if (url === '/v1/breakglass' && method === 'POST') requests += 1;
+        else if (!url.startsWith('/v1/audit/checkpoint')) unexpected.push(`${method} ${url} -> ${r.statusCode}`);
+      }
     }
     expect(fiveXx, 'responses with a 5xx status').toBe(0);
     // Still answering.
@@ -119,5 +147,10 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
     const initial = 3;
     expect(stored.length).toBe(initial + accepted.length);
     for (const a of accepted) expect(stored).toContain(a);
+    // Policies, tokens and break-glass requests: exactly what the accepted requests made.
+    expect(unexpected, 'changes the API accepted that this test does not account for').toEqual([]);
+    expect(new Set((await new AccessRepo(kt.state, kt.clock).policies()).map((p) => p.name))).toEqual(policies);
+    expect((await kt.state.db.selectFrom('tokens').select('id').execute()).length).toBe(4 + tokensCreated);
+    expect((await kt.state.db.selectFrom('breakglass_requests').select('id').execute()).length).toBe(requests);
   });
 });
