@@ -76,6 +76,8 @@ export interface EngineOptions {
   onBoundary?: BoundaryHook;
   audit?: AuditPort;
   random?: () => number;
+  /** Asked at every step boundary besides `requestStop` (a server shutting down stops every engine it made). */
+  stopped?: () => boolean;
 }
 
 export interface RotateOptions {
@@ -170,6 +172,10 @@ export class Engine {
    */
   requestStop(): void {
     this.stopping = true;
+  }
+
+  private stopRequested(): boolean {
+    return this.stopping || (this.o.stopped?.() ?? false);
   }
 
   /**
@@ -378,7 +384,7 @@ export class Engine {
     let folded: Folded[] = [];
     while (run.step !== 'done') {
       const step = run.step;
-      if (this.stopping) {
+      if (this.stopRequested()) {
         const batch = merge(folded);
         return this.runs.advance(
           committed,
@@ -453,7 +459,8 @@ export class Engine {
         run = await this.fail(run, failedAt, e, scope, lease);
         worldKnown = false;
         fromChecked = false;
-        if (opts.wait && run.status === 'retrying') {
+        // A stop asked for meanwhile ends the wait now: the run stays retrying, due at its time.
+        if (opts.wait && run.status === 'retrying' && !this.stopRequested()) {
           await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
           run = committed = await this.runs.advance(run, { status: 'running' }, undefined, lease);
           continue;

@@ -58,6 +58,12 @@ export interface Keyturn {
   readonly audit: AuditLog;
   /** The store, recording its audit events with another context (a server request's token, source and correlation id). */
   storeFor(context: AuditContext): SecretStore;
+  /**
+   * A rotation engine acting for another context (a server request): its runs' events name that
+   * actor, and the store it writes through records that context. `stopped` is asked at every step
+   * boundary, as `requestStop` would (a server shutting down).
+   */
+  engineFor(context: AuditContext, options?: { stopped?: () => boolean }): Promise<Engine>;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
   deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
@@ -125,6 +131,20 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       return reports;
     };
     const onBoundary = crashHook(settings.crashAt);
+    const makeEngine = (ctx: AuditContext, s: SecretStore, stopped?: () => boolean): Promise<Engine> =>
+      import('../engine/engine.js').then(
+        ({ Engine }) =>
+          new Engine({
+            state,
+            store: s.withoutReadAudit?.() ?? s,
+            applied,
+            clock,
+            log,
+            audit: engineAuditPort(audit, ctx),
+            ...(onBoundary ? { onBoundary } : {}),
+            ...(stopped ? { stopped } : {}),
+          }),
+      );
     return {
       settings,
       state,
@@ -133,12 +153,10 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       log,
       clock,
       applied,
-      engine: () =>
-        (engine ??= import('../engine/engine.js').then(
-          ({ Engine }) => new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), ...(onBoundary ? { onBoundary } : {}) }),
-        )),
+      engine: () => (engine ??= makeEngine(context, store)),
       audit,
       storeFor,
+      engineFor: (ctx, opts = {}) => makeEngine(ctx, storeFor(ctx), opts.stopped),
       deliverAudit,
       close: async () => {
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.

@@ -17,11 +17,16 @@ import { AccessRepo } from '../access/access-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
+import { may } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
 import { apiRoutes } from './routes/index.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
+import { localRuns, localSecrets } from '../client/local.js';
+import type { AuditContext } from '../audit/context.js';
+import type { Identity } from '../access/access-repo.js';
+import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -59,11 +64,29 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
     void reply.status(err.status).send(errorBody(err));
   });
+  // Closing (SIGTERM): runs under way stop at their next step boundary, so the drain ends soon.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const contextOf = (request: { id: string }, who: Identity): AuditContext => ({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id });
   const deps: RouteDeps = {
     kt,
     access,
     throttle: new AuthThrottle(options.authFailures ?? {}, kt.clock),
-    storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
+    storeOf: (request, who) => kt.storeFor(contextOf(request, who)),
+    clientOf: (request, who) => {
+      const context = contextOf(request, who);
+      let engine: Promise<Engine> | undefined;
+      const scope = {
+        kt,
+        store: kt.storeFor(context),
+        engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
+        correlationId: request.id,
+        listable: (path: string) => may(who, path, 'list'),
+      };
+      return { secrets: localSecrets(scope), runs: localRuns(scope) };
+    },
   };
   const routes: AnyRoute[] = apiRoutes();
   let doc: unknown;

@@ -24,6 +24,7 @@ import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
+import type { RunsClient, SecretsClient } from '../client/client.js';
 import { caller } from './auth.js';
 import type { AuthThrottle } from './throttle.js';
 
@@ -36,6 +37,13 @@ export interface RouteDeps {
   readonly throttle: AuthThrottle;
   /** The store as this request: its audit events name the token, source `api` and the correlation id. */
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
+  /**
+   * The operations the CLI runs on a local home (src/client/local.ts), acting as this request: the
+   * store and the rotation engine record the token, source `api` and the correlation id; a new run
+   * carries the correlation id; lists show only the paths the token may list. Capability checks are
+   * the route's.
+   */
+  clientOf(request: FastifyRequest, who: Identity): { secrets: SecretsClient; runs: RunsClient };
 }
 
 export interface RouteContext<Q, B> {

@@ -9,8 +9,10 @@
  */
 import type { AnyRoute } from '../route.js';
 import { healthRoutes } from './health.js';
+import { rotationRoutes } from './rotations.js';
+import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 
 export function apiRoutes(): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes()];
+  return [...healthRoutes(), ...secretRoutes(), ...secretLifecycleRoutes(), ...rotationRoutes()];
 }
