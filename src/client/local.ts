@@ -11,8 +11,7 @@
  * ```
  */
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
-import { printable } from '../core/values.js';
-import type { JsonValue, SecretInfo, Version } from '../core/types.js';
+import type { SecretInfo, Version } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { Run } from '../engine/runs-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
@@ -30,15 +29,6 @@ export interface LocalScope {
   listable?(path: string): boolean;
   /** Wraps a rotation's execution (the CLI: SIGTERM and SIGINT stop it at a step boundary). */
   around?<T>(fn: () => Promise<T>): Promise<T>;
-}
-
-/** One field of a version's value: KT_FIELD_NOT_AVAILABLE for a plain string, KT_FIELD_NOT_FOUND for a missing field. */
-export function fieldOf(version: Version, field: string): JsonValue {
-  if (typeof version.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${version.path} holds a plain string, not fields`);
-  if (!Object.hasOwn(version.value, field)) {
-    throw new KeyturnError('KT_FIELD_NOT_FOUND', `${version.path} version ${version.number} has no field "${printable(field)}"; it has: ${Object.keys(version.value).join(', ')}`);
-  }
-  return version.value[field]!;
 }
 
 async function requireInfo(store: SecretStore, path: string): Promise<SecretInfo> {

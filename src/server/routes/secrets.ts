@@ -14,9 +14,9 @@
  * ```
  */
 import { z } from 'zod';
-import { fieldOf } from '../../client/local.js';
 import { runJson } from '../../client/wire.js';
 import type { SecretMetadata, SecretValue, VersionInfo } from '../../core/types.js';
+import { fieldOf } from '../../core/values.js';
 import type { VersionSelector } from '../../stores/store.js';
 import { allow, may } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
