@@ -88,9 +88,10 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
     isRemote: async (opts) => (await app.settings(opts)).remote !== undefined,
     withClient: async (opts, fn) => {
       const settings = await app.settings(opts);
+      // A run started by this command line carries its correlation id, whether here or on the server.
+      const { correlationId } = await app.auditContext();
       if (settings.remote) {
         const { remoteClient } = await import('../client/remote.js');
-        const { correlationId } = await app.auditContext();
         const client = remoteClient(settings.remote, correlationId === null ? {} : { correlationId });
         try {
           return await fn(client);
@@ -99,7 +100,7 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
         }
       }
       const { localClient } = await app.runtime();
-      return app.withKeyturn(opts, (kt) => fn(localClient(kt, { around: (run) => withGracefulStop(kt, run) })));
+      return app.withKeyturn(opts, (kt) => fn(localClient(kt, { around: (run) => withGracefulStop(kt, run), correlationId })));
     },
   };
   return app;

@@ -142,7 +142,13 @@ export function localRuns(scope: LocalScope): RunsClient {
 }
 
 /** The client over an open home (closing it is the opener's business). */
-export function localClient(kt: Keyturn, options: { around?: LocalScope['around'] } = {}): KeyturnClient {
-  const scope: LocalScope = { kt, store: kt.store, engine: () => kt.engine(), ...(options.around ? { around: options.around } : {}) };
+export function localClient(kt: Keyturn, options: { around?: LocalScope['around']; correlationId?: string | null } = {}): KeyturnClient {
+  const scope: LocalScope = {
+    kt,
+    store: kt.store,
+    engine: () => kt.engine(),
+    ...(options.around ? { around: options.around } : {}),
+    ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+  };
   return { where: 'local', secrets: localSecrets(scope), runs: localRuns(scope), close: async () => undefined };
 }

@@ -52,13 +52,15 @@ function caOf(file: string | undefined): string | undefined {
 
 /** The reason a request did not get an answer, for the message (an errno or TLS code, never the token). */
 function reasonOf(e: unknown): string {
+  // Duck-typed, not instanceof: the errors of node:net and undici may come from another realm.
   let cause: unknown = e;
-  for (let depth = 0; depth < 4 && cause instanceof Error; depth += 1) {
+  for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth += 1) {
     const code = (cause as { code?: unknown }).code;
     if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
-    cause = cause.cause;
+    cause = (cause as { cause?: unknown }).cause;
   }
-  return e instanceof Error ? e.message : 'no answer';
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : 'no answer';
 }
 
 /** The KeyturnError an error body stands for. */

@@ -158,7 +158,8 @@ Examples:
       if (asks && !onTerminal(app.io)) await confirm(app, { question: `Rotate every managed ${which(1)} (or list them with --dry-run)?`, yes: opts.yes });
       const { localClient } = await app.runtime();
       const results = await app.withKeyturn(opts, async (kt) => {
-        const runs = localClient(kt, { around: (run) => withGracefulStop(kt, run) }).runs;
+        const { correlationId } = await app.auditContext();
+        const runs = localClient(kt, { around: (run) => withGracefulStop(kt, run), correlationId }).runs;
         const paths = opts.due
           ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
           : (await kt.applied.policies())
