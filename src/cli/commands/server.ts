@@ -22,8 +22,9 @@ export function registerServer(program: Command, app: CliApp): void {
       'after',
       `
 Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME).
-Routes: GET /healthz, GET /readyz, GET /v1/secrets?prefix=P, GET /v1/secrets/PATH[?stage=|version=|field=],
-PUT /v1/secrets/PATH {"value": ..., "expectVersion": N}. Errors are JSON with a KT_ code.
+Routes: GET /healthz, GET /readyz; secrets (read, write, metadata, history, rollback, delete, restore,
+purge), rotations and runs under /v1: see docs/server.md, or GET /openapi.json. Errors are JSON with a KT_ code.
+The CLI is a client of a server with KEYTURN_ADDR and KEYTURN_TOKEN (see keyturn --help).
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
 TLS is not built in yet: listen on loopback, or put a TLS proxy in front (--insecure-http).
 
