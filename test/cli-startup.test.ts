@@ -22,10 +22,19 @@ interface Meta {
 
 /**
  * What parsing a command line may load: the CLI, the plain core helpers (errors, types, paths,
- * values, store constants), the variables table, commander, and light built-ins. Nothing that
- * opens a database, encrypts, audits or connects.
+ * values, store constants), the variables table, the JSON shapes of secrets and runs
+ * (src/client/wire.ts, no imports), commander, and light built-ins. Nothing that opens a
+ * database, encrypts, audits or connects.
  */
-const LIGHT = [/^src\/cli\//, /^src\/core\/(errors|types|values|paths|duration)\.ts$/, /^src\/config\/env-vars\.ts$/, /^src\/stores\/store\.ts$/, /node_modules\/commander\//, /^builtin-shim:/];
+const LIGHT = [
+  /^src\/cli\//,
+  /^src\/client\/wire\.ts$/,
+  /^src\/core\/(errors|types|values|paths|duration)\.ts$/,
+  /^src\/config\/env-vars\.ts$/,
+  /^src\/stores\/store\.ts$/,
+  /node_modules\/commander\//,
+  /^builtin-shim:/,
+];
 const HEAVY_BUILTINS = ['builtin-shim:node:crypto', 'builtin-shim:node:sqlite', 'builtin-shim:node:http', 'builtin-shim:node:https', 'builtin-shim:node:net'];
 const META = join(ROOT, 'dist/bundle/meta.json');
 

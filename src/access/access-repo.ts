@@ -28,7 +28,10 @@ import { ADMIN_POLICY, adminPolicy, assertPolicyName, parsePolicy, type Policy }
 /** Where access events go: the audit log's `appendWithin`, so they commit with the write. */
 export interface AccessAudit {
   /** `path` names what the event is about: the policy's name, the token's id (never a token). */
-  record(event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke' | 'access.token.delete'; path: string }, trx: Transaction<Schema>): Promise<void>;
+  record(
+    event: { action: 'access.policy.put' | 'access.policy.delete' | 'access.token.create' | 'access.token.revoke' | 'access.token.delete'; path: string },
+    trx: Transaction<Schema>,
+  ): Promise<void>;
 }
 
 export interface TokenInfo {

@@ -13,6 +13,7 @@ import type * as Runtime from './runtime.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { AuditContext } from '../audit/context.js';
 import type { CliIo } from './io.js';
+import type { KeyturnClient } from '../client/client.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -50,6 +51,14 @@ export interface CliApp {
   runtime(): Promise<typeof Runtime>;
   /** Opens Keyturn, runs `fn`, always closes. */
   withKeyturn<T>(opts: CommonOptions, fn: (kt: Keyturn) => Promise<T>): Promise<T>;
+  /** Whether this command line talks to a server (KEYTURN_ADDR is set) instead of a local home. */
+  isRemote(opts: CommonOptions): Promise<boolean>;
+  /**
+   * Runs `fn` with the client of this command line: the server at KEYTURN_ADDR (with
+   * KEYTURN_TOKEN), else the local home, opened for `fn` and closed after (a rotation there stops
+   * at a step boundary on SIGTERM or SIGINT). The secret, rotate and runs commands go through it.
+   */
+  withClient<T>(opts: CommonOptions, fn: (client: KeyturnClient) => Promise<T>): Promise<T>;
 }
 
 export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
@@ -75,6 +84,23 @@ export function createApp(io: CliIo, output: Partial<OutputMode> = {}): CliApp {
       } finally {
         await kt.close();
       }
+    },
+    isRemote: async (opts) => (await app.settings(opts)).remote !== undefined,
+    withClient: async (opts, fn) => {
+      const settings = await app.settings(opts);
+      // A run started by this command line carries its correlation id, whether here or on the server.
+      const { correlationId } = await app.auditContext();
+      if (settings.remote) {
+        const { remoteClient } = await import('../client/remote.js');
+        const client = remoteClient(settings.remote, correlationId === null ? {} : { correlationId });
+        try {
+          return await fn(client);
+        } finally {
+          await client.close();
+        }
+      }
+      const { localClient } = await app.runtime();
+      return app.withKeyturn(opts, (kt) => fn(localClient(kt, { around: (run) => withGracefulStop(kt, run), correlationId })));
     },
   };
   return app;

@@ -11,3 +11,4 @@
 export { fileMode, initHome, isHomeInitialized, openKeyturn, rotateRootKey } from '../runtime/keyturn.js';
 export { loadSettings } from '../config/settings.js';
 export { cliContext } from '../audit/context.js';
+export { localClient } from '../client/local.js';

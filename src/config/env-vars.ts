@@ -52,6 +52,23 @@ const matching =
 
 const anyText: Check = (text) => ({ value: text });
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** A server's address: https://HOST[:PORT], or http:// only to loopback (a token never crosses a network in the clear). */
+const serverAddress: Check = (text) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: 'must be a URL such as https://keyturn.example.com:8787 or http://127.0.0.1:8787' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: 'must start with https:// (or http:// to 127.0.0.1, [::1] or localhost)' };
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
+    return { problem: 'plain http:// is only for 127.0.0.1, [::1] or localhost: use https:// (the token would cross the network in the clear)' };
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) return { problem: 'must be only scheme, host and port (no path, query or credentials)' };
+  return { value: url.origin };
+};
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const ENV_VARS: readonly EnvVar[] = [
@@ -90,6 +107,14 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', meaning: 'longest one sink delivery may take before it is retried later', default: '5000', check: int(100, 600_000) },
   { name: 'KEYTURN_AUDIT_SINK_BATCH', meaning: 'events per sink delivery', default: '500', check: int(1, 100_000) },
+  {
+    name: 'KEYTURN_ADDR',
+    meaning: 'a keyturn server (https://HOST:PORT, or http://127.0.0.1:PORT): the secret, rotate and runs commands go through it',
+    unset: 'the local home',
+    check: serverAddress,
+  },
+  { name: 'KEYTURN_TOKEN', meaning: 'the API token (kt_...) sent to KEYTURN_ADDR; never printed', unset: 'none', check: anyText },
+  { name: 'KEYTURN_CACERT', meaning: "PEM file of the CA that signed KEYTURN_ADDR's certificate (a private CA)", unset: "the system's CAs", check: anyText },
   {
     name: 'KEYTURN_CRASH_AT',
     meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there',

@@ -20,6 +20,33 @@ describe('settings', () => {
     expect(JSON.stringify(s)).not.toContain('c2VjcmV0');
   });
 
+  it('KEYTURN_ADDR: https anywhere, http only to loopback, only an origin; the token is never printed', () => {
+    expect(loadSettings({}).remote).toBeUndefined();
+    const s = loadSettings({ KEYTURN_ADDR: 'https://keyturn.example.com:8787/', KEYTURN_TOKEN: 'kt_secret-token', KEYTURN_CACERT: '/etc/ca.pem' });
+    expect(s.remote).toEqual({ addr: 'https://keyturn.example.com:8787', caCertFile: '/etc/ca.pem' });
+    expect(s.remote!.token).toBe('kt_secret-token');
+    expect(JSON.stringify(s)).not.toContain('kt_secret');
+    for (const ok of ['http://127.0.0.1:8787', 'http://[::1]:9000', 'http://localhost:1234', 'https://10.0.0.5']) expect(loadSettings({ KEYTURN_ADDR: ok }).remote!.addr).toBe(ok);
+    for (const [bad, problem] of [
+      ['http://10.0.0.5:8787', 'plain http:// is only for'],
+      ['ftp://127.0.0.1', 'must start with https://'],
+      ['https://host:8787/v1', 'only scheme, host and port'],
+      ['https://user:pw@host', 'only scheme, host and port'],
+      ['host:8787', 'must start with https://'],
+      ['not a url', 'must be a URL'],
+    ]) {
+      let caught: unknown;
+      try {
+        loadSettings({ KEYTURN_ADDR: bad });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isKeyturnError(caught, 'KT_CONFIG_INVALID'), bad).toBe(true);
+      expect((caught as Error).message, bad).toContain(`KEYTURN_ADDR: `);
+      expect((caught as Error).message, bad).toContain(problem);
+    }
+  });
+
   it('reports every bad variable by name with KT_CONFIG_INVALID', () => {
     let caught: unknown;
     try {

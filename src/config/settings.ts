@@ -29,6 +29,16 @@ export interface AuditSettings {
   readonly sinkBatch: number;
 }
 
+/** Where the CLI's client goes instead of the local home (KEYTURN_ADDR). */
+export interface RemoteSettings {
+  /** The server's origin: `https://host:port` (or `http://` to loopback). */
+  readonly addr: string;
+  /** KEYTURN_TOKEN; not enumerable, so printing the settings never shows it. */
+  readonly token: string | undefined;
+  /** KEYTURN_CACERT, resolved: a PEM file of the CA to trust for `addr`. */
+  readonly caCertFile: string | undefined;
+}
+
 export interface Settings {
   readonly home: string;
   readonly sqliteFile: string;
@@ -44,6 +54,8 @@ export interface Settings {
   /** Fault injection for the crash tests: the step boundary where a rotation kills itself. */
   readonly crashAt: string | undefined;
   readonly audit: AuditSettings;
+  /** Set when KEYTURN_ADDR is: the secret, rotate and runs commands talk to that server. */
+  readonly remote: RemoteSettings | undefined;
 }
 
 export const STATE_FILE = 'keyturn.db';
@@ -66,6 +78,7 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     logLevel: e.KEYTURN_LOG_LEVEL,
     crashAt: e.KEYTURN_CRASH_AT,
     audit: auditSettings(e, home),
+    remote: remoteSettings(e),
   };
   // Not enumerable: logging or printing the settings never shows the key.
   Object.defineProperty(settings, 'rootKeyFromEnv', { value: e.KEYTURN_ROOT_KEY, enumerable: false });
@@ -94,6 +107,16 @@ interface EnvValues {
   KEYTURN_AUDIT_SINK_TIMEOUT_MS: number;
   KEYTURN_AUDIT_SINK_BATCH: number;
   KEYTURN_CRASH_AT?: string;
+  KEYTURN_ADDR?: string;
+  KEYTURN_TOKEN?: string;
+  KEYTURN_CACERT?: string;
+}
+
+function remoteSettings(e: EnvValues): RemoteSettings | undefined {
+  if (e.KEYTURN_ADDR === undefined) return undefined;
+  const remote = { addr: e.KEYTURN_ADDR, caCertFile: e.KEYTURN_CACERT === undefined ? undefined : resolve(e.KEYTURN_CACERT) };
+  Object.defineProperty(remote, 'token', { value: e.KEYTURN_TOKEN, enumerable: false });
+  return Object.freeze(remote) as RemoteSettings;
 }
 
 function auditSettings(e: EnvValues, home: string): AuditSettings {

@@ -428,6 +428,28 @@ export const ERRORS = {
     "The issuer's JSON Web Key Set could not be fetched.",
     "Check that the issuer's jwksUrl (keyturn oidc show NAME) answers 200 with a key set from the server; retry the login.",
   ),
+
+  // ── the CLI as a client of a server (KEYTURN_ADDR) ─────────────────────
+  KT_SERVER_TOKEN_MISSING: spec(
+    400,
+    'KEYTURN_ADDR names a server but KEYTURN_TOKEN is not set.',
+    "Set KEYTURN_TOKEN to an API token (created on the server's home with `keyturn token create --policy NAME`), or unset KEYTURN_ADDR to use the local home.",
+  ),
+  KT_SERVER_UNREACHABLE: spec(
+    503,
+    'The keyturn server at KEYTURN_ADDR does not answer, or its certificate is not trusted.',
+    'Check that `keyturn server` runs at that address and that KEYTURN_ADDR (scheme, host, port) is right; for a certificate from a private CA, set KEYTURN_CACERT to its PEM file.',
+  ),
+  KT_SERVER_ANSWER_INVALID: spec(
+    502,
+    'The answer from KEYTURN_ADDR is not one a keyturn server gives.',
+    'Check that KEYTURN_ADDR points at `keyturn server` (not a proxy or another service) and that the server runs the same keyturn version as this command line.',
+  ),
+  KT_REMOTE_UNSUPPORTED: spec(
+    400,
+    'This works on a local home only, not through a server (KEYTURN_ADDR).',
+    "Run it on the server's host without KEYTURN_ADDR (for example `env -u KEYTURN_ADDR keyturn ...`), or do it one secret at a time through the server.",
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -5,7 +5,7 @@
  * the fields object). Errors name sizes and field names, never the value.
  */
 import { KeyturnError } from './errors.js';
-import { STAGES, type SecretValue, type Stage } from './types.js';
+import { STAGES, type JsonValue, type SecretValue, type Stage, type Version } from './types.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 const FIELD_NAME = /^[A-Za-z0-9._-]+$/;
@@ -100,4 +100,13 @@ export function parseStage(text: string): Stage {
 export function printable(text: string): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > 64 ? `${clean.slice(0, 61)}...` : clean;
+}
+
+/** One field of a version's value: KT_FIELD_NOT_AVAILABLE for a plain string, KT_FIELD_NOT_FOUND for a missing field. */
+export function fieldOf(version: Version, field: string): JsonValue {
+  if (typeof version.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${version.path} holds a plain string, not fields`);
+  if (!Object.hasOwn(version.value, field)) {
+    throw new KeyturnError('KT_FIELD_NOT_FOUND', `${version.path} version ${version.number} has no field "${printable(field)}"; it has: ${Object.keys(version.value).join(', ')}`);
+  }
+  return version.value[field]!;
 }

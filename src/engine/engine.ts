@@ -79,6 +79,8 @@ export interface EngineOptions {
   random?: () => number;
   /** Told when each execution of a run starts and ends (metrics); never given a value. */
   observer?: RunObserver;
+  /** Asked at every step boundary besides `requestStop` (a server shutting down stops every engine it made). */
+  stopped?: () => boolean;
 }
 
 export interface RotateOptions {
@@ -173,6 +175,10 @@ export class Engine {
    */
   requestStop(): void {
     this.stopping = true;
+  }
+
+  private stopRequested(): boolean {
+    return this.stopping || (this.o.stopped?.() ?? false);
   }
 
   /**
@@ -413,7 +419,7 @@ export class Engine {
     let folded: Folded[] = [];
     while (run.step !== 'done') {
       const step = run.step;
-      if (this.stopping) {
+      if (this.stopRequested()) {
         const batch = merge(folded);
         return this.runs.advance(
           committed,
@@ -488,7 +494,8 @@ export class Engine {
         run = await this.fail(run, failedAt, e, scope, lease);
         worldKnown = false;
         fromChecked = false;
-        if (opts.wait && run.status === 'retrying') {
+        // A stop asked for meanwhile ends the wait now: the run stays retrying, due at its time.
+        if (opts.wait && run.status === 'retrying' && !this.stopRequested()) {
           await sleep(Math.max(0, (run.nextAttemptAt ?? 0) - this.o.clock.now()));
           run = committed = await this.runs.advance(run, { status: 'running' }, undefined, lease);
           continue;

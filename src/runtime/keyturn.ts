@@ -61,6 +61,12 @@ export interface Keyturn {
   storeFor(context: AuditContext): SecretStore;
   /** Tells `observer` about every run the engine of this Keyturn executes (metrics); returns the function that stops it. */
   observeRuns(observer: RunObserver): () => void;
+  /**
+   * A rotation engine acting for another context (a server request): its runs' events name that
+   * actor, and the store it writes through records that context. `stopped` is asked at every step
+   * boundary, as `requestStop` would (a server shutting down).
+   */
+  engineFor(context: AuditContext, options?: { stopped?: () => boolean }): Promise<Engine>;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
   deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
@@ -138,6 +144,21 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         for (const o of observers) o.ended(e);
       },
     };
+    const makeEngine = (ctx: AuditContext, s: SecretStore, stopped?: () => boolean): Promise<Engine> =>
+      import('../engine/engine.js').then(
+        ({ Engine }) =>
+          new Engine({
+            state,
+            store: s.withoutReadAudit?.() ?? s,
+            applied,
+            clock,
+            log,
+            audit: engineAuditPort(audit, ctx),
+            observer,
+            ...(onBoundary ? { onBoundary } : {}),
+            ...(stopped ? { stopped } : {}),
+          }),
+      );
     return {
       settings,
       state,
@@ -146,13 +167,10 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       log,
       clock,
       applied,
-      engine: () =>
-        (engine ??= import('../engine/engine.js').then(
-          ({ Engine }) =>
-            new Engine({ state, store: store.withoutReadAudit?.() ?? store, applied, clock, log, audit: engineAuditPort(audit, context), observer, ...(onBoundary ? { onBoundary } : {}) }),
-        )),
+      engine: () => (engine ??= makeEngine(context, store)),
       audit,
       storeFor,
+      engineFor: (ctx, opts = {}) => makeEngine(ctx, storeFor(ctx), opts.stopped),
       observeRuns: (o) => {
         observers.add(o);
         return () => observers.delete(o);

@@ -27,12 +27,15 @@ import { KeyturnError } from '../core/errors.js';
 import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { requestContext } from './auth.js';
+import { may } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
 import { apiRoutes } from './routes/index.js';
 import type { MetricsAccess } from './routes/metrics.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
+import { localRuns, localSecrets } from '../client/local.js';
+import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -116,6 +119,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     const err = new KeyturnError('KT_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
     void reply.status(err.status).send(errorBody(err));
   });
+  // Closing (SIGTERM): runs under way stop at their next step boundary, so the drain ends soon.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   const deps: RouteDeps = {
     kt,
     access,
@@ -124,8 +132,20 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     sweepBreakGlass: (now) => sweepBreakGlass(sweepDeps, now),
     accessOf: (request, who) => new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, requestContext(request, who))),
     oidc: new OidcLogin(new OidcRepo(kt.state, kt.clock, access), access, kt.clock, options.oidc),
-    storeOf: (request, who) => kt.storeFor({ actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id }),
     metrics,
+    storeOf: (request, who) => kt.storeFor(requestContext(request, who)),
+    clientOf: (request, who) => {
+      const context = requestContext(request, who);
+      let engine: Promise<Engine> | undefined;
+      const scope = {
+        kt,
+        store: kt.storeFor(context),
+        engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
+        correlationId: request.id,
+        listable: (path: string) => may(who, path, 'list'),
+      };
+      return { secrets: localSecrets(scope), runs: localRuns(scope) };
+    },
   };
   const routes: AnyRoute[] = apiRoutes({ metrics: metricsAccess });
   let doc: unknown;

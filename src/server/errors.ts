@@ -1,5 +1,5 @@
 /**
- * Errors as the API returns them: `{ "error": { "code": "KT_...", "message": "...", "fix": "..." } }`
+ * Errors as the API returns them: `{ "error": { "code": "KT_...", "message": "...", "fix": "...", "details": {...} } }`
  * with the registry's HTTP status. A request fastify itself refuses (bad JSON, a body too large, an
  * unknown route) gets a KT_ code too; anything unexpected is KT_INTERNAL with no detail (the
  * cause goes to the log at debug level, never a value).
@@ -13,10 +13,10 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
-/** The JSON body of an error. */
-export function errorBody(e: KeyturnError): { error: { code: string; message: string; fix: string } } {
-  const { code, message, fix } = e.toJSON();
-  return { error: { code, message, fix } };
+/** The JSON body of an error (`details` when the error has any: names and ids, never a value). */
+export function errorBody(e: KeyturnError): { error: { code: string; message: string; fix: string; details?: Record<string, unknown> } } {
+  const { code, message, fix, details } = e.toJSON();
+  return { error: { code, message, fix, ...(details ? { details } : {}) } };
 }
 
 /** What fastify's own refusals (parsing, limits, routing) become. */

@@ -74,7 +74,12 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): J
             error: {
               type: 'object',
               required: ['code', 'message', 'fix'],
-              properties: { code: { type: 'string', enum: Object.keys(ERRORS) }, message: { type: 'string' }, fix: { type: 'string' } },
+              properties: {
+                code: { type: 'string', enum: Object.keys(ERRORS) },
+                message: { type: 'string' },
+                fix: { type: 'string' },
+                details: { type: 'object', description: 'What the error is about (names, ids, numbers; never a value), when there is more to say' },
+              },
             },
           },
         },

@@ -28,6 +28,7 @@ import { issueLines } from '../core/issues.js';
 import type { KeyturnMetrics } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
+import type { RunsClient, SecretsClient } from '../client/client.js';
 import { caller } from './auth.js';
 import type { AuthThrottle } from './throttle.js';
 
@@ -50,6 +51,13 @@ export interface RouteDeps {
   storeOf(request: FastifyRequest, who: Identity): SecretStore;
   /** This server's metrics (null when `/metrics` is off). */
   readonly metrics: KeyturnMetrics | null;
+  /**
+   * The operations the CLI runs on a local home (src/client/local.ts), acting as this request: the
+   * store and the rotation engine record the token, source `api` and the correlation id; a new run
+   * carries the correlation id; lists show only the paths the token may list. Capability checks are
+   * the route's.
+   */
+  clientOf(request: FastifyRequest, who: Identity): { secrets: SecretsClient; runs: RunsClient };
 }
 
 export interface RouteContext<Q, B> {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import { pathHasPrefix, normalizePrefix } from '../../core/paths.js';
-import type { Keyturn } from '../../runtime/keyturn.js';
+import type { RunsClient } from '../../client/client.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
@@ -75,10 +75,9 @@ async function planOne(engine: Engine, path: string): Promise<Outcome> {
   }
 }
 
-async function rotateOne(kt: Keyturn, path: string, wait: boolean): Promise<Outcome> {
+async function rotateOne(runs: RunsClient, path: string, wait: boolean): Promise<Outcome> {
   try {
-    const run = await withGracefulStop(kt, async () => (await kt.engine()).rotate(path, { wait }));
-    const consumers = await (await kt.engine()).runs.consumers(run.id);
+    const { run, consumers } = await runs.rotate(path, { wait });
     return {
       path,
       status: run.status,
@@ -127,7 +126,7 @@ Examples:
 
       if (path) {
         if (opts.dryRun) {
-          const plan = await app.withKeyturn(opts, async (kt) => (await kt.engine()).plan(path));
+          const plan = await app.withClient(opts, (client) => client.runs.plan(path));
           emit(app.io, !!opts.json, { dryRun: true, ...plan }, () =>
             [
               `${plan.path}: would rotate with ${plan.strategy}${plan.target ? ` on target ${plan.target}` : ''}${plan.nextUsername ? `, setting user ${plan.nextUsername}` : ''}`,
@@ -143,19 +142,24 @@ Examples:
           if (plan.problems.length > 0) throw new KeyturnError('KT_TEMPLATE_PLACEHOLDER_UNKNOWN', `the rotation would fail before changing anything: ${plan.problems.join('; ')}`);
           return;
         }
-        const outcome = await app.withKeyturn(opts, (kt) => rotateOne(kt, path, !!opts.wait));
+        const outcome = await app.withClient(opts, (client) => rotateOne(client.runs, path, !!opts.wait));
         if (outcome.status === 'error') throw new KeyturnError(outcome.error!.code as never, outcome.error!.message);
         emit(app.io, !!opts.json, outcome.json, () => outcome.line);
         if (outcome.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', outcome.line);
         return;
       }
 
+      // Which secrets are managed, and which runs are due, is read from the home itself: not through a server yet.
+      if (await app.isRemote(opts)) throw new KeyturnError('KT_REMOTE_UNSUPPORTED', `rotate ${opts.all ? '--all' : '--due'} works on a local home; through a server, rotate one PATH at a time`);
       const prefix = normalizePrefix(opts.prefix);
       const which = (n: number) => `${opts.type ? `${opts.type} ` : ''}secret${n === 1 ? '' : 's'}${prefix ? ` at or below ${prefix}` : ''}`;
       const asks = !!opts.all && !opts.dryRun;
       // Not on a terminal, --all without --yes is refused before anything is opened, whatever matches.
       if (asks && !onTerminal(app.io)) await confirm(app, { question: `Rotate every managed ${which(1)} (or list them with --dry-run)?`, yes: opts.yes });
+      const { localClient } = await app.runtime();
       const results = await app.withKeyturn(opts, async (kt) => {
+        const { correlationId } = await app.auditContext();
+        const runs = localClient(kt, { around: (run) => withGracefulStop(kt, run), correlationId }).runs;
         const paths = opts.due
           ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
           : (await kt.applied.policies())
@@ -177,7 +181,7 @@ Examples:
         let failed = 0;
         progress(app.io, 0, paths.length, 0);
         await pool(paths, opts.concurrency, async (p) => {
-          const o = await rotateOne(kt, p, !!opts.wait);
+          const o = await rotateOne(runs, p, !!opts.wait);
           out.push(o);
           if (!succeeded(o)) failed += 1;
           if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error })}\n`);

@@ -3,39 +3,10 @@
  * A run's `step` is where its next attempt resumes; an error is shown with the step that failed
  * (`failedStep`): "failed at test: CODE: message", even when the retry resumes at set.
  */
-import type { ConsumerStatus, Run } from '../../engine/runs-repo.js';
-import type { RunStepsTable } from '../../state/schema.js';
+import type { ConsumerView, RunView as Run, StepView } from '../../client/wire.js';
 import { isoTime, table } from '../io.js';
 
-export function runJson(run: Run, consumers?: ConsumerStatus[]): Record<string, unknown> {
-  return {
-    id: run.id,
-    correlationId: run.correlationId,
-    path: run.path,
-    strategy: run.strategy,
-    status: run.status,
-    step: run.step,
-    attempt: run.attempt,
-    pendingVersionId: run.pendingVersionId,
-    fromVersionId: run.fromVersionId,
-    failedStep: run.failedStep,
-    error: run.errorCode ? { code: run.errorCode, message: run.errorMessage } : null,
-    nextAttemptAt: run.nextAttemptAt === null ? null : isoTime(run.nextAttemptAt),
-    createdAt: isoTime(run.createdAt),
-    finishedAt: run.finishedAt === null ? null : isoTime(run.finishedAt),
-    ...(consumers
-      ? {
-          consumers: consumers.map((c) => ({
-            kind: c.kind,
-            target: c.description,
-            status: c.status,
-            attempts: c.attempts,
-            error: c.errorCode ? { code: c.errorCode, message: c.errorMessage } : null,
-          })),
-        }
-      : {}),
-  };
-}
+export { runJson } from '../../client/wire.js';
 
 /** The run's error with the step that failed: "failed at test: CODE: message" (a run stopped by a signal: "CODE: message"). */
 export function runError(run: Run): string {
@@ -44,7 +15,7 @@ export function runError(run: Run): string {
   return run.errorCode === 'KT_RUN_INTERRUPTED' ? error : `failed: ${error}`;
 }
 
-export function runLine(run: Run, consumers: ConsumerStatus[]): string {
+export function runLine(run: Run, consumers: ConsumerView[]): string {
   const failedConsumers = consumers.filter((c) => c.status !== 'delivered').length;
   switch (run.status) {
     case 'done':
@@ -59,7 +30,7 @@ export function runLine(run: Run, consumers: ConsumerStatus[]): string {
   }
 }
 
-export function runDetail(run: Run, steps: RunStepsTable[], consumers: ConsumerStatus[]): string {
+export function runDetail(run: Run, steps: StepView[], consumers: ConsumerView[]): string {
   const lines = [
     table(
       ['FIELD', 'VALUE'],

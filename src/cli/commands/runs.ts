@@ -1,7 +1,8 @@
 /** `keyturn runs [PATH]`, `runs show ID`, `runs resume ID`, `runs cancel ID` (asks first; `--yes` in scripts). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
-import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { stepJson } from '../../client/wire.js';
+import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm } from '../confirm.js';
 import { emit, isoTime, table } from '../io.js';
 import { intOption } from '../options.js';
@@ -20,7 +21,7 @@ Examples:
   keyturn runs --json | jq -r '.[] | select(.status == "retrying") | .id'`,
     )
     .action(async (path: string | undefined, opts: CommonOptions & { limit: number }) => {
-      const list = await app.withKeyturn(opts, async (kt) => (await kt.engine()).runs.list({ ...(path ? { path } : {}), limit: opts.limit }));
+      const list = await app.withClient(opts, (client) => client.runs.list({ ...(path ? { path } : {}), limit: opts.limit }));
       emit(
         app.io,
         !!opts.json,
@@ -45,28 +46,8 @@ Examples:
   keyturn runs show "$(keyturn runs prod/db/app --limit 1 --json | jq -r '.[0].id')" --json`,
     )
     .action(async (id: string, opts: CommonOptions) => {
-      const { run, steps, consumers } = await app.withKeyturn(opts, async (kt) => {
-        const e = await kt.engine();
-        return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
-      });
-      emit(
-        app.io,
-        !!opts.json,
-        {
-          ...runJson(run, consumers),
-          steps: steps.map((s) => ({
-            seq: s.seq,
-            step: s.step,
-            attempt: s.attempt,
-            outcome: s.outcome,
-            errorCode: s.error_code,
-            detail: s.detail,
-            startedAt: isoTime(s.started_at),
-            ms: s.finished_at - s.started_at,
-          })),
-        },
-        () => runDetail(run, steps, consumers),
-      );
+      const { run, steps, consumers } = await app.withClient(opts, (client) => client.runs.show(id));
+      emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map(stepJson) }, () => runDetail(run, steps, consumers));
     });
 
   common(runs.command('resume <id>'))
@@ -85,10 +66,7 @@ Examples:
   keyturn runs resume run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a --wait --json`,
     )
     .action(async (id: string, opts: CommonOptions & { wait?: boolean }) => {
-      const { run, consumers } = await app.withKeyturn(opts, async (kt) => {
-        const run = await withGracefulStop(kt, async () => (await kt.engine()).resume(id, { wait: !!opts.wait }));
-        return { run, consumers: await (await kt.engine()).runs.consumers(run.id) };
-      });
+      const { run, consumers } = await app.withClient(opts, (client) => client.runs.resume(id, { wait: !!opts.wait }));
       emit(app.io, !!opts.json, runJson(run, consumers), () => runLine(run, consumers));
       if (run.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', runLine(run, consumers));
     });
@@ -107,9 +85,8 @@ Examples:
   keyturn runs cancel RUN_ID --yes --json`,
     )
     .action(async (id: string, opts: CommonOptions & { yes?: boolean }) => {
-      const run = await app.withKeyturn(opts, async (kt) => {
-        const engine = await kt.engine();
-        const current = await engine.runs.get(id);
+      const run = await app.withClient(opts, async (client) => {
+        const current = await client.runs.get(id);
         // A finished run cannot become unfinished: cancel refuses it (KT_RUN_FINISHED), so no question.
         if (current.status !== 'done' && current.status !== 'cancelled') {
           await confirm(app, {
@@ -117,7 +94,7 @@ Examples:
             yes: opts.yes,
           });
         }
-        return engine.cancel(id);
+        return client.runs.cancel(id);
       });
       emit(app.io, !!opts.json, runJson(run), () => `${run.path}: run ${run.id} cancelled; the pending version is cleared`);
     });

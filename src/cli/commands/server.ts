@@ -49,9 +49,10 @@ export function registerServer(program: Command, app: CliApp): void {
       'after',
       `
 Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --policy NAME, or
---init-token on the first start). GET /openapi.json describes every route; GET /healthz and
-GET /readyz need no token; GET /metrics as --metrics says. Errors are JSON with a KT_ code. docs/server.md has the routes.
-Every 30 s it closes ended break-glass windows and rotates their secrets (docs/access.md).
+--init-token on the first start). GET /openapi.json describes every route (docs/server.md has
+them); GET /healthz and GET /readyz need no token; GET /metrics as --metrics says. Errors are
+JSON with a KT_ code. Every 30 s it closes ended break-glass windows and rotates their secrets.
+The CLI is a client of a server with KEYTURN_ADDR and KEYTURN_TOKEN (see keyturn --help).
 SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
 SIGHUP: reads --tls-cert and --tls-key again (new connections get the new certificate).
 

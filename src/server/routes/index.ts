@@ -14,6 +14,8 @@ import { healthRoutes } from './health.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
 import { oidcRoutes } from './oidc.js';
+import { rotationRoutes } from './rotations.js';
+import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
 
@@ -23,5 +25,16 @@ export interface RouteOptions {
 }
 
 export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
-  return [...healthRoutes(), ...secretRoutes(), ...breakGlassRoutes(), ...policyRoutes(), ...tokenRoutes(), ...auditRoutes(), ...oidcRoutes(), ...metricsRoutes(options.metrics ?? 'open')];
+  return [
+    ...healthRoutes(),
+    ...secretRoutes(),
+    ...secretLifecycleRoutes(),
+    ...rotationRoutes(),
+    ...breakGlassRoutes(),
+    ...policyRoutes(),
+    ...tokenRoutes(),
+    ...auditRoutes(),
+    ...oidcRoutes(),
+    ...metricsRoutes(options.metrics ?? 'open'),
+  ];
 }

@@ -1,10 +1,12 @@
 /**
  * `/v1/secrets`: read a version (`stage`, `version`, `field`), write one (with an optional expected
- * current version: compare-and-set), list paths by prefix. Each needs its capability on the path
- * (read, write, list); a list shows only the paths the token may list. Reads and writes are
- * audited by the store with the request's token, source `api` and correlation id: a value leaves
- * only once its read is recorded. A read of a break-glass path also needs an open grant
-(src/access/breakglass/: KT_BREAKGLASS_REQUIRED otherwise).
+ * current version: compare-and-set; refused with KT_RUN_ACTIVE while the secret has an unfinished
+ * run unless `supersede`), list paths by prefix. Each needs its capability on the path (read,
+ * write, list); a list shows only the paths the token may list. Reads and writes are the CLI's own
+ * operations (src/client/local.ts), audited by the store with the request's token, source `api`
+ * and correlation id: a value leaves only once its read is recorded. Soft delete is in
+ * ./secret-lifecycle.ts. A read of a break-glass path also needs an open grant
+ * (src/access/breakglass/: KT_BREAKGLASS_REQUIRED otherwise).
  *
  * @example
  * ```ts
@@ -13,8 +15,9 @@
  * ```
  */
 import { z } from 'zod';
-import { KeyturnError } from '../../core/errors.js';
-import type { SecretValue, Version } from '../../core/types.js';
+import { runJson } from '../../client/wire.js';
+import type { SecretMetadata, SecretValue, VersionInfo } from '../../core/types.js';
+import { fieldOf } from '../../core/values.js';
 import type { VersionSelector } from '../../stores/store.js';
 import { allow, may, requestContext } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
@@ -35,12 +38,23 @@ const writeBody = z
     value: VALUE,
     expectVersion: z.number().int().min(0).optional().describe('Store only if this version number is current (0: only if the secret has no version)'),
     stages: z.array(STAGE).min(1).optional().describe('The stages the new version takes (default current)'),
+    versionId: z.string().min(1).max(128).optional().describe('The version id; repeating a put with the same id and value is a no-op'),
+    metadata: z
+      .object({
+        type: z.string().max(256).optional(),
+        description: z.string().max(4096).optional(),
+        owner: z.string().max(256).optional(),
+        tags: z.record(z.string(), z.string()).optional().describe('Replaces every tag'),
+      })
+      .strict()
+      .optional(),
+    supersede: z.boolean().optional().describe('When the secret has an unfinished rotation run: store anyway and cancel the run without touching the target (else 409 KT_RUN_ACTIVE)'),
   })
   .strict();
 
 const listQuery = z.object({ prefix: z.string().max(1024).optional().describe('Only paths under this prefix') }).strict();
 
-const versionMeta = z.object({ path: z.string(), id: z.string(), number: z.number().int(), stages: z.array(STAGE), createdAt: z.string() });
+const versionMeta = z.object({ path: z.string(), id: z.string(), number: z.number().int(), stages: z.array(STAGE), kind: z.enum(['string', 'json']), createdAt: z.string() });
 
 export function secretRoutes(): AnyRoute[] {
   return [
@@ -54,11 +68,9 @@ export function secretRoutes(): AnyRoute[] {
       handler: async ({ request, deps, path, query: q, who }) => {
         allow(who, path, 'read');
         await deps.breakGlass.assertRead(who, path, requestContext(request, who));
-        const select: VersionSelector =
-          q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : q.stage !== undefined ? { stage: q.stage } : {};
-        const v = await deps.storeOf(request, who).get(path, select);
-        if (!v) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no ${q.stage ?? 'current'} version of ${path}`);
-        return versionBody(v, q.field);
+        const select: VersionSelector = q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : { stage: q.stage ?? 'current' };
+        const v = await deps.clientOf(request, who).secrets.get(path, select);
+        return q.field === undefined ? { ...metaBody(v, path), value: v.value } : { ...metaBody(v, path), field: q.field, value: fieldOf(v, q.field) };
       },
     }),
     defineRoute({
@@ -67,14 +79,17 @@ export function secretRoutes(): AnyRoute[] {
       tag: 'secrets',
       summary: 'Store a new version (compare-and-set with expectVersion)',
       body: writeBody,
-      response: versionMeta,
+      response: versionMeta.extend({ cancelledRun: z.record(z.string(), z.unknown()).optional().describe('The run cancelled by supersede, as GET /v1/runs/{id} shows it') }),
       handler: async ({ request, deps, path, body, who }) => {
         allow(who, path, 'write');
-        const v = await deps.storeOf(request, who).put(path, body.value as SecretValue, {
+        const { version, cancelled } = await deps.clientOf(request, who).secrets.put(path, body.value as SecretValue, {
           ...(body.expectVersion === undefined ? {} : { expectCurrentVersion: body.expectVersion }),
           ...(body.stages === undefined ? {} : { stages: body.stages }),
+          ...(body.versionId === undefined ? {} : { versionId: body.versionId }),
+          ...(body.metadata === undefined ? {} : { metadata: body.metadata as Partial<SecretMetadata> }),
+          ...(body.supersede ? { supersede: true } : {}),
         });
-        return metaBody(v);
+        return { ...metaBody(version, path), ...(cancelled ? { cancelledRun: runJson(cancelled) } : {}) };
       },
     }),
     defineRoute({
@@ -94,14 +109,6 @@ export function secretRoutes(): AnyRoute[] {
 }
 
 /** A version without its value. */
-export function metaBody(v: Version): { path: string; id: string; number: number; stages: Version['stages']; createdAt: string } {
-  return { path: v.path, id: v.id, number: v.number, stages: v.stages, createdAt: new Date(v.createdAt).toISOString() };
-}
-
-function versionBody(v: Version, field: string | undefined): Record<string, unknown> {
-  const base = metaBody(v);
-  if (field === undefined) return { ...base, value: v.value };
-  if (typeof v.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${v.path} version ${v.number} is a plain string: it has no fields`);
-  if (!Object.hasOwn(v.value, field)) throw new KeyturnError('KT_FIELD_NOT_FOUND', `${v.path} version ${v.number} has no field ${field}`);
-  return { ...base, field, value: v.value[field] };
+export function metaBody(v: VersionInfo, path: string): { path: string; id: string; number: number; stages: VersionInfo['stages']; kind: VersionInfo['kind']; createdAt: string } {
+  return { path, id: v.id, number: v.number, stages: v.stages, kind: v.kind, createdAt: new Date(v.createdAt).toISOString() };
 }

@@ -1,10 +1,9 @@
 /** `keyturn secret get PATH`: print a version's value, byte for byte (a newline added only on a terminal). */
 import type { Command } from 'commander';
-import { KeyturnError } from '../../../core/errors.js';
-import { printable } from '../../../core/values.js';
+import { fieldOf } from '../../../core/values.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emitValue } from '../../io.js';
-import { requireVersion, selector, versionJson } from './shared.js';
+import { selector, versionJson } from './shared.js';
 
 interface GetOptions extends CommonOptions {
   stage?: string;
@@ -24,15 +23,8 @@ export function registerGet(secret: Command, app: CliApp): void {
     )
     .action(async (path: string, opts: GetOptions) => {
       const select = selector(opts);
-      const version = await app.withKeyturn(opts, (kt) => requireVersion(kt.store, path, select));
-      let value: unknown = version.value;
-      if (opts.field !== undefined) {
-        if (typeof version.value === 'string') throw new KeyturnError('KT_FIELD_NOT_AVAILABLE', `${path} holds a plain string, not fields`);
-        if (!Object.hasOwn(version.value, opts.field)) {
-          throw new KeyturnError('KT_FIELD_NOT_FOUND', `${path} version ${version.number} has no field "${printable(opts.field)}"; it has: ${Object.keys(version.value).join(', ')}`);
-        }
-        value = version.value[opts.field];
-      }
+      const version = await app.withClient(opts, (client) => client.secrets.get(path, select));
+      const value: unknown = opts.field === undefined ? version.value : fieldOf(version, opts.field);
       emitValue(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),
       );

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit, isoTime, table } from '../../io.js';
-import { infoJson, requireInfo, versionJson } from './shared.js';
+import { infoJson, versionJson } from './shared.js';
 
 export function registerHistory(secret: Command, app: CliApp): void {
   common(secret.command('history <path>'))
@@ -17,10 +17,7 @@ Examples:
   keyturn secret history prod/db/app --json | jq '.history[0]'`,
     )
     .action(async (path: string, opts: CommonOptions) => {
-      const { info, versions } = await app.withKeyturn(opts, async (kt) => {
-        const versions = await kt.store.versions(path);
-        return { info: await requireInfo(kt.store, path), versions };
-      });
+      const { info, versions } = await app.withClient(opts, (client) => client.secrets.history(path));
       emit(app.io, !!opts.json, { ...infoJson(info), history: versions.map(versionJson) }, () =>
         table(
           ['VERSION', 'ID', 'STAGES', 'KIND', 'CREATED'],

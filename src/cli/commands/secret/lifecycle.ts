@@ -1,6 +1,5 @@
 /** `keyturn secret rm | restore | purge PATH`: soft delete, undo it, or delete for good (purge asks first). */
 import type { Command } from 'commander';
-import { KeyturnError } from '../../../core/errors.js';
 import { DEFAULT_RECOVERY_DAYS, MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../../../stores/store.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { confirm } from '../../confirm.js';
@@ -26,10 +25,7 @@ Examples:
       intOption('--recovery-days', { min: MIN_RECOVERY_DAYS, max: MAX_RECOVERY_DAYS }),
     )
     .action(async (path: string, opts: CommonOptions & { recoveryDays?: number }) => {
-      const info = await app.withKeyturn(opts, (kt) => {
-        const days = opts.recoveryDays ?? kt.settings.recoveryDays;
-        return kt.store.remove(path, { recoveryDays: days });
-      });
+      const info = await app.withClient(opts, (client) => client.secrets.remove(path, opts.recoveryDays === undefined ? {} : { recoveryDays: opts.recoveryDays }));
       emit(app.io, !!opts.json, infoJson(info), () => `${path}: deleted; restore it with \`keyturn secret restore ${path}\` until ${isoTime(info.purgeAfter)}`);
     });
 
@@ -43,7 +39,7 @@ Examples:
   keyturn secret ls --deleted --json | jq -r '.[].path'   # what can be restored`,
     )
     .action(async (path: string, opts: CommonOptions) => {
-      const info = await app.withKeyturn(opts, (kt) => kt.store.restore(path));
+      const info = await app.withClient(opts, (client) => client.secrets.restore(path));
       emit(app.io, !!opts.json, infoJson(info), () => `${path}: restored (${info.versionCount} versions, current ${info.currentVersion?.number ?? 'none'})`);
     });
 
@@ -62,12 +58,11 @@ Examples:
   keyturn secret purge old/api-key --yes --json`,
     )
     .action(async (path: string, opts: CommonOptions & { yes?: boolean }) => {
-      await app.withKeyturn(opts, async (kt) => {
-        // A purge that would be refused anyway is refused before the question (by a store that can tell; the purge itself checks in any case).
-        const info = (await kt.store.assertPurgeable?.(path)) ?? (await kt.store.describe(path));
-        if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+      await app.withClient(opts, async (client) => {
+        // A purge that would be refused anyway is refused before the question; the purge itself checks in any case.
+        const info = await client.secrets.purgeable(path);
         await confirm(app, { question: `Purge ${path} and its ${info.versionCount} version${info.versionCount === 1 ? '' : 's'} for good (this cannot be undone)?`, yes: opts.yes });
-        await kt.store.purge(path);
+        await client.secrets.purge(path);
       });
       emit(app.io, !!opts.json, { path, purged: true }, () => `${path}: purged`);
     });

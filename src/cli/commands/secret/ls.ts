@@ -1,6 +1,5 @@
 /** `keyturn secret ls [PREFIX]`: list secrets. */
 import type { Command } from 'commander';
-import type { SecretInfo } from '../../../core/types.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit, isoTime, table } from '../../io.js';
 import { infoJson } from './shared.js';
@@ -19,14 +18,7 @@ Examples:
   keyturn secret ls --deleted`,
     )
     .action(async (prefix: string | undefined, opts: CommonOptions & { deleted?: boolean }) => {
-      const infos = await app.withKeyturn(opts, async (kt) => {
-        const out: SecretInfo[] = [];
-        for await (const path of kt.store.list(prefix ?? '', { deleted: !!opts.deleted })) {
-          const info = await kt.store.describe(path);
-          if (info) out.push(info);
-        }
-        return out;
-      });
+      const infos = await app.withClient(opts, (client) => client.secrets.list(prefix ?? '', { deleted: !!opts.deleted }));
       emit(app.io, !!opts.json, infos.map(infoJson), () => {
         if (infos.length === 0) return opts.deleted ? 'No deleted secrets.' : `No secrets${prefix ? ` under ${prefix}` : ''}.`;
         return opts.deleted

@@ -7,7 +7,6 @@
  * stores the value under the secret's lease and cancels the run without touching the target.
  */
 import type { Command } from 'commander';
-import { KeyturnError } from '../../../core/errors.js';
 import { assertValidPath } from '../../../core/paths.js';
 import type { SecretMetadata } from '../../../core/types.js';
 import { parseStage, printable } from '../../../core/values.js';
@@ -82,27 +81,15 @@ Examples:
       if (opts.owner !== undefined) metadata.owner = opts.owner;
       if (opts.tag !== undefined) metadata.tags = keyValues(opts.tag, 'KT_TAG_INVALID');
       const value = await readValue(opts, app.io, `Value for ${printable(path)} (input hidden): `);
-      const { version, cancelled } = await app.withKeyturn(opts, async (kt) => {
-        const write = () =>
-          kt.store.put(path, value, {
-            stages: [stage],
-            metadata,
-            ...(opts.versionId ? { versionId: opts.versionId } : {}),
-            ...(expectCurrentVersion === undefined ? {} : { expectCurrentVersion }),
-          });
-        const { RunsRepo } = await import('../../../engine/runs-repo.js');
-        const active = await new RunsRepo(kt.state, kt.clock).active(path);
-        let stored;
-        let cancelledRun = null;
-        if (!active) stored = await write();
-        else if (!opts.supersede)
-          throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, {
-            details: { path, runId: active.id },
-          });
-        else ({ result: stored, cancelled: cancelledRun } = await (await kt.engine()).supersedeWith(path, write));
-        kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelledRun?.id }, 'secret version stored');
-        return { version: stored, cancelled: cancelledRun };
-      });
+      const { version, cancelled } = await app.withClient(opts, (client) =>
+        client.secrets.put(path, value, {
+          stages: [stage],
+          metadata,
+          ...(opts.versionId ? { versionId: opts.versionId } : {}),
+          ...(expectCurrentVersion === undefined ? {} : { expectCurrentVersion }),
+          ...(opts.supersede ? { supersede: true } : {}),
+        }),
+      );
       warnIfOnCommandLine(opts, app.io);
       const note = cancelled ? `; run ${cancelled.id} cancelled without touching the target (${cancelled.errorCode === 'KT_RUN_SUPERSEDED' ? 'superseded by this value' : cancelled.status})` : '';
       emit(

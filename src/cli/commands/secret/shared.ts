@@ -1,10 +1,10 @@
 /** Helpers shared by the `keyturn secret` commands: value sources, version selectors, output shapes. */
 import { readFileSync } from 'node:fs';
 import { KeyturnError } from '../../../core/errors.js';
-import type { SecretInfo, SecretValue, Version, VersionInfo } from '../../../core/types.js';
+import type { SecretValue } from '../../../core/types.js';
 import { parseFields, parseJsonValue, parseStage, printable } from '../../../core/values.js';
-import type { SecretStore, VersionSelector } from '../../../stores/store.js';
-import { isoTime, readAll, type CliIo } from '../../io.js';
+import type { VersionSelector } from '../../../stores/store.js';
+import { readAll, type CliIo } from '../../io.js';
 import { canPrompt, readHidden } from '../../prompt.js';
 
 export interface ValueOptions {
@@ -170,36 +170,4 @@ export function selector(opts: { stage?: string; version?: string }): VersionSel
   return { stage: parseStage(opts.stage ?? 'current') };
 }
 
-/** Reads a version, turning "nothing there" into the precise error. */
-export async function requireVersion(store: SecretStore, path: string, select: VersionSelector): Promise<Version> {
-  const v = await store.get(path, select);
-  if (v) return v;
-  if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-  throw new KeyturnError('KT_STAGE_NOT_SET', `no version of ${path} is staged ${select.stage ?? 'current'}`);
-}
-
-export async function requireInfo(store: SecretStore, path: string): Promise<SecretInfo> {
-  const info = await store.describe(path);
-  if (!info) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-  return info;
-}
-
-export function versionJson(v: VersionInfo): Record<string, unknown> {
-  return { id: v.id, version: v.number, stages: v.stages, kind: v.kind, createdAt: isoTime(v.createdAt) };
-}
-
-export function infoJson(i: SecretInfo): Record<string, unknown> {
-  return {
-    path: i.path,
-    type: i.type,
-    description: i.description,
-    owner: i.owner,
-    tags: i.tags,
-    versions: i.versionCount,
-    current: i.currentVersion ? { id: i.currentVersion.id, version: i.currentVersion.number } : null,
-    createdAt: isoTime(i.createdAt),
-    updatedAt: isoTime(i.updatedAt),
-    deletedAt: i.deletedAt === null ? null : isoTime(i.deletedAt),
-    purgeAfter: i.purgeAfter === null ? null : isoTime(i.purgeAfter),
-  };
-}
+export { infoJson, versionJson } from '../../../client/wire.js';

@@ -1,0 +1,154 @@
+/**
+ * The client over an open Keyturn in this process: each operation of the secret, rotate and runs
+ * commands written once. The CLI uses it on a local home; the server's routes call the same
+ * functions with the request's store and engine (audited as the request's token) after their
+ * capability checks, so the CLI and the API cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * const client = localClient(kt);
+ * const { version } = await client.secrets.put('prod/api/token', 'v1', { stages: ['current'] });
+ * ```
+ */
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import type { SecretInfo, Version } from '../core/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { Run } from '../engine/runs-repo.js';
+import type { Keyturn } from '../runtime/keyturn.js';
+import type { SecretStore } from '../stores/store.js';
+import type { KeyturnClient, RunOutcome, RunsClient, SecretsClient } from './client.js';
+
+/** What the operations work with: the home, the store and engine to act through (a request's, on the server). */
+export interface LocalScope {
+  readonly kt: Keyturn;
+  readonly store: SecretStore;
+  engine(): Promise<Engine>;
+  /** The correlation id a new run carries (the request's, on the server). */
+  readonly correlationId?: string;
+  /** Which paths a list shows (the server: those the token may list); default all. */
+  listable?(path: string): boolean;
+  /** Wraps a rotation's execution (the CLI: SIGTERM and SIGINT stop it at a step boundary). */
+  around?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+async function requireInfo(store: SecretStore, path: string): Promise<SecretInfo> {
+  const info = await store.describe(path);
+  if (!info) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+  return info;
+}
+
+/** A secret whose applied policy has a target is managed: its stages follow the target, never the other way round. */
+async function refuseManaged(applied: Keyturn['applied'], path: string): Promise<void> {
+  let target: string | undefined;
+  try {
+    target = (await applied.policy(path)).target;
+  } catch (e) {
+    if (isKeyturnError(e, 'KT_POLICY_NOT_FOUND')) return;
+    throw e;
+  }
+  if (target !== undefined) {
+    throw new KeyturnError('KT_ROLLBACK_MANAGED', `${path} is managed on target ${target}: a rollback would only move its stages, and the target keeps the current password`);
+  }
+}
+
+export function localSecrets(scope: LocalScope): SecretsClient {
+  const { kt, store } = scope;
+  return {
+    get: async (path, select) => {
+      const v = await store.get(path, select);
+      if (v) return v;
+      if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+      throw new KeyturnError('KT_STAGE_NOT_SET', `no version of ${path} is staged ${select.stage ?? 'current'}`);
+    },
+    put: async (path, value, options) => {
+      const write = () =>
+        store.put(path, value, {
+          ...(options.stages ? { stages: options.stages } : {}),
+          ...(options.metadata ? { metadata: options.metadata } : {}),
+          ...(options.versionId ? { versionId: options.versionId } : {}),
+          ...(options.expectCurrentVersion === undefined ? {} : { expectCurrentVersion: options.expectCurrentVersion }),
+        });
+      const { RunsRepo } = await import('../engine/runs-repo.js');
+      const active = await new RunsRepo(kt.state, kt.clock).active(path);
+      let stored: Version;
+      let cancelled: Run | null = null;
+      if (!active) stored = await write();
+      else if (!options.supersede)
+        throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, {
+          details: { path, runId: active.id },
+        });
+      else ({ result: stored, cancelled } = await (await scope.engine()).supersedeWith(path, write));
+      kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelled?.id }, 'secret version stored');
+      return { version: stored, cancelled };
+    },
+    list: async (prefix, options) => {
+      const out: SecretInfo[] = [];
+      for await (const path of store.list(prefix, { deleted: options.deleted })) {
+        if (scope.listable && !scope.listable(path)) continue;
+        const info = await store.describe(path);
+        if (info) out.push(info);
+      }
+      return out;
+    },
+    history: async (path) => {
+      const versions = await store.versions(path);
+      return { info: await requireInfo(store, path), versions };
+    },
+    rollback: async (path) => {
+      await refuseManaged(kt.applied, path);
+      const current = await store.get(path, { stage: 'current' });
+      if (!current) throw new KeyturnError((await store.describe(path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND', `${path} has no current version`);
+      const previous = await store.get(path, { stage: 'previous' });
+      if (!previous) throw new KeyturnError('KT_NO_PREVIOUS_VERSION', `${path} has no previous version`);
+      await store.moveStage(path, 'current', previous.id, current.id);
+      kt.log.info({ path, from: current.id, to: previous.id }, 'secret rolled back');
+      return { path, current: { id: previous.id, version: previous.number }, previous: { id: current.id, version: current.number } };
+    },
+    remove: (path, options) => store.remove(path, { recoveryDays: options.recoveryDays ?? kt.settings.recoveryDays }),
+    restore: (path) => store.restore(path),
+    purgeable: async (path) => {
+      // A store that can tell says what a purge would refuse; the purge itself checks in any case.
+      const info = (await store.assertPurgeable?.(path)) ?? (await store.describe(path));
+      if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+      return info;
+    },
+    purge: (path) => store.purge(path),
+  };
+}
+
+export function localRuns(scope: LocalScope): RunsClient {
+  const around = <T>(fn: () => Promise<T>): Promise<T> => (scope.around ? scope.around(fn) : fn());
+  const withConsumers = async (engine: Engine, run: Run): Promise<RunOutcome> => ({ run, consumers: await engine.runs.consumers(run.id) });
+  return {
+    rotate: async (path, options) => {
+      const engine = await scope.engine();
+      const run = await around(() => engine.rotate(path, { wait: options.wait, ...(scope.correlationId ? { correlationId: scope.correlationId } : {}) }));
+      return withConsumers(engine, run);
+    },
+    plan: async (path) => (await scope.engine()).plan(path),
+    list: async (filter) => (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit }),
+    get: async (id) => (await scope.engine()).runs.get(id),
+    show: async (id) => {
+      const e = await scope.engine();
+      return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
+    },
+    resume: async (id, options) => {
+      const engine = await scope.engine();
+      const run = await around(() => engine.resume(id, { wait: options.wait }));
+      return withConsumers(engine, run);
+    },
+    cancel: async (id) => (await scope.engine()).cancel(id),
+  };
+}
+
+/** The client over an open home (closing it is the opener's business). */
+export function localClient(kt: Keyturn, options: { around?: LocalScope['around']; correlationId?: string | null } = {}): KeyturnClient {
+  const scope: LocalScope = {
+    kt,
+    store: kt.store,
+    engine: () => kt.engine(),
+    ...(options.around ? { around: options.around } : {}),
+    ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+  };
+  return { where: 'local', secrets: localSecrets(scope), runs: localRuns(scope), close: async () => undefined };
+}
