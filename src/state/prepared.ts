@@ -8,7 +8,8 @@
  * position in the compiled parameters gets the value named in the call. Values that are not
  * placeholders stay as compiled. On SQLite inside a transaction the statement runs on the
  * transaction's connection directly (the adapter's cached statement), skipping Kysely's per-query
- * connection hand-off; everywhere else it goes through Kysely's executor.
+ * connection hand-off; so does a read outside any transaction while the connection has none open;
+ * everywhere else it goes through Kysely's executor.
  *
  * @example
  * ```ts
@@ -75,6 +76,14 @@ export function prepared<R>(build: (db: Kysely<Schema>, p: Placeholder) => Compi
       const stmt = on.sqlite.prepare(c.sql);
       if (stmt.reader) return Promise.resolve({ rows: stmt.all(values) as R[] });
       return Promise.resolve({ rows: [], numAffectedRows: BigInt(stmt.run(values).changes) });
+    }
+    // SQLite, a read outside a transaction while none is open on the connection: it sees only
+    // committed rows, so it runs at once rather than queueing behind Kysely's connection hand-off
+    // (the hot path of every API read). While a transaction is open (its statements interleave
+    // with other requests across awaits) the read waits its turn, or it could see uncommitted rows.
+    if (on.sqlite?.raw !== undefined && !on.sqlite.raw.isTransaction) {
+      const stmt = on.sqlite.prepare(c.sql);
+      if (stmt.reader) return Promise.resolve({ rows: stmt.all(values) as R[] });
     }
     return db.executeQuery<R>(CompiledQuery.raw(c.sql, values));
   };
