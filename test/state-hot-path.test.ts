@@ -54,6 +54,31 @@ describe.each([
     }
   });
 
+  it('a read outside the transaction never sees its uncommitted rows, then sees them once committed', async () => {
+    const t = await open();
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let inserted!: () => void;
+      const didInsert = new Promise<void>((r) => (inserted = r));
+      const tx = t.state.db.transaction().execute(async (trx) => {
+        await addSecretIn(trx, 'u/one');
+        inserted();
+        await held;
+      });
+      await didInsert;
+      // The transaction is open with its row written: a read now must not return it (on SQLite it waits for the commit).
+      const during = byPath.first(t.state, t.state.db, { path: 'u/one' });
+      const settled = await Promise.race([during.then(() => 'answered'), new Promise((r) => setImmediate(() => r('waiting')))]);
+      if (settled === 'answered') expect(await during).toBeUndefined();
+      release();
+      await tx;
+      expect(await byPath.first(t.state, t.state.db, { path: 'u/one' })).toEqual({ path: 'u/one', next_version: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('work queued with beforeCommit runs once per key, last, inside the transaction; if it fails nothing commits', async () => {
     const t = await open();
     try {
