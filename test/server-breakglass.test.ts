@@ -305,7 +305,7 @@ describe('keyturn breakglass', () => {
     const ls = await runCli(['breakglass', 'ls'], { env: { KEYTURN_HOME: tmp.dir, KEYTURN_ADDR: addr, KEYTURN_TOKEN: tok.bob } });
     expect(ls.stdout).toMatch(new RegExp(`${id}\\s+prod/db/root\\s+alice\\s+approved\\s+bob,carol`));
     const down = await runCli(['breakglass', 'ls', '--json'], { env: { KEYTURN_ADDR: 'http://127.0.0.1:1', KEYTURN_TOKEN: tok.bob } });
-    expect([down.code, JSON.parse(down.stderr).error.code]).toEqual([1, 'KT_BREAKGLASS_SERVER_UNREACHABLE']);
+    expect([down.code, JSON.parse(down.stderr).error.code]).toEqual([1, 'KT_SERVER_UNREACHABLE']);
   });
 });
 

@@ -1,15 +1,20 @@
 /**
- * What the CLI's secret, rotate and runs commands need from Keyturn, as one interface with two
+ * What the CLI's secret, rotate, runs and audit commands need from Keyturn, as one interface with two
  * implementations: over an open home in this process (./local.ts, which the server's routes call
  * too, so both behave alike) and over the HTTP API (./remote.ts, with KEYTURN_ADDR and
  * KEYTURN_TOKEN). Errors are KeyturnErrors either way, so exit codes and messages match.
- * A new group (audit) is one more member here, one more implementation in each file.
+ * A new group is one more member here, one more implementation on each side (the audit group:
+ * ./local-audit.ts and ./remote-audit.ts).
  *
  * @example
  * ```ts
  * await app.withClient(opts, async (client) => client.secrets.get('prod/db/app', { stage: 'current' }));
  * ```
  */
+import type { AuditEvent } from '../audit/event.js';
+import type { ExportSummary } from '../audit/export.js';
+import type { AuditProblem } from '../audit/problem.js';
+import type { OutsideReport } from '../audit/sinks/outside-checkpoints.js';
 import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
 import type { Strategy } from '../targets/target.js';
 import type { VersionSelector } from '../stores/store.js';
@@ -81,10 +86,82 @@ export interface RunsClient {
   cancel(id: string): Promise<RunView>;
 }
 
+/**
+ * An audit event as `audit tail` shows it and `GET /v1/audit/events` returns it: its id and fields
+ * (in the leaf's order), or only its id and seq when the stored leaf no longer decodes.
+ */
+export type AuditEventView = ({ id: string } & AuditEvent) | { id: string; seq: number; invalid: true };
+
+/** Events oldest first, and the seq to read on from (`from(next, ...)`). */
+export interface AuditPage {
+  events: AuditEventView[];
+  next: number;
+}
+
+/** Which events an export holds: from a seq (a trusted checkpoint's size), since a time (epoch ms), the last hours, or all. */
+export type AuditExportRange = { from: number } | { since: number } | { hours: number } | { all: true };
+
+/** `audit verify` of the stored log. */
+export interface AuditVerifyView {
+  /** What was verified: the state database (locally), or the server's address. */
+  source: string;
+  ok: boolean;
+  size: number;
+  verifiedSize: number;
+  validCheckpoints: number;
+  /** The latest checkpoint that verified; its root in base64. */
+  latest: { size: number; root: string } | null;
+  /** The verifier key used. */
+  verifierKey: string;
+  problems: AuditProblem[];
+  /** The signed note of `latest` (what --save-trusted keeps). */
+  latestNote: string | null;
+  /** The checkpoints from outside the database (the sinks) it was checked against. */
+  outside: OutsideReport;
+}
+
+export interface AuditCheckpointView {
+  size: number;
+  /** Base64. */
+  root: string;
+  /** ISO-8601. */
+  createdAt: string;
+  /** The signed note (c2sp.org/tlog-checkpoint). */
+  note: string;
+}
+
+export interface AuditProofView {
+  id: string;
+  seq: number;
+  leaf: string;
+  leafHash: string;
+  checkpointSize: number;
+  /** The c2sp.org/tlog-proof text. */
+  proof: string;
+}
+
+export interface AuditClient {
+  /** The latest `limit` events (0: none) and the seq after them. */
+  latest(limit: number): Promise<AuditPage>;
+  /** At most `limit` events from seq `seq` on (to follow the log). */
+  from(seq: number, limit: number): Promise<AuditPage>;
+  /** Writes the export file (JSON Lines, mode 0600) and records `audit.export`. */
+  export(range: AuditExportRange, file: string): Promise<ExportSummary>;
+  /** Verifies the stored log; damage is in `problems`, never thrown. `trusted`: a checkpoint kept from before, and the file it came from. */
+  verify(options: { verifierKey?: string; trusted?: { note: string; file: string } }): Promise<AuditVerifyView>;
+  /** The latest signed checkpoint, signing one first if the log grew. */
+  checkpoint(): Promise<AuditCheckpointView>;
+  /** An event's inclusion proof (by ev_… id or seq); KT_AUDIT_EVENT_NOT_FOUND when there is none. */
+  prove(event: string): Promise<AuditProofView>;
+  /** The verifier key (C2SP vkey) and the log's origin. */
+  verifierKey(): Promise<{ verifierKey: string; origin: string }>;
+}
+
 export interface KeyturnClient {
   /** `local`, or the server's address. */
   readonly where: string;
   readonly secrets: SecretsClient;
   readonly runs: RunsClient;
+  readonly audit: AuditClient;
   close(): Promise<void>;
 }

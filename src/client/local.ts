@@ -1,6 +1,6 @@
 /**
  * The client over an open Keyturn in this process: each operation of the secret, rotate and runs
- * commands written once. The CLI uses it on a local home; the server's routes call the same
+ * commands written once (the audit group: ./local-audit.ts). The CLI uses it on a local home; the server's routes call the same
  * functions with the request's store and engine (audited as the request's token) after their
  * capability checks, so the CLI and the API cannot drift apart.
  *
@@ -17,6 +17,7 @@ import type { Run } from '../engine/runs-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
 import type { KeyturnClient, RunOutcome, RunsClient, SecretsClient } from './client.js';
+import { localAudit } from './local-audit.js';
 
 /** What the operations work with: the home, the store and engine to act through (a request's, on the server). */
 export interface LocalScope {
@@ -150,5 +151,5 @@ export function localClient(kt: Keyturn, options: { around?: LocalScope['around'
     ...(options.around ? { around: options.around } : {}),
     ...(options.correlationId ? { correlationId: options.correlationId } : {}),
   };
-  return { where: 'local', secrets: localSecrets(scope), runs: localRuns(scope), close: async () => undefined };
+  return { where: 'local', secrets: localSecrets(scope), runs: localRuns(scope), audit: localAudit(kt), close: async () => undefined };
 }

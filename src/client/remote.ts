@@ -2,9 +2,9 @@
  * The client over the HTTP API of a `keyturn server` (KEYTURN_ADDR, KEYTURN_TOKEN, KEYTURN_CACERT):
  * each operation is one request, its answer turned back into what the local client returns
  * (./wire.ts), and an error body turned back into the same KeyturnError, so the CLI prints the
- * same text, JSON and exit code either way. A server that does not answer (or whose certificate is
- * not trusted) is KT_SERVER_UNREACHABLE naming the address; an answer that is not the API's is
- * KT_SERVER_ANSWER_INVALID. The token is sent only as `Authorization: Bearer` and never printed.
+ * same text, JSON and exit code either way. The connection and its error mapping
+ * (KT_SERVER_UNREACHABLE, KT_SERVER_ANSWER_INVALID) are ./http.ts; the audit group is
+ * ./remote-audit.ts. The token is sent only as `Authorization: Bearer` and never printed.
  *
  * @example
  * ```ts
@@ -16,93 +16,16 @@
  * }
  * ```
  */
-import { readFileSync } from 'node:fs';
-import { Agent, fetch } from 'undici';
 import type { RemoteSettings } from '../config/settings.js';
-import { ERRORS, KeyturnError, type ErrorCode } from '../core/errors.js';
 import type { SecretValue, Version } from '../core/types.js';
 import type { KeyturnClient, RollbackResult, RotationPlan, RunOutcome, RunsClient, SecretsClient } from './client.js';
+import { connectServer, pathPart, query, type Json } from './http.js';
+import { remoteAudit } from './remote-audit.js';
 import { consumersFromJson, infoFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
 
-type Json = Record<string, unknown>;
-
-/** How long one answer may take: a rotation's attempt (or, with wait, its retries) is one request. */
-const ANSWER_TIMEOUT_MS = 15 * 60_000;
-
-/** A secret path in a URL: each segment escaped, the slashes kept. */
-function pathPart(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
-function query(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-  const text = q.toString();
-  return text === '' ? '' : `?${text}`;
-}
-
-function caOf(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new KeyturnError('KT_CONFIG_INVALID', `KEYTURN_CACERT: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-/** The reason a request did not get an answer, for the message (an errno or TLS code, never the token). */
-function reasonOf(e: unknown): string {
-  // Duck-typed, not instanceof: the errors of node:net and undici may come from another realm.
-  let cause: unknown = e;
-  for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth += 1) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  const message = (e as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : 'no answer';
-}
-
-/** The KeyturnError an error body stands for. */
-function errorFrom(addr: string, status: number, body: unknown): KeyturnError {
-  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
-  if (error && typeof error.code === 'string' && Object.hasOwn(ERRORS, error.code)) {
-    const details = error.details !== null && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : undefined;
-    return new KeyturnError(error.code as ErrorCode, typeof error.message === 'string' ? error.message : undefined, details ? { details } : {});
-  }
-  return new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered ${status} without a keyturn error body`, { details: { status } });
-}
-
 export function remoteClient(settings: RemoteSettings, options: { correlationId?: string } = {}): KeyturnClient {
-  const { addr } = settings;
-  if (settings.token === undefined || settings.token === '') throw new KeyturnError('KT_SERVER_TOKEN_MISSING', `KEYTURN_ADDR is ${addr} but KEYTURN_TOKEN is not set`);
-  const ca = caOf(settings.caCertFile);
-  const agent = new Agent({ headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS, ...(ca === undefined ? {} : { connect: { ca } }) });
-  const headers: Record<string, string> = { authorization: `Bearer ${settings.token}`, accept: 'application/json' };
-  if (options.correlationId) headers['x-correlation-id'] = options.correlationId;
-
-  const call = async (method: string, url: string, body?: Json): Promise<Json> => {
-    let res;
-    try {
-      res = await fetch(`${addr}${url}`, {
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        dispatcher: agent,
-      });
-    } catch (e) {
-      throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
-    }
-    let parsed: unknown;
-    try {
-      parsed = await res.json();
-    } catch {
-      parsed = null;
-    }
-    if (!res.ok) throw errorFrom(addr, res.status, parsed);
-    if (parsed === null || typeof parsed !== 'object') throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered ${res.status} without a JSON object`, { details: { status: res.status } });
-    return parsed as Json;
-  };
+  const server = connectServer(settings, options);
+  const { addr, call } = server;
 
   const outcome = (j: Json): RunOutcome => ({ run: runFromJson(j), consumers: consumersFromJson(j) });
 
@@ -167,5 +90,5 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     cancel: async (id) => runFromJson(await call('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`)),
   };
 
-  return { where: addr, secrets, runs, close: () => agent.close() };
+  return { where: addr, secrets, runs, audit: remoteAudit(server), close: () => server.close() };
 }

@@ -401,7 +401,6 @@ export const ERRORS = {
     'The break-glass request is no longer pending (approved, denied, lapsed or closed).',
     'See its state with `keyturn breakglass ls`; make a new request if access is still needed.',
   ),
-  KT_BREAKGLASS_SERVER_UNREACHABLE: spec(503, 'The server at KEYTURN_ADDR did not answer.', 'Check KEYTURN_ADDR and that `keyturn server` runs there (`curl $KEYTURN_ADDR/healthz`).'),
   KT_BREAKGLASS_SERVER_REQUIRED: spec(
     400,
     'Break-glass works through the server: approvals need authenticated identities.',

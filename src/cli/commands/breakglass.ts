@@ -2,7 +2,8 @@
  * `keyturn breakglass request PATH --reason TEXT [--ttl 1h]`, `breakglass approve ID`,
  * `breakglass deny ID`, `breakglass ls`: break-glass through the server. Approvals need
  * authenticated identities, which a local command does not have, so these commands call the
- * server at KEYTURN_ADDR with KEYTURN_TOKEN (a small fetch of their own) and refuse without them
+ * server at KEYTURN_ADDR with KEYTURN_TOKEN (and KEYTURN_CACERT), through the same connection as
+ * every client command (src/client/http.ts), and refuse without KEYTURN_ADDR
  * (KT_BREAKGLASS_SERVER_REQUIRED). docs/access.md#break-glass.
  *
  * @example
@@ -11,7 +12,7 @@
  * ```
  */
 import type { Command } from 'commander';
-import { ERRORS, KeyturnError, type ErrorCode } from '../../core/errors.js';
+import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, isoTime, table } from '../io.js';
 import { durationOption } from '../options.js';
@@ -30,37 +31,21 @@ interface RequestView {
   rotation: { state: string | null; runId: string | null; error: string | null; at: string | null };
 }
 
-/** How long a call to the server may take. */
-const TIMEOUT_MS = 30_000;
-
-/** Calls the server as KEYTURN_TOKEN; a KT_ error body becomes the same KeyturnError here. */
-async function call<T>(app: CliApp, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const addr = app.io.env.KEYTURN_ADDR?.trim();
-  const token = app.io.env.KEYTURN_TOKEN?.trim();
-  if (!addr || !token) throw new KeyturnError('KT_BREAKGLASS_SERVER_REQUIRED', `break-glass needs the server: set ${!addr ? 'KEYTURN_ADDR' : 'KEYTURN_TOKEN'}`);
-  let url: URL;
+/**
+ * Calls the server at KEYTURN_ADDR as KEYTURN_TOKEN through the CLI's one connection
+ * (src/client/http.ts: KEYTURN_CACERT, KT_SERVER_UNREACHABLE, a KT_ error body becomes the same
+ * KeyturnError here); KT_BREAKGLASS_SERVER_REQUIRED without KEYTURN_ADDR.
+ */
+async function call<T>(app: CliApp, opts: CommonOptions, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
+  const { remote } = await app.settings(opts);
+  if (remote === undefined) throw new KeyturnError('KT_BREAKGLASS_SERVER_REQUIRED', 'break-glass needs the server: set KEYTURN_ADDR');
+  const [{ connectServer }, { correlationId }] = await Promise.all([import('../../client/http.js'), app.auditContext()]);
+  const server = connectServer(remote, correlationId === null ? {} : { correlationId });
   try {
-    url = new URL(path, addr.endsWith('/') ? addr : `${addr}/`);
-  } catch {
-    throw new KeyturnError('KT_USAGE', 'KEYTURN_ADDR is not a URL such as http://127.0.0.1:8787');
+    return (await server.call(method, path, body)) as T;
+  } finally {
+    await server.close();
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new KeyturnError('KT_USAGE', 'KEYTURN_ADDR must be an http:// or https:// URL');
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new KeyturnError('KT_BREAKGLASS_SERVER_UNREACHABLE', `no answer from ${url.origin}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name}`);
-  }
-  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  if (res.ok && data !== null) return data as T;
-  const code = data?.error?.code;
-  if (typeof code === 'string' && Object.hasOwn(ERRORS, code)) throw new KeyturnError(code as ErrorCode, data?.error?.message ?? undefined);
-  throw new KeyturnError('KT_BREAKGLASS_SERVER_UNREACHABLE', `${url.origin} answered ${res.status} without a Keyturn error: is KEYTURN_ADDR a Keyturn server?`);
 }
 
 function requestText(r: RequestView): string {
@@ -101,7 +86,7 @@ Examples:
     )
     .action(async (path: string, opts: CommonOptions & { reason: string; ttl?: number }) => {
       const ttl = opts.ttl === undefined ? undefined : `${Math.ceil(opts.ttl / 1000)}s`;
-      const r = await call<RequestView>(app, 'POST', 'v1/breakglass', { path, reason: opts.reason, ...(ttl === undefined ? {} : { ttl }) });
+      const r = await call<RequestView>(app, opts, 'POST', '/v1/breakglass', { path, reason: opts.reason, ...(ttl === undefined ? {} : { ttl }) });
       emit(app.io, !!opts.json, r, () => `${requestText(r)}\nTwo other people approve it with: keyturn breakglass approve ${r.id}`);
     });
 
@@ -114,7 +99,7 @@ Examples:
   keyturn breakglass approve bg_1f2e3d4c5b6a7980`,
     )
     .action(async (id: string, opts: CommonOptions) => {
-      const r = await call<RequestView>(app, 'POST', `v1/breakglass/${encodeURIComponent(id)}/approve`);
+      const r = await call<RequestView>(app, opts, 'POST', `/v1/breakglass/${encodeURIComponent(id)}/approve`);
       emit(app.io, !!opts.json, r, () => requestText(r));
     });
 
@@ -127,7 +112,7 @@ Examples:
   keyturn breakglass deny bg_1f2e3d4c5b6a7980`,
     )
     .action(async (id: string, opts: CommonOptions) => {
-      const r = await call<RequestView>(app, 'POST', `v1/breakglass/${encodeURIComponent(id)}/deny`);
+      const r = await call<RequestView>(app, opts, 'POST', `/v1/breakglass/${encodeURIComponent(id)}/deny`);
       emit(app.io, !!opts.json, r, () => requestText(r));
     });
 
@@ -144,7 +129,7 @@ Examples:
   keyturn breakglass ls --json | jq '.[] | select(.status == "pending")'`,
     )
     .action(async (opts: CommonOptions) => {
-      const { requests } = await call<{ requests: RequestView[] }>(app, 'GET', 'v1/breakglass');
+      const { requests } = await call<{ requests: RequestView[] }>(app, opts, 'GET', '/v1/breakglass');
       emit(app.io, !!opts.json, requests, () =>
         requests.length === 0
           ? 'No break-glass requests.'

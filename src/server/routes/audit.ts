@@ -6,7 +6,8 @@
  *   on `**` it sees every event, those about no path (audit.init, access.*, heartbeats) too.
  * - `GET /v1/audit/export`: the `keyturn audit export` file (JSON Lines), streamed. `audit` on `**`.
  * - `GET /v1/audit/verify`: `keyturn audit verify` of the stored log (and the sinks' checkpoints),
- *   as JSON; 200 with `ok: false` and the problems when it is not intact. `audit` on `**`.
+ *   as JSON; 200 with `ok: false` and the problems when it is not intact; `?pubkey=` and
+ *   `?trusted=` (a checkpoint's note text) as `--pubkey` and `--trusted`. `audit` on `**`.
  * - `GET /v1/audit/checkpoint`: the latest signed checkpoint and the verifier key, for any token
  *   (a size and a root hash: meant to be published). `POST` signs one now if the log grew
  *   (`keyturn audit checkpoint`): `audit` on `**`.
@@ -47,6 +48,13 @@ const exportQuery = z
     since: z.iso.datetime({ offset: true }).optional().describe('The events since an RFC 3339 time'),
     hours: z.coerce.number().min(0).max(1_000_000).optional().describe('The events of the last N hours'),
     all: z.enum(['true']).optional().describe('The whole log'),
+  })
+  .strict();
+
+const verifyQuery = z
+  .object({
+    pubkey: z.string().max(512).optional().describe('The verifier key to check signatures with (NAME+KEYID+BASE64); default: the stored one'),
+    trusted: z.string().max(8192).optional().describe('A signed checkpoint (its note text) kept from before: the log must extend it'),
   })
   .strict();
 
@@ -163,6 +171,7 @@ export function auditRoutes(): AnyRoute[] {
       url: '/v1/audit/verify',
       tag: 'audit',
       summary: 'Verify the stored log (every leaf, checkpoint signature and link; the sinks’ checkpoints); audit on **',
+      query: verifyQuery,
       response: z.object({
         ok: z.boolean(),
         size: z.number(),
@@ -171,13 +180,18 @@ export function auditRoutes(): AnyRoute[] {
         latest: z.object({ size: z.number(), root: z.string() }).nullable(),
         verifierKey: z.string(),
         problems: z.array(z.record(z.string(), z.unknown())),
+        latestNote: z.string().nullable().describe('The signed note of `latest`: keep it, pass it as `trusted` next time'),
         outside: z.unknown(),
       }),
-      handler: async ({ deps, who }) => {
+      handler: async ({ deps, who, query: q }) => {
         allowEverywhere(who, 'audit');
         const [{ verifyStoredLog }, { readOutsideCheckpoints }] = await Promise.all([import('../../audit/stored-verify.js'), import('../../audit/sinks/outside-checkpoints.js')]);
-        const outside = await readOutsideCheckpoints(deps.kt.settings.audit);
-        const r = await verifyStoredLog(deps.kt.audit, { outside: outside.checkpoints });
+        const outside = await readOutsideCheckpoints(deps.kt.settings.audit, q.trusted === undefined ? undefined : 'the trusted query parameter');
+        const r = await verifyStoredLog(deps.kt.audit, {
+          ...(q.pubkey === undefined ? {} : { verifierKey: q.pubkey.trim() }),
+          ...(q.trusted === undefined ? {} : { trusted: q.trusted }),
+          outside: outside.checkpoints,
+        });
         return {
           ok: r.ok,
           size: r.size,
@@ -186,6 +200,7 @@ export function auditRoutes(): AnyRoute[] {
           latest: r.latest === null ? null : { size: r.latest.size, root: r.latest.root.toString('base64') },
           verifierKey: r.verifierKey,
           problems: r.problems.map((p) => ({ ...p })),
+          latestNote: r.latestNote,
           outside: outside.report,
         };
       },
@@ -230,7 +245,10 @@ export function auditRoutes(): AnyRoute[] {
         const path = e !== null && typeof e.path === 'string' ? e.path : null;
         // An event the token may not audit answers as one that is not there: its existence is not confirmed.
         if (row === null || (e === null ? !everything : !visible(who, everything, path))) {
-          throw new KeyturnError('KT_AUDIT_EVENT_NOT_FOUND', `no audit event ${/^\d+$/.test(event.data.event) ? `with seq ${event.data.event}` : 'with that id'} that this token may audit`);
+          throw new KeyturnError(
+            'KT_AUDIT_EVENT_NOT_FOUND',
+            `no audit event ${/^\d+$/.test(event.data.event) ? `with seq ${event.data.event}` : 'with that id'}${everything ? '' : ' that this token may audit'}`,
+          );
         }
         const { proveEvent } = await import('../../audit/prove.js');
         const { proof, checkpoint } = await proveEvent(deps.kt.audit, row.id);

@@ -1,11 +1,13 @@
 /**
  * `keyturn audit checkpoint`, `audit tick` and `audit deliver`: the latest signed checkpoint (to
- * publish elsewhere), the periodic heartbeat/checkpoint duty, and feeding the sinks.
+ * publish elsewhere; also through a server), the periodic heartbeat/checkpoint duty, and feeding
+ * the sinks (both only on a local home: a running server does them itself).
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
-import { emit, isoTime, table } from '../../io.js';
+import { emit, table } from '../../io.js';
+import { localOnly } from './format.js';
 
 export function registerCheckpoint(audit: Command, app: CliApp): void {
   common(audit.command('checkpoint'))
@@ -21,9 +23,9 @@ Examples:
   keyturn audit verify --trusted last.checkpoint`,
     )
     .action(async (opts: CommonOptions & { output?: string }) => {
-      const cp = await app.withKeyturn(opts, (kt) => kt.audit.checkpoint());
+      const cp = await app.withClient(opts, (client) => client.audit.checkpoint());
       if (opts.output !== undefined) writeFileSync(opts.output, cp.note, { mode: 0o644 });
-      emit(app.io, !!opts.json, { size: cp.size, root: cp.root, createdAt: isoTime(cp.created_at), note: cp.note }, () =>
+      emit(app.io, !!opts.json, { size: cp.size, root: cp.root, createdAt: cp.createdAt, note: cp.note }, () =>
         opts.output === undefined ? cp.note : `Checkpoint at size ${cp.size} written to ${opts.output}`,
       );
     });
@@ -40,6 +42,7 @@ Examples:
   keyturn audit tick --quiet --home /srv/keyturn      # e.g. from cron, every 5 minutes`,
     )
     .action(async (opts: CommonOptions) => {
+      await localOnly(app, opts, 'tick', 'a running server appends its own heartbeats and checkpoints');
       const r = await app.withKeyturn(opts, (kt) => kt.audit.tick());
       emit(app.io, !!opts.json, r, () =>
         r.heartbeat ? `Heartbeat ${r.heartbeat.id} (#${r.heartbeat.seq}), checkpoint at size ${r.checkpoint}` : r.checkpoint !== null ? `Checkpoint at size ${r.checkpoint}` : 'Nothing due',
@@ -58,6 +61,7 @@ Examples:
   KEYTURN_AUDIT_SYSLOG=udp://127.0.0.1:514 keyturn audit deliver --json`,
     )
     .action(async (opts: CommonOptions) => {
+      await localOnly(app, opts, 'deliver', 'a running server feeds its own audit sinks (every 5 s)');
       const { sinkStatuses } = await import('../../../audit/sinks/cursor.js');
       const { reports, statuses } = await app.withKeyturn(opts, async (kt) => ({ reports: await kt.deliverAudit(), statuses: await sinkStatuses(kt.state.db) }));
       emit(app.io, !!opts.json, { reports, sinks: statuses }, () =>

@@ -1,5 +1,10 @@
-/** `keyturn audit export`: events, checkpoints and the proof material, in one file anyone can verify offline. */
+/**
+ * `keyturn audit export`: events, checkpoints and the proof material, in one file anyone can verify
+ * offline. Through a server (KEYTURN_ADDR) the server writes it (`GET /v1/audit/export`, a token
+ * with audit on **) and this command saves it.
+ */
 import type { Command } from 'commander';
+import type { AuditExportRange } from '../../../client/client.js';
 import { KeyturnError } from '../../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
@@ -14,8 +19,6 @@ interface ExportOptions extends CommonOptions {
   all?: boolean;
   output: string;
 }
-
-const HOUR_MS = 3_600_000;
 
 export function registerExport(audit: Command, app: CliApp): void {
   common(audit.command('export'))
@@ -41,22 +44,16 @@ Examples:
     .action(async (opts: ExportOptions) => {
       const chosen = [opts.hours, opts.since, opts.fromCheckpoint, opts.all ? true : undefined].filter((v) => v !== undefined).length;
       if (chosen !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of --hours N, --since TIME, --from-checkpoint FILE or --all');
-      const [{ readCheckpointUnverified }, { writeExport }] = await Promise.all([import('../../../audit/checkpoint.js'), import('../../../audit/export.js')]);
-      const fromSize = opts.fromCheckpoint === undefined ? undefined : readCheckpointUnverified(readFileArg(opts.fromCheckpoint, 'the checkpoint')).size;
-      const summary = await app.withKeyturn(opts, async (kt) => {
-        let from = 0;
-        if (fromSize !== undefined) from = fromSize;
-        else if (!opts.all) {
-          const since = opts.since ?? kt.clock.now() - (opts.hours ?? 0) * HOUR_MS;
-          from = (await kt.audit.firstSeqSince(since)) ?? (await kt.audit.head()).size;
-        }
-        const summary = await writeExport(kt.audit, { from }, opts.output);
-        // Recorded after the fact and best effort: a damaged log must still be exportable for forensics.
-        await kt.audit
-          .append({ action: 'audit.export', outcome: 'success' })
-          .catch((e: unknown) => kt.log.warn({ code: (e as { code?: string }).code }, 'the export was not recorded in the audit log'));
-        return summary;
-      });
+      const { readCheckpointUnverified } = await import('../../../audit/checkpoint.js');
+      const range: AuditExportRange =
+        opts.fromCheckpoint !== undefined
+          ? { from: readCheckpointUnverified(readFileArg(opts.fromCheckpoint, 'the checkpoint')).size }
+          : opts.since !== undefined
+            ? { since: opts.since }
+            : opts.hours !== undefined
+              ? { hours: opts.hours }
+              : { all: true };
+      const summary = await app.withClient(opts, (client) => client.audit.export(range, opts.output));
       emit(
         app.io,
         !!opts.json,

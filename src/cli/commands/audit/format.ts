@@ -1,11 +1,17 @@
 /**
  * Helpers shared by the `keyturn audit` commands that load nothing of the audit log: a problem
- * line, and key or file input. (Event lines, which decode events, are in ./event-view.ts and are
+ * line, key or file input, and the refusal of a command that only works on a local home. (Event lines, which decode events, are in ./event-view.ts and are
  * imported inside the actions, so that `keyturn audit --help` stays light.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { KeyturnError } from '../../../core/errors.js';
 import type { AuditProblem } from '../../../audit/problem.js';
+import type { CliApp, CommonOptions } from '../../app.js';
+
+/** KT_REMOTE_UNSUPPORTED when this command line talks to a server (KEYTURN_ADDR): `audit COMMAND` works on a local home only, because `why`. */
+export async function localOnly(app: CliApp, opts: CommonOptions, command: string, why: string): Promise<void> {
+  if (await app.isRemote(opts)) throw new KeyturnError('KT_REMOTE_UNSUPPORTED', `audit ${command} works on a local home, not through a server: ${why}`);
+}
 
 /** Where a problem is, in words: the entry, position or checkpoint it concerns. */
 export function problemWhere(p: AuditProblem): string {

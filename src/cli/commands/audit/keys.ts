@@ -1,11 +1,13 @@
 /**
  * `keyturn audit pubkey`, `audit hash VALUE` and `audit rotate-hash-key`: the verifying key to
- * publish, the HMAC to search the log for a value, and rotating the HMAC key.
+ * publish (also through a server), the HMAC to search the log for a value, and rotating the HMAC
+ * key (both only on a local home: the HMAC keys never leave it).
  */
 import type { Command } from 'commander';
 import { collect, common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
 import { readValue, warnIfOnCommandLine, type ValueOptions } from '../secret/shared.js';
+import { localOnly } from './format.js';
 
 export function registerKeys(audit: Command, app: CliApp): void {
   common(audit.command('pubkey'))
@@ -18,7 +20,7 @@ Examples:
   keyturn audit verify --file audit-today.jsonl --pubkey audit.vkey`,
     )
     .action(async (opts: CommonOptions) => {
-      const data = await app.withKeyturn(opts, async (kt) => ({ verifierKey: kt.audit.verifierKey, origin: kt.audit.origin }));
+      const data = await app.withClient(opts, (client) => client.audit.verifierKey());
       emit(app.io, !!opts.json, data, () => data.verifierKey);
     });
 
@@ -45,8 +47,9 @@ Examples:
   printf %s "$PW" | keyturn audit hash --field username=app --field password=-`,
     )
     .action(async (value: string | undefined, opts: CommonOptions & ValueOptions & { find?: boolean }) => {
+      await localOnly(app, opts, 'hash', "the audit HMAC keys never leave the home; run it on the server's host");
       const secret = await readValue({ ...opts, ...(value === undefined ? {} : { value }) }, app.io, 'Value to hash (input hidden): ');
-      const [{ valueBytes }, { eventJson, eventText }] = await Promise.all([import('../../../audit/hooks.js'), import('./event-view.js')]);
+      const [{ valueBytes }, { rowJson, rowText }] = await Promise.all([import('../../../audit/hooks.js'), import('./event-view.js')]);
       const data = await app.withKeyturn(opts, async (kt) => {
         const hashes = kt.audit.hashAll(valueBytes(secret));
         await kt.audit.append({ action: 'audit.hash', outcome: 'success' });
@@ -56,8 +59,8 @@ Examples:
           await kt.audit.pages(0, (rows) => {
             for (const row of rows) {
               if (!hashes.some((h) => row.leaf.includes(`"valueHmac":"${h}"`))) continue;
-              events.push(eventText(row));
-              json.push(JSON.parse(eventJson(row)));
+              events.push(rowText(row));
+              json.push(JSON.parse(rowJson(row)));
             }
           });
         }
@@ -79,6 +82,7 @@ Examples:
   keyturn audit rotate-hash-key --json`,
     )
     .action(async (opts: CommonOptions) => {
+      await localOnly(app, opts, 'rotate-hash-key', "the audit HMAC keys never leave the home; run it on the server's host");
       const id = await app.withKeyturn(opts, async (kt) => {
         const keyId = await kt.audit.rotateHmacKey();
         await kt.audit.append({ action: 'audit.hash-key.rotate', outcome: 'success' });

@@ -1,4 +1,4 @@
-/** `keyturn audit prove EVENT_ID`: the event's inclusion proof in the C2SP tlog-proof form. */
+/** `keyturn audit prove EVENT_ID`: the event's inclusion proof in the C2SP tlog-proof form (locally or through a server). */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
@@ -19,10 +19,10 @@ Examples:
   keyturn audit prove 1234 --json`,
     )
     .action(async (event: string, opts: CommonOptions & { output?: string }) => {
-      const { proveEvent } = await import('../../../audit/prove.js');
-      const { row, proof, checkpoint } = await app.withKeyturn(opts, (kt) => proveEvent(kt.audit, event));
-      if (opts.output !== undefined) writeFileSync(opts.output, proof, { mode: 0o644 });
-      const data = { id: row.id, seq: row.seq, leaf: row.leaf, leafHash: row.leaf_hash, checkpointSize: checkpoint.size, proof };
-      emit(app.io, !!opts.json, data, () => (opts.output === undefined ? proof : `Proof of ${row.id} (#${row.seq}) against the checkpoint at size ${checkpoint.size} written to ${opts.output}`));
+      const data = await app.withClient(opts, (client) => client.audit.prove(event));
+      if (opts.output !== undefined) writeFileSync(opts.output, data.proof, { mode: 0o644 });
+      emit(app.io, !!opts.json, data, () =>
+        opts.output === undefined ? data.proof : `Proof of ${data.id} (#${data.seq}) against the checkpoint at size ${data.checkpointSize} written to ${opts.output}`,
+      );
     });
 }

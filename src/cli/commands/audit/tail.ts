@@ -1,7 +1,10 @@
-/** `keyturn audit tail`: the latest events with their ids, and new ones as they come (`--follow`). */
+/**
+ * `keyturn audit tail`: the latest events with their ids, and new ones as they come (`--follow`:
+ * it looks every --interval ms; through a server, `GET /v1/audit/events?after=SEQ`).
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { LeafRow } from '../../../audit/repo.js';
+import type { AuditEventView } from '../../../client/client.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { intOption } from '../../options.js';
 
@@ -24,6 +27,7 @@ export function registerTail(audit: Command, app: CliApp): void {
       `
 Each event: ID  #SEQ  TIME  ACTION  OUTCOME [CODE]  ACTOR via SOURCE  PATH[@VERSION]  [run RUN]
 With --json, one JSON object per line: {"id":"ev_…", …the event's fields}. Values are never in events.
+With KEYTURN_ADDR, through the server: a token sees the events about paths it may audit (all with audit on **).
 
 Examples:
   keyturn audit tail -n 50
@@ -34,21 +38,19 @@ Examples:
       const { lines, interval } = opts;
       const max = opts.max ?? Number.POSITIVE_INFINITY;
       const { eventJson, eventText } = await import('./event-view.js');
-      const print = (row: LeafRow): void => {
-        app.io.stdout.write(`${opts.json ? eventJson(row) : eventText(row)}\n`);
+      const print = (events: readonly AuditEventView[]): number => {
+        for (const e of events) app.io.stdout.write(`${opts.json ? eventJson(e) : eventText(e)}\n`);
+        return events.length;
       };
-      await app.withKeyturn(opts, async (kt) => {
-        let printed = 0;
-        const first = lines === 0 ? [] : await kt.audit.tail(Math.min(lines, max));
-        for (const row of first) print(row);
-        printed += first.length;
-        let next = first.length > 0 ? (first[first.length - 1] as { seq: number }).seq + 1 : (await kt.audit.head()).size;
+      await app.withClient(opts, async (client) => {
+        const first = await client.audit.latest(Math.min(lines, max));
+        let printed = print(first.events);
+        let { next } = first;
         while (opts.follow && printed < max) {
           await sleep(interval);
-          const rows = await kt.audit.between(next, undefined, Math.min(1000, max - printed));
-          for (const row of rows) print(row);
-          printed += rows.length;
-          if (rows.length > 0) next = (rows[rows.length - 1] as { seq: number }).seq + 1;
+          const page = await client.audit.from(next, Math.min(1000, max - printed));
+          printed += print(page.events);
+          next = page.next;
         }
       });
     });

@@ -1,7 +1,9 @@
 /**
  * `keyturn audit verify`: recompute the tree, check every checkpoint signature and the
- * consistency with a trusted checkpoint, and name each kind of damage. The local log, or an
- * export file offline with only the public key. Exit 0 when intact, 1 when any problem is found.
+ * consistency with a trusted checkpoint, and name each kind of damage. The stored log (locally,
+ * or through a server with KEYTURN_ADDR: `GET /v1/audit/verify`, a token with audit on **), or an
+ * export file offline with only the public key (always here, never through a server). Exit 0 when
+ * intact, 1 when any problem is found.
  * The local log is also checked against every checkpoint the configured audit sinks hold that can
  * be read back (outside-checkpoints.ts), which catches a database cut back with its checkpoints.
  */
@@ -10,7 +12,6 @@ import type { Command } from 'commander';
 import { KeyturnError } from '../../../core/errors.js';
 import type { Checkpoint } from '../../../audit/checkpoint.js';
 import type { AuditProblem } from '../../../audit/problem.js';
-import type { AuditVerifyResult } from '../../../audit/verify.js';
 import type { OutsideReport } from '../../../audit/sinks/outside-checkpoints.js';
 import { common, type CliApp, type CommonOptions } from '../../app.js';
 import { emit } from '../../io.js';
@@ -23,12 +24,18 @@ interface VerifyOptions extends CommonOptions {
   saveTrusted?: string;
 }
 
+/** What is printed, from an export file or the stored log (locally or through a server). */
 interface Outcome {
-  result: AuditVerifyResult;
+  ok: boolean;
+  size: number;
+  verifiedSize: number;
+  validCheckpoints: number;
+  latest: { size: number; root: string } | null;
+  problems: readonly AuditProblem[];
   source: string;
   verifierKey: string;
   latestNote: string | null;
-  /** The local log only: the outside checkpoints used and the sinks read. */
+  /** The stored log only: the outside checkpoints used and the sinks read. */
   outside?: OutsideReport;
 }
 
@@ -72,7 +79,10 @@ Problems found (each printed with its code, kind and where):
   checkpoint_bad_signature, checkpoint_wrong_key, checkpoint_wrong_origin, checkpoint_malformed,
   checkpoint_mismatch, checkpoint_fork, inconsistent_with_trusted, trusted_invalid
 
-The local log is also checked against every checkpoint the JSONL audit sink holds
+With KEYTURN_ADDR the server verifies its stored log (and its sinks' checkpoints) and this
+command prints the answer; to trust no server, export and verify the file with --pubkey.
+
+The stored log is also checked against every checkpoint the JSONL audit sink holds
 (KEYTURN_AUDIT_JSONL; HTTP and syslog sinks cannot be read back): a state database cut back
 behind one is truncated (KT_AUDIT_TRUNCATED); a sink checkpoint that does not verify is named.
 Without any outside checkpoint (sink or --trusted) such a cut cannot be detected; the output says so.
@@ -86,26 +96,31 @@ Examples:
       const trusted = opts.trusted === undefined ? undefined : readFileArg(opts.trusted, 'the trusted checkpoint');
       let outcome: Outcome;
       if (opts.file !== undefined) {
+        // An export verifies offline with the public key alone: never through a server.
         if (opts.pubkey === undefined) throw new KeyturnError('KT_USAGE', 'offline verification needs the audit public key: give --pubkey KEY (from keyturn audit pubkey)');
         const [{ readCheckpointUnverified }, { parseExport, verifyExport }] = await Promise.all([import('../../../audit/checkpoint.js'), import('../../../audit/export.js')]);
         const parsed = parseExport(readFileArg(opts.file, 'the export'));
         const verifierKey = readKeyArg(opts.pubkey);
         const result = verifyExport(parsed, verifierKey, trusted);
         const latestNote = result.latest === null ? null : (parsed.checkpoints.find((n) => sameCheckpoint(readCheckpointUnverified, n, result.latest as Checkpoint)) ?? null);
-        outcome = { result, source: opts.file, verifierKey, latestNote };
+        outcome = {
+          ...result,
+          latest: result.latest === null ? null : { size: result.latest.size, root: result.latest.root.toString('base64') },
+          source: opts.file,
+          verifierKey,
+          latestNote,
+        };
       } else {
-        const [{ verifyStoredLog }, { readOutsideCheckpoints }] = await Promise.all([import('../../../audit/stored-verify.js'), import('../../../audit/sinks/outside-checkpoints.js')]);
-        outcome = await app.withKeyturn(opts, async (kt) => {
-          const outside = await readOutsideCheckpoints(kt.settings.audit, opts.trusted);
-          const r = await verifyStoredLog(kt.audit, {
-            ...(opts.pubkey === undefined ? {} : { verifierKey: readKeyArg(opts.pubkey) }),
-            ...(trusted === undefined ? {} : { trusted }),
-            outside: outside.checkpoints,
-          });
-          return { result: r, source: kt.state.location, verifierKey: r.verifierKey, latestNote: r.latestNote, outside: outside.report };
-        });
+        const verifierKey = opts.pubkey === undefined ? undefined : readKeyArg(opts.pubkey);
+        const file = opts.trusted;
+        outcome = await app.withClient(opts, (client) =>
+          client.audit.verify({
+            ...(verifierKey === undefined ? {} : { verifierKey }),
+            ...(trusted === undefined || file === undefined ? {} : { trusted: { note: trusted, file } }),
+          }),
+        );
       }
-      const { result } = outcome;
+      const result = outcome;
       if (result.ok && opts.saveTrusted !== undefined && outcome.latestNote !== null) writeFileSync(opts.saveTrusted, outcome.latestNote, { mode: 0o644 });
       const data = {
         ok: result.ok,
@@ -114,7 +129,7 @@ Examples:
         size: result.size,
         verifiedSize: result.verifiedSize,
         validCheckpoints: result.validCheckpoints,
-        latest: result.latest === null ? null : { size: result.latest.size, root: result.latest.root.toString('base64') },
+        latest: result.latest,
         problems: result.problems.map(problemJson),
         ...(outcome.outside === undefined ? {} : { outside: outcome.outside }),
       };
