@@ -91,6 +91,7 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
     let tokensCreated = 0;
     let requests = 0;
     const unexpected: string[] = [];
+    const deletes = new Set<string>();
     let fiveXx = 0;
     for (let i = 0; i < REQUESTS; i++) {
       const method = pick(['GET', 'GET', 'PUT', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const);
@@ -129,6 +130,7 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
         expect(r.json(), `${method} ${url} -> ${r.statusCode}: ${r.body.slice(0, 200)}`).toMatchObject({ error: { code: expect.stringMatching(/^KT_[A-Z_]+$/) } });
       if (r.statusCode < 300 && method !== 'GET' && method !== 'HEAD') {
         if (url.startsWith('/v1/secrets/') && method === 'PUT') accepted.push((r.json() as { path: string; id: string }).path + ' ' + (r.json() as { id: string }).id);
+        else if (url.startsWith('/v1/secrets/') && method === 'DELETE') deletes.add((r.json() as { path: string }).path);
         else if (url.startsWith('/v1/policies/') && method === 'PUT') policies.add(url.slice('/v1/policies/'.length));
         else if (url.startsWith('/v1/policies/') && method === 'DELETE') policies.delete(url.slice('/v1/policies/'.length));
         else if (url === '/v1/tokens' && method === 'POST') tokensCreated += 1;
@@ -140,6 +142,7 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
     // A DELETE the API accepted soft-deleted its secret: restored, it is counted with its versions below.
     const deleted: string[] = [];
     for await (const p of kt.store.list('', { deleted: true })) deleted.push(p);
+    expect(new Set(deleted), 'the soft-deleted secrets are those the API answered a DELETE for').toEqual(deletes);
     for (const p of deleted) await kt.store.restore(p);
     // Still answering.
     expect((await app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ok' });
