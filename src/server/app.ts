@@ -124,6 +124,12 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // While closing, each answer closes its connection: a keep-alive connection left idle would hold
+  // the drain open until its keep-alive timeout (72 s in fastify).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   const deps: RouteDeps = {
     kt,
     access,
