@@ -176,6 +176,39 @@ describe.each([
   });
 });
 
+describe('SQLite read batches', () => {
+  it('reads of one event-loop turn share a read transaction that ends after the turn; a write in the same turn ends it first, even after another process committed', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'state.db');
+    const one = await openState({ sqliteFile: file });
+    const other = await openState({ sqliteFile: file });
+    try {
+      await addSecretIn(one.db, 'r/one');
+      const raw = (one.sqlite as unknown as { raw: { isTransaction: boolean } }).raw;
+      expect(await byPath.first(one, one.db, { path: 'r/one' })).toEqual({ path: 'r/one', next_version: 1 });
+      // The batch is open until this turn ends.
+      expect(raw.isTransaction).toBe(true);
+      // Another connection commits meanwhile; this one's batch still reads its snapshot...
+      await addSecretIn(other.db, 'r/two');
+      expect(await byPath.first(one, one.db, { path: 'r/two' })).toBeUndefined();
+      // ...and a write that returns rows (SQLite would refuse it from the stale snapshot: SQLITE_BUSY) ends the batch first.
+      const inserted = await one.db
+        .insertInto('secrets')
+        .values({ id: 's_r/three', path: 'r/three', type: null, description: null, owner: null, tags: '{}', created_at: 1, updated_at: 1, deleted_at: null, purge_after: null, next_version: 1 })
+        .returning('path')
+        .executeTakeFirstOrThrow();
+      expect(inserted.path).toBe('r/three');
+      expect(await byPath.first(one, one.db, { path: 'r/two' })).toEqual({ path: 'r/two', next_version: 1 });
+      await new Promise((r) => setImmediate(r));
+      expect(raw.isTransaction).toBe(false);
+    } finally {
+      await other.close();
+      await one.close();
+      tmp.remove();
+    }
+  });
+});
+
 describe('SQLite checkpoints in a worker thread', () => {
   it(`after ${BACKGROUND_CHECKPOINT_AFTER} commits, the WAL is copied into the database file by the worker, not by a commit`, async () => {
     const tmp = tempDir();

@@ -25,7 +25,7 @@ export interface StateDb {
   readonly db: Kysely<Schema>;
   readonly dialect: Dialect;
   /** SQLite only: the one connection's statements, for compiled statements run inside a transaction (./prepared.ts). */
-  readonly sqlite?: Pick<SqliteDatabase, 'prepare'> & { readonly raw?: { readonly isTransaction: boolean } };
+  readonly sqlite?: Pick<SqliteDatabase, 'prepare'> & { readBatched?(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined };
   /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;
   close(): Promise<void>;

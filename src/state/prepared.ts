@@ -8,8 +8,8 @@
  * position in the compiled parameters gets the value named in the call. Values that are not
  * placeholders stay as compiled. On SQLite inside a transaction the statement runs on the
  * transaction's connection directly (the adapter's cached statement), skipping Kysely's per-query
- * connection hand-off; so does a read outside any transaction while the connection has none open;
- * everywhere else it goes through Kysely's executor.
+ * connection hand-off; a read outside any transaction runs in the connection's read batch (one
+ * read transaction per event-loop turn); everywhere else it goes through Kysely's executor.
  *
  * @example
  * ```ts
@@ -77,13 +77,14 @@ export function prepared<R>(build: (db: Kysely<Schema>, p: Placeholder) => Compi
       if (stmt.reader) return Promise.resolve({ rows: stmt.all(values) as R[] });
       return Promise.resolve({ rows: [], numAffectedRows: BigInt(stmt.run(values).changes) });
     }
-    // SQLite, a read outside a transaction while none is open on the connection: it sees only
-    // committed rows, so it runs at once rather than queueing behind Kysely's connection hand-off
-    // (the hot path of every API read). While a transaction is open (its statements interleave
-    // with other requests across awaits) the read waits its turn, or it could see uncommitted rows.
-    if (on.sqlite?.raw !== undefined && !on.sqlite.raw.isTransaction) {
-      const stmt = on.sqlite.prepare(c.sql);
-      if (stmt.reader) return Promise.resolve({ rows: stmt.all(values) as R[] });
+    // SQLite, a read outside a transaction: in this turn's read batch (../state/sqlite-adapter.ts),
+    // at once rather than queued behind Kysely's connection hand-off, and sharing one read
+    // transaction with the turn's other reads (the hot path of every API read). While a write
+    // transaction is open (its statements interleave with other requests across awaits) the read
+    // waits its turn through Kysely, or it could see uncommitted rows.
+    if (on.sqlite?.readBatched !== undefined) {
+      const rows = on.sqlite.readBatched(c.sql, values);
+      if (rows !== undefined) return Promise.resolve({ rows: rows as R[] });
     }
     return db.executeQuery<R>(CompiledQuery.raw(c.sql, values));
   };

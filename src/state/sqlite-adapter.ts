@@ -47,16 +47,26 @@ class Rollback implements SqliteStatement {
 
 class Statement implements SqliteStatement {
   readonly reader: boolean;
-  constructor(private readonly stmt: StatementSync) {
+  constructor(
+    private readonly stmt: StatementSync,
+    /** Ends this turn's read batch (see {@link OpenedSqlite.readBatched}) before anything that writes or begins a transaction. */
+    private readonly beforeWrite: () => void = () => undefined,
+  ) {
     this.reader = stmt.columns().length > 0;
+    this.selects = SELECT.test(stmt.sourceSQL);
   }
+  /** A plain SELECT; anything else (a write, `insert ... returning` too, a transaction's begin) ends the read batch first. */
+  private readonly selects: boolean;
   all(parameters: ReadonlyArray<unknown>): unknown[] {
+    if (!this.selects) this.beforeWrite();
     return this.stmt.all(...bind(parameters));
   }
   run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    if (!this.selects) this.beforeWrite();
     return this.stmt.run(...bind(parameters));
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    if (!this.selects) this.beforeWrite();
     return this.stmt.iterate(...bind(parameters));
   }
 }
@@ -69,6 +79,7 @@ class Commit extends Statement {
   ) {
     super(stmt);
   }
+  // (A commit only ends a transaction Kysely began, and beginning it ended any read batch.)
   override run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
     const result = super.run(parameters);
     this.committed();
@@ -76,11 +87,25 @@ class Commit extends Statement {
   }
 }
 
+/** A statement that only reads (`with` is left out: it may lead to an insert or update). */
+const SELECT = /^\s*select\b/i;
+
 /** Commits after which a connection checkpoints in a worker thread (./sqlite-checkpointer.ts): a server, a long `rotate --all`, not a one-shot CLI command. */
 export const BACKGROUND_CHECKPOINT_AFTER = 64;
 
 export interface OpenedSqlite extends SqliteDatabase {
   readonly raw: DatabaseSync;
+  /**
+   * Runs a read outside any write transaction, inside this event-loop turn's read batch: the first
+   * such read begins a read transaction, the reads of the same turn share it, and it ends after
+   * the turn (or before anything writes or begins a transaction on the connection). A read
+   * transaction per statement costs SQLite its file locks each time (about 8 µs of a 12 µs read);
+   * shared, once. Reads in a batch see the database as of its first read: committed rows only.
+   * Undefined when a write transaction is open (its rows are not committed: the caller waits its
+   * turn through Kysely) or when `sql` is not a plain SELECT (a write in a read transaction would
+   * work from a stale snapshot: SQLite refuses it with SQLITE_BUSY).
+   */
+  readBatched(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined;
   /** Resolves once the background checkpointer (if one started) has stopped; call after `close`. */
   stopped(): Promise<void>;
 }
@@ -92,14 +117,32 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
   const cache = new Map<string, SqliteStatement>();
   let commits = 0;
   let checkpointer: Checkpointer | undefined;
+  let batchOpen = false;
+  const endRead = (): void => {
+    if (!batchOpen) return;
+    batchOpen = false;
+    if (raw.isOpen && raw.isTransaction) raw.exec('COMMIT');
+  };
   const committed = (): void => {
     if (++commits !== BACKGROUND_CHECKPOINT_AFTER || file === ':memory:') return;
     raw.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     checkpointer = startCheckpointer(file);
   };
+  const prepare = (sql: string): SqliteStatement => {
+    const text = sql.trim().toLowerCase() === 'begin' ? 'begin immediate' : sql;
+    let stmt = cache.get(text);
+    if (!stmt) {
+      const lower = text.trim().toLowerCase();
+      stmt = lower === 'rollback' ? new Rollback(raw, raw.prepare(text)) : lower === 'commit' ? new Commit(raw.prepare(text), committed) : new Statement(raw.prepare(text), endRead);
+      if (cache.size > 500) cache.clear();
+      cache.set(text, stmt);
+    }
+    return stmt;
+  };
   return {
     raw,
     close: () => {
+      endRead();
       const stopping = checkpointer?.stop();
       raw.close();
       return stopping;
@@ -107,16 +150,19 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
     stopped: async () => {
       await checkpointer?.stop();
     },
-    prepare: (sql: string): SqliteStatement => {
-      const text = sql.trim().toLowerCase() === 'begin' ? 'begin immediate' : sql;
-      let stmt = cache.get(text);
-      if (!stmt) {
-        const lower = text.trim().toLowerCase();
-        stmt = lower === 'rollback' ? new Rollback(raw, raw.prepare(text)) : lower === 'commit' ? new Commit(raw.prepare(text), committed) : new Statement(raw.prepare(text));
-        if (cache.size > 500) cache.clear();
-        cache.set(text, stmt);
+    prepare,
+    readBatched: (sql, parameters) => {
+      if (raw.isTransaction && !batchOpen) return undefined;
+      // A plain SELECT only: a write that returns rows (`insert ... returning`) is a reader to SQLite's API.
+      if (!SELECT.test(sql)) return undefined;
+      const stmt = prepare(sql);
+      if (!stmt.reader) return undefined;
+      if (!batchOpen) {
+        raw.exec('BEGIN');
+        batchOpen = true;
+        setImmediate(endRead);
       }
-      return stmt;
+      return stmt.all(parameters);
     },
   };
 }
