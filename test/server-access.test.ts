@@ -5,13 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessRepo, tokenHash } from '../src/access/access-repo.js';
-import { loadSettings } from '../src/config/settings.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer } from '../src/server/app.js';
-import { tempDir } from './helpers/state.js';
+import { tokenHash } from '../src/access/access-repo.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
+import { apiHome, type ApiHome } from './helpers/api-home.js';
 
-let tmp: ReturnType<typeof tempDir>;
 let kt: Keyturn;
 let app: FastifyInstance;
 let admin: string;
@@ -20,29 +17,22 @@ let prodAdmin: string;
 let reader: string;
 const hashes: string[] = [];
 
+let h: ApiHome<'admin' | 'prodAdmin' | 'reader'>;
+
 beforeEach(async () => {
-  tmp = tempDir();
-  const settings = loadSettings({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
-  await initHome(settings);
-  kt = await openKeyturn(settings);
-  const access = new AccessRepo(kt.state, kt.clock);
-  await access.putPolicy('app-read', 'rules:\n  - path: prod/app/*\n    capabilities: [read, list]\n');
-  await access.putPolicy('prod-admin', 'rules:\n  - path: prod/**\n    capabilities: [read, write, admin]\n');
-  const a = await access.createToken({ policies: ['admin'], subject: 'root' });
-  admin = a.token;
-  adminId = a.info.id;
-  prodAdmin = (await access.createToken({ policies: ['prod-admin'] })).token;
-  reader = (await access.createToken({ policies: ['app-read'] })).token;
+  h = await apiHome({
+    policies: { 'app-read': 'rules:\n  - path: prod/app/*\n    capabilities: [read, list]\n', 'prod-admin': 'rules:\n  - path: prod/**\n    capabilities: [read, write, admin]\n' },
+    tokens: { admin: { policies: ['admin'], subject: 'root' }, prodAdmin: ['prod-admin'], reader: ['app-read'] },
+    secrets: [['prod/app/token', 'pw-1']],
+    server: { breakGlassSweepMs: false },
+  });
+  ({ kt, app } = h);
+  ({ admin, prodAdmin, reader } = h.tokens);
+  adminId = h.ids.admin;
   hashes.splice(0, hashes.length, ...[admin, prodAdmin, reader].map(tokenHash));
-  await kt.store.put('prod/app/token', 'pw-1');
-  app = await buildServer(kt, { breakGlassSweepMs: false });
 });
 
-afterEach(async () => {
-  await app.close();
-  await kt.close();
-  tmp.remove();
-});
+afterEach(() => h.close());
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';

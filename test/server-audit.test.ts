@@ -6,45 +6,39 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessRepo } from '../src/access/access-repo.js';
 import { parseExport, verifyExport } from '../src/audit/export.js';
 import { leafHash } from '../src/audit/merkle.js';
 import { parseVerifierKey } from '../src/audit/note-key.js';
 import { verifyTlogProof } from '../src/audit/proof.js';
-import { loadSettings } from '../src/config/settings.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer } from '../src/server/app.js';
-import { tempDir } from './helpers/state.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
+import { apiHome, type ApiHome } from './helpers/api-home.js';
 
-let tmp: ReturnType<typeof tempDir>;
 let kt: Keyturn;
 let app: FastifyInstance;
 const tok: Record<string, string> = {};
 
+let h: ApiHome<'admin' | 'auditor' | 'appAuditor' | 'reader'>;
+
 beforeEach(async () => {
-  tmp = tempDir();
-  const settings = loadSettings({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
-  await initHome(settings);
-  kt = await openKeyturn(settings);
-  const access = new AccessRepo(kt.state, kt.clock);
-  await access.putPolicy('auditor', 'rules:\n  - path: "**"\n    capabilities: [audit]\n');
-  await access.putPolicy('app-auditor', 'rules:\n  - path: prod/app/**\n    capabilities: [audit]\n');
-  await access.putPolicy('app-read', 'rules:\n  - path: prod/app/*\n    capabilities: [read]\n');
-  tok.admin = (await access.createToken({ policies: ['admin'] })).token;
-  tok.auditor = (await access.createToken({ policies: ['auditor'] })).token;
-  tok.appAuditor = (await access.createToken({ policies: ['app-auditor'] })).token;
-  tok.reader = (await access.createToken({ policies: ['app-read'] })).token;
-  await kt.store.put('prod/app/token', 'pw-1');
-  await kt.store.put('prod/db/root', 'root-pw');
-  await kt.store.put('prod/app/token', 'pw-2');
-  app = await buildServer(kt, { breakGlassSweepMs: false });
+  h = await apiHome({
+    policies: {
+      auditor: 'rules:\n  - path: "**"\n    capabilities: [audit]\n',
+      'app-auditor': 'rules:\n  - path: prod/app/**\n    capabilities: [audit]\n',
+      'app-read': 'rules:\n  - path: prod/app/*\n    capabilities: [read]\n',
+    },
+    tokens: { admin: ['admin'], auditor: ['auditor'], appAuditor: ['app-auditor'], reader: ['app-read'] },
+    secrets: [
+      ['prod/app/token', 'pw-1'],
+      ['prod/db/root', 'root-pw'],
+      ['prod/app/token', 'pw-2'],
+    ],
+    server: { breakGlassSweepMs: false },
+  });
+  ({ kt, app } = h);
+  Object.assign(tok, h.tokens);
 });
 
-afterEach(async () => {
-  await app.close();
-  await kt.close();
-  tmp.remove();
-});
+afterEach(() => h.close());
 
 const get = (url: string, who: string | null) => app.inject({ url, ...(who === null ? {} : { headers: { authorization: `Bearer ${tok[who]}` } }) });
 type Ev = { id: string; seq: number; action: string; path: string | null };

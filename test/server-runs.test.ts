@@ -5,55 +5,37 @@
  * see a run), a refusal writes nothing, a run started through the API carries the request's
  * correlation id and its events name the token.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessRepo } from '../src/access/access-repo.js';
-import { loadSettings } from '../src/config/settings.js';
 import { Engine } from '../src/engine/engine.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer } from '../src/server/app.js';
-import { runCli } from './helpers/cli.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
 import { dumpState } from './helpers/state-dump.js';
-import { tempDir } from './helpers/state.js';
+import { apiHome, type ApiHome } from './helpers/api-home.js';
 
-let tmp: ReturnType<typeof tempDir>;
 let kt: Keyturn;
 let app: FastifyInstance;
 const tokens: Record<'admin' | 'rotator' | 'reader' | 'lister', string> = { admin: '', rotator: '', reader: '', lister: '' };
 let rotatorId = '';
 
+let h: ApiHome<keyof typeof tokens>;
+
 beforeEach(async () => {
-  tmp = tempDir();
-  const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' };
-  const settings = loadSettings(env);
-  await initHome(settings);
-  const file = join(tmp.dir, 'keyturn.yaml');
-  const secrets = ['app/session', 'app/other', 'ops/key'].map((p) => `  ${p}:\n    type: app-secret\n    password: { length: 32 }\n`).join('');
-  writeFileSync(file, `version: 1\nsecrets:\n${secrets}`);
-  const applied = await runCli(['apply', '-f', file], { env });
-  expect(applied.code, applied.stderr).toBe(0);
-  kt = await openKeyturn(settings);
-  await kt.store.put('plain/secret', 'plain-value');
-  const access = new AccessRepo(kt.state, kt.clock);
-  await access.putPolicy('app-rotate', 'rules:\n  - path: app/**\n    capabilities: [rotate]\n');
-  await access.putPolicy('app-read', 'rules:\n  - path: app/**\n    capabilities: [read]\n');
-  await access.putPolicy('app-list', 'rules:\n  - path: app/**\n    capabilities: [list]\n');
-  tokens.admin = (await access.createToken({ policies: ['admin'] })).token;
-  const rotator = await access.createToken({ policies: ['app-rotate'] });
-  tokens.rotator = rotator.token;
-  rotatorId = rotator.info.id;
-  tokens.reader = (await access.createToken({ policies: ['app-read'] })).token;
-  tokens.lister = (await access.createToken({ policies: ['app-list'] })).token;
-  app = await buildServer(kt);
+  h = await apiHome({
+    config: `version: 1\nsecrets:\n${['app/session', 'app/other', 'ops/key'].map((p) => `  ${p}:\n    type: app-secret\n    password: { length: 32 }\n`).join('')}`,
+    policies: {
+      'app-rotate': 'rules:\n  - path: app/**\n    capabilities: [rotate]\n',
+      'app-read': 'rules:\n  - path: app/**\n    capabilities: [read]\n',
+      'app-list': 'rules:\n  - path: app/**\n    capabilities: [list]\n',
+    },
+    tokens: { admin: ['admin'], rotator: ['app-rotate'], reader: ['app-read'], lister: ['app-list'] },
+    secrets: [['plain/secret', 'plain-value']],
+  });
+  ({ kt, app } = h);
+  Object.assign(tokens, h.tokens);
+  rotatorId = h.ids.rotator;
 });
 
-afterEach(async () => {
-  await app.close();
-  await kt.close();
-  tmp.remove();
-});
+afterEach(() => h.close());
 
 type Who = keyof typeof tokens;
 const call = (method: 'GET' | 'POST', url: string, who: Who, payload?: object, headers: Record<string, string> = {}) =>
@@ -61,7 +43,7 @@ const call = (method: 'GET' | 'POST', url: string, who: Who, payload?: object, h
 
 /** The state database without the tokens table (authentication records a token's last use); with `leases: false`, without the leases too. */
 function state(options: { leases?: boolean } = {}): unknown {
-  const { tokens: _used, leases, ...rest } = dumpState(tmp.dir) as Record<string, unknown>;
+  const { tokens: _used, leases, ...rest } = dumpState(h.dir) as Record<string, unknown>;
   return options.leases === false ? rest : { ...rest, leases };
 }
 

@@ -6,50 +6,40 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessRepo } from '../src/access/access-repo.js';
-import { loadSettings } from '../src/config/settings.js';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer } from '../src/server/app.js';
+import type { Keyturn } from '../src/runtime/keyturn.js';
 import { dumpState } from './helpers/state-dump.js';
-import { tempDir } from './helpers/state.js';
+import { apiHome, type ApiHome } from './helpers/api-home.js';
 
 const DAY = 86_400_000;
 
-let tmp: ReturnType<typeof tempDir>;
 let kt: Keyturn;
 let clock: ManualClock;
 let app: FastifyInstance;
 const tokens: Record<'admin' | 'lister' | 'writer' | 'deleter' | 'reader', string> = { admin: '', lister: '', writer: '', deleter: '', reader: '' };
 let writerId = '';
 
+let h: ApiHome<keyof typeof tokens>;
+
 beforeEach(async () => {
-  tmp = tempDir();
-  const settings = loadSettings({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
-  await initHome(settings);
   clock = manualClock();
-  kt = await openKeyturn(settings, { clock });
-  const access = new AccessRepo(kt.state, kt.clock);
-  for (const cap of ['list', 'write', 'delete', 'read']) await access.putPolicy(`app-${cap}`, `rules:\n  - path: prod/app/**\n    capabilities: [${cap}]\n`);
-  tokens.admin = (await access.createToken({ policies: ['admin'] })).token;
-  tokens.lister = (await access.createToken({ policies: ['app-list'] })).token;
-  const writer = await access.createToken({ policies: ['app-write'] });
-  tokens.writer = writer.token;
-  writerId = writer.info.id;
-  tokens.deleter = (await access.createToken({ policies: ['app-delete'] })).token;
-  tokens.reader = (await access.createToken({ policies: ['app-read'] })).token;
-  await kt.store.put('prod/app/token', 'first-value');
-  await kt.store.put('prod/app/token', 'second-value');
-  await kt.store.put('prod/app/solo', 'solo-value');
-  await kt.store.put('prod/db/admin', 'db-value');
-  app = await buildServer(kt);
+  h = await apiHome({
+    clock,
+    policies: Object.fromEntries(['list', 'write', 'delete', 'read'].map((cap) => [`app-${cap}`, `rules:\n  - path: prod/app/**\n    capabilities: [${cap}]\n`])),
+    tokens: { admin: ['admin'], lister: ['app-list'], writer: ['app-write'], deleter: ['app-delete'], reader: ['app-read'] },
+    secrets: [
+      ['prod/app/token', 'first-value'],
+      ['prod/app/token', 'second-value'],
+      ['prod/app/solo', 'solo-value'],
+      ['prod/db/admin', 'db-value'],
+    ],
+  });
+  ({ kt, app } = h);
+  Object.assign(tokens, h.tokens);
+  writerId = h.ids.writer;
 });
 
-afterEach(async () => {
-  await app.close();
-  await kt.close();
-  tmp.remove();
-});
+afterEach(() => h.close());
 
 type Who = keyof typeof tokens;
 const call = (method: 'GET' | 'POST' | 'DELETE', url: string, who: Who, headers: Record<string, string> = {}) =>
@@ -57,7 +47,7 @@ const call = (method: 'GET' | 'POST' | 'DELETE', url: string, who: Who, headers:
 
 /** The state database without the tokens table (authentication records a token's last use). */
 function state(): unknown {
-  const { tokens: _used, ...rest } = dumpState(tmp.dir) as Record<string, unknown>;
+  const { tokens: _used, ...rest } = dumpState(h.dir) as Record<string, unknown>;
   return rest;
 }
 
