@@ -6,7 +6,11 @@
  * a new key in the set is fetched; failed logins are throttled with bad tokens; a key set that
  * cannot be fetched is a 503 of its own.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -356,6 +360,39 @@ describe('OIDC login', () => {
     const gone = await server();
     expect((await login(gone, { jwt: await sign(rsa, k8sClaims()) })).json()).toMatchObject({ error: { code: 'KT_OIDC_JWKS_UNAVAILABLE' } });
     jwks = await jwksServer();
+  });
+
+  it('a key set served over https with a private CA: fetched when the issuer names the CA (jwksCa), refused (503) when it does not', async () => {
+    const cert = join(tmp.dir, 'jwks.crt');
+    const key = join(tmp.dir, 'jwks.key');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=jwks', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      { stdio: 'ignore' },
+    );
+    const pem = readFileSync(cert, 'utf8');
+    const https = createHttpsServer({ cert: pem, key: readFileSync(key) }, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [rsa.jwk] })));
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(https.address() as { port: number }).port}/jwks`;
+      const oidc = new OidcRepo(kt.state, kt.clock, new AccessRepo(kt.state, kt.clock));
+      const doc = (iss: string, ca: string | null) =>
+        `issuer: ${iss}\njwksUrl: ${url}\n${ca === null ? '' : `jwksCa: |\n${ca.trim().replace(/^/gm, '  ')}\n`}audiences: [keyturn]\nrules:\n  - claims: { sub: "system:serviceaccount:prod:*" }\n    policies: [app-read]\n`;
+      await oidc.put('private', doc('https://private.example', pem));
+      await oidc.put('system-cas', doc('https://system-cas.example', null));
+      await expect(oidc.put('bad-ca', doc('https://bad.example', '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----'))).rejects.toMatchObject({
+        code: 'KT_OIDC_ISSUER_INVALID',
+      });
+      const app = await server();
+      const ok = await login(app, { jwt: await sign(rsa, k8sClaims(undefined, { iss: 'https://private.example' })) });
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(ok.json()).toMatchObject({ subject: 'oidc:private:system:serviceaccount:prod:app', policies: ['app-read'] });
+      const refused = await login(app, { jwt: await sign(rsa, k8sClaims(undefined, { iss: 'https://system-cas.example' })) });
+      expect([refused.statusCode, refused.json().error.code]).toEqual([503, 'KT_OIDC_JWKS_UNAVAILABLE']);
+    } finally {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
   });
 
   it('is in /openapi.json without a security requirement; a malformed body is 400 KT_USAGE', async () => {

@@ -15,7 +15,7 @@
  * sessionSubject(k8s, { sub: 'system:serviceaccount:prod:app' }); // 'oidc:k8s:system:serviceaccount:prod:app'
  * ```
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
@@ -81,11 +81,31 @@ const algorithm = z.string().superRefine((s, ctx) => {
 
 const pattern = text(1024);
 
+/** PEM certificates (a private CA) that the key set's https server must chain to, in place of the system's. */
+const jwksCa = z
+  .string()
+  .max(64 * 1024)
+  .superRefine((s, ctx) => {
+    const pems = s.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    const bad =
+      pems.length === 0 ||
+      pems.some((p) => {
+        try {
+          new X509Certificate(p);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    if (bad) ctx.addIssue({ code: 'custom', message: 'jwksCa is one or more PEM certificates (-----BEGIN CERTIFICATE----- ...)' });
+  });
+
 const documentSchema = z
   .object({
     description: text(1024).optional(),
     issuer: text(1024).describe('the exact iss claim'),
     jwksUrl,
+    jwksCa: jwksCa.optional(),
     audiences: z.array(text(1024)).min(1).max(100),
     algorithms: z.array(algorithm).min(1).optional(),
     maxSessionTtl: duration('maxSessionTtl', DEFAULT_SESSION_MS, MAX_SESSION_MS, false),
@@ -122,6 +142,8 @@ export interface OidcIssuer {
   readonly description: string | null;
   readonly issuer: string;
   readonly jwksUrl: string;
+  /** PEM certificates the key set's server must chain to (a private CA, e.g. a cluster's own); null: the system's CAs. */
+  readonly jwksCa: string | null;
   readonly audiences: readonly string[];
   readonly algorithms: readonly OidcAlgorithm[];
   readonly maxSessionTtlMs: number;
@@ -157,6 +179,7 @@ export function parseIssuer(name: string, document: string): OidcIssuer {
     description: d.description ?? null,
     issuer: d.issuer,
     jwksUrl: d.jwksUrl,
+    jwksCa: d.jwksCa ?? null,
     audiences: Object.freeze([...d.audiences]),
     algorithms: Object.freeze([...new Set((d.algorithms as OidcAlgorithm[] | undefined) ?? DEFAULT_ALGORITHMS)]),
     maxSessionTtlMs: d.maxSessionTtl,

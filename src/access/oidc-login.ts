@@ -17,6 +17,7 @@
  * const session = await login.login({ jwt }); // { token, id, expiresAt, subject, policies }
  * ```
  */
+import { Agent, fetch as undiciFetch } from 'undici';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../core/clock.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
@@ -61,11 +62,13 @@ function unavailable(issuer: string, why: string): KeyturnError {
 }
 
 /** fetch for jose's key set: a 200 answer of at most MAX_JWKS_BYTES holding `{ keys: [...] }`, else KT_OIDC_JWKS_UNAVAILABLE. */
-function jwksFetch(issuer: string): (url: string, init: RequestInit) => Promise<Response> {
+function jwksFetch(issuer: string, ca: string | null): (url: string, init: RequestInit) => Promise<Response> {
+  // A private CA: undici's own fetch with an agent that trusts it (and only it).
+  const dispatcher = ca === null ? undefined : new Agent({ connect: { ca } });
   return async (url, init) => {
     let res: Response;
     try {
-      res = await fetch(url, init);
+      res = dispatcher === undefined ? await fetch(url, init) : ((await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response);
     } catch (e) {
       throw unavailable(issuer, (e as Error).name === 'TimeoutError' ? 'timed out' : 'not reachable');
     }
@@ -97,7 +100,7 @@ function jwksFetch(issuer: string): (url: string, init: RequestInit) => Promise<
 }
 
 export class OidcLogin {
-  private readonly keySets = new Map<string, { url: string; getKey: JWTVerifyGetKey }>();
+  private readonly keySets = new Map<string, { url: string; ca: string | null; getKey: JWTVerifyGetKey }>();
 
   constructor(
     private readonly issuers: OidcRepo,
@@ -177,14 +180,14 @@ export class OidcLogin {
   /** The issuer's remote key set (one per issuer and URL: jose keeps its cache and cooldown in it). */
   private keySet(issuer: OidcIssuer): JWTVerifyGetKey {
     const hit = this.keySets.get(issuer.name);
-    if (hit?.url === issuer.jwksUrl) return hit.getKey;
+    if (hit?.url === issuer.jwksUrl && hit.ca === issuer.jwksCa) return hit.getKey;
     const getKey = createRemoteJWKSet(new URL(issuer.jwksUrl), {
       cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
       cacheMaxAge: this.options.jwksMaxAgeMs ?? 600_000,
       timeoutDuration: this.options.jwksTimeoutMs ?? 5_000,
-      [customFetch]: jwksFetch(issuer.name),
+      [customFetch]: jwksFetch(issuer.name, issuer.jwksCa),
     });
-    this.keySets.set(issuer.name, { url: issuer.jwksUrl, getKey });
+    this.keySets.set(issuer.name, { url: issuer.jwksUrl, ca: issuer.jwksCa, getKey });
     return getKey;
   }
 }
