@@ -224,6 +224,28 @@ export class AccessRepo {
     return revoked;
   }
 
+  /**
+   * Revokes every live token whose subject starts with `prefix` (each revocation audited), in one
+   * transaction with `first` (the change that makes them void: an OIDC issuer's removal); returns
+   * how many. Either all of it commits or none.
+   */
+  async revokeSubjects(prefix: string, first: (trx: Transaction<Schema>) => Promise<void>): Promise<number> {
+    const now = this.clock.now();
+    const count = await transact(this.state.db, async (trx) => {
+      await first(trx);
+      const live = (await trx.selectFrom('tokens').select(['id', 'subject', 'expires_at']).where('revoked_at', 'is', null).execute()).filter(
+        (t) => t.subject !== null && t.subject.startsWith(prefix) && (t.expires_at === null || Number(t.expires_at) > now),
+      );
+      for (const t of live) {
+        await trx.updateTable('tokens').set({ revoked_at: now }).where('id', '=', t.id).execute();
+        await this.audit?.record({ action: 'access.token.revoke', path: t.id }, trx);
+      }
+      return live.length;
+    });
+    this.#authenticated.clear();
+    return count;
+  }
+
   /** Deletes the records of tokens that expired before `before` (each deletion audited); returns how many. */
   async deleteExpiredTokens(before: number): Promise<number> {
     return transact(this.state.db, async (trx) => {

@@ -98,19 +98,12 @@ export class OidcRepo {
    */
   async remove(name: string): Promise<{ name: string; revokedSessions: number }> {
     assertIssuerName(name);
-    await transact(this.state.db, async (trx) => {
+    // The issuer and its live sessions go together: a crash between them cannot leave sessions of a removed issuer.
+    const revokedSessions = await this.access.revokeSubjects(`oidc:${name}:`, async (trx) => {
       const gone = await trx.deleteFrom('oidc_issuers').where('name', '=', name).executeTakeFirst();
       if (Number(gone.numDeletedRows) === 0) throw notFound(name);
       await this.audit?.record({ action: 'access.oidc.remove', path: name }, trx);
     });
-    const prefix = `oidc:${name}:`;
-    const now = this.clock.now();
-    let revokedSessions = 0;
-    for (const t of await this.access.tokens()) {
-      if (!t.subject.startsWith(prefix) || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) continue;
-      await this.access.revokeToken(t.id);
-      revokedSessions++;
-    }
     return { name, revokedSessions };
   }
 
