@@ -89,7 +89,7 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   // .mjs: Node knows the module type from the name, without looking for a package.json per file.
   outExtension: { '.js': '.mjs' },
-  external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'pino', 'fastify', 'prom-client'],
+  external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'pino', 'fastify', 'prom-client', 'undici', 'jose'],
   sourcemap: 'linked',
   // Less to read and hash at every start (the compile cache is keyed by the file's content);
   // names stay, so profiles and stack traces read as the sources.
