@@ -207,8 +207,15 @@ describe('errors of the client', () => {
     expect([ca.code, ca.stderr]).toEqual([2, expect.stringContaining('KT_CONFIG_INVALID: KEYTURN_CACERT: cannot read')]);
   });
 
-  it('rotate --all and --due need the local home: KT_REMOTE_UNSUPPORTED', async () => {
-    const all = await run(['rotate', '--all', '--yes'], { KEYTURN_ADDR: addr, KEYTURN_TOKEN: token });
-    expect([all.code, all.stderr]).toEqual([2, expect.stringContaining('KT_REMOTE_UNSUPPORTED: rotate --all works on a local home')]);
+  it('rotate --all (planned, then for real) and --due; through the server only what the token may rotate', { timeout: 20 * SPAWN_MS }, async () => {
+    // One at a time: the lines come in the order the secrets finish.
+    await both(() => ['rotate', '--all', '--prefix', 'app', '--dry-run', '--concurrency', '1']);
+    await both(() => ['rotate', '--all', '--prefix', 'app', '--dry-run', '--concurrency', '1', '--json']);
+    await both(() => ['rotate', '--due', '--json']);
+    expect((await both(() => ['rotate', '--all', '--type', 'app-secret', '--yes', '--concurrency', '1', '--json'])).code).toBe(0);
+    await both(() => ['rotate', '--all', '--prefix', 'nothing/here', '--yes']);
+    // A token that may not rotate anything sees nothing to rotate.
+    const narrowAll = await run(['rotate', '--all', '--yes', '--json'], { KEYTURN_ADDR: addr, KEYTURN_TOKEN: narrow });
+    expect([narrowAll.code, JSON.parse(narrowAll.stdout.trim().split('\n').pop()!)]).toEqual([0, { summary: { total: 0, done: 0, skipped: 0, failed: 0, dryRun: false } }]);
   });
 });

@@ -78,6 +78,12 @@ export interface RunsClient {
   /** Rotates a secret now (or continues its unfinished run): one attempt, or until done or failed with `wait`. */
   rotate(path: string, options: { wait: boolean }): Promise<RunOutcome>;
   plan(path: string): Promise<RotationPlan>;
+  /**
+   * What `rotate --all` rotates (the managed secrets at or below `prefix`, of `type` when given)
+   * or `rotate --due` continues (the secrets whose unfinished run is due), sorted; through a
+   * server, only those the token may rotate.
+   */
+  rotatable(which: { due: true } | { due?: false; prefix: string; type?: string }): Promise<string[]>;
   /** Runs, newest first. */
   list(filter: { path?: string; limit: number }): Promise<RunView[]>;
   get(id: string): Promise<RunView>;

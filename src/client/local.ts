@@ -10,6 +10,7 @@
  * const { version } = await client.secrets.put('prod/api/token', 'v1', { stages: ['current'] });
  * ```
  */
+import { pathHasPrefix } from '../core/paths.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { SecretInfo, Version } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -28,6 +29,8 @@ export interface LocalScope {
   readonly correlationId?: string;
   /** Which paths a list shows (the server: those the token may list); default all. */
   listable?(path: string): boolean;
+  /** Which paths `rotatable` names (the server: those the token may rotate); default all. */
+  rotatable?(path: string): boolean;
   /** Wraps a rotation's execution (the CLI: SIGTERM and SIGINT stop it at a step boundary). */
   around?<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -127,6 +130,14 @@ export function localRuns(scope: LocalScope): RunsClient {
       return withConsumers(engine, run);
     },
     plan: async (path) => (await scope.engine()).plan(path),
+    rotatable: async (which) => {
+      const paths = which.due
+        ? (await (await scope.engine()).runs.due(scope.kt.clock.now())).map((r) => r.path)
+        : (await scope.kt.applied.policies())
+            .filter((p) => pathHasPrefix(p.path, which.prefix) && (which.type === undefined || p.type === which.type) && (p.target !== undefined || p.type === 'app-secret'))
+            .map((p) => p.path);
+      return [...new Set(paths)].filter((p) => scope.rotatable?.(p) ?? true).sort();
+    },
     list: async (filter) => (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit }),
     get: async (id) => (await scope.engine()).runs.get(id),
     show: async (id) => {

@@ -80,6 +80,7 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
       const { dryRun: _dry, ...plan } = await call('POST', `/v1/rotations/${pathPart(path)}`, { dryRun: true });
       return plan as unknown as RotationPlan;
     },
+    rotatable: async (which) => (await call('GET', `/v1/rotations${which.due ? query({ due: 'true' }) : query({ prefix: which.prefix || undefined, type: which.type })}`)).paths as string[],
     list: async (filter) => ((await call('GET', `/v1/runs${query({ path: filter.path, limit: filter.limit })}`)).runs as Json[]).map(runFromJson),
     get: async (id) => runFromJson(await call('GET', `/v1/runs/${encodeURIComponent(id)}`)),
     show: async (id) => {

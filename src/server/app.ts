@@ -149,6 +149,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
         engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
         correlationId: request.id,
         listable: (path: string) => may(who, path, 'list'),
+        rotatable: (path: string) => may(who, path, 'rotate'),
       };
       return { secrets: localSecrets(scope), runs: localRuns(scope) };
     },

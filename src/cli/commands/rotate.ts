@@ -5,11 +5,10 @@
  */
 import type { Command } from 'commander';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
-import { pathHasPrefix, normalizePrefix } from '../../core/paths.js';
+import { normalizePrefix } from '../../core/paths.js';
 import type { RunsClient } from '../../client/client.js';
-import type { Engine } from '../../engine/engine.js';
 import type { Run } from '../../engine/runs-repo.js';
-import { common, withGracefulStop, type CliApp, type CommonOptions } from '../app.js';
+import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
 import { emit, type CliIo } from '../io.js';
 import { intOption } from '../options.js';
@@ -62,9 +61,9 @@ function succeeded(o: Outcome): boolean {
 }
 
 /** What `rotate --all --dry-run` says of one secret: would rotate, or why it would fail before changing anything. */
-async function planOne(engine: Engine, path: string): Promise<Outcome> {
+async function planOne(runs: RunsClient, path: string): Promise<Outcome> {
   try {
-    const plan = await engine.plan(path);
+    const plan = await runs.plan(path);
     const error = plan.problems.length > 0 ? { code: 'KT_TEMPLATE_PLACEHOLDER_UNKNOWN', message: plan.problems.join('; ') } : null;
     const warn = plan.currentLogsIn === false ? ' (the current credential does NOT log in)' : '';
     const line = error ? `${path}: would fail before changing anything: ${error.message}` : `${path}: would rotate${warn}`;
@@ -149,28 +148,20 @@ Examples:
         return;
       }
 
-      // Which secrets are managed, and which runs are due, is read from the home itself: not through a server yet.
-      if (await app.isRemote(opts)) throw new KeyturnError('KT_REMOTE_UNSUPPORTED', `rotate ${opts.all ? '--all' : '--due'} works on a local home; through a server, rotate one PATH at a time`);
       const prefix = normalizePrefix(opts.prefix);
       const which = (n: number) => `${opts.type ? `${opts.type} ` : ''}secret${n === 1 ? '' : 's'}${prefix ? ` at or below ${prefix}` : ''}`;
       const asks = !!opts.all && !opts.dryRun;
       // Not on a terminal, --all without --yes is refused before anything is opened, whatever matches.
       if (asks && !onTerminal(app.io)) await confirm(app, { question: `Rotate every managed ${which(1)} (or list them with --dry-run)?`, yes: opts.yes });
-      const { localClient } = await app.runtime();
-      const results = await app.withKeyturn(opts, async (kt) => {
-        const { correlationId } = await app.auditContext();
-        const runs = localClient(kt, { around: (run) => withGracefulStop(kt, run), correlationId }).runs;
-        const paths = opts.due
-          ? [...new Set((await (await kt.engine()).runs.due(kt.clock.now())).map((r) => r.path))]
-          : (await kt.applied.policies())
-              .filter((p) => pathHasPrefix(p.path, prefix) && (opts.type === undefined || p.type === opts.type) && (p.target !== undefined || p.type === 'app-secret'))
-              .map((p) => p.path);
+      // Locally or through a server (only the secrets the token may rotate, then).
+      const results = await app.withClient(opts, async (client) => {
+        const runs = client.runs;
+        const paths = await runs.rotatable(opts.due ? { due: true } : { prefix, ...(opts.type === undefined ? {} : { type: opts.type }) });
         if (opts.dryRun) {
           // Each secret is planned as `rotate PATH --dry-run` would: templates checked, the current credential tried.
-          const engine = await kt.engine();
           const planned: Outcome[] = [];
           await pool(paths, opts.concurrency, async (p) => {
-            const o = await planOne(engine, p);
+            const o = await planOne(runs, p);
             planned.push(o);
             if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, wouldRotate: o.error === null, error: o.error, ...(o.json ?? {}) })}\n`);
           });

@@ -1,6 +1,7 @@
 /**
  * Rotations over HTTP, as `keyturn rotate` and `keyturn runs` do them:
  *
+ *   GET  /v1/rotations?prefix=&type=|due=true   rotate on each   what `rotate --all` / `--due` covers
  *   POST /v1/rotations/PATH        rotate            rotate now (or continue the unfinished run); `dryRun` plans only
  *   GET  /v1/runs?path=P&limit=N   read or rotate    runs, newest first: only those on paths the token may read or rotate
  *   GET  /v1/runs/ID               read or rotate    a run with its steps and consumers
@@ -24,6 +25,7 @@ import { z } from 'zod';
 import { runJson, stepJson } from '../../client/wire.js';
 import type { Identity } from '../../access/access-repo.js';
 import { KeyturnError } from '../../core/errors.js';
+import { normalizePrefix } from '../../core/paths.js';
 import { allow, may } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -51,6 +53,15 @@ const listQuery = z
 
 const RUN_ID = z.object({ id: z.string() });
 
+const rotatableQuery = z
+  .object({
+    due: z.enum(['true']).optional().describe('The secrets whose unfinished run is due (what `rotate --due` continues)'),
+    prefix: z.string().max(1024).optional().describe('Only secrets at or below this path'),
+    type: z.enum(['database-credential', 'app-secret']).optional().describe('Only secrets of this type'),
+  })
+  .strict()
+  .refine((q) => q.due === undefined || (q.prefix === undefined && q.type === undefined), { message: 'due goes without prefix and type' });
+
 /** Whether the caller may see a run on this path. */
 function sees(who: Identity, path: string): boolean {
   return may(who, path, 'read') || may(who, path, 'rotate');
@@ -58,6 +69,18 @@ function sees(who: Identity, path: string): boolean {
 
 export function rotationRoutes(): AnyRoute[] {
   return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/rotations',
+      tag: 'rotations',
+      summary: 'What `rotate --all` would rotate (managed secrets by prefix and type) or `rotate --due` continue (due runs): only paths the token may rotate',
+      query: rotatableQuery,
+      response: z.object({ paths: z.array(z.string()) }),
+      handler: async ({ request, deps, query: q, who }) => {
+        const runs = deps.clientOf(request, who).runs;
+        return { paths: await runs.rotatable(q.due ? { due: true } : { prefix: normalizePrefix(q.prefix), ...(q.type ? { type: q.type } : {}) }) };
+      },
+    }),
     defineRoute({
       method: 'POST',
       url: '/v1/rotations/*',
