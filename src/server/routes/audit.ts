@@ -22,6 +22,7 @@
  */
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { localAudit } from '../../client/local-audit.js';
 import type { Identity } from '../../access/access-repo.js';
 import { decodeEvent } from '../../audit/event.js';
 import type { LeafRow } from '../../audit/repo.js';
@@ -185,24 +186,12 @@ export function auditRoutes(): AnyRoute[] {
       }),
       handler: async ({ deps, who, query: q }) => {
         allowEverywhere(who, 'audit');
-        const [{ verifyStoredLog }, { readOutsideCheckpoints }] = await Promise.all([import('../../audit/stored-verify.js'), import('../../audit/sinks/outside-checkpoints.js')]);
-        const outside = await readOutsideCheckpoints(deps.kt.settings.audit, q.trusted === undefined ? undefined : 'the trusted query parameter');
-        const r = await verifyStoredLog(deps.kt.audit, {
+        // The CLI's own verify of the stored log (src/client/local-audit.ts), without the database's location.
+        const { source: _where, ...report } = await localAudit(deps.kt).verify({
           ...(q.pubkey === undefined ? {} : { verifierKey: q.pubkey.trim() }),
-          ...(q.trusted === undefined ? {} : { trusted: q.trusted }),
-          outside: outside.checkpoints,
+          ...(q.trusted === undefined ? {} : { trusted: { note: q.trusted, file: 'the trusted query parameter' } }),
         });
-        return {
-          ok: r.ok,
-          size: r.size,
-          verifiedSize: r.verifiedSize,
-          validCheckpoints: r.validCheckpoints,
-          latest: r.latest === null ? null : { size: r.latest.size, root: r.latest.root.toString('base64') },
-          verifierKey: r.verifierKey,
-          problems: r.problems.map((p) => ({ ...p })),
-          latestNote: r.latestNote,
-          outside: outside.report,
-        };
+        return report;
       },
     }),
     defineRoute({
