@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
-import { Engine } from '../src/engine/engine.js';
+import { stoppedRun } from './helpers/stopped-run.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { BIN, runCli, SPAWN_MS, type CliResult } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
@@ -47,19 +47,7 @@ async function home(dir: string): Promise<{ env: Record<string, string>; resume:
   expect(applied.code, applied.stderr).toBe(0);
   const kt = await openKeyturn(loadSettings(env));
   try {
-    const stopped = async (path: string) => {
-      const engine: Engine = new Engine({
-        state: kt.state,
-        store: kt.store,
-        applied: kt.applied,
-        clock: kt.clock,
-        log: kt.log,
-        onBoundary: (step, when) => {
-          if (step === 'create' && when === 'after') engine.requestStop();
-        },
-      });
-      return (await engine.rotate(path)).id;
-    };
+    const stopped = async (path: string) => (await stoppedRun(kt, path)).id;
     return { env, resume: await stopped('app/resume'), cancel: await stopped('app/cancel') };
   } finally {
     await kt.close();

@@ -7,10 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { dumpState } from './helpers/state-dump.js';
 import { apiHome, type ApiHome } from './helpers/api-home.js';
+import { stoppedRun as stopRun } from './helpers/stopped-run.js';
 
 let kt: Keyturn;
 let app: FastifyInstance;
@@ -61,17 +61,7 @@ async function refused(method: 'GET' | 'POST', url: string, who: Who, status: nu
 
 /** A run of app/session stopped at a step boundary: `retrying` at set, its pending version stored. */
 async function stoppedRun(path = 'app/session'): Promise<string> {
-  const engine: Engine = new Engine({
-    state: kt.state,
-    store: kt.store,
-    applied: kt.applied,
-    clock: kt.clock,
-    log: kt.log,
-    onBoundary: (step, when) => {
-      if (step === 'create' && when === 'after') engine.requestStop();
-    },
-  });
-  const run = await engine.rotate(path);
+  const run = await stopRun(kt, path);
   expect(run).toMatchObject({ status: 'retrying', step: 'set' });
   return run.id;
 }
