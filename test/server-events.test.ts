@@ -20,6 +20,8 @@ import { sse, type SseEvent, type SseStream } from './helpers/sse.js';
 import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
+/** The audit head is never polled: only this process's own appends wake a stream. */
+const NO_POLL: ServerOptions = { events: { pollMs: 3_600_000 } };
 const MARKER = `marker-${randomBytes(8).toString('hex')}`;
 
 interface Server {
@@ -98,7 +100,8 @@ const onPath = (path: string, kind?: string) => (e: SseEvent) => (kind === undef
 describe('GET /v1/events', () => {
   it('a put and a stage move reach a subscriber with path, version id, stages and run id, never the value', async () => {
     const h = await home();
-    const s = await serve(h.env);
+    // No poll in this test's time: what arrives was woken by this process's commit.
+    const s = await serve(h.env, NO_POLL);
     const st = await stream(s, h.admin);
     const v1 = await put(s, h.admin, 'app/db', { value: `${MARKER}-1` });
     const first = await st.waitFor(onPath('app/db', 'version'));
@@ -124,7 +127,7 @@ describe('GET /v1/events', () => {
 
   it('a rotation run streams its version and stage moves with the run id', async () => {
     const h = await home();
-    const s = await serve(h.env);
+    const s = await serve(h.env, NO_POLL);
     await applyYaml(s.kt, 'version: 1\nsecrets:\n  app/token:\n    type: app-secret\n    password: { length: 24 }\n');
     const st = await stream(s, h.admin, '?prefix=app/token');
     const run = await (await s.kt.engine()).rotate('app/token');
