@@ -39,7 +39,7 @@ import type { KeyRing } from '../crypto/keyring.js';
 import type { StateDb } from '../state/db.js';
 import { isDatabaseFull } from '../state/disk-full.js';
 import type { Schema } from '../state/schema.js';
-import { beforeCommit, flushBeforeCommit } from '../state/tx.js';
+import { afterCommit, beforeCommit, flushBeforeCommit } from '../state/tx.js';
 import { AuditAppender } from './appender.js';
 import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
@@ -233,7 +233,44 @@ export class AuditLog {
     if (trx === undefined) return this.#grouped(inputs);
     // Events queued in this transaction by appendWithin come first: the log keeps the order they were recorded in.
     await flushBeforeCommit(trx, this);
-    return writeGuard(() => this.#appendIn(trx, inputs));
+    const appended = await writeGuard(() => this.#appendIn(trx, inputs));
+    this.#notifyAfter(trx);
+    return appended;
+  }
+
+  readonly #listeners = new Set<() => void>();
+
+  /**
+   * Calls `listener` (with nothing: it reads what it wants) once events this process appended
+   * have committed: at once for its own transactions and those opened by `transact`; for an
+   * append in another caller's transaction, on the next turn of the event loop, perhaps before
+   * that commit (a listener that finds nothing new must look again later). Events other
+   * processes append are not signalled. Returns the way to stop listening.
+   *
+   * @example
+   * ```ts
+   * const stop = audit.onAppended(() => wake());
+   * ```
+   */
+  onAppended(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  readonly #notify = (): void => {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the append happened.
+      }
+    }
+  };
+
+  /** Notifies the listeners once `trx` commits (or, when that cannot be known, on the next turn). */
+  #notifyAfter(trx: Transaction<Schema>): void {
+    if (this.#listeners.size === 0) return;
+    if (!afterCommit(trx, this.#listeners, this.#notify)) setImmediate(this.#notify);
   }
 
   /** Appends waiting for the next group commit, and whether a group is being written now. */
@@ -259,6 +296,7 @@ export class AuditLog {
         const write = (all: readonly AuditInput[]) => writeGuard(() => this.#state.db.transaction().execute((t) => this.#appendIn(t, all)));
         try {
           const appended = await write(group.flatMap((g) => g.inputs));
+          this.#notify();
           let k = 0;
           for (const g of group) {
             g.resolve(appended.slice(k, k + g.inputs.length));
@@ -267,7 +305,7 @@ export class AuditLog {
         } catch (e) {
           // One caller's bad event must not fail the others: alone, each gets its own outcome.
           if (group.length === 1) group[0]!.reject(e);
-          else for (const g of group) await write(g.inputs).then(g.resolve, g.reject);
+          else for (const g of group) await write(g.inputs).then((a) => (this.#notify(), g.resolve(a)), g.reject);
         }
       }
     } finally {
@@ -291,6 +329,7 @@ export class AuditLog {
       const flush = async (): Promise<void> => {
         this.#queued.delete(trx);
         await writeGuard(() => this.#appendIn(trx, fresh));
+        this.#notifyAfter(trx);
       };
       if (!beforeCommit(trx, this, flush)) {
         await this.append(input, trx);

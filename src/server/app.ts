@@ -29,6 +29,8 @@ import type { Keyturn } from '../runtime/keyturn.js';
 import { requestContext } from './auth.js';
 import { may } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
+import { EventFeed, type EventFeedOptions } from './events/feed.js';
+import { DEFAULT_HEARTBEAT_MS } from './events/stream.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route.js';
 import { apiRoutes } from './routes/index.js';
@@ -53,6 +55,8 @@ export interface ServerOptions {
   breakGlassSweepMs?: number | false;
   /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
   oidc?: OidcLoginOptions;
+  /** `GET /v1/events`: the heartbeat interval (default 15 s) and how often the audit head is polled for other processes' changes (default 100 ms). */
+  events?: { heartbeatMs?: number } & EventFeedOptions;
   /** Called for each route fastify mounts (tests check the OpenAPI document against it). */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
@@ -121,8 +125,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   });
   // Closing (SIGTERM): runs under way stop at their next step boundary, so the drain ends soon.
   let closing = false;
+  const feed = new EventFeed(kt.audit, kt.log, options.events ?? {});
   app.addHook('preClose', async () => {
     closing = true;
+    // Open change streams end now (their clients resume elsewhere with Last-Event-ID): they would hold the drain open forever.
+    feed.close();
   });
   // While closing, each answer closes its connection: a keep-alive connection left idle would hold
   // the drain open until its keep-alive timeout (72 s in fastify).
@@ -153,6 +160,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
       };
       return { secrets: localSecrets(scope), runs: localRuns(scope) };
     },
+    events: { feed, heartbeatMs: options.events?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS },
   };
   const routes: AnyRoute[] = apiRoutes({ metrics: metricsAccess });
   let doc: unknown;

@@ -31,6 +31,7 @@ import type { SecretStore } from '../stores/store.js';
 import type { RunsClient, SecretsClient } from '../client/client.js';
 import { caller } from './auth.js';
 import type { AuthThrottle } from './throttle.js';
+import type { EventFeed } from './events/feed.js';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
 
@@ -58,6 +59,8 @@ export interface RouteDeps {
    * the route's.
    */
   clientOf(request: FastifyRequest, who: Identity): { secrets: SecretsClient; runs: RunsClient };
+  /** The change stream's wake-up signal and open streams (./events/feed.ts), and its heartbeat interval. */
+  readonly events: { readonly feed: EventFeed; readonly heartbeatMs: number };
 }
 
 export interface RouteContext<Q, B> {

@@ -9,7 +9,9 @@
  * COMMIT: if it throws, nothing commits (fail closed, as when each event was written at once).
  *
  * A transaction opened any other way (`db.transaction().execute`) has no such hooks:
- * {@link beforeCommit} returns false and the caller does its work at once.
+ * {@link beforeCommit} returns false and the caller does its work at once. {@link afterCommit}
+ * queues work (a notification: nothing that can fail the write) to run once the transaction has
+ * committed; it is dropped when the transaction rolls back.
  *
  * @example
  * ```ts
@@ -25,12 +27,15 @@ import type { Schema } from './schema.js';
 type Hooks = Map<unknown, () => Promise<void>>;
 
 const hooksOf = new WeakMap<Transaction<Schema>, Hooks>();
+const afterOf = new WeakMap<Transaction<Schema>, Map<unknown, () => void>>();
 
-/** Runs `fn` in one transaction, then the work queued with {@link beforeCommit}, then commits. */
+/** Runs `fn` in one transaction, then the work queued with {@link beforeCommit}, then commits, then runs what {@link afterCommit} queued. */
 export async function transact<T>(db: Kysely<Schema>, fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
+  const after = new Map<unknown, () => void>();
+  const result = await db.transaction().execute(async (trx) => {
     const hooks: Hooks = new Map();
     hooksOf.set(trx, hooks);
+    afterOf.set(trx, after);
     const result = await fn(trx);
     // A hook may queue another (under a new key): run until none is left.
     while (hooks.size > 0) {
@@ -39,8 +44,22 @@ export async function transact<T>(db: Kysely<Schema>, fn: (trx: Transaction<Sche
       await hook();
     }
     hooksOf.delete(trx);
+    afterOf.delete(trx);
     return result;
   });
+  for (const run of after.values()) run();
+  return result;
+}
+
+/**
+ * Queues `notify` to run once `trx` has committed, once per `key`. False when `trx` was not opened
+ * by {@link transact} (the caller cannot know when it commits). `notify` must not throw.
+ */
+export function afterCommit(trx: Transaction<Schema>, key: unknown, notify: () => void): boolean {
+  const after = afterOf.get(trx);
+  if (after === undefined) return false;
+  if (!after.has(key)) after.set(key, notify);
+  return true;
 }
 
 /**

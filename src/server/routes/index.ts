@@ -10,6 +10,7 @@
 import type { AnyRoute } from '../route.js';
 import { auditRoutes } from './audit.js';
 import { breakGlassRoutes } from './breakglass.js';
+import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
@@ -34,6 +35,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...policyRoutes(),
     ...tokenRoutes(),
     ...auditRoutes(),
+    ...eventRoutes(),
     ...oidcRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];
