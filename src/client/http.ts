@@ -60,7 +60,7 @@ function caOf(file: string | undefined): string | undefined {
 }
 
 /** The reason a request did not get an answer, for the message (an errno or TLS code, never the token). */
-function reasonOf(e: unknown): string {
+export function reasonOf(e: unknown): string {
   // Duck-typed, not instanceof: the errors of node:net and undici may come from another realm.
   let cause: unknown = e;
   for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth += 1) {
@@ -73,7 +73,7 @@ function reasonOf(e: unknown): string {
 }
 
 /** The KeyturnError an error body stands for. */
-function errorFrom(addr: string, status: number, body: unknown): KeyturnError {
+export function errorFrom(addr: string, status: number, body: unknown): KeyturnError {
   const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
   if (error && typeof error.code === 'string' && Object.hasOwn(ERRORS, error.code)) {
     const details = error.details !== null && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : undefined;

@@ -12,7 +12,7 @@
  */
 
 /** Turns the text of a variable into its value, or returns the problem as a string. */
-type Check = (text: string) => { value: unknown } | { problem: string };
+export type Check = (text: string) => { value: unknown } | { problem: string };
 
 export interface EnvVar {
   readonly name: string;
@@ -55,7 +55,7 @@ const anyText: Check = (text) => ({ value: text });
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** A server's address: https://HOST[:PORT], or http:// only to loopback (a token never crosses a network in the clear). */
-const serverAddress: Check = (text) => {
+export const serverAddress: Check = (text) => {
   let url: URL;
   try {
     url = new URL(text);

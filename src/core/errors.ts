@@ -449,6 +449,28 @@ export const ERRORS = {
     'This works on a local home only, not through a server (KEYTURN_ADDR).',
     "Run it on the server's host without KEYTURN_ADDR (for example `env -u KEYTURN_ADDR keyturn ...`), or do it one secret at a time through the server.",
   ),
+
+  // ── keyturn agent (agent.yaml, rendering, commands) ───────────────────
+  KT_AGENT_CONFIG_INVALID: spec(
+    400,
+    'The agent configuration (agent.yaml) is not valid.',
+    'Correct the setting named by its dot-path in the message (docs/agent.md lists every key) and start the agent again.',
+  ),
+  KT_AGENT_TOKEN_UNREADABLE: spec(
+    400,
+    "The agent's token file cannot be read or is empty.",
+    'Write an API token (kt_...) to the file named by tokenFile in agent.yaml, readable by the user the agent runs as; it is read again whenever it changes.',
+  ),
+  KT_AGENT_RENDER_FAILED: spec(
+    502,
+    'A template of the agent could not be rendered or written.',
+    'Read the message: the secret could not be read from any server (check servers, the token and its policy), a placeholder names no field, or the destination cannot be written; the other templates are still rendered.',
+  ),
+  KT_AGENT_COMMAND_FAILED: spec(
+    502,
+    'The command of a rendered template failed (exit code, signal, timeout or it did not start).',
+    "Run the template's command by hand from the config file's folder to see why; the file was rendered, and the command runs again on the next real change.",
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

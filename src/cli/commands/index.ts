@@ -32,6 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'audit', summary: 'Read, export, prove and verify the tamper-evident audit log', load: async () => (await import('./audit.js')).registerAudit },
   { name: 'key', summary: 'Manage the encryption keys', load: async () => (await import('./key.js')).registerKey },
   { name: 'server', summary: 'Serve the HTTP API (tokens and path policies decide)', load: async () => (await import('./server.js')).registerServer },
+  { name: 'agent', summary: 'Render secrets from a server into files; run a command on each real change', load: async () => (await import('./agent.js')).registerAgent },
   { name: 'token', summary: 'Create, list and revoke API tokens', load: async () => (await import('./token.js')).registerToken },
   { name: 'breakglass', summary: 'Request, approve and list break-glass reads (through the server)', load: async () => (await import('./breakglass.js')).registerBreakglass },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },

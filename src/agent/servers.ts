@@ -1,0 +1,107 @@
+/**
+ * The agent's way to its servers: the list from agent.yaml, one of them current. A secret is read
+ * from the current server; when it does not answer, the next one is tried, once round the list.
+ * A 401 makes the token file be read again and the request be sent once more (a token rotated on
+ * disk). The change stream is opened on the current server with `Last-Event-ID`. The token goes
+ * only in `Authorization: Bearer`, never in a log or an error.
+ *
+ * @example
+ * ```ts
+ * const servers = agentServers({ servers: ['https://a:8787', 'https://b:8787'], token, caCert: undefined });
+ * const secret = await servers.readSecret('app/db'); // { path, versionId, number, value }
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, fetch, type Response } from 'undici';
+import { errorFrom, pathPart, reasonOf } from '../client/http.js';
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import type { SecretValue } from '../core/types.js';
+import type { DeliveredSecret } from '../consumers/consumer.js';
+import type { TokenSource } from './token.js';
+
+/** How long a secret read may take. */
+const READ_TIMEOUT_MS = 30_000;
+
+export interface AgentServers {
+  /** The server in use. */
+  readonly current: string;
+  /** Makes the next server of the list the current one. */
+  advance(): void;
+  /** The current version of a secret, from the first server that answers. */
+  readSecret(path: string): Promise<DeliveredSecret>;
+  /** Opens the change stream on the current server; the response body, or the KeyturnError of its answer. */
+  events(lastEventId: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+  close(): Promise<void>;
+}
+
+export function agentServers(o: { servers: readonly string[]; token: TokenSource; caCert: string | undefined }): AgentServers {
+  let ca: string | undefined;
+  if (o.caCert !== undefined) {
+    try {
+      ca = readFileSync(o.caCert, 'utf8');
+    } catch (e) {
+      throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `caCert: cannot read ${o.caCert} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  // No body timeout: the change stream stays open; heartbeats keep it alive.
+  const dispatcher = new Agent({ headersTimeout: READ_TIMEOUT_MS, bodyTimeout: 0, ...(ca === undefined ? {} : { connect: { ca } }) });
+  let at = 0;
+
+  const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
+    const token = await o.token.current();
+    try {
+      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${token}` }, dispatcher, ...(signal ? { signal } : {}) });
+    } catch (e) {
+      throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
+    }
+  };
+  /** One GET, sent again once with the token file read afresh after a 401. */
+  const get = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
+    let res = await send(addr, url, headers, signal);
+    if (res.status === 401) {
+      await res.body?.cancel().catch(() => undefined);
+      o.token.invalidate();
+      res = await send(addr, url, headers, signal);
+    }
+    return res;
+  };
+  const failure = async (addr: string, res: Response): Promise<KeyturnError> => errorFrom(addr, res.status, await res.json().catch(() => null));
+
+  return {
+    get current() {
+      return o.servers[at]!;
+    },
+    advance: () => {
+      at = (at + 1) % o.servers.length;
+    },
+    readSecret: async (path) => {
+      let last: unknown;
+      for (let tried = 0; tried < o.servers.length; tried += 1) {
+        const addr = o.servers[at]!;
+        try {
+          const res = await get(addr, `/v1/secrets/${pathPart(path)}?stage=current`, { accept: 'application/json' }, AbortSignal.timeout(READ_TIMEOUT_MS));
+          if (!res.ok) throw await failure(addr, res);
+          const j = (await res.json()) as { path?: unknown; id?: unknown; number?: unknown; value?: unknown };
+          if (typeof j.id !== 'string' || typeof j.number !== 'number' || j.value === undefined)
+            throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered a secret read without id, number and value`, { details: { status: res.status } });
+          return { path, versionId: j.id, number: j.number, value: j.value as SecretValue };
+        } catch (e) {
+          last = e;
+          if (!isKeyturnError(e, 'KT_SERVER_UNREACHABLE')) throw e;
+          at = (at + 1) % o.servers.length;
+        }
+      }
+      throw last;
+    },
+    events: async (lastEventId, signal) => {
+      const addr = o.servers[at]!;
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastEventId !== '') headers['last-event-id'] = lastEventId;
+      const res = await get(addr, '/v1/events', headers, signal);
+      if (!res.ok) throw await failure(addr, res);
+      if (res.body === null) throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered the change stream without a body`);
+      return res.body as AsyncIterable<Uint8Array>;
+    },
+    close: () => dispatcher.close(),
+  };
+}
