@@ -21,7 +21,7 @@ import { parseAgentConfig } from '../src/agent/config.js';
 import { runAgent } from '../src/agent/run.js';
 import { loadSettings } from '../src/config/settings.js';
 import { createLogger } from '../src/core/logger.js';
-import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
+import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer, type ServerOptions } from '../src/server/app.js';
 import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
 import { seeded } from './helpers/seeded.js';
@@ -41,6 +41,7 @@ interface Home {
   env: Record<string, string>;
   admin: string;
   reader: string;
+  readerId: string;
 }
 
 /** A fresh home with an admin token and an app/** reader token (the agent's), and a work folder. */
@@ -54,17 +55,18 @@ async function home(): Promise<Home> {
     const access = new AccessRepo(kt.state, kt.clock);
     await access.putPolicy('app-read', READER);
     const admin = (await access.createToken({ policies: ['admin'] })).token;
-    const reader = (await access.createToken({ policies: ['app-read'] })).token;
+    const reader = await access.createToken({ policies: ['app-read'] });
     const dir = join(tmp.dir, 'work');
     mkdirSync(dir, { mode: 0o700 });
-    writeFileSync(join(dir, 'agent.token'), `${reader}\n`, { mode: 0o600 });
-    return { dir, env, admin, reader };
+    writeFileSync(join(dir, 'agent.token'), `${reader.token}\n`, { mode: 0o600 });
+    return { dir, env, admin, reader: reader.token, readerId: reader.info.id };
   } finally {
     await kt.close();
   }
 }
 
 interface Server {
+  kt: Keyturn;
   app: FastifyInstance;
   base: string;
   port: number;
@@ -84,7 +86,7 @@ async function serve(env: Record<string, string>, options: ServerOptions = {}, p
     await kt.close();
   };
   cleanups.push(close);
-  return { app, base: `http://127.0.0.1:${bound}`, port: bound, close };
+  return { kt, app, base: `http://127.0.0.1:${bound}`, port: bound, close };
 }
 
 async function put(s: Server, token: string, path: string, value: unknown): Promise<{ id: string; number: number }> {
@@ -183,6 +185,17 @@ describe('keyturn agent --once', () => {
     expect(unknown.stderr).not.toContain('pw-1');
   });
 
+  it('a missing token file is KT_AGENT_TOKEN_UNREADABLE, exit 2, nothing rendered', async () => {
+    const h = await home();
+    const file = join(h.dir, 'agent.yaml');
+    writeFileSync(file, agentYaml(['http://127.0.0.1:1']).replace('./agent.token', './missing.token'));
+    const r = await runCli(['agent', '-c', file, '--once'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('KT_AGENT_TOKEN_UNREADABLE');
+    expect(r.stderr).toContain('missing.token (ENOENT)');
+    expect(existsSync(join(h.dir, 'out'))).toBe(false);
+  });
+
   it('a bad agent.yaml is KT_AGENT_CONFIG_INVALID naming the dot-path, exit 2, nothing rendered', async () => {
     const h = await home();
     const file = join(h.dir, 'agent.yaml');
@@ -266,6 +279,23 @@ describe('keyturn agent (long-running)', () => {
     expect(back.port).toBe(s.port);
     await set.idle();
     expect(lines(join(h.dir, 'out/count'))).toBe(2);
+  });
+
+  it('the token rotated on disk and the old one revoked: the stream reconnects with the new token and the next version arrives (seed 17)', async () => {
+    const h = await home();
+    const s = await serve(h.env, { events: { heartbeatMs: 50 } });
+    await put(s, h.admin, 'app/db', 't-1');
+    const { set } = await startAgent(h, agentYaml([s.base], { template: '{{value}}' }), 17);
+    const db = join(h.dir, 'out/db.env');
+    await vi.waitFor(() => expect(readFileSync(db, 'utf8')).toBe('t-1'), WAIT);
+    const access = new AccessRepo(s.kt.state, s.kt.clock);
+    const fresh = await access.createToken({ policies: ['app-read'] });
+    writeFileSync(join(h.dir, 'agent.token'), `${fresh.token}\n`);
+    await access.revokeToken(h.readerId);
+    await put(s, h.admin, 'app/db', 't-2');
+    await vi.waitFor(() => expect(readFileSync(db, 'utf8')).toBe('t-2'), WAIT);
+    await set.idle();
+    expect(set.results()[0]!.error).toBeNull();
   });
 
   it('two servers: with the first down from the start, the agent uses the second (seed 5)', async () => {
