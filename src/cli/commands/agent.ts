@@ -7,8 +7,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadAgentConfig } from '../../agent/config.js';
-import { createLogger } from '../../core/logger.js';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table, workingDir } from '../io.js';
@@ -47,6 +45,8 @@ Examples:
   keyturn agent -c agent.yaml --once --json`,
     )
     .action(async (opts: AgentOptions) => {
+      // Loaded in the action only: `keyturn --help` stays light.
+      const [{ loadAgentConfig }, { createLogger }] = await Promise.all([import('../../agent/config.js'), import('../../core/logger.js')]);
       const config = loadAgentConfig(resolve(workingDir(app.io), opts.config));
       const [{ runAgent }] = await Promise.all([import('../../agent/run.js')]);
       const log = createLogger(app.io.env.KEYTURN_LOG_LEVEL ?? (opts.once ? 'warn' : 'info'), app.io.stderr);
