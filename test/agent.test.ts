@@ -11,9 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import type { TemplateSet } from '../src/agent/agent.js';
@@ -21,11 +19,12 @@ import { parseAgentConfig } from '../src/agent/config.js';
 import { runAgent } from '../src/agent/run.js';
 import { loadSettings } from '../src/config/settings.js';
 import { createLogger } from '../src/core/logger.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer, type ServerOptions } from '../src/server/app.js';
+import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
+import type { ServerOptions } from '../src/server/app.js';
 import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
 import { seeded } from './helpers/seeded.js';
 import { sse } from './helpers/sse.js';
+import { listeningServer, type ListeningServer } from './helpers/api-home.js';
 import { tempDir } from './helpers/state.js';
 
 const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
@@ -65,28 +64,12 @@ async function home(): Promise<Home> {
   }
 }
 
-interface Server {
-  kt: Keyturn;
-  app: FastifyInstance;
-  base: string;
-  port: number;
-  close(): Promise<void>;
-}
+type Server = ListeningServer;
 
 async function serve(env: Record<string, string>, options: ServerOptions = {}, port = 0): Promise<Server> {
-  const kt = await openKeyturn(loadSettings(env));
-  const app = await buildServer(kt, { breakGlassSweepMs: false, ...options });
-  await app.listen({ host: '127.0.0.1', port });
-  const bound = (app.server.address() as AddressInfo).port;
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await app.close();
-    await kt.close();
-  };
-  cleanups.push(close);
-  return { kt, app, base: `http://127.0.0.1:${bound}`, port: bound, close };
+  const s = await listeningServer(env, options, port);
+  cleanups.push(s.close);
+  return s;
 }
 
 async function put(s: Server, token: string, path: string, value: unknown): Promise<{ id: string; number: number }> {

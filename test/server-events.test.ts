@@ -7,16 +7,15 @@
  * closing the server ends the stream and the close completes.
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { loadSettings } from '../src/config/settings.js';
-import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer, type ServerOptions } from '../src/server/app.js';
+import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
+import type { ServerOptions } from '../src/server/app.js';
 import { sse, type SseEvent, type SseStream } from './helpers/sse.js';
+import { listeningServer, type ListeningServer } from './helpers/api-home.js';
 import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
@@ -24,12 +23,7 @@ const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
 const NO_POLL: ServerOptions = { events: { pollMs: 3_600_000 } };
 const MARKER = `marker-${randomBytes(8).toString('hex')}`;
 
-interface Server {
-  kt: Keyturn;
-  app: FastifyInstance;
-  base: string;
-  close(): Promise<void>;
-}
+type Server = ListeningServer;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -66,19 +60,9 @@ async function home(postgres = false): Promise<{ env: Record<string, string>; ad
 }
 
 async function serve(env: Record<string, string>, options: ServerOptions = {}): Promise<Server> {
-  const kt = await openKeyturn(loadSettings(env));
-  const app = await buildServer(kt, { breakGlassSweepMs: false, ...options });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await app.close();
-    await kt.close();
-  };
-  cleanups.push(close);
-  return { kt, app, base: `http://127.0.0.1:${port}`, close };
+  const s = await listeningServer(env, options);
+  cleanups.push(s.close);
+  return s;
 }
 
 async function stream(s: Server, token: string, query = '', lastEventId?: string): Promise<SseStream> {

@@ -91,3 +91,34 @@ export async function apiHome<T extends string>(options: ApiHomeOptions<T> = {})
     },
   };
 }
+
+export interface ListeningServer {
+  kt: Keyturn;
+  app: FastifyInstance;
+  /** `http://127.0.0.1:PORT` */
+  base: string;
+  port: number;
+  /** Closes the server, then the home (once; again does nothing). */
+  close(): Promise<void>;
+}
+
+/** `keyturn server` over the home `env` names, listening on 127.0.0.1 (`port` 0: any free one), for tests that need a real connection (streams, agents). */
+export async function listeningServer(env: Record<string, string>, options: ServerOptions = {}, port = 0): Promise<ListeningServer> {
+  const kt = await openKeyturn(loadSettings(env));
+  const app = await buildServer(kt, { breakGlassSweepMs: false, ...options });
+  await app.listen({ host: '127.0.0.1', port });
+  const bound = (app.server.address() as { port: number }).port;
+  let closed = false;
+  return {
+    kt,
+    app,
+    base: `http://127.0.0.1:${bound}`,
+    port: bound,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await kt.close();
+    },
+  };
+}
