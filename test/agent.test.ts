@@ -333,6 +333,10 @@ describe('keyturn agent as a process', () => {
     const out = join(h.dir, 'out');
     mkdirSync(out, { mode: 0o700 });
     const db = join(out, 'db.env');
+    // One whole render first: the file exists before any kill (were every render killed before its rename, it would not).
+    const first = await runCli(['agent', '-c', file, '--once'], { env: { KEYTURN_LOG_LEVEL: 'silent' } });
+    expect(first.code, first.stderr).toBe(0);
+    expect(readFileSync(db, 'utf8')).toBe(values[0]);
 
     let reading = true;
     let reads = 0;
@@ -350,7 +354,8 @@ describe('keyturn agent as a process', () => {
     })();
 
     let killed = 0;
-    for (let i = 0; i < 10; i += 1) {
+    // 10 rounds, more (up to 40) until a kill has landed mid-render at least once.
+    for (let i = 0; i < 40 && (i < 10 || killed === 0); i += 1) {
       await put(s, h.admin, 'app/db', values[(i + 1) % 2]);
       // Killed right as the temp file appears, or a seeded few milliseconds later.
       const delay = Math.floor(rng() * 4);
