@@ -173,7 +173,7 @@ describe.each([
   // SQLite: node:sqlite is synchronous, so one thread cannot wait on its own second connection;
   // concurrent processes on one SQLite file are covered in test/audit-cli.test.ts.
   it.skipIf(name === 'SQLite')(
-    `serializes concurrent appenders from two connections without a gap or a duplicate${name === 'SQLite' ? ' (skipped: node:sqlite is synchronous, so one thread cannot wait on its own second connection; SQLite across processes is in audit-cli.test.ts)' : ''}`,
+    'serializes concurrent appenders from two connections without a gap or a duplicate (PostgreSQL only, skipped on SQLite: node:sqlite is synchronous, so one thread cannot wait on its own second connection; SQLite across processes is in audit-cli.test.ts)',
     async () => {
       const other = await openState({ url: PG_URL, pgSchema: t.schema as string });
       try {
