@@ -24,8 +24,16 @@ export function httpMetrics(registry: Registry): HttpObserve {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // The labelled child per method, status and route, kept: prom-client hashes the labels on every `labels()`.
+  // Bounded: methods are a fixed set, routes the mounted patterns, statuses the few the API answers.
+  const children = new Map<string, { observe(v: number): void }>();
   return (method, route, status, seconds) => {
     // A method fastify does not route is a caller's word: one label value for all of them.
-    duration.labels(METHODS.has(method) ? method : 'OTHER', route ?? 'unmatched', String(status)).observe(seconds);
+    const m = METHODS.has(method) ? method : 'OTHER';
+    const r = route ?? 'unmatched';
+    const key = `${m} ${status} ${r}`;
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = duration.labels(m, r, String(status))));
+    child.observe(seconds);
   };
 }

@@ -108,9 +108,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   });
   // An access log at debug level: the route pattern, never the URL's path (a secret path is not a value, but the
   // pattern is what an operator groups by), never a body or a query.
-  app.addHook('onResponse', async (request, reply) => {
-    kt.log.debug({ correlationId: request.id, method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-  });
+  // Only when debug is on: no object built per request otherwise.
+  if (kt.log.isLevelEnabled('debug'))
+    app.addHook('onResponse', async (request, reply) => {
+      kt.log.debug({ correlationId: request.id, method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    });
   const metricsAccess = options.metrics?.access ?? 'open';
   const metrics = metricsAccess === 'off' ? null : createMetrics(kt, options.metrics);
   if (metrics !== null) {

@@ -118,10 +118,9 @@ export function rotationRoutes(): AnyRoute[] {
       response: run,
       handler: async ({ request, deps, who }) => {
         const { id } = RUN_ID.parse(request.params);
-        const runs = deps.clientOf(request, who).runs;
-        const path = (await runs.get(id)).path;
-        if (!sees(who, path)) allow(who, path, 'read');
-        const shown = await runs.show(id);
+        // One read of the run (it changes nothing): the caller's right to see it is checked before it is answered.
+        const shown = await deps.clientOf(request, who).runs.show(id);
+        if (!sees(who, shown.run.path)) allow(who, shown.run.path, 'read');
         return { ...runJson(shown.run, shown.consumers), steps: shown.steps.map(stepJson) };
       },
     }),
