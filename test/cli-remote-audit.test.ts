@@ -9,21 +9,20 @@
  * KT_REMOTE_UNSUPPORTED. Without KEYTURN_CACERT the server's certificate is not trusted:
  * KT_SERVER_UNREACHABLE naming the TLS code.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { BIN, runCli, SPAWN_MS, type CliResult } from './helpers/cli.js';
+import { runCli, SPAWN_MS, startServerProcess, type CliResult, type ServerProcess } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 const BASE = { KEYTURN_LOG_LEVEL: 'silent' };
 
 let tmp: ReturnType<typeof tempDir>;
-let server: ChildProcess;
-let exited: Promise<number | null>;
+let server: ServerProcess | undefined;
 let addr = '';
 let cert = '';
 /** The CLI on the served home itself. */
@@ -74,21 +73,15 @@ beforeAll(async () => {
   appAuditor = (await ok(['token', 'create', '--policy', 'app-audit', '-q'], local)).stdout.trim();
   const tls = selfSigned(tmp.dir);
   cert = tls.cert;
-  server = spawn(process.execPath, [BIN, 'server', '--listen', '127.0.0.1:0', '--json', '--tls-cert', tls.cert, '--tls-key', tls.key], {
-    env: { PATH: process.env.PATH ?? '', ...local },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-  addr = (JSON.parse(await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve))) as { listening: string }).listening;
+  server = await startServerProcess(local, ['--tls-cert', tls.cert, '--tls-key', tls.key]);
+  addr = server.listening;
   expect(addr).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   remote = { ...BASE, KEYTURN_HOME: join(tmp.dir, 'no-home'), KEYTURN_ADDR: addr, KEYTURN_TOKEN: admin, KEYTURN_CACERT: cert };
 }, 4 * SPAWN_MS);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  }
+  // 0 after SIGTERM (null: it had already stopped).
+  if (server) expect([0, null]).toContain(await server.stop());
   tmp?.remove();
 });
 

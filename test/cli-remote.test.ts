@@ -6,16 +6,14 @@
  * missing token, a server that does not answer and a command that needs the local home each get
  * their KT_ code, printed as the CLI prints every error.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { stoppedRun } from './helpers/stopped-run.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
-import { BIN, runCli, SPAWN_MS, type CliResult } from './helpers/cli.js';
+import { runCli, SPAWN_MS, startServerProcess, type CliResult, type ServerProcess } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 const SECRETS = ['app/session', 'app/resume', 'app/cancel'];
@@ -29,8 +27,7 @@ interface Side {
 }
 
 let tmp: ReturnType<typeof tempDir>;
-let server: ChildProcess;
-let exited: Promise<number | null>;
+let server: ServerProcess | undefined;
 let addr = '';
 let local: Side;
 let remote: Side;
@@ -64,19 +61,16 @@ beforeAll(async () => {
   expect((await runCli(['policy', 'put', 'other', '-f', join(tmp.dir, 'other.yaml')], { env: r.env })).code).toBe(0);
   narrow = (await runCli(['token', 'create', '--policy', 'other', '-q'], { env: r.env })).stdout.trim();
   expect(token).toMatch(/^kt_/);
-  server = spawn(process.execPath, [BIN, 'server', '--listen', '127.0.0.1:0', '--json'], { env: { PATH: process.env.PATH ?? '', ...r.env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-  addr = (JSON.parse(await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve))) as { listening: string }).listening;
+  server = await startServerProcess(r.env);
+  addr = server.listening;
   // The client opens no home: KEYTURN_HOME names a folder that does not exist.
   const nowhere = join(tmp.dir, 'no-home');
   remote = { env: { ...BASE, KEYTURN_HOME: nowhere, KEYTURN_ADDR: addr, KEYTURN_TOKEN: token }, resume: r.resume, cancel: r.cancel };
 }, 4 * SPAWN_MS);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  }
+  // 0 after SIGTERM (null: it had already stopped).
+  if (server) expect([0, null]).toContain(await server.stop());
   tmp?.remove();
 });
 

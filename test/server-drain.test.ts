@@ -9,12 +9,10 @@
  * The consumer is a command that waits for a file the test writes, so the SIGTERM lands while a
  * step is under way without any timing guess.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
+import { runCli, SPAWN_MS, startServerProcess } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -52,9 +50,7 @@ secrets:
     rmSync(go, { force: true });
     rmSync(started, { force: true });
 
-    const child = spawn(process.execPath, [BIN, 'server', '--listen', '127.0.0.1:0', '--json'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const { listening } = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve))) as { listening: string };
+    const { child, listening, exited } = await startServerProcess(env);
 
     const answer = fetch(`${listening}/v1/rotations/app/slow`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
     // The consumer step is under way.

@@ -3,15 +3,13 @@
  * listen and SIGTERM): tokens and path policies decide, errors are JSON with KT_ codes, the
  * correlation id comes back and reaches the audit events, and a refused request writes nothing.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { loadSettings } from '../src/config/settings.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer } from '../src/server/app.js';
-import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
+import { runCli, SPAWN_MS, startServerProcess } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -122,17 +120,10 @@ describe('keyturn server', () => {
   });
 
   it('listens, answers, and on SIGTERM stops and exits 0', { timeout: 3 * SPAWN_MS }, async () => {
-    const child = spawn(process.execPath, [BIN, 'server', '--listen', '127.0.0.1:0', '--json'], {
-      env: { PATH: process.env.PATH ?? '', KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
-    const { listening } = JSON.parse(first) as { listening: string };
+    const { listening, stop } = await startServerProcess({ KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' });
     expect(await (await fetch(`${listening}/healthz`)).json()).toEqual({ status: 'ok' });
     const denied = await fetch(`${listening}/v1/secrets/prod/app/token`);
     expect(denied.status).toBe(401);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stop()).toBe(0);
   });
 });

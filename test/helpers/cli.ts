@@ -3,8 +3,9 @@
  * terminal and an answer typed at each question) or as a real process (`spawnCli`, through
  * bin/keyturn.js and the compiled dist/), capturing stdout, stderr and the exit code.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
@@ -98,4 +99,39 @@ export function startCli(argv: string[], options: { env?: Record<string, string 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** The address from its first stdout line (`http://127.0.0.1:PORT`, or https with TLS). */
+  listening: string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then its exit code (null if it had already exited). */
+  stop(): Promise<number | null>;
+}
+
+/** `keyturn server --listen 127.0.0.1:0 --json ARGS` as a real process over the home `env` names; resolves once it listens. */
+export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'server', '--listen', '127.0.0.1:0', '--json', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    void exited.then((code) => reject(new Error(`keyturn server exited ${code} before listening: ${stderr}`)));
+  });
+  return {
+    child,
+    listening: (JSON.parse(first) as { listening: string }).listening,
+    exited,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode !== null) return null;
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
