@@ -36,7 +36,7 @@ describe('deploy/kubernetes/agent-sidecar.yaml', () => {
     const agents = [...initContainers, ...containers].filter((c) => c.args?.includes('agent'));
     expect(agents.map((c) => c.args!.includes('--once'))).toEqual([true, false]);
     const under = (c: Container, path: string) => (c.volumeMounts ?? []).some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
-    const paths = [config.tokenFile, ...(config.caCert ? [config.caCert] : []), ...config.templates.map((t) => t.destination), '/etc/keyturn/agent.yaml'];
+    const paths = [config.auth.file, ...(config.caCert ? [config.caCert] : []), ...config.templates.map((t) => t.destination), '/etc/keyturn/agent.yaml'];
     for (const c of agents) for (const p of paths) expect([c.name, p, under(c, p)]).toEqual([c.name, p, true]);
     const app = containers.find((c) => c.name === 'app')!;
     for (const t of config.templates) expect(under(app, dirname(t.destination))).toBe(true);

@@ -8,12 +8,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { exportSPKI, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { OidcRepo } from '../src/access/oidc-repo.js';
@@ -22,54 +21,9 @@ import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { createLogger } from '../src/core/logger.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer, type ServerOptions } from '../src/server/app.js';
+import { jwksServer, newKey, type Key } from './helpers/jwks.js';
 import { seeded } from './helpers/seeded.js';
 import { tempDir } from './helpers/state.js';
-
-interface Key {
-  alg: string;
-  kid: string;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
-  jwk: JWK;
-}
-
-async function newKey(alg: string, kid: string): Promise<Key> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  return { alg, kid, privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
-}
-
-/** A JWKS endpoint: one key set per path, a count of fetches, and an answer status to fail with. */
-async function jwksServer(): Promise<{ url: string; sets: Map<string, JWK[]>; fetches: () => number; status: { code: number }; close(): Promise<void> }> {
-  const sets = new Map<string, JWK[]>();
-  const status = { code: 200 };
-  let fetches = 0;
-  const server: Server = createServer((req, res) => {
-    fetches += 1;
-    if (req.url === '/hang') return; // never answers
-    if (req.url === '/big') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [], pad: 'x'.repeat(600 * 1024) }));
-      return;
-    }
-    const keys = sets.get(req.url ?? '');
-    if (status.code !== 200 || !keys) {
-      res.writeHead(status.code === 200 ? 404 : status.code).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sets,
-    fetches: () => fetches,
-    status,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 const K8S_ISS = 'https://kubernetes.default.svc.cluster.local';
 const GH_ISS = 'https://token.actions.githubusercontent.com';

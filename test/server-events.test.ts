@@ -7,18 +7,14 @@
  * closing the server ends the stream and the close completes.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
-import { loadSettings } from '../src/config/settings.js';
-import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
 import type { ServerOptions } from '../src/server/app.js';
 import { sse, type SseEvent, type SseStream } from './helpers/sse.js';
 import { listeningServer, type ListeningServer } from './helpers/api-home.js';
-import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
+import { applyYaml } from './helpers/state.js';
+import { streamHome } from './helpers/stream-home.js';
 
-const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
 /** The audit head is never polled: only this process's own appends wake a stream. */
 const NO_POLL: ServerOptions = { events: { pollMs: 3_600_000 } };
 const MARKER = `marker-${randomBytes(8).toString('hex')}`;
@@ -31,33 +27,7 @@ afterEach(async () => {
 });
 
 /** A fresh home (on a PostgreSQL schema of its own with `postgres`), with an admin and an app/** reader token. */
-async function home(postgres = false): Promise<{ env: Record<string, string>; admin: string; reader: string; readerId: string }> {
-  const tmp = tempDir('keyturn-events-');
-  cleanups.push(() => tmp.remove());
-  const env: Record<string, string> = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
-  if (postgres) {
-    const schema = `kt_events_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    env.KEYTURN_DATABASE_URL = url.toString();
-    cleanups.push(() => dropSchema(schema));
-  }
-  await initHome(loadSettings(env));
-  const kt = await openKeyturn(loadSettings(env));
-  try {
-    const access = new AccessRepo(kt.state, kt.clock);
-    await access.putPolicy('app-read', READER);
-    const admin = (await access.createToken({ policies: ['admin'] })).token;
-    const reader = await access.createToken({ policies: ['app-read'] });
-    return { env, admin, reader: reader.token, readerId: reader.info.id };
-  } finally {
-    await kt.close();
-  }
-}
+const home = (postgres = false) => streamHome(cleanups, { postgres, prefix: 'keyturn-events-' });
 
 async function serve(env: Record<string, string>, options: ServerOptions = {}): Promise<Server> {
   const s = await listeningServer(env, options);

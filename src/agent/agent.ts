@@ -16,10 +16,23 @@
 import type { Clock } from '../core/clock.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { DeliveredSecret } from '../consumers/consumer.js';
 import type { AgentConfig } from './config.js';
 import { runTemplateCommand } from './command.js';
 import { renderOne } from './render.js';
 import type { AgentServers } from './servers.js';
+import { signalTemplate } from './signal.js';
+
+/** Failures after the file was rendered: the file is current, only its reload failed. */
+const RELOAD_FAILURES: ReadonlySet<string> = new Set(['KT_AGENT_COMMAND_FAILED', 'KT_AGENT_SIGNAL_FAILED']);
+
+/** Whether a template with this last failure (or none) still has its file current. */
+export function fileIsCurrent(error: KeyturnError | null): boolean {
+  return error === null || RELOAD_FAILURES.has(error.code);
+}
+
+/** Told after every render attempt of template `index` (the supervisor restarts its program on a change). */
+export type AfterRender = (index: number, changed: boolean) => void;
 
 export interface TemplateResult {
   readonly secret: string;
@@ -31,7 +44,7 @@ export interface TemplateResult {
   readonly changes: number;
   /** Commands run (each after a real change). */
   readonly commands: number;
-  /** The last attempt's failure: KT_AGENT_RENDER_FAILED or KT_AGENT_COMMAND_FAILED. */
+  /** The last attempt's failure: KT_AGENT_RENDER_FAILED, KT_AGENT_COMMAND_FAILED or KT_AGENT_SIGNAL_FAILED. */
   readonly error: KeyturnError | null;
   /** Whether the last attempt changed the file. */
   readonly changed: boolean;
@@ -46,6 +59,8 @@ interface State {
   changed: boolean;
   running: Promise<void> | null;
   again: boolean;
+  /** The version last rendered (kept in memory for exec's environment). */
+  secret: DeliveredSecret | null;
 }
 
 export class TemplateSet {
@@ -55,6 +70,8 @@ export class TemplateSet {
   readonly #clock: Clock;
   readonly #stop: AbortSignal;
   readonly #states: State[];
+  /** Told after every render attempt (set once, by the agent's runner). */
+  afterRender: AfterRender | null = null;
 
   constructor(config: AgentConfig, servers: AgentServers, log: Logger, clock: Clock, stop: AbortSignal = new AbortController().signal) {
     this.#config = config;
@@ -62,7 +79,7 @@ export class TemplateSet {
     this.#log = log;
     this.#clock = clock;
     this.#stop = stop;
-    this.#states = config.templates.map(() => ({ renderedAt: null, version: null, changes: 0, commands: 0, error: null, changed: false, running: null, again: false }));
+    this.#states = config.templates.map(() => ({ renderedAt: null, version: null, changes: 0, commands: 0, error: null, changed: false, running: null, again: false, secret: null }));
   }
 
   /** Renders every template (each after any render of it under way); resolves when all are done. */
@@ -111,6 +128,12 @@ export class TemplateSet {
     while (this.#states.some((s) => s.running !== null)) await Promise.all(this.#states.map((s) => s.running));
   }
 
+  /** The version of `path` last rendered, if any (in memory only). */
+  secretOf(path: string): DeliveredSecret | null {
+    const i = this.#config.templates.findIndex((t) => t.secret === path);
+    return i === -1 ? null : this.#states[i]!.secret;
+  }
+
   results(): TemplateResult[] {
     return this.#config.templates.map((t, i) => {
       const s = this.#states[i]!;
@@ -124,20 +147,43 @@ export class TemplateSet {
       const r = await renderOne(t, i, (path) => this.#servers.readSecret(path));
       s.renderedAt = this.#clock.now();
       s.version = r.secret.number;
+      s.secret = r.secret;
       s.changed = r.changed;
       s.error = null;
       if (!r.changed) return;
       s.changes += 1;
       this.#log.info({ template: i, secret: t.secret, destination: t.destination, version: r.secret.number }, 'agent: file rendered (changed)');
-      if (t.command === undefined) return;
-      s.commands += 1;
-      await runTemplateCommand(t, i, r.secret, { dir: this.#config.dir, signal: this.#stop });
-      this.#log.info({ template: i, secret: t.secret }, 'agent: command ran');
+      await this.#reload(i, t, s, r.secret);
     } catch (e) {
       const err = isKeyturnError(e) ? e : new KeyturnError('KT_INTERNAL', `templates.${i}: ${(e as Error).name}`, { cause: e });
       s.error = err;
-      if (err.code !== 'KT_AGENT_COMMAND_FAILED') s.changed = false;
+      if (!RELOAD_FAILURES.has(err.code)) s.changed = false;
       this.#log.error({ template: i, secret: t.secret, code: err.code, message: err.message }, 'agent: template not delivered');
+    } finally {
+      this.afterRender?.(i, s.changed);
     }
+  }
+
+  /** After a real change: the command, then the signal; both are tried, the first failure is thrown. */
+  async #reload(i: number, t: AgentConfig['templates'][number], s: State, secret: DeliveredSecret): Promise<void> {
+    let failure: unknown = null;
+    if (t.command !== undefined) {
+      s.commands += 1;
+      try {
+        await runTemplateCommand(t, i, secret, { dir: this.#config.dir, signal: this.#stop });
+        this.#log.info({ template: i, secret: t.secret }, 'agent: command ran');
+      } catch (e) {
+        failure = e;
+      }
+    }
+    if (t.pidFile !== undefined) {
+      try {
+        await signalTemplate(t, i, secret, { log: this.#log, signal: this.#stop });
+        this.#log.info({ template: i, secret: t.secret, pidFile: t.pidFile, signal: t.signal }, 'agent: process signalled');
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure !== null) throw failure;
   }
 }

@@ -21,6 +21,8 @@ import { parseDuration } from '../core/duration.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import { templateProblems } from '../consumers/file/template.js';
+import { signalName } from '../consumers/signal/config.js';
+import { resolveAccount, type Account } from './account.js';
 
 /** The largest agent.yaml read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -61,6 +63,17 @@ const mode = z.union([z.string(), z.number()], { error: MODE_HINT }).transform((
   return bits;
 });
 
+const argv = (example: string) =>
+  z
+    .array(z.string().min(1, 'must not be empty').refine(noNul, 'must not contain NUL'), { error: 'must be a list: the command and its arguments' })
+    .min(1, `must name the command to run, e.g. ${example}`);
+
+/** A user or group: a name (looked up on this host) or a numeric id. */
+const account = (kind: 'user' | 'group') =>
+  z
+    .union([z.string(), z.number()], { error: `must be a ${kind} name or a numeric id` })
+    .refine((v) => (typeof v === 'number' ? Number.isInteger(v) && v >= 0 && v < 2 ** 32 : /^[A-Za-z0-9._-]{1,64}$/.test(v)), `must be a ${kind} name or a numeric id`);
+
 const listen = z.string().refine((t) => /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(t) && Number(t.slice(t.lastIndexOf(':') + 1)) <= 65_535, 'must be HOST:PORT, such as 127.0.0.1:8788');
 
 const templateSchema = z.strictObject({
@@ -80,16 +93,34 @@ const templateSchema = z.strictObject({
     })
     .optional(),
   mode: mode.default(0o600),
-  command: z
-    .array(z.string().min(1, 'must not be empty').refine(noNul, 'must not contain NUL'), { error: 'must be a list: the command and its arguments' })
-    .min(1, 'must name the command to run, e.g. ["/usr/bin/systemctl", "reload", "app"]')
-    .optional(),
+  command: argv('["/usr/bin/systemctl", "reload", "app"]').optional(),
   timeout: duration('how long the command may run').optional(),
+  pidFile: z.string({ error: 'must be the path of a pid file' }).min(1).refine(noNul, 'must not contain NUL').optional(),
+  signal: signalName.optional(),
+  owner: account('user').optional(),
+  group: account('group').optional(),
+});
+
+const envEntry = z.strictObject({
+  name: z.string({ error: 'must be an environment variable name' }).regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name such as DB_PASSWORD'),
+  secret: z.string({ error: 'must be the path of a secret that a template renders' }).min(1),
+  field: z.string().min(1).optional(),
+});
+
+const execSchema = z.strictObject({
+  command: argv('["/usr/local/bin/app", "--config", "./out/app.conf"]'),
+  env: z.array(envEntry, { error: 'must be a list of {name, secret, field}' }).default([]),
+  onChange: z.enum(['restart', 'signal', 'none'], { error: 'must be restart, signal or none' }).default('restart'),
+  signal: signalName.default('SIGHUP'),
+  stopSignal: signalName.default('SIGTERM'),
+  stopTimeout: duration('how long the program may take to stop before SIGKILL').default(10_000),
 });
 
 export const agentConfigSchema = z.strictObject({
   servers: z.array(server, { error: 'must be a list of server URLs' }).min(1, 'must name at least one server, such as "https://keyturn.example.com:8787"'),
-  tokenFile: z.string({ error: 'must be the path of a file holding the API token' }).min(1).refine(noNul, 'must not contain NUL'),
+  tokenFile: z.string({ error: 'must be the path of a file holding the API token' }).min(1).refine(noNul, 'must not contain NUL').optional(),
+  jwtFile: z.string({ error: 'must be the path of a file holding a JWT' }).min(1).refine(noNul, 'must not contain NUL').optional(),
+  oidcIssuer: z.string({ error: 'must be the name of an OIDC issuer of the server (keyturn oidc ls)' }).min(1).max(64).optional(),
   caCert: z.string().min(1).refine(noNul, 'must not contain NUL').optional(),
   cacheTtl: duration('how long a rendered file counts as fresh without the server').default(300_000),
   health: listen.optional(),
@@ -103,8 +134,27 @@ export const agentConfigSchema = z.strictObject({
         if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'destination'], message: `is also the destination of templates.${earlier}` });
         seen.set(t.destination, i);
         if (t.timeout !== undefined && t.command === undefined) ctx.addIssue({ code: 'custom', path: [i, 'timeout'], message: 'is the timeout of a command: add command or remove timeout' });
+        if (t.signal !== undefined && t.pidFile === undefined)
+          ctx.addIssue({ code: 'custom', path: [i, 'signal'], message: 'is the signal sent to the process in pidFile: add pidFile or remove signal' });
       });
     }),
+  exec: execSchema.optional(),
+});
+
+/** Checks that need the whole file: one way to authenticate, exec's env from rendered secrets. */
+const checkedSchema = agentConfigSchema.superRefine((c, ctx) => {
+  if ((c.tokenFile === undefined) === (c.jwtFile === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [c.tokenFile === undefined ? 'tokenFile' : 'jwtFile'],
+      message: 'give exactly one of tokenFile (an API token) and jwtFile (a JWT traded through the OIDC login)',
+    });
+  }
+  if (c.oidcIssuer !== undefined && c.jwtFile === undefined) ctx.addIssue({ code: 'custom', path: ['oidcIssuer'], message: 'is the issuer of the JWT in jwtFile: add jwtFile or remove oidcIssuer' });
+  c.exec?.env.forEach((e, i) => {
+    if (!c.templates.some((t) => t.secret === e.secret))
+      ctx.addIssue({ code: 'custom', path: ['exec', 'env', i, 'secret'], message: `is not the secret of any template: the agent reads only the secrets its templates render` });
+  });
 });
 
 export interface AgentTemplate {
@@ -115,21 +165,53 @@ export interface AgentTemplate {
   readonly mode: number;
   readonly command: readonly string[] | undefined;
   readonly timeoutMs: number;
+  /** Absolute; the process in it gets `signal` after a real change. */
+  readonly pidFile: string | undefined;
+  readonly signal: NodeJS.Signals;
+  /** Numeric ids the file is given (chown), or undefined to keep the agent's. */
+  readonly owner: Account | undefined;
 }
+
+/** The program the agent starts and supervises (Vault Agent's process supervisor). */
+export interface AgentExec {
+  readonly command: readonly string[];
+  readonly env: ReadonlyArray<{ readonly name: string; readonly secret: string; readonly field: string | undefined }>;
+  readonly onChange: 'restart' | 'signal' | 'none';
+  readonly signal: NodeJS.Signals;
+  readonly stopSignal: NodeJS.Signals;
+  readonly stopTimeoutMs: number;
+}
+
+/** How the agent authenticates: an API token file, or a JWT file traded through the OIDC login. */
+export type AgentAuth = { readonly kind: 'token'; readonly file: string } | { readonly kind: 'jwt'; readonly file: string; readonly issuer: string | undefined };
 
 export interface AgentConfig {
   /** The config file's folder: relative paths were resolved against it; commands run in it. */
   readonly dir: string;
   readonly servers: readonly string[];
-  /** Absolute. */
-  readonly tokenFile: string;
+  readonly auth: AgentAuth;
   readonly caCert: string | undefined;
   readonly cacheTtlMs: number;
   readonly health: string | undefined;
   readonly templates: readonly AgentTemplate[];
+  readonly exec: AgentExec | undefined;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
+/** The ids of a template's owner and group (-1: left as the agent's); a name this host does not know is KT_AGENT_CONFIG_INVALID. */
+function accountOf(owner: string | number | undefined, group: string | number | undefined, i: number): Account {
+  const id = (kind: 'user' | 'group', v: string | number | undefined, key: string): number => {
+    if (v === undefined) return -1;
+    const found = resolveAccount(kind, v);
+    if (found === null)
+      throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `agent.yaml: templates.${i}.${key}: no ${kind} named "${String(v)}" on this host`, {
+        details: { issues: [`templates.${i}.${key}: no ${kind} named "${String(v)}" on this host`] },
+      });
+    return found;
+  };
+  return { uid: id('user', owner, 'owner'), gid: id('group', group, 'group') };
+}
 
 /** Reads and checks agent.yaml; KT_AGENT_CONFIG_INVALID with every problem by dot-path. */
 export function loadAgentConfig(file: string): AgentConfig {
@@ -155,7 +237,7 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
   } catch {
     throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name} expands too many YAML aliases`);
   }
-  const result = agentConfigSchema.safeParse(js);
+  const result = checkedSchema.safeParse(js);
   if (!result.success) {
     const issues = issueLines(result.error.issues, 'agent.yaml');
     throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: ${issues.join('; ')}`, { details: { issues } });
@@ -165,17 +247,31 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
   return {
     dir,
     servers: c.servers,
-    tokenFile: at(c.tokenFile),
+    auth: c.jwtFile !== undefined ? { kind: 'jwt', file: at(c.jwtFile), issuer: c.oidcIssuer } : { kind: 'token', file: at(c.tokenFile!) },
     caCert: c.caCert === undefined ? undefined : at(c.caCert),
     cacheTtlMs: c.cacheTtl,
     health: c.health,
-    templates: c.templates.map((t) => ({
+    templates: c.templates.map((t, i) => ({
       secret: t.secret,
       destination: at(t.destination),
       template: t.template,
       mode: t.mode,
       command: t.command,
       timeoutMs: t.timeout ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      pidFile: t.pidFile === undefined ? undefined : at(t.pidFile),
+      signal: t.signal ?? 'SIGHUP',
+      owner: t.owner === undefined && t.group === undefined ? undefined : accountOf(t.owner, t.group, i),
     })),
+    exec:
+      c.exec === undefined
+        ? undefined
+        : {
+            command: c.exec.command,
+            env: c.exec.env.map((e) => ({ name: e.name, secret: e.secret, field: e.field })),
+            onChange: c.exec.onChange,
+            signal: c.exec.signal,
+            stopSignal: c.exec.stopSignal,
+            stopTimeoutMs: c.exec.stopTimeout,
+          },
   };
 }

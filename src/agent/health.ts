@@ -18,7 +18,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { iso } from '../core/clock.js';
-import type { TemplateResult } from './agent.js';
+import { fileIsCurrent, type TemplateResult } from './agent.js';
 
 export interface Connection {
   connected: boolean;
@@ -32,7 +32,7 @@ export interface HealthReport {
 
 /** Whether the agent is fresh, and the body to answer with. */
 export function agentHealth(results: readonly TemplateResult[], connection: Connection, now: number, cacheTtlMs: number): HealthReport {
-  const rendered = results.every((r) => r.renderedAt !== null && (r.error === null || r.error.code === 'KT_AGENT_COMMAND_FAILED'));
+  const rendered = results.every((r) => r.renderedAt !== null && fileIsCurrent(r.error));
   const recent = results.every((r) => r.renderedAt !== null && now - r.renderedAt < cacheTtlMs);
   const ok = rendered && (connection.connected || recent);
   return {

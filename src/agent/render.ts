@@ -5,7 +5,9 @@
  * a reader or a crash sees the whole old file or the whole new one). A file that already holds
  * exactly these bytes with this mode is not touched, and that is not a change: only `changed`
  * results run the template's command. Missing folders on the way are created with mode 0700; a
- * destination another user could swap (../consumers/file/safe-path.ts) is refused.
+ * destination another user could swap (../consumers/file/safe-path.ts) is refused. With `owner`
+ * or `group` the file is given them before any byte is written (the agent must be allowed to:
+ * root, or CAP_CHOWN); a file with another owner counts as a change.
  *
  * Every failure is KT_AGENT_RENDER_FAILED naming the template, its secret and destination and the
  * cause's code, never a value.
@@ -39,12 +41,17 @@ export async function renderOne(t: AgentTemplate, index: number, read: (path: st
     await mkdir(dirname(t.destination), { recursive: true, mode: 0o700 });
     const unsafe = await unsafeDestination(t.destination);
     if (unsafe !== null) throw new KeyturnError('KT_AGENT_RENDER_FAILED', `${where}: refusing to write: ${unsafe}`, { details: { template: index, secret: t.secret, destination: t.destination } });
-    const written = await writeFileAtomic(t.destination, Buffer.from(text, 'utf8'), t.mode);
+    const written = await writeFileAtomic(t.destination, Buffer.from(text, 'utf8'), t.mode, t.owner);
     return { changed: written === 'written', secret };
   } catch (e) {
     if (isKeyturnError(e, 'KT_AGENT_RENDER_FAILED')) throw e;
     const cause = isKeyturnError(e) ? e.code : ((e as NodeJS.ErrnoException).code ?? 'KT_INTERNAL');
-    const message = isKeyturnError(e) ? e.message : `${(e as NodeJS.ErrnoException).code ?? 'error'} writing the file`;
+    const errno = (e as NodeJS.ErrnoException).code;
+    const message = isKeyturnError(e)
+      ? e.message
+      : errno === 'EPERM' && t.owner !== undefined
+        ? 'EPERM giving the file its owner or group (the agent must run as root or have CAP_CHOWN)'
+        : `${errno ?? 'error'} writing the file`;
     throw new KeyturnError('KT_AGENT_RENDER_FAILED', `${where}: ${message}`, { details: { template: index, secret: t.secret, destination: t.destination, cause }, cause: e });
   }
 }

@@ -13,12 +13,15 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { TemplateSet, type TemplateResult } from './agent.js';
+import { fileIsCurrent, TemplateSet, type TemplateResult } from './agent.js';
 import { backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import { agentHealth, serveHealth, type Connection, type HealthServer } from './health.js';
+import { jwtLogin } from './jwt-login.js';
+import { removeLeftovers } from './leftovers.js';
 import { agentServers } from './servers.js';
-import { tokenFile } from './token.js';
+import { Supervisor } from './supervisor.js';
+import { readStampedFile, tokenFile } from './token.js';
 import { watchAgent } from './watch.js';
 
 export interface AgentRunOptions {
@@ -26,6 +29,8 @@ export interface AgentRunOptions {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly clock?: Clock;
+  /** The environment a supervised program (exec) inherits (default: none but exec.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Numbers in [0, 1) for the reconnect jitter (default Math.random). */
   readonly random?: () => number;
   /** Reconnect backoff: first ceiling and largest delay (default 500 ms and 30 s). */
@@ -37,17 +42,36 @@ export interface AgentRunOptions {
   readonly onConnected?: (connected: boolean, server: string) => void;
   /** Gets the template set once it exists (tests read its results). */
   readonly onStart?: (set: TemplateSet) => void;
+  /** Gets the supervisor of exec, if any (tests read its status). */
+  readonly onSupervisor?: (supervisor: Supervisor | undefined) => void;
 }
 
 export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise<TemplateResult[]> {
   const clock = o.clock ?? systemClock;
-  const token = tokenFile(config.tokenFile);
-  // The token is needed for anything: a missing file is the caller's problem, said at once.
-  if (o.once) await token.current();
-  const servers = agentServers({ servers: config.servers, token, caCert: config.caCert });
+  const auth = config.auth;
+  // The token (or JWT) is needed for anything: a missing file is the caller's problem, said at once.
+  if (o.once) await readStampedFile(auth.file, auth.kind === 'token' ? 'token' : 'JWT');
+  const servers = agentServers({
+    servers: config.servers,
+    caCert: config.caCert,
+    token: auth.kind === 'token' ? tokenFile(auth.file) : (s) => jwtLogin({ file: auth.file, issuer: auth.issuer, login: (jwt, issuer) => s.login(jwt, issuer), clock }),
+  });
+  await removeLeftovers(config.templates, o.log);
   const set = new TemplateSet(config, servers, o.log, clock, o.signal);
   o.onStart?.(set);
   let health: HealthServer | undefined;
+  // The supervised program (exec): started once every template has its file, told of every real change after.
+  const supervisor =
+    o.once || config.exec === undefined ? undefined : new Supervisor(config.exec, { dir: config.dir, env: o.env ?? {}, log: o.log, random: o.random, valueOf: (p) => set.secretOf(p) });
+  o.onSupervisor?.(supervisor);
+  if (supervisor !== undefined) {
+    set.afterRender = (_, changed) => {
+      if (o.signal.aborted) return;
+      if (supervisor.started) {
+        if (changed) supervisor.changed();
+      } else if (set.results().every((r) => r.renderedAt !== null && fileIsCurrent(r.error))) supervisor.start();
+    };
+  }
   try {
     if (o.once) {
       await set.renderAll();
@@ -77,6 +101,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     await set.idle();
     return set.results();
   } finally {
+    await supervisor?.stop();
     await health?.close();
     await servers.close();
   }

@@ -2,7 +2,8 @@
  * The agent's way to its servers: the list from agent.yaml, one of them current. A secret is read
  * from the current server; when it does not answer, the next one is tried, once round the list.
  * A 401 makes the token file be read again and the request be sent once more (a token rotated on
- * disk). The change stream is opened on the current server with `Last-Event-ID`. The token goes
+ * disk). With a JWT file, the token comes from the servers' OIDC login (./jwt-login.ts), which
+ * this module sends without a token. The change stream is opened on the current server with `Last-Event-ID`. The token goes
  * only in `Authorization: Bearer`, never in a log or an error.
  *
  * @example
@@ -17,6 +18,7 @@ import { errorFrom, pathPart, reasonOf } from '../client/http.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { SecretValue } from '../core/types.js';
 import type { DeliveredSecret } from '../consumers/consumer.js';
+import type { LoginSession } from './jwt-login.js';
 import type { TokenSource } from './token.js';
 
 /** How long a secret read may take. */
@@ -27,6 +29,8 @@ export interface AgentServers {
   readonly current: string;
   /** Makes the next server of the list the current one. */
   advance(): void;
+  /** Trades a JWT for a session through the OIDC login of the first server that answers (no token sent). */
+  login(jwt: string, issuer: string | undefined): Promise<LoginSession>;
   /** The current version of a secret, from the first server that answers. */
   readSecret(path: string): Promise<DeliveredSecret>;
   /** Opens the change stream on the current server; the response body, or the KeyturnError of its answer. */
@@ -34,7 +38,7 @@ export interface AgentServers {
   close(): Promise<void>;
 }
 
-export function agentServers(o: { servers: readonly string[]; token: TokenSource; caCert: string | undefined }): AgentServers {
+export function agentServers(o: { servers: readonly string[]; token: TokenSource | ((servers: AgentServers) => TokenSource); caCert: string | undefined }): AgentServers {
   let ca: string | undefined;
   if (o.caCert !== undefined) {
     try {
@@ -46,11 +50,29 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
   // No body timeout: the change stream stays open; heartbeats keep it alive.
   const dispatcher = new Agent({ headersTimeout: READ_TIMEOUT_MS, bodyTimeout: 0, ...(ca === undefined ? {} : { connect: { ca } }) });
   let at = 0;
+  // eslint-disable-next-line prefer-const -- set once the servers exist (a JWT login goes through them)
+  let token: TokenSource;
+
+  /** Runs `attempt` on the current server, then the next ones while they do not answer, once round the list. */
+  const onFirstAnswering = async <T>(attempt: (addr: string) => Promise<T>): Promise<T> => {
+    let last: unknown;
+    for (let tried = 0; tried < o.servers.length; tried += 1) {
+      const addr = o.servers[at]!;
+      try {
+        return await attempt(addr);
+      } catch (e) {
+        last = e;
+        if (!isKeyturnError(e, 'KT_SERVER_UNREACHABLE')) throw e;
+        at = (at + 1) % o.servers.length;
+      }
+    }
+    throw last;
+  };
 
   const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
-    const token = await o.token.current();
+    const bearer = await token.current();
     try {
-      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${token}` }, dispatcher, ...(signal ? { signal } : {}) });
+      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${bearer}` }, dispatcher, ...(signal ? { signal } : {}) });
     } catch (e) {
       throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
     }
@@ -60,39 +82,49 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
     let res = await send(addr, url, headers, signal);
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
-      o.token.invalidate();
+      token.invalidate();
       res = await send(addr, url, headers, signal);
     }
     return res;
   };
   const failure = async (addr: string, res: Response): Promise<KeyturnError> => errorFrom(addr, res.status, await res.json().catch(() => null));
 
-  return {
+  const servers: AgentServers = {
     get current() {
       return o.servers[at]!;
     },
     advance: () => {
       at = (at + 1) % o.servers.length;
     },
-    readSecret: async (path) => {
-      let last: unknown;
-      for (let tried = 0; tried < o.servers.length; tried += 1) {
-        const addr = o.servers[at]!;
+    login: (jwt, issuer) =>
+      onFirstAnswering(async (addr) => {
+        let res: Response;
         try {
-          const res = await get(addr, `/v1/secrets/${pathPart(path)}?stage=current`, { accept: 'application/json' }, AbortSignal.timeout(READ_TIMEOUT_MS));
-          if (!res.ok) throw await failure(addr, res);
-          const j = (await res.json()) as { path?: unknown; id?: unknown; number?: unknown; value?: unknown };
-          if (typeof j.id !== 'string' || typeof j.number !== 'number' || j.value === undefined)
-            throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered a secret read without id, number and value`, { details: { status: res.status } });
-          return { path, versionId: j.id, number: j.number, value: j.value as SecretValue };
+          res = await fetch(`${addr}/v1/auth/oidc/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body: JSON.stringify(issuer === undefined ? { jwt } : { jwt, issuer }),
+            dispatcher,
+            signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+          });
         } catch (e) {
-          last = e;
-          if (!isKeyturnError(e, 'KT_SERVER_UNREACHABLE')) throw e;
-          at = (at + 1) % o.servers.length;
+          throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
         }
-      }
-      throw last;
-    },
+        if (!res.ok) throw await failure(addr, res);
+        const j = (await res.json()) as { token?: unknown; expiresIn?: unknown };
+        if (typeof j.token !== 'string' || typeof j.expiresIn !== 'number')
+          throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered the OIDC login without token and expiresIn`, { details: { status: res.status } });
+        return { token: j.token, expiresInMs: j.expiresIn * 1000 };
+      }),
+    readSecret: (path) =>
+      onFirstAnswering(async (addr) => {
+        const res = await get(addr, `/v1/secrets/${pathPart(path)}?stage=current`, { accept: 'application/json' }, AbortSignal.timeout(READ_TIMEOUT_MS));
+        if (!res.ok) throw await failure(addr, res);
+        const j = (await res.json()) as { path?: unknown; id?: unknown; number?: unknown; value?: unknown };
+        if (typeof j.id !== 'string' || typeof j.number !== 'number' || j.value === undefined)
+          throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered a secret read without id, number and value`, { details: { status: res.status } });
+        return { path, versionId: j.id, number: j.number, value: j.value as SecretValue };
+      }),
     events: async (lastEventId, signal) => {
       const addr = o.servers[at]!;
       const headers: Record<string, string> = { accept: 'text/event-stream' };
@@ -104,4 +136,6 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
     },
     close: () => dispatcher.close(),
   };
+  token = typeof o.token === 'function' ? o.token(servers) : o.token;
+  return servers;
 }

@@ -20,23 +20,38 @@ export interface TokenSource {
   invalidate(): void;
 }
 
+/** What identifies a version of the file: its inode, size and mtime; KT_AGENT_TOKEN_UNREADABLE when it cannot be read. */
+export async function fileStamp(file: string, what: string): Promise<string> {
+  try {
+    const st = await stat(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    throw new KeyturnError('KT_AGENT_TOKEN_UNREADABLE', `cannot read the ${what} file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The file's text without surrounding whitespace, and its stamp; KT_AGENT_TOKEN_UNREADABLE when unreadable or empty. */
+export async function readStampedFile(file: string, what: string): Promise<{ stamp: string; text: string }> {
+  const stamp = await fileStamp(file, what);
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    throw new KeyturnError('KT_AGENT_TOKEN_UNREADABLE', `cannot read the ${what} file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (text === '') throw new KeyturnError('KT_AGENT_TOKEN_UNREADABLE', `the ${what} file ${file} is empty`);
+  return { stamp, text };
+}
+
 export function tokenFile(file: string): TokenSource {
   let cached: { stamp: string; token: string } | null = null;
   return {
     current: async () => {
-      let stamp: string;
-      try {
-        const st = await stat(file);
-        stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-        if (cached !== null && cached.stamp === stamp) return cached.token;
-        const token = (await readFile(file, 'utf8')).trim();
-        if (token === '') throw new KeyturnError('KT_AGENT_TOKEN_UNREADABLE', `the token file ${file} is empty`);
-        cached = { stamp, token };
-        return token;
-      } catch (e) {
-        if (e instanceof KeyturnError) throw e;
-        throw new KeyturnError('KT_AGENT_TOKEN_UNREADABLE', `cannot read the token file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
+      const stamp = await fileStamp(file, 'token');
+      if (cached !== null && cached.stamp === stamp) return cached.token;
+      const read = await readStampedFile(file, 'token');
+      cached = { stamp: read.stamp, token: read.text };
+      return read.text;
     },
     invalidate: () => {
       cached = null;

@@ -471,6 +471,16 @@ export const ERRORS = {
     'The command of a rendered template failed (exit code, signal, timeout or it did not start).',
     "Run the template's command by hand from the config file's folder to see why; the file was rendered, and the command runs again on the next real change.",
   ),
+  KT_AGENT_SIGNAL_FAILED: spec(
+    502,
+    "The signal to the process in a template's pid file could not be sent.",
+    'Check that the pid file names the running program (not a stale pid) and that the agent may signal it (same user, or root); the file was rendered, and the signal is sent again on the next real change.',
+  ),
+  KT_AGENT_EXEC_FAILED: spec(
+    502,
+    'The program the agent supervises (exec in agent.yaml) could not be started or keeps exiting.',
+    "Run exec.command by hand from the config file's folder to see why; check that every exec.env entry names a field its secret has. The agent starts it again with a growing delay.",
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -61,6 +61,7 @@ Examples:
           once: opts.once === true,
           log,
           signal: stop.signal,
+          env: app.io.env,
           onHealth: (address) => log.info({ health: address }, 'agent: health endpoint listening'),
         });
         if (!opts.once) return;

@@ -23,15 +23,23 @@ import { basename, dirname, join } from 'node:path';
 /** Flags of the temp file: create it, fail if it exists, never follow a planted symlink. */
 export const TEMP_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** Replaces `path` with `data` (mode `mode`) atomically, unless it already holds exactly that. */
-export async function writeFileAtomic(path: string, data: Buffer, mode: number): Promise<'written' | 'unchanged'> {
-  if (await holdsExactly(path, data, mode)) return 'unchanged';
+/** Numeric owner and group for the file (chown); -1 leaves that one as the writer's. */
+export interface FileOwner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Replaces `path` with `data` (mode `mode`, and `owner` when given) atomically, unless it already holds exactly that. */
+export async function writeFileAtomic(path: string, data: Buffer, mode: number, owner?: FileOwner): Promise<'written' | 'unchanged'> {
+  if (await holdsExactly(path, data, mode, owner)) return 'unchanged';
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.keyturn-tmp`);
   const handle = await open(temp, TEMP_FILE_FLAGS, mode);
   let renamed = false;
   try {
     try {
+      // Owner before mode (a chown may clear set-id bits), both before any byte is written.
+      if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
       await handle.chmod(mode);
       await handle.writeFile(data);
       await handle.sync();
@@ -47,11 +55,12 @@ export async function writeFileAtomic(path: string, data: Buffer, mode: number):
   return 'written';
 }
 
-/** True when `path` is a regular file with exactly these permission bits and bytes. */
-export async function holdsExactly(path: string, data: Buffer, mode: number): Promise<boolean> {
+/** True when `path` is a regular file with exactly these permission bits, bytes and (when given) owner. */
+export async function holdsExactly(path: string, data: Buffer, mode: number, owner?: FileOwner): Promise<boolean> {
   try {
     const st = await lstat(path);
     if (!st.isFile() || (st.mode & 0o7777) !== mode || st.size !== data.length) return false;
+    if (owner !== undefined && ((owner.uid !== -1 && st.uid !== owner.uid) || (owner.gid !== -1 && st.gid !== owner.gid))) return false;
     // Never blocks: a FIFO swapped in after the lstat opens at once and fails the fstat check.
     const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
     try {

@@ -17,7 +17,8 @@ function normalize(name: string): string {
   return upper.startsWith('SIG') ? upper : `SIG${upper}`;
 }
 
-const signalName = z.string({ error: 'must be a signal name such as "SIGHUP"' }).transform((name, ctx) => {
+/** A signal name of this system ("hup", "HUP" and "SIGHUP" are SIGHUP). */
+export const signalName = z.string({ error: 'must be a signal name such as "SIGHUP"' }).transform((name, ctx) => {
   const normalized = normalize(name);
   if (!Object.hasOwn(constants.signals, normalized)) {
     ctx.addIssue({ code: 'custom', message: 'must be a signal name of this system, such as SIGHUP, SIGUSR1, SIGUSR2 or SIGTERM' });
