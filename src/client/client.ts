@@ -19,6 +19,7 @@ import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionIn
 import type { Strategy } from '../targets/target.js';
 import type { VersionSelector } from '../stores/store.js';
 import type { ConsumerView, RunView, StepView } from './wire.js';
+import type { ScheduleView } from '../schedule/show.js';
 
 export interface SecretPutOptions {
   /** The stages of the new version (default current). */
@@ -90,6 +91,8 @@ export interface RunsClient {
   show(id: string): Promise<RunOutcome & { steps: StepView[] }>;
   resume(id: string, options: { wait: boolean }): Promise<RunOutcome>;
   cancel(id: string): Promise<RunView>;
+  /** The secret's effective rotation schedule, its last rotation and next due time (KT_POLICY_NOT_FOUND when not declared). */
+  schedule(path: string): Promise<ScheduleView>;
 }
 
 /**

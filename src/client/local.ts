@@ -150,6 +150,10 @@ export function localRuns(scope: LocalScope): RunsClient {
       return withConsumers(engine, run);
     },
     cancel: async (id) => (await scope.engine()).cancel(id),
+    schedule: async (path) => {
+      const { scheduleView } = await import('../schedule/show.js');
+      return scheduleView(scope, path, scope.kt.clock.now());
+    },
   };
 }
 

@@ -21,6 +21,7 @@ import type { SecretValue, Version } from '../core/types.js';
 import type { KeyturnClient, RollbackResult, RotationPlan, RunOutcome, RunsClient, SecretsClient } from './client.js';
 import { connectServer, pathPart, query, type Json } from './http.js';
 import { remoteAudit } from './remote-audit.js';
+import { scheduleFromJson } from '../schedule/view-json.js';
 import { consumersFromJson, infoFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
 
 export function remoteClient(settings: RemoteSettings, options: { correlationId?: string } = {}): KeyturnClient {
@@ -89,6 +90,7 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     },
     resume: async (id, o) => outcome(await call('POST', `/v1/runs/${encodeURIComponent(id)}/resume`, { wait: o.wait })),
     cancel: async (id) => runFromJson(await call('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`)),
+    schedule: async (path) => scheduleFromJson(await call('GET', `/v1/schedules/${pathPart(path)}`)),
   };
 
   return { where: addr, secrets, runs, audit: remoteAudit(server), close: () => server.close() };

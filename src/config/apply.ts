@@ -2,7 +2,8 @@
  * `keyturn apply`: compares a parsed `keyturn.yaml` with the configuration applied to the state
  * database, prints a plan (create / change / unchanged / remove) and applies it.
  *
- * What is applied: target configs and secret policies (stored as JSON, never with a value) and,
+ * What is applied: target configs and secret policies (stored as JSON, never with a value, with
+ * each secret's effective rotation schedule: {@link storedPolicy}) and,
  * for a declared secret that does not exist yet, its first value: `initial`, or a generated one
  * for an app-secret. An existing value is never overwritten. `remove` stops managing a target or a policy; the secret and
  * its versions stay in the store.
@@ -30,7 +31,8 @@ import type { Clock } from '../core/clock.js';
 import type { SecretMetadata, SecretValue } from '../core/types.js';
 import { nextValue } from '../engine/next-value.js';
 import { checkConfigTemplates } from './check-templates.js';
-import type { KeyturnConfig, SecretPolicyConfig } from './schema.js';
+import { isRotatable, type KeyturnConfig, type SecretPolicyConfig } from './schema.js';
+import { isBuiltIn, resolveSchedule } from '../schedule/resolve.js';
 
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
@@ -50,6 +52,18 @@ export function stableJson(value: unknown): string {
 function policyWithoutValue(p: SecretPolicyConfig): Omit<SecretPolicyConfig, 'initial'> {
   const { initial: _initial, ...rest } = p;
   return rest;
+}
+
+/**
+ * What is stored for a secret's policy: its config without the initial value and, when
+ * keyturn.yaml says anything about its schedule (its own block or a default under `schedules:`),
+ * the effective schedule with where each value came from (`effectiveSchedule`, read back by
+ * engine/applied.ts). A change of a default thus shows as a change of each policy it reaches.
+ */
+export function storedPolicy(config: KeyturnConfig, path: string): Record<string, unknown> {
+  const s = config.secrets[path]!;
+  const { schedule } = resolveSchedule({ path, type: s.type, rotatable: isRotatable(s), own: s.schedule, defaults: config.schedules });
+  return JSON.parse(JSON.stringify({ ...policyWithoutValue(s), ...(isBuiltIn(schedule) ? {} : { effectiveSchedule: schedule }) })) as Record<string, unknown>;
 }
 
 function diffKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
@@ -76,7 +90,7 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
   const appliedTargets = new Map((await state.db.selectFrom('targets').selectAll().execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
   const appliedPolicies = new Map((await state.db.selectFrom('secret_policies').selectAll().execute()).map((r) => [r.path, JSON.parse(r.config) as Record<string, unknown>]));
   const desiredTargets = new Map(Object.entries(config.targets).map(([n, t]) => [n, JSON.parse(JSON.stringify(t)) as Record<string, unknown>]));
-  const desiredPolicies = new Map(Object.entries(config.secrets).map(([p, s]) => [p, JSON.parse(JSON.stringify(policyWithoutValue(s))) as Record<string, unknown>]));
+  const desiredPolicies = new Map(Object.keys(config.secrets).map((p) => [p, storedPolicy(config, p)]));
   const values: PlanEntry[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     // A value to bootstrap: the initial one, or a generated one for an app-secret.
@@ -165,7 +179,7 @@ export async function applyPlan(
         }
       } else if (entry.action === 'remove') await trx.deleteFrom('secret_policies').where('path', '=', entry.name).execute();
       else {
-        const row = { path: entry.name, config: stableJson(policyWithoutValue(config.secrets[entry.name]!)), updated_at: now };
+        const row = { path: entry.name, config: stableJson(storedPolicy(config, entry.name)), updated_at: now };
         await trx
           .insertInto('secret_policies')
           .values(row)

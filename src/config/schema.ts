@@ -34,6 +34,8 @@ import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
 import { targetConfigSchema } from '../targets/registry.js';
 import { STRATEGIES } from '../targets/target.js';
+import { scheduleSchema } from '../schedule/schema.js';
+import { resolveSchedule } from '../schedule/resolve.js';
 
 const secretPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a secret path: segments of [A-Za-z0-9._-] joined by "/"');
 
@@ -68,6 +70,7 @@ export const secretPolicySchema = z
     consumers: z.array(consumerConfigSchema).default([]),
     rotation: rotationSchema,
     initial: initialValue.optional(),
+    schedule: scheduleSchema.optional().describe('when it rotates by itself: every, rate, cron or manual, a window, jitter, maxAge, ... (docs/schedule.md)'),
   })
   .superRefine((s, ctx) => {
     // The store's own rule for tag keys (embedded-store normalizeMetadata), so a dry run finds what apply would refuse.
@@ -91,13 +94,32 @@ export const secretPolicySchema = z
     }
   });
 
+/** `schedules:`: rotation schedule defaults for every secret, by type and by path prefix (docs/schedule.md). */
+export const schedulesSchema = z
+  .strictObject({
+    all: scheduleSchema.optional().describe('defaults for every secret'),
+    types: z.strictObject({ 'database-credential': scheduleSchema.optional(), 'app-secret': scheduleSchema.optional() }).optional().describe('defaults by secret type (over all)'),
+    paths: z.record(secretPath, scheduleSchema).optional().describe('defaults by path prefix (prod matches prod and prod/...); the most specific prefix wins, over types'),
+  })
+  .describe("rotation schedule defaults; a secret's own schedule: keys win over them, key by key");
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1).describe('format version of this file'),
     targets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names are [A-Za-z0-9_-]'), targetConfigSchema.and(z.object({ admin: secretPath.optional() }))).default({}),
+    schedules: schedulesSchema.optional(),
     secrets: z.record(secretPath, secretPolicySchema).default({}),
   })
   .superRefine((c, ctx) => {
+    // Each secret's schedule as combined with the defaults: what only the combination can get wrong
+    // (checked only once the blocks involved are valid on their own).
+    const invalid = ctx.issues.map((i) => i.path ?? []);
+    const defaultsInvalid = invalid.some((p) => p[0] === 'schedules');
+    for (const [path, s] of Object.entries(c.secrets)) {
+      if (defaultsInvalid || invalid.some((p) => p[0] === 'secrets' && p[1] === path && p[2] === 'schedule')) continue;
+      const { issues } = resolveSchedule({ path, type: s.type, rotatable: isRotatable(s), own: s.schedule, defaults: c.schedules });
+      for (const issue of issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
     for (const [path, s] of Object.entries(c.secrets)) {
       if (s.target !== undefined && !(s.target in c.targets)) {
         ctx.addIssue({ code: 'custom', path: ['secrets', path, 'target'], message: `unknown target "${s.target}"; declared targets: ${Object.keys(c.targets).join(', ') || 'none'}` });
@@ -110,6 +132,11 @@ export const configSchema = z
       }
     }
   });
+
+/** Whether Keyturn rotates the secret at all: it has a target, or it is an app-secret. */
+export function isRotatable(s: { type: string; target?: string | undefined }): boolean {
+  return s.target !== undefined || s.type === 'app-secret';
+}
 
 export type KeyturnConfig = z.infer<typeof configSchema>;
 export type SecretPolicyConfig = z.infer<typeof secretPolicySchema>;

@@ -13,6 +13,7 @@
  */
 import { KeyturnError } from '../core/errors.js';
 import type { SecretPolicyConfig } from '../config/schema.js';
+import type { EffectiveSchedule } from '../schedule/resolve.js';
 import type { StateDb } from '../state/db.js';
 import type { Target } from '../targets/target.js';
 import { prepared } from '../state/prepared.js';
@@ -26,6 +27,21 @@ const registry = () => import('../targets/registry.js');
 const policyConfig = prepared((db, p) => db.selectFrom('secret_policies').select('config').where('path', '=', p('path')));
 export interface SecretPolicy extends SecretPolicyConfig {
   readonly path: string;
+  /**
+   * The rotation schedule in force: as `keyturn apply` resolved it with the defaults of
+   * keyturn.yaml (stored with the policy as `effectiveSchedule`), else the built-in one.
+   */
+  readonly effectiveSchedule: EffectiveSchedule;
+}
+
+/** A stored policy's text, parsed: the policy's own config, and its effective schedule resolved at apply. */
+async function parsePolicy(path: string, config: string): Promise<SecretPolicy> {
+  const [{ secretPolicySchema, isRotatable }, { effectiveScheduleSchema }, { resolveSchedule }] = await Promise.all([schemas(), import('../schedule/schema.js'), import('../schedule/resolve.js')]);
+  const { effectiveSchedule: stored, ...rest } = JSON.parse(config) as Record<string, unknown>;
+  const policy = secretPolicySchema.parse(rest);
+  const effectiveSchedule =
+    stored === undefined ? resolveSchedule({ path, type: policy.type, rotatable: isRotatable(policy), own: policy.schedule }).schedule : (effectiveScheduleSchema.parse(stored) as EffectiveSchedule);
+  return { path, ...policy, effectiveSchedule };
 }
 
 export interface AppliedTarget {
@@ -48,16 +64,16 @@ export class AppliedConfig {
     if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
     const hit = this.parsed.get(path);
     if (hit?.config === row.config) return hit.policy;
-    const { secretPolicySchema } = await schemas();
-    const policy: SecretPolicy = Object.freeze({ path, ...secretPolicySchema.parse(JSON.parse(row.config)) });
+    const policy: SecretPolicy = Object.freeze(await parsePolicy(path, row.config));
     this.parsed.set(path, { config: row.config, policy });
     return policy;
   }
 
   async policies(): Promise<SecretPolicy[]> {
     const rows = await this.state.db.selectFrom('secret_policies').selectAll().execute();
-    const { secretPolicySchema } = await schemas();
-    return rows.map((r) => ({ path: r.path, ...secretPolicySchema.parse(JSON.parse(r.config)) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const out: SecretPolicy[] = [];
+    for (const r of rows) out.push(await parsePolicy(r.path, r.config));
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** The target instance for `name`, created on first use. */

@@ -13,7 +13,10 @@ import { generatePassword, mergeLimits, passwordPolicySchema, type PasswordPolic
 import type { SecretValue } from '../core/types.js';
 import type { Credential, PasswordLimits } from '../targets/target.js';
 import { standbyUsername } from '../targets/target.js';
-import type { SecretPolicy } from './applied.js';
+import type { SecretPolicy as AppliedPolicy } from './applied.js';
+
+/** What generating a value reads of a policy (a policy from keyturn.yaml with its path will do). */
+type SecretPolicy = Omit<AppliedPolicy, 'effectiveSchedule'>;
 
 const CLONE_SUFFIX = '_clone';
 const NO_LIMITS: PasswordLimits = Object.freeze({});

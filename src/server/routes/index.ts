@@ -16,6 +16,7 @@ import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
 import { oidcRoutes } from './oidc.js';
 import { rotationRoutes } from './rotations.js';
+import { scheduleRoutes } from './schedules.js';
 import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
@@ -31,6 +32,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...secretRoutes(),
     ...secretLifecycleRoutes(),
     ...rotationRoutes(),
+    ...scheduleRoutes(),
     ...breakGlassRoutes(),
     ...policyRoutes(),
     ...tokenRoutes(),
