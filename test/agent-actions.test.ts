@@ -14,62 +14,23 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { OidcRepo } from '../src/access/oidc-repo.js';
-import type { TemplateSet } from '../src/agent/agent.js';
 import { parseAgentConfig } from '../src/agent/config.js';
-import { runAgent } from '../src/agent/run.js';
-import type { Supervisor } from '../src/agent/supervisor.js';
-import { createLogger } from '../src/core/logger.js';
-import { listeningServer, type ListeningServer } from './helpers/api-home.js';
+import { agentHome, putSecret, serveHome, startAgent as startTestAgent, WAIT, type AgentHome, type Cleanups } from './helpers/agent.js';
 import { runCli } from './helpers/cli.js';
 import { jwksServer, newKey } from './helpers/jwks.js';
 import { applyYaml } from './helpers/state.js';
-import { streamHome, type StreamHome } from './helpers/stream-home.js';
 
-const WAIT = { timeout: 20_000, interval: 20 };
 const K8S_ISS = 'https://kubernetes.default.svc.cluster.local';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function serve(env: Record<string, string>): Promise<ListeningServer> {
-  const s = await listeningServer(env);
-  cleanups.push(s.close);
-  return s;
-}
-
-async function put(s: ListeningServer, token: string, path: string, value: unknown): Promise<{ id: string; number: number }> {
-  const r = await fetch(`${s.base}/v1/secrets/${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
-  expect(r.status, await r.clone().text()).toBe(200);
-  return (await r.json()) as { id: string; number: number };
-}
-
-/** Runs the agent in-process until the test ends (or `stop()`). */
-async function startAgent(h: StreamHome, yaml: string): Promise<{ set: TemplateSet; supervisor: () => Supervisor | undefined; stop: () => Promise<void> }> {
-  const config = parseAgentConfig(yaml, h.dir);
-  const stop = new AbortController();
-  let set: TemplateSet | undefined;
-  let supervisor: Supervisor | undefined;
-  const done = runAgent(config, {
-    once: false,
-    log: createLogger('silent'),
-    signal: stop.signal,
-    // No jitter: reconnections and restarts of the supervised program happen at once.
-    random: () => 0,
-    backoffBaseMs: 20,
-    backoffMaxMs: 200,
-    onStart: (s) => (set = s),
-    onSupervisor: (s) => (supervisor = s),
-  });
-  const end = async (): Promise<void> => {
-    stop.abort();
-    await done;
-  };
-  cleanups.push(end);
-  await vi.waitFor(() => expect(set).toBeDefined(), WAIT);
-  return { set: set!, supervisor: () => supervisor, stop: end };
-}
+const serve = (env: Record<string, string>) => serveHome(cleanups, env);
+const put = putSecret;
+/** The agent in-process until the test ends, with no jitter: reconnections and restarts of the supervised program happen at once. */
+const startAgent = (h: AgentHome, yaml: string) => startTestAgent(cleanups, h, yaml, 0, { random: () => 0 });
 
 const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
@@ -91,7 +52,7 @@ const alive = (pid: number): boolean => {
 
 describe('keyturn agent: JWT-file login', () => {
   it('trades the JWT for a session, logs in again after a 401 and when the file changes; a refused JWT fails --once', async () => {
-    const h = await streamHome(cleanups, { prefix: 'keyturn-agent-jwt-' });
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-jwt-' });
     const jwks = await jwksServer();
     cleanups.push(() => jwks.close());
     const key = await newKey('RS256', 'k8s-1');
@@ -159,7 +120,7 @@ describe('keyturn agent: JWT-file login', () => {
 
 describe('keyturn agent: after a real change', () => {
   it('signals the process in the pid file once per real change, never on an unchanged render', async () => {
-    const h = await streamHome(cleanups, { prefix: 'keyturn-agent-sig-' });
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-sig-' });
     const s = await serve(h.env);
     await put(s, h.admin, 'app/db', { password: 'pw-1' });
     const hups = join(h.dir, 'hups');
@@ -193,7 +154,7 @@ setInterval(() => {}, 1000);`;
   });
 
   it.runIf(process.getuid?.() === 0)('gives the file its owner and group (by name or id), and a wrong owner on disk counts as a change (runs as root, as CI does)', async () => {
-    const h = await streamHome(cleanups, { prefix: 'keyturn-agent-own-' });
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-own-' });
     const s = await serve(h.env);
     await put(s, h.admin, 'app/db', 'pw-1');
     const yaml = `servers: ["${s.base}"]\ntokenFile: ./agent.token\ntemplates:\n  - secret: app/db\n    destination: ./out/db\n    mode: "0640"\n    owner: nobody\n    group: 65534\n`;
@@ -213,7 +174,7 @@ setInterval(() => {}, 1000);`;
   });
 
   it('removes the temp files a killed agent left beside its destinations, and only those', async () => {
-    const h = await streamHome(cleanups, { prefix: 'keyturn-agent-tmp-' });
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-tmp-' });
     const s = await serve(h.env);
     await put(s, h.admin, 'app/db', 'pw-1');
     const out = join(h.dir, 'out');
@@ -232,7 +193,7 @@ setInterval(() => {}, 1000);`;
 
 describe('keyturn agent: exec (a supervised program)', () => {
   it('starts it after the first render with the secret in its environment, restarts it with the new value after a change and after it died, and stops it with the agent', async () => {
-    const h = await streamHome(cleanups, { prefix: 'keyturn-agent-exec-' });
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-exec-' });
     const s = await serve(h.env);
     await put(s, h.admin, 'app/db', { username: 'app', password: 'pw-1' });
     const runs = join(h.dir, 'runs');
@@ -292,7 +253,7 @@ exec:
 
 describe('keyturn agent: two servers on one PostgreSQL', () => {
   it('an agent following the second server renders the version a rotation run by the first made current', async () => {
-    const h = await streamHome(cleanups, { postgres: true, prefix: 'keyturn-agent-pg-' });
+    const h = await agentHome(cleanups, { postgres: true, prefix: 'keyturn-agent-pg-' });
     const a = await serve(h.env);
     const b = await serve(h.env);
     await applyYaml(a.kt, 'version: 1\nsecrets:\n  app/token:\n    type: app-secret\n    password: { length: 24 }\n');

@@ -14,69 +14,28 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
-import type { TemplateSet } from '../src/agent/agent.js';
 import { parseAgentConfig } from '../src/agent/config.js';
 import { runAgent } from '../src/agent/run.js';
-import { loadSettings } from '../src/config/settings.js';
 import { createLogger } from '../src/core/logger.js';
-import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
 import type { ServerOptions } from '../src/server/app.js';
+import { agentHome, agentYaml, putSecret, serveHome, startAgent as startAgentIn, WAIT, type AgentHome, type Cleanups, type RunningAgent } from './helpers/agent.js';
 import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
 import { seeded } from './helpers/seeded.js';
 import { sse } from './helpers/sse.js';
-import { listeningServer, type ListeningServer } from './helpers/api-home.js';
-import { tempDir } from './helpers/state.js';
+import type { ListeningServer } from './helpers/api-home.js';
 
-const READER = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
-const WAIT = { timeout: 15_000, interval: 20 };
-
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface Home {
-  dir: string;
-  env: Record<string, string>;
-  admin: string;
-  reader: string;
-  readerId: string;
-}
-
-/** A fresh home with an admin token and an app/** reader token (the agent's), and a work folder. */
-async function home(): Promise<Home> {
-  const tmp = tempDir('keyturn-agent-');
-  cleanups.push(() => tmp.remove());
-  const env: Record<string, string> = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
-  await initHome(loadSettings(env));
-  const kt = await openKeyturn(loadSettings(env));
-  try {
-    const access = new AccessRepo(kt.state, kt.clock);
-    await access.putPolicy('app-read', READER);
-    const admin = (await access.createToken({ policies: ['admin'] })).token;
-    const reader = await access.createToken({ policies: ['app-read'] });
-    const dir = join(tmp.dir, 'work');
-    mkdirSync(dir, { mode: 0o700 });
-    writeFileSync(join(dir, 'agent.token'), `${reader.token}\n`, { mode: 0o600 });
-    return { dir, env, admin, reader: reader.token, readerId: reader.info.id };
-  } finally {
-    await kt.close();
-  }
-}
-
+type Home = AgentHome;
 type Server = ListeningServer;
-
-async function serve(env: Record<string, string>, options: ServerOptions = {}, port = 0): Promise<Server> {
-  const s = await listeningServer(env, options, port);
-  cleanups.push(s.close);
-  return s;
-}
-
-async function put(s: Server, token: string, path: string, value: unknown): Promise<{ id: string; number: number }> {
-  const r = await fetch(`${s.base}/v1/secrets/${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
-  expect(r.status, await r.clone().text()).toBe(200);
-  return (await r.json()) as { id: string; number: number };
-}
+// The fixture (test/helpers/agent.ts), bound to this file's cleanups.
+const home = (): Promise<Home> => agentHome(cleanups);
+const serve = (env: Record<string, string>, options: ServerOptions = {}, port = 0): Promise<Server> => serveHome(cleanups, env, options, port);
+const put = putSecret;
+const startAgent = (h: Home, yaml: string, seed: number): Promise<RunningAgent> => startAgentIn(cleanups, h, yaml, seed);
 
 const lines = (file: string): number =>
   existsSync(file)
@@ -84,45 +43,6 @@ const lines = (file: string): number =>
         .split('\n')
         .filter((l) => l !== '').length
     : 0;
-
-/** The README's agent.yaml, pointed at `servers`, its command replaced when given. */
-function agentYaml(servers: string[], o: { command?: string[]; template?: string; extra?: string } = {}): string {
-  const command = JSON.stringify(o.command ?? ['/usr/bin/touch', './out/reloaded']);
-  const template = JSON.stringify(o.template ?? 'DB_USER={{username}}\nDB_PASSWORD={{password}}\n');
-  return `servers: ${JSON.stringify(servers)}
-tokenFile: ./agent.token
-cacheTtl: 5m
-templates:
-  - secret: app/db
-    destination: ./out/db.env
-    template: ${template}
-    command: ${command}
-${o.extra ?? ''}`;
-}
-
-/** Runs the agent in-process until the test ends; resolves once its template set exists. */
-async function startAgent(h: Home, yaml: string, seed: number): Promise<{ set: TemplateSet; connected: () => boolean; done: Promise<unknown> }> {
-  const config = parseAgentConfig(yaml, h.dir);
-  const stop = new AbortController();
-  let set: TemplateSet | undefined;
-  let connected = false;
-  const done = runAgent(config, {
-    once: false,
-    log: createLogger('silent'),
-    signal: stop.signal,
-    random: seeded(seed),
-    backoffBaseMs: 20,
-    backoffMaxMs: 200,
-    onStart: (s) => (set = s),
-    onConnected: (c) => (connected = c),
-  });
-  cleanups.push(async () => {
-    stop.abort();
-    await done;
-  });
-  await vi.waitFor(() => expect(set).toBeDefined(), WAIT);
-  return { set: set!, connected: () => connected, done };
-}
 
 describe('keyturn agent --once', () => {
   it("renders the README's agent.yaml exactly (mode 0600), runs its command, and a second run with no change runs none", async () => {

@@ -45,9 +45,10 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_API_ROUTE_NOT_FOUND',
   'KT_BREAKGLASS_NOT_FOUND',
   'KT_OIDC_ISSUER_NOT_FOUND',
+  'KT_AGENT_SECRET_NOT_HELD',
 ];
-/** Codes only the HTTP API can return (no command asks for a route). */
-const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND', 'KT_BREAKGLASS_NOT_FOUND'];
+/** Codes only the HTTP API (or the agent's local read API) can return (no command asks for a route). */
+const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND', 'KT_BREAKGLASS_NOT_FOUND', 'KT_AGENT_SECRET_NOT_HELD'];
 
 describe('exit codes', () => {
   it('follow from the HTTP status alone; the "does not exist" codes are exactly the 404s', () => {

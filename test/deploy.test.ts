@@ -1,7 +1,8 @@
 /**
  * The files in deploy/ that describe how to run Keyturn: the Kubernetes sidecar's agent.yaml is a
  * valid agent config, and every path it names is mounted in the agent's containers (the rendered
- * files in a volume the app mounts too); the systemd units run the commands they say.
+ * files in a volume the app mounts too; the cache on a writable volume of its own); the systemd
+ * units run the commands they say.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,6 +15,7 @@ const file = (p: string) => readFileSync(new URL(`../deploy/${p}`, import.meta.u
 interface Mount {
   name: string;
   mountPath: string;
+  readOnly?: boolean;
 }
 interface Container {
   name: string;
@@ -35,11 +37,15 @@ describe('deploy/kubernetes/agent-sidecar.yaml', () => {
     const { initContainers, containers } = deployment.spec.template.spec;
     const agents = [...initContainers, ...containers].filter((c) => c.args?.includes('agent'));
     expect(agents.map((c) => c.args!.includes('--once'))).toEqual([true, false]);
-    const under = (c: Container, path: string) => (c.volumeMounts ?? []).some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
-    const paths = [config.auth.file, ...(config.caCert ? [config.caCert] : []), ...config.templates.map((t) => t.destination), '/etc/keyturn/agent.yaml'];
+    const mountOf = (c: Container, path: string) => (c.volumeMounts ?? []).find((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+    const under = (c: Container, path: string) => mountOf(c, path) !== undefined;
+    const paths = [config.auth.file, ...(config.caCert ? [config.caCert] : []), ...config.templates.map((t) => t.destination), '/etc/keyturn/agent.yaml', config.cacheDir, config.cacheKeyFile];
     for (const c of agents) for (const p of paths) expect([c.name, p, under(c, p)]).toEqual([c.name, p, true]);
     const app = containers.find((c) => c.name === 'app')!;
     for (const t of config.templates) expect(under(app, dirname(t.destination))).toBe(true);
+    // The cache is written: not on a read-only mount, and not where the app can read it.
+    for (const c of agents) expect([c.name, mountOf(c, config.cacheDir)?.readOnly ?? false]).toEqual([c.name, false]);
+    expect(under(app, config.cacheDir)).toBe(false);
   });
 });
 

@@ -2,7 +2,8 @@
  * The agent's configuration (agent.yaml): which servers, which token file, which templates.
  * A strict zod schema: an unknown key, a bad URL or a malformed template is refused with
  * KT_AGENT_CONFIG_INVALID naming each problem by its dot-path (`templates.0.mode: ...`).
- * Relative paths (tokenFile, caCert, destination) are resolved against the config file's folder,
+ * Relative paths (tokenFile, caCert, destination, cache.dir, cache.keyFile, a unix socket of
+ * listen) are resolved against the config file's folder,
  * which is also the folder commands run in. Server URLs follow KEYTURN_ADDR's rules: https://, or
  * http:// only to loopback, origin only.
  *
@@ -74,7 +75,25 @@ const account = (kind: 'user' | 'group') =>
     .union([z.string(), z.number()], { error: `must be a ${kind} name or a numeric id` })
     .refine((v) => (typeof v === 'number' ? Number.isInteger(v) && v >= 0 && v < 2 ** 32 : /^[A-Za-z0-9._-]{1,64}$/.test(v)), `must be a ${kind} name or a numeric id`);
 
-const listen = z.string().refine((t) => /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(t) && Number(t.slice(t.lastIndexOf(':') + 1)) <= 65_535, 'must be HOST:PORT, such as 127.0.0.1:8788');
+const HOST_PORT = (t: string) => /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(t) && Number(t.slice(t.lastIndexOf(':') + 1)) <= 65_535;
+const listen = z.string().refine(HOST_PORT, 'must be HOST:PORT, such as 127.0.0.1:8788');
+
+/** The local read API answers secrets without authentication: a unix socket, or a loopback address only. */
+const LOCAL_HINT = 'must be unix:/path/to/agent.sock or a loopback HOST:PORT such as 127.0.0.1:8789 (the local read API has no authentication)';
+const localListen = z.string({ error: LOCAL_HINT }).refine((t) => {
+  if (t.startsWith('unix:')) return t.length > 'unix:'.length && noNul(t) && !t.endsWith('/');
+  if (!HOST_PORT(t)) return false;
+  const host = t.slice(0, t.lastIndexOf(':'));
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}, LOCAL_HINT);
+
+const cacheSchema = z.strictObject(
+  {
+    dir: z.string({ error: 'must be the path of a folder' }).min(1, 'must be the path of a folder').refine(noNul, 'must not contain NUL').optional(),
+    keyFile: z.string({ error: 'must be the path of the key file' }).min(1, 'must be the path of the key file').refine(noNul, 'must not contain NUL').optional(),
+  },
+  { error: 'must be a map with dir and keyFile, such as { dir: /var/lib/keyturn-agent }' },
+);
 
 const templateSchema = z.strictObject({
   secret: z
@@ -124,6 +143,8 @@ export const agentConfigSchema = z.strictObject({
   caCert: z.string().min(1).refine(noNul, 'must not contain NUL').optional(),
   cacheTtl: duration('how long a rendered file counts as fresh without the server').default(300_000),
   health: listen.optional(),
+  listen: localListen.optional(),
+  cache: cacheSchema.optional(),
   templates: z
     .array(templateSchema, { error: 'must be a list of templates' })
     .min(1, 'must list at least one template')
@@ -193,9 +214,20 @@ export interface AgentConfig {
   readonly caCert: string | undefined;
   readonly cacheTtlMs: number;
   readonly health: string | undefined;
+  /** The local read API: `HOST:PORT` (loopback) or `unix:/absolute/path`. */
+  readonly listen: string | undefined;
+  /** Absolute: the folder of the encrypted cache (./cache.ts). */
+  readonly cacheDir: string;
+  /** Absolute: the cache's key file. */
+  readonly cacheKeyFile: string;
   readonly templates: readonly AgentTemplate[];
   readonly exec: AgentExec | undefined;
 }
+
+/** The cache's folder when agent.yaml names none, beside the config file. */
+export const DEFAULT_CACHE_DIR = '.keyturn-agent';
+/** The longest unix socket path (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
@@ -244,6 +276,12 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
   }
   const c = result.data;
   const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  const listenAt = c.listen?.startsWith('unix:') === true ? `unix:${at(c.listen.slice('unix:'.length))}` : c.listen;
+  if (listenAt?.startsWith('unix:') === true && Buffer.byteLength(listenAt) - 'unix:'.length > MAX_SOCKET_PATH_BYTES) {
+    const issue = `listen: the socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes; choose a shorter one`;
+    throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: ${issue}`, { details: { issues: [issue] } });
+  }
+  const cacheDir = at(c.cache?.dir ?? DEFAULT_CACHE_DIR);
   return {
     dir,
     servers: c.servers,
@@ -251,6 +289,9 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
     caCert: c.caCert === undefined ? undefined : at(c.caCert),
     cacheTtlMs: c.cacheTtl,
     health: c.health,
+    listen: listenAt,
+    cacheDir,
+    cacheKeyFile: c.cache?.keyFile === undefined ? resolve(cacheDir, 'cache.key') : at(c.cache.keyFile),
     templates: c.templates.map((t, i) => ({
       secret: t.secret,
       destination: at(t.destination),

@@ -1,17 +1,20 @@
 /**
  * The agent's health endpoint (`health: HOST:PORT` in agent.yaml): `GET /` (or any path) answers
- * 200 `{"status":"ok", ...}` when the agent is healthy and 503 `{"status":"unavailable", ...}`
- * otherwise, with the connection and each template's state (paths, versions, times, error
- * codes; never a value).
+ * 200 `{"status":"ok", ...}` when the agent is healthy and 503 otherwise, `"status":"stale"`
+ * (with `"code":"KT_AGENT_CACHE_STALE"`) or `"status":"unavailable"`, with a `reason`, the
+ * connection and each template's state (paths, versions, times, error codes; never a value).
  *
- * Healthy ("fresh") means every template has been rendered successfully, and either the change
- * stream is open (a change would arrive) or the last successful render of every template is
- * younger than `cacheTtl` (the files were current that recently). A command that failed does not
- * make the agent unhealthy (the file is current); its error is shown.
+ * Healthy ("fresh") means every template has been rendered successfully (from a server, or from
+ * the cache while no server answers), and every template's secret was confirmed by a server less
+ * than `cacheTtl` ago (./cache.ts: a secret read on the open change stream stays confirmed while
+ * it is open). Stale: no server connected and a secret held longer than that without a
+ * confirmation: the agent fails closed (the local read API refuses too; the files stay as they
+ * are). A command that failed does not make the agent unhealthy (the file is current); its error
+ * is shown.
  *
  * @example
  * ```ts
- * const h = await serveHealth('127.0.0.1:8788', () => agentHealth(set.results(), state, clock.now(), ttl));
+ * const h = await serveHealth('127.0.0.1:8788', () => agentHealth(set.results(), state, ttl, cache));
  * await h.close();
  * ```
  */
@@ -30,24 +33,57 @@ export interface HealthReport {
   readonly body: Record<string, unknown>;
 }
 
+/** What the health endpoint needs of the cache (./cache.ts). */
+export interface Freshness {
+  /** Whether a server confirmed the version held of `path` less than cacheTtl ago. */
+  fresh(path: string): boolean;
+  /** When a server last confirmed it, or null when none is held. */
+  confirmedAt(path: string): number | null;
+  readonly lastContactAt: number | null;
+  /** Why the cache is not written to disk, or null. */
+  readonly problem: string | null;
+}
+
 /** Whether the agent is fresh, and the body to answer with. */
-export function agentHealth(results: readonly TemplateResult[], connection: Connection, now: number, cacheTtlMs: number): HealthReport {
-  const rendered = results.every((r) => r.renderedAt !== null && fileIsCurrent(r.error));
-  const recent = results.every((r) => r.renderedAt !== null && now - r.renderedAt < cacheTtlMs);
-  const ok = rendered && (connection.connected || recent);
+export function agentHealth(results: readonly TemplateResult[], connection: Connection, cacheTtlMs: number, cache: Freshness): HealthReport {
+  const failed = results.find((r) => r.renderedAt === null || !fileIsCurrent(r.error));
+  const old = results.filter((r) => !cache.fresh(r.secret));
+  const ok = failed === undefined && old.length === 0;
+  const stale = !ok && !connection.connected && old.some((r) => cache.confirmedAt(r.secret) !== null);
+  const ttl = `${cacheTtlMs / 1000} s`;
+  const reason = ok
+    ? null
+    : stale
+      ? `no server has confirmed ${old.map((r) => r.secret).join(', ')} for longer than cacheTtl (${ttl}): the agent fails closed (the local read API refuses; the rendered files stay as they are) until a server answers again`
+      : failed !== undefined
+        ? failed.error !== null
+          ? `${failed.secret}: ${failed.error.code}`
+          : `${failed.secret} is not rendered yet`
+        : `no server has confirmed ${old.map((r) => r.secret).join(', ')} within cacheTtl (${ttl})`;
+  const lastContact = cache.lastContactAt;
   return {
     ok,
     body: {
-      status: ok ? 'ok' : 'unavailable',
+      status: ok ? 'ok' : stale ? 'stale' : 'unavailable',
+      ...(ok ? {} : { reason }),
+      ...(stale ? { code: 'KT_AGENT_CACHE_STALE' } : {}),
       connected: connection.connected,
       server: connection.server,
-      templates: results.map((r) => ({
-        secret: r.secret,
-        destination: r.destination,
-        version: r.version,
-        renderedAt: r.renderedAt === null ? null : iso(r.renderedAt),
-        error: r.error === null ? null : r.error.code,
-      })),
+      lastContact: lastContact === null ? null : iso(lastContact),
+      cacheTtlMs,
+      cacheOnDisk: cache.problem === null,
+      ...(cache.problem === null ? {} : { cacheProblem: cache.problem }),
+      templates: results.map((r) => {
+        const confirmedAt = cache.confirmedAt(r.secret);
+        return {
+          secret: r.secret,
+          destination: r.destination,
+          version: r.version,
+          renderedAt: r.renderedAt === null ? null : iso(r.renderedAt),
+          confirmedAt: confirmedAt === null ? null : iso(confirmedAt),
+          error: r.error === null ? null : r.error.code,
+        };
+      }),
     },
   };
 }

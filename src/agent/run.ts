@@ -1,8 +1,11 @@
 /**
  * `keyturn agent` as a function, for the CLI and the tests: `once` renders every template (and
  * runs the commands of real changes) and returns the results; otherwise it also serves the
- * health endpoint and follows the change stream (./watch.ts) until `signal` aborts, then
- * finishes the renders under way and returns.
+ * health endpoint and the local read API (./local-api.ts) and follows the change stream
+ * (./watch.ts) until `signal` aborts, then finishes the renders under way and returns. Secrets
+ * are read through the encrypted cache (./cache.ts, ./cached-servers.ts): when the first
+ * attempt to open the stream fails, every template is rendered at once, from the cache where no
+ * server answers.
  *
  * @example
  * ```ts
@@ -16,9 +19,12 @@ import type { Logger } from '../core/logger.js';
 import { fileIsCurrent, TemplateSet, type TemplateResult } from './agent.js';
 import { backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
+import { openAgentCache } from './cache.js';
+import { readThroughCache } from './cached-servers.js';
 import { agentHealth, serveHealth, type Connection, type HealthServer } from './health.js';
 import { jwtLogin } from './jwt-login.js';
 import { removeLeftovers } from './leftovers.js';
+import { serveLocalApi, type LocalApi } from './local-api.js';
 import { agentServers } from './servers.js';
 import { Supervisor } from './supervisor.js';
 import { readStampedFile, tokenFile } from './token.js';
@@ -38,6 +44,8 @@ export interface AgentRunOptions {
   readonly backoffMaxMs?: number;
   /** Told the health endpoint's address once it listens. */
   readonly onHealth?: (address: string) => void;
+  /** Told the local read API's address (`HOST:PORT` or `unix:/path`) once it listens. */
+  readonly onListen?: (address: string) => void;
   /** Told when the change stream opens or closes. */
   readonly onConnected?: (connected: boolean, server: string) => void;
   /** Gets the template set once it exists (tests read its results). */
@@ -51,15 +59,21 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const auth = config.auth;
   // The token (or JWT) is needed for anything: a missing file is the caller's problem, said at once.
   if (o.once) await readStampedFile(auth.file, auth.kind === 'token' ? 'token' : 'JWT');
-  const servers = agentServers({
-    servers: config.servers,
-    caCert: config.caCert,
-    token: auth.kind === 'token' ? tokenFile(auth.file) : (s) => jwtLogin({ file: auth.file, issuer: auth.issuer, login: (jwt, issuer) => s.login(jwt, issuer), clock }),
-  });
+  const cache = await openAgentCache(config, o.log, clock);
+  const servers = readThroughCache(
+    agentServers({
+      servers: config.servers,
+      caCert: config.caCert,
+      token: auth.kind === 'token' ? tokenFile(auth.file) : (s) => jwtLogin({ file: auth.file, issuer: auth.issuer, login: (jwt, issuer) => s.login(jwt, issuer), clock }),
+    }),
+    cache,
+    o.log,
+  );
   await removeLeftovers(config.templates, o.log);
   const set = new TemplateSet(config, servers, o.log, clock, o.signal);
   o.onStart?.(set);
   let health: HealthServer | undefined;
+  let local: LocalApi | undefined;
   // The supervised program (exec): started once every template has its file, told of every real change after.
   const supervisor =
     o.once || config.exec === undefined ? undefined : new Supervisor(config.exec, { dir: config.dir, env: o.env ?? {}, log: o.log, random: o.random, valueOf: (p) => set.secretOf(p) });
@@ -80,12 +94,22 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     const connection: Connection = { connected: false, server: null };
     if (config.health !== undefined) {
       try {
-        health = await serveHealth(config.health, () => agentHealth(set.results(), connection, clock.now(), config.cacheTtlMs));
+        health = await serveHealth(config.health, () => agentHealth(set.results(), connection, config.cacheTtlMs, cache));
       } catch (e) {
         throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `health: cannot listen on ${config.health} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
       }
       o.onHealth?.(health.address);
     }
+    if (config.listen !== undefined) {
+      try {
+        local = await serveLocalApi(config.listen, cache, o.log);
+      } catch (e) {
+        if (e instanceof KeyturnError) throw e;
+        throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `listen: cannot listen on ${config.listen} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      o.onListen?.(local.address);
+    }
+    let attempted = false;
     await watchAgent({
       set,
       servers,
@@ -93,6 +117,11 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
       signal: o.signal,
       backoff: backoff({ baseMs: o.backoffBaseMs ?? 500, maxMs: o.backoffMaxMs ?? 30_000, random: o.random ?? Math.random }),
       onConnected: (connected, server) => {
+        if (connected) cache.streamOpened();
+        else cache.streamClosed();
+        // No stream at the first attempt: render now (from the cache where no server answers) rather than after it opens.
+        if (!connected && !attempted && !o.signal.aborted) void set.renderAll();
+        attempted = true;
         connection.connected = connected;
         connection.server = connected ? server : null;
         o.onConnected?.(connected, server);
@@ -102,7 +131,9 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     return set.results();
   } finally {
     await supervisor?.stop();
+    await local?.close();
     await health?.close();
     await servers.close();
+    await cache.close();
   }
 }

@@ -481,6 +481,21 @@ export const ERRORS = {
     'The program the agent supervises (exec in agent.yaml) could not be started or keeps exiting.',
     "Run exec.command by hand from the config file's folder to see why; check that every exec.env entry names a field its secret has. The agent starts it again with a growing delay.",
   ),
+  KT_AGENT_CACHE_STALE: spec(
+    503,
+    'The agent holds no version of this secret that a server confirmed within cacheTtl, so it fails closed: its health endpoint and local read API answer 503.',
+    'Bring a server back or let the agent reach one (servers, network, token): it catches up by itself and answers again; until then the rendered files stay as they are. Its log names the servers it tried and why each did not answer.',
+  ),
+  KT_AGENT_SECRET_NOT_HELD: spec(
+    404,
+    'No template of the agent uses this secret, so its local read API does not hold it.',
+    'Ask for a path one of the templates in agent.yaml names (templates[].secret), or add a template for it; the local read API serves only what the agent renders.',
+  ),
+  KT_AGENT_CACHE_UNAVAILABLE: spec(
+    500,
+    "The agent's encrypted cache cannot be kept on disk (its folder or key file cannot be created, read or written, or others can write them); the agent goes on with the cache in memory only.",
+    'Read the message: give cache.dir in agent.yaml a folder the agent may write and no other user can (mode 0700), and cache.keyFile a file only the agent can write; until then a restart while no server answers renders nothing.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,7 +1,10 @@
 /**
  * A Server-Sent Events client for the tests: fetch, then the WHATWG event-stream parser (an
  * event is dispatched at a blank line when it has data; its `id:` sets the last event id even
- * when it has none; `:` lines are comments), keeping everything received for assertions.
+ * when it has none; `:` lines are comments), keeping everything received for assertions. Each
+ * stream has a connection pool of its own, destroyed by `close()`: the shared one of the global
+ * fetch would open a new connection when the aborted one closes, and an idle connection that never
+ * sent a request holds a closing server open.
  *
  * @example
  * ```ts
@@ -10,6 +13,7 @@
  * s.close();
  * ```
  */
+import { Agent, fetch } from 'undici';
 import { expect, vi } from 'vitest';
 
 export interface SseEvent {
@@ -38,7 +42,8 @@ export async function sse(url: string, token: string, lastEventId?: string): Pro
   const abort = new AbortController();
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
   if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-  const res = await fetch(url, { headers, signal: abort.signal });
+  const dispatcher = new Agent();
+  const res = await fetch(url, { headers, signal: abort.signal, dispatcher });
   const events: SseEvent[] = [];
   const comments: string[] = [];
   let raw = '';
@@ -103,6 +108,9 @@ export async function sse(url: string, token: string, lastEventId?: string): Pro
       );
       return found!;
     },
-    close: () => abort.abort(),
+    close: () => {
+      abort.abort();
+      void dispatcher.destroy();
+    },
   };
 }

@@ -27,8 +27,10 @@ export function registerAgent(program: Command, app: CliApp): void {
 agent.yaml (relative paths are resolved against its folder; commands run in it):
   servers: ["https://keyturn.example.com:8787"]   # tried in turn; http:// only to loopback
   tokenFile: ./agent.token                         # read again whenever it changes
-  cacheTtl: 5m                                     # health: how long a render stays fresh offline
-  health: 127.0.0.1:8788                           # GET -> 200 {"status":"ok"} or 503
+  cacheTtl: 5m                                     # how long the cache serves with no server
+  health: 127.0.0.1:8788                           # GET -> 200 {"status":"ok"} or 503 (stale)
+  listen: unix:./agent.sock                        # GET /v1/secret/PATH (socket mode 0600)
+  cache: { dir: ./.keyturn-agent }                 # encrypted cache and its key (the default)
   templates:
     - secret: app/db
       destination: ./out/db.env                    # written atomically, mode 0600 by default
@@ -38,7 +40,9 @@ agent.yaml (relative paths are resolved against its folder; commands run in it):
 
 Without --once it follows the change stream (GET /v1/events), reconnects with backoff and
 full jitter to the next server when it breaks, and renders everything again on each
-reconnection. SIGTERM or SIGINT: stops, exit 0. See docs/agent.md.
+reconnection. While no server answers it renders and answers from its encrypted cache for
+at most cacheTtl, then fails closed (health and the local read API answer 503; the files
+stay as they are). SIGTERM or SIGINT: stops, exit 0. See docs/agent.md.
 
 Examples:
   keyturn agent -c /etc/keyturn/agent.yaml
@@ -63,6 +67,7 @@ Examples:
           signal: stop.signal,
           env: app.io.env,
           onHealth: (address) => log.info({ health: address }, 'agent: health endpoint listening'),
+          onListen: (address) => log.info({ listen: address }, 'agent: local read API listening'),
         });
         if (!opts.once) return;
         const failed = results.filter((r) => r.error !== null);
