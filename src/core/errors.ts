@@ -481,6 +481,23 @@ export const ERRORS = {
     'The program the agent supervises (exec in agent.yaml) could not be started or keeps exiting.',
     "Run exec.command by hand from the config file's folder to see why; check that every exec.env entry names a field its secret has. The agent starts it again with a growing delay.",
   ),
+
+  // ── notifications (webhooks) ───────────────────────────────────────────
+  KT_NOTIFY_CHANNEL_NOT_FOUND: spec(
+    404,
+    'No notification channel with that name is applied (or none is).',
+    'List the applied channels with `keyturn notify ls`; channels come from notifications.channels in keyturn.yaml, applied with `keyturn apply` (docs/notifications.md).',
+  ),
+  KT_NOTIFY_SECRET_UNAVAILABLE: spec(
+    500,
+    'A reference in a notification channel (its URL, signing secret or a header) cannot be resolved in this process.',
+    'Set the environment variable it names in the environment of the process that sends (keyturn server; for `keyturn notify test`, this shell), or store the secret it names (with the field it names); the notification is tried again with backoff.',
+  ),
+  KT_NOTIFY_DELIVERY_FAILED: spec(
+    502,
+    'A notification could not be delivered to a channel (no answer, a timeout, or an answer other than 2xx).',
+    'Check that the receiver runs at the channel URL and answers 2xx (for a 401 or 403, that it verifies the signature with the same secret); `keyturn notify test CHANNEL` tries again now and shows the answer.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
