@@ -18,8 +18,9 @@ import { notifyPass } from '../src/notify/pass.js';
 import { refResolver } from '../src/notify/refs.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
-import { webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
-import { randomBytes } from 'node:crypto';
+import { docsSnippet, verifyKeyturnSignature, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** Planted in every value: it must never reach a notification. */
@@ -122,6 +123,21 @@ describe('notifications from failed rotations', () => {
     expect(r.body).not.toContain(MARKER);
     const rows = await outbox(kt);
     expect(rows.map((x) => [x.status, x.attempts, x.last_status])).toEqual([['delivered', 1, 204]]);
+    // The docs' check refuses a changed body, another secret, and a timestamp outside the window.
+    const header = String(r.headers['keyturn-signature']);
+    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(verifyKeyturnSignature(SECRET, r.body, header)).toBe(true);
+    expect(verifyKeyturnSignature(SECRET, r.body.replace('failure', 'success'), header)).toBe(false);
+    expect(verifyKeyturnSignature('another-secret', r.body, header)).toBe(false);
+    const old = Math.floor(Date.now() / 1000) - 600;
+    expect(verifyKeyturnSignature(SECRET, r.body, `t=${old},v1=${createHmac('sha256', SECRET).update(`${old}.${r.body}`).digest('hex')}`)).toBe(false);
+    // The docs' Python check accepts the same request, and refuses it changed.
+    const python = spawnSync('python3', ['--version']);
+    if (python.status === 0) {
+      const program = `${docsSnippet('Python:')}\nimport sys\nbody = sys.stdin.buffer.read()\nprint(verify_keyturn_signature(sys.argv[1].encode(), body, sys.argv[2]), verify_keyturn_signature(sys.argv[1].encode(), body + b" ", sys.argv[2]))\n`;
+      const out = spawnSync('python3', ['-c', program, SECRET, header], { input: r.body, encoding: 'utf8' });
+      expect(out.stdout.trim(), out.stderr).toBe('True False');
+    }
   });
 
   it('a receiver answering 500 then 200 gets the notification retried and delivered once, with the same delivery id', async () => {

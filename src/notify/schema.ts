@@ -140,9 +140,18 @@ export const channelSchema = z
   })
   .describe('a webhook that hears about rotations (docs/notifications.md)');
 
+const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 export const notificationsSchema = z
   .strictObject({
-    channels: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'channel names are 1 to 64 of [A-Za-z0-9_-]'), channelSchema).default({}),
+    channels: z
+      .record(z.string(), channelSchema)
+      .default({})
+      .superRefine((channels, ctx) => {
+        for (const name of Object.keys(channels)) {
+          if (!CHANNEL_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'channel names are 1 to 64 of [A-Za-z0-9_-]' });
+        }
+      }),
   })
   .describe('webhook notifications: failures, successes, expiry warnings, escalations (docs/notifications.md)');
 

@@ -1,8 +1,8 @@
 /**
  * A real webhook receiver for the notification tests: a node:http server on 127.0.0.1 that keeps
- * every request (headers, raw body, parsed JSON) and checks its Keyturn-Signature exactly as
- * docs/notifications.md tells a receiver to (the snippet is repeated here on purpose, not
- * imported from src/: the test proves the docs, not the code against itself). Its answers are
+ * every request (headers, raw body, parsed JSON) and checks its Keyturn-Signature with the Node
+ * snippet of docs/notifications.md, read from the docs and run as written (not src/notify/sign.ts:
+ * the tests prove the docs, not the code against itself). Its answers are
  * programmable: a queue of statuses (then 204), or hanging without an answer. `waitFor` waits
  * for a condition on what arrived, with a generous overall limit (never a fixed sleep).
  *
@@ -16,19 +16,37 @@
  * ```
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vi } from 'vitest';
 
-/** The docs' Node verification, as written there (docs/notifications.md, "Verifying a request"). */
-export function verifyKeyturnSignature(secret: string, rawBody: string, header: string, toleranceSeconds = 300): boolean {
-  const fields = new Map(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
-  const t = Number(fields.get('t'));
-  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();
-  const given = Buffer.from(fields.get('v1') ?? '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+const DOCS = new URL('../../docs/notifications.md', import.meta.url);
+
+/** The fenced code block of docs/notifications.md that follows the line starting with `after`. */
+export function docsSnippet(after: string): string {
+  const text = readFileSync(DOCS, 'utf8');
+  const start = text.indexOf(`\n${after}`);
+  if (start < 0) throw new Error(`docs/notifications.md has no line starting with "${after}"`);
+  const m = /```[a-z]*\n([\s\S]*?)```/.exec(text.slice(start));
+  if (!m) throw new Error(`docs/notifications.md has no code block after "${after}"`);
+  return m[1]!;
 }
+
+/**
+ * The Node verification exactly as docs/notifications.md writes it ("Verifying a request"): the
+ * snippet is read from the docs and run, its one import given as the real node:crypto functions.
+ */
+export const verifyKeyturnSignature = ((): ((secret: string, rawBody: string, header: string) => boolean) => {
+  const code = docsSnippet('Node (any framework');
+  const body = code.replace(/^import \{ createHmac, timingSafeEqual \} from 'node:crypto';\n/, '');
+  if (body === code) throw new Error('the docs snippet no longer starts with the node:crypto import this helper provides');
+  return new Function('createHmac', 'timingSafeEqual', 'Buffer', `${body}\nreturn verifyKeyturnSignature;`)(createHmac, timingSafeEqual, Buffer) as (
+    secret: string,
+    rawBody: string,
+    header: string,
+  ) => boolean;
+})();
 
 export interface Received {
   /** The request's path (and query). */
