@@ -121,6 +121,8 @@ describe('notifications from failed rotations', () => {
     expect((r.json.error as { message: string }).message.length).toBeGreaterThan(0);
     expect(Date.parse(r.json.time as string)).toBeGreaterThan(0);
     expect(r.body).not.toContain(MARKER);
+    expect(JSON.stringify(r.headers)).not.toContain(MARKER);
+    expect(r.body + JSON.stringify(await outbox(kt))).not.toContain(SECRET);
     const rows = await outbox(kt);
     expect(rows.map((x) => [x.status, x.attempts, x.last_status])).toEqual([['delivered', 1, 204]]);
     // The docs' check refuses a changed body, another secret, and a timestamp outside the window.
