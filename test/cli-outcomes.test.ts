@@ -46,6 +46,7 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_BREAKGLASS_NOT_FOUND',
   'KT_OIDC_ISSUER_NOT_FOUND',
   'KT_AGENT_SECRET_NOT_HELD',
+  'KT_NOTIFY_CHANNEL_NOT_FOUND',
 ];
 /** Codes only the HTTP API (or the agent's local read API) can return (no command asks for a route). */
 const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND', 'KT_BREAKGLASS_NOT_FOUND', 'KT_AGENT_SECRET_NOT_HELD'];
@@ -97,6 +98,7 @@ describe('exit codes', () => {
       [['policy', 'show', 'nope'], 'KT_ACCESS_POLICY_NOT_FOUND'],
       [['token', 'revoke', 'tok_nope'], 'KT_TOKEN_NOT_FOUND'],
       [['oidc', 'show', 'nope'], 'KT_OIDC_ISSUER_NOT_FOUND'],
+      [['notify', 'test', 'nope'], 'KT_NOTIFY_CHANNEL_NOT_FOUND'],
     ];
     expect(cases.map(([, code]) => code).sort()).toEqual(NOT_FOUND.filter((c) => !API_ONLY.includes(c)).sort());
     for (const [argv, code] of cases) {

@@ -2,8 +2,9 @@
  * `keyturn apply`: compares a parsed `keyturn.yaml` with the configuration applied to the state
  * database, prints a plan (create / change / unchanged / remove) and applies it.
  *
- * What is applied: target configs and secret policies (stored as JSON, never with a value, with
- * each secret's effective rotation schedule: {@link storedPolicy}) and,
+ * What is applied: target configs, secret policies (stored as JSON, never with a value, with
+ * each secret's effective rotation schedule: {@link storedPolicy}), notification channels
+ * (credentials only as references, ../notify/schema.ts) and,
  * for a declared secret that does not exist yet, its first value: `initial`, or a generated one
  * for an app-secret. An existing value is never overwritten. `remove` stops managing a target or a policy; the secret and
  * its versions stay in the store.
@@ -37,7 +38,7 @@ import { isBuiltIn, resolveSchedule } from '../schedule/resolve.js';
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
 export interface PlanEntry {
-  kind: 'target' | 'policy' | 'value';
+  kind: 'target' | 'policy' | 'value' | 'channel';
   name: string;
   action: PlanAction;
   /** Top-level keys that differ, for `change`. */
@@ -91,6 +92,8 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
   const appliedPolicies = new Map((await state.db.selectFrom('secret_policies').selectAll().execute()).map((r) => [r.path, JSON.parse(r.config) as Record<string, unknown>]));
   const desiredTargets = new Map(Object.entries(config.targets).map(([n, t]) => [n, JSON.parse(JSON.stringify(t)) as Record<string, unknown>]));
   const desiredPolicies = new Map(Object.keys(config.secrets).map((p) => [p, storedPolicy(config, p)]));
+  const appliedChannels = new Map((await state.db.selectFrom('notify_channels').select(['name', 'config']).execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
+  const desiredChannels = new Map(Object.entries(config.notifications?.channels ?? {}).map(([n, c]) => [n, JSON.parse(JSON.stringify(c)) as Record<string, unknown>]));
   const values: PlanEntry[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     // A value to bootstrap: the initial one, or a generated one for an app-secret.
@@ -98,7 +101,7 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
     const exists = (await store.describe(path)) !== null;
     values.push({ kind: 'value', name: path, action: exists ? 'unchanged' : 'create' });
   }
-  return [...compare('target', desiredTargets, appliedTargets), ...compare('policy', desiredPolicies, appliedPolicies), ...values];
+  return [...compare('target', desiredTargets, appliedTargets), ...compare('policy', desiredPolicies, appliedPolicies), ...compare('channel', desiredChannels, appliedChannels), ...values];
 }
 
 /** Records the applied config changes (the audit log), inside the transaction that applies them. */
@@ -166,7 +169,19 @@ export async function applyPlan(
   const writeConfig = async (trx: Transaction<Schema>): Promise<void> => {
     for (const entry of plan) {
       if (entry.kind === 'value' || entry.action === 'unchanged') continue;
-      if (entry.kind === 'target') {
+      if (entry.kind === 'channel') {
+        if (entry.action === 'remove') await trx.deleteFrom('notify_channels').where('name', '=', entry.name).execute();
+        else {
+          const text = stableJson(config.notifications!.channels[entry.name]!);
+          // A new channel hears about what happens from now on (the audit log's size now), not the log's past.
+          const head = await trx.selectFrom('audit_head').select('size').where('id', '=', 1).executeTakeFirst();
+          await trx
+            .insertInto('notify_channels')
+            .values({ name: entry.name, config: text, from_seq: Number(head?.size ?? 0), updated_at: now })
+            .onConflict((oc) => oc.column('name').doUpdateSet({ config: text, updated_at: now }))
+            .execute();
+        }
+      } else if (entry.kind === 'target') {
         if (entry.action === 'remove') await trx.deleteFrom('targets').where('name', '=', entry.name).execute();
         else {
           const t = config.targets[entry.name]!;

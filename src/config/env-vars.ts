@@ -107,6 +107,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', meaning: 'longest one sink delivery may take before it is retried later', default: '5000', check: int(100, 600_000) },
   { name: 'KEYTURN_AUDIT_SINK_BATCH', meaning: 'events per sink delivery', default: '500', check: int(1, 100_000) },
+  { name: 'KEYTURN_NOTIFY_INTERVAL_MS', meaning: 'how often keyturn server queues and sends webhook notifications, in ms', default: '2000', check: int(50, 600_000) },
   {
     name: 'KEYTURN_ADDR',
     meaning: 'a keyturn server (https://HOST:PORT, or http://127.0.0.1:PORT): the secret, rotate and runs commands go through it',

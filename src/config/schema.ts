@@ -1,5 +1,6 @@
 /**
- * The shape of `keyturn.yaml`: targets, secrets and their rotation policies.
+ * The shape of `keyturn.yaml`: targets, secrets and their rotation policies, and the webhook
+ * channels that hear about rotations (`notifications:`, ../notify/schema.ts).
  *
  * Parsed once with zod (errors carry dot-paths such as `secrets.prod/db/app.target`), then
  * frozen. `schema/keyturn.schema.json` is generated from this schema for editors.
@@ -36,6 +37,7 @@ import { targetConfigSchema } from '../targets/registry.js';
 import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
 import { resolveSchedule } from '../schedule/resolve.js';
+import { notificationsSchema } from '../notify/schema.js';
 
 const secretPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a secret path: segments of [A-Za-z0-9._-] joined by "/"');
 
@@ -109,6 +111,7 @@ export const configSchema = z
     targets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names are [A-Za-z0-9_-]'), targetConfigSchema.and(z.object({ admin: secretPath.optional() }))).default({}),
     schedules: schedulesSchema.optional(),
     secrets: z.record(secretPath, secretPolicySchema).default({}),
+    notifications: notificationsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     // Each secret's schedule as combined with the defaults: what only the combination can get wrong

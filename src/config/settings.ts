@@ -56,6 +56,18 @@ export interface Settings {
   readonly audit: AuditSettings;
   /** Set when KEYTURN_ADDR is: the secret, rotate and runs commands talk to that server. */
   readonly remote: RemoteSettings | undefined;
+  /** Notifications (src/notify/): how often the server's delivery pass runs. */
+  readonly notify: NotifySettings;
+  /**
+   * A variable of the environment the settings were read from, for `${env:VAR}` references in
+   * keyturn.yaml's notification channels (resolved when a notification is sent). Not enumerable.
+   */
+  readonly envVar: (name: string) => string | undefined;
+}
+
+export interface NotifySettings {
+  /** KEYTURN_NOTIFY_INTERVAL_MS: how often `keyturn server` queues and sends notifications. */
+  readonly intervalMs: number;
 }
 
 export const STATE_FILE = 'keyturn.db';
@@ -79,9 +91,12 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     crashAt: e.KEYTURN_CRASH_AT,
     audit: auditSettings(e, home),
     remote: remoteSettings(e),
+    notify: Object.freeze({ intervalMs: e.KEYTURN_NOTIFY_INTERVAL_MS }),
   };
   // Not enumerable: logging or printing the settings never shows the key.
   Object.defineProperty(settings, 'rootKeyFromEnv', { value: e.KEYTURN_ROOT_KEY, enumerable: false });
+  const environment = { ...env };
+  Object.defineProperty(settings, 'envVar', { value: (name: string): string | undefined => environment[name], enumerable: false });
   return Object.freeze(settings) as Settings;
 }
 
@@ -107,6 +122,7 @@ interface EnvValues {
   KEYTURN_AUDIT_SINK_TIMEOUT_MS: number;
   KEYTURN_AUDIT_SINK_BATCH: number;
   KEYTURN_CRASH_AT?: string;
+  KEYTURN_NOTIFY_INTERVAL_MS: number;
   KEYTURN_ADDR?: string;
   KEYTURN_TOKEN?: string;
   KEYTURN_CACERT?: string;

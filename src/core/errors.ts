@@ -496,6 +496,23 @@ export const ERRORS = {
     "The agent's encrypted cache cannot be kept on disk (its folder or key file cannot be created, read or written, or others can write them); the agent goes on with the cache in memory only.",
     'Read the message: give cache.dir in agent.yaml a folder the agent may write and no other user can (mode 0700), and cache.keyFile a file only the agent can write; until then a restart while no server answers renders nothing.',
   ),
+
+  // ── notifications (webhooks) ───────────────────────────────────────────
+  KT_NOTIFY_CHANNEL_NOT_FOUND: spec(
+    404,
+    'No notification channel with that name is applied (or none is).',
+    'List the applied channels with `keyturn notify ls`; channels come from notifications.channels in keyturn.yaml, applied with `keyturn apply` (docs/notifications.md).',
+  ),
+  KT_NOTIFY_SECRET_UNAVAILABLE: spec(
+    500,
+    'A reference in a notification channel (its URL, signing secret or a header) cannot be resolved in this process.',
+    'Set the environment variable it names in the environment of the process that sends (keyturn server; for `keyturn notify test`, this shell), or store the secret it names (with the field it names); the notification is tried again with backoff.',
+  ),
+  KT_NOTIFY_DELIVERY_FAILED: spec(
+    502,
+    'A notification could not be delivered to a channel (no answer, a timeout, or an answer other than 2xx).',
+    'Check that the receiver runs at the channel URL and answers 2xx (for a 401 or 403, that it verifies the signature with the same secret); `keyturn notify test CHANNEL` tries again now and shows the answer.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

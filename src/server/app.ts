@@ -6,7 +6,8 @@
  * the registry's status (./errors.ts). Nothing logs a request body or a value. Every response is
  * timed by route pattern for `/metrics` (src/metrics/), unless metrics are off.
  * the registry's status (./errors.ts). Nothing logs a request body or a value. While it runs, a
- * timer closes ended break-glass windows and rotates their secrets (src/access/breakglass/sweep.ts).
+ * timer closes ended break-glass windows and rotates their secrets (src/access/breakglass/sweep.ts),
+ * and another queues and sends webhook notifications (src/notify/pass.ts).
  *
  * @example
  * ```ts
@@ -24,7 +25,7 @@ import { OidcLogin, type OidcLoginOptions } from '../access/oidc-login.js';
 import { OidcRepo } from '../access/oidc-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
 import { KeyturnError } from '../core/errors.js';
-import { createMetrics, type MetricsOptions } from '../metrics/metrics.js';
+import { createMetrics, type KeyturnMetrics, type MetricsOptions } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { requestContext } from './auth.js';
 import { may } from './auth.js';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   https?: { cert: Buffer; key: Buffer };
   /** How often the configured audit sinks are fed (default 5 s); false: only when the server stops. */
   auditDeliveryMs?: number | false;
+  /** How often notifications are queued and sent (default KEYTURN_NOTIFY_INTERVAL_MS); false: never (tests run passes by hand). */
+  notifyMs?: number | false;
   /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
   breakGlassSweepMs?: number | false;
   /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
@@ -84,6 +87,16 @@ export function breakGlassSweepDeps(kt: Keyturn): SweepDeps {
 
 /** How long an expired token's record is kept (for `token ls`) before the server deletes it. */
 export const EXPIRED_TOKENS_KEPT_MS = 7 * 86_400_000;
+
+/** The notifications job (src/notify/pass.ts), its code loaded at its first run. */
+function notifications(kt: Keyturn, everyMs: number, onResult: KeyturnMetrics['notification'] | undefined): Job {
+  let job: Promise<Job> | undefined;
+  return {
+    name: 'notifications',
+    everyMs,
+    run: async () => (await (job ??= import('../notify/pass.js').then((m) => m.notificationsJob(kt, { everyMs, ...(onResult ? { onResult } : {}) })))).run(),
+  };
+}
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -184,6 +197,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
       ? []
       : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
     { name: 'token-cleanup', everyMs: 3_600_000, run: () => access.deleteExpiredTokens(kt.clock.now() - EXPIRED_TOKENS_KEPT_MS) },
+    ...(options.notifyMs === false ? [] : [notifications(kt, options.notifyMs ?? kt.settings.notify.intervalMs, metrics?.notification)]),
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());

@@ -8,7 +8,9 @@
  *   when a sink is configured), so a sink does not wait for the server to stop;
  * - `breakglass-sweep`: closes ended break-glass windows and rotates their secrets (every 30 s);
  * - `token-cleanup`: deletes tokens that expired more than 7 days ago, OIDC sessions above all
- *   (every hour), each deletion audited.
+ *   (every hour), each deletion audited;
+ * - `notifications`: queues notifications from the audit log, escalations and expiry warnings, and
+ *   sends what is due (every KEYTURN_NOTIFY_INTERVAL_MS, default 2 s; src/notify/pass.ts).
  *
  * @example
  * ```ts

@@ -256,6 +256,69 @@ export interface OidcIssuersTable {
   updated_at: number;
 }
 
+/** A notification channel applied from keyturn.yaml (migration 0011). */
+export interface NotifyChannelsTable {
+  name: string;
+  /** The validated channel config as JSON: credentials only as references. */
+  config: string;
+  /** The audit log's size when the channel was created: it hears about events from there on. */
+  from_seq: number;
+  updated_at: number;
+}
+
+/** Where the pass that turns audit events into notifications is. */
+export interface NotifyCursorTable {
+  name: string;
+  next_seq: number;
+  updated_at: number;
+}
+
+/** One notification for one channel, queued until delivered or given up. */
+export interface NotifyOutboxTable {
+  /** `ntf_…`: also the delivery id receivers see (Keyturn-Delivery), the same on every try. */
+  id: string;
+  channel: string;
+  /** What it is about (`failure:ev_…`, `expiry-warning:PATH:CYCLE`, ...): unique per channel. */
+  dedupe: string;
+  /** failure | success | expiry-warning | escalation */
+  event: string;
+  path: string | null;
+  /** The JSON body (format json) and what other formats are rendered from; never a value. */
+  payload: string;
+  /** pending | delivered | failed | dropped */
+  status: string;
+  attempts: number;
+  /** When it is due (pending), or until when the claim of the instance sending it holds. */
+  next_attempt_at: number;
+  claim: string | null;
+  last_status: number | null;
+  /** The last error (a code and a short text; never a response body). */
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+/** A secret whose last rotation failed, since when (removed by a success). */
+export interface NotifyFailingTable {
+  path: string;
+  since: number;
+  /** The audit seq of the failure that started the failing period. */
+  since_seq: number;
+  run_id: string | null;
+  error_code: string | null;
+  updated_at: number;
+}
+
+/** The last cycle (expiry warnings) or failing period (escalations) a channel was told about, per secret. */
+export interface NotifyMarksTable {
+  channel: string;
+  kind: string;
+  path: string;
+  mark: string;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -278,4 +341,9 @@ export interface Schema {
   breakglass_requests: BreakglassRequestsTable;
   breakglass_approvals: BreakglassApprovalsTable;
   oidc_issuers: OidcIssuersTable;
+  notify_channels: NotifyChannelsTable;
+  notify_cursor: NotifyCursorTable;
+  notify_outbox: NotifyOutboxTable;
+  notify_failing: NotifyFailingTable;
+  notify_marks: NotifyMarksTable;
 }
