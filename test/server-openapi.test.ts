@@ -46,7 +46,7 @@ describe('/openapi.json', () => {
 
   it('describes query parameters, request bodies and which routes need a token', () => {
     const read = doc.paths['/v1/secrets/{path}']!.get!;
-    expect(read.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:path', 'query:stage', 'query:version', 'query:field']);
+    expect(read.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:path', 'query:stage', 'query:version', 'query:field', 'query:allowInactive']);
     expect(read.security).toEqual([{ token: [] }]);
     expect(doc.paths['/v1/secrets/{path}']!.put!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['value'] } } } });
     expect(doc.paths['/healthz']!.get!.security).toBeUndefined();

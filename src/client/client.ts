@@ -20,6 +20,9 @@ import type { Strategy } from '../targets/target.js';
 import type { VersionSelector } from '../stores/store.js';
 import type { ConsumerView, RunView, StepView } from './wire.js';
 import type { ScheduleView } from '../schedule/show.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { ComplianceReport } from '../lifecycle/compliance.js';
+import type { MarkedStatus, StatusView } from '../lifecycle/status.js';
 
 export interface SecretPutOptions {
   /** The stages of the new version (default current). */
@@ -39,8 +42,17 @@ export interface RollbackResult {
 }
 
 export interface SecretsClient {
-  /** A version with its value; KT_SECRET_NOT_FOUND or KT_STAGE_NOT_SET when there is none. */
-  get(path: string, select: VersionSelector): Promise<Version>;
+  /**
+   * A version with its value; KT_SECRET_NOT_FOUND or KT_STAGE_NOT_SET when there is none;
+   * KT_SECRET_INACTIVE (recorded as a denied read) when the secret is not active, unless `allowInactive`.
+   */
+  get(path: string, select: VersionSelector, options?: { allowInactive?: boolean }): Promise<Version>;
+  /** The secret's lifecycle events (from the audit log), oldest first, the last `limit`. */
+  events(path: string, options: { limit: number }): Promise<LifecycleEvent[]>;
+  /** The secret's lifecycle status: active, deprecated, expired or revoked. */
+  status(path: string): Promise<StatusView>;
+  /** Marks the secret deprecated or revoked, or active again (the mark removed). */
+  setStatus(path: string, status: MarkedStatus): Promise<StatusView>;
   /** Stores a version; KT_RUN_ACTIVE when the secret has an unfinished run (unless `supersede`). */
   put(path: string, value: SecretValue, options: SecretPutOptions): Promise<{ version: VersionInfo; cancelled: RunView | null }>;
   /** The secrets at or below `prefix` (deleted ones with `deleted`), sorted by path. */
@@ -93,6 +105,8 @@ export interface RunsClient {
   cancel(id: string): Promise<RunView>;
   /** The secret's effective rotation schedule, its last rotation and next due time (KT_POLICY_NOT_FOUND when not declared). */
   schedule(path: string): Promise<ScheduleView>;
+  /** Every secret at or below `prefix` (through a server: those the token may list) against its policy. */
+  compliance(prefix: string): Promise<ComplianceReport>;
 }
 
 /**

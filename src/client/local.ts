@@ -13,6 +13,7 @@
 import { pathHasPrefix } from '../core/paths.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { SecretInfo, Version } from '../core/types.js';
+import type { AuditContext } from '../audit/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { Run } from '../engine/runs-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
@@ -31,6 +32,8 @@ export interface LocalScope {
   listable?(path: string): boolean;
   /** Which paths `rotatable` names (the server: those the token may rotate); default all. */
   rotatable?(path: string): boolean;
+  /** Who the events recorded outside the store name (a refused read, a status mark); default the home's audit context. */
+  readonly auditContext?: AuditContext;
   /** Wraps a rotation's execution (the CLI: SIGTERM and SIGINT stop it at a step boundary). */
   around?<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -58,7 +61,8 @@ async function refuseManaged(applied: Keyturn['applied'], path: string): Promise
 export function localSecrets(scope: LocalScope): SecretsClient {
   const { kt, store } = scope;
   return {
-    get: async (path, select) => {
+    get: async (path, select, options = {}) => {
+      if (!options.allowInactive) await (await import('../lifecycle/status.js')).assertReadable(kt, store, path, scope.auditContext);
       const v = await store.get(path, select);
       if (v) return v;
       if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
@@ -116,7 +120,13 @@ export function localSecrets(scope: LocalScope): SecretsClient {
       if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
       return info;
     },
-    purge: (path) => store.purge(path),
+    purge: async (path) => {
+      await store.purge(path);
+      await (await import('../lifecycle/status.js')).forgetStatus(kt, path);
+    },
+    events: async (path, options) => (await import('../lifecycle/events.js')).lifecycleEvents(kt, store, path, options),
+    status: async (path) => (await import('../lifecycle/status.js')).secretStatus(kt, store, path, kt.clock.now()),
+    setStatus: async (path, status) => (await import('../lifecycle/status.js')).markStatus(kt, store, path, status, scope.auditContext),
   };
 }
 
@@ -154,6 +164,7 @@ export function localRuns(scope: LocalScope): RunsClient {
       const { scheduleView } = await import('../schedule/show.js');
       return scheduleView(scope, path, scope.kt.clock.now());
     },
+    compliance: async (prefix) => (await import('../lifecycle/compliance.js')).complianceReport(scope, { prefix }),
   };
 }
 

@@ -22,6 +22,9 @@ import type { KeyturnClient, RollbackResult, RotationPlan, RunOutcome, RunsClien
 import { connectServer, pathPart, query, type Json } from './http.js';
 import { remoteAudit } from './remote-audit.js';
 import { scheduleFromJson } from '../schedule/view-json.js';
+import type { ComplianceReport } from '../lifecycle/compliance.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { StatusView } from '../lifecycle/status.js';
 import { consumersFromJson, infoFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
 
 export function remoteClient(settings: RemoteSettings, options: { correlationId?: string } = {}): KeyturnClient {
@@ -31,9 +34,10 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
   const outcome = (j: Json): RunOutcome => ({ run: runFromJson(j), consumers: consumersFromJson(j) });
 
   const secrets: SecretsClient = {
-    get: async (path, select) => {
+    get: async (path, select, options = {}) => {
       const version = select.number !== undefined ? select.number : select.versionId;
-      const j = await call('GET', `/v1/secrets/${pathPart(path)}${query(version !== undefined ? { version } : { stage: select.stage ?? 'current' })}`);
+      const allowInactive = options.allowInactive ? 'true' : undefined;
+      const j = await call('GET', `/v1/secrets/${pathPart(path)}${query(version !== undefined ? { version, allowInactive } : { stage: select.stage ?? 'current', allowInactive })}`);
       const v: Version = {
         path: j.path as string,
         id: j.id as string,
@@ -73,6 +77,9 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     purge: async (path) => {
       await call('POST', `/v1/purge/${pathPart(path)}`);
     },
+    events: async (path, o) => (await call('GET', `/v1/lifecycle/${pathPart(path)}${query({ limit: o.limit })}`)).events as LifecycleEvent[],
+    status: async (path) => (await call('GET', `/v1/status/${pathPart(path)}`)) as unknown as StatusView,
+    setStatus: async (path, status) => (await call('POST', `/v1/status/${pathPart(path)}`, { status })) as unknown as StatusView,
   };
 
   const runs: RunsClient = {
@@ -91,6 +98,7 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     resume: async (id, o) => outcome(await call('POST', `/v1/runs/${encodeURIComponent(id)}/resume`, { wait: o.wait })),
     cancel: async (id) => runFromJson(await call('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`)),
     schedule: async (path) => scheduleFromJson(await call('GET', `/v1/schedules/${pathPart(path)}`)),
+    compliance: async (prefix) => (await call('GET', `/v1/reports/compliance${query({ prefix: prefix === '' ? undefined : prefix })}`)) as unknown as ComplianceReport,
   };
 
   return { where: addr, secrets, runs, audit: remoteAudit(server), close: () => server.close() };

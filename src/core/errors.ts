@@ -513,6 +513,11 @@ export const ERRORS = {
     'A notification could not be delivered to a channel (no answer, a timeout, or an answer other than 2xx).',
     'Check that the receiver runs at the channel URL and answers 2xx (for a 401 or 403, that it verifies the signature with the same secret); `keyturn notify test CHANNEL` tries again now and shows the answer.',
   ),
+  KT_SECRET_INACTIVE: spec(
+    409,
+    'The secret is not active (deprecated, expired or revoked): its value is not read unless the caller asks for it explicitly.',
+    'See why with `keyturn secret status PATH`; read it anyway with `keyturn secret get PATH --allow-inactive` (API: allowInactive=true), rotate an expired one with `keyturn rotate PATH`, or mark it active again with `keyturn secret activate PATH` (docs/compliance.md).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -170,6 +170,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
         store: kt.storeFor(context),
         engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
         correlationId: request.id,
+        auditContext: context,
         listable: (path: string) => may(who, path, 'list'),
         rotatable: (path: string) => may(who, path, 'rotate'),
       };

@@ -319,6 +319,14 @@ export interface NotifyMarksTable {
   updated_at: number;
 }
 
+/** A secret marked deprecated or revoked (migration 0012); no row: active. */
+export interface SecretStatusTable {
+  path: string;
+  status: string;
+  changed_at: number;
+  actor: string;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -346,4 +354,5 @@ export interface Schema {
   notify_outbox: NotifyOutboxTable;
   notify_failing: NotifyFailingTable;
   notify_marks: NotifyMarksTable;
+  secret_status: SecretStatusTable;
 }

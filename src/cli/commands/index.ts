@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'apply', summary: 'Apply keyturn.yaml: targets, policies, bootstrap values', load: async () => (await import('./apply.js')).registerApply },
   { name: 'rotate', summary: 'Rotate a secret now, every managed secret, or the due retries', load: async () => (await import('./rotate.js')).registerRotate },
   { name: 'schedule', summary: 'Show rotation schedules: effective policy, sources, last rotation, next due', load: async () => (await import('./schedule.js')).registerSchedule },
+  { name: 'report', summary: 'Compliance report: every secret against its policy (exit 1 when any is overdue)', load: async () => (await import('./report.js')).registerReport },
   { name: 'notify', summary: 'Webhook notifications: test a channel, list channels and deliveries', load: async () => (await import('./notify.js')).registerNotify },
   { name: 'runs', summary: 'List, show, resume and cancel rotation runs', load: async () => (await import('./runs.js')).registerRuns },
   { name: 'audit', summary: 'Read, export, prove and verify the tamper-evident audit log', load: async () => (await import('./audit.js')).registerAudit },

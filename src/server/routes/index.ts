@@ -12,6 +12,7 @@ import { auditRoutes } from './audit.js';
 import { breakGlassRoutes } from './breakglass.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { lifecycleRoutes } from './lifecycle.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
 import { oidcRoutes } from './oidc.js';
@@ -33,6 +34,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...secretLifecycleRoutes(),
     ...rotationRoutes(),
     ...scheduleRoutes(),
+    ...lifecycleRoutes(),
     ...breakGlassRoutes(),
     ...policyRoutes(),
     ...tokenRoutes(),

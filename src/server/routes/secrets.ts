@@ -30,6 +30,7 @@ const readQuery = z
     stage: STAGE.optional().describe('The stage to read (default current)'),
     version: z.string().min(1).max(128).optional().describe('A version number or version id'),
     field: z.string().min(1).max(128).optional().describe('One field of a structured value'),
+    allowInactive: z.enum(['true', 'false']).optional().describe('true: read a secret that is deprecated, expired or revoked (else 409 KT_SECRET_INACTIVE)'),
   })
   .strict();
 
@@ -69,7 +70,7 @@ export function secretRoutes(): AnyRoute[] {
         allow(who, path, 'read');
         await deps.breakGlass.assertRead(who, path, requestContext(request, who));
         const select: VersionSelector = q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : { stage: q.stage ?? 'current' };
-        const v = await deps.clientOf(request, who).secrets.get(path, select);
+        const v = await deps.clientOf(request, who).secrets.get(path, select, { allowInactive: q.allowInactive === 'true' });
         return q.field === undefined ? { ...metaBody(v, path), value: v.value } : { ...metaBody(v, path), field: q.field, value: fieldOf(v, q.field) };
       },
     }),

@@ -9,6 +9,7 @@ interface GetOptions extends CommonOptions {
   stage?: string;
   version?: string;
   field?: string;
+  allowInactive?: boolean;
 }
 
 export function registerGet(secret: Command, app: CliApp): void {
@@ -17,13 +18,14 @@ export function registerGet(secret: Command, app: CliApp): void {
     .option('--stage <stage>', 'current, pending or previous')
     .option('--version <n|id>', 'a version number or version id')
     .option('--field <name>', 'print only this field of a JSON value')
+    .option('--allow-inactive', 'read it even when it is deprecated, expired or revoked (else KT_SECRET_INACTIVE)')
     .addHelpText(
       'after',
-      '\nThe value is printed exactly: a string as its bytes, a JSON value as JSON, nothing added, so\n`keyturn secret get PATH > file` writes the stored bytes. On a terminal a newline follows a value\nthat does not end in one. --json wraps the value with its version.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/api/token > token.txt\n  keyturn secret get prod/db/app --stage previous --json',
+      '\nThe value is printed exactly: a string as its bytes, a JSON value as JSON, nothing added, so\n`keyturn secret get PATH > file` writes the stored bytes. On a terminal a newline follows a value\nthat does not end in one. --json wraps the value with its version. A secret that is not active (keyturn secret status) is refused\nunless --allow-inactive.\n\nExamples:\n  keyturn secret get prod/db/app --field password\n  keyturn secret get prod/api/token > token.txt\n  keyturn secret get prod/db/app --stage previous --json',
     )
     .action(async (path: string, opts: GetOptions) => {
       const select = selector(opts);
-      const version = await app.withClient(opts, (client) => client.secrets.get(path, select));
+      const version = await app.withClient(opts, (client) => client.secrets.get(path, select, { allowInactive: !!opts.allowInactive }));
       const value: unknown = opts.field === undefined ? version.value : fieldOf(version, opts.field);
       emitValue(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),

@@ -7,6 +7,7 @@ import { registerLifecycle } from './lifecycle.js';
 import { registerLs } from './ls.js';
 import { registerPut } from './put.js';
 import { registerRollback } from './rollback.js';
+import { registerStatus } from './status.js';
 
 export function registerSecret(program: Command, app: CliApp): void {
   const secret = program
@@ -21,7 +22,8 @@ Examples:
   printf %s "$TOKEN" | keyturn secret put prod/api/token --stdin
   keyturn secret get prod/api/token
   keyturn secret ls prod
-  keyturn secret history prod/api/token`,
+  keyturn secret history prod/api/token
+  keyturn secret events prod/api/token`,
     );
   // The subcommand named on the line is the only one set up (commander's options cost time);
   // for `keyturn secret --help` or an unknown name, all are, so help and suggestions see them.
@@ -40,4 +42,9 @@ const SUBCOMMANDS: Readonly<Record<string, (secret: Command, app: CliApp) => voi
   delete: registerLifecycle,
   restore: registerLifecycle,
   purge: registerLifecycle,
+  events: registerStatus,
+  status: registerStatus,
+  deprecate: registerStatus,
+  revoke: registerStatus,
+  activate: registerStatus,
 };
