@@ -24,6 +24,7 @@ import type { AuditContext } from '../audit/context.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { durationMs } from '../schedule/schema.js';
+import { prepared } from '../state/prepared.js';
 import { transact } from '../state/tx.js';
 import type { SecretStore } from '../stores/store.js';
 
@@ -42,6 +43,16 @@ export interface StatusView {
   /** When the current value passes its maxAge (ISO-8601); null without maxAge. */
   expiresAt: string | null;
 }
+
+/** What the read check needs of a secret (params: `path`): its creation, deletion, mark and policy text. */
+const readable = prepared((db, p) =>
+  db
+    .selectFrom('secrets as s')
+    .leftJoin('secret_status as st', 'st.path', 's.path')
+    .leftJoin('secret_policies as sp', 'sp.path', 's.path')
+    .select(['s.created_at', 's.deleted_at', 'st.status', 'st.changed_at', 'sp.config'])
+    .where('s.path', '=', p('path')),
+);
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -77,8 +88,15 @@ export async function secretStatus(kt: Keyturn, store: SecretStore, path: string
  * unless `path` is active. A missing or deleted secret passes: the read itself says so.
  */
 export async function assertReadable(kt: Keyturn, store: SecretStore, path: string, ctx: AuditContext | undefined): Promise<void> {
-  const info = await store.describe(path);
-  if (!info || info.deletedAt !== null) return;
+  // The hot path of every API read: one prepared query (the secret, its mark, its policy text).
+  // Only a valid mark or a policy with maxAge needs the full status.
+  const row = await readable.first(kt.state, kt.state.db, { path });
+  if (row === undefined || row.deleted_at !== null) return;
+  const marked = row.status !== null && Number(row.changed_at) >= Number(row.created_at);
+  if (!marked) {
+    if (row.config === null) return;
+    if ((await kt.applied.fromStored(path, row.config)).effectiveSchedule.maxAge === null) return;
+  }
   const s = await secretStatus(kt, store, path, kt.clock.now());
   if (s.status === 'active') return;
   await kt.audit.append({ ...(ctx ?? {}), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_SECRET_INACTIVE' });
