@@ -13,6 +13,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -21,6 +22,7 @@ import { parseDuration } from '../core/duration.js';
 import { KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import { templateProblems } from '../consumers/file/template.js';
+import { AGENT_NAME, AGENT_NAME_HINT, agentNameProblem } from '../deliveries/agent-name.js';
 
 /** The largest agent.yaml read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -88,6 +90,7 @@ const templateSchema = z.strictObject({
 });
 
 export const agentConfigSchema = z.strictObject({
+  name: z.string({ error: AGENT_NAME_HINT }).regex(AGENT_NAME, AGENT_NAME_HINT).optional(),
   servers: z.array(server, { error: 'must be a list of server URLs' }).min(1, 'must name at least one server, such as "https://keyturn.example.com:8787"'),
   tokenFile: z.string({ error: 'must be the path of a file holding the API token' }).min(1).refine(noNul, 'must not contain NUL'),
   caCert: z.string().min(1).refine(noNul, 'must not contain NUL').optional(),
@@ -120,6 +123,8 @@ export interface AgentTemplate {
 export interface AgentConfig {
   /** The config file's folder: relative paths were resolved against it; commands run in it. */
   readonly dir: string;
+  /** The name its delivery reports give (`name`, default the host name). */
+  readonly name: string;
   readonly servers: readonly string[];
   /** Absolute. */
   readonly tokenFile: string;
@@ -161,9 +166,13 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
     throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: ${issues.join('; ')}`, { details: { issues } });
   }
   const c = result.data;
+  const agentName = c.name ?? hostname();
+  if (agentNameProblem(agentName) !== null)
+    throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: name: the host name "${agentName.slice(0, 200)}" is not usable as the agent's name (${AGENT_NAME_HINT}): set name`);
   const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   return {
     dir,
+    name: agentName,
     servers: c.servers,
     tokenFile: at(c.tokenFile),
     caCert: c.caCert === undefined ? undefined : at(c.caCert),

@@ -2,7 +2,9 @@
  * `keyturn agent` as a function, for the CLI and the tests: `once` renders every template (and
  * runs the commands of real changes) and returns the results; otherwise it also serves the
  * health endpoint and follows the change stream (./watch.ts) until `signal` aborts, then
- * finishes the renders under way and returns.
+ * finishes the renders under way and returns. Either way, what it renders is reported to the
+ * server (./report.ts): `once` sends the report before it returns; otherwise reports go out as
+ * renders happen, everything again on each (re)connection and every hour.
  *
  * @example
  * ```ts
@@ -17,6 +19,7 @@ import { TemplateSet, type TemplateResult } from './agent.js';
 import { backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import { agentHealth, serveHealth, type Connection, type HealthServer } from './health.js';
+import { DeliveryReporter } from './report.js';
 import { agentServers } from './servers.js';
 import { tokenFile } from './token.js';
 import { watchAgent } from './watch.js';
@@ -37,6 +40,8 @@ export interface AgentRunOptions {
   readonly onConnected?: (connected: boolean, server: string) => void;
   /** Gets the template set once it exists (tests read its results). */
   readonly onStart?: (set: TemplateSet) => void;
+  /** How often the running agent reports everything it holds again (default 1 h). */
+  readonly reportRefreshMs?: number;
 }
 
 export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise<TemplateResult[]> {
@@ -45,14 +50,18 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   // The token is needed for anything: a missing file is the caller's problem, said at once.
   if (o.once) await token.current();
   const servers = agentServers({ servers: config.servers, token, caCert: config.caCert });
-  const set = new TemplateSet(config, servers, o.log, clock, o.signal);
+  const reports = new DeliveryReporter({ name: config.name, servers, log: o.log, signal: o.signal, ...(o.reportRefreshMs === undefined ? {} : { refreshMs: o.reportRefreshMs }) });
+  const set = new TemplateSet(config, servers, o.log, clock, o.signal, (i, secret) => reports.held(i, config.templates[i]!.destination, secret));
   o.onStart?.(set);
   let health: HealthServer | undefined;
   try {
     if (o.once) {
       await set.renderAll();
+      // A failed report is logged, never the run's failure.
+      await reports.flush();
       return set.results();
     }
+    reports.start();
     const connection: Connection = { connected: false, server: null };
     if (config.health !== undefined) {
       try {
@@ -77,6 +86,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     await set.idle();
     return set.results();
   } finally {
+    reports.close();
     await health?.close();
     await servers.close();
   }

@@ -2,8 +2,9 @@
  * The agent's way to its servers: the list from agent.yaml, one of them current. A secret is read
  * from the current server; when it does not answer, the next one is tried, once round the list.
  * A 401 makes the token file be read again and the request be sent once more (a token rotated on
- * disk). The change stream is opened on the current server with `Last-Event-ID`. The token goes
- * only in `Authorization: Bearer`, never in a log or an error.
+ * disk). The change stream is opened on the current server with `Last-Event-ID`. Delivery
+ * reports (`POST /v1/deliveries`, ./report.ts) go to the first server that answers, like reads.
+ * The token goes only in `Authorization: Bearer`, never in a log or an error.
  *
  * @example
  * ```ts
@@ -29,6 +30,8 @@ export interface AgentServers {
   advance(): void;
   /** The current version of a secret, from the first server that answers. */
   readSecret(path: string): Promise<DeliveredSecret>;
+  /** Sends a JSON body to `POST url` on the first server that answers; its KeyturnError when refused. */
+  post(url: string, body: unknown, signal?: AbortSignal): Promise<void>;
   /** Opens the change stream on the current server; the response body, or the KeyturnError of its answer. */
   events(lastEventId: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
   close(): Promise<void>;
@@ -47,25 +50,41 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
   const dispatcher = new Agent({ headersTimeout: READ_TIMEOUT_MS, bodyTimeout: 0, ...(ca === undefined ? {} : { connect: { ca } }) });
   let at = 0;
 
-  const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
+  const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal, body?: string): Promise<Response> => {
     const token = await o.token.current();
     try {
-      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${token}` }, dispatcher, ...(signal ? { signal } : {}) });
+      const method = body === undefined ? {} : { method: 'POST', body };
+      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${token}` }, dispatcher, ...method, ...(signal ? { signal } : {}) });
     } catch (e) {
       throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
     }
   };
-  /** One GET, sent again once with the token file read afresh after a 401. */
-  const get = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
-    let res = await send(addr, url, headers, signal);
+  /** One GET (or POST of `body`), sent again once with the token file read afresh after a 401. */
+  const get = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal, body?: string): Promise<Response> => {
+    let res = await send(addr, url, headers, signal, body);
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
       o.token.invalidate();
-      res = await send(addr, url, headers, signal);
+      res = await send(addr, url, headers, signal, body);
     }
     return res;
   };
   const failure = async (addr: string, res: Response): Promise<KeyturnError> => errorFrom(addr, res.status, await res.json().catch(() => null));
+
+  /** Runs `once` on the current server, then the next ones while none answers (once round the list, as readSecret). */
+  const anyServer = async <T>(once: (addr: string) => Promise<T>): Promise<T> => {
+    let last: unknown;
+    for (let tried = 0; tried < o.servers.length; tried += 1) {
+      try {
+        return await once(o.servers[at]!);
+      } catch (e) {
+        last = e;
+        if (!isKeyturnError(e, 'KT_SERVER_UNREACHABLE')) throw e;
+        at = (at + 1) % o.servers.length;
+      }
+    }
+    throw last;
+  };
 
   return {
     get current() {
@@ -93,6 +112,13 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
       }
       throw last;
     },
+    post: (url, body, signal) =>
+      anyServer(async (addr) => {
+        const timeout = AbortSignal.timeout(READ_TIMEOUT_MS);
+        const res = await get(addr, url, { accept: 'application/json', 'content-type': 'application/json' }, signal ? AbortSignal.any([timeout, signal]) : timeout, JSON.stringify(body));
+        if (!res.ok) throw await failure(addr, res);
+        await res.body?.cancel().catch(() => undefined);
+      }),
     events: async (lastEventId, signal) => {
       const addr = o.servers[at]!;
       const headers: Record<string, string> = { accept: 'text/event-stream' };

@@ -21,7 +21,7 @@ import type { SecretValue, Version } from '../core/types.js';
 import type { KeyturnClient, RollbackResult, RotationPlan, RunOutcome, RunsClient, SecretsClient } from './client.js';
 import { connectServer, pathPart, query, type Json } from './http.js';
 import { remoteAudit } from './remote-audit.js';
-import { consumersFromJson, infoFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
+import { consumersFromJson, infoFromJson, runAgentsFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
 
 export function remoteClient(settings: RemoteSettings, options: { correlationId?: string } = {}): KeyturnClient {
   const server = connectServer(settings, options);
@@ -85,7 +85,7 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     get: async (id) => runFromJson(await call('GET', `/v1/runs/${encodeURIComponent(id)}`)),
     show: async (id) => {
       const j = await call('GET', `/v1/runs/${encodeURIComponent(id)}`);
-      return { ...outcome(j), steps: (j.steps as Json[]).map(stepFromJson) };
+      return { ...outcome(j), steps: (j.steps as Json[]).map(stepFromJson), agents: runAgentsFromJson(j.agents) };
     },
     resume: async (id, o) => outcome(await call('POST', `/v1/runs/${encodeURIComponent(id)}/resume`, { wait: o.wait })),
     cancel: async (id) => runFromJson(await call('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`)),

@@ -471,6 +471,11 @@ export const ERRORS = {
     'The command of a rendered template failed (exit code, signal, timeout or it did not start).',
     "Run the template's command by hand from the config file's folder to see why; the file was rendered, and the command runs again on the next real change.",
   ),
+  KT_AGENTS_NOT_DELIVERED: spec(
+    504,
+    "Not enough of the secret's subscribed agents reported its new version within waitForAgentsTimeout; the rotation itself stands.",
+    '`keyturn runs show RUN_ID` lists the missing agents and their last report: check that each runs and reaches a server (its health endpoint, its log), or lower waitForAgents; a stopped agent stops counting once its last report is older than KEYTURN_AGENT_STALE_AFTER.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -256,6 +256,19 @@ export interface OidcIssuersTable {
   updated_at: number;
 }
 
+/** What one agent last said it holds of one secret (POST /v1/deliveries); never a value. */
+export interface AgentDeliveriesTable {
+  agent: string;
+  path: string;
+  version_id: string;
+  version: number;
+  destination: string | null;
+  token_id: string;
+  subject: string;
+  reported_at: number;
+  changed_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -278,4 +291,5 @@ export interface Schema {
   breakglass_requests: BreakglassRequestsTable;
   breakglass_approvals: BreakglassApprovalsTable;
   oidc_issuers: OidcIssuersTable;
+  agent_deliveries: AgentDeliveriesTable;
 }
