@@ -372,6 +372,20 @@ describe('the agent_deliveries table', () => {
       expect((await repo.subscribed('app/db', 11_000)).map((d) => d.agent)).toEqual(['a', 'b']);
       expect((await repo.subscribed('app/db', 10_500)).map((d) => d.agent)).toEqual(['a']);
       expect((await repo.subscribedAll(10_500)).map((d) => d.agent)).toEqual(['a']);
+      // Reports of one turn share a transaction, the same agent and path twice among them too: each counted in order, the last one kept.
+      const together = await Promise.all([
+        repo.report('c', who, [{ path: 'app/db', versionId: 'v1', version: 1 }]),
+        repo.report('c', who, [{ path: 'app/db', versionId: 'v2', version: 2 }]),
+        repo.report('c', who, [{ path: 'app/db', versionId: 'v2', version: 2 }]),
+        repo.report('d', who, [{ path: 'app/db', versionId: 'v2', version: 2 }]),
+      ]);
+      expect(together).toEqual([{ changed: 1 }, { changed: 1 }, { changed: 0 }, { changed: 1 }]);
+      expect((await repo.list('app/db')).map((d) => [d.agent, d.versionId])).toEqual([
+        ['a', 'v2'],
+        ['b', 'v1'],
+        ['c', 'v2'],
+        ['d', 'v2'],
+      ]);
     });
   }
 });

@@ -38,7 +38,7 @@ export interface ReporterOptions {
   readonly name: string;
   readonly servers: Pick<AgentServers, 'post'>;
   readonly log: Logger;
-  /** Aborts a report under way (the agent stops). */
+  /** Once aborted (the agent stops), no report is sent (one under way finishes: AgentServers.close waits for it). */
   readonly signal: AbortSignal;
   /** How often `refresh` runs by itself once `start` was called (default {@link REPORT_REFRESH_MS}). */
   readonly refreshMs?: number;
@@ -77,7 +77,7 @@ export class DeliveryReporter {
     this.#timer ??= setInterval(() => this.refresh(), this.#o.refreshMs ?? REPORT_REFRESH_MS).unref();
   }
 
-  /** Stops the refresh timer (a report under way is aborted by the signal). */
+  /** Stops the refresh timer. */
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -127,7 +127,7 @@ export class DeliveryReporter {
       return h === undefined ? [] : [{ path: h.path, versionId: h.versionId, version: h.version, destination: h.destination }];
     });
     try {
-      await this.#o.servers.post('/v1/deliveries', { agent: this.#o.name, deliveries }, this.#o.signal);
+      await this.#o.servers.post('/v1/deliveries', { agent: this.#o.name, deliveries });
       this.#o.log.debug({ agent: this.#o.name, paths: deliveries.length }, 'agent: delivery report sent');
     } catch (e) {
       for (const p of paths) this.#dirty.add(p);

@@ -3,7 +3,8 @@
  * one row per agent name and secret path, the version the agent last said it holds there. A
  * report replaces the row (upsert) and refreshes `reported_at`; when the version it holds changed
  * (or the agent reports the path for the first time) an `agent.delivery` audit event (source
- * `agent:NAME`, the version id, never a value) commits with the row.
+ * `agent:NAME`, the version id, never a value) commits with the row. Reports that arrive in the
+ * same turn of the event loop (a fleet answering one rotation) share one transaction.
  *
  * An agent is **subscribed** to a path while its last report of it is at most `staleAfterMs` old
  * (KEYTURN_AGENT_STALE_AFTER, default 24 h): an agent reports every path it renders when it
@@ -68,6 +69,41 @@ function fromRow(r: AgentDeliveriesTable): AgentDelivery {
   };
 }
 
+/** A report waiting for its group's transaction. */
+interface Queued {
+  readonly agent: string;
+  readonly who: { readonly tokenId: string; readonly subject: string };
+  readonly reports: readonly DeliveryReport[];
+  readonly context: AuditContext | undefined;
+  readonly audit: AuditLog | undefined;
+  resolve(r: { changed: number }): void;
+  reject(e: unknown): void;
+}
+
+/** The reports waiting to be written to one state database, shared by every repository over it in this process. */
+interface Group {
+  queue: Queued[];
+  scheduled: boolean;
+  writing: boolean;
+}
+
+const GROUPS = new WeakMap<StateDb, Group>();
+
+function groupOf(state: StateDb): Group {
+  let g = GROUPS.get(state);
+  if (g === undefined) {
+    g = { queue: [], scheduled: false, writing: false };
+    GROUPS.set(state, g);
+  }
+  return g;
+}
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
 const byAgent = (a: AgentDelivery, b: AgentDelivery): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0);
 
 /** The subscribed agents that hold `versionId`, and those that do not. */
@@ -83,48 +119,114 @@ export class DeliveriesRepo {
   ) {}
 
   /**
-   * Records what `agent` holds, reported by the token `who`: one transaction for the batch, each
-   * path's row replaced, an audit event for each path whose version changed. Returns how many changed.
+   * Records what `agent` holds, reported by the token `who`: each path's row replaced, an audit
+   * event for each path whose version changed, committed together. Reports made in the same turn
+   * of the event loop (a fleet of agents answering one rotation) share one transaction: one commit
+   * instead of one per agent, so they cost the server's other requests little. Resolves once its
+   * report is committed, with how many of its paths changed.
    */
-  async report(agent: string, who: { tokenId: string; subject: string }, reports: readonly DeliveryReport[], context?: AuditContext): Promise<{ changed: number }> {
+  report(agent: string, who: { tokenId: string; subject: string }, reports: readonly DeliveryReport[], context?: AuditContext): Promise<{ changed: number }> {
+    return new Promise((resolve, reject) => {
+      const g = groupOf(this.state);
+      g.queue.push({ agent, who, reports, context, audit: this.audit, resolve, reject });
+      if (g.scheduled || g.writing) return;
+      g.scheduled = true;
+      setImmediate(() => {
+        g.scheduled = false;
+        void this.#drain(g);
+      });
+    });
+  }
+
+  /** Writes the queued reports, a group per transaction, until none is left (yielding between groups, so reads get their turn). */
+  async #drain(g: Group): Promise<void> {
+    if (g.writing) return;
+    g.writing = true;
+    try {
+      while (g.queue.length > 0) {
+        const batch = g.queue.splice(0);
+        try {
+          const changed = await this.#write(batch);
+          batch.forEach((q, i) => q.resolve({ changed: changed[i]! }));
+        } catch (e) {
+          for (const q of batch) q.reject(e);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      g.writing = false;
+    }
+  }
+
+  /**
+   * One transaction for a group of reports, in a few statements whatever its size (the rows it
+   * replaces read at once, the new rows written at once: a write transaction keeps the state
+   * database's readers waiting); how many paths changed, per report, in order.
+   */
+  async #write(batch: readonly Queued[]): Promise<number[]> {
     const now = this.clock.now();
-    let changed = 0;
-    await transact(this.state.db, async (trx) => {
-      for (const r of reports) {
-        const before = await trx.selectFrom('agent_deliveries').select(['version_id', 'changed_at']).where('agent', '=', agent).where('path', '=', r.path).executeTakeFirst();
-        const moved = before?.version_id !== r.versionId;
-        const row: AgentDeliveriesTable = {
-          agent,
-          path: r.path,
-          version_id: r.versionId,
-          version: r.version,
-          destination: r.destination ?? null,
-          token_id: who.tokenId,
-          subject: who.subject,
-          reported_at: now,
-          changed_at: moved ? now : Number(before!.changed_at),
-        };
+    const key = (agent: string, path: string): string => JSON.stringify([agent, path]);
+    const keys = new Map<string, { agent: string; path: string }>();
+    for (const q of batch) for (const r of q.reports) keys.set(key(q.agent, r.path), { agent: q.agent, path: r.path });
+    return transact(this.state.db, async (trx) => {
+      const held = new Map<string, { versionId: string; changedAt: number }>();
+      for (const chunk of chunks([...keys.values()], 400)) {
+        const rows = await trx
+          .selectFrom('agent_deliveries')
+          .select(['agent', 'path', 'version_id', 'changed_at'])
+          .where((eb) => eb.or(chunk.map((k) => eb.and([eb('agent', '=', k.agent), eb('path', '=', k.path)]))))
+          .execute();
+        for (const r of rows) held.set(key(r.agent, r.path), { versionId: r.version_id, changedAt: Number(r.changed_at) });
+      }
+      const rows = new Map<string, AgentDeliveriesTable>();
+      const moved: Array<{ q: Queued; r: DeliveryReport }> = [];
+      const changed = batch.map((q) => {
+        let n = 0;
+        for (const r of q.reports) {
+          const k = key(q.agent, r.path);
+          const before = held.get(k);
+          const changedAt = before?.versionId === r.versionId ? before.changedAt : now;
+          if (before?.versionId !== r.versionId) {
+            n += 1;
+            moved.push({ q, r });
+          }
+          held.set(k, { versionId: r.versionId, changedAt });
+          rows.set(k, {
+            agent: q.agent,
+            path: r.path,
+            version_id: r.versionId,
+            version: r.version,
+            destination: r.destination ?? null,
+            token_id: q.who.tokenId,
+            subject: q.who.subject,
+            reported_at: now,
+            changed_at: changedAt,
+          });
+        }
+        return n;
+      });
+      for (const chunk of chunks([...rows.values()], 100)) {
         await trx
           .insertInto('agent_deliveries')
-          .values(row)
+          .values(chunk)
           .onConflict((oc) =>
-            oc.columns(['agent', 'path']).doUpdateSet({
-              version_id: row.version_id,
-              version: row.version,
-              destination: row.destination,
-              token_id: row.token_id,
-              subject: row.subject,
-              reported_at: row.reported_at,
-              changed_at: row.changed_at,
-            }),
+            oc.columns(['agent', 'path']).doUpdateSet((eb) => ({
+              version_id: eb.ref('excluded.version_id'),
+              version: eb.ref('excluded.version'),
+              destination: eb.ref('excluded.destination'),
+              token_id: eb.ref('excluded.token_id'),
+              subject: eb.ref('excluded.subject'),
+              reported_at: eb.ref('excluded.reported_at'),
+              changed_at: eb.ref('excluded.changed_at'),
+            })),
           )
           .execute();
-        if (!moved) continue;
-        changed += 1;
-        await this.audit?.appendWithin(
+      }
+      for (const { q, r } of moved) {
+        await q.audit?.appendWithin(
           {
-            ...(context ? { actor: context.actor, correlationId: context.correlationId } : {}),
-            source: `agent:${agent}`,
+            ...(q.context ? { actor: q.context.actor, correlationId: q.context.correlationId } : {}),
+            source: `agent:${q.agent}`,
             action: 'agent.delivery',
             path: r.path,
             versionId: r.versionId,
@@ -133,8 +235,8 @@ export class DeliveriesRepo {
           trx,
         );
       }
+      return changed;
     });
-    return { changed };
   }
 
   /** Every report at or below `prefix` ('' for all), by path then agent. */
