@@ -4,7 +4,8 @@
  *
  * The server (buildServer over a fresh home, 127.0.0.1) runs in this process; the agents run in a
  * child process (`runAgent` for each, its own event loop, as on another host), each with one
- * template of `bench/prop` into its own folder and no command. An agent notes the time when it
+ * template of `bench/prop` into its own folder and no command, and its own name: after each
+ * render it sends its delivery report, so the server and the child carry that traffic too. An agent notes the time when it
  * logs that the file changed, which it does right after the rename. For each of BENCH_PROP_CHANGES
  * changes, a new value is stored (`kt.store.put`: it resolves once the version and its audit
  * event have committed) and the time taken right after; each agent reports when its render of
@@ -40,7 +41,8 @@ if (process.argv[2] === 'agents') {
   for (let i = 0; i < Number(count); i++) {
     const own = join(dir, `agent-${i}`);
     mkdirSync(own, { recursive: true });
-    const config = parseAgentConfig(`servers: ["${base}"]\ntokenFile: ../token\ntemplates:\n  - secret: bench/prop\n    destination: ./out/value.txt\n`, own);
+    // Each its own name, as on its own host: each reports (POST /v1/deliveries) what it renders.
+    const config = parseAgentConfig(`name: bench-${i}\nservers: ["${base}"]\ntokenFile: ../token\ntemplates:\n  - secret: bench/prop\n    destination: ./out/value.txt\n`, own);
     // A logger that only notes the moment the agent says a file was renamed into place (it says so right after the rename).
     const quiet = () => undefined;
     const log = {

@@ -3,7 +3,8 @@
  * change of its file, runs its command (./command.ts); a failure of either is logged and kept
  * for the health endpoint and `--once`, never thrown out of the agent. Renders of one template
  * never overlap: a request while one runs makes exactly one more run after it (so a burst of
- * events for a secret costs at most two reads, and the last one sees the newest version).
+ * events for a secret costs at most two reads, and the last one sees the newest version). Each
+ * render that succeeds (changed or not) is told to `onHeld` (the delivery reports, ./report.ts).
  *
  * @example
  * ```ts
@@ -72,8 +73,18 @@ export class TemplateSet {
   readonly #states: State[];
   /** Told after every render attempt (set once, by the agent's runner). */
   afterRender: AfterRender | null = null;
+  readonly #onHeld: ((index: number, secret: DeliveredSecret) => void) | undefined;
 
-  constructor(config: AgentConfig, servers: AgentServers, log: Logger, clock: Clock, stop: AbortSignal = new AbortController().signal) {
+  constructor(
+    config: AgentConfig,
+    servers: AgentServers,
+    log: Logger,
+    clock: Clock,
+    stop: AbortSignal = new AbortController().signal,
+    /** Told after each render that succeeded: template `index` now holds `secret`. */
+    onHeld?: (index: number, secret: DeliveredSecret) => void,
+  ) {
+    this.#onHeld = onHeld;
     this.#config = config;
     this.#servers = servers;
     this.#log = log;
@@ -150,6 +161,7 @@ export class TemplateSet {
       s.secret = r.secret;
       s.changed = r.changed;
       s.error = null;
+      this.#onHeld?.(i, r.secret);
       if (!r.changed) return;
       s.changes += 1;
       this.#log.info({ template: i, secret: t.secret, destination: t.destination, version: r.secret.number }, 'agent: file rendered (changed)');

@@ -29,6 +29,7 @@ export function readThroughCache(servers: AgentServers, cache: AgentCache, log: 
     },
     advance: () => servers.advance(),
     login: (jwt, issuer) => servers.login(jwt, issuer),
+    post: (url, body) => servers.post(url, body),
     events: (lastEventId, signal) => servers.events(lastEventId, signal),
     close: () => servers.close(),
     readSecret: async (path) => {

@@ -14,6 +14,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -24,6 +25,7 @@ import { issueLines } from '../core/issues.js';
 import { templateProblems } from '../consumers/file/template.js';
 import { signalName } from '../consumers/signal/config.js';
 import { resolveAccount, type Account } from './account.js';
+import { AGENT_NAME, AGENT_NAME_HINT, agentNameProblem } from '../deliveries/agent-name.js';
 
 /** The largest agent.yaml read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -136,6 +138,7 @@ const execSchema = z.strictObject({
 });
 
 export const agentConfigSchema = z.strictObject({
+  name: z.string({ error: AGENT_NAME_HINT }).regex(AGENT_NAME, AGENT_NAME_HINT).optional(),
   servers: z.array(server, { error: 'must be a list of server URLs' }).min(1, 'must name at least one server, such as "https://keyturn.example.com:8787"'),
   tokenFile: z.string({ error: 'must be the path of a file holding the API token' }).min(1).refine(noNul, 'must not contain NUL').optional(),
   jwtFile: z.string({ error: 'must be the path of a file holding a JWT' }).min(1).refine(noNul, 'must not contain NUL').optional(),
@@ -209,6 +212,8 @@ export type AgentAuth = { readonly kind: 'token'; readonly file: string } | { re
 export interface AgentConfig {
   /** The config file's folder: relative paths were resolved against it; commands run in it. */
   readonly dir: string;
+  /** The name its delivery reports give (`name`, default the host name). */
+  readonly name: string;
   readonly servers: readonly string[];
   readonly auth: AgentAuth;
   readonly caCert: string | undefined;
@@ -275,6 +280,9 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
     throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: ${issues.join('; ')}`, { details: { issues } });
   }
   const c = result.data;
+  const agentName = c.name ?? hostname();
+  if (agentNameProblem(agentName) !== null)
+    throw new KeyturnError('KT_AGENT_CONFIG_INVALID', `${name}: name: the host name "${agentName.slice(0, 200)}" is not usable as the agent's name (${AGENT_NAME_HINT}): set name`);
   const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   const listenAt = c.listen?.startsWith('unix:') === true ? `unix:${at(c.listen.slice('unix:'.length))}` : c.listen;
   if (listenAt?.startsWith('unix:') === true && Buffer.byteLength(listenAt) - 'unix:'.length > MAX_SOCKET_PATH_BYTES) {
@@ -284,6 +292,7 @@ export function parseAgentConfig(text: string, dir: string, name = 'agent.yaml')
   const cacheDir = at(c.cache?.dir ?? DEFAULT_CACHE_DIR);
   return {
     dir,
+    name: agentName,
     servers: c.servers,
     auth: c.jwtFile !== undefined ? { kind: 'jwt', file: at(c.jwtFile), issuer: c.oidcIssuer } : { kind: 'token', file: at(c.tokenFile!) },
     caCert: c.caCert === undefined ? undefined : at(c.caCert),

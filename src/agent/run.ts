@@ -6,6 +6,9 @@
  * are read through the encrypted cache (./cache.ts, ./cached-servers.ts): when the first
  * attempt to open the stream fails, every template is rendered at once, from the cache where no
  * server answers.
+ * What it renders is reported to the server (./report.ts): `once` sends the report before it
+ * returns; otherwise reports go out as renders happen, everything again on each (re)connection
+ * and every hour.
  *
  * @example
  * ```ts
@@ -25,6 +28,7 @@ import { agentHealth, serveHealth, type Connection, type HealthServer } from './
 import { jwtLogin } from './jwt-login.js';
 import { removeLeftovers } from './leftovers.js';
 import { serveLocalApi, type LocalApi } from './local-api.js';
+import { DeliveryReporter } from './report.js';
 import { agentServers } from './servers.js';
 import { Supervisor } from './supervisor.js';
 import { readStampedFile, tokenFile } from './token.js';
@@ -52,6 +56,8 @@ export interface AgentRunOptions {
   readonly onStart?: (set: TemplateSet) => void;
   /** Gets the supervisor of exec, if any (tests read its status). */
   readonly onSupervisor?: (supervisor: Supervisor | undefined) => void;
+  /** How often the running agent reports everything it holds again (default 1 h). */
+  readonly reportRefreshMs?: number;
 }
 
 export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise<TemplateResult[]> {
@@ -60,17 +66,15 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   // The token (or JWT) is needed for anything: a missing file is the caller's problem, said at once.
   if (o.once) await readStampedFile(auth.file, auth.kind === 'token' ? 'token' : 'JWT');
   const cache = await openAgentCache(config, o.log, clock);
-  const servers = readThroughCache(
-    agentServers({
-      servers: config.servers,
-      caCert: config.caCert,
-      token: auth.kind === 'token' ? tokenFile(auth.file) : (s) => jwtLogin({ file: auth.file, issuer: auth.issuer, login: (jwt, issuer) => s.login(jwt, issuer), clock }),
-    }),
-    cache,
-    o.log,
-  );
+  const raw = agentServers({
+    servers: config.servers,
+    caCert: config.caCert,
+    token: auth.kind === 'token' ? tokenFile(auth.file) : (s) => jwtLogin({ file: auth.file, issuer: auth.issuer, login: (jwt, issuer) => s.login(jwt, issuer), clock }),
+  });
+  const servers = readThroughCache(raw, cache, o.log);
+  const reports = new DeliveryReporter({ name: config.name, servers: raw, log: o.log, signal: o.signal, ...(o.reportRefreshMs === undefined ? {} : { refreshMs: o.reportRefreshMs }) });
   await removeLeftovers(config.templates, o.log);
-  const set = new TemplateSet(config, servers, o.log, clock, o.signal);
+  const set = new TemplateSet(config, servers, o.log, clock, o.signal, (i, secret) => reports.held(i, config.templates[i]!.destination, secret));
   o.onStart?.(set);
   let health: HealthServer | undefined;
   let local: LocalApi | undefined;
@@ -89,8 +93,11 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   try {
     if (o.once) {
       await set.renderAll();
+      // A failed report is logged, never the run's failure.
+      await reports.flush();
       return set.results();
     }
+    reports.start();
     const connection: Connection = { connected: false, server: null };
     if (config.health !== undefined) {
       try {
@@ -132,6 +139,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   } finally {
     await supervisor?.stop();
     await local?.close();
+    reports.close();
     await health?.close();
     await servers.close();
     await cache.close();

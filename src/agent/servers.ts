@@ -3,8 +3,10 @@
  * from the current server; when it does not answer, the next one is tried, once round the list.
  * A 401 makes the token file be read again and the request be sent once more (a token rotated on
  * disk). With a JWT file, the token comes from the servers' OIDC login (./jwt-login.ts), which
- * this module sends without a token. The change stream is opened on the current server with `Last-Event-ID`. The token goes
- * only in `Authorization: Bearer`, never in a log or an error.
+ * this module sends without a token. The change stream is opened on the current server with
+ * `Last-Event-ID`. Delivery reports (`POST /v1/deliveries`, ./report.ts) go to the first server
+ * that answers, like reads, on a connection of their own.
+ * The token goes only in `Authorization: Bearer`, never in a log or an error.
  *
  * @example
  * ```ts
@@ -23,6 +25,8 @@ import type { TokenSource } from './token.js';
 
 /** How long a secret read may take. */
 const READ_TIMEOUT_MS = 30_000;
+/** How long a delivery report may take (the agent's stop waits for one under way). */
+const REPORT_TIMEOUT_MS = 10_000;
 
 export interface AgentServers {
   /** The server in use. */
@@ -33,6 +37,8 @@ export interface AgentServers {
   login(jwt: string, issuer: string | undefined): Promise<LoginSession>;
   /** The current version of a secret, from the first server that answers. */
   readSecret(path: string): Promise<DeliveredSecret>;
+  /** Sends a JSON body to `POST url` on the first server that answers (each try bounded by 10 s); its KeyturnError when refused. */
+  post(url: string, body: unknown): Promise<void>;
   /** Opens the change stream on the current server; the response body, or the KeyturnError of its answer. */
   events(lastEventId: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
   close(): Promise<void>;
@@ -49,6 +55,10 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
   }
   // No body timeout: the change stream stays open; heartbeats keep it alive.
   const dispatcher = new Agent({ headersTimeout: READ_TIMEOUT_MS, bodyTimeout: 0, ...(ca === undefined ? {} : { connect: { ca } }) });
+  // Reports on a connection of their own, kept open: a report waiting for its answer never makes a
+  // read open a new connection (measured: with 200 agents sharing one, the next rotation's reads
+  // opened hundreds of connections at once and some renders waited seconds).
+  const reports = new Agent({ connections: 1, headersTimeout: REPORT_TIMEOUT_MS, bodyTimeout: REPORT_TIMEOUT_MS, ...(ca === undefined ? {} : { connect: { ca } }) });
   let at = 0;
   // eslint-disable-next-line prefer-const -- set once the servers exist (a JWT login goes through them)
   let token: TokenSource;
@@ -69,21 +79,27 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
     throw last;
   };
 
-  const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
+  const send = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal, body?: string): Promise<Response> => {
     const bearer = await token.current();
     try {
-      return await fetch(`${addr}${url}`, { headers: { ...headers, authorization: `Bearer ${bearer}` }, dispatcher, ...(signal ? { signal } : {}) });
+      const method = body === undefined ? {} : { method: 'POST', body };
+      return await fetch(`${addr}${url}`, {
+        headers: { ...headers, authorization: `Bearer ${bearer}` },
+        dispatcher: body === undefined ? dispatcher : reports,
+        ...method,
+        ...(signal ? { signal } : {}),
+      });
     } catch (e) {
       throw new KeyturnError('KT_SERVER_UNREACHABLE', `no answer from ${addr} (${reasonOf(e)})`, { details: { addr } });
     }
   };
-  /** One GET, sent again once with the token file read afresh after a 401. */
-  const get = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> => {
-    let res = await send(addr, url, headers, signal);
+  /** One GET (or POST of `body`), sent again once with the token file read afresh after a 401. */
+  const get = async (addr: string, url: string, headers: Record<string, string>, signal?: AbortSignal, body?: string): Promise<Response> => {
+    let res = await send(addr, url, headers, signal, body);
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
       token.invalidate();
-      res = await send(addr, url, headers, signal);
+      res = await send(addr, url, headers, signal, body);
     }
     return res;
   };
@@ -125,6 +141,13 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
           throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered a secret read without id, number and value`, { details: { status: res.status } });
         return { path, versionId: j.id, number: j.number, value: j.value as SecretValue };
       }),
+    post: (url, body) =>
+      onFirstAnswering(async (addr) => {
+        const res = await get(addr, url, { accept: 'application/json', 'content-type': 'application/json' }, AbortSignal.timeout(REPORT_TIMEOUT_MS), JSON.stringify(body));
+        if (!res.ok) throw await failure(addr, res);
+        // Read to its end, not cancelled: a cancelled body closes the connection.
+        await res.arrayBuffer();
+      }),
     events: async (lastEventId, signal) => {
       const addr = o.servers[at]!;
       const headers: Record<string, string> = { accept: 'text/event-stream' };
@@ -134,7 +157,11 @@ export function agentServers(o: { servers: readonly string[]; token: TokenSource
       if (res.body === null) throw new KeyturnError('KT_SERVER_ANSWER_INVALID', `${addr} answered the change stream without a body`);
       return res.body as AsyncIterable<Uint8Array>;
     },
-    close: () => dispatcher.close(),
+    // A report under way is let finish (bounded by its timeout): aborting one while its connection
+    // is being opened leaves that connection open on the server.
+    close: async () => {
+      await Promise.all([dispatcher.close(), reports.close()]);
+    },
   };
   token = typeof o.token === 'function' ? o.token(servers) : o.token;
   return servers;

@@ -18,7 +18,7 @@ import type { OutsideReport } from '../audit/sinks/outside-checkpoints.js';
 import type { SecretInfo, SecretMetadata, SecretValue, Stage, Version, VersionInfo } from '../core/types.js';
 import type { Strategy } from '../targets/target.js';
 import type { VersionSelector } from '../stores/store.js';
-import type { ConsumerView, RunView, StepView } from './wire.js';
+import type { ConsumerView, RunAgentsView, RunView, StepView } from './wire.js';
 import type { ScheduleView } from '../schedule/show.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { ComplianceReport } from '../lifecycle/compliance.js';
@@ -100,7 +100,8 @@ export interface RunsClient {
   /** Runs, newest first. */
   list(filter: { path?: string; limit: number }): Promise<RunView[]>;
   get(id: string): Promise<RunView>;
-  show(id: string): Promise<RunOutcome & { steps: StepView[] }>;
+  /** A run with its steps; `agents`: its secret's subscribed agents with and without its new version, once that version is current (else null). */
+  show(id: string): Promise<RunOutcome & { steps: StepView[]; agents: RunAgentsView | null }>;
   resume(id: string, options: { wait: boolean }): Promise<RunOutcome>;
   cancel(id: string): Promise<RunView>;
   /** The secret's effective rotation schedule, its last rotation and next due time (KT_POLICY_NOT_FOUND when not declared). */

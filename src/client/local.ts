@@ -152,7 +152,11 @@ export function localRuns(scope: LocalScope): RunsClient {
     get: async (id) => (await scope.engine()).runs.get(id),
     show: async (id) => {
       const e = await scope.engine();
-      return { run: await e.runs.get(id), steps: await e.runs.steps(id), consumers: await e.runs.consumers(id) };
+      const run = await e.runs.get(id);
+      const { runAgents } = await import('../deliveries/run-agents.js');
+      const { kt } = scope;
+      const agents = await runAgents({ state: kt.state, clock: kt.clock, store: scope.store, staleAfterMs: kt.settings.agentStaleAfterMs }, run);
+      return { run, steps: await e.runs.steps(id), consumers: await e.runs.consumers(id), agents };
     },
     resume: async (id, options) => {
       const engine = await scope.engine();

@@ -25,7 +25,7 @@ import { scheduleFromJson } from '../schedule/view-json.js';
 import type { ComplianceReport } from '../lifecycle/compliance.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { StatusView } from '../lifecycle/status.js';
-import { consumersFromJson, infoFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
+import { consumersFromJson, infoFromJson, runAgentsFromJson, runFromJson, stepFromJson, versionInfoFromJson, type RunView } from './wire.js';
 
 export function remoteClient(settings: RemoteSettings, options: { correlationId?: string } = {}): KeyturnClient {
   const server = connectServer(settings, options);
@@ -93,7 +93,7 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
     get: async (id) => runFromJson(await call('GET', `/v1/runs/${encodeURIComponent(id)}`)),
     show: async (id) => {
       const j = await call('GET', `/v1/runs/${encodeURIComponent(id)}`);
-      return { ...outcome(j), steps: (j.steps as Json[]).map(stepFromJson) };
+      return { ...outcome(j), steps: (j.steps as Json[]).map(stepFromJson), agents: runAgentsFromJson(j.agents) };
     },
     resume: async (id, o) => outcome(await call('POST', `/v1/runs/${encodeURIComponent(id)}/resume`, { wait: o.wait })),
     cancel: async (id) => runFromJson(await call('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`)),

@@ -149,6 +149,41 @@ export function consumersFromJson(j: Json): ConsumerView[] {
   return ((j.consumers as Json[] | undefined) ?? []).map(consumerFromJson);
 }
 
+/** A subscribed agent as `runs show` lists it: what it last said it holds of the run's secret, and when. */
+export interface RunAgentView {
+  agent: string;
+  versionId: string;
+  version: number;
+  /** Its last report (epoch ms). */
+  reportedAt: number;
+}
+
+/** The subscribed agents of a run whose new version is current: those that hold it and those that do not. */
+export interface RunAgentsView {
+  versionId: string;
+  have: RunAgentView[];
+  missing: RunAgentView[];
+}
+
+function agentJson(a: RunAgentView): Json {
+  return { agent: a.agent, version: a.version, versionId: a.versionId, reportedAt: isoTime(a.reportedAt) };
+}
+
+function agentFromJson(j: Json): RunAgentView {
+  return { agent: j.agent as string, version: j.version as number, versionId: j.versionId as string, reportedAt: Date.parse(j.reportedAt as string) };
+}
+
+/** `agents` of `runs show --json` (null: the run's new version is not current, so no agent is expected to hold it). */
+export function runAgentsJson(a: RunAgentsView | null): Json | null {
+  return a === null ? null : { versionId: a.versionId, have: a.have.map(agentJson), missing: a.missing.map(agentJson) };
+}
+
+export function runAgentsFromJson(j: unknown): RunAgentsView | null {
+  if (j === null || j === undefined) return null;
+  const o = j as Json;
+  return { versionId: o.versionId as string, have: (o.have as Json[]).map(agentFromJson), missing: (o.missing as Json[]).map(agentFromJson) };
+}
+
 export function stepJson(s: StepView): Json {
   return { seq: s.seq, step: s.step, attempt: s.attempt, outcome: s.outcome, errorCode: s.error_code, detail: s.detail, startedAt: isoTime(s.started_at), ms: s.finished_at - s.started_at };
 }

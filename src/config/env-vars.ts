@@ -2,7 +2,7 @@
  * Every environment variable Keyturn reads: name, meaning, default and the check its value must
  * pass. The one list that `loadSettings` validates against and `keyturn --help` prints, so the
  * two cannot drift. Plain checks instead of a schema library: every command reads the settings,
- * and this module (with no imports) costs nothing at start-up.
+ * and this module (importing only the leaf ../core/duration.ts) costs nothing at start-up.
  *
  * @example
  * ```ts
@@ -10,6 +10,8 @@
  * readEnvVars({ KEYTURN_RECOVERY_DAYS: '3' }).problems; // ['KEYTURN_RECOVERY_DAYS: must be a whole number from 7 to 90']
  * ```
  */
+
+import { parseDuration } from '../core/duration.js';
 
 /** Turns the text of a variable into its value, or returns the problem as a string. */
 export type Check = (text: string) => { value: unknown } | { problem: string };
@@ -51,6 +53,14 @@ const matching =
     re.test(text) ? { value: text } : { problem };
 
 const anyText: Check = (text) => ({ value: text });
+
+/** A duration (`30s`, `20m`, `24h`, `7d`) from `minMs` to `maxMs`, as milliseconds. */
+const duration =
+  (minMs: number, maxMs: number, range: string): Check =>
+  (text) => {
+    const ms = parseDuration(text);
+    return ms !== null && ms >= minMs && ms <= maxMs ? { value: ms } : { problem: `must be a duration such as 30m, 24h or 7d, ${range}` };
+  };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
@@ -108,6 +118,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'KEYTURN_AUDIT_SINK_TIMEOUT_MS', meaning: 'longest one sink delivery may take before it is retried later', default: '5000', check: int(100, 600_000) },
   { name: 'KEYTURN_AUDIT_SINK_BATCH', meaning: 'events per sink delivery', default: '500', check: int(1, 100_000) },
   { name: 'KEYTURN_NOTIFY_INTERVAL_MS', meaning: 'how often keyturn server queues and sends webhook notifications, in ms', default: '2000', check: int(50, 600_000) },
+  {
+    name: 'KEYTURN_AGENT_STALE_AFTER',
+    meaning: 'an agent whose last delivery report of a path is older than this no longer counts as subscribed to it (waitForAgents, runs show, metrics)',
+    default: '24h',
+    check: duration(60_000, 90 * 86_400_000, 'from 1m to 90d'),
+  },
   {
     name: 'KEYTURN_ADDR',
     meaning: 'a keyturn server (https://HOST:PORT, or http://127.0.0.1:PORT): the secret, rotate and runs commands go through it',

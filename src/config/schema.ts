@@ -31,6 +31,7 @@
  * ```
  */
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
 import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
 import { targetConfigSchema } from '../targets/registry.js';
@@ -53,6 +54,21 @@ export const rotationSchema = z
 
 const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 
+/** The longest `waitForAgentsTimeout`: a rotation (and a `rotate` request) waits at most this long for agents. */
+export const MAX_WAIT_FOR_AGENTS_MS = 3_600_000;
+
+const waitForAgents = z
+  .union([z.literal('all'), z.number().int().min(1).max(100_000)], { error: 'must be all or a whole number of agents from 1' })
+  .describe('propagate counts the run as propagated only once all (or N) subscribed agents report the new version (docs/agent.md)');
+
+const waitForAgentsTimeout = z
+  .string({ error: 'must be a duration such as 30s, 2m or 1h' })
+  .refine((t) => {
+    const ms = parseDuration(t);
+    return ms !== null && ms <= MAX_WAIT_FOR_AGENTS_MS;
+  }, 'must be a duration such as 30s, 2m or 1h, at most 1h')
+  .describe('how long propagate waits for waitForAgents (default 2m); then its step fails naming the missing agents, and the rotation stands');
+
 const initialValue = z.union([z.string(), z.record(z.string(), z.unknown())]).describe('bootstrap value stored when the secret does not exist yet; ${env:VAR} is expanded');
 
 export const secretPolicySchema = z
@@ -71,6 +87,8 @@ export const secretPolicySchema = z
       .describe('app-secret only: keep the value a JSON object and regenerate this field'),
     consumers: z.array(consumerConfigSchema).default([]),
     rotation: rotationSchema,
+    waitForAgents: waitForAgents.optional(),
+    waitForAgentsTimeout: waitForAgentsTimeout.optional(),
     initial: initialValue.optional(),
     schedule: scheduleSchema.optional().describe('when it rotates by itself: every, rate, cron or manual, a window, jitter, maxAge, ... (docs/schedule.md)'),
   })
@@ -87,6 +105,9 @@ export const secretPolicySchema = z
     }
     if (s.type === 'database-credential' && s.field !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['field'], message: 'field is for app-secret; a database-credential always regenerates password' });
+    }
+    if (s.waitForAgentsTimeout !== undefined && s.waitForAgents === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waitForAgentsTimeout'], message: 'is the timeout of waitForAgents: add waitForAgents or remove it' });
     }
     if (s.initial !== undefined && s.type === 'database-credential') {
       const v = s.initial;

@@ -51,6 +51,8 @@ export interface Settings {
   readonly maxVersions: number;
   readonly retentionDays: number;
   readonly logLevel: string;
+  /** How long an agent's last delivery report of a path keeps it subscribed to that path (KEYTURN_AGENT_STALE_AFTER). */
+  readonly agentStaleAfterMs: number;
   /** Fault injection for the crash tests: the step boundary where a rotation kills itself. */
   readonly crashAt: string | undefined;
   readonly audit: AuditSettings;
@@ -88,6 +90,7 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     maxVersions: e.KEYTURN_MAX_VERSIONS,
     retentionDays: e.KEYTURN_RETENTION_DAYS,
     logLevel: e.KEYTURN_LOG_LEVEL,
+    agentStaleAfterMs: e.KEYTURN_AGENT_STALE_AFTER,
     crashAt: e.KEYTURN_CRASH_AT,
     audit: auditSettings(e, home),
     remote: remoteSettings(e),
@@ -123,6 +126,7 @@ interface EnvValues {
   KEYTURN_AUDIT_SINK_BATCH: number;
   KEYTURN_CRASH_AT?: string;
   KEYTURN_NOTIFY_INTERVAL_MS: number;
+  KEYTURN_AGENT_STALE_AFTER: number;
   KEYTURN_ADDR?: string;
   KEYTURN_TOKEN?: string;
   KEYTURN_CACERT?: string;

@@ -518,6 +518,11 @@ export const ERRORS = {
     'The secret is not active (deprecated, expired or revoked): its value is not read unless the caller asks for it explicitly.',
     'See why with `keyturn secret status PATH`; read it anyway with `keyturn secret get PATH --allow-inactive` (API: allowInactive=true), rotate an expired one with `keyturn rotate PATH`, or mark it active again with `keyturn secret activate PATH` (docs/compliance.md).',
   ),
+  KT_AGENTS_NOT_DELIVERED: spec(
+    504,
+    "Not enough of the secret's subscribed agents reported its new version within waitForAgentsTimeout; the rotation itself stands.",
+    '`keyturn runs show RUN_ID` lists the missing agents and their last report: check that each runs and reaches a server (its health endpoint, its log), or lower waitForAgents; a stopped agent stops counting once its last report is older than KEYTURN_AGENT_STALE_AFTER.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

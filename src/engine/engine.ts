@@ -20,6 +20,11 @@
  * before any outside effect (KT_RUN_SUPERSEDED), and a rollback restores the credential that is
  * current when it runs, never the run's starting value.
  *
+ * Propagate delivers to the consumers, then, with the policy's `waitForAgents`, waits (polling
+ * the agents' delivery reports, ../deliveries/wait.ts) until enough subscribed agents hold the new
+ * version or `waitForAgentsTimeout` after finish's commit; like a consumer's, a shortfall ends the
+ * step failed and never the rotation. A stop asked for while it waits leaves the run at propagate.
+ *
  * @example
  * ```ts
  * const engine = new Engine({ state, store, applied, clock, log });
@@ -29,6 +34,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import { isKeyturnError, KeyturnError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Version } from '../core/types.js';
@@ -37,7 +43,9 @@ import type { StateDb } from '../state/db.js';
 import type { Schema } from '../state/schema.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
 import type { Credential, Strategy } from '../targets/target.js';
-import type { AppliedConfig } from './applied.js';
+import type { AppliedConfig, SecretPolicy } from './applied.js';
+import { DEFAULT_AGENT_STALE_AFTER_MS, DeliveriesRepo } from '../deliveries/repo.js';
+import { agentList, DEFAULT_WAIT_FOR_AGENTS_TIMEOUT, waitForAgents } from '../deliveries/wait.js';
 import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
 import { Leases, type HeldLease, type Lease } from './leases.js';
@@ -81,6 +89,8 @@ export interface EngineOptions {
   observer?: RunObserver;
   /** Asked at every step boundary besides `requestStop` (a server shutting down stops every engine it made). */
   stopped?: () => boolean;
+  /** How long an agent's last delivery report keeps it subscribed (waitForAgents; default 24 h: KEYTURN_AGENT_STALE_AFTER). */
+  agentStaleAfterMs?: number;
 }
 
 export interface RotateOptions {
@@ -110,7 +120,20 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
  * together with the next step instead of alone. `checksFrom`: once committed, the run's starting
  * version was current at that commit (set need not read it again).
  */
-type StepResult = { patch?: Partial<Run>; outcome: StepRecord['outcome']; detail?: string; audit?: EngineAuditEvent['outcome']; writes?: Within; fold?: boolean; checksFrom?: boolean };
+type StepResult = {
+  patch?: Partial<Run>;
+  outcome: StepRecord['outcome'];
+  detail?: string;
+  /** The code a failed outcome that is not thrown records (the step ends, the run goes on). */
+  errorCode?: ErrorCode;
+  audit?: EngineAuditEvent['outcome'];
+  writes?: Within;
+  fold?: boolean;
+  checksFrom?: boolean;
+};
+
+/** Thrown by a step that stopped waiting because the engine was asked to stop: the run stops at this step's boundary, as before it. */
+class StoppedInStep extends Error {}
 
 type Within = (trx: Transaction<Schema>) => Promise<void>;
 
@@ -160,6 +183,7 @@ export class Engine {
   readonly runs: RunsRepo;
   readonly leases: Leases;
   private readonly leaseTtlMs: number;
+  private readonly deliveries: DeliveriesRepo;
   private stopping = false;
 
   constructor(private readonly o: EngineOptions) {
@@ -167,6 +191,7 @@ export class Engine {
     this.leaseTtlMs = o.leaseTtlMs ?? 120_000;
     this.runs = new RunsRepo(o.state, o.clock, this.leaseTtlMs);
     this.leases = new Leases(o.state, o.clock);
+    this.deliveries = new DeliveriesRepo(o.state, o.clock);
   }
 
   /**
@@ -449,7 +474,15 @@ export class Engine {
         const entry: Folded = {
           step,
           patch,
-          record: { step, attempt: run.attempt, outcome: result.outcome, startedAt, finishedAt: this.o.clock.now(), ...(result.detail ? { detail: result.detail } : {}) },
+          record: {
+            step,
+            attempt: run.attempt,
+            outcome: result.outcome,
+            startedAt,
+            finishedAt: this.o.clock.now(),
+            ...(result.detail ? { detail: result.detail } : {}),
+            ...(result.errorCode ? { errorCode: result.errorCode } : {}),
+          },
           ...(result.writes ? { writes: result.writes } : {}),
           ...(result.audit ? { audit: (trx: Transaction<Schema>) => this.audit(audited, result.audit!, versionId, null, trx) } : {}),
         };
@@ -479,6 +512,8 @@ export class Engine {
           if (result.checksFrom) fromChecked = true;
         }
       } catch (e) {
+        // Stopped while waiting (for agents): the loop's stop check leaves the run retrying at this step.
+        if (e instanceof StoppedInStep) continue;
         if (passThrough || isKeyturnError(e, 'KT_LEASE_LOST')) throw e;
         lease.assertHeld();
         // What was done before the failure commits first: the run fails from where it really is.
@@ -601,8 +636,8 @@ export class Engine {
         return { outcome: 'ok', detail: `${pending.username} logs in`, fold: true };
       }
       case 'finish': {
-        // With no consumer, propagate has nothing to do: finish commits with it, the run done in one transaction.
-        const fold = policy.consumers.length === 0;
+        // With no consumer and no agent to wait for, propagate has nothing to do: finish commits with it, the run done in one transaction.
+        const fold = policy.consumers.length === 0 && policy.waitForAgents === undefined;
         const store = this.o.store;
         if (worldKnown && canPutWithin(store) && store.moveStageWithin) {
           // This process stored the pending version in this attempt: no earlier finish can have moved it.
@@ -621,16 +656,56 @@ export class Engine {
         return { outcome: 'ok', detail: 'pending is now current', audit: 'success', fold };
       }
       case 'propagate': {
-        if (policy.consumers.length === 0) return { outcome: 'skipped', detail: 'no consumers' };
+        if (policy.consumers.length === 0 && policy.waitForAgents === undefined) return { outcome: 'skipped', detail: 'no consumers' };
         // Deliver only the version current now: a run superseded meanwhile delivers nothing.
         await this.assertNotSuperseded(run, scope);
         const version = await scope.version(run.pendingVersionId!);
-        const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs, signal: scope.signal });
-        return { outcome: r.failed === 0 ? 'ok' : 'failed', detail: `${r.total - r.failed} of ${r.total} consumers have the value` };
+        const details: string[] = [];
+        let failed = false;
+        if (policy.consumers.length > 0) {
+          const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs, signal: scope.signal });
+          failed = r.failed > 0;
+          details.push(`${r.total - r.failed} of ${r.total} consumers have the value`);
+        }
+        if (policy.waitForAgents === undefined) return { outcome: failed ? 'failed' : 'ok', detail: details.join('; ') };
+        // Like a consumer's failure, agents that never report end the step failed, never the rotation.
+        const agents = await this.awaitAgents(run, policy, version, scope);
+        details.push(agents.detail);
+        if (!agents.reached) return { outcome: 'failed', detail: details.join('; '), errorCode: 'KT_AGENTS_NOT_DELIVERED' };
+        return { outcome: failed ? 'failed' : 'ok', detail: details.join('; ') };
       }
       case 'done':
         return { outcome: 'skipped' };
     }
+  }
+
+  /**
+   * `waitForAgents`: polls the delivery reports until enough subscribed agents hold the run's new
+   * version, or `waitForAgentsTimeout` after the version became current (finish's journal row, so
+   * a run resumed after a crash does not wait the whole time again). Throws StoppedInStep when the
+   * engine is asked to stop meanwhile, and the lease's abort reason when it is lost.
+   */
+  private async awaitAgents(run: Run, policy: SecretPolicy, version: Version, scope: RunScope): Promise<{ reached: boolean; detail: string }> {
+    const timeout = policy.waitForAgentsTimeout ?? DEFAULT_WAIT_FOR_AGENTS_TIMEOUT;
+    const finished = (await this.runs.steps(run.id)).filter((s) => s.step === 'finish' && s.outcome !== 'failed').at(-1);
+    const since = finished?.finished_at ?? this.o.clock.now();
+    const want = policy.waitForAgents!;
+    const r = await waitForAgents({
+      repo: this.deliveries,
+      path: run.path,
+      versionId: version.id,
+      want,
+      deadline: since + parseDuration(timeout)!,
+      staleAfterMs: this.o.agentStaleAfterMs ?? DEFAULT_AGENT_STALE_AFTER_MS,
+      clock: this.o.clock,
+      signal: scope.signal,
+      stopped: () => this.stopRequested(),
+    });
+    if (r.outcome === 'stopped') throw new StoppedInStep();
+    const counted = `${r.have.length} of ${r.have.length + r.missing.length} subscribed agents have version ${version.number} (waitForAgents: ${want})`;
+    if (r.outcome === 'reached') return { reached: true, detail: counted };
+    const missing = r.missing.length > 0 ? `missing: ${agentList(r.missing)}` : `only ${r.have.length} subscribed agent(s) reported it`;
+    return { reached: false, detail: `${counted}; not reached within ${timeout}: ${missing}` };
   }
 
   /** Stores (or finds, when resumed) this attempt's pending version. */

@@ -3,10 +3,14 @@
  * shared state, so every instance on one PostgreSQL reports the same values (take max(), not
  * sum(), across instances), and they see runs made by any process, cron's `keyturn rotate` too.
  *
- * Secret paths are labels on one metric only, `keyturn_secret_age_seconds`, because "this secret
- * is old" is what people alert on and the path is what they act on; it holds the oldest
- * `secretPaths` secrets (default 1000, 0 for none), so thousands of secrets do not make thousands
- * of series, and `keyturn_secret_age_paths_omitted` says how many were left out. Values never.
+ * Secret paths are labels on two metrics only, because the path is what people act on:
+ * `keyturn_secret_age_seconds` ("this secret is old"), for the oldest `secretPaths` secrets
+ * (default 1000, 0 for none), so thousands of secrets do not make thousands of series, and
+ * `keyturn_secret_age_paths_omitted` says how many were left out; and
+ * `keyturn_agent_deliveries_missing` ("hosts do not have this secret's new version"), only for
+ * secrets that agents subscribe to, under the same limit, most missing first, with
+ * `keyturn_agent_deliveries_missing_paths` counting them all. Agent names are never labels (one
+ * series per host would grow with the fleet). Values never.
  *
  * @example
  * ```ts
@@ -74,4 +78,15 @@ export function stateGauges(registry: Registry, snapshot: () => Promise<StateSna
     ['sink'],
   );
   gauge('keyturn_audit_sink_failures', 'Deliveries to a configured audit sink that failed in a row', (g, s) => s.sinks.forEach((k) => g.labels(k.sink).set(k.failures)), ['sink']);
+  gauge(
+    'keyturn_agent_deliveries_missing',
+    "Subscribed agents (delivery reports within KEYTURN_AGENT_STALE_AFTER) that do not hold the secret's current version, per secret with at least one subscribed agent (at most the path limit, most missing first)",
+    (g, s) => {
+      for (const a of s.agents.slice(0, options.secretPaths)) g.labels(a.path).set(a.missing);
+    },
+    ['path'],
+  );
+  gauge('keyturn_agent_deliveries_missing_paths', 'Secrets with at least one subscribed agent that does not hold their current version (all of them, whatever the path limit)', (g, s) =>
+    g.set(s.agents.filter((a) => a.missing > 0).length),
+  );
 }

@@ -1,8 +1,9 @@
 /**
  * What the state gauges show, read from the state database at scrape time in one go: each live
  * secret's age (since its current version was made), the runs that need attention (the same
- * reading as `keyturn health`, src/runtime/health.ts), and how far each configured audit sink is
- * behind the log. Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
+ * reading as `keyturn health`, src/runtime/health.ts), how far each configured audit sink is
+ * behind the log, and per secret how many of its subscribed agents do not hold its current
+ * version (their delivery reports, src/deliveries/repo.ts). Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
  * scrapes costs one read. A read that fails is reported as such (`null`), never thrown.
  *
  * The secret ages come from the embedded store's tables (the only store today).
@@ -15,6 +16,7 @@
  */
 import type { Keyturn } from '../runtime/keyturn.js';
 import { runsNeedingAttention } from '../runtime/health.js';
+import { DeliveriesRepo } from '../deliveries/repo.js';
 
 export interface SinkLag {
   readonly sink: string;
@@ -37,6 +39,11 @@ export interface StateSnapshot {
   readonly sinks: readonly SinkLag[];
   /** Events in the audit log. */
   readonly auditEvents: number;
+  /**
+   * Each live secret with at least one subscribed agent: how many of them do not hold its current
+   * version, and how many there are; most missing first, then by path.
+   */
+  readonly agents: ReadonlyArray<{ readonly path: string; readonly missing: number; readonly subscribed: number }>;
 }
 
 const distinct = (xs: ReadonlyArray<{ path: string }>): number => new Set(xs.map((x) => x.path)).size;
@@ -49,7 +56,7 @@ export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settin
     .selectFrom('secrets as s')
     .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', 'current'))
     .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-    .select(['s.path', 'v.created_at'])
+    .select(['s.path', 'v.created_at', 'v.id'])
     .where('s.deleted_at', 'is', null)
     .execute();
   const ages = rows
@@ -58,7 +65,26 @@ export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settin
     .sort((a, b) => b.seconds - a.seconds || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const runs = await runsNeedingAttention(kt);
   const { size } = await kt.audit.head();
-  return { ages, failing: distinct(runs.failed), due: distinct(runs.due), overdue: distinct(runs.overdue), stuck: runs.stuck.length, sinks: await sinkLags(kt, size, now), auditEvents: size };
+  const current = new Map(rows.map((r) => [r.path, r.id]));
+  const agents = new Map<string, { path: string; missing: number; subscribed: number }>();
+  for (const a of await new DeliveriesRepo(kt.state, kt.clock).subscribedAll(kt.settings.agentStaleAfterMs)) {
+    const id = current.get(a.path);
+    if (id === undefined) continue;
+    const entry = agents.get(a.path) ?? { path: a.path, missing: 0, subscribed: 0 };
+    entry.subscribed += 1;
+    if (a.versionId !== id) entry.missing += 1;
+    agents.set(a.path, entry);
+  }
+  return {
+    ages,
+    failing: distinct(runs.failed),
+    due: distinct(runs.due),
+    overdue: distinct(runs.overdue),
+    stuck: runs.stuck.length,
+    sinks: await sinkLags(kt, size, now),
+    auditEvents: size,
+    agents: [...agents.values()].sort((a, b) => b.missing - a.missing || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
 }
 
 /** The lag of each sink the settings configure (a sink never fed yet is behind by the whole log). */

@@ -155,6 +155,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
             log,
             audit: engineAuditPort(audit, ctx),
             observer,
+            agentStaleAfterMs: settings.agentStaleAfterMs,
             ...(onBoundary ? { onBoundary } : {}),
             ...(stopped ? { stopped } : {}),
           }),

@@ -327,6 +327,19 @@ export interface SecretStatusTable {
   actor: string;
 }
 
+/** What one agent last said it holds of one secret (POST /v1/deliveries); never a value. */
+export interface AgentDeliveriesTable {
+  agent: string;
+  path: string;
+  version_id: string;
+  version: number;
+  destination: string | null;
+  token_id: string;
+  subject: string;
+  reported_at: number;
+  changed_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -355,4 +368,5 @@ export interface Schema {
   notify_failing: NotifyFailingTable;
   notify_marks: NotifyMarksTable;
   secret_status: SecretStatusTable;
+  agent_deliveries: AgentDeliveriesTable;
 }

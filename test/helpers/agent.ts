@@ -81,7 +81,7 @@ export interface RunningAgent {
 }
 
 /** Runs the agent in-process until the test ends (or `stop()`); resolves once its template set exists. */
-export async function startAgent(cleanups: Cleanups, h: AgentHome, yaml: string, seed: number, options: Partial<AgentRunOptions> = {}): Promise<RunningAgent> {
+export async function startAgent(cleanups: Cleanups, h: Pick<AgentHome, 'dir'>, yaml: string, seed: number, options: Partial<AgentRunOptions> = {}): Promise<RunningAgent> {
   const config = parseAgentConfig(yaml, h.dir);
   const abort = new AbortController();
   let set: TemplateSet | undefined;

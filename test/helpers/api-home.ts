@@ -117,7 +117,15 @@ export async function listeningServer(env: Record<string, string>, options: Serv
     close: async () => {
       if (closed) return;
       closed = true;
-      await app.close();
+      // Node's close ends idle connections only once they have carried a request: one a client
+      // opened and sent nothing on (fetch reconnecting after a stream it aborted) would hold the
+      // close open for good. A second after the close began, whatever is left is cut.
+      const force = setTimeout(() => app.server.closeAllConnections(), 1000);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
       await kt.close();
     },
   };

@@ -3,7 +3,7 @@
  * A run's `step` is where its next attempt resumes; an error is shown with the step that failed
  * (`failedStep`): "failed at test: CODE: message", even when the retry resumes at set.
  */
-import type { ConsumerView, RunView as Run, StepView } from '../../client/wire.js';
+import type { ConsumerView, RunAgentsView, RunView as Run, StepView } from '../../client/wire.js';
 import { isoTime, table } from '../io.js';
 
 export { runJson } from '../../client/wire.js';
@@ -30,7 +30,7 @@ export function runLine(run: Run, consumers: ConsumerView[]): string {
   }
 }
 
-export function runDetail(run: Run, steps: StepView[], consumers: ConsumerView[]): string {
+export function runDetail(run: Run, steps: StepView[], consumers: ConsumerView[], agents: RunAgentsView | null = null): string {
   const lines = [
     table(
       ['FIELD', 'VALUE'],
@@ -61,6 +61,18 @@ export function runDetail(run: Run, steps: StepView[], consumers: ConsumerView[]
         ['#', 'KIND', 'TARGET', 'STATUS', 'ATTEMPTS', 'ERROR'],
         consumers.map((c) => [c.idx, c.kind, c.description, c.status, c.attempts, c.errorCode ? `${c.errorCode}: ${c.errorMessage}` : null]),
       ),
+    );
+  }
+  if (agents !== null) {
+    const rows = [...agents.have.map((a) => ({ a, status: 'has it' })), ...agents.missing.map((a) => ({ a, status: 'missing' }))];
+    lines.push(
+      `Agents (${agents.have.length} of ${rows.length} subscribed have the new version):`,
+      rows.length === 0
+        ? 'No subscribed agent.'
+        : table(
+            ['AGENT', 'STATUS', 'VERSION', 'LAST REPORT'],
+            rows.map(({ a, status }) => [a.agent, status, a.version, isoTime(a.reportedAt)]),
+          ),
     );
   }
   return lines.join('\n');

@@ -1,7 +1,7 @@
 /** `keyturn runs [PATH]`, `runs show ID`, `runs resume ID`, `runs cancel ID` (asks first; `--yes` in scripts). */
 import type { Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
-import { stepJson } from '../../client/wire.js';
+import { runAgentsJson, stepJson } from '../../client/wire.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm } from '../confirm.js';
 import { emit, isoTime, table } from '../io.js';
@@ -37,17 +37,21 @@ Examples:
     });
 
   common(runs.command('show <id>'))
-    .description('Show a run: its steps with timings, and each consumer with its status')
+    .description('Show a run: its steps with timings, each consumer with its status, and the agents with and without its new version')
     .addHelpText(
       'after',
       `
+Once the run's new version is current, the agents subscribed to its secret (those that reported it
+within KEYTURN_AGENT_STALE_AFTER) are listed: those that hold the new version, and those that do not
+(missing), each with its last delivery report. --json: "agents" (null before the version is current).
+
 Examples:
   keyturn runs show run_0b7c4e2a-5f1d-4c3e-9a8b-6d2f1e0c9b7a
   keyturn runs show "$(keyturn runs prod/db/app --limit 1 --json | jq -r '.[0].id')" --json`,
     )
     .action(async (id: string, opts: CommonOptions) => {
-      const { run, steps, consumers } = await app.withClient(opts, (client) => client.runs.show(id));
-      emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map(stepJson) }, () => runDetail(run, steps, consumers));
+      const { run, steps, consumers, agents } = await app.withClient(opts, (client) => client.runs.show(id));
+      emit(app.io, !!opts.json, { ...runJson(run, consumers), steps: steps.map(stepJson), agents: runAgentsJson(agents) }, () => runDetail(run, steps, consumers, agents));
     });
 
   common(runs.command('resume <id>'))

@@ -10,6 +10,7 @@
 import type { AnyRoute } from '../route.js';
 import { auditRoutes } from './audit.js';
 import { breakGlassRoutes } from './breakglass.js';
+import { deliveryRoutes } from './deliveries.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { lifecycleRoutes } from './lifecycle.js';
@@ -40,6 +41,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...tokenRoutes(),
     ...auditRoutes(),
     ...eventRoutes(),
+    ...deliveryRoutes(),
     ...oidcRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];

@@ -4,7 +4,8 @@
  * expects: no token), `loopback` (only a caller on this host, by the connection's address; a proxy
  * on the same host makes every caller local), `token` (a bearer token whose policies allow `audit`
  * on the path `metrics`), or `off` (not mounted). The output holds no value; secret paths appear
- * only as labels of `keyturn_secret_age_seconds` (see docs/operations.md).
+ * only as labels of `keyturn_secret_age_seconds` and `keyturn_agent_deliveries_missing` (see
+ * docs/operations.md).
  *
  * @example
  * ```ts

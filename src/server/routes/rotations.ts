@@ -4,7 +4,7 @@
  *   GET  /v1/rotations?prefix=&type=|due=true   rotate on each   what `rotate --all` / `--due` covers
  *   POST /v1/rotations/PATH        rotate            rotate now (or continue the unfinished run); `dryRun` plans only
  *   GET  /v1/runs?path=P&limit=N   read or rotate    runs, newest first: only those on paths the token may read or rotate
- *   GET  /v1/runs/ID               read or rotate    a run with its steps and consumers
+ *   GET  /v1/runs/ID               read or rotate    a run with its steps, consumers and agents (have / missing its version)
  *   POST /v1/runs/ID/resume        rotate            continue a run now
  *   POST /v1/runs/ID/cancel        rotate            cancel an unfinished run
  *
@@ -22,7 +22,7 @@
  * ```
  */
 import { z } from 'zod';
-import { runJson, stepJson } from '../../client/wire.js';
+import { runAgentsJson, runJson, stepJson } from '../../client/wire.js';
 import type { Identity } from '../../access/access-repo.js';
 import { KeyturnError } from '../../core/errors.js';
 import { normalizePrefix } from '../../core/paths.js';
@@ -114,14 +114,14 @@ export function rotationRoutes(): AnyRoute[] {
       method: 'GET',
       url: '/v1/runs/:id',
       tag: 'rotations',
-      summary: 'A run with its steps (timings) and its consumers',
+      summary: "A run with its steps (timings), its consumers, and its secret's subscribed agents with and without its new version",
       response: run,
       handler: async ({ request, deps, who }) => {
         const { id } = RUN_ID.parse(request.params);
         // One read of the run (it changes nothing): the caller's right to see it is checked before it is answered.
         const shown = await deps.clientOf(request, who).runs.show(id);
         if (!sees(who, shown.run.path)) allow(who, shown.run.path, 'read');
-        return { ...runJson(shown.run, shown.consumers), steps: shown.steps.map(stepJson) };
+        return { ...runJson(shown.run, shown.consumers), steps: shown.steps.map(stepJson), agents: runAgentsJson(shown.agents) };
       },
     }),
     defineRoute({

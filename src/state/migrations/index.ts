@@ -16,6 +16,7 @@ import * as m0009 from './0009_breakglass.js';
 import * as m0010 from './0010_oidc.js';
 import * as m0011 from './0011_notifications.js';
 import * as m0012 from './0012_secret_status.js';
+import * as m0013 from './0013_agent_deliveries.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -30,4 +31,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0010_oidc': m0010,
   '0011_notifications': m0011,
   '0012_secret_status': m0012,
+  '0013_agent_deliveries': m0013,
 });
