@@ -62,15 +62,10 @@ export class AppliedConfig {
   async policy(path: string): Promise<SecretPolicy> {
     const row = await policyConfig.first(this.state, this.state.db, { path });
     if (!row) throw new KeyturnError('KT_POLICY_NOT_FOUND', `${path} has no applied rotation policy`);
-    return this.fromStored(path, row.config);
-  }
-
-  /** The policy of `path` from its stored text (read by the caller with other columns), parsed once per text. */
-  async fromStored(path: string, config: string): Promise<SecretPolicy> {
     const hit = this.parsed.get(path);
-    if (hit?.config === config) return hit.policy;
-    const policy: SecretPolicy = Object.freeze(await parsePolicy(path, config));
-    this.parsed.set(path, { config, policy });
+    if (hit?.config === row.config) return hit.policy;
+    const policy: SecretPolicy = Object.freeze(await parsePolicy(path, row.config));
+    this.parsed.set(path, { config: row.config, policy });
     return policy;
   }
 

@@ -23,7 +23,7 @@
 import type { AuditContext } from '../audit/context.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
-import { durationMs } from '../schedule/schema.js';
+import { parseDuration } from '../core/duration.js';
 import { prepared } from '../state/prepared.js';
 import { transact } from '../state/tx.js';
 import type { SecretStore } from '../stores/store.js';
@@ -54,6 +54,23 @@ const readable = prepared((db, p) =>
     .where('s.path', '=', p('path')),
 );
 
+/** Whether a stored policy's effective schedule has a maxAge, by path, while its text is the same (no schema parsed on a read). */
+const MAX_AGE_SEEN = new Map<string, { config: string; has: boolean }>();
+function hasMaxAge(path: string, config: string): boolean {
+  const hit = MAX_AGE_SEEN.get(path);
+  if (hit?.config === config) return hit.has;
+  let has = false;
+  try {
+    has = typeof (JSON.parse(config) as { effectiveSchedule?: { maxAge?: unknown } }).effectiveSchedule?.maxAge === 'string';
+  } catch {
+    // Not JSON: apply wrote it, so it is; were it not, the full status (below) says why.
+    has = true;
+  }
+  if (MAX_AGE_SEEN.size >= 10_000) MAX_AGE_SEEN.clear();
+  MAX_AGE_SEEN.set(path, { config, has });
+  return has;
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** When the current value of `path` expires (epoch ms), from its applied schedule's maxAge; null without one. */
@@ -67,7 +84,7 @@ export async function expiresAt(kt: Keyturn, store: SecretStore, path: string, c
   }
   if (maxAge === null) return null;
   const current = (await store.versions(path)).find((v) => v.stages.includes('current'));
-  return (current?.createdAt ?? createdAt) + durationMs(maxAge)!;
+  return (current?.createdAt ?? createdAt) + parseDuration(maxAge)!;
 }
 
 /** The status of a live or deleted secret at `now`; KT_SECRET_NOT_FOUND when there is none. */
@@ -93,10 +110,7 @@ export async function assertReadable(kt: Keyturn, store: SecretStore, path: stri
   const row = await readable.first(kt.state, kt.state.db, { path });
   if (row === undefined || row.deleted_at !== null) return;
   const marked = row.status !== null && Number(row.changed_at) >= Number(row.created_at);
-  if (!marked) {
-    if (row.config === null) return;
-    if ((await kt.applied.fromStored(path, row.config)).effectiveSchedule.maxAge === null) return;
-  }
+  if (!marked && (row.config === null || !hasMaxAge(path, row.config))) return;
   const s = await secretStatus(kt, store, path, kt.clock.now());
   if (s.status === 'active') return;
   await kt.audit.append({ ...(ctx ?? {}), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_SECRET_INACTIVE' });
