@@ -59,7 +59,7 @@ const MAX_AGE_SEEN = new Map<string, { config: string; has: boolean }>();
 function hasMaxAge(path: string, config: string): boolean {
   const hit = MAX_AGE_SEEN.get(path);
   if (hit?.config === config) return hit.has;
-  let has = false;
+  let has: boolean;
   try {
     has = typeof (JSON.parse(config) as { effectiveSchedule?: { maxAge?: unknown } }).effectiveSchedule?.maxAge === 'string';
   } catch {
