@@ -481,6 +481,11 @@ export const ERRORS = {
     'The program the agent supervises (exec in agent.yaml) could not be started or keeps exiting.',
     "Run exec.command by hand from the config file's folder to see why; check that every exec.env entry names a field its secret has. The agent starts it again with a growing delay.",
   ),
+  KT_NOT_DUE: spec(
+    409,
+    'The secret is not due for rotation now (another worker has just rotated it, its value was changed, its window is closed, or its retry time has not come).',
+    'Nothing to do: the scheduler rotates it when it is due (`keyturn schedule show PATH` says when); `keyturn rotate PATH` rotates it now anyway.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,7 +1,7 @@
 /**
  * The metrics of one server over one Keyturn, in a registry of its own (never prom-client's
  * global one, so several servers in one process, and tests, do not collide): rotations (fed by
- * the engine's run observer), HTTP requests, anomalies, the state gauges read at scrape time, and
+ * the engine's run observer), the scheduler's passes, HTTP requests, anomalies, the state gauges read at scrape time, and
  * the process's metrics (shared by the servers of the process). Secret values never appear; secret
  * paths only as the `path` label of `keyturn_secret_age_seconds` (./state-gauges.ts). The names
  * and labels are listed in docs/operations.md.
@@ -19,6 +19,8 @@ import { anomalyMetrics, type AnomalyMetrics } from './anomalies.js';
 import { httpMetrics, type HttpObserve } from './http.js';
 import { processRegistry } from './process.js';
 import { rotationMetrics } from './rotations.js';
+import { schedulerMetrics } from './scheduler.js';
+import type { SchedulerObserver } from '../schedule/scheduler.js';
 import { cachedSnapshot } from './state-snapshot.js';
 import { stateGauges } from './state-gauges.js';
 
@@ -36,6 +38,8 @@ export interface KeyturnMetrics {
   /** Records one HTTP response (the server's onResponse hook). */
   readonly observeHttp: HttpObserve;
   readonly anomalies: AnomalyMetrics;
+  /** What the server's scheduler tells (its passes and claims). */
+  readonly scheduler: SchedulerObserver;
   /** Stops observing the engine's runs. */
   close(): void;
 }
@@ -48,6 +52,7 @@ export function createMetrics(kt: Keyturn, options: MetricsOptions = {}): Keytur
   const stopObserving = kt.observeRuns(rotationMetrics(own));
   const observeHttp = httpMetrics(own);
   const anomalies = anomalyMetrics(own);
+  const scheduler = schedulerMetrics(own);
   stateGauges(own, cachedSnapshot(kt, { cacheMs: options.cacheMs ?? DEFAULT_CACHE_MS }), { secretPaths: options.secretPaths ?? DEFAULT_SECRET_PATHS });
   const registry = Registry.merge([own, processRegistry()]);
   return {
@@ -55,6 +60,7 @@ export function createMetrics(kt: Keyturn, options: MetricsOptions = {}): Keytur
     contentType: registry.contentType,
     observeHttp,
     anomalies,
+    scheduler,
     close: stopObserving,
   };
 }

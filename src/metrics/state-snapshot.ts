@@ -1,7 +1,8 @@
 /**
  * What the state gauges show, read from the state database at scrape time in one go: each live
- * secret's age (since its current version was made), the runs that need attention (the same
- * reading as `keyturn health`, src/runtime/health.ts), and how far each configured audit sink is
+ * secret's age (since its current version was made), what is due and overdue (the scheduler's
+ * stored due times, src/schedule/due-repo.ts), the runs that need attention (the same reading as
+ * `keyturn health`, src/runtime/health.ts), and how far each configured audit sink is
  * behind the log. Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
  * scrapes costs one read. A read that fails is reported as such (`null`), never thrown.
  *
@@ -29,7 +30,11 @@ export interface SinkLag {
 export interface StateSnapshot {
   /** Every live secret with a current version: path and age in seconds, oldest first. */
   readonly ages: ReadonlyArray<{ readonly path: string; readonly seconds: number }>;
-  /** Distinct secrets whose last run failed / whose retry is due / past its time with no worker; runs running with no worker. */
+  /**
+   * Distinct secrets whose last run failed; secrets due now (a scheduled rotation or a retry whose
+   * time has come); secrets past their overdue time or with a retry long past its time and no
+   * worker; runs running with no worker.
+   */
   readonly failing: number;
   readonly due: number;
   readonly overdue: number;
@@ -58,7 +63,12 @@ export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settin
     .sort((a, b) => b.seconds - a.seconds || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const runs = await runsNeedingAttention(kt);
   const { size } = await kt.audit.head();
-  return { ages, failing: distinct(runs.failed), due: distinct(runs.due), overdue: distinct(runs.overdue), stuck: runs.stuck.length, sinks: await sinkLags(kt, size, now), auditEvents: size };
+  // What is due and overdue comes from the scheduler's stored due times (src/schedule/due-repo.ts).
+  const { DueRepo } = await import('../schedule/due-repo.js');
+  const due = await new DueRepo(kt.state, kt.clock).counts(now);
+  // Overdue: past the schedule's overdue time, or a retry long past its time with no worker on it.
+  const overdue = new Set([...due.overduePaths, ...runs.overdue.map((r) => r.path)]).size;
+  return { ages, failing: distinct(runs.failed), due: due.due, overdue, stuck: runs.stuck.length, sinks: await sinkLags(kt, size, now), auditEvents: size };
 }
 
 /** The lag of each sink the settings configure (a sink never fed yet is behind by the whole log). */

@@ -256,6 +256,30 @@ export interface OidcIssuersTable {
   updated_at: number;
 }
 
+/**
+ * The scheduler's index: one row per secret with an applied policy, its next due time and what a
+ * pass needs to order and limit it (src/schedule/due-repo.ts).
+ */
+export interface ScheduleDueTable {
+  path: string;
+  /** The policy's target (the per-target concurrency limit counts by it); NULL without one. */
+  target: string | null;
+  /** 0 emergency, 1 manual request, 2 scheduled (or a retry): a pass takes the lowest first, then the most overdue. */
+  priority: number;
+  /** When a pass should take it; NULL: never (a manual schedule, a deleted secret). */
+  due_at: number | null;
+  /** Why it is due then: a cadence, window, retry, running, failed, requested, claimed, ... */
+  reason: string;
+  warning_at: number | null;
+  overdue_at: number | null;
+  /** A rotation asked for (emergency or manual) and not done yet: since when. */
+  requested_at: number | null;
+  /** The scheduler instance that claimed it last, and when (kept for `schedule show` and debugging). */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -278,4 +302,5 @@ export interface Schema {
   breakglass_requests: BreakglassRequestsTable;
   breakglass_approvals: BreakglassApprovalsTable;
   oidc_issuers: OidcIssuersTable;
+  schedule_due: ScheduleDueTable;
 }

@@ -14,6 +14,7 @@ import * as m0007 from './0007_access.js';
 import * as m0008 from './0008_token_subject.js';
 import * as m0009 from './0009_breakglass.js';
 import * as m0010 from './0010_oidc.js';
+import * as m0012 from './0012_schedule_due.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -26,4 +27,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0008_token_subject': m0008,
   '0009_breakglass': m0009,
   '0010_oidc': m0010,
+  '0012_schedule_due': m0012,
 });
