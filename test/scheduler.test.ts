@@ -3,7 +3,9 @@
  * claims only what is due; a window moves the due time to its next opening; the global and
  * per-target limits hold; emergency and manual requests go first, then the most overdue; a
  * `secret put` restarts the clock; a failing secret is retried on the run's backoff and then
- * after a cool-down, never at every pass; `keyturn rotate --due` is one pass. Rotations run on a
+ * after a cool-down, never at every pass; `keyturn rotate --due` is one pass; in `keyturn server`
+ * the scheduler runs on its own and the metrics show what is due and overdue from the stored due
+ * times, and what the scheduler claimed. Rotations run on a
  * temporary SQLite home (an in-memory fake target for the database credentials); two schedulers
  * on one PostgreSQL state database split the due secrets, each rotated once.
  */
@@ -18,6 +20,7 @@ import { engineWith } from './helpers/engines.js';
 import { fakeApplied, FakeTarget } from './helpers/fake-target.js';
 import { applyYaml, openTestHome, postgresState } from './helpers/state.js';
 import { runCli } from './helpers/cli.js';
+import { buildServer } from '../src/server/app.js';
 
 const T0 = Date.parse('2026-03-02T00:00:00Z'); // a Monday
 const MIN = 60_000;
@@ -126,7 +129,7 @@ describe('a pass takes only what is due', () => {
     const claimed = await due.claim({ now: w.clock.now(), limit: 10, holder: 'x', claimMs: MIN, targetLimit: 2, busy: new Map() });
     expect(claimed.map((c) => c.path)).toEqual(['app/hourly']);
     // Claimed: off the due list for claimMs, so another instance does not take it meanwhile.
-    expect(await due.get('app/hourly')).toMatchObject({ dueAt: w.clock.now() + MIN, reason: 'claimed', claimedBy: 'x' });
+    expect(await due.get('app/hourly')).toMatchObject({ dueAt: T0 + HOUR, claimedBy: 'x', claimedUntil: w.clock.now() + MIN });
     expect(await due.claim({ now: w.clock.now(), limit: 10, holder: 'y', claimMs: MIN, targetLimit: 2, busy: new Map() })).toEqual([]);
 
     // The pass (rotate --due) after the claim expired: rotated once, then due an hour after the new value.
@@ -134,7 +137,7 @@ describe('a pass takes only what is due', () => {
     const outcomes = await once(w.scheduler());
     expect(outcomes.map((o) => [o.path, o.run?.status])).toEqual([['app/hourly', 'done']]);
     expect(await w.rotated()).toEqual({ 'app/hourly': 1 });
-    expect(await due.get('app/hourly')).toMatchObject({ dueAt: w.clock.now() + HOUR, reason: 'every', claimedBy: null });
+    expect(await due.get('app/hourly')).toMatchObject({ dueAt: w.clock.now() + HOUR, reason: 'every', claimedBy: null, claimedUntil: null });
     expect(await once(w.scheduler())).toEqual([]);
   });
 
@@ -401,6 +404,50 @@ describe('two schedulers on one PostgreSQL state database', () => {
       expect(runs.filter((r) => r.status === 'done')).toHaveLength(n);
     } finally {
       await pg.close();
+    }
+  });
+});
+
+describe('in keyturn server', () => {
+  /** One metric's value from the Prometheus text (the first series of that name). */
+  const metric = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+
+  it('the gauges count what is due and overdue from the stored due times; the scheduler rotates it (its events name it) and counts its claims', async () => {
+    const w = await world(
+      config(`  app/hourly:
+    type: app-secret
+    schedule: { every: 1h, maxAge: 90m, expiryWarning: 10m }
+  app/manual:
+    type: app-secret
+`),
+    );
+    const scrape = async (app: Awaited<ReturnType<typeof buildServer>>) => (await app.inject({ url: '/metrics' })).body;
+    // No scheduler first: at 1h40 app/hourly is due (since 1h) and overdue (maxAge 90m).
+    const watcher = await buildServer(w.kt, { breakGlassSweepMs: false, metrics: { cacheMs: 0 } });
+    expect(metric(await scrape(watcher), 'keyturn_secrets_due')).toBe(0);
+    w.clock.set(T0 + 100 * MIN);
+    let text = await scrape(watcher);
+    expect([metric(text, 'keyturn_secrets_due'), metric(text, 'keyturn_secrets_overdue')]).toEqual([1, 1]);
+    await watcher.close();
+
+    const served = await buildServer(w.kt, { breakGlassSweepMs: false, metrics: { cacheMs: 0 }, scheduler: { ...LIMITS, intervalMs: 20 } });
+    try {
+      await vi.waitFor(async () => expect(await w.rotated()).toEqual({ 'app/hourly': 1 }), { timeout: 20_000, interval: 20 });
+      await vi.waitFor(async () => expect(metric(await scrape(served), 'keyturn_secrets_due')).toBe(0), { timeout: 20_000, interval: 20 });
+      text = await scrape(served);
+      expect(metric(text, 'keyturn_secrets_overdue')).toBe(0);
+      expect(metric(text, 'keyturn_scheduler_claimed_total')).toBe(1);
+      expect(metric(text, 'keyturn_scheduler_pass_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+      // The rotation's audit events name the scheduler.
+      const events = (await w.kt.state.db.selectFrom('audit_leaves').select('leaf').where('leaf', 'like', '%secret.rotate%').execute()).map(
+        (r) => JSON.parse(r.leaf) as { actor: string; outcome: string; path: string },
+      );
+      expect(events.map((e) => [e.actor, e.outcome, e.path])).toEqual([
+        ['system:scheduler', 'intent', 'app/hourly'],
+        ['system:scheduler', 'success', 'app/hourly'],
+      ]);
+    } finally {
+      await served.close();
     }
   });
 });

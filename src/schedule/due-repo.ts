@@ -29,7 +29,7 @@
  * const claimed = await due.claim({ now, limit: 4, holder, claimMs: 60_000, targetLimit: 2, busy: new Map() });
  * ```
  */
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { DAY_MS } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
@@ -94,6 +94,36 @@ interface PolicyFacts {
   readonly backoffCapMs: number;
 }
 
+interface ClaimRow {
+  path: string;
+  target: string | null;
+  priority: number;
+  due_at: number;
+}
+
+/**
+ * The claim on PostgreSQL, one statement: the due and unclaimed rows, in priority and due order,
+ * read and locked `FOR UPDATE SKIP LOCKED` (rows another instance is claiming are skipped, not
+ * waited for), those of a target beyond its room dropped, the rest claimed. Parameters: $1 now,
+ * $2 limit, $3 targets that are full, $4/$5 busy targets and their rotations, $6 the per-target
+ * limit, $7 claimed until, $8 holder, $9 claimed at.
+ */
+const CLAIM_SQL = `
+  WITH c AS (
+    SELECT ctid AS row_id, path, target, priority, due_at FROM schedule_due
+    WHERE due_at <= $1::bigint AND (claimed_until IS NULL OR claimed_until <= $1::bigint)
+      AND (target IS NULL OR NOT (target = ANY($3::text[])))
+    ORDER BY priority, due_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED),
+  r AS (SELECT c.*, row_number() OVER (PARTITION BY target ORDER BY priority, due_at) AS k FROM c),
+  p AS (
+    SELECT r.* FROM r LEFT JOIN unnest($4::text[], $5::int[]) AS b(t, n) ON b.t = r.target
+    WHERE r.target IS NULL OR r.k + coalesce(b.n, 0) <= $6)
+  UPDATE schedule_due AS d SET claimed_until = $7::bigint, claimed_by = $8::text, claimed_at = $9::bigint
+  FROM p WHERE d.ctid = p.row_id
+  RETURNING p.path, p.target, p.priority, p.due_at`;
+
 function num(v: unknown): number | null {
   return v === null || v === undefined ? null : Number(v);
 }
@@ -102,7 +132,7 @@ function num(v: unknown): number | null {
 function same(row: DueRow, stored: ScheduleDueTable | null): boolean {
   return (
     stored !== null &&
-    stored.claimed_by === null &&
+    stored.claimed_until === null &&
     stored.target === row.target &&
     Number(stored.priority) === row.priority &&
     num(stored.due_at) === row.dueAt &&
@@ -229,6 +259,7 @@ export class DueRepo {
       requested_at: row.requestedAt,
       claimed_by: null,
       claimed_at: null,
+      claimed_until: null,
       updated_at: this.clock.now(),
     };
     const { path: _path, ...rest } = values;
@@ -246,7 +277,7 @@ export class DueRepo {
   async postpone(path: string, until: number): Promise<void> {
     await this.state.db
       .updateTable('schedule_due')
-      .set({ due_at: until, reason: 'error', claimed_by: null, claimed_at: null, updated_at: this.clock.now() })
+      .set({ due_at: until, reason: 'error', claimed_by: null, claimed_at: null, claimed_until: null, updated_at: this.clock.now() })
       .where('path', '=', path)
       .where('due_at', '<', until)
       .execute();
@@ -273,7 +304,20 @@ export class DueRepo {
       const level = pending ? Math.min(Number(existing!.priority), PRIORITY[priority]) : PRIORITY[priority];
       await trx
         .insertInto('schedule_due')
-        .values({ path, target: null, priority: level, due_at: at, reason: 'requested', warning_at: null, overdue_at: null, requested_at: at, claimed_by: null, claimed_at: null, updated_at: now })
+        .values({
+          path,
+          target: null,
+          priority: level,
+          due_at: at,
+          reason: 'requested',
+          warning_at: null,
+          overdue_at: null,
+          requested_at: at,
+          claimed_by: null,
+          claimed_at: null,
+          claimed_until: null,
+          updated_at: now,
+        })
         .onConflict((oc) => oc.column('path').doUpdateSet({ priority: level, requested_at: at, updated_at: now }))
         .execute();
       const row = (await this.compute(path, trx, now))!;
@@ -283,22 +327,47 @@ export class DueRepo {
   }
 
   /**
-   * Claims what is due: the rows with `due_at <= now`, emergency first, then manual, then the most
-   * overdue, at most `limit`, skipping targets that already run `targetLimit` rotations here (and
-   * taking no more of a target than it has room for). A claimed row's due time moves `claimMs`
-   * ahead, so no other instance takes it meanwhile; the rotation's end writes it again. On
-   * PostgreSQL the rows are read `FOR UPDATE SKIP LOCKED` in the claiming transaction, so
-   * instances claiming at once split the due rows between them; on SQLite the transaction holds
-   * the database's write lock.
+   * Claims what is due: the unclaimed rows with `due_at <= now` (or whose claim has run out),
+   * emergency first, then manual, then the most overdue, at most `limit`, skipping targets that
+   * already run `targetLimit` rotations here (and taking no more of a target than it has room for).
+   * A claimed row keeps its due time and gets `claimed_until = now + claimMs`, so no other
+   * instance takes it meanwhile; the rotation's end writes the row again. On PostgreSQL the rows
+   * are read `FOR UPDATE SKIP LOCKED` in the claiming transaction, so instances claiming at once
+   * split the due rows between them; on SQLite the transaction holds the database's write lock.
+   *
+   * A claim is a hint, not a guarantee (the engine checks under the secret's lease that it is
+   * still due). On PostgreSQL it is one statement (the due rows read and locked, the per-target
+   * limit applied, the claim written), committed without waiting for the WAL flush (the state's
+   * `asyncCommit` sessions): a claim lost in a database crash is only claimed again.
    */
   async claim(o: ClaimOptions): Promise<Claimed[]> {
     if (o.limit <= 0) return [];
     const full = [...o.busy].filter(([, n]) => n >= o.targetLimit).map(([t]) => t);
+    const now = this.clock.now();
+    const until = Math.max(now, o.now) + o.claimMs;
+    const holder = o.holder.slice(0, 200);
+    if (this.state.dialect === 'postgres') {
+      const busy = [...o.busy].filter(([, n]) => n > 0);
+      const values = [o.now, o.limit, full, busy.map(([t]) => t), busy.map(([, n]) => n), o.targetLimit, until, holder, now];
+      const rows = this.state.asyncCommit
+        ? await this.state.asyncCommit<ClaimRow>('keyturn_schedule_claim', CLAIM_SQL, values)
+        : (await this.state.db.executeQuery<ClaimRow>(CompiledQuery.raw(CLAIM_SQL, values))).rows;
+      return rows
+        .map((r) => ({ path: r.path, target: r.target, priority: Number(r.priority), dueAt: Number(r.due_at) }))
+        .sort((a, b) => a.priority - b.priority || a.dueAt - b.dueAt || (a.path < b.path ? -1 : 1));
+    }
+    // SQLite: one process; the transaction holds the write lock from its start.
     const { transact } = await import('../state/tx.js');
     return transact(this.state.db, async (trx) => {
-      let q = trx.selectFrom('schedule_due').select(['path', 'target', 'priority', 'due_at']).where('due_at', '<=', o.now).orderBy('priority').orderBy('due_at').limit(o.limit);
+      let q = trx
+        .selectFrom('schedule_due')
+        .select(['path', 'target', 'priority', 'due_at'])
+        .where('due_at', '<=', o.now)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', o.now)]))
+        .orderBy('priority')
+        .orderBy('due_at')
+        .limit(o.limit);
       if (full.length > 0) q = q.where((eb) => eb.or([eb('target', 'is', null), eb('target', 'not in', full)]));
-      if (this.state.dialect === 'postgres') q = q.forUpdate().skipLocked();
       const rows = await q.execute();
       const taken = new Map(o.busy);
       const picked: Claimed[] = [];
@@ -311,10 +380,9 @@ export class DueRepo {
         picked.push({ path: r.path, target: r.target, priority: Number(r.priority), dueAt: Number(r.due_at) });
       }
       if (picked.length === 0) return [];
-      const now = this.clock.now();
       await trx
         .updateTable('schedule_due')
-        .set({ due_at: Math.max(now, o.now) + o.claimMs, reason: 'claimed', claimed_by: o.holder.slice(0, 200), claimed_at: now })
+        .set({ claimed_until: until, claimed_by: holder, claimed_at: now })
         .where(
           'path',
           'in',
@@ -342,7 +410,7 @@ export class DueRepo {
   }
 
   /** The stored row of `path`, if any. */
-  async get(path: string): Promise<(DueRow & { claimedBy: string | null; claimedAt: number | null }) | null> {
+  async get(path: string): Promise<(DueRow & { claimedBy: string | null; claimedAt: number | null; claimedUntil: number | null }) | null> {
     const r = await this.state.db.selectFrom('schedule_due').selectAll().where('path', '=', path).executeTakeFirst();
     if (!r) return null;
     return {
@@ -356,12 +424,21 @@ export class DueRepo {
       requestedAt: num(r.requested_at),
       claimedBy: r.claimed_by,
       claimedAt: num(r.claimed_at),
+      claimedUntil: num(r.claimed_until),
     };
   }
 
-  /** The paths due at `now` (not claimed), most urgent first: what `GET /v1/rotations?due=true` lists. */
+  /** The paths due at `now` and not claimed, most urgent first: what `GET /v1/rotations?due=true` lists. */
   async duePaths(now: number, limit = 10_000): Promise<string[]> {
-    const rows = await this.state.db.selectFrom('schedule_due').select('path').where('due_at', '<=', now).orderBy('priority').orderBy('due_at').limit(limit).execute();
+    const rows = await this.state.db
+      .selectFrom('schedule_due')
+      .select('path')
+      .where('due_at', '<=', now)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', now)]))
+      .orderBy('priority')
+      .orderBy('due_at')
+      .limit(limit)
+      .execute();
     return rows.map((r) => r.path);
   }
 

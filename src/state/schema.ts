@@ -268,15 +268,16 @@ export interface ScheduleDueTable {
   priority: number;
   /** When a pass should take it; NULL: never (a manual schedule, a deleted secret). */
   due_at: number | null;
-  /** Why it is due then: a cadence, window, retry, running, failed, requested, claimed, ... */
+  /** Why it is due then: a cadence (every, rate, cron), window, missed-window, manual, retry, running, failed, requested, error, deleted, no-value. */
   reason: string;
   warning_at: number | null;
   overdue_at: number | null;
   /** A rotation asked for (emergency or manual) and not done yet: since when. */
   requested_at: number | null;
-  /** The scheduler instance that claimed it last, and when (kept for `schedule show` and debugging). */
+  /** The scheduler instance that claimed it, when, and until when no other instance may take it. */
   claimed_by: string | null;
   claimed_at: number | null;
+  claimed_until: number | null;
   updated_at: number;
 }
 
