@@ -105,8 +105,8 @@ interface ClaimRow {
  * The claim on PostgreSQL, one statement: the due and unclaimed rows, in priority and due order,
  * read and locked `FOR UPDATE SKIP LOCKED` (rows another instance is claiming are skipped, not
  * waited for), those of a target beyond its room dropped, the rest claimed. Parameters: $1 now,
- * $2 limit, $3 targets that are full, $4/$5 busy targets and their rotations, $6 the per-target
- * limit, $7 claimed until, $8 holder, $9 claimed at.
+ * $2 limit, $3 targets that are full, $4 the rotations running here by target (JSON object),
+ * $5 the per-target limit, $6 claimed until, $7 holder, $8 claimed at.
  */
 const CLAIM_SQL = `
   WITH c AS (
@@ -116,12 +116,9 @@ const CLAIM_SQL = `
     ORDER BY priority, due_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED),
-  r AS (SELECT c.*, row_number() OVER (PARTITION BY target ORDER BY priority, due_at) AS k FROM c),
-  p AS (
-    SELECT r.* FROM r LEFT JOIN unnest($4::text[], $5::int[]) AS b(t, n) ON b.t = r.target
-    WHERE r.target IS NULL OR r.k + coalesce(b.n, 0) <= $6)
-  UPDATE schedule_due AS d SET claimed_until = $7::bigint, claimed_by = $8::text, claimed_at = $9::bigint
-  FROM p WHERE d.ctid = p.row_id
+  p AS (SELECT c.*, row_number() OVER (PARTITION BY target ORDER BY priority, due_at) AS k FROM c)
+  UPDATE schedule_due AS d SET claimed_until = $6::bigint, claimed_by = $7::text, claimed_at = $8::bigint
+  FROM p WHERE d.ctid = p.row_id AND (p.target IS NULL OR p.k + coalesce(($4::jsonb ->> p.target)::int, 0) <= $5)
   RETURNING p.path, p.target, p.priority, p.due_at`;
 
 function num(v: unknown): number | null {
@@ -347,8 +344,8 @@ export class DueRepo {
     const until = Math.max(now, o.now) + o.claimMs;
     const holder = o.holder.slice(0, 200);
     if (this.state.dialect === 'postgres') {
-      const busy = [...o.busy].filter(([, n]) => n > 0);
-      const values = [o.now, o.limit, full, busy.map(([t]) => t), busy.map(([, n]) => n), o.targetLimit, until, holder, now];
+      const busy = JSON.stringify(Object.fromEntries([...o.busy].filter(([, n]) => n > 0)));
+      const values = [o.now, o.limit, full, busy, o.targetLimit, until, holder, now];
       const rows = this.state.asyncCommit
         ? await this.state.asyncCommit<ClaimRow>('keyturn_schedule_claim', CLAIM_SQL, values)
         : (await this.state.db.executeQuery<ClaimRow>(CompiledQuery.raw(CLAIM_SQL, values))).rows;

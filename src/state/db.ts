@@ -124,14 +124,23 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     }),
   });
   let relaxed: InstanceType<typeof pg.Pool> | undefined;
+  /** The sessions of `relaxed` already set to commit asynchronously. */
+  const set = new WeakSet<object>();
   const asyncCommit = async <R>(name: string, text: string, values: unknown[]): Promise<R[]> => {
     if (!relaxed) {
       relaxed = new pg.Pool({ ...config, max: 2 });
       relaxed.on('error', () => undefined);
-      // Set on each new session, before anything else runs on it (node-postgres queues in order).
-      relaxed.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
     }
-    return (await relaxed.query({ name, text, values })).rows as R[];
+    const client = await relaxed.connect();
+    try {
+      if (!set.has(client)) {
+        await client.query('SET synchronous_commit = off');
+        set.add(client);
+      }
+      return (await client.query({ name, text, values })).rows as R[];
+    } finally {
+      client.release();
+    }
   };
   return {
     db,
