@@ -245,7 +245,7 @@ function procState(pid: number): string {
 
 describe('fencing: a worker paused past its lease', () => {
   it(
-    'SIGSTOP after its set, a second worker takes the run over and finishes it; resumed with SIGCONT, the first one is refused (KT_LEASE_LOST) and nothing is done twice',
+    'SIGSTOP just before it sets the password, past its lease: a second worker takes the run over and finishes it; resumed with SIGCONT, the first one is refused (KT_LEASE_LOST) and nothing is done twice',
     { timeout: WAIT_MS + 10 * SPAWN_MS },
     async () => {
       const s = await setup(0, 1);

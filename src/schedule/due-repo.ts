@@ -80,7 +80,7 @@ export interface ClaimOptions {
   readonly limit: number;
   /** Who claims (kept in the row). */
   readonly holder: string;
-  /** How long the claim keeps other instances off the row (its due time moves this far ahead). */
+  /** How long the claim keeps other instances off the row (its `claimed_until`; its due time stays). */
   readonly claimMs: number;
   /** At most this many rotations per target at once in this instance... */
   readonly targetLimit: number;
