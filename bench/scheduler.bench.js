@@ -49,19 +49,26 @@ const median = (xs) => {
 async function table(size, now) {
   const schema = `kt_bench_sched_${randomBytes(4).toString('hex')}`;
   const state = await openState({ url: PG_URL, pgSchema: schema });
-  // Row i: the first DUE are due in the last hour (the most overdue first), then due up to 90 days
-  // ahead, every tenth never (manual); every fifth is on one of five targets.
-  await sql`
-    INSERT INTO schedule_due (path, target, priority, due_at, reason, warning_at, overdue_at, requested_at, claimed_by, claimed_at, claimed_until, updated_at)
-    SELECT 'app/s' || i,
-           CASE WHEN i % 5 = 0 THEN 'pg' || (i / 5) % 5 ELSE NULL END,
-           2,
-           CASE WHEN i < ${DUE} THEN ${now}::bigint - 3600000 + i * 1000
-                WHEN i % 10 = 0 THEN NULL
-                ELSE ${now}::bigint + 60000 + (i::bigint * 7919) % (90 * 86400000::bigint) END,
-           'every', NULL, NULL, NULL, NULL, NULL, NULL, ${now}::bigint
-    FROM generate_series(0, ${size - 1}) AS i`.execute(state.db);
-  await sql`ANALYZE schedule_due`.execute(state.db);
+  try {
+    // Row i: the first DUE are due in the last hour (the most overdue first), then due up to 90 days
+    // ahead, every tenth never (manual); every fifth is on one of five targets.
+    await sql`
+      INSERT INTO schedule_due (path, target, priority, due_at, reason, warning_at, overdue_at, requested_at, claimed_by, claimed_at, claimed_until, updated_at)
+      SELECT 'app/s' || i,
+             CASE WHEN i % 5 = 0 THEN 'pg' || (i / 5) % 5 ELSE NULL END,
+             2,
+             CASE WHEN i < ${DUE} THEN ${now}::bigint - 3600000 + i * 1000
+                  WHEN i % 10 = 0 THEN NULL
+                  ELSE ${now}::bigint + 60000 + (i::bigint * 7919) % (90 * 86400000::bigint) END,
+             'every', NULL, NULL, NULL, NULL, NULL, NULL, ${now}::bigint
+      FROM generate_series(0, ${size - 1}) AS i`.execute(state.db);
+    await sql`ANALYZE schedule_due`.execute(state.db);
+  } catch (e) {
+    // A half-made schema is not left behind.
+    await state.close();
+    await dropSchema(schema);
+    throw e;
+  }
   const due = Array.from({ length: DUE }, (_, i) => ({ path: `app/s${i}`, dueAt: now - 3_600_000 + i * 1000 }));
   return {
     state,
