@@ -61,7 +61,8 @@ beforeAll(async () => {
   expect((await runCli(['policy', 'put', 'other', '-f', join(tmp.dir, 'other.yaml')], { env: r.env })).code).toBe(0);
   narrow = (await runCli(['token', 'create', '--policy', 'other', '-q'], { env: r.env })).stdout.trim();
   expect(token).toMatch(/^kt_/);
-  server = await startServerProcess(r.env);
+  // No scheduler: its runs left stopped must stay as they are for the client to resume, as on the local home.
+  server = await startServerProcess(r.env, ['--no-scheduler']);
   addr = server.listening;
   // The client opens no home: KEYTURN_HOME names a folder that does not exist.
   const nowhere = join(tmp.dir, 'no-home');

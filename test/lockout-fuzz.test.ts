@@ -290,7 +290,7 @@ class Sequence {
       }
       case 'rotate-due': {
         const r = await this.cli(['rotate', '--due']);
-        if (r.code === 0 && r.stdout.includes('No runs are due')) return { outcome: 'noop', detail: 'no runs due' };
+        if (r.code === 0 && r.stdout.includes('Nothing is due')) return { outcome: 'noop', detail: 'nothing due' };
         return { outcome: r.code === 0 ? 'ok' : 'refused', detail: r.code === 0 ? 'done' : codeIn(r) };
       }
       case 'hand-fix':

@@ -154,9 +154,11 @@ describe('GET /v1/events', () => {
     const v = await put(a, h.admin, 'app/shared', { value: MARKER });
     const e = await onB.waitFor(onPath('app/shared'));
     expect(dataOf(e)).toMatchObject({ versionId: v.id, stages: ['current'] });
-    // And the other way round, resumed on A from what B's client saw.
+    // And the other way round, resumed on A from what B's client had seen before the change (read
+    // first: B's own client may get the new event before the put's answer comes back).
+    const seen = onB.lastId();
     await put(b, h.admin, 'app/back', { value: MARKER });
-    const onA = await stream(a, h.reader, '', onB.lastId());
+    const onA = await stream(a, h.reader, '', seen);
     await onA.waitFor(onPath('app/back'));
     expect(onA.events.map((x) => dataOf(x).path)).toEqual(['app/back']);
     expect(onB.raw() + onA.raw()).not.toContain(MARKER);

@@ -87,14 +87,42 @@ export interface RunOutcome {
   consumers: ConsumerView[];
 }
 
+/** A rotation asked of the scheduler (`rotate PATH --queue`): due now, in its priority, until a new value is made. */
+export interface QueuedRotation {
+  path: string;
+  priority: 'emergency' | 'manual' | 'scheduled';
+  /** Epoch ms; null: never (cannot happen for a queued rotation, kept for the shape). */
+  dueAt: number | null;
+  requestedAt: number | null;
+}
+
+/** How one due secret ended in `rotate --due`: its run, or why there was none (KT_NOT_DUE, KT_RUN_LOCKED: skipped). */
+export interface DueRotation {
+  path: string;
+  outcome: RunOutcome | null;
+  error: { code: string; message: string } | null;
+}
+
 export interface RunsClient {
-  /** Rotates a secret now (or continues its unfinished run): one attempt, or until done or failed with `wait`. */
-  rotate(path: string, options: { wait: boolean }): Promise<RunOutcome>;
+  /**
+   * Rotates a secret now (or continues its unfinished run): one attempt, or until done or failed
+   * with `wait`. With `ifDue`, only when it is due, decided under its lease (KT_NOT_DUE otherwise).
+   */
+  rotate(path: string, options: { wait: boolean; ifDue?: boolean }): Promise<RunOutcome>;
+  /** Asks the scheduler to rotate it ahead of scheduled rotations (KT_POLICY_NOT_FOUND, KT_POLICY_NOT_ROTATABLE). */
+  queue(path: string, priority: 'emergency' | 'manual'): Promise<QueuedRotation>;
+  /**
+   * `rotate --due`: rotates what is due now (scheduled rotations, requests, retries whose time has
+   * come), `concurrency` at once, telling `each` how each ended; returns once all have. Locally one
+   * scheduler pass over the state database; through a server the due secrets it lists (those the
+   * token may rotate), each rotated only if still due.
+   */
+  rotateDue(options: { concurrency: number }, each: (r: DueRotation) => void): Promise<void>;
   plan(path: string): Promise<RotationPlan>;
   /**
    * What `rotate --all` rotates (the managed secrets at or below `prefix`, of `type` when given)
-   * or `rotate --due` continues (the secrets whose unfinished run is due), sorted; through a
-   * server, only those the token may rotate.
+   * or what is due now (a scheduled rotation, a request or a retry whose time has come), sorted;
+   * through a server, only those the token may rotate.
    */
   rotatable(which: { due: true } | { due?: false; prefix: string; type?: string }): Promise<string[]>;
   /** Runs, newest first. */

@@ -38,6 +38,20 @@ export interface LocalScope {
   around?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * After a value was stored, rolled back, deleted or restored by hand: the secret's next due time
+ * is computed again (a `secret put` restarts the clock; src/schedule/due-repo.ts). The change
+ * stands if this fails: the scheduler checks under the lease before it rotates anything.
+ */
+async function refreshDue(kt: Keyturn, path: string): Promise<void> {
+  try {
+    const { DueRepo } = await import('../schedule/due-repo.js');
+    await new DueRepo(kt.state, kt.clock).refresh(path);
+  } catch (e) {
+    kt.log.warn({ path, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'the next due time was not written again; the scheduler checks before it rotates');
+  }
+}
+
 async function requireInfo(store: SecretStore, path: string): Promise<SecretInfo> {
   const info = await store.describe(path);
   if (!info) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
@@ -86,6 +100,8 @@ export function localSecrets(scope: LocalScope): SecretsClient {
           details: { path, runId: active.id },
         });
       else ({ result: stored, cancelled } = await (await scope.engine()).supersedeWith(path, write));
+      // A value stored as current restarts the clock (a supersede did it under the lease already).
+      if (!active && (options.stages === undefined || options.stages.includes('current'))) await refreshDue(kt, path);
       kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelled?.id }, 'secret version stored');
       return { version: stored, cancelled };
     },
@@ -109,11 +125,20 @@ export function localSecrets(scope: LocalScope): SecretsClient {
       const previous = await store.get(path, { stage: 'previous' });
       if (!previous) throw new KeyturnError('KT_NO_PREVIOUS_VERSION', `${path} has no previous version`);
       await store.moveStage(path, 'current', previous.id, current.id);
+      await refreshDue(kt, path);
       kt.log.info({ path, from: current.id, to: previous.id }, 'secret rolled back');
       return { path, current: { id: previous.id, version: previous.number }, previous: { id: current.id, version: current.number } };
     },
-    remove: (path, options) => store.remove(path, { recoveryDays: options.recoveryDays ?? kt.settings.recoveryDays }),
-    restore: (path) => store.restore(path),
+    remove: async (path, options) => {
+      const info = await store.remove(path, { recoveryDays: options.recoveryDays ?? kt.settings.recoveryDays });
+      await refreshDue(kt, path);
+      return info;
+    },
+    restore: async (path) => {
+      const info = await store.restore(path);
+      await refreshDue(kt, path);
+      return info;
+    },
     purgeable: async (path) => {
       // A store that can tell says what a purge would refuse; the purge itself checks in any case.
       const info = (await store.assertPurgeable?.(path)) ?? (await store.describe(path));
@@ -123,6 +148,7 @@ export function localSecrets(scope: LocalScope): SecretsClient {
     purge: async (path) => {
       await store.purge(path);
       await (await import('../lifecycle/status.js')).forgetStatus(kt, path);
+      await refreshDue(kt, path);
     },
     events: async (path, options) => (await import('../lifecycle/events.js')).lifecycleEvents(kt, store, path, options),
     status: async (path) => (await import('../lifecycle/status.js')).secretStatus(kt, store, path, kt.clock.now()),
@@ -136,13 +162,28 @@ export function localRuns(scope: LocalScope): RunsClient {
   return {
     rotate: async (path, options) => {
       const engine = await scope.engine();
-      const run = await around(() => engine.rotate(path, { wait: options.wait, ...(scope.correlationId ? { correlationId: scope.correlationId } : {}) }));
+      const run = await around(() => engine.rotate(path, { wait: options.wait, ifDue: !!options.ifDue, ...(scope.correlationId ? { correlationId: scope.correlationId } : {}) }));
       return withConsumers(engine, run);
+    },
+    queue: async (path, priority) => {
+      const row = await (await scope.engine()).due.request(path, priority);
+      const { PRIORITY_NAMES } = await import('../schedule/due-repo.js');
+      return { path, priority: (PRIORITY_NAMES[row.priority] ?? 'scheduled') as 'emergency' | 'manual' | 'scheduled', dueAt: row.dueAt, requestedAt: row.requestedAt };
+    },
+    rotateDue: async (options, each) => {
+      const engine = await scope.engine();
+      const { Scheduler } = await import('../schedule/scheduler.js');
+      const { kt } = scope;
+      const scheduler = new Scheduler(
+        { state: kt.state, clock: kt.clock, log: kt.log, engine: async () => engine, stopped: () => engine.stopRequestedNow },
+        { ...kt.settings.scheduler, concurrency: options.concurrency },
+      );
+      await around(() => scheduler.runOnce(async (o) => each({ path: o.path, outcome: o.run ? await withConsumers(engine, o.run) : null, error: o.error })));
     },
     plan: async (path) => (await scope.engine()).plan(path),
     rotatable: async (which) => {
       const paths = which.due
-        ? (await (await scope.engine()).runs.due(scope.kt.clock.now())).map((r) => r.path)
+        ? await (await scope.engine()).due.duePaths(scope.kt.clock.now())
         : (await scope.kt.applied.policies())
             .filter((p) => pathHasPrefix(p.path, which.prefix) && (which.type === undefined || p.type === which.type) && (p.target !== undefined || p.type === 'app-secret'))
             .map((p) => p.path);

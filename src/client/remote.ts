@@ -18,7 +18,8 @@
  */
 import type { RemoteSettings } from '../config/settings.js';
 import type { SecretValue, Version } from '../core/types.js';
-import type { KeyturnClient, RollbackResult, RotationPlan, RunOutcome, RunsClient, SecretsClient } from './client.js';
+import type { DueRotation, KeyturnClient, QueuedRotation, RollbackResult, RotationPlan, RunOutcome, RunsClient, SecretsClient } from './client.js';
+import { isKeyturnError } from '../core/errors.js';
 import { connectServer, pathPart, query, type Json } from './http.js';
 import { remoteAudit } from './remote-audit.js';
 import { scheduleFromJson } from '../schedule/view-json.js';
@@ -83,7 +84,30 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
   };
 
   const runs: RunsClient = {
-    rotate: async (path, o) => outcome(await call('POST', `/v1/rotations/${pathPart(path)}`, { wait: o.wait })),
+    rotate: async (path, o) => outcome(await call('POST', `/v1/rotations/${pathPart(path)}`, { wait: o.wait, ...(o.ifDue ? { ifDue: true } : {}) })),
+    queue: async (path, priority) => {
+      const j = await call('POST', `/v1/rotations/${pathPart(path)}`, { queue: priority });
+      const ms = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : null);
+      return { path: j.path as string, priority: j.priority as QueuedRotation['priority'], dueAt: ms(j.dueAt), requestedAt: ms(j.requestedAt) };
+    },
+    rotateDue: async (o, each) => {
+      // The server lists what is due (only what the token may rotate); each is rotated only if still due when its lease is taken.
+      const paths = (await call('GET', `/v1/rotations${query({ due: 'true' })}`)).paths as string[];
+      let next = 0;
+      const one = async (path: string): Promise<DueRotation> => {
+        try {
+          return { path, outcome: await runs.rotate(path, { wait: false, ifDue: true }), error: null };
+        } catch (e) {
+          if (!isKeyturnError(e)) throw e;
+          return { path, outcome: null, error: { code: e.code, message: e.message } };
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(o.concurrency, paths.length) }, async () => {
+          while (next < paths.length) each(await one(paths[next++]!));
+        }),
+      );
+    },
     plan: async (path) => {
       const { dryRun: _dry, ...plan } = await call('POST', `/v1/rotations/${pathPart(path)}`, { dryRun: true });
       return plan as unknown as RotationPlan;

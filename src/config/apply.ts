@@ -13,7 +13,8 @@
  * dry run calls too), then, with a store that keeps its values in the state database, the values,
  * the config tables and the audit events are written in one transaction, so a failure midway
  * leaves nothing behind. A store outside the database cannot join that transaction: its values are
- * written first, after the same checks.
+ * written first, after the same checks. The scheduler's due times of the policies it changes are
+ * written in the same transaction (src/schedule/due-repo.ts).
  *
  * @example
  * ```ts
@@ -34,6 +35,7 @@ import { nextValue } from '../engine/next-value.js';
 import { checkConfigTemplates } from './check-templates.js';
 import { isRotatable, type KeyturnConfig, type SecretPolicyConfig } from './schema.js';
 import { isBuiltIn, resolveSchedule } from '../schedule/resolve.js';
+import { DueRepo } from '../schedule/due-repo.js';
 
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
@@ -202,6 +204,11 @@ export async function applyPlan(
           .execute();
       }
     }
+    // The scheduler's due times, in the same transaction: each policy created, changed or removed,
+    // and each secret given its first value (src/schedule/due-repo.ts).
+    const due = new DueRepo(state, clock);
+    const touched = new Set(plan.filter((e) => (e.kind === 'policy' || e.kind === 'value') && e.action !== 'unchanged').map((e) => e.name));
+    for (const path of touched) await due.refresh(path, trx);
     const applied = plan.filter((e) => e.kind !== 'value' && e.action !== 'unchanged');
     if (audit && applied.length > 0) await audit(trx, applied);
   };

@@ -133,10 +133,25 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'KEYTURN_TOKEN', meaning: 'the API token (kt_...) sent to KEYTURN_ADDR; never printed', unset: 'none', check: anyText },
   { name: 'KEYTURN_CACERT', meaning: "PEM file of the CA that signed KEYTURN_ADDR's certificate (a private CA)", unset: "the system's CAs", check: anyText },
   {
+    name: 'KEYTURN_LEASE_SECONDS',
+    meaning: "a rotation's lease on its secret, renewed every third of it while the run works; a run whose worker stops answering is taken over after it",
+    default: '120',
+    check: int(2, 3600),
+  },
+  { name: 'KEYTURN_SCHEDULER_INTERVAL_SECONDS', meaning: 'how often the scheduler (keyturn server, keyturn worker) looks for due secrets', default: '10', check: int(1, 3600) },
+  { name: 'KEYTURN_SCHEDULER_CONCURRENCY', meaning: 'rotations one scheduler runs at once (rotate --due: its --concurrency)', default: '4', check: int(1, 256) },
+  { name: 'KEYTURN_SCHEDULER_TARGET_CONCURRENCY', meaning: 'rotations one scheduler runs at once on one target', default: '2', check: int(1, 256) },
+  {
+    name: 'KEYTURN_SCHEDULER_CLAIM_SECONDS',
+    meaning: 'how long a due secret claimed by one instance is left to it before another may take it (an instance that died)',
+    default: '60',
+    check: int(1, 3600),
+  },
+  {
     name: 'KEYTURN_CRASH_AT',
-    meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there',
+    meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there (STEP:WHEN:stop: SIGSTOP, once)',
     unset: 'off',
-    check: matching(/^(prepare|create|set|test|finish|propagate):(before|after)$/, 'must be STEP:before or STEP:after'),
+    check: matching(/^(prepare|create|set|test|finish|propagate):(before|after)(:stop)?$/, 'must be STEP:before or STEP:after (optionally followed by :stop)'),
   },
 ];
 

@@ -29,6 +29,18 @@ export interface AuditSettings {
   readonly sinkBatch: number;
 }
 
+/** The scheduler's settings (keyturn server, keyturn worker, rotate --due; src/schedule/scheduler.ts). */
+export interface SchedulerSettings {
+  /** How often a pass looks for due secrets (one also starts as soon as a rotation ends while more are due). */
+  readonly intervalMs: number;
+  /** Rotations at once in this instance. */
+  readonly concurrency: number;
+  /** Rotations at once on one target in this instance. */
+  readonly targetConcurrency: number;
+  /** How long a claimed secret is left to the instance that claimed it. */
+  readonly claimMs: number;
+}
+
 /** Where the CLI's client goes instead of the local home (KEYTURN_ADDR). */
 export interface RemoteSettings {
   /** The server's origin: `https://host:port` (or `http://` to loopback). */
@@ -56,6 +68,9 @@ export interface Settings {
   /** Fault injection for the crash tests: the step boundary where a rotation kills itself. */
   readonly crashAt: string | undefined;
   readonly audit: AuditSettings;
+  /** A rotation's lease on its secret (KEYTURN_LEASE_SECONDS), in ms. */
+  readonly leaseMs: number;
+  readonly scheduler: SchedulerSettings;
   /** Set when KEYTURN_ADDR is: the secret, rotate and runs commands talk to that server. */
   readonly remote: RemoteSettings | undefined;
   /** Notifications (src/notify/): how often the server's delivery pass runs. */
@@ -93,6 +108,13 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     agentStaleAfterMs: e.KEYTURN_AGENT_STALE_AFTER,
     crashAt: e.KEYTURN_CRASH_AT,
     audit: auditSettings(e, home),
+    leaseMs: e.KEYTURN_LEASE_SECONDS * 1000,
+    scheduler: Object.freeze({
+      intervalMs: e.KEYTURN_SCHEDULER_INTERVAL_SECONDS * 1000,
+      concurrency: e.KEYTURN_SCHEDULER_CONCURRENCY,
+      targetConcurrency: e.KEYTURN_SCHEDULER_TARGET_CONCURRENCY,
+      claimMs: e.KEYTURN_SCHEDULER_CLAIM_SECONDS * 1000,
+    }),
     remote: remoteSettings(e),
     notify: Object.freeze({ intervalMs: e.KEYTURN_NOTIFY_INTERVAL_MS }),
   };
@@ -127,6 +149,11 @@ interface EnvValues {
   KEYTURN_CRASH_AT?: string;
   KEYTURN_NOTIFY_INTERVAL_MS: number;
   KEYTURN_AGENT_STALE_AFTER: number;
+  KEYTURN_LEASE_SECONDS: number;
+  KEYTURN_SCHEDULER_INTERVAL_SECONDS: number;
+  KEYTURN_SCHEDULER_CONCURRENCY: number;
+  KEYTURN_SCHEDULER_TARGET_CONCURRENCY: number;
+  KEYTURN_SCHEDULER_CLAIM_SECONDS: number;
   KEYTURN_ADDR?: string;
   KEYTURN_TOKEN?: string;
   KEYTURN_CACERT?: string;

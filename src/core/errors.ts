@@ -523,6 +523,11 @@ export const ERRORS = {
     "Not enough of the secret's subscribed agents reported its new version within waitForAgentsTimeout; the rotation itself stands.",
     '`keyturn runs show RUN_ID` lists the missing agents and their last report: check that each runs and reaches a server (its health endpoint, its log), or lower waitForAgents; a stopped agent stops counting once its last report is older than KEYTURN_AGENT_STALE_AFTER.',
   ),
+  KT_NOT_DUE: spec(
+    409,
+    'The secret is not due for rotation now (another worker has just rotated it, its value was changed, its window is closed, or its retry time has not come).',
+    'Nothing to do: the scheduler rotates it when it is due (`keyturn schedule show PATH` says when); `keyturn rotate PATH` rotates it now anyway.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

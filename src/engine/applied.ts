@@ -35,7 +35,7 @@ export interface SecretPolicy extends SecretPolicyConfig {
 }
 
 /** A stored policy's text, parsed: the policy's own config, and its effective schedule resolved at apply. */
-async function parsePolicy(path: string, config: string): Promise<SecretPolicy> {
+export async function parsePolicy(path: string, config: string): Promise<SecretPolicy> {
   const [{ secretPolicySchema, isRotatable }, { effectiveScheduleSchema }, { resolveSchedule }] = await Promise.all([schemas(), import('../schedule/schema.js'), import('../schedule/resolve.js')]);
   const { effectiveSchedule: stored, ...rest } = JSON.parse(config) as Record<string, unknown>;
   const policy = secretPolicySchema.parse(rest);

@@ -55,6 +55,7 @@ import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 import { assertRotationSafe } from './store-capabilities.js';
 import type { RunObserver, RunOutcome, RunStarted } from './observer.js';
+import { DueRepo } from '../schedule/due-repo.js';
 
 /** Called at every step boundary; tests use it to crash the process at an exact point. */
 export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
@@ -97,6 +98,12 @@ export interface RotateOptions {
   correlationId?: string;
   /** Keep retrying in this process (sleeping the backoff) until the run is done or failed. */
   wait?: boolean;
+  /**
+   * Only when the secret is due (the scheduler, `rotate --due`): decided under the secret's lease
+   * from the state database (src/schedule/due-repo.ts), so a secret another worker has just
+   * rotated is not rotated again. KT_NOT_DUE when it is not.
+   */
+  ifDue?: boolean;
 }
 
 /** Errors that no retry can fix: the run fails at once. */
@@ -182,6 +189,8 @@ function messageOf(e: unknown): string {
 export class Engine {
   readonly runs: RunsRepo;
   readonly leases: Leases;
+  /** The scheduler's index of due secrets: written again after every run (src/schedule/due-repo.ts). */
+  readonly due: DueRepo;
   private readonly leaseTtlMs: number;
   private readonly deliveries: DeliveriesRepo;
   private stopping = false;
@@ -192,6 +201,7 @@ export class Engine {
     this.runs = new RunsRepo(o.state, o.clock, this.leaseTtlMs);
     this.leases = new Leases(o.state, o.clock);
     this.deliveries = new DeliveriesRepo(o.state, o.clock);
+    this.due = new DueRepo(o.state, o.clock);
   }
 
   /**
@@ -206,6 +216,11 @@ export class Engine {
     return this.stopping || (this.o.stopped?.() ?? false);
   }
 
+  /** True once a stop was asked for (`requestStop`, or the owner's `stopped`): a scheduler claims nothing more. */
+  get stopRequestedNow(): boolean {
+    return this.stopRequested();
+  }
+
   /**
    * Rotates a secret now: resumes its unfinished run if it has one, else starts a new run. An
    * unfinished run that is superseded (its starting version is no longer current) is cancelled
@@ -217,6 +232,7 @@ export class Engine {
     const wait = !!options.wait;
     return this.withLease(path, async (lease) => {
       const active = await this.runs.active(path);
+      if (options.ifDue) await this.assertDue(path, active);
       if (active) {
         try {
           return await this.execute(active, lease, { resumed: true, wait, subject });
@@ -231,6 +247,25 @@ export class Engine {
       const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
       return this.execute(run, lease, { resumed: false, wait, subject });
     });
+  }
+
+  /**
+   * Under the secret's lease: whether the secret is due now, read from the state database as the
+   * lease holder sees it (a run another worker finished before it freed the lease counts). An
+   * unfinished run is due when its retry time has come, or when it is marked running (its worker
+   * is gone: this process holds the lease); otherwise the schedule, a request and a failed run's
+   * cool-down decide (src/schedule/due-repo.ts). KT_NOT_DUE when it is not due.
+   */
+  private async assertDue(path: string, active: Run | null): Promise<void> {
+    const now = this.o.clock.now();
+    if (active) {
+      if (active.status === 'running' || (active.nextAttemptAt ?? 0) <= now) return;
+      throw new KeyturnError('KT_NOT_DUE', `${path} is not due: its run ${active.id} retries at ${new Date(active.nextAttemptAt!).toISOString()}`, { details: { path } });
+    }
+    const d = await this.due.decide(path, this.o.state.db, now);
+    if (d?.decision === 'start') return;
+    const when = d?.row.dueAt === null || d === null ? 'never by its schedule' : `at ${new Date(d.row.dueAt).toISOString()} (${d.row.reason})`;
+    throw new KeyturnError('KT_NOT_DUE', `${path} is not due now: next ${when}`, { details: { path } });
   }
 
   /**
@@ -456,6 +491,7 @@ export class Engine {
       }
       lease.assertHeld();
       await this.o.onBoundary?.(step, 'before', run);
+      await this.confirmLease(lease);
       const startedAt = this.o.clock.now();
       let failedAt: Step = step;
       let passThrough = false;
@@ -577,9 +613,25 @@ export class Engine {
     try {
       return await fn(lease);
     } finally {
+      // What the run did (done, retrying, failed, cancelled, nothing) decides the secret's next due time.
+      await this.due.refresh(path).catch((e: unknown) => this.o.log.warn({ path, code: codeOf(e) }, 'the next due time was not written; the scheduler checks again later'));
       lease.stop();
       await this.leases.release(lease).catch(() => undefined);
     }
+  }
+
+  /**
+   * Before each step: a worker that was paused past its lease (SIGSTOP, a frozen VM, a long GC
+   * pause) learns it here, before the step's outside effect, not at its next write. When the lease
+   * was last renewed more than half its TTL ago (the background renewal keeps it well under that
+   * while the process runs), it is renewed now: KT_LEASE_LOST if another worker has taken it over.
+   * Normally this costs nothing (no query).
+   */
+  private async confirmLease(lease: HeldLease): Promise<void> {
+    lease.assertHeld();
+    if (this.o.clock.now() - lease.renewedAt < this.leaseTtlMs / 2) return;
+    await this.leases.renew(lease, this.leaseTtlMs);
+    lease.renewedAt = this.o.clock.now();
   }
 
   private scope(subject: Subject, lease: HeldLease): RunScope {

@@ -1,7 +1,7 @@
 /**
  * The metrics of one server over one Keyturn, in a registry of its own (never prom-client's
  * global one, so several servers in one process, and tests, do not collide): rotations (fed by
- * the engine's run observer), HTTP requests, anomalies, webhook notifications, the state gauges read at scrape time, and
+ * the engine's run observer), the scheduler's passes, HTTP requests, anomalies, webhook notifications, the state gauges read at scrape time, and
  * the process's metrics (shared by the servers of the process). Secret values never appear; secret
  * paths only as the `path` label of `keyturn_secret_age_seconds` and
  * `keyturn_agent_deliveries_missing` (./state-gauges.ts). The names and labels are listed in
@@ -21,6 +21,8 @@ import { httpMetrics, type HttpObserve } from './http.js';
 import { notificationMetrics, type NotificationCount } from './notifications.js';
 import { processRegistry } from './process.js';
 import { rotationMetrics } from './rotations.js';
+import { schedulerMetrics } from './scheduler.js';
+import type { SchedulerObserver } from '../schedule/scheduler.js';
 import { cachedSnapshot } from './state-snapshot.js';
 import { stateGauges } from './state-gauges.js';
 
@@ -40,6 +42,8 @@ export interface KeyturnMetrics {
   readonly anomalies: AnomalyMetrics;
   /** Counts one try of a webhook notification (the notifications job). */
   readonly notification: NotificationCount;
+  /** What the server's scheduler tells (its passes and claims). */
+  readonly scheduler: SchedulerObserver;
   /** Stops observing the engine's runs. */
   close(): void;
 }
@@ -53,6 +57,7 @@ export function createMetrics(kt: Keyturn, options: MetricsOptions = {}): Keytur
   const observeHttp = httpMetrics(own);
   const anomalies = anomalyMetrics(own);
   const notification = notificationMetrics(own);
+  const scheduler = schedulerMetrics(own);
   stateGauges(own, cachedSnapshot(kt, { cacheMs: options.cacheMs ?? DEFAULT_CACHE_MS }), { secretPaths: options.secretPaths ?? DEFAULT_SECRET_PATHS });
   const registry = Registry.merge([own, processRegistry()]);
   return {
@@ -61,6 +66,7 @@ export function createMetrics(kt: Keyturn, options: MetricsOptions = {}): Keytur
     observeHttp,
     anomalies,
     notification,
+    scheduler,
     close: stopObserving,
   };
 }

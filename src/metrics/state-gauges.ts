@@ -66,8 +66,12 @@ export function stateGauges(registry: Registry, snapshot: () => Promise<StateSna
   gauge('keyturn_secret_age_max_seconds', 'Age of the oldest current version of any secret, in seconds (0 with no secret)', (g, s) => g.set(s.ages[0]?.seconds ?? 0));
   gauge('keyturn_secret_age_paths_omitted', 'Secrets left out of keyturn_secret_age_seconds by its limit', (g, s) => g.set(Math.max(0, s.ages.length - options.secretPaths)));
   gauge('keyturn_secrets_failing', 'Secrets whose last rotation run failed (until a later run of them is made)', (g, s) => g.set(s.failing));
-  gauge('keyturn_secrets_due', 'Secrets with a rotation retry whose time has come (what keyturn rotate --due takes now)', (g, s) => g.set(s.due));
-  gauge('keyturn_secrets_overdue', 'Secrets whose rotation retry is more than a minute past its time with no worker on it', (g, s) => g.set(s.overdue));
+  gauge('keyturn_secrets_due', 'Secrets due for rotation now: a scheduled rotation, a request or a retry whose time has come (what a scheduler pass takes)', (g, s) => g.set(s.due));
+  gauge(
+    'keyturn_secrets_overdue',
+    "Secrets past their schedule's overdue time (maxAge, or expiryWarning past the due time), or with a retry more than a minute past its time and no worker on it",
+    (g, s) => g.set(s.overdue),
+  );
   gauge('keyturn_runs_stuck', 'Rotation runs marked running whose worker is gone (no live lease)', (g, s) => g.set(s.stuck));
   gauge('keyturn_audit_events', 'Events in the audit log', (g, s) => g.set(s.auditEvents));
   gauge('keyturn_audit_sink_lag_events', 'Audit events a configured sink has not received yet', (g, s) => s.sinks.forEach((k) => g.labels(k.sink).set(k.events)), ['sink']);

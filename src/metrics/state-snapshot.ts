@@ -1,9 +1,10 @@
 /**
  * What the state gauges show, read from the state database at scrape time in one go: each live
- * secret's age (since its current version was made), the runs that need attention (the same
- * reading as `keyturn health`, src/runtime/health.ts), how far each configured audit sink is
- * behind the log, and per secret how many of its subscribed agents do not hold its current
- * version (their delivery reports, src/deliveries/repo.ts). Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
+ * secret's age (since its current version was made), what is due and overdue (the scheduler's
+ * stored due times, src/schedule/due-repo.ts), the runs that need attention (the same reading as
+ * `keyturn health`, src/runtime/health.ts), how far each configured audit sink is behind the log,
+ * and per secret how many of its subscribed agents do not hold its current version (their
+ * delivery reports, src/deliveries/repo.ts). Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
  * scrapes costs one read. A read that fails is reported as such (`null`), never thrown.
  *
  * The secret ages come from the embedded store's tables (the only store today).
@@ -31,7 +32,11 @@ export interface SinkLag {
 export interface StateSnapshot {
   /** Every live secret with a current version: path and age in seconds, oldest first. */
   readonly ages: ReadonlyArray<{ readonly path: string; readonly seconds: number }>;
-  /** Distinct secrets whose last run failed / whose retry is due / past its time with no worker; runs running with no worker. */
+  /**
+   * Distinct secrets whose last run failed; secrets due now (a scheduled rotation or a retry whose
+   * time has come); secrets past their overdue time or with a retry long past its time and no
+   * worker; runs running with no worker.
+   */
   readonly failing: number;
   readonly due: number;
   readonly overdue: number;
@@ -75,11 +80,16 @@ export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settin
     if (a.versionId !== id) entry.missing += 1;
     agents.set(a.path, entry);
   }
+  // What is due and overdue comes from the scheduler's stored due times (src/schedule/due-repo.ts).
+  const { DueRepo } = await import('../schedule/due-repo.js');
+  const due = await new DueRepo(kt.state, kt.clock).counts(now);
+  // Overdue: past the schedule's overdue time, or a retry long past its time with no worker on it.
+  const overdue = new Set([...due.overduePaths, ...runs.overdue.map((r) => r.path)]).size;
   return {
     ages,
     failing: distinct(runs.failed),
-    due: distinct(runs.due),
-    overdue: distinct(runs.overdue),
+    due: due.due,
+    overdue,
     stuck: runs.stuck.length,
     sinks: await sinkLags(kt, size, now),
     auditEvents: size,

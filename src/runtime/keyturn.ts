@@ -72,12 +72,21 @@ export interface Keyturn {
   close(): Promise<void>;
 }
 
-/** The boundary hook that makes this process SIGKILL itself where KEYTURN_CRASH_AT says (crash tests). */
+/**
+ * The boundary hook that makes this process SIGKILL itself where KEYTURN_CRASH_AT says (crash
+ * tests), or, with `STEP:WHEN:stop`, SIGSTOP itself there once (the fencing test resumes it later).
+ */
 function crashHook(crashAt: string | undefined): BoundaryHook | undefined {
   if (!crashAt) return undefined;
-  const [step, when] = crashAt.split(':');
+  const [step, when, how] = crashAt.split(':');
+  let stopped = false;
   return (s, w) => {
-    if (s === step && w === when) process.kill(process.pid, 'SIGKILL');
+    if (s !== step || w !== when) return;
+    if (how !== 'stop') process.kill(process.pid, 'SIGKILL');
+    else if (!stopped) {
+      stopped = true;
+      process.kill(process.pid, 'SIGSTOP');
+    }
   };
 }
 
@@ -156,6 +165,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
             audit: engineAuditPort(audit, ctx),
             observer,
             agentStaleAfterMs: settings.agentStaleAfterMs,
+            leaseTtlMs: settings.leaseMs,
             ...(onBoundary ? { onBoundary } : {}),
             ...(stopped ? { stopped } : {}),
           }),

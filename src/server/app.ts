@@ -7,7 +7,8 @@
  * timed by route pattern for `/metrics` (src/metrics/), unless metrics are off.
  * the registry's status (./errors.ts). Nothing logs a request body or a value. While it runs, a
  * timer closes ended break-glass windows and rotates their secrets (src/access/breakglass/sweep.ts),
- * and another queues and sends webhook notifications (src/notify/pass.ts).
+ * another queues and sends webhook notifications (src/notify/pass.ts), and, with `scheduler`, the
+ * scheduler rotates what is due (src/schedule/scheduler.ts).
  *
  * @example
  * ```ts
@@ -40,6 +41,7 @@ import { AuthThrottle, type ThrottleOptions } from './throttle.js';
 import { localRuns, localSecrets } from '../client/local.js';
 import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
+import type { SchedulerOptions } from '../schedule/scheduler.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -64,6 +66,12 @@ export interface ServerOptions {
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
   metrics?: MetricsOptions & { access?: MetricsAccess };
+  /**
+   * Run the scheduler in this server (src/schedule/scheduler.ts): due secrets rotated with these
+   * limits, stopped with the server (runs under way stop at their next step boundary). Absent: no
+   * scheduler (`keyturn server` passes the settings unless --no-scheduler).
+   */
+  scheduler?: SchedulerOptions;
 }
 
 const SERVER_CONTEXT = Object.freeze({ actor: 'system:server', source: 'api', correlationId: null });
@@ -202,6 +210,23 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());
+  if (options.scheduler) {
+    const { Scheduler, SCHEDULER_CONTEXT } = await import('../schedule/scheduler.js');
+    let engine: Promise<Engine> | undefined;
+    const scheduler: InstanceType<typeof Scheduler> = new Scheduler(
+      {
+        state: kt.state,
+        clock: kt.clock,
+        log: kt.log,
+        // Closing (SIGTERM): its runs stop at their next step boundary, as the requests' do.
+        engine: () => (engine ??= kt.engineFor(SCHEDULER_CONTEXT, { stopped: () => closing || scheduler.stopping })),
+        ...(metrics ? { observer: metrics.scheduler } : {}),
+      },
+      options.scheduler,
+    );
+    scheduler.start();
+    app.addHook('onClose', async () => scheduler.stop());
+  }
   await app.ready();
   return app;
 }

@@ -28,6 +28,13 @@ export interface StateDb {
   readonly sqlite?: Pick<SqliteDatabase, 'prepare'> & { readBatched?(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined };
   /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;
+  /**
+   * PostgreSQL only: runs one statement, prepared once per session under `name`, on a second,
+   * small pool whose sessions commit without waiting for the WAL flush (`synchronous_commit =
+   * off`): for writes that are hints a database crash may lose without harm (the scheduler's
+   * claims, src/schedule/due-repo.ts). The pool opens on first use and closes with the state.
+   */
+  readonly asyncCommit?: <R>(name: string, text: string, values: unknown[]) => Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -89,16 +96,16 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     throw new KeyturnError('KT_CONFIG_INVALID', `PostgreSQL schema name "${schema}" must match [a-z_][a-z0-9_]*`);
   }
   const pg = await loadPg();
-  const pool = new pg.Pool({
+  const config = {
     connectionString: url,
-    max: 10,
     // A schema of its own in a shared database (tests): no parallel query workers, which were seen
     // failing to find the schema's tables (42P01 'parallel worker') while other schemas were dropped.
     ...(schema ? { options: `-c search_path=${schema} -c max_parallel_workers_per_gather=0` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
     },
-  });
+  };
+  const pool = new pg.Pool({ ...config, max: 10 });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Schema>({
@@ -116,7 +123,35 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
       },
     }),
   });
-  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  let relaxed: InstanceType<typeof pg.Pool> | undefined;
+  /** The sessions of `relaxed` already set to commit asynchronously. */
+  const set = new WeakSet<object>();
+  const asyncCommit = async <R>(name: string, text: string, values: unknown[]): Promise<R[]> => {
+    if (!relaxed) {
+      relaxed = new pg.Pool({ ...config, max: 2 });
+      relaxed.on('error', () => undefined);
+    }
+    const client = await relaxed.connect();
+    try {
+      if (!set.has(client)) {
+        await client.query('SET synchronous_commit = off');
+        set.add(client);
+      }
+      return (await client.query({ name, text, values })).rows as R[];
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    db,
+    dialect: 'postgres',
+    location: redactUrl(url),
+    asyncCommit,
+    close: async () => {
+      await relaxed?.end();
+      await db.destroy();
+    },
+  };
 }
 
 /** Kysely's record of the migrations applied (its default table name). */

@@ -340,6 +340,31 @@ export interface AgentDeliveriesTable {
   changed_at: number;
 }
 
+/**
+ * The scheduler's index: one row per secret with an applied policy, its next due time and what a
+ * pass needs to order and limit it (src/schedule/due-repo.ts).
+ */
+export interface ScheduleDueTable {
+  path: string;
+  /** The policy's target (the per-target concurrency limit counts by it); NULL without one. */
+  target: string | null;
+  /** 0 emergency, 1 manual request, 2 scheduled (or a retry): a pass takes the lowest first, then the most overdue. */
+  priority: number;
+  /** When a pass should take it; NULL: never (a manual schedule, a deleted secret). */
+  due_at: number | null;
+  /** Why it is due then: a cadence (every, rate, cron), window, missed-window, manual, retry, running, failed, requested, error, deleted, no-value. */
+  reason: string;
+  warning_at: number | null;
+  overdue_at: number | null;
+  /** A rotation asked for (emergency or manual) and not done yet: since when. */
+  requested_at: number | null;
+  /** The scheduler instance that claimed it, when, and until when no other instance may take it. */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  claimed_until: number | null;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -369,4 +394,5 @@ export interface Schema {
   notify_marks: NotifyMarksTable;
   secret_status: SecretStatusTable;
   agent_deliveries: AgentDeliveriesTable;
+  schedule_due: ScheduleDueTable;
 }

@@ -1,12 +1,13 @@
 /**
  * `keyturn rotate PATH` and `keyturn rotate --all`: rotate one secret, or every managed secret
  * (filtered by prefix and type) with bounded concurrency, a progress bar on a terminal and
- * NDJSON with --json.
+ * NDJSON with --json. `keyturn rotate --due`: one scheduler pass (what is due now, for cron and
+ * CI). `keyturn rotate PATH --queue [--emergency]`: ask the scheduler to rotate it first.
  */
 import type { Command } from 'commander';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import { normalizePrefix } from '../../core/paths.js';
-import type { RunsClient } from '../../client/client.js';
+import type { DueRotation, RunsClient } from '../../client/client.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
@@ -23,6 +24,8 @@ interface RotateOptions extends CommonOptions {
   yes?: boolean;
   dryRun?: boolean;
   wait?: boolean;
+  queue?: boolean;
+  emergency?: boolean;
 }
 
 interface Outcome {
@@ -55,9 +58,29 @@ function listed(paths: readonly string[], max = 5): string {
   return paths.length <= max ? paths.join(', ') : `${paths.slice(0, max).join(', ')} and ${paths.length - max} more`;
 }
 
-/** Done, or (for --due) skipped because another worker holds the run right now. */
+/** Codes --due counts as skipped: another worker holds the secret, or it is not due any more (another worker rotated it). */
+const SKIPPED = new Set(['KT_RUN_LOCKED', 'KT_NOT_DUE']);
+
+/** Done, or (for --due) skipped: another worker holds the run right now, or has just rotated it. */
 function succeeded(o: Outcome): boolean {
-  return o.status === 'done' || o.error?.code === 'KT_RUN_LOCKED';
+  return o.status === 'done' || SKIPPED.has(o.error?.code ?? '');
+}
+
+/** What `rotate --due` prints of one secret it took. */
+function dueOutcome(r: DueRotation): Outcome {
+  if (r.outcome) {
+    const { run, consumers } = r.outcome;
+    return {
+      path: r.path,
+      status: run.status,
+      runId: run.id,
+      error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null,
+      line: runLine(run, consumers),
+      json: runJson(run, consumers),
+    };
+  }
+  const error = r.error ?? { code: 'KT_INTERNAL', message: 'unexpected error' };
+  return { path: r.path, status: 'error', runId: null, error, line: `${r.path}: ${error.code}: ${error.message}`, json: null };
 }
 
 /** What `rotate --all --dry-run` says of one secret: would rotate, or why it would fail before changing anything. */
@@ -95,7 +118,9 @@ export function registerRotate(program: Command, app: CliApp): void {
   common(program.command('rotate').argument('[path]', 'the secret to rotate'))
     .description('Rotate a secret now (or resume its unfinished run); --all rotates every managed secret')
     .option('--all', 'rotate every secret with an applied policy (asks first on a terminal; --yes otherwise)')
-    .option('--due', 'continue every unfinished run whose retry time has come (for cron and CI)')
+    .option('--due', 'one scheduler pass: rotate what is due now (schedules, queued requests, retries whose time has come), for cron and CI')
+    .option('--queue', 'with PATH: do not rotate here; ask the scheduler (keyturn server, worker, rotate --due) to rotate it ahead of scheduled ones')
+    .option('--emergency', 'with PATH: like --queue, ahead of every other request (implies --queue)')
     .option('--prefix <prefix>', 'with --all: only secrets at or below this path')
     .option('--type <type>', 'with --all: only secrets of this type (database-credential, app-secret)')
     .option('--concurrency <n>', 'with --all: rotations at once, 1 to 64', intOption('--concurrency', { min: 1, max: 64 }), 4)
@@ -108,6 +133,11 @@ export function registerRotate(program: Command, app: CliApp): void {
 Without --wait, a failed attempt schedules a retry (exponential backoff with full jitter) and exits 1;
 resume it with \`keyturn runs resume ID\`. The secret keeps working on its current value throughout.
 
+--due takes what is due when it starts, at most --concurrency at once (and
+KEYTURN_SCHEDULER_TARGET_CONCURRENCY per target), each only if still due once its lease is taken,
+so several instances (a server's scheduler, another cron job) never rotate a secret twice; a
+secret another worker holds or has just rotated is skipped. See docs/schedule.md.
+
 --all lists the matching secrets and, on a terminal, asks before rotating them; not on a terminal
 (scripts, CI) it needs --yes. --all --dry-run lists them and asks nothing.
 
@@ -116,12 +146,39 @@ Examples:
   keyturn rotate prod/db/app --dry-run
   keyturn rotate --all --prefix prod --dry-run
   keyturn rotate --all --prefix prod --concurrency 8 --yes --json
-  keyturn rotate --due                # from cron: retries that are due; runs another worker holds are skipped`,
+  keyturn rotate prod/db/app --queue --emergency
+  keyturn rotate --due                # from cron or CI: one scheduler pass`,
     )
     .action(async (path: string | undefined, opts: RotateOptions) => {
       if ([!!path, !!opts.all, !!opts.due].filter(Boolean).length !== 1) throw new KeyturnError('KT_USAGE', 'give exactly one of: the PATH of a secret, --all, --due');
       if (!opts.all && (opts.prefix !== undefined || opts.type !== undefined)) throw new KeyturnError('KT_USAGE', '--prefix and --type go with --all');
-      if (opts.due && opts.dryRun) throw new KeyturnError('KT_USAGE', '--due continues runs already started; list them with `keyturn runs` instead of --dry-run');
+      if (opts.due && opts.dryRun) throw new KeyturnError('KT_USAGE', '--due rotates what is due now; `keyturn schedule show PATH` says when a secret is due, without --dry-run');
+      const queue = opts.emergency ? 'emergency' : opts.queue ? 'manual' : null;
+      if (queue && (!path || opts.dryRun || opts.wait)) throw new KeyturnError('KT_USAGE', '--queue and --emergency go with a PATH, without --dry-run and --wait');
+
+      if (path && queue) {
+        const q = await app.withClient(opts, (client) => client.runs.queue(path, queue));
+        emit(
+          app.io,
+          !!opts.json,
+          { queued: true, path: q.path, priority: q.priority, dueAt: q.dueAt === null ? null : new Date(q.dueAt).toISOString() },
+          () => `${q.path}: queued for the scheduler (${q.priority})`,
+        );
+        return;
+      }
+
+      if (opts.due) {
+        const out: Outcome[] = [];
+        await app.withClient(opts, (client) =>
+          client.runs.rotateDue({ concurrency: opts.concurrency }, (r) => {
+            const o = dueOutcome(r);
+            out.push(o);
+            if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error })}\n`);
+          }),
+        );
+        report(app.io, !!opts.json, out, false, 'Nothing is due');
+        return;
+      }
 
       if (path) {
         if (opts.dryRun) {
@@ -156,7 +213,7 @@ Examples:
       // Locally or through a server (only the secrets the token may rotate, then).
       const results = await app.withClient(opts, async (client) => {
         const runs = client.runs;
-        const paths = await runs.rotatable(opts.due ? { due: true } : { prefix, ...(opts.type === undefined ? {} : { type: opts.type }) });
+        const paths = await runs.rotatable({ prefix, ...(opts.type === undefined ? {} : { type: opts.type }) });
         if (opts.dryRun) {
           // Each secret is planned as `rotate PATH --dry-run` would: templates checked, the current credential tried.
           const planned: Outcome[] = [];
@@ -180,23 +237,28 @@ Examples:
         });
         return out;
       });
-      const failed = results.filter((r) => !succeeded(r));
-      const skipped = results.filter((r) => r.error?.code === 'KT_RUN_LOCKED').length;
-      const summary = { total: results.length, done: results.length - failed.length - skipped, skipped, failed: failed.length, dryRun: !!opts.dryRun };
-      if (opts.json) app.io.stdout.write(`${JSON.stringify({ summary })}\n`);
-      else {
-        for (const r of opts.dryRun ? results : failed) app.io.stdout.write(`${r.line}\n`);
-        app.io.stdout.write(
-          summary.total === 0
-            ? `${opts.due ? 'No runs are due' : `No managed ${which(2)} to rotate`}${opts.dryRun ? ' (dry run: nothing changed)' : ''}\n`
-            : opts.dryRun
-              ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
-              : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} held by another worker` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
-        );
-      }
-      if (!opts.dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
+      report(app.io, !!opts.json, results, !!opts.dryRun, `No managed ${which(2)} to rotate`);
       const doomed = results.filter((r) => r.error !== null);
       if (opts.dryRun && doomed.length > 0)
         throw new KeyturnError(doomed[0]!.error!.code as never, `${doomed.length} of ${results.length} rotations would fail before changing anything: ${listed(doomed.map((r) => r.path))}`);
     });
+}
+
+/** The summary of --all and --due (JSON or words), the failures named; KT_ROTATION_FAILED when any did not finish. */
+function report(io: CliIo, json: boolean, results: readonly Outcome[], dryRun: boolean, none: string): void {
+  const failed = results.filter((r) => !succeeded(r));
+  const skipped = results.filter((r) => SKIPPED.has(r.error?.code ?? '')).length;
+  const summary = { total: results.length, done: results.length - failed.length - skipped, skipped, failed: failed.length, dryRun };
+  if (json) io.stdout.write(`${JSON.stringify({ summary })}\n`);
+  else {
+    for (const r of dryRun ? results : failed) io.stdout.write(`${r.line}\n`);
+    io.stdout.write(
+      summary.total === 0
+        ? `${none}${dryRun ? ' (dry run: nothing changed)' : ''}\n`
+        : dryRun
+          ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
+          : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} skipped (another worker holds or has just rotated them)` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
+    );
+  }
+  if (!dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);
 }

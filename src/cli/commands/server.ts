@@ -1,4 +1,8 @@
-/** `keyturn server [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--init-token]`: the HTTP API (tokens and path policies decide; see docs/server.md). */
+/**
+ * `keyturn server [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--init-token] [--no-scheduler]`:
+ * the HTTP API (tokens and path policies decide; see docs/server.md), and the scheduler that
+ * rotates due secrets (docs/schedule.md) unless --no-scheduler.
+ */
 import { Option, type Command } from 'commander';
 import { KeyturnError } from '../../core/errors.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
@@ -20,6 +24,8 @@ interface ServerOptions extends CommonOptions {
   initToken?: boolean;
   metrics: MetricsAccess;
   metricsSecretPaths: number;
+  /** False with --no-scheduler. */
+  scheduler: boolean;
 }
 
 /** `HOST:PORT` (IPv6 in brackets: `[::1]:8787`); PORT 0 picks a free one. */
@@ -45,6 +51,7 @@ export function registerServer(program: Command, app: CliApp): void {
       intOption('--metrics-secret-paths', { min: 0, max: 100_000 }),
       1000,
     )
+    .option('--no-scheduler', 'do not rotate due secrets in this server (another server, keyturn worker or cron with keyturn rotate --due does)')
     .addHelpText(
       'after',
       `
@@ -52,14 +59,18 @@ Requests carry a token: "Authorization: Bearer kt_..." (keyturn token create --p
 --init-token on the first start). GET /openapi.json describes every route (docs/server.md has
 them); GET /healthz and GET /readyz need no token; GET /metrics as --metrics says. Errors are
 JSON with a KT_ code. Every 30 s it closes ended break-glass windows and rotates their secrets.
+Its scheduler rotates due secrets (keyturn.yaml schedule:), with the KEYTURN_SCHEDULER_* limits;
+servers and workers on one PostgreSQL share the work, each secret rotated once (docs/schedule.md).
 The CLI is a client of a server with KEYTURN_ADDR and KEYTURN_TOKEN (see keyturn --help).
-SIGTERM or SIGINT: stops taking requests, lets those under way finish, then exits 0.
+SIGTERM or SIGINT: stops taking requests, lets those under way finish (rotations stop at their
+next step boundary, left retrying for the next pass), then exits 0.
 SIGHUP: reads --tls-cert and --tls-key again (new connections get the new certificate).
 
 Examples:
   keyturn server --init-token
   keyturn server --listen 0.0.0.0:8443 --tls-cert /etc/keyturn/tls.crt --tls-key /etc/keyturn/tls.key
   keyturn server --metrics token --metrics-secret-paths 0
+  keyturn server --no-scheduler
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/v1/secrets/prod/db/app?field=password`,
     )
     .action(async (opts: ServerOptions) => {
@@ -72,7 +83,11 @@ Examples:
       const kt = await openKeyturn(settings);
       try {
         if (opts.initToken) await initToken(app, opts, kt);
-        const server = await buildServer(kt, { ...(tls ? { https: tls } : {}), metrics: { access: opts.metrics, secretPaths: opts.metricsSecretPaths } });
+        const server = await buildServer(kt, {
+          ...(tls ? { https: tls } : {}),
+          metrics: { access: opts.metrics, secretPaths: opts.metricsSecretPaths },
+          ...(opts.scheduler ? { scheduler: settings.scheduler } : {}),
+        });
         const reload = () => {
           try {
             const fresh = loadTls(tlsFiles!);

@@ -2,7 +2,8 @@
  * Rotations over HTTP, as `keyturn rotate` and `keyturn runs` do them:
  *
  *   GET  /v1/rotations?prefix=&type=|due=true   rotate on each   what `rotate --all` / `--due` covers
- *   POST /v1/rotations/PATH        rotate            rotate now (or continue the unfinished run); `dryRun` plans only
+ *   POST /v1/rotations/PATH        rotate            rotate now (or continue the unfinished run); `dryRun` plans only;
+ *                                                    `ifDue` only if due; `queue` asks the scheduler instead
  *   GET  /v1/runs?path=P&limit=N   read or rotate    runs, newest first: only those on paths the token may read or rotate
  *   GET  /v1/runs/ID               read or rotate    a run with its steps, consumers and agents (have / missing its version)
  *   POST /v1/runs/ID/resume        rotate            continue a run now
@@ -35,8 +36,14 @@ const rotateBody = z
   .object({
     wait: z.boolean().optional().describe('Keep retrying with backoff until the run is done or failed'),
     dryRun: z.boolean().optional().describe('Only say what would happen and check that the current credential logs in; change nothing'),
+    ifDue: z.boolean().optional().describe('Only if the secret is due now, decided under its lease (KT_NOT_DUE, 409, otherwise): what `rotate --due` sends'),
+    queue: z
+      .enum(['manual', 'emergency'])
+      .optional()
+      .describe('Do not rotate here: ask the scheduler to rotate it ahead of scheduled rotations (emergency first); answers { queued, path, priority, dueAt, requestedAt }'),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.queue === undefined || (b.wait === undefined && b.dryRun === undefined && b.ifDue === undefined), { message: 'queue goes without wait, dryRun and ifDue' });
 
 const waitBody = z.object({ wait: z.boolean().optional().describe('Keep retrying with backoff until the run is done or failed') }).strict();
 
@@ -55,7 +62,7 @@ const RUN_ID = z.object({ id: z.string() });
 
 const rotatableQuery = z
   .object({
-    due: z.enum(['true']).optional().describe('The secrets whose unfinished run is due (what `rotate --due` continues)'),
+    due: z.enum(['true']).optional().describe('The secrets due now: a scheduled rotation, a request or a retry whose time has come (what `rotate --due` rotates)'),
     prefix: z.string().max(1024).optional().describe('Only secrets at or below this path'),
     type: z.enum(['database-credential', 'app-secret']).optional().describe('Only secrets of this type'),
   })
@@ -73,7 +80,7 @@ export function rotationRoutes(): AnyRoute[] {
       method: 'GET',
       url: '/v1/rotations',
       tag: 'rotations',
-      summary: 'What `rotate --all` would rotate (managed secrets by prefix and type) or `rotate --due` continue (due runs): only paths the token may rotate',
+      summary: 'What `rotate --all` would rotate (managed secrets by prefix and type) or `rotate --due` rotate (what is due now): only paths the token may rotate',
       query: rotatableQuery,
       response: z.object({ paths: z.array(z.string()) }),
       handler: async ({ request, deps, query: q, who }) => {
@@ -92,7 +99,12 @@ export function rotationRoutes(): AnyRoute[] {
         allow(who, path, 'rotate');
         const runs = deps.clientOf(request, who).runs;
         if (body?.dryRun) return { dryRun: true, ...(await runs.plan(path)) };
-        const { run: r, consumers } = await runs.rotate(path, { wait: !!body?.wait });
+        if (body?.queue) {
+          const q = await runs.queue(path, body.queue);
+          const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+          return { queued: true, path: q.path, priority: q.priority, dueAt: iso(q.dueAt), requestedAt: iso(q.requestedAt) };
+        }
+        const { run: r, consumers } = await runs.rotate(path, { wait: !!body?.wait, ifDue: !!body?.ifDue });
         return runJson(r, consumers);
       },
     }),

@@ -17,6 +17,7 @@ import * as m0010 from './0010_oidc.js';
 import * as m0011 from './0011_notifications.js';
 import * as m0012 from './0012_secret_status.js';
 import * as m0013 from './0013_agent_deliveries.js';
+import * as m0014 from './0014_schedule_due.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -32,4 +33,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0011_notifications': m0011,
   '0012_secret_status': m0012,
   '0013_agent_deliveries': m0013,
+  '0014_schedule_due': m0014,
 });
