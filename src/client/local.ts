@@ -20,6 +20,7 @@ import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
 import type { KeyturnClient, RunOutcome, RunsClient, SecretsClient } from './client.js';
 import { localAudit } from './local-audit.js';
+import { assertReadable, forgetStatus, markStatus, secretStatus } from '../lifecycle/status.js';
 
 /** What the operations work with: the home, the store and engine to act through (a request's, on the server). */
 export interface LocalScope {
@@ -76,7 +77,7 @@ export function localSecrets(scope: LocalScope): SecretsClient {
   const { kt, store } = scope;
   return {
     get: async (path, select, options = {}) => {
-      if (!options.allowInactive) await (await import('../lifecycle/status.js')).assertReadable(kt, store, path, scope.auditContext);
+      if (!options.allowInactive) await assertReadable(kt, store, path, scope.auditContext);
       const v = await store.get(path, select);
       if (v) return v;
       if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
@@ -147,12 +148,12 @@ export function localSecrets(scope: LocalScope): SecretsClient {
     },
     purge: async (path) => {
       await store.purge(path);
-      await (await import('../lifecycle/status.js')).forgetStatus(kt, path);
+      await forgetStatus(kt, path);
       await refreshDue(kt, path);
     },
     events: async (path, options) => (await import('../lifecycle/events.js')).lifecycleEvents(kt, store, path, options),
-    status: async (path) => (await import('../lifecycle/status.js')).secretStatus(kt, store, path, kt.clock.now()),
-    setStatus: async (path, status) => (await import('../lifecycle/status.js')).markStatus(kt, store, path, status, scope.auditContext),
+    status: async (path) => secretStatus(kt, store, path, kt.clock.now()),
+    setStatus: async (path, status) => markStatus(kt, store, path, status, scope.auditContext),
   };
 }
 

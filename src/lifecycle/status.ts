@@ -24,6 +24,7 @@ import type { AuditContext } from '../audit/context.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { parseDuration } from '../core/duration.js';
+import { sql } from 'kysely';
 import { prepared } from '../state/prepared.js';
 import { transact } from '../state/tx.js';
 import type { SecretStore } from '../stores/store.js';
@@ -50,26 +51,12 @@ const readable = prepared((db, p) =>
     .selectFrom('secrets as s')
     .leftJoin('secret_status as st', 'st.path', 's.path')
     .leftJoin('secret_policies as sp', 'sp.path', 's.path')
-    .select(['s.created_at', 's.deleted_at', 'st.status', 'st.changed_at', 'sp.config'])
+    .select(['s.created_at', 's.deleted_at', 'st.status', 'st.changed_at'])
+    // Whether the stored policy (compact JSON written by apply) may give the secret a maxAge: a
+    // match only means the full status is computed, so a false match costs time, never a wrong answer.
+    .select(sql<boolean | number | null>`(sp.config like ${'%"maxAge":"%'})`.as('may_expire'))
     .where('s.path', '=', p('path')),
 );
-
-/** Whether a stored policy's effective schedule has a maxAge, by path, while its text is the same (no schema parsed on a read). */
-const MAX_AGE_SEEN = new Map<string, { config: string; has: boolean }>();
-function hasMaxAge(path: string, config: string): boolean {
-  const hit = MAX_AGE_SEEN.get(path);
-  if (hit?.config === config) return hit.has;
-  let has: boolean;
-  try {
-    has = typeof (JSON.parse(config) as { effectiveSchedule?: { maxAge?: unknown } }).effectiveSchedule?.maxAge === 'string';
-  } catch {
-    // Not JSON: apply wrote it, so it is; were it not, the full status (below) says why.
-    has = true;
-  }
-  if (MAX_AGE_SEEN.size >= 10_000) MAX_AGE_SEEN.clear();
-  MAX_AGE_SEEN.set(path, { config, has });
-  return has;
-}
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -110,7 +97,7 @@ export async function assertReadable(kt: Keyturn, store: SecretStore, path: stri
   const row = await readable.first(kt.state, kt.state.db, { path });
   if (row === undefined || row.deleted_at !== null) return;
   const marked = row.status !== null && Number(row.changed_at) >= Number(row.created_at);
-  if (!marked && (row.config === null || !hasMaxAge(path, row.config))) return;
+  if (!marked && !row.may_expire) return;
   const s = await secretStatus(kt, store, path, kt.clock.now());
   if (s.status === 'active') return;
   await kt.audit.append({ ...(ctx ?? {}), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_SECRET_INACTIVE' });
