@@ -13,6 +13,9 @@
  * created again) does not count. Reads refused for a status other than active are recorded as a
  * `secret.read` event with outcome `denied` and KT_SECRET_INACTIVE. The rotation engine reads
  * through its own store view and is never refused: a secret of any status can be rotated.
+ * A process that found a path active with no maxAge does not check it again for 1 s
+ * (READABLE_CACHE_MS): a mark it makes itself counts at once, a mark made by another process
+ * (a local CLI beside a running server) within that second.
  *
  * @example
  * ```ts
@@ -58,6 +61,16 @@ const readable = prepared((db, p) =>
     .where('s.path', '=', p('path')),
 );
 
+/** How long a path found active (no mark, no maxAge) is not checked again by this process. */
+export const READABLE_CACHE_MS = 1000;
+/** Per state database (so per home): path -> until when (performance.now()) it counts as readable. */
+const READABLE = new WeakMap<object, Map<string, number>>();
+function readableSeen(kt: Keyturn): Map<string, number> {
+  let m = READABLE.get(kt.state);
+  if (m === undefined) READABLE.set(kt.state, (m = new Map()));
+  return m;
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** When the current value of `path` expires (epoch ms), from its applied schedule's maxAge; null without one. */
@@ -92,12 +105,22 @@ export async function secretStatus(kt: Keyturn, store: SecretStore, path: string
  * unless `path` is active. A missing or deleted secret passes: the read itself says so.
  */
 export async function assertReadable(kt: Keyturn, store: SecretStore, path: string, ctx: AuditContext | undefined): Promise<void> {
-  // The hot path of every API read: one prepared query (the secret, its mark, its policy text).
-  // Only a valid mark or a policy with maxAge needs the full status.
+  // The hot path of every API read: a path found active with no maxAge is not asked again for
+  // READABLE_CACHE_MS (a mark made by this process clears it at once; by another, it counts
+  // within that time, as a revoked token does: ../access/access-repo.ts).
+  const seen = readableSeen(kt);
+  const until = seen.get(path);
+  if (until !== undefined && performance.now() < until) return;
+  // One prepared query (the secret, its mark, whether its policy may set a maxAge). Only a valid
+  // mark or a possible maxAge needs the full status.
   const row = await readable.first(kt.state, kt.state.db, { path });
   if (row === undefined || row.deleted_at !== null) return;
   const marked = row.status !== null && Number(row.changed_at) >= Number(row.created_at);
-  if (!marked && !row.may_expire) return;
+  if (!marked && !row.may_expire) {
+    if (seen.size >= 10_000) seen.clear();
+    seen.set(path, performance.now() + READABLE_CACHE_MS);
+    return;
+  }
   const s = await secretStatus(kt, store, path, kt.clock.now());
   if (s.status === 'active') return;
   await kt.audit.append({ ...(ctx ?? {}), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_SECRET_INACTIVE' });
@@ -116,6 +139,7 @@ export async function assertReadable(kt: Keyturn, store: SecretStore, path: stri
  * exist and not be deleted. Setting the status it already has changes nothing and records nothing.
  */
 export async function markStatus(kt: Keyturn, store: SecretStore, path: string, status: MarkedStatus, ctx: AuditContext | undefined): Promise<StatusView> {
+  readableSeen(kt).delete(path);
   const info = await store.describe(path);
   if (!info) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
   if (info.deletedAt !== null) throw new KeyturnError('KT_SECRET_DELETED', `${path} is deleted; restore it first`, { details: { path } });
@@ -135,5 +159,6 @@ export async function markStatus(kt: Keyturn, store: SecretStore, path: string, 
 
 /** Forgets the mark of a purged secret. */
 export async function forgetStatus(kt: Keyturn, path: string): Promise<void> {
+  readableSeen(kt).delete(path);
   await kt.state.db.deleteFrom('secret_status').where('path', '=', path).execute();
 }
