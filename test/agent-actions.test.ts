@@ -8,7 +8,7 @@
  * agent following the second of two servers on one PostgreSQL sees a rotation run by the first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -154,18 +154,29 @@ setInterval(() => {}, 1000);`;
     expect(read(join(h.dir, 'out/db.env'))).toBe('P=pw-3');
   });
 
-  it.runIf(process.getuid?.() === 0)('gives the file its owner and group (by name or id), and a wrong owner on disk counts as a change (runs as root, as CI does)', async () => {
+  it('gives the file its owner and group (by name or id) and a wrong owner on disk counts as a change; without the right to chown, the render says EPERM', async () => {
     const h = await agentHome(cleanups, { prefix: 'keyturn-agent-own-' });
     const s = await serve(h.env);
     await put(s, h.admin, 'app/db', 'pw-1');
     const yaml = `servers: ["${s.base}"]\ntokenFile: ./agent.token\ntemplates:\n  - secret: app/db\n    destination: ./out/db\n    mode: "0640"\n    owner: nobody\n    group: 65534\n`;
     writeFileSync(join(h.dir, 'agent.yaml'), yaml);
-    const first = await runCli(['agent', '-c', join(h.dir, 'agent.yaml'), '--once', '--json'], { env: h.env });
-    expect(first.code, first.stderr).toBe(0);
-    const st = statSync(join(h.dir, 'out/db'));
-    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o640]);
-    const again = await runCli(['agent', '-c', join(h.dir, 'agent.yaml'), '--once', '--json'], { env: h.env });
-    expect(JSON.parse(again.stdout).templates[0].changed).toBe(false);
+    const run = () => runCli(['agent', '-c', join(h.dir, 'agent.yaml'), '--once', '--json'], { env: h.env });
+    const first = await run();
+    if (process.getuid?.() === 0) {
+      // Root (as CI runs): the file is given nobody's ids, and a file found with another owner is written again.
+      expect(first.code, first.stderr).toBe(0);
+      const st = statSync(join(h.dir, 'out/db'));
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o640]);
+      expect(JSON.parse((await run()).stdout).templates[0].changed).toBe(false);
+      chownSync(join(h.dir, 'out/db'), 0, 0);
+      expect(JSON.parse((await run()).stdout).templates[0].changed).toBe(true);
+      expect(statSync(join(h.dir, 'out/db')).uid).toBe(65534);
+    } else {
+      // Another user may not give files away: the render fails and says why, nothing is left behind.
+      expect(first.code).toBe(1);
+      expect(first.stderr).toContain('EPERM giving the file its owner or group');
+      expect(existsSync(join(h.dir, 'out/db'))).toBe(false);
+    }
 
     writeFileSync(join(h.dir, 'agent.yaml'), yaml.replace('owner: nobody', 'owner: no-such-user-here'));
     const unknown = await runCli(['agent', '-c', join(h.dir, 'agent.yaml'), '--once'], { env: h.env });
