@@ -15,7 +15,7 @@ import { parseConfig } from '../src/config/load.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { useCliHome } from './helpers/cli-home.js';
 import { runCli } from './helpers/cli.js';
-import { webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { failingConfig, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const home = useCliHome();
 const SECRET = 'whsec_cli_key_0e1d';
@@ -176,23 +176,15 @@ notifications:
 
   it('deliver queues and sends a failed rotation without a server; ls shows channels and deliveries', async () => {
     const hook = await receiver();
-    const yaml = `version: 1
-targets:
-  dead-pg: { type: postgres, host: 127.0.0.1, port: 1, database: app }
-secrets:
-  db/dead:
-    type: database-credential
-    target: dead-pg
-    rotation: { attempts: 1 }
-    initial: { username: app, password: "${MARKER}" }
-notifications:
-  channels:
-    ops:
+    const yaml = failingConfig({
+      password: MARKER,
+      channels: `    ops:
       url: ${hook.url}
       signingSecret: "\${env:HOOK_SECRET}"
       events: [failure, escalation]
       paths: [db]
-`;
+`,
+    });
     expect((await kt(['apply', '-f', '-'], {}, yaml)).code).toBe(0);
     const empty = await kt(['notify', 'ls']);
     expect(empty.stdout).toContain('No notifications yet.');

@@ -12,7 +12,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli, SPAWN_MS, startServerProcess, type ServerProcess } from './helpers/cli.js';
 import { tempDir } from './helpers/state.js';
-import { webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { failingConfig, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = 'whsec_server_key_5b2a';
 const MARKER = 'SERVER-VALUE-MARKER-99';
@@ -30,22 +30,14 @@ async function setup(channelExtra = ''): Promise<{ env: Record<string, string>; 
   cleanups.push(() => hook.close());
   const env = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent', KEYTURN_NOTIFY_INTERVAL_MS: '100', HOOK_SECRET: SECRET };
   expect((await runCli(['init'], { env })).code).toBe(0);
-  const yaml = `version: 1
-targets:
-  dead-pg: { type: postgres, host: 127.0.0.1, port: 1, database: app }
-secrets:
-  db/dead:
-    type: database-credential
-    target: dead-pg
-    rotation: { attempts: 1 }
-    initial: { username: app, password: "${MARKER}" }
-notifications:
-  channels:
-    ops:
+  const yaml = failingConfig({
+    password: MARKER,
+    channels: `    ops:
       url: ${hook.url}
       signingSecret: "\${env:HOOK_SECRET}"
       retry: { attempts: 5, backoffBaseMs: 100, backoffCapMs: 200 }
-${channelExtra}`;
+${channelExtra}`,
+  });
   const applied = await runCli(['apply', '-f', '-'], { env, stdin: yaml });
   expect(applied.code, applied.stderr).toBe(0);
   return { env, hook, dir: tmp.dir };

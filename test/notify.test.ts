@@ -18,7 +18,7 @@ import { notifyPass } from '../src/notify/pass.js';
 import { refResolver } from '../src/notify/refs.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
-import { docsSnippet, verifyKeyturnSignature, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { docsSnippet, failingConfig, verifyKeyturnSignature, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -53,25 +53,15 @@ async function receiver(): Promise<WebhookReceiver> {
 
 /** A keyturn.yaml with a dead PostgreSQL target (closed port, one attempt) and the channels given. */
 function config(channels: string, extraSecrets = ''): string {
-  return `version: 1
-targets:
-  dead-pg: { type: postgres, host: 127.0.0.1, port: 1, database: app }
-secrets:
-  db/dead:
-    type: database-credential
-    target: dead-pg
-    rotation: { attempts: 1 }
-    initial: { username: app, password: "${MARKER}-pw" }
-  db/dead2:
+  const secrets = `  db/dead2:
     type: database-credential
     target: dead-pg
     rotation: { attempts: 1 }
     initial: { username: app2, password: "${MARKER}-pw2" }
   app/token:
     type: app-secret
-${extraSecrets}notifications:
-  channels:
-${channels}`;
+${extraSecrets}`;
+  return failingConfig({ password: `${MARKER}-pw`, channels, secrets });
 }
 
 function channel(name: string, url: string, extra = ''): string {

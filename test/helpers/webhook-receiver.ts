@@ -125,3 +125,23 @@ export async function webhookReceiver(options: { secret?: string; path?: string;
     },
   };
 }
+
+/**
+ * keyturn.yaml for a secret whose rotation fails at once (the notification tests' failure): a
+ * PostgreSQL target on a closed port, one attempt, and `channels` (YAML indented under
+ * `notifications.channels:`); `secrets` are more secret blocks (indented two spaces).
+ */
+export function failingConfig(o: { password: string; channels: string; secrets?: string }): string {
+  return `version: 1
+targets:
+  dead-pg: { type: postgres, host: 127.0.0.1, port: 1, database: app }
+secrets:
+  db/dead:
+    type: database-credential
+    target: dead-pg
+    rotation: { attempts: 1 }
+    initial: { username: app, password: "${o.password}" }
+${o.secrets ?? ''}notifications:
+  channels:
+${o.channels}`;
+}
