@@ -3,8 +3,9 @@
  * change of its file, runs its command (./command.ts); a failure of either is logged and kept
  * for the health endpoint and `--once`, never thrown out of the agent. Renders of one template
  * never overlap: a request while one runs makes exactly one more run after it (so a burst of
- * events for a secret costs at most two reads, and the last one sees the newest version). Each
- * render that succeeds (changed or not) is told to `onHeld` (the delivery reports, ./report.ts).
+ * events for a secret costs at most two reads, and the last one sees the newest version). Every
+ * attempt, once its reload (if any) is done, is told to `onRendered`: whether the file changed,
+ * and the version it now holds (the delivery reports, ./report.ts; the supervisor, ./supervisor.ts).
  *
  * @example
  * ```ts
@@ -32,8 +33,11 @@ export function fileIsCurrent(error: KeyturnError | null): boolean {
   return error === null || RELOAD_FAILURES.has(error.code);
 }
 
-/** Told after every render attempt of template `index` (the supervisor restarts its program on a change). */
-export type AfterRender = (index: number, changed: boolean) => void;
+/**
+ * Told after every render attempt of template `index`: whether its file really changed, and the
+ * version the file holds (null when the render failed; a failed reload still holds it).
+ */
+export type OnRendered = (index: number, outcome: { readonly changed: boolean; readonly held: DeliveredSecret | null }) => void;
 
 export interface TemplateResult {
   readonly secret: string;
@@ -71,9 +75,7 @@ export class TemplateSet {
   readonly #clock: Clock;
   readonly #stop: AbortSignal;
   readonly #states: State[];
-  /** Told after every render attempt (set once, by the agent's runner). */
-  afterRender: AfterRender | null = null;
-  readonly #onHeld: ((index: number, secret: DeliveredSecret) => void) | undefined;
+  readonly #onRendered: OnRendered | undefined;
 
   constructor(
     config: AgentConfig,
@@ -81,10 +83,9 @@ export class TemplateSet {
     log: Logger,
     clock: Clock,
     stop: AbortSignal = new AbortController().signal,
-    /** Told after each render that succeeded: template `index` now holds `secret`. */
-    onHeld?: (index: number, secret: DeliveredSecret) => void,
+    onRendered?: OnRendered,
   ) {
-    this.#onHeld = onHeld;
+    this.#onRendered = onRendered;
     this.#config = config;
     this.#servers = servers;
     this.#log = log;
@@ -154,14 +155,15 @@ export class TemplateSet {
 
   async #attempt(i: number, s: State): Promise<void> {
     const t = this.#config.templates[i]!;
+    let held: DeliveredSecret | null = null;
     try {
       const r = await renderOne(t, i, (path) => this.#servers.readSecret(path));
+      held = r.secret;
       s.renderedAt = this.#clock.now();
       s.version = r.secret.number;
       s.secret = r.secret;
       s.changed = r.changed;
       s.error = null;
-      this.#onHeld?.(i, r.secret);
       if (!r.changed) return;
       s.changes += 1;
       this.#log.info({ template: i, secret: t.secret, destination: t.destination, version: r.secret.number }, 'agent: file rendered (changed)');
@@ -172,7 +174,7 @@ export class TemplateSet {
       if (!RELOAD_FAILURES.has(err.code)) s.changed = false;
       this.#log.error({ template: i, secret: t.secret, code: err.code, message: err.message }, 'agent: template not delivered');
     } finally {
-      this.afterRender?.(i, s.changed);
+      this.#onRendered?.(i, { changed: s.changed, held });
     }
   }
 

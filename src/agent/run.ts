@@ -74,22 +74,21 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const servers = readThroughCache(raw, cache, o.log);
   const reports = new DeliveryReporter({ name: config.name, servers: raw, log: o.log, signal: o.signal, ...(o.reportRefreshMs === undefined ? {} : { refreshMs: o.reportRefreshMs }) });
   await removeLeftovers(config.templates, o.log);
-  const set = new TemplateSet(config, servers, o.log, clock, o.signal, (i, secret) => reports.held(i, config.templates[i]!.destination, secret));
-  o.onStart?.(set);
-  let health: HealthServer | undefined;
-  let local: LocalApi | undefined;
   // The supervised program (exec): started once every template has its file, told of every real change after.
   const supervisor =
     o.once || config.exec === undefined ? undefined : new Supervisor(config.exec, { dir: config.dir, env: o.env ?? {}, log: o.log, random: o.random, valueOf: (p) => set.secretOf(p) });
   o.onSupervisor?.(supervisor);
-  if (supervisor !== undefined) {
-    set.afterRender = (_, changed) => {
-      if (o.signal.aborted) return;
-      if (supervisor.started) {
-        if (changed) supervisor.changed();
-      } else if (set.results().every((r) => r.renderedAt !== null && fileIsCurrent(r.error))) supervisor.start();
-    };
-  }
+  const set: TemplateSet = new TemplateSet(config, servers, o.log, clock, o.signal, (i, { changed, held }) => {
+    // What the file holds goes to the server (delivery reports).
+    if (held !== null) reports.held(i, config.templates[i]!.destination, held);
+    if (supervisor === undefined || o.signal.aborted) return;
+    if (supervisor.started) {
+      if (changed) supervisor.changed();
+    } else if (set.results().every((r) => r.renderedAt !== null && fileIsCurrent(r.error))) supervisor.start();
+  });
+  o.onStart?.(set);
+  let health: HealthServer | undefined;
+  let local: LocalApi | undefined;
   try {
     if (o.once) {
       await set.renderAll();
