@@ -77,14 +77,7 @@ export class TemplateSet {
   readonly #states: State[];
   readonly #onRendered: OnRendered | undefined;
 
-  constructor(
-    config: AgentConfig,
-    servers: AgentServers,
-    log: Logger,
-    clock: Clock,
-    stop: AbortSignal = new AbortController().signal,
-    onRendered?: OnRendered,
-  ) {
+  constructor(config: AgentConfig, servers: AgentServers, log: Logger, clock: Clock, stop: AbortSignal = new AbortController().signal, onRendered?: OnRendered) {
     this.#onRendered = onRendered;
     this.#config = config;
     this.#servers = servers;
