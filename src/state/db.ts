@@ -185,7 +185,8 @@ async function migrate(state: StateDb, schema: string | undefined): Promise<void
     // table in any other schema of the database (another Keyturn's, a test's) for its own.
     const migrator = new Migrator({ db: state.db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) }, ...(schema ? { migrationTableSchema: schema } : {}) });
     // Kysely looks for its tables with one query over every schema of the database, which fails
-    // (3F000) when another schema is dropped while it runs: that schema is gone, so try again.
+    // (3F000 for the schema, 42P01 for one of its tables) when another schema is dropped while it
+    // runs: that schema is gone, so try again.
     for (let tries = 1; ; tries++) {
       try {
         result = await migrator.migrateToLatest();
@@ -209,10 +210,17 @@ async function migrate(state: StateDb, schema: string | undefined): Promise<void
   }
 }
 
-/** Whether `e` is PostgreSQL's "schema ... does not exist" (3F000) about a schema other than ours. */
-function otherSchemaDropped(e: unknown, ours: string | undefined): boolean {
-  if ((e as { code?: unknown } | undefined)?.code !== '3F000') return false;
-  return ours === undefined || !String((e as Error).message).includes(`"${ours}"`);
+/**
+ * Whether `e` is PostgreSQL's "schema ... does not exist" (3F000) or "relation "schema.table" does
+ * not exist" (42P01) about a schema other than ours: another schema dropped while Kysely listed tables.
+ */
+export function otherSchemaDropped(e: unknown, ours: string | undefined): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const message = String((e as Error | undefined)?.message);
+  if (code === '3F000') return ours === undefined || !message.includes(`"${ours}"`);
+  if (code !== '42P01') return false;
+  const qualified = /relation "([^".]+)\.[^"]+" does not exist/.exec(message);
+  return qualified !== null && qualified[1] !== ours;
 }
 
 /** Maps a driver error to KT_DATABASE_FULL (no room) or KT_DATABASE_UNAVAILABLE, keeping KeyturnErrors as they are. */
