@@ -250,8 +250,9 @@ describe('limits and priority', () => {
       ['app/three-hours-late', 'done'],
       ['app/one-hour-late', 'done'],
     ]);
-    // Done: the requests are satisfied, the manual secrets are never due again by themselves.
-    expect(await w.scheduler().due.get('app/urgent')).toMatchObject({ dueAt: null, priority: 2, requestedAt: null });
+    // Done: the requests are satisfied, the manual secrets are never due again by themselves; only
+    // the replaced version's purge is, once retainPrevious (7 d by default) has passed (src/engine/cleanup.ts).
+    expect(await w.scheduler().due.get('app/urgent')).toMatchObject({ dueAt: T0 + 4 * HOUR + 7 * 24 * HOUR, reason: 'cleanup', priority: 2, requestedAt: null });
     expect(await once(w.scheduler())).toEqual([]);
     // A secret without a policy, or one that cannot rotate, cannot be queued.
     const e = await client.runs.queue('app/nothing', 'manual').catch((x: unknown) => x);

@@ -96,11 +96,25 @@ export interface QueuedRotation {
   requestedAt: number | null;
 }
 
-/** How one due secret ended in `rotate --due`: its run, or why there was none (KT_NOT_DUE, KT_RUN_LOCKED: skipped). */
+/** How one due secret ended in `rotate --due`: its run and the cleanups done, or why there was none (KT_NOT_DUE, KT_RUN_LOCKED: skipped). */
 export interface DueRotation {
   path: string;
   outcome: RunOutcome | null;
+  /** The cleanups of earlier rotations done first (a local pass; through a server its own scheduler does them). */
+  cleanups: readonly CleanupView[];
   error: { code: string; message: string } | null;
+}
+
+/** One cleanup a pass did (src/engine/cleanup.ts): where each phase stands, when it is due again (ISO, null: over), the failure if any. */
+export interface CleanupView {
+  path: string;
+  versionId: string;
+  runId: string;
+  revoke: string;
+  purge: string;
+  dueAt: string | null;
+  errorCode: string | null;
+  detail: string;
 }
 
 export interface RunsClient {

@@ -179,7 +179,16 @@ export function localRuns(scope: LocalScope): RunsClient {
         { state: kt.state, clock: kt.clock, log: kt.log, engine: async () => engine, stopped: () => engine.stopRequestedNow },
         { ...kt.settings.scheduler, concurrency: options.concurrency },
       );
-      await around(() => scheduler.runOnce(async (o) => each({ path: o.path, outcome: o.run ? await withConsumers(engine, o.run) : null, error: o.error })));
+      await around(() =>
+        scheduler.runOnce(async (o) =>
+          each({
+            path: o.path,
+            outcome: o.run ? await withConsumers(engine, o.run) : null,
+            cleanups: o.cleanups.map((k) => ({ ...k, dueAt: k.dueAt === null ? null : new Date(k.dueAt).toISOString() })),
+            error: o.error,
+          }),
+        ),
+      );
     },
     plan: async (path) => (await scope.engine()).plan(path),
     rotatable: async (which) => {

@@ -96,10 +96,10 @@ export function remoteClient(settings: RemoteSettings, options: { correlationId?
       let next = 0;
       const one = async (path: string): Promise<DueRotation> => {
         try {
-          return { path, outcome: await runs.rotate(path, { wait: false, ifDue: true }), error: null };
+          return { path, outcome: await runs.rotate(path, { wait: false, ifDue: true }), cleanups: [], error: null };
         } catch (e) {
           if (!isKeyturnError(e)) throw e;
-          return { path, outcome: null, error: { code: e.code, message: e.message } };
+          return { path, outcome: null, cleanups: [], error: { code: e.code, message: e.message } };
         }
       };
       await Promise.all(

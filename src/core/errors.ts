@@ -528,6 +528,16 @@ export const ERRORS = {
     'The secret is not due for rotation now (another worker has just rotated it, its value was changed, its window is closed, or its retry time has not come).',
     'Nothing to do: the scheduler rotates it when it is due (`keyturn schedule show PATH` says when); `keyturn rotate PATH` rotates it now anyway.',
   ),
+  KT_CLEANUP_UNSAFE: spec(
+    409,
+    'The cleanup after the grace period did not end the previous credential: the current credential does not log in, so the previous one may be the only one that works.',
+    "Find why the current credential is refused (`keyturn rotate PATH --dry-run`, the target's logs), fix it or rotate again (`keyturn rotate PATH`); the cleanup is tried again with backoff and ends the previous credential once the current one logs in (docs/schedule.md#cleanup).",
+  ),
+  KT_CLEANUP_FAILED: spec(
+    502,
+    'The cleanup after the grace period changed the previous credential on the target, but it still logs in.',
+    'Check that the target applies password changes at once (a connection pooler or an LDAP replica may lag) and that nothing sets the password back; the cleanup is tried again with backoff (docs/schedule.md#cleanup).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

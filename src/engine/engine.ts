@@ -49,16 +49,18 @@ import { agentList, DEFAULT_WAIT_FOR_AGENTS_TIMEOUT, waitForAgents } from '../de
 import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
 import { Leases, type HeldLease, type Lease } from './leases.js';
-import { asCredential, nextValue } from './next-value.js';
+import { asCredential, freshPassword, nextValue } from './next-value.js';
 import { assertTemplatesRender, templateFieldProblems } from './template-check.js';
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
 import { assertRotationSafe } from './store-capabilities.js';
 import type { RunObserver, RunOutcome, RunStarted } from './observer.js';
 import { DueRepo } from '../schedule/due-repo.js';
+import { Cleaner, type CleanupOutcome } from './cleanup.js';
+import { CleanupsRepo } from './cleanups-repo.js';
 
-/** Called at every step boundary; tests use it to crash the process at an exact point. */
-export type BoundaryHook = (step: Step, when: 'before' | 'after', run: Run) => void | Promise<void>;
+/** Called at every step boundary (and around a cleanup's outside effect: `cleanup`); tests use it to crash the process at an exact point. */
+export type BoundaryHook = (step: Step | 'cleanup', when: 'before' | 'after', run: Run) => void | Promise<void>;
 
 /** Where audit events go (the audit log, once wired); never given a value. */
 export interface EngineAuditEvent {
@@ -191,6 +193,9 @@ export class Engine {
   readonly leases: Leases;
   /** The scheduler's index of due secrets: written again after every run (src/schedule/due-repo.ts). */
   readonly due: DueRepo;
+  /** What rotations leave to do after `grace` and `retainPrevious` (./cleanups-repo.ts). */
+  readonly cleanups: CleanupsRepo;
+  private readonly cleaner: Cleaner;
   private readonly leaseTtlMs: number;
   private readonly deliveries: DeliveriesRepo;
   private stopping = false;
@@ -202,6 +207,20 @@ export class Engine {
     this.leases = new Leases(o.state, o.clock);
     this.deliveries = new DeliveriesRepo(o.state, o.clock);
     this.due = new DueRepo(o.state, o.clock);
+    this.cleanups = new CleanupsRepo(o.state, o.clock);
+    this.cleaner = new Cleaner({
+      state: o.state,
+      store: o.store,
+      runs: this.runs,
+      cleanups: this.cleanups,
+      clock: o.clock,
+      log: o.log,
+      ...(o.random ? { random: o.random } : {}),
+      audit: async (e, trx) => {
+        await o.audit?.record({ action: 'cleanup', path: e.path, outcome: e.outcome, runId: e.runId, correlationId: e.correlationId, versionId: e.versionId, errorCode: e.errorCode }, trx);
+      },
+      ...(o.onBoundary ? { onBoundary: (when, c) => o.onBoundary!('cleanup', when, { id: c.runId, path: c.path } as Run) } : {}),
+    });
   }
 
   /**
@@ -229,24 +248,55 @@ export class Engine {
    */
   async rotate(path: string, options: RotateOptions = {}): Promise<Run> {
     const subject = await this.subject(path);
-    const wait = !!options.wait;
     return this.withLease(path, async (lease) => {
       const active = await this.runs.active(path);
+      // Through `ifDue` (a server's `rotate --due` client) the cleanups due go first, as in tend().
+      if (options.ifDue && !active) await this.cleaner.runDue(this.scope(subject, lease), lease);
       if (options.ifDue) await this.assertDue(path, active);
-      if (active) {
-        try {
-          return await this.execute(active, lease, { resumed: true, wait, subject });
-        } catch (e) {
-          if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
-          this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
-        }
-      }
-      // A pending version left staged by an earlier run may be the credential that works: settle it first.
-      const adopt = await this.settleLeftoverPending(path, subject, lease);
-      if (adopt) return this.restartFailed(adopt, lease, wait);
-      const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
-      return this.execute(run, lease, { resumed: false, wait, subject });
+      return this.rotateLeased(path, subject, lease, active, options);
     });
+  }
+
+  /**
+   * What the scheduler does with a due secret, under its lease: resumes its unfinished run when
+   * that is due; otherwise runs the cleanups that are due (./cleanup.ts), then a rotation if the
+   * secret is due for one. KT_NOT_DUE when neither is due.
+   */
+  async tend(path: string): Promise<{ run: Run | null; cleanups: CleanupOutcome[] }> {
+    const subject = await this.subject(path);
+    return this.withLease(path, async (lease) => {
+      const active = await this.runs.active(path);
+      if (active) {
+        await this.assertDue(path, active);
+        return { run: await this.rotateLeased(path, subject, lease, active, {}), cleanups: [] };
+      }
+      const cleanups = await this.cleaner.runDue(this.scope(subject, lease), lease);
+      try {
+        await this.assertDue(path, null);
+      } catch (e) {
+        if (cleanups.length > 0 && isKeyturnError(e, 'KT_NOT_DUE')) return { run: null, cleanups };
+        throw e;
+      }
+      return { run: await this.rotateLeased(path, subject, lease, null, {}), cleanups };
+    });
+  }
+
+  /** {@link rotate} once the lease is held and the unfinished run, if any, read under it. */
+  private async rotateLeased(path: string, subject: Subject, lease: HeldLease, active: Run | null, options: RotateOptions): Promise<Run> {
+    const wait = !!options.wait;
+    if (active) {
+      try {
+        return await this.execute(active, lease, { resumed: true, wait, subject });
+      } catch (e) {
+        if (!isKeyturnError(e, 'KT_RUN_SUPERSEDED')) throw e;
+        this.o.log.warn({ runId: active.id, path, code: e.code }, 'superseded run cancelled; starting a new run');
+      }
+    }
+    // A pending version left staged by an earlier run may be the credential that works: settle it first.
+    const adopt = await this.settleLeftoverPending(path, subject, lease);
+    if (adopt) return this.restartFailed(adopt, lease, wait);
+    const run = await this.runs.create({ path, strategy: subject.strategy, ...(options.correlationId ? { correlationId: options.correlationId } : {}) });
+    return this.execute(run, lease, { resumed: false, wait, subject });
   }
 
   /**
@@ -691,10 +741,15 @@ export class Engine {
         // With no consumer and no agent to wait for, propagate has nothing to do: finish commits with it, the run done in one transaction.
         const fold = policy.consumers.length === 0 && policy.waitForAgents === undefined;
         const store = this.o.store;
+        // The cleanup of the replaced version (after grace, after retainPrevious) is owed from this commit on.
+        const cleanup = this.cleanupDuty(run, scope);
         if (worldKnown && canPutWithin(store) && store.moveStageWithin) {
           // This process stored the pending version in this attempt: no earlier finish can have moved it.
           const move = store.moveStageWithin.bind(store);
-          const writes = (trx: Transaction<Schema>) => move(trx, run.path, 'current', run.pendingVersionId!, run.fromVersionId);
+          const writes = async (trx: Transaction<Schema>) => {
+            await move(trx, run.path, 'current', run.pendingVersionId!, run.fromVersionId);
+            await cleanup(trx);
+          };
           return { outcome: 'ok', detail: 'pending is now current', audit: 'success', writes, fold };
         }
         try {
@@ -702,10 +757,10 @@ export class Engine {
         } catch (e) {
           // Already moved (a resumed run whose finish committed before the crash)?
           if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId)
-            return { outcome: 'skipped', detail: 'already current', fold };
+            return { outcome: 'skipped', detail: 'already current', writes: cleanup, fold };
           throw e;
         }
-        return { outcome: 'ok', detail: 'pending is now current', audit: 'success', fold };
+        return { outcome: 'ok', detail: 'pending is now current', audit: 'success', writes: cleanup, fold };
       }
       case 'propagate': {
         if (policy.consumers.length === 0 && policy.waitForAgents === undefined) return { outcome: 'skipped', detail: 'no consumers' };
@@ -729,6 +784,21 @@ export class Engine {
       case 'done':
         return { outcome: 'skipped' };
     }
+  }
+
+  /**
+   * The finish step's record of what is owed to the version it replaces: a cleanup row due when
+   * the grace period ends (alternating-users with a target and a grace) or else when
+   * `retainPrevious` does (./cleanup.ts decides each phase again when it is due, by the policy then).
+   */
+  private cleanupDuty(run: Run, scope: RunScope): Within {
+    const { policy, target, strategy } = scope.subject;
+    const replacedAt = this.o.clock.now();
+    const { grace, retainPrevious } = policy.effectiveSchedule;
+    const retainMs = parseDuration(retainPrevious)!;
+    const graceMs = target && strategy === 'alternating-users' && grace !== null ? parseDuration(grace)! : null;
+    const dueAt = replacedAt + (graceMs === null ? retainMs : Math.min(graceMs, retainMs));
+    return (trx) => this.cleanups.addWithin(trx, { path: run.path, versionId: run.fromVersionId!, runId: run.id, replacedAt, dueAt });
   }
 
   /**
@@ -892,6 +962,8 @@ export class Engine {
         }
         const back = typeof previous.value !== 'string' && previous.value.username === standby.username ? asCredential(run.path, previous.value) : null;
         if (!back) return { cleared: false, detail: `the standby user ${standby.username} logs in with the pending password and the store holds no earlier password of it; pending kept` };
+        // The previous password was ended by a cleanup after its grace period: never set it back; a password nobody holds instead.
+        if (await this.cleanups.revoked(run.path, previous.id)) return this.releaseToUnknown(run, scope, pending, standby);
         try {
           await target.set(await scope.targetContext(run), back, standby);
         } catch (e) {
@@ -902,6 +974,23 @@ export class Engine {
     }
     await this.o.store.moveStage(run.path, 'pending', null, pending.id);
     return { cleared: true, detail: 'pending cleared' };
+  }
+
+  /**
+   * releasePending's way out when the standby user's previous password was ended by a cleanup: the
+   * standby gets a password nobody holds (as the cleanup did), then the pending stage is cleared
+   * once the pending password no longer logs in.
+   */
+  private async releaseToUnknown(run: Run, scope: RunScope, pending: Version, standby: Credential): Promise<{ cleared: boolean; detail: string }> {
+    const { target, policy } = scope.subject;
+    try {
+      await target!.set(await scope.targetContext(run), { ...standby, password: freshPassword(policy, target!.passwordLimits) }, null);
+    } catch (e) {
+      return { cleared: false, detail: `setting the standby user ${standby.username} to a password nobody holds failed (${codeOf(e)}); pending kept` };
+    }
+    if (await scope.logsIn(run, standby)) return { cleared: false, detail: `the standby user ${standby.username} still logs in with the pending password; pending kept` };
+    await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+    return { cleared: true, detail: `pending cleared; the standby user ${standby.username} has a password nobody holds (its previous one was ended after its grace period)` };
   }
 
   /**

@@ -45,8 +45,13 @@ export function primaryOf(username: string): string {
   return username.endsWith(CLONE_SUFFIX) ? username.slice(0, -CLONE_SUFFIX.length) : username;
 }
 
+/** A fresh password under the policy's password rules and the target's limits (a cleanup's value nobody holds). */
+export function freshPassword(policy: SecretPolicy, limits: PasswordLimits = NO_LIMITS): string {
+  return generatePassword(effectivePolicy(policy, limits));
+}
+
 export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = NO_LIMITS): SecretValue {
-  const password = generatePassword(effectivePolicy(policy, limits));
+  const password = freshPassword(policy, limits);
   if (policy.type === 'database-credential') {
     const cred = asCredential(policy.path, current);
     const username = policy.strategy === 'alternating-users' ? standbyUsername(primaryOf(cred.username), cred.username) : cred.username;

@@ -18,6 +18,9 @@
  *   (`running`: its worker may die, and the next look resumes it);
  * - a request (`keyturn rotate PATH --queue`, emergency or manual) not yet followed by a new
  *   value: due at the request's time, in its priority, whatever the window;
+ * - a cleanup an earlier rotation owes (src/engine/cleanup.ts: the previous credential ended after
+ *   `grace`, the version purged after `retainPrevious`) when it comes before the next rotation:
+ *   due then, reason `cleanup` (the engine then runs the cleanup and rotates only if that is due);
  * - the schedule's next due time (src/schedule/due.ts), unless the last run failed for good after
  *   the current value was made: then not before a cool-down of `max(rotation.backoffCapMs, 1 min)`
  *   doubled for each failed run in a row (at most a day), so a failing secret is not hammered.
@@ -36,6 +39,7 @@ import { KeyturnError } from '../core/errors.js';
 import type { StateDb } from '../state/db.js';
 import type { Schema, ScheduleDueTable } from '../state/schema.js';
 import type { ScheduleValues } from './resolve.js';
+import { nextCleanupAt } from '../engine/cleanups-repo.js';
 
 /** The order a pass takes due secrets in: the lowest first, then the most overdue. */
 export const PRIORITY = { emergency: 0, manual: 1, scheduled: 2 } as const;
@@ -217,6 +221,9 @@ export class DueRepo {
       row = { ...common, dueAt: after.dueAt === null ? null : Math.max(after.dueAt, cooldownUntil), reason: 'failed' };
     } else row = { ...common, dueAt: plan.dueAt, reason: plan.reason };
     const due = row.dueAt !== null && row.dueAt <= now && (requested || mayStartAt(facts.schedule, now));
+    // A cleanup owed by an earlier rotation (after grace, after retainPrevious) due before that: the row says when (Engine.tend runs it).
+    const cleanupAt = await nextCleanupAt(db, path);
+    if (cleanupAt !== null && !due && (row.dueAt === null || cleanupAt < row.dueAt)) row = { ...row, dueAt: cleanupAt, reason: 'cleanup' };
     return { row, decision: due ? 'start' : 'wait', stored: existing ?? null };
   }
 

@@ -3,8 +3,9 @@
  * once in `keyturn rotate --due`. A pass claims the due secrets it has room for
  * (src/schedule/due-repo.ts: emergency, then manual requests, then the most overdue; at most
  * `concurrency` rotations at once here and `targetConcurrency` on one target; PostgreSQL's
- * `FOR UPDATE SKIP LOCKED` splits them between instances) and starts each through the engine with
- * `ifDue`: the engine takes the secret's lease, then checks again that the secret is due, so a
+ * `FOR UPDATE SKIP LOCKED` splits them between instances) and hands each to the engine's `tend`:
+ * the engine takes the secret's lease, runs the cleanups earlier rotations owe that are due
+ * (src/engine/cleanup.ts), then checks again that the secret is due for a rotation, so a
  * secret is rotated once per due time however many instances claim it, and an unfinished run (a
  * retry whose time came, a run whose worker died) is resumed, not started again.
  *
@@ -26,6 +27,7 @@ import { isKeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
 import { holderId } from '../engine/leases.js';
+import type { CleanupOutcome } from '../engine/cleanup.js';
 import type { Run } from '../engine/runs-repo.js';
 import type { StateDb } from '../state/db.js';
 import { DueRepo, type Claimed } from './due-repo.js';
@@ -59,11 +61,13 @@ export interface SchedulerDeps {
   readonly observer?: SchedulerObserver;
 }
 
-/** How one claimed secret ended: its run, or why there was none (KT_NOT_DUE and KT_RUN_LOCKED: skipped, nothing to do). */
+/** How one claimed secret ended: its run and the cleanups done, or why there was none (KT_NOT_DUE and KT_RUN_LOCKED: skipped, nothing to do). */
 export interface DueOutcome {
   readonly path: string;
   readonly priority: number;
   readonly run: Run | null;
+  /** The cleanups of earlier rotations done before (src/engine/cleanup.ts). */
+  readonly cleanups: readonly CleanupOutcome[];
   readonly error: { readonly code: string; readonly message: string } | null;
 }
 
@@ -184,9 +188,10 @@ export class Scheduler {
     const log = this.deps.log;
     try {
       const engine = await this.deps.engine();
-      const run = await engine.rotate(c.path, { ifDue: true });
-      log.info({ path: c.path, runId: run.id, status: run.status, code: run.errorCode ?? undefined }, 'scheduler: rotation ended');
-      return { path: c.path, priority: c.priority, run, error: null };
+      const { run, cleanups } = await engine.tend(c.path);
+      for (const k of cleanups) log.info({ path: c.path, versionId: k.versionId, revoke: k.revoke, purge: k.purge, code: k.errorCode ?? undefined }, 'scheduler: cleanup ended');
+      if (run) log.info({ path: c.path, runId: run.id, status: run.status, code: run.errorCode ?? undefined }, 'scheduler: rotation ended');
+      return { path: c.path, priority: c.priority, run, cleanups, error: null };
     } catch (e) {
       const code = codeOf(e);
       const message = isKeyturnError(e) ? e.message : 'unexpected error';
@@ -198,7 +203,7 @@ export class Scheduler {
         log.warn({ path: c.path, code }, 'scheduler: rotation did not run; tried again later');
         await this.due.postpone(c.path, this.deps.clock.now() + this.o.claimMs).catch(() => undefined);
       }
-      return { path: c.path, priority: c.priority, run: null, error: { code, message } };
+      return { path: c.path, priority: c.priority, run: null, cleanups: [], error: { code, message } };
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * What `keyturn schedule show PATH` (and `GET /v1/schedules/PATH`) tells about a secret: its
  * effective schedule as applied, where each value came from, its last rotation and when it is
- * next due, with its age status now. Read-only; nothing is recorded.
+ * next due, with its age status now, and the cleanups earlier rotations still owe (after `grace`,
+ * after `retainPrevious`: src/engine/cleanup.ts). Read-only; nothing is recorded.
  *
  * @example
  * ```ts
@@ -11,6 +12,7 @@
  */
 import { isRotatable } from '../config/schema.js';
 import { assertValidPath } from '../core/paths.js';
+import { CleanupsRepo } from '../engine/cleanups-repo.js';
 import { RunsRepo } from '../engine/runs-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
@@ -34,6 +36,19 @@ export interface ScheduleView {
   /** Whether the window (if any) lets a rotation start now. */
   readonly mayStartNow: boolean;
   readonly now: number;
+  /** Open cleanups of versions earlier rotations replaced, oldest first. */
+  readonly cleanups: readonly OpenCleanup[];
+}
+
+/** A cleanup still owed (src/engine/cleanups-repo.ts), without its internals. */
+export interface OpenCleanup {
+  readonly versionId: string;
+  readonly runId: string;
+  readonly revoke: string;
+  readonly purge: string;
+  /** When a pass looks at it next (epoch ms). */
+  readonly dueAt: number | null;
+  readonly errorCode: string | null;
 }
 
 /** The schedule view of `path` at `now`; KT_POLICY_NOT_FOUND when keyturn.yaml does not declare it. */
@@ -47,5 +62,13 @@ export async function scheduleView(scope: { kt: Keyturn; store: SecretStore }, p
   const createdAt = info?.createdAt ?? Number(applied?.updated_at ?? now);
   const schedule = policy.effectiveSchedule;
   const due = nextDue(schedule, { path, lastRotatedAt: last?.at ?? null, createdAt, now });
-  return { path, type: policy.type, rotatable: isRotatable(policy), schedule, lastRotation: last, createdAt, due, status: ageStatus(due, now), mayStartNow: mayStartAt(schedule, now), now };
+  const cleanups = (await new CleanupsRepo(kt.state, kt.clock).list(path)).map((c) => ({
+    versionId: c.versionId,
+    runId: c.runId,
+    revoke: c.revoke,
+    purge: c.purge,
+    dueAt: c.dueAt,
+    errorCode: c.errorCode,
+  }));
+  return { path, type: policy.type, rotatable: isRotatable(policy), schedule, lastRotation: last, createdAt, due, status: ageStatus(due, now), mayStartNow: mayStartAt(schedule, now), now, cleanups };
 }

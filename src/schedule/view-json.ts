@@ -11,7 +11,7 @@
 import type { DueTime } from './due.js';
 import type { LastRotation } from './last-rotation.js';
 import type { EffectiveSchedule } from './resolve.js';
-import type { ScheduleView } from './show.js';
+import type { OpenCleanup, ScheduleView } from './show.js';
 
 type Json = Record<string, unknown>;
 
@@ -45,6 +45,7 @@ export function scheduleJson(v: ScheduleView): Json {
     status: v.status,
     mayStartNow: v.mayStartNow,
     now: iso(v.now),
+    cleanups: v.cleanups.map((c) => ({ ...c, dueAt: iso(c.dueAt) })),
   };
 }
 
@@ -77,5 +78,6 @@ export function scheduleFromJson(j: Json): ScheduleView {
     status: j.status as ScheduleView['status'],
     mayStartNow: j.mayStartNow as boolean,
     now: ms(j.now)!,
+    cleanups: ((j.cleanups as Json[] | undefined) ?? []).map((c) => ({ ...(c as unknown as OpenCleanup), dueAt: ms(c.dueAt) })),
   };
 }

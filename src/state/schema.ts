@@ -352,7 +352,7 @@ export interface ScheduleDueTable {
   priority: number;
   /** When a pass should take it; NULL: never (a manual schedule, a deleted secret). */
   due_at: number | null;
-  /** Why it is due then: a cadence (every, rate, cron), window, missed-window, manual, retry, running, failed, requested, error, deleted, no-value. */
+  /** Why it is due then: a cadence (every, rate, cron), window, missed-window, manual, retry, running, failed, requested, error, cleanup, deleted, no-value. */
   reason: string;
   warning_at: number | null;
   overdue_at: number | null;
@@ -362,6 +362,31 @@ export interface ScheduleDueTable {
   claimed_by: string | null;
   claimed_at: number | null;
   claimed_until: number | null;
+  updated_at: number;
+}
+
+/** Where a cleanup phase stands: to do, or how it ended. */
+export type CleanupPhase = 'pending' | 'done' | 'not-needed' | 'superseded' | 'gone' | 'unsupported';
+
+/**
+ * A version a rotation replaced and what is left to do about it: end its credential after `grace`
+ * (`revoke`) and drop it after `retainPrevious` (`purge`) (src/engine/cleanups-repo.ts).
+ */
+export interface VersionCleanupsTable {
+  path: string;
+  version_id: string;
+  /** The run whose finish replaced it: its journal gets the cleanup's steps. */
+  run_id: string;
+  replaced_at: number;
+  revoke: CleanupPhase;
+  purge: CleanupPhase;
+  /** When a pass should look at it again; NULL once both phases are over (the row is then deleted). */
+  due_at: number | null;
+  /** A revoke under way since (its intent committed before the target is touched); NULL otherwise. */
+  started_at: number | null;
+  /** Failed attempts in a row (the backoff counts them). */
+  attempts: number;
+  error_code: string | null;
   updated_at: number;
 }
 
@@ -395,4 +420,5 @@ export interface Schema {
   secret_status: SecretStatusTable;
   agent_deliveries: AgentDeliveriesTable;
   schedule_due: ScheduleDueTable;
+  version_cleanups: VersionCleanupsTable;
 }

@@ -22,7 +22,8 @@ import type { Transaction } from 'kysely';
 import type { SecretValue, Stage } from '../core/types.js';
 import type { Schema } from '../state/schema.js';
 
-export type StoreAuditAction = 'secret.put' | 'secret.read' | 'secret.metadata' | 'secret.delete' | 'secret.restore' | 'secret.purge' | 'secret.stage' | `secret.stage.${Stage}`;
+export type StoreAuditAction =
+  'secret.put' | 'secret.read' | 'secret.metadata' | 'secret.delete' | 'secret.restore' | 'secret.purge' | 'secret.version.purge' | 'secret.stage' | `secret.stage.${Stage}`;
 
 export interface StoreAuditEvent {
   readonly action: StoreAuditAction;

@@ -20,7 +20,7 @@ import { isKeyturnError } from '../core/errors.js';
 import { assertValidPath } from '../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../core/types.js';
 import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from './audit-hook.js';
-import type { ListOptions, PutOptions, SecretStore, StoreCapabilities, StoreCounts, VersionSelector } from './store.js';
+import type { ListOptions, PutOptions, SecretStore, StoreCapabilities, StoreCounts, VersionPurge, VersionSelector } from './store.js';
 
 /** The path as recorded: null when it is not a valid path (it is never echoed). */
 function recordedPath(path: string): string | null {
@@ -126,6 +126,17 @@ class AuditedStore implements SecretStore {
 
   purge(path: string): Promise<void> {
     return this.audited('secret.purge', path, () => this.inner.purge(path));
+  }
+
+  /** Only when the inner store has it (a store without it keeps its versions by its own rules). */
+  get purgeVersion(): ((path: string, versionId: string) => Promise<VersionPurge>) | undefined {
+    const inner = this.inner;
+    if (!inner.purgeVersion) return undefined;
+    return async (path, versionId) => {
+      const r = await inner.purgeVersion!(path, versionId);
+      if (r.outcome === 'purged') await this.hook.record(null, { action: 'secret.version.purge', path, outcome: 'success', versionId });
+      return r;
+    };
   }
 
   withoutReadAudit(): SecretStore {

@@ -120,8 +120,19 @@ export interface SecretStore {
   /** Optional: how many secrets (live and deleted) and versions the store holds (`keyturn status`). */
   counts?(): Promise<StoreCounts>;
 
+  /**
+   * Optional: drops one version for good (a rotation's cleanup, past `retainPrevious`), only when
+   * it holds no stage and is past the store's retention hold; says why not otherwise. A store
+   * without it keeps its versions by its own rules (the cleanup records `unsupported`).
+   */
+  purgeVersion?(path: string, versionId: string): Promise<VersionPurge>;
+
   close?(): Promise<void>;
 }
+
+/** What `purgeVersion` did: purged, already gone (or the secret deleted), still staged, or inside the retention hold until a time. */
+export type VersionPurge =
+  { readonly outcome: 'purged' } | { readonly outcome: 'gone' } | { readonly outcome: 'staged'; readonly stages: readonly Stage[] } | { readonly outcome: 'held'; readonly until: number };
 
 export interface StoreCounts {
   secrets: number;

@@ -14,6 +14,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** A real process ended by a signal (startCli): which one. */
+  signal?: NodeJS.Signals | null;
 }
 
 /** A stream that keeps what is written to it, as text. */
@@ -97,7 +99,7 @@ export function startCli(argv: string[], options: { env?: Record<string, string 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, stdout, stderr, signal }));
   });
 }
 

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import { normalizePrefix } from '../../core/paths.js';
-import type { DueRotation, RunsClient } from '../../client/client.js';
+import type { CleanupView, DueRotation, RunsClient } from '../../client/client.js';
 import type { Run } from '../../engine/runs-repo.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
@@ -30,11 +30,14 @@ interface RotateOptions extends CommonOptions {
 
 interface Outcome {
   path: string;
-  status: Run['status'] | 'error';
+  /** `cleaned`: no rotation was due, only cleanups of earlier ones (rotate --due). */
+  status: Run['status'] | 'error' | 'cleaned';
   runId: string | null;
   error: { code: string; message: string } | null;
   line: string;
   json: Record<string, unknown> | null;
+  /** rotate --due: a cleanup of an earlier rotation failed (tried again later; the pass exits 1). */
+  cleanupFailed?: boolean;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, in order of start. */
@@ -61,24 +64,36 @@ function listed(paths: readonly string[], max = 5): string {
 /** Codes --due counts as skipped: another worker holds the secret, or it is not due any more (another worker rotated it). */
 const SKIPPED = new Set(['KT_RUN_LOCKED', 'KT_NOT_DUE']);
 
-/** Done, or (for --due) skipped: another worker holds the run right now, or has just rotated it. */
+/** Done, or (for --due) skipped: another worker holds the run right now, or has just rotated it; a cleanup that failed is a failure. */
 function succeeded(o: Outcome): boolean {
-  return o.status === 'done' || SKIPPED.has(o.error?.code ?? '');
+  return ((o.status === 'done' || o.status === 'cleaned') && !o.cleanupFailed) || SKIPPED.has(o.error?.code ?? '');
+}
+
+/** One cleanup, as `rotate --due` prints it. */
+function cleanupLine(k: CleanupView): string {
+  const state = k.errorCode ? `failed: ${k.errorCode}: ${k.detail}` : `revoke ${k.revoke}, purge ${k.purge}: ${k.detail}`;
+  return `${k.path}: cleanup of version ${k.versionId} (run ${k.runId}): ${state}${k.dueAt ? ` (next look ${k.dueAt})` : ''}`;
 }
 
 /** What `rotate --due` prints of one secret it took. */
 function dueOutcome(r: DueRotation): Outcome {
+  const failedCleanup = r.cleanups.find((k) => k.errorCode !== null);
+  const cleanupError = failedCleanup ? { code: failedCleanup.errorCode!, message: failedCleanup.detail } : null;
+  const cleanupLines = r.cleanups.map(cleanupLine);
   if (r.outcome) {
     const { run, consumers } = r.outcome;
     return {
       path: r.path,
       status: run.status,
       runId: run.id,
-      error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null,
-      line: runLine(run, consumers),
+      error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : cleanupError,
+      line: [...cleanupLines, runLine(run, consumers)].join('\n'),
       json: runJson(run, consumers),
+      cleanupFailed: cleanupError !== null,
     };
   }
+  if (r.error === null && r.cleanups.length > 0)
+    return { path: r.path, status: 'cleaned', runId: null, error: cleanupError, line: cleanupLines.join('\n'), json: null, cleanupFailed: cleanupError !== null };
   const error = r.error ?? { code: 'KT_INTERNAL', message: 'unexpected error' };
   return { path: r.path, status: 'error', runId: null, error, line: `${r.path}: ${error.code}: ${error.message}`, json: null };
 }
@@ -173,7 +188,7 @@ Examples:
           client.runs.rotateDue({ concurrency: opts.concurrency }, (r) => {
             const o = dueOutcome(r);
             out.push(o);
-            if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error })}\n`);
+            if (opts.json) app.io.stdout.write(`${JSON.stringify({ path: o.path, status: o.status, runId: o.runId, error: o.error, ...(r.cleanups.length > 0 ? { cleanups: r.cleanups } : {}) })}\n`);
           }),
         );
         report(app.io, !!opts.json, out, false, 'Nothing is due');
@@ -248,7 +263,8 @@ Examples:
 function report(io: CliIo, json: boolean, results: readonly Outcome[], dryRun: boolean, none: string): void {
   const failed = results.filter((r) => !succeeded(r));
   const skipped = results.filter((r) => SKIPPED.has(r.error?.code ?? '')).length;
-  const summary = { total: results.length, done: results.length - failed.length - skipped, skipped, failed: failed.length, dryRun };
+  const cleaned = results.filter((r) => r.status === 'cleaned' && succeeded(r)).length;
+  const summary = { total: results.length, done: results.length - failed.length - skipped - cleaned, skipped, failed: failed.length, ...(cleaned > 0 ? { cleaned } : {}), dryRun };
   if (json) io.stdout.write(`${JSON.stringify({ summary })}\n`);
   else {
     for (const r of dryRun ? results : failed) io.stdout.write(`${r.line}\n`);
@@ -257,7 +273,7 @@ function report(io: CliIo, json: boolean, results: readonly Outcome[], dryRun: b
         ? `${none}${dryRun ? ' (dry run: nothing changed)' : ''}\n`
         : dryRun
           ? `${summary.total} secrets would be rotated (dry run: nothing changed)\n`
-          : `${summary.done} of ${summary.total} rotated${summary.skipped ? `, ${summary.skipped} skipped (another worker holds or has just rotated them)` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
+          : `${summary.done} of ${summary.total} rotated${cleaned ? `, ${cleaned} only cleaned up after an earlier rotation` : ''}${summary.skipped ? `, ${summary.skipped} skipped (another worker holds or has just rotated them)` : ''}${summary.failed ? `, ${summary.failed} failed` : ''}\n`,
     );
   }
   if (!dryRun && failed.length > 0) throw new KeyturnError('KT_ROTATION_FAILED', `${failed.length} of ${results.length} rotations did not finish`);

@@ -18,6 +18,7 @@ import * as m0011 from './0011_notifications.js';
 import * as m0012 from './0012_secret_status.js';
 import * as m0013 from './0013_agent_deliveries.js';
 import * as m0014 from './0014_schedule_due.js';
+import * as m0015 from './0015_version_cleanups.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -34,4 +35,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0012_secret_status': m0012,
   '0013_agent_deliveries': m0013,
   '0014_schedule_due': m0014,
+  '0015_version_cleanups': m0015,
 });

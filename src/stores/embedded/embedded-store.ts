@@ -41,6 +41,7 @@ import {
   type StoreCapabilities,
   type StoreCounts,
   type TransactionalPut,
+  type VersionPurge,
   type VersionSelector,
 } from '../store.js';
 
@@ -383,6 +384,30 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
         details: { path, purgeAfter: new Date(purgeAfter).toISOString() },
       });
     }
+  }
+
+  /**
+   * Drops one version (a rotation's cleanup past `retainPrevious`): only one that holds no stage
+   * and is older than the retention hold (`retentionMs`, as pruning); a `secret.version.purge`
+   * event commits with the delete. `gone` for a version or secret that is not there (or deleted:
+   * its own purge drops its versions).
+   */
+  async purgeVersion(path: string, versionId: string): Promise<VersionPurge> {
+    return this.audited('secret.version.purge', path, async () => {
+      assertValidPath(path);
+      return this.write(null, path, async (trx) => {
+        const secret = await this.findSecret(trx, path, { lock: true });
+        if (!secret || secret.deleted_at !== null) return { outcome: 'gone' as const };
+        const version = (await this.versionInfos(trx, secret.id)).find((v) => v.id === versionId);
+        if (!version) return { outcome: 'gone' as const };
+        if (version.stages.length > 0) return { outcome: 'staged' as const, stages: version.stages };
+        const until = version.createdAt + this.retentionMs;
+        if (until > this.clock.now()) return { outcome: 'held' as const, until };
+        await trx.deleteFrom('secret_versions').where('secret_id', '=', secret.id).where('id', '=', versionId).execute();
+        await this.audit?.record(trx, { action: 'secret.version.purge', path, outcome: 'success', versionId });
+        return { outcome: 'purged' as const };
+      });
+    });
   }
 
   /** Purges every deleted secret whose recovery window has ended; returns their paths. */

@@ -75,6 +75,10 @@ export function scheduleText(v: ScheduleView): string {
         ['warning from', isoTime(v.due.warningAt)],
         ['overdue from', isoTime(v.due.overdueAt)],
         ['status', v.status],
+        ...v.cleanups.map((c) => [
+          'cleanup',
+          `version ${c.versionId} (run ${c.runId}): revoke ${c.revoke}, purge ${c.purge}${c.dueAt === null ? '' : `, next ${isoTime(c.dueAt)}`}${c.errorCode ? `, last attempt failed: ${c.errorCode}` : ''}`,
+        ]),
       ],
     )
       .split('\n')
