@@ -144,6 +144,29 @@ describe('cleanup after grace, alternating-users on PostgreSQL', () => {
     expect(rollback?.detail).toContain('a password nobody holds');
   });
 
+  it('when the current credential does not log in, the previous one is kept (KT_CLEANUP_UNSAFE), journaled and tried again later', async () => {
+    const w = await world('{ every: 90d, grace: 1h }');
+    const run = await w.engine.rotate('app/db');
+    const previous = await w.cred('previous');
+    const current = await w.cred('current');
+    // The current user's password changed behind Keyturn's back: the previous credential may be the only one that works.
+    await w.fx.target.sql(`ALTER ROLE "${current.username}" PASSWORD 'Changed-by-hand-1'`);
+    w.clock.advance(HOUR);
+    const [outcome] = await w.pass();
+    expect(outcome!.cleanups).toEqual([expect.objectContaining({ revoke: 'pending', errorCode: 'KT_CLEANUP_UNSAFE' })]);
+    expect(outcome!.cleanups[0]!.dueAt).toBeGreaterThan(w.clock.now());
+    expect(await w.fx.logsIn(previous)).toBe(true);
+    const failed = (await w.engine.runs.steps(run.id)).filter((s) => s.step === 'cleanup');
+    expect(failed).toEqual([expect.objectContaining({ outcome: 'failed', error_code: 'KT_CLEANUP_UNSAFE' })]);
+    // Fixed (the stored password set back by hand): the next try ends the previous credential.
+    await w.fx.target.sql(`ALTER ROLE "${current.username}" PASSWORD '${current.password.replace(/'/g, "''")}'`);
+    w.clock.set(outcome!.cleanups[0]!.dueAt!);
+    const [again] = await w.pass();
+    expect(again!.cleanups).toEqual([expect.objectContaining({ revoke: 'done', errorCode: null })]);
+    expect(await w.fx.logsIn(previous)).toBe(false);
+    expect(await w.fx.logsIn(current)).toBe(true);
+  });
+
   it('past retainPrevious a replaced version that holds no stage is purged; one still previous waits', async () => {
     const w = await world('{ every: 90d, grace: 1h, retainPrevious: 2d }');
     const v1 = (await w.kt.store.get('app/db'))!;

@@ -76,6 +76,8 @@ export interface CleanerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly audit: CleanupAudit;
+  /** Renews the secret's lease if it is getting old (KT_LEASE_LOST when another worker took it over): asked just before the target is touched. */
+  readonly confirmLease: (lease: HeldLease) => Promise<void>;
   /** Called just before and after the revoke's outside effect (tests crash the process there). */
   readonly onBoundary?: (when: 'before' | 'after', cleanup: Cleanup) => void | Promise<void>;
   readonly random?: () => number;
@@ -214,7 +216,8 @@ export class Cleaner {
       };
     }
 
-    // The intent, durable before the target is touched.
+    // The intent, durable before the target is touched, by a worker that still holds the lease.
+    await this.d.confirmLease(lease);
     await this.journal(c, run, lease, { startedAt: now }, null, 'intent');
     await this.d.onBoundary?.('before', c);
     try {
@@ -283,13 +286,16 @@ export class Cleaner {
 
   // ── journal ────────────────────────────────────────────────────────────
 
-  /** A failed attempt: journaled and audited, due again after the rotation's backoff. */
+  /**
+   * A failed attempt: journaled and audited, due again after the rotation's backoff. `started_at`
+   * stays: a change an earlier attempt made on the target is still this cleanup's.
+   */
   private async failed(c: Cleanup, scope: RunScope, run: Run | null, lease: HeldLease, error: KeyturnError): Promise<CleanupOutcome> {
     const attempts = c.attempts + 1;
     const { backoffBaseMs: baseMs, backoffCapMs: capMs } = scope.subject.policy.rotation;
     const dueAt = this.d.clock.now() + fullJitterDelay(attempts, { baseMs, capMs }, this.d.random);
     this.d.log.warn({ path: c.path, versionId: c.versionId, code: error.code, attempts }, 'cleanup failed; tried again later');
-    await this.journal(c, run, lease, { startedAt: null, attempts, errorCode: error.code, dueAt }, { outcome: 'failed', detail: error.message, errorCode: error.code }, 'failure', error.code);
+    await this.journal(c, run, lease, { attempts, errorCode: error.code, dueAt }, { outcome: 'failed', detail: error.message, errorCode: error.code }, 'failure', error.code);
     return { path: c.path, versionId: c.versionId, runId: c.runId, revoke: c.revoke, purge: c.purge, dueAt, errorCode: error.code, detail: error.message };
   }
 

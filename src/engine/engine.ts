@@ -216,6 +216,7 @@ export class Engine {
       clock: o.clock,
       log: o.log,
       ...(o.random ? { random: o.random } : {}),
+      confirmLease: (lease) => this.confirmLease(lease),
       audit: async (e, trx) => {
         await o.audit?.record({ action: 'cleanup', path: e.path, outcome: e.outcome, runId: e.runId, correlationId: e.correlationId, versionId: e.versionId, errorCode: e.errorCode }, trx);
       },
