@@ -11,89 +11,34 @@
  * kill -9 part runs the real CLI on the system clock with a grace of 1 s, waiting for the due time
  * the state database holds (a time, not a guess), then for the process's end.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { engineAuditPort } from '../src/audit/hooks.js';
 import { defaultContext } from '../src/audit/context.js';
 import { loadSettings } from '../src/config/settings.js';
-import { manualClock, type ManualClock } from '../src/core/clock.js';
-import type { Engine } from '../src/engine/engine.js';
 import { asCredential } from '../src/engine/next-value.js';
-import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { Scheduler, type DueOutcome } from '../src/schedule/scheduler.js';
-import type { Credential, Target } from '../src/targets/target.js';
-import { AppliedConfig, type AppliedTarget } from '../src/engine/applied.js';
-import { KeyturnError } from '../src/core/errors.js';
+import { openKeyturn } from '../src/runtime/keyturn.js';
+import type { Credential } from '../src/targets/target.js';
 import { runCli, startCli } from './helpers/cli.js';
-import { engineWith } from './helpers/engines.js';
+import { cleanupWorld, until, type CleanupWorld } from './helpers/cleanup-world.js';
+import { engineWith, refusedOnce } from './helpers/engines.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
-
-/** The real targets, whose first `test` call (the run's test step) is refused: the run rolls back with the target up. */
-class TestFailsOnce extends AppliedConfig {
-  private failed = false;
-  override async target(name: string): Promise<AppliedTarget> {
-    const applied = await super.target(name);
-    const t = applied.target;
-    const target: Target = Object.create(t) as Target;
-    target.test = async (...args: Parameters<Target['test']>) => {
-      if (!this.failed) {
-        this.failed = true;
-        throw new KeyturnError('KT_TARGET_AUTH_FAILED', 'refused once by the test');
-      }
-      return t.test(...args);
-    };
-    return { ...applied, target };
-  }
-}
-
-/** Waits until the system clock has passed `t` (a time the state database holds: a due time, a claim's end). */
-async function until(t: number): Promise<void> {
-  while (Date.now() <= t) await sleep(Math.max(1, t - Date.now() + 5));
-}
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
+let w: CleanupWorld<'postgres'> | undefined;
 let fx: RotationFixture<'postgres'> | undefined;
-let kt: Keyturn | undefined;
 afterEach(async () => {
-  await kt?.close();
-  kt = undefined;
+  await w?.close();
+  w = undefined;
   await fx?.close();
   fx = undefined;
 });
 
-interface World {
-  fx: RotationFixture<'postgres'>;
-  kt: Keyturn;
-  clock: ManualClock;
-  engine: Engine;
-  pass(): Promise<DueOutcome[]>;
-  cred(stage: 'current' | 'previous' | 'pending'): Promise<Credential>;
-}
-
-async function world(schedule: string): Promise<World> {
-  fx = await rotationFixture('postgres', 'alternating-users', { secretExtra: `    schedule: ${schedule}\n` });
-  const clock = manualClock(Date.now());
-  kt = await openKeyturn(loadSettings(fx.env), { clock });
-  const engine = engineWith(kt, undefined, { audit: engineAuditPort(kt.audit, defaultContext()), clock });
-  const k = kt;
-  return {
-    fx,
-    kt,
-    clock,
-    engine,
-    pass: async () => {
-      const out: DueOutcome[] = [];
-      const s = new Scheduler({ state: k.state, clock, log: k.log, engine: async () => engine, holder: 'test' }, { intervalMs: 1000, concurrency: 2, targetConcurrency: 2, claimMs: MIN });
-      await s.runOnce((o) => {
-        out.push(o);
-      });
-      return out;
-    },
-    cred: async (stage) => asCredential('app/db', (await k.store.get('app/db', { stage }))!.value),
-  };
+async function world(schedule: string): Promise<CleanupWorld<'postgres'>> {
+  w = await cleanupWorld('postgres', 'alternating-users', schedule);
+  return w;
 }
 
 describe('cleanup after grace, alternating-users on PostgreSQL', () => {
@@ -127,14 +72,13 @@ describe('cleanup after grace, alternating-users on PostgreSQL', () => {
     const cleanup = steps.filter((s) => s.step === 'cleanup');
     expect(cleanup).toEqual([expect.objectContaining({ outcome: 'ok' })]);
     expect(cleanup[0]!.detail).toContain(`${first.username} no longer logs in`);
+    expect((await w.events('secret.cleanup')).map((e) => e.outcome)).toEqual(['intent', 'success']);
     const events = await w.kt.state.db.selectFrom('audit_leaves').select('leaf').orderBy('seq').execute();
-    const cleanups = events.map((e) => JSON.parse(String(e.leaf)) as { action: string; outcome: string }).filter((e) => e.action === 'secret.cleanup');
-    expect(cleanups.map((e) => e.outcome)).toEqual(['intent', 'success']);
     const all = events.map((e) => String(e.leaf)).join('\n') + JSON.stringify(steps);
     for (const p of [first.password, current.password]) expect(all).not.toContain(p);
 
     // A later failed rotation that sets the standby (the revoked user) and rolls back never restores the ended password.
-    const failing = engineWith(w.kt, undefined, { applied: new TestFailsOnce(w.kt.state), audit: engineAuditPort(w.kt.audit, defaultContext()), clock: w.clock });
+    const failing = engineWith(w.kt, undefined, { applied: refusedOnce(w.kt.state), audit: engineAuditPort(w.kt.audit, defaultContext()), clock: w.clock });
     const bad = await failing.rotate('app/db');
     expect(bad.status).not.toBe('done');
     expect(await w.kt.store.get('app/db', { stage: 'pending' })).toBeNull();
@@ -196,8 +140,7 @@ describe('cleanup after grace, alternating-users on PostgreSQL', () => {
     expect((await w.kt.store.versions('app/db')).map((v) => v.number)).toEqual([v3.number, v2.number]);
     // v2 still previous: its credential ended after its grace, but the version is kept while staged.
     expect((await w.engine.cleanups.list('app/db')).map((c) => [c.versionId, c.revoke, c.purge])).toEqual([[v2.id, 'done', 'pending']]);
-    const purged = (await w.kt.state.db.selectFrom('audit_leaves').select('leaf').execute()).map((e) => JSON.parse(String(e.leaf)) as { action: string; versionId: string | null });
-    expect(purged.filter((e) => e.action === 'secret.version.purge').map((e) => e.versionId)).toEqual([v1.id]);
+    expect((await w.events('secret.version.purge')).map((e) => e.versionId)).toEqual([v1.id]);
   });
 });
 

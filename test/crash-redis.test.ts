@@ -5,4 +5,5 @@
  */
 import { crashSuite } from './helpers/crash-suite.js';
 
-crashSuite('redis');
+// dual-key too: Redis keeps several passwords per user, so a rotation adds one and a failed run takes it back.
+crashSuite('redis', ['single-user', 'alternating-users', 'dual-key']);

@@ -16,7 +16,7 @@ const NO_ADMIN_REASON = 'with no admin credential the target acts as the default
 
 runTargetContract({
   name: 'redis (6379)',
-  strategies: ['single-user', 'alternating-users'],
+  strategies: ['single-user', 'alternating-users', 'dual-key'],
   make: redisFixture,
   skip: {
     'single-user: without an admin or a current credential, set needs an admin': NO_ADMIN_REASON,

@@ -98,7 +98,7 @@ export const secretPolicySchema = z
       if (!TAG_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['tags', key], message: 'a tag key is 1 to 128 characters of [A-Za-z0-9._/-]' });
     }
     if (s.type === 'database-credential' && s.strategy === 'simple') {
-      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user or alternating-users' });
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user, alternating-users or dual-key' });
     }
     if (s.type === 'app-secret' && s.strategy !== undefined && s.strategy !== 'simple') {
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'an app-secret rotates with the simple strategy' });

@@ -254,6 +254,48 @@ export function runTargetContract(spec: TargetContractSpec): void {
       });
     }
 
+    if (spec.strategies.includes('dual-key')) {
+      const D = 'dual-key';
+
+      test('dual-key: set adds the new credential and the old one keeps working', async () => {
+        const old = await user(password());
+        const next = { username: old.username, password: password() };
+        await fx.target.set(ctx(D, old.username), next, old);
+        await works(D, next);
+        await works(D, old);
+      });
+
+      test('dual-key: set is idempotent', async () => {
+        const old = await user(password());
+        const next = { username: old.username, password: password() };
+        await fx.target.set(ctx(D, old.username), next, old);
+        await fx.target.set(ctx(D, old.username), next, old);
+        await works(D, next);
+        await works(D, old);
+        // One revoke takes the credential set twice away: set added it once.
+        await fx.target.revoke!(ctx(D, old.username), next);
+        await refused(D, next);
+      });
+
+      test('dual-key: revoke ends the old credential only; the new one keeps working; revoke again is a no-op', async () => {
+        expect(typeof fx.target.revoke, 'a dual-key target must have revoke').toBe('function');
+        const old = await user(password());
+        const next = { username: old.username, password: password() };
+        await fx.target.set(ctx(D, old.username), next, old);
+        await fx.target.revoke!(ctx(D, old.username), old);
+        await refused(D, old);
+        await works(D, next);
+        await fx.target.revoke!(ctx(D, old.username), old);
+        await works(D, next);
+      });
+
+      test('dual-key: a user that does not exist is KT_TARGET_USER_MISSING on set', async () => {
+        const ghost = { username: uniqueName(), password: password() };
+        users.push(ghost.username);
+        await expectTargetError(() => fx.target.set(ctx(D, ghost.username), ghost, null), 'KT_TARGET_USER_MISSING');
+      });
+    }
+
     if (spec.strategies.includes('alternating-users')) {
       const A = 'alternating-users';
 

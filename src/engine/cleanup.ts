@@ -4,10 +4,12 @@
  * which the scheduler calls), never while the secret has an unfinished run. Two phases per
  * replaced version:
  *
- * - **revoke**, `grace` after the replacement: for `alternating-users`, the replaced version's user
- *   (the standby now) gets a password nobody holds (the target's `revoke` when it has one, else
- *   `set` with a fresh password that is never stored, logged or shown), so the previous credential
- *   stops logging in. Done only while the current credential logs in (else KT_CLEANUP_UNSAFE: the
+ * - **revoke**, `grace` after the replacement: for `dual-key`, the target's `revoke` removes the
+ *   replaced version's key (the user's other keys stay; with a `grace` of null, once a later
+ *   rotation has pushed the version out of `previous`); for `alternating-users`, the replaced
+ *   version's user (the standby now) gets a password nobody holds (the target's `revoke` when it
+ *   has one, else `set` with a fresh password that is never stored, logged or shown), so the
+ *   previous credential stops logging in. Done only while the current credential logs in (else KT_CLEANUP_UNSAFE: the
  *   previous one may be the only one that works), and checked after: the previous credential must
  *   be refused (else KT_CLEANUP_FAILED). `not-needed` for `single-user` (the user's password changed
  *   at set), `simple`, a `grace` of null (the next rotation changes the standby anyway), or when the
@@ -147,11 +149,15 @@ export class Cleaner {
     const { target, strategy, policy } = scope.subject;
     const graceText = policy.effectiveSchedule.grace;
     if (!target) return { kind: 'over', phase: 'not-needed', detail: 'no target: nothing to revoke' };
-    if (strategy !== 'alternating-users') return { kind: 'over', phase: 'not-needed', detail: `${strategy}: the previous password stopped working when the new one was set` };
-    if (graceText === null) return { kind: 'over', phase: 'not-needed', detail: 'grace is null: the previous credential works until the next rotation changes that user' };
-    const at = c.replacedAt + parseDuration(graceText)!;
+    const dual = strategy === 'dual-key';
+    if (!dual && strategy !== 'alternating-users') return { kind: 'over', phase: 'not-needed', detail: `${strategy}: the previous password stopped working when the new one was set` };
+    if (dual && !target.revoke) return { kind: 'failed', error: new KeyturnError('KT_TARGET_STRATEGY_UNSUPPORTED', `the ${target.kind} target has no revoke, which dual-key needs`) };
     const now = this.d.clock.now();
-    if (now < at) return { kind: 'later', at, detail: `the previous credential works until the grace period ends at ${new Date(at).toISOString()}` };
+    if (graceText === null && !dual) return { kind: 'over', phase: 'not-needed', detail: 'grace is null: the previous credential works until the next rotation changes that user' };
+    if (graceText !== null) {
+      const at = c.replacedAt + parseDuration(graceText)!;
+      if (now < at) return { kind: 'later', at, detail: `the previous credential works until the grace period ends at ${new Date(at).toISOString()}` };
+    }
 
     let version: Version | null;
     try {
@@ -163,6 +169,11 @@ export class Cleaner {
       return { kind: 'failed', error: asKeyturn(e) };
     }
     if (!version) return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more` };
+    // dual-key without a grace: the old key works until a later rotation pushes its version out of `previous`.
+    if (dual && graceText === null && version.stages.length > 0) {
+      const retain = parseDuration(policy.effectiveSchedule.retainPrevious)!;
+      return { kind: 'later', at: now + retain, detail: `version ${version.number} is still ${version.stages.join(', ')} (grace is null: its key works until a later rotation replaces it)` };
+    }
     let current: Version;
     let previous: Credential;
     let now_: Credential;
@@ -173,15 +184,15 @@ export class Cleaner {
     } catch (e) {
       return { kind: 'failed', error: asKeyturn(e) };
     }
-    if (current.id === version.id || previous.username === now_.username) {
+    if (current.id === version.id || (!dual && previous.username === now_.username)) {
       return { kind: 'over', phase: 'not-needed', detail: `${previous.username} holds the current credential (version ${current.number})` };
     }
-    const pending = await this.d.store.get(c.path, { stage: 'pending' });
+    const pending = dual ? null : await this.d.store.get(c.path, { stage: 'pending' });
     if (pending && typeof pending.value !== 'string' && pending.value.username === previous.username) {
       // A leftover pending version on that user: the next rotation settles it first (Engine.settleLeftoverPending).
       return {
         kind: 'later',
-        at: now + Math.max(parseDuration(graceText)!, 60_000),
+        at: now + Math.max(parseDuration(graceText ?? '1m')!, 60_000),
         detail: `${previous.username} has a pending version ${pending.number} left by an earlier run; the revoke waits for the next rotation to settle it`,
       };
     }
@@ -222,6 +233,7 @@ export class Cleaner {
     await this.d.onBoundary?.('before', c);
     try {
       const ctx = await scope.targetContext(probe);
+      // dual-key: the target removes that one key; alternating-users: the standby's password becomes one nobody holds.
       if (target.revoke) await target.revoke(ctx, previous);
       else await target.set(ctx, { ...previous, password: freshPassword(policy, target.passwordLimits) }, now_);
     } catch (e) {

@@ -789,7 +789,7 @@ export class Engine {
 
   /**
    * The finish step's record of what is owed to the version it replaces: a cleanup row due when
-   * the grace period ends (alternating-users with a target and a grace) or else when
+   * the grace period ends (alternating-users or dual-key with a target and a grace) or else when
    * `retainPrevious` does (./cleanup.ts decides each phase again when it is due, by the policy then).
    */
   private cleanupDuty(run: Run, scope: RunScope): Within {
@@ -797,7 +797,7 @@ export class Engine {
     const replacedAt = this.o.clock.now();
     const { grace, retainPrevious } = policy.effectiveSchedule;
     const retainMs = parseDuration(retainPrevious)!;
-    const graceMs = target && strategy === 'alternating-users' && grace !== null ? parseDuration(grace)! : null;
+    const graceMs = target && (strategy === 'alternating-users' || strategy === 'dual-key') && grace !== null ? parseDuration(grace)! : null;
     const dueAt = replacedAt + (graceMs === null ? retainMs : Math.min(graceMs, retainMs));
     return (trx) => this.cleanups.addWithin(trx, { path: run.path, versionId: run.fromVersionId!, runId: run.id, replacedAt, dueAt });
   }
@@ -917,7 +917,8 @@ export class Engine {
     }
     const pending = asCredential(run.path, (await scope.version(run.pendingVersionId)).value);
     if (await scope.logsIn(run, current)) return { currentWorks: true, detail: 'current credential logs in' };
-    if (strategy === 'single-user' && currentVersion.id !== run.pendingVersionId && (await scope.logsIn(run, pending))) {
+    // single-user: set the current password back; dual-key: add it back next to the pending one (a rollback then revokes that).
+    if ((strategy === 'single-user' || strategy === 'dual-key') && currentVersion.id !== run.pendingVersionId && (await scope.logsIn(run, pending))) {
       try {
         await target.set(await scope.targetContext(run), current, pending);
       } catch (e) {
@@ -943,6 +944,25 @@ export class Engine {
     const ours = pending && (leftover ? pending.id === leftover.id : pending.id === run.pendingVersionId || pending.id.startsWith(`${run.id}.g`));
     if (!pending || !ours) return { cleared: false, detail: 'no pending version to clear' };
     const { target, strategy } = scope.subject;
+    if (target && strategy === 'dual-key') {
+      // The pending key was added next to the current one: taken back before the stage is cleared.
+      let added: Credential;
+      try {
+        added = asCredential(run.path, pending.value);
+      } catch {
+        return { cleared: false, detail: 'the pending version is not a credential; pending kept' };
+      }
+      if (await scope.logsIn(run, added)) {
+        try {
+          await target.revoke!(await scope.targetContext(run), added);
+        } catch (e) {
+          return { cleared: false, detail: `revoking the pending key of ${added.username} failed (${codeOf(e)}); pending kept` };
+        }
+        if (await scope.logsIn(run, added)) return { cleared: false, detail: `the pending key of ${added.username} still logs in after its revoke; pending kept` };
+        await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+        return { cleared: true, detail: `pending cleared; its key revoked on the target` };
+      }
+    }
     if (target && strategy === 'alternating-users') {
       let standby: Credential;
       try {

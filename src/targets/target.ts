@@ -8,6 +8,9 @@
  * - `single-user`: the same user gets a new password.
  * - `alternating-users`: two users, `<user>` and `<user>_clone`, with the same memberships/grants;
  *   each rotation changes the standby one, then the two swap (the credential's `username` flips).
+ * - `dual-key`: the target holds the new credential next to the old one (Redis: a second password
+ *   of the same user); `set` adds the new one, the old keeps working until the cleanup after the
+ *   policy's `grace` ends it with `revoke`, which a dual-key target must have.
  * - `simple`: no outside system (the `generic` target); the new value is only stored.
  *
  * @example
@@ -19,7 +22,7 @@
  */
 import type { Logger } from '../core/logger.js';
 
-export const STRATEGIES = ['single-user', 'alternating-users', 'simple'] as const;
+export const STRATEGIES = ['single-user', 'alternating-users', 'simple', 'dual-key'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** A login credential. Extra fields (host, port, dbname, ...) ride along untouched. */
@@ -66,7 +69,12 @@ export interface Target {
   /** Logs in with `cred` and runs a probe (`SELECT 1`, `PING`). Throws KT_TARGET_AUTH_FAILED or KT_TARGET_UNAVAILABLE. */
   test(ctx: TargetContext, cred: Credential): Promise<void>;
 
-  /** Optional: make a credential stop working (cleanup after a grace period). */
+  /**
+   * Makes `cred` stop working, leaving the user's other credentials as they are: the cleanup after
+   * a grace period, and a failed dual-key run taking back the credential it added. Idempotent (a
+   * credential already gone is success). Required with `dual-key`; optional otherwise (without it,
+   * an alternating-users cleanup sets a password nobody holds).
+   */
   revoke?(ctx: TargetContext, cred: Credential): Promise<void>;
 
   /** Releases pooled connections. */

@@ -12,6 +12,7 @@ import { targetFixture, type FixtureOf } from '../fixtures/targets/index.js';
 import { runCli } from './cli.js';
 import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
+import { parseAclUser } from '../../src/targets/redis/acl.js';
 
 export type Kind = 'postgres' | 'mysql' | 'redis';
 
@@ -26,6 +27,8 @@ export interface RotationFixture<K extends Kind = Kind> {
   target: FixtureOf[K];
   /** Logs in with the plain driver at the real server (never through a proxy or the target's own test). */
   logsIn(cred: Credential): Promise<boolean>;
+  /** Redis: the SHA-256 of each password the user has (dual-key keeps several). */
+  passwordHashes?(username: string): Promise<readonly string[]>;
   /** Extra files (consumer outputs) live here. */
   dir: string;
   close(): Promise<void>;
@@ -74,5 +77,6 @@ ${options.secretExtra ?? ''}`;
       throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
     }
   }
-  return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close };
+  const passwordHashes = kind === 'redis' ? { passwordHashes: async (name: string) => parseAclUser(await (fx as FixtureOf['redis']).call('ACL', 'GETUSER', name))?.passwords ?? [] } : {};
+  return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close, ...passwordHashes };
 }

@@ -23,6 +23,8 @@ export interface AclUser {
   readonly channels: readonly string[];
   /** Each selector's rules, e.g. ['+set', '~w:*']. */
   readonly selectors: readonly (readonly string[])[];
+  /** The SHA-256 (hex) of each password the user has: several with dual-key. */
+  readonly passwords: readonly string[];
 }
 
 /** The reply as key → value, whether it came as a flat [k, v, ...] array (RESP2) or a map. */
@@ -63,6 +65,7 @@ export function parseAclUser(reply: unknown): AclUser | null {
     commands: rules(f.get('commands')),
     keys: rules(f.get('keys'), '~'),
     channels: rules(f.get('channels'), '&'),
+    passwords: Array.isArray(f.get('passwords')) ? (f.get('passwords') as unknown[]).map(String) : [],
     selectors: selectors.map((s) => {
       const sf = fields(s);
       return [...rules(sf.get('commands')), ...rules(sf.get('keys'), '~'), ...rules(sf.get('channels'), '&')];

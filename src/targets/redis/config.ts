@@ -21,4 +21,4 @@ export const redisConfigSchema = z.strictObject({
 export type RedisTargetConfig = z.output<typeof redisConfigSchema>;
 
 /** The strategies the redis target rotates with (its registry entry carries them; `keyturn apply` checks them). */
-export const redisStrategies: readonly Strategy[] = ['single-user', 'alternating-users'];
+export const redisStrategies: readonly Strategy[] = ['single-user', 'alternating-users', 'dual-key'];

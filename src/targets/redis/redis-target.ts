@@ -7,11 +7,15 @@
  *   at AUTH/HELLO), so running clients keep working until they reconnect; clients that connect
  *   with the old password before their consumer got the new one are refused. Keeping the old
  *   password as well would leave an unknown number of passwords on the user after a crash or
- *   a rollback; the strategy that keeps the old login alive is `alternating-users`.
+ *   a rollback; the strategies that keep the old login alive are `alternating-users` and `dual-key`.
  * - `alternating-users`: the standby gets the primary's ACL rules (flags, commands, keys,
  *   channels, selectors from `ACL GETUSER`, see ./acl.ts) and its new password in ONE
  *   `ACL SETUSER <clone> <reset rules> <rules> on >new`: atomic, so the clone is never seen half-synced,
  *   and re-synced on every call. The result is read back and compared.
+ * - `dual-key`: `ACL SETUSER <user> >new` adds the new password next to the user's others, so the
+ *   old one keeps working; `revoke` removes one by its SHA-256 (`ACL SETUSER <user> !<hash>`), only
+ *   if the user still has it. The engine's cleanup revokes the old password after `grace`, and a
+ *   failed run revokes the one it added, so the user ends with the passwords the store knows.
  *
  * ACL changes live in memory: with an ACL file they are saved (`ACL SAVE`) before `set` returns;
  * without one the change is lost on restart (logged as a warning), and the previous password
@@ -25,6 +29,7 @@
  * await target.set(ctx, { username: 'app_clone', password: next }, { username: 'app', password: old });
  * ```
  */
+import { createHash } from 'node:crypto';
 import { isKeyturnError } from '../../core/errors.js';
 import { assertStandby, assertStrategy, assertUsername } from '../checks.js';
 import { targetError } from '../target-error.js';
@@ -67,9 +72,31 @@ export class RedisTarget implements Target {
       } else if (!(await this.user(call, standby))) {
         throw this.missing(standby, action);
       }
+      if (ctx.strategy === 'dual-key') {
+        // Added next to the user's other passwords (adding one it has already changes nothing); the old one goes at revoke.
+        await call(['ACL', 'SETUSER', standby, `>${next.password}`], standby, `add a password to "${standby}"`);
+        return this.persist(ctx, call, standby);
+      }
       // single-user, or alternating-users swapping back to the primary: only the password changes.
       await call(['ACL', 'SETUSER', standby, 'resetpass', `>${next.password}`], standby, action);
       await this.persist(ctx, call, standby);
+    });
+  }
+
+  /**
+   * Removes `cred`'s password from its user, by its SHA-256 (`!<hash>`: the password itself is not
+   * sent), only when the user still has it; the user's other passwords stay.
+   */
+  async revoke(ctx: TargetContext, cred: Credential): Promise<void> {
+    assertUsername(this.kind, cred.username, MAX_USERNAME_CHARS, { noSpaces: true });
+    const action = `remove a password of "${cred.username}"`;
+    await withRedis(this.config, ctx.admin, ctx.signal, action, async (call) => {
+      const user = await this.user(call, cred.username);
+      if (!user) return;
+      const hash = createHash('sha256').update(cred.password, 'utf8').digest('hex');
+      if (!user.passwords.includes(hash)) return;
+      await call(['ACL', 'SETUSER', cred.username, `!${hash}`], cred.username, action);
+      await this.persist(ctx, call, cred.username);
     });
   }
 
