@@ -28,12 +28,15 @@ export type MemberAttribute = (typeof MEMBER_ATTRIBUTES)[number];
 /** An entry's attributes, lower-cased name → [name as the server spells it, values as bytes]. */
 export type Attributes = Map<string, { name: string; values: Buffer[] }>;
 
-/** The attributes of a search entry (the `dn` left out), values as bytes. */
+/**
+ * The attributes of a search entry, values as bytes: the `dn` and the empty lists ldapts fills in
+ * for requested names the entry lacks (`*` itself) left out.
+ */
 export function attributesOf(entry: Entry): Attributes {
   const out: Attributes = new Map();
   for (const [name, raw] of Object.entries(entry)) {
-    if (name === 'dn') continue;
     const list = Array.isArray(raw) ? raw : [raw];
+    if (name === 'dn' || list.length === 0) continue;
     out.set(name.toLowerCase(), { name, values: list.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'))) });
   }
   return out;
