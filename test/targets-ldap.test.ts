@@ -34,8 +34,11 @@ describe('ldap target: LDAP specifics', () => {
     fx = await ldapFixture();
   });
   afterAll(async () => {
-    for (const u of users) await fx.dropUser(u);
-    await fx.close();
+    try {
+      for (const u of users) await fx.dropUser(u);
+    } finally {
+      await fx.close();
+    }
   });
 
   it('StartTLS with caFile: single-user set and test work over the upgraded connection', async () => {
