@@ -76,10 +76,8 @@ export class LdapTarget implements Target {
 
   private async setOwnPassword(ctx: TargetContext, next: Credential, current: Credential | null): Promise<void> {
     const self = requireSelf(this.kind, ctx, next, current);
-    if (await logsIn(this, ctx, next)) {
-      ctx.log.debug({ target: this.kind, username: next.username }, 'the new password already logs in');
-      return;
-    }
+    // A retry after a crash may hold a stale current: the new password binding already means done.
+    if (await logsIn(this, ctx, next)) return;
     await withLdap(this.config, this.login(self), ctx.signal, 'change its own password', (session) => session.changePassword(null, next.username, next.password, self.password));
   }
 
