@@ -2,7 +2,7 @@
  * The ldap target against an OpenLDAP slapd of this test process (test/helpers/slapd.ts; the
  * root DN as admin): the Target contract over plain ldap:// and again over LDAPS with the test
  * CA, then what is particular to LDAP (StartTLS, an untrusted certificate, the entry copied to
- * the clone byte for byte and re-synced, passwords stored hashed, groups of both kinds).
+ * the clone byte for byte and re-synced, passwords stored hashed, the password policy's refusal).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
@@ -12,6 +12,8 @@ import { cloneUsername, type Credential } from '../src/targets/target.js';
 import { runTargetContract } from '../src/contracts/target-contract.js';
 import { uniqueName } from '../src/contracts/names.js';
 import { ldapFixture, type LdapFixture } from './fixtures/targets/ldap.js';
+import { errorText } from '../src/contracts/consumer-contract.js';
+import { SLAPD_MIN_PASSWORD_LENGTH } from './helpers/slapd.js';
 import { tempDir } from './helpers/state.js';
 import { join } from 'node:path';
 
@@ -119,6 +121,15 @@ describe('ldap target: LDAP specifics', () => {
     const target = createTarget({ ...fx.config(), groupsBaseDn: `ou=nowhere,${fx.server.suffix}` });
     const e = await target.set(fx.context('alternating-users', p.username), { username: cloneUsername(p.username), password: `Pw-${uniqueName()}` }, p).catch((err: unknown) => err);
     expect(isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID'), String(e)).toBe(true);
+  });
+
+  it("a password the server's password policy refuses is KT_TARGET_PASSWORD_REJECTED, and the old one still binds", async () => {
+    const old = await user();
+    const short = 'x'.repeat(SLAPD_MIN_PASSWORD_LENGTH - 1);
+    const e = await fx.target.set(fx.context('single-user', old.username, { admin: null }), { username: old.username, password: short }, old).catch((err: unknown) => err);
+    expect(isKeyturnError(e, 'KT_TARGET_PASSWORD_REJECTED'), String(e)).toBe(true);
+    expect(errorText(e)).not.toContain(short);
+    expect(await fx.logsIn(old)).toBe(true);
   });
 
   it('an empty password is refused without binding (it would be an unauthenticated bind)', async () => {

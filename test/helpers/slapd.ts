@@ -6,7 +6,8 @@
  *
  * The server: slapd.conf with the core, cosine and inetorgperson schemas, an mdb database for
  * `dc=keyturn,dc=test` (entries `ou=people`, `ou=groups`), a root DN with a random password as the
- * admin, `password-hash {SSHA}` (the RFC 3062 Password Modify operation is built into slapd), and
+ * admin, `password-hash {SSHA}` (the RFC 3062 Password Modify operation is built into slapd), the
+ * ppolicy overlay with a default policy (`SLAPD_MIN_PASSWORD_LENGTH`, quality checked), and
  * the usual ACLs: a user may write its own userPassword, anyone may bind, nobody else reads or
  * writes a password, everything else is readable. It listens on ldap:// and ldaps://, with a
  * certificate for 127.0.0.1 from a CA made here with openssl (`caFile`), for StartTLS and LDAPS.
@@ -28,6 +29,9 @@ import { unusedPort } from '../../src/contracts/target-contract.js';
 import { tempDir } from './state.js';
 
 export const SLAPD_SUFFIX = 'dc=keyturn,dc=test';
+/** The default password policy: at least 8 characters, checked on every change (the root DN is exempt). */
+export const SLAPD_POLICY = `cn=default,ou=policies,${SLAPD_SUFFIX}`;
+export const SLAPD_MIN_PASSWORD_LENGTH = 8;
 
 export interface SlapdServer {
   readonly host: string;
@@ -75,6 +79,7 @@ include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload ppolicy
 pidfile ${join(dir, 'slapd.pid')}
 password-hash {SSHA}
 TLSCACertificateFile ${certs.ca}
@@ -86,6 +91,8 @@ suffix "${SLAPD_SUFFIX}"
 rootdn "${admin.username}"
 rootpw ${admin.password}
 directory ${join(dir, 'db')}
+overlay ppolicy
+ppolicy_default "${SLAPD_POLICY}"
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `;
@@ -177,6 +184,8 @@ async function seed(server: Omit<SlapdServer, 'release'>): Promise<void> {
     await client.add(server.suffix, { objectClass: ['dcObject', 'organization'], o: 'keyturn', dc: 'keyturn' });
     await client.add(server.people, { objectClass: 'organizationalUnit', ou: 'people' });
     await client.add(server.groups, { objectClass: 'organizationalUnit', ou: 'groups' });
+    await client.add(`ou=policies,${server.suffix}`, { objectClass: 'organizationalUnit', ou: 'policies' });
+    await client.add(SLAPD_POLICY, { objectClass: ['device', 'pwdPolicy'], cn: 'default', pwdAttribute: 'userPassword', pwdMinLength: String(SLAPD_MIN_PASSWORD_LENGTH), pwdCheckQuality: '2' });
   } finally {
     await client.unbind();
   }
