@@ -4,18 +4,19 @@
  * CA, then what is particular to LDAP (StartTLS, an untrusted certificate, the entry copied to
  * the clone byte for byte and re-synced, passwords stored hashed, the password policy's refusal).
  */
+import { lookup } from 'node:dns/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
 import { isKeyturnError } from '../src/core/errors.js';
 import { createTarget } from '../src/targets/registry.js';
 import { cloneUsername, type Credential } from '../src/targets/target.js';
+import { errorText } from '../src/contracts/consumer-contract.js';
 import { runTargetContract } from '../src/contracts/target-contract.js';
 import { uniqueName } from '../src/contracts/names.js';
 import { ldapFixture, type LdapFixture } from './fixtures/targets/ldap.js';
-import { errorText } from '../src/contracts/consumer-contract.js';
 import { SLAPD_MIN_PASSWORD_LENGTH } from './helpers/slapd.js';
 import { tempDir } from './helpers/state.js';
-import { join } from 'node:path';
 
 runTargetContract({ name: 'ldap (slapd, ldap://)', strategies: ['single-user', 'alternating-users'], make: () => ldapFixture() });
 runTargetContract({ name: 'ldap (slapd, ldaps:// with caFile)', strategies: ['single-user', 'alternating-users'], make: () => ldapFixture({ tls: 'ldaps' }) });
@@ -53,7 +54,7 @@ describe('ldap target: LDAP specifics', () => {
     expect(await fx.logsIn(old)).toBe(false);
   });
 
-  it('a certificate the CA does not vouch for is KT_TARGET_UNAVAILABLE, before any password is sent', async () => {
+  it('a certificate the CA does not vouch for, or for another host, is KT_TARGET_UNAVAILABLE, before any password is sent; an unreadable caFile is KT_TARGET_CONFIG_INVALID', async () => {
     const tmp = tempDir();
     try {
       // Without caFile the system CAs are used: they do not vouch for the test CA's certificate.
@@ -68,6 +69,12 @@ describe('ldap target: LDAP specifics', () => {
         expect(isKeyturnError(e, 'KT_TARGET_UNAVAILABLE'), String(e)).toBe(true);
         expect((e as Error).message).toContain('TLS handshake failed');
       }
+      // Trusted CA, but the certificate names 127.0.0.1 only, not localhost (which resolves to 127.0.0.1 here).
+      expect((await lookup('localhost')).address, 'localhost must resolve to 127.0.0.1 for this check').toBe('127.0.0.1');
+      const wrongHost = await createTarget({ ...fx.config(), url: fx.server.ldapsUrl.replace('127.0.0.1', 'localhost'), caFile: fx.server.caFile })
+        .test(fx.context('single-user', cred.username), cred)
+        .catch((err: unknown) => err);
+      expect(isKeyturnError(wrongHost, 'KT_TARGET_UNAVAILABLE') && wrongHost.details, String(wrongHost)).toMatchObject({ driverCode: 'ERR_TLS_CERT_ALTNAME_INVALID' });
       const unreadable = await createTarget({ ...fx.config(), url: fx.server.ldapsUrl, caFile: join(tmp.dir, 'missing.pem') })
         .test(fx.context('single-user', cred.username), cred)
         .catch((err: unknown) => err);
