@@ -21,12 +21,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
-import { unusedPort } from '../../src/contracts/target-contract.js';
-import { tempDir } from './state.js';
 
 export const SLAPD_SUFFIX = 'dc=keyturn,dc=test';
 /** The default password policy: at least 8 characters, checked on every change (the root DN is exempt). */
@@ -56,6 +56,21 @@ export interface SlapdServer {
 /** How long slapd gets to start answering (polled), and to exit after SIGTERM. */
 const START_MS = 15_000;
 const STOP_MS = 10_000;
+
+/**
+ * A port nobody listens on at 127.0.0.1 (bound, read, released). Not the Target contract's
+ * `unusedPort`: that module imports vitest, and the rotation benchmark loads this file too.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -122,7 +137,8 @@ interface Running {
 }
 
 async function start(): Promise<Running> {
-  const tmp = tempDir('keyturn-slapd-');
+  const dir = mkdtempSync(join(tmpdir(), 'keyturn-slapd-'));
+  const tmp = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
   mkdirSync(join(tmp.dir, 'db'));
   const admin = { username: `cn=admin,${SLAPD_SUFFIX}`, password: `Admin-${randomBytes(12).toString('hex')}` };
   const conf = join(tmp.dir, 'slapd.conf');
@@ -136,10 +152,10 @@ async function start(): Promise<Running> {
     tmp.remove();
     throw e;
   }
-  // A port taken between unusedPort and slapd's bind (another test file) makes slapd exit: try again.
+  // A port taken between freePort and slapd's bind (another test file) makes slapd exit: try again.
   for (let attempt = 1; ; attempt++) {
-    const port = await unusedPort();
-    const ldapsPort = await unusedPort();
+    const port = await freePort();
+    const ldapsPort = await freePort();
     const url = `ldap://127.0.0.1:${port}`;
     let log = '';
     // -d 0: stay in the foreground (this process holds it), log nothing but errors.
