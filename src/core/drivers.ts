@@ -1,6 +1,6 @@
 /**
  * The database drivers, each imported on first use: a command that never touches PostgreSQL,
- * MariaDB or Redis never loads pg, mysql2 or ioredis (they stay outside the CLI bundle too, see
+ * MariaDB, Redis or LDAP never loads pg, mysql2, ioredis or ldapts (they stay outside the CLI bundle too, see
  * scripts/bundle-cli.js). After the first load, `loaded*()` hands the module out synchronously,
  * for code such as error mapping that runs where no `await` fits.
  *
@@ -13,10 +13,12 @@
 import type pg from 'pg';
 import type mysql from 'mysql2';
 import type { Redis } from 'ioredis';
+import type * as Ldapts from 'ldapts';
 
 let pgModule: typeof pg | undefined;
 let mysqlModule: typeof mysql | undefined;
 let redisClass: typeof Redis | undefined;
+let ldapModule: typeof Ldapts | undefined;
 
 /** node-postgres, for the state database on PostgreSQL and the postgres target. */
 export async function loadPg(): Promise<typeof pg> {
@@ -36,4 +38,14 @@ export async function loadMysql(): Promise<typeof mysql> {
 /** ioredis's client class, for the redis target. */
 export async function loadRedis(): Promise<typeof Redis> {
   return (redisClass ??= (await import('ioredis')).Redis);
+}
+
+/** ldapts, for the ldap target. */
+export async function loadLdap(): Promise<typeof Ldapts> {
+  return (ldapModule ??= await import('ldapts'));
+}
+
+/** ldapts if it was loaded already (any ldapts error means it was). */
+export function loadedLdap(): typeof Ldapts | undefined {
+  return ldapModule;
 }

@@ -14,10 +14,11 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
+    expect(createTarget({ type: 'ldap', url: 'ldaps://dir.example.org', userDn: 'uid={username},ou=people,dc=example,dc=org' }).kind).toBe('ldap');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
   });
@@ -27,6 +28,7 @@ describe('target registry', () => {
       postgres: { host: 'db', port: 5432, database: 'app' },
       mysql: { host: 'db', port: 3306 },
       redis: { host: 'cache', port: 6379 },
+      ldap: { url: 'ldap://dir:389', startTls: true, userDn: 'cn={username},ou=svc,dc=example,dc=org' },
       generic: {},
     };
     for (const [type, config] of Object.entries(configs)) {
@@ -36,7 +38,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
@@ -46,5 +48,10 @@ describe('target registry', () => {
     expect(pg).toContain('"extra"');
     expect(problems({ type: 'redis', host: 'redis://cache', port: 6379, connectTimeoutMs: 5 })).toMatch(/host: must be a bare host name.*connectTimeoutMs: must be at least 100 ms/);
     expect(problems({ type: 'generic', host: 'x' })).toContain('"host"');
+    const ldap = problems({ type: 'ldap', url: 'ldaps://dir/ou=x?cn', startTls: true, userDn: 'ou=people,dc=example,dc=org', timeoutMs: 5 });
+    expect(ldap).toContain('url: must be an ldap:// or ldaps:// URL with a host and an optional port');
+    expect(ldap).toContain('userDn: must be a DN template whose first RDN is <attribute>={username}');
+    expect(ldap).toContain('timeoutMs: must be at least 100 ms');
+    expect(problems({ type: 'ldap', url: 'ldaps://dir', startTls: true, userDn: 'uid={username},dc=x' })).toContain('startTls: cannot be used with an ldaps:// URL');
   });
 });

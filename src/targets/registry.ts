@@ -16,6 +16,8 @@ import { z } from 'zod';
 import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
+import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
+import { LdapTarget } from './ldap/ldap-target.js';
 import { mysqlConfigSchema, mysqlStrategies } from './mysql/config.js';
 import { MysqlTarget } from './mysql/mysql-target.js';
 import { postgresConfigSchema, postgresStrategies } from './postgres/config.js';
@@ -34,6 +36,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'postgres', configSchema: postgresConfigSchema, strategies: postgresStrategies, create: (c) => new PostgresTarget(c) }),
   targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
   targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
+  targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
 ]);
 

@@ -1,8 +1,8 @@
 /**
  * Fixtures for rotation tests against the real servers: a fresh Keyturn home with a target and
- * one managed credential applied (PostgreSQL on the password-auth cluster, MariaDB, Redis), the
- * user created on the server with its first password, and teardown that drops both users of an
- * alternating pair. What each kind needs (config, admin, users, login check) comes from its
+ * one managed credential applied (PostgreSQL on the password-auth cluster, MariaDB, Redis, the
+ * test process's own slapd), the user created on the server with its first password, and
+ * teardown that drops both users of an alternating pair. What each kind needs (config, admin, users, login check) comes from its
  * fixture in test/fixtures/targets/.
  */
 import { writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 import { parseAclUser } from '../../src/targets/redis/acl.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
@@ -52,7 +52,7 @@ export async function rotationFixture<K extends Kind>(kind: K, strategy: Strateg
   const env: Record<string, string> = { KEYTURN_HOME: home, APP_PASSWORD: pw, ADMIN_PASSWORD: fx.admin?.password ?? '' };
   // JSON is YAML: the target's config as one flow mapping.
   const target = JSON.stringify({ ...fx.config(options.port), ...(fx.admin ? { admin: 'admin/db' } : {}) });
-  const adminSecret = fx.admin ? `  admin/db:\n    type: database-credential\n    initial: { username: ${fx.admin.username}, password: "\${env:ADMIN_PASSWORD}" }\n` : '';
+  const adminSecret = fx.admin ? `  admin/db:\n    type: database-credential\n    initial: { username: ${JSON.stringify(fx.admin.username)}, password: "\${env:ADMIN_PASSWORD}" }\n` : '';
   const yaml = `version: 1
 targets:
   db: ${target}
