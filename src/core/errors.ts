@@ -538,6 +538,11 @@ export const ERRORS = {
     'The cleanup after the grace period changed the previous credential on the target, but it still logs in.',
     'Check that the target applies password changes at once (a connection pooler or an LDAP replica may lag) and that nothing sets the password back; the cleanup is tried again with backoff (docs/schedule.md#cleanup).',
   ),
+  KT_HOOK_FAILED: spec(
+    502,
+    "A workflow hook (the secret's hooks: before, after or always) failed: a `before` hook fails the attempt, which rolls back; an `after` or `always` hook's failure is reported and the rotation stands.",
+    "Fix the reason in the message (the command's exit status, timeout and stderr), make the hook idempotent (it runs again when its step is resumed), then `keyturn rotate PATH` or `keyturn runs resume RUN` (docs/consumers.md#hooks).",
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
