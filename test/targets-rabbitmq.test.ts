@@ -3,8 +3,10 @@
  * 127.0.0.1:15672, guest/guest as admin): the Target contract, then what is particular to
  * RabbitMQ (an administrator rotating itself without an admin; tags and user limits kept by
  * single-user; permissions, topic permissions and tags the primary lost removed from the clone;
- * the longest password; a virtual host the user may not open; open connections surviving a set).
+ * the longest password; a virtual host the user may not open; open connections surviving a set;
+ * a redirecting management URL, never followed with the password).
  */
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneUsername, type Credential, type Strategy, type TargetContext } from '../src/targets/target.js';
 import { runTargetContract } from '../src/contracts/target-contract.js';
@@ -135,6 +137,25 @@ describe('rabbitmq target: management API specifics', () => {
       expect(await fx.logsIn(old)).toBe(false);
     } finally {
       await connection.close();
+    }
+  });
+
+  it('does not follow a redirect of the management API (it would re-send the password): KT_TARGET_FAILED, nothing changed', async () => {
+    const cred = await user();
+    const seen: string[] = [];
+    const redirecting = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(308, { location: `http://127.0.0.1:15672${req.url}` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = redirecting.address() as { port: number };
+      const target = createTarget({ ...fx.config(), managementUrl: `http://127.0.0.1:${port}`, connectTimeoutMs: 5000 });
+      await expect(target.set(ctx('single-user', cred.username), { username: cred.username, password: password() }, cred)).rejects.toMatchObject({ code: 'KT_TARGET_FAILED' });
+      expect(seen).toEqual(['GET /api/whoami']);
+      expect(await fx.logsIn(cred)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
     }
   });
 });

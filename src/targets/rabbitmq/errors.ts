@@ -58,6 +58,7 @@ export function apiError(status: number, body: unknown, at: Endpoint, attempt: A
   }
   if (status === 403) return targetError('KT_TARGET_PERMISSION_DENIED', at, login, status);
   if (status === 400 && expect.settingPassword) return targetError('KT_TARGET_PASSWORD_REJECTED', at, attempt, status);
+  if (status >= 300 && status < 400) return targetError('KT_TARGET_FAILED', at, attempt, status, 'the management API redirected, which is not followed: set managementUrl to where it points');
   if (status === 404) return targetError('KT_TARGET_FAILED', at, attempt, status, 'not found (a virtual host or user removed meanwhile, or managementUrl is not the management API)');
   if (status === 408 || status === 429 || status >= 500) return targetError('KT_TARGET_UNAVAILABLE', at, attempt, status, 'the management API is busy or failing');
   return targetError('KT_TARGET_FAILED', at, attempt, status);

@@ -11,7 +11,7 @@
  *   before anything changes. Each later request is bounded by STATEMENT_TIMEOUT_MS and the signal.
  *
  * Errors are KeyturnErrors from ./errors.ts; request bodies (which hold the password) and
- * answers are never logged or put in an error.
+ * answers are never logged or put in an error, and redirects are not followed (a 3xx fails).
  *
  * @example
  * ```ts
@@ -120,6 +120,8 @@ export async function withManagement<T>(config: RabbitmqTargetConfig, auth: Cred
       const res = await fetch(`${base}${path}`, {
         method,
         dispatcher: agent,
+        // A redirect would re-send the body, password included, wherever it points: never followed.
+        redirect: 'manual',
         signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
         headers: { authorization, accept: 'application/json', ...(body === null ? {} : { 'content-type': 'application/json' }) },
         body: body === null ? undefined : JSON.stringify(body),
