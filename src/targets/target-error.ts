@@ -11,11 +11,19 @@
  */
 import { KeyturnError, type ErrorCode } from '../core/errors.js';
 
-/** Where a target lives, for messages. */
-export interface Endpoint {
+/** Where a target lives, for messages: a server, or (the script target) the command that reaches it. */
+export type Endpoint = ServerEndpoint | CommandEndpoint;
+
+export interface ServerEndpoint {
   readonly kind: string;
   readonly host: string;
   readonly port: number;
+}
+
+export interface CommandEndpoint {
+  readonly kind: string;
+  /** The command's path (argv[0]), never its arguments. */
+  readonly command: string;
 }
 
 /** Who was acting and what it tried, for messages. */
@@ -38,7 +46,7 @@ export type TargetErrorCode = Extract<ErrorCode, `KT_TARGET_${string}`>;
  * ```
  */
 export function targetError(code: TargetErrorCode, at: Endpoint, attempt: Attempt, driverCode?: string | number, reason?: string): KeyturnError {
-  const where = `${at.kind} at ${at.host}:${at.port}`;
+  const where = 'command' in at ? `${at.kind} target command ${at.command}` : `${at.kind} at ${at.host}:${at.port}`;
   const user = `"${attempt.username}"`;
   const tail = driverCode === undefined ? '' : ` (${String(driverCode)})`;
   let message: string;
@@ -61,7 +69,8 @@ export function targetError(code: TargetErrorCode, at: Endpoint, attempt: Attemp
     default:
       message = `${where} failed to ${attempt.action}${reason ? `: ${reason}` : ''}${tail}`;
   }
-  const details: Record<string, unknown> = { target: at.kind, host: at.host, port: at.port, username: attempt.username };
+  const place = 'command' in at ? { command: at.command } : { host: at.host, port: at.port };
+  const details: Record<string, unknown> = { target: at.kind, ...place, username: attempt.username };
   if (driverCode !== undefined) details.driverCode = driverCode;
   return new KeyturnError(code, message, { details });
 }
