@@ -53,6 +53,11 @@ export function runCommand(options: RunOptions): Promise<RunResult> {
     let settled = false;
     let drainTimer: NodeJS.Timeout | undefined;
 
+    if (options.signal.aborted) {
+      // Already cancelled: an 'abort' event will not come again, so never start the command.
+      resolve({ code: null, signal: null, timedOut: false, aborted: true, startError: null, stderrTail: Buffer.alloc(0), stderrTruncated: false });
+      return;
+    }
     const [command, ...args] = options.argv;
     let child: ChildProcess;
     try {

@@ -49,7 +49,7 @@ export function scriptError(
   } else if (r.timedOut) {
     e = targetError('KT_TARGET_UNAVAILABLE', at, attempt, undefined, `timed out after ${timeoutMs} ms; its process group was killed`);
   } else if (r.aborted) {
-    e = targetError('KT_TARGET_UNAVAILABLE', at, attempt, undefined, "aborted (time limit reached); the command's process group was killed");
+    e = targetError('KT_TARGET_UNAVAILABLE', at, attempt, undefined, 'aborted (time limit reached or cancelled); the command, when started, was killed with its process group');
   } else if (r.signal !== null) {
     e = targetError('KT_TARGET_FAILED', at, attempt, r.signal, `the command was killed by ${r.signal}`);
   } else if (r.code === 0) {
