@@ -3,7 +3,7 @@
  * psql against the password-auth cluster on 55432), with passwords in the environment and as JSON
  * on stdin; then what is particular to running commands (test/fixtures/scripts/probe.sh): no
  * password on any command line, stderr scrubbed and bounded, timeouts and cancellation kill the
- * command with what it started, exit codes mapped, revoke.
+ * command with what it started, exit codes mapped, revoke (directly and from the engine's cleanup).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,10 +16,17 @@ import { caught, errorText } from '../src/contracts/consumer-contract.js';
 import { newPassword, uniqueName } from '../src/contracts/names.js';
 import { runTargetContract } from '../src/contracts/target-contract.js';
 import { createTarget, type TargetConfigInput } from '../src/targets/registry.js';
+import { loadSettings } from '../src/config/settings.js';
+import { manualClock } from '../src/core/clock.js';
+import { asCredential } from '../src/engine/next-value.js';
+import { openKeyturn } from '../src/runtime/keyturn.js';
 import { cloneUsername, type Credential, type Strategy, type Target } from '../src/targets/target.js';
 import { contextWith } from './fixtures/targets/fixture.js';
 import { scriptFixture, type ScriptFixture } from './fixtures/targets/script.js';
+import { engineWith } from './helpers/engines.js';
+import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { alive } from './helpers/processes.js';
+import { rotationFixture } from './helpers/rotation-fixtures.js';
 
 runTargetContract({ name: 'script (pg-role.sh, passwords in env)', strategies: ['single-user', 'alternating-users'], make: () => scriptFixture('env') });
 runTargetContract({ name: 'script (pg-role.sh, passwords as JSON on stdin)', strategies: ['single-user', 'alternating-users'], make: () => scriptFixture('stdin') });
@@ -234,5 +241,31 @@ describe('script target: revoke with pg-role.sh', () => {
     const e = await failure(() => fx.target.revoke!({ ...ctx, admin: null }, clone));
     expect(e.code).toBe('KT_TARGET_ADMIN_REQUIRED');
     expect(await fx.logsIn(clone)).toBe(true);
+  });
+});
+
+describe("script target: the engine's cleanup runs the configured revoke", () => {
+  it('after grace the previous user gets PASSWORD NULL from pg-role.sh revoke (not a set with an unknown password); the current one logs in', async () => {
+    const fx = await rotationFixture('script', 'alternating-users', { secretExtra: '    schedule: { every: 90d, grace: 1h }\n' });
+    const clock = manualClock(Date.now());
+    const kt = await openKeyturn(loadSettings(fx.env), { clock });
+    try {
+      const engine = engineWith(kt, undefined, { clock });
+      expect((await engine.rotate('app/db')).status).toBe('done');
+      const previous = asCredential('app/db', (await kt.store.get('app/db', { stage: 'previous' }))!.value);
+      const current = asCredential('app/db', (await kt.store.get('app/db', { stage: 'current' }))!.value);
+      const hasPassword = async (role: string) => (await psqlAsPostgres(`SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '${role}';`)).trim() === 't';
+      expect(await hasPassword(previous.username)).toBe(true);
+
+      clock.advance(60 * 60_000);
+      const { cleanups } = await engine.tend('app/db');
+      expect(cleanups).toEqual([expect.objectContaining({ revoke: 'done', errorCode: null })]);
+      expect(await hasPassword(previous.username)).toBe(false);
+      expect(await fx.logsIn(previous)).toBe(false);
+      expect(await fx.logsIn(current)).toBe(true);
+    } finally {
+      await kt.close();
+      await fx.close();
+    }
   });
 });
