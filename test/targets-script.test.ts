@@ -23,10 +23,12 @@ import { openKeyturn } from '../src/runtime/keyturn.js';
 import { cloneUsername, type Credential, type Strategy, type Target } from '../src/targets/target.js';
 import { contextWith } from './fixtures/targets/fixture.js';
 import { scriptFixture, type ScriptFixture } from './fixtures/targets/script.js';
+import { runCli } from './helpers/cli.js';
 import { engineWith } from './helpers/engines.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { alive } from './helpers/processes.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
+import { tempDir } from './helpers/state.js';
 
 runTargetContract({ name: 'script (pg-role.sh, passwords in env)', strategies: ['single-user', 'alternating-users'], make: () => scriptFixture('env') });
 runTargetContract({ name: 'script (pg-role.sh, passwords as JSON on stdin)', strategies: ['single-user', 'alternating-users'], make: () => scriptFixture('stdin') });
@@ -266,6 +268,27 @@ describe("script target: the engine's cleanup runs the configured revoke", () =>
     } finally {
       await kt.close();
       await fx.close();
+    }
+  });
+});
+
+describe('script target: keyturn apply', () => {
+  it('refuses a target whose argv would carry a password, naming the key; takes the same target without it', async () => {
+    const tmp = tempDir();
+    try {
+      const env = { KEYTURN_HOME: join(tmp.dir, 'home') };
+      expect((await runCli(['init'], { env })).code).toBe(0);
+      const yaml = (argv: string) => `version: 1\ntargets:\n  svc: { type: script, set: ${argv}, test: [${PROBE}, exit, '0'] }\n`;
+      const file = join(tmp.dir, 'keyturn.yaml');
+      await writeFile(file, yaml(`[${PROBE}, set, '--password={password}']`));
+      const refused = await runCli(['apply', '-f', file], { env });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('targets.svc.set.2: {password} would put a secret on the command line');
+      await writeFile(file, yaml(`[${PROBE}, set, '--user={username}']`));
+      const applied = await runCli(['apply', '-f', file], { env });
+      expect(applied.code, applied.stderr).toBe(0);
+    } finally {
+      tmp.remove();
     }
   });
 });
