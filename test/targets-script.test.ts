@@ -16,18 +16,13 @@ import { caught, errorText } from '../src/contracts/consumer-contract.js';
 import { newPassword, uniqueName } from '../src/contracts/names.js';
 import { runTargetContract } from '../src/contracts/target-contract.js';
 import { createTarget, type TargetConfigInput } from '../src/targets/registry.js';
-import { loadSettings } from '../src/config/settings.js';
-import { manualClock } from '../src/core/clock.js';
-import { asCredential } from '../src/engine/next-value.js';
-import { openKeyturn } from '../src/runtime/keyturn.js';
 import { cloneUsername, type Credential, type Strategy, type Target } from '../src/targets/target.js';
 import { contextWith } from './fixtures/targets/fixture.js';
 import { scriptFixture, type ScriptFixture } from './fixtures/targets/script.js';
+import { cleanupWorld } from './helpers/cleanup-world.js';
 import { runCli } from './helpers/cli.js';
-import { engineWith } from './helpers/engines.js';
 import { psqlAsPostgres } from './helpers/pg-auth.js';
 import { alive } from './helpers/processes.js';
-import { rotationFixture } from './helpers/rotation-fixtures.js';
 import { tempDir } from './helpers/state.js';
 
 runTargetContract({ name: 'script (pg-role.sh, passwords in env)', strategies: ['single-user', 'alternating-users'], make: () => scriptFixture('env') });
@@ -225,7 +220,7 @@ describe('script target: revoke with pg-role.sh', () => {
     await fx.close();
   });
 
-  it('has revoke only when configured; revoke makes the credential stop working and leaves the other user alone', async () => {
+  it('has revoke only when configured; revoke makes the credential stop working, leaves the other user alone, and is idempotent', async () => {
     const { revoke: _omit, ...withoutRevoke } = fx.config() as Extract<TargetConfigInput, { type: 'script' }>;
     expect(createTarget(withoutRevoke).revoke).toBeUndefined();
     expect(typeof fx.target.revoke).toBe('function');
@@ -240,6 +235,10 @@ describe('script target: revoke with pg-role.sh', () => {
     await fx.target.revoke!(ctx, primary);
     expect(await fx.logsIn(primary)).toBe(false);
     expect(await fx.logsIn(clone)).toBe(true);
+    // Idempotent: again, and on a role that is gone, it succeeds with nothing to do.
+    await fx.target.revoke!(ctx, primary);
+    await fx.target.revoke!(ctx, { username: uniqueName(), password: newPassword() });
+    expect(await fx.logsIn(clone)).toBe(true);
     const e = await failure(() => fx.target.revoke!({ ...ctx, admin: null }, clone));
     expect(e.code).toBe('KT_TARGET_ADMIN_REQUIRED');
     expect(await fx.logsIn(clone)).toBe(true);
@@ -248,26 +247,23 @@ describe('script target: revoke with pg-role.sh', () => {
 
 describe("script target: the engine's cleanup runs the configured revoke", () => {
   it('after grace the previous user gets PASSWORD NULL from pg-role.sh revoke (not a set with an unknown password); the current one logs in', async () => {
-    const fx = await rotationFixture('script', 'alternating-users', { secretExtra: '    schedule: { every: 90d, grace: 1h }\n' });
-    const clock = manualClock(Date.now());
-    const kt = await openKeyturn(loadSettings(fx.env), { clock });
+    const w = await cleanupWorld('script', 'alternating-users', '{ every: 90d, grace: 1h }');
     try {
-      const engine = engineWith(kt, undefined, { clock });
-      expect((await engine.rotate('app/db')).status).toBe('done');
-      const previous = asCredential('app/db', (await kt.store.get('app/db', { stage: 'previous' }))!.value);
-      const current = asCredential('app/db', (await kt.store.get('app/db', { stage: 'current' }))!.value);
+      expect((await w.engine.rotate('app/db')).status).toBe('done');
+      const previous = await w.cred('previous');
+      const current = await w.cred('current');
       const hasPassword = async (role: string) => (await psqlAsPostgres(`SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '${role}';`)).trim() === 't';
       expect(await hasPassword(previous.username)).toBe(true);
 
-      clock.advance(60 * 60_000);
-      const { cleanups } = await engine.tend('app/db');
-      expect(cleanups).toEqual([expect.objectContaining({ revoke: 'done', errorCode: null })]);
+      w.clock.advance(60 * 60_000);
+      const outcomes = await w.pass();
+      expect(outcomes.flatMap((o) => o.cleanups)).toEqual([expect.objectContaining({ revoke: 'done', errorCode: null })]);
       expect(await hasPassword(previous.username)).toBe(false);
-      expect(await fx.logsIn(previous)).toBe(false);
-      expect(await fx.logsIn(current)).toBe(true);
+      expect(await w.fx.logsIn(previous)).toBe(false);
+      expect(await w.fx.logsIn(current)).toBe(true);
+      expect((await w.events('secret.cleanup')).map((e) => e.outcome)).toEqual(['intent', 'success']);
     } finally {
-      await kt.close();
-      await fx.close();
+      await w.close();
     }
   });
 });

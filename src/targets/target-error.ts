@@ -11,15 +11,14 @@
  */
 import { KeyturnError, type ErrorCode } from '../core/errors.js';
 
-/** Where a target lives, for messages: a server, or (the script target) the command that reaches it. */
-export type Endpoint = ServerEndpoint | CommandEndpoint;
-
-export interface ServerEndpoint {
+/** Where a target's server lives, for messages. */
+export interface Endpoint {
   readonly kind: string;
   readonly host: string;
   readonly port: number;
 }
 
+/** The script target's place, for messages: the command that reaches the system. */
 export interface CommandEndpoint {
   readonly kind: string;
   /** The command's path (argv[0]), never its arguments. */
@@ -45,7 +44,7 @@ export type TargetErrorCode = Extract<ErrorCode, `KT_TARGET_${string}`>;
  * targetError('KT_TARGET_UNAVAILABLE', endpoint, { username: 'app', action: 'log in' }, 'ECONNREFUSED', 'connection refused');
  * ```
  */
-export function targetError(code: TargetErrorCode, at: Endpoint, attempt: Attempt, driverCode?: string | number, reason?: string): KeyturnError {
+export function targetError(code: TargetErrorCode, at: Endpoint | CommandEndpoint, attempt: Attempt, driverCode?: string | number, reason?: string): KeyturnError {
   const where = 'command' in at ? `${at.kind} target command ${at.command}` : `${at.kind} at ${at.host}:${at.port}`;
   const user = `"${attempt.username}"`;
   const tail = driverCode === undefined ? '' : ` (${String(driverCode)})`;
