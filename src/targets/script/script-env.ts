@@ -55,7 +55,14 @@ export interface ScriptCall {
   readonly forms: readonly string[];
 }
 
-/** The argv of `action` with its placeholders filled; a value that would read as an option is refused. */
+/**
+ * The argv of `action` with its placeholders filled; a value that would read as an option is refused.
+ *
+ * @example
+ * ```ts
+ * expandArgv(['/bin/pw', 'set', '--user={username}'], { username: 'app', primaryUsername: 'app', strategy: 'single-user', action: 'set' }); // ['/bin/pw', 'set', '--user=app']
+ * ```
+ */
 export function expandArgv(template: readonly string[], values: Readonly<Record<ArgvPlaceholder, string>>): string[] {
   return template.map((arg, i) => {
     if (i === 0) return arg;
@@ -67,7 +74,7 @@ export function expandArgv(template: readonly string[], values: Readonly<Record<
   });
 }
 
-/** Builds what the command gets for one call. */
+/** Builds what the command gets for one call (see the module's example). */
 export function scriptCall(config: ScriptTargetConfig, action: ScriptAction, input: CallInput): ScriptCall {
   const template = action === 'revoke' ? config.revoke! : config[action];
   const argv = expandArgv(template, { username: input.credential.username, primaryUsername: input.primaryUsername, strategy: input.strategy, action });
@@ -107,6 +114,11 @@ export function scriptCall(config: ScriptTargetConfig, action: ScriptAction, inp
  * The spellings (see `secretForms`) of every field of these credentials but the user names,
  * which messages name anyway: a form that only a user name makes is left out, so stderr keeps
  * "user app refused" readable while any password, raw or encoded, is replaced.
+ *
+ * @example
+ * ```ts
+ * secretSpellings([{ username: 'app', password: 'pw-1' }]).includes('pw-1'); // true, and 'app' is not there
+ * ```
  */
 export function secretSpellings(creds: ReadonlyArray<Credential | null>): string[] {
   const all = new Set<string>();
