@@ -14,12 +14,13 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
     expect(createTarget({ type: 'ldap', url: 'ldaps://dir.example.org', userDn: 'uid={username},ou=people,dc=example,dc=org' }).kind).toBe('ldap');
     expect(createTarget({ type: 'rabbitmq', host: 'mq', port: 5672 }).kind).toBe('rabbitmq');
+    expect(createTarget({ type: 'script', set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] }).kind).toBe('script');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
     expect(targetConfigSchema.parse({ type: 'rabbitmq', host: 'mq', port: 5672 })).toEqual({ type: 'rabbitmq', host: 'mq', port: 5672, vhost: '/' });
@@ -32,6 +33,7 @@ describe('target registry', () => {
       redis: { host: 'cache', port: 6379 },
       ldap: { url: 'ldap://dir:389', startTls: true, userDn: 'cn={username},ou=svc,dc=example,dc=org' },
       rabbitmq: { host: 'mq', port: 5672 },
+      script: { set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] },
       generic: {},
     };
     for (const [type, config] of Object.entries(configs)) {
@@ -41,7 +43,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, script, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');

@@ -14,7 +14,7 @@ import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 import { parseAclUser } from '../../src/targets/redis/acl.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
