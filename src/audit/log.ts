@@ -46,7 +46,7 @@ import { defaultContext, type AuditContext } from './context.js';
 import type { AuditEventInput } from './event.js';
 import { addHmacKey, addMacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
 import { headMac, headMacValid, leafMacV2, leafMacValid } from './mac.js';
-import { CompactRange, bytesEqual, leafHash } from './merkle.js';
+import { CompactRange, bytesEqual, leafHash, leafHashOfText } from './merkle.js';
 import { parseVerifierKey, type NoteVerifier } from './note-key.js';
 import * as repo from './repo.js';
 import type { CheckpointRow, Head, LeafRow } from './repo.js';
@@ -537,7 +537,7 @@ export class AuditLog {
     const checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
     // The events before this transaction that no checkpoint covers yet: checked before signing.
     if (checkpoint && !fresh) await this.#verifyUncovered(trx, head);
-    await repo.insertLeaves(trx, this.#state.dialect, rows);
+    await repo.insertLeaves(trx, this.#state, rows);
     const state = appender.state();
     let next: Head = {
       size: state.size,
@@ -617,12 +617,12 @@ export class AuditLog {
     const range = from === 0 ? new CompactRange() : await this.#rangeAt(trx, from);
     const key = this.#macKey();
     let prev: Buffer | null = null;
-    await repo.eachLeafPage(trx, from, head.size, (rows) => {
+    await repo.eachLeafCheckPage(trx, this.#state, from, head.size, (rows) => {
       for (const row of rows) {
         if (row.seq !== range.size) {
           throw new KeyturnError('KT_AUDIT_LEAF_MISSING', `audit event ${range.size} is missing from the stored log; no checkpoint was signed (run keyturn audit verify)`);
         }
-        const hash = leafHash(Buffer.from(row.leaf, 'utf8'));
+        const hash = leafHashOfText(row.leaf);
         if (hash.toString('base64') !== row.leaf_hash || !leafMacValid(key, hash, row.leaf_mac)) {
           throw new KeyturnError(
             'KT_AUDIT_LEAF_CHANGED',
