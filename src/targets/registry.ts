@@ -16,6 +16,8 @@ import { z } from 'zod';
 import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
+import { kerberosConfigSchema, kerberosStrategies } from './kerberos/config.js';
+import { KerberosTarget } from './kerberos/kerberos-target.js';
 import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
 import { LdapTarget } from './ldap/ldap-target.js';
 import { mysqlConfigSchema, mysqlStrategies } from './mysql/config.js';
@@ -37,6 +39,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
   targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
+  targetEntry({ kind: 'kerberos', configSchema: kerberosConfigSchema, strategies: kerberosStrategies, create: (c) => new KerberosTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
 ]);
 

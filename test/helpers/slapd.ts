@@ -59,9 +59,10 @@ const STOP_MS = 10_000;
 
 /**
  * A port nobody listens on at 127.0.0.1 (bound, read, released). Not the Target contract's
- * `unusedPort`: that module imports vitest, and the rotation benchmark loads this file too.
+ * `unusedPort`: that module imports vitest, and the rotation benchmark loads this file too. The
+ * KDC helper (./kdc.ts) uses it as well.
  */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -126,7 +127,8 @@ async function answers(url: string, admin: Credential): Promise<boolean> {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
+/** Resolves once `child` has exited (at once if it has). */
+export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
