@@ -99,26 +99,21 @@ describe('kerberos target: MIT specifics', () => {
       const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
       writeFileSync(join(wrappers, tool), `#!/bin/sh\n{ printf '%s ' "$0" "$@"; printf '\\n'; env; printf '\\n'; } >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     }
-    const path = process.env.PATH;
-    process.env.PATH = `${wrappers}:${path}`;
+    const target = createTarget({ ...fx.config(), toolsDir: wrappers });
     const secrets = [fx.admin!.password];
-    try {
-      const a = await user();
-      const b = await user();
-      secrets.push(a.password, b.password);
-      const a2 = nextOf(a);
-      const b2 = nextOf(b);
-      const a3 = nextOf(a);
-      secrets.push(a2.password, b2.password, a3.password);
-      await fx.target.set(fx.context('single-user', a.username), a2, a);
-      await fx.target.set(fx.context('single-user', b.username, { admin: null }), b2, b);
-      await fx.target.set(fx.context(D, a.username), a3, a2);
-      await fx.target.test(fx.context(D, a.username), a2);
-      await fx.target.revoke!(fx.context(D, a.username), a2);
-      await fx.target.test(fx.context(D, a.username), a3);
-    } finally {
-      process.env.PATH = path;
-    }
+    const a = await user();
+    const b = await user();
+    secrets.push(a.password, b.password);
+    const a2 = nextOf(a);
+    const b2 = nextOf(b);
+    const a3 = nextOf(a);
+    secrets.push(a2.password, b2.password, a3.password);
+    await target.set(fx.context('single-user', a.username), a2, a);
+    await target.set(fx.context('single-user', b.username, { admin: null }), b2, b);
+    await target.set(fx.context(D, a.username), a3, a2);
+    await target.test(fx.context(D, a.username), a2);
+    await target.revoke!(fx.context(D, a.username), a2);
+    await target.test(fx.context(D, a.username), a3);
     const text = readFileSync(log, 'utf8');
     for (const tool of ['kinit', 'kadmin', 'kpasswd', 'ktutil', 'klist']) expect(text).toContain(`${join(wrappers, tool)} `);
     expect(text).toContain('cpw -keepold');

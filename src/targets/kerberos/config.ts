@@ -9,6 +9,8 @@
  *   (single-user without an admin).
  * - `kadminLocal`: run `kadmin.local` on this machine (the KDC's own, root, reading the database
  *   through `kdcProfile`, the kdc.conf) instead of remote kadmin; no admin credential needed.
+ * - `toolsDir`: where MIT's tools are, searched before the system folders (Keyturn's own PATH is
+ *   not passed on).
  * - `keytab`: after each change, a keytab file of the principal with the keys the KDC holds for it
  *   (`path`, `mode` "0600", `owner` { uid, gid }), written atomically.
  * - `timeoutMs`: bound on each tool run (default 10000 ms).
@@ -44,7 +46,11 @@ export const kerberosConfigSchema = z.strictObject({
   adminPort: portField.default(749).describe('port of kadmind (default 749)'),
   kpasswdPort: portField.default(464).describe('port of the password-change service (default 464), for a principal changing its own password'),
   kadminLocal: z.boolean({ error: 'must be true or false' }).optional().describe('run kadmin.local on this machine (the KDC host, as root) instead of remote kadmin with the admin credential'),
-  kdcProfile: absolutePath('the kdc.conf').optional().describe('kadminLocal: the kdc.conf naming the database (default: KRB5_KDC_PROFILE, else /etc/krb5kdc/kdc.conf)'),
+  kdcProfile: absolutePath('the kdc.conf').optional().describe('kadminLocal: the kdc.conf naming the database (default /etc/krb5kdc/kdc.conf)'),
+  toolsDir: absolutePath('a folder')
+    .refine((p) => !p.includes(':'), 'must not contain ":"')
+    .optional()
+    .describe('folder searched first for the MIT tools (kinit, kadmin, kadmin.local, kpasswd, ktutil, klist); then the system folders'),
   keytab: z
     .strictObject({
       path: absolutePath('the keytab file').describe('keytab file to write; replaced atomically'),

@@ -17,6 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKeyturnError } from '../../core/errors.js';
+import { DEFAULT_PATH } from '../../consumers/exec/env.js';
 import { abortable } from '../abortable.js';
 import { targetError, type Attempt, type Endpoint } from '../target-error.js';
 import { DEFAULT_TIMEOUT_MS, type KerberosTargetConfig } from './config.js';
@@ -78,14 +79,15 @@ export async function withKerberos<T>(config: KerberosTargetConfig, signal: Abor
     const conf = join(dir, 'krb5.conf');
     await writeFile(conf, krb5Conf(config), { mode: 0o600 });
     const env: NodeJS.ProcessEnv = {
-      PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`,
+      // The tools from toolsDir first, else the system's folders (Keyturn's own PATH is not used).
+      PATH: config.toolsDir === undefined ? DEFAULT_PATH : `${config.toolsDir}:${DEFAULT_PATH}`,
       LANG: 'C',
       LC_ALL: 'C',
       KRB5_CONFIG: conf,
       KRB5CCNAME: `FILE:${join(dir, 'ccache')}`,
       KRB5_KTNAME: `FILE:${join(dir, 'default.keytab')}`,
       KRB5_CLIENT_KTNAME: `FILE:${join(dir, 'client.keytab')}`,
-      KRB5_KDC_PROFILE: config.kdcProfile ?? process.env.KRB5_KDC_PROFILE ?? '/etc/krb5kdc/kdc.conf',
+      KRB5_KDC_PROFILE: config.kdcProfile ?? '/etc/krb5kdc/kdc.conf',
     };
     const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const ws: Workspace = {
