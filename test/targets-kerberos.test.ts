@@ -58,6 +58,10 @@ describe('kerberos target: MIT specifics', () => {
     const next = nextOf(old);
     await fx.target.set(fx.context(D, old.username), next, old);
     expect(await fx.kvnos(old.username)).toEqual([2, 1]);
+    // The crash suite's check of stray keys (fixture): kvno 2 derives from next, kvno 1 from old.
+    expect(await fx.unknownKvnos(old.username, [old])).toEqual([2]);
+    expect(await fx.unknownKvnos(old.username, [next])).toEqual([1]);
+    expect(await fx.unknownKvnos(old.username, [old, next])).toEqual([]);
     // A plain kinit: the old password is refused from set on (the KDC answers AS requests with the newest keys).
     expect(await fx.logsIn(next)).toBe(true);
     expect(await fx.logsIn(old)).toBe(false);
