@@ -21,13 +21,13 @@
  * await kdc.release();
  * ```
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Credential } from '../../src/targets/target.js';
-import { exited, freePort } from './slapd.js';
+import { freePort, sharedDaemon, stopChildren, type Started } from './local-daemon.js';
 
 export const KDC_REALM = 'KEYTURN.TEST';
 
@@ -61,9 +61,8 @@ export interface ToolRun {
   readonly stderr: string;
 }
 
-/** How long the servers get to start answering (polled), and to exit after SIGTERM. */
+/** How long the servers get to start answering (polled). */
 const START_MS = 15_000;
-const STOP_MS = 10_000;
 
 const TOOL_PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
 
@@ -119,20 +118,7 @@ function kdcConf(dir: string, ports: { kdc: number; admin: number; kpasswd: numb
 `;
 }
 
-interface Running {
-  server: Omit<KdcServer, 'release'>;
-  children: ChildProcess[];
-  remove(): void;
-}
-
-async function stop(children: readonly ChildProcess[]): Promise<void> {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.race([Promise.all(children.map(exited)), new Promise((resolve) => setTimeout(resolve, STOP_MS).unref())]);
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map(exited));
-}
-
-async function start(): Promise<Running> {
+async function start(): Promise<Started<Omit<KdcServer, 'release'>>> {
   const dir = mkdtempSync(join(tmpdir(), 'keyturn-kdc-'));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   const admin = { username: 'admin/admin', password: `Admin-${randomBytes(12).toString('hex')}` };
@@ -197,7 +183,7 @@ async function start(): Promise<Running> {
       };
       return { server, children, remove };
     }
-    await stop(children);
+    await stopChildren(children);
     if (attempt === 3) {
       remove();
       throw new Error(`the KDC did not start (is krb5-kdc / krb5-admin-server installed? .ci/run installs them): ${log.trim().split('\n').slice(-5).join(' | ')}`);
@@ -205,38 +191,9 @@ async function start(): Promise<Running> {
   }
 }
 
-let running: Promise<Running> | null = null;
-let holders = 0;
-let killOnExit: (() => void) | null = null;
+const shared = sharedDaemon(start);
 
 /** This process's KDC and kadmind, started on first use; call `release()` when done with them. */
-export async function kdcServer(): Promise<KdcServer> {
-  holders++;
-  running ??= start();
-  let r: Running;
-  try {
-    r = await running;
-  } catch (e) {
-    holders--;
-    running = null;
-    throw e;
-  }
-  if (!killOnExit) {
-    killOnExit = () => r.children.forEach((c) => c.kill('SIGKILL'));
-    process.once('exit', killOnExit);
-  }
-  let released = false;
-  return {
-    ...r.server,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--holders > 0) return;
-      running = null;
-      if (killOnExit) process.removeListener('exit', killOnExit);
-      killOnExit = null;
-      await stop(r.children);
-      r.remove();
-    },
-  };
+export function kdcServer(): Promise<KdcServer> {
+  return shared.acquire();
 }
