@@ -103,6 +103,7 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(packages).not.toContain('pg');
     expect(packages).not.toContain('mysql2');
     expect(packages).not.toContain('ioredis');
+    expect(packages).not.toContain('amqplib');
   });
 });
 

@@ -3,7 +3,6 @@
  * environment it received), then the environment itself, failures with scrubbed stderr, and
  * timeouts that kill the whole process group, grandchildren included.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { isKeyturnError } from '../src/core/errors.js';
 import type { SecretValue } from '../src/core/types.js';
 import { createConsumer, parseConsumerConfig } from '../src/consumers/registry.js';
 import { caught, contractValues, errorText, recordingContext, runConsumerContract, version } from '../src/contracts/consumer-contract.js';
+import { alive } from './helpers/processes.js';
 
 /** Writes the KEYTURN_* variables, every variable name and argv to the file named by argv[1]. */
 const RECORD = `const fs = require('node:fs');
@@ -52,21 +52,6 @@ runConsumerContract({
   },
   skip: { 'check passes after a delivery and fails against a broken far side': 'a command has no lasting far side to check' },
 });
-
-/** True while `pid` runs (a zombie, which no one may be left to reap here, counts as dead). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('exec consumer', () => {
   let dir: string;

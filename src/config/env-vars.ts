@@ -151,7 +151,10 @@ export const ENV_VARS: readonly EnvVar[] = [
     name: 'KEYTURN_CRASH_AT',
     meaning: 'testing only: STEP:before or STEP:after makes a rotation SIGKILL itself there (STEP:WHEN:stop: SIGSTOP, once); STEP cleanup: around the change a cleanup makes on the target',
     unset: 'off',
-    check: matching(/^(prepare|create|set|test|finish|propagate|cleanup):(before|after)(:stop)?$/, 'must be STEP:before or STEP:after (optionally followed by :stop)'),
+    check: matching(
+      /^(prepare|create|set|test|finish|propagate|cleanup|hook-before|hook-after|hook-always):(before|after)(:stop)?$/,
+      'must be STEP:before or STEP:after (optionally followed by :stop)',
+    ),
   },
 ];
 

@@ -34,6 +34,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
+import { hooksSchema } from '../engine/hooks.js';
 import { targetConfigSchema } from '../targets/registry.js';
 import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
@@ -86,6 +87,7 @@ export const secretPolicySchema = z
       .optional()
       .describe('app-secret only: keep the value a JSON object and regenerate this field'),
     consumers: z.array(consumerConfigSchema).default([]),
+    hooks: hooksSchema.optional(),
     rotation: rotationSchema,
     waitForAgents: waitForAgents.optional(),
     waitForAgentsTimeout: waitForAgentsTimeout.optional(),

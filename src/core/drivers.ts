@@ -1,6 +1,6 @@
 /**
  * The database drivers, each imported on first use: a command that never touches PostgreSQL,
- * MariaDB, Redis or LDAP never loads pg, mysql2, ioredis or ldapts (they stay outside the CLI bundle too, see
+ * MariaDB, Redis, LDAP or RabbitMQ never loads pg, mysql2, ioredis, ldapts or amqplib (they stay outside the CLI bundle too, see
  * scripts/bundle-cli.js). After the first load, `loaded*()` hands the module out synchronously,
  * for code such as error mapping that runs where no `await` fits.
  *
@@ -14,11 +14,13 @@ import type pg from 'pg';
 import type mysql from 'mysql2';
 import type { Redis } from 'ioredis';
 import type * as Ldapts from 'ldapts';
+import type amqp from 'amqplib';
 
 let pgModule: typeof pg | undefined;
 let mysqlModule: typeof mysql | undefined;
 let redisClass: typeof Redis | undefined;
 let ldapModule: typeof Ldapts | undefined;
+let amqpModule: typeof amqp | undefined;
 
 /** node-postgres, for the state database on PostgreSQL and the postgres target. */
 export async function loadPg(): Promise<typeof pg> {
@@ -48,4 +50,9 @@ export async function loadLdap(): Promise<typeof Ldapts> {
 /** ldapts if it was loaded already (any ldapts error means it was). */
 export function loadedLdap(): typeof Ldapts | undefined {
   return ldapModule;
+}
+
+/** amqplib's promise API, for the rabbitmq target's logins. */
+export async function loadAmqp(): Promise<typeof amqp> {
+  return (amqpModule ??= (await import('amqplib')).default);
 }

@@ -319,7 +319,7 @@ export const ERRORS = {
   KT_TARGET_USERNAME_INVALID: spec(
     400,
     'The user name cannot be used on this target or with this strategy.',
-    'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; no control characters); with alternating-users the standby is <user> or <user>_clone.',
+    'Use a name the target accepts (PostgreSQL: at most 63 bytes; MariaDB: at most 128 characters; RabbitMQ: at most 255 characters, no `:` in an admin name; no control characters); with alternating-users the standby is <user> or <user>_clone.',
   ),
   KT_TARGET_PASSWORD_REJECTED: spec(
     422,
@@ -334,7 +334,7 @@ export const ERRORS = {
   KT_TARGET_PERMISSION_DENIED: spec(
     502,
     'The admin user lacks a right the rotation needs on the target.',
-    'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands; LDAP: write on userPassword, add under the users, write on the groups; Kerberos: the kadm5.acl privileges c, m, i and e), then retry.',
+    'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands; LDAP: write on userPassword, add under the users, write on the groups; RabbitMQ: the administrator tag, and for `test` access to the configured vhost; Kerberos: the kadm5.acl privileges c, m, i and e), then retry.',
   ),
   KT_TARGET_USER_MISSING: spec(502, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
   KT_TARGET_UNAVAILABLE: spec(
@@ -537,6 +537,11 @@ export const ERRORS = {
     502,
     'The cleanup after the grace period changed the previous credential on the target, but it still logs in.',
     'Check that the target applies password changes at once (a connection pooler or an LDAP replica may lag) and that nothing sets the password back; the cleanup is tried again with backoff (docs/schedule.md#cleanup).',
+  ),
+  KT_HOOK_FAILED: spec(
+    502,
+    "A workflow hook (the secret's hooks: before, after or always) failed: a `before` hook fails the attempt, which rolls back; an `after` or `always` hook's failure is reported and the rotation stands.",
+    "Fix the reason in the message (the command's exit status, timeout and stderr), make the hook idempotent (it runs again when its step is resumed), then `keyturn rotate PATH` or `keyturn runs resume RUN` (docs/consumers.md#hooks).",
   ),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -88,9 +88,6 @@ export interface CleanerDeps {
 /** What the revoke phase came to: over (and how), not yet (until when), or failed (tried again with backoff). */
 type RevokeResult = { kind: 'over'; phase: Exclude<CleanupPhase, 'pending'>; detail: string } | { kind: 'later'; at: number; detail: string } | { kind: 'failed'; error: KeyturnError };
 
-/** A login's result: `refused` only when the target said so (never when it could not be reached). */
-type Login = 'ok' | 'refused' | 'unavailable';
-
 export class Cleaner {
   constructor(private readonly d: CleanerDeps) {}
 
@@ -197,7 +194,7 @@ export class Cleaner {
       };
     }
     const probe = { id: c.runId, path: c.path, fromVersionId: current.id } as Run;
-    const before = await this.login(scope, probe, previous);
+    const before = await scope.login(probe, previous);
     if (before === 'refused') {
       // Its intent journaled, then a crash after the change: the change was this cleanup's.
       if (c.startedAt !== null)
@@ -213,7 +210,7 @@ export class Cleaner {
         kind: 'failed',
         error: new KeyturnError('KT_TARGET_UNAVAILABLE', `${c.path}: the target could not be reached to check version ${version.number}'s credential; the cleanup is tried again`),
       };
-    const cur = await this.login(scope, probe, now_);
+    const cur = await scope.login(probe, now_);
     if (cur === 'unavailable')
       return { kind: 'failed', error: new KeyturnError('KT_TARGET_UNAVAILABLE', `${c.path}: the target could not be reached to check the current credential; the cleanup is tried again`) };
     if (cur === 'refused') {
@@ -240,7 +237,7 @@ export class Cleaner {
       return { kind: 'failed', error: asKeyturn(e) };
     }
     await this.d.onBoundary?.('after', c);
-    const after = await this.login(scope, probe, previous);
+    const after = await scope.login(probe, previous);
     if (after === 'ok')
       return {
         kind: 'failed',
@@ -258,15 +255,6 @@ export class Cleaner {
       };
     this.d.log.info({ path: c.path, versionId: c.versionId, username: previous.username }, 'cleanup: the previous credential no longer logs in');
     return { kind: 'over', phase: 'done', detail: `${previous.username} no longer logs in with version ${version.number}'s password (set to one nobody holds)` };
-  }
-
-  private async login(scope: RunScope, probe: Run, cred: Credential): Promise<Login> {
-    try {
-      await scope.subject.target!.test(await scope.targetContext(probe), cred);
-      return 'ok';
-    } catch (e) {
-      return isKeyturnError(e, 'KT_TARGET_AUTH_FAILED') ? 'refused' : 'unavailable';
-    }
   }
 
   // ── purge ──────────────────────────────────────────────────────────────

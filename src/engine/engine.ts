@@ -1,8 +1,8 @@
 /**
  * The rotation engine: runs a durable state machine per secret,
  *
- *   prepare → create → set → test → finish → propagate → done
- *        └──────┴───────┴──────┴──► rollback → retrying (backoff) | failed
+ *   prepare → create → hook-before → set → test → finish → propagate → hook-after → hook-always → done
+ *        └──────┴────────────┴──────────┴──────┴──► rollback (→ always hooks) → retrying (backoff) | failed
  *
  * made durable before every outside effect and after every outcome (each commit one transaction,
  * fenced by the secret's lease, with one journal row per step it covers), so a run resumes after
@@ -19,6 +19,10 @@
  * one superseded meanwhile (a newer run or `secret put` replaced its starting version) is cancelled
  * before any outside effect (KT_RUN_SUPERSEDED), and a rollback restores the credential that is
  * current when it runs, never the run's starting value.
+ *
+ * The hook steps run the secret's workflow hooks (./hooks.ts: drain before the target is touched,
+ * restart and verify after, undrain always); a secret without hooks never enters them. `always` also runs when an attempt that may have run `before` fails,
+ * is cancelled or is superseded.
  *
  * Propagate delivers to the consumers, then, with the policy's `waitForAgents`, waits (polling
  * the agents' delivery reports, ../deliveries/wait.ts) until enough subscribed agents hold the new
@@ -56,6 +60,7 @@ import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-re
 import { assertRotationSafe } from './store-capabilities.js';
 import type { RunObserver, RunOutcome, RunStarted } from './observer.js';
 import { DueRepo } from '../schedule/due-repo.js';
+import { runHooks } from './hooks.js';
 import { Cleaner, type CleanupOutcome } from './cleanup.js';
 import { CleanupsRepo } from './cleanups-repo.js';
 
@@ -139,6 +144,8 @@ type StepResult = {
   writes?: Within;
   fold?: boolean;
   checksFrom?: boolean;
+  /** Nothing to record: no journal row (a hook step without hooks). */
+  silent?: boolean;
 };
 
 /** Thrown by a step that stopped waiting because the engine was asked to stop: the run stops at this step's boundary, as before it. */
@@ -150,7 +157,8 @@ type Within = (trx: Transaction<Schema>) => Promise<void>;
 interface Folded {
   step: Step;
   patch: Partial<Run>;
-  record: StepRecord;
+  /** Null: a silent step (nothing journaled). */
+  record: StepRecord | null;
   writes?: Within;
   audit?: Within;
 }
@@ -161,7 +169,7 @@ function merge(steps: readonly Folded[]): { patch: Partial<Run>; records: StepRe
   const withins = steps.flatMap((f) => [f.writes, f.audit].filter((w): w is Within => w !== undefined));
   return {
     patch,
-    records: steps.map((f) => f.record),
+    records: steps.map((f) => f.record).filter((r): r is StepRecord => r !== null),
     within:
       withins.length === 0
         ? undefined
@@ -178,8 +186,22 @@ function applyPatch(run: Run, patch: Partial<Run>): Run {
   return next;
 }
 
-function nextStep(step: Step): Step {
-  return STEPS[STEPS.indexOf(step) + 1] ?? 'done';
+/** The hook list each hook step runs. */
+const HOOK_LISTS = { 'hook-before': 'before', 'hook-after': 'after', 'hook-always': 'always' } as const satisfies Partial<Record<Step, 'before' | 'after' | 'always'>>;
+
+/** The step after `step`: a hook step whose list is empty for this policy is passed over (it would do nothing). */
+function nextStep(step: Step, policy: SecretPolicy): Step {
+  let next: Step = STEPS[STEPS.indexOf(step) + 1] ?? 'done';
+  while (next in HOOK_LISTS && (policy.hooks?.[HOOK_LISTS[next as keyof typeof HOOK_LISTS]].length ?? 0) === 0) next = STEPS[STEPS.indexOf(next) + 1] ?? 'done';
+  return next;
+}
+
+/** The steps after finish: the new value is current; a failure there resumes at the same step and never rolls back. */
+const AFTER_FINISH: ReadonlySet<Step> = new Set<Step>(['propagate', 'hook-after', 'hook-always', 'done']);
+
+/** Whether a run at `step` may have run its `before` hooks in this attempt (so `always` must run at its end). */
+function mayHaveRunBefore(step: Step): boolean {
+  return STEPS.indexOf(step) >= STEPS.indexOf('hook-before');
 }
 
 /** A message safe to store: KeyturnErrors are written never to hold values; others are reduced to their class. */
@@ -413,10 +435,12 @@ export class Engine {
       if (!currentWorks) throw new KeyturnError('KT_RUN_CANCEL_UNSAFE', `the current credential of ${run.path} does not log in; the pending one may be the only one that works`);
       const released = await this.releasePending(run, scope);
       const now = this.o.clock.now();
+      // A running attempt (its worker died) may have drained: its always hooks run now. A retrying or failed one ran them when it failed.
+      const always = run.status === 'running' ? await this.alwaysHooks(run, scope, 'cancelled') : null;
       return this.runs.advance(
         run,
         { status: 'cancelled', finishedAt: now, nextAttemptAt: null },
-        { step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: `cancelled; ${released.detail}`, startedAt: now },
+        [{ step: 'rollback', attempt: run.attempt, outcome: 'ok', detail: `cancelled; ${released.detail}`, startedAt: now }, ...(always ? [always] : [])],
         lease,
       );
     });
@@ -549,7 +573,7 @@ export class Engine {
       try {
         const result = await this.runStep(step, run, scope, worldKnown, fromChecked);
         lease.assertHeld();
-        const next = nextStep(step);
+        const next = nextStep(step, scope.subject.policy);
         const finishing = next === 'done';
         const patch: Partial<Run> = {
           ...result.patch,
@@ -561,15 +585,17 @@ export class Engine {
         const entry: Folded = {
           step,
           patch,
-          record: {
-            step,
-            attempt: run.attempt,
-            outcome: result.outcome,
-            startedAt,
-            finishedAt: this.o.clock.now(),
-            ...(result.detail ? { detail: result.detail } : {}),
-            ...(result.errorCode ? { errorCode: result.errorCode } : {}),
-          },
+          record: result.silent
+            ? null
+            : {
+                step,
+                attempt: run.attempt,
+                outcome: result.outcome,
+                startedAt,
+                finishedAt: this.o.clock.now(),
+                ...(result.detail ? { detail: result.detail } : {}),
+                ...(result.errorCode ? { errorCode: result.errorCode } : {}),
+              },
           ...(result.writes ? { writes: result.writes } : {}),
           ...(result.audit ? { audit: (trx: Transaction<Schema>) => this.audit(audited, result.audit!, versionId, null, trx) } : {}),
         };
@@ -764,7 +790,9 @@ export class Engine {
         return { outcome: 'ok', detail: 'pending is now current', audit: 'success', writes: cleanup, fold };
       }
       case 'propagate': {
-        if (policy.consumers.length === 0 && policy.waitForAgents === undefined) return { outcome: 'skipped', detail: 'no consumers' };
+        // Nothing to deliver: it commits with the hook steps after it, unless they run a command (then what is done commits first).
+        if (policy.consumers.length === 0 && policy.waitForAgents === undefined)
+          return { outcome: 'skipped', detail: 'no consumers', fold: (policy.hooks?.after.length ?? 0) + (policy.hooks?.always.length ?? 0) === 0 };
         // Deliver only the version current now: a run superseded meanwhile delivers nothing.
         await this.assertNotSuperseded(run, scope);
         const version = await scope.version(run.pendingVersionId!);
@@ -782,9 +810,42 @@ export class Engine {
         if (!agents.reached) return { outcome: 'failed', detail: details.join('; '), errorCode: 'KT_AGENTS_NOT_DELIVERED' };
         return { outcome: failed ? 'failed' : 'ok', detail: details.join('; ') };
       }
+      case 'hook-before': {
+        const hooks = policy.hooks?.before ?? [];
+        if (hooks.length === 0) return { outcome: 'skipped', fold: true, silent: true };
+        const r = await runHooks('before', hooks, { path: run.path, runId: run.id }, scope.signal ?? new AbortController().signal);
+        if (!r.ok) throw r.error;
+        return { outcome: 'ok', detail: r.detail };
+      }
+      case 'hook-after': {
+        const hooks = policy.hooks?.after ?? [];
+        if (hooks.length === 0) return { outcome: 'skipped', fold: true, silent: true };
+        // Like a consumer's, a failure ends the step failed and never the rotation.
+        const r = await runHooks('after', hooks, { path: run.path, runId: run.id }, scope.signal ?? new AbortController().signal);
+        return r.ok ? { outcome: 'ok', detail: r.detail } : { outcome: 'failed', detail: r.detail, errorCode: 'KT_HOOK_FAILED' };
+      }
+      case 'hook-always': {
+        const hooks = policy.hooks?.always ?? [];
+        if (hooks.length === 0) return { outcome: 'skipped', fold: true, silent: true };
+        const r = await runHooks('always', hooks, { path: run.path, runId: run.id, outcome: 'done' }, scope.signal ?? new AbortController().signal);
+        return r.ok ? { outcome: 'ok', detail: r.detail } : { outcome: 'failed', detail: r.detail, errorCode: 'KT_HOOK_FAILED' };
+      }
       case 'done':
         return { outcome: 'skipped' };
     }
+  }
+
+  /**
+   * The `always` hooks at the end of an attempt that did not reach its own `hook-always` step (it
+   * failed, is cancelled or superseded) and may have run `before`: run, and returned as the journal
+   * row to commit with the attempt's end. Null when there is nothing to run.
+   */
+  private async alwaysHooks(run: Run, scope: RunScope | null, outcome: 'failed' | 'retrying' | 'cancelled'): Promise<StepRecord | null> {
+    const hooks = scope?.subject.policy.hooks?.always ?? [];
+    if (hooks.length === 0 || !mayHaveRunBefore(run.step) || run.step === 'hook-always' || run.step === 'done') return null;
+    const startedAt = this.o.clock.now();
+    const r = await runHooks('always', hooks, { path: run.path, runId: run.id, outcome }, scope!.signal ?? new AbortController().signal);
+    return { step: 'hook-always', attempt: run.attempt, outcome: r.ok ? 'ok' : 'failed', detail: r.detail, ...(r.ok ? {} : { errorCode: 'KT_HOOK_FAILED' }), startedAt };
   }
 
   /**
@@ -864,7 +925,7 @@ export class Engine {
     this.o.log.warn({ runId: run.id, path: run.path, step, code, attempt: run.attempt }, 'rotation step failed');
     let current = await this.runs.advance(run, {}, { step, attempt: run.attempt, outcome: 'failed', errorCode: code, detail: messageOf(error), startedAt: now }, lease);
     let currentWorks = true;
-    if (scope && run.pendingVersionId && (step === 'set' || step === 'test' || step === 'finish')) {
+    if (scope && run.pendingVersionId && (step === 'hook-before' || step === 'set' || step === 'test' || step === 'finish')) {
       const restored = await this.restoreCurrent(run, scope);
       currentWorks = restored.currentWorks;
       const released = currentWorks ? await this.releasePending(run, scope) : null;
@@ -882,21 +943,23 @@ export class Engine {
     const resumeAt: Partial<Run> = {
       failedSets: bump ? 0 : failedSets,
       generation: bump ? run.generation + 1 : run.generation,
-      step: currentWorks ? (step === 'prepare' || step === 'create' || step === 'propagate' ? step : 'create') : 'set',
-      pendingVersionId: currentWorks && step !== 'propagate' ? null : run.pendingVersionId,
+      // (An attempt resumed at set drains again first: its always hooks ran at this failure.)
+      step: currentWorks ? (step === 'prepare' || step === 'create' || AFTER_FINISH.has(step) ? step : 'create') : (scope?.subject.policy.hooks?.before.length ?? 0) > 0 ? 'hook-before' : 'set',
+      pendingVersionId: currentWorks && !AFTER_FINISH.has(step) ? null : run.pendingVersionId,
       errorCode: code,
       errorMessage: messageOf(error),
       // Messages name this step, not `step` above, where the next attempt resumes.
       failedStep: step,
     };
-    if (PERMANENT.has(code) || run.attempt >= attempts || !scope) {
-      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, undefined, lease, (trx) =>
-        this.audit(run, 'failure', run.pendingVersionId, code, trx),
-      );
+    const failing = PERMANENT.has(code) || run.attempt >= attempts || !scope;
+    // The attempt ends here: its always hooks (undrain) run first, their row committed with its end.
+    const always = (await this.alwaysHooks({ ...run, step }, scope, failing ? 'failed' : 'retrying')) ?? undefined;
+    if (failing) {
+      return this.runs.advance(current, { ...resumeAt, status: 'failed', finishedAt: now, nextAttemptAt: null }, always, lease, (trx) => this.audit(run, 'failure', run.pendingVersionId, code, trx));
     }
     const { backoffBaseMs: baseMs, backoffCapMs: capMs } = scope.subject.policy.rotation;
     const delay = fullJitterDelay(run.attempt, { baseMs, capMs }, this.o.random);
-    return this.runs.advance(current, { ...resumeAt, status: 'retrying', attempt: run.attempt + 1, nextAttemptAt: now + delay }, undefined, lease);
+    return this.runs.advance(current, { ...resumeAt, status: 'retrying', attempt: run.attempt + 1, nextAttemptAt: now + delay }, always, lease);
   }
 
   /**
@@ -1028,7 +1091,7 @@ export class Engine {
     } catch {
       return null;
     }
-    const allowed = run.step === 'propagate' || run.step === 'done' ? [run.pendingVersionId] : run.step === 'finish' ? [run.fromVersionId, run.pendingVersionId] : [run.fromVersionId];
+    const allowed = AFTER_FINISH.has(run.step) ? [run.pendingVersionId] : run.step === 'finish' ? [run.fromVersionId, run.pendingVersionId] : [run.fromVersionId];
     return allowed.includes(current.id) ? null : current;
   }
 
@@ -1039,7 +1102,7 @@ export class Engine {
 
   private supersededError(run: Run, current: Version | null): KeyturnError {
     const now = current ? `version ${current.number} is current now` : 'it has no current version now';
-    const what = run.status === 'done' || run.step === 'propagate' || run.step === 'done' ? 'the version it made current was replaced' : 'the version it started from was replaced';
+    const what = run.status === 'done' || AFTER_FINISH.has(run.step) ? 'the version it made current was replaced' : 'the version it started from was replaced';
     return new KeyturnError('KT_RUN_SUPERSEDED', `run ${run.id} of ${run.path} is superseded: ${what} (${now}); it does not touch the target or any consumer`, {
       details: { runId: run.id, path: run.path },
     });
@@ -1054,11 +1117,16 @@ export class Engine {
   private async supersede(run: Run, scope: RunScope, current: Version, lease: Lease): Promise<never> {
     const now = this.o.clock.now();
     const error = this.supersededError(run, current);
-    if (run.step === 'propagate' || run.step === 'done') {
+    // A running attempt may have drained: its always hooks run before it ends (a retrying one ran them when it failed).
+    const always = run.status === 'running' ? await this.alwaysHooks(run, scope, 'cancelled') : null;
+    if (AFTER_FINISH.has(run.step)) {
       await this.runs.advance(
         run,
         { status: 'done', step: 'done', finishedAt: run.finishedAt ?? now, nextAttemptAt: null },
-        { step: 'propagate', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail: `superseded by version ${current.number}; not delivered`, startedAt: now },
+        [
+          { step: 'propagate', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail: `superseded by version ${current.number}; not delivered`, startedAt: now },
+          ...(always ? [always] : []),
+        ],
         lease,
       );
       throw error;
@@ -1077,7 +1145,7 @@ export class Engine {
     await this.runs.advance(
       run,
       { status: 'cancelled', finishedAt: now, nextAttemptAt: null, errorCode: error.code, errorMessage: error.message, failedStep: null },
-      { step: 'rollback', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail, startedAt: now },
+      [{ step: 'rollback', attempt: run.attempt, outcome: 'skipped', errorCode: error.code, detail, startedAt: now }, ...(always ? [always] : [])],
       lease,
       (trx) => this.audit(run, 'failure', run.pendingVersionId, error.code, trx),
     );

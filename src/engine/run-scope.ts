@@ -100,12 +100,17 @@ export class RunScope {
 
   /** True when the credential logs in; false when refused or the target is unreachable. */
   async logsIn(run: Run, cred: Credential): Promise<boolean> {
+    return (await this.login(run, cred)) === 'ok';
+  }
+
+  /** Whether the credential logs in: `refused` only when the target said so, `unavailable` when it could not tell (unreachable, timed out). */
+  async login(run: Run, cred: Credential): Promise<'ok' | 'refused' | 'unavailable'> {
     try {
       await this.subject.target!.test(await this.targetContext(run), cred);
-      return true;
+      return 'ok';
     } catch (e) {
       this.log.debug({ path: this.path, username: cred.username, code: codeOf(e) }, 'login check failed');
-      return false;
+      return isKeyturnError(e, 'KT_TARGET_AUTH_FAILED') ? 'refused' : 'unavailable';
     }
   }
 }

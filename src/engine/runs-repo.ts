@@ -25,7 +25,7 @@ import type { Lease } from './leases.js';
 import { transact } from '../state/tx.js';
 import * as sql from './runs-sql.js';
 
-export const STEPS = ['prepare', 'create', 'set', 'test', 'finish', 'propagate', 'done'] as const;
+export const STEPS = ['prepare', 'create', 'hook-before', 'set', 'test', 'finish', 'propagate', 'hook-after', 'hook-always', 'done'] as const;
 export type Step = (typeof STEPS)[number];
 export type RunStatus = 'running' | 'retrying' | 'done' | 'failed' | 'cancelled';
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'retrying'];

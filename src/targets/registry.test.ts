@@ -14,14 +14,17 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'kerberos', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'kerberos', 'script', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
     expect(createTarget({ type: 'ldap', url: 'ldaps://dir.example.org', userDn: 'uid={username},ou=people,dc=example,dc=org' }).kind).toBe('ldap');
+    expect(createTarget({ type: 'rabbitmq', host: 'mq', port: 5672 }).kind).toBe('rabbitmq');
+    expect(createTarget({ type: 'script', set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] }).kind).toBe('script');
     expect(createTarget({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc.example.org' }).kind).toBe('kerberos');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
+    expect(targetConfigSchema.parse({ type: 'rabbitmq', host: 'mq', port: 5672 })).toEqual({ type: 'rabbitmq', host: 'mq', port: 5672, vhost: '/' });
   });
 
   it('each entry carries the strategies its target rotates with (what apply checks is what the target says)', () => {
@@ -30,6 +33,8 @@ describe('target registry', () => {
       mysql: { host: 'db', port: 3306 },
       redis: { host: 'cache', port: 6379 },
       ldap: { url: 'ldap://dir:389', startTls: true, userDn: 'cn={username},ou=svc,dc=example,dc=org' },
+      rabbitmq: { host: 'mq', port: 5672 },
+      script: { set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] },
       kerberos: { realm: 'EXAMPLE.ORG', host: 'kdc', kadminLocal: true, keytab: { path: '/etc/app.keytab' } },
       generic: {},
     };
@@ -40,7 +45,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, kerberos, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, kerberos, script, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
@@ -49,6 +54,9 @@ describe('target registry', () => {
     expect(pg).toContain('ssl: must be true or false');
     expect(pg).toContain('"extra"');
     expect(problems({ type: 'redis', host: 'redis://cache', port: 6379, connectTimeoutMs: 5 })).toMatch(/host: must be a bare host name.*connectTimeoutMs: must be at least 100 ms/);
+    expect(problems({ type: 'rabbitmq', host: 'mq', port: 5672, managementUrl: 'http://guest:guest@mq:15672', vhost: '' })).toMatch(
+      /vhost: must name a virtual host.*managementUrl: must be an http:\/\/ or https:\/\/ URL/s,
+    );
     expect(problems({ type: 'generic', host: 'x' })).toContain('"host"');
     const ldap = problems({ type: 'ldap', url: 'ldaps://dir/ou=x?cn', startTls: true, userDn: 'ou=people,dc=example,dc=org', timeoutMs: 5 });
     expect(ldap).toContain('url: must be an ldap:// or ldaps:// URL with a host and an optional port');

@@ -24,8 +24,12 @@ import { mysqlConfigSchema, mysqlStrategies } from './mysql/config.js';
 import { MysqlTarget } from './mysql/mysql-target.js';
 import { postgresConfigSchema, postgresStrategies } from './postgres/config.js';
 import { PostgresTarget } from './postgres/postgres-target.js';
+import { rabbitmqConfigSchema, rabbitmqStrategies } from './rabbitmq/config.js';
+import { RabbitmqTarget } from './rabbitmq/rabbitmq-target.js';
 import { redisConfigSchema, redisStrategies } from './redis/config.js';
 import { RedisTarget } from './redis/redis-target.js';
+import { scriptConfigSchema, scriptStrategies } from './script/config.js';
+import { ScriptTarget } from './script/script-target.js';
 import type { Strategy, Target } from './target.js';
 
 /** A target's entry: kind, config schema, factory, and the strategies it rotates with (required). */
@@ -39,7 +43,9 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
   targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
+  targetEntry({ kind: 'rabbitmq', configSchema: rabbitmqConfigSchema, strategies: rabbitmqStrategies, create: (c) => new RabbitmqTarget(c) }),
   targetEntry({ kind: 'kerberos', configSchema: kerberosConfigSchema, strategies: kerberosStrategies, create: (c) => new KerberosTarget(c) }),
+  targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
 ]);
 

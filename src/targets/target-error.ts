@@ -11,11 +11,18 @@
  */
 import { KeyturnError, type ErrorCode } from '../core/errors.js';
 
-/** Where a target lives, for messages. */
+/** Where a target's server lives, for messages. */
 export interface Endpoint {
   readonly kind: string;
   readonly host: string;
   readonly port: number;
+}
+
+/** The script target's place, for messages: the command that reaches the system. */
+export interface CommandEndpoint {
+  readonly kind: string;
+  /** The command's path (argv[0]), never its arguments. */
+  readonly command: string;
 }
 
 /** Who was acting and what it tried, for messages. */
@@ -37,8 +44,8 @@ export type TargetErrorCode = Extract<ErrorCode, `KT_TARGET_${string}`>;
  * targetError('KT_TARGET_UNAVAILABLE', endpoint, { username: 'app', action: 'log in' }, 'ECONNREFUSED', 'connection refused');
  * ```
  */
-export function targetError(code: TargetErrorCode, at: Endpoint, attempt: Attempt, driverCode?: string | number, reason?: string): KeyturnError {
-  const where = `${at.kind} at ${at.host}:${at.port}`;
+export function targetError(code: TargetErrorCode, at: Endpoint | CommandEndpoint, attempt: Attempt, driverCode?: string | number, reason?: string): KeyturnError {
+  const where = 'command' in at ? `${at.kind} target command ${at.command}` : `${at.kind} at ${at.host}:${at.port}`;
   const user = `"${attempt.username}"`;
   const tail = driverCode === undefined ? '' : ` (${String(driverCode)})`;
   let message: string;
@@ -61,7 +68,8 @@ export function targetError(code: TargetErrorCode, at: Endpoint, attempt: Attemp
     default:
       message = `${where} failed to ${attempt.action}${reason ? `: ${reason}` : ''}${tail}`;
   }
-  const details: Record<string, unknown> = { target: at.kind, host: at.host, port: at.port, username: attempt.username };
+  const place = 'command' in at ? { command: at.command } : { host: at.host, port: at.port };
+  const details: Record<string, unknown> = { target: at.kind, ...place, username: attempt.username };
   if (driverCode !== undefined) details.driverCode = driverCode;
   return new KeyturnError(code, message, { details });
 }

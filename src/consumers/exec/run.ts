@@ -1,6 +1,7 @@
 /**
- * Runs one command for the exec consumer: no shell, its own process group, stdout discarded,
- * the tail of stderr kept. On timeout or cancellation the whole process group gets SIGKILL, so
+ * Runs one command for the exec consumer (and the script target): no shell, its own process
+ * group, stdout discarded, the tail of stderr kept, and `stdin` written to it when given (else it
+ * reads nothing). On timeout or cancellation the whole process group gets SIGKILL, so
  * whatever the command started (a shell's children, a backgrounded helper) dies with it.
  *
  * When the command exits but something it left running still holds stderr open, the result is
@@ -22,6 +23,8 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** How many trailing bytes of stderr to keep. */
   readonly keepStderrBytes: number;
+  /** Written to the command's standard input, which is then closed; without it stdin is /dev/null. */
+  readonly stdin?: string | undefined;
 }
 
 export interface RunResult {
@@ -50,6 +53,11 @@ export function runCommand(options: RunOptions): Promise<RunResult> {
     let settled = false;
     let drainTimer: NodeJS.Timeout | undefined;
 
+    if (options.signal.aborted) {
+      // Already cancelled: an 'abort' event will not come again, so never start the command.
+      resolve({ code: null, signal: null, timedOut: false, aborted: true, startError: null, stderrTail: Buffer.alloc(0), stderrTruncated: false });
+      return;
+    }
     const [command, ...args] = options.argv;
     let child: ChildProcess;
     try {
@@ -58,7 +66,7 @@ export function runCommand(options: RunOptions): Promise<RunResult> {
         cwd: options.cwd,
         detached: true,
         shell: false,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
       });
     } catch (e) {
       // Node's message for a rejected argument may quote it: keep only the code.
@@ -102,6 +110,12 @@ export function runCommand(options: RunOptions): Promise<RunResult> {
         stderrTruncated: truncated,
       });
     };
+
+    if (options.stdin !== undefined && child.stdin) {
+      // A command that exits without reading all of it closes the pipe: EPIPE is its business, not a crash.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.stdin);
+    }
 
     child.stderr?.on('data', (chunk: Buffer) => {
       tail = Buffer.concat([tail, chunk]);
