@@ -19,14 +19,14 @@
  * await slapd.release();
  * ```
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
+import { exited, freePort, sharedDaemon, type Started } from './local-daemon.js';
 
 export const SLAPD_SUFFIX = 'dc=keyturn,dc=test';
 /** The default password policy: at least 8 characters, checked on every change (the root DN is exempt). */
@@ -53,24 +53,8 @@ export interface SlapdServer {
   release(): Promise<void>;
 }
 
-/** How long slapd gets to start answering (polled), and to exit after SIGTERM. */
+/** How long slapd gets to start answering (polled). */
 const START_MS = 15_000;
-const STOP_MS = 10_000;
-
-/**
- * A port nobody listens on at 127.0.0.1 (bound, read, released). Not the Target contract's
- * `unusedPort`: that module imports vitest, and the rotation benchmark loads this file too.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -126,17 +110,7 @@ async function answers(url: string, admin: Credential): Promise<boolean> {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-}
-
-interface Running {
-  server: Omit<SlapdServer, 'release'>;
-  child: ChildProcess;
-  remove(): void;
-}
-
-async function start(): Promise<Running> {
+async function start(): Promise<Started<Omit<SlapdServer, 'release'>>> {
   const dir = mkdtempSync(join(tmpdir(), 'keyturn-slapd-'));
   const tmp = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
   mkdirSync(join(tmp.dir, 'db'));
@@ -181,7 +155,7 @@ async function start(): Promise<Running> {
         groups: `ou=groups,${SLAPD_SUFFIX}`,
       };
       await seed(server);
-      return { server, child, remove: tmp.remove };
+      return { server, children: [child], remove: tmp.remove };
     }
     child.kill('SIGKILL');
     await exited(child);
@@ -207,41 +181,9 @@ async function seed(server: Omit<SlapdServer, 'release'>): Promise<void> {
   }
 }
 
-let running: Promise<Running> | null = null;
-let holders = 0;
-let killOnExit: (() => void) | null = null;
+const shared = sharedDaemon(start);
 
 /** This process's slapd, started on first use; call `release()` when done with it. */
-export async function slapdServer(): Promise<SlapdServer> {
-  holders++;
-  running ??= start();
-  let r: Running;
-  try {
-    r = await running;
-  } catch (e) {
-    holders--;
-    running = null;
-    throw e;
-  }
-  if (!killOnExit) {
-    killOnExit = () => r.child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-  }
-  let released = false;
-  return {
-    ...r.server,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--holders > 0) return;
-      running = null;
-      if (killOnExit) process.removeListener('exit', killOnExit);
-      killOnExit = null;
-      r.child.kill('SIGTERM');
-      await Promise.race([exited(r.child), new Promise((resolve) => setTimeout(resolve, STOP_MS).unref())]);
-      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-      await exited(r.child);
-      r.remove();
-    },
-  };
+export function slapdServer(): Promise<SlapdServer> {
+  return shared.acquire();
 }
