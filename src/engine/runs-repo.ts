@@ -216,13 +216,17 @@ export class RunsRepo {
     return rows.map(fromRow);
   }
 
-  async list(filter: { path?: string; limit?: number } = {}): Promise<Run[]> {
+  /** Runs, newest first (ties by id); with `before`, only those after that run in this order (the next page). */
+  async list(filter: { path?: string; limit?: number; before?: { createdAt: number; id: string } } = {}): Promise<Run[]> {
     let q = this.state.db
       .selectFrom('runs')
       .selectAll()
       .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
       .limit(filter.limit ?? 50);
     if (filter.path !== undefined) q = q.where('path', '=', filter.path);
+    const b = filter.before;
+    if (b !== undefined) q = q.where((eb) => eb.or([eb('created_at', '<', b.createdAt), eb.and([eb('created_at', '=', b.createdAt), eb('id', '<', b.id)])]));
     return (await q.execute()).map(fromRow);
   }
 
