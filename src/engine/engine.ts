@@ -480,7 +480,7 @@ export class Engine {
     let nextUsername: string | null = null;
     let currentLogsIn: boolean | null = null;
     if (policy.type === 'database-credential') {
-      nextUsername = (nextValue(policy, current.value, target?.passwordLimits) as Credential).username;
+      nextUsername = (nextValue(policy, current.value, target?.passwordLimits, target?.newSecret?.bind(target)) as Credential).username;
       const probe = { fromVersionId: current.id } as Run;
       if (target) currentLogsIn = await scope.logsIn(probe, asCredential(path, current.value));
     }
@@ -731,7 +731,7 @@ export class Engine {
           // A fresh pending value, stored in the transaction that journals this step (and the folded prepare).
           const versionId = `${run.id}.g${run.generation}`;
           const current = await scope.version(run.fromVersionId!);
-          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
           // Stored only while the starting version is still current (compare-and-set in the same transaction): else the run is superseded.
           const writes = async (trx: Transaction<Schema>) => {
             try {
@@ -911,7 +911,7 @@ export class Engine {
       }
     }
     const current = await scope.version(run.fromVersionId!);
-    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
     return { version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'] })), reused: false };
   }
 
