@@ -232,6 +232,15 @@ export class RunsRepo {
 
   /** Last journal seq per run, so appending a step needs no read (loaded once per run and process). */
   private readonly lastSeq = new Map<string, number>();
+
+  /**
+   * Forgets what this process knows of a run's journal, so the next append reads its last seq: for
+   * an append to a run another instance may have appended to since (a cleanup after grace, long
+   * after the run ended, perhaps on another server).
+   */
+  forgetJournal(id: string): void {
+    this.lastSeq.delete(id);
+  }
   /** Runs made by `create` and not written yet: their first `advance` inserts them. */
   private readonly unsaved = new Set<string>();
 
