@@ -665,6 +665,8 @@ export class Engine {
     const version = await scope.version(run.pendingVersionId!);
     const r = await deliverAll({ runs: this.runs, run, consumers: scope.subject.policy.consumers, version, log: this.o.log, timeoutMs: scope.subject.policy.rotation.timeoutMs, signal: lease.signal });
     lease.assertHeld();
+    // A done run: another instance may have journaled to it since (a cleanup, a re-delivery).
+    this.runs.forgetJournal(run.id);
     return this.runs.advance(
       run,
       {},
