@@ -15,6 +15,8 @@ import { DAY_MS, manualClock, type ManualClock } from '../src/core/clock.js';
 import { deliverOutbox } from '../src/notify/deliver.js';
 import { fillFromAudit } from '../src/notify/fill.js';
 import { notifyPass } from '../src/notify/pass.js';
+import { engineAuditPort } from '../src/audit/hooks.js';
+import { defaultContext } from '../src/audit/context.js';
 import { refResolver } from '../src/notify/refs.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { applyYaml, dropSchema, PG_URL, tempDir } from './helpers/state.js';
@@ -129,6 +131,32 @@ describe('notifications from failed rotations', () => {
     const out = spawnSync('python3', ['-c', program, SECRET, header], { input: r.body, encoding: 'utf8' });
     expect(out.error, 'python3 is needed (.ci/run installs it)').toBeUndefined();
     expect(out.stdout.trim(), out.stderr).toBe('True False');
+  });
+
+  it('a failed cleanup after grace (the previous credential still works) is a failure notification of its own, and opens no failing period', async () => {
+    const hook = await receiver();
+    const { kt } = await home();
+    await applyYaml(kt, config(channel('ops', hook.url, '      format: slack\n')));
+    // A done rotation of the app secret, then the engine's record of a refused cleanup of the version it replaced.
+    const run = await (await kt.engine()).rotate('app/token');
+    expect(run.status).toBe('done');
+    const engine = await kt.engine();
+    const detail = 'app/token: the current credential (app, version 2) does not log in, so its previous one is kept';
+    await engine.runs.advance(run, {}, { step: 'cleanup', attempt: 1, outcome: 'failed', errorCode: 'KT_CLEANUP_UNSAFE', detail, startedAt: kt.clock.now() }, undefined, async (trx) => {
+      await engineAuditPort(kt.audit, defaultContext()).record(
+        { action: 'cleanup', path: 'app/token', outcome: 'failure', runId: run.id, correlationId: run.correlationId, versionId: run.fromVersionId, errorCode: 'KT_CLEANUP_UNSAFE' },
+        trx,
+      );
+    });
+    const pass = await notifyPass(kt);
+    expect(pass.sent.delivered).toBe(1);
+    const r = hook.received[0]!;
+    expect(r.headers['keyturn-event']).toBe('failure');
+    expect(r.json.text).toBe('Keyturn: the previous credential of app/token could not be ended after its grace period (KT_CLEANUP_UNSAFE)');
+    expect(JSON.stringify(r.json.blocks)).toContain('at step `cleanup`');
+    expect(JSON.stringify(r.json.blocks)).toContain('does not log in');
+    expect(JSON.stringify(r.json.blocks)).toContain(`*versionId:* ${run.fromVersionId}`);
+    expect(await kt.state.db.selectFrom('notify_failing').selectAll().execute()).toEqual([]);
   });
 
   it('a receiver answering 500 then 200 gets the notification retried and delivered once, with the same delivery id', async () => {

@@ -69,6 +69,28 @@ async function lockedCursor(trx: Transaction<Schema>, state: StateDb, now: numbe
   return Number((await q.executeTakeFirstOrThrow()).next_seq);
 }
 
+/** Whether `e` is a failed cleanup after grace (src/engine/cleanup.ts): the previous credential still works past its grace period. */
+function cleanupFailed(e: AuditEvent): boolean {
+  return e.action === 'secret.cleanup' && e.outcome === 'failure' && e.path !== null;
+}
+
+/** A failed cleanup's error as a notification carries it: its code and the message its journal row holds. */
+async function cleanupError(trx: Transaction<Schema>, e: AuditEvent): Promise<NotificationError> {
+  const row =
+    e.runId === null
+      ? undefined
+      : await trx
+          .selectFrom('run_steps')
+          .select('detail')
+          .where('run_id', '=', e.runId)
+          .where('step', '=', 'cleanup')
+          .where('outcome', '=', 'failed')
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+  return { code: e.errorCode ?? 'KT_INTERNAL', message: row?.detail ?? null, step: 'cleanup' };
+}
+
 /** The run's error as a notification carries it (its message and the step that failed), from the runs table. */
 async function runError(trx: Transaction<Schema>, e: AuditEvent): Promise<NotificationError> {
   const run = e.runId === null ? undefined : await trx.selectFrom('runs').select(['error_code', 'error_message', 'failed_step', 'step']).where('id', '=', e.runId).executeTakeFirst();
@@ -90,6 +112,29 @@ async function fillBatch(state: StateDb, channels: readonly AppliedChannel[], no
         e = decodeEvent(Buffer.from(row.leaf, 'utf8'));
       } catch {
         continue; // `audit verify` reports an unreadable leaf; it is no rotation outcome
+      }
+      if (cleanupFailed(e)) {
+        // A failure notification of its own: the rotation stands, so the secret is not marked failing.
+        const path = e.path!;
+        const targets = channels.filter((c) => c.config.events.includes('failure') && seq >= c.fromSeq && channelCovers(c.config, path));
+        if (targets.length === 0) continue;
+        const error = await cleanupError(trx, e);
+        for (const c of targets) {
+          const body = notificationBody({
+            id: newDeliveryId(),
+            channel: c.name,
+            type: 'failure',
+            time: e.time,
+            path,
+            runId: e.runId,
+            outcome: 'failure',
+            error,
+            auditEventId: row.id,
+            details: { action: 'cleanup', versionId: e.versionId },
+          });
+          if (await enqueue(trx, { channel: c.name, dedupe: `cleanup-failure:${row.id}`, body, now })) queued++;
+        }
+        continue;
       }
       const outcome = outcomeOf(e);
       if (outcome === null) continue;

@@ -30,6 +30,8 @@ export function summaryOf(b: NotificationBody): { title: string; text: string } 
   const code = b.error ? ` (${b.error.code})` : '';
   switch (b.type) {
     case 'failure':
+      if (b.details?.action === 'cleanup')
+        return { title: `:x: Cleanup after grace failed: ${path}`, text: `Keyturn: the previous credential of ${path} could not be ended after its grace period${code}` };
       return { title: `:x: Rotation failed: ${path}`, text: `Keyturn: rotation of ${path} failed${code}` };
     case 'success':
       return { title: `:white_check_mark: Rotated: ${path}`, text: `Keyturn: ${path} was rotated` };
