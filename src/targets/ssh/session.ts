@@ -75,31 +75,35 @@ export async function withSsh<T>(config: SshTargetConfig, login: Credential, sig
     });
   try {
     const handshake = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs + 1000)]);
-    await abortable(handshake, cancel, onAbort, () =>
-      new Promise<void>((resolve, reject) => {
-        let ready = false;
-        client.once('ready', () => {
-          ready = true;
-          resolve();
-        });
-        client.on('error', (e: unknown) => {
-          if (ready) late = e;
-          else reject(sshError(e, at, attempt, login.username));
-        });
-        client.once('close', () => {
-          if (!ready) reject(targetError('KT_TARGET_UNAVAILABLE', at, attempt, undefined, 'the connection closed before the login'));
-        });
-        client.connect({
-          host: config.host,
-          port: config.port,
-          username: login.username,
-          privateKey,
-          readyTimeout: timeoutMs,
-          tryKeyboard: false,
-          keepaliveInterval: 0,
-          ...(config.hostKey === undefined ? {} : { hostVerifier: (key: Buffer) => fingerprintOf(key) === config.hostKey }),
-        });
-      }),
+    await abortable(
+      handshake,
+      cancel,
+      onAbort,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          let ready = false;
+          client.once('ready', () => {
+            ready = true;
+            resolve();
+          });
+          client.on('error', (e: unknown) => {
+            if (ready) late = e;
+            else reject(sshError(e, at, attempt, login.username));
+          });
+          client.once('close', () => {
+            if (!ready) reject(targetError('KT_TARGET_UNAVAILABLE', at, attempt, undefined, 'the connection closed before the login'));
+          });
+          client.connect({
+            host: config.host,
+            port: config.port,
+            username: login.username,
+            privateKey,
+            readyTimeout: timeoutMs,
+            tryKeyboard: false,
+            keepaliveInterval: 0,
+            ...(config.hostKey === undefined ? {} : { hostVerifier: (key: Buffer) => fingerprintOf(key) === config.hostKey }),
+          });
+        }),
     );
     return await abortable(signal, cancel, onAbort, () => fn(run));
   } catch (e) {
