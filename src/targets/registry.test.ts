@@ -14,7 +14,7 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'kerberos', 'script', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
@@ -22,6 +22,7 @@ describe('target registry', () => {
     expect(createTarget({ type: 'rabbitmq', host: 'mq', port: 5672 }).kind).toBe('rabbitmq');
     expect(createTarget({ type: 'script', set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] }).kind).toBe('script');
     expect(createTarget({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc.example.org' }).kind).toBe('kerberos');
+    expect(createTarget({ type: 'ssh', host: 'web1' }).kind).toBe('ssh');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
     expect(targetConfigSchema.parse({ type: 'rabbitmq', host: 'mq', port: 5672 })).toEqual({ type: 'rabbitmq', host: 'mq', port: 5672, vhost: '/' });
@@ -36,6 +37,7 @@ describe('target registry', () => {
       rabbitmq: { host: 'mq', port: 5672 },
       script: { set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] },
       kerberos: { realm: 'EXAMPLE.ORG', host: 'kdc', kadminLocal: true, keytab: { path: '/etc/app.keytab' } },
+      ssh: { host: 'web1', hostKey: `SHA256:${'A'.repeat(43)}` },
       generic: {},
     };
     for (const [type, config] of Object.entries(configs)) {
@@ -45,7 +47,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, kerberos, script, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, kerberos, ssh, script, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
@@ -77,5 +79,11 @@ describe('target registry', () => {
       kpasswdPort: 464,
       keytab: { path: '/etc/app.keytab', mode: '0600' },
     });
+    const ssh = problems({ type: 'ssh', host: 'web1', port: 0, authorizedKeysPath: '.ssh/authorized_keys', hostKey: 'MD5:aa:bb' });
+    expect(ssh).toContain('port: must be a whole number from 1 to 65535');
+    expect(ssh).toContain('authorizedKeysPath: must start with "~{username}/" (the home directory) or "/"');
+    expect(ssh).toContain('hostKey: must be a host key fingerprint');
+    expect(problems({ type: 'ssh', host: 'web1', authorizedKeysPath: '/etc/ssh/keys/../{username}' })).toContain('authorizedKeysPath: must not contain ".."');
+    expect(targetConfigSchema.parse({ type: 'ssh', host: 'web1' })).toEqual({ type: 'ssh', host: 'web1', port: 22, authorizedKeysPath: '~{username}/.ssh/authorized_keys' });
   });
 });

@@ -28,6 +28,8 @@ import { rabbitmqConfigSchema, rabbitmqStrategies } from './rabbitmq/config.js';
 import { RabbitmqTarget } from './rabbitmq/rabbitmq-target.js';
 import { redisConfigSchema, redisStrategies } from './redis/config.js';
 import { RedisTarget } from './redis/redis-target.js';
+import { sshConfigSchema, sshStrategies } from './ssh/config.js';
+import { SshTarget } from './ssh/ssh-target.js';
 import { scriptConfigSchema, scriptStrategies } from './script/config.js';
 import { ScriptTarget } from './script/script-target.js';
 import type { Strategy, Target } from './target.js';
@@ -45,6 +47,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
   targetEntry({ kind: 'rabbitmq', configSchema: rabbitmqConfigSchema, strategies: rabbitmqStrategies, create: (c) => new RabbitmqTarget(c) }),
   targetEntry({ kind: 'kerberos', configSchema: kerberosConfigSchema, strategies: kerberosStrategies, create: (c) => new KerberosTarget(c) }),
+  targetEntry({ kind: 'ssh', configSchema: sshConfigSchema, strategies: sshStrategies, create: (c) => new SshTarget(c) }),
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
 ]);

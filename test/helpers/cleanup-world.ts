@@ -13,6 +13,7 @@
  * ```
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
 import { engineAuditPort } from '../../src/audit/hooks.js';
 import { defaultContext } from '../../src/audit/context.js';
 import { loadSettings } from '../../src/config/settings.js';
@@ -74,4 +75,31 @@ export async function cleanupWorld<K extends Kind>(kind: K, strategy: Strategy, 
 /** Waits until the system clock has passed `t` (a time the state database holds: a due time, a claim's end). */
 export async function until(t: number): Promise<void> {
   while (Date.now() <= t) await sleep(Math.max(1, t - Date.now() + 5));
+}
+
+/**
+ * The dual-key grace scenario on `w` (made with `{ grace: 1h }`): a rotation keeps the user, both
+ * credentials log in and the target holds only what the store does; no cleanup before the hour,
+ * then one pass revokes the old credential: refused, the new one still logs in, the target holds
+ * only the new one, and the cleanup is audited (intent, success). Returns the two credentials.
+ */
+export async function expectOldEndsAfterGrace<K extends Kind>(w: CleanupWorld<K>): Promise<{ first: Credential; current: Credential }> {
+  const first = await w.cred('current');
+  const run = await w.engine.rotate('app/db');
+  expect(run.status).toBe('done');
+  const current = await w.cred('current');
+  expect(current.username).toBe(first.username);
+  expect(await w.fx.logsIn(first)).toBe(true);
+  expect(await w.fx.logsIn(current)).toBe(true);
+  expect(await w.fx.unknownKeys!(first.username, [first, current])).toEqual([]);
+
+  expect(await w.pass()).toEqual([]);
+  w.clock.advance(3_600_000);
+  const [outcome] = await w.pass();
+  expect(outcome!.cleanups).toEqual([expect.objectContaining({ revoke: 'done', purge: 'pending', errorCode: null })]);
+  expect(await w.fx.logsIn(first)).toBe(false);
+  expect(await w.fx.logsIn(current)).toBe(true);
+  expect(await w.fx.unknownKeys!(first.username, [current])).toEqual([]);
+  expect((await w.events('secret.cleanup')).map((e) => e.outcome)).toEqual(['intent', 'success']);
+  return { first, current };
 }

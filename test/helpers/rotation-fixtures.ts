@@ -15,7 +15,7 @@ import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 import { parseAclUser } from '../../src/targets/redis/acl.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script' | 'kerberos';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script' | 'kerberos' | 'ssh';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
@@ -32,7 +32,7 @@ export interface RotationFixture<K extends Kind = Kind> {
   passwordHashes?(username: string): Promise<readonly string[]>;
   /**
    * dual-key: what the user holds on the target that none of `stored` is (Redis: a password's
-   * SHA-256; Kerberos: a kvno whose keys no stored password derives to); empty when the store
+   * SHA-256; Kerberos: a kvno whose keys no stored password derives to; SSH: an authorized_keys line no stored private key matches); empty when the store
    * knows every key.
    */
   unknownKeys?(username: string, stored: readonly Credential[]): Promise<string[]>;
@@ -54,7 +54,8 @@ export async function rotationFixture<K extends Kind>(kind: K, strategy: Strateg
   const home = join(tmp.dir, 'home');
   const fx = await targetFixture(kind);
   const username = uniqueName(`kt_${kind.slice(0, 2)}`);
-  const pw = newPassword();
+  // A target whose credentials are not passwords (ssh: a private key) makes the first one.
+  const pw = fx.target.newSecret ? fx.target.newSecret() : newPassword();
   await fx.createUser(username, pw);
   const env: Record<string, string> = { KEYTURN_HOME: home, APP_PASSWORD: pw, ADMIN_PASSWORD: fx.admin?.password ?? '' };
   // JSON is YAML: the target's config as one flow mapping.
@@ -96,6 +97,8 @@ ${options.secretExtra ?? ''}`;
         }
       : kind === 'kerberos'
         ? { unknownKeys: async (name: string, stored: readonly Credential[]) => (await (fx as FixtureOf['kerberos']).unknownKvnos(name, stored)).map((k) => `kvno ${k}`) }
-        : {};
+        : kind === 'ssh'
+          ? { unknownKeys: (name: string, stored: readonly Credential[]) => (fx as FixtureOf['ssh']).unknownKeys(name, stored) }
+          : {};
   return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close, ...unknownKeys };
 }
