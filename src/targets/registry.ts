@@ -14,6 +14,8 @@
  */
 import { z } from 'zod';
 import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
+import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active-directory/config.js';
+import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
 import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
@@ -41,6 +43,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
   targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
+  targetEntry({ kind: 'active-directory', configSchema: activeDirectoryConfigSchema, strategies: activeDirectoryStrategies, create: (c) => new ActiveDirectoryTarget(c) }),
   targetEntry({ kind: 'rabbitmq', configSchema: rabbitmqConfigSchema, strategies: rabbitmqStrategies, create: (c) => new RabbitmqTarget(c) }),
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),

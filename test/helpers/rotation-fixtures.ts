@@ -1,7 +1,7 @@
 /**
  * Fixtures for rotation tests against the real servers: a fresh Keyturn home with a target and
  * one managed credential applied (PostgreSQL on the password-auth cluster, MariaDB, Redis, the
- * test process's own slapd, RabbitMQ), the user created on the server with its first password, and
+ * test process's own slapd and Samba domain controller, RabbitMQ), the user created on the server with its first password, and
  * teardown that drops both users of an alternating pair. What each kind needs (config, admin, users, login check) comes from its
  * fixture in test/fixtures/targets/.
  */
@@ -14,7 +14,7 @@ import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 import { parseAclUser } from '../../src/targets/redis/acl.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'active-directory' | 'rabbitmq' | 'script';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
