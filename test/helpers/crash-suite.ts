@@ -1,6 +1,7 @@
 /**
  * The kill -9 suite, one file per target kind (test/crash-postgres.test.ts, crash-mysql,
- * crash-redis, crash-ldap, crash-active-directory, crash-rabbitmq, crash-script: vitest runs them side by side). For each strategy of the kind, a real
+ * crash-redis, crash-ldap, crash-active-directory, crash-rabbitmq, crash-script: vitest runs them
+ * side by side). For each strategy of the kind, a real
  * `keyturn rotate` process is SIGKILLed at every step boundary (it kills itself there through
  * KEYTURN_CRASH_AT) and at random moments (the test kills it), then recovered with
  * `keyturn rotate` or `keyturn runs resume`. Every time:
