@@ -1,8 +1,7 @@
 /**
  * Test helper: a Samba Active Directory domain controller of this test process's own (`.ci/run`
  * installs the Debian package samba). One DC per process, shared by the fixtures that hold it: the
- * first `sambaDc()` starts it, the last `release()` stops it (SIGTERM, then SIGKILL after a bound)
- * and removes its folder; a process that exits without releasing kills it.
+ * first `sambaDc()` starts it, the last `release()` stops it and removes its folder (./test-server.ts).
  *
  * Provisioning (`samba-tool domain provision`, realm KEYTURN.TEST, NetBIOS domain KEYTURN, no DNS
  * server, only the `ldap` service) takes about 10 s, so it is done once per machine into a cached
@@ -28,7 +27,7 @@
  * await dc.release();
  * ```
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -36,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
+import { discard, pollUntil, sharedServer, type Running } from './test-server.js';
 
 /** Bump when the template's provisioning changes: a new cached template is made. */
 const TEMPLATE_VERSION = 2;
@@ -67,9 +67,6 @@ export interface SambaDc {
 }
 
 const START_MS = 60_000;
-const STOP_MS = 10_000;
-/** What provisioning took on this machine (null when the cached template was used). */
-export let lastProvisionMs: number | null = null;
 
 function run(command: string, args: string[], timeout = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -93,7 +90,6 @@ async function template(): Promise<{ dir: string; password: string }> {
     try {
       const empty = join(work, 'empty.conf');
       writeFileSync(empty, '');
-      const started = performance.now();
       // No --adminpass: samba-tool generates the password and prints it, so it is in no argv.
       const out = await run('samba-tool', [
         'domain',
@@ -117,7 +113,6 @@ async function template(): Promise<{ dir: string; password: string }> {
       if (!password) throw new Error('samba-tool domain provision printed no admin password');
       const conf = join(work, 'etc', 'smb.conf');
       await run('samba-tool', ['domain', 'passwordsettings', 'set', '--min-pwd-age=0', `--configfile=${conf}`, `-H`, `tdb://${join(work, 'private', 'sam.ldb')}`]);
-      lastProvisionMs = Math.round(performance.now() - started);
       writeFileSync(join(work, 'template-path'), work);
       writeFileSync(join(work, 'keyturn-admin-password'), password, { mode: 0o600 });
       try {
@@ -156,17 +151,7 @@ async function answers(dc: Omit<SambaDc, 'release'>): Promise<boolean> {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-}
-
-interface Running {
-  server: Omit<SambaDc, 'release'>;
-  child: ChildProcess;
-  remove(): void;
-}
-
-async function start(): Promise<Running> {
+async function start(): Promise<Running<Omit<SambaDc, 'release'>>> {
   const tpl = await template();
   const templatePath = readFileSync(join(tpl.dir, 'template-path'), 'utf8');
   for (let attempt = 1; ; attempt++) {
@@ -206,56 +191,12 @@ async function start(): Promise<Running> {
     const child = spawn('samba', ['--configfile', conf, '--foreground', '--no-process-group', '-M', 'single', '--debug-stdout', '--debuglevel=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-    const deadline = performance.now() + START_MS;
-    let up = false;
-    while (!up && child.exitCode === null && performance.now() < deadline) {
-      up = await answers(server);
-      if (!up) await Promise.race([new Promise((r) => setTimeout(r, 100)), spawnError]);
-    }
+    const up = await pollUntil(child, () => answers(server), START_MS, 100);
     if (up) return { server, child, remove };
-    child.kill('SIGKILL');
-    await exited(child);
-    remove();
+    await discard(child, remove);
     if (attempt >= 3) throw new Error(`samba did not start (is it installed? .ci/run installs samba): ${log.trim().split('\n').slice(-5).join(' | ')}`);
   }
 }
 
-let running: Promise<Running> | null = null;
-let holders = 0;
-let killOnExit: (() => void) | null = null;
-
 /** This process's Samba DC, started on first use; call `release()` when done with it. */
-export async function sambaDc(): Promise<SambaDc> {
-  holders++;
-  running ??= start();
-  let r: Running;
-  try {
-    r = await running;
-  } catch (e) {
-    holders--;
-    running = null;
-    throw e;
-  }
-  if (!killOnExit) {
-    killOnExit = () => r.child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-  }
-  let released = false;
-  return {
-    ...r.server,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--holders > 0) return;
-      running = null;
-      if (killOnExit) process.removeListener('exit', killOnExit);
-      killOnExit = null;
-      r.child.kill('SIGTERM');
-      await Promise.race([exited(r.child), new Promise((resolve) => setTimeout(resolve, STOP_MS).unref())]);
-      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-      await exited(r.child);
-      r.remove();
-    },
-  };
-}
+export const sambaDc: () => Promise<SambaDc> = sharedServer(start);

@@ -19,7 +19,7 @@
  * await slapd.release();
  * ```
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
+import { discard, pollUntil, sharedServer, type Running } from './test-server.js';
 
 export const SLAPD_SUFFIX = 'dc=keyturn,dc=test';
 /** The default password policy: at least 8 characters, checked on every change (the root DN is exempt). */
@@ -53,9 +54,8 @@ export interface SlapdServer {
   release(): Promise<void>;
 }
 
-/** How long slapd gets to start answering (polled), and to exit after SIGTERM. */
+/** How long slapd gets to start answering (polled). */
 const START_MS = 15_000;
-const STOP_MS = 10_000;
 
 /**
  * A port nobody listens on at 127.0.0.1 (bound, read, released). Not the Target contract's
@@ -126,17 +126,7 @@ async function answers(url: string, admin: Credential): Promise<boolean> {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-}
-
-interface Running {
-  server: Omit<SlapdServer, 'release'>;
-  child: ChildProcess;
-  remove(): void;
-}
-
-async function start(): Promise<Running> {
+async function start(): Promise<Running<Omit<SlapdServer, 'release'>>> {
   const dir = mkdtempSync(join(tmpdir(), 'keyturn-slapd-'));
   const tmp = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
   mkdirSync(join(tmp.dir, 'db'));
@@ -161,13 +151,7 @@ async function start(): Promise<Running> {
     // -d 0: stay in the foreground (this process holds it), log nothing but errors.
     const child = spawn('slapd', ['-f', conf, '-h', `${url}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-    const deadline = performance.now() + START_MS;
-    let up = false;
-    while (!up && child.exitCode === null && performance.now() < deadline) {
-      up = await answers(url, admin);
-      if (!up) await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnError]);
-    }
+    const up = await pollUntil(child, () => answers(url, admin), START_MS, 50);
     if (up) {
       const server = {
         host: '127.0.0.1',
@@ -183,12 +167,8 @@ async function start(): Promise<Running> {
       await seed(server);
       return { server, child, remove: tmp.remove };
     }
-    child.kill('SIGKILL');
-    await exited(child);
-    if (attempt === 3) {
-      tmp.remove();
-      throw new Error(`slapd did not start (is it installed? .ci/run installs slapd): ${log.trim().split('\n').slice(-5).join(' | ')}`);
-    }
+    await discard(child, attempt === 3 ? tmp.remove : () => undefined);
+    if (attempt === 3) throw new Error(`slapd did not start (is it installed? .ci/run installs slapd): ${log.trim().split('\n').slice(-5).join(' | ')}`);
   }
 }
 
@@ -207,41 +187,5 @@ async function seed(server: Omit<SlapdServer, 'release'>): Promise<void> {
   }
 }
 
-let running: Promise<Running> | null = null;
-let holders = 0;
-let killOnExit: (() => void) | null = null;
-
 /** This process's slapd, started on first use; call `release()` when done with it. */
-export async function slapdServer(): Promise<SlapdServer> {
-  holders++;
-  running ??= start();
-  let r: Running;
-  try {
-    r = await running;
-  } catch (e) {
-    holders--;
-    running = null;
-    throw e;
-  }
-  if (!killOnExit) {
-    killOnExit = () => r.child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-  }
-  let released = false;
-  return {
-    ...r.server,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--holders > 0) return;
-      running = null;
-      if (killOnExit) process.removeListener('exit', killOnExit);
-      killOnExit = null;
-      r.child.kill('SIGTERM');
-      await Promise.race([exited(r.child), new Promise((resolve) => setTimeout(resolve, STOP_MS).unref())]);
-      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-      await exited(r.child);
-      r.remove();
-    },
-  };
-}
+export const slapdServer: () => Promise<SlapdServer> = sharedServer(start);

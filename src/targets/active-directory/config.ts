@@ -19,15 +19,7 @@
 import { z } from 'zod';
 import type { Strategy } from '../target.js';
 import { connectTimeoutField } from '../config-fields.js';
-import { parseLdapUrl } from '../ldap/config.js';
-
-const timeoutField = z
-  .number({ error: 'must be a number of milliseconds' })
-  .int('must be a whole number of milliseconds')
-  .min(100, 'must be at least 100 ms')
-  .max(600_000, 'must be at most 600000 ms (10 minutes)')
-  .optional()
-  .describe('give up on one LDAP operation (bind, search, modify) after this long (default 60000 ms)');
+import { ldapTimeoutField, ldapTlsFields, parseLdapUrl } from '../ldap/config.js';
 
 /** A NetBIOS domain name (at most 15 characters, none of `\/:*?"<>|.` or spaces) or a DNS domain. */
 const DOMAIN = /^(?:[A-Za-z0-9!#$%&'()^_{}~-]{1,15}|(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$/;
@@ -39,12 +31,7 @@ export const activeDirectoryConfigSchema = z
       .string({ error: 'must be an ldaps:// or ldap:// URL' })
       .refine((u) => parseLdapUrl(u) !== null, 'must be an ldaps:// or ldap:// URL with a host and an optional port, nothing else')
       .describe('the domain controller: ldaps://host[:port], or ldap://host[:port] with startTls'),
-    startTls: z.boolean({ error: 'must be true or false' }).optional().describe('upgrade the ldap:// connection with StartTLS before binding, verifying the certificate'),
-    caFile: z
-      .string({ error: 'must be the path of a PEM file' })
-      .min(1, 'must be the path of a PEM file')
-      .optional()
-      .describe("PEM file of the CA(s) the DC's certificate must chain to (default: the system CAs)"),
+    ...ldapTlsFields,
     tlsServerName: z
       .string({ error: 'must be a host name' })
       .min(1, 'must be a host name')
@@ -60,7 +47,7 @@ export const activeDirectoryConfigSchema = z
       .regex(DOMAIN, 'must be a DNS domain (corp.example.com) or a NetBIOS domain name (CORP)')
       .describe('a DNS domain (users bind as user@domain) or a NetBIOS name (users bind as DOMAIN\\user)'),
     connectTimeoutMs: connectTimeoutField,
-    timeoutMs: timeoutField,
+    timeoutMs: ldapTimeoutField,
   })
   .superRefine((c, ctx) => {
     const url = parseLdapUrl(c.url);
