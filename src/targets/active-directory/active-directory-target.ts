@@ -42,7 +42,14 @@ const MAX_USERNAME_CHARS = 256;
 /** userAccountControl: ACCOUNTDISABLE | NORMAL_ACCOUNT, a clone's flags until its password is set. */
 const DISABLED_NORMAL_ACCOUNT = 0x202;
 
-/** The `unicodePwd` value for a password: in double quotes, UTF-16LE. */
+/**
+ * The `unicodePwd` value for a password: in double quotes, UTF-16LE.
+ *
+ * @example
+ * ```ts
+ * unicodePwd('Pw1'); // <Buffer 22 00 50 00 77 00 31 00 22 00>
+ * ```
+ */
 export function unicodePwd(password: string): Buffer {
   return Buffer.from(`"${password}"`, 'utf16le');
 }

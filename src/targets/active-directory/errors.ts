@@ -18,7 +18,14 @@ import type { KeyturnError } from '../../core/errors.js';
 import { targetError, type Attempt, type Endpoint } from '../target-error.js';
 import { LDAP_RESULT, ldapError, resultCode, type LdapErrorOptions } from '../ldap/errors.js';
 
-/** The Windows error code a DC's diagnostic message starts with (`0000052D: Constraint violation - ...`). */
+/**
+ * The Windows error code a DC's diagnostic message starts with, or null.
+ *
+ * @example
+ * ```ts
+ * windowsCode(new Error('0000052D: Constraint violation - ...')); // '0000052D'
+ * ```
+ */
 export function windowsCode(e: unknown): string | null {
   const message = e instanceof Error ? e.message : '';
   return /^([0-9A-Fa-f]{8}):/.exec(message)?.[1]?.toUpperCase() ?? null;
@@ -46,7 +53,14 @@ const BIND_REASONS: Readonly<Record<string, string>> = {
 const PASSWORD_POLICY = '0000052D';
 const WRONG_OLD_PASSWORD = '00000056';
 
-/** ldapError with what a domain controller adds (its Windows error codes). */
+/**
+ * ldapError with what a domain controller adds (its Windows error codes).
+ *
+ * @example
+ * ```ts
+ * withLdap(config, login, signal, 'log in', fn, adError);
+ * ```
+ */
 export function adError(e: unknown, at: Endpoint, attempt: Attempt, loginUser: string, options: LdapErrorOptions = {}): KeyturnError {
   const result = resultCode(e);
   if (result === LDAP_RESULT.invalidCredentials) {
