@@ -19,6 +19,7 @@
  * parallel test files and anything on 127.0.0.1 never clash. The LDAPS certificate is the one Samba
  * generates on first start for its host name (`KTDC.keyturn.test`, no IP in it), signed by its own
  * CA (`<dir>/private/tls/ca.pem`): a client checks it with `caFile` and `tlsServerName`.
+ * Samba runs as the test's user and binds ports below 1024: the tests run as root, as `.ci/run` does.
  *
  * @example
  * ```ts
