@@ -199,6 +199,22 @@ describe.each([
     expect((await verifyStoredLog(audit)).problems).toEqual([expect.objectContaining({ kind: 'leaves_swapped', indices: [3, 6] })]);
   });
 
+  it('the process that wrote the rows checks them as stored: a rewritten MAC, leaf hash or text alone is refused before signing', async () => {
+    // `audit` wrote events 1..8 and remembers them; each column changed on its own must still be caught.
+    const [r4] = await t.state.db.selectFrom('audit_leaves').selectAll().where('seq', '=', 4).execute();
+    const original = r4!;
+    const other = (await t.state.db.selectFrom('audit_leaves').select('leaf_mac').where('seq', '=', 5).executeTakeFirstOrThrow()).leaf_mac;
+    const changes = [{ leaf_mac: other }, { leaf_hash: leafHash(Buffer.from('x')).toString('base64') }, { leaf: original.leaf.replace('app/s3', 'app/s9') }];
+    for (const change of changes) {
+      await t.state.db.updateTable('audit_leaves').set(change).where('seq', '=', 4).execute();
+      await expect(audit.checkpoint()).rejects.toSatisfy((e) => isKeyturnError(e, 'KT_AUDIT_LEAF_CHANGED') && /event 4 /.test(e.message));
+      await t.state.db.updateTable('audit_leaves').set({ leaf: original.leaf, leaf_hash: original.leaf_hash, leaf_mac: original.leaf_mac }).where('seq', '=', 4).execute();
+    }
+    expect(await checkpointSizes()).toEqual([1]);
+    // Put back as written, the rows check out and the checkpoint is signed.
+    expect((await audit.checkpoint()).size).toBe(9);
+  });
+
   async function headColumns(): Promise<Forged['head']> {
     const h = await t.state.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow();
     return { size: Number(h.size), prev: h.prev, nodes: h.nodes };

@@ -111,6 +111,21 @@ describe('cleanup after grace, alternating-users on PostgreSQL', () => {
     expect(await w.fx.logsIn(current)).toBe(true);
   });
 
+  it('two instances journal the cleanups of one run (revoke on one, purge on the other) without a clash', async () => {
+    const w = await world('{ every: 90d, grace: 1h, retainPrevious: 1d }');
+    const run = await w.engine.rotate('app/db');
+    // Another instance (its own engine and journal cache) ends the previous credential.
+    const other = engineWith(w.kt, undefined, { audit: engineAuditPort(w.kt.audit, defaultContext()), clock: w.clock });
+    w.clock.advance(HOUR);
+    expect((await w.pass(other))[0]!.cleanups).toEqual([expect.objectContaining({ revoke: 'done' })]);
+    // This instance rotates again (the first version holds no stage now), then, past the store's hold, purges it into the same run's journal.
+    await w.engine.rotate('app/db');
+    w.clock.advance(8 * DAY);
+    const purged = (await w.pass()).flatMap((o) => o.cleanups).find((c) => c.runId === run.id);
+    expect(purged).toMatchObject({ purge: 'done', errorCode: null });
+    expect((await w.engine.runs.steps(run.id)).filter((s) => s.step === 'cleanup').map((s) => s.outcome)).toEqual(['ok', 'ok']);
+  });
+
   it('past retainPrevious a replaced version that holds no stage is purged; one still previous waits', async () => {
     const w = await world('{ every: 90d, grace: 1h, retainPrevious: 2d }');
     const v1 = (await w.kt.store.get('app/db'))!;

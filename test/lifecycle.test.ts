@@ -4,11 +4,12 @@
  * a secret's lifecycle events through create, rotate, delete, restore and purge; its status
  * (revoked, deprecated, expired) refusing reads with 409 / exit 1 and KT_SECRET_INACTIVE, each
  * refusal recorded, the explicit override working; the compliance report's JSON and CSV, and its
- * exit code (1 when a secret is overdue, 0 when none is).
+ * exit code (1 when a secret is overdue, 0 when none is). The API tests run on a SQLite and on a
+ * PostgreSQL state database.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { loadSettings } from '../src/config/settings.js';
 import { DAY_MS, manualClock, type ManualClock } from '../src/core/clock.js';
@@ -36,9 +37,13 @@ afterEach(async () => {
   h = undefined;
 });
 
+/** Which state database the API tests run on (the lifecycle and compliance queries are SQL of their own). */
+let onPostgres = false;
+
 async function open(): Promise<ApiHome<'admin' | 'lister'>> {
   clock = manualClock(Date.parse('2030-01-01T00:00:00Z'));
   h = await apiHome({
+    postgres: onPostgres,
     clock,
     config: CONFIG,
     policies: { 'app-list': 'rules:\n  - path: app/**\n    capabilities: [list]\n' },
@@ -49,7 +54,14 @@ async function open(): Promise<ApiHome<'admin' | 'lister'>> {
 
 const body = (r: { body: string }) => JSON.parse(r.body) as Json;
 
-describe('lifecycle through the API', () => {
+describe.each([
+  ['SQLite', false],
+  ['PostgreSQL', true],
+] as const)('lifecycle through the API, state on %s', (_name, postgres) => {
+  beforeEach(() => {
+    onPostgres = postgres;
+  });
+
   it('lists the events of a secret through create, rotate, delete, restore and purge, with their audit events', async () => {
     const a = await open();
     expect((await a.call('PUT', '/v1/secrets/app/a', 'admin', { value: 'first' })).statusCode).toBe(200);

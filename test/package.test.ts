@@ -164,3 +164,14 @@ describe('keyturn --version', () => {
     expect(await runCli(['-V'])).toMatchObject({ code: 0, stdout: `${PACKAGE.version}\n` });
   });
 });
+
+describe('the published files (package.json files)', () => {
+  it('hold what the docs point at: the deploy examples and the example scripts', { timeout: 60_000 }, () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 55_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    for (const f of ['deploy/github/rotate.yml', 'deploy/systemd/keyturn.service', 'examples/keyturn.yaml', 'examples/scripts/keytab-rotate.sh', 'bin/keyturn.js', 'schema/keyturn.schema.json']) {
+      expect(files, f).toContain(f);
+    }
+  });
+});

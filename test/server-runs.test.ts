@@ -112,6 +112,10 @@ describe('runs', () => {
     expect(((await call('GET', '/v1/runs', 'reader')).json() as { runs: Array<{ path: string }> }).runs.map((r) => r.path)).toEqual(['app/other', 'app/session']);
     expect(((await call('GET', '/v1/runs?path=app/session', 'rotator')).json() as { runs: Array<{ path: string }> }).runs.map((r) => r.path)).toEqual(['app/session']);
     expect(((await call('GET', '/v1/runs?limit=1', 'admin')).json() as { runs: unknown[] }).runs).toHaveLength(1);
+    // The limit counts the runs the token may see: the newest (ops/key) is not one of them, so the server reads on.
+    expect(((await call('GET', '/v1/runs?limit=1', 'reader')).json() as { runs: Array<{ path: string }> }).runs.map((r) => r.path)).toEqual(['app/other']);
+    for (let i = 0; i < 3; i++) expect((await call('POST', '/v1/rotations/ops/key', 'admin', {})).statusCode).toBe(200);
+    expect(((await call('GET', '/v1/runs?limit=2', 'reader')).json() as { runs: Array<{ path: string }> }).runs.map((r) => r.path)).toEqual(['app/other', 'app/session']);
     expect((await call('GET', '/v1/runs', 'lister')).json()).toEqual({ runs: [] });
     await refused('GET', '/v1/runs?limit=0', 'admin', 400, 'KT_USAGE');
 

@@ -16,7 +16,7 @@
  * const who = await access.authenticate(token); // { id, policies: [Policy app] }
  * ```
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { KeyturnError } from '../core/errors.js';
 import type { StateDb } from '../state/db.js';
@@ -67,7 +67,8 @@ export const AUTH_CACHE_MS = 1000;
 
 /** The stored form of a token: SHA-256, hex. */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  // One-shot: every request hashes its token to find it (createHash sets up a context each call).
+  return hash('sha256', token, 'hex');
 }
 
 function info(row: TokensTable): TokenInfo {

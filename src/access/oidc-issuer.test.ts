@@ -1,6 +1,6 @@
 /** OIDC issuer documents: defaults, claim globs (arrays match on any element), rules granting policies, session subjects. */
 import { describe, expect, it } from 'vitest';
-import { globMatch, parseIssuer, policiesFor, sessionSubject } from './oidc-issuer.js';
+import { claimAt, globMatch, parseIssuer, policiesFor, sessionSubject } from './oidc-issuer.js';
 
 const DOC = `issuer: https://token.actions.githubusercontent.com
 jwksUrl: http://127.0.0.1:8080/jwks
@@ -35,6 +35,29 @@ describe('OIDC issuer documents', () => {
     ['jwksUrl: /jwks', 'jwksUrl: must be an absolute URL'],
   ])('refuses %s', (line, problem) => {
     expect(() => parseIssuer('gh', DOC.replace('jwksUrl: http://127.0.0.1:8080/jwks', line))).toThrow(problem);
+  });
+
+  it('a dotted claim name reaches into nested claims, unless a top-level claim has that exact name', () => {
+    const i = parseIssuer(
+      'kc',
+      `issuer: https://sso.example/realms/prod
+jwksUrl: http://127.0.0.1:8080/jwks
+audiences: [keyturn]
+rules:
+  - claims: { realm_access.roles: ops }
+    policies: [ops]
+  - claims: { "https://example.com/team": payments }
+    policies: [payments]
+`,
+    );
+    expect(claimAt({ realm_access: { roles: ['dev', 'ops'] } }, 'realm_access.roles')).toEqual(['dev', 'ops']);
+    expect(policiesFor(i, { realm_access: { roles: ['dev', 'ops'] } })).toEqual(['ops']);
+    expect(policiesFor(i, { realm_access: { roles: ['dev'] } })).toEqual([]);
+    expect(policiesFor(i, { realm_access: ['ops'] })).toEqual([]);
+    expect(policiesFor(i, { 'realm_access.roles': 'ops', realm_access: { roles: ['dev'] } })).toEqual(['ops']);
+    expect(policiesFor(i, { 'https://example.com/team': 'payments' })).toEqual(['payments']);
+    expect(claimAt({ a: { b: null } }, 'a.b.c')).toBeUndefined();
+    expect(claimAt({ a: { toString: 'x' } }, 'a.constructor')).toBeUndefined();
   });
 
   it('every claim of a rule must match; matching rules add their policies', () => {

@@ -230,9 +230,24 @@ function claimValues(value: unknown): string[] {
   return v === null ? [] : [v];
 }
 
+/**
+ * The value a rule's claim name designates: the top-level claim of that exact name when there is
+ * one (names with dots, such as `https://example.com/roles`, stay whole), else a path through
+ * nested objects, one dot per level (`realm_access.roles`, Keycloak's roles). Undefined when none.
+ */
+export function claimAt(claims: Readonly<Record<string, unknown>>, name: string): unknown {
+  if (Object.hasOwn(claims, name)) return claims[name];
+  let at: unknown = claims;
+  for (const part of name.split('.')) {
+    if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
 /** Whether every claim of `rule` matches `claims`. */
 export function ruleMatches(rule: IssuerRule, claims: Readonly<Record<string, unknown>>): boolean {
-  return rule.claims.every((c) => Object.hasOwn(claims, c.claim) && claimValues(claims[c.claim]).some((v) => c.patterns.some((p) => globMatch(p, v))));
+  return rule.claims.every((c) => claimValues(claimAt(claims, c.claim)).some((v) => c.patterns.some((p) => globMatch(p, v))));
 }
 
 /** The policies the matching rules grant, in rule order without repeats; empty when no rule matches. */
@@ -248,7 +263,7 @@ export function policiesFor(issuer: OidcIssuer, claims: Readonly<Record<string, 
  * the whole (two different values never share a subject by being cut).
  */
 export function sessionSubject(issuer: OidcIssuer, claims: Readonly<Record<string, unknown>>): string | null {
-  const raw = claims[issuer.subjectClaim];
+  const raw = claimAt(claims, issuer.subjectClaim);
   const value = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : '';
   if (value === '') return null;
   const subject = `oidc:${issuer.name}:${value.replace(SUBJECT_CHARS, '_')}`;

@@ -104,7 +104,8 @@ export function makeEvent(input: AuditEventInput, seq: number, prev: string): Au
     if (!(INPUT_FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
   }
   const time = input.time instanceof Date ? input.time.toISOString() : input.time;
-  return checkEvent({
+  // Built here with exactly the event's fields: only their values need checking.
+  return checkValues({
     seq,
     prev,
     time,
@@ -161,8 +162,12 @@ export function encodeCheckedEventText(e: AuditEvent): string {
   return `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
 }
 
+/** Printable ASCII without `"` and `\`: JSON writes such a string as it is, between quotes. */
+const JSON_PLAIN = /^[\u0020\u0021\u0023-\u005b\u005d-\u007e]*$/;
+
 function str(v: string | null): string {
-  return v === null ? 'null' : JSON.stringify(v);
+  if (v === null) return 'null';
+  return JSON_PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
 }
 
 /**
@@ -191,7 +196,11 @@ export function checkEvent(value: unknown): AuditEvent {
     if (!(FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
   }
   for (const key of FIELDS) if (!(key in record)) throw invalid(`the event lacks field "${key}"`);
-  const e = record as unknown as AuditEvent;
+  return checkValues(record as unknown as AuditEvent);
+}
+
+/** The value checks of {@link checkEvent}, for an object known to have exactly the event's fields. */
+function checkValues(e: AuditEvent): AuditEvent {
   if (!Number.isSafeInteger(e.seq) || e.seq < 0) throw invalid('seq must be an integer >= 0');
   if (typeof e.prev !== 'string' || !HASH_HEX.test(e.prev)) throw invalid('prev must be 64 lowercase hex digits');
   if (e.seq === 0 && e.prev !== GENESIS_PREV) throw invalid('the first event (seq 0) must have prev = 64 zeros');
@@ -210,8 +219,11 @@ export function checkEvent(value: unknown): AuditEvent {
   return e;
 }
 
+/** Printable ASCII: no control character and no lone surrogate (the common case, one pass). */
+const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
+
 function text(v: unknown, name: string, max: number): void {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max || CONTROL.test(v) || !isWellFormedText(v)) {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max || (!PRINTABLE_ASCII.test(v) && (CONTROL.test(v) || !isWellFormedText(v)))) {
     throw invalid(`${name} must be 1 to ${max} characters without control characters`);
   }
 }

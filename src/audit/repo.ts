@@ -10,7 +10,7 @@
  * ```ts
  * await state.db.transaction().execute(async (trx) => {
  *   const head = await readHead(trx, state, true);
- *   await insertLeaves(trx, state.dialect, rows);
+ *   await insertLeaves(trx, state, rows);
  *   await writeHead(trx, state, { ...head, size: head.size + rows.length });
  * });
  * ```
@@ -105,8 +105,13 @@ function insertLeavesSql(dialect: Dialect, n: number): string {
   return text;
 }
 
-/** Inserts leaf rows, up to INSERT_CHUNK per statement (precompiled text, one parameter array). */
-export async function insertLeaves(trx: Transaction<Schema>, dialect: Dialect, rows: readonly LeafRow[]): Promise<void> {
+/**
+ * Inserts leaf rows, up to INSERT_CHUNK per statement (precompiled text, one parameter array). On
+ * SQLite the transaction holds the one connection, so the statement runs on it directly, as
+ * ../state/prepared.ts runs its statements.
+ */
+export async function insertLeaves(trx: Transaction<Schema>, on: On, rows: readonly LeafRow[]): Promise<void> {
+  const dialect = on.dialect;
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const params: unknown[] = new Array<unknown>(chunk.length * LEAF_COLUMNS.length);
@@ -119,7 +124,9 @@ export async function insertLeaves(trx: Transaction<Schema>, dialect: Dialect, r
       params[j++] = r.time;
       params[j++] = r.leaf_mac ?? null;
     }
-    await trx.executeQuery(CompiledQuery.raw(insertLeavesSql(dialect, chunk.length), params));
+    const text = insertLeavesSql(dialect, chunk.length);
+    if (on.sqlite !== undefined && trx.isTransaction) on.sqlite.prepare(text).run(params);
+    else await trx.executeQuery(CompiledQuery.raw(text, params));
   }
 }
 
@@ -225,6 +232,35 @@ function normalizeLeaves(rows: LeafRow[]): LeafRow[] {
 
 /** Rows per page when reading the whole log. */
 const PAGE = 10_000;
+
+/** What checking a stored leaf needs: its seq, text, leaf hash and MAC (params: `from`, `to`, `limit`). */
+const leafChecks = prepared((db, p) =>
+  db.selectFrom('audit_leaves').select(['seq', 'leaf', 'leaf_hash', 'leaf_mac']).where('seq', '>=', p('from')).where('seq', '<', p('to')).orderBy('seq').limit(p('limit')),
+);
+
+/** The columns of a leaf row a check reads. */
+export type LeafCheckRow = Pick<LeafRow, 'seq' | 'leaf' | 'leaf_hash' | 'leaf_mac'>;
+
+/**
+ * {@link eachLeafPage} for checking the rows: only the columns a check reads, through a statement
+ * compiled once (the append that signs a checkpoint re-reads every event since the last one).
+ *
+ * @example
+ * ```ts
+ * await eachLeafCheckPage(trx, state, head.checkpointSize, head.size, (rows) => rows.forEach(check));
+ * ```
+ */
+export async function eachLeafCheckPage(db: Db, on: On, from: number, to: number, fn: (rows: LeafCheckRow[]) => void | Promise<void>): Promise<void> {
+  let next = from;
+  for (;;) {
+    const rows = await leafChecks.rows(on, db, { from: next, to: Math.min(to, Number.MAX_SAFE_INTEGER), limit: PAGE });
+    if (rows.length === 0) return;
+    for (const r of rows) r.seq = Number(r.seq);
+    await fn(rows);
+    if (rows.length < PAGE) return;
+    next = (rows[rows.length - 1] as LeafCheckRow).seq + 1;
+  }
+}
 
 /**
  * Calls `fn` with every leaf row with seq in [from, to), in seq order, a page at a time.

@@ -140,7 +140,8 @@ export interface RunsClient {
    */
   rotatable(which: { due: true } | { due?: false; prefix: string; type?: string }): Promise<string[]>;
   /** Runs, newest first. */
-  list(filter: { path?: string; limit: number }): Promise<RunView[]>;
+  /** `before`: the page after that run (newest first, ties by id; locally: the server pages for its callers itself). */
+  list(filter: { path?: string; limit: number; before?: { createdAt: number; id: string } }): Promise<RunView[]>;
   get(id: string): Promise<RunView>;
   /** A run with its steps; `agents`: its secret's subscribed agents with and without its new version, once that version is current (else null). */
   show(id: string): Promise<RunOutcome & { steps: StepView[]; agents: RunAgentsView | null }>;

@@ -199,7 +199,7 @@ export function localRuns(scope: LocalScope): RunsClient {
             .map((p) => p.path);
       return [...new Set(paths)].filter((p) => scope.rotatable?.(p) ?? true).sort();
     },
-    list: async (filter) => (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit }),
+    list: async (filter) => (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit, ...(filter.before ? { before: filter.before } : {}) }),
     get: async (id) => (await scope.engine()).runs.get(id),
     show: async (id) => {
       const e = await scope.engine();

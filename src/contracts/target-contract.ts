@@ -119,7 +119,8 @@ export function runTargetContract(spec: TargetContractSpec): void {
 
     /** A password for this test, remembered so no error or log line may show it. */
     function password(tricky = false): string {
-      const p = newPassword(tricky);
+      // A target whose credentials are not passwords (an SSH key) makes its own.
+      const p = fx.target.newSecret ? fx.target.newSecret() : newPassword(tricky);
       secrets.push(p);
       return p;
     }

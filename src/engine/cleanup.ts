@@ -318,6 +318,8 @@ export class Cleaner {
     };
     const now = this.d.clock.now();
     if (run && record) {
+      // The run ended long ago, perhaps on another instance, which may have journaled a cleanup of it since.
+      this.d.runs.forgetJournal(run.id);
       await this.d.runs.advance(run, {}, { step: 'cleanup', attempt: c.attempts + 1, startedAt: now, ...record }, lease, within);
       return;
     }

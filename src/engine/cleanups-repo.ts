@@ -61,20 +61,6 @@ export function phaseOver(p: CleanupPhase): boolean {
   return p !== 'pending';
 }
 
-/**
- * The earliest time a cleanup of `path` is due, or null when it has none: what the scheduler's
- * index adds to the secret's own due time. One indexed read.
- */
-export async function nextCleanupAt(db: Db, path: string): Promise<number | null> {
-  const r = await db
-    .selectFrom('version_cleanups')
-    .select((eb) => eb.fn.min<number | null>('due_at').as('at'))
-    .where('path', '=', path)
-    .where('due_at', 'is not', null)
-    .executeTakeFirst();
-  return r?.at === null || r?.at === undefined ? null : Number(r.at);
-}
-
 export class CleanupsRepo {
   constructor(
     private readonly state: StateDb,

@@ -80,6 +80,16 @@ secrets:
 }
 
 describe(`engine decisions on a fake target (KEYTURN_ENGINE_SEED=${SEED})`, () => {
+  it("a target's newSecret makes the new credential's secret part instead of a generated password", async () => {
+    const w = await world('single-user');
+    let made = 0;
+    Object.assign(w.fake, { newSecret: () => `made-by-the-target-${++made}` });
+    const run = await w.engine().rotate(PATH);
+    expect(run.status).toBe('done');
+    expect(await w.stored('current')).toEqual({ username: FIRST.username, password: 'made-by-the-target-1' });
+    expect(w.fake.logsIn({ username: FIRST.username, password: 'made-by-the-target-1' })).toBe(true);
+  });
+
   it(`a failed set is retried after a full-jitter backoff that doubles; two failed sets bring a fresh value (seed ${SEED})`, async () => {
     const w = await world('single-user');
     w.fake.failNext('set', 2);

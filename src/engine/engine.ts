@@ -480,7 +480,7 @@ export class Engine {
     let nextUsername: string | null = null;
     let currentLogsIn: boolean | null = null;
     if (policy.type === 'database-credential') {
-      nextUsername = (nextValue(policy, current.value, target?.passwordLimits) as Credential).username;
+      nextUsername = (nextValue(policy, current.value, target?.passwordLimits, target?.newSecret?.bind(target)) as Credential).username;
       const probe = { fromVersionId: current.id } as Run;
       if (target) currentLogsIn = await scope.logsIn(probe, asCredential(path, current.value));
     }
@@ -665,6 +665,8 @@ export class Engine {
     const version = await scope.version(run.pendingVersionId!);
     const r = await deliverAll({ runs: this.runs, run, consumers: scope.subject.policy.consumers, version, log: this.o.log, timeoutMs: scope.subject.policy.rotation.timeoutMs, signal: lease.signal });
     lease.assertHeld();
+    // A done run: another instance may have journaled to it since (a cleanup, a re-delivery).
+    this.runs.forgetJournal(run.id);
     return this.runs.advance(
       run,
       {},
@@ -731,7 +733,7 @@ export class Engine {
           // A fresh pending value, stored in the transaction that journals this step (and the folded prepare).
           const versionId = `${run.id}.g${run.generation}`;
           const current = await scope.version(run.fromVersionId!);
-          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
           // Stored only while the starting version is still current (compare-and-set in the same transaction): else the run is superseded.
           const writes = async (trx: Transaction<Schema>) => {
             try {
@@ -911,7 +913,7 @@ export class Engine {
       }
     }
     const current = await scope.version(run.fromVersionId!);
-    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits);
+    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
     return { version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'] })), reused: false };
   }
 

@@ -50,8 +50,12 @@ export function freshPassword(policy: SecretPolicy, limits: PasswordLimits = NO_
   return generatePassword(effectivePolicy(policy, limits));
 }
 
-export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = NO_LIMITS): SecretValue {
-  const password = freshPassword(policy, limits);
+/**
+ * The next value. `newSecret`: the target's own maker of a credential's secret part (an SSH key;
+ * Target.newSecret), used instead of a generated password for a database-credential.
+ */
+export function nextValue(policy: SecretPolicy, current: SecretValue, limits: PasswordLimits = NO_LIMITS, newSecret?: () => string): SecretValue {
+  const password = policy.type === 'database-credential' && newSecret ? newSecret() : freshPassword(policy, limits);
   if (policy.type === 'database-credential') {
     const cred = asCredential(policy.path, current);
     const username = policy.strategy === 'alternating-users' ? standbyUsername(primaryOf(cred.username), cred.username) : cred.username;

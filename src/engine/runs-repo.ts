@@ -216,18 +216,31 @@ export class RunsRepo {
     return rows.map(fromRow);
   }
 
-  async list(filter: { path?: string; limit?: number } = {}): Promise<Run[]> {
+  /** Runs, newest first (ties by id); with `before`, only those after that run in this order (the next page). */
+  async list(filter: { path?: string; limit?: number; before?: { createdAt: number; id: string } } = {}): Promise<Run[]> {
     let q = this.state.db
       .selectFrom('runs')
       .selectAll()
       .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
       .limit(filter.limit ?? 50);
     if (filter.path !== undefined) q = q.where('path', '=', filter.path);
+    const b = filter.before;
+    if (b !== undefined) q = q.where((eb) => eb.or([eb('created_at', '<', b.createdAt), eb.and([eb('created_at', '=', b.createdAt), eb('id', '<', b.id)])]));
     return (await q.execute()).map(fromRow);
   }
 
   /** Last journal seq per run, so appending a step needs no read (loaded once per run and process). */
   private readonly lastSeq = new Map<string, number>();
+
+  /**
+   * Forgets what this process knows of a run's journal, so the next append reads its last seq: for
+   * an append to a run another instance may have appended to since (a cleanup after grace, long
+   * after the run ended, perhaps on another server).
+   */
+  forgetJournal(id: string): void {
+    this.lastSeq.delete(id);
+  }
   /** Runs made by `create` and not written yet: their first `advance` inserts them. */
   private readonly unsaved = new Set<string>();
 

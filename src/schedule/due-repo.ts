@@ -39,7 +39,6 @@ import { KeyturnError } from '../core/errors.js';
 import type { StateDb } from '../state/db.js';
 import type { Schema, ScheduleDueTable } from '../state/schema.js';
 import type { ScheduleValues } from './resolve.js';
-import { nextCleanupAt } from '../engine/cleanups-repo.js';
 
 /** The order a pass takes due secrets in: the lowest first, then the most overdue. */
 export const PRIORITY = { emergency: 0, manual: 1, scheduled: 2 } as const;
@@ -176,6 +175,15 @@ export class DueRepo {
       .leftJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', 'current'))
       .leftJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
       .select(['s.created_at', 's.deleted_at', 'v.created_at as current_at'])
+      // The earliest cleanup an earlier rotation owes (src/engine/cleanups-repo.ts), in the same read.
+      .select((eb) =>
+        eb
+          .selectFrom('version_cleanups as c')
+          .select((e) => e.fn.min<number | null>('c.due_at').as('m'))
+          .whereRef('c.path', '=', 's.path')
+          .where('c.due_at', 'is not', null)
+          .as('cleanup_at'),
+      )
       .where('s.path', '=', path)
       .executeTakeFirst();
     const base = { path, target: facts.target, priority: PRIORITY.scheduled as number, requestedAt: null as number | null, warningAt: null as number | null, overdueAt: null as number | null };
@@ -222,7 +230,7 @@ export class DueRepo {
     } else row = { ...common, dueAt: plan.dueAt, reason: plan.reason };
     const due = row.dueAt !== null && row.dueAt <= now && (requested || mayStartAt(facts.schedule, now));
     // A cleanup owed by an earlier rotation (after grace, after retainPrevious) due before that: the row says when (Engine.tend runs it).
-    const cleanupAt = await nextCleanupAt(db, path);
+    const cleanupAt = num(secret.cleanup_at);
     if (cleanupAt !== null && !due && (row.dueAt === null || cleanupAt < row.dueAt)) row = { ...row, dueAt: cleanupAt, reason: 'cleanup' };
     return { row, decision: due ? 'start' : 'wait', stored: existing ?? null };
   }

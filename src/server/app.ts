@@ -124,8 +124,10 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
   const access = new AccessRepo(kt.state, kt.clock, accessAuditHook(kt.audit, SERVER_CONTEXT));
   const sweepDeps = breakGlassSweepDeps(kt);
-  app.addHook('onRequest', async (request, reply) => {
+  // The per-request hooks take fastify's callback form: an async hook costs every request a promise and a turn of the microtask queue.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-correlation-id', request.id);
+    done();
   });
   // An access log at debug level: the route pattern, never the URL's path (a secret path is not a value, but the
   // pattern is what an operator groups by), never a body or a query.
@@ -138,7 +140,10 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   const metrics = metricsAccess === 'off' ? null : createMetrics(kt, options.metrics);
   if (metrics !== null) {
     // By route pattern, never by URL (src/metrics/http.ts).
-    app.addHook('onResponse', async (request, reply) => metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000));
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
     app.addHook('onClose', async () => metrics.close());
   }
   app.setErrorHandler(errorHandler(kt.log));
@@ -156,9 +161,9 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   });
   // While closing, each answer closes its connection: a keep-alive connection left idle would hold
   // the drain open until its keep-alive timeout (72 s in fastify).
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   const deps: RouteDeps = {
     kt,

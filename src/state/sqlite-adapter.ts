@@ -128,11 +128,13 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
     raw.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     checkpointer = startCheckpointer(file);
   };
+  // Only a short text can be `begin`, `commit` or `rollback`: a statement's text is not copied twice per call to find out.
+  const keyword = (sql: string): string => (sql.length <= 16 ? sql.trim().toLowerCase() : '');
   const prepare = (sql: string): SqliteStatement => {
-    const text = sql.trim().toLowerCase() === 'begin' ? 'begin immediate' : sql;
+    const text = keyword(sql) === 'begin' ? 'begin immediate' : sql;
     let stmt = cache.get(text);
     if (!stmt) {
-      const lower = text.trim().toLowerCase();
+      const lower = keyword(text);
       stmt = lower === 'rollback' ? new Rollback(raw, raw.prepare(text)) : lower === 'commit' ? new Commit(raw.prepare(text), committed) : new Statement(raw.prepare(text), endRead);
       if (cache.size > 500) cache.clear();
       cache.set(text, stmt);

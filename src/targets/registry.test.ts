@@ -14,7 +14,7 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'script', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'script', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
@@ -22,6 +22,7 @@ describe('target registry', () => {
     expect(createTarget({ type: 'active-directory', url: 'ldaps://dc1.corp.example.com', baseDn: 'DC=corp,DC=example,DC=com', domain: 'corp.example.com' }).kind).toBe('active-directory');
     expect(createTarget({ type: 'rabbitmq', host: 'mq', port: 5672 }).kind).toBe('rabbitmq');
     expect(createTarget({ type: 'script', set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] }).kind).toBe('script');
+    expect(createTarget({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc.example.org' }).kind).toBe('kerberos');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
     expect(targetConfigSchema.parse({ type: 'rabbitmq', host: 'mq', port: 5672 })).toEqual({ type: 'rabbitmq', host: 'mq', port: 5672, vhost: '/' });
@@ -36,6 +37,7 @@ describe('target registry', () => {
       'active-directory': { url: 'ldap://dc1:389', startTls: true, baseDn: 'DC=corp,DC=example,DC=com', domain: 'CORP' },
       rabbitmq: { host: 'mq', port: 5672 },
       script: { set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] },
+      kerberos: { realm: 'EXAMPLE.ORG', host: 'kdc', kadminLocal: true, keytab: { path: '/etc/app.keytab' } },
       generic: {},
     };
     for (const [type, config] of Object.entries(configs)) {
@@ -45,7 +47,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, script, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, script, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
@@ -67,5 +69,19 @@ describe('target registry', () => {
     expect(ad).toContain('url: a domain controller takes passwords only over TLS');
     expect(ad).toContain('baseDn: must be a DN');
     expect(ad).toContain('domain: must be a DNS domain');
+    const krb = problems({ type: 'kerberos', realm: 'EXAMPLE ORG', host: 'kdc', keytab: { path: 'app.keytab', mode: '0666' }, toolsDir: '/opt/a:b' });
+    expect(krb).toContain('realm: must be a realm name');
+    expect(krb).toContain('keytab.path: must be the absolute path of the keytab file');
+    expect(krb).toContain('keytab.mode: must not let group or others write');
+    expect(krb).toContain('toolsDir: must not contain');
+    expect(targetConfigSchema.parse({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc', keytab: { path: '/etc/app.keytab' } })).toEqual({
+      type: 'kerberos',
+      realm: 'EXAMPLE.ORG',
+      host: 'kdc',
+      port: 88,
+      adminPort: 749,
+      kpasswdPort: 464,
+      keytab: { path: '/etc/app.keytab', mode: '0600' },
+    });
   });
 });

@@ -18,6 +18,8 @@ import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active
 import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
+import { kerberosConfigSchema, kerberosStrategies } from './kerberos/config.js';
+import { KerberosTarget } from './kerberos/kerberos-target.js';
 import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
 import { LdapTarget } from './ldap/ldap-target.js';
 import { mysqlConfigSchema, mysqlStrategies } from './mysql/config.js';
@@ -45,6 +47,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
   targetEntry({ kind: 'active-directory', configSchema: activeDirectoryConfigSchema, strategies: activeDirectoryStrategies, create: (c) => new ActiveDirectoryTarget(c) }),
   targetEntry({ kind: 'rabbitmq', configSchema: rabbitmqConfigSchema, strategies: rabbitmqStrategies, create: (c) => new RabbitmqTarget(c) }),
+  targetEntry({ kind: 'kerberos', configSchema: kerberosConfigSchema, strategies: kerberosStrategies, create: (c) => new KerberosTarget(c) }),
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
 ]);

@@ -59,6 +59,13 @@ export interface Target {
   readonly passwordLimits: PasswordLimits;
 
   /**
+   * Optional: makes the secret part (the `password` field) of a new credential, for a target whose
+   * credentials are not passwords (an SSH private key). Without it the engine generates a password
+   * under the secret's password rules and `passwordLimits`.
+   */
+  newSecret?(): string;
+
+  /**
    * Makes `next` log in. For `alternating-users`, `next.username` is the standby user: create it
    * when missing (via the admin) and re-sync its memberships from `ctx.primaryUsername` on every
    * call, then set its password. Must be idempotent: calling it twice leaves the same world.

@@ -21,7 +21,7 @@ import type { SecretValue } from '../../src/core/types.js';
 import { initHome, openKeyturn, type Keyturn } from '../../src/runtime/keyturn.js';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
 import { runCli } from './cli.js';
-import { tempDir } from './state.js';
+import { postgresSchemaUrl, tempDir } from './state.js';
 
 export interface ApiHomeOptions<T extends string> {
   /** Access policies by name (their YAML documents). */
@@ -34,6 +34,8 @@ export interface ApiHomeOptions<T extends string> {
   config?: string;
   clock?: ManualClock;
   server?: ServerOptions;
+  /** The state database on a PostgreSQL schema of its own (dropped by `close`) instead of SQLite. */
+  postgres?: boolean;
 }
 
 export interface ApiHome<T extends string = string> {
@@ -52,7 +54,9 @@ export interface ApiHome<T extends string = string> {
 
 export async function apiHome<T extends string>(options: ApiHomeOptions<T> = {}): Promise<ApiHome<T>> {
   const tmp = tempDir();
-  const env = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' };
+  const env: Record<string, string> = { KEYTURN_HOME: tmp.dir, KEYTURN_LOG_LEVEL: 'silent' };
+  const pgState = options.postgres ? await postgresSchemaUrl('kt_api') : null;
+  if (pgState) env.KEYTURN_DATABASE_URL = pgState.url;
   const settings = loadSettings(env);
   await initHome(settings);
   if (options.config !== undefined) {
@@ -87,6 +91,7 @@ export async function apiHome<T extends string>(options: ApiHomeOptions<T> = {})
     close: async () => {
       await app.close();
       await kt.close();
+      await pgState?.drop();
       tmp.remove();
     },
   };

@@ -30,8 +30,8 @@ export interface CleanupWorld<K extends Kind> {
   kt: Keyturn;
   clock: ManualClock;
   engine: Engine;
-  /** One scheduler pass over what is due at the clock's time, its outcomes in the order they ended. */
-  pass(): Promise<DueOutcome[]>;
+  /** One scheduler pass over what is due at the clock's time (on `on`, default this world's engine), its outcomes in the order they ended. */
+  pass(on?: Engine): Promise<DueOutcome[]>;
   /** The credential staged `stage` of app/db. */
   cred(stage: 'current' | 'previous' | 'pending'): Promise<Credential>;
   /** Every `secret.<action>` event of the audit log, in order. */
@@ -50,9 +50,9 @@ export async function cleanupWorld<K extends Kind>(kind: K, strategy: Strategy, 
     kt,
     clock,
     engine,
-    pass: async () => {
+    pass: async (on = engine) => {
       const out: DueOutcome[] = [];
-      const s = new Scheduler({ state: kt.state, clock, log: kt.log, engine: async () => engine, holder: 'test' }, { intervalMs: 1000, concurrency: 2, targetConcurrency: 2, claimMs: 60_000 });
+      const s = new Scheduler({ state: kt.state, clock, log: kt.log, engine: async () => on, holder: 'test' }, { intervalMs: 1000, concurrency: 2, targetConcurrency: 2, claimMs: 60_000 });
       await s.runOnce((o) => {
         out.push(o);
       });

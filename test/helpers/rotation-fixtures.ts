@@ -1,10 +1,11 @@
 /**
  * Fixtures for rotation tests against the real servers: a fresh Keyturn home with a target and
  * one managed credential applied (PostgreSQL on the password-auth cluster, MariaDB, Redis, the
- * test process's own slapd and Samba domain controller, RabbitMQ), the user created on the server with its first password, and
+ * test process's own slapd, Samba DC or MIT KDC, RabbitMQ), the user created on the server with its first password, and
  * teardown that drops both users of an alternating pair. What each kind needs (config, admin, users, login check) comes from its
  * fixture in test/fixtures/targets/.
  */
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential, Strategy } from '../../src/targets/target.js';
@@ -14,7 +15,7 @@ import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 import { parseAclUser } from '../../src/targets/redis/acl.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'active-directory' | 'rabbitmq' | 'script';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'active-directory' | 'rabbitmq' | 'script' | 'kerberos';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
@@ -29,6 +30,12 @@ export interface RotationFixture<K extends Kind = Kind> {
   logsIn(cred: Credential): Promise<boolean>;
   /** Redis: the SHA-256 of each password the user has (dual-key keeps several). */
   passwordHashes?(username: string): Promise<readonly string[]>;
+  /**
+   * dual-key: what the user holds on the target that none of `stored` is (Redis: a password's
+   * SHA-256; Kerberos: a kvno whose keys no stored password derives to); empty when the store
+   * knows every key.
+   */
+  unknownKeys?(username: string, stored: readonly Credential[]): Promise<string[]>;
   /** Extra files (consumer outputs) live here. */
   dir: string;
   close(): Promise<void>;
@@ -77,6 +84,18 @@ ${options.secretExtra ?? ''}`;
       throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
     }
   }
-  const passwordHashes = kind === 'redis' ? { passwordHashes: async (name: string) => parseAclUser(await (fx as FixtureOf['redis']).call('ACL', 'GETUSER', name))?.passwords ?? [] } : {};
-  return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close, ...passwordHashes };
+  const passwordHashes = async (name: string) => parseAclUser(await (fx as FixtureOf['redis']).call('ACL', 'GETUSER', name))?.passwords ?? [];
+  const unknownKeys =
+    kind === 'redis'
+      ? {
+          passwordHashes,
+          unknownKeys: async (name: string, stored: readonly Credential[]) => {
+            const known = new Set(stored.map((c) => createHash('sha256').update(c.password, 'utf8').digest('hex')));
+            return (await passwordHashes(name)).filter((h) => !known.has(h));
+          },
+        }
+      : kind === 'kerberos'
+        ? { unknownKeys: async (name: string, stored: readonly Credential[]) => (await (fx as FixtureOf['kerberos']).unknownKvnos(name, stored)).map((k) => `kvno ${k}`) }
+        : {};
+  return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close, ...unknownKeys };
 }

@@ -1,7 +1,7 @@
 /**
  * Test helper: a Samba Active Directory domain controller of this test process's own (`.ci/run`
  * installs the Debian package samba). One DC per process, shared by the fixtures that hold it: the
- * first `sambaDc()` starts it, the last `release()` stops it and removes its folder (./test-server.ts).
+ * first `sambaDc()` starts it, the last `release()` stops it and removes its folder (./local-daemon.ts).
  *
  * Provisioning (`samba-tool domain provision`, realm KEYTURN.TEST, NetBIOS domain KEYTURN, no DNS
  * server, only the `ldap` service) takes about 10 s, so it is done once per machine into a cached
@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
-import { discard, pollUntil, sharedServer, type Running } from './test-server.js';
+import { exited, pollUntil, sharedDaemon, type Started } from './local-daemon.js';
 
 /** Bump when the template's provisioning changes: a new cached template is made. */
 const TEMPLATE_VERSION = 2;
@@ -152,7 +152,7 @@ async function answers(dc: Omit<SambaDc, 'release'>): Promise<boolean> {
   }
 }
 
-async function start(): Promise<Running<Omit<SambaDc, 'release'>>> {
+async function start(): Promise<Started<Omit<SambaDc, 'release'>>> {
   const tpl = await template();
   const templatePath = readFileSync(join(tpl.dir, 'template-path'), 'utf8');
   for (let attempt = 1; ; attempt++) {
@@ -193,11 +193,17 @@ async function start(): Promise<Running<Omit<SambaDc, 'release'>>> {
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const up = await pollUntil(child, () => answers(server), START_MS, 100);
-    if (up) return { server, child, remove };
-    await discard(child, remove);
+    if (up) return { server, children: [child], remove };
+    child.kill('SIGKILL');
+    await exited(child);
+    remove();
     if (attempt >= 3) throw new Error(`samba did not start (is it installed? .ci/run installs samba): ${log.trim().split('\n').slice(-5).join(' | ')}`);
   }
 }
 
+const shared = sharedDaemon(start);
+
 /** This process's Samba DC, started on first use; call `release()` when done with it. */
-export const sambaDc: () => Promise<SambaDc> = sharedServer(start);
+export function sambaDc(): Promise<SambaDc> {
+  return shared.acquire();
+}

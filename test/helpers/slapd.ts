@@ -23,11 +23,10 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import type { Credential } from '../../src/targets/target.js';
-import { discard, pollUntil, sharedServer, type Running } from './test-server.js';
+import { exited, freePort, sharedDaemon, type Started } from './local-daemon.js';
 
 export const SLAPD_SUFFIX = 'dc=keyturn,dc=test';
 /** The default password policy: at least 8 characters, checked on every change (the root DN is exempt). */
@@ -56,21 +55,6 @@ export interface SlapdServer {
 
 /** How long slapd gets to start answering (polled). */
 const START_MS = 15_000;
-
-/**
- * A port nobody listens on at 127.0.0.1 (bound, read, released). Not the Target contract's
- * `unusedPort`: that module imports vitest, and the rotation benchmark loads this file too.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -126,7 +110,7 @@ async function answers(url: string, admin: Credential): Promise<boolean> {
   }
 }
 
-async function start(): Promise<Running<Omit<SlapdServer, 'release'>>> {
+async function start(): Promise<Started<Omit<SlapdServer, 'release'>>> {
   const dir = mkdtempSync(join(tmpdir(), 'keyturn-slapd-'));
   const tmp = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
   mkdirSync(join(tmp.dir, 'db'));
@@ -151,7 +135,13 @@ async function start(): Promise<Running<Omit<SlapdServer, 'release'>>> {
     // -d 0: stay in the foreground (this process holds it), log nothing but errors.
     const child = spawn('slapd', ['-f', conf, '-h', `${url}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const up = await pollUntil(child, () => answers(url, admin), START_MS, 50);
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    const deadline = performance.now() + START_MS;
+    let up = false;
+    while (!up && child.exitCode === null && performance.now() < deadline) {
+      up = await answers(url, admin);
+      if (!up) await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnError]);
+    }
     if (up) {
       const server = {
         host: '127.0.0.1',
@@ -165,10 +155,14 @@ async function start(): Promise<Running<Omit<SlapdServer, 'release'>>> {
         groups: `ou=groups,${SLAPD_SUFFIX}`,
       };
       await seed(server);
-      return { server, child, remove: tmp.remove };
+      return { server, children: [child], remove: tmp.remove };
     }
-    await discard(child, attempt === 3 ? tmp.remove : () => undefined);
-    if (attempt === 3) throw new Error(`slapd did not start (is it installed? .ci/run installs slapd): ${log.trim().split('\n').slice(-5).join(' | ')}`);
+    child.kill('SIGKILL');
+    await exited(child);
+    if (attempt === 3) {
+      tmp.remove();
+      throw new Error(`slapd did not start (is it installed? .ci/run installs slapd): ${log.trim().split('\n').slice(-5).join(' | ')}`);
+    }
   }
 }
 
@@ -187,5 +181,9 @@ async function seed(server: Omit<SlapdServer, 'release'>): Promise<void> {
   }
 }
 
+const shared = sharedDaemon(start);
+
 /** This process's slapd, started on first use; call `release()` when done with it. */
-export const slapdServer: () => Promise<SlapdServer> = sharedServer(start);
+export function slapdServer(): Promise<SlapdServer> {
+  return shared.acquire();
+}

@@ -71,6 +71,24 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/**
+ * A fresh PostgreSQL schema for one home's state database: the `KEYTURN_DATABASE_URL` that puts a
+ * Keyturn in it (its search_path), and `drop()` for the cleanup.
+ */
+export async function postgresSchemaUrl(prefix: string): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { url: url.toString(), schema, drop: () => dropSchema(schema) };
+}
+
 /** A fresh, initialized Keyturn home in a temp folder, opened (logs silent) on `clock` (default: the system's), with `out`, a folder for consumers' files. */
 export async function openTestHome(options: { clock?: Clock } = {}): Promise<{ kt: Keyturn; dir: string; out: string; close(): Promise<void> }> {
   const tmp = tempDir();

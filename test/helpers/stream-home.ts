@@ -12,14 +12,12 @@
  * writeFileSync(join(h.dir, 'agent.yaml'), `servers: ["${b.base}"]\ntokenFile: ./agent.token\n...`);
  * ```
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { AccessRepo } from '../../src/access/access-repo.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { initHome, openKeyturn } from '../../src/runtime/keyturn.js';
-import { dropSchema, PG_URL, tempDir } from './state.js';
+import { postgresSchemaUrl, tempDir } from './state.js';
 
 export const APP_READ = 'rules:\n  - path: app/**\n    capabilities: [read]\n';
 
@@ -38,15 +36,9 @@ export async function streamHome(cleanups: Array<() => Promise<void> | void>, o:
   cleanups.push(() => tmp.remove());
   const env: Record<string, string> = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
   if (o.postgres === true) {
-    const schema = `kt_stream_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    env.KEYTURN_DATABASE_URL = url.toString();
-    cleanups.push(() => dropSchema(schema));
+    const pgState = await postgresSchemaUrl('kt_stream');
+    env.KEYTURN_DATABASE_URL = pgState.url;
+    cleanups.push(() => pgState.drop());
   }
   await initHome(loadSettings(env));
   const kt = await openKeyturn(loadSettings(env));

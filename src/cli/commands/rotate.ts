@@ -267,7 +267,8 @@ function report(io: CliIo, json: boolean, results: readonly Outcome[], dryRun: b
   const summary = { total: results.length, done: results.length - failed.length - skipped - cleaned, skipped, failed: failed.length, ...(cleaned > 0 ? { cleaned } : {}), dryRun };
   if (json) io.stdout.write(`${JSON.stringify({ summary })}\n`);
   else {
-    for (const r of dryRun ? results : failed) io.stdout.write(`${r.line}\n`);
+    // The failures, and (rotate --due) what was only cleaned up: a pass that did nothing else says what it did.
+    for (const r of dryRun ? results : results.filter((x) => !succeeded(x) || x.status === 'cleaned')) io.stdout.write(`${r.line}\n`);
     io.stdout.write(
       summary.total === 0
         ? `${none}${dryRun ? ' (dry run: nothing changed)' : ''}\n`

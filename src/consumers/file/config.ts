@@ -18,7 +18,8 @@ import { templateProblems } from './template.js';
 const MODE_TEXT = /^0?[0-7]{3}$/;
 const MODE_HINT = 'must be permission bits in octal, quoted, such as "0600" or "0640"';
 
-const mode = z.union([z.string(), z.number()], { error: MODE_HINT }).transform((v, ctx) => {
+/** Octal permission bits as text ("0600"), never letting group or others write; the keytab of the kerberos target uses it too. */
+export const fileModeField = z.union([z.string(), z.number()], { error: MODE_HINT }).transform((v, ctx) => {
   const text = String(v);
   if (!MODE_TEXT.test(text)) {
     ctx.addIssue({ code: 'custom', message: MODE_HINT });
@@ -52,7 +53,7 @@ export const fileConfigSchema = z.strictObject({
     })
     .optional()
     .describe('text with {{field}}, {{value}}, {{_path}}, {{_version}}, {{_version_id}}; without it a string is written as is and fields as JSON'),
-  mode: mode.default('0600').describe('octal permission bits of the file, default "0600"'),
+  mode: fileModeField.default('0600').describe('octal permission bits of the file, default "0600"'),
 });
 
 export type FileConsumerConfig = z.output<typeof fileConfigSchema>;

@@ -23,7 +23,7 @@
  * ```
  */
 import { z } from 'zod';
-import { runAgentsJson, runJson, stepJson } from '../../client/wire.js';
+import { runAgentsJson, runJson, stepJson, type RunView } from '../../client/wire.js';
 import type { Identity } from '../../access/access-repo.js';
 import { KeyturnError } from '../../core/errors.js';
 import { normalizePrefix } from '../../core/paths.js';
@@ -118,8 +118,17 @@ export function rotationRoutes(): AnyRoute[] {
       handler: async ({ request, deps, query: q, who }) => {
         const limit = q.limit === undefined ? 50 : Number(q.limit);
         if (limit < 1 || limit > 10_000) throw new KeyturnError('KT_USAGE', 'the query is not valid: limit: must be 1 to 10000');
-        const list = await deps.clientOf(request, who).runs.list({ ...(q.path ? { path: q.path } : {}), limit });
-        return { runs: list.filter((r) => sees(who, r.path)).map((r) => runJson(r)) };
+        // The newest `limit` runs the token may see: page on until that many, or none are left.
+        const runs = deps.clientOf(request, who).runs;
+        const shown: RunView[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await runs.list({ ...(q.path ? { path: q.path } : {}), limit, ...(before ? { before } : {}) });
+          for (const r of page) if (shown.length < limit && sees(who, r.path)) shown.push(r);
+          if (shown.length >= limit || page.length < limit) break;
+          before = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+        }
+        return { runs: shown.map((r) => runJson(r)) };
       },
     }),
     defineRoute({

@@ -143,13 +143,14 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
 
   /** The common read, the version holding a stage, in one query (every rotation reads the current and pending stages). */
   private async stagedVersion(path: string, stage: Stage): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> {
-    const row = await sql.stagedVersion.first(this.state, this.state.db, { path, stage });
-    if (!row) return 'KT_SECRET_NOT_FOUND';
-    if (row.deleted_at !== null) assertLive({ path: row.path, deleted_at: row.deleted_at, purge_after: row.purge_after } as SecretRow);
-    if (row.id === null || row.kind === null || row.data_key_id === null || row.sealed === null) return 'KT_STAGE_NOT_SET';
+    const rows = await sql.stagedVersion.rows(this.state, this.state.db, { path, stage });
+    const first = rows[0];
+    if (first === undefined) return 'KT_SECRET_NOT_FOUND';
+    if (first.deleted_at !== null) assertLive({ path: first.path, deleted_at: first.deleted_at, purge_after: first.purge_after } as SecretRow);
+    const row = rows.find((r) => r.stage === stage);
+    if (row === undefined || row.id === null || row.kind === null || row.data_key_id === null || row.sealed === null) return 'KT_STAGE_NOT_SET';
     const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
-    // 0/1 on SQLite, false/true on PostgreSQL.
-    const stages = STAGES.filter((st) => Boolean(row[`is_${st}`]));
+    const stages = STAGES.filter((st) => rows.some((r) => r.stage === st && r.version_id === row.id));
     return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages, value };
   }
 

@@ -10,7 +10,6 @@
  */
 import { prepared } from '../../state/prepared.js';
 import type { SecretVersionsTable } from '../../state/schema.js';
-import { STAGES } from '../../core/types.js';
 
 /** The secret's row (params: `path`). */
 export const secretByPath = prepared((db, p) => db.selectFrom('secrets').selectAll().where('path', '=', p('path')));
@@ -20,20 +19,17 @@ export const secretByPathForUpdate = prepared((db, p) => db.selectFrom('secrets'
 
 /**
  * A stage read in one query (params: `path`, `stage`): no row when there is no secret at `path`;
- * else the secret's deletion columns, and the version holding the stage (null columns when none)
- * with the stages it holds as 0/1 (`is_current`, `is_pending`, `is_previous`).
+ * else one row per stage the secret has set (one row with a null `stage` when none), each with the
+ * secret's deletion columns and the stage's holder (`stage`, `version_id`); the row of the stage
+ * asked for also carries that version's columns (null elsewhere). The version's stages are the
+ * rows whose holder is that version: three primary-key lookups instead of a subquery per stage.
  */
 export const stagedVersion = prepared((db, p) =>
   db
     .selectFrom('secrets as s')
-    .leftJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', p('stage')))
-    .leftJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-    .select(['s.id as secret_id', 's.path', 's.deleted_at', 's.purge_after', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
-    .select((eb) =>
-      STAGES.map((stage) =>
-        eb.exists(eb.selectFrom('secret_stages as x').select('x.stage').whereRef('x.secret_id', '=', 's.id').whereRef('x.version_id', '=', 'v.id').where('x.stage', '=', stage)).as(`is_${stage}`),
-      ),
-    )
+    .leftJoin('secret_stages as st', 'st.secret_id', 's.id')
+    .leftJoin('secret_versions as v', (j) => j.on('st.stage', '=', p('stage')).onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
+    .select(['s.id as secret_id', 's.path', 's.deleted_at', 's.purge_after', 'st.stage', 'st.version_id', 'v.id', 'v.number', 'v.kind', 'v.data_key_id', 'v.sealed', 'v.created_at'])
     .where('s.path', '=', p('path')),
 );
 
