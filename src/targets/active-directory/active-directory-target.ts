@@ -90,10 +90,9 @@ export class ActiveDirectoryTarget implements Target {
 
   private async setAsAdmin(ctx: TargetContext, admin: Credential, next: Credential): Promise<void> {
     const action = `set the password of "${next.username}"`;
-    await this.session(admin, ctx.signal, action, async ({ call, ldap }) => {
-      const user = await this.find({ call, ldap }, next.username, action);
-      const reset = new ldap.Change({ operation: 'replace', modification: new ldap.Attribute({ type: 'unicodePwd', values: [unicodePwd(next.password)] }) });
-      await call((c) => c.modify(user.dn, reset), next.username, action, { passwordChange: true });
+    await this.session(admin, ctx.signal, action, async (s) => {
+      const user = await this.find(s, next.username, action);
+      await s.call((c) => c.modify(user.dn, passwordChange(s, 'replace', next.password)), next.username, action, { passwordChange: true });
     });
     ctx.log.debug({ target: this.kind, username: next.username }, 'password reset by the admin');
   }
@@ -103,13 +102,10 @@ export class ActiveDirectoryTarget implements Target {
     // A retry after a crash may hold a stale current: the new password binding already means done.
     if (await logsIn(this, ctx, next)) return;
     const action = 'change its own password';
-    await this.session(self, ctx.signal, action, async ({ call, ldap }) => {
-      const user = await this.find({ call, ldap }, self.username, action);
-      const change = [
-        new ldap.Change({ operation: 'delete', modification: new ldap.Attribute({ type: 'unicodePwd', values: [unicodePwd(self.password)] }) }),
-        new ldap.Change({ operation: 'add', modification: new ldap.Attribute({ type: 'unicodePwd', values: [unicodePwd(next.password)] }) }),
-      ];
-      await call((c) => c.modify(user.dn, change), next.username, action, { passwordChange: true });
+    await this.session(self, ctx.signal, action, async (s) => {
+      const user = await this.find(s, self.username, action);
+      const change = [passwordChange(s, 'delete', self.password), passwordChange(s, 'add', next.password)];
+      await s.call((c) => c.modify(user.dn, change), next.username, action, { passwordChange: true });
     });
     ctx.log.debug({ target: this.kind, username: next.username }, 'password changed by the user');
   }
@@ -119,10 +115,10 @@ export class ActiveDirectoryTarget implements Target {
     const { isClone } = assertStandby(this.kind, ctx, next.username);
     const standby = next.username;
     const action = `rotate the standby user "${standby}"`;
-    await this.session(admin, ctx.signal, action, async ({ call, ldap }) => {
-      const s = { call, ldap };
+    await this.session(admin, ctx.signal, action, async (s) => {
+      const { call, ldap } = s;
       const primary = await this.find(s, ctx.primaryUsername, `copy its groups to "${standby}"`);
-      const changes = [new ldap.Change({ operation: 'replace', modification: new ldap.Attribute({ type: 'unicodePwd', values: [unicodePwd(next.password)] }) })];
+      const changes = [passwordChange(s, 'replace', next.password)];
       let dn = primary.dn;
       if (isClone) {
         dn = await this.syncClone(ctx, s, primary, standby);
@@ -188,6 +184,11 @@ export class ActiveDirectoryTarget implements Target {
 
 /** What the lookups use of a session: the mapped call and ldapts. */
 type Session = Pick<LdapSession, 'call' | 'ldap'>;
+
+/** A modify change of `unicodePwd` with this password's value. */
+function passwordChange({ ldap }: Session, operation: 'replace' | 'delete' | 'add', password: string): InstanceType<Session['ldap']['Change']> {
+  return new ldap.Change({ operation, modification: new ldap.Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }) });
+}
 
 /** Runs `op`, taking the LDAP result `codes` (a value already there, or already gone) as done. */
 async function tolerate(codes: readonly number[], op: () => Promise<unknown>): Promise<void> {
