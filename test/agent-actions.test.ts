@@ -16,7 +16,8 @@ import { AccessRepo } from '../src/access/access-repo.js';
 import { OidcRepo } from '../src/access/oidc-repo.js';
 import { parseAgentConfig } from '../src/agent/config.js';
 import { agentHome, putSecret, serveHome, startAgent as startTestAgent, WAIT, type AgentHome, type Cleanups } from './helpers/agent.js';
-import { runCli } from './helpers/cli.js';
+import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
+import { alive } from './helpers/processes.js';
 import { jwksServer, newKey } from './helpers/jwks.js';
 import { applyYaml } from './helpers/state.js';
 
@@ -40,15 +41,6 @@ function program(dir: string, name: string, code: string): string {
   writeFileSync(file, code);
   return file;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('keyturn agent: JWT-file login', () => {
   it('trades the JWT for a session, logs in again after a 401 and when the file changes; a refused JWT fails --once', async () => {
@@ -204,6 +196,62 @@ setInterval(() => {}, 1000);`;
 });
 
 describe('keyturn agent: exec (a supervised program)', () => {
+  it('an agent killed with SIGKILL leaves its program running; the next agent stops that program before it starts its own', { timeout: 4 * SPAWN_MS }, async () => {
+    const h = await agentHome(cleanups, { prefix: 'keyturn-agent-orphan-' });
+    const s = await serve(h.env);
+    await put(s, h.admin, 'app/db', { username: 'app', password: 'pw-1' });
+    const runs = join(h.dir, 'runs');
+    // Each start appends its pid; SIGTERM ends it.
+    const code = `require('fs').appendFileSync(${JSON.stringify(runs)}, process.pid + '\\n');
+process.on('SIGTERM', () => process.exit(0));
+setInterval(() => {}, 1000);`;
+    const app = program(h.dir, 'app', code);
+    const file = join(h.dir, 'agent.yaml');
+    writeFileSync(
+      file,
+      `servers: ["${s.base}"]
+tokenFile: ./agent.token
+templates:
+  - secret: app/db
+    destination: ./out/db.env
+    template: "P={{password}}"
+exec:
+  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
+  stopTimeout: 5s
+`,
+    );
+    const pids = () =>
+      read(runs)
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(Number);
+    const start = () => {
+      const child = spawn(process.execPath, [BIN, 'agent', '-c', file], { env: { PATH: process.env.PATH ?? '', KEYTURN_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      cleanups.push(() => void child.kill('SIGKILL'));
+      return { child, exited };
+    };
+    const first = start();
+    await vi.waitFor(() => expect(pids()).toHaveLength(1), { ...WAIT, timeout: SPAWN_MS });
+    const orphan = pids()[0]!;
+    cleanups.push(() => {
+      if (alive(orphan)) process.kill(-orphan, 'SIGKILL');
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Killed with SIGKILL, the agent could not stop its program.
+    expect(alive(orphan)).toBe(true);
+
+    const second = start();
+    await vi.waitFor(() => expect(pids()).toHaveLength(2), { ...WAIT, timeout: SPAWN_MS });
+    expect(alive(orphan), 'the program the killed agent left is stopped').toBe(false);
+    const own = pids()[1]!;
+    expect(alive(own)).toBe(true);
+    second.child.kill('SIGTERM');
+    await second.exited;
+    await vi.waitFor(() => expect(alive(own)).toBe(false), WAIT);
+  });
+
   it('starts it after the first render with the secret in its environment, restarts it with the new value after a change and after it died, and stops it with the agent', async () => {
     const h = await agentHome(cleanups, { prefix: 'keyturn-agent-exec-' });
     const s = await serve(h.env);

@@ -6,6 +6,12 @@
  * 30 s) when it exits on its own; stopped with `exec.stopSignal`, then SIGKILL to its process
  * group after `exec.stopTimeout`, when the agent stops.
  *
+ * An agent killed with SIGKILL cannot stop its program, which runs on in its own group. So the
+ * running program's pid and start time are kept in `.keyturn-agent/exec.pid` beside agent.yaml,
+ * and an agent that starts and finds that very process still running (same pid and same start
+ * time, read from /proc: a reused pid is left alone) stops its group first, as at a stop, before
+ * it starts its own: never two copies of the program.
+ *
  * It runs in the config file's folder, in its own process group, with the agent's standard
  * output and error, and the agent's environment plus each `exec.env` entry: a field of a
  * rendered secret (or the whole value of a string secret), read from the agent's memory when the
@@ -22,12 +28,14 @@
  * ```
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyturnError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { DeliveredSecret } from '../consumers/consumer.js';
 import { backoff, type Backoff } from './backoff.js';
-import type { AgentExec } from './config.js';
+import { DEFAULT_CACHE_DIR, type AgentExec } from './config.js';
 
 /** A run this long counts as a success: the restart delay starts again from 1 s. */
 const HEALTHY_RUN_MS = 30_000;
@@ -88,11 +96,52 @@ export class Supervisor {
     return { running: this.#child !== null, pid: this.#child?.pid ?? null, starts: this.#starts, lastExit: this.#lastExit, error: this.#error };
   }
 
-  /** Starts the program (once; later calls do nothing). */
+  /** Starts the program (once; later calls do nothing), after stopping one an earlier agent left running. */
   start(): void {
     if (this.#started || this.#stopping) return;
     this.#started = true;
-    this.#spawn();
+    this.#queue = this.#queue.then(async () => {
+      await this.#stopLeftover();
+      if (!this.#stopping) this.#spawn();
+    });
+  }
+
+  /** `.keyturn-agent/exec.pid` beside the config: the running program's pid and start time. */
+  get #pidFile(): string {
+    return join(this.#o.dir, DEFAULT_CACHE_DIR, 'exec.pid');
+  }
+
+  /** Stops the program an earlier agent of this config left running (it was killed), if that very process still runs. */
+  async #stopLeftover(): Promise<void> {
+    let recorded: string;
+    try {
+      recorded = readFileSync(this.#pidFile, 'utf8');
+    } catch {
+      return;
+    }
+    const [pidText, started] = recorded.trim().split(' ');
+    const pid = Number(pidText);
+    if (Number.isInteger(pid) && pid > 1 && started !== undefined && startTimeOf(pid) === started) {
+      this.#o.log.warn({ pid }, 'agent: the program an earlier agent started is still running (that agent was killed); stopping it first');
+      signalGroup(pid, this.#exec.stopSignal);
+      // Bounded by stopTimeout, like a stop: then SIGKILL to its group.
+      const deadline = Date.now() + this.#exec.stopTimeoutMs;
+      while (startTimeOf(pid) === started && Date.now() < deadline) await sleep(25);
+      if (startTimeOf(pid) === started) signalGroup(pid, 'SIGKILL');
+    }
+    rmSync(this.#pidFile, { force: true });
+  }
+
+  /** Records the running program (best effort: without a writable folder an agent killed later cannot stop it). */
+  #recordChild(pid: number): void {
+    const started = startTimeOf(pid);
+    if (started === null) return;
+    try {
+      mkdirSync(dirname(this.#pidFile), { recursive: true, mode: 0o700 });
+      writeFileSync(this.#pidFile, `${pid} ${started}\n`, { mode: 0o600 });
+    } catch (e) {
+      this.#o.log.warn({ file: this.#pidFile, code: (e as NodeJS.ErrnoException).code }, "agent: could not record the program's pid; an agent killed later cannot stop it");
+    }
   }
 
   /** A rendered file really changed: restart, signal or nothing, as exec.onChange says. */
@@ -180,6 +229,7 @@ export class Supervisor {
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.#child !== child) return resolve();
         this.#child = null;
+        rmSync(this.#pidFile, { force: true });
         this.#lastExit = { code, signal };
         resolve();
         if (spawnError !== null) this.#failedToStart(spawnError);
@@ -187,7 +237,10 @@ export class Supervisor {
       };
       child.once('exit', done);
     });
-    if (child.pid !== undefined) this.#o.log.info({ pid: child.pid, command: cmd }, 'agent: supervised program started');
+    if (child.pid !== undefined) {
+      this.#recordChild(child.pid);
+      this.#o.log.info({ pid: child.pid, command: cmd }, 'agent: supervised program started');
+    }
   }
 
   #failedToStart(reason: string): void {
@@ -250,5 +303,28 @@ export class Supervisor {
     } finally {
       this.#terminating = false;
     }
+  }
+}
+
+/** A process's start time (field 22 of /proc/PID/stat, clock ticks since boot): with its pid, it names one process; null when it is gone (or no /proc). */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (exited, not yet reaped) is gone for this purpose.
+    if (fields[0] === 'Z') return null;
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Sends `signal` to the process group led by `pid` (the program and what it started). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone.
   }
 }
