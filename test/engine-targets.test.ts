@@ -21,7 +21,7 @@ async function current(f: RotationFixture): Promise<Credential & Record<string, 
   return JSON.parse(r.stdout).value;
 }
 
-describe.each<Kind>(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script'])('%s through the CLI', (kind) => {
+describe.each<Kind>(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'script'])('%s through the CLI', (kind) => {
   it('single-user: keeps the other fields, the new password logs in and the old one is refused', async () => {
     fx = await rotationFixture(kind, 'single-user');
     const first = await current(fx);

@@ -334,7 +334,7 @@ export const ERRORS = {
   KT_TARGET_PERMISSION_DENIED: spec(
     502,
     'The admin user lacks a right the rotation needs on the target.',
-    'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands; LDAP: write on userPassword, add under the users, write on the groups; RabbitMQ: the administrator tag, and for `test` access to the configured vhost; Kerberos: the kadm5.acl privileges c, m, i and e), then retry.',
+    'Give the admin user the right named in the message (PostgreSQL: CREATEROLE; MariaDB/MySQL: CREATE USER and GRANT OPTION on what it copies; Redis: the ACL commands; LDAP: write on userPassword, add under the users, write on the groups; Active Directory: Reset Password on the users, Create User objects in their OU and Write Members on the groups; RabbitMQ: the administrator tag, and for `test` access to the configured vhost; Kerberos: the kadm5.acl privileges c, m, i and e), then retry.',
   ),
   KT_TARGET_USER_MISSING: spec(502, 'The user to rotate does not exist on the target.', 'Create the user on the target first, or correct the username held in the secret.'),
   KT_TARGET_UNAVAILABLE: spec(

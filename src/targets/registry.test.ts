@@ -14,11 +14,12 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
     expect(createTarget({ type: 'ldap', url: 'ldaps://dir.example.org', userDn: 'uid={username},ou=people,dc=example,dc=org' }).kind).toBe('ldap');
+    expect(createTarget({ type: 'active-directory', url: 'ldaps://dc1.corp.example.com', baseDn: 'DC=corp,DC=example,DC=com', domain: 'corp.example.com' }).kind).toBe('active-directory');
     expect(createTarget({ type: 'rabbitmq', host: 'mq', port: 5672 }).kind).toBe('rabbitmq');
     expect(createTarget({ type: 'script', set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] }).kind).toBe('script');
     expect(createTarget({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc.example.org' }).kind).toBe('kerberos');
@@ -34,6 +35,7 @@ describe('target registry', () => {
       mysql: { host: 'db', port: 3306 },
       redis: { host: 'cache', port: 6379 },
       ldap: { url: 'ldap://dir:389', startTls: true, userDn: 'cn={username},ou=svc,dc=example,dc=org' },
+      'active-directory': { url: 'ldap://dc1:389', startTls: true, baseDn: 'DC=corp,DC=example,DC=com', domain: 'CORP' },
       rabbitmq: { host: 'mq', port: 5672 },
       script: { set: ['/usr/local/bin/pw', 'set'], test: ['/usr/local/bin/pw', 'test'] },
       kerberos: { realm: 'EXAMPLE.ORG', host: 'kdc', kadminLocal: true, keytab: { path: '/etc/app.keytab' } },
@@ -47,7 +49,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, rabbitmq, kerberos, ssh, script, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
@@ -65,6 +67,10 @@ describe('target registry', () => {
     expect(ldap).toContain('userDn: must be a DN template whose first RDN is <attribute>={username}');
     expect(ldap).toContain('timeoutMs: must be at least 100 ms');
     expect(problems({ type: 'ldap', url: 'ldaps://dir', startTls: true, userDn: 'uid={username},dc=x' })).toContain('startTls: cannot be used with an ldaps:// URL');
+    const ad = problems({ type: 'active-directory', url: 'ldap://dc1', baseDn: '', domain: 'not a domain' });
+    expect(ad).toContain('url: a domain controller takes passwords only over TLS');
+    expect(ad).toContain('baseDn: must be a DN');
+    expect(ad).toContain('domain: must be a DNS domain');
     const krb = problems({ type: 'kerberos', realm: 'EXAMPLE ORG', host: 'kdc', keytab: { path: 'app.keytab', mode: '0666' }, toolsDir: '/opt/a:b' });
     expect(krb).toContain('realm: must be a realm name');
     expect(krb).toContain('keytab.path: must be the absolute path of the keytab file');

@@ -14,6 +14,8 @@
  */
 import { z } from 'zod';
 import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
+import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active-directory/config.js';
+import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
 import { kerberosConfigSchema, kerberosStrategies } from './kerberos/config.js';
@@ -45,6 +47,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'mysql', configSchema: mysqlConfigSchema, strategies: mysqlStrategies, create: (c) => new MysqlTarget(c) }),
   targetEntry({ kind: 'redis', configSchema: redisConfigSchema, strategies: redisStrategies, create: (c) => new RedisTarget(c) }),
   targetEntry({ kind: 'ldap', configSchema: ldapConfigSchema, strategies: ldapStrategies, create: (c) => new LdapTarget(c) }),
+  targetEntry({ kind: 'active-directory', configSchema: activeDirectoryConfigSchema, strategies: activeDirectoryStrategies, create: (c) => new ActiveDirectoryTarget(c) }),
   targetEntry({ kind: 'rabbitmq', configSchema: rabbitmqConfigSchema, strategies: rabbitmqStrategies, create: (c) => new RabbitmqTarget(c) }),
   targetEntry({ kind: 'kerberos', configSchema: kerberosConfigSchema, strategies: kerberosStrategies, create: (c) => new KerberosTarget(c) }),
   targetEntry({ kind: 'ssh', configSchema: sshConfigSchema, strategies: sshStrategies, create: (c) => new SshTarget(c) }),

@@ -51,7 +51,7 @@ export function targetError(code: TargetErrorCode, at: Endpoint | CommandEndpoin
   let message: string;
   switch (code) {
     case 'KT_TARGET_AUTH_FAILED':
-      message = `${where} refused the credential of ${user} trying to ${attempt.action}${tail}`;
+      message = `${where} refused the credential of ${user} trying to ${attempt.action}${reason ? `: ${reason}` : ''}${tail}`;
       break;
     case 'KT_TARGET_PERMISSION_DENIED':
       message = `${user} on ${where} lacks the right to ${attempt.action}${tail}`;

@@ -1,6 +1,6 @@
 /**
  * The kill -9 suite, one file per target kind (test/crash-postgres.test.ts, crash-mysql,
- * crash-redis, crash-ldap, crash-rabbitmq, crash-script, crash-kerberos, crash-ssh: vitest runs them side by side). For each strategy of the kind, a real
+ * crash-redis, crash-ldap, crash-rabbitmq, crash-script, crash-kerberos, crash-ssh, crash-active-directory: vitest runs them side by side). For each strategy of the kind, a real
  * `keyturn rotate` process is SIGKILLed at every step boundary (it kills itself there through
  * KEYTURN_CRASH_AT) and at random moments (the test kills it), then recovered with
  * `keyturn rotate` or `keyturn runs resume`. Every time:
@@ -50,7 +50,7 @@ const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() *
  */
 const CASE_TIMEOUT_MS = 4 * SPAWN_MS;
 const BOUNDARIES = ['prepare', 'create', 'set', 'test', 'finish', 'propagate'].flatMap((s) => [`${s}:before`, `${s}:after`]);
-const KINDS: Kind[] = ['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script', 'kerberos', 'ssh'];
+const KINDS: Kind[] = ['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script', 'kerberos', 'ssh', 'active-directory'];
 const STRATEGIES: Strategy[] = ['single-user', 'alternating-users'];
 /** Every strategy a suite may cover, for the seeds (the first two keep the seeds they had). */
 const ALL_STRATEGIES: Strategy[] = ['single-user', 'alternating-users', 'dual-key'];

@@ -1,9 +1,10 @@
 /**
- * What the test helpers that run a server of their own (./slapd.ts, ./kdc.ts) share: a free
- * loopback port, waiting for a child to exit, stopping children (SIGTERM, then SIGKILL after a
- * bound), and one instance per process shared by reference count: the first `acquire()` starts
- * it, the last `release()` stops it, and a process that exits without releasing kills it. No
- * vitest import: the rotation benchmark loads the fixtures, and so this file.
+ * What the test helpers that run a server of their own (./slapd.ts, ./kdc.ts, ./samba-dc.ts)
+ * share: a free loopback port, waiting for a child to exit or to answer (`pollUntil`), stopping
+ * children (SIGTERM, then SIGKILL after a bound), and one instance per process shared by
+ * reference count: the first `acquire()` starts it, the last `release()` stops it, and a process
+ * that exits without releasing kills it. No vitest import: the rotation benchmark loads the
+ * fixtures, and so this file.
  *
  * @example
  * ```ts
@@ -33,6 +34,20 @@ export function freePort(): Promise<number> {
 /** Resolves once `child` has exited (at once if it has). */
 export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+/**
+ * Polls `answers` every `everyMs` until it is true, the child exits, it fails to spawn, or `ms`
+ * pass; true when it answered.
+ */
+export async function pollUntil(child: ChildProcess, answers: () => Promise<boolean>, ms: number, everyMs: number): Promise<boolean> {
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const deadline = performance.now() + ms;
+  while (child.exitCode === null && performance.now() < deadline) {
+    if (await answers()) return true;
+    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), spawnError]);
+  }
+  return false;
 }
 
 /** How long children get to exit after SIGTERM before SIGKILL. */

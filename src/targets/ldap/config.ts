@@ -46,13 +46,24 @@ export function userDnParts(template: string): { attribute: string; parent: stri
   return { attribute: m[1]!, parent: m[2]! };
 }
 
-const timeoutField = z
+/** `timeoutMs`: the bound on one LDAP operation (shared with the active-directory target). */
+export const ldapTimeoutField = z
   .number({ error: 'must be a number of milliseconds' })
   .int('must be a whole number of milliseconds')
   .min(100, 'must be at least 100 ms')
   .max(600_000, 'must be at most 600000 ms (10 minutes)')
   .optional()
   .describe('give up on one LDAP operation (bind, search, modify, password change) after this long (default 60000 ms)');
+
+/** `startTls` and `caFile`, as the ldap and active-directory targets take them. */
+export const ldapTlsFields = {
+  startTls: z.boolean({ error: 'must be true or false' }).optional().describe('upgrade the ldap:// connection with StartTLS before binding, verifying the server certificate'),
+  caFile: z
+    .string({ error: 'must be the path of a PEM file' })
+    .min(1, 'must be the path of a PEM file')
+    .optional()
+    .describe('PEM file of the CA(s) the server certificate must chain to (default: the system CAs)'),
+};
 
 export const ldapConfigSchema = z
   .strictObject({
@@ -61,12 +72,7 @@ export const ldapConfigSchema = z
       .string({ error: 'must be an ldap:// or ldaps:// URL' })
       .refine((u) => parseLdapUrl(u) !== null, 'must be an ldap:// or ldaps:// URL with a host and an optional port, nothing else')
       .describe('the server: ldap://host[:port] or ldaps://host[:port]'),
-    startTls: z.boolean({ error: 'must be true or false' }).optional().describe('upgrade the ldap:// connection with StartTLS before binding, verifying the server certificate'),
-    caFile: z
-      .string({ error: 'must be the path of a PEM file' })
-      .min(1, 'must be the path of a PEM file')
-      .optional()
-      .describe('PEM file of the CA(s) the server certificate must chain to (default: the system CAs)'),
+    ...ldapTlsFields,
     userDn: z
       .string({ error: 'must be a DN template such as uid={username},ou=people,dc=example,dc=org' })
       .regex(USER_DN, 'must be a DN template whose first RDN is <attribute>={username}, such as uid={username},ou=people,dc=example,dc=org')
@@ -77,7 +83,7 @@ export const ldapConfigSchema = z
       .optional()
       .describe('alternating-users: subtree of the groups (member / uniqueMember) the clone is put in like the primary'),
     connectTimeoutMs: connectTimeoutField,
-    timeoutMs: timeoutField,
+    timeoutMs: ldapTimeoutField,
   })
   .superRefine((c, ctx) => {
     if (c.startTls === true && parseLdapUrl(c.url)?.secure) ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'cannot be used with an ldaps:// URL (already TLS)' });

@@ -56,3 +56,19 @@ export function userDn(template: string, username: string): string {
 export function bindDn(template: string, username: string): string {
   return /^[A-Za-z][A-Za-z0-9.-]*=/.test(username) ? username : userDn(template, username);
 }
+
+/**
+ * The parent of a DN as a server spells it (everything after the first unescaped `,`).
+ *
+ * @example
+ * ```ts
+ * parentDn('CN=a\\,b,CN=Users,DC=corp,DC=example'); // 'CN=Users,DC=corp,DC=example'
+ * ```
+ */
+export function parentDn(dn: string): string {
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',') return dn.slice(i + 1).trimStart();
+  }
+  throw new Error(`not a DN with a parent: ${dn}`);
+}

@@ -27,9 +27,19 @@ import { ldapError, type LdapErrorOptions } from './errors.js';
 /** RFC 3062, the Password Modify extended operation. */
 export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 
-export function endpointOf(config: LdapTargetConfig): Endpoint {
+/**
+ * What a connection needs: the ldap target's config, or another target's that speaks LDAP (the
+ * active-directory target), whose `type` names the target in errors. `tlsServerName` is the name
+ * the server certificate must carry when it is not the URL's host (a DC reached by address).
+ */
+export type LdapConnectionConfig = Pick<LdapTargetConfig, 'url' | 'startTls' | 'caFile' | 'connectTimeoutMs' | 'timeoutMs'> & { readonly type: string; readonly tlsServerName?: string };
+
+/** Maps a driver error to a KeyturnError (./errors.ts's `ldapError`, or a target's own on top of it). */
+export type LdapErrorMapper = typeof ldapError;
+
+export function endpointOf(config: LdapConnectionConfig): Endpoint {
   const url = parseLdapUrl(config.url)!;
-  return { kind: 'ldap', host: url.host, port: url.port };
+  return { kind: config.type, host: url.host, port: url.port };
 }
 
 /** Who binds: the name for messages, the DN to bind as, the password. */
@@ -54,19 +64,27 @@ export interface LdapSession {
   changePassword(dn: string | null, subject: string, next: string, old?: string): Promise<void>;
 }
 
-async function tlsOptions(config: LdapTargetConfig, at: Endpoint, login: string): Promise<ConnectionOptions> {
-  if (config.caFile === undefined) return { host: at.host };
+async function tlsOptions(config: LdapConnectionConfig, at: Endpoint, login: string): Promise<ConnectionOptions> {
+  const names = { host: at.host, ...(config.tlsServerName === undefined ? {} : { servername: config.tlsServerName }) };
+  if (config.caFile === undefined) return names;
   try {
-    return { host: at.host, ca: await readFile(config.caFile) };
+    return { ...names, ca: await readFile(config.caFile) };
   } catch {
-    throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the ldap target at ${at.host}:${at.port} cannot read its caFile ${config.caFile}`, {
-      details: { target: 'ldap', host: at.host, port: at.port, username: login },
+    throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the ${at.kind} target at ${at.host}:${at.port} cannot read its caFile ${config.caFile}`, {
+      details: { target: at.kind, host: at.host, port: at.port, username: login },
     });
   }
 }
 
-/** Connects, binds as `login`, runs `fn`, unbinds. Errors are KeyturnErrors. */
-export async function withLdap<T>(config: LdapTargetConfig, login: LdapLogin, signal: AbortSignal, action: string, fn: (session: LdapSession) => Promise<T>): Promise<T> {
+/** Connects, binds as `login`, runs `fn`, unbinds. Errors are KeyturnErrors (made by `mapError`). */
+export async function withLdap<T>(
+  config: LdapConnectionConfig,
+  login: LdapLogin,
+  signal: AbortSignal,
+  action: string,
+  fn: (session: LdapSession) => Promise<T>,
+  mapError: LdapErrorMapper = ldapError,
+): Promise<T> {
   const at = endpointOf(config);
   if (login.password === '') throw targetError('KT_TARGET_AUTH_FAILED', at, { username: login.username, action }, undefined, 'an empty password is an unauthenticated bind');
   const secure = parseLdapUrl(config.url)!.secure;
@@ -85,7 +103,7 @@ export async function withLdap<T>(config: LdapTargetConfig, login: LdapLogin, si
     try {
       return await op(client);
     } catch (e) {
-      throw ldapError(e, at, { username: subject, action: what }, login.username, options);
+      throw mapError(e, at, { username: subject, action: what }, login.username, options);
     }
   };
   const session: LdapSession = {
@@ -111,7 +129,7 @@ export async function withLdap<T>(config: LdapTargetConfig, login: LdapLogin, si
         if (config.startTls === true) await client.startTLS({ ...tls });
         await client.bind(login.dn, login.password);
       } catch (e) {
-        throw ldapError(e, at, { username: login.username, action }, login.username, { connecting: true });
+        throw mapError(e, at, { username: login.username, action }, login.username, { connecting: true });
       }
     });
     return await abortable(signal, close, onAbort, () => fn(session));
