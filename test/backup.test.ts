@@ -50,9 +50,9 @@ async function snapshot(env: Record<string, string>): Promise<Snapshot> {
   const paths = (Array.isArray(list) ? list : list.secrets).map((s) => s.path).sort();
   const out: Snapshot = {};
   for (const path of paths) {
-    const history = json<{ versions: Array<{ version: number; id: string; stages: string[] }> }>(await ok(['secret', 'history', path, '--json'], env));
+    const history = json<{ history: Array<{ version: number; id: string; stages: string[] }> }>(await ok(['secret', 'history', path, '--json'], env));
     const entry: Snapshot[string] = { versions: {}, stages: {} };
-    for (const v of history.versions) {
+    for (const v of history.history) {
       const got = json<{ value: unknown }>(await ok(['secret', 'get', path, '--version', String(v.version), '--json', '--allow-inactive'], env));
       entry.versions[v.version] = { id: v.id, value: got.value };
       for (const s of v.stages) entry.stages[s] = v.version;
@@ -66,7 +66,9 @@ async function snapshot(env: Record<string, string>): Promise<Snapshot> {
 function schemaTables(home: string): string[] {
   const db = new DatabaseSync(join(home, 'keyturn.db'));
   try {
-    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'kysely%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'kysely%' ORDER BY name").all() as Array<{ name: string }>).map(
+      (r) => r.name,
+    );
   } finally {
     db.close();
   }
@@ -85,7 +87,8 @@ beforeAll(async () => {
   await ok(['secret', 'rollback', 'app/api'], env);
   await ok(['secret', 'put', 'app/fields', '--field', 'user=alice', '--field', `password=${MARKER}-json`], env);
   for (let i = 0; i < 4; i++) await ok(['secret', 'put', `app/blob${i}`, '--stdin'], env, randomBytes(24 * 1024).toString('base64'));
-  await ok(['token', 'create', '--description', 'backup test', '--json'], env);
+  await ok(['policy', 'put', 'app-read', '-f', '-'], env, 'rules:\n  - path: app/*\n    capabilities: [read, list]\n');
+  await ok(['token', 'create', '--policy', 'app-read', '--description', 'backup test', '--json'], env);
   const rotated = await ok(['rotate', fx.path, '--json'], env);
   expect(rotated.stdout).toContain('"done"');
   before = await snapshot(env);
@@ -104,7 +107,8 @@ afterAll(async () => {
 describe('backup, destroy, restore', () => {
   it('restores every version, value and stage; the audit log verifies with the same key; a rotation continues', async () => {
     expect(Object.keys(before)).toEqual(expect.arrayContaining(['app/api', 'app/fields', 'app/db', 'app/blob0']));
-    expect(before['app/api']!.stages.current).toBe(1);
+    // Three versions, rolled back: the marker version is current again, the third previous.
+    expect(before['app/api']!.stages).toEqual({ current: 2, previous: 3 });
     expect(Object.keys(before['app/db']!.versions).length).toBeGreaterThanOrEqual(2);
     // Destroy the original home completely.
     rmSync(fx.home, { recursive: true, force: true });
@@ -217,7 +221,7 @@ describe('a damaged backup is refused whole and nothing is written', () => {
     const bytes = readFileSync(backupFile);
     const headerEnd = 12 + bytes.readUInt32BE(8);
     const chunks: Buffer[] = [];
-    for (let at = headerEnd; at < bytes.length; ) {
+    for (let at = headerEnd; at < bytes.length;) {
       const len = bytes.readUInt32BE(at);
       chunks.push(bytes.subarray(at, at + 4 + len));
       at += 4 + len;

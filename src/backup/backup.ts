@@ -24,7 +24,7 @@ import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from '../runtime/home-safety.js';
 import { openAudit } from '../audit/runtime.js';
 import { verifyStoredLog } from '../audit/stored-verify.js';
-import { checkSchema, dumpRootKey, dumpState, loadState, nonEmptyTables, parseDump, summarize, type StateDump } from './dump.js';
+import { checkSchema, dumpRootKey, dumpState, loadState, usedTables, parseDump, summarize, type StateDump } from './dump.js';
 import { openBackup, readHeader, recipientFingerprint, sealBackup } from './envelope.js';
 
 export type SealKey = { passphrase: string } | { recipient: KeyObject };
@@ -133,7 +133,9 @@ async function checkLoaded(state: StateDb, dump: StateDump, settings: Settings):
     throw new KeyturnError('KT_BACKUP_CORRUPT', `the backup's root key does not open its data keys (${(e as KeyturnError).code ?? 'error'})`, { cause: e });
   }
   const versions = (
-    await sql<{ path: string; id: string; data_key_id: string; sealed: string }>`SELECT s.path, v.id, v.data_key_id, v.sealed FROM secret_versions v JOIN secrets s ON s.id = v.secret_id`.execute(state.db)
+    await sql<{ path: string; id: string; data_key_id: string; sealed: string }>`SELECT s.path, v.id, v.data_key_id, v.sealed FROM secret_versions v JOIN secrets s ON s.id = v.secret_id`.execute(
+      state.db,
+    )
   ).rows;
   for (const v of versions) {
     try {
@@ -214,7 +216,10 @@ export async function restoreBackup(settings: Settings, file: Buffer, key: OpenK
   assertHomeSafe(settings.home, { rootKeyFiles: !settings.rootKeyFromEnv });
   const entries = folderEntries(settings.home);
   if (entries.length > 0) {
-    throw new KeyturnError('KT_BACKUP_TARGET_NOT_EMPTY', `the home ${settings.home} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); restore into a new or empty folder`);
+    throw new KeyturnError(
+      'KT_BACKUP_TARGET_NOT_EMPTY',
+      `the home ${settings.home} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); restore into a new or empty folder`,
+    );
   }
   if (settings.rootKeyFromEnv && options.newRootKey) {
     throw new KeyturnError('KT_USAGE', 'KEYTURN_ROOT_KEY is set, so the data keys are re-wrapped under it: leave out --new-root-key');
@@ -229,9 +234,12 @@ export async function restoreBackup(settings: Settings, file: Buffer, key: OpenK
   try {
     state = settings.databaseUrl ? await openState({ url: settings.databaseUrl }) : await openState({ sqliteFile: settings.sqliteFile });
     if (state.dialect === 'sqlite') chmodSync(settings.sqliteFile, 0o600);
-    const used = await nonEmptyTables(state);
+    const used = await usedTables(state);
     if (used.length > 0) {
-      throw new KeyturnError('KT_BACKUP_TARGET_NOT_EMPTY', `the state database ${state.location} already holds rows (in ${used.slice(0, 3).join(', ')}${used.length > 3 ? ', ...' : ''}); restore into an empty database`);
+      throw new KeyturnError(
+        'KT_BACKUP_TARGET_NOT_EMPTY',
+        `the state database ${state.location} already holds rows (in ${used.slice(0, 3).join(', ')}${used.length > 3 ? ', ...' : ''}); restore into an empty database`,
+      );
     }
     await checkSchema(state, dump);
     await loadState(state, dump);

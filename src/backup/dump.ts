@@ -19,7 +19,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { KeyturnError } from '../core/errors.js';
 import { rootKeyFrom, type RootKey } from '../crypto/root-key.js';
-import type { StateDb } from '../state/db.js';
+import { openState, type StateDb } from '../state/db.js';
 import type { Schema } from '../state/schema.js';
 
 export const DUMP_FORMAT = 'keyturn-state-dump';
@@ -78,7 +78,8 @@ async function columnsOf(state: StateDb, db: Db, table: string): Promise<string[
   const rows =
     state.dialect === 'sqlite'
       ? (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) ORDER BY cid`.execute(db)).rows
-      : (await sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table} ORDER BY ordinal_position`.execute(db)).rows;
+      : (await sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table} ORDER BY ordinal_position`.execute(db))
+          .rows;
   return rows.map((r) => r.name);
 }
 
@@ -220,25 +221,42 @@ export async function checkSchema(state: StateDb, dump: StateDump): Promise<void
   }
 }
 
-/** Tables that hold rows (for the emptiness check of a restore target). */
-export async function nonEmptyTables(state: StateDb): Promise<string[]> {
-  const out: string[] = [];
+async function rowCounts(state: StateDb): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (const t of await stateTables(state)) {
     const { rows } = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${ident(t)}`.execute(state.db);
-    if (Number(rows[0]?.n ?? 0) > 0) out.push(t);
+    out.set(t, Number(rows[0]?.n ?? 0));
   }
   return out;
 }
 
 /**
+ * The tables of `state` holding more rows than the migrations alone put there (some seed a row,
+ * such as the audit log's head): a restore goes only into a database where this is empty.
+ */
+export async function usedTables(state: StateDb): Promise<string[]> {
+  const fresh = await openState({ sqliteFile: ':memory:' });
+  let seeded: Map<string, number>;
+  try {
+    seeded = await rowCounts(fresh);
+  } finally {
+    await fresh.close();
+  }
+  return [...(await rowCounts(state))].filter(([t, n]) => n > (seeded.get(t) ?? 0)).map(([t]) => t);
+}
+
+/**
  * Inserts every row of the dump into `state` in one transaction, parents before children.
- * The caller has checked the schema ({@link checkSchema}) and that the tables are empty.
+ * The caller has checked the schema ({@link checkSchema}) and that the tables are empty ({@link usedTables}):
+ * the rows the migrations seeded are deleted first.
  */
 export async function loadState(state: StateDb, dump: StateDump): Promise<void> {
   const names = dump.tables.map((t) => t.name);
   const order = insertOrder(names, await references(state, state.db, names));
   const byName = new Map(dump.tables.map((t) => [t.name, t]));
   await state.db.transaction().execute(async (trx) => {
+    // The rows the migrations seeded (the audit head) give way to the backup's, children first.
+    for (const name of [...order].reverse()) await sql`DELETE FROM ${ident(name)}`.execute(trx);
     for (const name of order) {
       const t = byName.get(name)!;
       const columns = sql.join(t.columns.map((c) => ident(c)));

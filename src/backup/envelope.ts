@@ -28,19 +28,7 @@
  * const again = openBackup(file, { passphrase: 'correct horse' }); // Buffer equal to payload
  * ```
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  randomBytes,
-  scryptSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
 import { KeyturnError } from '../core/errors.js';
 
 export const MAGIC = Buffer.from('KTBACKUP', 'ascii');

@@ -42,7 +42,10 @@ async function passphrase(app: CliApp, opts: KeyOptions, twice: boolean): Promis
     p = await readHidden(app.io, 'Backup passphrase (input hidden): ');
     if (twice && (await readHidden(app.io, 'Same passphrase again: ')) !== p) throw new KeyturnError('KT_USAGE', 'the two passphrases differ; nothing was written');
   } else {
-    throw new KeyturnError('KT_USAGE', `give --passphrase-file FILE${twice ? ' or --recipient KEYFILE' : ' or --identity KEYFILE'} (standard input is not a terminal, so the passphrase cannot be typed)`);
+    throw new KeyturnError(
+      'KT_USAGE',
+      `give --passphrase-file FILE${twice ? ' or --recipient KEYFILE' : ' or --identity KEYFILE'} (standard input is not a terminal, so the passphrase cannot be typed)`,
+    );
   }
   if (p.length === 0) throw new KeyturnError('KT_BACKUP_KEY_INVALID', 'the backup passphrase is empty');
   return p;
