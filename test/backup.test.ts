@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { json, ok, quiet, snapshot, type Snapshot } from './helpers/backup.js';
+import { runCli } from './helpers/cli.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { seeded } from './helpers/seeded.js';
 import { tempDir } from './helpers/state.js';
@@ -27,40 +28,6 @@ let backupFile: string;
 /** What the original home held: per path, every version's value and the stages. */
 let before: Snapshot;
 let pubkey: string;
-
-interface Snapshot {
-  [path: string]: { versions: Record<number, { id: string; value: unknown }>; stages: Record<string, number> };
-}
-
-const quiet = { KEYTURN_LOG_LEVEL: 'silent' };
-
-async function ok(argv: string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
-  const r = await runCli(argv, { env: { ...env, ...quiet }, ...(stdin === undefined ? {} : { stdin }) });
-  if (r.code !== 0) throw new Error(`keyturn ${argv.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r;
-}
-
-function json<T>(r: CliResult): T {
-  return JSON.parse(r.stdout) as T;
-}
-
-/** Every version of every secret (values through `secret get --version N --json`) and their stages. */
-async function snapshot(env: Record<string, string>): Promise<Snapshot> {
-  const list = json<{ secrets: Array<{ path: string }> } | Array<{ path: string }>>(await ok(['secret', 'ls', '--json'], env));
-  const paths = (Array.isArray(list) ? list : list.secrets).map((s) => s.path).sort();
-  const out: Snapshot = {};
-  for (const path of paths) {
-    const history = json<{ history: Array<{ version: number; id: string; stages: string[] }> }>(await ok(['secret', 'history', path, '--json'], env));
-    const entry: Snapshot[string] = { versions: {}, stages: {} };
-    for (const v of history.history) {
-      const got = json<{ value: unknown }>(await ok(['secret', 'get', path, '--version', String(v.version), '--json', '--allow-inactive'], env));
-      entry.versions[v.version] = { id: v.id, value: got.value };
-      for (const s of v.stages) entry.stages[s] = v.version;
-    }
-    out[path] = entry;
-  }
-  return out;
-}
 
 /** The state tables of a freshly initialized home (what the current migrations make). */
 function schemaTables(home: string): string[] {
