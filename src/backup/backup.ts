@@ -242,25 +242,26 @@ export async function restoreBackup(settings: Settings, file: Buffer, key: OpenK
       );
     }
     await checkSchema(state, dump);
+    const keyFile = join(settings.home, ROOT_KEY_FILE);
+    const rewrap = target !== null && target.id !== backupRoot.id;
+    // Without re-wrapping, the key goes in first: a kill after the commit leaves a home that opens.
+    if (!rewrap && !settings.rootKeyFromEnv) writeRootKeyFile(keyFile, backupRoot);
     await loadState(state, dump);
     loaded = true;
     let root = backupRoot;
-    let rewrapped = false;
-    if (target !== null && target.id !== backupRoot.id) {
+    if (rewrap) {
       const ring = await KeyRing.open(state, [backupRoot]);
       await ring.rotateRoot(target);
       root = target;
-      rewrapped = true;
+      if (!settings.rootKeyFromEnv) writeRootKeyFile(keyFile, root);
     }
-    const keyFile = join(settings.home, ROOT_KEY_FILE);
-    if (!settings.rootKeyFromEnv) writeRootKeyFile(keyFile, root);
     return {
       home: settings.home,
       state: state.location,
       dialect: state.dialect,
       rootKeyId: root.id,
       rootKeySource: settings.rootKeyFromEnv ? 'KEYTURN_ROOT_KEY' : keyFile,
-      rewrapped,
+      rewrapped: rewrap,
       backupRootKeyId: backupRoot.id,
       createdAt: new Date(dump.createdAt).toISOString(),
       summary: summarize(dump),

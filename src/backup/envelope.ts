@@ -10,9 +10,9 @@
  * ```
  *
  * The header names how the file key is made and is never secret:
- * - passphrase: `{"v":1,"mode":"passphrase","kdf":{"name":"scrypt","N":131072,"r":8,"p":1,"salt":B64},"chunk":65536}`;
+ * - passphrase: `{"v":1,"mode":"passphrase","kdf":{"name":"scrypt","N":131072,"r":8,"p":1,"salt":B64},"chunk":65536,"kc":B64}`;
  *   the file key is scrypt(passphrase, salt, 32 bytes, N, r, p).
- * - recipient: `{"v":1,"mode":"recipient","epk":B64,"rcpt":FINGERPRINT,"salt":B64,"chunk":65536}`; an
+ * - recipient: `{"v":1,"mode":"recipient","epk":B64,"rcpt":FINGERPRINT,"salt":B64,"chunk":65536,"kc":B64}`; an
  *   ephemeral X25519 key pair is made per file; the file key is HKDF-SHA256(ikm = X25519(ephemeral
  *   private, recipient public), salt, info = "keyturn backup v1" || epk || recipient public).
  *
@@ -49,6 +49,8 @@ interface PassphraseHeader {
   mode: 'passphrase';
   kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
   chunk: number;
+  /** Key check: tells a wrong key from a damaged first chunk (see {@link keyCheck}). */
+  kc: string;
 }
 interface RecipientHeader {
   v: 1;
@@ -57,6 +59,7 @@ interface RecipientHeader {
   rcpt: string;
   salt: string;
   chunk: number;
+  kc: string;
 }
 export type BackupHeader = PassphraseHeader | RecipientHeader;
 
@@ -133,6 +136,16 @@ export function parseIdentityKey(pem: string, source: string): KeyObject {
   return key;
 }
 
+/**
+ * 16 bytes derived from the file key (HKDF-SHA256, info "keyturn backup key check"), stored in the
+ * header: a key that does not reproduce it is the wrong key (KT_BACKUP_DECRYPT_FAILED); a right
+ * key with a chunk that fails is damage (KT_BACKUP_CORRUPT). It lets a guess be checked no faster
+ * than trying to open the first chunk would, so it costs the passphrase nothing.
+ */
+function keyCheck(fileKey: Buffer): string {
+  return Buffer.from(hkdfSync('sha256', fileKey, Buffer.alloc(0), Buffer.from('keyturn backup key check', 'ascii'), 16)).toString('base64');
+}
+
 function headerBytes(header: BackupHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   return Buffer.concat([MAGIC, u32(json.length), json]);
@@ -152,15 +165,15 @@ export function sealBackup(payload: Buffer, key: { passphrase: string } | { reci
   let fileKey: Buffer;
   if ('passphrase' in key) {
     const kdf = { name: 'scrypt' as const, ...(options.scrypt ?? SCRYPT), salt: randomBytes(16).toString('base64') };
-    header = { v: 1, mode: 'passphrase', kdf, chunk: CHUNK_BYTES };
     fileKey = scryptKey(key.passphrase, kdf);
+    header = { v: 1, mode: 'passphrase', kdf, chunk: CHUNK_BYTES, kc: keyCheck(fileKey) };
   } else {
     const eph = generateKeyPairSync('x25519');
     const epk = rawPublic(eph.publicKey);
     const rcpt = rawPublic(key.recipient);
     const salt = randomBytes(32);
     fileKey = recipientKey(diffieHellman({ privateKey: eph.privateKey, publicKey: key.recipient }), salt, epk, rcpt);
-    header = { v: 1, mode: 'recipient', epk: epk.toString('base64'), rcpt: recipientFingerprint(key.recipient), salt: salt.toString('base64'), chunk: CHUNK_BYTES };
+    header = { v: 1, mode: 'recipient', epk: epk.toString('base64'), rcpt: recipientFingerprint(key.recipient), salt: salt.toString('base64'), chunk: CHUNK_BYTES, kc: keyCheck(fileKey) };
   }
   const head = headerBytes(header);
   const hash = createHash('sha256').update(head).digest();
@@ -194,6 +207,7 @@ export function readHeader(file: Buffer): { header: BackupHeader; end: number; h
     typeof header === 'object' &&
     header.v === 1 &&
     header.chunk === CHUNK_BYTES &&
+    b64(header.kc) &&
     ((header.mode === 'passphrase' &&
       header.kdf?.name === 'scrypt' &&
       Number.isInteger(header.kdf.N) &&
@@ -213,7 +227,7 @@ export function readHeader(file: Buffer): { header: BackupHeader; end: number; h
 /**
  * Decrypts a backup file and checks every chunk and the file's end; returns the payload.
  * Throws KT_BACKUP_CORRUPT (damaged, cut off, reordered), KT_BACKUP_DECRYPT_FAILED (wrong
- * passphrase or key; indistinguishable from a damaged first chunk), KT_BACKUP_KEY_INVALID (a key
+ * passphrase or key, or a damaged header: the key check in it fails), KT_BACKUP_KEY_INVALID (a key
  * of the wrong kind for this file).
  */
 export function openBackup(file: Buffer, key: { passphrase: string } | { identity: KeyObject }): Buffer {
@@ -232,6 +246,7 @@ export function openBackup(file: Buffer, key: { passphrase: string } | { identit
     fileKey = recipientKey(diffieHellman({ privateKey: key.identity, publicKey: publicFromRaw(epk) }), Buffer.from(header.salt, 'base64'), epk, rawPublic(rcptPub));
   }
   try {
+    if (keyCheck(fileKey) !== header.kc) throw new KeyturnError('KT_BACKUP_DECRYPT_FAILED', 'the backup does not open with this key or passphrase (or its header is damaged)');
     const out: Buffer[] = [];
     let at = end;
     for (let i = 0; ; i++) {
@@ -248,7 +263,6 @@ export function openBackup(file: Buffer, key: { passphrase: string } | { identit
         if (decryptChunk(fileKey, hash, i, !final, sealed) !== null) {
           throw corrupt(final ? `the backup is cut off after chunk ${i} (it has no final chunk)` : `the backup has data after its final chunk ${i}`);
         }
-        if (i === 0) throw new KeyturnError('KT_BACKUP_DECRYPT_FAILED', 'the backup does not open with this key or passphrase (or its header or first chunk is damaged)');
         throw corrupt(`chunk ${i} failed authentication: the file was altered or its chunks reordered`);
       }
       out.push(plain.data);
