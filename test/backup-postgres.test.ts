@@ -5,14 +5,13 @@
  * refused and changes nothing; a damaged file writes nothing; the PostgreSQL home's own backup
  * restores into SQLite again.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, ok, quiet, snapshot, type Snapshot } from './helpers/backup.js';
 import { runCli } from './helpers/cli.js';
-import { dropSchema, PG_URL, tempDir } from './helpers/state.js';
+import { dropSchema, newPgSchema, PG_URL, tempDir } from './helpers/state.js';
 
 const PASS = 'pg backup passphrase';
 let work: ReturnType<typeof tempDir>;
@@ -48,14 +47,9 @@ beforeAll(async () => {
   pubkey = (await ok(['audit', 'pubkey'], src)).stdout.trim();
   backupFile = join(work.dir, 'src.ktbk');
   await ok(['backup', 'create', '--out', backupFile, '--passphrase-file', passFile], src);
-  schema = `kt_backup_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  pgEnv = { KEYTURN_HOME: join(work.dir, 'pg-home'), KEYTURN_DATABASE_URL: url.toString() };
+  let url: string;
+  ({ schema, url } = await newPgSchema('kt_backup_'));
+  pgEnv = { KEYTURN_HOME: join(work.dir, 'pg-home'), KEYTURN_DATABASE_URL: url };
 }, 60_000);
 
 afterAll(async () => {

@@ -14,6 +14,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, ok, quiet, snapshot, type Snapshot } from './helpers/backup.js';
 import { runCli } from './helpers/cli.js';
+import { fakeTty } from './helpers/fake-tty.js';
+import { main } from '../src/cli/main.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { seeded } from './helpers/seeded.js';
 import { tempDir } from './helpers/state.js';
@@ -253,5 +255,36 @@ describe('to a recipient key', () => {
     const home = join(work.dir, 'rcpt-restored');
     await ok(['backup', 'restore', file, '--home', home, '--identity', key], {});
     expect((await ok(['secret', 'get', 'svc/key'], { KEYTURN_HOME: home })).stdout).toBe(MARKER);
+  });
+});
+
+/** Runs the CLI on a fake terminal, typing `answers` one per passphrase question as each appears. */
+async function atTerminal(argv: string[], env: Record<string, string>, answers: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  const t = fakeTty({ env: { ...env, ...quiet } });
+  let asked = 0;
+  t.io.stderr.on('data', () => {
+    const questions = t.stderr().match(/Backup passphrase \(input hidden\): |Same passphrase again: /g)?.length ?? 0;
+    while (asked < questions && asked < answers.length) t.stdin.write(`${answers[asked++]!}\r`);
+  });
+  const code = await main(argv, t.io);
+  return { code, stderr: t.stderr(), stdout: t.stdout() };
+}
+
+describe('the passphrase typed on a terminal', () => {
+  it('create asks twice (and refuses two different ones, writing nothing); verify asks once; what is typed never shows', async () => {
+    const home = { KEYTURN_HOME: join(work.dir, 'tty-src') };
+    await ok(['init'], home);
+    const file = join(work.dir, 'tty.ktbk');
+    const differ = await atTerminal(['backup', 'create', '--out', file, '--json'], home, ['one passphrase', 'another one']);
+    expect(differ.code).toBe(2);
+    expect(existsSync(file)).toBe(false);
+    const made = await atTerminal(['backup', 'create', '--out', file, '--json'], home, ['typed passphrase', 'typed passphrase']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).not.toContain('typed passphrase');
+    const v = await atTerminal(['backup', 'verify', file, '--json'], home, ['typed passphrase']);
+    expect(v.code, v.stderr).toBe(0);
+    expect((JSON.parse(v.stdout) as { ok: boolean }).ok).toBe(true);
+    const wrong = await atTerminal(['backup', 'verify', file, '--json'], home, ['not it']);
+    expect(JSON.parse(wrong.stderr.slice(wrong.stderr.indexOf('{'))).error.code).toBe('KT_BACKUP_DECRYPT_FAILED');
   });
 });

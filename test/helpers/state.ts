@@ -71,6 +71,24 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/**
+ * A new, empty schema on the local PostgreSQL server named `prefix` + random hex, and the URL that
+ * puts Keyturn in it (KEYTURN_DATABASE_URL); drop it with {@link dropSchema}.
+ */
+export async function newPgSchema(prefix: string): Promise<{ schema: string; url: string }> {
+  const schema = `${prefix}${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, url: url.toString() };
+}
+
 /** A fresh, initialized Keyturn home in a temp folder, opened (logs silent) on `clock` (default: the system's), with `out`, a folder for consumers' files. */
 export async function openTestHome(options: { clock?: Clock } = {}): Promise<{ kt: Keyturn; dir: string; out: string; close(): Promise<void> }> {
   const tmp = tempDir();
