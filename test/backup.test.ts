@@ -87,6 +87,9 @@ describe('backup, destroy, restore', () => {
     const r = json<{ home: string; rewrapped: boolean; summary: { secrets: number } }>(await ok(['backup', 'restore', backupFile, '--passphrase-file', passFile, '--json'], env));
     expect(r.rewrapped).toBe(false);
     expect(statSync(join(home, 'root.key')).mode & 0o777).toBe(0o600);
+    // The backup holds the event of its own making, the last one before the snapshot.
+    const last = JSON.parse((await ok(['audit', 'tail', '-n', '1', '--json'], env)).stdout) as { action: string; outcome: string; source: string };
+    expect([last.action, last.outcome, last.source]).toEqual(['backup.create', 'intent', 'cli']);
     expect(await snapshot(env)).toEqual(before);
     const verify = await runCli(['audit', 'verify', '--pubkey', pubkey, '--json'], { env: { ...env, ...quiet } });
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
@@ -241,6 +244,11 @@ describe('to a recipient key', () => {
     const file = join(work.dir, 'rcpt.ktbk');
     const c = json<{ recipient: string }>(await ok(['backup', 'create', '--out', file, '--recipient', made.publicKey, '--json'], { KEYTURN_HOME: src }));
     expect(c.recipient).toBe(made.fingerprint);
+    const events = (await ok(['audit', 'tail', '-n', '2', '--json'], { KEYTURN_HOME: src })).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; outcome: string });
+    expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual(['backup.create:intent', 'backup.create:success']);
     expect(readFileSync(file).includes(Buffer.from(MARKER))).toBe(false);
     const v = json<{ recipient: string; valuesOpened: number }>(await ok(['backup', 'verify', file, '--identity', key, '--json'], { KEYTURN_HOME: src }));
     expect(v.recipient).toBe(made.fingerprint);

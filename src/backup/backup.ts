@@ -23,6 +23,7 @@ import { fsyncDir, generateRootKey, loadRootKeyCandidates, parseRootKey, ROOT_KE
 import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from '../runtime/home-safety.js';
 import { openAudit } from '../audit/runtime.js';
+import { defaultContext, type AuditContext } from '../audit/context.js';
 import { verifyStoredLog } from '../audit/stored-verify.js';
 import { checkSchema, dumpRootKey, dumpState, loadState, usedTables, parseDump, summarize, type StateDump } from './dump.js';
 import { openBackup, readHeader, recipientFingerprint, sealBackup } from './envelope.js';
@@ -70,35 +71,46 @@ async function openHomeState(settings: Settings): Promise<StateDb> {
 
 /**
  * Backs up the home of `settings` into `out` (a new file, mode 0600). Reads the state in one
- * transaction; writes nothing to the home.
+ * transaction; writes to the home only the audit events `backup.create` (intent, then success
+ * or failure).
  */
-export async function createBackup(settings: Settings, key: SealKey, out: string, options: { scrypt?: { N: number; r: number; p: number } } = {}): Promise<CreateResult> {
+export async function createBackup(settings: Settings, key: SealKey, out: string, options: { scrypt?: { N: number; r: number; p: number }; audit?: AuditContext } = {}): Promise<CreateResult> {
   assertHomeSafe(settings.home, { rootKeyFiles: !settings.rootKeyFromEnv });
   if (existsSync(out)) throw new KeyturnError('KT_USAGE', `${out} already exists; give another --out or move it away`);
   const state = await openHomeState(settings);
-  let dump: StateDump;
-  let payload: Buffer;
-  let root: RootKey;
   try {
     // The key ring picks, of the root keys on offer, the one that opens the state (and fails when none does).
     const ring = await KeyRing.open(state, loadRootKeyCandidates(settings.home, settings.rootKeyFromEnv));
-    root = ring.rootKey;
-    ({ dump, payload } = await dumpState(state, root));
+    const root = ring.rootKey;
+    // A backup carries every sealed value and the root key: the log records it, the intent before
+    // the snapshot (so the backup holds its own intent), the outcome after the file is written.
+    const log = await openAudit(state, ring, settings.audit, { context: options.audit ?? defaultContext() });
+    await log.append({ action: 'backup.create', outcome: 'intent' });
+    let file: Buffer;
+    let dump: StateDump;
+    try {
+      const made = await dumpState(state, root);
+      dump = made.dump;
+      file = sealBackup(made.payload, key, options);
+      writeNewFile(out, file);
+    } catch (e) {
+      await log.append({ action: 'backup.create', outcome: 'failure', errorCode: e instanceof KeyturnError ? e.code : 'KT_INTERNAL' }).catch(() => undefined);
+      throw e;
+    }
+    await log.append({ action: 'backup.create', outcome: 'success' });
+    return {
+      file: out,
+      bytes: file.length,
+      encryption: 'passphrase' in key ? 'passphrase' : 'recipient',
+      recipient: 'recipient' in key ? recipientFingerprint(key.recipient) : null,
+      rootKeyId: root.id,
+      source: dump.source,
+      createdAt: new Date(dump.createdAt).toISOString(),
+      summary: summarize(dump),
+    };
   } finally {
     await state.close();
   }
-  const file = sealBackup(payload, key, options);
-  writeNewFile(out, file);
-  return {
-    file: out,
-    bytes: file.length,
-    encryption: 'passphrase' in key ? 'passphrase' : 'recipient',
-    recipient: 'recipient' in key ? recipientFingerprint(key.recipient) : null,
-    rootKeyId: root.id,
-    source: dump.source,
-    createdAt: new Date(dump.createdAt).toISOString(),
-    summary: summarize(dump),
-  };
 }
 
 export interface VerifyResult {

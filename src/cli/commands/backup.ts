@@ -114,8 +114,9 @@ Examples:
       'after',
       `
 Without --passphrase-file or --recipient, the passphrase is asked for twice on a terminal.
-The state is read in one transaction; nothing in the home changes. The file is written to a
-temporary name and renamed, so it is there whole or not at all.
+The state is read in one transaction; the audit log records backup.create (its intent is inside
+the backup, its outcome after). The file is written to a temporary name and renamed, so it is
+there whole or not at all.
 
 Examples:
   keyturn backup create --out /backups/keyturn-$(date +%F).ktbk --passphrase-file /run/secrets/backup-pass
@@ -127,7 +128,7 @@ Examples:
       const settings = await app.settings(opts);
       const key = await sealKey(app, opts);
       const { createBackup } = await import('../../backup/backup.js');
-      const r = await createBackup(settings, key, resolve(workingDir(app.io), opts.out));
+      const r = await createBackup(settings, key, resolve(workingDir(app.io), opts.out), { audit: await app.auditContext() });
       emit(app.io, !!opts.json, r, () =>
         [
           `Backup written to ${r.file} (${r.bytes} bytes, ${r.encryption === 'passphrase' ? 'passphrase, scrypt' : `recipient ${r.recipient}`})`,
