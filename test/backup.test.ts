@@ -16,6 +16,10 @@ import { json, ok, quiet, snapshot, type Snapshot } from './helpers/backup.js';
 import { runCli } from './helpers/cli.js';
 import { fakeTty } from './helpers/fake-tty.js';
 import { main } from '../src/cli/main.js';
+import { gzipSync } from 'node:zlib';
+import { parseDump, type StateDump } from '../src/backup/dump.js';
+import { openBackup, sealBackup } from '../src/backup/envelope.js';
+import { generateRootKey, encodeRootKey } from '../src/crypto/root-key.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { seeded } from './helpers/seeded.js';
 import { tempDir } from './helpers/state.js';
@@ -140,6 +144,70 @@ describe('backup, destroy, restore', () => {
     const got = json<{ value: unknown }>(await ok(['secret', 'get', 'app/fields', '--json'], { KEYTURN_HOME: home }));
     expect(got.value).toEqual(before['app/fields']!.versions[1]!.value);
     expect((await runCli(['audit', 'verify', '--pubkey', pubkey], { env: { KEYTURN_HOME: home, ...quiet } })).code).toBe(0);
+  });
+});
+
+describe('restore into another root key or schema', () => {
+  it('with KEYTURN_ROOT_KEY set, the data keys are re-wrapped under it and no root.key is written', async () => {
+    const home = join(work.dir, 'env-root');
+    const rootKey = encodeRootKey(generateRootKey()).trim();
+    const env = { KEYTURN_HOME: home, KEYTURN_ROOT_KEY: rootKey };
+    const r = json<{ rewrapped: boolean; rootKeySource: string }>(await ok(['backup', 'restore', backupFile, '--passphrase-file', passFile, '--json'], env));
+    expect([r.rewrapped, r.rootKeySource]).toEqual([true, 'KEYTURN_ROOT_KEY']);
+    expect(existsSync(join(home, 'root.key'))).toBe(false);
+    expect(json<{ value: unknown }>(await ok(['secret', 'get', 'app/api', '--json'], env)).value).toBe(MARKER);
+  });
+
+  /** The backup re-sealed after `change` edits its dump (as a backup from another Keyturn would be). */
+  function edited(name: string, change: (d: StateDump) => void): string {
+    const dump = parseDump(openBackup(readFileSync(backupFile), { passphrase: PASS }));
+    change(dump);
+    const f = join(work.dir, name);
+    writeFileSync(f, sealBackup(gzipSync(Buffer.from(JSON.stringify(dump))), { passphrase: PASS }, { scrypt: { N: 1024, r: 8, p: 1 } }));
+    return f;
+  }
+
+  it('a backup of another schema (a migration unknown here, a table missing, a column renamed) is refused and writes nothing', async () => {
+    for (const [label, file] of [
+      ['newer', edited('newer.ktbk', (d) => d.migrations.push('9999_future'))],
+      ['table missing', edited('no-table.ktbk', (d) => (d.tables = d.tables.filter((t) => t.name !== 'leases')))],
+      ['column renamed', edited('renamed.ktbk', (d) => (d.tables.find((t) => t.name === 'secrets')!.columns[1] = 'pathname'))],
+    ] as const) {
+      const target = join(work.dir, `never-schema-${label.replace(/ /g, '-')}`);
+      const r = await runCli(['backup', 'restore', file, '--home', target, '--passphrase-file', passFile, '--json'], { env: quiet });
+      expect(JSON.parse(r.stderr).error.code, label).toBe('KT_BACKUP_SCHEMA_MISMATCH');
+      expect(existsSync(target), label).toBe(false);
+      const v = await runCli(['backup', 'verify', file, '--passphrase-file', passFile, '--json'], { env: quiet });
+      expect(JSON.parse(v.stderr).error.code, label).toBe('KT_BACKUP_SCHEMA_MISMATCH');
+    }
+  });
+
+  it('verify and restore open every value: a sealed value swapped between two versions is found', async () => {
+    const file = edited('swapped-values.ktbk', (d) => {
+      const t = d.tables.find((x) => x.name === 'secret_versions')!;
+      const col = t.columns.indexOf('sealed');
+      const [a, b] = [t.rows[0]!, t.rows[1]!];
+      [a[col], b[col]] = [b[col]!, a[col]!];
+    });
+    const v = await runCli(['backup', 'verify', file, '--passphrase-file', passFile, '--json'], { env: quiet });
+    expect(JSON.parse(v.stderr).error.code).toBe('KT_BACKUP_CORRUPT');
+    const target = join(work.dir, 'never-swapped-values');
+    const r = await runCli(['backup', 'restore', file, '--home', target, '--passphrase-file', passFile, '--json'], { env: quiet });
+    expect(JSON.parse(r.stderr).error.code).toBe('KT_BACKUP_CORRUPT');
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('restore verifies the audit log it restored: an altered event is refused and the new home removed', async () => {
+    const file = edited('altered-event.ktbk', (d) => {
+      const t = d.tables.find((x) => x.name === 'audit_leaves')!;
+      const col = t.columns.indexOf('leaf');
+      t.rows[3]![col] = String(t.rows[3]![col]).replace('"outcome":"success"', '"outcome":"failure"');
+    });
+    const target = join(work.dir, 'never-altered-event');
+    const r = await runCli(['backup', 'restore', file, '--home', target, '--passphrase-file', passFile, '--json'], { env: quiet });
+    expect(JSON.parse(r.stderr).error.code).toBe('KT_BACKUP_CORRUPT');
+    expect(JSON.parse(r.stderr).error.message).toContain('audit log');
+    expect(existsSync(target)).toBe(false);
   });
 });
 

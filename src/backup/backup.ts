@@ -157,7 +157,8 @@ async function checkLoaded(state: StateDb, dump: StateDump, settings: Settings):
     }
   }
   const size = dump.tables.find((t) => t.name === 'audit_leaves')?.rows.length ?? 0;
-  const log = await openAudit(state, ring, settings.audit, { context: { actor: 'system:backup-verify', source: 'cli', correlationId: 'backup-verify' } });
+  // Opening an initialized log reads it and writes nothing.
+  const log = await openAudit(state, ring, settings.audit, { context: { actor: 'system:backup', source: 'cli', correlationId: null } });
   const result = await verifyStoredLog(log);
   if (result.problems.length > 0) {
     const p = result.problems[0]!;
@@ -220,7 +221,8 @@ function folderEntries(dir: string): string[] {
 /**
  * Rebuilds a home from a backup: the whole file is decrypted and checked first; then the home
  * (which must be missing or an empty folder; with PostgreSQL, a database without Keyturn rows)
- * gets its root key and state database, every row inserted in one transaction. The root key is
+ * gets its root key and state database, every row inserted in one transaction, then checked as
+ * `verifyBackup` checks (every value opens, the audit log verifies). The root key is
  * the backup's, unless `newRootKey` or KEYTURN_ROOT_KEY (set to another key) ask for re-wrapping
  * the data keys under another one. On failure, what the restore created is removed again.
  */
@@ -260,6 +262,8 @@ export async function restoreBackup(settings: Settings, file: Buffer, key: OpenK
     if (!rewrap && !settings.rootKeyFromEnv) writeRootKeyFile(keyFile, backupRoot);
     await loadState(state, dump);
     loaded = true;
+    // What verify checks, on the restored rows: every value opens, the audit log verifies.
+    await checkLoaded(state, dump, settings);
     let root = backupRoot;
     if (rewrap) {
       const ring = await KeyRing.open(state, [backupRoot]);

@@ -186,7 +186,8 @@ Examples:
     .addHelpText(
       'after',
       `
-The whole file is decrypted and checked before anything is written. The home must not exist or
+The whole file is decrypted and checked before anything is written; after the load, every value
+is opened and the audit log verified, as verify does (a failure removes the new home). The home must not exist or
 be an empty folder; with KEYTURN_DATABASE_URL, the PostgreSQL database must hold no Keyturn rows.
 A refused or failed restore removes what it made. The restored home gets the backup's root key in
 root.key, unless --new-root-key (a fresh one) or KEYTURN_ROOT_KEY (that one) is used: then the
