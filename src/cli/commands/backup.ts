@@ -186,9 +186,9 @@ Examples:
     .addHelpText(
       'after',
       `
-The whole file is decrypted and checked before anything is written; after the load, every value
-is opened and the audit log verified, as verify does (a failure removes the new home). The home must not exist or
-be an empty folder; with KEYTURN_DATABASE_URL, the PostgreSQL database must hold no Keyturn rows.
+The whole file is decrypted and checked before anything is written; after the load, every
+value is opened and the audit log verified, as verify does. The home must not exist or be an
+empty folder; with KEYTURN_DATABASE_URL, the PostgreSQL database must hold no Keyturn rows.
 A refused or failed restore removes what it made. The restored home gets the backup's root key in
 root.key, unless --new-root-key (a fresh one) or KEYTURN_ROOT_KEY (that one) is used: then the
 data keys are re-wrapped under it. The audit log is restored as it was, with its signing key, so
