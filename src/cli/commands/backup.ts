@@ -51,22 +51,27 @@ async function passphrase(app: CliApp, opts: KeyOptions, twice: boolean): Promis
   return p;
 }
 
+/**
+ * The key of a backup: for create (`seal`), --recipient (a public key) or a passphrase; for verify
+ * and restore (`open`), --identity (a private key) or a passphrase.
+ */
 async function sealKey(app: CliApp, opts: KeyOptions): Promise<SealKey> {
-  if (opts.recipient !== undefined && opts.passphraseFile !== undefined) throw new KeyturnError('KT_USAGE', 'give --recipient or --passphrase-file, not both');
-  if (opts.recipient !== undefined) {
-    const { parseRecipientKey } = await import('../../backup/envelope.js');
-    return { recipient: parseRecipientKey(readKeyFile(app, opts.recipient, 'recipient key'), opts.recipient) };
-  }
-  return { passphrase: await passphrase(app, opts, true) };
+  const { parseRecipientKey } = await import('../../backup/envelope.js');
+  const key = await keyFrom(app, opts, '--recipient', opts.recipient, true);
+  return typeof key === 'string' ? { passphrase: key } : { recipient: parseRecipientKey(key.pem, key.file) };
 }
 
 async function openKey(app: CliApp, opts: KeyOptions): Promise<OpenKey> {
-  if (opts.identity !== undefined && opts.passphraseFile !== undefined) throw new KeyturnError('KT_USAGE', 'give --identity or --passphrase-file, not both');
-  if (opts.identity !== undefined) {
-    const { parseIdentityKey } = await import('../../backup/envelope.js');
-    return { identity: parseIdentityKey(readKeyFile(app, opts.identity, 'identity key'), opts.identity) };
-  }
-  return { passphrase: await passphrase(app, opts, false) };
+  const { parseIdentityKey } = await import('../../backup/envelope.js');
+  const key = await keyFrom(app, opts, '--identity', opts.identity, false);
+  return typeof key === 'string' ? { passphrase: key } : { identity: parseIdentityKey(key.pem, key.file) };
+}
+
+/** The passphrase, or the PEM of the key file given with `flag`. */
+async function keyFrom(app: CliApp, opts: KeyOptions, flag: string, file: string | undefined, twice: boolean): Promise<string | { pem: string; file: string }> {
+  if (file !== undefined && opts.passphraseFile !== undefined) throw new KeyturnError('KT_USAGE', `give ${flag} or --passphrase-file, not both`);
+  if (file !== undefined) return { pem: readKeyFile(app, file, `${flag.slice(2)} key`), file };
+  return passphrase(app, opts, twice);
 }
 
 function readBackupFile(app: CliApp, file: string): Buffer {
