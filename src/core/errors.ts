@@ -543,6 +543,31 @@ export const ERRORS = {
     "A workflow hook (the secret's hooks: before, after or always) failed: a `before` hook fails the attempt, which rolls back; an `after` or `always` hook's failure is reported and the rotation stands.",
     "Fix the reason in the message (the command's exit status, timeout and stderr), make the hook idempotent (it runs again when its step is resumed), then `keyturn rotate PATH` or `keyturn runs resume RUN` (docs/consumers.md#hooks).",
   ),
+  KT_BACKUP_CORRUPT: spec(
+    422,
+    'The backup file is damaged, cut off, reordered or not a Keyturn backup; nothing was written.',
+    'Use another copy of the backup; check it first with `keyturn backup verify FILE`. A backup file is refused as a whole: no part of a damaged one is restored (docs/backup.md).',
+  ),
+  KT_BACKUP_DECRYPT_FAILED: spec(
+    422,
+    'The backup does not open with the passphrase or key given (or its header is damaged); nothing was written.',
+    'Give the passphrase the backup was made with (--passphrase-file or the prompt), or the private key matching its --recipient (--identity KEYFILE); `keyturn backup verify FILE` shows which the file needs.',
+  ),
+  KT_BACKUP_KEY_INVALID: spec(
+    400,
+    'The backup key given is not usable: not an X25519 key in PEM, an empty passphrase, or the wrong kind of key for this backup.',
+    'Make a key pair with `keyturn backup keygen --out KEYFILE` (the public half in KEYFILE.pub for --recipient, the private half for --identity); give a passphrase file that is not empty.',
+  ),
+  KT_BACKUP_SCHEMA_MISMATCH: spec(
+    409,
+    'The backup comes from a Keyturn with other database migrations than this one.',
+    'Restore with the Keyturn version that made the backup (`keyturn backup verify FILE` names the migrations), then upgrade the restored home.',
+  ),
+  KT_BACKUP_TARGET_NOT_EMPTY: spec(
+    409,
+    'A restore goes only into an empty home: the folder or the state database already holds something; nothing was changed.',
+    'Restore into a new folder (`keyturn backup restore FILE --home NEW`) or an empty PostgreSQL database; a restore never merges into or overwrites a home.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

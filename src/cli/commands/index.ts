@@ -41,6 +41,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'breakglass', summary: 'Request, approve and list break-glass reads (through the server)', load: async () => (await import('./breakglass.js')).registerBreakglass },
   { name: 'policy', summary: 'Store, list and show path policies (what tokens may do)', load: async () => (await import('./policy.js')).registerPolicy },
   { name: 'oidc', summary: 'Store, list, show and remove OIDC issuers (JWT login to the API)', load: async () => (await import('./oidc.js')).registerOidc },
+  { name: 'backup', summary: 'Encrypted backups of the whole home: create, verify, restore into an empty home', load: async () => (await import('./backup.js')).registerBackup },
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },
