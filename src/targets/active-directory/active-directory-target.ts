@@ -60,6 +60,38 @@ function values(entry: Entry, name: string): string[] {
   return (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
 }
 
+/** The domain's password rules a new password is checked against before it is sent (the domain object's minPwdLength, pwdProperties). */
+export interface DomainPasswordPolicy {
+  readonly minLength: number;
+  /** DOMAIN_PASSWORD_COMPLEX: three of upper, lower, digit, other; not the account name. */
+  readonly complex: boolean;
+}
+
+/**
+ * Why `password` breaks the domain's rules for `username`, or null: a generated password that the
+ * DC would refuse is never sent. History and minimum age stay the DC's to check.
+ *
+ * @example
+ * ```ts
+ * policyProblem({ minLength: 7, complex: true }, 'app', 'alllowercase'); // 'it has 1 of the 4 kinds ...'
+ * ```
+ */
+export function policyProblem(policy: DomainPasswordPolicy, username: string, password: string): string | null {
+  const length = [...password].length;
+  if (length < policy.minLength) return `the domain requires at least ${policy.minLength} characters (it has ${length})`;
+  if (!policy.complex) return null;
+  const kinds = [/\p{Lu}/u, /\p{Ll}/u, /[0-9]/, /[^\p{L}0-9]/u].filter((k) => k.test(password)).length;
+  if (kinds < 3) return `the domain requires three of the four kinds of characters (upper case, lower case, digits, others): it has ${kinds}`;
+  if (username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) return 'the domain refuses a password that contains the account name';
+  return null;
+}
+
+/** The domain object's DN (the DC= components of baseDn). */
+function domainDn(baseDn: string): string {
+  const at = baseDn.search(/(^|,)\s*DC=/i);
+  return at < 0 ? baseDn : baseDn.slice(at).replace(/^,\s*/, '');
+}
+
 export class ActiveDirectoryTarget implements Target {
   readonly kind = 'active-directory';
   readonly strategies: readonly Strategy[] = activeDirectoryStrategies;
@@ -88,10 +120,26 @@ export class ActiveDirectoryTarget implements Target {
     return withLdap(this.config, { username: login.username, dn: loginName(this.config.domain, login.username), password: login.password }, signal, action, fn, adError);
   }
 
+  /**
+   * Refuses, before anything is sent, a password the domain's rules (read from the domain object)
+   * would refuse: KT_TARGET_PASSWORD_REJECTED naming the rule, never the value.
+   */
+  private async assertPolicy(s: Session, username: string, password: string, action: string): Promise<void> {
+    const { searchEntries } = await s.call((c) => c.search(domainDn(this.config.baseDn), { scope: 'base', attributes: ['minPwdLength', 'pwdProperties'] }), username, action);
+    const entry = searchEntries[0];
+    if (!entry) return;
+    const minLength = Number(values(entry, 'minPwdLength')[0] ?? 0);
+    const complex = (Number(values(entry, 'pwdProperties')[0] ?? 0) & 1) === 1;
+    const problem = policyProblem({ minLength: Number.isFinite(minLength) ? minLength : 0, complex }, username, password);
+    if (problem)
+      throw targetError('KT_TARGET_PASSWORD_REJECTED', endpointOf(this.config), { username, action }, 'domain-policy', `checked against the domain's rules before sending, and not sent: ${problem}`);
+  }
+
   private async setAsAdmin(ctx: TargetContext, admin: Credential, next: Credential): Promise<void> {
     const action = `set the password of "${next.username}"`;
     await this.session(admin, ctx.signal, action, async (s) => {
       const user = await this.find(s, next.username, action);
+      await this.assertPolicy(s, next.username, next.password, action);
       await s.call((c) => c.modify(user.dn, passwordChange(s, 'replace', next.password)), next.username, action, { passwordChange: true });
     });
     ctx.log.debug({ target: this.kind, username: next.username }, 'password reset by the admin');
@@ -104,6 +152,7 @@ export class ActiveDirectoryTarget implements Target {
     const action = 'change its own password';
     await this.session(self, ctx.signal, action, async (s) => {
       const user = await this.find(s, self.username, action);
+      await this.assertPolicy(s, next.username, next.password, action);
       const change = [passwordChange(s, 'delete', self.password), passwordChange(s, 'add', next.password)];
       await s.call((c) => c.modify(user.dn, change), next.username, action, { passwordChange: true });
     });
@@ -118,6 +167,7 @@ export class ActiveDirectoryTarget implements Target {
     await this.session(admin, ctx.signal, action, async (s) => {
       const { call, ldap } = s;
       const primary = await this.find(s, ctx.primaryUsername, `copy its groups to "${standby}"`);
+      await this.assertPolicy(s, standby, next.password, action);
       const changes = [passwordChange(s, 'replace', next.password)];
       let dn = primary.dn;
       if (isClone) {
