@@ -237,6 +237,8 @@ exec:
     cleanups.push(() => {
       if (alive(orphan)) process.kill(-orphan, 'SIGKILL');
     });
+    // The agent records its program just after starting it: on a loaded machine the program may write first.
+    await vi.waitFor(() => expect(read(join(h.dir, '.keyturn-agent', 'exec.pid'))).toMatch(new RegExp(`^${orphan} \\d+\\n$`)), WAIT);
     first.child.kill('SIGKILL');
     await first.exited;
     // Killed with SIGKILL, the agent could not stop its program.
