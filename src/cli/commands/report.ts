@@ -15,6 +15,7 @@ import { KeyturnError } from '../../core/errors.js';
 import type { ComplianceReport } from '../../lifecycle/compliance.js';
 import { common, EXIT_FAILURE, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
+import { registerReportAudit } from './report-audit.js';
 
 const COLUMNS = ['path', 'type', 'ageSeconds', 'max', 'status', 'lifecycle', 'lastResult', 'lastRunId', 'lastRotation', 'lastRotationEventSeq', 'lastRotationEventId', 'overdueAt'] as const;
 
@@ -43,14 +44,16 @@ function complianceText(r: ComplianceReport): string {
 export function registerReport(program: Command, app: CliApp): void {
   const report = program
     .command('report')
-    .description('Reports for auditors and CI: compliance of every secret with its rotation policy')
+    .description('Reports for auditors and CI: compliance of every secret with its rotation policy, and the audit report of a window')
     .addHelpText(
       'after',
       `
 Examples:
   keyturn report compliance
-  keyturn report compliance --prefix prod --csv > compliance.csv`,
+  keyturn report compliance --prefix prod --csv > compliance.csv
+  keyturn report audit --hours 24 --format html --output audit.html`,
     );
+  registerReportAudit(report, app);
   common(report.command('compliance'))
     .description('Every secret with its type, age, policy maximum, status, last result and last rotation; exit 1 when any is overdue')
     .option('--prefix <path>', 'only secrets at or below this path')
