@@ -1,11 +1,13 @@
 /**
  * `keyturn report audit` through the CLI on a real home (PostgreSQL target on the password
- * cluster): a real rotation that succeeds, real reads of a secret whose value is a planted marker,
- * and, appended through the audit API (no CLI path makes them on a local home: a denied read needs
- * a token through a server, a failed rotation a broken target), denied reads, a failed rotation
- * with its error code, a cleanup, break-glass and access events, and one event two days old. Then
- * the report in every format: counts, the window, escaping, no value anywhere, the refusal of a
- * tampered log, and the refusal through a server.
+ * cluster): real reads of a secret whose value is a planted marker, a real rotation that succeeds
+ * and a real one that fails (the stored admin password no longer logs in; attempts: 1, so the run
+ * fails at once with KT_TARGET_AUTH_FAILED), real policy and token changes; and, appended through
+ * the audit API because no local CLI path makes them (a denied read needs a token through a
+ * server, break-glass needs the server's approvals, a cleanup needs an alternating pair): denied
+ * reads, a cleanup, break-glass request and grant, and one read two days old. Then the report in
+ * every format: counts, the window, escaping, no value anywhere, the refusal of a tampered log,
+ * and the refusal through a server.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,13 +49,20 @@ interface Report {
 
 beforeAll(async () => {
   work = tempDir('keyturn-report-');
-  fx = await rotationFixture('postgres', 'single-user');
+  fx = await rotationFixture('postgres', 'single-user', { secretExtra: '    rotation: { attempts: 1 }\n' });
   env = { ...fx.env, KEYTURN_LOG_LEVEL: 'silent' };
   await ok(['secret', 'put', 'app/marker', '--value', MARKER]);
   await ok(['secret', 'get', 'app/marker']);
   await ok(['secret', 'get', 'app/marker', '--json']);
   const rotated = await ok(['rotate', fx.path, '--json']);
   expect(rotated.stdout).toContain('"done"');
+  // A real failed rotation: the stored admin password no longer logs in.
+  await ok(['secret', 'put', 'admin/db', '--field', `username=${fx.target.admin?.username ?? ''}`, '--field', 'password=not-the-password-1A!']);
+  const failed = await runCli(['rotate', fx.path, '--json'], { env });
+  expect(failed.code, failed.stderr).not.toBe(0);
+  expect(failed.stderr).toContain('KT_TARGET_AUTH_FAILED');
+  await ok(['policy', 'put', 'app-read', '-f', '-'], 'rules:\n  - path: app/*\n    capabilities: [read, list]\n');
+  await ok(['token', 'create', '--policy', 'app-read', '--description', 'report test', '--json']);
   const kt = await openKeyturn(loadSettings(env), { audit: { actor: 'user:fixture', source: 'cli', correlationId: 'fixture' } });
   try {
     const now = Date.now();
@@ -61,12 +70,9 @@ beforeAll(async () => {
     await a.append({ actor: 'token:ci', action: 'secret.read', path: 'app/marker', outcome: 'denied', errorCode: 'KT_ACCESS_DENIED' });
     await a.append({ actor: 'token:ci', action: 'secret.read', path: 'app/marker', outcome: 'denied', errorCode: 'KT_ACCESS_DENIED' });
     await a.append({ actor: 'token:ci', action: 'secret.read', path: XSS, outcome: 'success' });
-    await a.append({ actor: 'system:scheduler', action: 'secret.rotate', path: 'app/broken', outcome: 'intent', runId: 'run_broken' });
-    await a.append({ actor: 'system:scheduler', action: 'secret.rotate', path: 'app/broken', outcome: 'failure', errorCode: 'KT_TARGET_AUTH_FAILED', runId: 'run_broken' });
     await a.append({ actor: 'system:scheduler', action: 'secret.cleanup', path: fx.path, outcome: 'success', runId: 'run_clean' });
     await a.append({ actor: 'user:bob', action: 'breakglass.request', path: 'app/marker', outcome: 'success', runId: 'bg_1' });
     await a.append({ actor: 'user:carol', action: 'breakglass.grant', path: 'app/marker', outcome: 'success', runId: 'bg_1' });
-    await a.append({ actor: 'user:alice', action: 'access.policy.put', outcome: 'success' });
     // Two days old: outside --hours 24, inside --since three days ago.
     await a.append({ time: new Date(now - 48 * HOUR), actor: 'user:old', action: 'secret.read', path: 'app/old', outcome: 'success' });
     await a.checkpoint();
@@ -98,16 +104,15 @@ describe('keyturn report audit', () => {
 
   it('reports the real rotation, the failed one with its error code, and the cleanup', async () => {
     const r = await reportJson();
-    expect(r.rotations.find((x) => x.path === fx.path)).toMatchObject({ intent: 1, success: 1, failure: 0, errorCodes: {} });
-    expect(r.rotations.find((x) => x.path === 'app/broken')).toEqual({ path: 'app/broken', intent: 1, success: 0, failure: 1, denied: 0, errorCodes: { KT_TARGET_AUTH_FAILED: 1 } });
+    expect(r.rotations).toEqual([{ path: fx.path, intent: 2, success: 1, failure: 1, denied: 0, errorCodes: { KT_TARGET_AUTH_FAILED: 1 } }]);
     expect(r.cleanups).toEqual([{ path: fx.path, intent: 0, success: 1, failure: 0, denied: 0, errorCodes: {} }]);
     expect(r.failures.events.map((e) => [e.action, e.path, e.outcome, e.errorCode])).toEqual([
+      ['secret.rotate', fx.path, 'failure', 'KT_TARGET_AUTH_FAILED'],
       ['secret.read', 'app/marker', 'denied', 'KT_ACCESS_DENIED'],
       ['secret.read', 'app/marker', 'denied', 'KT_ACCESS_DENIED'],
-      ['secret.rotate', 'app/broken', 'failure', 'KT_TARGET_AUTH_FAILED'],
     ]);
     expect(r.breakglass.events.map((e) => e.action)).toEqual(['breakglass.request', 'breakglass.grant']);
-    expect(r.accessChanges.events.map((e) => e.action)).toContain('access.policy.put');
+    expect(r.accessChanges.events.map((e) => e.action)).toEqual(['config.target.create', 'config.policy.create', 'config.policy.create', 'access.policy.put', 'access.token.create']);
   });
 
   it('names the checkpoint it verified against, and --since takes the older event in', async () => {
@@ -132,7 +137,8 @@ describe('keyturn report audit', () => {
     expect(csv.replaceAll('\r\n', '')).not.toContain('\n');
     expect(lines[0]).toBe('"section","actor","path","action","outcome","errorCode","count","seq","time","detail"');
     expect(lines).toContain('"reads","token:ci","app/marker","secret.read","denied","","2","","",""');
-    expect(lines).toContain('"rotations","","app/broken","secret.rotate","","KT_TARGET_AUTH_FAILED","1","","",""');
+    expect(lines).toContain(`"rotations","","${fx.path}","secret.rotate","failure","","1","","",""`);
+    expect(lines).toContain(`"rotations","","${fx.path}","secret.rotate","","KT_TARGET_AUTH_FAILED","1","","",""`);
     const file = join(work.dir, 'report.html');
     const r = await ok(['report', 'audit', '--format', 'html', '--output', file]);
     expect(r.stdout).toBe('');
