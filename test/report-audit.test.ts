@@ -194,3 +194,34 @@ describe('keyturn report audit', () => {
     expect(help.stdout).toContain('KT_AUDIT_VERIFY_FAILED');
   });
 });
+
+describe('keyturn report audit on a larger log (SQLite home, no target)', () => {
+  it('reads the window across pages (10,005 events > one 10,000-row page) and caps each list at 1000', async () => {
+    const tmp = tempDir();
+    try {
+      const home = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
+      expect((await runCli(['init'], { env: home })).code).toBe(0);
+      // A fresh home already reports: init signs the first checkpoint.
+      const fresh = await runCli(['report', 'audit', '--json'], { env: home });
+      expect(fresh.code, fresh.stderr).toBe(0);
+      expect((JSON.parse(fresh.stdout) as Report).reads).toEqual([]);
+      const kt = await openKeyturn(loadSettings(home), { audit: { actor: 'token:scanner', source: 'api', correlationId: null } });
+      try {
+        const denied = { action: 'secret.read', path: 'prod/db', outcome: 'denied' as const, errorCode: 'KT_ACCESS_DENIED' };
+        for (let i = 0; i < 10; i++) await kt.audit.appendBatch(Array.from({ length: 1000 }, () => denied));
+        await kt.audit.appendBatch(Array.from({ length: 5 }, () => denied));
+        await kt.audit.checkpoint();
+      } finally {
+        await kt.close();
+      }
+      const r = JSON.parse((await runCli(['report', 'audit', '--json'], { env: home })).stdout) as Report;
+      expect(r.reads).toEqual([{ actor: 'token:scanner', path: 'prod/db', success: 0, denied: 10_005, failure: 0 }]);
+      expect(r.failures.events).toHaveLength(1000);
+      expect(r.failures.omitted).toBe(9005);
+      const text = (await runCli(['report', 'audit'], { env: home })).stdout;
+      expect(text).toContain('… and 9005 more');
+    } finally {
+      tmp.remove();
+    }
+  }, 60_000);
+});
