@@ -220,6 +220,16 @@ describe('keyturn report audit on a larger log (SQLite home, no target)', () => 
       expect(r.failures.omitted).toBe(9005);
       const text = (await runCli(['report', 'audit'], { env: home })).stdout;
       expect(text).toContain('… and 9005 more');
+      expect(text).not.toContain('not yet under a signed checkpoint');
+      // One more event, no checkpoint: the report says what the checkpoint does not cover.
+      const kt2 = await openKeyturn(loadSettings(home), { audit: { actor: 'token:scanner', source: 'api', correlationId: null } });
+      try {
+        await kt2.audit.append({ action: 'secret.read', path: 'prod/db', outcome: 'success' });
+      } finally {
+        await kt2.close();
+      }
+      const later = (await runCli(['report', 'audit'], { env: home })).stdout;
+      expect(later).toContain('1 entry after it was checked by their MACs but are not yet under a signed checkpoint');
     } finally {
       tmp.remove();
     }

@@ -101,6 +101,11 @@ function listText(l: EventList): string {
   return l.omitted > 0 ? `${t}\n  … and ${l.omitted} more` : t;
 }
 
+/** The entries past the checkpoint: verified by their MACs, signed by nothing yet. */
+function afterCheckpoint(n: number): string {
+  return `${n} ${n === 1 ? 'entry after it was' : 'entries after it were'} checked by their MACs but are not yet under a signed checkpoint (keyturn audit checkpoint signs one).`;
+}
+
 export function auditReportText(r: AuditReport): string {
   const v = r.verification;
   const ops = (rows: readonly OperationRow[]): string =>
@@ -113,6 +118,7 @@ export function auditReportText(r: AuditReport): string {
   return [
     `Audit report ${r.window.since} .. ${r.window.until} (generated ${r.generatedAt})`,
     `Verified against the signed checkpoint at size ${v.checkpointSize}, root ${v.checkpointRoot}, signed ${v.checkpointTime ?? 'at an unknown time'} (log size ${v.size}).`,
+    ...(v.size > v.checkpointSize ? [afterCheckpoint(v.size - v.checkpointSize)] : []),
     `${r.events} event(s) in the window.`,
     '',
     'Reads (secret.read by actor and path):',
@@ -176,7 +182,7 @@ export function auditReportHtml(r: AuditReport): string {
 <html lang="en"><head><meta charset="utf-8"><title>Keyturn audit report ${escapeHtml(r.window.since)} .. ${escapeHtml(r.window.until)}</title><style>${css}</style></head><body>
 <h1>Keyturn audit report</h1>
 <p>Window ${escapeHtml(r.window.since)} .. ${escapeHtml(r.window.until)}, generated ${escapeHtml(r.generatedAt)}; ${r.events} event(s).</p>
-<p>Verified against the signed checkpoint at size ${v.checkpointSize}, root <code>${escapeHtml(v.checkpointRoot)}</code>, signed ${escapeHtml(v.checkpointTime ?? 'at an unknown time')} (log size ${v.size}, key <code>${escapeHtml(v.verifierKey.split('+').slice(0, 2).join('+'))}</code>).</p>
+<p>Verified against the signed checkpoint at size ${v.checkpointSize}, root <code>${escapeHtml(v.checkpointRoot)}</code>, signed ${escapeHtml(v.checkpointTime ?? 'at an unknown time')} (log size ${v.size}, key <code>${escapeHtml(v.verifierKey.split('+').slice(0, 2).join('+'))}</code>).${v.size > v.checkpointSize ? ` ${escapeHtml(afterCheckpoint(v.size - v.checkpointSize))}` : ''}</p>
 <h2>Reads</h2>${htmlTable(
     ['Actor', 'Path', 'Allowed', 'Denied', 'Failed'],
     r.reads.map((a) => [a.actor, a.path, a.success, a.denied, a.failure]),
