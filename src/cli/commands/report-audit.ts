@@ -16,6 +16,7 @@ import type { AuditReport, EventList, OperationRow } from '../../audit/report.js
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { table } from '../io.js';
 import { numberOption, timeOption } from '../options.js';
+import { csvField } from '../csv.js';
 
 const HOUR_MS = 3_600_000;
 const FORMATS = ['text', 'json', 'csv', 'html'] as const;
@@ -46,11 +47,6 @@ export function auditReportJson(r: AuditReport): string {
 
 const CSV_COLUMNS = ['section', 'actor', 'path', 'action', 'outcome', 'errorCode', 'count', 'seq', 'time', 'detail'] as const;
 type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], string | number | null>>;
-
-/** One CSV field, always quoted (RFC 4180). */
-function csvField(v: string | number | null | undefined): string {
-  return `"${(v === null || v === undefined ? '' : String(v)).replaceAll('"', '""')}"`;
-}
 
 function opCsv(section: string, action: string, rows: readonly OperationRow[]): CsvRow[] {
   const out: CsvRow[] = [];

@@ -16,19 +16,14 @@ import type { ComplianceReport } from '../../lifecycle/compliance.js';
 import { common, EXIT_FAILURE, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table } from '../io.js';
 import { registerReportAudit } from './report-audit.js';
+import { csvField } from '../csv.js';
 
 const COLUMNS = ['path', 'type', 'ageSeconds', 'max', 'status', 'lifecycle', 'lastResult', 'lastRunId', 'lastRotation', 'lastRotationEventSeq', 'lastRotationEventId', 'overdueAt'] as const;
-
-/** One CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 /** The report as CSV: a header row, then one row per secret. */
 export function complianceCsv(r: ComplianceReport): string {
   const rows = r.secrets.map((s) => COLUMNS.map((c) => csvField(c === 'ageSeconds' ? Math.floor(s.ageMs / 1000) : s[c])).join(','));
-  return [COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
+  return [COLUMNS.map(csvField).join(','), ...rows].join('\r\n') + '\r\n';
 }
 
 function complianceText(r: ComplianceReport): string {
