@@ -26,7 +26,7 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** The SHA-256 of each password the user has on the server, sorted. */
 async function onServer(world: CleanupWorld<'redis'>, username: string): Promise<string[]> {
-  return [...(await world.fx.passwordHashes!(username))].sort();
+  return [...(await world.fx.target.passwordHashes(username))].sort();
 }
 
 describe('dual-key on Redis', () => {

@@ -21,10 +21,6 @@ runTargetContract({
   name: 'kerberos (MIT KDC, remote kadmin)',
   strategies: ['single-user', 'dual-key'],
   make: kerberosFixture,
-  skip: {
-    'dual-key: set is idempotent':
-      "its revoke of the NEWEST key cannot pass: MIT Kerberos has no operation that drops a principal's newest kvno while keeping older ones (purgekeys drops older kvnos only); the idempotent set itself is tested in 'kerberos target: MIT specifics'",
-  },
 });
 
 describe('kerberos target: MIT specifics', () => {

@@ -47,6 +47,12 @@ export interface TargetFixture {
   memberships(username: string): Promise<string[]>;
   /** An admin credential that lacks the rights `set` needs (dropped by `close`). */
   weakAdmin?(): Promise<Credential>;
+  /**
+   * dual-key (required there): what the user holds on the target that none of `stored` is (Redis: a
+   * password's SHA-256; Kerberos: a kvno whose keys no stored password derives to; SSH: an
+   * authorized_keys line no stored key matches); empty when they account for every key.
+   */
+  unknownKeys?(username: string, stored: readonly Credential[]): Promise<string[]>;
   /** Drops what the fixture made (memberships, weak admins) and closes its connections. */
   close(): Promise<void>;
 }
@@ -267,15 +273,21 @@ export function runTargetContract(spec: TargetContractSpec): void {
       });
 
       test('dual-key: set is idempotent', async () => {
+        expect(typeof fx.unknownKeys, 'a dual-key fixture must say which keys a user holds (unknownKeys)').toBe('function');
         const old = await user(password());
         const next = { username: old.username, password: password() };
         await fx.target.set(ctx(D, old.username), next, old);
+        const once = await fx.unknownKeys!(old.username, [old]);
         await fx.target.set(ctx(D, old.username), next, old);
         await works(D, next);
         await works(D, old);
-        // One revoke takes the credential set twice away: set added it once.
-        await fx.target.revoke!(ctx(D, old.username), next);
-        await refused(D, next);
+        // The second set added nothing: the user holds the old and the new key, and the same keys as after one set.
+        expect(await fx.unknownKeys!(old.username, [old, next])).toEqual([]);
+        expect(await fx.unknownKeys!(old.username, [old])).toEqual(once);
+        // And one revoke of the old key leaves the new one alone.
+        await fx.target.revoke!(ctx(D, old.username), old);
+        await refused(D, old);
+        await works(D, next);
       });
 
       test('dual-key: revoke ends the old credential only; the new one keeps working; revoke again is a no-op', async () => {

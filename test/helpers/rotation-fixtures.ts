@@ -5,7 +5,6 @@
  * teardown that drops both users of an alternating pair. What each kind needs (config, admin, users, login check) comes from its
  * fixture in test/fixtures/targets/.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential, Strategy } from '../../src/targets/target.js';
@@ -13,7 +12,6 @@ import { targetFixture, type FixtureOf } from '../fixtures/targets/index.js';
 import { runCli } from './cli.js';
 import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
-import { parseAclUser } from '../../src/targets/redis/acl.js';
 
 export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script' | 'kerberos' | 'ssh' | 'active-directory';
 
@@ -28,13 +26,7 @@ export interface RotationFixture<K extends Kind = Kind> {
   target: FixtureOf[K];
   /** Logs in with the plain driver at the real server (never through a proxy or the target's own test). */
   logsIn(cred: Credential): Promise<boolean>;
-  /** Redis: the SHA-256 of each password the user has (dual-key keeps several). */
-  passwordHashes?(username: string): Promise<readonly string[]>;
-  /**
-   * dual-key: what the user holds on the target that none of `stored` is (Redis: a password's
-   * SHA-256; Kerberos: a kvno whose keys no stored password derives to; SSH: an authorized_keys line no stored private key matches); empty when the store
-   * knows every key.
-   */
+  /** dual-key: the kind fixture's `unknownKeys` (src/contracts/target-contract.ts): what the user holds that none of `stored` is. */
   unknownKeys?(username: string, stored: readonly Credential[]): Promise<string[]>;
   /** Extra files (consumer outputs) live here. */
   dir: string;
@@ -85,20 +77,17 @@ ${options.secretExtra ?? ''}`;
       throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
     }
   }
-  const passwordHashes = async (name: string) => parseAclUser(await (fx as FixtureOf['redis']).call('ACL', 'GETUSER', name))?.passwords ?? [];
-  const unknownKeys =
-    kind === 'redis'
-      ? {
-          passwordHashes,
-          unknownKeys: async (name: string, stored: readonly Credential[]) => {
-            const known = new Set(stored.map((c) => createHash('sha256').update(c.password, 'utf8').digest('hex')));
-            return (await passwordHashes(name)).filter((h) => !known.has(h));
-          },
-        }
-      : kind === 'kerberos'
-        ? { unknownKeys: async (name: string, stored: readonly Credential[]) => (await (fx as FixtureOf['kerberos']).unknownKvnos(name, stored)).map((k) => `kvno ${k}`) }
-        : kind === 'ssh'
-          ? { unknownKeys: (name: string, stored: readonly Credential[]) => (fx as FixtureOf['ssh']).unknownKeys(name, stored) }
-          : {};
-  return { kind, strategy, home, env: { KEYTURN_HOME: home }, path: 'app/db', username, target: fx, logsIn: (cred) => fx.logsIn(cred), dir: tmp.dir, close, ...unknownKeys };
+  return {
+    kind,
+    strategy,
+    home,
+    env: { KEYTURN_HOME: home },
+    path: 'app/db',
+    username,
+    target: fx,
+    logsIn: (cred) => fx.logsIn(cred),
+    dir: tmp.dir,
+    close,
+    ...(fx.unknownKeys ? { unknownKeys: fx.unknownKeys.bind(fx) } : {}),
+  };
 }
