@@ -195,6 +195,26 @@ setInterval(() => {}, 1000);`;
   });
 });
 
+/** agent.yaml rendering app/db to ./out/db.env and supervising `node APP` (stopTimeout 5s), with `execExtra` under exec. */
+function execYaml(server: string, app: string, execExtra = ''): string {
+  return `servers: ["${server}"]
+tokenFile: ./agent.token
+templates:
+  - secret: app/db
+    destination: ./out/db.env
+    template: "P={{password}}"
+exec:
+  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
+${execExtra}  stopTimeout: 5s
+`;
+}
+
+/** The non-empty lines a supervised program appended to `file` (one per start). */
+const lines = (file: string): string[] =>
+  read(file)
+    .split('\n')
+    .filter((l) => l !== '');
+
 describe('keyturn agent: exec (a supervised program)', () => {
   it('an agent killed with SIGKILL leaves its program running; the next agent stops that program before it starts its own', { timeout: 4 * SPAWN_MS }, async () => {
     const h = await agentHome(cleanups, { prefix: 'keyturn-agent-orphan-' });
@@ -207,24 +227,8 @@ process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);`;
     const app = program(h.dir, 'app', code);
     const file = join(h.dir, 'agent.yaml');
-    writeFileSync(
-      file,
-      `servers: ["${s.base}"]
-tokenFile: ./agent.token
-templates:
-  - secret: app/db
-    destination: ./out/db.env
-    template: "P={{password}}"
-exec:
-  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
-  stopTimeout: 5s
-`,
-    );
-    const pids = () =>
-      read(runs)
-        .split('\n')
-        .filter((l) => l !== '')
-        .map(Number);
+    writeFileSync(file, execYaml(s.base, app));
+    const pids = () => lines(runs).map(Number);
     const start = () => {
       const child = spawn(process.execPath, [BIN, 'agent', '-c', file], { env: { PATH: process.env.PATH ?? '', KEYTURN_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
       const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -265,23 +269,8 @@ fs.appendFileSync(${JSON.stringify(runs)}, process.pid + ' ' + process.env.DB_PA
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);`;
     const app = program(h.dir, 'app', code);
-    const yaml = `servers: ["${s.base}"]
-tokenFile: ./agent.token
-templates:
-  - secret: app/db
-    destination: ./out/db.env
-    template: "P={{password}}"
-exec:
-  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}]
-  env:
-    - { name: DB_PASSWORD, secret: app/db, field: password }
-  stopTimeout: 5s
-`;
-    const starts = () =>
-      read(runs)
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => l.split(' '));
+    const yaml = execYaml(s.base, app, '  env:\n    - { name: DB_PASSWORD, secret: app/db, field: password }\n');
+    const starts = () => lines(runs).map((l) => l.split(' '));
     const agent = await startAgent(h, yaml);
     const supervisor = () => agent.supervisor()!;
     await vi.waitFor(() => expect(starts()).toHaveLength(1), WAIT);
