@@ -9,6 +9,7 @@
  * every format: counts, the window, escaping, no value anywhere, the refusal of a tampered log,
  * and the refusal through a server.
  */
+import { AnomaliesRepo } from '../src/detect/anomalies-repo.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -44,7 +45,7 @@ interface Report {
   failures: { events: { action: string; path: string | null; outcome: string; errorCode: string | null }[]; omitted: number };
   breakglass: { events: { action: string; path: string | null }[]; omitted: number };
   accessChanges: { events: { action: string }[]; omitted: number };
-  anomalyDetection: string;
+  anomalies: { events: { action: string; actor: string; path: string | null }[]; omitted: number };
 }
 
 beforeAll(async () => {
@@ -73,6 +74,18 @@ beforeAll(async () => {
     await a.append({ actor: 'system:scheduler', action: 'secret.cleanup', path: fx.path, outcome: 'success', runId: 'run_clean' });
     await a.append({ actor: 'user:bob', action: 'breakglass.request', path: 'app/marker', outcome: 'success', runId: 'bg_1' });
     await a.append({ actor: 'user:carol', action: 'breakglass.grant', path: 'app/marker', outcome: 'success', runId: 'bg_1' });
+    // An anomaly as keyturn server's detectors record it.
+    await new AnomaliesRepo(kt.state, a, kt.clock).record({
+      type: 'unusual-time',
+      seq: (await a.head()).size - 1,
+      time: now,
+      actor: 'token:ci',
+      path: 'app/marker',
+      address: '203.0.113.9',
+      score: 2,
+      reason: 'token:ci read app/marker at an hour it was never active',
+      details: { hourOfWeek: 3 },
+    });
     // Two days old: outside --hours 24, inside --since three days ago.
     await a.append({ time: new Date(now - 48 * HOUR), actor: 'user:old', action: 'secret.read', path: 'app/old', outcome: 'success' });
     await a.checkpoint();
@@ -99,7 +112,7 @@ describe('keyturn report audit', () => {
     expect(allowed).toHaveLength(1);
     expect(allowed[0]).toMatchObject({ success: 2, denied: 0 });
     expect(r.reads.some((x) => x.path === 'app/old')).toBe(false);
-    expect(r.anomalyDetection).toBe('not available');
+    expect(r.anomalies.events.map((e) => [e.action, e.actor, e.path])).toEqual([['anomaly.unusual-time', 'token:ci', 'app/marker']]);
   });
 
   it('reports the real rotation, the failed one with its error code, and the cleanup', async () => {
@@ -130,7 +143,7 @@ describe('keyturn report audit', () => {
     const text = (await ok(['report', 'audit'])).stdout;
     expect(text).toMatch(/Verified against the signed checkpoint at size \d+, root \S+, signed \d{4}-/);
     expect(text).toContain('KT_TARGET_AUTH_FAILED');
-    expect(text).toContain('Anomaly detection: not available.');
+    expect(text).toMatch(/Access anomalies[^\n]*:\nSEQ[^\n]*\n[^\n]*token:ci +anomaly\.unusual-time +app\/marker/);
     const csv = (await ok(['report', 'audit', '--format', 'csv'])).stdout;
     const lines = csv.split('\r\n');
     expect(lines.at(-1)).toBe('');

@@ -39,15 +39,20 @@ type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 const call = (method: Method, url: string, token: string | null, payload?: object) =>
   app.inject({ method, url, ...(token === null ? {} : { headers: auth(token) }), ...(payload === undefined ? {} : { payload }) });
 
+const REFUSAL = /"action":"access\.(denied|authenticate)"/;
+
 async function snapshot(): Promise<string> {
   const policies = await kt.state.db.selectFrom('access_policies').selectAll().orderBy('name').execute();
   const tokens = await kt.state.db.selectFrom('tokens').select(['id', 'policies', 'revoked_at']).orderBy('id').execute();
-  return JSON.stringify({ policies, tokens, audit: (await kt.audit.head()).size });
+  // Refusals are recorded (for the anomaly detectors); every other event counts as a change.
+  const events = (await kt.audit.between(0)).filter((row) => !REFUSAL.test(row.leaf));
+  return JSON.stringify({ policies, tokens, audit: events.length });
 }
 
 describe('/v1/policies and /v1/tokens', () => {
   it('refuse every caller without admin on ** (a token admin over prod/** too) and change nothing', async () => {
     const before = await snapshot();
+    const refusalsBefore = (await kt.audit.between(0)).filter((row) => REFUSAL.test(row.leaf)).length;
     const routes: Array<[Method, string, object?]> = [
       ['GET', '/v1/policies'],
       ['GET', '/v1/policies/app-read'],
@@ -68,6 +73,8 @@ describe('/v1/policies and /v1/tokens', () => {
       }
     }
     expect(await snapshot()).toBe(before);
+    // Each refusal is recorded once: 7 routes, 3 callers.
+    expect((await kt.audit.between(0)).filter((row) => REFUSAL.test(row.leaf)).length - refusalsBefore).toBe(21);
   });
 
   it('list, show, store and delete policies, audited with the calling token', async () => {
@@ -149,6 +156,8 @@ describe('/v1/policies and /v1/tokens', () => {
     expect(events.map((e) => [e.action, e.path, e.actor])).toEqual([
       ['access.token.create', created.id, `token:${adminId}`],
       ['access.token.revoke', created.id, `token:${adminId}`],
+      // The revoked token's read, refused (recorded for the anomaly detectors).
+      ['access.authenticate', null, 'anonymous'],
     ]);
   });
 });

@@ -19,6 +19,10 @@ export interface AuditContext {
   readonly source: string;
   /** Ties together the events of one command, request or job. */
   readonly correlationId: string | null;
+  /** The client's network address, for an API request (the anomaly detectors learn from it). */
+  readonly address?: string | null;
+  /** The client's User-Agent header, for an API request, as an event takes it ({@link eventSafeText}). */
+  readonly userAgent?: string | null;
 }
 
 const ID_CHAR = /[^A-Za-z0-9._:@/-]/g;

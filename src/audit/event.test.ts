@@ -118,6 +118,43 @@ describe('the direct RFC 8785 encoder of events', () => {
   });
 });
 
+describe('the optional client fields (address, userAgent)', () => {
+  it('are in the leaf only when known, sorted in place, and equal the generic canonicalizer', () => {
+    const plain = makeEvent({ ...INPUT, address: null, userAgent: undefined }, 3, 'ab'.repeat(32));
+    expect('address' in plain || 'userAgent' in plain).toBe(false);
+    expect(encodeEvent(plain).toString()).not.toContain('address');
+    for (const [address, userAgent] of [
+      ['203.0.113.7', 'keyturn-cli/0.1 (linux)'],
+      ['2001:db8::1', 'curl/8.5.0 "quoted" ünï'],
+      ['::ffff:127.0.0.1', null],
+      [null, 'only-an-agent'],
+    ] as const) {
+      const event = makeEvent({ ...INPUT, address, userAgent }, 4, 'ab'.repeat(32));
+      const leaf = encodeEvent(event);
+      expect(leaf.equals(canonicalJson(event))).toBe(true);
+      expect(decodeEvent(leaf)).toEqual(event);
+      expect(decodeEvent(leaf).address).toBe(address ?? undefined);
+    }
+  });
+
+  it('leave a leaf written before they existed valid, byte for byte', () => {
+    const old =
+      '{"action":"secret.put","actor":"user:alice","correlationId":null,"errorCode":null,"outcome":"success","path":"prod/db/app_user","prev":"' +
+      GENESIS_PREV +
+      '","runId":null,"seq":0,"source":"cli","time":"2025-01-02T03:04:05.678Z","valueHmac":null,"versionId":"v2"}';
+    const event = decodeEvent(Buffer.from(old));
+    expect(encodeEvent(event).toString()).toBe(old);
+  });
+
+  it('refuse a null in the leaf, a bad address and a control character in the agent', () => {
+    const base = JSON.parse(encodeEvent(makeEvent(INPUT, 0, GENESIS_PREV)).toString()) as Record<string, unknown>;
+    expect(codeOf(() => decodeEvent(Buffer.from(JSON.stringify({ ...base, address: null }))))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, address: 'not an ip' }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, userAgent: 'a\nb' }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, userAgent: 'x'.repeat(257) }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+  });
+});
+
 describe('AuditAppender', () => {
   it('numbers and links events and keeps the Merkle root', () => {
     const log = new AuditAppender();

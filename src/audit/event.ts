@@ -19,6 +19,14 @@
  * | correlationId | id up to 128, or null                    | ties together the events of one request or job              |
  * | valueHmac     | `hmac-sha256:<key-id>:<base64>`, or null | a keyed hash of the value written, so a value can be searched for (`keyturn audit hash`) |
  *
+ * Two more fields are present only when known (absent, not null, otherwise: a leaf written before
+ * they existed is still a valid leaf, byte for byte):
+ *
+ * | field         | type                                     | meaning                                                     |
+ * | ------------- | ---------------------------------------- | ----------------------------------------------------------- |
+ * | address       | IPv4 or IPv6 literal, up to 64           | the client's network address, for events of an API request  |
+ * | userAgent     | string, 1..256                           | the client's `User-Agent` header, when it sent one          |
+ *
  * An id is `[A-Za-z0-9._:@/-]`; strings have no control characters.
  *
  * Never a secret value: no field is meant for one, and unknown fields are refused (by
@@ -59,6 +67,10 @@ export interface AuditEventInput {
   readonly runId?: string | null;
   readonly correlationId?: string | null;
   readonly valueHmac?: string | null;
+  /** The client's network address (API requests); omitted from the leaf when null or absent. */
+  readonly address?: string | null;
+  /** The client's User-Agent (API requests); omitted from the leaf when null or absent. */
+  readonly userAgent?: string | null;
 }
 
 /** One audit log entry, exactly as hashed into the tree. */
@@ -76,10 +88,18 @@ export interface AuditEvent {
   readonly runId: string | null;
   readonly correlationId: string | null;
   readonly valueHmac: string | null;
+  /** Present only when known (see the table above). */
+  readonly address?: string;
+  readonly userAgent?: string;
 }
 
 const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'versionId', 'outcome', 'errorCode', 'runId', 'correlationId', 'valueHmac'] as const;
-const INPUT_FIELDS = FIELDS.filter((f) => f !== 'seq' && f !== 'prev');
+/** Present only when known: a leaf without them is as valid as one with them. */
+const OPTIONAL_FIELDS = ['address', 'userAgent'] as const;
+const INPUT_FIELDS: readonly string[] = [...FIELDS.filter((f) => f !== 'seq' && f !== 'prev'), ...OPTIONAL_FIELDS];
+const ALL_FIELDS: readonly string[] = [...FIELDS, ...OPTIONAL_FIELDS];
+/** An IPv4 or IPv6 literal (an IPv6 zone is not kept). */
+const ADDRESS = /^[0-9A-Fa-f:.]{2,64}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const ACTION = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
@@ -101,11 +121,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  */
 export function makeEvent(input: AuditEventInput, seq: number, prev: string): AuditEvent {
   for (const key of Object.keys(input)) {
-    if (!(INPUT_FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
+    if (!INPUT_FIELDS.includes(key)) throw invalid(`an event has no field "${key}"`);
   }
   const time = input.time instanceof Date ? input.time.toISOString() : input.time;
   // Built here with exactly the event's fields: only their values need checking.
-  return checkValues({
+  const event: AuditEvent = {
     seq,
     prev,
     time,
@@ -119,7 +139,10 @@ export function makeEvent(input: AuditEventInput, seq: number, prev: string): Au
     runId: input.runId ?? null,
     correlationId: input.correlationId ?? null,
     valueHmac: input.valueHmac ?? null,
-  });
+  };
+  if (input.address !== undefined && input.address !== null) (event as { address?: string }).address = input.address;
+  if (input.userAgent !== undefined && input.userAgent !== null) (event as { userAgent?: string }).userAgent = input.userAgent;
+  return checkValues(event);
 }
 
 /**
@@ -159,7 +182,9 @@ export function encodeCheckedEvent(e: AuditEvent): Buffer {
  * ```
  */
 export function encodeCheckedEventText(e: AuditEvent): string {
-  return `{"action":${str(e.action)},"actor":${str(e.actor)},"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
+  const address = e.address === undefined ? '' : `"address":${str(e.address)},`;
+  const userAgent = e.userAgent === undefined ? '' : `"userAgent":${str(e.userAgent)},`;
+  return `{"action":${str(e.action)},"actor":${str(e.actor)},${address}"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},${userAgent}"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
 }
 
 /** Printable ASCII without `"` and `\`: JSON writes such a string as it is, between quotes. */
@@ -193,7 +218,7 @@ export function checkEvent(value: unknown): AuditEvent {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('an event is a JSON object');
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!(FIELDS as readonly string[]).includes(key)) throw invalid(`an event has no field "${key}"`);
+    if (!ALL_FIELDS.includes(key)) throw invalid(`an event has no field "${key}"`);
   }
   for (const key of FIELDS) if (!(key in record)) throw invalid(`the event lacks field "${key}"`);
   return checkValues(record as unknown as AuditEvent);
@@ -216,6 +241,8 @@ function checkValues(e: AuditEvent): AuditEvent {
   if (e.errorCode !== null && (typeof e.errorCode !== 'string' || !ERROR_CODE.test(e.errorCode))) throw invalid('errorCode must be a KT_... code or null');
   if ((e.outcome === 'success' || e.outcome === 'intent') && e.errorCode !== null) throw invalid(`an event with outcome ${e.outcome} has no errorCode`);
   if (e.valueHmac !== null && (typeof e.valueHmac !== 'string' || !VALUE_HMAC.test(e.valueHmac))) throw invalid('valueHmac must be hmac-sha256:<key-id>:<base64>, or null');
+  if (e.address !== undefined && (typeof e.address !== 'string' || !ADDRESS.test(e.address))) throw invalid('address must be an IPv4 or IPv6 literal (absent when unknown, never null)');
+  if (e.userAgent !== undefined) text(e.userAgent, 'userAgent', 256);
   return e;
 }
 

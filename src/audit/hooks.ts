@@ -21,6 +21,7 @@ import type { Schema } from '../state/schema.js';
 import type { StoreAuditHook } from '../stores/audit-hook.js';
 import { canonicalJson } from './canonical.js';
 import { eventSafeId, type AuditContext } from './context.js';
+import type { AuditEventInput } from './event.js';
 import type { AuditLog } from './log.js';
 
 const ERROR_CODE = /^KT_[A-Z0-9_]+$/;
@@ -39,8 +40,24 @@ export function valueBytes(value: SecretValue): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : canonicalJson(value);
 }
 
-function contextFields(ctx: AuditContext | undefined): { actor?: string; source?: string; correlationId?: string | null } {
-  return ctx === undefined ? {} : { actor: ctx.actor, source: ctx.source, correlationId: ctx.correlationId };
+/**
+ * The event fields a context gives: who, through what, which request, and for an API request the
+ * client's address and user agent.
+ *
+ * @example
+ * ```ts
+ * await log.append({ ...contextFields(ctx), action: 'audit.export', outcome: 'success' });
+ * ```
+ */
+export function contextFields(ctx: AuditContext | undefined): Pick<AuditEventInput, 'actor' | 'source' | 'correlationId' | 'address' | 'userAgent'> | Record<string, never> {
+  if (ctx === undefined) return {};
+  return {
+    actor: ctx.actor,
+    source: ctx.source,
+    correlationId: ctx.correlationId,
+    ...(ctx.address ? { address: ctx.address } : {}),
+    ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
+  };
 }
 
 /**

@@ -45,7 +45,7 @@ import { afterCommit, beforeCommit, flushBeforeCommit } from '../state/tx.js';
 import { AuditAppender } from './appender.js';
 import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
-import type { AuditEventInput } from './event.js';
+import type { AuditEvent, AuditEventInput } from './event.js';
 import { addHmacKey, addMacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
 import { headMac, headMacValid, leafMacV2, leafMacValid } from './mac.js';
 import { CompactRange, bytesEqual, leafHash, leafHashOfText } from './merkle.js';
@@ -243,6 +243,38 @@ export class AuditLog {
   }
 
   readonly #listeners = new Set<() => void>();
+  readonly #eventListeners = new Set<(events: readonly AuditEvent[]) => void>();
+  /** The events of a batch written for {@link onCommittedEvents} listeners, by the batch's result. */
+  readonly #eventsOf = new WeakMap<readonly Appended[], readonly AuditEvent[]>();
+
+  /**
+   * Calls `listener` with the events of each group commit (`append` and `appendBatch` without a
+   * transaction: the requests' reads) once they are committed, in seq order, as this process built
+   * them: a follower of the log (the anomaly detectors) then need not read and parse them back.
+   * Events appended in a caller's transaction, or by other processes, are not given: read them
+   * from the log ({@link onAppended} says when). Returns the way to stop listening.
+   *
+   * @example
+   * ```ts
+   * const stop = audit.onCommittedEvents((events) => follower.take(events));
+   * ```
+   */
+  onCommittedEvents(listener: (events: readonly AuditEvent[]) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  #handOff(appended: readonly Appended[]): void {
+    const events = this.#eventsOf.get(appended);
+    if (events === undefined) return;
+    for (const listener of this.#eventListeners) {
+      try {
+        listener(events);
+      } catch {
+        // A listener's failure is its own; the append happened.
+      }
+    }
+  }
 
   /**
    * Calls `listener` (with nothing: it reads what it wants) once events this process appended
@@ -307,6 +339,7 @@ export class AuditLog {
         const write = (all: readonly AuditInput[]) => writeGuard(() => this.#state.db.transaction().execute((t) => this.#appendIn(t, all)));
         try {
           const appended = await write(group.flatMap((g) => g.inputs));
+          this.#handOff(appended);
           this.#notify();
           let k = 0;
           for (const g of group) {
@@ -316,7 +349,7 @@ export class AuditLog {
         } catch (e) {
           // One caller's bad event must not fail the others: alone, each gets its own outcome.
           if (group.length === 1) group[0]!.reject(e);
-          else for (const g of group) await write(g.inputs).then((a) => (this.#notify(), g.resolve(a)), g.reject);
+          else for (const g of group) await write(g.inputs).then((a) => (this.#handOff(a), this.#notify(), g.resolve(a)), g.reject);
         }
       }
     } finally {
@@ -522,6 +555,7 @@ export class AuditLog {
     const time = new Date(now).toISOString();
     const rows: LeafRow[] = new Array<LeafRow>(inputs.length);
     const hashes: Buffer[] = new Array<Buffer>(inputs.length);
+    const events: AuditEvent[] | null = this.#eventListeners.size > 0 ? new Array<AuditEvent>(inputs.length) : null;
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as AuditInput;
       const { event, text, leafHash } = appender.appendText({
@@ -536,6 +570,8 @@ export class AuditLog {
         runId: input.runId ?? null,
         correlationId: input.correlationId === undefined ? this.context.correlationId : input.correlationId,
         valueHmac: input.valueHmac ?? null,
+        address: input.address === undefined ? (this.context.address ?? null) : input.address,
+        userAgent: input.userAgent === undefined ? (this.context.userAgent ?? null) : input.userAgent,
       });
       rows[i] = {
         seq: event.seq,
@@ -546,6 +582,7 @@ export class AuditLog {
         leaf_mac: leafMacV2(key, leafHash),
       };
       hashes[i] = leafHash;
+      if (events !== null) events[i] = event;
     }
     const checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
     // The events before this transaction that no checkpoint covers yet: checked before signing.
@@ -573,7 +610,9 @@ export class AuditLog {
       next = { ...next, checkpointSize: next.size, checkpointAt: now };
     }
     await this.#writeHead(trx, next);
-    return rows.map((r) => ({ seq: r.seq, id: r.id }));
+    const appended = rows.map((r) => ({ seq: r.seq, id: r.id }));
+    if (events !== null) this.#eventsOf.set(appended, events);
+    return appended;
   }
 
   /** Signs a checkpoint of the head as it stands, after checking the head and the events since the last checkpoint. */

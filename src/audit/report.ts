@@ -83,7 +83,8 @@ export interface AuditReport {
   readonly failures: EventList;
   readonly breakglass: EventList;
   readonly accessChanges: EventList;
-  readonly anomalyDetection: 'not available';
+  /** The `anomaly.<type>` events the detectors of `keyturn server` wrote (src/detect/): the identity as actor. */
+  readonly anomalies: EventList;
 }
 
 export interface ReportWindow {
@@ -139,6 +140,7 @@ export async function buildAuditReport(log: AuditLog, verification: ReportVerifi
   const failures = new Listing();
   const breakglass = new Listing();
   const accessChanges = new Listing();
+  const anomalies = new Listing();
   let events = 0;
   // Event times come from the writers' clocks, so they are not strictly in seq order: start at the
   // first seq at or after the window (times before it are filtered below) and read to the verified size.
@@ -164,7 +166,9 @@ export async function buildAuditReport(log: AuditLog, verification: ReportVerifi
         else if (e.action === 'secret.cleanup') countOp(cleanups, e);
         if (e.outcome === 'failure' || e.outcome === 'denied') failures.add(e);
         if (e.action.startsWith('breakglass.')) breakglass.add(e);
-        if (e.action.startsWith('access.') || e.action.startsWith('config.')) accessChanges.add(e);
+        if (e.action.startsWith('anomaly.')) anomalies.add(e);
+        // Refused requests (access.denied, access.authenticate) are failures, not changes.
+        else if ((e.action.startsWith('access.') && e.action !== 'access.denied' && e.action !== 'access.authenticate') || e.action.startsWith('config.')) accessChanges.add(e);
       }
     },
     verification.size,
@@ -181,6 +185,6 @@ export async function buildAuditReport(log: AuditLog, verification: ReportVerifi
     failures: failures.done(),
     breakglass: breakglass.done(),
     accessChanges: accessChanges.done(),
-    anomalyDetection: 'not available',
+    anomalies: anomalies.done(),
   };
 }

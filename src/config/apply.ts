@@ -22,6 +22,7 @@
  * if (!dryRun) await applyPlan(state, store, config, plan);
  * ```
  */
+import { DETECTION_SETTING } from '../detect/config.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
 import { assertValidValue, DEFAULT_MAX_VALUE_BYTES } from '../core/values.js';
@@ -40,7 +41,7 @@ import { DueRepo } from '../schedule/due-repo.js';
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
 export interface PlanEntry {
-  kind: 'target' | 'policy' | 'value' | 'channel';
+  kind: 'target' | 'policy' | 'value' | 'channel' | 'detection';
   name: string;
   action: PlanAction;
   /** Top-level keys that differ, for `change`. */
@@ -96,6 +97,12 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
   const desiredPolicies = new Map(Object.keys(config.secrets).map((p) => [p, storedPolicy(config, p)]));
   const appliedChannels = new Map((await state.db.selectFrom('notify_channels').select(['name', 'config']).execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
   const desiredChannels = new Map(Object.entries(config.notifications?.channels ?? {}).map(([n, c]) => [n, JSON.parse(JSON.stringify(c)) as Record<string, unknown>]));
+  const appliedDetection = await state.db.selectFrom('kt_settings').select('value').where('name', '=', DETECTION_SETTING).executeTakeFirst();
+  const detection = compare(
+    'detection',
+    new Map(config.detection === undefined ? [] : [[DETECTION_SETTING, JSON.parse(JSON.stringify(config.detection)) as Record<string, unknown>]]),
+    new Map(appliedDetection === undefined ? [] : [[DETECTION_SETTING, JSON.parse(appliedDetection.value) as Record<string, unknown>]]),
+  );
   const values: PlanEntry[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     // A value to bootstrap: the initial one, or a generated one for an app-secret.
@@ -103,7 +110,13 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
     const exists = (await store.describe(path)) !== null;
     values.push({ kind: 'value', name: path, action: exists ? 'unchanged' : 'create' });
   }
-  return [...compare('target', desiredTargets, appliedTargets), ...compare('policy', desiredPolicies, appliedPolicies), ...compare('channel', desiredChannels, appliedChannels), ...values];
+  return [
+    ...compare('target', desiredTargets, appliedTargets),
+    ...compare('policy', desiredPolicies, appliedPolicies),
+    ...compare('channel', desiredChannels, appliedChannels),
+    ...detection,
+    ...values,
+  ];
 }
 
 /** Records the applied config changes (the audit log), inside the transaction that applies them. */
@@ -171,7 +184,14 @@ export async function applyPlan(
   const writeConfig = async (trx: Transaction<Schema>): Promise<void> => {
     for (const entry of plan) {
       if (entry.kind === 'value' || entry.action === 'unchanged') continue;
-      if (entry.kind === 'channel') {
+      if (entry.kind === 'detection') {
+        await trx.deleteFrom('kt_settings').where('name', '=', DETECTION_SETTING).execute();
+        if (entry.action !== 'remove')
+          await trx
+            .insertInto('kt_settings')
+            .values({ name: DETECTION_SETTING, value: stableJson(config.detection) })
+            .execute();
+      } else if (entry.kind === 'channel') {
         if (entry.action === 'remove') await trx.deleteFrom('notify_channels').where('name', '=', entry.name).execute();
         else {
           const text = stableJson(config.notifications!.channels[entry.name]!);

@@ -38,6 +38,8 @@ import { hooksSchema } from '../engine/hooks.js';
 import { targetConfigSchema } from '../targets/registry.js';
 import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
+import { ANOMALY_TYPES } from '../detect/detector.js';
+import { detectionSchema } from '../detect/config.js';
 import { resolveSchedule } from '../schedule/resolve.js';
 import { notificationsSchema } from '../notify/schema.js';
 
@@ -93,6 +95,10 @@ export const secretPolicySchema = z
     waitForAgentsTimeout: waitForAgentsTimeout.optional(),
     initial: initialValue.optional(),
     schedule: scheduleSchema.optional().describe('when it rotates by itself: every, rate, cron or manual, a window, jitter, maxAge, ... (docs/schedule.md)'),
+    rotateOnAnomaly: z
+      .union([z.literal(true), z.array(z.enum(ANOMALY_TYPES)).min(1)], { error: `must be true (every type) or a list of anomaly types: ${ANOMALY_TYPES.join(', ')}` })
+      .optional()
+      .describe('rotate this secret at once when keyturn server finds an access anomaly of these types on it (true: any type; docs/anomalies.md)'),
   })
   .superRefine((s, ctx) => {
     // The store's own rule for tag keys (embedded-store normalizeMetadata), so a dry run finds what apply would refuse.
@@ -135,6 +141,7 @@ export const configSchema = z
     schedules: schedulesSchema.optional(),
     secrets: z.record(secretPath, secretPolicySchema).default({}),
     notifications: notificationsSchema.optional(),
+    detection: detectionSchema.optional(),
   })
   .superRefine((c, ctx) => {
     // Each secret's schedule as combined with the defaults: what only the combination can get wrong

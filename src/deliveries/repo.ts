@@ -20,6 +20,7 @@
  * ```
  */
 import type { AuditContext } from '../audit/context.js';
+import { contextFields } from '../audit/hooks.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Clock } from '../core/clock.js';
 import { pathHasPrefix } from '../core/paths.js';
@@ -225,7 +226,7 @@ export class DeliveriesRepo {
       for (const { q, r } of moved) {
         await q.audit?.appendWithin(
           {
-            ...(q.context ? { actor: q.context.actor, correlationId: q.context.correlationId } : {}),
+            ...contextFields(q.context),
             source: `agent:${q.agent}`,
             action: 'agent.delivery',
             path: r.path,

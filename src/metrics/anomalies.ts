@@ -1,13 +1,12 @@
 /**
- * `keyturn_anomalies_total` by type: access anomalies found by the detectors. The detectors are
- * not built yet (a later issue), so nothing counts today and the counter has no series; it is
- * exported now so the alert rule and the dashboard have their metric, and a detector only calls
- * `record`.
+ * `keyturn_anomalies_total` by type: access anomalies recorded by the server's detectors
+ * (src/detect/runner.ts calls `record` once per anomaly it records; a type has a series from its
+ * first anomaly).
  *
  * @example
  * ```ts
  * const anomalies = anomalyMetrics(registry);
- * anomalies.record('read-burst');
+ * anomalies.record('failed-burst');
  * ```
  */
 import { Counter, type Registry } from 'prom-client';
@@ -20,7 +19,7 @@ export interface AnomalyMetrics {
 export function anomalyMetrics(registry: Registry): AnomalyMetrics {
   const anomalies = new Counter({
     name: 'keyturn_anomalies_total',
-    help: 'Access anomalies found by the detectors, by type (no detector is built yet: always empty today)',
+    help: 'Access anomalies recorded by the detectors of this server, by type (docs/anomalies.md)',
     labelNames: ['type'],
     registers: [registry],
   });

@@ -11,6 +11,10 @@
  *
  * A superseded run (KT_RUN_SUPERSEDED: a newer value was stored while it ran) is neither.
  *
+ * An access anomaly (`anomaly.<type>` from the detectors, src/detect/) queues an `anomaly`
+ * notification for each channel that asked for them and covers its path (a channel limited to
+ * paths hears only of anomalies on a secret path under them).
+ *
  * Each batch is one transaction that first locks the cursor row (`FOR UPDATE` on PostgreSQL; the
  * SQLite transaction holds the write lock), reads the cursor again, queues and moves the cursor:
  * with several instances each batch is turned into notifications exactly once. With no channel
@@ -91,6 +95,22 @@ async function cleanupError(trx: Transaction<Schema>, e: AuditEvent): Promise<No
   return { code: e.errorCode ?? 'KT_INTERNAL', message: row?.detail ?? null, step: 'cleanup' };
 }
 
+/** What an anomaly notification says (src/detect/anomalies-repo.ts): its id, type, identity, address, reason and score, from its row. */
+async function anomalyDetails(trx: Transaction<Schema>, e: AuditEvent): Promise<Record<string, string | number | null>> {
+  const row =
+    e.correlationId === null
+      ? undefined
+      : await trx.selectFrom('anomalies').select(['id', 'type', 'actor', 'address', 'reason', 'score', 'rotation']).where('id', '=', e.correlationId).executeTakeFirst();
+  return {
+    anomalyId: row?.id ?? e.correlationId,
+    type: row?.type ?? e.action.slice('anomaly.'.length),
+    actor: row?.actor ?? e.actor,
+    address: row?.address ?? e.address ?? null,
+    reason: row?.reason ?? null,
+    score: row === undefined ? null : Number(row.score),
+  };
+}
+
 /** The run's error as a notification carries it (its message and the step that failed), from the runs table. */
 async function runError(trx: Transaction<Schema>, e: AuditEvent): Promise<NotificationError> {
   const run = e.runId === null ? undefined : await trx.selectFrom('runs').select(['error_code', 'error_message', 'failed_step', 'step']).where('id', '=', e.runId).executeTakeFirst();
@@ -133,6 +153,16 @@ async function fillBatch(state: StateDb, channels: readonly AppliedChannel[], no
             details: { action: 'cleanup', versionId: e.versionId },
           });
           if (await enqueue(trx, { channel: c.name, dedupe: `cleanup-failure:${row.id}`, body, now })) queued++;
+        }
+        continue;
+      }
+      if (e.action.startsWith('anomaly.') && e.source === 'detector') {
+        const targets = channels.filter((c) => c.config.events.includes('anomaly') && seq >= c.fromSeq && channelCovers(c.config, e.path));
+        if (targets.length === 0) continue;
+        const details = await anomalyDetails(trx, e);
+        for (const c of targets) {
+          const body = notificationBody({ id: newDeliveryId(), channel: c.name, type: 'anomaly', time: e.time, path: e.path, outcome: 'anomaly', auditEventId: row.id, details });
+          if (await enqueue(trx, { channel: c.name, dedupe: `anomaly:${row.id}`, body, now })) queued++;
         }
         continue;
       }

@@ -44,6 +44,10 @@ export function summaryOf(b: NotificationBody): { title: string; text: string } 
       const span = Number.isNaN(since) ? '' : ` for ${spanText(Date.parse(b.time) - since)}`;
       return { title: `:rotating_light: Still failing${span}: ${path}`, text: `Keyturn: rotations of ${path} have been failing${span}${code}` };
     }
+    case 'anomaly': {
+      const who = String(b.details?.actor ?? '?');
+      return { title: `:warning: Access anomaly (${String(b.details?.type ?? '?')}): ${who}`, text: `Keyturn: ${String(b.details?.reason ?? 'an access anomaly')}` };
+    }
     default:
       return { title: `:bell: Test notification (channel ${b.channel})`, text: `Keyturn: test notification for channel ${b.channel}` };
   }

@@ -22,7 +22,7 @@ export type NotificationType = NotifyEvent | 'test';
  * `failure` / `success` (a rotation run ended), `warning` / `overdue` (an expiry warning: the
  * secret's age status), `failing` (an escalation), `test` (`keyturn notify test`).
  */
-export type NotificationOutcome = 'failure' | 'success' | 'warning' | 'overdue' | 'failing' | 'test';
+export type NotificationOutcome = 'failure' | 'success' | 'warning' | 'overdue' | 'failing' | 'anomaly' | 'test';
 
 export interface NotificationError {
   readonly code: string;

@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { durationMs } from '../schedule/schema.js';
 
 /** The events a channel can ask for. */
-export const NOTIFY_EVENTS = ['failure', 'success', 'expiry-warning', 'escalation'] as const;
+export const NOTIFY_EVENTS = ['failure', 'success', 'expiry-warning', 'escalation', 'anomaly'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 export const NOTIFY_FORMATS = ['json', 'slack'] as const;

@@ -42,6 +42,7 @@ import { localRuns, localSecrets } from '../client/local.js';
 import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
 import type { SchedulerOptions } from '../schedule/scheduler.js';
+import type { DetectionOptions, DetectionRunner } from '../detect/runner.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -66,6 +67,12 @@ export interface ServerOptions {
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   /** `/metrics`: who may scrape it (./routes/metrics.ts; default open, off: no route and no metrics kept), the per-path age series limit and the state read cache. */
   metrics?: MetricsOptions & { access?: MetricsAccess };
+  /**
+   * Access anomaly detection (src/detect/runner.ts): false, none; absent, the applied `detection:`
+   * section of keyturn.yaml (every detector with its defaults when none was applied); or the
+   * detectors' configs and the runner's timings given here (tests).
+   */
+  detection?: false | ({ detectors?: readonly unknown[] } & Partial<Omit<DetectionOptions, 'detectors' | 'access' | 'rotate' | 'onAnomaly'>>);
   /**
    * Run the scheduler in this server (src/schedule/scheduler.ts): due secrets rotated with these
    * limits, stopped with the server (runs under way stop at their next step boundary). Absent: no
@@ -104,6 +111,42 @@ function notifications(kt: Keyturn, everyMs: number, onResult: KeyturnMetrics['n
     everyMs,
     run: async () => (await (job ??= import('../notify/pass.js').then((m) => m.notificationsJob(kt, { everyMs, ...(onResult ? { onResult } : {}) })))).run(),
   };
+}
+
+const runners = new WeakMap<FastifyInstance, DetectionRunner>();
+
+/**
+ * The server's anomaly detection, when it runs (tests wait on it: `await detectionOf(app)?.caughtUp()`).
+ *
+ * @example
+ * ```ts
+ * detectionOf(app)?.stats().anomalies; // anomalies recorded since start
+ * ```
+ */
+export function detectionOf(app: FastifyInstance): DetectionRunner | undefined {
+  return runners.get(app);
+}
+
+/** Starts the anomaly detection the options (or the applied `detection:` section) ask for; null when off. */
+async function startDetection(kt: Keyturn, access: AccessRepo, given: ServerOptions['detection'], metrics: KeyturnMetrics | null): Promise<DetectionRunner | null> {
+  if (given === false) return null;
+  const [{ DetectionRunner }, { createDetectors }, { storedDetection }] = await Promise.all([import('../detect/runner.js'), import('../detect/create.js'), import('../detect/config.js')]);
+  const stored = given?.detectors === undefined ? await storedDetection(kt.state) : null;
+  if (stored !== null && !stored.enabled) return null;
+  const detectors = stored !== null ? createDetectors(stored.detectors, stored.disable) : createDetectors(given?.detectors ?? []);
+  const runner = new DetectionRunner(kt, {
+    ...(stored !== null ? { warmupDays: stored.warmupDays, warmupMaxEvents: stored.warmupMaxEvents } : {}),
+    ...given,
+    detectors,
+    access,
+    rotate: async (path, correlationId) => {
+      const run = await (await kt.engineFor({ actor: 'system:detector', source: 'detector', correlationId })).rotate(path, { correlationId });
+      return { id: run.id };
+    },
+    ...(metrics ? { onAnomaly: (type) => metrics.anomalies.record(type) } : {}),
+  });
+  await runner.start();
+  return runner;
 }
 
 export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -215,6 +258,11 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());
+  const detection = await startDetection(kt, access, options.detection, metrics);
+  if (detection) {
+    runners.set(app, detection);
+    app.addHook('onClose', async () => detection.stop());
+  }
   if (options.scheduler) {
     const { Scheduler, SCHEDULER_CONTEXT } = await import('../schedule/scheduler.js');
     let engine: Promise<Engine> | undefined;

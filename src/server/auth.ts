@@ -16,6 +16,7 @@ import type { AuditContext } from '../audit/context.js';
 import type { Capability } from '../access/capabilities.js';
 import { decide } from '../access/policy.js';
 import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import { clientAddress, clientAgent } from './refusals.js';
 import type { AuthThrottle } from './throttle.js';
 
 /** The request's identity (authenticated on first use, then kept on the request). */
@@ -43,9 +44,9 @@ export function may(who: Identity, path: string, capability: Capability): boolea
   return decide(who.policies, path, capability).allowed;
 }
 
-/** Who the audit events of a request name: the token, source `api`, the request's correlation id. */
+/** Who the audit events of a request name: the token, source `api`, the request's correlation id, the client's address and user agent. */
 export function requestContext(request: FastifyRequest, who: Identity): AuditContext {
-  return { actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id };
+  return { actor: `token:${who.tokenId}`, source: 'api', correlationId: request.id, address: clientAddress(request), userAgent: clientAgent(request) };
 }
 
 /**

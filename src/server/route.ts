@@ -23,13 +23,14 @@ import type { AccessRepo, Identity } from '../access/access-repo.js';
 import type { BreakGlassRepo } from '../access/breakglass/repo.js';
 import type { SweepReport } from '../access/breakglass/sweep.js';
 import type { OidcLogin } from '../access/oidc-login.js';
-import { KeyturnError } from '../core/errors.js';
+import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
 import type { KeyturnMetrics } from '../metrics/metrics.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
 import type { RunsClient, SecretsClient } from '../client/client.js';
 import { caller } from './auth.js';
+import { recordRefusal } from './refusals.js';
 import type { AuthThrottle } from './throttle.js';
 import type { EventFeed } from './events/feed.js';
 
@@ -125,8 +126,22 @@ export function mountRoutes(app: FastifyInstance, routes: readonly AnyRoute[], d
         const path = def.url.endsWith('/*') ? (request.params as { '*': string })['*'] : '';
         const query = def.query ? parseInput(def.query, request.query, 'query') : {};
         const body = def.body ? parseInput(def.body, request.body, 'body') : undefined;
-        const who = def.auth === false ? ANONYMOUS : await caller(request, deps.access, deps.throttle);
-        const result = await def.handler({ request, reply, deps, path, query, body, who });
+        let who: Identity = ANONYMOUS;
+        if (def.auth !== false) {
+          try {
+            who = await caller(request, deps.access, deps.throttle);
+          } catch (e) {
+            if (isKeyturnError(e, 'KT_TOKEN_INVALID')) await recordRefusal(deps.kt, request, null, e);
+            throw e;
+          }
+        }
+        let result: unknown;
+        try {
+          result = await def.handler({ request, reply, deps, path, query, body, who });
+        } catch (e) {
+          if (isKeyturnError(e, 'KT_ACCESS_DENIED') && who !== ANONYMOUS) await recordRefusal(deps.kt, request, who, e);
+          throw e;
+        }
         if (def.status !== undefined) void reply.status(def.status);
         return result;
       },

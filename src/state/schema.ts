@@ -390,6 +390,32 @@ export interface VersionCleanupsTable {
   updated_at: number;
 }
 
+/** An access anomaly a detector found (src/detect/), recorded with its `anomaly.<type>` audit event (correlation id: `id`). */
+export interface AnomaliesTable {
+  id: string;
+  type: string;
+  /** The audit seq of the event that set it off. */
+  trigger_seq: number;
+  time: number;
+  actor: string;
+  path: string | null;
+  address: string | null;
+  score: number;
+  reason: string;
+  /** JSON object of strings and numbers (the figures behind the reason). */
+  details: string;
+  /** The rotation it started (run id), `refused:<code>`, or NULL when the policy asks for none. */
+  rotation: string | null;
+  created_at: number;
+}
+
+/** How far detection has raised anomalies (name `audit`): events from `next_seq` on are new to it. */
+export interface DetectCursorTable {
+  name: string;
+  next_seq: number;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -421,4 +447,6 @@ export interface Schema {
   agent_deliveries: AgentDeliveriesTable;
   schedule_due: ScheduleDueTable;
   version_cleanups: VersionCleanupsTable;
+  anomalies: AnomaliesTable;
+  detect_cursor: DetectCursorTable;
 }

@@ -20,6 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { AuditContext } from '../../audit/context.js';
+import { contextFields } from '../../audit/hooks.js';
 import type { AuditInput, AuditLog } from '../../audit/log.js';
 import type { Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
@@ -276,7 +277,5 @@ export class BreakGlassRepo {
   }
 }
 
-/** The audit fields of a context. */
-export function fields(ctx: AuditContext): { actor: string; source: string; correlationId: string | null } {
-  return { actor: ctx.actor, source: ctx.source, correlationId: ctx.correlationId };
-}
+/** The audit fields of a context (src/audit/hooks.ts). */
+export const fields = contextFields;

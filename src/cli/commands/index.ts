@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'schedule', summary: 'Show rotation schedules: effective policy, sources, last rotation, next due', load: async () => (await import('./schedule.js')).registerSchedule },
   { name: 'report', summary: 'Compliance report: every secret against its policy (exit 1 when any is overdue)', load: async () => (await import('./report.js')).registerReport },
   { name: 'notify', summary: 'Webhook notifications: test a channel, list channels and deliveries', load: async () => (await import('./notify.js')).registerNotify },
+  { name: 'anomalies', summary: 'List the access anomalies found by the detectors of keyturn server', load: async () => (await import('./anomalies.js')).registerAnomalies },
   { name: 'runs', summary: 'List, show, resume and cancel rotation runs', load: async () => (await import('./runs.js')).registerRuns },
   { name: 'audit', summary: 'Read, export, prove and verify the tamper-evident audit log', load: async () => (await import('./audit.js')).registerAudit },
   { name: 'key', summary: 'Manage the encryption keys', load: async () => (await import('./key.js')).registerKey },

@@ -78,7 +78,7 @@ export function auditReportCsv(r: AuditReport): string {
     ...listCsv('failures', r.failures),
     ...listCsv('breakglass', r.breakglass),
     ...listCsv('access-changes', r.accessChanges),
-    { section: 'anomaly-detection', detail: r.anomalyDetection },
+    ...listCsv('anomalies', r.anomalies),
   ];
   return [CSV_COLUMNS.map(csvField).join(','), ...rows.map((row) => CSV_COLUMNS.map((c) => csvField(row[c])).join(','))].join('\r\n') + '\r\n';
 }
@@ -140,7 +140,8 @@ export function auditReportText(r: AuditReport): string {
     'Access and config changes:',
     listText(r.accessChanges),
     '',
-    `Anomaly detection: ${r.anomalyDetection}.`,
+    'Access anomalies (found by keyturn server; keyturn anomalies ls has the reasons):',
+    listText(r.anomalies),
   ].join('\n');
 }
 
@@ -188,7 +189,7 @@ export function auditReportHtml(r: AuditReport): string {
 <h2>Failures and denials</h2>${listHtml(r.failures)}
 <h2>Break-glass</h2>${listHtml(r.breakglass)}
 <h2>Access and config changes</h2>${listHtml(r.accessChanges)}
-<p>Anomaly detection: ${escapeHtml(r.anomalyDetection)}.</p>
+<h2>Access anomalies</h2>${listHtml(r.anomalies)}
 </body></html>
 `;
 }

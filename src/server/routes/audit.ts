@@ -25,6 +25,7 @@ import { z } from 'zod';
 import { localAudit } from '../../client/local-audit.js';
 import type { Identity } from '../../access/access-repo.js';
 import { decodeEvent } from '../../audit/event.js';
+import { contextFields } from '../../audit/hooks.js';
 import type { LeafRow } from '../../audit/repo.js';
 import { KeyturnError } from '../../core/errors.js';
 import { allowEverywhere, may, mayEverywhere, requestContext } from '../auth.js';
@@ -160,7 +161,7 @@ export function auditRoutes(): AnyRoute[] {
           yield* chunks;
           // Recorded after the fact and best effort, as the CLI does: a damaged log must still be exportable.
           await audit
-            .append({ actor: ctx.actor, source: ctx.source, correlationId: ctx.correlationId, action: 'audit.export', outcome: 'success' })
+            .append({ ...contextFields(ctx), action: 'audit.export', outcome: 'success' })
             .catch((e: unknown) => deps.kt.log.warn({ code: (e as { code?: string }).code }, 'the export was not recorded in the audit log'));
         }
         void reply.header('content-type', 'application/x-ndjson; charset=utf-8');

@@ -8,6 +8,7 @@
  * ```
  */
 import type { AnyRoute } from '../route.js';
+import { anomalyRoutes } from './anomalies.js';
 import { auditRoutes } from './audit.js';
 import { breakGlassRoutes } from './breakglass.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -40,6 +41,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...policyRoutes(),
     ...tokenRoutes(),
     ...auditRoutes(),
+    ...anomalyRoutes(),
     ...eventRoutes(),
     ...deliveryRoutes(),
     ...oidcRoutes(),
