@@ -136,4 +136,38 @@ notifications:
     expect(await list()).toHaveLength(1);
     await server.close();
   });
+
+  it('a policy widened over the API, then used: privilege escalation, naming the policy', async () => {
+    const h = await apiHome({
+      policies: { ops: 'rules:\n  - path: prod/app/*\n    capabilities: [read]\n' },
+      tokens: { reader: ['admin'], prober: ['ops'] },
+      secrets: [
+        ['prod/app/token', 'app-value'],
+        ['prod/db/root', 'root-value'],
+      ],
+      server: { detection: { detectors: [{ type: 'privilege-escalation' }], batchMs: 1, pollMs: 20 } },
+    });
+    home = h;
+    const { app, kt, ids } = h;
+    const read = (path: string) => app.inject({ url: `/v1/secrets/${path}`, headers: { authorization: `Bearer ${h.tokens.prober}` }, remoteAddress: '10.1.2.3' });
+    expect((await read('prod/app/token')).statusCode).toBe(200);
+    expect((await read('prod/db/root')).statusCode).toBe(403);
+    await detectionOf(app)!.caughtUp();
+    const widened = await app.inject({
+      method: 'PUT',
+      url: '/v1/policies/ops',
+      headers: { authorization: `Bearer ${h.tokens.reader}` },
+      payload: { document: 'rules:\n  - path: prod/app/*\n    capabilities: [read]\n  - path: prod/db/*\n    capabilities: [read]\n' },
+    });
+    expect(widened.statusCode).toBe(200);
+    await detectionOf(app)!.caughtUp();
+    // What it could read before is no escalation; what only the change allows is.
+    expect((await read('prod/app/token')).statusCode).toBe(200);
+    expect((await read('prod/db/root')).statusCode).toBe(200);
+    await detectionOf(app)!.caughtUp();
+    const found = await new AnomaliesRepo(kt.state, kt.audit, kt.clock).list();
+    expect(found.map((a) => [a.type, a.actor, a.path, a.address])).toEqual([['privilege-escalation', `token:${ids.prober}`, 'prod/db/root', '10.1.2.3']]);
+    expect(found[0]!.reason).toContain('policy ops');
+    expect(found[0]!.reason).not.toContain('root-value');
+  });
 });
