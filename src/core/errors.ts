@@ -568,6 +568,7 @@ export const ERRORS = {
     'A restore goes only into an empty home: the folder or the state database already holds something; nothing was changed.',
     'Restore into a new folder (`keyturn backup restore FILE --home NEW`) or an empty PostgreSQL database; a restore never merges into or overwrites a home.',
   ),
+  KT_DETECTOR_CONFIG_INVALID: spec(400, 'An anomaly detector configuration is not valid.', "Correct the detection section of keyturn.yaml; docs/anomalies.md lists each detector's parameters."),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
