@@ -16,6 +16,8 @@ import type { Detector } from './detector.js';
 import { concurrentUseConfigSchema, createConcurrentUseDetector } from './detectors/concurrent-use.js';
 import { createExcessiveAccessDetector, excessiveAccessConfigSchema } from './detectors/excessive-access.js';
 import { createFailedBurstDetector, failedBurstConfigSchema } from './detectors/failed-burst.js';
+import { createPrivilegeEscalationDetector, privilegeEscalationConfigSchema } from './detectors/privilege-escalation.js';
+import { createUnusualSourceDetector, unusualSourceConfigSchema } from './detectors/unusual-source.js';
 import { createUnusualTimeDetector, unusualTimeConfigSchema } from './detectors/unusual-time.js';
 
 /** What a detector's factory may be given besides its config (nothing yet). */
@@ -24,8 +26,10 @@ export type DetectorDeps = object;
 /** Every detector, in the order docs/anomalies.md documents them. */
 export const detectorRegistry = defineRegistry({ noun: 'detector', invalid: 'KT_DETECTOR_CONFIG_INVALID', zod: z }, [
   registryEntry({ kind: 'unusual-time', configSchema: unusualTimeConfigSchema, create: (c, _deps: DetectorDeps): Detector => createUnusualTimeDetector(c) }),
+  registryEntry({ kind: 'unusual-source', configSchema: unusualSourceConfigSchema, create: (c, _deps: DetectorDeps): Detector => createUnusualSourceDetector(c) }),
   registryEntry({ kind: 'excessive-access', configSchema: excessiveAccessConfigSchema, create: (c, _deps: DetectorDeps): Detector => createExcessiveAccessDetector(c) }),
   registryEntry({ kind: 'failed-burst', configSchema: failedBurstConfigSchema, create: (c, _deps: DetectorDeps): Detector => createFailedBurstDetector(c) }),
+  registryEntry({ kind: 'privilege-escalation', configSchema: privilegeEscalationConfigSchema, create: (c, _deps: DetectorDeps): Detector => createPrivilegeEscalationDetector(c) }),
   registryEntry({ kind: 'concurrent-use', configSchema: concurrentUseConfigSchema, create: (c, _deps: DetectorDeps): Detector => createConcurrentUseDetector(c) }),
 ]);
 
