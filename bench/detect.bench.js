@@ -51,7 +51,7 @@ async function loadRegistry() {
 /** One detector of each registered type, with its defaults. */
 function detectors(registry) {
   if (registry === null) return [];
-  return ANOMALY_TYPES.filter((t) => registry.find(t) !== undefined).map((type) => registry.create({ type }, undefined));
+  return ANOMALY_TYPES.filter((t) => registry.find(t) !== undefined).map((type) => registry.create({ type }, {}));
 }
 
 /** Seconds (wall and CPU) of `fn`. */

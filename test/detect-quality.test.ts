@@ -16,7 +16,7 @@ const SEEDS = process.env.DETECT_SEED === undefined ? [1, 2, 3] : [Number(proces
 
 /** One detector per type the registry knows, with its defaults. */
 function registered(): Detector[] {
-  return ANOMALY_TYPES.filter((t) => detectorRegistry.find(t) !== undefined).map((type) => detectorRegistry.create({ type }, undefined) as Detector);
+  return ANOMALY_TYPES.filter((t) => detectorRegistry.find(t) !== undefined).map((type) => detectorRegistry.create({ type }, {}));
 }
 
 for (const seed of SEEDS) {
@@ -47,7 +47,7 @@ for (const seed of SEEDS) {
     it(`seed ${seed}: with maxIdentities 5, every detector keeps state for at most 5 identities`, () => {
       const { events } = generateAccessLog({ seed, identities: 20, weeks: 3 });
       for (const type of ANOMALY_TYPES.filter((t) => detectorRegistry.find(t) !== undefined)) {
-        const d = detectorRegistry.create({ type, maxIdentities: 5 }, undefined) as Detector;
+        const d = detectorRegistry.create({ type, maxIdentities: 5 }, {});
         let most = 0;
         for (const e of events) {
           d.observe(e);

@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * const log = generateAccessLog({ seed: 1 });
- * const result = evaluate([detectorRegistry.create({ type: 'failed-burst' }, undefined)], log);
+ * const result = evaluate([detectorRegistry.create({ type: 'failed-burst' }, {})], log);
  * console.log(formatTable(result));
  * ```
  */

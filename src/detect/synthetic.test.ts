@@ -65,7 +65,8 @@ describe('synthetic access log', () => {
       for (const type of ANOMALY_TYPES) expect(incidents.filter((i) => i.type === type)).toHaveLength(10);
       for (const inc of incidents) {
         expect(inc.seqs.length).toBeGreaterThan(0);
-        expect(inc.start).toBeGreaterThanOrEqual(SYNTHETIC_START + 14 * DAY - 4 * 3_600_000);
+        // Every identity seen for 14 days before (local days begin up to 9 hours before UTC ones).
+        expect(inc.start).toBeGreaterThanOrEqual(SYNTHETIC_START + 15 * DAY - 9 * 3_600_000);
         expect(inc.end).toBeLessThan(SYNTHETIC_START + 28 * DAY);
         const evs = inc.seqs.map((s) => events[s] as AccessEvent);
         expect(evs[0]?.time).toBe(inc.start);

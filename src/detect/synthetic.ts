@@ -50,7 +50,7 @@ export interface SyntheticOptions {
   readonly inject?: readonly AnomalyType[];
   /** How many incidents of each type (default 10). */
   readonly incidentsPerType?: number;
-  /** Days of normal behaviour only at the start (default 14). */
+  /** The learning period: days of normal behaviour only (default 14); incidents start the day after, when every identity has been seen for all of it. */
   readonly learningDays?: number;
 }
 

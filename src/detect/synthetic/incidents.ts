@@ -209,7 +209,7 @@ const BUILD: Record<AnomalyType, Build> = {
 
 /**
  * The incidents of a log: `perType` of each type in `inject`, on days spread over
- * [learningDays, days - 1), each identity's at least two days apart. Fewer when the world is too
+ * [learningDays + 1, days - 1), each identity's at least two days apart. Fewer when the world is too
  * small to place them all.
  *
  * @example
@@ -222,7 +222,10 @@ export function planIncidents(o: PlanOptions): PlannedIncident[] {
   const taken = new Set<string>();
   const busy = new Map<string, number[]>();
   const out: PlannedIncident[] = [];
-  const first = o.learningDays;
+  // From the day after the learning period: every identity has then been seen for the whole of it
+  // (a person first seen on day 0 in the morning, an incident at 02:00 of day learningDays would be
+  // a few hours short).
+  const first = o.learningDays + 1;
   const span = o.days - 1 - first;
   if (span <= 0) return out;
   for (const type of o.inject) {
