@@ -9,7 +9,7 @@
  * server. Then each detector (default config) observes every event; the figure is the best of
  * ROUNDS runs, each with a fresh detector (learning included), in ns per event.
  *
- * Run: `npm run bench:detect` (builds first; the bench imports ../dist).
+ * Run: `npm run bench:detectors` (builds first; the bench imports ../dist).
  * Options (environment): DETECT_BENCH_EVENTS (default 1000000), DETECT_BENCH_IDENTITIES (default 2000),
  * DETECT_BENCH_ROUNDS (default 5).
  */
