@@ -12,7 +12,10 @@
  * (c) the audit append rate in the same run: events appended to the durable audit log of a fresh
  *     home (SQLite) the way the server appends, each request's event its own append() with
  *     BENCH_DETECT_CONCURRENCY of them in flight, so concurrent appends share commits (group
- *     commit); then the ratio of (b) to (c): how many times the append rate detection keeps up with.
+ *     commit); then the ratio of (b) to (c): how many times the append rate detection keeps up with;
+ * (d) reads with and without detection (bench/detect-reads.js): audited GET /v1/secrets through two
+ *     servers, one running every detector, one with detection off; the goal is a slowdown of at
+ *     most 10% (BENCH_DETECT_SECONDS per round, BENCH_DETECT_ROUNDS rounds, 0 skips it).
  *
  * Run: `npm run bench:detect` (builds first; the bench imports ../dist).
  * Options (environment): BENCH_DETECT_SEED (default 1), BENCH_DETECT_IDENTITIES (default 60),
@@ -73,9 +76,19 @@ function run(ds, events) {
   return anomalies;
 }
 
-/** The audit input of a synthetic event: what the server records today (the log stamps the time). */
+/** The audit input of a synthetic event: what the server records for a request, client address and user agent included (the log stamps the time). */
 function auditInput(e, i) {
-  return { actor: e.actor, source: e.source, action: e.action, path: e.path, outcome: e.outcome, errorCode: e.errorCode, correlationId: `req-${i.toString(36)}` };
+  return {
+    actor: e.actor,
+    source: e.source,
+    action: e.action,
+    path: e.path,
+    outcome: e.outcome,
+    errorCode: e.errorCode,
+    correlationId: `req-${i.toString(36)}`,
+    address: e.address,
+    userAgent: e.userAgent,
+  };
 }
 
 /** Appends `inputs` to the audit log of a fresh home, CONCURRENCY appends in flight; seconds and CPU seconds. */
@@ -160,6 +173,17 @@ async function main() {
   console.log(
     `    detection / append: ${(detectRate / appendRateWall).toFixed(1)}x (wall), ${(detectCpuRate / (appended.events / appended.cpuSeconds)).toFixed(1)}x (per CPU-second): detecting an appended event costs ${((100 * appendRateWall) / detectRate).toFixed(1)}% of the time appending it takes`,
   );
+
+  // (d) reads through the server, with and without detection
+  const rounds = Number(process.env.BENCH_DETECT_ROUNDS ?? 3);
+  if (rounds > 0) {
+    const { readsWithAndWithoutDetection } = await import('./detect-reads.js');
+    const r = await readsWithAndWithoutDetection({ seconds: Number(process.env.BENCH_DETECT_SECONDS ?? 5), rounds });
+    console.log(
+      `(d) audited reads through keyturn server, 64 connections, medians of ${rounds} rounds: with detection ${fmt(r.withDetection)} req/s, without ${fmt(r.without)} req/s; ratio ${r.ratio.toFixed(3)}, slowdown ${(r.slowdown * 100).toFixed(1)}% (goal <= 10%: ${r.slowdown <= 0.1 ? 'met' : 'NOT met'}); the detectors saw ${fmt(r.events)} events and caught up with the log: ${r.caughtUp ? 'yes' : 'NO'}`,
+    );
+    if (!r.caughtUp) process.exitCode = 1;
+  }
 }
 
 main().catch((e) => {
