@@ -140,7 +140,7 @@ describe('/metrics', () => {
   it('counts rotations by target type and outcome, and reads ages and failing runs from the state database', async () => {
     const app = await server();
     const before = await scrape(app);
-    for (const t of ['none', 'postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'generic']) {
+    for (const t of ['none', 'postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'generic', 'http-api-key']) {
       expect(value(before.samples, 'keyturn_rotations_started_total', { target_type: t })).toBe(0);
       expect(value(before.samples, 'keyturn_rotations_failed_total', { target_type: t })).toBe(0);
     }

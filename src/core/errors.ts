@@ -569,6 +569,16 @@ export const ERRORS = {
     'Restore into a new folder (`keyturn backup restore FILE --home NEW`) or an empty PostgreSQL database; a restore never merges into or overwrites a home.',
   ),
   KT_DETECTOR_CONFIG_INVALID: spec(400, 'An anomaly detector configuration is not valid.', "Correct the detection section of keyturn.yaml; docs/anomalies.md lists each detector's parameters."),
+  KT_TARGET_RATE_LIMITED: spec(
+    503,
+    'The target (an HTTP API) answered 429 Too Many Requests, asking to wait longer than the target waits by itself.',
+    "Nothing is changed by a refused request: the rotation retries with backoff. If it keeps happening, space rotations out, raise the target's maxRetryAfterMs, or ask the provider for a higher limit (the message gives the Retry-After).",
+  ),
+  KT_TARGET_KEY_LIMIT: spec(
+    502,
+    'The target refused another key for the account: it holds as many active keys as the provider allows (often two).',
+    'With dual-key a rotation adds a second key, and the previous one ends at the cleanup after `grace`: set a `grace` shorter than the time between rotations (not null), let the cleanup run (`keyturn rotate --due`, the server or a worker), or revoke by hand a key the store does not hold (docs/targets/http-api-key.md); the rotation retries with backoff.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

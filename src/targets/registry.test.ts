@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../core/errors.js';
 import { createTarget, parseTargetConfig, TARGET_TYPES, targetConfigSchema, targetRegistry } from './registry.js';
 
+/** An http-api-key target for a provider that takes a key of the caller's choosing. */
+const HTTP_API_KEY = {
+  type: 'http-api-key' as const,
+  baseUrl: 'https://api.example.com',
+  create: { path: '/v1/keys', headers: { Authorization: 'Bearer {{admin.password}}' }, body: { name: '{{keyName}}', key: '{{key}}' } },
+  test: { path: '/v1/whoami', headers: { Authorization: 'Bearer {{key}}' } },
+  revoke: { path: '/v1/keys/{{keyName}}', headers: { Authorization: 'Bearer {{admin.password}}' } },
+};
+
 function problems(input: unknown): string {
   try {
     parseTargetConfig(input);
@@ -14,7 +23,7 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
@@ -25,6 +34,7 @@ describe('target registry', () => {
     expect(createTarget({ type: 'kerberos', realm: 'EXAMPLE.ORG', host: 'kdc.example.org' }).kind).toBe('kerberos');
     expect(createTarget({ type: 'ssh', host: 'web1' }).kind).toBe('ssh');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
+    expect(createTarget(HTTP_API_KEY).strategies).toEqual(['dual-key']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
     expect(targetConfigSchema.parse({ type: 'rabbitmq', host: 'mq', port: 5672 })).toEqual({ type: 'rabbitmq', host: 'mq', port: 5672, vhost: '/' });
   });
@@ -41,6 +51,7 @@ describe('target registry', () => {
       kerberos: { realm: 'EXAMPLE.ORG', host: 'kdc', kadminLocal: true, keytab: { path: '/etc/app.keytab' } },
       ssh: { host: 'web1', hostKey: `SHA256:${'A'.repeat(43)}` },
       generic: {},
+      'http-api-key': HTTP_API_KEY,
     };
     for (const [type, config] of Object.entries(configs)) {
       expect(createTarget({ type, ...config } as Parameters<typeof createTarget>[0]).strategies).toEqual(targetRegistry.find(type)?.strategies);
@@ -49,7 +60,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic, http-api-key');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');

@@ -18,6 +18,8 @@ import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active
 import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
+import { httpApiKeyConfigSchema, httpApiKeyStrategies } from './http-api-key/config.js';
+import { HttpApiKeyTarget } from './http-api-key/http-api-key-target.js';
 import { kerberosConfigSchema, kerberosStrategies } from './kerberos/config.js';
 import { KerberosTarget } from './kerberos/kerberos-target.js';
 import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
@@ -53,6 +55,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'ssh', configSchema: sshConfigSchema, strategies: sshStrategies, create: (c) => new SshTarget(c) }),
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
+  targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
 ]);
 
 /** The target types, in the order they are documented. */

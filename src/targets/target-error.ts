@@ -65,6 +65,12 @@ export function targetError(code: TargetErrorCode, at: Endpoint | CommandEndpoin
     case 'KT_TARGET_PASSWORD_REJECTED':
       message = `${where} refused the new password of ${user}${reason ? `: ${reason}` : ''}${tail}`;
       break;
+    case 'KT_TARGET_RATE_LIMITED':
+      message = `${where} rate-limited the request to ${attempt.action}${reason ? `: ${reason}` : ''}${tail}`;
+      break;
+    case 'KT_TARGET_KEY_LIMIT':
+      message = `${where} refused another key for ${user}: it holds as many active keys as it allows${reason ? ` (${reason})` : ''}${tail}`;
+      break;
     default:
       message = `${where} failed to ${attempt.action}${reason ? `: ${reason}` : ''}${tail}`;
   }

@@ -1,6 +1,6 @@
 /**
  * The kill -9 suite, one file per target kind (test/crash-postgres.test.ts, crash-mysql,
- * crash-redis, crash-ldap, crash-rabbitmq, crash-script, crash-kerberos, crash-ssh, crash-active-directory: vitest runs them side by side). For each strategy of the kind, a real
+ * crash-redis, crash-ldap, crash-rabbitmq, crash-script, crash-kerberos, crash-ssh, crash-active-directory, crash-http-api-key: vitest runs them side by side). For each strategy of the kind, a real
  * `keyturn rotate` process is SIGKILLed at every step boundary (it kills itself there through
  * KEYTURN_CRASH_AT) and at random moments (the test kills it), then recovered with
  * `keyturn rotate` or `keyturn runs resume`. Every time:
@@ -16,6 +16,9 @@
  * "keyturn opened" line (it runs at debug level), as a fraction of the time a clean rotation
  * takes from that line to its exit, so no kill is spent on Node's start-up, where nothing
  * has happened yet.
+ *
+ * A kind may add work before each case and before each recovery (`CrashSuiteOptions`: the
+ * http-api-key suite runs the cleanups its provider's limit of two keys needs, as a scheduler would).
  *
  * The kill is always a real process killed -9; the recovery runs the same CLI in this test's
  * process (`runCli`: the killed process's lease names a pid that is gone, as for any other
@@ -33,12 +36,12 @@
  * ```
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/settings.js';
 import { openKeyturn } from '../../src/runtime/keyturn.js';
 import type { Credential, Strategy } from '../../src/targets/target.js';
 import { BIN, runCli, SPAWN_MS } from './cli.js';
-import { rotationFixture, type Kind, type RotationFixture } from './rotation-fixtures.js';
+import { rotationFixture, type FixtureOptions, type Kind, type RotationFixture } from './rotation-fixtures.js';
 import { seeded } from './seeded.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 12);
@@ -50,7 +53,7 @@ const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() *
  */
 const CASE_TIMEOUT_MS = 4 * SPAWN_MS;
 const BOUNDARIES = ['prepare', 'create', 'set', 'test', 'finish', 'propagate'].flatMap((s) => [`${s}:before`, `${s}:after`]);
-const KINDS: Kind[] = ['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script', 'kerberos', 'ssh', 'active-directory'];
+const KINDS: Kind[] = ['postgres', 'mysql', 'redis', 'ldap', 'rabbitmq', 'script', 'kerberos', 'ssh', 'active-directory', 'http-api-key'];
 const STRATEGIES: Strategy[] = ['single-user', 'alternating-users'];
 /** Every strategy a suite may cover, for the seeds (the first two keep the seeds they had). */
 const ALL_STRATEGIES: Strategy[] = ['single-user', 'alternating-users', 'dual-key'];
@@ -129,8 +132,25 @@ async function recoverAndAssert(fx: RotationFixture, label: string, useResume: b
   }
 }
 
+/** True when the store shows an unfinished run (the recovery resumes it). */
+function unfinished(s: Awaited<ReturnType<typeof stored>>): boolean {
+  return s.runs.some((x) => x.status === 'running' || x.status === 'retrying');
+}
+
+/** What a kind's suite may add: the fixture's options (a schedule on the secret), and work before each case. */
+export interface CrashSuiteOptions {
+  fixture?: FixtureOptions;
+  /** Runs before each case, no rotation running (e.g. the cleanups an API with a key limit needs between rotations). */
+  beforeCase?(fx: RotationFixture): Promise<void>;
+  /**
+   * Runs after each kill, before the recovery; `active`: the killed run is unfinished (the recovery
+   * resumes it), else the recovery is a new rotation on top of the one killed.
+   */
+  beforeRecovery?(fx: RotationFixture, active: boolean): Promise<void>;
+}
+
 /** The kill -9 cases of one target kind, for each of its strategies (default: single-user and alternating-users). */
-export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEGIES): void {
+export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEGIES, options: CrashSuiteOptions = {}): void {
   describe.each([...strategies])(`kill -9 during ${kind} %s rotations (KEYTURN_CRASH_SEED=${SEED})`, (strategy) => {
     let fx: RotationFixture;
     /** How long a rotation takes here without a kill, from its runtime opened to its exit; random kills land inside it. */
@@ -140,7 +160,7 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
     const rng = seeded(SEED ^ (KINDS.indexOf(kind) * STRATEGIES.length + ALL_STRATEGIES.indexOf(strategy) + 1));
     const moments = Array.from({ length: RANDOM_KILLS }, (_, i) => ({ i: i + 1, fraction: Math.round(rng() * 1000) / 1000 }));
     beforeAll(async () => {
-      fx = await rotationFixture(kind, strategy);
+      fx = await rotationFixture(kind, strategy, options.fixture);
       const clean = await keyturn({ ...fx.env, KEYTURN_LOG_LEVEL: 'debug' }, ['rotate', fx.path]);
       expect(clean.code, clean.stderr).toBe(0);
       expect(clean.stderr, 'a rotation at debug level logs "keyturn opened"').toContain(OPENED);
@@ -149,11 +169,13 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
     afterAll(async () => {
       await fx.close();
     });
+    if (options.beforeCase) beforeEach(() => options.beforeCase!(fx), CASE_TIMEOUT_MS);
 
     it.each(BOUNDARIES.map((boundary, i) => ({ boundary, resume: i % 2 === 0 })))('at the step boundary $boundary', { timeout: CASE_TIMEOUT_MS }, async ({ boundary, resume }) => {
       const r = await keyturn({ ...fx.env, KEYTURN_CRASH_AT: boundary }, ['rotate', fx.path]);
       expect(r.signal, `${boundary}: ${r.stderr}`).toBe('SIGKILL');
       const s = await assertStoreKnowsAWorkingCredential(fx, boundary);
+      await options.beforeRecovery?.(fx, unfinished(s));
       await recoverAndAssert(fx, boundary, resume, s);
     });
 
@@ -164,6 +186,7 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
       if (r.signal !== 'SIGKILL') expect(r.code, r.stderr).toBe(0);
       const label = `random kill ${delay} ms after "keyturn opened"`;
       const s = await assertStoreKnowsAWorkingCredential(fx, label);
+      await options.beforeRecovery?.(fx, unfinished(s));
       await recoverAndAssert(fx, label, i % 2 === 0, s);
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Fixtures for rotation tests against the real servers: a fresh Keyturn home with a target and
  * one managed credential applied (PostgreSQL on the password-auth cluster, MariaDB, Redis, the
- * test process's own slapd, Samba DC or MIT KDC, RabbitMQ), the user created on the server with its first password, and
+ * test process's own slapd, Samba DC or MIT KDC, RabbitMQ, a local API-key provider), the user created on the server with its first password, and
  * teardown that drops both users of an alternating pair. What each kind needs (config, admin, users, login check) comes from its
  * fixture in test/fixtures/targets/.
  */
@@ -13,7 +13,7 @@ import { runCli } from './cli.js';
 import { newPassword, uniqueName } from '../../src/contracts/names.js';
 import { tempDir } from './state.js';
 
-export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script' | 'kerberos' | 'ssh' | 'active-directory';
+export type Kind = 'postgres' | 'mysql' | 'redis' | 'ldap' | 'rabbitmq' | 'script' | 'kerberos' | 'ssh' | 'active-directory' | 'http-api-key';
 
 export interface RotationFixture<K extends Kind = Kind> {
   kind: K;
