@@ -13,6 +13,7 @@
  * Options (environment): DETECT_BENCH_EVENTS (default 1000000), DETECT_BENCH_IDENTITIES (default 2000),
  * DETECT_BENCH_ROUNDS (default 5).
  */
+import { Rng } from '../dist/core/prng.js';
 import { performance } from 'node:perf_hooks';
 import { detectorRegistry } from '../dist/detect/registry.js';
 
@@ -22,16 +23,10 @@ const ROUNDS = Number(process.env.DETECT_BENCH_ROUNDS ?? 5);
 const START = Date.UTC(2025, 0, 6);
 const SPAN = 28 * 86_400_000;
 
-/** mulberry32: the same events every run. */
+/** mulberry32 (src/core/prng.ts): the same events every run. */
 function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 function buildEvents() {

@@ -1,5 +1,5 @@
 /**
- * Seeded randomness for tests: mulberry32, a small generator of numbers in [0, 1). Put the seed
+ * Seeded randomness for tests: mulberry32 (src/core/prng.ts), numbers in [0, 1). Put the seed
  * in the test name so a failure can be replayed.
  *
  * @example
@@ -8,13 +8,9 @@
  * rng(); // the same sequence every run for seed 42
  * ```
  */
+import { Rng } from '../../src/core/prng.js';
+
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }

@@ -20,7 +20,7 @@
  * ```
  */
 import type { AnomalyType, Widening } from '../detector.js';
-import { Rng, seedOf } from '../prng.js';
+import { Rng, seedOf } from '../../core/prng.js';
 import { draft, foreignPath, humanDay, pickPath, serviceAddress, type Draft, type Segment } from './normal.js';
 import { DAY, foreignAddress, HOUR, MINUTE, type HumanProfile, type Profile, type ServiceProfile, type World } from './profiles.js';
 

@@ -17,7 +17,7 @@
  */
 import type { Capability } from '../../access/capabilities.js';
 import type { AccessEvent, Widening } from '../detector.js';
-import { Rng, seedOf } from '../prng.js';
+import { Rng, seedOf } from '../../core/prng.js';
 import { accessOf, DAY, HOUR, MINUTE, type CiProfile, type HumanProfile, type Profile, type ServiceProfile, type UsedPath, type World } from './profiles.js';
 
 /** An event being built: its seq is set when it is emitted in order. */

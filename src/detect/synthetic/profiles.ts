@@ -14,7 +14,7 @@
  * ```
  */
 import type { Capability } from '../../access/capabilities.js';
-import { Rng, seedOf } from '../prng.js';
+import { Rng, seedOf } from '../../core/prng.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
