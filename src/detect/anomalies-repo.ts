@@ -26,17 +26,9 @@ import type { Anomaly, AnomalyType } from './detector.js';
 /** An address as an audit event takes it (else it is left out of the event, kept in the row). */
 const ADDRESS = /^[0-9A-Fa-f:.]{2,64}$/;
 
-/** One recorded anomaly, as listed. */
-export interface AnomalyRecord {
+/** One recorded anomaly, as listed: what the detector found, its id, the rotation it started, and the seq of the event that set it off. */
+export interface AnomalyRecord extends Omit<Anomaly, 'seq'> {
   readonly id: string;
-  readonly type: AnomalyType;
-  readonly time: number;
-  readonly actor: string;
-  readonly path: string | null;
-  readonly address: string | null;
-  readonly score: number;
-  readonly reason: string;
-  readonly details: Readonly<Record<string, string | number>>;
   /** The rotation it started (run id), `refused:<KT_code>`, or null when its secret's policy asks for none. */
   readonly rotation: string | null;
   /** The audit seq of the event that set it off. */
