@@ -180,6 +180,33 @@ describe('plan and apply', () => {
   });
 });
 
+describe('the backups: section in plan and apply', () => {
+  let home: Awaited<ReturnType<typeof openTestHome>>;
+  beforeEach(async () => {
+    home = await openTestHome();
+  });
+  afterEach(() => home.close());
+
+  it('is stored whole in kt_settings (name backups), with its defaults, and planned as create, unchanged, change, remove', async () => {
+    const { kt } = home;
+    const base = 'version: 1\nbackups:\n  folder: /var/backups/keyturn\n  recipient: /etc/keyturn/backup.pub\n';
+    const plan = async (yaml: string) => (await planConfig(kt.state, kt.store, parseConfig(yaml, {}))).filter((p) => p.kind === 'backups');
+    const apply = async (yaml: string) => {
+      const config = parseConfig(yaml, {});
+      await applyPlan(kt.state, kt.store, config, await planConfig(kt.state, kt.store, config), kt.clock);
+    };
+    expect(await plan(base)).toEqual([{ kind: 'backups', name: 'backups', action: 'create' }]);
+    await apply(base);
+    const row = await kt.state.db.selectFrom('kt_settings').select('value').where('name', '=', 'backups').executeTakeFirstOrThrow();
+    expect(JSON.parse(row.value)).toEqual({ folder: '/var/backups/keyturn', every: '24h', keep: 7, recipient: '/etc/keyturn/backup.pub' });
+    expect(await plan(base)).toEqual([{ kind: 'backups', name: 'backups', action: 'unchanged' }]);
+    expect(await plan(`${base}  keep: 30\n`)).toEqual([{ kind: 'backups', name: 'backups', action: 'change', changed: ['keep'] }]);
+    expect(await plan('version: 1\n')).toEqual([{ kind: 'backups', name: 'backups', action: 'remove' }]);
+    await apply('version: 1\n');
+    expect(await kt.state.db.selectFrom('kt_settings').select('value').where('name', '=', 'backups').executeTakeFirst()).toBeUndefined();
+  });
+});
+
 describe.each([
   ['SQLite', sqliteState],
   ['PostgreSQL', postgresState],

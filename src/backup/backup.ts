@@ -12,9 +12,10 @@
  * await restoreBackup(newSettings, readFileSync('/backups/kt.ktbk'), { passphrase });
  * ```
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
 import { sql } from 'kysely';
 import { KeyturnError } from '../core/errors.js';
 import type { Settings } from '../config/settings.js';
@@ -45,22 +46,38 @@ export interface CreateResult {
   summary: BackupSummary;
 }
 
+/** KT_BACKUP_FOLDER_UNUSABLE for a file system error (no such folder, no permission, disk full), naming its errno code. */
+function folderError(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || e instanceof KeyturnError) return e;
+  return new KeyturnError('KT_BACKUP_FOLDER_UNUSABLE', `the backup cannot be written to ${dirname(file)} (${code})`, { details: { folder: dirname(file), errno: code }, cause: e });
+}
+
 /** Writes `data` to `file` through a temporary file in the same folder (mode 0600, fsync, rename); refuses an existing file. */
 function writeNewFile(file: string, data: Buffer): void {
   if (existsSync(file)) throw new KeyturnError('KT_USAGE', `${file} already exists; give another --out or move it away`);
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (e) {
+    throw folderError(file, e);
+  }
   try {
     writeSync(fd, data);
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
+    renameSync(tmp, file);
+    fsyncDir(dirname(file));
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
+    rmSync(tmp, { force: true });
+    throw folderError(file, e);
   }
-  closeSync(fd);
-  renameSync(tmp, file);
-  fsyncDir(dirname(file));
 }
 
 async function openHomeState(settings: Settings): Promise<StateDb> {
@@ -74,7 +91,12 @@ async function openHomeState(settings: Settings): Promise<StateDb> {
  * transaction; writes to the home only the audit events `backup.create` (intent, then success
  * or failure).
  */
-export async function createBackup(settings: Settings, key: SealKey, out: string, options: { scrypt?: { N: number; r: number; p: number }; audit?: AuditContext } = {}): Promise<CreateResult> {
+export async function createBackup(
+  settings: Settings,
+  key: SealKey,
+  out: string,
+  options: { scrypt?: { N: number; r: number; p: number }; audit?: AuditContext; clock?: Clock } = {},
+): Promise<CreateResult> {
   assertHomeSafe(settings.home, { rootKeyFiles: !settings.rootKeyFromEnv });
   if (existsSync(out)) throw new KeyturnError('KT_USAGE', `${out} already exists; give another --out or move it away`);
   const state = await openHomeState(settings);
@@ -84,12 +106,12 @@ export async function createBackup(settings: Settings, key: SealKey, out: string
     const root = ring.rootKey;
     // A backup carries every sealed value and the root key: the log records it, the intent before
     // the snapshot (so the backup holds its own intent), the outcome after the file is written.
-    const log = await openAudit(state, ring, settings.audit, { context: options.audit ?? defaultContext() });
+    const log = await openAudit(state, ring, settings.audit, { context: options.audit ?? defaultContext(), ...(options.clock ? { clock: options.clock } : {}) });
     await log.append({ action: 'backup.create', outcome: 'intent' });
     let file: Buffer;
     let dump: StateDump;
     try {
-      const made = await dumpState(state, root);
+      const made = await dumpState(state, root, options.clock ? () => options.clock!.now() : undefined);
       dump = made.dump;
       file = sealBackup(made.payload, key, options);
       writeNewFile(out, file);

@@ -4,7 +4,8 @@
  *
  * What is applied: target configs, secret policies (stored as JSON, never with a value, with
  * each secret's effective rotation schedule: {@link storedPolicy}), notification channels
- * (credentials only as references, ../notify/schema.ts) and,
+ * (credentials only as references, ../notify/schema.ts), the `detection:` and `backups:` sections
+ * (each one `kt_settings` row) and,
  * for a declared secret that does not exist yet, its first value: `initial`, or a generated one
  * for an app-secret. An existing value is never overwritten. `remove` stops managing a target or a policy; the secret and
  * its versions stay in the store.
@@ -23,6 +24,7 @@
  * ```
  */
 import { DETECTION_SETTING } from '../detect/config.js';
+import { BACKUPS_SETTING } from '../backup/schedule-config.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
 import { assertValidValue, DEFAULT_MAX_VALUE_BYTES } from '../core/values.js';
@@ -41,7 +43,7 @@ import { DueRepo } from '../schedule/due-repo.js';
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
 export interface PlanEntry {
-  kind: 'target' | 'policy' | 'value' | 'channel' | 'detection';
+  kind: 'target' | 'policy' | 'value' | 'channel' | 'detection' | 'backups';
   name: string;
   action: PlanAction;
   /** Top-level keys that differ, for `change`. */
@@ -89,6 +91,16 @@ function compare<T extends Record<string, unknown>>(kind: PlanEntry['kind'], des
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** The plan entry of a section of keyturn.yaml stored whole in one `kt_settings` row (`detection:`, `backups:`). */
+async function compareSetting(state: StateDb, kind: PlanEntry['kind'], name: string, desired: unknown): Promise<PlanEntry[]> {
+  const applied = await state.db.selectFrom('kt_settings').select('value').where('name', '=', name).executeTakeFirst();
+  return compare(
+    kind,
+    new Map(desired === undefined ? [] : [[name, JSON.parse(JSON.stringify(desired)) as Record<string, unknown>]]),
+    new Map(applied === undefined ? [] : [[name, JSON.parse(applied.value) as Record<string, unknown>]]),
+  );
+}
+
 export async function planConfig(state: StateDb, store: SecretStore, config: KeyturnConfig): Promise<PlanEntry[]> {
   await checkConfigTemplates(store, config);
   const appliedTargets = new Map((await state.db.selectFrom('targets').selectAll().execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
@@ -97,12 +109,8 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
   const desiredPolicies = new Map(Object.keys(config.secrets).map((p) => [p, storedPolicy(config, p)]));
   const appliedChannels = new Map((await state.db.selectFrom('notify_channels').select(['name', 'config']).execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
   const desiredChannels = new Map(Object.entries(config.notifications?.channels ?? {}).map(([n, c]) => [n, JSON.parse(JSON.stringify(c)) as Record<string, unknown>]));
-  const appliedDetection = await state.db.selectFrom('kt_settings').select('value').where('name', '=', DETECTION_SETTING).executeTakeFirst();
-  const detection = compare(
-    'detection',
-    new Map(config.detection === undefined ? [] : [[DETECTION_SETTING, JSON.parse(JSON.stringify(config.detection)) as Record<string, unknown>]]),
-    new Map(appliedDetection === undefined ? [] : [[DETECTION_SETTING, JSON.parse(appliedDetection.value) as Record<string, unknown>]]),
-  );
+  const detection = await compareSetting(state, 'detection', DETECTION_SETTING, config.detection);
+  const backups = await compareSetting(state, 'backups', BACKUPS_SETTING, config.backups);
   const values: PlanEntry[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     // A value to bootstrap: the initial one, or a generated one for an app-secret.
@@ -115,6 +123,7 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
     ...compare('policy', desiredPolicies, appliedPolicies),
     ...compare('channel', desiredChannels, appliedChannels),
     ...detection,
+    ...backups,
     ...values,
   ];
 }
@@ -184,12 +193,13 @@ export async function applyPlan(
   const writeConfig = async (trx: Transaction<Schema>): Promise<void> => {
     for (const entry of plan) {
       if (entry.kind === 'value' || entry.action === 'unchanged') continue;
-      if (entry.kind === 'detection') {
-        await trx.deleteFrom('kt_settings').where('name', '=', DETECTION_SETTING).execute();
+      if (entry.kind === 'detection' || entry.kind === 'backups') {
+        const name = entry.kind === 'detection' ? DETECTION_SETTING : BACKUPS_SETTING;
+        await trx.deleteFrom('kt_settings').where('name', '=', name).execute();
         if (entry.action !== 'remove')
           await trx
             .insertInto('kt_settings')
-            .values({ name: DETECTION_SETTING, value: stableJson(config.detection) })
+            .values({ name, value: stableJson(entry.kind === 'detection' ? config.detection : config.backups) })
             .execute();
       } else if (entry.kind === 'channel') {
         if (entry.action === 'remove') await trx.deleteFrom('notify_channels').where('name', '=', entry.name).execute();

@@ -40,6 +40,7 @@ import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
 import { ANOMALY_TYPES } from '../detect/detector.js';
 import { detectionSchema } from '../detect/config.js';
+import { backupsSchema } from '../backup/schedule-config.js';
 import { resolveSchedule } from '../schedule/resolve.js';
 import { notificationsSchema } from '../notify/schema.js';
 
@@ -142,6 +143,7 @@ export const configSchema = z
     secrets: z.record(secretPath, secretPolicySchema).default({}),
     notifications: notificationsSchema.optional(),
     detection: detectionSchema.optional(),
+    backups: backupsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     // Each secret's schedule as combined with the defaults: what only the combination can get wrong

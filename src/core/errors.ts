@@ -579,6 +579,16 @@ export const ERRORS = {
     'The target refused another key for the account: it holds as many active keys as the provider allows (often two).',
     'With dual-key a rotation adds a second key, and the previous one ends at the cleanup after `grace`: set a `grace` shorter than the time between rotations (not null), let the cleanup run (`keyturn rotate --due`, the server or a worker), or revoke by hand a key the store does not hold (docs/targets/http-api-key.md); the rotation retries with backoff.',
   ),
+  KT_BACKUP_CREDENTIAL_STALE: spec(
+    409,
+    'A restored home holds a current credential its target no longer accepts: the backup was taken before a rotation (a warning of `keyturn backup restore`; the restore itself stands).',
+    'Run `keyturn rotate PATH` on the restored home (or restore with --rotate-stale): a rotation with an admin credential (single-user with `admin`, or alternating users) sets a new password and recovers; one that logs in as the user itself cannot (docs/backup.md).',
+  ),
+  KT_BACKUP_FOLDER_UNUSABLE: spec(
+    500,
+    'The folder a backup goes to (the folder of --out, or `backups.folder` of keyturn.yaml) cannot be created, listed or written (missing, no permission, disk full); no backup was written.',
+    'Make the folder exist and be writable by the user that makes the backups (keyturn server, `keyturn backup run-scheduled` or `create`), free space, or apply another `backups.folder`; a scheduled backup is tried again at the next pass.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -255,6 +255,8 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
       : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
     { name: 'token-cleanup', everyMs: 3_600_000, run: () => access.deleteExpiredTokens(kt.clock.now() - EXPIRED_TOKENS_KEPT_MS) },
     ...(options.notifyMs === false ? [] : [notifications(kt, options.notifyMs ?? kt.settings.notify.intervalMs, metrics?.notification)]),
+    // Scheduled backups (the backups: section of keyturn.yaml; src/backup/scheduled.ts), code loaded at the first pass.
+    { name: 'scheduled-backup', everyMs: 60_000, run: async () => (await import('../backup/scheduled.js')).runScheduledBackup(kt) },
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());

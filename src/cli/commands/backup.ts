@@ -1,7 +1,9 @@
 /**
- * `keyturn backup create|verify|restore|keygen`: encrypted backups of a whole Keyturn home
- * (src/backup/): made to a passphrase (scrypt) or to an X25519 recipient key, checked without
- * writing anything, restored into an empty home only. See docs/backup.md.
+ * `keyturn backup create|verify|restore|keygen|run-scheduled`: encrypted backups of a whole
+ * Keyturn home (src/backup/): made to a passphrase (scrypt) or to an X25519 recipient key, checked
+ * without writing anything, restored into an empty home only (then the restored credentials are
+ * tried on their targets, and the stale ones can be rotated); one pass of the scheduled backups
+ * of keyturn.yaml. See docs/backup.md.
  *
  * @example
  * ```sh
@@ -13,8 +15,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KeyturnError } from '../../core/errors.js';
+import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import type { OpenKey, SealKey, VerifyResult } from '../../backup/backup.js';
+import type { CredentialCheck, StaleRotation } from '../../backup/credential-check.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, table, workingDir } from '../io.js';
 import { canPrompt, readHidden } from '../prompt.js';
@@ -91,10 +94,51 @@ function summaryText(s: VerifyResult['summary']): string[] {
   ];
 }
 
+/** What the check after a restore found (null check: it could not run; the restore stands). */
+interface AfterRestore {
+  check: CredentialCheck | null;
+  rotations: StaleRotation[];
+  error: { code: string; message: string } | null;
+}
+
+/** Opens the restored home, logs in to its targets with the restored credentials, and rotates the stale ones when asked; never throws. */
+async function checkAfterRestore(app: CliApp, opts: CommonOptions, rotate: boolean): Promise<AfterRestore> {
+  const { checkRestoredCredentials, rotateStale } = await import('../../backup/credential-check.js');
+  try {
+    return await app.withKeyturn(opts, async (kt) => {
+      const check = await checkRestoredCredentials(kt);
+      return { check, rotations: rotate ? await rotateStale(kt, check.stale) : [], error: null };
+    });
+  } catch (e) {
+    const error = isKeyturnError(e) ? { code: e.code, message: e.message } : { code: 'KT_INTERNAL', message: 'unexpected error' };
+    return { check: null, rotations: [], error };
+  }
+}
+
+function targetsLine(a: AfterRestore): string {
+  if (a.check === null) return `not checked: ${a.error!.code}: ${a.error!.message}`;
+  const c = a.check;
+  if (c.checked === 0) return 'no secret with a target to check';
+  return `${c.checked} credential${c.checked === 1 ? '' : 's'} tried: ${c.ok.length} log in, ${c.stale.length} refused (changed since the backup), ${c.unknown.length} not checked`;
+}
+
+/** The warnings of the check, one line each (stderr in text mode). */
+function warnings(app: CliApp, a: AfterRestore): string[] {
+  if (a.check === null) return [`warning ${a.error!.code}: the restored credentials were not checked against their targets: ${a.error!.message}`];
+  const rotated = new Set(a.rotations.filter((x) => x.status === 'done').map((x) => x.path));
+  return [
+    ...a.check.stale.map(
+      (s) =>
+        `warning ${s.code}: ${s.path}: the target no longer accepts the restored value; run ${app.self} rotate ${s.path} (a rotation with an admin credential recovers it)${rotated.has(s.path) ? ' [rotated now by --rotate-stale]' : ''}`,
+    ),
+    ...a.check.unknown.map((u) => `warning ${u.code}: ${u.path}: not checked: target ${u.target} could not tell whether the restored value logs in`),
+  ];
+}
+
 export function registerBackup(program: Command, app: CliApp): void {
   const backup = program
     .command('backup')
-    .description('Encrypted backups of the whole home: create, verify, restore into an empty home')
+    .description('Encrypted backups of the whole home: create, verify, restore into an empty home, scheduled backups')
     .addHelpText(
       'after',
       `
@@ -188,6 +232,8 @@ Examples:
     .option('--passphrase-file <file>', 'the passphrase the backup was made with')
     .option('--identity <keyfile>', 'the X25519 private key of a --recipient backup')
     .option('--new-root-key', 'make a fresh root key for the restored home and re-wrap the data keys under it')
+    .option('--no-check-targets', 'after the restore, do not log in to the targets to find credentials changed since the backup')
+    .option('--rotate-stale', 'rotate right away each restored secret whose target refuses its credential (needs an admin credential or alternating users to recover)')
     .addHelpText(
       'after',
       `
@@ -199,13 +245,22 @@ root.key, unless --new-root-key (a fresh one) or KEYTURN_ROOT_KEY (that one) is 
 data keys are re-wrapped under it. The audit log is restored as it was, with its signing key, so
 \`keyturn audit verify\` checks it with the same public key and it continues from there.
 
+Once the restore has committed, every secret with a target is checked: its restored current
+credential is tried on the target. One the target refuses was rotated after the backup was made:
+a warning (KT_BACKUP_CREDENTIAL_STALE, on stderr; staleCredentials in --json) says to run
+\`keyturn rotate PATH\`, which --rotate-stale does right away. A target that cannot be reached
+is reported as not checked (its code), not as stale. The check never undoes the restore: the exit
+code is 0 once the restore succeeded, whatever the check finds. --no-check-targets skips it.
+
 Examples:
   keyturn backup restore keyturn.ktbk --home /srv/keyturn-new --passphrase-file pass.txt
   keyturn backup restore keyturn.ktbk --home ./restored --identity backup.key --new-root-key --json
+  keyturn backup restore keyturn.ktbk --home /srv/keyturn-new --passphrase-file pass.txt --rotate-stale
   KEYTURN_DATABASE_URL=postgres://keyturn@db/keyturn keyturn backup restore keyturn.ktbk --home /srv/kt --passphrase-file pass.txt`,
     )
-    .action(async (file: string, opts: CommonOptions & KeyOptions & { newRootKey?: boolean }) => {
+    .action(async (file: string, opts: CommonOptions & KeyOptions & { newRootKey?: boolean; checkTargets: boolean; rotateStale?: boolean }) => {
       if (opts.recipient !== undefined) throw new KeyturnError('KT_USAGE', '--recipient is for create; restore takes --identity (the private key)');
+      if (opts.rotateStale && !opts.checkTargets) throw new KeyturnError('KT_USAGE', '--rotate-stale rotates what the target check finds: leave out --no-check-targets');
       const settings = await app.settings(opts);
       const data = readBackupFile(app, file);
       const { readHeader } = await import('../../backup/envelope.js');
@@ -213,15 +268,64 @@ Examples:
       const key = await openKey(app, opts);
       const { restoreBackup } = await import('../../backup/backup.js');
       const r = await restoreBackup(settings, data, key, { newRootKey: !!opts.newRootKey });
-      emit(app.io, !!opts.json, r, () =>
+      const after = opts.checkTargets ? await checkAfterRestore(app, opts, !!opts.rotateStale) : null;
+      const out = {
+        ...r,
+        targetsChecked: after !== null && after.error === null,
+        checkedCredentials: after?.check?.checked ?? 0,
+        staleCredentials: after?.check?.stale ?? [],
+        uncheckedCredentials: after?.check?.unknown ?? [],
+        checkError: after?.error ?? null,
+        ...(opts.rotateStale ? { rotations: after?.rotations ?? [] } : {}),
+      };
+      if (!opts.json && after !== null) for (const line of warnings(app, after)) app.io.stderr.write(`${line}\n`);
+      emit(app.io, !!opts.json, out, () =>
         [
           `Restored ${file} into ${r.home}`,
           `  state      ${r.state} (${r.dialect})`,
           `  root key   ${r.rootKeyId} (${r.rootKeySource})${r.rewrapped ? `, data keys re-wrapped from ${r.backupRootKeyId}` : ''}`,
           ...summaryText(r.summary),
+          ...(after === null ? ['  targets    not checked (--no-check-targets)'] : [`  targets    ${targetsLine(after)}`]),
+          ...(after?.rotations ?? []).map((x) =>
+            x.status === 'done'
+              ? `Rotated ${x.path} (run ${x.runId}): its credential logs in again`
+              : `Rotation of ${x.path}: ${x.status}${x.error ? ` ${x.error.code}: ${x.error.message}` : ''}${x.runId ? ` (run ${x.runId}; see ${app.self} runs show ${x.runId})` : ''}`,
+          ),
           `Check it: ${app.self} audit verify --home ${r.home}`,
         ].join('\n'),
       );
+    });
+
+  common(backup.command('run-scheduled'))
+    .description('One pass of the scheduled backups of keyturn.yaml (backups:): write one into the folder if due, prune beyond keep')
+    .addHelpText(
+      'after',
+      `
+What keyturn server does every minute, for a home without a server (run it from cron or a systemd
+timer, as often as you like): when the newest keyturn-backup-*.ktbk in backups.folder is older
+than backups.every, a new encrypted backup is written there (to backups.recipient, or to the
+passphrase in the environment variable backups.passphraseEnv), then the oldest beyond backups.keep
+are deleted. A pass that finds nothing due writes nothing; one that another process is running
+(a server on the same database) is "busy" and writes nothing. See docs/backup.md.
+
+Examples:
+  keyturn backup run-scheduled
+  */15 * * * * KEYTURN_BACKUP_PASS=... keyturn backup run-scheduled --quiet   # crontab`,
+    )
+    .action(async (opts: CommonOptions) => {
+      const { runScheduledBackup } = await import('../../backup/scheduled.js');
+      const audit = await app.auditContext();
+      const r = await app.withKeyturn(opts, (kt) => runScheduledBackup({ settings: kt.settings, state: kt.state, clock: kt.clock, log: kt.log, context: audit }));
+      emit(app.io, !!opts.json, r, () => {
+        if (r.status === 'off') return 'No scheduled backups: keyturn.yaml has no backups: section applied to this home.';
+        if (r.status === 'busy') return `Another process is making the scheduled backup into ${r.folder}; nothing written.`;
+        if (r.status === 'not-due') return `Not due: the newest backup in ${r.folder} was made ${r.newestAt}; the next is due ${r.dueAt}.`;
+        return [
+          `Backup written to ${r.file} (${r.bytes} bytes); the next is due ${r.dueAt}`,
+          ...(r.pruned.length > 0 ? [`Deleted ${r.pruned.length} older backup${r.pruned.length === 1 ? '' : 's'}: ${r.pruned.join(', ')}`] : []),
+          ...r.pruneErrors.map((e) => `Could not delete ${e.file} (${e.code}); tried again after the next backup`),
+        ].join('\n');
+      });
     });
 
   common(backup.command('keygen'))
