@@ -67,7 +67,8 @@ function render(results: readonly WatchResult[]): string {
         ...r.problems.map((p) => `  ! ${p}`),
       ].join('\n');
     });
-  return [table(['ENDPOINT', 'STATUS', 'DAYS LEFT', 'NOT AFTER', 'SUBJECT CN', 'TRUSTED', 'NAME OK', 'ERROR'], rows), ...blocks].join('\n');
+  // A blank line after the table and between the blocks.
+  return [table(['ENDPOINT', 'STATUS', 'DAYS LEFT', 'NOT AFTER', 'SUBJECT CN', 'TRUSTED', 'NAME OK', 'ERROR'], rows), ...blocks.map((b) => `${b}\n`)].join('\n');
 }
 
 export function registerCert(program: Command, app: CliApp): void {
