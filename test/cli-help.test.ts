@@ -158,7 +158,9 @@ function refusal(tree: Command, args: readonly string[]): string | null {
         cmd = sub;
         continue;
       }
-      const argument = cmd.registeredArguments[positionals];
+      // A variadic last argument (`<endpoint...>`) takes every word after it.
+      const last = cmd.registeredArguments.at(-1);
+      const argument = cmd.registeredArguments[positionals] ?? (last?.variadic ? last : undefined);
       if (!argument) return `${cmd.name()} takes no argument ${arg}`;
       if (argument.argChoices && !argument.argChoices.includes(arg)) return `${cmd.name()} does not take ${arg}`;
       positionals += 1;

@@ -4,7 +4,8 @@
  *
  * Exit codes (derived from the error's HTTP status by exitCodeOf, see EXIT_CODES in
  * core/errors.ts): 0 success; 1 failure; 2 usage error or bad input (status 400); 3 what was asked
- * for does not exist (status 404).
+ * for does not exist (status 404); 4 an endpoint could not be checked (`keyturn cert watch` only:
+ * no error code exits 4).
  */
 import type { Command } from 'commander';
 import { exitCodeOf, KeyturnError } from '../core/errors.js';
@@ -19,6 +20,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_FOUND = 3;
+/** `keyturn cert watch`: an endpoint gave no certificate to check (and every one read was fine). */
+export const EXIT_UNREACHABLE = 4;
 
 export interface CommonOptions {
   home?: string;

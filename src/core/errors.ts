@@ -589,6 +589,16 @@ export const ERRORS = {
     'The folder a backup goes to (the folder of --out, or `backups.folder` of keyturn.yaml) cannot be created, listed or written (missing, no permission, disk full); no backup was written.',
     'Make the folder exist and be writable by the user that makes the backups (keyturn server, `keyturn backup run-scheduled` or `create`), free space, or apply another `backups.folder`; a scheduled backup is tried again at the next pass.',
   ),
+  KT_ENDPOINT_UNREACHABLE: spec(
+    503,
+    'The endpoint (HOST:PORT) could not be reached: its name does not resolve, the connection is refused, or no connection was made within the timeout.',
+    'Check the host name and port (`nc -vz HOST PORT`), that the service runs and listens there, and that no firewall drops the connection from this machine; raise --timeout for a slow network (docs/certificates.md).',
+  ),
+  KT_TLS_HANDSHAKE_FAILED: spec(
+    502,
+    'A connection to the endpoint was made, but no TLS handshake completed: it does not speak TLS on that port (or only after a STARTTLS), refused the handshake, or did not finish it within the timeout.',
+    'Check that the port serves TLS directly (`openssl s_client -connect HOST:PORT -servername NAME`), that --servername is a name it serves, and that it accepts TLS 1.2 or newer; protocols with STARTTLS (SMTP on 25/587, LDAP on 389) are not checked (docs/certificates.md).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -639,6 +649,12 @@ export const EXIT_CODES = [
   { code: 1, short: 'failure', meaning: 'failure: anything that is neither bad input nor a missing thing (a target, the state database, keys, the audit log, an internal error)' },
   { code: 2, short: 'usage error or bad input', meaning: 'usage error or bad input: every code with HTTP status 400' },
   { code: 3, short: 'what you asked for does not exist', meaning: 'what you asked for does not exist: every code with HTTP status 404' },
+  {
+    code: 4,
+    short: 'an endpoint could not be checked (cert watch)',
+    meaning:
+      'an endpoint could not be checked: `keyturn cert watch` only, when it reached no certificate of an endpoint and every certificate it did read is fine (docs/certificates.md); no KT_ code exits 4',
+  },
 ] as const;
 
 /**
