@@ -40,12 +40,14 @@ const call = (method: Method, url: string, token: string | null, payload?: objec
   app.inject({ method, url, ...(token === null ? {} : { headers: auth(token) }), ...(payload === undefined ? {} : { payload }) });
 
 const REFUSAL = /"action":"access\.(denied|authenticate)"/;
+/** What the server's anomaly detection writes about those refusals (a burst of them is an anomaly). */
+const ANOMALY = /"action":"anomaly\./;
 
 async function snapshot(): Promise<string> {
   const policies = await kt.state.db.selectFrom('access_policies').selectAll().orderBy('name').execute();
   const tokens = await kt.state.db.selectFrom('tokens').select(['id', 'policies', 'revoked_at']).orderBy('id').execute();
-  // Refusals are recorded (for the anomaly detectors); every other event counts as a change.
-  const events = (await kt.audit.between(0)).filter((row) => !REFUSAL.test(row.leaf));
+  // Refusals are recorded (for the anomaly detectors), and the anomalies they may set off; every other event counts as a change.
+  const events = (await kt.audit.between(0)).filter((row) => !REFUSAL.test(row.leaf) && !ANOMALY.test(row.leaf));
   return JSON.stringify({ policies, tokens, audit: events.length });
 }
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { loadSettings } from '../src/config/settings.js';
 import { initHome, openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
-import { buildServer } from '../src/server/app.js';
+import { buildServer, detectionOf } from '../src/server/app.js';
+import { AnomaliesRepo } from '../src/detect/anomalies-repo.js';
 import { seeded } from './helpers/seeded.js';
 import { tempDir } from './helpers/state.js';
 
@@ -139,6 +140,10 @@ describe(`the API under ${REQUESTS} random and malformed requests (KEYTURN_API_F
       }
     }
     expect(fiveXx, 'responses with a 5xx status').toBe(0);
+    // The anomaly detection the server runs took every event of the storm, and saw the bad tokens' burst from the one address.
+    await detectionOf(app)!.caughtUp();
+    const bursts = await new AnomaliesRepo(kt.state, kt.audit, kt.clock).list({ type: 'failed-burst' });
+    expect(bursts.map((b) => b.actor)).toContain('address:127.0.0.1');
     // A DELETE the API accepted soft-deleted its secret: restored, it is counted with its versions below.
     const deleted: string[] = [];
     for await (const p of kt.store.list('', { deleted: true })) deleted.push(p);
