@@ -19,8 +19,9 @@
  * const runs = await rotateStale(kt, check.stale);
  * ```
  */
-import { isKeyturnError, KeyturnError, type ErrorCode } from '../core/errors.js';
+import { isKeyturnError, type ErrorCode } from '../core/errors.js';
 import type { Keyturn } from '../runtime/keyturn.js';
+import { loginWithCurrent } from '../runtime/current-login.js';
 import type { SecretPolicy } from '../engine/applied.js';
 import type { Strategy } from '../targets/target.js';
 
@@ -56,38 +57,18 @@ export interface CheckOptions {
   readonly concurrency?: number;
 }
 
-/** Resolves with `work`, or rejects with KT_TARGET_UNAVAILABLE after `ms` even when a target ignores its abort signal. */
-async function within<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new KeyturnError('KT_TARGET_UNAVAILABLE', `no answer within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(controller.signal), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 type Outcome = { kind: 'ok' } | { kind: 'stale' | 'unknown'; code: ErrorCode } | { kind: 'skip' };
 
 /** Logs in to the policy's target with the secret's current credential. */
 async function checkOne(kt: Keyturn, policy: SecretPolicy & { target: string }, options: CheckOptions): Promise<Outcome> {
-  const { asCredential, primaryOf } = await import('../engine/next-value.js');
   try {
     const { target } = await kt.applied.target(policy.target);
     const strategy: Strategy = policy.strategy ?? 'single-user';
     // A target with no outside system (generic) has nothing to log in to.
     if (strategy === 'simple' || !target.strategies.some((s) => s !== 'simple')) return { kind: 'skip' };
-    const store = kt.store.withoutReadAudit?.() ?? kt.store;
-    const current = await store.get(policy.path, { stage: 'current' });
-    if (current === null || current === undefined) return { kind: 'unknown', code: (await store.describe(policy.path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND' };
-    const cred = asCredential(policy.path, current.value);
-    await within(options.timeoutMs ?? policy.rotation.timeoutMs, (signal) => target.test({ strategy, admin: null, primaryUsername: primaryOf(cred.username), log: kt.log, signal }, cred));
+    if ((await loginWithCurrent(kt, target, { path: policy.path, strategy }, options.timeoutMs ?? policy.rotation.timeoutMs)) === 'no-current') {
+      return { kind: 'unknown', code: (await kt.store.describe(policy.path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND' };
+    }
     return { kind: 'ok' };
   } catch (e) {
     if (isKeyturnError(e, 'KT_TARGET_AUTH_FAILED')) return { kind: 'stale', code: 'KT_BACKUP_CREDENTIAL_STALE' };

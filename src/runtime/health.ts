@@ -16,8 +16,9 @@
  * report.status; // 'ok' | 'degraded' | 'failed'
  * ```
  */
-import { isKeyturnError, KeyturnError } from '../core/errors.js';
+import { isKeyturnError } from '../core/errors.js';
 import type { Keyturn } from './keyturn.js';
+import { loginWithCurrent } from './current-login.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'failed';
 
@@ -112,23 +113,6 @@ async function checkAudit(kt: Keyturn): Promise<HealthCheck> {
   return { name: 'audit', status: 'ok', detail: `${tail}; last checkpoint (size ${head.checkpointSize}) ${ageS} s old` };
 }
 
-/** Resolves with `work`, or rejects with KT_TARGET_UNAVAILABLE after `ms` even when the target ignores its abort signal. */
-async function within<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new KeyturnError('KT_TARGET_UNAVAILABLE', `no answer within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(controller.signal), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function checkTargets(kt: Keyturn, timeoutMs: number): Promise<HealthCheck> {
   let names: string[];
   let policies;
@@ -139,8 +123,6 @@ async function checkTargets(kt: Keyturn, timeoutMs: number): Promise<HealthCheck
     return { name: 'targets', status: 'failed', detail: `the applied targets could not be read: ${why(e)}` };
   }
   if (names.length === 0) return { name: 'targets', status: 'ok', detail: 'no target applied' };
-  const { asCredential } = await import('../engine/next-value.js');
-  const store = kt.store.withoutReadAudit?.() ?? kt.store;
   const items = await Promise.all(
     names.map(async (name): Promise<HealthItem> => {
       const item = (status: HealthStatus, detail: string): HealthItem => ({ name, status, detail });
@@ -149,11 +131,7 @@ async function checkTargets(kt: Keyturn, timeoutMs: number): Promise<HealthCheck
         if (!target.strategies.some((s) => s !== 'simple')) return item('ok', `${target.kind}: no outside system to reach`);
         const policy = policies.find((p) => p.target === name && p.type === 'database-credential');
         if (policy === undefined) return item('ok', `${target.kind}: not probed, no secret rotates on it`);
-        const current = await store.get(policy.path, { stage: 'current' });
-        if (current === null || current === undefined) return item('degraded', `${target.kind}: ${policy.path} has no current value to log in with`);
-        const cred = asCredential(policy.path, current.value);
-        const strategy = policy.strategy ?? 'single-user';
-        await within(timeoutMs, (signal) => target.test({ strategy, admin: null, primaryUsername: cred.username.replace(/_clone$/, ''), log: kt.log, signal }, cred));
+        if ((await loginWithCurrent(kt, target, policy, timeoutMs)) === 'no-current') return item('degraded', `${target.kind}: ${policy.path} has no current value to log in with`);
         return item('ok', `${target.kind}: ${policy.path} logs in`);
       } catch (e) {
         return item('degraded', `${why(e)}`);
