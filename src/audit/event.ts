@@ -98,8 +98,8 @@ const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'ver
 const OPTIONAL_FIELDS = ['address', 'userAgent'] as const;
 const INPUT_FIELDS: readonly string[] = [...FIELDS.filter((f) => f !== 'seq' && f !== 'prev'), ...OPTIONAL_FIELDS];
 const ALL_FIELDS: readonly string[] = [...FIELDS, ...OPTIONAL_FIELDS];
-/** An IPv4 or IPv6 literal (an IPv6 zone is not kept). */
-const ADDRESS = /^[0-9A-Fa-f:.]{2,64}$/;
+/** An event's `address`: an IPv4 or IPv6 literal (an IPv6 zone is not kept). */
+export const EVENT_ADDRESS = /^[0-9A-Fa-f:.]{2,64}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const ACTION = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
@@ -241,7 +241,7 @@ function checkValues(e: AuditEvent): AuditEvent {
   if (e.errorCode !== null && (typeof e.errorCode !== 'string' || !ERROR_CODE.test(e.errorCode))) throw invalid('errorCode must be a KT_... code or null');
   if ((e.outcome === 'success' || e.outcome === 'intent') && e.errorCode !== null) throw invalid(`an event with outcome ${e.outcome} has no errorCode`);
   if (e.valueHmac !== null && (typeof e.valueHmac !== 'string' || !VALUE_HMAC.test(e.valueHmac))) throw invalid('valueHmac must be hmac-sha256:<key-id>:<base64>, or null');
-  if (e.address !== undefined && (typeof e.address !== 'string' || !ADDRESS.test(e.address))) throw invalid('address must be an IPv4 or IPv6 literal (absent when unknown, never null)');
+  if (e.address !== undefined && (typeof e.address !== 'string' || !EVENT_ADDRESS.test(e.address))) throw invalid('address must be an IPv4 or IPv6 literal (absent when unknown, never null)');
   if (e.userAgent !== undefined) text(e.userAgent, 'userAgent', 256);
   return e;
 }

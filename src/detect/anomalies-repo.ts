@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { eventSafeText } from '../audit/context.js';
+import { EVENT_ADDRESS } from '../audit/event.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Clock } from '../core/clock.js';
 import type { StateDb } from '../state/db.js';
@@ -23,8 +24,6 @@ import type { AnomaliesTable } from '../state/schema.js';
 import { transact } from '../state/tx.js';
 import type { Anomaly, AnomalyType } from './detector.js';
 
-/** An address as an audit event takes it (else it is left out of the event, kept in the row). */
-const ADDRESS = /^[0-9A-Fa-f:.]{2,64}$/;
 
 /** One recorded anomaly, as listed: what the detector found, its id, the rotation it started, and the seq of the event that set it off. */
 export interface AnomalyRecord extends Omit<Anomaly, 'seq'> {
@@ -94,7 +93,8 @@ export class AnomaliesRepo {
           path: a.path !== null && a.path.length <= 512 ? a.path : null,
           outcome: 'success',
           correlationId: id,
-          ...(a.address !== null && ADDRESS.test(a.address) ? { address: a.address } : {}),
+          // An address an event cannot take stays in the row only.
+          ...(a.address !== null && EVENT_ADDRESS.test(a.address) ? { address: a.address } : {}),
         },
         trx,
       );
