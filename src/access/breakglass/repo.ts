@@ -148,7 +148,7 @@ export class BreakGlassRepo {
     if (!may.allowed)
       throw new KeyturnError('KT_ACCESS_DENIED', `token ${who.tokenId} may not approve break-glass on ${row.path}: ${may.reason}`, { details: { capability: 'approve', path: row.path } });
     if (who.subject === row.requester) {
-      await this.audit.append({ ...fields(ctx), action: 'breakglass.approve', path: row.path, outcome: 'denied', errorCode: 'KT_BREAKGLASS_SELF_APPROVAL', runId: row.id });
+      await this.audit.append({ ...contextFields(ctx), action: 'breakglass.approve', path: row.path, outcome: 'denied', errorCode: 'KT_BREAKGLASS_SELF_APPROVAL', runId: row.id });
       throw new KeyturnError('KT_BREAKGLASS_SELF_APPROVAL', `${who.subject} made request ${row.id}: it needs ${APPROVALS_NEEDED} approvals from other subjects`);
     }
     const now = this.clock.now();
@@ -215,7 +215,7 @@ export class BreakGlassRepo {
       .where('ends_at', '>', now)
       .executeTakeFirst();
     if (grant) return;
-    await this.audit.append({ ...fields(ctx), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_BREAKGLASS_REQUIRED' });
+    await this.audit.append({ ...contextFields(ctx), action: 'secret.read', path, outcome: 'denied', errorCode: 'KT_BREAKGLASS_REQUIRED' });
     throw new KeyturnError('KT_BREAKGLASS_REQUIRED', `${path} is break-glass: reading it needs an approved request (keyturn breakglass request ${path} --reason TEXT)`, { details: { path } });
   }
 
@@ -273,9 +273,6 @@ export class BreakGlassRepo {
 
   /** Records an event with the caller's context, committed with `trx`. */
   async record(trx: Transaction<Schema>, ctx: AuditContext, input: AuditInput): Promise<void> {
-    await this.audit.appendWithin({ ...fields(ctx), ...input }, trx);
+    await this.audit.appendWithin({ ...contextFields(ctx), ...input }, trx);
   }
 }
-
-/** The audit fields of a context (src/audit/hooks.ts). */
-export const fields = contextFields;

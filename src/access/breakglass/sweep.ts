@@ -21,7 +21,8 @@ import { isKeyturnError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { StateDb } from '../../state/db.js';
 import { transact } from '../../state/tx.js';
-import { fields, PENDING_MS } from './repo.js';
+import { contextFields } from '../../audit/hooks.js';
+import { PENDING_MS } from './repo.js';
 
 /** Starts a rotation of `path` and says how the run ended (the engine's `rotate`). */
 export type RotatePort = (path: string, correlationId: string) => Promise<{ id: string; status: string; errorCode: string | null }>;
@@ -59,7 +60,7 @@ export async function sweepBreakGlass(deps: SweepDeps, now: number): Promise<Swe
     const done = await transact(state.db, async (trx) => {
       const u = await trx.updateTable('breakglass_requests').set({ state: 'lapsed', closed_at: now }).where('id', '=', r.id).where('state', '=', 'pending').executeTakeFirst();
       if (Number(u.numUpdatedRows) !== 1) return false;
-      await audit.appendWithin({ ...fields(context), action: 'breakglass.lapse', path: r.path, outcome: 'success', runId: r.id }, trx);
+      await audit.appendWithin({ ...contextFields(context), action: 'breakglass.lapse', path: r.path, outcome: 'success', runId: r.id }, trx);
       return true;
     });
     if (done) report.lapsed.push(r.id);
@@ -75,7 +76,7 @@ export async function sweepBreakGlass(deps: SweepDeps, now: number): Promise<Swe
         .where('rotation', 'is', null)
         .executeTakeFirst();
       if (Number(u.numUpdatedRows) !== 1) return false;
-      await audit.appendWithin({ ...fields(context), action: 'breakglass.close', path: r.path, outcome: 'success', runId: r.id }, trx);
+      await audit.appendWithin({ ...contextFields(context), action: 'breakglass.close', path: r.path, outcome: 'success', runId: r.id }, trx);
       return true;
     });
     if (!claimed) continue;
@@ -88,7 +89,7 @@ export async function sweepBreakGlass(deps: SweepDeps, now: number): Promise<Swe
         .execute();
       await audit.appendWithin(
         {
-          ...fields(context),
+          ...contextFields(context),
           action: 'breakglass.rotate',
           path: r.path,
           outcome: outcome.rotation === 'rotated' ? 'success' : 'failure',
