@@ -170,4 +170,20 @@ notifications:
     expect(found[0]!.reason).toContain('policy ops');
     expect(found[0]!.reason).not.toContain('root-value');
   });
+
+  it('a refusal records the path asked for only when it is a valid secret path (anything else may be a pasted value)', async () => {
+    const h = await apiHome({ policies: { narrow: 'rules:\n  - path: app/other\n    capabilities: [read]\n' }, tokens: { prober: ['narrow'] } });
+    home = h;
+    const size = (await h.kt.audit.head()).size;
+    for (const url of ['/v1/secrets/app/payments', '/v1/secrets/app/pasted%20s3cret%20value']) {
+      const r = await h.app.inject({ url, headers: { authorization: `Bearer ${h.tokens.prober}` } });
+      expect(r.statusCode).toBe(403);
+    }
+    const events = (await h.kt.audit.between(size)).map((row) => JSON.parse(row.leaf) as Record<string, unknown>);
+    expect(events.map((e) => [e.action, e.path])).toEqual([
+      ['access.denied', 'app/payments'],
+      ['access.denied', null],
+    ]);
+    expect(JSON.stringify(events)).not.toContain('s3cret');
+  });
 });

@@ -39,6 +39,24 @@ export function assertValidPath(path: string): string {
 }
 
 /**
+ * Whether `path` is a valid secret path (as {@link assertValidPath} checks, without the error).
+ *
+ * @example
+ * ```ts
+ * isValidPath('prod/db'); // true
+ * isValidPath('pasted value with spaces'); // false
+ * ```
+ */
+export function isValidPath(path: unknown): path is string {
+  try {
+    assertValidPath(path as string);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Validates a listing prefix: empty (everything), or a path, optionally ending in `/`.
  * Returns the prefix without a trailing slash-free ambiguity: `prod` matches `prod` and `prod/...`
  * but not `production`; `prod/` matches only below `prod`.

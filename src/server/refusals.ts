@@ -1,7 +1,8 @@
 /**
  * Refused requests in the audit log: a request whose token is not valid (`access.authenticate`,
  * outcome `failure`, actor `anonymous`) and one whose token may not do what it asked
- * (`access.denied`, outcome `denied`, the token as actor, the path it asked for), each with the
+ * (`access.denied`, outcome `denied`, the token as actor, the path it asked for when that is a valid
+ * secret path, else null: it may be a value pasted in the wrong place), each with the
  * client's address and user agent. The failed-attempt and unusual-source detectors learn from
  * them (docs/anomalies.md). Requests slowed by the throttle (429) are not recorded: a client that
  * keeps trying is bounded by it, and so is what it costs the log.
@@ -18,6 +19,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../access/access-repo.js';
 import { eventSafeText } from '../audit/context.js';
 import type { KeyturnError } from '../core/errors.js';
+import { isValidPath } from '../core/paths.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 
 /** The client's address as an event takes it (an IPv6 zone dropped); null when unknown. */
@@ -36,7 +38,8 @@ export function clientAgent(request: FastifyRequest): string | null {
 
 /** Records a refused request (KT_TOKEN_INVALID when `who` is null, else KT_ACCESS_DENIED). */
 export async function recordRefusal(kt: Keyturn, request: FastifyRequest, who: Identity | null, err: KeyturnError): Promise<void> {
-  const path = typeof err.details.path === 'string' && err.details.path !== '**' ? err.details.path : null;
+  // Only a valid secret path is recorded: what else a client put there may be a value pasted in the wrong place.
+  const path = isValidPath(err.details.path) ? err.details.path : null;
   try {
     await kt.audit.append({
       actor: who === null ? 'anonymous' : `token:${who.tokenId}`,
