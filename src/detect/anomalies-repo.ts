@@ -24,7 +24,6 @@ import type { AnomaliesTable } from '../state/schema.js';
 import { transact } from '../state/tx.js';
 import type { Anomaly, AnomalyType } from './detector.js';
 
-
 /** One recorded anomaly, as listed: what the detector found, its id, the rotation it started, and the seq of the event that set it off. */
 export interface AnomalyRecord extends Omit<Anomaly, 'seq'> {
   readonly id: string;
