@@ -360,7 +360,7 @@ const STRATEGIES: Strategy[] = ['single-user', 'alternating-users'];
  * standby user logs in with and that could not be set back (no earlier password: its first
  * rotation); now that version becomes `previous`, or the new run is refused.
  */
-const KNOWN: Record<Strategy, number[]> = { 'single-user': [1013904227], 'alternating-users': [606290976, 2999969143, 3064885328], simple: [], 'dual-key': [] };
+const KNOWN: Record<Strategy, number[]> = { 'single-user': [1013904227], 'alternating-users': [606290976, 2999969143, 3064885328], simple: [], 'dual-key': [], renew: [] };
 
 describe.each(STRATEGIES)(`lockout fuzzer, PostgreSQL %s (KEYTURN_FUZZ_SEED=${SEED})`, (strategy) => {
   let proxy: TcpProxy;

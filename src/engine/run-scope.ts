@@ -13,7 +13,7 @@
  */
 import { isKeyturnError, KeyturnError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Version } from '../core/types.js';
+import type { SecretValue, Version } from '../core/types.js';
 import type { SecretStore } from '../stores/store.js';
 import type { Credential, Strategy, Target, TargetContext } from '../targets/target.js';
 import type { SecretPolicy } from './applied.js';
@@ -34,7 +34,7 @@ export function codeOf(e: unknown): ErrorCode {
 
 export class RunScope {
   private readonly versions = new Map<string, Version>();
-  private admin: Credential | null | undefined;
+  private admin: { credential: Credential | null; value: SecretValue | null } | undefined;
 
   constructor(
     private readonly store: SecretStore,
@@ -80,18 +80,20 @@ export class RunScope {
   async targetContext(run: Run): Promise<TargetContext> {
     const s = this.subject;
     if (this.admin === undefined) {
-      this.admin = null;
+      this.admin = { credential: null, value: null };
       if (s.adminPath) {
         const v = await this.store.get(s.adminPath, { stage: 'current' });
         if (!v) throw new KeyturnError('KT_SECRET_NOT_FOUND', `the admin secret ${s.adminPath} of target ${s.policy.target} has no current value`);
-        this.admin = asCredential(s.adminPath, v.value);
+        // A renew target's admin secret is whatever it needs (a CA's certificate and key); a credential target's must be a login.
+        this.admin = { credential: s.strategy === 'renew' ? null : asCredential(s.adminPath, v.value), value: v.value };
       }
     }
     const from = run.fromVersionId ? await this.version(run.fromVersionId) : await this.current();
     const username = typeof from.value === 'string' || typeof from.value.username !== 'string' ? '' : from.value.username;
     return {
       strategy: s.strategy,
-      admin: this.admin,
+      admin: this.admin.credential,
+      adminValue: this.admin.value,
       primaryUsername: primaryOf(username),
       log: this.log,
       signal: this.signal ? AbortSignal.any([AbortSignal.timeout(s.policy.rotation.timeoutMs), this.signal]) : AbortSignal.timeout(s.policy.rotation.timeoutMs),

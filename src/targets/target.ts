@@ -12,6 +12,10 @@
  *   of the same user); `set` adds the new one, the old keeps working until the cleanup after the
  *   policy's `grace` ends it with `revoke`, which a dual-key target must have.
  * - `simple`: no outside system (the `generic` target); the new value is only stored.
+ * - `renew`: the target makes the whole next value itself (`renewer.issue`: a certificate a CA
+ *   issues for a new key, a signing key pair, a key generated inside an HSM); nothing on an outside
+ *   system is replaced, so the old value keeps working until it expires or, after the policy's
+ *   `grace`, `renewer.retire` ends it. The consumers carry the new value to its users.
  *
  * @example
  * ```ts
@@ -21,8 +25,9 @@
  * ```
  */
 import type { Logger } from '../core/logger.js';
+import type { SecretValue } from '../core/types.js';
 
-export const STRATEGIES = ['single-user', 'alternating-users', 'simple', 'dual-key'] as const;
+export const STRATEGIES = ['single-user', 'alternating-users', 'simple', 'dual-key', 'renew'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** A login credential. Extra fields (host, port, dbname, ...) ride along untouched. */
@@ -41,8 +46,10 @@ export interface PasswordLimits {
 
 export interface TargetContext {
   readonly strategy: Strategy;
-  /** The admin credential from the store, when the target config names one. */
+  /** The admin credential from the store, when the target config names one (`admin: PATH`) and it holds a username and password. */
   readonly admin: Credential | null;
+  /** The admin secret's value as stored, whatever its shape (a `renew` target's CA certificate and key, an ACME account key, an HSM PIN); null without one. */
+  readonly adminValue?: SecretValue | null;
   /**
    * alternating-users: the primary user name (without `_clone`); the standby user must have the
    * same memberships (PostgreSQL roles, MySQL grants, Redis ACL rules) as this user.
@@ -86,6 +93,58 @@ export interface Target {
 
   /** Releases pooled connections. */
   close?(): Promise<void>;
+
+  /** Required with the `renew` strategy (and only used by it): how the target makes and checks whole values. */
+  readonly renewer?: Renewer;
+}
+
+/**
+ * What a `renew` target does instead of set/test/revoke. Values are whole secret values (a
+ * certificate's `{ cert, key, chain, notAfter, serial }`, a signing key's JWK pair), not credentials.
+ *
+ * @example
+ * ```ts
+ * const value = await target.renewer!.issue(ctx, current?.value ?? null, 'run_abc.g1');
+ * await target.renewer!.check(ctx, value, { pendingSince: Date.now(), now: Date.now() });
+ * target.renewer!.renewAt(value); // notAfter − renewBefore, in ms
+ * ```
+ */
+export interface Renewer {
+  /**
+   * Makes the next value. `current` is null on the first issue. `versionId` names the version it
+   * will be stored as: a target with an outside effect (a key generated in an HSM) names what it
+   * makes after it, so a retry after a crash finds that again instead of making another.
+   */
+  issue(ctx: TargetContext, current: SecretValue | null, versionId: string): Promise<SecretValue>;
+  /**
+   * The test step: the value is usable (its chain verifies, its key matches, it is not expired; an
+   * HSM key signs). May throw {@link NotYet} to make the run wait, without failing, until a time
+   * (a signing key published for less than its `prePublish`); `pendingSince` is when the value
+   * was stored as pending.
+   */
+  check(ctx: TargetContext, value: SecretValue, when: { readonly pendingSince: number; readonly now: number }): Promise<void>;
+  /** When the value needs renewing by itself (ms since the epoch; a certificate's notAfter − renewBefore), or null when only the policy's schedule decides. */
+  renewAt(value: SecretValue): number | null;
+  /**
+   * Ends a value: one replaced, after the policy's grace (a signing key leaves the JWKS, an HSM key
+   * is destroyed), or one a failed run issued and nobody uses. Idempotent. Without it nothing
+   * needs ending: an old certificate simply expires.
+   */
+  retire?(ctx: TargetContext, value: SecretValue): Promise<void>;
+}
+
+/**
+ * Thrown by {@link Renewer.check}: not yet usable, try again at `at` (ms since the epoch). The run
+ * waits (status `retrying`, not counted as a failed attempt) and resumes at the same step.
+ */
+export class NotYet extends Error {
+  constructor(
+    readonly at: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'NotYet';
+  }
 }
 
 /** The alternate user name for `alternating-users`. */
