@@ -11,11 +11,11 @@
  */
 import { targetRegistry } from '../targets/registry.js';
 import type { Strategy } from '../targets/target.js';
-import type { KeyturnConfig, SecretPolicyConfig } from './schema.js';
+import { ISSUED_TYPES, type KeyturnConfig, type SecretPolicyConfig } from './schema.js';
 
-/** The strategy a secret rotates with: its own, else single-user with a target and simple without. */
-export function strategyOf(policy: Pick<SecretPolicyConfig, 'strategy' | 'target'>): Strategy {
-  return policy.strategy ?? (policy.target !== undefined ? 'single-user' : 'simple');
+/** The strategy a secret rotates with: its own, else renew for a certificate or signing-key, single-user with a target and simple without. */
+export function strategyOf(policy: Pick<SecretPolicyConfig, 'strategy' | 'target' | 'type'>): Strategy {
+  return policy.strategy ?? (ISSUED_TYPES.has(policy.type) ? 'renew' : policy.target !== undefined ? 'single-user' : 'simple');
 }
 
 /** One strategy a target does not support, at its key path (`secrets.<path>.strategy`). */

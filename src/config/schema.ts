@@ -75,9 +75,16 @@ const waitForAgentsTimeout = z
 
 const initialValue = z.union([z.string(), z.record(z.string(), z.unknown())]).describe('bootstrap value stored when the secret does not exist yet; ${env:VAR} is expanded');
 
+/** The kinds of secret a policy manages. */
+export const SECRET_TYPES = ['database-credential', 'app-secret', 'certificate', 'signing-key'] as const;
+export type SecretType = (typeof SECRET_TYPES)[number];
+
+/** Types whose values their target makes (the `renew` strategy, its default). */
+export const ISSUED_TYPES: ReadonlySet<string> = new Set<SecretType>(['certificate', 'signing-key']);
+
 export const secretPolicySchema = z
   .strictObject({
-    type: z.enum(['database-credential', 'app-secret']).describe('database-credential: {username, password, ...}; app-secret: a generated value'),
+    type: z.enum(SECRET_TYPES).describe('database-credential: {username, password, ...}; app-secret: a generated value; certificate and signing-key: made by their target (strategy renew)'),
     description: z.string().max(1024).optional(),
     owner: z.string().max(1024).optional(),
     tags: z.record(z.string(), z.string().max(256)).optional(),
@@ -106,6 +113,18 @@ export const secretPolicySchema = z
     for (const key of Object.keys(s.tags ?? {})) {
       if (!TAG_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['tags', key], message: 'a tag key is 1 to 128 characters of [A-Za-z0-9._/-]' });
     }
+    if (ISSUED_TYPES.has(s.type) && s.target === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: `a ${s.type} is made by its target: name a target (internal-ca, acme, signing-key, hsm-key)` });
+    }
+    if (ISSUED_TYPES.has(s.type) && s.strategy !== undefined && s.strategy !== 'renew') {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: `a ${s.type} rotates with the renew strategy` });
+    }
+    if (!ISSUED_TYPES.has(s.type) && s.strategy === 'renew') {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'renew is for a certificate or a signing-key (type:)' });
+    }
+    if (ISSUED_TYPES.has(s.type) && s.initial !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['initial'], message: `a ${s.type} gets its first value from its target (keyturn rotate PATH): remove initial` });
+    }
     if (s.type === 'database-credential' && s.strategy === 'simple') {
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user, alternating-users or dual-key' });
     }
@@ -130,7 +149,10 @@ export const secretPolicySchema = z
 export const schedulesSchema = z
   .strictObject({
     all: scheduleSchema.optional().describe('defaults for every secret'),
-    types: z.strictObject({ 'database-credential': scheduleSchema.optional(), 'app-secret': scheduleSchema.optional() }).optional().describe('defaults by secret type (over all)'),
+    types: z
+      .strictObject({ 'database-credential': scheduleSchema.optional(), 'app-secret': scheduleSchema.optional(), certificate: scheduleSchema.optional(), 'signing-key': scheduleSchema.optional() })
+      .optional()
+      .describe('defaults by secret type (over all)'),
     paths: z.record(secretPath, scheduleSchema).optional().describe('defaults by path prefix (prod matches prod and prod/...); the most specific prefix wins, over types'),
   })
   .describe("rotation schedule defaults; a secret's own schedule: keys win over them, key by key");

@@ -142,10 +142,49 @@ export class Cleaner {
 
   // ── revoke ─────────────────────────────────────────────────────────────
 
+  /**
+   * renew: a replaced value that must be ended (Renewer.retire: an HSM key destroyed) is retired
+   * when the grace period (the overlap its users were given) ends, also while still `previous`;
+   * never once it is current or pending again. Without retire (a certificate) nothing needs ending.
+   */
+  private async retire(c: Cleanup, scope: RunScope, run: Run | null, lease: HeldLease): Promise<RevokeResult> {
+    const renewer = scope.subject.target?.renewer;
+    if (!renewer?.retire) return { kind: 'over', phase: 'not-needed', detail: 'renew: the replaced value simply expires' };
+    const graceText = scope.subject.policy.effectiveSchedule.grace;
+    if (graceText === null) return { kind: 'over', phase: 'not-needed', detail: 'grace is null: the replaced value is kept until it is purged' };
+    const at = c.replacedAt + parseDuration(graceText)!;
+    if (this.d.clock.now() < at) return { kind: 'later', at, detail: `the replaced value is kept until the grace period ends at ${new Date(at).toISOString()}` };
+    let version: Version | null;
+    try {
+      version = await this.d.store.get(c.path, { versionId: c.versionId });
+    } catch (e) {
+      if (isKeyturnError(e, 'KT_VERSION_NOT_FOUND') || isKeyturnError(e, 'KT_SECRET_DELETED') || isKeyturnError(e, 'KT_SECRET_NOT_FOUND')) {
+        return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more (${e.code})` };
+      }
+      return { kind: 'failed', error: asKeyturn(e) };
+    }
+    if (!version) return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more` };
+    if (version.stages.includes('current') || version.stages.includes('pending')) {
+      return { kind: 'over', phase: 'not-needed', detail: `version ${version.number} is ${version.stages.join(', ')} again: not retired` };
+    }
+    const probe = { id: c.runId, path: c.path, fromVersionId: null, pendingVersionId: null } as unknown as Run;
+    await this.d.confirmLease(lease);
+    await this.journal(c, run, lease, { startedAt: this.d.clock.now() }, null, 'intent');
+    await this.d.onBoundary?.('before', c);
+    try {
+      await renewer.retire(await scope.targetContext(probe), version.value);
+    } catch (e) {
+      return { kind: 'failed', error: asKeyturn(e) };
+    }
+    await this.d.onBoundary?.('after', c);
+    return { kind: 'over', phase: 'done', detail: `version ${version.number} retired on the target after the grace period` };
+  }
+
   private async revoke(c: Cleanup, scope: RunScope, run: Run | null, lease: HeldLease): Promise<RevokeResult> {
     const { target, strategy, policy } = scope.subject;
     const graceText = policy.effectiveSchedule.grace;
     if (!target) return { kind: 'over', phase: 'not-needed', detail: 'no target: nothing to revoke' };
+    if (strategy === 'renew') return this.retire(c, scope, run, lease);
     const dual = strategy === 'dual-key';
     if (!dual && strategy !== 'alternating-users') return { kind: 'over', phase: 'not-needed', detail: `${strategy}: the previous password stopped working when the new one was set` };
     if (dual && !target.revoke) return { kind: 'failed', error: new KeyturnError('KT_TARGET_STRATEGY_UNSUPPORTED', `the ${target.kind} target has no revoke, which dual-key needs`) };

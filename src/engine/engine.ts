@@ -46,7 +46,7 @@ import type { Transaction } from 'kysely';
 import type { StateDb } from '../state/db.js';
 import type { Schema } from '../state/schema.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
-import type { Credential, Strategy } from '../targets/target.js';
+import { NotYet, type Credential, type Strategy } from '../targets/target.js';
 import type { AppliedConfig, SecretPolicy } from './applied.js';
 import { DEFAULT_AGENT_STALE_AFTER_MS, DeliveriesRepo } from '../deliveries/repo.js';
 import { agentList, DEFAULT_WAIT_FOR_AGENTS_TIMEOUT, waitForAgents } from '../deliveries/wait.js';
@@ -54,6 +54,8 @@ import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
 import { Leases, type HeldLease, type Lease } from './leases.js';
 import { asCredential, freshPassword, nextValue } from './next-value.js';
+import { nextFor, renewalWithin, renewerOf } from './renew.js';
+import { strategyOf } from '../config/check-strategies.js';
 import { assertTemplatesRender, templateFieldProblems } from './template-check.js';
 import { codeOf, RunScope, type Subject } from './run-scope.js';
 import { RunsRepo, STEPS, type Run, type Step, type StepRecord } from './runs-repo.js';
@@ -361,6 +363,17 @@ export class Engine {
     const leftover = await this.o.store.get(path, { stage: 'pending' });
     if (!leftover) return null;
     const scope = this.scope(subject, lease);
+    if (subject.strategy === 'renew') {
+      // Nothing on a target depends on a renew pending value: released (retired when it must be) before the new run.
+      const from = await this.o.store.get(path, { stage: 'current' });
+      const probe = { id: 'leftover', path, fromVersionId: from?.id ?? null, pendingVersionId: leftover.id } as Run;
+      const released = await this.releasePending(probe, scope, leftover);
+      if (!released.cleared)
+        throw new KeyturnError('KT_PENDING_UNRESOLVED', `${path}: the pending version ${leftover.number} left by an earlier run could not be released (${released.detail}); nothing was changed`, {
+          details: { path, versionId: leftover.id },
+        });
+      return null;
+    }
     const current = await scope.current();
     const owner = await this.runs.find(/^(run_[^.]+)\.g\d+$/.exec(leftover.id)?.[1] ?? '');
     const probe = { id: owner?.id ?? 'leftover', path, fromVersionId: current.id, pendingVersionId: leftover.id } as Run;
@@ -635,6 +648,16 @@ export class Engine {
           run = await this.runs.advance(committed, batch.patch, batch.records, lease, batch.within);
           folded = [];
         }
+        if (e instanceof NotYet) {
+          // Not a failure: the run waits at this step (a signing key published for less than prePublish).
+          const waiting = await this.wait(run, step, e, startedAt, lease);
+          if (!opts.wait || this.stopRequested()) return waiting;
+          await sleep(Math.max(0, e.at - this.o.clock.now()));
+          run = committed = await this.runs.advance(waiting, { status: 'running' }, undefined, lease);
+          worldKnown = false;
+          fromChecked = false;
+          continue;
+        }
         if (isKeyturnError(e, 'KT_RUN_SUPERSEDED')) {
           const by = await this.supersededBy(run, scope);
           if (by !== null) return this.supersede(run, scope, by, lease);
@@ -721,6 +744,10 @@ export class Engine {
     const { target, policy } = scope.subject;
     switch (step) {
       case 'prepare': {
+        // renew: a secret with no value yet gets its first one from the target, through the same steps.
+        if (!run.fromVersionId && scope.subject.strategy === 'renew' && !(await this.o.store.get(run.path, { stage: 'current' }))) {
+          return { outcome: 'ok', detail: 'no current value: the first one is issued', audit: 'intent', fold: true };
+        }
         const current = run.fromVersionId ? await scope.version(run.fromVersionId) : await scope.current();
         // A template that cannot render the next value fails the run here, before any outside effect.
         assertTemplatesRender(policy, current.value, `secrets.${run.path}`);
@@ -732,12 +759,20 @@ export class Engine {
         if (worldKnown && run.pendingVersionId === null && canPutWithin(store)) {
           // A fresh pending value, stored in the transaction that journals this step (and the folded prepare).
           const versionId = `${run.id}.g${run.generation}`;
-          const current = await scope.version(run.fromVersionId!);
-          const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
+          // (No starting version: a renew secret's first value, stored only while the secret still has none.)
+          const current = run.fromVersionId ? await scope.version(run.fromVersionId) : null;
+          const value = await nextFor(scope, run, current, versionId);
           // Stored only while the starting version is still current (compare-and-set in the same transaction): else the run is superseded.
           const writes = async (trx: Transaction<Schema>) => {
             try {
-              scope.remember(await store.putWithin(trx, run.path, value, { versionId, stages: ['pending'], expectCurrentVersion: current.number }));
+              scope.remember(
+                await store.putWithin(trx, run.path, value, {
+                  versionId,
+                  stages: ['pending'],
+                  expectCurrentVersion: current?.number ?? 0,
+                  ...(current ? {} : { metadata: { type: policy.type } }),
+                }),
+              );
             } catch (e) {
               if (isKeyturnError(e, 'KT_VERSION_MISMATCH')) throw this.supersededError(run, null);
               throw e;
@@ -751,6 +786,7 @@ export class Engine {
       case 'set': {
         // No target: nothing outside changes, so the step commits with the next one.
         if (!target) return { outcome: 'skipped', detail: 'no target', fold: true };
+        if (scope.subject.strategy === 'renew') return { outcome: 'skipped', detail: 'renew: nothing on the target is replaced; the consumers deliver the new value', fold: true };
         // The last check before the target is changed: the run still starts from the current version
         // (already checked by create's commit when it ran in this execution: `secret put` refuses a secret with an unfinished run since).
         if (!fromChecked) await this.assertNotSuperseded(run, scope);
@@ -761,6 +797,12 @@ export class Engine {
       }
       case 'test': {
         if (!target) return { outcome: 'skipped', detail: 'no target', fold: true };
+        if (scope.subject.strategy === 'renew') {
+          // The new value is usable (a certificate's chain and key, a key that signs); NotYet makes the run wait (executeSteps).
+          const pending = await scope.version(run.pendingVersionId!);
+          await renewerOf(scope.subject).check(await scope.targetContext(run), pending.value, { pendingSince: pending.createdAt, now: this.o.clock.now() });
+          return { outcome: 'ok', detail: 'the new value checks out', fold: true };
+        }
         const { pending } = await scope.credentials(run);
         await target.test(await scope.targetContext(run), pending);
         // A login changes nothing: its result commits with finish.
@@ -770,8 +812,15 @@ export class Engine {
         // With no consumer and no agent to wait for, propagate has nothing to do: finish commits with it, the run done in one transaction.
         const fold = policy.consumers.length === 0 && policy.waitForAgents === undefined;
         const store = this.o.store;
-        // The cleanup of the replaced version (after grace, after retainPrevious) is owed from this commit on.
-        const cleanup = this.cleanupDuty(run, scope);
+        // The cleanup of the replaced version (after grace, after retainPrevious) is owed from this commit on;
+        // renew: when the new value needs renewing by itself, recorded in the same commit.
+        const duty = this.cleanupDuty(run, scope);
+        const renewal =
+          scope.subject.strategy === 'renew' ? renewalWithin(run.path, run.pendingVersionId!, (await scope.version(run.pendingVersionId!)).value, renewerOf(scope.subject), this.o.clock.now()) : null;
+        const cleanup: Within = async (trx) => {
+          await duty(trx);
+          await renewal?.(trx);
+        };
         if (worldKnown && canPutWithin(store) && store.moveStageWithin) {
           // This process stored the pending version in this attempt: no earlier finish can have moved it.
           const move = store.moveStageWithin.bind(store);
@@ -857,10 +906,13 @@ export class Engine {
    */
   private cleanupDuty(run: Run, scope: RunScope): Within {
     const { policy, target, strategy } = scope.subject;
+    // A first value (renew) replaces nothing.
+    if (!run.fromVersionId) return async () => undefined;
     const replacedAt = this.o.clock.now();
     const { grace, retainPrevious } = policy.effectiveSchedule;
     const retainMs = parseDuration(retainPrevious)!;
-    const graceMs = target && (strategy === 'alternating-users' || strategy === 'dual-key') && grace !== null ? parseDuration(grace)! : null;
+    const ends = strategy === 'alternating-users' || strategy === 'dual-key' || (strategy === 'renew' && target?.renewer?.retire !== undefined);
+    const graceMs = target && ends && grace !== null ? parseDuration(grace)! : null;
     const dueAt = replacedAt + (graceMs === null ? retainMs : Math.min(graceMs, retainMs));
     return (trx) => this.cleanups.addWithin(trx, { path: run.path, versionId: run.fromVersionId!, runId: run.id, replacedAt, dueAt });
   }
@@ -912,9 +964,24 @@ export class Engine {
         return { version: scope.remember(existing), reused: true };
       }
     }
-    const current = await scope.version(run.fromVersionId!);
-    const value = nextValue(scope.subject.policy, current.value, scope.subject.target?.passwordLimits, scope.subject.target?.newSecret?.bind(scope.subject.target));
-    return { version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'] })), reused: false };
+    const current = run.fromVersionId ? await scope.version(run.fromVersionId) : null;
+    const value = await nextFor(scope, run, current, versionId);
+    return {
+      version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'], ...(current ? {} : { metadata: { type: scope.subject.policy.type } }) })),
+      reused: false,
+    };
+  }
+
+  /** A step that is not ready yet (NotYet): the run is left `retrying` at it, due at `e.at`, the attempt not counted as failed. */
+  private async wait(run: Run, step: Step, e: NotYet, startedAt: number, lease: Lease): Promise<Run> {
+    const detail = `waiting until ${new Date(e.at).toISOString()}: ${e.reason}`;
+    this.o.log.info({ runId: run.id, path: run.path, step, until: e.at }, 'rotation step waits');
+    return this.runs.advance(
+      run,
+      { status: 'retrying', nextAttemptAt: e.at, errorCode: null, errorMessage: null, failedStep: null },
+      { step, attempt: run.attempt, outcome: 'skipped', detail, startedAt },
+      lease,
+    );
   }
 
   /**
@@ -927,10 +994,13 @@ export class Engine {
     this.o.log.warn({ runId: run.id, path: run.path, step, code, attempt: run.attempt }, 'rotation step failed');
     let current = await this.runs.advance(run, {}, { step, attempt: run.attempt, outcome: 'failed', errorCode: code, detail: messageOf(error), startedAt: now }, lease);
     let currentWorks = true;
+    // renew: a pending value released here may have been retired (an HSM key destroyed): the next attempt issues a fresh one.
+    let dropped = false;
     if (scope && run.pendingVersionId && (step === 'hook-before' || step === 'set' || step === 'test' || step === 'finish')) {
       const restored = await this.restoreCurrent(run, scope);
       currentWorks = restored.currentWorks;
       const released = currentWorks ? await this.releasePending(run, scope) : null;
+      dropped = scope.subject.strategy === 'renew' && released?.cleared === true;
       current = await this.runs.advance(
         current,
         {},
@@ -940,7 +1010,7 @@ export class Engine {
     }
     const failedSets = run.failedSets + (step === 'set' ? 1 : 0);
     const attempts = scope?.subject.policy.rotation.attempts ?? 1;
-    const bump = failedSets >= 2;
+    const bump = failedSets >= 2 || dropped;
     // With the current credential known good, start over from create; otherwise resume at set, which checks the world.
     const resumeAt: Partial<Run> = {
       failedSets: bump ? 0 : failedSets,
@@ -972,6 +1042,7 @@ export class Engine {
   private async restoreCurrent(run: Run, scope: RunScope): Promise<{ currentWorks: boolean; detail: string }> {
     const { target, strategy } = scope.subject;
     if (!target || !run.pendingVersionId || !run.fromVersionId) return { currentWorks: true, detail: 'nothing on a target to restore' };
+    if (strategy === 'renew') return { currentWorks: true, detail: 'renew: the current value was never replaced' };
     let currentVersion: Version;
     let current: Credential;
     try {
@@ -1009,6 +1080,19 @@ export class Engine {
     const ours = pending && (leftover ? pending.id === leftover.id : pending.id === run.pendingVersionId || pending.id.startsWith(`${run.id}.g`));
     if (!pending || !ours) return { cleared: false, detail: 'no pending version to clear' };
     const { target, strategy } = scope.subject;
+    if (target && strategy === 'renew') {
+      // Nothing uses it: a value with an outside existence (an HSM key) is ended first.
+      const renewer = renewerOf(scope.subject);
+      if (renewer.retire) {
+        try {
+          await renewer.retire(await scope.targetContext(run), pending.value);
+        } catch (e) {
+          return { cleared: false, detail: `retiring the pending value failed (${codeOf(e)}); pending kept` };
+        }
+      }
+      await this.o.store.moveStage(run.path, 'pending', null, pending.id);
+      return { cleared: true, detail: renewer.retire ? 'pending cleared; its value retired' : 'pending cleared' };
+    }
     if (target && strategy === 'dual-key') {
       // The pending key was added next to the current one: taken back before the stage is cleared.
       let added: Credential;
@@ -1159,7 +1243,7 @@ export class Engine {
     if (policy.type === 'database-credential' && policy.target === undefined) {
       throw new KeyturnError('KT_POLICY_NOT_ROTATABLE', `${path} is a database-credential without a target`);
     }
-    const strategy: Strategy = policy.strategy ?? (policy.target ? 'single-user' : 'simple');
+    const strategy: Strategy = strategyOf(policy);
     if (!policy.target) return { policy, strategy, target: null, adminPath: undefined };
     const applied = await this.o.applied.target(policy.target);
     if (!applied.target.strategies.includes(strategy)) {

@@ -88,8 +88,9 @@ export class RunScope {
         this.admin = { credential: s.strategy === 'renew' ? null : asCredential(s.adminPath, v.value), value: v.value };
       }
     }
-    const from = run.fromVersionId ? await this.version(run.fromVersionId) : await this.current();
-    const username = typeof from.value === 'string' || typeof from.value.username !== 'string' ? '' : from.value.username;
+    // renew: values are not logins (and a first value has no version before it).
+    const from = s.strategy === 'renew' ? null : run.fromVersionId ? await this.version(run.fromVersionId) : await this.current();
+    const username = from === null || typeof from.value === 'string' || typeof from.value.username !== 'string' ? '' : from.value.username;
     return {
       strategy: s.strategy,
       admin: this.admin.credential,

@@ -21,7 +21,9 @@
  * - a cleanup an earlier rotation owes (src/engine/cleanup.ts: the previous credential ended after
  *   `grace`, the version purged after `retainPrevious`) when it comes before the next rotation:
  *   due then, reason `cleanup` (the engine then runs the cleanup and rotates only if that is due);
- * - the schedule's next due time (src/schedule/due.ts), unless the last run failed for good after
+ * - the schedule's next due time (src/schedule/due.ts), or, when earlier, the time the current
+ *   value needs renewing by itself (`renew`: a certificate `renewBefore` its notAfter; the
+ *   `renewals` row the engine wrote for that version), unless the last run failed for good after
  *   the current value was made: then not before a cool-down of `max(rotation.backoffCapMs, 1 min)`
  *   doubled for each failed run in a row (at most a day), so a failing secret is not hammered.
  *
@@ -184,6 +186,8 @@ export class DueRepo {
           .where('c.due_at', 'is not', null)
           .as('cleanup_at'),
       )
+      // When the current value needs renewing by itself (a certificate before its notAfter: migration 0017), for that version only.
+      .select((eb) => eb.selectFrom('renewals as r').select('r.renew_at').whereRef('r.path', '=', 's.path').whereRef('r.version_id', '=', 'st.version_id').as('renew_at'))
       .where('s.path', '=', path)
       .executeTakeFirst();
     const base = { path, target: facts.target, priority: PRIORITY.scheduled as number, requestedAt: null as number | null, warningAt: null as number | null, overdueAt: null as number | null };
@@ -191,7 +195,10 @@ export class DueRepo {
       return { row: { ...base, dueAt: null, reason: secret && secret.deleted_at !== null ? 'deleted' : 'no-value' }, decision: 'wait', stored: existing ?? null };
     }
     const lastRotatedAt = Number(secret.current_at);
-    const plan = nextDue(facts.schedule, { path, lastRotatedAt, createdAt: Number(secret.created_at), now });
+    const scheduled = nextDue(facts.schedule, { path, lastRotatedAt, createdAt: Number(secret.created_at), now });
+    // A value that must be renewed before the schedule would rotate it (a certificate renewBefore its notAfter): due then.
+    const renewAt = num(secret.renew_at);
+    const plan = renewAt !== null && (scheduled.dueAt === null || renewAt < scheduled.dueAt) ? { ...scheduled, dueAt: renewAt, reason: 'renew' } : scheduled;
     const requestedAt = num(existing?.requested_at ?? null);
     const requested = requestedAt !== null && lastRotatedAt < requestedAt;
     const common = {

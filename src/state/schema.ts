@@ -416,6 +416,14 @@ export interface DetectCursorTable {
   updated_at: number;
 }
 
+/** When a `renew` secret's current value (version `version_id`) needs renewing by itself (migration 0017). */
+export interface RenewalsTable {
+  path: string;
+  version_id: string;
+  renew_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -449,4 +457,5 @@ export interface Schema {
   version_cleanups: VersionCleanupsTable;
   anomalies: AnomaliesTable;
   detect_cursor: DetectCursorTable;
+  renewals: RenewalsTable;
 }

@@ -27,6 +27,7 @@ import { runAgentsJson, runJson, stepJson, type RunView } from '../../client/wir
 import type { Identity } from '../../access/access-repo.js';
 import { KeyturnError } from '../../core/errors.js';
 import { normalizePrefix } from '../../core/paths.js';
+import { SECRET_TYPES } from '../../config/schema.js';
 import { allow, may } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -64,7 +65,7 @@ const rotatableQuery = z
   .object({
     due: z.enum(['true']).optional().describe('The secrets due now: a scheduled rotation, a request or a retry whose time has come (what `rotate --due` rotates)'),
     prefix: z.string().max(1024).optional().describe('Only secrets at or below this path'),
-    type: z.enum(['database-credential', 'app-secret']).optional().describe('Only secrets of this type'),
+    type: z.enum(SECRET_TYPES).optional().describe('Only secrets of this type'),
   })
   .strict()
   .refine((q) => q.due === undefined || (q.prefix === undefined && q.type === undefined), { message: 'due goes without prefix and type' });
