@@ -25,6 +25,7 @@
 // The suites.
 export { runStoreContract, type ContractOptions, type ContractSubject, type StoreContractSpec } from './store-contract.js';
 export { runTargetContract, type TargetContractSpec, type TargetFixture } from './target-contract.js';
+export { runRenewContract, type RenewContractSpec, type RenewFixture } from './renew-contract.js';
 export { runConsumerContract, type ConsumerContractSpec, type ConsumerSubject, type Observation } from './consumer-contract.js';
 
 // What a suite's `make` gets and what a fixture may use.
