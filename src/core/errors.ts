@@ -599,6 +599,21 @@ export const ERRORS = {
     'A connection to the endpoint was made, but no TLS handshake completed: it does not speak TLS on that port (or only after a STARTTLS), refused the handshake, or did not finish it within the timeout.',
     'Check that the port serves TLS directly (`openssl s_client -connect HOST:PORT -servername NAME`), that --servername is a name it serves, and that it accepts TLS 1.2 or newer; protocols with STARTTLS (SMTP on 25/587, LDAP on 389) are not checked (docs/certificates.md).',
   ),
+  KT_ACME_ORDER_FAILED: spec(
+    502,
+    "The ACME CA refused to issue the certificate: it refused an identifier, the account, the CSR, or a challenge failed (the message gives the ACME problem type and the CA's detail).",
+    "By problem type: rejectedIdentifier, a name the CA will not issue for (correct `names`); unauthorized, incorrectResponse, connection, dns: the CA could not fetch the HTTP-01 answer (point each name at this machine and let port 80 reach `challenge.listen`); caa: the names' CAA records do not allow this CA; accountDoesNotExist, externalAccountRequired: register the account with the CA; then rotate again (docs/certificates.md).",
+  ),
+  KT_ACME_ACCOUNT_KEY_INVALID: spec(
+    400,
+    "The ACME account key (the acme target's admin secret) is missing, not a PEM private key, or of a kind the CA does not take.",
+    "Store an EC P-256 key (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`) with `keyturn secret put PATH --file key.pem` and name PATH as the target's admin; keep it: the CA knows the account by it (docs/certificates.md).",
+  ),
+  KT_ACME_CERT_INVALID: spec(
+    422,
+    'The certificate value of an acme target is not usable: it does not parse, its key does not match, it does not cover the configured names, it has expired, or its chain does not link.',
+    'Rotate the secret to issue a new certificate (`keyturn rotate PATH`); if a value was stored by hand, store the whole `{ cert, key, chain, notAfter, serial }` of one certificate.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

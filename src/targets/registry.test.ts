@@ -23,7 +23,7 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key', 'acme']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');

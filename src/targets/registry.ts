@@ -14,6 +14,8 @@
  */
 import { z } from 'zod';
 import { defineRegistry, registryEntry, type KindSchema } from '../core/registry.js';
+import { acmeConfigSchema, acmeStrategies } from './acme/config.js';
+import { AcmeTarget } from './acme/acme-target.js';
 import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active-directory/config.js';
 import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
@@ -56,6 +58,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
   targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
+  targetEntry({ kind: 'acme', configSchema: acmeConfigSchema, strategies: acmeStrategies, create: (c) => new AcmeTarget(c) }),
 ]);
 
 /** The target types, in the order they are documented. */
