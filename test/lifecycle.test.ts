@@ -218,9 +218,9 @@ describe('lifecycle and compliance through the CLI', () => {
       expect(csv.code).toBe(1);
       const lines = csv.stdout.trimEnd().split('\r\n');
       // RFC 4180, every field quoted (src/cli/csv.ts).
-      expect(lines[0]).toBe('"path","type","ageSeconds","max","status","lifecycle","lastResult","lastRunId","lastRotation","lastRotationEventSeq","lastRotationEventId","overdueAt"');
+      expect(lines[0]).toBe('"path","type","ageSeconds","max","status","lifecycle","lastResult","lastRunId","lastRotation","lastRotationEventSeq","lastRotationEventId","overdueAt","expiresAt"');
       expect(lines).toHaveLength(3);
-      expect(lines[2]).toMatch(/^"old\/x","app-secret","\d+","maxAge 70d","overdue","expired","","","2020-01-01T00:00:00.000Z","\d+","ev_\d+_[0-9a-f]+","2020-03-11T00:00:00.000Z"$/);
+      expect(lines[2]).toMatch(/^"old\/x","app-secret","\d+","maxAge 70d","overdue","expired","","","2020-01-01T00:00:00.000Z","\d+","ev_\d+_[0-9a-f]+","2020-03-11T00:00:00.000Z",""$/);
       expect((await runCli(['report', 'compliance', '--csv', '--json'], { env })).code).toBe(2);
 
       const refused = await runCli(['secret', 'get', 'old/x', '--json'], { env });

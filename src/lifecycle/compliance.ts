@@ -5,10 +5,17 @@
  * rotation's time and audit event.
  *
  * The compliance status is the first that holds of:
- * - `overdue`: past the schedule's overdue time (docs/schedule.md, "Warning and overdue");
+ * - `overdue`: past the schedule's overdue time (docs/schedule.md, "Warning and overdue"), or a
+ *   certificate secret past its certificate's notAfter;
  * - `failing`: the secret's latest rotation run failed;
- * - `warning`: inside the warning before the overdue time;
+ * - `warning`: inside the warning before the overdue time, or a certificate secret within
+ *   CERT_WARN_MS (30 days) of its notAfter;
  * - `ok`.
+ *
+ * A certificate secret (its current value an object whose `cert` holds a PEM certificate:
+ * ../certs/secret-expiry.ts) has its certificate's notAfter as `expiresAt`; any other secret null.
+ * Finding it decrypts the current value of JSON-valued secrets only, once per version per process
+ * (string values are never read).
  *
  * The last rotation's audit event is the one that made the current version current: the run's
  * `secret.rotate` success, else its `secret.stage.current`, else the `secret.put` that stored it
@@ -29,6 +36,7 @@ import { describeCadence } from '../schedule/resolve.js';
 import { durationMs } from '../schedule/schema.js';
 import { scheduleView } from '../schedule/show.js';
 import type { SecretStore } from '../stores/store.js';
+import { CERT_WARN_MS, certificateStatus, currentCertificateExpiry } from '../certs/secret-expiry.js';
 import { secretStatus, type LifecycleStatus } from './status.js';
 
 export const COMPLIANCE_STATUSES = ['ok', 'warning', 'overdue', 'failing'] as const;
@@ -54,10 +62,14 @@ export interface ComplianceRow {
   lastRotationEventId: string | null;
   /** When it becomes (or became) overdue, ISO-8601; null when never. */
   overdueAt: string | null;
+  /** A certificate secret's notAfter (its current value's leaf certificate), ISO-8601; null for a secret that is not a certificate. */
+  expiresAt: string | null;
 }
 
 export interface ComplianceReport {
   now: string;
+  /** How long before its notAfter a certificate secret is `warning`, in ms. */
+  certWarnMs: number;
   prefix: string;
   secrets: ComplianceRow[];
   counts: Record<ComplianceStatus, number>;
@@ -88,8 +100,10 @@ export async function complianceReport(scope: { kt: Keyturn; store: SecretStore;
     const from = last?.at ?? info.createdAt;
     const [run] = await runs.list({ path, limit: 1 });
     const failing = run?.status === 'failed';
+    const cert = info.currentVersion ? await currentCertificateExpiry(kt, store, { path, createdAt: info.createdAt, versionId: info.currentVersion.id }) : null;
+    const certStatus = cert === null ? 'ok' : certificateStatus(cert.notAfterMs, now, CERT_WARN_MS);
     const age = view?.status ?? 'ok';
-    const status: ComplianceStatus = age === 'overdue' ? 'overdue' : failing ? 'failing' : age;
+    const status: ComplianceStatus = age === 'overdue' || certStatus === 'expired' ? 'overdue' : failing ? 'failing' : age === 'warning' || certStatus === 'warning' ? 'warning' : 'ok';
     const maxAge = view?.schedule.maxAge ?? null;
     if (info.currentVersion) current.set(path, info.currentVersion.id);
     rows.push({
@@ -106,12 +120,13 @@ export async function complianceReport(scope: { kt: Keyturn; store: SecretStore;
       lastRotationEventSeq: null,
       lastRotationEventId: null,
       overdueAt: iso(view?.due.overdueAt ?? null),
+      expiresAt: iso(cert?.notAfterMs ?? null),
     });
   }
   await findRotationEvents(kt, rows, current);
   const counts = { ok: 0, warning: 0, overdue: 0, failing: 0 } as Record<ComplianceStatus, number>;
   for (const r of rows) counts[r.status] += 1;
-  return { now: iso(now)!, prefix, secrets: rows, counts, overdue: counts.overdue };
+  return { now: iso(now)!, certWarnMs: CERT_WARN_MS, prefix, secrets: rows, counts, overdue: counts.overdue };
 }
 
 /** Fills in the audit event that made each row's current version current (one pass over the log from the oldest one on). */

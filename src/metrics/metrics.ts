@@ -3,8 +3,8 @@
  * global one, so several servers in one process, and tests, do not collide): rotations (fed by
  * the engine's run observer), the scheduler's passes, HTTP requests, anomalies, webhook notifications, the state gauges read at scrape time, and
  * the process's metrics (shared by the servers of the process). Secret values never appear; secret
- * paths only as the `path` label of `keyturn_secret_age_seconds` and
- * `keyturn_agent_deliveries_missing` (./state-gauges.ts). The names and labels are listed in
+ * paths only as the `path` label of `keyturn_secret_age_seconds`,
+ * `keyturn_agent_deliveries_missing` and `keyturn_certificate_expiry_timestamp_seconds` (./state-gauges.ts). The names and labels are listed in
  * docs/operations.md.
  *
  * @example
@@ -27,7 +27,7 @@ import { cachedSnapshot } from './state-snapshot.js';
 import { stateGauges } from './state-gauges.js';
 
 export interface MetricsOptions {
-  /** The oldest this many secrets get a per-path age series, and as many a per-path missing-agents series (default 1000; 0: none). */
+  /** The oldest this many secrets get a per-path age series, and as many a per-path missing-agents and certificate expiry series (default 1000; 0: none). */
   readonly secretPaths?: number;
   /** How long a read of the state database serves scrapes, in ms on the Keyturn's clock (default 5000). */
   readonly cacheMs?: number;

@@ -3,14 +3,17 @@
  * shared state, so every instance on one PostgreSQL reports the same values (take max(), not
  * sum(), across instances), and they see runs made by any process, cron's `keyturn rotate` too.
  *
- * Secret paths are labels on two metrics only, because the path is what people act on:
+ * Secret paths are labels on three metrics only, because the path is what people act on:
  * `keyturn_secret_age_seconds` ("this secret is old"), for the oldest `secretPaths` secrets
  * (default 1000, 0 for none), so thousands of secrets do not make thousands of series, and
  * `keyturn_secret_age_paths_omitted` says how many were left out; and
  * `keyturn_agent_deliveries_missing` ("hosts do not have this secret's new version"), only for
  * secrets that agents subscribe to, under the same limit, most missing first, with
- * `keyturn_agent_deliveries_missing_paths` counting them all. Agent names are never labels (one
- * series per host would grow with the fleet). Values never.
+ * `keyturn_agent_deliveries_missing_paths` counting them all; and
+ * `keyturn_certificate_expiry_timestamp_seconds` ("this certificate ends then"), one series per
+ * certificate secret under the same limit, soonest first, with `keyturn_certificates{status}`
+ * counting them all. Agent names are never labels (one series per host would grow with the
+ * fleet). Values never: of a certificate secret only its notAfter.
  *
  * @example
  * ```ts
@@ -18,10 +21,11 @@
  * ```
  */
 import { Gauge, type Registry } from 'prom-client';
+import { CERT_EXPIRY_STATUSES } from '../certs/secret-expiry.js';
 import type { StateSnapshot } from './state-snapshot.js';
 
 export interface StateGaugeOptions {
-  /** The oldest this many secrets get a `keyturn_secret_age_seconds{path}` series (0: none). */
+  /** The oldest this many secrets get a `keyturn_secret_age_seconds{path}` series, as many a missing-agents and a certificate expiry series (0: none). */
   readonly secretPaths: number;
 }
 
@@ -92,5 +96,21 @@ export function stateGauges(registry: Registry, snapshot: () => Promise<StateSna
   );
   gauge('keyturn_agent_deliveries_missing_paths', 'Secrets with at least one subscribed agent that does not hold their current version (all of them, whatever the path limit)', (g, s) =>
     g.set(s.agents.filter((a) => a.missing > 0).length),
+  );
+  gauge(
+    'keyturn_certificate_expiry_timestamp_seconds',
+    "A certificate secret's notAfter (its current value's leaf certificate), in Unix seconds, per certificate secret (at most the path limit, soonest first)",
+    (g, s) => {
+      for (const c of s.certificates.slice(0, options.secretPaths)) g.labels(c.path).set(c.notAfterSeconds);
+    },
+    ['path'],
+  );
+  gauge(
+    'keyturn_certificates',
+    'Certificate secrets by status: expired (past notAfter), warning (within 30 days of it), ok (all of them, whatever the path limit)',
+    (g, s) => {
+      for (const status of CERT_EXPIRY_STATUSES) g.labels(status).set(s.certificates.filter((c) => c.status === status).length);
+    },
+    ['status'],
   );
 }

@@ -4,7 +4,9 @@
  * stored due times, src/schedule/due-repo.ts), the runs that need attention (the same reading as
  * `keyturn health`, src/runtime/health.ts), how far each configured audit sink is behind the log,
  * and per secret how many of its subscribed agents do not hold its current version (their
- * delivery reports, src/deliveries/repo.ts). Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
+ * delivery reports, src/deliveries/repo.ts), and each certificate secret's notAfter and grade
+ * (src/certs/secret-expiry.ts: only JSON values are decrypted, each version once per process).
+ * Kept for `cacheMs` on the Keyturn's clock, and one read at a time: a burst of
  * scrapes costs one read. A read that fails is reported as such (`null`), never thrown.
  *
  * The secret ages come from the embedded store's tables (the only store today).
@@ -18,6 +20,8 @@
 import type { Keyturn } from '../runtime/keyturn.js';
 import { runsNeedingAttention } from '../runtime/health.js';
 import { DeliveriesRepo } from '../deliveries/repo.js';
+import { CERT_WARN_MS, certificateStatus, currentCertificateExpiry, type CertExpiryStatus } from '../certs/secret-expiry.js';
+import { isKeyturnError } from '../core/errors.js';
 
 export interface SinkLag {
   readonly sink: string;
@@ -49,19 +53,27 @@ export interface StateSnapshot {
    * version, and how many there are; most missing first, then by path.
    */
   readonly agents: ReadonlyArray<{ readonly path: string; readonly missing: number; readonly subscribed: number }>;
+  /**
+   * Each live certificate secret (its current value holds a PEM certificate): its notAfter in
+   * Unix seconds and its grade (expired, warning within CERT_WARN_MS, ok); soonest first, then by path.
+   */
+  readonly certificates: ReadonlyArray<{ readonly path: string; readonly notAfterSeconds: number; readonly status: CertExpiryStatus }>;
 }
+
+/** What the snapshot reads: the state database, and the store for certificate values. */
+export type SnapshotHome = Pick<Keyturn, 'state' | 'clock' | 'settings' | 'audit' | 'store' | 'log'>;
 
 const distinct = (xs: ReadonlyArray<{ path: string }>): number => new Set(xs.map((x) => x.path)).size;
 
 /** Reads the snapshot now (throws what the database throws). */
-export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settings' | 'audit'>): Promise<StateSnapshot> {
+export async function readSnapshot(kt: SnapshotHome): Promise<StateSnapshot> {
   const now = kt.clock.now();
   const db = kt.state.db;
   const rows = await db
     .selectFrom('secrets as s')
     .innerJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', 'current'))
     .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-    .select(['s.path', 'v.created_at', 'v.id'])
+    .select(['s.path', 's.created_at as secret_created_at', 'v.created_at', 'v.id', 'v.kind'])
     .where('s.deleted_at', 'is', null)
     .execute();
   const ages = rows
@@ -94,7 +106,31 @@ export async function readSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settin
     sinks: await sinkLags(kt, size, now),
     auditEvents: size,
     agents: [...agents.values()].sort((a, b) => b.missing - a.missing || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    certificates: await certificates(kt, rows, now),
   };
+}
+
+/**
+ * The certificate secrets among `rows` (the current versions): a string version is passed over
+ * unread, a JSON one is decrypted once per process (then remembered by version id). A value that
+ * cannot be read is left out and logged (its code only), so one bad secret does not blank the gauges.
+ */
+async function certificates(
+  kt: Pick<SnapshotHome, 'state' | 'store' | 'log'>,
+  rows: ReadonlyArray<{ path: string; secret_created_at: number | string; id: string; kind: 'string' | 'json' }>,
+  now: number,
+): Promise<StateSnapshot['certificates']> {
+  const found: Array<{ path: string; notAfterSeconds: number; status: CertExpiryStatus }> = [];
+  for (const r of rows) {
+    if (r.kind !== 'json') continue;
+    try {
+      const cert = await currentCertificateExpiry(kt, kt.store, { path: r.path, createdAt: Number(r.secret_created_at), versionId: r.id, kind: r.kind });
+      if (cert !== null) found.push({ path: r.path, notAfterSeconds: Math.floor(cert.notAfterMs / 1000), status: certificateStatus(cert.notAfterMs, now, CERT_WARN_MS) });
+    } catch (e) {
+      kt.log.warn({ path: r.path, code: isKeyturnError(e) ? e.code : (e as Error).name }, 'metrics: a certificate secret could not be read');
+    }
+  }
+  return found.sort((a, b) => a.notAfterSeconds - b.notAfterSeconds || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The lag of each sink the settings configure (a sink never fed yet is behind by the whole log). */
@@ -123,7 +159,7 @@ async function sinkLags(kt: Pick<Keyturn, 'state' | 'settings'>, size: number, n
  * The snapshot, read at most once per `cacheMs` (and never twice at once); null while the last
  * read failed (the failure is logged at warn with its code, and the next scrape reads again).
  */
-export function cachedSnapshot(kt: Pick<Keyturn, 'state' | 'clock' | 'settings' | 'audit' | 'log'>, options: { cacheMs: number }): () => Promise<StateSnapshot | null> {
+export function cachedSnapshot(kt: SnapshotHome, options: { cacheMs: number }): () => Promise<StateSnapshot | null> {
   let cached: { at: number; value: Promise<StateSnapshot | null> } | undefined;
   return () => {
     const now = kt.clock.now();

@@ -1,8 +1,8 @@
 /**
  * `keyturn report compliance [--json|--csv] [--prefix P]`: every secret against its rotation
- * policy (src/lifecycle/compliance.ts), as a table, JSON or CSV; exits 1 when any secret is
- * overdue, so it can gate a CI pipeline. Works locally and through a server (the secrets the
- * token may list).
+ * policy and certificate secrets against their notAfter (src/lifecycle/compliance.ts), as a
+ * table, JSON or CSV; exits 1 when any secret is overdue (an expired certificate is), so it
+ * can gate a CI pipeline. Works locally and through a server (the secrets the token may list).
  *
  * @example
  * ```sh
@@ -18,7 +18,21 @@ import { emit, table } from '../io.js';
 import { registerReportAudit } from './report-audit.js';
 import { csvField } from '../csv.js';
 
-const COLUMNS = ['path', 'type', 'ageSeconds', 'max', 'status', 'lifecycle', 'lastResult', 'lastRunId', 'lastRotation', 'lastRotationEventSeq', 'lastRotationEventId', 'overdueAt'] as const;
+const COLUMNS = [
+  'path',
+  'type',
+  'ageSeconds',
+  'max',
+  'status',
+  'lifecycle',
+  'lastResult',
+  'lastRunId',
+  'lastRotation',
+  'lastRotationEventSeq',
+  'lastRotationEventId',
+  'overdueAt',
+  'expiresAt',
+] as const;
 
 /** The report as CSV: a header row, then one row per secret. */
 export function complianceCsv(r: ComplianceReport): string {
@@ -29,8 +43,8 @@ export function complianceCsv(r: ComplianceReport): string {
 function complianceText(r: ComplianceReport): string {
   if (r.secrets.length === 0) return `no secrets${r.prefix ? ` at or below ${r.prefix}` : ''}`;
   const t = table(
-    ['PATH', 'TYPE', 'AGE', 'MAX', 'STATUS', 'LIFECYCLE', 'LAST RESULT', 'LAST ROTATION', 'EVENT'],
-    r.secrets.map((s) => [s.path, s.type, spanText(s.ageMs), s.max, s.status, s.lifecycle, s.lastResult, s.lastRotation, s.lastRotationEventSeq]),
+    ['PATH', 'TYPE', 'AGE', 'MAX', 'STATUS', 'LIFECYCLE', 'LAST RESULT', 'LAST ROTATION', 'EVENT', 'CERT EXPIRES'],
+    r.secrets.map((s) => [s.path, s.type, spanText(s.ageMs), s.max, s.status, s.lifecycle, s.lastResult, s.lastRotation, s.lastRotationEventSeq, s.expiresAt]),
   );
   const c = r.counts;
   return `${t.replace(/\n+$/, '')}\n\n${r.secrets.length} secret${r.secrets.length === 1 ? '' : 's'}: ${c.ok} ok, ${c.warning} warning, ${c.failing} failing, ${c.overdue} overdue (at ${r.now})`;
@@ -56,9 +70,11 @@ Examples:
     .addHelpText(
       'after',
       `
-STATUS is overdue (past the schedule's overdue time), failing (the latest run failed), warning
-(inside the expiry warning) or ok, the first that holds. The exit code is 1 when any secret is
-overdue, 0 otherwise, whatever the format. Through a server (KEYTURN_ADDR) it lists the secrets
+STATUS is overdue (past the schedule's overdue time, or a certificate past its notAfter),
+failing (the latest run failed), warning (inside the expiry warning, or a certificate within 30
+days of its notAfter) or ok, the first that holds. CERT EXPIRES (expiresAt) is a certificate
+secret's notAfter, - for other secrets. The exit code is 1 when any secret is overdue, 0
+otherwise, whatever the format. Through a server (KEYTURN_ADDR) it lists the secrets
 the token may list. See docs/compliance.md.
 
 Examples:

@@ -47,7 +47,7 @@ export function registerServer(program: Command, app: CliApp): void {
     .addOption(new Option('--metrics <access>', 'who may scrape GET /metrics (token: a token allowed audit on the path metrics; off: no metrics)').choices(METRICS_ACCESS).default('open'))
     .option(
       '--metrics-secret-paths <n>',
-      'the oldest N secrets get a keyturn_secret_age_seconds{path} series (and at most N a keyturn_agent_deliveries_missing{path}), 0 to 100000 (0: no paths in metrics)',
+      'the oldest N secrets get a keyturn_secret_age_seconds{path} series (and at most N a keyturn_agent_deliveries_missing{path} and a keyturn_certificate_expiry_timestamp_seconds{path}), 0 to 100000 (0: no paths in metrics)',
       intOption('--metrics-secret-paths', { min: 0, max: 100_000 }),
       1000,
     )
