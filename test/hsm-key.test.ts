@@ -110,6 +110,10 @@ describe('hsm-key on SoftHSM2', () => {
     expect(await inToken('keyturn-v-retry')).toMatchObject({ privateKeys: 1, publicKeys: 1 });
     const other = parseHsmKeyValue(await r.issue(ctx(), null, 'v-retry-2'));
     expect(other.kid).not.toBe(first.kid);
+    // Two issues of one version at once (two renewers of one target): one generates, the other finds it.
+    const [a, b] = await Promise.all([renewer().issue(ctx(), null, 'v-race'), renewer().issue(ctx(), null, 'v-race')]);
+    expect(parseHsmKeyValue(a)).toEqual(parseHsmKeyValue(b));
+    expect(await inToken('keyturn-v-race')).toMatchObject({ privateKeys: 1, publicKeys: 1 });
   });
 
   test('check passes for a good key; retire destroys both objects, check then fails; retire again is success', async () => {

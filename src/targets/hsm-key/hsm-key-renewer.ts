@@ -5,7 +5,7 @@
  *
  * - `issue`: the pair labelled `<labelPrefix><versionId>` with a random 16-byte CKA_ID. Idempotent
  *   per versionId: a pair of that label already there (a retry after a crash) is returned
- *   instead of making another; only one half of a pair, or a key not protected, fails the run
+ *   instead of making another (two issues of one label in this process run one after the other); only one half of a pair, or a key not protected, fails the run
  *   (KT_TARGET_FAILED) rather than being destroyed or used.
  * - `check`: the private key is there (label and id), sensitive and not extractable, and signs a
  *   fresh test message that verifies with the value's public key.
@@ -33,10 +33,29 @@ import type { Renewer, TargetContext } from '../target.js';
 import type { HsmKeyTargetConfig } from './config.js';
 import { assertProtected, privateKeyOf } from './keys.js';
 import { pinOf } from './pin.js';
-import { hsmKeyValue, parseHsmKeyValue, publicKeyOf, toSecretValue } from './value.js';
+import { hsmKeyValue, parseHsmKeyValue, publicKeyOf, toSecretValue, type HsmKeyValue } from './value.js';
 
 /** CKA_ID bytes of a new key. */
 const ID_BYTES = 16;
+
+/** Issues in flight in this process, by module, token and label: a second one waits for the first (then finds its key). */
+const issuing = new Map<string, Promise<unknown>>();
+
+/** Runs `work` after every earlier call of the same `key` has settled. */
+async function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = issuing.get(key) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  issuing.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (issuing.get(key) === settled) issuing.delete(key);
+  }
+}
 
 export class HsmKeyRenewer implements Renewer {
   private readonly place: HsmPlace;
@@ -53,9 +72,17 @@ export class HsmKeyRenewer implements Renewer {
   async issue(ctx: TargetContext, _current: SecretValue | null, versionId: string): Promise<SecretValue> {
     const pin = pinOf(ctx);
     const label = this.labelFor(versionId);
-    const { keyType } = this.config;
     const action = `issue the key "${label}"`;
-    const { value, reused } = await withToken(this.place, pin, action, ctx.signal, async (t) => {
+    const lockKey = JSON.stringify([this.place.module, this.place.token, label]);
+    const { value, reused } = await oneAtATime(lockKey, () => this.findOrGenerate(ctx, pin, label, action));
+    ctx.log.debug({ target: 'hsm-key', label, kid: value.kid, alg: value.alg, reused }, reused ? 'hsm key found (issued before)' : 'hsm key generated');
+    return toSecretValue(value);
+  }
+
+  /** The pair of `label`, found (a retry) or generated. */
+  private async findOrGenerate(ctx: TargetContext, pin: string, label: string, action: string): Promise<{ value: HsmKeyValue; reused: boolean }> {
+    const { keyType } = this.config;
+    return withToken(this.place, pin, action, ctx.signal, async (t) => {
       const found = t.findKeys(label);
       const [privateKeys, publicKeys] = [found.privateKeys.length, found.publicKeys.length];
       if (privateKeys === 1 && publicKeys === 1) {
@@ -78,8 +105,6 @@ export class HsmKeyRenewer implements Renewer {
       const pair = await t.generateKeyPair(keyType, label, id);
       return { value: hsmKeyValue({ label, id, keyType, publicKey: t.publicKey(keyType, pair.publicKey), place: this.place }), reused: false };
     });
-    ctx.log.debug({ target: 'hsm-key', label, kid: value.kid, alg: value.alg, reused }, reused ? 'hsm key found (issued before)' : 'hsm key generated');
-    return toSecretValue(value);
   }
 
   async check(ctx: TargetContext, stored: SecretValue, _when: { readonly pendingSince: number; readonly now: number }): Promise<void> {
