@@ -1,8 +1,8 @@
 // Bundles the CLI (src/cli/entry.ts) into dist/bundle/: one entry chunk with what every command
 // needs to parse its arguments, and one chunk per lazily imported module, so `keyturn --version`
 // loads a few hundred kilobytes and a command loads only what it uses. The database and target
-// drivers (pg, mysql2, ioredis, ldapts, amqplib, ssh2) and pino stay in node_modules and load only when a target or state
-// database of that kind is used, or a message is logged. Run by `npm run build` (and so by `prepare` at `npm ci`).
+// drivers (pg, mysql2, ioredis, ldapts, amqplib, ssh2), the PKCS#11 addon (pkcs11js) and pino stay in node_modules and load only
+// when a target or state database of that kind is used, or a message is logged. Run by `npm run build` (and so by `prepare` at `npm ci`).
 import { rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -89,7 +89,7 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   // .mjs: Node knows the module type from the name, without looking for a package.json per file.
   outExtension: { '.js': '.mjs' },
-  external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'ldapts', 'amqplib', 'ssh2', 'pino', 'fastify', 'prom-client', 'undici', 'jose'],
+  external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'ldapts', 'amqplib', 'ssh2', 'pkcs11js', 'pino', 'fastify', 'prom-client', 'undici', 'jose'],
   sourcemap: 'linked',
   // Less to read and hash at every start (the compile cache is keyed by the file's content);
   // names stay, so profiles and stack traces read as the sources.

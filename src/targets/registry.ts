@@ -22,6 +22,8 @@ import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
 import { httpApiKeyConfigSchema, httpApiKeyStrategies } from './http-api-key/config.js';
 import { HttpApiKeyTarget } from './http-api-key/http-api-key-target.js';
+import { hsmKeyConfigSchema } from './hsm-key/config.js';
+import { HsmKeyTarget } from './hsm-key/hsm-key-target.js';
 import { kerberosConfigSchema, kerberosStrategies } from './kerberos/config.js';
 import { KerberosTarget } from './kerberos/kerberos-target.js';
 import { ldapConfigSchema, ldapStrategies } from './ldap/config.js';
@@ -34,6 +36,7 @@ import { rabbitmqConfigSchema, rabbitmqStrategies } from './rabbitmq/config.js';
 import { RabbitmqTarget } from './rabbitmq/rabbitmq-target.js';
 import { redisConfigSchema, redisStrategies } from './redis/config.js';
 import { RedisTarget } from './redis/redis-target.js';
+import { renewStrategies } from './renew-target.js';
 import { sshConfigSchema, sshStrategies } from './ssh/config.js';
 import { SshTarget } from './ssh/ssh-target.js';
 import { scriptConfigSchema, scriptStrategies } from './script/config.js';
@@ -59,6 +62,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
   targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
   targetEntry({ kind: 'acme', configSchema: acmeConfigSchema, strategies: acmeStrategies, create: (c) => new AcmeTarget(c) }),
+  targetEntry({ kind: 'hsm-key', configSchema: hsmKeyConfigSchema, strategies: renewStrategies, create: (c) => new HsmKeyTarget(c) }),
 ]);
 
 /** The target types, in the order they are documented. */
