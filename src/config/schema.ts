@@ -109,8 +109,8 @@ export const secretPolicySchema = z
     if (s.type === 'database-credential' && s.strategy === 'simple') {
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a database-credential rotates with single-user, alternating-users or dual-key' });
     }
-    if (s.type === 'app-secret' && s.strategy !== undefined && s.strategy !== 'simple') {
-      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'an app-secret rotates with the simple strategy' });
+    if (s.type === 'app-secret' && s.strategy !== undefined && s.strategy !== 'simple' && s.strategy !== 'renew') {
+      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'an app-secret rotates with the simple strategy, or renew with a target that makes whole values (signing-key)' });
     }
     if (s.type === 'database-credential' && s.field !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['field'], message: 'field is for app-secret; a database-credential always regenerates password' });

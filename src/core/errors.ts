@@ -599,6 +599,16 @@ export const ERRORS = {
     'A connection to the endpoint was made, but no TLS handshake completed: it does not speak TLS on that port (or only after a STARTTLS), refused the handshake, or did not finish it within the timeout.',
     'Check that the port serves TLS directly (`openssl s_client -connect HOST:PORT -servername NAME`), that --servername is a name it serves, and that it accepts TLS 1.2 or newer; protocols with STARTTLS (SMTP on 25/587, LDAP on 389) are not checked (docs/certificates.md).',
   ),
+  KT_SIGNING_KEY_INVALID: spec(
+    500,
+    'A stored signing key is not a usable key of its secret: its fields are missing or malformed, its kid is not the thumbprint of its public key, its algorithm is not the one the target names, or its private key does not sign for its public key.',
+    'A signing key is made by its target only: rotate the secret (`keyturn rotate PATH`) to issue a new one; a value stored by hand (`keyturn secret put`) must be one the target made (docs/signing-keys.md).',
+  ),
+  KT_JWKS_NOT_FOUND: spec(
+    404,
+    'No JWKS is served at that path: there is no secret there, or its applied policy does not rotate it with a signing-key target.',
+    'Check the path and that keyturn.yaml gives the secret a target of type signing-key (`keyturn schedule PATH`), then `keyturn apply` (docs/signing-keys.md).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

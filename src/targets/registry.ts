@@ -35,6 +35,8 @@ import { RedisTarget } from './redis/redis-target.js';
 import { sshConfigSchema, sshStrategies } from './ssh/config.js';
 import { SshTarget } from './ssh/ssh-target.js';
 import { scriptConfigSchema, scriptStrategies } from './script/config.js';
+import { signingKeyConfigSchema, signingKeyStrategies } from './signing-key/config.js';
+import { SigningKeyTarget } from './signing-key/signing-key-target.js';
 import { ScriptTarget } from './script/script-target.js';
 import type { Strategy, Target } from './target.js';
 
@@ -56,6 +58,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
   targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
+  targetEntry({ kind: 'signing-key', configSchema: signingKeyConfigSchema, strategies: signingKeyStrategies, create: (c) => new SigningKeyTarget(c) }),
 ]);
 
 /** The target types, in the order they are documented. */
