@@ -24,7 +24,15 @@ targets:
     alg: ES256
     prePublish: 5m
     maxTokenTtl: 1h
+  plain:
+    type: generic
 secrets:
+  prod/app/session:
+    type: app-secret
+    target: plain
+    strategy: simple
+  prod/app/untargeted:
+    type: app-secret
   ${PATH}:
     type: app-secret
     target: jwt-keys
@@ -57,7 +65,14 @@ async function verify(jwt: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  h = await apiHome({ config: CONFIG, clock, secrets: [['prod/app/session', 'not a key']] });
+  h = await apiHome({
+    config: CONFIG,
+    clock,
+    secrets: [
+      ['prod/app/session', 'not a key'],
+      ['prod/app/untargeted', 'x'],
+    ],
+  });
   const [gone, previous, current, pending] = await Promise.all([generateSigningKey('ES256'), generateSigningKey('ES256'), generateSigningKey('ES256'), generateSigningKey('ES256')]);
   keys = { gone, previous, current, pending } as typeof keys;
   // The history of two rotations: gone → previous (3 h ago), previous → current (at T0), and a run under way (pending).
@@ -84,8 +99,11 @@ afterAll(async () => {
 describe('GET /v1/jwks/PATH', () => {
   it('serves current, pending and previous public keys without a token, cached at most 60 s, nothing private', async () => {
     clock.set(T0 + 30 * 60_000);
+    const before = (await h.kt.audit.head()).size;
     const r = await fetch(`${base}/v1/jwks/${PATH}`);
     expect(r.status).toBe(200);
+    // Public keys only: the read is not audited.
+    expect((await h.kt.audit.head()).size).toBe(before);
     expect(r.headers.get('cache-control')).toBe('public, max-age=60');
     const body = (await r.json()) as { keys: Array<Record<string, string>> };
     expect(body.keys.map((k) => k.kid)).toEqual([keys.current.kid, keys.pending.kid, keys.previous.kid]);
@@ -116,8 +134,8 @@ describe('GET /v1/jwks/PATH', () => {
     expect(after.keys.map((k) => k.kid)).toEqual([keys.current.kid, keys.pending.kid]);
   });
 
-  it('answers the same 404 KT_JWKS_NOT_FOUND for a missing secret, a secret that is not a signing key and a path that is not valid', async () => {
-    const answers = await Promise.all(['prod/jwt/other', 'prod/app/session', 'prod//x', '..%2Fetc'].map((p) => h.call('GET', `/v1/jwks/${p}`, null)));
+  it('answers the same 404 KT_JWKS_NOT_FOUND for a missing secret, secrets that are not signing keys and a path that is not valid', async () => {
+    const answers = await Promise.all(['prod/jwt/other', 'prod/app/session', 'prod/app/untargeted', 'prod//x', '..%2Fetc'].map((p) => h.call('GET', `/v1/jwks/${p}`, null)));
     for (const r of answers) {
       expect(r.statusCode).toBe(404);
       expect(r.json()).toEqual(answers[0]!.json());

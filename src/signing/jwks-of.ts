@@ -11,13 +11,23 @@
  */
 import { CleanupsRepo } from '../engine/cleanups-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
-import { loadJwks, type LoadedJwks } from './jwks.js';
+import { jwksNotFound, loadJwks, type LoadedJwks } from './jwks.js';
 
 /** Longest Cache-Control max-age of a JWKS answer, in seconds. */
 export const JWKS_MAX_AGE_S = 60;
 
 export async function jwksOf(kt: Pick<Keyturn, 'store' | 'state' | 'clock' | 'applied' | 'log'>, path: string): Promise<LoadedJwks> {
-  const view = await loadJwks({ store: kt.store.withoutReadAudit?.() ?? kt.store, cleanups: new CleanupsRepo(kt.state, kt.clock), applied: kt.applied, now: kt.clock.now() }, path);
+  const applied = {
+    policy: (p: string) => kt.applied.policy(p),
+    // The target's type is read from its applied row first: a request for the JWKS of a secret of
+    // another target (anyone may ask) never makes that target's instance (and its connection pool).
+    target: async (name: string) => {
+      const row = await kt.state.db.selectFrom('targets').select('config').where('name', '=', name).executeTakeFirst();
+      if (!row || (JSON.parse(row.config) as { type?: unknown }).type !== 'signing-key') throw jwksNotFound();
+      return kt.applied.target(name);
+    },
+  };
+  const view = await loadJwks({ store: kt.store.withoutReadAudit?.() ?? kt.store, cleanups: new CleanupsRepo(kt.state, kt.clock), applied, now: kt.clock.now() }, path);
   if (view.unusable.length > 0) kt.log.warn({ path, stages: view.unusable, versions: view.versions }, 'JWKS: a staged version is not a signing key; left out of the key set');
   return view;
 }
