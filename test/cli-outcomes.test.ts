@@ -43,6 +43,7 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_ACCESS_POLICY_NOT_FOUND',
   'KT_TOKEN_NOT_FOUND',
   'KT_API_ROUTE_NOT_FOUND',
+  'KT_JWKS_NOT_FOUND',
   'KT_BREAKGLASS_NOT_FOUND',
   'KT_OIDC_ISSUER_NOT_FOUND',
   'KT_AGENT_SECRET_NOT_HELD',
@@ -99,6 +100,7 @@ describe('exit codes', () => {
       [['token', 'revoke', 'tok_nope'], 'KT_TOKEN_NOT_FOUND'],
       [['oidc', 'show', 'nope'], 'KT_OIDC_ISSUER_NOT_FOUND'],
       [['notify', 'test', 'nope'], 'KT_NOTIFY_CHANNEL_NOT_FOUND'],
+      [['jwks', 'app/one'], 'KT_JWKS_NOT_FOUND'],
     ];
     expect(cases.map(([, code]) => code).sort()).toEqual(NOT_FOUND.filter((c) => !API_ONLY.includes(c)).sort());
     for (const [argv, code] of cases) {

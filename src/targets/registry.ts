@@ -40,6 +40,8 @@ import { renewStrategies } from './renew-target.js';
 import { sshConfigSchema, sshStrategies } from './ssh/config.js';
 import { SshTarget } from './ssh/ssh-target.js';
 import { scriptConfigSchema, scriptStrategies } from './script/config.js';
+import { signingKeyConfigSchema, signingKeyStrategies } from './signing-key/config.js';
+import { SigningKeyTarget } from './signing-key/signing-key-target.js';
 import { ScriptTarget } from './script/script-target.js';
 import type { Strategy, Target } from './target.js';
 
@@ -63,6 +65,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
   targetEntry({ kind: 'acme', configSchema: acmeConfigSchema, strategies: acmeStrategies, create: (c) => new AcmeTarget(c) }),
   targetEntry({ kind: 'hsm-key', configSchema: hsmKeyConfigSchema, strategies: renewStrategies, create: (c) => new HsmKeyTarget(c) }),
+  targetEntry({ kind: 'signing-key', configSchema: signingKeyConfigSchema, strategies: signingKeyStrategies, create: (c) => new SigningKeyTarget(c) }),
 ]);
 
 /** The target types, in the order they are documented. */

@@ -14,6 +14,7 @@ import { breakGlassRoutes } from './breakglass.js';
 import { deliveryRoutes } from './deliveries.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { jwksRoutes } from './jwks.js';
 import { lifecycleRoutes } from './lifecycle.js';
 import { metricsRoutes, type MetricsAccess } from './metrics.js';
 import { policyRoutes } from './policies.js';
@@ -45,6 +46,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...eventRoutes(),
     ...deliveryRoutes(),
     ...oidcRoutes(),
+    ...jwksRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];
 }

@@ -1,0 +1,42 @@
+/**
+ * The JWKS of a secret read from an open Keyturn (./jwks.ts's `loadJwks` over the runtime's
+ * parts): what `GET /v1/jwks/PATH` and `keyturn jwks PATH` serve. The store is read through its
+ * view without read audit: only public keys leave (docs/signing-keys.md says why these reads are
+ * not audited). The values read (private keys included) stay in this function.
+ *
+ * @example
+ * ```ts
+ * const view = await jwksOf(kt, 'prod/jwt/signing'); // { keys, until, unusable, versions }
+ * ```
+ */
+import { CleanupsRepo } from '../engine/cleanups-repo.js';
+import type { Keyturn } from '../runtime/keyturn.js';
+import { jwksNotFound, loadJwks, type LoadedJwks } from './jwks.js';
+
+/** Longest Cache-Control max-age of a JWKS answer, in seconds. */
+export const JWKS_MAX_AGE_S = 60;
+
+export async function jwksOf(kt: Pick<Keyturn, 'store' | 'state' | 'clock' | 'applied' | 'log'>, path: string): Promise<LoadedJwks> {
+  const applied = {
+    policy: (p: string) => kt.applied.policy(p),
+    // The target's type is read from its applied row first: a request for the JWKS of a secret of
+    // another target (anyone may ask) never makes that target's instance (and its connection pool).
+    target: async (name: string) => {
+      const row = await kt.state.db.selectFrom('targets').select('config').where('name', '=', name).executeTakeFirst();
+      if (!row || (JSON.parse(row.config) as { type?: unknown }).type !== 'signing-key') throw jwksNotFound();
+      return kt.applied.target(name);
+    },
+  };
+  const view = await loadJwks({ store: kt.store.withoutReadAudit?.() ?? kt.store, cleanups: new CleanupsRepo(kt.state, kt.clock), applied, now: kt.clock.now() }, path);
+  if (view.unusable.length > 0) kt.log.warn({ path, stages: view.unusable, versions: view.versions }, 'JWKS: a staged version is not a signing key; left out of the key set');
+  return view;
+}
+
+/**
+ * Seconds a JWKS answer may be cached: {@link JWKS_MAX_AGE_S}, less when the previous key leaves
+ * sooner (a cache must not keep a removed key past its end).
+ */
+export function jwksMaxAge(view: { readonly until: number | null }, now: number): number {
+  if (view.until === null) return JWKS_MAX_AGE_S;
+  return Math.max(0, Math.min(JWKS_MAX_AGE_S, Math.floor((view.until - now) / 1000)));
+}
