@@ -613,6 +613,7 @@ export const ERRORS = {
     422,
     'The certificate value of an acme target is not usable: it does not parse, its key does not match, it does not cover the configured names, it has expired, or its chain does not link.',
     'Rotate the secret to issue a new certificate (`keyturn rotate PATH`); if a value was stored by hand, store the whole `{ cert, key, chain, notAfter, serial }` of one certificate.',
+  ),
   KT_SIGNING_KEY_INVALID: spec(
     500,
     'A stored signing key is not a usable key of its secret: its fields are missing or malformed, its kid is not the thumbprint of its public key, its algorithm is not the one the target names, or its private key does not sign for its public key.',
