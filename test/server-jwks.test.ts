@@ -34,9 +34,8 @@ secrets:
   prod/app/untargeted:
     type: app-secret
   ${PATH}:
-    type: app-secret
+    type: signing-key
     target: jwt-keys
-    strategy: renew
     schedule: { every: 30d }
 `;
 
