@@ -599,6 +599,26 @@ export const ERRORS = {
     'A connection to the endpoint was made, but no TLS handshake completed: it does not speak TLS on that port (or only after a STARTTLS), refused the handshake, or did not finish it within the timeout.',
     'Check that the port serves TLS directly (`openssl s_client -connect HOST:PORT -servername NAME`), that --servername is a name it serves, and that it accepts TLS 1.2 or newer; protocols with STARTTLS (SMTP on 25/587, LDAP on 389) are not checked (docs/certificates.md).',
   ),
+  KT_CERT_VALUE_INVALID: spec(
+    400,
+    'A secret that should hold a certificate does not have the certificate value shape: { cert, key, chain, notAfter, serial } (PEM leaf, PEM PKCS#8 private key, PEM intermediates, ISO-8601 notAfter, lowercase hex serial), or its parts do not parse or agree.',
+    'Store the certificate again in that shape (`keyturn ca init` makes CA values; a `renew` rotation makes leaf values), or point the target at the right secret (docs/certificates.md).',
+  ),
+  KT_CA_INVALID: spec(
+    400,
+    "The issuing CA (the target's `admin:` secret) cannot issue: it is not a CA certificate with keyCertSign, its key does not match its certificate, or it is expired or not yet valid.",
+    'Point the target\'s `admin:` at the intermediate `keyturn ca init` made (pki/ca/intermediate by default), or renew the CA when it has expired (docs/certificates.md).',
+  ),
+  KT_CA_EXISTS: spec(
+    409,
+    'The internal CA already exists at that prefix: `keyturn ca init` never replaces a root or an intermediate, since every certificate issued from them would stop being trusted.',
+    'Use the existing CA (`keyturn ca show --prefix PREFIX`), or give another --prefix. To start over at the same prefix, remove both secrets for good first (`keyturn secret rm`, then `keyturn secret purge`), knowing that every certificate issued from the old CA stops being trusted.',
+  ),
+  KT_CERT_CHECK_FAILED: spec(
+    422,
+    'A certificate does not pass its check: it does not verify against the issuing CA, its key does not match it, it is expired or not yet valid, or its names are not the configured ones.',
+    'Read the message for which check failed; rotate again to issue a new certificate, or correct the target (commonName, dnsNames, ipAddresses) or its `admin:` CA (docs/certificates.md).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
