@@ -23,7 +23,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { KeyturnError } from '../core/errors.js';
 import type { SecretValue } from '../core/types.js';
 
-export interface CertificateValue {
+/** A type, not an interface, so it is a SecretValue as it is (a JSON object of string fields). */
+export type CertificateValue = {
   /** The certificate, PEM. */
   readonly cert: string;
   /** Its private key, PEM PKCS#8. */
@@ -34,7 +35,7 @@ export interface CertificateValue {
   readonly notAfter: string;
   /** Lowercase hex. */
   readonly serial: string;
-}
+};
 
 /** The fields of a certificate value, in their stored order. */
 export const CERTIFICATE_VALUE_FIELDS = ['cert', 'key', 'chain', 'notAfter', 'serial'] as const;
@@ -63,7 +64,10 @@ export function pemCertificates(text: string): string[] {
  * ```
  */
 export function serialHex(serial: string): string {
-  const hex = serial.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
+  const hex = serial
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
   return hex;
 }
 

@@ -607,7 +607,7 @@ export const ERRORS = {
   KT_CA_INVALID: spec(
     400,
     "The issuing CA (the target's `admin:` secret) cannot issue: it is not a CA certificate with keyCertSign, its key does not match its certificate, or it is expired or not yet valid.",
-    'Point the target\'s `admin:` at the intermediate `keyturn ca init` made (pki/ca/intermediate by default), or renew the CA when it has expired (docs/certificates.md).',
+    "Point the target's `admin:` at the intermediate `keyturn ca init` made (pki/ca/intermediate by default), or renew the CA when it has expired (docs/certificates.md).",
   ),
   KT_CA_EXISTS: spec(
     409,

@@ -76,7 +76,7 @@ export async function createRootCa(options: CaOptions): Promise<CertificateValue
  */
 export async function createIntermediateCa(root: CertificateValue, options: CaOptions): Promise<CertificateValue> {
   const now = options.now ?? Date.now();
-  const parsed = parseCertificateValue('root CA', root as unknown as Record<string, string>);
+  const parsed = parseCertificateValue('root CA', root);
   if (!parsed.cert.ca) throw new KeyturnError('KT_CA_INVALID', 'the root given is not a CA certificate (basicConstraints CA is not set)');
   const { notBefore, notAfter } = validityWindow(now, options.validityMs, Date.parse(parsed.cert.validTo));
   const pair = await generateKeyPair(options.keyType ?? DEFAULT_KEY_TYPE);

@@ -52,7 +52,8 @@ export function assertIssuingCa(path: string, ca: unknown, now: number): ReturnT
   const c = parsed.cert;
   if (!c.ca) throw new KeyturnError('KT_CA_INVALID', `${path} is not a CA certificate (basicConstraints CA is not set): point admin: at the CA's secret, not at a leaf`, { details: { path } });
   const ku = new x509.X509Certificate(c.raw).getExtension(x509.KeyUsagesExtension);
-  if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) throw new KeyturnError('KT_CA_INVALID', `${path}: its keyUsage has no keyCertSign, so it cannot sign certificates`, { details: { path } });
+  if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0)
+    throw new KeyturnError('KT_CA_INVALID', `${path}: its keyUsage has no keyCertSign, so it cannot sign certificates`, { details: { path } });
   const from = Date.parse(c.validFrom);
   const to = Date.parse(c.validTo);
   if (now < from) throw new KeyturnError('KT_CA_INVALID', `${path} is not valid before ${new Date(from).toISOString()}`, { details: { path } });

@@ -12,10 +12,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { isKeyturnError, KeyturnError } from '../../core/errors.js';
 import type { VersionInfo } from '../../core/types.js';
-import { KEY_TYPES, type KeyType } from '../../certs/issue/keys.js';
+import type { KeyType } from '../../certs/issue/keys.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { emit, emitData } from '../io.js';
 
+/** The key types (src/certs/issue/keys.ts, not imported: it loads node:crypto, which --help must not). */
+const KEY_TYPES = ['ec-p256', 'rsa-2048', 'ed25519'] as const satisfies readonly KeyType[];
 const DAY_MS = 86_400_000;
 const YEAR_MS = 365 * DAY_MS;
 const DEFAULT_PREFIX = 'pki/ca';
@@ -67,23 +69,28 @@ interface CaFacts {
 }
 
 async function factsOf(path: string, pem: string, version?: VersionInfo): Promise<CaFacts> {
-  const { X509Certificate } = await import('node:crypto');
-  const x = new X509Certificate(pem);
-  const line = (dn: string) => dn.split('\n').filter(Boolean).join(', ');
+  const { certificateFacts } = await import('../../certs/probe.js');
+  const f = certificateFacts(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
   return {
     path,
     ...(version ? { version: version.number } : {}),
-    subject: line(x.subject),
-    issuer: line(x.issuer),
-    serial: x.serialNumber.toLowerCase(),
-    notBefore: new Date(x.validFrom).toISOString(),
-    notAfter: new Date(x.validTo).toISOString(),
-    fingerprint256: x.fingerprint256,
+    subject: f.subject,
+    issuer: f.issuer,
+    serial: f.serialNumber.toLowerCase(),
+    notBefore: f.notBefore,
+    notAfter: f.notAfter,
+    fingerprint256: f.fingerprint256,
   };
 }
 
 function factsText(f: CaFacts): string {
-  return [`${f.path}${f.version === undefined ? '' : ` (version ${f.version})`}`, `  subject       ${f.subject}`, `  serial        ${f.serial}`, `  not after     ${f.notAfter}`, `  sha-256       ${f.fingerprint256}`].join('\n');
+  return [
+    `${f.path}${f.version === undefined ? '' : ` (version ${f.version})`}`,
+    `  subject       ${f.subject}`,
+    `  serial        ${f.serial}`,
+    `  not after     ${f.notAfter}`,
+    `  sha-256       ${f.fingerprint256}`,
+  ].join('\n');
 }
 
 export function registerCa(program: Command, app: CliApp): void {
@@ -108,7 +115,9 @@ Examples:
     .option('--name <name>', 'the CA name: the root is "<name> Root", the intermediate "<name> Intermediate"', DEFAULT_NAME)
     .addOption(new Option('--root-validity <duration>', 'how long the root is valid (y = 365 days)').argParser(validityOption('--root-validity')).default(10 * YEAR_MS, '10y'))
     .addOption(
-      new Option('--intermediate-validity <duration>', "how long the intermediate is valid (never past the root's end)").argParser(validityOption('--intermediate-validity')).default(3 * YEAR_MS, '3y'),
+      new Option('--intermediate-validity <duration>', "how long the intermediate is valid (never past the root's end)")
+        .argParser(validityOption('--intermediate-validity'))
+        .default(3 * YEAR_MS, '3y'),
     )
     .option('--key-type <type>', `key type of both CA keys: ${KEY_TYPES.join(', ')}`, keyTypeOption, 'ec-p256' as KeyType)
     .addHelpText(

@@ -46,6 +46,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'cert', summary: 'Watch the TLS certificates endpoints serve: warn before they expire (exit 1)', load: async () => (await import('./cert.js')).registerCert },
-  { name: 'ca', summary: "Keyturn's internal certificate authority: create it (init), show it", load: async () => (await import('./ca.js')).registerCa },
+  { name: 'ca', summary: 'The internal CA: create it, print its root for trust stores', load: async () => (await import('./ca.js')).registerCa },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },
 ];

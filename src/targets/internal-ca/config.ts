@@ -44,7 +44,10 @@ export const internalCaConfigSchema = z
       .array(z.string({ error: 'must be an IP address' }).refine((ip) => canonicalIp(ip) !== null, 'must be an IPv4 or IPv6 address'))
       .default([])
       .describe('IP addresses of the certificate (subjectAltName)'),
-    keyType: z.enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` }).default(DEFAULT_KEY_TYPE).describe('key type, a new key each issue (default ec-p256)'),
+    keyType: z
+      .enum(KEY_TYPES, { error: `must be one of ${KEY_TYPES.join(', ')}` })
+      .default(DEFAULT_KEY_TYPE)
+      .describe('key type, a new key each issue (default ec-p256)'),
     validity: z
       .string({ error: 'must be a duration such as 90d' })
       .refine((t) => parseDuration(t) !== null, 'must be a duration: a whole number and s, m, h or d (90d)')

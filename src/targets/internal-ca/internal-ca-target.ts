@@ -20,7 +20,6 @@
  * await target.renewer.check({ ...ctx, adminValue: intermediate }, value, { pendingSince: Date.now(), now: Date.now() });
  * ```
  */
-import { X509Certificate } from 'node:crypto';
 import { parseDuration } from '../../core/duration.js';
 import { KeyturnError } from '../../core/errors.js';
 import type { SecretValue } from '../../core/types.js';
@@ -68,7 +67,7 @@ class InternalCaRenewer implements Renewer {
       CA_LABEL,
     );
     ctx.log.info({ target: KIND, versionId, serial: leaf.serial, notAfter: leaf.notAfter }, 'internal CA issued a certificate');
-    return { ...leaf };
+    return leaf;
   }
 
   async check(ctx: TargetContext, value: SecretValue, when: { readonly pendingSince: number; readonly now: number }): Promise<void> {
@@ -81,7 +80,7 @@ class InternalCaRenewer implements Renewer {
   }
 
   renewAt(value: SecretValue): number {
-    const cert: X509Certificate = parseCertificateValue(LEAF_LABEL, value).cert;
+    const { cert } = parseCertificateValue(LEAF_LABEL, value);
     return renewAtMs({ notBeforeMs: Date.parse(cert.validFrom), notAfterMs: Date.parse(cert.validTo) }, this.renewBefore);
   }
 }
