@@ -258,3 +258,36 @@ describe('internal-ca config', () => {
     expect(parseTargetConfig({ type: 'internal-ca', commonName: 'svc-a', extendedKeyUsage: ['clientAuth'] }).type).toBe('internal-ca');
   });
 });
+
+describe('the certificate value', () => {
+  it('refuses a value of another shape, extra fields, and parts that do not agree; never quoting the key', async () => {
+    const leaf = await issueLeaf(intermediate, { commonName: 'v', dnsNames: ['v.test'], validityMs: DAY });
+    const problem = (value: unknown): string => {
+      try {
+        asCertificateValue('pki/web', value as SecretValue);
+      } catch (e) {
+        if (isKeyturnError(e, 'KT_CERT_VALUE_INVALID')) return e.message;
+        throw e;
+      }
+      throw new Error('expected KT_CERT_VALUE_INVALID');
+    };
+    expect(problem('text')).toBe('pki/web: is not a certificate value: expected a JSON object with the fields cert, key, chain, notAfter, serial');
+    expect(problem({ cert: leaf.cert })).toBe('pki/web: is not a certificate value: "key", "chain", "notAfter", "serial" are missing or not a string');
+    expect(problem({ ...leaf, extra: 'x' })).toContain('has fields a certificate value does not have: "extra"');
+    expect(problem({ ...leaf, cert: leaf.cert + intermediate.cert })).toContain('"cert" must hold exactly one PEM certificate, it holds 2');
+    expect(problem({ ...leaf, key: 'not a key' })).toContain('"key" must be one PEM PKCS#8 private key');
+    expect(problem({ ...leaf, notAfter: '2030-01-01T00:00:00.000Z' })).toContain('"notAfter" (2030-01-01T00:00:00.000Z) is not the certificate\'s');
+    expect(problem({ ...leaf, notAfter: 'tomorrow' })).toContain('"notAfter" must be an ISO-8601 time');
+    expect(problem({ ...leaf, serial: leaf.serial.toUpperCase() })).toContain('"serial" must be lowercase hex');
+    expect(problem({ ...leaf, serial: 'abc' })).toContain('"serial" (abc) is not the certificate\'s');
+    expect(problem({ ...leaf, chain: 'garbage' })).toContain('"chain" must be PEM certificates, or empty');
+    // The messages name the field, never its text.
+    const keyBody = intermediate.key.split('\n')[1]!;
+    const mangled = `-----BEGIN PRIVATE KEY-----\n${keyBody}x\n-----END PRIVATE KEY-----\n`;
+    for (const bad of [
+      { ...leaf, key: intermediate.key },
+      { ...leaf, key: mangled },
+    ])
+      expect(problem(bad)).not.toContain(keyBody.slice(0, 20));
+  });
+});
