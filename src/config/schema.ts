@@ -35,7 +35,7 @@ import { parseDuration } from '../core/duration.js';
 import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
 import { hooksSchema } from '../engine/hooks.js';
-import { targetConfigSchema } from '../targets/registry.js';
+import { targetConfigSchema, targetRegistry } from '../targets/registry.js';
 import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
 import { ANOMALY_TYPES } from '../detect/detector.js';
@@ -184,7 +184,9 @@ export const configSchema = z
     }
     for (const [name, t] of Object.entries(c.targets)) {
       const admin = (t as { admin?: string }).admin;
-      if (admin !== undefined && !(admin in c.secrets)) {
+      // A renew target's admin is a CA, an account key or a PIN stored by `keyturn ca init` or `secret put`, not a login Keyturn manages.
+      const renewOnly = targetRegistry.find(t.type)?.strategies.every((st) => st === 'renew') ?? false;
+      if (admin !== undefined && !(admin in c.secrets) && !renewOnly) {
         ctx.addIssue({ code: 'custom', path: ['targets', name, 'admin'], message: `admin secret "${admin}" is not declared under secrets:` });
       }
     }

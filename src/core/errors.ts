@@ -624,6 +624,26 @@ export const ERRORS = {
     'No JWKS is served at that path: there is no secret there, or its applied policy does not rotate it with a signing-key target.',
     'Check the path and that keyturn.yaml gives the secret a target of type signing-key (`keyturn schedule PATH`), then `keyturn apply` (docs/signing-keys.md).',
   ),
+  KT_CERT_VALUE_INVALID: spec(
+    400,
+    'A secret that should hold a certificate does not have the certificate value shape: { cert, key, chain, notAfter, serial } (PEM leaf, PEM PKCS#8 private key, PEM intermediates, ISO-8601 notAfter, lowercase hex serial), or its parts do not parse or agree.',
+    'Store the certificate again in that shape (`keyturn ca init` makes CA values; a `renew` rotation makes leaf values), or point the target at the right secret (docs/certificates.md).',
+  ),
+  KT_CA_INVALID: spec(
+    400,
+    "The issuing CA (the target's `admin:` secret) cannot issue: it is not a CA certificate with keyCertSign, its key does not match its certificate, or it is expired or not yet valid.",
+    "Point the target's `admin:` at the intermediate `keyturn ca init` made (pki/ca/intermediate by default), or renew the CA when it has expired (docs/certificates.md).",
+  ),
+  KT_CA_EXISTS: spec(
+    409,
+    'The internal CA already exists at that prefix: `keyturn ca init` never replaces a root or an intermediate, since every certificate issued from them would stop being trusted.',
+    'Use the existing CA (`keyturn ca show --prefix PREFIX`), or give another --prefix. To start over at the same prefix, remove both secrets for good first (`keyturn secret rm`, then `keyturn secret purge`), knowing that every certificate issued from the old CA stops being trusted.',
+  ),
+  KT_CERT_CHECK_FAILED: spec(
+    422,
+    'A certificate does not pass its check: it does not verify against the issuing CA, its key does not match it, it is expired or not yet valid, or its names are not the configured ones.',
+    'Read the message for which check failed; rotate again to issue a new certificate, or correct the target (commonName, dnsNames, ipAddresses) or its `admin:` CA (docs/certificates.md).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -23,7 +23,7 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key', 'acme', 'hsm-key', 'signing-key']);
+    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key', 'internal-ca', 'acme', 'hsm-key', 'signing-key']);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
@@ -35,6 +35,7 @@ describe('target registry', () => {
     expect(createTarget({ type: 'ssh', host: 'web1' }).kind).toBe('ssh');
     expect(createTarget({ type: 'generic' }).strategies).toEqual(['simple']);
     expect(createTarget(HTTP_API_KEY).strategies).toEqual(['dual-key']);
+    expect(createTarget({ type: 'internal-ca', commonName: 'web', dnsNames: ['web.internal'] }).strategies).toEqual(['renew']);
     expect(createTarget({ type: 'hsm-key', module: '/usr/lib/softhsm/libsofthsm2.so', token: 'signing' }).strategies).toEqual(['renew']);
     expect(createTarget({ type: 'signing-key', alg: 'ES256' }).strategies).toEqual(['renew']);
     expect(targetConfigSchema.parse({ type: 'mysql', host: 'db', port: 3306 })).toEqual({ type: 'mysql', host: 'db', port: 3306, userHost: '%' });
@@ -54,6 +55,7 @@ describe('target registry', () => {
       ssh: { host: 'web1', hostKey: `SHA256:${'A'.repeat(43)}` },
       generic: {},
       'http-api-key': HTTP_API_KEY,
+      'internal-ca': { commonName: 'web', dnsNames: ['web.internal'] },
       'hsm-key': { module: '/usr/lib/softhsm/libsofthsm2.so', token: 'signing' },
       'signing-key': { alg: 'EdDSA' },
     };
@@ -64,7 +66,7 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic, http-api-key, acme, hsm-key, signing-key');
+    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic, http-api-key, internal-ca, acme, hsm-key, signing-key');
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');

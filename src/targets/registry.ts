@@ -20,6 +20,8 @@ import { activeDirectoryConfigSchema, activeDirectoryStrategies } from './active
 import { ActiveDirectoryTarget } from './active-directory/active-directory-target.js';
 import { genericConfigSchema, genericStrategies } from './generic/config.js';
 import { GenericTarget } from './generic/generic-target.js';
+import { internalCaConfigSchema, internalCaStrategies } from './internal-ca/config.js';
+import { InternalCaTarget } from './internal-ca/internal-ca-target.js';
 import { httpApiKeyConfigSchema, httpApiKeyStrategies } from './http-api-key/config.js';
 import { HttpApiKeyTarget } from './http-api-key/http-api-key-target.js';
 import { hsmKeyConfigSchema } from './hsm-key/config.js';
@@ -63,6 +65,7 @@ export const targetRegistry = defineRegistry({ noun: 'target', invalid: 'KT_TARG
   targetEntry({ kind: 'script', configSchema: scriptConfigSchema, strategies: scriptStrategies, create: (c) => new ScriptTarget(c) }),
   targetEntry({ kind: 'generic', configSchema: genericConfigSchema, strategies: genericStrategies, create: () => new GenericTarget() }),
   targetEntry({ kind: 'http-api-key', configSchema: httpApiKeyConfigSchema, strategies: httpApiKeyStrategies, create: (c) => new HttpApiKeyTarget(c) }),
+  targetEntry({ kind: 'internal-ca', configSchema: internalCaConfigSchema, strategies: internalCaStrategies, create: (c) => new InternalCaTarget(c) }),
   targetEntry({ kind: 'acme', configSchema: acmeConfigSchema, strategies: acmeStrategies, create: (c) => new AcmeTarget(c) }),
   targetEntry({ kind: 'hsm-key', configSchema: hsmKeyConfigSchema, strategies: renewStrategies, create: (c) => new HsmKeyTarget(c) }),
   targetEntry({ kind: 'signing-key', configSchema: signingKeyConfigSchema, strategies: signingKeyStrategies, create: (c) => new SigningKeyTarget(c) }),

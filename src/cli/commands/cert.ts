@@ -78,7 +78,7 @@ export function registerCert(program: Command, app: CliApp): void {
     .addHelpText(
       'after',
       `
-Issuing and renewing certificates is not built yet (issue #14); watch checks any endpoint's certificate.
+watch checks any endpoint's certificate, whoever issued it; keyturn ca is Keyturn's internal CA.
 
 Examples:
   keyturn cert watch example.com:443 db.internal:5433

@@ -47,5 +47,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'jwks', summary: 'Print or write the JWKS (public keys) of a signing-key secret', load: async () => (await import('./jwks.js')).registerJwks },
   { name: 'cert', summary: 'Watch the TLS certificates endpoints serve: warn before they expire (exit 1)', load: async () => (await import('./cert.js')).registerCert },
+  { name: 'ca', summary: 'The internal CA: create it, print its root for trust stores', load: async () => (await import('./ca.js')).registerCa },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },
 ];
