@@ -23,7 +23,23 @@ function problems(input: unknown): string {
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {
-    expect(TARGET_TYPES).toEqual(['postgres', 'mysql', 'redis', 'ldap', 'active-directory', 'rabbitmq', 'kerberos', 'ssh', 'script', 'generic', 'http-api-key', 'internal-ca', 'acme', 'hsm-key', 'signing-key']);
+    expect(TARGET_TYPES).toEqual([
+      'postgres',
+      'mysql',
+      'redis',
+      'ldap',
+      'active-directory',
+      'rabbitmq',
+      'kerberos',
+      'ssh',
+      'script',
+      'generic',
+      'http-api-key',
+      'internal-ca',
+      'acme',
+      'hsm-key',
+      'signing-key',
+    ]);
     expect(createTarget({ type: 'postgres', host: 'db', port: 5432, database: 'app' }).kind).toBe('postgres');
     expect(createTarget({ type: 'mysql', host: 'db', port: 3306 }).kind).toBe('mysql');
     expect(createTarget({ type: 'redis', host: 'cache', port: 6379, tls: true }).kind).toBe('redis');
@@ -66,7 +82,9 @@ describe('target registry', () => {
   });
 
   it('reports each problem by key with what is expected', () => {
-    expect(problems({ type: 'oracle' })).toContain('type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic, http-api-key, internal-ca, acme, hsm-key, signing-key');
+    expect(problems({ type: 'oracle' })).toContain(
+      'type: type must be one of: postgres, mysql, redis, ldap, active-directory, rabbitmq, kerberos, ssh, script, generic, http-api-key, internal-ca, acme, hsm-key, signing-key',
+    );
     expect(problems('postgres')).toContain('a target must be an object with a type');
     const pg = problems({ type: 'postgres', host: '', port: 70000, ssl: 'yes', extra: 1 });
     expect(pg).toContain('host: must be a host name or IP address');
