@@ -20,6 +20,9 @@ import { nextValue } from './next-value.js';
 import type { RunScope, Subject } from './run-scope.js';
 import type { Run } from './runs-repo.js';
 
+/** The earliest a value is renewed by itself after it was made. */
+export const MIN_RENEW_AFTER_MS = 60_000;
+
 /** The renewer of a `renew` subject, or KT_TARGET_STRATEGY_UNSUPPORTED when its target has none. */
 export function renewerOf(subject: Subject): Renewer {
   const renewer = subject.target?.renewer;
@@ -43,7 +46,10 @@ export async function nextFor(scope: RunScope, run: Run, current: Version | null
 
 /** Writes (in the caller's transaction) when the value of version `versionId` needs renewing by itself; removes the row when it never does. */
 export function renewalWithin(path: string, versionId: string, value: SecretValue, renewer: Renewer, now: number): (trx: Transaction<Schema>) => Promise<void> {
-  const at = renewer.renewAt(value);
+  const wanted = renewer.renewAt(value);
+  // Never at once: a value that would be due as soon as it is made (a renewBefore as long as its
+  // lifetime) would be renewed again and again in one pass; a minute later at the earliest.
+  const at = wanted === null ? null : Math.max(wanted, now + MIN_RENEW_AFTER_MS);
   return async (trx) => {
     if (at === null) {
       await trx.deleteFrom('renewals').where('path', '=', path).execute();

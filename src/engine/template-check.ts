@@ -17,7 +17,7 @@
  */
 import { KeyturnError } from '../core/errors.js';
 import type { SecretValue } from '../core/types.js';
-import type { SecretPolicyConfig } from '../config/schema.js';
+import { ISSUED_TYPES, type SecretPolicyConfig } from '../config/schema.js';
 import { META_PLACEHOLDERS, parseTemplate } from '../consumers/file/template.js';
 
 /** What the next version will hold: a plain string, or these fields. */
@@ -34,6 +34,8 @@ export type DeliveredShape = { readonly string: true } | { readonly string: fals
 export function deliveredShape(policy: Pick<SecretPolicyConfig, 'type' | 'field'>, current: SecretValue): DeliveredShape {
   const fields = typeof current === 'string' ? [] : Object.keys(current);
   if (policy.type === 'database-credential') return { string: false, fields: [...new Set([...fields, 'username', 'password'])] };
+  // A certificate or signing key: the target makes the whole value, of the same fields as the current one.
+  if (ISSUED_TYPES.has(policy.type)) return { string: false, fields };
   if (policy.field !== undefined) return { string: false, fields: [...new Set([...fields, policy.field])] };
   return { string: true };
 }
