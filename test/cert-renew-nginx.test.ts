@@ -184,6 +184,12 @@ http {
         await kt.close();
       }
     };
+    // `schedule show` says when it renews by itself: 60 days after it was made, before the yearly schedule.
+    const show = await kt(['schedule', 'show', 'tls/web', '--json']);
+    expect(show.code, show.stderr).toBe(0);
+    const due = (JSON.parse(show.stdout) as { next: { reason: string; dueAt: string } }).next;
+    expect(due.reason).toBe('renew');
+    expect(Math.round((Date.parse(due.dueAt) - Date.now()) / 86_400_000)).toBe(60);
     // Now: 90 days left, a yearly schedule: nothing is due.
     expect((await pass(Date.now())).filter((o) => o.run !== null)).toEqual([]);
     expect(await serialOf()).toBe(before);

@@ -48,9 +48,10 @@ export interface DueInput {
  * Why the due time is what it is: the cadence that set it (`every`, `rate`, `cron`), `window`
  * (moved to a window's opening), `missed-window` (the planned time passed while the window was
  * closed: the next opening after now), `manual` (never due), `no-next-run` (a cron expression
- * that never fires again).
+ * that never fires again), `renew` (set by the due repo, not here: the current value needs renewing
+ * by itself before the schedule's time, src/schedule/due-repo.ts).
  */
-export type DueReason = 'every' | 'rate' | 'cron' | 'window' | 'missed-window' | 'manual' | 'no-next-run';
+export type DueReason = 'every' | 'rate' | 'cron' | 'window' | 'missed-window' | 'manual' | 'no-next-run' | 'renew';
 
 export interface DueTime {
   /** When the next rotation should start (epoch ms); at or before `now`: due now. Null: never (manual). */

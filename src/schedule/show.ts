@@ -61,7 +61,13 @@ export async function scheduleView(scope: { kt: Keyturn; store: SecretStore }, p
   const applied = await kt.state.db.selectFrom('secret_policies').select('updated_at').where('path', '=', path).executeTakeFirst();
   const createdAt = info?.createdAt ?? Number(applied?.updated_at ?? now);
   const schedule = policy.effectiveSchedule;
-  const due = nextDue(schedule, { path, lastRotatedAt: last?.at ?? null, createdAt, now });
+  const scheduled = nextDue(schedule, { path, lastRotatedAt: last?.at ?? null, createdAt, now });
+  // A value that needs renewing by itself before that (renew: a certificate renewBefore its notAfter; migration 0017).
+  const renewal = info?.currentVersion
+    ? await kt.state.db.selectFrom('renewals').select('renew_at').where('path', '=', path).where('version_id', '=', info.currentVersion.id).executeTakeFirst()
+    : undefined;
+  const renewAt = renewal ? Number(renewal.renew_at) : null;
+  const due: DueTime = renewAt !== null && (scheduled.dueAt === null || renewAt < scheduled.dueAt) ? { ...scheduled, dueAt: renewAt, reason: 'renew' } : scheduled;
   const cleanups = (await new CleanupsRepo(kt.state, kt.clock).list(path)).map((c) => ({
     versionId: c.versionId,
     runId: c.runId,

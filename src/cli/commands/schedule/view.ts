@@ -48,6 +48,7 @@ const KEYS: readonly ScheduleKey[] = ['cadence', 'window', 'jitter', 'maxAge', '
 function dueText(v: ScheduleView): string {
   const d = v.due;
   if (d.dueAt === null) return d.reason === 'manual' ? 'never (manual: rotated only by keyturn rotate)' : 'never (the cron expression does not fire again)';
+  if (d.reason === 'renew') return `${isoTime(d.dueAt)}${d.dueAt <= v.now ? ' (due now)' : ''}: the current value needs renewing by itself then (its target's renewBefore), before the schedule's time`;
   const parts = [`${describeCadence(v.schedule.cadence)} from ${isoTime(d.from)}`];
   if (d.jitterMs > 0) parts.push(`jitter ${spanText(d.jitterMs)}`);
   if (d.reason === 'window') parts.push(`moved to the window opening at ${isoTime(d.windowOpensAt)}`);
