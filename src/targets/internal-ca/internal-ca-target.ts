@@ -7,7 +7,8 @@
  *
  * - `issue`: a new leaf (src/certs/issue/leaf.ts) for the configured names, key type, usages and
  *   validity (clamped to the CA's notAfter); KT_TARGET_ADMIN_REQUIRED without an admin secret,
- *   KT_CERT_VALUE_INVALID or KT_CA_INVALID when it is not a CA that can issue.
+ *   KT_CERT_VALUE_INVALID or KT_CA_INVALID when it is not a CA that can issue,
+ *   KT_TARGET_UNAVAILABLE when the context's signal has fired (before or after the signing).
  * - `check`: the value is a certificate value whose key is its certificate's, signed by the
  *   issuing CA with that CA first in its chain, valid at `when.now`, for the configured names and
  *   usages (src/certs/issue/check.ts); KT_CERT_CHECK_FAILED naming what does not hold.
@@ -47,6 +48,15 @@ function issuingCa(ctx: TargetContext): SecretValue {
   return ca;
 }
 
+/** KT_TARGET_UNAVAILABLE (retried) when the rotation was aborted (its time limit, a lost lease). */
+function notAborted(ctx: TargetContext): void {
+  if (ctx.signal.aborted) {
+    throw new KeyturnError('KT_TARGET_UNAVAILABLE', 'the internal-ca issue was aborted (the rotation reached its time limit or lost its lease)', {
+      details: { target: KIND, strategy: ctx.strategy },
+    });
+  }
+}
+
 class InternalCaRenewer implements Renewer {
   private readonly renewBefore: RenewBefore;
   private readonly validityMs: number;
@@ -57,6 +67,7 @@ class InternalCaRenewer implements Renewer {
   }
 
   async issue(ctx: TargetContext, _current: SecretValue | null, versionId: string): Promise<SecretValue> {
+    notAborted(ctx);
     const ca = asCertificateValue(CA_LABEL, issuingCa(ctx));
     // Loaded here, so reading keyturn.yaml does not load the X.509 library.
     const { issueLeaf } = await import('../../certs/issue/leaf.js');
@@ -66,6 +77,8 @@ class InternalCaRenewer implements Renewer {
       { commonName: c.commonName, dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, keyType: c.keyType, validityMs: this.validityMs, extendedKeyUsage: c.extendedKeyUsage },
       CA_LABEL,
     );
+    // The key generation cannot be interrupted: a rotation aborted meanwhile gets no certificate.
+    notAborted(ctx);
     ctx.log.info({ target: KIND, versionId, serial: leaf.serial, notAfter: leaf.notAfter }, 'internal CA issued a certificate');
     return leaf;
   }
