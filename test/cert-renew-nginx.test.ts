@@ -89,8 +89,8 @@ secrets:
     target: web-ca
     schedule: { every: 365d }
     consumers:
-      - { type: file, path: ${tls}/web.key, template: "{{key}}", mode: "0600" }
-      - { type: file, path: ${tls}/web.crt, template: "{{cert}}{{chain}}", mode: "0644" }
+      # Key and full chain in one file, written atomically: never a new certificate next to an old key.
+      - { type: file, path: ${tls}/web.pem, template: "{{key}}{{cert}}{{chain}}", mode: "0600" }
       - { type: signal, pidFile: ${nginxDir}/nginx.pid, signal: SIGHUP }
 `,
     );
@@ -114,8 +114,8 @@ http {
   server {
     listen 127.0.0.1:${port} ssl;
     server_name web.test;
-    ssl_certificate ${tls}/web.crt;
-    ssl_certificate_key ${tls}/web.key;
+    ssl_certificate ${tls}/web.pem;
+    ssl_certificate_key ${tls}/web.pem;
     location / { return 204; }
   }
 }
