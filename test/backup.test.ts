@@ -226,7 +226,8 @@ async function refused(file: string, codes: string[], label: string): Promise<vo
   expect(existsSync(target), label).toBe(false);
 }
 
-describe('a damaged backup is refused whole and nothing is written', () => {
+// Each case runs verify and restore (a passphrase KDF each) on many damaged copies: a budget for a loaded machine, not a speed goal.
+describe('a damaged backup is refused whole and nothing is written', { timeout: 240_000 }, () => {
   const DAMAGED = ['KT_BACKUP_CORRUPT', 'KT_BACKUP_DECRYPT_FAILED'];
 
   function damaged(name: string, bytes: Buffer): string {
