@@ -25,7 +25,7 @@
  * await target.renewer.check(ctx, value, { pendingSince: Date.now(), now: Date.now() });
  * ```
  */
-import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { KeyturnError } from '../../core/errors.js';
 import type { SecretValue } from '../../core/types.js';
@@ -136,19 +136,7 @@ export class AcmeRenewer implements Renewer {
   }
 
   private async caBundle(): Promise<string | null> {
-    if (this.config.caBundle === undefined) return null;
-    let text: string;
-    try {
-      text = await readFile(this.config.caBundle, 'utf8');
-    } catch (e) {
-      throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the acme target cannot read its caBundle ${this.config.caBundle} (${(e as { code?: string }).code ?? 'unknown reason'})`, {
-        details: { target: 'acme', file: this.config.caBundle },
-      });
-    }
-    if (pemCertificates(text).length === 0) {
-      throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the acme target's caBundle ${this.config.caBundle} holds no PEM certificate`, { details: { target: 'acme', file: this.config.caBundle } });
-    }
-    return text;
+    return this.config.caBundle === undefined ? null : (await this.readPemFile(this.config.caBundle, 'caBundle')).join('\n');
   }
 
   async check(_ctx: TargetContext, value: SecretValue, when: { readonly pendingSince: number; readonly now: number }): Promise<void> {
@@ -168,6 +156,28 @@ export class AcmeRenewer implements Renewer {
         throw certInvalid(i === 0 ? 'is not issued by the first certificate of its chain' : `chain certificate ${i} is not issued by chain certificate ${i + 1}`, { serial: v.serial });
       }
     }
+    // With issuerRoots: the chain ends at one of the CA's roots (else any CA whose chain links would pass).
+    if (this.config.issuerRoots !== undefined) {
+      const roots = (await this.readPemFile(this.config.issuerRoots, 'issuerRoots')).map((p) => new X509Certificate(p));
+      const top = links[links.length - 1]!;
+      const anchored = roots.some((root) => root.fingerprint256 === top.fingerprint256 || (top.checkIssued(root) && top.verify(root.publicKey)));
+      if (!anchored) throw certInvalid(`does not chain to a root of issuerRoots ${this.config.issuerRoots} (its chain ends at ${top.issuer.replace(/\n/g, ', ')})`, { serial: v.serial });
+    }
+  }
+
+  /** The PEM certificates of a file the config names (read each time: a file replaced on disk is picked up). */
+  private async readPemFile(file: string, key: string): Promise<string[]> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the acme target cannot read its ${key} ${file} (${(e as { code?: string }).code ?? 'unknown reason'})`, {
+        details: { target: 'acme', file },
+      });
+    }
+    const pems = pemCertificates(text);
+    if (pems.length === 0) throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the acme target's ${key} ${file} holds no PEM certificate`, { details: { target: 'acme', file } });
+    return pems;
   }
 
   renewAt(value: SecretValue): number | null {

@@ -66,6 +66,11 @@ export const acmeConfigSchema = z.strictObject({
     .min(1, 'must be the path of a PEM file')
     .optional()
     .describe("PEM file of the CA(s) the directory's HTTPS certificate must chain to (default: the system CAs)"),
+  issuerRoots: z
+    .string({ error: 'must be the path of a PEM file' })
+    .min(1, 'must be the path of a PEM file')
+    .optional()
+    .describe("PEM file of the root(s) the CA's certificates chain to (ISRG Root X1 for Let's Encrypt): check then refuses a certificate of any other CA"),
   email: z.email({ error: 'must be an email address' }).optional().describe("the ACME account's contact address"),
   names: z
     .array(
