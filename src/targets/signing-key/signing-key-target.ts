@@ -6,7 +6,7 @@
  *
  * The renewer:
  * - `issue`: a new key pair of the configured `alg`; the engine stores it as `pending`, which
- *   puts it in the JWKS.
+ *   puts it in the JWKS. An aborted rotation (ctx.signal) ends it at once with KT_TARGET_UNAVAILABLE.
  * - `check`: the value is a usable key of `alg` (KT_SIGNING_KEY_INVALID otherwise), then
  *   {@link NotYet} until `prePublish` has passed since it was stored as pending, so every
  *   verifier has it before the engine makes it `current` (the signing key).
@@ -20,8 +20,10 @@
  * await target.renewer.check(ctx, value, { pendingSince, now }); // NotYet until pendingSince + 5m
  * ```
  */
+import { KeyturnError } from '../../core/errors.js';
 import type { SecretValue } from '../../core/types.js';
 import { generateSigningKey, verifySigningKey } from '../../signing/keys.js';
+import { abortable } from '../abortable.js';
 import { RenewOnlyTarget } from '../renew-target.js';
 import { NotYet, type Renewer, type TargetContext } from '../target.js';
 import { signingKeyTimes, type SigningKeyTargetConfig } from './config.js';
@@ -32,8 +34,15 @@ class SigningKeyRenewer implements Renewer {
     private readonly prePublishMs: number,
   ) {}
 
-  async issue(_ctx: TargetContext, _current: SecretValue | null, _versionId: string): Promise<SecretValue> {
-    return generateSigningKey(this.config.alg);
+  async issue(ctx: TargetContext, _current: SecretValue | null, _versionId: string): Promise<SecretValue> {
+    // Key generation cannot be interrupted (RSA takes a while): an aborted rotation ends at once, the key it was making dropped.
+    const aborted = () => new KeyturnError('KT_TARGET_UNAVAILABLE', `no ${this.config.alg} key was made: the rotation was aborted (time limit reached or lease lost)`);
+    return abortable(
+      ctx.signal,
+      () => undefined,
+      aborted,
+      () => generateSigningKey(this.config.alg),
+    );
   }
 
   async check(_ctx: TargetContext, value: SecretValue, when: { readonly pendingSince: number; readonly now: number }): Promise<void> {
