@@ -1,5 +1,5 @@
 /**
- * The JWKS of a secret read from an open Keyturn (./jwks.ts's `loadJwks` over the runtime's
+ * The JWKS of a signing-key or hsm-key secret read from an open Keyturn (./jwks.ts's `loadJwks` over the runtime's
  * parts): what `GET /v1/jwks/PATH` and `keyturn jwks PATH` serve. The store is read through its
  * view without read audit: only public keys leave (docs/signing-keys.md says why these reads are
  * not audited). The values read (private keys included) stay in this function.
@@ -12,6 +12,7 @@
 import { CleanupsRepo } from '../engine/cleanups-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import { jwksNotFound, loadJwks, type LoadedJwks } from './jwks.js';
+import { JWKS_TARGET_TYPES } from './publishers.js';
 
 /** Longest Cache-Control max-age of a JWKS answer, in seconds. */
 export const JWKS_MAX_AGE_S = 60;
@@ -20,15 +21,18 @@ export async function jwksOf(kt: Pick<Keyturn, 'store' | 'state' | 'clock' | 'ap
   const applied = {
     policy: (p: string) => kt.applied.policy(p),
     // The target's type is read from its applied row first: a request for the JWKS of a secret of
-    // another target (anyone may ask) never makes that target's instance (and its connection pool).
+    // another kind of target (anyone may ask) never makes that target's instance (and its
+    // connection pool). A signing-key or hsm-key target is made (an hsm-key target opens nothing
+    // until it signs: the JWKS reads the stored values only, never the HSM).
     target: async (name: string) => {
       const row = await kt.state.db.selectFrom('targets').select('config').where('name', '=', name).executeTakeFirst();
-      if (!row || (JSON.parse(row.config) as { type?: unknown }).type !== 'signing-key') throw jwksNotFound();
+      const type = row ? (JSON.parse(row.config) as { type?: unknown }).type : undefined;
+      if (typeof type !== 'string' || !JWKS_TARGET_TYPES.includes(type)) throw jwksNotFound();
       return kt.applied.target(name);
     },
   };
   const view = await loadJwks({ store: kt.store.withoutReadAudit?.() ?? kt.store, cleanups: new CleanupsRepo(kt.state, kt.clock), applied, now: kt.clock.now() }, path);
-  if (view.unusable.length > 0) kt.log.warn({ path, stages: view.unusable, versions: view.versions }, 'JWKS: a staged version is not a signing key; left out of the key set');
+  if (view.unusable.length > 0) kt.log.warn({ path, stages: view.unusable, versions: view.versions }, 'JWKS: a staged version is not a key of its target; left out of the key set');
   return view;
 }
 

@@ -1,27 +1,31 @@
 /**
- * The JWKS of a signing-key secret: the public keys verifiers must know now (docs/signing-keys.md).
+ * The JWKS of a secret whose target holds signing keys (a `signing-key` or an `hsm-key` target:
+ * ./publishers.ts): the public keys verifiers must know now (docs/signing-keys.md, docs/hsm.md).
  *
  * - `current` (the key that signs) is always in it;
- * - `pending` (a new key, published for `prePublish` before it signs) is in it, so verifiers know
- *   a key before any token carries it;
- * - `previous` (the key that signed before) is in it while `now < replacedAt + maxTokenTtl`: the
- *   tokens it signed may still be alive; then it leaves.
+ * - `pending` (a new key, published before it signs) is in it, so verifiers know a key before any
+ *   token carries it;
+ * - `previous` (the key that signed before) is in it while `now < replacedAt + keepPrevious`
+ *   (signing-key: `maxTokenTtl`, the tokens it signed may still be alive; hsm-key: the policy's
+ *   `grace`, after which the cleanup destroys it; a `keepPrevious` of null, an hsm-key policy
+ *   without a grace: while it is `previous`), and never once its cleanup row says it was retired
+ *   (revoke phase `done`: an hsm key destroyed); then it leaves.
  *
  * Order: current, pending, previous; a key present under two stages is listed once. A value that
- * is not a signing key is left out (the loader says which version, never its value). Only public
- * members are published ({@link publicJwkOf}).
+ * is not a key of the target's kind is left out (the loader says which version, never its value).
+ * Only public members are published (the publisher rebuilds each JWK from them).
  *
  * {@link jwksFor} is the pure rule; {@link loadJwks} reads its inputs: the secret's applied policy
- * (its target must be a signing-key target, else KT_JWKS_NOT_FOUND), the three staged versions from
- * the store, and when the previous version was replaced from the cleanup the rotation left
- * (src/engine/cleanups-repo.ts). Without such a row (a version staged by hand, a cleanup already
- * over) the current version's creation time stands in for it: a key becomes current only after it
- * was stored, so that is never later than the real time and the previous key is never kept longer
- * than `maxTokenTtl`.
+ * (its target must be of a kind with a publisher, else KT_JWKS_NOT_FOUND), the three staged
+ * versions from the store, and when the previous version was replaced (and whether it was
+ * retired) from the cleanup the rotation left (src/engine/cleanups-repo.ts). Without such a row
+ * (a version staged by hand, a cleanup already over) the current version's creation time stands in
+ * for it: a key becomes current only after it was stored, so that is never later than the real
+ * time and the previous key is never kept longer than `keepPrevious`.
  *
  * @example
  * ```ts
- * jwksFor({ current, pending: null, previous, previousReplacedAt: t, now, maxTokenTtlMs: 3_600_000 }); // { keys: [cur, prev], until: t + 3_600_000 }
+ * jwksFor({ current, pending: null, previous, previousReplacedAt: t, previousRetired: false, now, publisher: signingKeyPublisher(3_600_000) }); // { keys: [cur, prev], until: t + 3_600_000 }
  * const view = await loadJwks({ store, cleanups, applied, now: clock.now() }, 'prod/jwt/signing');
  * ```
  */
@@ -29,8 +33,8 @@ import { isKeyturnError, KeyturnError } from '../core/errors.js';
 import type { SecretValue, Stage, Version } from '../core/types.js';
 import type { SecretStore } from '../stores/store.js';
 import type { Target } from '../targets/target.js';
-import { isSigningKeyTarget } from '../targets/signing-key/signing-key-target.js';
-import { publicJwkOf, type PublicJwk } from './keys.js';
+import type { PublicJwk } from './keys.js';
+import { publisherFor, type JwksPublisher } from './publishers.js';
 
 /** A JSON Web Key Set (RFC 7517 §5). */
 export interface Jwks {
@@ -41,16 +45,19 @@ export interface JwksInput {
   readonly current: SecretValue | null;
   readonly pending: SecretValue | null;
   readonly previous: SecretValue | null;
-  /** When the previous version stopped signing (it was replaced as current); null: unknown, left out. */
+  /** When the previous version stopped signing (it was replaced as current); null: unknown, left out (unless kept while previous). */
   readonly previousReplacedAt: number | null;
+  /** The previous version's key was retired on the target (its cleanup's revoke phase is `done`): left out. */
+  readonly previousRetired: boolean;
   readonly now: number;
-  readonly maxTokenTtlMs: number;
+  /** How the target's keys are published (./publishers.ts). */
+  readonly publisher: JwksPublisher;
 }
 
 export interface JwksView extends Jwks {
   /** When the set changes by itself (the previous key leaves), or null: only a rotation changes it. */
   readonly until: number | null;
-  /** The stages whose value is not a signing key (left out). */
+  /** The stages whose value is not a key of the target's kind (left out). */
   readonly unusable: Stage[];
 }
 
@@ -60,18 +67,19 @@ export function jwksFor(input: JwksInput): JwksView {
   const unusable: Stage[] = [];
   const add = (stage: Stage, value: SecretValue | null) => {
     if (value === null) return;
-    const jwk = publicJwkOf(value);
+    const jwk = input.publisher.publicJwk(value);
     if (!jwk) unusable.push(stage);
     else if (!keys.some((k) => k.kid === jwk.kid)) keys.push(jwk);
   };
   add('current', input.current);
   add('pending', input.pending);
   let until: number | null = null;
-  if (input.previous !== null && input.previousReplacedAt !== null) {
-    const end = input.previousReplacedAt + input.maxTokenTtlMs;
-    if (input.now < end) {
+  const keep = input.publisher.keepPreviousMs;
+  if (input.previous !== null && !input.previousRetired) {
+    if (keep === null) add('previous', input.previous);
+    else if (input.previousReplacedAt !== null && input.now < input.previousReplacedAt + keep) {
       add('previous', input.previous);
-      until = end;
+      until = input.previousReplacedAt + keep;
     }
   }
   return { keys, until, unusable };
@@ -82,9 +90,12 @@ export interface JwksSources {
   /** The store (a view whose reads are not audited: only public keys leave). */
   readonly store: Pick<SecretStore, 'get'>;
   /** The cleanup rows of replaced versions (src/engine/cleanups-repo.ts, read only). */
-  readonly cleanups: { get(path: string, versionId: string): Promise<{ readonly replacedAt: number } | null> };
+  readonly cleanups: { get(path: string, versionId: string): Promise<{ readonly replacedAt: number; readonly revoke: string } | null> };
   /** The applied configuration (src/engine/applied.ts). */
-  readonly applied: { policy(path: string): Promise<{ readonly target?: string | undefined }>; target(name: string): Promise<{ readonly target: Target }> };
+  readonly applied: {
+    policy(path: string): Promise<{ readonly target?: string | undefined; readonly effectiveSchedule: { readonly grace: string | null } }>;
+    target(name: string): Promise<{ readonly target: Target }>;
+  };
   readonly now: number;
 }
 
@@ -103,24 +114,26 @@ const ABSENT = ['KT_POLICY_NOT_FOUND', 'KT_TARGET_NOT_FOUND', 'KT_SECRET_NOT_FOU
 
 /**
  * The JWKS of the secret at `path` now. KT_JWKS_NOT_FOUND when the path has no applied policy,
- * its policy has no target, its target is not a signing-key target, or the secret is deleted;
- * other failures (the database) pass through. A signing-key secret not issued yet has no keys.
+ * its policy has no target, its target is of a kind without a JWKS (./publishers.ts), or the
+ * secret is deleted; other failures (the database) pass through. A secret not issued yet has no keys.
  */
 export async function loadJwks(src: JwksSources, path: string): Promise<LoadedJwks> {
   try {
     const policy = await src.applied.policy(path);
     if (policy.target === undefined) throw jwksNotFound();
     const { target } = await src.applied.target(policy.target);
-    if (!isSigningKeyTarget(target)) throw jwksNotFound();
+    const publisher = publisherFor(target, policy);
+    if (!publisher) throw jwksNotFound();
     const [current, pending, previous] = await Promise.all((['current', 'pending', 'previous'] as const).map((stage) => src.store.get(path, { stage })));
-    const replacedAt = previous ? await previousReplacedAt(src, path, previous, current ?? null) : null;
+    const replaced = previous ? await previousReplaced(src, path, previous, current ?? null) : { at: null, retired: false };
     const view = jwksFor({
       current: current?.value ?? null,
       pending: pending?.value ?? null,
       previous: previous?.value ?? null,
-      previousReplacedAt: replacedAt,
+      previousReplacedAt: replaced.at,
+      previousRetired: replaced.retired,
       now: src.now,
-      maxTokenTtlMs: target.maxTokenTtlMs,
+      publisher,
     });
     return { ...view, versions: { current: current?.id ?? null, pending: pending?.id ?? null, previous: previous?.id ?? null } };
   } catch (e) {
@@ -129,9 +142,12 @@ export async function loadJwks(src: JwksSources, path: string): Promise<LoadedJw
   }
 }
 
-/** When `previous` stopped signing: its cleanup row's `replacedAt`, else the current version's creation (never later than the truth). */
-async function previousReplacedAt(src: JwksSources, path: string, previous: Version, current: Version | null): Promise<number | null> {
+/**
+ * When `previous` stopped signing: its cleanup row's `replacedAt`, else the current version's
+ * creation (never later than the truth); retired when the row's revoke phase is done.
+ */
+async function previousReplaced(src: JwksSources, path: string, previous: Version, current: Version | null): Promise<{ at: number | null; retired: boolean }> {
   const row = await src.cleanups.get(path, previous.id);
-  if (row) return row.replacedAt;
-  return current ? current.createdAt : null;
+  if (row) return { at: row.replacedAt, retired: row.revoke === 'done' };
+  return { at: current ? current.createdAt : null, retired: false };
 }

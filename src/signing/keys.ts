@@ -66,17 +66,26 @@ export function parseSigningKey(value: SecretValue): SigningKeyValue | null {
  */
 export function publicJwkOf(value: SecretValue): PublicJwk | null {
   const key = parseSigningKey(value);
-  if (!key) return null;
-  const shape = SHAPE[key.alg];
-  if (key.publicJwk.kty !== shape.kty) return null;
+  return key ? publicJwkFrom(key.publicJwk, key.alg, key.kid) : null;
+}
+
+/**
+ * The public JWK of `alg` named `kid`, rebuilt from the public members of `jwk` only (whatever
+ * else it holds), or null when `alg` is not one of {@link SIGNING_ALGS}, or `jwk` is not a key of
+ * its type (or lacks a member). Used for every kind of key a JWKS publishes (./publishers.ts).
+ */
+export function publicJwkFrom(jwk: { readonly [member: string]: unknown }, alg: string, kid: string): PublicJwk | null {
+  if (!(SIGNING_ALGS as readonly string[]).includes(alg) || kid === '') return null;
+  const shape = SHAPE[alg as SigningAlg];
+  if (jwk.kty !== shape.kty) return null;
   const out: Record<string, string> = { kty: shape.kty };
   for (const m of shape.members) {
-    const v = key.publicJwk[m];
+    const v = jwk[m];
     if (typeof v !== 'string' || v === '') return null;
     out[m] = v;
   }
   if (shape.crv !== undefined && out.crv !== shape.crv) return null;
-  return { ...out, kid: key.kid, alg: key.alg, use: 'sig' } as PublicJwk;
+  return { ...out, kid, alg, use: 'sig' } as PublicJwk;
 }
 
 /** Makes a new key pair of `alg` (RSA: 2048 bits), named by its thumbprint. */

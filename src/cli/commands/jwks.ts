@@ -1,5 +1,5 @@
 /**
- * `keyturn jwks PATH [--out FILE]`: the JWKS of a signing-key secret, as `GET /v1/jwks/PATH`
+ * `keyturn jwks PATH [--out FILE]`: the JWKS of a signing-key or hsm-key secret, as `GET /v1/jwks/PATH`
  * serves it (src/signing/jwks.ts), from the local home: printed as JSON, or written to FILE
  * atomically (mode 0644: public keys) for a web server or a verifier that reads a file. Meant for
  * a secret's `hooks:` (`before`: the pending key is published before it signs; `after`: the new
@@ -27,14 +27,15 @@ const JWKS_FILE_MODE = 0o644;
 
 export function registerJwks(program: Command, app: CliApp): void {
   common(program.command('jwks <path>'))
-    .description('Print (or write to a file) the JWKS of a signing-key secret: its current, pending and previous public keys')
+    .description('Print (or write to a file) the JWKS of a signing-key or hsm-key secret: its current, pending and previous public keys')
     .option('--out <file>', 'write the JWKS to this file atomically (mode 0644), printing nothing; unchanged bytes are not rewritten')
     .addHelpText(
       'after',
       `
 The same key set keyturn server serves at GET /v1/jwks/PATH (no token needed there): the current key,
 a pending key (published before it signs), and the previous key until maxTokenTtl after it stopped
-signing. Works on the local home only. A path without a signing-key policy exits 3 (KT_JWKS_NOT_FOUND).
+signing (hsm-key: until the policy's grace ends or the key is destroyed). Works on the local home
+only. A path whose target is not a signing-key or hsm-key target exits 3 (KT_JWKS_NOT_FOUND).
 
 Examples:
   keyturn jwks prod/jwt/signing

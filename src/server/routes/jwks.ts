@@ -1,9 +1,10 @@
 /**
- * `GET /v1/jwks/PATH`: the JSON Web Key Set of a signing-key secret (src/signing/jwks.ts): the
- * current key, a pending one (published before it signs), and the previous one while tokens it
- * signed may live. No token needed: a JWKS is public key material, fetched by every verifier (jose's
+ * `GET /v1/jwks/PATH`: the JSON Web Key Set of a secret whose target is a signing-key or an
+ * hsm-key target (src/signing/jwks.ts, src/signing/publishers.ts): the current key, a pending one
+ * (published before it signs), and the previous one while tokens it signed may live (signing-key:
+ * maxTokenTtl; hsm-key: the policy's grace, until the cleanup destroys it). No token needed: a JWKS is public key material, fetched by every verifier (jose's
  * `createRemoteJWKSet`, an API gateway). Any path that has no JWKS (no secret, a secret whose
- * policy's target is not a signing-key target, a deleted one) is the same 404 KT_JWKS_NOT_FOUND,
+ * policy's target is of another kind, a deleted one) is the same 404 KT_JWKS_NOT_FOUND,
  * so the route says nothing about other secrets. Reads are not audited (public keys only);
  * `Cache-Control: public, max-age` of at most 60 s, less when the previous key leaves sooner.
  *
@@ -39,7 +40,7 @@ export function jwksRoutes(): AnyRoute[] {
       method: 'GET',
       url: '/v1/jwks/*',
       tag: 'signing-keys',
-      summary: 'The JWKS of a signing-key secret (no token; 404 KT_JWKS_NOT_FOUND for any other path; cached at most 60 s)',
+      summary: 'The JWKS of a signing-key or hsm-key secret (no token; 404 KT_JWKS_NOT_FOUND for any other path; cached at most 60 s)',
       auth: false,
       response: jwks,
       handler: async ({ deps, path, reply }) => {
