@@ -11,7 +11,7 @@
  * - an outage through the engine: the token folder moved away, `keyturn rotate` fails cleanly
  *   (exit 1, the run retrying or failed, the current version unchanged, no key made); back
  *   again, the current key still signs and a rotation succeeds;
- * - an engine bug (it.fails): a resumed run killed between its stage move and its commit.
+ * - a resumed run killed between its stage move and its commit finishes on resume.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,33 +68,6 @@ function tokenKeys(token: SoftHsmToken): Array<{ kind: string; label: string; id
   return out;
 }
 
-/**
- * The orphans left by a reported engine bug taken out, unless KEYTURN_HSM_STRICT_ORPHANS=1 (the
- * failing case: `KEYTURN_HSM_STRICT_ORPHANS=1 KEYTURN_CRASH_SEED=456945585 npx vitest run
- * test/renew-hsm-key.test.ts` fails at random moment #2 or #5, most runs). The bug: a new run's row is
- * saved only with its create step's commit (RunsRepo.create keeps it unsaved; prepare folds into
- * create), after `issue` has already generated the key in the token. Killed between the two, no
- * run and no version names the key (its label holds the lost run id), the next run issues under
- * another id, and nothing ever retires it. Every other orphan (of a run the state knows) fails.
- * Remove this once the engine saves the run before a renew issue with an outside effect.
- */
-async function knownOrphans(env: Record<string, string>, orphans: ReturnType<typeof tokenKeys>): Promise<ReturnType<typeof tokenKeys>> {
-  if (process.env.KEYTURN_HSM_STRICT_ORPHANS === '1' || orphans.length === 0) return orphans;
-  const kt = await openKeyturn(loadSettings({ ...env, KEYTURN_LOG_LEVEL: 'silent' }));
-  try {
-    const runs = (await kt.engine()).runs;
-    const known: ReturnType<typeof tokenKeys> = [];
-    for (const o of orphans) {
-      const runId = new RegExp(`^${PREFIX}(run_[^.]+)\\.g\\d+$`).exec(o.label)?.[1];
-      if (runId === undefined || (await runs.find(runId)) !== null) known.push(o);
-      else console.warn(`hsm-key crash suite: ${o.kind} key ${o.label} orphaned by the reported engine bug (its run was never saved)`);
-    }
-    return known;
-  } finally {
-    await kt.close();
-  }
-}
-
 interface HsmHome extends RenewHome {
   readonly token: SoftHsmToken;
   readonly home: string;
@@ -138,7 +111,7 @@ secrets:
     async afterRecovery(versions) {
       const stored = new Set(versions.map((v) => `${parseHsmKeyValue(v).label}/${parseHsmKeyValue(v).id}`));
       const orphans = tokenKeys(token).filter((k) => !stored.has(`${k.label}/${k.id}`));
-      expect(await knownOrphans(env, orphans), 'key objects in the token that no stored version names').toEqual([]);
+      expect(orphans, 'key objects in the token that no stored version names').toEqual([]);
     },
     close: async () => tmp.remove(),
   };
@@ -300,42 +273,37 @@ describe('hsm-key: a resumed run killed between its stage move and its commit', 
   afterAll(async () => h?.close());
 
   /**
-   * Fails now: an engine bug, reported (src/engine is not this file's to change). A resumed run
-   * (worldKnown false) finishes with `store.moveStage` outside the run's commit while its set,
-   * test and finish steps fold into propagate's commit; killed between the two, the run row still
-   * says step `set` and `supersededBy` allows the pending version as current only at `finish`:
-   * `runs resume` exits 1 with KT_RUN_SUPERSEDED, `rotate` cancels the run, and the replaced
-   * version never gets its cleanup row, so its key is never retired from the token.
+   * A resumed run (worldKnown false) finishes with `store.moveStage` in the store's own transaction
+   * while its set, test and finish steps fold into the next commit; killed between the two, the run
+   * row still names an earlier step with its pending version already current. That is not a
+   * superseded run (Engine.supersededBy): `runs resume` finishes it and the replaced key is owed its
+   * cleanup (the bug this case found, fixed).
    */
-  it.fails(
-    'killed at test:before, then its resumed attempt killed at finish:after: runs resume finishes it and the replaced key is owed its cleanup (fails now: engine bug)',
-    { timeout: 6 * SPAWN_MS },
-    async () => {
-      expect((await h.kt(['rotate', PATH])).code).toBe(0);
-      const first = await startCli(['rotate', PATH], { env: { ...h.env, KEYTURN_CRASH_AT: 'test:before' } });
-      expect(first.signal).toBe('SIGKILL');
-      const second = await startCli(['rotate', PATH], { env: { ...h.env, KEYTURN_CRASH_AT: 'finish:after' } });
-      expect(second.signal).toBe('SIGKILL');
-      const kt = await openKeyturn(loadSettings({ ...h.env, KEYTURN_LOG_LEVEL: 'silent' }));
-      let run: { id: string; fromVersionId: string | null };
-      try {
-        const r = (await (await kt.engine()).runs.list({ path: PATH }))[0]!;
-        run = { id: r.id, fromVersionId: r.fromVersionId };
-      } finally {
-        await kt.close();
-      }
-      const resumed = await h.kt(['runs', 'resume', run.id]);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      const after = await openKeyturn(loadSettings({ ...h.env, KEYTURN_LOG_LEVEL: 'silent' }));
-      try {
-        expect((await (await after.engine()).runs.get(run.id)).status).toBe('done');
-        const owed = await after.state.db.selectFrom('version_cleanups').select('version_id').where('path', '=', PATH).where('version_id', '=', run.fromVersionId!).execute();
-        expect(owed, 'the replaced version has no cleanup row: its key would stay in the token').toHaveLength(1);
-      } finally {
-        await after.close();
-      }
-    },
-  );
+  it('killed at test:before, then its resumed attempt killed at finish:after: runs resume finishes it and the replaced key is owed its cleanup', { timeout: 6 * SPAWN_MS }, async () => {
+    expect((await h.kt(['rotate', PATH])).code).toBe(0);
+    const first = await startCli(['rotate', PATH], { env: { ...h.env, KEYTURN_CRASH_AT: 'test:before' } });
+    expect(first.signal).toBe('SIGKILL');
+    const second = await startCli(['rotate', PATH], { env: { ...h.env, KEYTURN_CRASH_AT: 'finish:after' } });
+    expect(second.signal).toBe('SIGKILL');
+    const kt = await openKeyturn(loadSettings({ ...h.env, KEYTURN_LOG_LEVEL: 'silent' }));
+    let run: { id: string; fromVersionId: string | null };
+    try {
+      const r = (await (await kt.engine()).runs.list({ path: PATH }))[0]!;
+      run = { id: r.id, fromVersionId: r.fromVersionId };
+    } finally {
+      await kt.close();
+    }
+    const resumed = await h.kt(['runs', 'resume', run.id]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const after = await openKeyturn(loadSettings({ ...h.env, KEYTURN_LOG_LEVEL: 'silent' }));
+    try {
+      expect((await (await after.engine()).runs.get(run.id)).status).toBe('done');
+      const owed = await after.state.db.selectFrom('version_cleanups').select('version_id').where('path', '=', PATH).where('version_id', '=', run.fromVersionId!).execute();
+      expect(owed, 'the replaced version has no cleanup row: its key would stay in the token').toHaveLength(1);
+    } finally {
+      await after.close();
+    }
+  });
 });
 
 crashRenewSuite('hsm-key', () => hsmHome('kt-crash'));

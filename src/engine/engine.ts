@@ -746,13 +746,14 @@ export class Engine {
       case 'prepare': {
         // renew: a secret with no value yet gets its first one from the target, through the same steps.
         if (!run.fromVersionId && scope.subject.strategy === 'renew' && !(await this.o.store.get(run.path, { stage: 'current' }))) {
-          return { outcome: 'ok', detail: 'no current value: the first one is issued', audit: 'intent', fold: true };
+          return { outcome: 'ok', detail: 'no current value: the first one is issued', audit: 'intent', fold: !this.issuesOutside(scope) };
         }
         const current = run.fromVersionId ? await scope.version(run.fromVersionId) : await scope.current();
         // A template that cannot render the next value fails the run here, before any outside effect.
         assertTemplatesRender(policy, current.value, `secrets.${run.path}`);
         // The intent is recorded in the same transaction as this step, before anything is touched.
-        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent', fold: true };
+        // A renewer with an outside effect (an HSM key named after the run) commits the run first, so a crash right after issue finds the run and its key.
+        return { patch: { fromVersionId: current.id }, outcome: 'ok', detail: `from version ${current.number}`, audit: 'intent', fold: !this.issuesOutside(scope) };
       }
       case 'create': {
         const store = this.o.store;
@@ -972,6 +973,11 @@ export class Engine {
     };
   }
 
+  /** renew with a renewer that makes something outside Keyturn (retire exists: an HSM key): its run must be durable before issue. */
+  private issuesOutside(scope: RunScope): boolean {
+    return scope.subject.strategy === 'renew' && scope.subject.target?.renewer?.retire !== undefined;
+  }
+
   /** A step that is not ready yet (NotYet): the run is left `retrying` at it, due at `e.at`, the attempt not counted as failed. */
   private async wait(run: Run, step: Step, e: NotYet, startedAt: number, lease: Lease): Promise<Run> {
     const detail = `waiting until ${new Date(e.at).toISOString()}: ${e.reason}`;
@@ -1177,7 +1183,9 @@ export class Engine {
     } catch {
       return null;
     }
-    const allowed = AFTER_FINISH.has(run.step) ? [run.pendingVersionId] : run.step === 'finish' ? [run.fromVersionId, run.pendingVersionId] : [run.fromVersionId];
+    // Once it has a pending version, the run's own finish may have moved it to current in the store's
+    // own transaction (a resumed run) while the run row still names an earlier step: not superseded.
+    const allowed = AFTER_FINISH.has(run.step) ? [run.pendingVersionId] : run.pendingVersionId !== null ? [run.fromVersionId, run.pendingVersionId] : [run.fromVersionId];
     return allowed.includes(current.id) ? null : current;
   }
 
