@@ -13,7 +13,7 @@
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runRenewContract } from '../src/contracts/renew-contract.js';
 import type { SecretValue } from '../src/core/types.js';
 import { generateSigningKey, parseSigningKey, type SigningKeyValue } from '../src/signing/keys.js';
@@ -117,3 +117,21 @@ secrets:
 // Every signing-key rotation finishes in a resumed attempt (after its prePublish wait): the
 // boundaries finish:after and propagate:before found the resumed-finish bug (Engine.supersededBy).
 crashRenewSuite('signing-key', signingHome);
+
+describe('keyturn rotate on a signing key that waits out prePublish', () => {
+  it('without --wait: exit 0, says it is waiting (not failed) and until when; with --wait: done', async () => {
+    const h = await signingHome();
+    try {
+      const env = { ...h.env, KEYTURN_LOG_LEVEL: 'silent' };
+      const first = await runCli(['rotate', PATH], { env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/waiting at test until \S+ \(not a failure/);
+      expect(first.stdout + first.stderr).not.toContain('failed');
+      const waited = await runCli(['rotate', PATH, '--wait', '--json'], { env });
+      expect(waited.code, waited.stderr).toBe(0);
+      expect((JSON.parse(waited.stdout) as { status: string }).status).toBe('done');
+    } finally {
+      await h.close();
+    }
+  });
+});

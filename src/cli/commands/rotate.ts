@@ -13,7 +13,7 @@ import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
 import { emit, type CliIo } from '../io.js';
 import { intOption } from '../options.js';
-import { runJson, runLine } from './run-view.js';
+import { isWaiting, runJson, runLine } from './run-view.js';
 
 interface RotateOptions extends CommonOptions {
   all?: boolean;
@@ -36,6 +36,8 @@ interface Outcome {
   error: { code: string; message: string } | null;
   line: string;
   json: Record<string, unknown> | null;
+  /** The run waits at a step until a time (not a failure: isWaiting). */
+  waiting?: boolean;
   /** rotate --due: a cleanup of an earlier rotation failed (tried again later; the pass exits 1). */
   cleanupFailed?: boolean;
 }
@@ -66,7 +68,7 @@ const SKIPPED = new Set(['KT_RUN_LOCKED', 'KT_NOT_DUE']);
 
 /** Done, or (for --due) skipped: another worker holds the run right now, or has just rotated it; a cleanup that failed is a failure. */
 function succeeded(o: Outcome): boolean {
-  return ((o.status === 'done' || o.status === 'cleaned') && !o.cleanupFailed) || SKIPPED.has(o.error?.code ?? '');
+  return ((o.status === 'done' || o.status === 'cleaned') && !o.cleanupFailed) || o.waiting === true || SKIPPED.has(o.error?.code ?? '');
 }
 
 /** One cleanup, as `rotate --due` prints it. */
@@ -120,6 +122,7 @@ async function rotateOne(runs: RunsClient, path: string, wait: boolean): Promise
       status: run.status,
       runId: run.id,
       error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null,
+      ...(isWaiting(run) ? { waiting: true } : {}),
       line: runLine(run, consumers),
       json: runJson(run, consumers),
     };
@@ -216,7 +219,7 @@ Examples:
         const outcome = await app.withClient(opts, (client) => rotateOne(client.runs, path, !!opts.wait));
         if (outcome.status === 'error') throw new KeyturnError(outcome.error!.code as never, outcome.error!.message);
         emit(app.io, !!opts.json, outcome.json, () => outcome.line);
-        if (outcome.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', outcome.line);
+        if (outcome.status !== 'done' && !outcome.waiting) throw new KeyturnError('KT_ROTATION_FAILED', outcome.line);
         return;
       }
 

@@ -15,12 +15,22 @@ export function runError(run: Run): string {
   return run.errorCode === 'KT_RUN_INTERRUPTED' ? error : `failed: ${error}`;
 }
 
+/**
+ * A run left `retrying` with no error: not a failure, it waits at a step until a time (a new
+ * signing key published for prePublish before it signs: the renew strategy's NotYet).
+ */
+export function isWaiting(run: Pick<Run, 'status' | 'errorCode'>): boolean {
+  return run.status === 'retrying' && run.errorCode === null;
+}
+
 export function runLine(run: Run, consumers: ConsumerView[]): string {
   const failedConsumers = consumers.filter((c) => c.status !== 'delivered').length;
   switch (run.status) {
     case 'done':
       return `${run.path}: rotated (${run.id})${consumers.length ? `; ${consumers.length - failedConsumers} of ${consumers.length} consumers have the value` : ''}${failedConsumers ? ` — retry with: keyturn runs resume ${run.id}` : ''}`;
     case 'retrying':
+      if (isWaiting(run))
+        return `${run.path}: waiting at ${run.step} until ${isoTime(run.nextAttemptAt)} (not a failure: the new value is published before it is used); the scheduler finishes it then, or wait here with: keyturn rotate ${run.path} --wait (${run.id})`;
       if (!run.failedStep) return `${run.path}: ${runError(run)}; the secret keeps its current value; resume it with: keyturn runs resume ${run.id}`;
       return `${run.path}: attempt ${run.attempt - 1} ${runError(run)}; the secret keeps its current value; the next attempt resumes at ${run.step} at ${isoTime(run.nextAttemptAt)}, or now with: keyturn runs resume ${run.id}`;
     case 'failed':

@@ -6,7 +6,7 @@ import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm } from '../confirm.js';
 import { emit, isoTime, table } from '../io.js';
 import { intOption } from '../options.js';
-import { runDetail, runJson, runLine } from './run-view.js';
+import { isWaiting, runDetail, runJson, runLine } from './run-view.js';
 
 export function registerRuns(program: Command, app: CliApp): void {
   const runs = common(program.command('runs').argument('[path]', 'only the runs of this secret'))
@@ -72,7 +72,7 @@ Examples:
     .action(async (id: string, opts: CommonOptions & { wait?: boolean }) => {
       const { run, consumers } = await app.withClient(opts, (client) => client.runs.resume(id, { wait: !!opts.wait }));
       emit(app.io, !!opts.json, runJson(run, consumers), () => runLine(run, consumers));
-      if (run.status !== 'done') throw new KeyturnError('KT_ROTATION_FAILED', runLine(run, consumers));
+      if (run.status !== 'done' && !isWaiting(run)) throw new KeyturnError('KT_ROTATION_FAILED', runLine(run, consumers));
     });
 
   common(runs.command('cancel <id>'))
