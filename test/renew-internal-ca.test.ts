@@ -23,10 +23,10 @@
  * its files in that window would fail to start its TLS listener; closing it takes one file
  * holding key and certificate, or a consumer writing both files as one step.
  *
- * The crash suite needs every renewal after the first to pass prepare's template check: on the
- * engine as of f0ea922, src/engine/template-check.ts deliveredShape() takes a `certificate`
- * without `field` for a plain string, so the second `keyturn rotate` (and a re-`apply`) fails
- * with KT_TEMPLATE_PLACEHOLDER_UNKNOWN for {{cert}}, {{chain}}, {{key}}.
+ * The same suite runs a second time with ONE file consumer writing key and full chain into
+ * web.pem (atomically, a rename): there `usable` also checks the file on disk right after every
+ * kill, so the endpoint's files are a valid pair at every instant (docs/certificates.md
+ * recommends this form).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -103,14 +103,37 @@ async function cli(env: Record<string, string>, argv: string[]): Promise<string>
   return r.stdout;
 }
 
-async function caHome(): Promise<CaHome> {
+/** The PEM private key block of a file that may hold certificates too. */
+function keyBlock(text: string): string {
+  const m = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n?/.exec(text);
+  return m ? m[0] : '';
+}
+
+/**
+ * The home of the crash suite. `oneFile`: a single file consumer writes the key and the full chain
+ * into web.pem (atomically), which nginx can load as both its certificate and its key; otherwise
+ * two files, web.crt and web.key, one after the other.
+ */
+async function caHome(oneFile = false): Promise<CaHome> {
   const tmp = tempDir('keyturn-renew-ica-');
   try {
     const home = join(tmp.dir, 'home');
     const dir = join(tmp.dir, 'tls');
     mkdirSync(dir);
-    const certFile = join(dir, 'web.crt');
-    const keyFile = join(dir, 'web.key');
+    const certFile = join(dir, oneFile ? 'web.pem' : 'web.crt');
+    const keyFile = join(dir, oneFile ? 'web.pem' : 'web.key');
+    const consumers = oneFile
+      ? `      - type: file
+        path: ${certFile}
+        template: "{{key}}{{cert}}{{chain}}"
+        mode: "0600"`
+      : `      - type: file
+        path: ${certFile}
+        template: "{{cert}}{{chain}}"
+      - type: file
+        path: ${keyFile}
+        template: "{{key}}"
+        mode: "0600"`;
     const env = { KEYTURN_HOME: home };
     await cli(env, ['init']);
     await cli(env, ['ca', 'init', '--name', 'KT Crash CA']);
@@ -125,13 +148,7 @@ secrets:
     type: certificate
     target: web-tls
     consumers:
-      - type: file
-        path: ${certFile}
-        template: "{{cert}}{{chain}}"
-      - type: file
-        path: ${keyFile}
-        template: "{{key}}"
-        mode: "0600"
+${consumers}
 `,
     );
     await cli(env, ['apply', '-f', config]);
@@ -146,7 +163,7 @@ secrets:
       const blocks = pemCertificates(readFileSync(certFile, 'utf8'));
       if (blocks.length < 2) return `web.crt holds ${blocks.length} certificate(s), not a leaf and its chain`;
       const leaf = new X509Certificate(blocks[0]!);
-      if (!leaf.checkPrivateKey(createPrivateKey(readFileSync(keyFile, 'utf8')))) return `web.key is not the key of the certificate in web.crt (serial ${leaf.serialNumber.toLowerCase()})`;
+      if (!leaf.checkPrivateKey(createPrivateKey(keyBlock(readFileSync(keyFile, 'utf8'))))) return `web.key is not the key of the certificate in web.crt (serial ${leaf.serialNumber.toLowerCase()})`;
       writeFileSync(leafFile, blocks[0]!);
       writeFileSync(chainFile, blocks.slice(1).join(''));
       try {
@@ -165,16 +182,20 @@ secrets:
       keyFile,
       filesProblem,
       async usable(value) {
-        // The stored value only: the files may be a mismatched pair right after a kill (see the header).
         await checks(renewer, intermediate, value);
+        // Two files may be a mismatched pair right after a kill (see the header); one file never is: what nginx would load is checked too.
+        if (oneFile) expect(await filesProblem(), 'right after the kill, web.pem is not a valid key and chain').toBeNull();
         return true;
       },
       async afterRecovery() {
         const problem = await filesProblem();
         expect(problem, 'after recovery, the files on disk are not a valid pair').toBeNull();
         const current = asCertificateValue('tls/web', (JSON.parse(await cli(env, ['secret', 'get', 'tls/web', '--json'])) as { value: SecretValue }).value);
-        expect(readFileSync(certFile, 'utf8'), 'after recovery, web.crt is not the current certificate and chain').toBe(current.cert + current.chain);
-        expect(readFileSync(keyFile, 'utf8'), 'after recovery, web.key is not the current key').toBe(current.key);
+        if (oneFile) expect(readFileSync(certFile, 'utf8'), 'after recovery, web.pem is not the current key and chain').toBe(current.key + current.cert + current.chain);
+        else {
+          expect(readFileSync(certFile, 'utf8'), 'after recovery, web.crt is not the current certificate and chain').toBe(current.cert + current.chain);
+          expect(readFileSync(keyFile, 'utf8'), 'after recovery, web.key is not the current key').toBe(current.key);
+        }
       },
       close: async () => tmp.remove(),
     };
@@ -184,7 +205,9 @@ secrets:
   }
 }
 
-crashRenewSuite('internal-ca', caHome);
+crashRenewSuite('internal-ca', () => caHome());
+// Key and full chain in one file: right after every kill, the file on disk is a valid pair (what an endpoint loads).
+crashRenewSuite('internal-ca (one file: key and full chain)', () => caHome(true));
 
 /**
  * The window between the two consumer writes, aimed at: a `keyturn rotate` is SIGKILLed as soon
