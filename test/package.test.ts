@@ -46,6 +46,7 @@ const CONTRACT_EXPORTS = [
   'runStoreContract',
   'runTargetContract',
   'runConsumerContract',
+  'runRenewContract',
   'newPassword',
   'uniqueName',
   'expectCode',
@@ -125,14 +126,14 @@ describe('keyturn/contracts (package.json exports), for third-party stores, targ
     expect(loaded.filter((f) => isVitest(f) || isContracts(f))).toEqual([]);
   });
 
-  it("`import('keyturn/contracts')` resolves to dist/contracts/index.js, exports the three suites, and loads vitest (which the check above would see)", { timeout: SPAWN_MS }, () => {
+  it("`import('keyturn/contracts')` resolves to dist/contracts/index.js, exports the four suites, and loads vitest (which the check above would see)", { timeout: SPAWN_MS }, () => {
     const script =
-      "const m = await import('keyturn/contracts'); console.log(JSON.stringify({ url: import.meta.resolve('keyturn/contracts'), names: Object.keys(m).sort(), kinds: [m.runStoreContract, m.runTargetContract, m.runConsumerContract].map((f) => typeof f) }));";
+      "const m = await import('keyturn/contracts'); console.log(JSON.stringify({ url: import.meta.resolve('keyturn/contracts'), names: Object.keys(m).sort(), kinds: [m.runStoreContract, m.runTargetContract, m.runConsumerContract, m.runRenewContract].map((f) => typeof f) }));";
     const { stdout, loaded } = runModule(script);
     const out = JSON.parse(stdout) as { url: string; names: string[]; kinds: string[] };
     expect(fileURLToPath(out.url)).toBe(join(ROOT, 'dist/contracts/index.js'));
     expect(out.names).toEqual(CONTRACT_EXPORTS);
-    expect(out.kinds).toEqual(['function', 'function', 'function']);
+    expect(out.kinds).toEqual(['function', 'function', 'function', 'function']);
     expect(loaded.some(isVitest)).toBe(true);
   });
 

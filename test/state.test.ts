@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { isKeyturnError } from '../src/core/errors.js';
 import { openState } from '../src/state/db.js';
-import { BIN, runCli } from './helpers/cli.js';
+import { BIN, runCli, SPAWN_MS } from './helpers/cli.js';
 import { postgresState, tempDir } from './helpers/state.js';
 
 describe('state database', () => {
@@ -72,7 +72,8 @@ describe('state database', () => {
     tmp.remove();
   });
 
-  it('four processes writing one SQLite file at once all succeed', async () => {
+  // Each writer starts ten processes one after another: a budget of ten start-ups, not a speed goal.
+  it('four processes writing one SQLite file at once all succeed', { timeout: 10 * SPAWN_MS }, async () => {
     const tmp = tempDir();
     const env = { KEYTURN_HOME: tmp.dir };
     expect((await runCli(['init'], { env })).code).toBe(0);
