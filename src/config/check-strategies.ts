@@ -11,7 +11,19 @@
  */
 import { targetRegistry } from '../targets/registry.js';
 import type { Strategy } from '../targets/target.js';
+import { httpApiKeyStrategiesOf, type HttpApiKeyTargetConfig } from '../targets/http-api-key/config.js';
 import { ISSUED_TYPES, type KeyturnConfig, type SecretPolicyConfig } from './schema.js';
+
+/** Targets whose configuration narrows the strategies of their registry entry, with why. */
+const CONFIGURED_STRATEGIES: Readonly<Record<string, (config: never) => { strategies: readonly Strategy[]; why: string }>> = {
+  'http-api-key': (c: HttpApiKeyTargetConfig) => ({
+    strategies: httpApiKeyStrategiesOf(c),
+    why:
+      c.create.response === undefined
+        ? 'Keyturn chooses the key (create sends {{key}}); renew is for a provider that makes the key (create.response.key)'
+        : 'the provider makes the key (create.response.key), so dual-key (which sends a key Keyturn chose) cannot be used',
+  }),
+};
 
 /** The strategy a secret rotates with: its own, else renew for a certificate or signing-key, single-user with a target and simple without. */
 export function strategyOf(policy: Pick<SecretPolicyConfig, 'strategy' | 'target' | 'type'>): Strategy {
@@ -33,7 +45,13 @@ export function strategyIssues(config: KeyturnConfig): StrategyIssue[] {
     const entry = type === undefined ? undefined : targetRegistry.find(type);
     if (!entry) continue;
     const strategy = strategyOf(s);
-    if (entry.strategies.includes(strategy)) continue;
+    // A target whose configuration narrows its strategies (http-api-key: renew only when the provider makes the key).
+    const narrowed = type === undefined ? undefined : CONFIGURED_STRATEGIES[type]?.(config.targets[s.target] as never);
+    if (entry.strategies.includes(strategy) && (narrowed === undefined || narrowed.strategies.includes(strategy))) continue;
+    if (narrowed !== undefined && entry.strategies.includes(strategy)) {
+      out.push({ path: ['secrets', path, 'strategy'], message: `the ${entry.kind} target "${s.target}" rotates with ${narrowed.strategies.join(' or ')} only, not "${strategy}": ${narrowed.why}` });
+      continue;
+    }
     // No "; " in the message: it separates the issues of one error.
     const which = s.strategy === undefined ? `the default "${strategy}" (strategy: is not set)` : `"${strategy}"`;
     out.push({ path: ['secrets', path, 'strategy'], message: `the ${entry.kind} target "${s.target}" rotates with ${entry.strategies.join(' or ')}, not ${which}` });

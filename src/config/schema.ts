@@ -119,8 +119,13 @@ export const secretPolicySchema = z
     if (ISSUED_TYPES.has(s.type) && s.strategy !== undefined && s.strategy !== 'renew') {
       ctx.addIssue({ code: 'custom', path: ['strategy'], message: `a ${s.type} rotates with the renew strategy` });
     }
-    if (!ISSUED_TYPES.has(s.type) && s.strategy === 'renew') {
-      ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'renew is for a certificate or a signing-key (type:)' });
+    // A database-credential may renew when its target makes the key (http-api-key with create.response.key; check-strategies.ts checks the target).
+    if (!ISSUED_TYPES.has(s.type) && s.strategy === 'renew' && (s.type !== 'database-credential' || s.target === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strategy'],
+        message: 'renew is for a certificate, a signing-key, or a database-credential whose target makes the key (an http-api-key target with create.response.key)',
+      });
     }
     if (ISSUED_TYPES.has(s.type) && s.initial !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['initial'], message: `a ${s.type} gets its first value from its target (keyturn rotate PATH): remove initial` });

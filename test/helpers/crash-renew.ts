@@ -14,6 +14,9 @@
  * then waits out the NotYet in the process, as a user's `keyturn rotate --wait` does, so one
  * process passes every step boundary and a recovery ends with the run done.
  *
+ * A home with a limited world (a provider allowing two active keys) gives `beforeCase` and
+ * `beforeRecovery`, which run the cleanups due between rotations, as the scheduler would.
+ *
  * `expectedFailures` (the third argument) names step boundaries whose case fails now because of a
  * reported bug: it runs as `it.fails` with the bug in its name, so it goes red once the bug is fixed.
  *
@@ -44,6 +47,13 @@ export interface RenewHome {
   usable(value: SecretValue): Promise<boolean>;
   /** After a recovery, what else must hold, given every version the store holds (e.g. the HSM holds no key it does not know). */
   afterRecovery?(versions: readonly SecretValue[]): Promise<void>;
+  /**
+   * Runs before each case (e.g. the cleanups due, on a clock past the grace, for a provider that
+   * allows only two active keys: the http-api-key target's provider-made keys).
+   */
+  beforeCase?(): Promise<void>;
+  /** Runs after the kill, before the recovery; `active`: a run is left unfinished (the recovery resumes it, else it is a new rotation). */
+  beforeRecovery?(active: boolean): Promise<void>;
   /** Extra arguments of every `keyturn rotate` and `keyturn runs resume` the suite runs (e.g. `['--wait']` when check waits with NotYet). */
   readonly rotateArgs?: readonly string[];
   close(): Promise<void>;
@@ -102,6 +112,7 @@ async function recover(h: RenewHome, label: string, useResume: boolean, before: 
   const active = before.runs.find((r) => r.status === 'running' || r.status === 'retrying');
   const env = { ...h.env, KEYTURN_LOG_LEVEL: 'silent' };
   const extra = h.rotateArgs ?? [];
+  await h.beforeRecovery?.(active !== undefined);
   const r = useResume && active ? await runCli(['runs', 'resume', active.id, ...extra], { env }) : await runCli(['rotate', h.path, ...extra], { env });
   expect(r.code, `${label}: recovery exited ${r.code}: ${r.stderr}`).toBe(0);
   const after = await stored(h);
@@ -142,6 +153,7 @@ export function crashRenewSuite(
       const reason = known[boundary];
       const register = reason === undefined ? it : it.fails;
       register(`at the step boundary ${boundary}${reason === undefined ? '' : ` (fails now: ${reason})`}`, { timeout: CASE_TIMEOUT_MS }, async () => {
+        await h.beforeCase?.();
         const r = await keyturn({ ...h.env, KEYTURN_CRASH_AT: boundary }, ['rotate', h.path, ...(h.rotateArgs ?? [])]);
         expect(r.signal, `${boundary}: ${r.stderr.slice(-2000)}`).toBe('SIGKILL');
         await recover(h, boundary, resume, await afterKill(h, boundary));
@@ -150,6 +162,7 @@ export function crashRenewSuite(
 
     it.each(moments)('at random moment #$i ($fraction of a clean rotation)', { timeout: CASE_TIMEOUT_MS }, async ({ i, fraction }) => {
       const delay = Math.floor(fraction * cleanMs);
+      await h.beforeCase?.();
       const r = await keyturn(h.env, ['rotate', h.path, ...(h.rotateArgs ?? [])], delay);
       if (r.signal !== 'SIGKILL') expect(r.code, r.stderr.slice(-2000)).toBe(0);
       const label = `random kill ${delay} ms after "keyturn opened"`;

@@ -6,7 +6,13 @@
  * - `baseUrl`: `http://` or `https://` host (and optional base path) of the API; `caFile`: a PEM
  *   file of the CA(s) its certificate must chain to (https only; default: the system's).
  * - `create`: adds the key Keyturn generated (`{{key}}` in its body or a header) to the account
- *   `{{username}}`, named `{{keyName}}`.
+ *   `{{username}}`, named `{{keyName}}` (strategy `dual-key`). With `create.response.key` the
+ *   provider makes the key and answers it (Stripe, OpenAI, Datadog): `create` then sends no
+ *   `{{key}}`, the key is read at that dotted path of the answer (its id at `create.response.id`),
+ *   and the target rotates with `renew` only (./renewer.ts); `list` is then required, and `revoke`
+ *   must name `{{keyId}}` or `{{keyName}}` (a key whose value a crash lost is found by its name).
+ * - `account`: the account (`{{username}}`) of a secret that has no value yet (renew: the first
+ *   key is issued from nothing); a stored value's `username` wins.
  * - `test`: a call authenticated by the key (`{{key}}`): 2xx means it works, a status in
  *   `refusedStatus` (401, 403) means it is refused.
  * - `revoke`: ends one key, by `{{keyId}}` (the provider's id, found through `list`), by
@@ -84,6 +90,21 @@ function request<Extra extends z.ZodRawShape>(method: (typeof METHODS)[number], 
     .describe(what);
 }
 
+const createResponse = z
+  .strictObject({
+    key: z
+      .string({ error: 'must be the dotted path of the key in the create answer, e.g. secret or data.key' })
+      .min(1, 'must be a dotted path such as secret or data.key')
+      .describe('dotted path of the new key in the create answer (the provider makes the key): e.g. secret'),
+    id: z
+      .string({ error: 'must be a dotted path such as id' })
+      .min(1, 'must be a dotted path such as id')
+      .optional()
+      .describe("dotted path of the provider's id of the new key in the create answer, e.g. id"),
+  })
+  .optional()
+  .describe('the provider makes the key and answers it: where it is in the JSON answer (strategy renew)');
+
 const listResponse = z
   .strictObject({
     items: z.string().default('').describe('dotted path of the array of keys in the answer ("" when the answer is the array), e.g. data'),
@@ -124,7 +145,15 @@ export const httpApiKeyConfigSchema = z
       .max(600_000, 'must be at most 600000 ms')
       .optional()
       .describe(`a 429 answer whose Retry-After is at most this long is waited out and the request sent again, twice at most (default ${DEFAULT_MAX_RETRY_AFTER_MS} ms; 0: never)`),
-    create: request('POST', 'adds the key Keyturn generated ({{key}}) to the account {{username}}, named {{keyName}}', {}),
+    account: z
+      .string({ error: 'must be the account name' })
+      .min(1, 'must be the account name')
+      .max(512, 'must be at most 512 characters')
+      .optional()
+      .describe('the account ({{username}}) of a secret that has no value yet, whose first key is issued (renew); a stored value username wins'),
+    create: request('POST', 'adds the key Keyturn generated ({{key}}) to the account {{username}}, named {{keyName}}; with response.key the provider makes the key and answers it', {
+      response: createResponse,
+    }),
     test: request('GET', 'a call authenticated by the key ({{key}}): 2xx works, a status of refusedStatus is refused', {
       refusedStatus: z.array(statusField).min(1, 'must list at least one status').default([401, 403]).describe('statuses meaning the key is refused (default 401, 403)'),
     }),
@@ -159,8 +188,27 @@ export const httpApiKeyConfigSchema = z
       const r = c[name];
       return r ? [r.path, ...sent(name)] : [];
     };
-    if (!requestNames(sent('create'), 'key')) {
-      ctx.addIssue({ code: 'custom', path: ['create'], message: "must send the key Keyturn generated: {{key}} in the body or a header (the provider must take a key of the caller's choosing)" });
+    if (c.create.response !== undefined) {
+      // The provider makes the key: nothing to send, and a crash can only be recovered by the key's name.
+      if (requestNames(sent('create'), 'key')) {
+        ctx.addIssue({ code: 'custom', path: ['create'], message: 'must not send {{key}} with create.response.key: the provider makes the key and answers it' });
+      }
+      if (!requestNames(all('create'), 'keyName')) {
+        ctx.addIssue({ code: 'custom', path: ['create'], message: 'must name the key {{keyName}} with create.response.key, so a retry after a crash finds the key an interrupted create made' });
+      }
+      if (c.list === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['list'], message: 'is needed with create.response.key: a retry after a crash finds the key an interrupted create made through list' });
+      }
+      if (!requestNames(all('revoke'), 'keyId') && !requestNames(all('revoke'), 'keyName')) {
+        ctx.addIssue({ code: 'custom', path: ['revoke'], message: 'must name {{keyId}} or {{keyName}} with create.response.key: a key whose value a crash lost cannot be revoked by {{key}}' });
+      }
+    } else if (!requestNames(sent('create'), 'key')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['create'],
+        message:
+          "must send the key Keyturn generated: {{key}} in the body or a header (the provider must take a key of the caller's choosing), or set create.response.key when the provider makes the key and answers it",
+      });
     }
     if (!requestNames(sent('test'), 'key')) ctx.addIssue({ code: 'custom', path: ['test'], message: 'must authenticate with the key: {{key}} in a header or the body' });
     if (!['key', 'keyName', 'keyId'].some((p) => requestNames(all('revoke'), p as 'key'))) {
@@ -175,8 +223,21 @@ export const httpApiKeyConfigSchema = z
   });
 
 export type HttpApiKeyTargetConfig = z.output<typeof httpApiKeyConfigSchema>;
-export type RequestConfig = HttpApiKeyTargetConfig['create'];
+export type RequestConfig = HttpApiKeyTargetConfig['revoke'];
 export type ListConfig = NonNullable<HttpApiKeyTargetConfig['list']>;
 
-/** The strategies the http-api-key target rotates with (its registry entry carries them; `keyturn apply` checks them). */
-export const httpApiKeyStrategies: readonly Strategy[] = ['dual-key'];
+/** The strategies the http-api-key target rotates with (its registry entry carries them; `keyturn apply` checks them, then {@link httpApiKeyStrategiesOf}). */
+export const httpApiKeyStrategies: readonly Strategy[] = ['dual-key', 'renew'];
+
+/**
+ * The strategy one configuration rotates with: `renew` when the provider makes the key
+ * (`create.response.key`), else `dual-key`.
+ *
+ * @example
+ * ```ts
+ * httpApiKeyStrategiesOf(httpApiKeyConfigSchema.parse(config)); // ['dual-key']
+ * ```
+ */
+export function httpApiKeyStrategiesOf(config: Pick<HttpApiKeyTargetConfig, 'create'>): readonly Strategy[] {
+  return config.create.response === undefined ? ['dual-key'] : ['renew'];
+}

@@ -8,8 +8,10 @@
  * The provider's admin credential (`ctx.admin`, the target's `admin:` secret) goes into the
  * requests through `{{admin.<field>}}` placeholders.
  *
- * Only `dual-key`: a rotation adds a second key, both work, consumers move to the new one, and
- * after the policy's `grace` the engine's cleanup revokes the old one.
+ * `dual-key`: a rotation adds a second key, both work, consumers move to the new one, and
+ * after the policy's `grace` the engine's cleanup revokes the old one. When the provider makes
+ * the key (`create.response.key`), `renew` instead, through the target's `renewer`
+ * (./renewer.ts): the same overlap, with the key made by the provider.
  *
  * - `set`: nothing when the key already works (a retry after a crash or a lost answer); else the
  *   `create` request, named `{{keyName}}` (derived from the key), then a `test`: a key the
@@ -38,10 +40,11 @@
 import { KeyturnError } from '../../core/errors.js';
 import { adminRequired, assertStrategy, assertUsername } from '../checks.js';
 import { targetError, type Attempt, type Endpoint } from '../target-error.js';
-import type { Credential, PasswordLimits, Strategy, Target, TargetContext } from '../target.js';
-import { httpApiKeyStrategies, type HttpApiKeyTargetConfig } from './config.js';
+import type { Credential, PasswordLimits, Renewer, Strategy, Target, TargetContext } from '../target.js';
+import { httpApiKeyStrategiesOf, type HttpApiKeyTargetConfig } from './config.js';
 import { answerError, endpointOf } from './errors.js';
-import { hintMatches, isKeyturnName, keyName, listedKeys, namedFor, type ListedKey } from './keys.js';
+import { hintMatches, isKeyturnName, keyName, listedKeys, type ListedKey } from './keys.js';
+import { ProviderKeyRenewer } from './renewer.js';
 import { renderRequest, UnsafeHeader, withProvider, type Answer, type RenderedRequest, type Send } from './session.js';
 import { jsonStrings, MissingValue, requestNames, type RequestName } from './template.js';
 
@@ -51,18 +54,27 @@ const MAX_USERNAME_CHARS = 512;
 const ok = (status: number): boolean => status >= 200 && status < 300;
 const gone = (status: number): boolean => status === 404 || status === 410;
 
+/** The name a credential's key has at the provider: the one stored with it (a provider-made key, named after its version), else derived from the key. */
+export function nameOf(cred: Credential): string {
+  return typeof cred.keyName === 'string' ? cred.keyName : keyName(cred.password);
+}
+
 export class HttpApiKeyTarget implements Target {
   readonly kind = 'http-api-key';
-  readonly strategies: readonly Strategy[] = httpApiKeyStrategies;
+  readonly strategies: readonly Strategy[];
   readonly passwordLimits: PasswordLimits = {};
-  private readonly at: Endpoint;
-  /** The revoke request names `{{keyId}}`: the key's id comes from `list`. */
-  private readonly revokeById: boolean;
+  /** Only when the provider makes the keys (`create.response.key`). */
+  readonly renewer?: Renewer;
+  readonly at: Endpoint;
+  /** The revoke request names `{{keyId}}`: the key's id comes from `list` (or, for a provider-made key, from the create answer). */
+  readonly revokeById: boolean;
 
-  constructor(private readonly config: HttpApiKeyTargetConfig) {
+  constructor(readonly config: HttpApiKeyTargetConfig) {
     this.at = endpointOf(config.baseUrl);
+    this.strategies = httpApiKeyStrategiesOf(config);
     const r = config.revoke;
     this.revokeById = requestNames([r.path, ...Object.values(r.headers ?? {}), ...jsonStrings(r.body)], 'keyId');
+    if (config.create.response !== undefined) this.renewer = new ProviderKeyRenewer(this);
   }
 
   async set(ctx: TargetContext, next: Credential, _current: Credential | null): Promise<void> {
@@ -112,7 +124,7 @@ export class HttpApiKeyTarget implements Target {
   }
 
   /** Sends the test request with `cred`'s key: the answer when it works (2xx) or is refused (`refusedStatus`); other failures throw. */
-  private async probe(send: Send, ctx: TargetContext, cred: Credential): Promise<Answer> {
+  async probe(send: Send, ctx: TargetContext, cred: Credential): Promise<Answer> {
     const attempt = { username: cred.username, action: 'test a key' };
     const answer = await send(this.render(ctx, 'test', cred, attempt), 'test', attempt);
     if (ok(answer.status) || this.config.test.refusedStatus.includes(answer.status)) return answer;
@@ -124,9 +136,17 @@ export class HttpApiKeyTarget implements Target {
     return ok((await this.probe(send, ctx, cred)).status);
   }
 
-  private async revokeWith(send: Send, ctx: TargetContext, cred: Credential): Promise<void> {
+  /** Ends `cred`'s key with an open `send` (./renewer.ts uses it too). */
+  async revokeWith(send: Send, ctx: TargetContext, cred: Credential): Promise<void> {
     const attempt = { username: cred.username, action: `revoke a key of "${cred.username}"` };
-    const name = keyName(cred.password);
+    const name = nameOf(cred);
+    // A provider-made key's id came with it: no list needed.
+    if (this.revokeById && typeof cred.keyId === 'string') {
+      const answer = await send(this.render(ctx, 'revoke', cred, attempt, cred.keyId), 'revoke', attempt);
+      if (!ok(answer.status) && !gone(answer.status)) throw this.answerError(answer, 'revoke', attempt, ctx);
+      ctx.log.debug({ target: this.kind, username: cred.username, key: name }, 'api key revoked');
+      return;
+    }
     if (!this.revokeById) {
       const answer = await send(this.render(ctx, 'revoke', cred, attempt), 'revoke', attempt);
       if (!ok(answer.status) && !gone(answer.status)) throw this.answerError(answer, 'revoke', attempt, ctx);
@@ -134,7 +154,7 @@ export class HttpApiKeyTarget implements Target {
       return;
     }
     const listed = await this.list(send, ctx, cred);
-    let mine = listed.filter((k) => namedFor(k.name, cred.password));
+    let mine = listed.filter((k) => k.name !== null && k.name.includes(name));
     if (mine.length === 0) {
       // Not one Keyturn created, or gone: a key that no longer works needs nothing more.
       if (!(await this.works(send, ctx, cred))) return;
@@ -156,7 +176,7 @@ export class HttpApiKeyTarget implements Target {
   }
 
   /** The account's keys; none when the account is not there (404). */
-  private async list(send: Send, ctx: TargetContext, cred: Credential): Promise<ListedKey[]> {
+  async list(send: Send, ctx: TargetContext, cred: Credential): Promise<ListedKey[]> {
     const attempt = { username: cred.username, action: `list the keys of "${cred.username}"` };
     const answer = await send(this.render(ctx, 'list', cred, attempt), 'list', attempt);
     if (answer.status === 404) return [];
@@ -166,10 +186,11 @@ export class HttpApiKeyTarget implements Target {
     return keys;
   }
 
-  private render(ctx: TargetContext, name: RequestName, cred: Credential, attempt: Attempt, keyId?: string): RenderedRequest {
+  /** One request rendered for `cred` (an empty `password`: no key yet, as a provider-made key's create). */
+  render(ctx: TargetContext, name: RequestName, cred: Credential, attempt: Attempt, keyId?: string): RenderedRequest {
     const request = this.config[name];
     if (!request) throw new KeyturnError('KT_TARGET_CONFIG_INVALID', `the http-api-key target has no ${name} request`, { details: { target: this.kind } });
-    const values = { username: cred.username, key: cred.password, keyName: keyName(cred.password), ...(keyId === undefined ? {} : { keyId }), admin: ctx.admin };
+    const values = { username: cred.username, ...(cred.password === '' ? {} : { key: cred.password }), keyName: nameOf(cred), ...(keyId === undefined ? {} : { keyId }), admin: ctx.admin };
     try {
       return renderRequest(this.config, request, values);
     } catch (e) {
@@ -186,7 +207,7 @@ export class HttpApiKeyTarget implements Target {
     }
   }
 
-  private answerError(answer: Answer, name: RequestName, attempt: Attempt, ctx: TargetContext): KeyturnError {
+  answerError(answer: Answer, name: RequestName, attempt: Attempt, ctx: TargetContext): KeyturnError {
     return answerError(answer.status, name, this.at, attempt, ctx.admin?.username ?? 'the admin', answer.retryAfterMs, this.config.test.refusedStatus);
   }
 }
