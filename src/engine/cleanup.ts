@@ -147,6 +147,19 @@ export class Cleaner {
    * when the grace period (the overlap its users were given) ends, also while still `previous`;
    * never once it is current or pending again. Without retire (a certificate) nothing needs ending.
    */
+  /** The replaced version a cleanup is about, or the phase's end when it is gone from the store (or the read failed). */
+  private async replaced(c: Cleanup): Promise<Version | RevokeResult> {
+    try {
+      const version = await this.d.store.get(c.path, { versionId: c.versionId });
+      return version ?? { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more` };
+    } catch (e) {
+      if (isKeyturnError(e, 'KT_VERSION_NOT_FOUND') || isKeyturnError(e, 'KT_SECRET_DELETED') || isKeyturnError(e, 'KT_SECRET_NOT_FOUND')) {
+        return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more (${e.code})` };
+      }
+      return { kind: 'failed', error: asKeyturn(e) };
+    }
+  }
+
   private async retire(c: Cleanup, scope: RunScope, run: Run | null, lease: HeldLease): Promise<RevokeResult> {
     const renewer = scope.subject.target?.renewer;
     if (!renewer?.retire) return { kind: 'over', phase: 'not-needed', detail: 'renew: the replaced value simply expires' };
@@ -154,16 +167,9 @@ export class Cleaner {
     if (graceText === null) return { kind: 'over', phase: 'not-needed', detail: 'grace is null: the replaced value is kept until it is purged' };
     const at = c.replacedAt + parseDuration(graceText)!;
     if (this.d.clock.now() < at) return { kind: 'later', at, detail: `the replaced value is kept until the grace period ends at ${new Date(at).toISOString()}` };
-    let version: Version | null;
-    try {
-      version = await this.d.store.get(c.path, { versionId: c.versionId });
-    } catch (e) {
-      if (isKeyturnError(e, 'KT_VERSION_NOT_FOUND') || isKeyturnError(e, 'KT_SECRET_DELETED') || isKeyturnError(e, 'KT_SECRET_NOT_FOUND')) {
-        return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more (${e.code})` };
-      }
-      return { kind: 'failed', error: asKeyturn(e) };
-    }
-    if (!version) return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more` };
+    const found = await this.replaced(c);
+    if (!('stages' in found)) return found;
+    const version = found;
     if (version.stages.includes('current') || version.stages.includes('pending')) {
       return { kind: 'over', phase: 'not-needed', detail: `version ${version.number} is ${version.stages.join(', ')} again: not retired` };
     }
@@ -195,16 +201,9 @@ export class Cleaner {
       if (now < at) return { kind: 'later', at, detail: `the previous credential works until the grace period ends at ${new Date(at).toISOString()}` };
     }
 
-    let version: Version | null;
-    try {
-      version = await this.d.store.get(c.path, { versionId: c.versionId });
-    } catch (e) {
-      if (isKeyturnError(e, 'KT_VERSION_NOT_FOUND') || isKeyturnError(e, 'KT_SECRET_DELETED') || isKeyturnError(e, 'KT_SECRET_NOT_FOUND')) {
-        return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more (${e.code})` };
-      }
-      return { kind: 'failed', error: asKeyturn(e) };
-    }
-    if (!version) return { kind: 'over', phase: 'gone', detail: `version ${c.versionId} is not in the store any more` };
+    const found = await this.replaced(c);
+    if (!('stages' in found)) return found;
+    const version = found;
     // dual-key without a grace: the old key works until a later rotation pushes its version out of `previous`.
     if (dual && graceText === null && version.stages.length > 0) {
       const retain = parseDuration(policy.effectiveSchedule.retainPrevious)!;

@@ -25,19 +25,18 @@
  * crashRenewSuite('internal-ca', () => internalCaHome());
  * ```
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/settings.js';
 import type { SecretValue } from '../../src/core/types.js';
 import { openKeyturn } from '../../src/runtime/keyturn.js';
-import { BIN, runCli, SPAWN_MS } from './cli.js';
+import { runCli, SPAWN_MS } from './cli.js';
+import { keyturn as spawnKeyturn } from './crash-suite.js';
 import { seeded } from './seeded.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 6);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CASE_TIMEOUT_MS = 4 * SPAWN_MS;
 const BOUNDARIES = ['prepare', 'create', 'set', 'test', 'finish', 'propagate'].flatMap((s) => [`${s}:before`, `${s}:after`]);
-const OPENED = '"msg":"keyturn opened"';
 
 /** A home whose secret `path` renews from a real issuer, with the checks of its world. */
 export interface RenewHome {
@@ -80,25 +79,9 @@ async function stored(h: RenewHome): Promise<Stored> {
   }
 }
 
-function keyturn(env: Record<string, string>, argv: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; workMs: number }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...env, KEYTURN_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let opened = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    child.stderr.on('data', (d: Buffer) => {
-      const first = !stderr.includes(OPENED);
-      stderr += d.toString();
-      if (first && stderr.includes(OPENED)) {
-        opened = performance.now();
-        if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stderr, workMs: performance.now() - opened });
-    });
-  });
+/** A real `keyturn` process at debug level (a random kill counts from its "keyturn opened" line): the kill -9 suite's own (./crash-suite.ts). */
+function keyturn(env: Record<string, string>, argv: string[], killAfterMs?: number): ReturnType<typeof spawnKeyturn> {
+  return spawnKeyturn({ ...env, KEYTURN_LOG_LEVEL: 'debug' }, argv, killAfterMs);
 }
 
 async function afterKill(h: RenewHome, label: string): Promise<Stored> {

@@ -60,7 +60,7 @@ const ALL_STRATEGIES: Strategy[] = ['single-user', 'alternating-users', 'dual-ke
 /** The child's debug line once its runtime is open: a random kill's delay counts from here. */
 const OPENED = '"msg":"keyturn opened"';
 
-interface Exit {
+export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
@@ -72,7 +72,7 @@ interface Exit {
  * Starts `keyturn ARGV` and waits for it. With `killAfterMs`, it runs at debug level and is
  * SIGKILLed that long after its "keyturn opened" line.
  */
-function keyturn(env: Record<string, string>, argv: string[], killAfterMs?: number): Promise<Exit> {
+export function keyturn(env: Record<string, string>, argv: string[], killAfterMs?: number): Promise<Exit> {
   return new Promise((resolve) => {
     const debug = killAfterMs === undefined ? {} : { KEYTURN_LOG_LEVEL: 'debug' };
     const child = spawn(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...env, ...debug }, stdio: ['ignore', 'ignore', 'pipe'] });
