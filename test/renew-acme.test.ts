@@ -77,7 +77,7 @@ runRenewContract({
     };
   },
   skip: {
-    'with an outside effect (retire), issue is idempotent per version id and retire is idempotent':
+    'with an outside effect (retire), an issue retried for one version id leaves one live value, and retire is idempotent':
       'the acme target has no retire: a replaced certificate is not revoked (revocation is not implemented), it simply expires',
   },
 });

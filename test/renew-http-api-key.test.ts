@@ -5,9 +5,9 @@
  *
  * - `runRenewContract` (src/contracts/renew-contract.ts), on a provider allowing many keys (the
  *   contract's tests issue without retiring all they made); the foreign value is a key of the same
- *   shape the provider never made. Its idempotence test is skipped by name: a provider-made key
- *   cannot be made twice (the provider shows its value once), so an issue retried for the same
- *   version id ends the key the earlier attempt made and makes another (tested below instead).
+ *   shape the provider never made. An issue retried for one version id cannot give the same key
+ *   back (the provider shows a key once): it ends the key the earlier attempt made and makes
+ *   another, which the contract accepts (one live value per version id).
  * - what is particular: a first key from nothing (`account`), the limit of two keys, retire (by
  *   the stored id, and the hand-made first key by the provider's hint), an issue retried after a
  *   create whose answer was lost (the account never holds more than two keys), an answer without
@@ -61,10 +61,6 @@ runRenewContract({
       foreign: async () => ({ username: account, password: `pk_${randomBytes(24).toString('base64url')}` }),
       close: () => provider.close(),
     };
-  },
-  skip: {
-    'with an outside effect (retire), issue is idempotent per version id and retire is idempotent':
-      'a provider-made key is shown once: an issue retried for the same version id revokes the key the earlier attempt made and makes another (a different value); tested in test/renew-http-api-key.test.ts',
   },
 });
 

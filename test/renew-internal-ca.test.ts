@@ -68,7 +68,7 @@ runRenewContract({
     };
   },
   skip: {
-    'with an outside effect (retire), issue is idempotent per version id and retire is idempotent':
+    'with an outside effect (retire), an issue retried for one version id leaves one live value, and retire is idempotent':
       'the internal CA has no outside effect: each issue is a new key and certificate, an old one simply expires (no retire)',
   },
 });

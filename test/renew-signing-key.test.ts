@@ -48,7 +48,7 @@ runRenewContract({
     close: async () => {},
   }),
   skip: {
-    'with an outside effect (retire), issue is idempotent per version id and retire is idempotent':
+    'with an outside effect (retire), an issue retried for one version id leaves one live value, and retire is idempotent':
       'the signing-key target has no outside effect: issue makes a key pair in memory and there is nothing to retire (a replaced key leaves the JWKS by itself maxTokenTtl after it stopped signing)',
   },
 });
