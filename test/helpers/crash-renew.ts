@@ -17,9 +17,6 @@
  * A home with a limited world (a provider allowing two active keys) gives `beforeCase` and
  * `beforeRecovery`, which run the cleanups due between rotations, as the scheduler would.
  *
- * `expectedFailures` (the third argument) names step boundaries whose case fails now because of a
- * reported bug: it runs as `it.fails` with the bug in its name, so it goes red once the bug is fixed.
- *
  * @example
  * ```ts
  * crashRenewSuite('internal-ca', () => internalCaHome());
@@ -107,12 +104,7 @@ async function recover(h: RenewHome, label: string, useResume: boolean, before: 
 }
 
 /** The kill -9 cases of one renew target; `make` builds the home (the suite issues its first value). */
-export function crashRenewSuite(
-  name: string,
-  make: () => Promise<RenewHome>,
-  /** Step boundaries (`finish:after`) whose case fails now because of a reported bug, each with the bug (remove the entry once it is fixed). */
-  options: { expectedFailures?: Readonly<Record<string, string>> } = {},
-): void {
+export function crashRenewSuite(name: string, make: () => Promise<RenewHome>): void {
   describe(`kill -9 during ${name} renewals (KEYTURN_CRASH_SEED=${SEED})`, () => {
     let h: RenewHome;
     let cleanMs = 0;
@@ -128,19 +120,11 @@ export function crashRenewSuite(
       await h?.close();
     });
 
-    const known = options.expectedFailures ?? {};
-    const unknown = Object.keys(known).filter((b) => !BOUNDARIES.includes(b));
-    if (unknown.length > 0) throw new Error(`expectedFailures names no step boundary: ${unknown.join(', ')} (they are ${BOUNDARIES.join(', ')})`);
-    BOUNDARIES.forEach((boundary, i) => {
-      const resume = i % 2 === 0;
-      const reason = known[boundary];
-      const register = reason === undefined ? it : it.fails;
-      register(`at the step boundary ${boundary}${reason === undefined ? '' : ` (fails now: ${reason})`}`, { timeout: CASE_TIMEOUT_MS }, async () => {
-        await h.beforeCase?.();
-        const r = await keyturn({ ...h.env, KEYTURN_CRASH_AT: boundary }, ['rotate', h.path, ...(h.rotateArgs ?? [])]);
-        expect(r.signal, `${boundary}: ${r.stderr.slice(-2000)}`).toBe('SIGKILL');
-        await recover(h, boundary, resume, await afterKill(h, boundary));
-      });
+    it.each(BOUNDARIES.map((boundary, i) => ({ boundary, resume: i % 2 === 0 })))('at the step boundary $boundary', { timeout: CASE_TIMEOUT_MS }, async ({ boundary, resume }) => {
+      await h.beforeCase?.();
+      const r = await keyturn({ ...h.env, KEYTURN_CRASH_AT: boundary }, ['rotate', h.path, ...(h.rotateArgs ?? [])]);
+      expect(r.signal, `${boundary}: ${r.stderr.slice(-2000)}`).toBe('SIGKILL');
+      await recover(h, boundary, resume, await afterKill(h, boundary));
     });
 
     it.each(moments)('at random moment #$i ($fraction of a clean rotation)', { timeout: CASE_TIMEOUT_MS }, async ({ i, fraction }) => {

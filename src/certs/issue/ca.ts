@@ -16,7 +16,7 @@ import { KeyturnError } from '../../core/errors.js';
 import { parseCertificateValue, type CertificateValue } from '../value.js';
 import { DEFAULT_KEY_TYPE, generateKeyPair, importSigningKey, type KeyType } from './keys.js';
 import { randomSerial } from './serial.js';
-import { certificateValueOf, issuerKeyId, validityWindow } from './shared.js';
+import { certificateValueOf, signedByCa, validityWindow } from './shared.js';
 import { x509, type X509Key, type X509KeyPair } from './x509.js';
 
 export interface CaOptions {
@@ -80,23 +80,14 @@ export async function createIntermediateCa(root: CertificateValue, options: CaOp
   if (!parsed.cert.ca) throw new KeyturnError('KT_CA_INVALID', 'the root given is not a CA certificate (basicConstraints CA is not set)');
   const { notBefore, notAfter } = validityWindow(now, options.validityMs, Date.parse(parsed.cert.validTo));
   const pair = await generateKeyPair(options.keyType ?? DEFAULT_KEY_TYPE);
-  const signer = await importSigningKey(root.key);
-  const issuer = new x509.X509Certificate(root.cert);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
+  const cert = await signedByCa({
+    caCert: root.cert,
+    caKey: root.key,
     subject: nameOf(`${options.name} Intermediate`),
-    issuer: issuer.subjectName,
     notBefore,
     notAfter,
-    publicKey: pair.keys.publicKey as unknown as X509Key,
-    signingKey: signer.key as unknown as X509Key,
-    signingAlgorithm: signer.algorithm,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(CA_USAGES, true),
-      await x509.SubjectKeyIdentifierExtension.create(pair.keys.publicKey as unknown as X509Key),
-      await issuerKeyId(issuer),
-    ],
+    publicKey: pair.keys.publicKey,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(CA_USAGES, true)],
   });
   return certificateValueOf(cert, pair.pem, '');
 }

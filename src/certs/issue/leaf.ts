@@ -16,10 +16,9 @@
 import { KeyturnError } from '../../core/errors.js';
 import { canonicalIp, isDnsName } from '../names.js';
 import { parseCertificateValue, type CertificateValue } from '../value.js';
-import { DEFAULT_KEY_TYPE, generateKeyPair, importSigningKey, type KeyType } from './keys.js';
-import { randomSerial } from './serial.js';
-import { certificateValueOf, issuerKeyId, validityWindow } from './shared.js';
-import { x509, type X509Key } from './x509.js';
+import { DEFAULT_KEY_TYPE, generateKeyPair, type KeyType } from './keys.js';
+import { certificateValueOf, signedByCa, validityWindow } from './shared.js';
+import { x509 } from './x509.js';
 
 export const EXTENDED_KEY_USAGES = ['serverAuth', 'clientAuth'] as const;
 export type ExtendedKeyUsageName = (typeof EXTENDED_KEY_USAGES)[number];
@@ -92,26 +91,20 @@ export async function issueLeaf(ca: CertificateValue, request: LeafRequest, caPa
   const { notBefore, notAfter } = validityWindow(now, request.validityMs, Date.parse(parsed.cert.validTo));
   const keyType = request.keyType ?? DEFAULT_KEY_TYPE;
   const pair = await generateKeyPair(keyType);
-  const signer = await importSigningKey(ca.key);
-  const issuer = new x509.X509Certificate(ca.cert);
   const usages = x509.KeyUsageFlags.digitalSignature | (keyType === 'rsa-2048' ? x509.KeyUsageFlags.keyEncipherment : 0);
   const eku = (request.extendedKeyUsage ?? ['serverAuth']).map((u) => x509.ExtendedKeyUsage[u]);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
+  const cert = await signedByCa({
+    caCert: ca.cert,
+    caKey: ca.key,
     subject: [{ CN: [request.commonName] }],
-    issuer: issuer.subjectName,
     notBefore,
     notAfter,
-    publicKey: pair.keys.publicKey as unknown as X509Key,
-    signingKey: signer.key as unknown as X509Key,
-    signingAlgorithm: signer.algorithm,
+    publicKey: pair.keys.publicKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usages, true),
       new x509.ExtendedKeyUsageExtension(eku, false),
       ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
-      await x509.SubjectKeyIdentifierExtension.create(pair.keys.publicKey as unknown as X509Key),
-      await issuerKeyId(issuer),
     ],
   });
   const chain = `${ca.cert.trimEnd()}\n${ca.chain.trim() === '' ? '' : `${ca.chain.trimEnd()}\n`}`;

@@ -8,9 +8,12 @@
  * validityWindow(now, 90 * DAY_MS, caNotAfterMs); // { notBefore, notAfter, clamped }
  * ```
  */
+import type { webcrypto } from 'node:crypto';
 import { KeyturnError } from '../../core/errors.js';
 import { serialHex, type CertificateValue } from '../value.js';
-import { x509 } from './x509.js';
+import { importSigningKey } from './keys.js';
+import { randomSerial } from './serial.js';
+import { x509, type X509Key } from './x509.js';
 
 /** How far notBefore is put before now, so a clock a little behind accepts a new certificate. */
 export const BACKDATE_MS = 60_000;
@@ -37,6 +40,34 @@ export function validityWindow(now: number, validityMs: number, issuerNotAfterMs
 export async function issuerKeyId(issuer: x509.X509Certificate): Promise<x509.Extension> {
   const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey);
+}
+
+/**
+ * A certificate for `publicKey` signed by the CA of `caCert` and `caKey` (PEM): a random serial,
+ * the CA's subject as issuer, the given extensions, then the subject and authority key ids.
+ */
+export async function signedByCa(o: {
+  caCert: string;
+  caKey: string;
+  subject: x509.JsonName | string;
+  notBefore: Date;
+  notAfter: Date;
+  publicKey: webcrypto.CryptoKey;
+  extensions: x509.Extension[];
+}): Promise<x509.X509Certificate> {
+  const signer = await importSigningKey(o.caKey);
+  const issuer = new x509.X509Certificate(o.caCert);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: o.subject,
+    issuer: issuer.subjectName,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    publicKey: o.publicKey as unknown as X509Key,
+    signingKey: signer.key as unknown as X509Key,
+    signingAlgorithm: signer.algorithm,
+    extensions: [...o.extensions, await x509.SubjectKeyIdentifierExtension.create(o.publicKey as unknown as X509Key), await issuerKeyId(issuer)],
+  });
 }
 
 /** The certificate value of `cert` (just made) with its PEM key and the chain above it. */
