@@ -10,23 +10,20 @@
  * nginx comes from Debian's package (.ci/run installs it); each nginx here has its own config,
  * pid file and logs in a temp folder and one loopback port.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { manualClock } from '../src/core/clock.js';
 import { openKeyturn } from '../src/runtime/keyturn.js';
 import { Scheduler, type DueOutcome } from '../src/schedule/scheduler.js';
 import { runCli } from './helpers/cli.js';
+import { hasNginx, startNginx, type Nginx } from './helpers/nginx.js';
 import { tempDir } from './helpers/state.js';
 
-const run = promisify(execFile);
 const RENEWALS = 10;
-const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -54,7 +51,7 @@ describe.skipIf(!hasNginx)(`certificates renewed under a real nginx${hasNginx ? 
   const env = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' };
   const tls = join(tmp.dir, 'tls');
   const nginxDir = join(tmp.dir, 'nginx');
-  const conf = join(tmp.dir, 'nginx.conf');
+  let nginx: Nginx | undefined;
   let port = 0;
   let root = '';
 
@@ -98,35 +95,11 @@ secrets:
     expect(applied.code, applied.stderr).toBe(0);
     // The first certificate (nginx is not running yet: its reload is the one delivery that fails).
     await kt(['rotate', 'tls/web']);
-    writeFileSync(
-      conf,
-      `pid ${nginxDir}/nginx.pid;
-error_log ${nginxDir}/error.log;
-worker_processes 1;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${nginxDir}/body;
-  proxy_temp_path ${nginxDir}/proxy;
-  fastcgi_temp_path ${nginxDir}/fastcgi;
-  uwsgi_temp_path ${nginxDir}/uwsgi;
-  scgi_temp_path ${nginxDir}/scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    server_name web.test;
-    ssl_certificate ${tls}/web.pem;
-    ssl_certificate_key ${tls}/web.pem;
-    location / { return 204; }
-  }
-}
-`,
-    );
-    // In daemon mode nginx listens before its first process exits: the port is ready when this returns.
-    await run('nginx', ['-c', conf, '-p', nginxDir, '-e', join(nginxDir, 'error.log')]);
+    nginx = await startNginx({ dir: nginxDir, port, serverName: 'web.test', certFile: `${tls}/web.pem`, keyFile: `${tls}/web.pem` });
   }, 120_000);
 
   afterAll(async () => {
-    await run('nginx', ['-c', conf, '-p', nginxDir, '-e', join(nginxDir, 'error.log'), '-s', 'stop']).catch(() => undefined);
+    await nginx?.stop();
     tmp.remove();
   });
 

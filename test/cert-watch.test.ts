@@ -6,12 +6,10 @@
  * something else than TLS, the exit codes (0, 1, 4, 2), the --json shape, the table, and the
  * bound on endpoints probed at once.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEndpoint } from '../src/certs/endpoint.js';
 import type { Probe } from '../src/certs/probe.js';
@@ -19,9 +17,8 @@ import { DAY_MS, expiryStatus, watchEndpoints, type WatchResult } from '../src/c
 import { KeyturnError } from '../src/core/errors.js';
 import { makeCa, makeLeaf, type TestCa, type TestLeaf } from './helpers/certs.js';
 import { runCli } from './helpers/cli.js';
+import { hasNginx, startNginx, type Nginx } from './helpers/nginx.js';
 import { tempDir } from './helpers/state.js';
-
-const run = promisify(execFile);
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;
@@ -281,46 +278,17 @@ describe('grading and the bound on endpoints at once', () => {
   });
 });
 
-const hasNginx = spawnSync('sh', ['-c', 'command -v nginx']).status === 0;
-
 describe.skipIf(!hasNginx)(`keyturn cert watch: a real nginx${hasNginx ? '' : ' (skipped: nginx is not installed on this machine; .ci/run installs it)'}`, () => {
   let port: number;
-  let conf: string;
+  let nginx: Nginx | undefined;
 
   beforeAll(async () => {
     port = await closedPort();
-    const dir = join(tmp.dir, 'nginx');
-    conf = join(tmp.dir, 'nginx.conf');
-    spawnSync('mkdir', ['-p', dir]);
-    writeFileSync(
-      conf,
-      `pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    server_name ok.test;
-    ssl_certificate ${leaves.ok.chainFile};
-    ssl_certificate_key ${leaves.ok.keyFile};
-    location / { return 204; }
-  }
-}
-`,
-    );
-    // In daemon mode nginx listens before its first process exits: the port is ready when this returns.
-    await run('nginx', ['-c', conf, '-p', dir, '-e', join(dir, 'error.log')]);
+    nginx = await startNginx({ dir: join(tmp.dir, 'nginx'), port, serverName: 'ok.test', certFile: leaves.ok.chainFile, keyFile: leaves.ok.keyFile });
   }, 30_000);
 
   afterAll(async () => {
-    await run('nginx', ['-c', conf, '-p', join(tmp.dir, 'nginx'), '-e', join(tmp.dir, 'nginx', 'error.log'), '-s', 'stop']).catch(() => undefined);
+    await nginx?.stop();
   });
 
   it('reads the chain nginx serves: ok, trusted with --ca-file, for ok.test; exit 0', async () => {
