@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isKeyturnError } from '../core/errors.js';
-import { createTarget, parseTargetConfig, TARGET_TYPES, targetConfigSchema, targetRegistry } from './registry.js';
+import { createTarget, TARGET_TYPES, targetConfigSchema, targetRegistry } from './registry.js';
+import { configProblems } from '../../test/helpers/target-config.js';
 
 /** An http-api-key target for a provider that takes a key of the caller's choosing. */
 const HTTP_API_KEY = {
@@ -11,15 +11,7 @@ const HTTP_API_KEY = {
   revoke: { path: '/v1/keys/{{keyName}}', headers: { Authorization: 'Bearer {{admin.password}}' } },
 };
 
-function problems(input: unknown): string {
-  try {
-    parseTargetConfig(input);
-  } catch (e) {
-    if (isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID')) return e.message;
-    throw e;
-  }
-  throw new Error('expected KT_TARGET_CONFIG_INVALID');
-}
+const problems = configProblems;
 
 describe('target registry', () => {
   it('makes every type from its config, with defaults applied', () => {

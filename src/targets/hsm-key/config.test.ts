@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isKeyturnError } from '../../core/errors.js';
 import { parseTargetConfig } from '../registry.js';
 import { pinIn } from './pin.js';
+import { configProblems } from '../../../test/helpers/target-config.js';
 
-function problems(input: Record<string, unknown>): string {
-  try {
-    parseTargetConfig(input);
-  } catch (e) {
-    if (isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID')) return e.message;
-    throw e;
-  }
-  throw new Error('expected KT_TARGET_CONFIG_INVALID');
-}
+const problems = configProblems;
 
 const valid = { type: 'hsm-key', module: '/usr/lib/softhsm/libsofthsm2.so', token: 'signing' };
 

@@ -3,6 +3,7 @@ import { isKeyturnError } from '../../core/errors.js';
 import { parseConfig } from '../../config/load.js';
 import { parseTargetConfig } from '../registry.js';
 import { httpApiKeyStrategiesOf } from './config.js';
+import { configProblems } from '../../../test/helpers/target-config.js';
 
 const admin = { Authorization: 'Bearer {{admin.password}}' };
 const valid = {
@@ -14,15 +15,7 @@ const valid = {
   revoke: { path: '/v1/accounts/{{username}}/keys/{{keyId}}', headers: admin },
 };
 
-function problems(input: Record<string, unknown>): string {
-  try {
-    parseTargetConfig(input);
-  } catch (e) {
-    if (isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID')) return e.message;
-    throw e;
-  }
-  throw new Error('expected KT_TARGET_CONFIG_INVALID');
-}
+const problems = configProblems;
 
 describe('http-api-key config', () => {
   it('fills in the methods, refused statuses and list fields', () => {

@@ -7,19 +7,12 @@ import { generateSigningKey, parseSigningKey } from '../../signing/keys.js';
 import { createTarget, parseTargetConfig } from '../registry.js';
 import { NotYet, type TargetContext } from '../target.js';
 import type { SigningKeyTarget } from './signing-key-target.js';
+import { configProblems } from '../../../test/helpers/target-config.js';
 
 const ctx: TargetContext = { strategy: 'renew', admin: null, primaryUsername: '', log: createLogger('silent'), signal: new AbortController().signal };
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
-function problems(input: Record<string, unknown>): string {
-  try {
-    parseTargetConfig(input);
-  } catch (e) {
-    if (isKeyturnError(e, 'KT_TARGET_CONFIG_INVALID')) return e.message;
-    throw e;
-  }
-  throw new Error('expected KT_TARGET_CONFIG_INVALID');
-}
+const problems = configProblems;
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
