@@ -116,6 +116,27 @@ describe('hsm-key on SoftHSM2', () => {
     expect(await inToken('keyturn-v-race')).toMatchObject({ privateKeys: 1, publicKeys: 1 });
   });
 
+  test('half a pair left by a generation cut short (kill -9) is destroyed and the pair made again; two pairs of one label fail the run', async () => {
+    const r = renewer();
+    const first = parseHsmKeyValue(await r.issue(ctx(), null, 'v-half'));
+    // What a kill -9 inside C_GenerateKeyPair leaves: SoftHSM wrote the public object, not the private one.
+    await withToken({ module: hsm.module, token: token.label }, token.pin, 'cut', undefined, async (t) => {
+      for (const h of t.findKeys(first.label).privateKeys) t.destroy(h);
+    });
+    expect(await inToken(first.label)).toMatchObject({ privateKeys: 0, publicKeys: 1 });
+    const again = parseHsmKeyValue(await r.issue(ctx(), null, 'v-half'));
+    expect(again.kid).not.toBe(first.kid);
+    expect(await inToken(first.label)).toMatchObject({ privateKeys: 1, publicKeys: 1 });
+    await r.check(ctx(), again as unknown as SecretValue, when());
+
+    // A second whole pair of the same label is not ours to pick from or destroy.
+    await withToken({ module: hsm.module, token: token.label }, token.pin, 'extra', undefined, async (t) => t.generateKeyPair('ec-p256', first.label, Buffer.alloc(16, 7)));
+    const e = await failure(r.issue(ctx(), null, 'v-half'));
+    expect(e.code).toBe('KT_TARGET_FAILED');
+    expect(e.message).toContain('2 private and 2 public keys labelled "keyturn-v-half", more than one pair');
+    expect(await inToken(first.label)).toMatchObject({ privateKeys: 2, publicKeys: 2 });
+  });
+
   test('check passes for a good key; retire destroys both objects, check then fails; retire again is success', async () => {
     const r = renewer();
     const value = await r.issue(ctx(), null, 'v-retire');

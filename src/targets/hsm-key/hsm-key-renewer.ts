@@ -5,8 +5,11 @@
  *
  * - `issue`: the pair labelled `<labelPrefix><versionId>` with a random 16-byte CKA_ID. Idempotent
  *   per versionId: a pair of that label already there (a retry after a crash) is returned
- *   instead of making another (two issues of one label in this process run one after the other); only one half of a pair, or a key not protected, fails the run
- *   (KT_TARGET_FAILED) rather than being destroyed or used.
+ *   instead of making another (two issues of one label in this process run one after the other).
+ *   Half a pair (a kill -9 inside C_GenerateKeyPair: SoftHSM writes the public object before the
+ *   private one) is destroyed and the pair made again: the label holds this version's id, no value
+ *   names it yet, so nothing can have used it. Two pairs of one label, or a key not protected,
+ *   fail the run (KT_TARGET_FAILED) rather than being destroyed or used.
  * - `check`: the private key is there (label and id), sensitive and not extractable, and signs a
  *   fresh test message that verifies with the value's public key.
  * - `renewAt`: null (a key does not expire; the policy's schedule decides).
@@ -93,13 +96,18 @@ export class HsmKeyRenewer implements Renewer {
         assertProtected(t, privateKey, label, this.place, action);
         return { value: hsmKeyValue({ label, id, keyType, publicKey: t.publicKey(keyType, publicKey), place: this.place }), reused: true };
       }
-      if (privateKeys + publicKeys > 0) {
+      if (privateKeys > 0 && publicKeys > 0) {
         throw hsmError(
           'KT_TARGET_FAILED',
           this.place,
           action,
-          `the token holds ${privateKeys} private and ${publicKeys} public keys labelled "${label}", not one pair: remove them (pkcs11-tool --delete-object) and run again`,
+          `the token holds ${privateKeys} private and ${publicKeys} public keys labelled "${label}", more than one pair: remove the extra ones (pkcs11-tool --delete-object) and run again`,
         );
+      }
+      if (privateKeys + publicKeys > 0) {
+        // Half a pair: generation was cut short (kill -9) before both objects were written.
+        for (const h of [...found.privateKeys, ...found.publicKeys]) t.destroy(h);
+        ctx.log.warn({ target: 'hsm-key', label, privateKeys, publicKeys }, 'hsm key: half a pair left by an interrupted generation destroyed; generating again');
       }
       const id = randomBytes(ID_BYTES);
       const pair = await t.generateKeyPair(keyType, label, id);
