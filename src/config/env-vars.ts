@@ -89,6 +89,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     unset: 'SQLite in the home',
     check: matching(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
   },
+  {
+    name: 'KEYTURN_STORE_FILE',
+    meaning: 'YAML file naming the store secret values live in (type: vault, aws, azure, gcp, oci or kubernetes, and its settings; docs/stores/README.md)',
+    unset: 'the embedded store, in the state database',
+    check: anyText,
+  },
   { name: 'KEYTURN_ROOT_KEY', meaning: 'base64 root key, instead of the file', unset: 'root.key in the home', check: anyText },
   { name: 'KEYTURN_OUTPUT', meaning: 'output format when neither --json is given: text or json', default: 'text', check: oneOf('text', 'json') },
   { name: 'KEYTURN_MAX_VALUE_BYTES', meaning: 'largest secret value, in bytes', default: '65536', check: int(1, 16 * 1024 * 1024) },

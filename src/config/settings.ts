@@ -55,6 +55,8 @@ export interface Settings {
   readonly home: string;
   readonly sqliteFile: string;
   readonly databaseUrl: string | undefined;
+  /** KEYTURN_STORE_FILE, resolved: the primary store's config file; undefined for the embedded store. */
+  readonly storeFile: string | undefined;
   /** The root key text from the environment; never printed. */
   readonly rootKeyFromEnv: string | undefined;
   readonly maxValueBytes: number;
@@ -99,6 +101,7 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     home,
     sqliteFile: join(home, STATE_FILE),
     databaseUrl: e.KEYTURN_DATABASE_URL,
+    storeFile: e.KEYTURN_STORE_FILE === undefined ? undefined : resolve(e.KEYTURN_STORE_FILE),
     maxValueBytes: e.KEYTURN_MAX_VALUE_BYTES,
     purgeProtection: e.KEYTURN_PURGE_PROTECTION,
     recoveryDays: e.KEYTURN_RECOVERY_DAYS,
@@ -128,6 +131,7 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
 /** The checked values (./env-vars.ts): those with a default are always there. */
 interface EnvValues {
   KEYTURN_HOME?: string;
+  KEYTURN_STORE_FILE?: string;
   KEYTURN_DATABASE_URL?: string;
   KEYTURN_ROOT_KEY?: string;
   KEYTURN_MAX_VALUE_BYTES: number;

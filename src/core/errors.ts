@@ -105,7 +105,7 @@ export const ERRORS = {
     'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.',
     'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.',
   ),
-  KT_STORE_CONFIG_INVALID: spec(400, 'The secret store configuration is not valid.', 'Correct the store setting named in the message; embedded is the only store today.'),
+  KT_STORE_CONFIG_INVALID: spec(400, 'The secret store configuration is not valid.', 'Correct the key the message names in the file KEYTURN_STORE_FILE points at (docs/stores/README.md lists each store\'s keys), or unset KEYTURN_STORE_FILE for the embedded store.'),
   KT_STORE_NOT_ROTATION_SAFE: spec(
     500,
     'The secret store lacks a guarantee rotation needs (versions read by id, put idempotent on the version id, compare-and-set stage moves), so the engine refuses to rotate with it.',

@@ -33,7 +33,8 @@ import {
 import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from './home-safety.js';
-import { openStore } from '../stores/registry.js';
+import { prepareStore } from '../stores/registry.js';
+import { readStoreFile } from '../stores/store-file.js';
 import type { SecretStore } from '../stores/store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
@@ -131,8 +132,8 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
-    // The embedded store is the only one today; a setting will name another once there is one.
-    const storeFor = (ctx: AuditContext): SecretStore => openStore({ type: 'embedded' }, { state, ring, clock, settings, audit: storeAuditHook(audit, ctx) });
+    const prepared = await prepareStore(settings.storeFile === undefined ? { type: 'embedded' } : readStoreFile(settings.storeFile), { state, ring, clock, settings });
+    const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
     const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);
@@ -191,6 +192,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.
         await deliverAudit(CLOSE_SINK_BATCHES).catch((e: unknown) => log.warn({ code: (e as { code?: string }).code }, 'audit sinks not fed'));
         await applied.close();
+        await prepared.close();
         await state.close();
       },
     };

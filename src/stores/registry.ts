@@ -1,42 +1,95 @@
 /**
- * The store registry: one entry per secret store (its kind, its config, its factory, whether it
- * audits itself), through the shared registry helper (src/core/registry.ts), and `openStore`, the
- * only way the runtime makes its store. A store that does not record its own audit events gets
- * them from the audit wrapper (./audited-store.ts). Adding a store adds a folder and one entry here.
+ * The store registry: one entry per secret store, and `prepareStore`, the only way the runtime
+ * makes its store. Adding a store adds a folder and one entry here.
  *
- * A store's config is its type plus KEYTURN_* settings checked in src/config/settings.ts, so its
- * entry has no zod schema: this module is on every command's path and loads no zod.
+ * Two shapes of entry:
+ * - the embedded store (`storeRegistry`, through the shared registry helper): configured by
+ *   KEYTURN_* settings, it records its own audit events in its write transactions;
+ * - an outside store (Vault, AWS, Azure, GCP, OCI, Kubernetes; `OUTSIDE_STORES`): configured by the
+ *   YAML file KEYTURN_STORE_FILE names (or a replica's entry in keyturn.yaml), its module (its SDK,
+ *   its zod schema) loaded only when it is used, so that no command pays for an SDK it does not
+ *   use; it gets its audit events from the audit wrapper (./audited-store.ts).
  *
  * @example
  * ```ts
- * const store = openStore({ type: 'embedded' }, { state, ring, clock, settings, audit: storeAuditHook(audit) });
+ * const prepared = await prepareStore({ type: 'embedded' }, { state, ring, clock, settings });
+ * const store = prepared.forAudit(storeAuditHook(audit, context));
  * await store.put('app/session-key', 'v1');
  * ```
  */
-import { defineRegistry, type ConfigOf, type Registry } from '../core/registry.js';
+import { issueLines } from '../core/issues.js';
+import { defineRegistry, type ConfigOf, type KindSchema, type Registry } from '../core/registry.js';
+import { KeyturnError } from '../core/errors.js';
+import type { StoreAuditHook } from './audit-hook.js';
 import { auditedStore } from './audited-store.js';
 import type { StoreDeps } from './deps.js';
 import { embeddedStoreEntry } from './embedded/entry.js';
 import type { SecretStore } from './store.js';
 
-/** Every store, in the order they are documented. */
+/** The embedded store, the default (configured by settings). */
 export const storeRegistry = defineRegistry({ noun: 'store', invalid: 'KT_STORE_CONFIG_INVALID' }, [embeddedStoreEntry]);
 
-/** A store's config: its type (and, for a store that has them, its own keys). */
+/** The embedded store's config: its type only. */
 export type StoreConfig = typeof storeRegistry extends Registry<infer E> ? ConfigOf<E> : never;
 
+/** What an outside store's module gives once loaded: its config schema (strict, `type` a literal) and its factory. */
+export interface OutsideStoreModule {
+  readonly configSchema: KindSchema;
+  /** Makes the store from its parsed config; opens no connection until first used. */
+  readonly create: (config: { type: string }, deps: StoreDeps) => SecretStore;
+}
+
+/** An outside store's entry: its kind and how to load its module. */
+export interface OutsideStoreEntry {
+  readonly kind: string;
+  readonly load: () => Promise<OutsideStoreModule>;
+}
+
+/** Every outside store, in the order they are documented (docs/stores/README.md). */
+export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [];
+
+/** Every store kind: the embedded one first. */
+export function storeKinds(): string[] {
+  return [...storeRegistry.kinds, ...OUTSIDE_STORES.map((e) => e.kind)];
+}
+
+function invalid(problems: string[]): KeyturnError {
+  return new KeyturnError('KT_STORE_CONFIG_INVALID', `the store configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
+}
+
+/** The store, ready to be made for each audit context; `close` ends its connections. */
+export interface PreparedStore {
+  readonly kind: string;
+  /** The store recording its events with `audit` (none: not audited). */
+  forAudit(audit?: StoreAuditHook): SecretStore;
+  close(): Promise<void>;
+}
+
 /**
- * Makes the store `config` names, audited: by itself when its entry says so (the embedded
- * store, in its write transactions), else by the audit wrapper. Throws KT_STORE_CONFIG_INVALID
- * for a store no entry has.
+ * Parses a store config (raw input is fine) and returns what makes the store for an audit
+ * context: the embedded store is made per context (it audits itself, in its transactions); an
+ * outside store is made once and wrapped per context. Throws KT_STORE_CONFIG_INVALID listing each
+ * problem at its key, or naming the kinds there are for an unknown type.
  *
  * @example
  * ```ts
- * openStore({ type: 'embedded' }, deps).kind; // 'embedded'
+ * const prepared = await prepareStore({ type: 'vault', address: 'https://vault:8200', mount: 'secret' }, deps);
+ * prepared.forAudit(storeAuditHook(audit, ctx)).kind; // 'vault'
  * ```
  */
-export function openStore(config: StoreConfig, deps: StoreDeps): SecretStore {
-  const store = storeRegistry.create(config, deps);
-  const entry = storeRegistry.find(config.type)!;
-  return entry.auditsItself || deps.audit === undefined ? store : auditedStore(store, deps.audit);
+export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>): Promise<PreparedStore> {
+  const kinds = storeKinds().join(', ');
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid([`a store must be an object with a type (${kinds})`]);
+  const type: unknown = (input as { type?: unknown }).type;
+  if (type === 'embedded') {
+    const config = storeRegistry.parse(input);
+    return { kind: 'embedded', forAudit: (audit) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit }), close: async () => {} };
+  }
+  const entry = OUTSIDE_STORES.find((e) => e.kind === type);
+  if (!entry) throw invalid([`type: type must be one of: ${kinds}`]);
+  const module = await entry.load();
+  const parsed = module.configSchema.safeParse(input);
+  if (!parsed.success) throw invalid(issueLines(parsed.error.issues));
+  const store = module.create(parsed.data as { type: string }, deps);
+  return { kind: store.kind, forAudit: (audit) => (audit === undefined ? store : auditedStore(store, audit)), close: async () => store.close?.() };
 }
