@@ -105,7 +105,11 @@ export const ERRORS = {
     'The secret is a managed credential: moving its stages back would leave a current credential the target does not accept.',
     'Rotate instead (`keyturn rotate PATH`), or set the previous password on the database yourself and store it with `keyturn secret put`.',
   ),
-  KT_STORE_CONFIG_INVALID: spec(400, 'The secret store configuration is not valid.', 'Correct the key the message names in the file KEYTURN_STORE_FILE points at (docs/stores/README.md lists each store\'s keys), or unset KEYTURN_STORE_FILE for the embedded store.'),
+  KT_STORE_CONFIG_INVALID: spec(
+    400,
+    'The secret store configuration is not valid.',
+    "Correct the key the message names in the file KEYTURN_STORE_FILE points at (docs/stores/README.md lists each store's keys), or unset KEYTURN_STORE_FILE for the embedded store.",
+  ),
   KT_STORE_NOT_ROTATION_SAFE: spec(
     500,
     'The secret store lacks a guarantee rotation needs (versions read by id, put idempotent on the version id, compare-and-set stage moves), so the engine refuses to rotate with it.',
@@ -643,6 +647,21 @@ export const ERRORS = {
     422,
     'A certificate does not pass its check: it does not verify against the issuing CA, its key does not match it, it is expired or not yet valid, or its names are not the configured ones.',
     'Read the message for which check failed; rotate again to issue a new certificate, or correct the target (commonName, dnsNames, ipAddresses) or its `admin:` CA (docs/certificates.md).',
+  ),
+  KT_STORE_UNAVAILABLE: spec(
+    503,
+    'The outside secret store (Vault, AWS, Azure, GCP, OCI, Kubernetes) cannot be reached, or kept answering busy (throttling, 5xx) through every retry; nothing was changed by the call that failed.',
+    "Check that the store's address in KEYTURN_STORE_FILE is right and the service is up (the message names the address and what it answered), then run the command again; a rotation resumes where it stopped.",
+  ),
+  KT_STORE_AUTH_FAILED: spec(
+    502,
+    "The outside secret store refused Keyturn's credentials or their permissions (401/403 or the provider's own denial).",
+    "Give Keyturn's identity the permissions the store's page lists (docs/stores/), check the credentials the provider's chain finds (environment, profile, workload identity, token file), then run again.",
+  ),
+  KT_STORE_FAILED: spec(
+    502,
+    "The outside secret store answered with an error Keyturn does not expect for that call; the message has the provider's code and message.",
+    "Read the provider's code in the message; if the store is misconfigured (wrong mount, region, vault or namespace), correct KEYTURN_STORE_FILE. Report it if the call should have worked.",
   ),
 } as const satisfies Record<string, ErrorSpec>;
 
