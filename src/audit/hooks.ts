@@ -17,6 +17,7 @@ import type { OidcAudit } from '../access/oidc-repo.js';
 import type { Transaction } from 'kysely';
 import type { SecretValue } from '../core/types.js';
 import type { AuditPort } from '../engine/engine.js';
+import type { ReplicaAuditEvent } from '../replicas/sync.js';
 import type { Schema } from '../state/schema.js';
 import type { StoreAuditHook } from '../stores/audit-hook.js';
 import { canonicalJson } from './canonical.js';
@@ -171,4 +172,30 @@ export function configAuditHook(log: AuditLog, ctx?: AuditContext): (trx: Transa
 export function oidcAuditHook(log: AuditLog, ctx?: AuditContext): OidcAudit {
   const who = contextFields(ctx);
   return { record: (e, trx) => log.appendWithin({ ...who, action: e.action, path: e.path, outcome: 'success' }, trx) };
+}
+
+/**
+ * The replica sync's audit port: one `secret.replicate` event per copy to a replica, its `source`
+ * naming the replica store (`replica:aws-eu`), with the primary's version id; never a value.
+ *
+ * @example
+ * ```ts
+ * new ReplicaSync({ ..., audit: replicaAuditPort(audit, ctx) });
+ * ```
+ */
+export function replicaAuditPort(log: AuditLog, ctx?: AuditContext): (e: ReplicaAuditEvent) => Promise<void> {
+  const actor = ctx?.actor ?? log.context.actor;
+  return async (e) => {
+    await log.append({
+      actor,
+      source: `replica:${e.replica}`,
+      action: 'secret.replicate',
+      path: e.path,
+      outcome: e.outcome,
+      versionId: eventSafeId(e.versionId),
+      errorCode: e.outcome === 'failure' ? (e.errorCode && ERROR_CODE.test(e.errorCode) ? e.errorCode : 'KT_INTERNAL') : null,
+      runId: eventSafeId(e.runId),
+      correlationId: eventSafeId(e.correlationId ?? ctx?.correlationId),
+    });
+  };
 }

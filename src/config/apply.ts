@@ -25,6 +25,8 @@
  */
 import { DETECTION_SETTING } from '../detect/config.js';
 import { BACKUPS_SETTING } from '../backup/schedule-config.js';
+import { STORES_SETTING } from '../replicas/config.js';
+import { checkStoreConfig } from '../stores/registry.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
 import { assertValidValue, DEFAULT_MAX_VALUE_BYTES } from '../core/values.js';
@@ -43,7 +45,7 @@ import { DueRepo } from '../schedule/due-repo.js';
 export type PlanAction = 'create' | 'change' | 'unchanged' | 'remove';
 
 export interface PlanEntry {
-  kind: 'target' | 'policy' | 'value' | 'channel' | 'detection' | 'backups';
+  kind: 'target' | 'policy' | 'value' | 'channel' | 'detection' | 'backups' | 'stores';
   name: string;
   action: PlanAction;
   /** Top-level keys that differ, for `change`. */
@@ -101,6 +103,21 @@ async function compareSetting(state: StateDb, kind: PlanEntry['kind'], name: str
   );
 }
 
+/** Each store under `stores:` checked by its own store's schema: KT_CONFIG_INVALID naming the store and key. */
+async function checkReplicaStores(config: KeyturnConfig): Promise<void> {
+  const problems: string[] = [];
+  for (const [name, store] of Object.entries(config.stores ?? {})) {
+    try {
+      await checkStoreConfig(store);
+    } catch (e) {
+      if (!isKeyturnError(e, 'KT_STORE_CONFIG_INVALID')) throw e;
+      const lines = (e.details?.problems as string[] | undefined) ?? [e.message];
+      for (const line of lines) problems.push(`stores.${name}.${line}`);
+    }
+  }
+  if (problems.length > 0) throw new KeyturnError('KT_CONFIG_INVALID', problems.join('; '), { details: { issues: problems } });
+}
+
 export async function planConfig(state: StateDb, store: SecretStore, config: KeyturnConfig): Promise<PlanEntry[]> {
   await checkConfigTemplates(store, config);
   const appliedTargets = new Map((await state.db.selectFrom('targets').selectAll().execute()).map((r) => [r.name, JSON.parse(r.config) as Record<string, unknown>]));
@@ -111,6 +128,8 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
   const desiredChannels = new Map(Object.entries(config.notifications?.channels ?? {}).map(([n, c]) => [n, JSON.parse(JSON.stringify(c)) as Record<string, unknown>]));
   const detection = await compareSetting(state, 'detection', DETECTION_SETTING, config.detection);
   const backups = await compareSetting(state, 'backups', BACKUPS_SETTING, config.backups);
+  await checkReplicaStores(config);
+  const stores = await compareSetting(state, 'stores', STORES_SETTING, config.stores);
   const values: PlanEntry[] = [];
   for (const [path, s] of Object.entries(config.secrets)) {
     // A value to bootstrap: the initial one, or a generated one for an app-secret.
@@ -124,6 +143,7 @@ export async function planConfig(state: StateDb, store: SecretStore, config: Key
     ...compare('channel', desiredChannels, appliedChannels),
     ...detection,
     ...backups,
+    ...stores,
     ...values,
   ];
 }
@@ -193,13 +213,17 @@ export async function applyPlan(
   const writeConfig = async (trx: Transaction<Schema>): Promise<void> => {
     for (const entry of plan) {
       if (entry.kind === 'value' || entry.action === 'unchanged') continue;
-      if (entry.kind === 'detection' || entry.kind === 'backups') {
-        const name = entry.kind === 'detection' ? DETECTION_SETTING : BACKUPS_SETTING;
+      if (entry.kind === 'detection' || entry.kind === 'backups' || entry.kind === 'stores') {
+        const { name, section } = {
+          detection: { name: DETECTION_SETTING, section: config.detection as unknown },
+          backups: { name: BACKUPS_SETTING, section: config.backups as unknown },
+          stores: { name: STORES_SETTING, section: config.stores as unknown },
+        }[entry.kind];
         await trx.deleteFrom('kt_settings').where('name', '=', name).execute();
         if (entry.action !== 'remove')
           await trx
             .insertInto('kt_settings')
-            .values({ name, value: stableJson(entry.kind === 'detection' ? config.detection : config.backups) })
+            .values({ name, value: stableJson(section) })
             .execute();
       } else if (entry.kind === 'channel') {
         if (entry.action === 'remove') await trx.deleteFrom('notify_channels').where('name', '=', entry.name).execute();

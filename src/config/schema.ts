@@ -36,6 +36,7 @@ import { passwordPolicySchema } from '../core/password.js';
 import { consumerConfigSchema } from '../consumers/registry.js';
 import { hooksSchema } from '../engine/hooks.js';
 import { targetConfigSchema, targetRegistry } from '../targets/registry.js';
+import { storeName, storesSchema } from '../replicas/config.js';
 import { STRATEGIES } from '../targets/target.js';
 import { scheduleSchema } from '../schedule/schema.js';
 import { ANOMALY_TYPES } from '../detect/detector.js';
@@ -97,6 +98,7 @@ export const secretPolicySchema = z
       .optional()
       .describe('app-secret only: keep the value a JSON object and regenerate this field'),
     consumers: z.array(consumerConfigSchema).default([]),
+    replicas: z.array(storeName).min(1).optional().describe('stores under stores: that get each new current value too, each with its own status, retries and lag (docs/replicas.md)'),
     hooks: hooksSchema.optional(),
     rotation: rotationSchema,
     waitForAgents: waitForAgents.optional(),
@@ -166,6 +168,7 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1).describe('format version of this file'),
     targets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names are [A-Za-z0-9_-]'), targetConfigSchema.and(z.object({ admin: secretPath.optional() }))).default({}),
+    stores: storesSchema.optional(),
     schedules: schedulesSchema.optional(),
     secrets: z.record(secretPath, secretPolicySchema).default({}),
     notifications: notificationsSchema.optional(),
@@ -186,6 +189,17 @@ export const configSchema = z
       if (s.target !== undefined && !(s.target in c.targets)) {
         ctx.addIssue({ code: 'custom', path: ['secrets', path, 'target'], message: `unknown target "${s.target}"; declared targets: ${Object.keys(c.targets).join(', ') || 'none'}` });
       }
+    }
+    for (const [path, s] of Object.entries(c.secrets)) {
+      const unknown = (s.replicas ?? []).filter((name) => !(name in (c.stores ?? {})));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secrets', path, 'replicas'],
+          message: `unknown store ${unknown.map((n) => `"${n}"`).join(', ')}; declared stores: ${Object.keys(c.stores ?? {}).join(', ') || 'none'}`,
+        });
+      }
+      if (new Set(s.replicas).size !== (s.replicas?.length ?? 0)) ctx.addIssue({ code: 'custom', path: ['secrets', path, 'replicas'], message: 'a store is named twice' });
     }
     for (const [name, t] of Object.entries(c.targets)) {
       const admin = (t as { admin?: string }).admin;

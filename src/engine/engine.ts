@@ -52,6 +52,7 @@ import { DEFAULT_AGENT_STALE_AFTER_MS, DeliveriesRepo } from '../deliveries/repo
 import { agentList, DEFAULT_WAIT_FOR_AGENTS_TIMEOUT, waitForAgents } from '../deliveries/wait.js';
 import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
+import type { ReplicaSync } from '../replicas/sync.js';
 import { Leases, type HeldLease, type Lease } from './leases.js';
 import { asCredential, freshPassword, nextValue } from './next-value.js';
 import { nextFor, renewalWithin, renewerOf } from './renew.js';
@@ -97,6 +98,8 @@ export interface EngineOptions {
   random?: () => number;
   /** Told when each execution of a run starts and ends (metrics); never given a value. */
   observer?: RunObserver;
+  /** Copies a new current value to the secret's replicas (propagate); absent: a policy with replicas fails its propagate step. */
+  replicas?: Pick<ReplicaSync, 'copy'>;
   /** Asked at every step boundary besides `requestStop` (a server shutting down stops every engine it made). */
   stopped?: () => boolean;
   /** How long an agent's last delivery report keeps it subscribed (waitForAgents; default 24 h: KEYTURN_AGENT_STALE_AFTER). */
@@ -811,7 +814,7 @@ export class Engine {
       }
       case 'finish': {
         // With no consumer and no agent to wait for, propagate has nothing to do: finish commits with it, the run done in one transaction.
-        const fold = policy.consumers.length === 0 && policy.waitForAgents === undefined;
+        const fold = nothingToPropagate(policy);
         const store = this.o.store;
         // The cleanup of the replaced version (after grace, after retainPrevious) is owed from this commit on;
         // renew: when the new value needs renewing by itself, recorded in the same commit.
@@ -843,8 +846,7 @@ export class Engine {
       }
       case 'propagate': {
         // Nothing to deliver: it commits with the hook steps after it, unless they run a command (then what is done commits first).
-        if (policy.consumers.length === 0 && policy.waitForAgents === undefined)
-          return { outcome: 'skipped', detail: 'no consumers', fold: (policy.hooks?.after.length ?? 0) + (policy.hooks?.always.length ?? 0) === 0 };
+        if (nothingToPropagate(policy)) return { outcome: 'skipped', detail: 'no consumers', fold: (policy.hooks?.after.length ?? 0) + (policy.hooks?.always.length ?? 0) === 0 };
         // Deliver only the version current now: a run superseded meanwhile delivers nothing.
         await this.assertNotSuperseded(run, scope);
         const version = await scope.version(run.pendingVersionId!);
@@ -854,6 +856,18 @@ export class Engine {
           const r = await deliverAll({ runs: this.runs, run, consumers: policy.consumers, version, log: this.o.log, timeoutMs: policy.rotation.timeoutMs, signal: scope.signal });
           failed = r.failed > 0;
           details.push(`${r.total - r.failed} of ${r.total} consumers have the value`);
+        }
+        const replicas = policy.replicas ?? [];
+        if (replicas.length > 0) {
+          // Like a consumer's, a replica's failure ends the step failed and never the rotation; the catch-up pass retries it.
+          if (this.o.replicas === undefined) {
+            failed = true;
+            details.push(`replicas not copied here (${replicas.join(', ')}): the catch-up pass of keyturn server or keyturn replicas sync copies them`);
+          } else {
+            const r = await this.o.replicas.copy(run.path, version, replicas, { id: run.id, correlationId: run.correlationId });
+            failed ||= r.failed > 0;
+            details.push(`${r.total - r.failed} of ${r.total} replicas have the value`);
+          }
         }
         if (policy.waitForAgents === undefined) return { outcome: failed ? 'failed' : 'ok', detail: details.join('; ') };
         // Like a consumer's failure, agents that never report end the step failed, never the rotation.
@@ -1263,4 +1277,9 @@ export class Engine {
   private async audit(run: Run, outcome: EngineAuditEvent['outcome'], versionId: string | null, errorCode: string | null, trx: Transaction<Schema>): Promise<void> {
     await this.o.audit?.record({ action: 'rotate', path: run.path, outcome, runId: run.id, correlationId: run.correlationId, versionId, errorCode }, trx);
   }
+}
+
+/** Whether propagate has nothing to do: no consumer, no agent to wait for, no replica. */
+function nothingToPropagate(policy: SecretPolicy): boolean {
+  return policy.consumers.length === 0 && policy.waitForAgents === undefined && (policy.replicas?.length ?? 0) === 0;
 }

@@ -106,6 +106,13 @@ export function stateGauges(registry: Registry, snapshot: () => Promise<StateSna
     ['path'],
   );
   gauge(
+    'keyturn_replica_lag_seconds',
+    "How far a replica store is behind, in seconds: the largest, over the secrets it replicates, of the time since the primary's current version was made current without the replica holding it (0 when it holds every one)",
+    (g, s) => s.replicas.forEach((r) => g.labels(r.replica).set(r.lagSeconds)),
+    ['replica'],
+  );
+  gauge('keyturn_replica_secrets_behind', 'Secrets whose current version a replica store does not hold yet', (g, s) => s.replicas.forEach((r) => g.labels(r.replica).set(r.behind)), ['replica']);
+  gauge(
     'keyturn_certificates',
     'Certificate secrets by status: expired (past notAfter), warning (within 30 days of it), ok (all of them, whatever the path limit)',
     (g, s) => {

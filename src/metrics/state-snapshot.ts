@@ -58,6 +58,8 @@ export interface StateSnapshot {
    * Unix seconds and its grade (expired, warning within CERT_WARN_MS, ok); soonest first, then by path.
    */
   readonly certificates: ReadonlyArray<{ readonly path: string; readonly notAfterSeconds: number; readonly status: CertExpiryStatus }>;
+  /** Each replica store: its largest lag over the secrets it replicates, in seconds, and how many of them it is behind on; by name. */
+  readonly replicas: ReadonlyArray<{ readonly replica: string; readonly lagSeconds: number; readonly behind: number }>;
 }
 
 /** What the snapshot reads: the state database, and the store for certificate values. */
@@ -107,7 +109,22 @@ export async function readSnapshot(kt: SnapshotHome): Promise<StateSnapshot> {
     auditEvents: size,
     agents: [...agents.values()].sort((a, b) => b.missing - a.missing || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     certificates: await certificates(kt, rows, now),
+    replicas: await replicaLags(kt, now),
   };
+}
+
+/** Per replica store, from its status rows (src/replicas/repo.ts): the largest lag and how many secrets it is behind on. */
+async function replicaLags(kt: Pick<Keyturn, 'state'>, now: number): Promise<StateSnapshot['replicas']> {
+  const { ReplicaRepo, lagSeconds } = await import('../replicas/repo.js');
+  const by = new Map<string, { replica: string; lagSeconds: number; behind: number }>();
+  for (const row of await new ReplicaRepo(kt.state).all()) {
+    const entry = by.get(row.replica) ?? { replica: row.replica, lagSeconds: 0, behind: 0 };
+    const lag = lagSeconds(row, now);
+    entry.lagSeconds = Math.max(entry.lagSeconds, lag);
+    if (row.version_id !== row.wanted_version_id) entry.behind += 1;
+    by.set(row.replica, entry);
+  }
+  return [...by.values()].sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
 }
 
 /**

@@ -41,7 +41,9 @@ import type { Engine, BoundaryHook } from '../engine/engine.js';
 import type { RunObserver } from '../engine/observer.js';
 import type { AuditLog } from '../audit/log.js';
 import { defaultContext, type AuditContext } from '../audit/context.js';
-import { engineAuditPort, storeAuditHook } from '../audit/hooks.js';
+import { engineAuditPort, replicaAuditPort, storeAuditHook } from '../audit/hooks.js';
+import type { ReplicaSync } from '../replicas/sync.js';
+import { ReplicaStores } from '../replicas/stores.js';
 import { deliverConfiguredSinks, openAudit } from '../audit/runtime.js';
 import type { SinkReport } from '../audit/sinks/deliver.js';
 
@@ -68,6 +70,8 @@ export interface Keyturn {
    * boundary, as `requestStop` would (a server shutting down).
    */
   engineFor(context: AuditContext, options?: { stopped?: () => boolean }): Promise<Engine>;
+  /** Copies secrets' current values to their replicas (`replicas:`); the engine's propagate step and the catch-up pass use it. */
+  replicasFor(context: AuditContext): Promise<ReplicaSync>;
   /** Feeds the configured audit sinks what they are behind by (each delivery bounded; `close` does up to 20 batches per sink). */
   deliverAudit(maxBatches?: number): Promise<SinkReport[]>;
   close(): Promise<void>;
@@ -154,23 +158,28 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         for (const o of observers) o.ended(e);
       },
     };
-    const makeEngine = (ctx: AuditContext, s: SecretStore, stopped?: () => boolean): Promise<Engine> =>
-      import('../engine/engine.js').then(
-        ({ Engine }) =>
-          new Engine({
-            state,
-            store: s.withoutReadAudit?.() ?? s,
-            applied,
-            clock,
-            log,
-            audit: engineAuditPort(audit, ctx),
-            observer,
-            agentStaleAfterMs: settings.agentStaleAfterMs,
-            leaseTtlMs: settings.leaseMs,
-            ...(onBoundary ? { onBoundary } : {}),
-            ...(stopped ? { stopped } : {}),
-          }),
-      );
+    const replicaStores = new ReplicaStores(state, { state, ring, clock, settings });
+    const replicasFor = async (ctx: AuditContext, s: SecretStore = storeFor(ctx)): Promise<ReplicaSync> => {
+      const { ReplicaSync } = await import('../replicas/sync.js');
+      return new ReplicaSync({ state, primary: s.withoutReadAudit?.() ?? s, applied, clock, log, open: (name) => replicaStores.open(name), audit: replicaAuditPort(audit, ctx) });
+    };
+    const makeEngine = async (ctx: AuditContext, s: SecretStore, stopped?: () => boolean): Promise<Engine> => {
+      const [{ Engine }, replicas] = await Promise.all([import('../engine/engine.js'), replicasFor(ctx, s)]);
+      return new Engine({
+        state,
+        store: s.withoutReadAudit?.() ?? s,
+        applied,
+        clock,
+        log,
+        audit: engineAuditPort(audit, ctx),
+        replicas,
+        observer,
+        agentStaleAfterMs: settings.agentStaleAfterMs,
+        leaseTtlMs: settings.leaseMs,
+        ...(onBoundary ? { onBoundary } : {}),
+        ...(stopped ? { stopped } : {}),
+      });
+    };
     return {
       settings,
       state,
@@ -188,10 +197,12 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         return () => observers.delete(o);
       },
       deliverAudit,
+      replicasFor: (ctx) => replicasFor(ctx),
       close: async () => {
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.
         await deliverAudit(CLOSE_SINK_BATCHES).catch((e: unknown) => log.warn({ code: (e as { code?: string }).code }, 'audit sinks not fed'));
         await applied.close();
+        await replicaStores.close();
         await prepared.close();
         await state.close();
       },

@@ -22,6 +22,7 @@ import { AccessRepo } from '../access/access-repo.js';
 import { BreakGlassRepo } from '../access/breakglass/repo.js';
 import { sweepBreakGlass, type SweepDeps } from '../access/breakglass/sweep.js';
 import { startJobs, type Job } from './housekeeping.js';
+import { REPLICAS_CONTEXT, replicaJob } from '../replicas/sync.js';
 import { OidcLogin, type OidcLoginOptions } from '../access/oidc-login.js';
 import { OidcRepo } from '../access/oidc-repo.js';
 import { accessAuditHook } from '../audit/hooks.js';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   auditDeliveryMs?: number | false;
   /** How often notifications are queued and sent (default KEYTURN_NOTIFY_INTERVAL_MS); false: never (tests run passes by hand). */
   notifyMs?: number | false;
+  /** How often replicas behind are copied again (default KEYTURN_SCHEDULER_INTERVAL_SECONDS); false: never (tests run passes by hand). */
+  replicaMs?: number | false;
   /** How often closed break-glass windows are swept (default 30 s); false: never (tests sweep by hand). */
   breakGlassSweepMs?: number | false;
   /** The OIDC login's key set fetching (cooldown, cache age, timeout: src/access/oidc-login.ts). */
@@ -257,6 +260,8 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     ...(options.notifyMs === false ? [] : [notifications(kt, options.notifyMs ?? kt.settings.notify.intervalMs, metrics?.notification)]),
     // Scheduled backups (the backups: section of keyturn.yaml; src/backup/scheduled.ts), code loaded at the first pass.
     { name: 'scheduled-backup', everyMs: 60_000, run: async () => (await import('../backup/scheduled.js')).runScheduledBackup(kt) },
+    // Replicas behind (a store that failed during propagate) are copied again until they catch up (src/replicas/sync.ts).
+    ...(options.replicaMs === false ? [] : [replicaJob(async () => kt.replicasFor(REPLICAS_CONTEXT), options.replicaMs ?? kt.settings.scheduler.intervalMs)]),
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());

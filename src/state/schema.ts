@@ -424,6 +424,28 @@ export interface RenewalsTable {
   updated_at: number;
 }
 
+/** What a replica store holds of a secret, and how far it is behind (migration 0018). */
+export interface ReplicaStatusTable {
+  path: string;
+  /** The replica's name under `stores:` in keyturn.yaml. */
+  replica: string;
+  /** The primary's current version, which the replica should hold, and since when (lag counts from then). */
+  wanted_version_id: string;
+  wanted_number: number;
+  wanted_since: number;
+  /** The primary's version the replica last got; null before its first copy. */
+  version_id: string | null;
+  version_number: number | null;
+  synced_at: number | null;
+  /** Failed attempts since it last caught up. */
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  /** While behind: when the catch-up pass tries it again. */
+  next_attempt_at: number | null;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -458,4 +480,5 @@ export interface Schema {
   anomalies: AnomaliesTable;
   detect_cursor: DetectCursorTable;
   renewals: RenewalsTable;
+  replica_status: ReplicaStatusTable;
 }

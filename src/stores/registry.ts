@@ -78,18 +78,33 @@ export interface PreparedStore {
  * ```
  */
 export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>): Promise<PreparedStore> {
+  const checked = await checkStoreConfig(input);
+  if (checked.module === null) {
+    const config = storeRegistry.parse(checked.config);
+    return { kind: 'embedded', forAudit: (audit) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit }), close: async () => {} };
+  }
+  const store = checked.module.create(checked.config, deps);
+  return { kind: store.kind, forAudit: (audit) => (audit === undefined ? store : auditedStore(store, audit)), close: async () => store.close?.() };
+}
+
+/**
+ * Checks a store config without making the store: its type, and its keys by its store's schema
+ * (which loads that store's module). Throws KT_STORE_CONFIG_INVALID as `prepareStore` does.
+ *
+ * @example
+ * ```ts
+ * await checkStoreConfig({ type: 'aws', region: 'eu-west-1' }); // { config, module }
+ * ```
+ */
+export async function checkStoreConfig(input: unknown): Promise<{ config: { type: string }; module: OutsideStoreModule | null }> {
   const kinds = storeKinds().join(', ');
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid([`a store must be an object with a type (${kinds})`]);
   const type: unknown = (input as { type?: unknown }).type;
-  if (type === 'embedded') {
-    const config = storeRegistry.parse(input);
-    return { kind: 'embedded', forAudit: (audit) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit }), close: async () => {} };
-  }
+  if (type === 'embedded') return { config: storeRegistry.parse(input), module: null };
   const entry = OUTSIDE_STORES.find((e) => e.kind === type);
   if (!entry) throw invalid([`type: type must be one of: ${kinds}`]);
   const module = await entry.load();
   const parsed = module.configSchema.safeParse(input);
   if (!parsed.success) throw invalid(issueLines(parsed.error.issues));
-  const store = module.create(parsed.data as { type: string }, deps);
-  return { kind: store.kind, forAudit: (audit) => (audit === undefined ? store : auditedStore(store, audit)), close: async () => store.close?.() };
+  return { config: parsed.data as { type: string }, module };
 }

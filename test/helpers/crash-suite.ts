@@ -140,6 +140,13 @@ function unfinished(s: Awaited<ReturnType<typeof stored>>): boolean {
 /** What a kind's suite may add: the fixture's options (a schedule on the secret), and work before each case. */
 export interface CrashSuiteOptions {
   fixture?: FixtureOptions;
+  /**
+   * The fixture's options, made once the test file's own `beforeAll` has run (an outside store's
+   * local server is listening, so its address can go into KEYTURN_STORE_FILE); wins over `fixture`.
+   */
+  lateFixture?: () => FixtureOptions;
+  /** Words after the kind in the suite's name (`with the aws store`). */
+  title?: string;
   /** Runs before each case, no rotation running (e.g. the cleanups an API with a key limit needs between rotations). */
   beforeCase?(fx: RotationFixture): Promise<void>;
   /**
@@ -151,7 +158,8 @@ export interface CrashSuiteOptions {
 
 /** The kill -9 cases of one target kind, for each of its strategies (default: single-user and alternating-users). */
 export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEGIES, options: CrashSuiteOptions = {}): void {
-  describe.each([...strategies])(`kill -9 during ${kind} %s rotations (KEYTURN_CRASH_SEED=${SEED})`, (strategy) => {
+  const title = options.title === undefined ? '' : ` ${options.title}`;
+  describe.each([...strategies])(`kill -9 during ${kind} %s rotations${title} (KEYTURN_CRASH_SEED=${SEED})`, (strategy) => {
     let fx: RotationFixture;
     /** How long a rotation takes here without a kill, from its runtime opened to its exit; random kills land inside it. */
     let cleanMs = 0;
@@ -160,7 +168,7 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
     const rng = seeded(SEED ^ (KINDS.indexOf(kind) * STRATEGIES.length + ALL_STRATEGIES.indexOf(strategy) + 1));
     const moments = Array.from({ length: RANDOM_KILLS }, (_, i) => ({ i: i + 1, fraction: Math.round(rng() * 1000) / 1000 }));
     beforeAll(async () => {
-      fx = await rotationFixture(kind, strategy, options.fixture);
+      fx = await rotationFixture(kind, strategy, options.lateFixture?.() ?? options.fixture);
       const clean = await keyturn({ ...fx.env, KEYTURN_LOG_LEVEL: 'debug' }, ['rotate', fx.path]);
       expect(clean.code, clean.stderr).toBe(0);
       expect(clean.stderr, 'a rotation at debug level logs "keyturn opened"').toContain(OPENED);

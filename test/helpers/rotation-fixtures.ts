@@ -38,6 +38,8 @@ export interface FixtureOptions {
   secretExtra?: string;
   /** Override the target's port (e.g. a proxy in front of the server). */
   port?: number;
+  /** More environment for every keyturn command of the fixture (KEYTURN_STORE_FILE: an outside primary store). */
+  env?: Record<string, string>;
 }
 
 /** A home with `target: db` and the secret `app/db` managing a fresh user on the real server. */
@@ -49,7 +51,7 @@ export async function rotationFixture<K extends Kind>(kind: K, strategy: Strateg
   // A target whose credentials are not passwords (ssh: a private key) makes the first one.
   const pw = fx.target.newSecret ? fx.target.newSecret() : newPassword();
   await fx.createUser(username, pw);
-  const env: Record<string, string> = { KEYTURN_HOME: home, APP_PASSWORD: pw, ADMIN_PASSWORD: fx.admin?.password ?? '' };
+  const env: Record<string, string> = { ...options.env, KEYTURN_HOME: home, APP_PASSWORD: pw, ADMIN_PASSWORD: fx.admin?.password ?? '' };
   // JSON is YAML: the target's config as one flow mapping.
   const target = JSON.stringify({ ...fx.config(options.port), ...(fx.admin ? { admin: 'admin/db' } : {}) });
   const adminSecret = fx.admin ? `  admin/db:\n    type: database-credential\n    initial: { username: ${JSON.stringify(fx.admin.username)}, password: "\${env:ADMIN_PASSWORD}" }\n` : '';
@@ -81,7 +83,7 @@ ${options.secretExtra ?? ''}`;
     kind,
     strategy,
     home,
-    env: { KEYTURN_HOME: home },
+    env: { ...options.env, KEYTURN_HOME: home },
     path: 'app/db',
     username,
     target: fx,

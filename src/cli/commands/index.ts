@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'apply', summary: 'Apply keyturn.yaml: targets, policies, bootstrap values', load: async () => (await import('./apply.js')).registerApply },
   { name: 'rotate', summary: 'Rotate a secret now, every managed secret, or what is due (one scheduler pass)', load: async () => (await import('./rotate.js')).registerRotate },
   { name: 'schedule', summary: 'Show rotation schedules: effective policy, sources, last rotation, next due', load: async () => (await import('./schedule.js')).registerSchedule },
+  { name: 'replicas', summary: 'Replica stores: lag per secret and replica, catch them up now', load: async () => (await import('./replicas.js')).registerReplicas },
   { name: 'report', summary: 'Compliance report: every secret against its policy (exit 1 when any is overdue)', load: async () => (await import('./report.js')).registerReport },
   { name: 'notify', summary: 'Webhook notifications: test a channel, list channels and deliveries', load: async () => (await import('./notify.js')).registerNotify },
   { name: 'anomalies', summary: 'List the access anomalies found by the detectors of keyturn server', load: async () => (await import('./anomalies.js')).registerAnomalies },

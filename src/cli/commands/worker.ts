@@ -50,6 +50,10 @@ Examples:
           process.once('SIGINT', stop);
         });
         scheduler.start();
+        // Replicas behind are copied again until they catch up, as keyturn server does (src/replicas/sync.ts).
+        const { startJobs } = await import('../../server/housekeeping.js');
+        const { replicaJob, REPLICAS_CONTEXT } = await import('../../replicas/sync.js');
+        const stopJobs = startJobs([replicaJob(() => kt.replicasFor(REPLICAS_CONTEXT), settings.scheduler.intervalMs)], kt.log);
         const s = settings.scheduler;
         const started = {
           worker: 'started',
@@ -65,6 +69,7 @@ Examples:
         );
         const signal = await signalled;
         kt.log.info({ signal, running: scheduler.running }, 'worker stopping: rotations under way stop at their next step boundary');
+        stopJobs();
         await scheduler.stop();
         clearInterval(alive);
       } finally {
