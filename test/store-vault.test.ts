@@ -291,6 +291,47 @@ describe('the Vault store (against the local server)', () => {
     }
   });
 
+  it("exact interleavings: a stage move whose ledger write lands second is refused by Vault's cas, and a put waits for another put's claim", async () => {
+    const clock = manualClock();
+    const vault = await server({ clock });
+    const one = await store({ type: 'vault', address: vault.url }, clock, { VAULT_TOKEN: vault.rootToken });
+    const two = await store({ type: 'vault', address: vault.url }, clock, { VAULT_TOKEN: vault.rootToken });
+    const ledgerPath = '/v1/secret/data/~keyturn/x/k';
+    const v1 = await one.put('x/k', 'one');
+    const a = await one.put('x/k', 'a', { stages: [] });
+    const b = await two.put('x/k', 'b', { stages: [] });
+
+    // one has read the ledger and is about to write its move; two moves first.
+    const held = vault.hold((r) => r.method === 'POST' && r.path === ledgerPath);
+    const late = one.moveStage('x/k', 'current', a.id, v1.id).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const record = await held.arrived;
+    await two.moveStage('x/k', 'current', b.id, v1.id);
+    held.release();
+    expect(isKeyturnError(await late, 'KT_STAGE_CONFLICT')).toBe(true);
+    expect(record.status).toBe(400); // Vault's check-and-set refused the late write
+    expect((await one.get('x/k'))?.id).toBe(b.id);
+    expect((await one.get('x/k', { stage: 'previous' }))?.id).toBe(v1.id);
+
+    // one has claimed version 4 and its data write is held: two's put waits for the claim, then is refused by its expectation.
+    const data = vault.hold((r) => r.method === 'POST' && r.path === '/v1/secret/data/x/k');
+    const first = one.put('x/k', 'c', { expectCurrentVersion: 3 });
+    await data.arrived;
+    const looked = vault.hold((r) => r.method === 'GET' && r.path === '/v1/secret/metadata/x/k');
+    const second = two.put('x/k', 'd', { expectCurrentVersion: 3 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await looked.arrived; // two found the claim and looks whether its version landed
+    looked.release();
+    data.release();
+    expect((await first).number).toBe(4);
+    expect(await second).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: 3, actual: 4 } });
+    expect((await two.versions('x/k')).map((v) => v.number)).toEqual([4, 3, 2, 1]);
+  });
+
   it('a put that crashed after claiming its number is finished by its retry with the same version id', async () => {
     const clock = manualClock();
     const vault = await server({ clock });

@@ -43,6 +43,16 @@ export interface VaultRequestRecord {
   method: string;
   path: string;
   namespace: string | null;
+  /** The status answered (undefined while the request is being served). */
+  status?: number;
+}
+
+/** A request held before it is served (see `hold`). */
+export interface HeldRequest {
+  /** Resolves when a matching request has arrived (and is being held). */
+  readonly arrived: Promise<VaultRequestRecord>;
+  /** Lets the held request go on (and stops holding). */
+  release(): void;
 }
 
 export interface VaultServer {
@@ -60,6 +70,8 @@ export interface VaultServer {
   expireLoginTokens(): void;
   /** The KV engine of a mount in a namespace (`''`: the root namespace), for tests to look inside. */
   kv(mount?: string, namespace?: string): KvEngine;
+  /** Holds the next request matching `match` before it is served, until released: for exact interleavings of racing writers. */
+  hold(match: (r: VaultRequestRecord) => boolean): HeldRequest;
   /** How many logins each method served. */
   readonly logins: { approle: number; kubernetes: number };
   close(): Promise<void>;
@@ -102,6 +114,7 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
   let throttled = 0;
   let retryAfter = 1;
   let sealed = false;
+  const holds: Array<{ match: (r: VaultRequestRecord) => boolean; arrive: (r: VaultRequestRecord) => void; gate: Promise<void> }> = [];
 
   const engine = (namespace: string, mount: string): KvEngine => {
     const key = `${namespace}\u0000${mount}`;
@@ -272,7 +285,17 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     const url = new URL(req.url ?? '/', 'http://vault.local');
     const nsHeader = req.headers['x-vault-namespace'];
     const namespace = typeof nsHeader === 'string' ? nsHeader.replace(/^\/+|\/+$/g, '') : '';
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, namespace: namespace === '' ? null : namespace });
+    const record: VaultRequestRecord = { method: req.method ?? 'GET', path: url.pathname, namespace: namespace === '' ? null : namespace };
+    requests.push(record);
+    const held = holds.findIndex((h) => h.match(record));
+    if (held !== -1) {
+      const [h] = holds.splice(held, 1);
+      h!.arrive(record);
+      await h!.gate;
+    }
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
     try {
       let body: Record<string, unknown> = {};
       if (text.trim() !== '') {
@@ -323,6 +346,22 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
       for (const entry of tokens.values()) if (entry.expiresAt !== null) entry.expiresAt = clock.now();
     },
     kv: (mount = 'secret', namespace = '') => engine(namespace, mount),
+    hold(match) {
+      let arrive!: (r: VaultRequestRecord) => void;
+      let release!: () => void;
+      const arrived = new Promise<VaultRequestRecord>((resolve) => (arrive = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const entry = { match, arrive, gate };
+      holds.push(entry);
+      return {
+        arrived,
+        release: () => {
+          const i = holds.indexOf(entry);
+          if (i !== -1) holds.splice(i, 1);
+          release();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
