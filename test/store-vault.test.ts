@@ -6,7 +6,7 @@
  * reading `<mount>/data/<path>` sees, and racing writers in separate store instances (as two
  * Keyturn processes would be).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
@@ -19,6 +19,7 @@ import type { StoreDeps } from '../src/stores/deps.js';
 import type { SecretStore } from '../src/stores/store.js';
 import { vaultStoreEntry } from '../src/stores/vault/entry.js';
 import { configSchema } from '../src/stores/vault/module.js';
+import { makeCa, makeLeaf } from './helpers/certs.js';
 import { startVaultServer, type VaultServer } from './servers/vault/server.js';
 
 interface Limits {
@@ -266,6 +267,19 @@ describe('the Vault store (against the local server)', () => {
     const down = await rejection(() => s.get('t/k'));
     expect(down.code).toBe('KT_STORE_UNAVAILABLE');
     expect(down.message).toContain(vault.url);
+  });
+
+  it("HTTPS: Vault's certificate is trusted through caCertFile; without it the call fails at once, naming caCertFile", async () => {
+    const clock = manualClock();
+    const ca = await makeCa(mkdtempSync(join(tmpdir(), 'kt-vault-ca-')));
+    const leaf = await makeLeaf(ca, { name: 'vault', cn: 'vault.test', sans: ['IP:127.0.0.1'] });
+    const vault = await server({ clock, tls: { key: leaf.key, cert: readFileSync(leaf.chainFile, 'utf8') } });
+    const trusted = await store({ type: 'vault', address: vault.url, caCertFile: ca.certFile }, clock, { VAULT_TOKEN: vault.rootToken });
+    expect((await trusted.put('tls/k', 'v')).number).toBe(1);
+    const untrusted = await store({ type: 'vault', address: vault.url }, clock, { VAULT_TOKEN: vault.rootToken });
+    const e = await rejection(() => untrusted.get('tls/k'));
+    expect(e.code).toBe('KT_STORE_UNAVAILABLE');
+    expect(e.message).toMatch(/caCertFile/);
   });
 
   it('two store instances (two Keyturn processes) racing: one stage move wins, one put per expected version wins', async () => {

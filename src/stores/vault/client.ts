@@ -106,6 +106,12 @@ export class VaultClient {
         if (e instanceof KeyturnError) throw e;
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
         last = cause?.code ?? cause?.message ?? (e as Error).message;
+        // A certificate Keyturn does not trust will not be trusted on a retry either.
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause?.code ?? '')) {
+          throw new KeyturnError('KT_STORE_UNAVAILABLE', `Vault at ${this.config.address} has a TLS certificate Keyturn does not trust (${last}); set caCertFile to the CA that signs it`, {
+            details: { address: this.config.address, path },
+          });
+        }
       }
       if (attempt >= this.config.maxRetries || this.closed) {
         throw new KeyturnError('KT_STORE_UNAVAILABLE', `Vault at ${this.config.address} did not answer ${method} ${path} after ${attempt + 1} attempts: ${last}`, {

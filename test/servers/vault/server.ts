@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
 import { systemClock, type Clock } from '../../../src/core/clock.js';
@@ -37,6 +38,8 @@ export interface VaultServerOptions {
   };
   /** Lifetime of tokens that logins issue (default 3600 s). */
   tokenTtlSeconds?: number;
+  /** Serve HTTPS with this key and certificate chain (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 export interface VaultRequestRecord {
@@ -273,13 +276,14 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     throw new HttpError(405, 'unsupported operation');
   }
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void handle(req, res, Buffer.concat(chunks).toString('utf8'));
     });
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : createServer(onRequest);
 
   async function handle(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://vault.local');
@@ -328,7 +332,7 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     rootToken,
     requests,
     logins,
