@@ -177,7 +177,11 @@ describe('the Vault store (against the local server)', () => {
     expect(refused.message).toMatch(/permission denied/);
     expect(JSON.stringify({ m: refused.message, d: refused.details })).not.toContain('the-secret-value');
     expect(refused.message).not.toContain('hvs.wrong');
-    const fromFile = await store({ type: 'vault', address: vault.url, auth: { method: 'token', tokenFile: tmpFile('token', `${vault.rootToken}\n`) } }, clock);
+    // A token file (a Vault Agent sink) is read again after a 403: a rotated token is picked up.
+    const tokenFile = tmpFile('token', 'hvs.stale\n');
+    const fromFile = await store({ type: 'vault', address: vault.url, auth: { method: 'token', tokenFile } }, clock);
+    expect((await rejection(() => fromFile.get('a/b'))).code).toBe('KT_STORE_AUTH_FAILED');
+    writeFileSync(tokenFile, `${vault.rootToken}\n`);
     expect((await fromFile.put('a/b', 'v')).number).toBe(1);
     // Another env var name.
     const named = await store({ type: 'vault', address: vault.url, auth: { method: 'token', tokenEnv: 'KT_VAULT' } }, clock, { KT_VAULT: vault.rootToken });
