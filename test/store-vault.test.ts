@@ -350,6 +350,24 @@ describe('the Vault store (against the local server)', () => {
     expect((await two.versions('x/k')).map((v) => v.number)).toEqual([4, 3, 2, 1]);
   });
 
+  it('purgeVersion destroys an unstaged version past the retention hold, and says why not otherwise', async () => {
+    const clock = manualClock();
+    const vault = await server({ clock });
+    const s = await store({ type: 'vault', address: vault.url }, clock, { VAULT_TOKEN: vault.rootToken });
+    const v1 = await s.put('pv/k', 'one');
+    const v2 = await s.put('pv/k', 'two');
+    const v3 = await s.put('pv/k', 'three');
+    expect(await s.purgeVersion!('pv/k', v3.id)).toEqual({ outcome: 'staged', stages: ['current'] });
+    expect(await s.purgeVersion!('pv/k', v1.id)).toEqual({ outcome: 'held', until: clock.now() + LIMITS.retentionMs });
+    clock.advance(LIMITS.retentionMs);
+    expect(await s.purgeVersion!('pv/k', v1.id)).toEqual({ outcome: 'purged' });
+    expect(await s.purgeVersion!('pv/k', v1.id)).toEqual({ outcome: 'gone' });
+    expect((await s.versions('pv/k')).map((v) => v.id)).toEqual([v3.id, v2.id]);
+    await expectCode(() => s.get('pv/k', { versionId: v1.id }), 'KT_VERSION_NOT_FOUND');
+    // Vault destroyed it: another client cannot read it either.
+    expect((await fetch(`${vault.url}/v1/secret/data/pv/k?version=1`, { headers: { 'X-Vault-Token': vault.rootToken } })).status).toBe(404);
+  });
+
   it('a put that crashed after claiming its number is finished by its retry with the same version id', async () => {
     const clock = manualClock();
     const vault = await server({ clock });
