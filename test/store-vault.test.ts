@@ -350,6 +350,22 @@ describe('the Vault store (against the local server)', () => {
     expect((await two.versions('x/k')).map((v) => v.number)).toEqual([4, 3, 2, 1]);
   });
 
+  it('a claim left by a crashed writer is dropped after claimWaitMs, and the waiting put goes ahead', async () => {
+    const clock = manualClock();
+    const vault = await server({ clock });
+    const s = await store({ type: 'vault', address: vault.url, claimWaitMs: 50 }, clock, { VAULT_TOKEN: vault.rootToken });
+    const v1 = await s.put('stale/k', 'one');
+    const ledgerUrl = `${vault.url}/v1/secret/data/~keyturn/stale/k`;
+    const headers = { 'X-Vault-Token': vault.rootToken };
+    const read = (await (await fetch(ledgerUrl, { headers })).json()) as { data: { data: Record<string, unknown>; metadata: { version: number } } };
+    const claimed = { ...read.data.data, claim: { number: 2, id: 'crashed-run', kind: 'string', stages: ['current'] } };
+    await fetch(ledgerUrl, { method: 'POST', headers, body: JSON.stringify({ options: { cas: read.data.metadata.version }, data: claimed }) });
+    // Another writer waits for the claim, then drops it and moves on.
+    const v2 = await s.put('stale/k', 'two', { expectCurrentVersion: 1 });
+    expect(v2).toMatchObject({ number: 2, stages: ['current'] });
+    expect((await s.get('stale/k', { stage: 'previous' }))?.id).toBe(v1.id);
+  });
+
   it('purgeVersion destroys an unstaged version past the retention hold, and says why not otherwise', async () => {
     const clock = manualClock();
     const vault = await server({ clock });

@@ -64,6 +64,11 @@ export const configSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._~-]*~[A-Za-z0-9._~-]*$/, 'must be one path segment holding a "~"')
     .default('~keyturn'),
   auth: authSchema.default({ method: 'token', tokenEnv: 'VAULT_TOKEN' }),
+  /**
+   * How long a writer waits on another writer's unfinished put (its claim on the next version
+   * number) before taking it for a crashed one's and dropping it (default 8000 ms).
+   */
+  claimWaitMs: z.number().int().min(0).max(600_000).default(8000),
   /** Retries of a throttled (429), sealed/unavailable (5xx) or unreachable Vault before KT_STORE_UNAVAILABLE (default 4). */
   maxRetries: z.number().int().min(0).max(10).default(4),
 });

@@ -54,8 +54,6 @@ export interface VaultStoreOptions {
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Versions Vault keeps beyond Keyturn's maxVersions (Keyturn prunes; Vault's own default of 10 must not). */
 const VAULT_HEADROOM = 100;
-/** How often a writer looks again at another writer's claim before taking it for a crashed one. */
-const CLAIM_POLLS = 40;
 
 interface Loaded {
   ledger: Ledger | null;
@@ -158,13 +156,13 @@ export class VaultStore implements SecretStore {
     const { kind } = encodeValue(value);
     const data = kind === 'string' ? { value } : (value as Record<string, unknown>);
 
-    for (let polls = 0; ;) {
+    for (let waited = 0; ;) {
       const { ledger: found, cas } = await this.loadOrAdopt(path);
       const ledger = found ?? emptyLedger();
       assertLive(path, ledger);
       const claim = ledger.claim;
       if (claim && claim.id !== id) {
-        if (await this.settle(path, ledger, cas, polls++)) polls = 0;
+        waited = await this.settle(path, ledger, cas, waited);
         continue;
       }
       const existing = numberOf(ledger, id);
@@ -205,12 +203,12 @@ export class VaultStore implements SecretStore {
   async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
-    for (let polls = 0; ;) {
+    for (let waited = 0; ;) {
       const { ledger, cas } = await this.loadOrAdopt(path);
       if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
       assertLive(path, ledger);
       if (ledger.claim) {
-        if (await this.settle(path, ledger, cas, polls++)) polls = 0;
+        waited = await this.settle(path, ledger, cas, waited);
         continue;
       }
       const target = to === null ? null : numberOf(ledger, to);
@@ -234,12 +232,12 @@ export class VaultStore implements SecretStore {
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
     const patch = normalizeMetadata(metadata);
-    for (let polls = 0; ;) {
+    for (let waited = 0; ;) {
       const { ledger, cas } = await this.loadOrAdopt(path);
       if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
       assertLive(path, ledger);
       if (ledger.claim) {
-        if (await this.settle(path, ledger, cas, polls++)) polls = 0;
+        waited = await this.settle(path, ledger, cas, waited);
         continue;
       }
       if (await this.writeLedger(path, { ...ledger, meta: mergeMeta(ledger.meta, patch) }, cas)) return (await this.describe(path))!;
@@ -252,12 +250,12 @@ export class VaultStore implements SecretStore {
     if (!Number.isInteger(days) || days < MIN_RECOVERY_DAYS || days > MAX_RECOVERY_DAYS) {
       throw new KeyturnError('KT_RECOVERY_DAYS_INVALID', `recovery window of ${days} days is outside ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS}`);
     }
-    for (let polls = 0; ;) {
+    for (let waited = 0; ;) {
       const { ledger, cas } = await this.loadOrAdopt(path);
       if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
       assertLive(path, ledger);
       if (ledger.claim) {
-        if (await this.settle(path, ledger, cas, polls++)) polls = 0;
+        waited = await this.settle(path, ledger, cas, waited);
         continue;
       }
       // Vault first (apps reading the secret get nothing from now on), then the mark: a crash between leaves a retry to finish.
@@ -312,11 +310,11 @@ export class VaultStore implements SecretStore {
 
   async purgeVersion(path: string, versionId: string): Promise<VersionPurge> {
     assertValidPath(path);
-    for (let polls = 0; ;) {
+    for (let waited = 0; ;) {
       const { ledger, cas } = await this.load(path);
       if (!ledger || ledger.deleted) return { outcome: 'gone' };
       if (ledger.claim) {
-        if (await this.settle(path, ledger, cas, polls++)) polls = 0;
+        waited = await this.settle(path, ledger, cas, waited);
         continue;
       }
       const n = numberOf(ledger, versionId);
@@ -378,22 +376,24 @@ export class VaultStore implements SecretStore {
 
   /**
    * Another writer's claim stands in the ledger: when its version is in Vault, finish the claim
-   * for it (true); else wait a little (false), and after CLAIM_POLLS looks take it for a crashed
-   * writer's and drop it (a version it writes later is then adopted as another client's).
+   * for it; else wait a little. Once the waits add up to `claimWaitMs`, take it for a crashed
+   * writer's and drop it (a version that writer writes later is kept without stages). Returns the
+   * time waited on this claim so far (0: settled, look again at once).
    */
-  private async settle(path: string, ledger: Ledger, cas: number, polls: number): Promise<boolean> {
+  private async settle(path: string, ledger: Ledger, cas: number, waited: number): Promise<number> {
     const claim = ledger.claim!;
     const meta = await this.kv.readMetadata(path);
     if (meta && meta.current >= claim.number) {
       await this.writeLedger(path, applyClaim(ledger, claim), cas);
-      return true;
+      return 0;
     }
-    if (polls >= CLAIM_POLLS) {
+    if (waited >= this.config.claimWaitMs) {
       await this.writeLedger(path, { ...ledger, claim: null }, cas);
-      return true;
+      return 0;
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** polls, 250)));
-    return false;
+    const delay = Math.min(Math.max(5, waited), 250, this.config.claimWaitMs - waited);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    return waited + delay;
   }
 
   /** Records a landed claim (the claimer, or whoever finished it first); returns the ledger as recorded. */
