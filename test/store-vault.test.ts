@@ -164,6 +164,12 @@ describe('the Vault store (against the local server)', () => {
     const v5 = await s.put('legacy/db', { password: 'd' });
     expect(v5.number).toBe(5);
     expect((await s.versions('legacy/db')).map((v) => v.id)).toEqual([v5.id, 'vault-4', v3.id, 'vault-2', 'vault-1']);
+    // Listing shows the mount's secrets Keyturn can name (another client's too), never the ledger folder.
+    await fetch(`${vault.url}/v1/secret/data/other%20client/x`, { method: 'POST', headers: { 'X-Vault-Token': vault.rootToken }, body: JSON.stringify({ data: { a: '1' } }) });
+    await fetch(`${vault.url}/v1/secret/data/plain/y`, { method: 'POST', headers: { 'X-Vault-Token': vault.rootToken }, body: JSON.stringify({ data: { a: '1' } }) });
+    const listed: string[] = [];
+    for await (const p of s.list('')) listed.push(p);
+    expect(listed).toEqual(['legacy/db', 'plain/y']);
   });
 
   it('a token from VAULT_TOKEN or a token file; a refused token is KT_STORE_AUTH_FAILED and no value is in the message', async () => {

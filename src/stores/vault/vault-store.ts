@@ -128,7 +128,8 @@ export class VaultStore implements SecretStore {
         if (!options.deleted && dir === '' && key === `${folder}/`) continue;
         if (key.endsWith('/')) {
           const sub = rel.slice(0, -1);
-          if (base === '' || pathHasPrefix(sub, base) || base.startsWith(`${sub}/`)) await walk(full);
+          // A folder Keyturn could not name (a character outside its path set) holds nothing it can list.
+          if (isValidPath(sub) && (base === '' || pathHasPrefix(sub, base) || base.startsWith(`${sub}/`))) await walk(full);
         } else if (isValidPath(rel) && pathHasPrefix(rel, base)) found.push(rel);
       }
     };
