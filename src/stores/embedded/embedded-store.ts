@@ -662,7 +662,7 @@ function assertLive(secret: SecretRow): void {
 
 const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 
-function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
+export function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
   const out: Partial<SecretMetadata> = {};
   for (const key of ['type', 'description', 'owner'] as const) {
     const v = m[key];
