@@ -127,14 +127,24 @@ export const ENV_VARS: readonly EnvVar[] = [
     unset: 'no such sink',
     check: matching(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/, 'must be s3://bucket/prefix with a valid bucket name'),
   },
-  { name: 'KEYTURN_AUDIT_S3_REGION', meaning: 'region of the S3 audit bucket', unset: 'the AWS SDK default (AWS_REGION, the profile)', check: matching(/^[a-z0-9-]{1,64}$/, 'must be a region name such as eu-west-1') },
+  {
+    name: 'KEYTURN_AUDIT_S3_REGION',
+    meaning: 'region of the S3 audit bucket',
+    unset: 'the AWS SDK default (AWS_REGION, the profile)',
+    check: matching(/^[a-z0-9-]{1,64}$/, 'must be a region name such as eu-west-1'),
+  },
   {
     name: 'KEYTURN_AUDIT_S3_ENDPOINT',
     meaning: 'endpoint of an S3-compatible service for the S3 audit sink (OCI Object Storage, MinIO)',
     unset: 'AWS S3',
     check: matching(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
   },
-  { name: 'KEYTURN_AUDIT_S3_RETENTION_DAYS', meaning: 'Object Lock retention of each audit object: retain until now + this many days', unset: "no retention headers (the bucket's default retention applies, if any)", check: int(1, 36_500) },
+  {
+    name: 'KEYTURN_AUDIT_S3_RETENTION_DAYS',
+    meaning: 'Object Lock retention of each audit object: retain until now + this many days',
+    unset: "no retention headers (the bucket's default retention applies, if any)",
+    check: int(1, 36_500),
+  },
   { name: 'KEYTURN_AUDIT_S3_LOCK_MODE', meaning: 'Object Lock mode of the retention: GOVERNANCE or COMPLIANCE', default: 'COMPLIANCE', check: oneOf('GOVERNANCE', 'COMPLIANCE') },
   {
     name: 'KEYTURN_AUDIT_S3_STORAGE_CLASS',

@@ -153,7 +153,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
           break;
         }
         if (method === 'GET' && (existing.storageClass === 'GLACIER' || existing.storageClass === 'DEEP_ARCHIVE')) {
-          sendError(req, res, { status: 403, code: 'InvalidObjectState', message: 'The operation is not valid for the object\'s storage class' });
+          sendError(req, res, { status: 403, code: 'InvalidObjectState', message: "The operation is not valid for the object's storage class" });
           break;
         }
         objectHeaders(req, res, existing);

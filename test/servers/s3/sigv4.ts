@@ -102,7 +102,9 @@ export function verifySigV4(method: string, rawUrl: string, headers: IncomingHtt
   const canonicalRequest = [method, path, canonicalQuery(query), canonicalHeaders, auth.signedHeaders.join(';'), payloadHash].join('\n');
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')].join('\n');
-  const expected = createHmac('sha256', signingKey(credentials.secretAccessKey, auth.date, auth.region, auth.service)).update(stringToSign, 'utf8').digest();
+  const expected = createHmac('sha256', signingKey(credentials.secretAccessKey, auth.date, auth.region, auth.service))
+    .update(stringToSign, 'utf8')
+    .digest();
   const given = Buffer.from(auth.signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.' };

@@ -15,11 +15,12 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import type * as S3SdkModule from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { KeyturnError } from '../../../core/errors.js';
 
 /** The SDK module, imported lazily by the sink. */
-export type S3Sdk = typeof import('@aws-sdk/client-s3');
+export type S3Sdk = typeof S3SdkModule;
 
 export interface ObjectLock {
   readonly mode: 'GOVERNANCE' | 'COMPLIANCE';

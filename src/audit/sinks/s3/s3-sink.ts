@@ -111,8 +111,7 @@ export class S3Sink implements AuditSink {
   async #put(key: string, body: Buffer, contentType: string, signal: AbortSignal): Promise<void> {
     const { client, sdk } = await this.#connect();
     const { retentionDays, lockMode, storageClass } = this.#options;
-    const lock: ObjectLock | null =
-      retentionDays === undefined ? null : { mode: lockMode ?? 'COMPLIANCE', retainUntil: new Date((this.#options.clock ?? systemClock).now() + retentionDays * DAY_MS) };
+    const lock: ObjectLock | null = retentionDays === undefined ? null : { mode: lockMode ?? 'COMPLIANCE', retainUntil: new Date((this.#options.clock ?? systemClock).now() + retentionDays * DAY_MS) };
     await putOnce(client, sdk, { bucket: this.#location.bucket, key, body, contentType, lock, storageClass }, signal);
   }
 
