@@ -203,6 +203,23 @@ describe('S3 audit sink against the local S3 server', () => {
     expect(verifyExport(parseExport(changed), audit.verifierKey).problems.map((p) => p.kind)).toContain('leaf_changed');
   });
 
+  it('a batch re-delivered after the log grew gets its own key: the overlap holds the same events and the bucket still verifies', async () => {
+    await events(30);
+    await audit.checkpoint();
+    await deliverSinks(audit, t.state, [sinkOf()], OPTS);
+    await resetCursors(0); // the crash: written, cursor not moved …
+    await events(10); // … and the log grew before the retry
+    await audit.checkpoint();
+    expect((await deliverSinks(audit, t.state, [sinkOf()], OPTS))[0]).toMatchObject({ delivered: 41, nextSeq: 41, error: null });
+    const eventKeys = keys().filter((k) => k.includes('/events/'));
+    expect(eventKeys).toEqual([eventsKey('keyturn/prod', 0, 30), eventsKey('keyturn/prod', 0, 40)]);
+    const texts = new Map(await Promise.all(keys().map(async (k) => [k, await getText(client, k)] as const)));
+    expect((texts.get(eventKeys[1] as string) as string).startsWith(texts.get(eventKeys[0] as string) as string)).toBe(true);
+    const result = verifyExport(parseExport(bucketAsExport(texts, audit.origin, audit.verifierKey)), audit.verifierKey);
+    expect(result.problems).toEqual([]);
+    expect(result.latest?.size).toBe(41);
+  });
+
   it('`audit verify` reads the checkpoints back from the bucket (KEYTURN_AUDIT_S3_* settings)', async () => {
     await events(30);
     await audit.checkpoint();
