@@ -9,7 +9,10 @@
  * Credentials come from the SDK's default chain (here its environment variables).
  */
 import { lookup } from 'node:dns';
+import { rmSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,14 +20,17 @@ import { checkEvent, encodeEvent } from '../src/audit/event.js';
 import { EXPORT_FORMAT, parseExport, verifyExport } from '../src/audit/export.js';
 import { AuditLog } from '../src/audit/log.js';
 import { deliverSinks, type DeliverOptions } from '../src/audit/sinks/deliver.js';
+import { sinksConfigured } from '../src/audit/sinks/configured.js';
 import { sinksFromSettings } from '../src/audit/sinks/from-settings.js';
 import { readOutsideCheckpoints } from '../src/audit/sinks/outside-checkpoints.js';
 import { checkpointKey, eventsKey, parseBucketUrl } from '../src/audit/sinks/s3/object-keys.js';
 import { S3Sink, type S3SinkOptions } from '../src/audit/sinks/s3/s3-sink.js';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { loadSettings } from '../src/config/settings.js';
+import { openKeyturn } from '../src/runtime/keyturn.js';
+import { runCli } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './servers/s3/server.js';
-import { sqliteState, type TestState } from './helpers/state.js';
+import { sqliteState, tempDir, type TestState } from './helpers/state.js';
 
 const OPTS: DeliverOptions = { timeoutMs: 20_000, batch: 50 };
 const CREDENTIALS = { accessKeyId: 'AKIDKEYTURNLOCAL', secretAccessKey: 'local-s3-secret-for-tests' };
@@ -243,6 +249,8 @@ describe('S3 audit sink against the local S3 server', () => {
       pathStyle: true,
     });
     expect(sinksFromSettings(settings.audit).map((s) => s.name)).toEqual([sinkOf().name]);
+    expect(sinksConfigured(settings.audit)).toBe(true);
+    expect(sinksConfigured(loadSettings({}).audit)).toBe(false);
     const { checkpoints, report } = await readOutsideCheckpoints(settings.audit);
     expect(report).toMatchObject({ warning: null, newest: { source: `s3://audit-archive/${checkpointKey('keyturn/prod', 31)}`, size: 31 } });
     expect(report.sinks).toEqual([{ name: sinkOf().name, readable: true, checkpoints: checkpoints.length }]);
@@ -269,6 +277,81 @@ describe('S3 audit sink against the local S3 server', () => {
     } finally {
       process.env.AWS_SECRET_ACCESS_KEY = CREDENTIALS.secretAccessKey;
     }
+  });
+});
+
+describe('keyturn with KEYTURN_AUDIT_S3_BUCKET', () => {
+  let s3: S3Server;
+  let base: ReturnType<typeof tempDir>;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    s3 = await startS3Server({ credentials: CREDENTIALS });
+    s3.createBucket('audit-archive', { objectLock: true });
+    base = tempDir();
+    env = {
+      KEYTURN_HOME: join(base.dir, 'home'),
+      KEYTURN_AUDIT_CHECKPOINT_EVERY: '5',
+      KEYTURN_LOG_LEVEL: 'silent',
+      KEYTURN_AUDIT_S3_BUCKET: 's3://audit-archive/kt',
+      KEYTURN_AUDIT_S3_REGION: 'eu-west-1',
+      KEYTURN_AUDIT_S3_ENDPOINT: s3.url,
+      KEYTURN_AUDIT_S3_PATH_STYLE: 'true',
+      KEYTURN_AUDIT_S3_RETENTION_DAYS: '7',
+      // Until src/audit/runtime.ts asks sinksConfigured() (src/audit/sinks/configured.ts), a command
+      // feeds the sinks only when a JSONL, HTTP or syslog one is set; the JSONL file is removed below.
+      KEYTURN_AUDIT_JSONL: 'audit.jsonl',
+    };
+    expect((await runCli(['init'], { env })).code).toBe(0);
+  });
+  afterEach(async () => {
+    await s3.close();
+    base.remove();
+  });
+
+  const writeSecrets = async (from: number, n: number): Promise<void> => {
+    const kt = await openKeyturn(loadSettings(env), { audit: { actor: 'user:fixture', source: 'cli', correlationId: 'fixture' } });
+    try {
+      for (let i = from; i < from + n; i++) await kt.store.put(`app/s${i}`, `value-${i}`);
+    } finally {
+      await kt.close(); // feeds the sinks
+    }
+  };
+
+  it('a command feeds the bucket; `audit verify` finds a state database cut back behind the checkpoints kept in the bucket', async () => {
+    await writeSecrets(0, 3);
+    const dbFile = join(env.KEYTURN_HOME as string, 'keyturn.db');
+    const withDb = <T>(fn: (db: DatabaseSync) => T): T => {
+      const db = new DatabaseSync(dbFile);
+      try {
+        return fn(db);
+      } finally {
+        db.close();
+      }
+    };
+    const oldHead = withDb((db) => db.prepare('SELECT * FROM audit_head WHERE id = 1').get() as Record<string, string | number | null>);
+    await writeSecrets(10, 6);
+    const bucketKeys = [...(s3.buckets.get('audit-archive')?.objects.keys() ?? [])];
+    expect(bucketKeys.some((k) => k.startsWith('kt/events/'))).toBe(true);
+    expect(bucketKeys.some((k) => k.startsWith('kt/checkpoints/'))).toBe(true);
+    const intact = await runCli(['audit', 'verify', '--json'], { env: { ...env, KEYTURN_AUDIT_JSONL: undefined } });
+    expect(intact.code).toBe(0);
+    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, outside: { warning: null, newest: { source: expect.stringMatching(/^s3:\/\/audit-archive\/kt\/checkpoints\//) } } });
+
+    // Tail events, their checkpoints and the head row cut back in the database.
+    const size = Number(oldHead.size);
+    withDb((db) => {
+      db.prepare('DELETE FROM audit_leaves WHERE seq >= ?').run(size);
+      db.prepare('DELETE FROM audit_checkpoints WHERE size > ?').run(size);
+      const cols = Object.keys(oldHead).filter((c) => c !== 'id');
+      db.prepare(`UPDATE audit_head SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`).run(...cols.map((c) => oldHead[c] as string | number | null));
+    });
+    // Only the bucket keeps checkpoints outside the database now.
+    rmSync(join(env.KEYTURN_HOME as string, 'audit.jsonl'));
+    const cut = await runCli(['audit', 'verify', '--json'], { env: { ...env, KEYTURN_AUDIT_JSONL: undefined } });
+    expect(cut.code).not.toBe(0);
+    const data = JSON.parse(cut.stdout) as { ok: boolean; problems: { kind: string; code: string; source?: string; size?: number }[] };
+    expect(data.ok).toBe(false);
+    expect(data.problems.find((p) => p.kind === 'truncated')).toMatchObject({ code: 'KT_AUDIT_TRUNCATED', size, source: expect.stringMatching(/^s3:\/\/audit-archive\/kt\/checkpoints\//) });
   });
 });
 
