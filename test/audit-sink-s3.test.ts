@@ -185,6 +185,22 @@ describe('S3 audit sink against the local S3 server', () => {
     expect(keys().filter((k) => k.includes('/events/'))).toEqual([eventsKey('keyturn/prod', 0, 49), eventsKey('keyturn/prod', 50, 90)]);
   });
 
+  it('a bucket that does not answer is abandoned after the delivery bound (the request aborted); the sink catches up later', async () => {
+    await events(20);
+    s3.hang();
+    const [hung] = await deliverSinks(audit, t.state, [sinkOf()], { ...OPTS, timeoutMs: 300 });
+    expect(hung).toMatchObject({
+      delivered: 0,
+      nextSeq: 0,
+      behind: 21,
+      error: expect.stringMatching(/^KT_AUDIT_SINK_FAILED: s3:s3:\/\/audit-archive\/keyturn\/prod .* did not take 21 event\(s\) within 300 ms$/),
+    });
+    // The abandoned PutObject was aborted: its connection is closed, not left open.
+    await expect.poll(() => s3.pending(), { timeout: 20_000, interval: 10 }).toBe(0);
+    s3.clearFaults();
+    expect((await deliverSinks(audit, t.state, [sinkOf()], OPTS))[0]).toMatchObject({ delivered: 21, nextSeq: 21, error: null });
+  });
+
   it("the bucket's objects verify with the audit log's public key alone, as an export does; a changed line is named", async () => {
     await events(120);
     await audit.checkpoint();

@@ -7,7 +7,8 @@
  * GetObject, HeadObject, GetObjectRetention (`?retention`), ListObjectsV2 (`?list-type=2`:
  * prefix, start-after, continuation-token, max-keys) and DeleteObject (refused while retention
  * holds; GOVERNANCE yields to `x-amz-bypass-governance-retention: true`). Errors are S3's XML
- * documents. Fault switch: `slowDown(n)` answers the next n requests 503 SlowDown. See README.md.
+ * documents. Fault switches: `slowDown(n)` answers the next n requests 503 SlowDown, `hang(n)`
+ * never answers them. See README.md.
  *
  * @example
  * ```ts
@@ -55,6 +56,10 @@ export interface S3Server {
   createBucket(name: string, options?: { objectLock?: boolean }): void;
   /** Answers the next `count` requests 503 SlowDown (Infinity: until `clearFaults`). */
   slowDown(count?: number): void;
+  /** Never answers the next `count` requests (Infinity: until `clearFaults`, which drops them). */
+  hang(count?: number): void;
+  /** Requests held by `hang` whose connection the client has not closed yet. */
+  pending(): number;
   clearFaults(): void;
   /** Replaces an object's bytes behind the service's back (a test's tampering): its ETag and checksums are recomputed, its lock kept. */
   tamper(bucket: string, key: string, body: Buffer): void;
@@ -67,6 +72,8 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   const buckets = new Map<string, S3Bucket>();
   const requests: SeenRequest[] = [];
   let slowDownLeft = 0;
+  let hangLeft = 0;
+  const held = new Set<ServerResponse>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -88,6 +95,12 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     const url = new URL(rawUrl, 'http://local');
     const { bucket, key } = address(req.headers.host ?? '', url.pathname);
     const where = { bucket, key };
+    if (hangLeft > 0) {
+      hangLeft--;
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return where;
+    }
     if (slowDownLeft > 0) {
       slowDownLeft--;
       sendError(req, res, { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
@@ -246,8 +259,15 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     slowDown(count = Number.POSITIVE_INFINITY) {
       slowDownLeft = count;
     },
+    hang(count = Number.POSITIVE_INFINITY) {
+      hangLeft = count;
+    },
+    pending: () => held.size,
     clearFaults() {
       slowDownLeft = 0;
+      hangLeft = 0;
+      for (const res of held) res.destroy();
+      held.clear();
     },
     tamper(bucket, key, body) {
       const b = buckets.get(bucket);
