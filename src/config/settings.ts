@@ -25,8 +25,22 @@ export interface AuditSettings {
   /** `token` is not enumerable: printing the settings never shows it. */
   readonly http: { readonly url: string; readonly token: string | undefined } | undefined;
   readonly syslog: string | undefined;
+  /** The S3 sink (KEYTURN_AUDIT_S3_*); credentials are the AWS SDK default chain's. */
+  readonly s3: AuditS3Settings | undefined;
   readonly sinkTimeoutMs: number;
   readonly sinkBatch: number;
+}
+
+/** The S3 audit sink's settings (KEYTURN_AUDIT_S3_*). */
+export interface AuditS3Settings {
+  /** `s3://bucket/prefix`. */
+  readonly url: string;
+  readonly region: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly retentionDays: number | undefined;
+  readonly lockMode: 'GOVERNANCE' | 'COMPLIANCE';
+  readonly storageClass: string | undefined;
+  readonly pathStyle: boolean;
 }
 
 /** The scheduler's settings (keyturn server, keyturn worker, rotate --due; src/schedule/scheduler.ts). */
@@ -148,6 +162,13 @@ interface EnvValues {
   KEYTURN_AUDIT_HTTP_URL?: string;
   KEYTURN_AUDIT_HTTP_TOKEN?: string;
   KEYTURN_AUDIT_SYSLOG?: string;
+  KEYTURN_AUDIT_S3_BUCKET?: string;
+  KEYTURN_AUDIT_S3_REGION?: string;
+  KEYTURN_AUDIT_S3_ENDPOINT?: string;
+  KEYTURN_AUDIT_S3_RETENTION_DAYS?: number;
+  KEYTURN_AUDIT_S3_LOCK_MODE: 'GOVERNANCE' | 'COMPLIANCE';
+  KEYTURN_AUDIT_S3_STORAGE_CLASS?: string;
+  KEYTURN_AUDIT_S3_PATH_STYLE: boolean;
   KEYTURN_AUDIT_SINK_TIMEOUT_MS: number;
   KEYTURN_AUDIT_SINK_BATCH: number;
   KEYTURN_CRASH_AT?: string;
@@ -183,6 +204,18 @@ function auditSettings(e: EnvValues, home: string): AuditSettings {
     jsonl: e.KEYTURN_AUDIT_JSONL === undefined ? undefined : Object.freeze({ file: resolve(home, e.KEYTURN_AUDIT_JSONL), maxBytes: e.KEYTURN_AUDIT_JSONL_MAX_BYTES, keep: e.KEYTURN_AUDIT_JSONL_KEEP }),
     http,
     syslog: e.KEYTURN_AUDIT_SYSLOG,
+    s3:
+      e.KEYTURN_AUDIT_S3_BUCKET === undefined
+        ? undefined
+        : Object.freeze({
+            url: e.KEYTURN_AUDIT_S3_BUCKET,
+            region: e.KEYTURN_AUDIT_S3_REGION,
+            endpoint: e.KEYTURN_AUDIT_S3_ENDPOINT,
+            retentionDays: e.KEYTURN_AUDIT_S3_RETENTION_DAYS,
+            lockMode: e.KEYTURN_AUDIT_S3_LOCK_MODE,
+            storageClass: e.KEYTURN_AUDIT_S3_STORAGE_CLASS,
+            pathStyle: e.KEYTURN_AUDIT_S3_PATH_STYLE,
+          }),
     sinkTimeoutMs: e.KEYTURN_AUDIT_SINK_TIMEOUT_MS,
     sinkBatch: e.KEYTURN_AUDIT_SINK_BATCH,
   });

@@ -2,7 +2,8 @@
  * The signed checkpoints kept outside the state database, for `audit verify`: read back from
  * every configured audit sink that can be read back, with where each came from.
  *
- * Which sinks can be read back: the JSONL file (it is a local file this process can open). The
+ * Which sinks can be read back: the JSONL file (it is a local file this process can open) and the
+ * S3 bucket (ListObjectsV2 and GetObject of its `checkpoints/` objects). The
  * HTTP sink cannot (it POSTs to an ingest endpoint; there is no standard way to ask a SIEM for
  * what it stored) and neither can syslog (send-only; where the collector files messages is not
  * known here). For those, keep the newest checkpoint the receiver got and pass it as `--trusted`.
@@ -42,7 +43,7 @@ export interface OutsideReport {
 }
 
 export const NO_OUTSIDE_WARNING =
-  'no checkpoint from outside the state database was found or given: events removed from the end of the log together with their checkpoints (and the head row put back) cannot be detected; configure a JSONL audit sink (KEYTURN_AUDIT_JSONL) or pass --trusted';
+  'no checkpoint from outside the state database was found or given: events removed from the end of the log together with their checkpoints (and the head row put back) cannot be detected; configure a JSONL audit sink (KEYTURN_AUDIT_JSONL) or an S3 one (KEYTURN_AUDIT_S3_BUCKET), or pass --trusted';
 
 const NOT_READABLE: Record<string, string> = {
   http: 'an HTTP sink is write-only; pass the newest checkpoint it received as --trusted',
