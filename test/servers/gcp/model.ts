@@ -137,7 +137,11 @@ function page<T>(items: T[], pageSize: number | undefined, pageToken: string | u
   const size = Math.min(pageSize && pageSize > 0 ? pageSize : 25000, 25000);
   let start = 0;
   if (pageToken) {
-    const decoded = Number(Buffer.from(pageToken, 'base64url').toString('utf8').replace(/^offset:/, ''));
+    const decoded = Number(
+      Buffer.from(pageToken, 'base64url')
+        .toString('utf8')
+        .replace(/^offset:/, ''),
+    );
     if (!Number.isInteger(decoded) || decoded < 0) throw invalid('Invalid page token.');
     start = decoded;
   }
