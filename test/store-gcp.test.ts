@@ -14,6 +14,7 @@ import { DAY_MS, manualClock, type Clock } from '../src/core/clock.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { rejection, runStoreContract, type ContractOptions } from '../src/contracts/store-contract.js';
 import type { StoreDeps } from '../src/stores/deps.js';
+import { GcpStore } from '../src/stores/gcp/gcp-store.js';
 import { configSchema, create } from '../src/stores/gcp/module.js';
 import { gcpStoreEntry } from '../src/stores/gcp/entry.js';
 import { secretIdOf, pathOfId } from '../src/stores/gcp/names.js';
@@ -226,6 +227,50 @@ describe('gcp store: particulars', () => {
       [2, 'run-1'],
       [1, expect.any(String)],
     ]);
+  });
+
+  it('a claim left by a put that never comes back holds other puts for its lease, then they take it over', async () => {
+    const config = configSchema.parse({ type: 'gcp', project: PROJECT, apiEndpoint: server.host, port: server.port, insecure: true, prefix: 'lease-' });
+    const store = new GcpStore(config, { clock, claimLeaseMs: 300 });
+    stores.push(store);
+    await store.put('a/b', 'one');
+    server.faults.unavailable = 0;
+    const originalAdd = server.model.addSecretVersion.bind(server.model);
+    server.model.addSecretVersion = () => {
+      throw new RpcError(grpc.status.UNAVAILABLE, 'The service is currently unavailable.');
+    };
+    try {
+      expect((await rejection(() => store.put('a/b', 'crashed', { versionId: 'crashed-run' }))).code).toBe('KT_STORE_UNAVAILABLE');
+    } finally {
+      server.model.addSecretVersion = originalAdd;
+    }
+    const getsBefore = server.calls.GetSecret ?? 0;
+    const v = await store.put('a/b', 'two', { expectCurrentVersion: 1 });
+    expect(v).toMatchObject({ number: 2, stages: ['current'] });
+    // It read the secret again while it waited (the claim was still there), then took it over.
+    expect((server.calls.GetSecret ?? 0) - getsBefore).toBeGreaterThan(2);
+    const rejected = await rejection(() => store.put('a/b', 'three', { expectCurrentVersion: 0 }));
+    expect(rejected.code).toBe('KT_VERSION_MISMATCH');
+  });
+
+  it('a put refused for sure (not lost on the way) drops its claim, so the next put does not wait', async () => {
+    const config = configSchema.parse({ type: 'gcp', project: PROJECT, apiEndpoint: server.host, port: server.port, insecure: true, prefix: 'release-' });
+    const store = new GcpStore(config, { clock, claimLeaseMs: 60_000 });
+    stores.push(store);
+    await store.put('a/b', 'one');
+    server.deny = false;
+    const originalAdd = server.model.addSecretVersion.bind(server.model);
+    server.model.addSecretVersion = () => {
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Secret payload data must be at most 65536 bytes.');
+    };
+    try {
+      expect((await rejection(() => store.put('a/b', 'refused'))).code).toBe('KT_STORE_FAILED');
+    } finally {
+      server.model.addSecretVersion = originalAdd;
+    }
+    const getsBefore = server.calls.GetSecret ?? 0;
+    expect((await store.put('a/b', 'two')).number).toBe(2);
+    expect((server.calls.GetSecret ?? 0) - getsBefore).toBe(1);
   });
 
   it('the service down is KT_STORE_UNAVAILABLE naming the endpoint, within the configured time', async () => {

@@ -29,7 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { protos } from '@google-cloud/secret-manager';
 import { DAY_MS, type Clock } from '../../core/clock.js';
-import { KeyturnError } from '../../core/errors.js';
+import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
 import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
@@ -368,7 +368,15 @@ export class GcpStore implements SecretStore {
     }
 
     // 2. Add the version.
-    const [added] = await this.call('AddSecretVersion', (o) => this.gcp.client().addSecretVersion({ parent: claimed.name!, payload: { data: bytes, dataCrc32c: crc32c(bytes) } }, o));
+    let added: SecretVersion;
+    try {
+      [added] = await this.call('AddSecretVersion', (o) => this.gcp.client().addSecretVersion({ parent: claimed.name!, payload: { data: bytes, dataCrc32c: crc32c(bytes) } }, o));
+    } catch (e) {
+      // Refused for sure (not an answer lost on the way): nothing was added, so the claim ends here.
+      // After KT_STORE_UNAVAILABLE the version may exist: the claim stays for the retry to find it.
+      if (!isKeyturnError(e, 'KT_STORE_UNAVAILABLE')) await this.release(path, token);
+      throw e;
+    }
     // 3. Record it and move its stages.
     return this.record(path, claimed, versionNumber(added), ms(added.createTime), versionId, kind, stages, value, expected, token);
   }
@@ -425,6 +433,19 @@ export class GcpStore implements SecretStore {
         return { path, id: versionId, number, kind, createdAt, stages: stageList(aliases, number), value };
       }
       secret = await this.requireSecret(path);
+    }
+  }
+
+  /** Drops this put's claim if it is still on the secret (best effort: a claim left behind ends with its lease). */
+  private async release(path: string, token: string): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const secret = await this.findSecret(path);
+        if (!secret || readRecord(secret.annotations ?? {}).intent?.token !== token) return;
+        if (await this.update(secret, patchAnnotations(secret.annotations ?? {}, { 'kt-put': null }))) return;
+      }
+    } catch {
+      // The caller's own error is the one to report.
     }
   }
 
