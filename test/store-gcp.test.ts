@@ -19,6 +19,7 @@ import { configSchema, create } from '../src/stores/gcp/module.js';
 import { gcpStoreEntry } from '../src/stores/gcp/entry.js';
 import { secretIdOf, pathOfId } from '../src/stores/gcp/names.js';
 import type { SecretStore } from '../src/stores/store.js';
+import { seeded } from './helpers/seeded.js';
 import { newServiceAccountKey } from './servers/gcp/auth.js';
 import { RpcError } from './servers/gcp/model.js';
 import { startGcpServer, type GcpServer } from './servers/gcp/server.js';
@@ -272,6 +273,28 @@ describe('gcp store: particulars', () => {
     expect((await store.put('a/b', 'two')).number).toBe(2);
     expect((server.calls.GetSecret ?? 0) - getsBefore).toBe(1);
   });
+
+  for (const seed of [7, 1234]) {
+    it(`racing compare-and-set puts from two clients: one winner a round, consecutive numbers, no stray version (seed ${seed})`, async () => {
+      const rng = seeded(seed);
+      const a = open({ prefix: `race${seed}-` });
+      const b = open({ prefix: `race${seed}-` });
+      await a.put('race/k', 'v1');
+      for (let round = 1; round <= 6; round++) {
+        const writers = [0, 1, 2, 3].map((w) => ({ w, store: rng() < 0.5 ? a : b, order: rng() })).sort((x, y) => x.order - y.order);
+        const results = await Promise.allSettled(writers.map(({ w, store }) => store.put('race/k', `w${w}-r${round}`, { expectCurrentVersion: round })));
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        expect((won[0] as PromiseFulfilledResult<{ number: number }>).value.number).toBe(round + 1);
+        for (const r of results.filter((x) => x.status === 'rejected')) {
+          expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: round, actual: round + 1 } });
+        }
+      }
+      expect((await b.versions('race/k')).map((v) => v.number)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+      const versions = await server.model.listSecretVersions({ parent: `projects/${PROJECT}/secrets/${secretIdOf(`race${seed}-`, 'race/k')}` });
+      expect(versions.versions.map((v) => v.state)).toEqual(Array(7).fill('ENABLED'));
+    });
+  }
 
   it('the service down is KT_STORE_UNAVAILABLE naming the endpoint, within the configured time', async () => {
     const down = await startGcpServer({ clock });
