@@ -25,6 +25,12 @@ import { RpcError } from './servers/gcp/model.js';
 import { startGcpServer, type GcpServer } from './servers/gcp/server.js';
 
 const PROJECT = 'keyturn-test';
+
+async function all(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
 const dir = mkdtempSync(join(tmpdir(), 'kt-gcp-'));
 
 /** Application Default Credentials for this process: a service-account key file the server trusts. */
@@ -160,6 +166,23 @@ describe('gcp store: particulars', () => {
     await store.restore('prod/api/key');
     expect(await read('current')).toBe('{"user":"u","password":"p"}');
     await client.close();
+  });
+
+  it('a location keeps the secrets under projects/P/locations/L, with no replication policy', async () => {
+    const store = open({ prefix: 'reg-', location: 'europe-west1' });
+    await store.put('a/b', 'regional');
+    const name = `projects/${PROJECT}/locations/europe-west1/secrets/${secretIdOf('reg-', 'a/b')}`;
+    expect(server.model.getSecret({ name }).annotations?.['keyturn-path']).toBe('a/b');
+    expect((await store.get('a/b'))?.value).toBe('regional');
+    expect(await all(store.list(''))).toEqual(['a/b']);
+  });
+
+  it("a secret at Keyturn's id that is not Keyturn's (no or another path annotation) is KT_STORE_FAILED, never overwritten", async () => {
+    const store = open({ prefix: 'foreign-' });
+    server.model.createSecret({ parent: `projects/${PROJECT}`, secretId: secretIdOf('foreign-', 'a/b'), secret: { replication: { automatic: {} }, annotations: { owner: 'someone-else' } } });
+    expect((await rejection(() => store.get('a/b'))).code).toBe('KT_STORE_FAILED');
+    expect((await rejection(() => store.put('a/b', 'mine'))).code).toBe('KT_STORE_FAILED');
+    expect(await all(store.list(''))).toEqual([]);
   });
 
   it('a string that looks like JSON comes back a string', async () => {

@@ -75,6 +75,11 @@ export class GcpClient {
     return this.config.location ? `projects/${this.config.project}/locations/${this.config.location}` : `projects/${this.config.project}`;
   }
 
+  /** A global secret is replicated automatically; a regional secret takes no replication policy (its location is its home). */
+  replication(): { replication?: { automatic: Record<string, never> } } {
+    return this.config.location ? {} : { replication: { automatic: {} } };
+  }
+
   client(): Client {
     if (this.made) return this.made;
     const c = this.config;

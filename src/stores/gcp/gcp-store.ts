@@ -329,7 +329,7 @@ export class GcpStore implements SecretStore {
               this.gcp
                 .client()
                 .createSecret(
-                  { parent: this.gcp.parent, secretId: name.slice(name.lastIndexOf('/') + 1), secret: { replication: { automatic: {} }, labels: { [MANAGED_LABEL]: MANAGED_VALUE }, annotations } },
+                  { parent: this.gcp.parent, secretId: name.slice(name.lastIndexOf('/') + 1), secret: { ...this.gcp.replication(), labels: { [MANAGED_LABEL]: MANAGED_VALUE }, annotations } },
                   o,
                 ),
             [Code.ALREADY_EXISTS],

@@ -228,6 +228,12 @@ export class SecretModel {
     if (!parent) throw invalid(`Invalid resource field value in the request: parent "${req.parent ?? ''}".`);
     if (!req.secretId || !SECRET_ID.test(req.secretId)) throw invalid('Secret ID must be 1 to 255 characters of letters, numerals, hyphens and underscores.');
     if (!req.secret) throw invalid('secret is required.');
+    // A global secret needs a replication policy; a regional one (under a location) takes none.
+    const regional = parent[2] !== undefined;
+    const replication = req.secret.replication as { automatic?: unknown; userManaged?: unknown } | null | undefined;
+    const hasReplication = Boolean(replication?.automatic ?? replication?.userManaged);
+    if (!regional && !hasReplication) throw invalid('Secret.replication is required.');
+    if (regional && hasReplication) throw invalid('Regional secrets do not take a replication policy.');
     const name = `${req.parent}/secrets/${req.secretId}`;
     if (this.secrets.has(name)) throw new RpcError(status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
     const labels = { ...(req.secret.labels ?? {}) };
