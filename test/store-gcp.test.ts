@@ -185,6 +185,27 @@ describe('gcp store: particulars', () => {
     expect(await all(store.list(''))).toEqual([]);
   });
 
+  it('a delete interrupted before its versions were disabled is finished by the next delete', async () => {
+    const store = open({ prefix: 'rm-' });
+    await store.put('a/b', 'one');
+    await store.put('a/b', 'two');
+    const name = `projects/${PROJECT}/secrets/${secretIdOf('rm-', 'a/b')}`;
+    const original = server.model.setVersionState.bind(server.model);
+    server.model.setVersionState = () => {
+      throw new RpcError(grpc.status.UNAVAILABLE, 'The service is currently unavailable.');
+    };
+    try {
+      expect((await rejection(() => store.remove('a/b', { recoveryDays: 7 }))).code).toBe('KT_STORE_UNAVAILABLE');
+    } finally {
+      server.model.setVersionState = original;
+    }
+    expect(server.model.listSecretVersions({ parent: name }).versions.map((v) => v.state)).toEqual(['ENABLED', 'ENABLED']);
+    expect((await rejection(() => store.remove('a/b', { recoveryDays: 7 }))).code).toBe('KT_SECRET_DELETED');
+    expect(server.model.listSecretVersions({ parent: name }).versions.map((v) => v.state)).toEqual(['DISABLED', 'DISABLED']);
+    await store.restore('a/b');
+    expect((await store.get('a/b'))?.value).toBe('two');
+  });
+
   it('a string that looks like JSON comes back a string', async () => {
     const store = open({ prefix: 'kind-' });
     await store.put('a/json-looking', '{"a":1}');

@@ -502,20 +502,29 @@ export class GcpStore implements SecretStore {
     }
     for (;;) {
       const secret = await this.requireSecret(path);
-      assertLive(path, readRecord(secret.annotations ?? {}));
+      const rec = readRecord(secret.annotations ?? {});
+      if (rec.deletedAt !== null) {
+        // Deleted already: finish what an interrupted delete may have left (versions still enabled), then say so.
+        await this.disableAll(secret, rec.disabled);
+        assertLive(path, rec);
+      }
       const enabled = (await this.listVersions(secret)).filter((v) => v.state === 'ENABLED').map(versionNumber);
       const now = this.clock.now();
       const marks = { 'kt-deleted-at': String(now), 'kt-purge-after': String(now + days * DAY_MS), 'kt-disabled': enabled.join(','), 'kt-updated-at': String(now) };
       const updated = await this.update(secret, patchAnnotations(secret.annotations ?? {}, marks));
       if (!updated) continue;
       // Applications reading the secret directly are refused from now on, as a deleted secret should be.
-      for (const n of enabled) {
-        const name = `${secret.name}/versions/${n}`;
-        await this.call('DisableSecretVersion', (o) => this.gcp.client().disableSecretVersion({ name }, o), [Code.FAILED_PRECONDITION, Code.NOT_FOUND]).catch((e: unknown) => {
-          if (!hasCode(e, Code.FAILED_PRECONDITION) && !hasCode(e, Code.NOT_FOUND)) throw e;
-        });
-      }
+      await this.disableAll(secret, enabled);
       return this.info(path, updated);
+    }
+  }
+
+  private async disableAll(secret: Secret, numbers: number[]): Promise<void> {
+    for (const n of numbers) {
+      const name = `${secret.name}/versions/${n}`;
+      await this.call('DisableSecretVersion', (o) => this.gcp.client().disableSecretVersion({ name }, o), [Code.FAILED_PRECONDITION, Code.NOT_FOUND]).catch((e: unknown) => {
+        if (!hasCode(e, Code.FAILED_PRECONDITION) && !hasCode(e, Code.NOT_FOUND)) throw e;
+      });
     }
   }
 
