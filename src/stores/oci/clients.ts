@@ -77,8 +77,8 @@ export async function openClients(config: OciStoreConfig): Promise<OciClients> {
 
 /** What an SDK error is: its HTTP status and service code (`-1`/`'network'` when no answer came). */
 export function ociStatus(e: unknown): { status: number; code: string; message: string } {
-  if (e instanceof common.OciError) return { status: e.statusCode, code: e.serviceCode, message: e.message };
-  const o = (e ?? {}) as { code?: unknown; message?: unknown };
+  const o = (e ?? {}) as { statusCode?: unknown; serviceCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof o.statusCode === 'number' && o.statusCode > 0) return { status: o.statusCode, code: String(o.serviceCode ?? 'None'), message: String(o.message ?? '') };
   return { status: -1, code: typeof o.code === 'string' ? o.code : 'network', message: typeof o.message === 'string' ? o.message : String(e) };
 }
 
