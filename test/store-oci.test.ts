@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import * as common from 'oci-common';
 import { SecretsClient } from 'oci-secrets';
+import { VaultsClient } from 'oci-vault';
 import { DAY_MS, manualClock, type Clock } from '../src/core/clock.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { expectCode, rejection, runStoreContract, type ContractOptions } from '../src/contracts/store-contract.js';
@@ -206,6 +207,30 @@ describe('oci store', () => {
     const res = await fetch(`${server!.url}/20180608/secrets?compartmentId=${COMPARTMENT}`);
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('NotAuthenticated');
+  });
+
+  test('the server honours opc-retry-token: the same token within 24 hours returns the first answer', async () => {
+    const { server: srv } = await open();
+    const vaults = new VaultsClient({ authenticationDetailsProvider: new common.ConfigFileAuthenticationDetailsProvider(creds.configFile, creds.profile) });
+    vaults.endpoint = srv.url;
+    const details = { compartmentId: COMPARTMENT, vaultId: VAULT, keyId: KEY, secretName: 'plain', secretContent: { contentType: 'BASE64', content: 'eA==' } as never };
+    const a = await vaults.createSecret({ createSecretDetails: details, opcRetryToken: 'token-1' });
+    const b = await vaults.createSecret({ createSecretDetails: details, opcRetryToken: 'token-1' });
+    expect(b.secret.id).toBe(a.secret.id);
+    await expect(vaults.createSecret({ createSecretDetails: details, opcRetryToken: 'token-2' })).rejects.toMatchObject({ statusCode: 409 });
+    clock.advance(DAY_MS);
+    await expect(vaults.createSecret({ createSecretDetails: details, opcRetryToken: 'token-1' })).rejects.toMatchObject({ statusCode: 409, serviceCode: 'Conflict' });
+    vaults.close();
+  });
+
+  test('a put retried after its secret was deleted and purged creates it again (its retry token is not replayed)', async () => {
+    const { store: s } = await open({ options: { purgeProtection: false } });
+    await s.put('app/k', 'one', { versionId: 'r1' });
+    await s.remove('app/k', { recoveryDays: 7 });
+    clock.advance(7 * DAY_MS);
+    expect(await s.describe('app/k')).toBeNull();
+    expect(await s.put('app/k', 'two', { versionId: 'r1' })).toMatchObject({ number: 1, value: 'two' });
+    expect((await s.get('app/k'))?.value).toBe('two');
   });
 
   test('errors never carry values', async () => {

@@ -18,7 +18,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { models as vaultModels } from 'oci-vault';
 import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
-import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
+import { assertValidPath, isValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
 import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS, DEFAULT_RECOVERY_DAYS, type ListOptions, type PutOptions, type SecretStore, type StoreCapabilities, type VersionSelector } from '../store.js';
@@ -240,7 +240,7 @@ export class OciStore implements SecretStore {
         const got = await this.call('GetSecret', (c) => c.vaults.getSecret({ secretId: s.id }));
         path = readRecord(got.secret.metadata, '', 0).path || null;
       }
-      if (path !== null && pathHasPrefix(path, base)) paths.push(path);
+      if (path !== null && isValidPath(path) && pathHasPrefix(path, base)) paths.push(path);
     }
     for (const p of paths.sort()) yield p;
   }
@@ -260,13 +260,21 @@ export class OciStore implements SecretStore {
     const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
+    // The same path and version id give the same retry token: a Keyturn that crashed after sending
+    // the create and retries within OCI's 24 hours gets the first answer, not a second secret. The
+    // version is then read back like any existing one (its value compared), so a replayed answer
+    // to another request under the same id is a KT_VERSION_CONFLICT, never a silent success.
+    let retryToken = createHash('sha256')
+      .update(`${secretName(path, this.prefix)}\n${versionId}`)
+      .digest('hex')
+      .slice(0, 64);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const l = await this.load(path);
       if (!l) {
         if (expected !== undefined && expected !== 0) mismatch(path, expected, 0, false);
-        const created = await this.create(path, versionId, kind, bytes, stages, metadata);
-        if (created === 'retry') continue;
-        return { path, id: versionId, number: 1, kind, createdAt: created.createdAt, stages, value };
+        // A token whose first answer is a secret deleted since then: create afresh under a new token.
+        if ((await this.create(path, versionId, kind, bytes, stages, metadata, retryToken)) === 'dead') retryToken = randomUUID().replaceAll('-', '');
+        continue;
       }
       this.assertLive(l);
       const existing = l.versions.find((v) => v.id === versionId);
@@ -303,8 +311,16 @@ export class OciStore implements SecretStore {
     throw new KeyturnError('KT_STORE_UNAVAILABLE', `OCI Vault: ${path} kept changing under ${MAX_ATTEMPTS} attempts to write it`);
   }
 
-  /** CreateSecret for the first version; `retry` when another writer created the secret first. */
-  private async create(path: string, versionId: string, kind: 'string' | 'json', bytes: Buffer, stages: Stage[], metadata: Partial<SecretMetadata> | undefined): Promise<{ createdAt: number } | 'retry'> {
+  /** CreateSecret for the first version; `taken` when another writer created the secret first, `dead` when the token's first answer was deleted since. */
+  private async create(
+    path: string,
+    versionId: string,
+    kind: 'string' | 'json',
+    bytes: Buffer,
+    stages: Stage[],
+    metadata: Partial<SecretMetadata> | undefined,
+    opcRetryToken: string,
+  ): Promise<'created' | 'dead' | 'taken'> {
     const now = this.options.clock.now();
     const record: KeyturnRecord = {
       path,
@@ -328,19 +344,15 @@ export class OciStore implements SecretStore {
       metadata: withRecord(undefined, record),
       secretContent: { contentType: 'BASE64', content: bytes.toString('base64'), name: versionName(versionId, kind), stage: 'CURRENT' } as vaultModels.Base64SecretContentDetails,
     };
-    // The same path and version id give the same retry token: a Keyturn that crashed after sending
-    // the create and retries within OCI's 24 hours gets the first answer, not a second secret.
-    const opcRetryToken = createHash('sha256').update(`${name}\n${versionId}`).digest('hex').slice(0, 64);
     const c = await this.clients();
     try {
       const res = await c.vaults.createSecret({ createSecretDetails: details, opcRetryToken });
-      const state = res.secret.lifecycleState;
-      if (!LIVE.has(state)) return 'retry';
+      if (!LIVE.has(res.secret.lifecycleState)) return 'dead';
       this.ids.set(path, res.secret.id);
-      return { createdAt: ms(res.secret.timeCreated) };
+      return 'created';
     } catch (e) {
       const { status, code } = ociStatus(e);
-      if (status === 409 && code === 'Conflict') return 'retry';
+      if (status === 409 && code === 'Conflict') return 'taken';
       throw storeError(e, 'CreateSecret');
     }
   }

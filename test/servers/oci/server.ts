@@ -115,9 +115,7 @@ export async function startOciServer(options: OciServerOptions): Promise<OciServ
     const number = q.get('versionNumber');
     const name = q.get('secretVersionName');
     const stage = q.get('stage') ?? (number === null && name === null ? 'CURRENT' : null);
-    const v = s.versions.find(
-      (x) => (number === null || x.versionNumber === Number(number)) && (name === null || x.name === name) && (stage === null || x.stages.has(stage as 'CURRENT')),
-    );
+    const v = s.versions.find((x) => (number === null || x.versionNumber === Number(number)) && (name === null || x.name === name) && (stage === null || x.stages.has(stage as 'CURRENT')));
     if (!v) throw new OciFault(404, 'NotAuthorizedOrNotFound', 'Authorization failed or requested resource not found.');
     return v;
   }
@@ -210,7 +208,10 @@ export async function startOciServer(options: OciServerOptions): Promise<OciServ
           throw new OciFault(429, 'TooManyRequests', 'Too many requests for the tenancy.');
         }
         const url = new URL(req.url ?? '/', 'http://localhost');
-        const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+        const parts = url.pathname
+          .split('/')
+          .filter((p) => p !== '')
+          .map(decodeURIComponent);
         let body: Record<string, unknown> = {};
         if (raw.length > 0) {
           try {

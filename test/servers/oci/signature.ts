@@ -26,7 +26,10 @@ export function verifyOciSignature(req: IncomingMessage, body: Buffer, keyFor: (
   for (const m of auth.slice('Signature '.length).matchAll(FIELD)) fields.set(m[1]!, m[2]!);
   const keyId = fields.get('keyId');
   const signature = fields.get('signature');
-  const headers = (fields.get('headers') ?? 'date').split(' ').filter((h) => h !== '').map((h) => h.toLowerCase());
+  const headers = (fields.get('headers') ?? 'date')
+    .split(' ')
+    .filter((h) => h !== '')
+    .map((h) => h.toLowerCase());
   if (keyId === undefined || signature === undefined) return 'the signature has no keyId or signature';
   if ((fields.get('algorithm') ?? 'rsa-sha256') !== 'rsa-sha256') return 'the signature algorithm must be rsa-sha256';
   if (keyId.split('/').length !== 3) return 'the keyId must be tenancy/user/fingerprint';

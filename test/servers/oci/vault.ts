@@ -36,6 +36,8 @@ export interface SecretRec {
   state: LifecycleState;
   /** Requests that still see the transitional state before it settles. */
   settleIn: number;
+  /** When the transitional state began (it settles once the clock has moved past it, too). */
+  transitionAt: number;
   timeCreated: number;
   timeOfDeletion: number | undefined;
   etag: string;
@@ -87,7 +89,7 @@ export class LocalVault {
   /** Applies what time and request counts have done to a secret: settles transitions, runs due deletions. */
   touch(s: SecretRec): void {
     const now = this.now();
-    if (s.settleIn > 0) s.settleIn -= 1;
+    if (s.settleIn > 0 && now <= s.transitionAt) s.settleIn -= 1;
     else if (SETTLED[s.state]) s.state = SETTLED[s.state]!;
     if (s.state === 'PENDING_DELETION' && s.timeOfDeletion !== undefined && now >= s.timeOfDeletion) {
       s.state = 'DELETED';
@@ -98,6 +100,7 @@ export class LocalVault {
 
   private transition(s: SecretRec, state: LifecycleState): void {
     s.state = state;
+    s.transitionAt = this.now();
     s.settleIn = SETTLED[state] ? this.settleRequests : 0;
     if (s.settleIn === 0 && SETTLED[state]) s.state = SETTLED[state]!;
     s.etag = randomBytes(8).toString('hex');
@@ -159,6 +162,7 @@ export class LocalVault {
       metadata: d.metadata === undefined ? undefined : record(d.metadata),
       state: 'CREATING',
       settleIn: 0,
+      transitionAt: now,
       timeCreated: now,
       timeOfDeletion: undefined,
       etag: '',
