@@ -4,7 +4,7 @@
  * config errors, signatures refused, the service down, throttling absorbed by the SDK's retries,
  * values kept out of errors, and what an application reading OCI directly sees.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -118,6 +118,27 @@ describe('oci store', () => {
     expect(e.code).toBe('KT_STORE_AUTH_FAILED');
     expect(e.message).toContain('NotAuthenticated');
     expect(e.message).not.toContain('the-value-1');
+  });
+
+  test('a signature by another key under a known keyId is refused: KT_STORE_AUTH_FAILED', async () => {
+    const forged = join(dir, 'forged-config');
+    const text = readFileSync(creds.configFile, 'utf8').replace(/^key_file=.*$/m, `key_file=${join(dir, 'stranger-key.pem')}`);
+    writeFileSync(forged, text);
+    const { store: s } = await open({ as: { ...creds, configFile: forged } });
+    const e = await rejection(() => s.get('app/k'));
+    expect(e.code).toBe('KT_STORE_AUTH_FAILED');
+    expect(e.message).toContain('the signature does not match');
+  });
+
+  test('assertPurgeable says what purge would, changing nothing', async () => {
+    const { store: s } = await open({ options: { purgeProtection: true } });
+    await s.put('app/k', 'one');
+    await expectCode(() => s.assertPurgeable!('app/k'), 'KT_SECRET_NOT_DELETED');
+    await s.remove('app/k', { recoveryDays: 7 });
+    await expectCode(() => s.assertPurgeable!('app/k'), 'KT_PURGE_PROTECTED');
+    clock.advance(7 * DAY_MS - 1);
+    await expectCode(() => s.assertPurgeable!('app/k'), 'KT_PURGE_PROTECTED');
+    expect(await s.describe('app/k')).toMatchObject({ path: 'app/k', purgeAfter: clock.now() + 1 });
   });
 
   test('a service that is down: KT_STORE_UNAVAILABLE after the SDK retries', async () => {

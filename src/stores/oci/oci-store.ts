@@ -444,12 +444,12 @@ export class OciStore implements SecretStore {
     return this.info({ ...l, deleted: false });
   }
 
-  /**
-   * OCI deletes a secret only at its scheduled time (1 to 30 days after scheduling) and has no
-   * call to delete one sooner. Purge checks what Keyturn's purge checks, then moves OCI's
-   * deletion to the earliest time OCI allows (a day from now) when it is later than that.
-   */
-  async purge(path: string): Promise<void> {
+  /** Throws what `purge` would throw now, changing nothing; the secret's info when a purge would go ahead. */
+  async assertPurgeable(path: string): Promise<SecretInfo> {
+    return this.info((await this.purgeable(path)).l);
+  }
+
+  private async purgeable(path: string): Promise<{ l: Loaded; now: number; purgeAfter: number }> {
     assertValidPath(path);
     const l = await this.load(path);
     if (!l) throw new KeyturnError('KT_SECRET_NOT_FOUND', `${path} does not exist`, { details: { path } });
@@ -459,6 +459,16 @@ export class OciStore implements SecretStore {
     if (this.options.purgeProtection && now < purgeAfter) {
       throw new KeyturnError('KT_PURGE_PROTECTED', `${path} is held by purge protection until ${new Date(purgeAfter).toISOString()}`, { details: { path, purgeAfter } });
     }
+    return { l, now, purgeAfter };
+  }
+
+  /**
+   * OCI deletes a secret only at its scheduled time (1 to 30 days after scheduling) and has no
+   * call to delete one sooner. Purge checks what Keyturn's purge checks, then moves OCI's
+   * deletion to the earliest time OCI allows (a day from now) when it is later than that.
+   */
+  async purge(path: string): Promise<void> {
+    const { l, now, purgeAfter } = await this.purgeable(path);
     const earliest = now + DAY_MS + SKEW_MS;
     if (purgeAfter <= earliest) return;
     const c = await this.clients();

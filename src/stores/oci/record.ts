@@ -1,5 +1,5 @@
 /**
- * What Keyturn keeps in an OCI secret's own `metadata` map, under the key `keyturn`: the path,
+ * What Keyturn keeps in an OCI secret's own `metadata` map, under the key `keyturn` (as JSON text): the path,
  * Keyturn's metadata (type, owner, tags; the description is OCI's own field too), which version
  * ids hold the stages current, pending and previous, and the times OCI does not record (last
  * update, when the secret was deleted). Every change to it is one UpdateSecret carrying the
@@ -32,7 +32,14 @@ function text(v: unknown): string | null {
 
 /** The record in a secret's metadata (a fresh one for a secret Keyturn did not make). */
 export function readRecord(metadata: Record<string, unknown> | undefined, path: string, fallbackTime: number): KeyturnRecord {
-  const raw = metadata?.[RECORD_KEY];
+  let raw = metadata?.[RECORD_KEY];
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw) as unknown;
+    } catch {
+      raw = undefined;
+    }
+  }
   const r = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const stagesRaw = r.stages !== null && typeof r.stages === 'object' ? (r.stages as Record<string, unknown>) : {};
   const tagsRaw = r.tags !== null && typeof r.tags === 'object' ? (r.tags as Record<string, unknown>) : {};
@@ -52,7 +59,7 @@ export function readRecord(metadata: Record<string, unknown> | undefined, path: 
   };
 }
 
-/** The secret's metadata with `rec` in it (other keys kept). */
+/** The secret's metadata with `rec` in it as JSON text (OCI metadata is key-value pairs; other keys kept). */
 export function withRecord(metadata: Record<string, unknown> | undefined, rec: KeyturnRecord): Record<string, unknown> {
-  return { ...(metadata ?? {}), [RECORD_KEY]: rec };
+  return { ...(metadata ?? {}), [RECORD_KEY]: JSON.stringify(rec) };
 }
