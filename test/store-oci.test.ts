@@ -254,6 +254,14 @@ describe('oci store', () => {
     expect((await s.get('app/k'))?.value).toBe('two');
   });
 
+  test("a value past OCI's 25 KB bundle limit is refused before it is sent: KT_VALUE_TOO_LARGE", async () => {
+    const { server: srv, store: s } = await open();
+    const before = srv.requests;
+    await expectCode(() => s.put('app/big', 'x'.repeat(25 * 1024 + 1)), 'KT_VALUE_TOO_LARGE');
+    expect(srv.requests).toBe(before);
+    expect((await s.put('app/big', 'x'.repeat(25 * 1024))).number).toBe(1);
+  });
+
   test('errors never carry values', async () => {
     const { store: s } = await open();
     await s.put('app/k', 'super-secret-value', { versionId: 'x1' });

@@ -51,6 +51,8 @@ interface Loaded {
   deleted: boolean;
 }
 
+/** OCI's largest secret bundle (25 KB); a larger value is refused before it is sent. */
+const OCI_MAX_BUNDLE_BYTES = 25 * 1024;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 /** OCI keeps a deleted secret 1 to 30 days; a window asked past 30 days is held 30 days (less this margin for clock skew). */
@@ -249,7 +251,7 @@ export class OciStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.options.maxValueBytes);
+    assertValidValue(value, Math.min(this.options.maxValueBytes, OCI_MAX_BUNDLE_BYTES));
     const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
     const versionId = options.versionId ?? randomUUID();
     if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);

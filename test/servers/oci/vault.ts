@@ -167,7 +167,9 @@ export class LocalVault {
       timeOfDeletion: undefined,
       etag: '',
       lastVersion: 1,
-      versions: [{ versionNumber: 1, name: checkVersionName(content.name), content: content.content, stages: new Set(['CURRENT', 'LATEST']), timeCreated: now, timeOfDeletion: undefined }],
+      versions: [
+        { versionNumber: 1, name: checkVersionName(content.name), content: checkContent(content.content), stages: new Set(['CURRENT', 'LATEST']), timeCreated: now, timeOfDeletion: undefined },
+      ],
     };
     this.transition(s, 'CREATING');
     this.secrets.set(s.id, s);
@@ -189,7 +191,7 @@ export class LocalVault {
       if (stage !== 'CURRENT' && stage !== 'PENDING') throw new OciFault(400, 'InvalidParameter', 'The stage must be CURRENT or PENDING.');
       const number = ++s.lastVersion;
       for (const v of s.versions) v.stages.delete('LATEST');
-      const added: VersionRec = { versionNumber: number, name, content: content.content, stages: new Set(['LATEST']), timeCreated: this.now(), timeOfDeletion: undefined };
+      const added: VersionRec = { versionNumber: number, name, content: checkContent(content.content), stages: new Set(['LATEST']), timeCreated: this.now(), timeOfDeletion: undefined };
       s.versions.push(added);
       if (stage === 'CURRENT') promote(s, added);
       else {
@@ -272,6 +274,14 @@ function deprecate(s: SecretRec): void {
     if (v.stages.has('CURRENT') || v.stages.has('PENDING') || v.stages.has('PREVIOUS')) v.stages.delete('DEPRECATED');
     else v.stages.add('DEPRECATED');
   }
+}
+
+/** OCI's largest secret bundle: 25 KB of content. */
+const MAX_BUNDLE_BYTES = 25 * 1024;
+
+function checkContent(content: string): string {
+  if (Buffer.from(content, 'base64').length > MAX_BUNDLE_BYTES) throw new OciFault(400, 'InvalidParameter', 'The secret content exceeds the maximum size of 25 KB.');
+  return content;
 }
 
 function checkVersionName(name: string | undefined): string | undefined {
