@@ -262,6 +262,23 @@ describe('oci store', () => {
     expect((await s.put('app/big', 'x'.repeat(25 * 1024))).number).toBe(1);
   });
 
+  test('the server is eventually consistent as OCI documents: a new secret is CREATING, then ACTIVE; a write meanwhile is 409 IncorrectState', async () => {
+    const { server: srv } = await open();
+    const vaults = new VaultsClient(
+      { authenticationDetailsProvider: new common.ConfigFileAuthenticationDetailsProvider(creds.configFile, creds.profile) },
+      { retryConfiguration: common.NoRetryConfigurationDetails },
+    );
+    vaults.endpoint = srv.url;
+    const details = { compartmentId: COMPARTMENT, vaultId: VAULT, keyId: KEY, secretName: 'settling', secretContent: { contentType: 'BASE64', content: 'eA==' } as never };
+    const created = await vaults.createSecret({ createSecretDetails: details });
+    expect(created.secret.lifecycleState).toBe('CREATING');
+    await expect(vaults.updateSecret({ secretId: created.secret.id, updateSecretDetails: { description: 'x' } })).rejects.toMatchObject({ statusCode: 409, serviceCode: 'IncorrectState' });
+    expect((await vaults.getSecret({ secretId: created.secret.id })).secret.lifecycleState).toBe('ACTIVE');
+    const stale = await vaults.updateSecret({ secretId: created.secret.id, ifMatch: 'not-the-etag', updateSecretDetails: { description: 'y' } }).catch((e: unknown) => e);
+    expect(stale).toMatchObject({ statusCode: 412 });
+    vaults.close();
+  });
+
   test('errors never carry values', async () => {
     const { store: s } = await open();
     await s.put('app/k', 'super-secret-value', { versionId: 'x1' });
