@@ -141,6 +141,16 @@ describe('oci store', () => {
     expect(await s.describe('app/k')).toMatchObject({ path: 'app/k', purgeAfter: clock.now() + 1 });
   });
 
+  test('a config file that cannot be read: KT_STORE_AUTH_FAILED, and the store works once it can', async () => {
+    const { server: srv } = await open();
+    const file = join(dir, 'later-config');
+    const s = await makeStore(configFor(srv, { ...creds, configFile: file }), clock);
+    await expectCode(() => s.get('app/k'), 'KT_STORE_AUTH_FAILED');
+    writeFileSync(file, readFileSync(creds.configFile, 'utf8'));
+    expect(await s.get('app/k')).toBeNull();
+    await s.close?.();
+  });
+
   test('a service that is down: KT_STORE_UNAVAILABLE after the SDK retries', async () => {
     const { server: srv, store: s } = await open();
     await srv.close();

@@ -80,8 +80,15 @@ export class OciStore implements SecretStore {
     this.prefix = config.prefix ?? '';
   }
 
+  /** The SDK clients, made on first use; a failure to make them (credentials) is not kept, so a fixed file works on the next call. */
   private clients(): Promise<OciClients> {
-    this.clientsPromise ??= openClients(this.config);
+    if (!this.clientsPromise) {
+      const p = openClients(this.config);
+      this.clientsPromise = p;
+      p.catch(() => {
+        if (this.clientsPromise === p) this.clientsPromise = undefined;
+      });
+    }
     return this.clientsPromise;
   }
 
