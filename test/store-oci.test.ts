@@ -289,6 +289,22 @@ describe('oci store', () => {
     vaults.close();
   });
 
+  test('a secret made outside Keyturn is adopted with OCI stages as its stages', async () => {
+    const { server: srv, store: s } = await open();
+    const vaults = new VaultsClient({ authenticationDetailsProvider: new common.ConfigFileAuthenticationDetailsProvider(creds.configFile, creds.profile) });
+    vaults.endpoint = srv.url;
+    const content = (text: string, stage?: 'PENDING') => ({ contentType: 'BASE64', content: Buffer.from(text).toString('base64'), ...(stage ? { stage } : {}) }) as never;
+    const made = await vaults.createSecret({ createSecretDetails: { compartmentId: COMPARTMENT, vaultId: VAULT, keyId: KEY, secretName: 'kt-legacy__db', secretContent: content('old') } });
+    await s.describe('legacy/db'); // lets the new secret settle
+    await vaults.updateSecret({ secretId: made.secret.id, updateSecretDetails: { secretContent: content('new', 'PENDING') } });
+    expect((await s.get('legacy/db'))?.value).toBe('old');
+    expect(await s.versions('legacy/db')).toEqual([expect.objectContaining({ id: 'oci.2', number: 2, stages: ['pending'] }), expect.objectContaining({ id: 'oci.1', number: 1, stages: ['current'] })]);
+    await s.moveStage('legacy/db', 'current', 'oci.2', 'oci.1');
+    expect((await s.get('legacy/db'))?.value).toBe('new');
+    expect((await s.get('legacy/db', { stage: 'previous' }))?.value).toBe('old');
+    vaults.close();
+  });
+
   test('errors never carry values', async () => {
     const { store: s } = await open();
     await s.put('app/k', 'super-secret-value', { versionId: 'x1' });

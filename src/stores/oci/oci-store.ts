@@ -25,7 +25,7 @@ import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS, DEFAULT_RECOVERY_DAYS, type ListO
 import { ociStatus, openClients, storeError, type OciClients } from './clients.js';
 import type { OciStoreConfig } from './config.js';
 import { pathOf, secretName, versionName, versionOf } from './names.js';
-import { readRecord, withRecord, type KeyturnRecord } from './record.js';
+import { readRecord, RECORD_KEY, withRecord, type KeyturnRecord } from './record.js';
 
 export interface OciStoreOptions {
   clock: Clock;
@@ -155,6 +155,10 @@ export class OciStore implements SecretStore {
         .map((v): Ver => ({ number: v.versionNumber, ...versionOf(v.name, v.versionNumber), createdAt: ms(v.timeCreated), native: v.stages ?? [] }))
         .sort((a, b) => b.number - a.number);
       const record = readRecord(got.secret.metadata, path, ms(got.secret.timeCreated));
+      // A secret made outside Keyturn (no record yet): its stages are OCI's own until Keyturn writes.
+      if (got.secret.metadata?.[RECORD_KEY] === undefined) {
+        for (const st of STAGES) record.stages[st] = versions.find((v) => v.native.includes(st.toUpperCase()))?.id ?? null;
+      }
       return { secret: got.secret, etag: got.etag ?? '', record, versions, deleted: DELETED.has(state) };
     }
     return null;
