@@ -1,0 +1,69 @@
+/**
+ * Keyturn names onto OCI names, both ways. OCI secret and version names take only letters,
+ * digits, `-`, `_` and `.`, so `_` is the escape: a path's `/` becomes `__` and its `_` becomes
+ * `_u`; a version id's `:` becomes `_c`; a version name ending in `_j` holds a JSON value
+ * (OCI keeps nothing else per version). A path whose name would pass OCI's 255 characters gets a
+ * hashed name (`kt-h-<sha256>`); its path is then read from the secret's metadata.
+ *
+ * @example
+ * ```ts
+ * secretName('prod/db/app_user', 'kt-'); // 'kt-prod__db__app_uuser'
+ * pathOf('kt-prod__db__app_uuser', 'kt-'); // 'prod/db/app_user'
+ * versionName('run:1', 'json'); // 'run_c1_j'
+ * ```
+ */
+import { createHash } from 'node:crypto';
+
+const MAX_NAME = 255;
+const HASHED = 'kt-h-';
+
+/** The OCI secret name of a path. */
+export function secretName(path: string, prefix: string): string {
+  const name = prefix + path.replaceAll('_', '_u').replaceAll('/', '__');
+  return name.length <= MAX_NAME ? name : `${prefix}${HASHED}${createHash('sha256').update(path).digest('hex')}`;
+}
+
+/** The path an OCI secret name stands for; null for a name Keyturn did not make, `hashed` for a hashed one. */
+export function pathOf(name: string, prefix: string): string | null | 'hashed' {
+  if (!name.startsWith(prefix)) return null;
+  const body = name.slice(prefix.length);
+  if (body.startsWith(HASHED)) return 'hashed';
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== '_') {
+      out += c;
+      continue;
+    }
+    const next = body[++i];
+    if (next === '_') out += '/';
+    else if (next === 'u') out += '_';
+    else return null;
+  }
+  return out;
+}
+
+/** The OCI version name of a Keyturn version id and kind. */
+export function versionName(id: string, kind: 'string' | 'json'): string {
+  return id.replaceAll('_', '_u').replaceAll(':', '_c') + (kind === 'json' ? '_j' : '');
+}
+
+/** The version id and kind an OCI version name stands for; a version without a name (made outside Keyturn) is `oci.<number>`. */
+export function versionOf(name: string | undefined, number: number): { id: string; kind: 'string' | 'json' } {
+  if (name === undefined || name === '') return { id: `oci.${number}`, kind: 'string' };
+  let id = '';
+  let kind: 'string' | 'json' = 'string';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c !== '_') {
+      id += c;
+      continue;
+    }
+    const next = name[++i];
+    if (next === 'u') id += '_';
+    else if (next === 'c') id += ':';
+    else if (next === 'j' && i === name.length - 1) kind = 'json';
+    else return { id: name, kind: 'string' };
+  }
+  return { id, kind };
+}
