@@ -313,9 +313,6 @@ describe('keyturn with KEYTURN_AUDIT_S3_BUCKET', () => {
       KEYTURN_AUDIT_S3_ENDPOINT: s3.url,
       KEYTURN_AUDIT_S3_PATH_STYLE: 'true',
       KEYTURN_AUDIT_S3_RETENTION_DAYS: '7',
-      // Until src/audit/runtime.ts asks sinksConfigured() (src/audit/sinks/configured.ts), a command
-      // feeds the sinks only when a JSONL, HTTP or syslog one is set; the JSONL file is removed below.
-      KEYTURN_AUDIT_JSONL: 'audit.jsonl',
     };
     expect((await runCli(['init'], { env })).code).toBe(0);
   });
@@ -349,7 +346,7 @@ describe('keyturn with KEYTURN_AUDIT_S3_BUCKET', () => {
     const bucketKeys = [...(s3.buckets.get('audit-archive')?.objects.keys() ?? [])];
     expect(bucketKeys.some((k) => k.startsWith('kt/events/'))).toBe(true);
     expect(bucketKeys.some((k) => k.startsWith('kt/checkpoints/'))).toBe(true);
-    const intact = await runCli(['audit', 'verify', '--json'], { env: { ...env, KEYTURN_AUDIT_JSONL: undefined } });
+    const intact = await runCli(['audit', 'verify', '--json'], { env });
     expect(intact.code).toBe(0);
     expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, outside: { warning: null, newest: { source: expect.stringMatching(/^s3:\/\/audit-archive\/kt\/checkpoints\//) } } });
 
@@ -361,9 +358,7 @@ describe('keyturn with KEYTURN_AUDIT_S3_BUCKET', () => {
       const cols = Object.keys(oldHead).filter((c) => c !== 'id');
       db.prepare(`UPDATE audit_head SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`).run(...cols.map((c) => oldHead[c] as string | number | null));
     });
-    // Only the bucket keeps checkpoints outside the database now.
-    rmSync(join(env.KEYTURN_HOME as string, 'audit.jsonl'));
-    const cut = await runCli(['audit', 'verify', '--json'], { env: { ...env, KEYTURN_AUDIT_JSONL: undefined } });
+    const cut = await runCli(['audit', 'verify', '--json'], { env });
     expect(cut.code).not.toBe(0);
     const data = JSON.parse(cut.stdout) as { ok: boolean; problems: { kind: string; code: string; source?: string; size?: number }[] };
     expect(data.ok).toBe(false);

@@ -15,6 +15,7 @@ import type { StateDb } from '../state/db.js';
 import type { AuditContext } from './context.js';
 import { AuditLog } from './log.js';
 import type { SinkReport } from './sinks/deliver.js';
+import { sinksConfigured } from './sinks/configured.js';
 
 /** Opens (initializing if needed) the audit log with the settings' checkpoint policy. */
 export function openAudit(state: StateDb, ring: KeyRing, settings: AuditSettings, options: { clock?: Clock; context?: AuditContext }): Promise<AuditLog> {
@@ -23,7 +24,7 @@ export function openAudit(state: StateDb, ring: KeyRing, settings: AuditSettings
 
 /** Pushes what each configured sink is behind by; each delivery bounded by the settings' timeout. */
 export async function deliverConfiguredSinks(audit: AuditLog, state: StateDb, settings: AuditSettings, options: { clock?: Clock; maxBatches?: number } = {}): Promise<SinkReport[]> {
-  if (settings.jsonl === undefined && settings.http === undefined && settings.syslog === undefined) return [];
+  if (!sinksConfigured(settings)) return [];
   // The sinks (and node:http, node:net, node:dgram under them) load only when one is configured.
   const [{ deliverSinks }, { sinksFromSettings }] = await Promise.all([import('./sinks/deliver.js'), import('./sinks/from-settings.js')]);
   return deliverSinks(audit, state, sinksFromSettings(settings), { timeoutMs: settings.sinkTimeoutMs, batch: settings.sinkBatch, ...options });

@@ -44,6 +44,7 @@ import { detectionSchema } from '../detect/config.js';
 import { backupsSchema } from '../backup/schedule-config.js';
 import { resolveSchedule } from '../schedule/resolve.js';
 import { notificationsSchema } from '../notify/schema.js';
+import { TAG_KEY } from '../core/metadata.js';
 
 const secretPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a secret path: segments of [A-Za-z0-9._-] joined by "/"');
 
@@ -57,7 +58,6 @@ export const rotationSchema = z
   })
   .default({ attempts: 5, backoffBaseMs: 10_000, backoffCapMs: 300_000, timeoutMs: 30_000 });
 
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 
 /** The longest `waitForAgentsTimeout`: a rotation (and a `rotate` request) waits at most this long for agents. */
 export const MAX_WAIT_FOR_AGENTS_MS = 3_600_000;

@@ -22,6 +22,7 @@ import { runsNeedingAttention } from '../runtime/health.js';
 import { DeliveriesRepo } from '../deliveries/repo.js';
 import { CERT_WARN_MS, certificateStatus, currentCertificateExpiry, type CertExpiryStatus } from '../certs/secret-expiry.js';
 import { isKeyturnError } from '../core/errors.js';
+import { sinksConfigured } from '../audit/sinks/configured.js';
 
 export interface SinkLag {
   readonly sink: string;
@@ -153,7 +154,7 @@ async function certificates(
 /** The lag of each sink the settings configure (a sink never fed yet is behind by the whole log). */
 async function sinkLags(kt: Pick<Keyturn, 'state' | 'settings'>, size: number, now: number): Promise<SinkLag[]> {
   const a = kt.settings.audit;
-  if (a.jsonl === undefined && a.http === undefined && a.syslog === undefined) return [];
+  if (!sinksConfigured(a)) return [];
   // The sink modules load only when a sink is configured (as in audit/runtime.ts); naming one opens nothing.
   const [{ sinksFromSettings }, { sinkStatuses }] = await Promise.all([import('../audit/sinks/from-settings.js'), import('../audit/sinks/cursor.js')]);
   const statuses = new Map((await sinkStatuses(kt.state.db)).map((s) => [s.name, s]));

@@ -44,6 +44,7 @@ import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
 import type { SchedulerOptions } from '../schedule/scheduler.js';
 import type { DetectionOptions, DetectionRunner } from '../detect/runner.js';
+import { sinksConfigured } from '../audit/sinks/configured.js';
 
 const CORRELATION = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -253,7 +254,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   const a = kt.settings.audit;
   const jobs: Job[] = [
     ...(options.breakGlassSweepMs === false ? [] : [{ name: 'breakglass-sweep', everyMs: options.breakGlassSweepMs ?? 30_000, run: () => sweepBreakGlass(sweepDeps, kt.clock.now()) }]),
-    ...(options.auditDeliveryMs === false || (a.jsonl === undefined && a.http === undefined && a.syslog === undefined)
+    ...(options.auditDeliveryMs === false || !sinksConfigured(a)
       ? []
       : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
     { name: 'token-cleanup', everyMs: 3_600_000, run: () => access.deleteExpiredTokens(kt.clock.now() - EXPIRED_TOKENS_KEPT_MS) },

@@ -24,6 +24,9 @@ import type { StoreAuditHook } from './audit-hook.js';
 import { auditedStore } from './audited-store.js';
 import type { StoreDeps } from './deps.js';
 import { embeddedStoreEntry } from './embedded/entry.js';
+import { gcpStoreEntry } from './gcp/entry.js';
+import { ociStoreEntry } from './oci/entry.js';
+import { vaultStoreEntry } from './vault/entry.js';
 import type { SecretStore } from './store.js';
 
 /** The embedded store, the default (configured by settings). */
@@ -46,7 +49,7 @@ export interface OutsideStoreEntry {
 }
 
 /** Every outside store, in the order they are documented (docs/stores/README.md). */
-export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [];
+export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [vaultStoreEntry, gcpStoreEntry, ociStoreEntry];
 
 /** Every store kind: the embedded one first. */
 export function storeKinds(): string[] {

@@ -44,6 +44,7 @@ import {
   type VersionPurge,
   type VersionSelector,
 } from '../store.js';
+import { checkMetadata } from '../../core/metadata.js';
 
 export interface EmbeddedStoreOptions {
   clock?: Clock;
@@ -215,7 +216,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
     }
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
     return async (trx, details) => {
@@ -299,7 +300,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     return this.audited('secret.metadata', path, async () => {
       assertValidPath(path);
-      const patch = normalizeMetadata(metadata);
+      const patch = checkMetadata(metadata);
       return this.write('secret.metadata', path, async (trx) => {
         const secret = await this.requireSecret(trx, path);
         assertLive(secret);
@@ -660,25 +661,6 @@ function assertLive(secret: SecretRow): void {
   }
 }
 
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
-
-export function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
-  const out: Partial<SecretMetadata> = {};
-  for (const key of ['type', 'description', 'owner'] as const) {
-    const v = m[key];
-    if (v === undefined) continue;
-    if (v !== null && (typeof v !== 'string' || v.length > 1024)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most 1024 characters`);
-    out[key] = v;
-  }
-  if (m.tags !== undefined) {
-    for (const [k, v] of Object.entries(m.tags)) {
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256)
-        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
-    }
-    out.tags = { ...m.tags };
-  }
-  return out;
-}
 
 function metadataColumns(m: Partial<SecretMetadata>): Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> {
   const out: Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> = {};

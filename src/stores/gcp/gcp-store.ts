@@ -48,7 +48,7 @@ import { GcpClient } from './client.js';
 import type { GcpStoreConfig } from './config.js';
 import { crc32c } from './crc32c.js';
 import { Code, hasCode, storeError } from './errors.js';
-import { checkMetadata } from './metadata.js';
+import { checkMetadata } from '../../core/metadata.js';
 import { MANAGED_LABEL, MANAGED_VALUE, PATH_ANNOTATION, secretIdOf } from './names.js';
 import { intentValue, metadataPatch, patchAnnotations, readRecord, versionKey, versionValue, type SecretRecord } from './record.js';
 

@@ -26,6 +26,7 @@ import { ociStatus, openClients, storeError, type OciClients } from './clients.j
 import type { OciStoreConfig } from './config.js';
 import { pathOf, secretName, versionName, versionOf } from './names.js';
 import { readRecord, RECORD_KEY, withRecord, type KeyturnRecord } from './record.js';
+import { checkMetadata } from '../../core/metadata.js';
 
 export interface OciStoreOptions {
   clock: Clock;
@@ -54,7 +55,6 @@ interface Loaded {
 /** OCI's largest secret bundle (25 KB); a larger value is refused before it is sent. */
 const OCI_MAX_BUNDLE_BYTES = 25 * 1024;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 /** OCI keeps a deleted secret 1 to 30 days; a window asked past 30 days is held 30 days (less this margin for clock skew). */
 const OCI_MAX_DELETION_DAYS = 30;
 const SKEW_MS = 10 * 60_000;
@@ -270,7 +270,7 @@ export class OciStore implements SecretStore {
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
     }
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
 
     // The same path and version id give the same retry token: a Keyturn that crashed after sending
@@ -400,7 +400,7 @@ export class OciStore implements SecretStore {
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
-    const m = normalizeMetadata(metadata);
+    const m = checkMetadata(metadata);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const l = await this.load(path);
       if (!l) throw new KeyturnError('KT_SECRET_NOT_FOUND', `${path} does not exist`, { details: { path } });
@@ -539,20 +539,3 @@ function nativeDescription(d: string | null): string {
   return (d ?? '').slice(0, 400);
 }
 
-function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
-  const out: Partial<SecretMetadata> = {};
-  for (const key of ['type', 'description', 'owner'] as const) {
-    const v = m[key];
-    if (v === undefined) continue;
-    if (v !== null && (typeof v !== 'string' || v.length > 1024)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most 1024 characters`);
-    out[key] = v;
-  }
-  if (m.tags !== undefined) {
-    for (const [k, v] of Object.entries(m.tags)) {
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256)
-        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
-    }
-    out.tags = { ...m.tags };
-  }
-  return out;
-}

@@ -25,7 +25,7 @@ import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix, isValidPath } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
 import { assertValidValue, encodeValue, parseStage, printable } from '../../core/values.js';
-import { normalizeMetadata } from '../embedded/embedded-store.js';
+import { checkMetadata } from '../../core/metadata.js';
 import {
   DEFAULT_RECOVERY_DAYS,
   MAX_RECOVERY_DAYS,
@@ -153,7 +153,7 @@ export class VaultStore implements SecretStore {
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
     }
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
     const { kind } = encodeValue(value);
     const data = kind === 'string' ? { value } : (value as Record<string, unknown>);
 
@@ -232,7 +232,7 @@ export class VaultStore implements SecretStore {
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
-    const patch = normalizeMetadata(metadata);
+    const patch = checkMetadata(metadata);
     for (let waited = 0; ;) {
       const { ledger, cas } = await this.loadOrAdopt(path);
       if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);

@@ -54,7 +54,7 @@ Examples:
     .addHelpText(
       'after',
       `
-Sinks: KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_HTTP_URL, KEYTURN_AUDIT_SYSLOG. Each delivery is bounded by KEYTURN_AUDIT_SINK_TIMEOUT_MS.
+Sinks: KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_HTTP_URL, KEYTURN_AUDIT_SYSLOG, KEYTURN_AUDIT_S3_BUCKET. Each delivery is bounded by KEYTURN_AUDIT_SINK_TIMEOUT_MS.
 
 Examples:
   KEYTURN_AUDIT_JSONL=audit.jsonl keyturn audit deliver

@@ -82,8 +82,8 @@ Problems found (each printed with its code, kind and where):
 With KEYTURN_ADDR the server verifies its stored log (and its sinks' checkpoints) and this
 command prints the answer; to trust no server, export and verify the file with --pubkey.
 
-The stored log is also checked against every checkpoint the JSONL audit sink holds
-(KEYTURN_AUDIT_JSONL; HTTP and syslog sinks cannot be read back): a state database cut back
+The stored log is also checked against every checkpoint the JSONL and S3 audit sinks hold
+(KEYTURN_AUDIT_JSONL, KEYTURN_AUDIT_S3_BUCKET; HTTP and syslog sinks cannot be read back): a state database cut back
 behind one is truncated (KT_AUDIT_TRUNCATED); a sink checkpoint that does not verify is named.
 Without any outside checkpoint (sink or --trusted) such a cut cannot be detected; the output says so.
 

@@ -1,5 +1,5 @@
 /**
- * Checks a metadata patch as every store does (type, description and owner: text of at most 1024
+ * A secret's metadata patch, checked as every store checks it (one rule, src/stores/*) (type, description and owner: text of at most 1024
  * characters or null; tags: keys of [A-Za-z0-9._/-], values of at most 256 characters).
  *
  * @example
@@ -7,11 +7,12 @@
  * checkMetadata({ owner: 'team-a', tags: { env: 'prod' } }); // the patch, checked
  * ```
  */
-import { KeyturnError } from '../../core/errors.js';
-import type { SecretMetadata } from '../../core/types.js';
-import { printable } from '../../core/values.js';
+import { KeyturnError } from './errors.js';
+import type { SecretMetadata } from './types.js';
+import { printable } from './values.js';
 
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
+/** A tag key: 1 to 128 of [A-Za-z0-9._/-] (keyturn.yaml's tags: are checked by it too). */
+export const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 
 export function checkMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
   const out: Partial<SecretMetadata> = {};
