@@ -92,8 +92,7 @@ export class AzureStore implements SecretStore {
     if (!this.client) {
       const { tenantId, clientId } = this.config;
       const credential =
-        this.options.credential ??
-        new DefaultAzureCredential({ ...(tenantId ? { tenantId } : {}), ...(clientId ? { managedIdentityClientId: clientId, workloadIdentityClientId: clientId } : {}) });
+        this.options.credential ?? new DefaultAzureCredential({ ...(tenantId ? { tenantId } : {}), ...(clientId ? { managedIdentityClientId: clientId, workloadIdentityClientId: clientId } : {}) });
       this.client = new SecretClient(this.config.vaultUrl, credential, {
         serviceVersion: '7.6',
         disableChallengeResourceVerification: this.config.disableChallengeResourceVerification,

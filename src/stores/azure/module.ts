@@ -10,6 +10,8 @@
  * const store = module.create(module.configSchema.parse({ type: 'azure', vaultUrl: 'https://kv.vault.azure.net' }) as { type: string }, deps);
  * ```
  */
+import { KeyturnError } from '../../core/errors.js';
+import { issueLines } from '../../core/issues.js';
 import type { StoreDeps } from '../deps.js';
 import type { SecretStore } from '../store.js';
 import { AzureStore, type AzureStoreOptions } from './azure-store.js';
@@ -17,9 +19,14 @@ import { configSchema, type AzureStoreConfig } from './config.js';
 
 export { configSchema };
 
-/** Makes the store from its parsed config (opens no connection until first used). */
+/** Makes the store from its config (opens no connection until first used); KT_STORE_CONFIG_INVALID lists each problem. */
 export function create(config: { type: string }, deps: StoreDeps): SecretStore {
-  return createAzureStore(configSchema.parse(config), deps);
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) {
+    const problems = issueLines(parsed.error.issues);
+    throw new KeyturnError('KT_STORE_CONFIG_INVALID', `the store configuration is not valid: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return createAzureStore(parsed.data, deps);
 }
 
 /**

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * secretName('', 'prod/db/app');          // 'prod--db--app'
- * secretName('kt-', 'App_Key');           // 'kt--capp-ukey'
+ * secretName('kt-', 'App_Key');           // 'kt--capp-u-ckey'
  * ```
  */
 import { createHash } from 'node:crypto';

@@ -83,7 +83,12 @@ export class StagePointers {
         const res = await this.state.db.deleteFrom('kt_settings').where('name', '=', rowName).where('value', '=', raw).executeTakeFirst();
         return Number(res.numDeletedRows) === 1;
       }
-      const res = await this.state.db.updateTable('kt_settings').set({ value: JSON.stringify(next) }).where('name', '=', rowName).where('value', '=', raw).executeTakeFirst();
+      const res = await this.state.db
+        .updateTable('kt_settings')
+        .set({ value: JSON.stringify(next) })
+        .where('name', '=', rowName)
+        .where('value', '=', raw)
+        .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     });
   }

@@ -18,7 +18,8 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,14 +103,13 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
   const requests: string[] = [];
   let throttled = 0;
   let failing = 0;
-  let vault: LocalVault | undefined;
 
   const server = createServer({ key: material.key, cert: material.cert }, (req, res) => {
     void handle(req, res).catch((e: unknown) => send(res, 500, { error: { code: 'InternalError', message: String(e) } }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  vault = new LocalVault({ base: url, clock, recoverableDays: options.recoverableDays ?? 90, purgeProtection: options.purgeProtection ?? false, lag: options.lag ?? 1 });
+  const vault = new LocalVault({ base: url, clock, recoverableDays: options.recoverableDays ?? 90, purgeProtection: options.purgeProtection ?? false, lag: options.lag ?? 1 });
 
   async function authorized(req: IncomingMessage): Promise<boolean> {
     const header = req.headers.authorization ?? '';
@@ -177,7 +177,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
   }
 
   function route(method: string, u: URL, body: Record<string, unknown>): Record<string, unknown> | null {
-    const v = vault!;
+    const v = vault;
     const parts = u.pathname.split('/').slice(1).map(decodeURIComponent);
     const [collection, name, third, fourth] = parts;
     if (collection === 'secrets') {
@@ -237,7 +237,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
       failing = n;
     },
     requests,
-    rawVersions: (name) => vault!.rawVersions(name),
+    rawVersions: (name) => vault.rawVersions(name),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -141,7 +141,12 @@ export class LocalVault {
     }
     let s = this.secrets.get(key);
     if (s?.deleted || (s && s.settling > 0)) {
-      throw new VaultError(409, 'Conflict', `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable');
+      throw new VaultError(
+        409,
+        'Conflict',
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+        'ObjectIsDeletedButRecoverable',
+      );
     }
     if (!s) {
       s = { name, versions: [], settling: 0 };
