@@ -14,7 +14,7 @@ import type { AzureStore } from '../src/stores/azure/azure-store.js';
 import { secretName } from '../src/stores/azure/names.js';
 import { prepareStore } from '../src/stores/registry.js';
 import { startAzureServer, type AzureServer, type AzureServerOptions } from './servers/azure/server.js';
-import { sqliteState, type TestState } from './helpers/state.js';
+import { postgresState, sqliteState, type TestState } from './helpers/state.js';
 
 const DEFAULTS: ContractOptions = { maxValueBytes: 64 * 1024, maxVersions: 100, retentionMs: 7 * DAY_MS, purgeProtection: true };
 
@@ -25,10 +25,15 @@ interface World {
   close(): Promise<void>;
 }
 
-async function world(clock: ManualClock, options: Partial<ContractOptions> = {}, server: AzureServerOptions = {}, extra: { wrongKey?: boolean; url?: string; prefix?: string } = {}): Promise<World> {
+async function world(
+  clock: ManualClock,
+  options: Partial<ContractOptions> = {},
+  server: AzureServerOptions = {},
+  extra: { wrongKey?: boolean; url?: string; prefix?: string; postgres?: boolean } = {},
+): Promise<World> {
   const o = { ...DEFAULTS, ...options };
   const srv = await startAzureServer({ clock, recoverableDays: 7, purgeProtection: o.purgeProtection, pageSize: 3, ...server });
-  const state = await sqliteState(clock);
+  const state = extra.postgres ? await postgresState(clock) : await sqliteState(clock);
   const config = configSchema.parse({ type: 'azure', vaultUrl: extra.url ?? srv.url, prefix: extra.prefix ?? '', disableChallengeResourceVerification: true, pollIntervalMs: 1 });
   const settings = { maxValueBytes: o.maxValueBytes, maxVersions: o.maxVersions, retentionDays: o.retentionMs / DAY_MS, purgeProtection: o.purgeProtection };
   const store = createAzureStore(
@@ -52,6 +57,15 @@ runStoreContract({
   name: 'azure through @azure/keyvault-secrets against the local server',
   make: async ({ clock, options }) => {
     const w = await world(clock, options);
+    return { store: w.store, close: w.close };
+  },
+});
+
+// The stage pointers' compare-and-set on PostgreSQL too (Keyturn processes sharing one database).
+runStoreContract({
+  name: 'azure through @azure/keyvault-secrets against the local server, stage pointers on PostgreSQL',
+  make: async ({ clock, options }) => {
+    const w = await world(clock, options, {}, { postgres: true });
     return { store: w.store, close: w.close };
   },
 });

@@ -122,10 +122,7 @@ export class AzureStore implements SecretStore {
     const stage = select.stage === undefined ? undefined : parseStage(select.stage);
     const name = this.name(path);
     const vault = await this.vaultState(name, path);
-    if (vault.state === 'absent') {
-      if (select.versionId !== undefined || select.number !== undefined) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      return null;
-    }
+    if (vault.state === 'absent') return null;
     if (vault.state === 'deleted') throw deletedError(path, vault.deleted);
     const { record } = await this.pointers.read(name);
     let logical: Logical | undefined;
