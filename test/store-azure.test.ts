@@ -229,3 +229,31 @@ describe('azure store: what is its own', () => {
     expect(removed.purgeAfter! - removed.deletedAt!).toBe(30 * DAY_MS);
   });
 });
+
+describe('azure store: two Keyturn processes sharing one state database', () => {
+  it('of two stores racing on one vault, exactly one compare-and-set wins (seed 0: no randomness)', async () => {
+    const clock = manualClock();
+    const w = await world(clock);
+    const config = configSchema.parse({ type: 'azure', vaultUrl: w.server.url, disableChallengeResourceVerification: true, pollIntervalMs: 1 });
+    const settings = { maxValueBytes: 1024, maxVersions: 100, retentionDays: 7, purgeProtection: true };
+    const other = createAzureStore(config, { state: w.state.state, ring: w.state.ring, clock, settings }, { credential: w.server.credential(), ca: w.server.ca });
+    try {
+      const v1 = await w.store.put('race/x', 'one');
+      const a = await w.store.put('race/x', 'a', { stages: [] });
+      const b = await other.put('race/x', 'b', { stages: [] });
+      const moves = await Promise.allSettled([w.store.moveStage('race/x', 'current', a.id, v1.id), other.moveStage('race/x', 'current', b.id, v1.id)]);
+      expect(moves.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const puts = await Promise.allSettled([
+        w.store.put('race/x', 'c', { expectCurrentVersion: (await w.store.get('race/x'))!.number }),
+        other.put('race/x', 'd', { expectCurrentVersion: (await other.get('race/x'))!.number }),
+      ]);
+      expect(puts.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect((puts.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'KT_VERSION_MISMATCH' });
+      const winner = (puts.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ id: string }>).value;
+      expect((await other.get('race/x'))?.id).toBe(winner.id);
+    } finally {
+      await other.close();
+      await w.close();
+    }
+  });
+});

@@ -133,14 +133,12 @@ export class AzureStore implements SecretStore {
         throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
       }
     } else {
-      const staged = record.stages[stage ?? 'current'];
+      const staged = visible(record, vault.versions)[stage ?? 'current'];
       if (!staged) return null;
-      logical = vault.versions.get(staged.id);
-      // A put that claimed the stage and has not written its version yet: not there to read.
-      if (!logical) return null;
+      logical = vault.versions.get(staged.id)!;
     }
     const value = await this.readValue(name, path, logical);
-    return { path, id: logical.id, number: logical.n, kind: logical.kind, createdAt: logical.createdAt, stages: stagesOf(record, logical.id), value };
+    return { path, id: logical.id, number: logical.n, kind: logical.kind, createdAt: logical.createdAt, stages: stagesOf(visible(record, vault.versions), logical.id), value };
   }
 
   private async readValue(name: string, path: string, logical: Logical): Promise<SecretValue> {
@@ -155,7 +153,8 @@ export class AzureStore implements SecretStore {
     if (vault.state === 'absent') throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
     if (vault.state === 'deleted') throw deletedError(path, vault.deleted);
     const { record } = await this.pointers.read(name);
-    return newestFirst(vault.versions).map((v) => ({ id: v.id, number: v.n, kind: v.kind, createdAt: v.createdAt, stages: stagesOf(record, v.id) }));
+    const stages = visible(record, vault.versions);
+    return newestFirst(vault.versions).map((v) => ({ id: v.id, number: v.n, kind: v.kind, createdAt: v.createdAt, stages: stagesOf(stages, v.id) }));
   }
 
   async describe(path: string): Promise<SecretInfo | null> {
@@ -177,15 +176,14 @@ export class AzureStore implements SecretStore {
         purgeAfter: ms(p.scheduledPurgeDate),
       };
     }
-    const current = record.stages.current;
-    const known = current !== undefined && vault.versions.has(current.id);
+    const current = visible(record, vault.versions).current;
     return {
       path,
       ...record.meta,
       createdAt: Math.min(...vault.props.map((p) => ms(p.createdOn))),
       updatedAt: Math.max(...vault.props.map((p) => ms(p.updatedOn))),
       versionCount: vault.versions.size,
-      currentVersion: known ? { id: current.id, number: current.n } : null,
+      currentVersion: current ? { id: current.id, number: current.n } : null,
       deletedAt: null,
       purgeAfter: null,
     };
@@ -242,7 +240,7 @@ export class AzureStore implements SecretStore {
       // A row whose secret is gone from the vault (purged by the vault, or outside Keyturn) starts over.
       const stale = read.raw !== null && live.size === 0 && Object.keys(read.record.claims).length === 0;
       const record = stale ? freshRecord() : read.record;
-      let number = record.claims[versionId];
+      let number = record.claims[versionId]?.n;
       if (number === undefined) {
         // The compare-and-set: the claim below wins only over the row read here.
         const exists = live.size > 0 || record.next > 1;
@@ -250,9 +248,9 @@ export class AzureStore implements SecretStore {
         number = record.next;
         const next = structuredClone(record);
         next.next += 1;
-        next.claims[versionId] = number;
         if (metadata) next.meta = { ...next.meta, ...metadata } as PointerMetadata;
         for (const stage of stages) applyMove(next, stage, { id: versionId, n: number });
+        next.claims[versionId] = { n: number, prior: record.stages };
         if (!(await this.pointers.swap(name, read.raw, next))) continue;
       }
       const written = await this.call('write a version', path, (kv) =>
@@ -478,8 +476,23 @@ function newestFirst(versions: Map<string, Logical>): Logical[] {
   return [...versions.values()].sort((a, b) => b.n - a.n);
 }
 
-function stagesOf(record: PointerRecord, id: string): Stage[] {
-  return STAGES.filter((st) => record.stages[st]?.id === id);
+function stagesOf(record: PointerRecord | PointerRecord['stages'], id: string): Stage[] {
+  const stages = 'stages' in record ? record.stages : record;
+  return STAGES.filter((st) => (stages as PointerRecord['stages'])[st]?.id === id);
+}
+
+/**
+ * The stages as readers see them: a stage whose version a put has claimed but not yet written
+ * is still on the version it was on before that claim (or on none, when that one is gone too).
+ */
+function visible(record: PointerRecord, versions: Map<string, Logical>): PointerRecord['stages'] {
+  const out: PointerRecord['stages'] = {};
+  for (const st of STAGES) {
+    let holder = record.stages[st];
+    for (let hops = 0; holder !== undefined && !versions.has(holder.id) && hops < 16; hops++) holder = record.claims[holder.id]?.prior[st];
+    if (holder !== undefined && versions.has(holder.id)) out[st] = holder;
+  }
+  return out;
 }
 
 /** Moves a stage in the record, with the side moves every store makes (current's old version becomes previous; pending leaves the new current). */

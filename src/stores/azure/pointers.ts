@@ -33,13 +33,23 @@ export interface PointerMetadata {
   tags: Record<string, string>;
 }
 
+/** A put's claim: its number, and the stage holders it replaced. */
+export interface Claim {
+  readonly n: number;
+  readonly prior: Partial<Record<Stage, StagedVersion>>;
+}
+
 /** One secret's row. */
 export interface PointerRecord {
   /** The number the next version gets (1 for a new secret). */
   next: number;
   stages: Partial<Record<Stage, StagedVersion>>;
-  /** Version ids given a number whose Key Vault write may not have happened yet (a crashed put's retry finishes it). */
-  claims: Record<string, number>;
+  /**
+   * Version ids given a number whose Key Vault write may not have happened yet (a crashed put's
+   * retry finishes it), with the stages as they were before the claim: until the write is done,
+   * readers see those.
+   */
+  claims: Record<string, Claim>;
   meta: PointerMetadata;
 }
 
