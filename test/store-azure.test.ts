@@ -213,6 +213,16 @@ describe('azure store: what is its own', () => {
     expect(again).toMatchObject({ id: 'run-7', number: 2, stages: ['pending'] });
     expect((await store.get('app/k', { stage: 'pending' }))?.value).toBe('two');
     expect((await store.versions('app/k')).map((v) => v.number)).toEqual([2, 1]);
+
+    // A crashed put of a new current: readers keep the current from before its claim until a retry writes it.
+    server.failNext(100);
+    await expectCode(() => store.put('app/k', 'three', { versionId: 'run-8' }), 'KT_STORE_UNAVAILABLE');
+    server.failNext(0);
+    expect(await store.get('app/k')).toMatchObject({ number: 1, value: 'one', stages: ['current'] });
+    expect((await store.describe('app/k'))?.currentVersion).toMatchObject({ number: 1 });
+    expect(await store.put('app/k', 'three', { versionId: 'run-8' })).toMatchObject({ number: 3, stages: ['current'] });
+    expect(await store.get('app/k')).toMatchObject({ id: 'run-8', value: 'three' });
+    expect(await store.get('app/k', { stage: 'previous' })).toMatchObject({ number: 1 });
   });
 
   it('a prefix keeps Keyturn secrets apart in a shared vault; the recovery window is the vault setting', async () => {
