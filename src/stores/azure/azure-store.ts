@@ -233,7 +233,12 @@ export class AzureStore implements SecretStore {
         if (existing.kind !== kind || encodeValue(stored).bytes.toString('utf8') !== text) {
           throw new KeyturnError('KT_VERSION_CONFLICT', `${path} already has version "${printable(versionId)}" with a different value`);
         }
-        const { record } = await this.pointers.read(name);
+        // A put that crashed after its write and before clearing its claim: clear it now.
+        const record = await this.pointers.update(name, (r) => {
+          if (!(versionId in r.claims)) return null;
+          delete r.claims[versionId];
+          return r;
+        });
         return { path, id: existing.id, number: existing.n, kind, createdAt: existing.createdAt, stages: stagesOf(record, existing.id), value };
       }
       const read = await this.pointers.read(name);
