@@ -64,6 +64,15 @@ interface Logical {
 
 type VaultState = { state: 'live'; versions: Map<string, Logical>; props: SecretProperties[] } | { state: 'deleted'; deleted: DeletedSecret } | { state: 'absent' };
 
+/**
+ * The store (see the module comment for how it maps onto Key Vault).
+ *
+ * @example
+ * ```ts
+ * const store = new AzureStore(configSchema.parse(raw), deps, { credential });
+ * await store.moveStage('prod/db', 'current', pendingId, currentId);
+ * ```
+ */
 export class AzureStore implements SecretStore {
   readonly kind = 'azure';
   readonly capabilities: StoreCapabilities = Object.freeze({ versions: true, idempotentPut: true, compareAndSet: true });

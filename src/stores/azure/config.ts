@@ -14,7 +14,14 @@ import { z } from 'zod';
 /** Key Vault allows names of [0-9a-zA-Z-] up to 127 characters; the prefix leaves room for the path. */
 export const MAX_PREFIX_LENGTH = 24;
 
-/** The store's config: a strict object, `type: azure`. */
+/**
+ * The store's config: a strict object, `type: azure`.
+ *
+ * @example
+ * ```ts
+ * configSchema.safeParse({ type: 'azure', vaultUrl: 'http://kv' }).success; // false: https only
+ * ```
+ */
 export const configSchema = z
   .object({
     type: z.literal('azure'),

@@ -18,14 +18,28 @@ interface RestLike {
   statusCode?: number;
 }
 
-/** The HTTP status of an SDK error, when it has one. */
+/**
+ * The HTTP status of an SDK error, when it has one.
+ *
+ * @example
+ * ```ts
+ * if (statusOf(e) === 404) return null;
+ * ```
+ */
 export function statusOf(e: unknown): number | undefined {
   return typeof e === 'object' && e !== null ? (e as RestLike).statusCode : undefined;
 }
 
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError', 'AuthenticationRequiredError']);
 
-/** Maps what the SDK threw while doing `what` on `path` (null: the vault as a whole) to a KeyturnError. */
+/**
+ * Maps what the SDK threw while doing `what` on `path` (null: the vault as a whole) to a KeyturnError.
+ *
+ * @example
+ * ```ts
+ * azureError(restError429, 'write a version', 'prod/db').code; // 'KT_STORE_UNAVAILABLE'
+ * ```
+ */
 export function azureError(e: unknown, what: string, path: string | null): KeyturnError {
   if (e instanceof KeyturnError) return e;
   const err = (typeof e === 'object' && e !== null ? e : {}) as RestLike;

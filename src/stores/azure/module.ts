@@ -19,7 +19,14 @@ import { configSchema, type AzureStoreConfig } from './config.js';
 
 export { configSchema };
 
-/** Makes the store from its config (opens no connection until first used); KT_STORE_CONFIG_INVALID lists each problem. */
+/**
+ * Makes the store from its config (opens no connection until first used); KT_STORE_CONFIG_INVALID lists each problem.
+ *
+ * @example
+ * ```ts
+ * const store = create({ type: 'azure', vaultUrl: 'https://kv.vault.azure.net' } as { type: string }, deps);
+ * ```
+ */
 export function create(config: { type: string }, deps: StoreDeps): SecretStore {
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) {

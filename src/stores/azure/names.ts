@@ -20,12 +20,26 @@ import { createHash } from 'node:crypto';
 export const MAX_NAME_LENGTH = 127;
 const TAG_VALUE_MAX = 256;
 
-/** The tags Keyturn puts on every version it writes. */
+/**
+ * The tags Keyturn puts on every version it writes.
+ *
+ * @example
+ * ```ts
+ * props.tags?.[TAG.id]; // the Keyturn version id
+ * ```
+ */
 export const TAG = { path: 'kt-path', path2: 'kt-path2', id: 'kt-id', number: 'kt-n', kind: 'kt-kind', copy: 'kt-copy' } as const;
 
 const ESCAPES: Record<string, string> = { '/': '--', '-': '-d', _: '-u', '.': '-p' };
 
-/** The Key Vault name of `path` under `prefix` (the path must be valid). */
+/**
+ * The Key Vault name of `path` under `prefix` (the path must be valid).
+ *
+ * @example
+ * ```ts
+ * secretName('kt-', 'prod/db/app'); // 'kt-prod--db--app'
+ * ```
+ */
 export function secretName(prefix: string, path: string): string {
   let spelled = '';
   for (const ch of path) {
@@ -38,13 +52,27 @@ export function secretName(prefix: string, path: string): string {
   return `${prefix}kt-h-${createHash('sha256').update(path).digest('hex').slice(0, 64)}`;
 }
 
-/** The path tags of a version: `kt-path` and, past 256 characters, `kt-path2`. */
+/**
+ * The path tags of a version: `kt-path` and, past 256 characters, `kt-path2`.
+ *
+ * @example
+ * ```ts
+ * pathTags('prod/db'); // { 'kt-path': 'prod/db' }
+ * ```
+ */
 export function pathTags(path: string): Record<string, string> {
   if (path.length <= TAG_VALUE_MAX) return { [TAG.path]: path };
   return { [TAG.path]: path.slice(0, TAG_VALUE_MAX), [TAG.path2]: path.slice(TAG_VALUE_MAX) };
 }
 
-/** The path a version's tags name, or undefined when it is not a Keyturn version. */
+/**
+ * The path a version's tags name, or undefined when it is not a Keyturn version.
+ *
+ * @example
+ * ```ts
+ * pathOfTags(pathTags(longPath)) === longPath; // true
+ * ```
+ */
 export function pathOfTags(tags: Record<string, string> | undefined): string | undefined {
   const first = tags?.[TAG.path];
   if (first === undefined) return undefined;

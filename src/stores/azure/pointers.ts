@@ -53,11 +53,26 @@ export interface PointerRecord {
   meta: PointerMetadata;
 }
 
-/** The record of a secret Keyturn has not written yet. */
+/**
+ * The record of a secret Keyturn has not written yet.
+ *
+ * @example
+ * ```ts
+ * freshRecord().next; // 1
+ * ```
+ */
 export function freshRecord(): PointerRecord {
   return { next: 1, stages: {}, claims: {}, meta: { type: null, description: null, owner: null, tags: {} } };
 }
 
+/**
+ * One row per secret in the state database, read whole and replaced by compare-and-set.
+ *
+ * @example
+ * ```ts
+ * await pointers.update('prod--db', (r) => ({ ...r, meta: { ...r.meta, owner: 'team-a' } }));
+ * ```
+ */
 export class StagePointers {
   constructor(
     private readonly state: StateDb,

@@ -61,6 +61,15 @@ export interface LocalVaultOptions {
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const DAY_MS = 86_400_000;
 
+/**
+ * The vault's secrets and settings.
+ *
+ * @example
+ * ```ts
+ * vault.set('app', { value: 'v1', tags: { env: 'prod' } });
+ * vault.get('app', ''); // the latest version's bundle
+ * ```
+ */
 export class LocalVault {
   private readonly secrets = new Map<string, StoredSecret>();
 
