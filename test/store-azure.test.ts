@@ -267,3 +267,30 @@ describe('azure store: two Keyturn processes sharing one state database', () => 
     }
   });
 });
+
+describe('azure store: a new state database over a vault Keyturn already wrote', () => {
+  it('adopts the vault: current is the newest version, numbering goes on', async () => {
+    const clock = manualClock();
+    const w = await world(clock);
+    const fresh = await sqliteState(clock);
+    const config = configSchema.parse({ type: 'azure', vaultUrl: w.server.url, disableChallengeResourceVerification: true, pollIntervalMs: 1 });
+    const settings = { maxValueBytes: 1024, maxVersions: 100, retentionDays: 7, purgeProtection: true };
+    const other = createAzureStore(config, { state: fresh.state, ring: fresh.ring, clock, settings }, { credential: w.server.credential(), ca: w.server.ca });
+    try {
+      await w.store.put('app/k', 'one');
+      const v2 = await w.store.put('app/k', 'two');
+      expect(await other.get('app/k')).toMatchObject({ id: v2.id, number: 2, value: 'two', stages: ['current'] });
+      expect((await other.describe('app/k'))?.currentVersion).toEqual({ id: v2.id, number: 2 });
+      expect(await other.put('app/k', 'three', { expectCurrentVersion: 2 })).toMatchObject({ number: 3, stages: ['current'] });
+      expect((await other.versions('app/k')).map((v) => [v.number, v.stages])).toEqual([
+        [3, ['current']],
+        [2, ['previous']],
+        [1, []],
+      ]);
+    } finally {
+      await other.close();
+      await fresh.close();
+      await w.close();
+    }
+  });
+});

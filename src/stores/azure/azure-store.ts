@@ -133,7 +133,7 @@ export class AzureStore implements SecretStore {
     const vault = await this.vaultState(name, path);
     if (vault.state === 'absent') return null;
     if (vault.state === 'deleted') throw deletedError(path, vault.deleted);
-    const { record } = await this.pointers.read(name);
+    const record = adopt(await this.pointers.read(name), vault);
     let logical: Logical | undefined;
     if (select.versionId !== undefined || select.number !== undefined) {
       logical = select.versionId !== undefined ? vault.versions.get(select.versionId) : [...vault.versions.values()].find((v) => v.n === select.number);
@@ -161,7 +161,7 @@ export class AzureStore implements SecretStore {
     const vault = await this.vaultState(name, path);
     if (vault.state === 'absent') throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
     if (vault.state === 'deleted') throw deletedError(path, vault.deleted);
-    const { record } = await this.pointers.read(name);
+    const record = adopt(await this.pointers.read(name), vault);
     const stages = visible(record, vault.versions);
     return newestFirst(vault.versions).map((v) => ({ id: v.id, number: v.n, kind: v.kind, createdAt: v.createdAt, stages: stagesOf(stages, v.id) }));
   }
@@ -171,7 +171,7 @@ export class AzureStore implements SecretStore {
     const name = this.name(path);
     const vault = await this.vaultState(name, path);
     if (vault.state === 'absent') return null;
-    const { record } = await this.pointers.read(name);
+    const record = adopt(await this.pointers.read(name), vault);
     if (vault.state === 'deleted') {
       const p = vault.deleted.properties;
       return {
@@ -253,7 +253,7 @@ export class AzureStore implements SecretStore {
       const read = await this.pointers.read(name);
       // A row whose secret is gone from the vault (purged by the vault, or outside Keyturn) starts over.
       const stale = read.raw !== null && live.size === 0 && Object.keys(read.record.claims).length === 0;
-      const record = stale ? freshRecord() : read.record;
+      const record = stale ? freshRecord() : adopt(read, vault);
       let number = record.claims[versionId]?.n;
       if (number === undefined) {
         // The compare-and-set: the claim below wins only over the row read here.
@@ -294,7 +294,8 @@ export class AzureStore implements SecretStore {
     const target = to === null ? null : vault.versions.get(to);
     if (target === undefined) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to ?? '')}"`);
     let moved = false;
-    await this.pointers.update(name, (record) => {
+    await this.pointers.update(name, (current, exists) => {
+      const record = exists ? current : adopt({ raw: null, record: current }, vault);
       const holder = record.stages[st]?.id ?? null;
       if (holder !== expectFrom) {
         throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is on ${holder ?? 'no version'}, not ${expectFrom ?? 'no version'}`, {
@@ -313,8 +314,11 @@ export class AzureStore implements SecretStore {
     assertValidPath(path);
     const patch = normalizeMetadata(metadata);
     const name = this.name(path);
-    await this.requireLive(name, path);
-    await this.pointers.update(name, (record) => ({ ...record, meta: { ...record.meta, ...patch } as PointerMetadata }));
+    const vault = await this.requireLive(name, path);
+    await this.pointers.update(name, (current, exists) => {
+      const record = exists ? current : adopt({ raw: null, record: current }, vault);
+      return { ...record, meta: { ...record.meta, ...patch } as PointerMetadata };
+    });
     return (await this.describe(path))!;
   }
 
@@ -484,6 +488,26 @@ function logicalVersions(props: SecretProperties[], path: string): Map<string, L
     else out.set(id, { id, n, kind: tags[TAG.kind] === 'json' ? 'json' : 'string', createdAt: ms(p.createdOn), azure: [p.version!] });
   }
   return out;
+}
+
+/**
+ * The record to go by: the row, or, when there is none for a secret the vault holds Keyturn
+ * versions of (a new state database, or one restored from an older backup), one made from the
+ * vault: numbering goes on after the highest number there, and `current` is the version apps
+ * read (the newest).
+ */
+function adopt(read: { raw: string | null; record: PointerRecord }, vault: VaultState): PointerRecord {
+  if (read.raw !== null || vault.state !== 'live' || vault.versions.size === 0) return read.record;
+  const record = freshRecord();
+  record.next = Math.max(...[...vault.versions.values()].map((v) => v.n)) + 1;
+  // Newest first; versions written in the same second go by their Keyturn number.
+  const newest = [...vault.props]
+    .filter((p) => p.enabled !== false && p.tags?.[TAG.id] !== undefined)
+    .sort((a, b) => ms(b.createdOn) - ms(a.createdOn) || Number(b.tags?.[TAG.number]) - Number(a.tags?.[TAG.number]))[0];
+  const id = newest?.tags?.[TAG.id];
+  const current = id === undefined ? undefined : vault.versions.get(id);
+  if (current) record.stages.current = { id: current.id, n: current.n };
+  return record;
 }
 
 function newestFirst(versions: Map<string, Logical>): Logical[] {
