@@ -162,6 +162,15 @@ describe('azure store: what is its own', () => {
     expect(e.message).not.toContain('the-value-itself');
   });
 
+  it('a request the vault refuses otherwise is KT_STORE_FAILED with its code, never the value', async () => {
+    const { server, store } = await open();
+    server.failNext(1, 400);
+    const e = await rejection(() => store.put('app/k', 'the-value-itself'));
+    expect(e).toMatchObject({ code: 'KT_STORE_FAILED', details: { status: 400, providerCode: 'BadParameter' } });
+    expect(e.message).toMatch(/BadParameter/);
+    expect(e.message).not.toContain('the-value-itself');
+  });
+
   it('throttling (429 with Retry-After) is absorbed by the SDK retries', async () => {
     const { server, store } = await open();
     await store.put('app/k', 'one');

@@ -267,12 +267,18 @@ export class AzureStore implements SecretStore {
         next.claims[versionId] = { n: number, prior: record.stages };
         if (!(await this.pointers.swap(name, read.raw, next))) continue;
       }
-      const written = await this.call('write a version', path, (kv) =>
-        kv.setSecret(name, text, {
-          contentType: kind === 'json' ? 'application/json' : 'text/plain',
-          tags: { ...pathTags(path), [TAG.id]: versionId, [TAG.number]: String(number), [TAG.kind]: kind },
-        }),
-      );
+      const written = await this.call('write a version', path, async (kv) => {
+        try {
+          return await kv.setSecret(name, text, {
+            contentType: kind === 'json' ? 'application/json' : 'text/plain',
+            tags: { ...pathTags(path), [TAG.id]: versionId, [TAG.number]: String(number), [TAG.kind]: kind },
+          });
+        } catch (e) {
+          // Deleted between the check above and this write: the claim stays for a retry after restore.
+          if (statusOf(e) === 409) throw new KeyturnError('KT_SECRET_DELETED', `${path} is deleted`, { details: { path } });
+          throw e;
+        }
+      });
       const after = await this.pointers.update(name, (r) => {
         if (!(versionId in r.claims)) return null;
         delete r.claims[versionId];

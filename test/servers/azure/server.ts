@@ -59,8 +59,8 @@ export interface AzureServer {
   credential(options?: { wrongKey?: boolean }): LocalCredential;
   /** The next `n` requests get 429 Too Many Requests with `Retry-After: 0`. */
   throttle(n: number): void;
-  /** The next `n` requests get 503 Service Unavailable. */
-  failNext(n: number): void;
+  /** The next `n` requests get `status` (default 503 Service Unavailable; 400 for a refusal the client must not retry). */
+  failNext(n: number, status?: number): void;
   /** Requests served so far, by `METHOD path` (without the query). */
   readonly requests: string[];
   /** Every stored version of a secret name, as an app reading the vault would find them (newest last). */
@@ -103,6 +103,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
   const requests: string[] = [];
   let throttled = 0;
   let failing = 0;
+  let failStatus = 503;
 
   const server = createServer({ key: material.key, cert: material.cert }, (req, res) => {
     void handle(req, res).catch((e: unknown) => send(res, 500, { error: { code: 'InternalError', message: String(e) } }));
@@ -136,7 +137,8 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     }
     if (failing > 0) {
       failing -= 1;
-      return send(res, 503, { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' } });
+      if (failStatus === 503) return send(res, 503, { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' } });
+      return send(res, failStatus, { error: { code: 'BadParameter', message: 'The request was refused by a test fault.' } });
     }
     if (!(await authorized(req))) {
       res.setHeader('WWW-Authenticate', `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="${KEY_VAULT_RESOURCE}"`);
@@ -233,8 +235,9 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     throttle: (n) => {
       throttled = n;
     },
-    failNext: (n) => {
+    failNext: (n, status = 503) => {
       failing = n;
+      failStatus = status;
     },
     requests,
     rawVersions: (name) => vault.rawVersions(name),
