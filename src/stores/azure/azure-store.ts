@@ -32,6 +32,7 @@ import type { AzureStoreConfig } from './config.js';
 import { azureError, statusOf } from './errors.js';
 import { pathOfTags, pathTags, secretName, TAG } from './names.js';
 import { StagePointers, freshRecord, type PointerMetadata, type PointerRecord, type StagedVersion } from './pointers.js';
+import { checkMetadata } from '../../core/metadata.js';
 
 /** Key Vault's largest secret value: 25 KiB. */
 export const KEY_VAULT_MAX_VALUE_BYTES = 25 * 1024;
@@ -50,7 +51,6 @@ export interface AzureStoreOptions {
 }
 
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 
 /** One Keyturn version as Key Vault holds it: the Key Vault versions carrying its id (the first is the original, the rest copies). */
 interface Logical {
@@ -227,7 +227,7 @@ export class AzureStore implements SecretStore {
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
     }
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
     const text = bytes.toString('utf8');
     const name = this.name(path);
@@ -318,7 +318,7 @@ export class AzureStore implements SecretStore {
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
-    const patch = normalizeMetadata(metadata);
+    const patch = checkMetadata(metadata);
     const name = this.name(path);
     const vault = await this.requireLive(name, path);
     await this.pointers.update(name, (current, exists) => {
@@ -575,21 +575,3 @@ function deletedError(path: string, deleted: DeletedSecret): KeyturnError {
   return new KeyturnError('KT_SECRET_DELETED', `${path} is deleted; it can be restored until ${until ? until.toISOString() : 'the vault purges it'}`, { details: { path } });
 }
 
-function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
-  const out: Partial<SecretMetadata> = {};
-  for (const key of ['type', 'description', 'owner'] as const) {
-    const v = m[key];
-    if (v === undefined) continue;
-    if (v !== null && (typeof v !== 'string' || v.length > 1024)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most 1024 characters`);
-    out[key] = v;
-  }
-  if (m.tags !== undefined) {
-    for (const [k, v] of Object.entries(m.tags)) {
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256) {
-        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
-      }
-    }
-    out.tags = { ...m.tags };
-  }
-  return out;
-}
