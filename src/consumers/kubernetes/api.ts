@@ -12,7 +12,6 @@
  * ```
  */
 import type * as K8s from '@kubernetes/client-node';
-import type { KubernetesConsumerConfig } from './config.js';
 
 /** A failed API call: its HTTP code (0: no answer) and a reason fit for an error message. */
 export class KubeCallError extends Error {
@@ -39,8 +38,8 @@ export interface KubeApi {
 const RETRIES = 5;
 const MAX_RETRY_AFTER_MS = 10_000;
 
-/** Loads the SDK and the kubeconfig; throws KubeCallError (code 0) when the kubeconfig cannot be used. */
-export async function connect(config: KubernetesConsumerConfig): Promise<KubeApi> {
+/** Loads the SDK and the kubeconfig (also used by the kubernetes store); throws KubeCallError (code 0) when the kubeconfig cannot be used. */
+export async function connect(config: { readonly kubeconfig?: string; readonly context?: string; readonly namespace?: string }): Promise<KubeApi> {
   const sdk = await import('@kubernetes/client-node');
   const kc = new sdk.KubeConfig();
   try {
