@@ -12,7 +12,7 @@ import { DAY_MS, manualClock } from '../src/core/clock.js';
 import { isKeyturnError } from '../src/core/errors.js';
 import { expectCode, runStoreContract } from '../src/contracts/store-contract.js';
 import { kubernetesStoreEntry } from '../src/stores/kubernetes/entry.js';
-import { indexName } from '../src/stores/kubernetes/names.js';
+import { indexName, versionName } from '../src/stores/kubernetes/names.js';
 import type { SecretStore } from '../src/stores/store.js';
 import { startKubernetesServer, type KubernetesServer } from './servers/kubernetes/index.js';
 
@@ -91,6 +91,11 @@ describe('kubernetes store', () => {
     const hashed = indexName('Team_A/Key');
     expect(hashed).toMatch(/^kt-team-a-key-[0-9a-f]{10}$/);
     expect((k8s.cluster.peek('secrets', 'keyturn', hashed)!.metadata as { annotations: Data }).annotations['keyturn.dev/path']).toBe('Team_A/Key');
+    // While deleted, the Secret holds no value (an application reading it gets no keys); restore puts it back.
+    await store.remove('prod/db/app', { recoveryDays: 7 });
+    expect(decoded('prod.db.app')).toEqual({});
+    await store.restore('prod/db/app');
+    expect(decoded('prod.db.app')).toEqual({ username: 'app', password: 'two' });
   });
 
   it('a 409 on the index write makes the store read again and decide again', async () => {
@@ -148,6 +153,26 @@ describe('kubernetes store', () => {
         for (const v of ['first-secret-value', 'other-secret-value', 'third-secret-value']) expect(text).not.toContain(v);
       }
     }
+  });
+
+  it('a put retried after a crash takes over the version Secret left behind (same id), whatever it held', async () => {
+    const store = await makeStore(k8s, dir);
+    await store.put('a/b', 'one');
+    // A crash after the version Secret was created and before the index named it (here with another value under the id).
+    const orphan = versionName('a/b', 'run-7');
+    k8s.cluster.create('secrets', 'keyturn', {
+      metadata: { name: orphan, annotations: { 'keyturn.dev/path': 'a/b', 'keyturn.dev/version-id': 'run-7', 'keyturn.dev/kind': 'string' } },
+      stringData: { value: 'half-written' },
+    });
+    expect(await store.versions('a/b')).toHaveLength(1);
+    const v = await store.put('a/b', 'two', { versionId: 'run-7' });
+    expect(v).toMatchObject({ number: 2, stages: ['current'] });
+    expect((await store.get('a/b'))?.value).toBe('two');
+    expect(decoded(orphan)).toEqual({ value: 'two' });
+    const posts = () => k8s.requests.filter((r) => r.method === 'POST').length;
+    const before = posts();
+    expect(await store.put('a/b', 'two', { versionId: 'run-7' })).toMatchObject({ number: 2 });
+    expect(posts()).toBe(before);
   });
 
   it('config: a namespace is required, paths are absolute, no field takes a token', async () => {

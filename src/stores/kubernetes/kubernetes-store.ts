@@ -369,7 +369,8 @@ export class KubernetesStore implements SecretStore {
       const now = this.options.clock.now();
       state.deletedAt = now;
       state.purgeAfter = now + days * DAY_MS;
-      return { write: true, state, current: 'keep', result: infoOf({ ...state, updatedAt: Math.max(now, state.createdAt) }) };
+      // Applications reading the Secret see no value while the secret is deleted; restore puts it back.
+      return { write: true, state, current: null, result: infoOf({ ...state, updatedAt: Math.max(now, state.createdAt) }) };
     });
   }
 
@@ -381,7 +382,9 @@ export class KubernetesStore implements SecretStore {
       const state = structuredClone(read) as IndexState;
       state.deletedAt = null;
       state.purgeAfter = null;
-      return { write: true, state, current: 'keep', result: infoOf({ ...state, updatedAt: Math.max(this.options.clock.now(), state.createdAt) }) };
+      const entry = state.versions.find((v) => v.id === state.stages.current);
+      const current = entry ? await this.versionValue(path, entry) : null;
+      return { write: true, state, current, result: infoOf({ ...state, updatedAt: Math.max(this.options.clock.now(), state.createdAt) }) };
     });
   }
 
