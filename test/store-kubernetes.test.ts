@@ -175,6 +175,16 @@ describe('kubernetes store', () => {
     expect(posts()).toBe(before);
   });
 
+  it('the put that loses a race deletes its version Secret; every version Secret left is one the index names', async () => {
+    const store = await makeStore(k8s, dir);
+    await store.put('race/put', 'one');
+    const results = await Promise.allSettled([store.put('race/put', 'a', { expectCurrentVersion: 1 }), store.put('race/put', 'b', { expectCurrentVersion: 1 })]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    const objects = k8s.cluster.list('secrets', 'keyturn', 'keyturn.dev/role=version', 0, null).items.map((i) => (i.metadata as { name: string }).name);
+    expect(objects).toHaveLength(2);
+    expect((await store.versions('race/put')).map((v) => v.number)).toEqual([2, 1]);
+  });
+
   it('config: a namespace is required, paths are absolute, no field takes a token', async () => {
     const module = await kubernetesStoreEntry.load();
     expect(module.configSchema.safeParse({ type: 'kubernetes' }).success).toBe(false);

@@ -231,8 +231,10 @@ export class KubernetesStore implements SecretStore {
         after: () => this.deleteObjects(dropped.map((v) => v.object)),
       };
     }).catch(async (e: unknown) => {
-      // A put that lost (a mismatch after another writer won) leaves no version Secret behind.
-      if (made !== null) await this.deleteObjects([objectName]).catch(() => undefined);
+      // A put that lost (the index, read in its last round, does not name the version) leaves no
+      // version Secret behind. After an outage the index may name it after all: it stays.
+      const decided = e instanceof KeyturnError && ['KT_VERSION_MISMATCH', 'KT_SECRET_DELETED', 'KT_VERSION_CONFLICT'].includes(e.code);
+      if (made !== null && decided) await this.deleteObjects([objectName]).catch(() => undefined);
       throw e;
     });
     return result;
