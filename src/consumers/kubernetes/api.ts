@@ -54,6 +54,9 @@ export async function connect(config: { readonly kubeconfig?: string; readonly c
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeCallError(0, 'the kubeconfig names no cluster for its current context', null);
+  // loadFromDefault's last resort, when it found no kubeconfig and no service account.
+  if (config.kubeconfig === undefined && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080')
+    throw new KubeCallError(0, 'no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster (no service account token); set kubeconfig', null);
   const namespace = config.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   return {
     sdk,
