@@ -91,6 +91,16 @@ describe('kubernetes store', () => {
     const hashed = indexName('Team_A/Key');
     expect(hashed).toMatch(/^kt-team-a-key-[0-9a-f]{10}$/);
     expect((k8s.cluster.peek('secrets', 'keyturn', hashed)!.metadata as { annotations: Data }).annotations['keyturn.dev/path']).toBe('Team_A/Key');
+    // A long last segment still gives valid names (every DNS label at most 63 characters).
+    const long = `apps/${'a'.repeat(63)}`;
+    const lv = await store.put(long, 'long');
+    expect(indexName(long)).toBe(`apps.${'a'.repeat(63)}`);
+    expect(
+      versionName(long, lv.id)
+        .split('.')
+        .every((label) => label.length <= 63),
+    ).toBe(true);
+    expect((await store.get(long))?.value).toBe('long');
     // While deleted, the Secret holds no value (an application reading it gets no keys); restore puts it back.
     await store.remove('prod/db/app', { recoveryDays: 7 });
     expect(decoded('prod.db.app')).toEqual({});
