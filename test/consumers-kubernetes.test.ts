@@ -179,6 +179,14 @@ describe('kubernetes consumer', () => {
     expect(observed(k8s, 'apps', 'db-creds')).toBe('v');
   });
 
+  it('an immutable Secret is refused with a reason, and left as it was', async () => {
+    k8s.cluster.create('secrets', 'apps', { metadata: { name: 'frozen' }, immutable: true, stringData: { value: 'old' } });
+    const consumer = createConsumer({ type: 'kubernetes', secret: 'frozen', kubeconfig });
+    const e = await caught(() => consumer.deliver(recordingContext().ctx, version('new-value')));
+    expect((e as Error).message).toBe('kubernetes secret frozen: the Secret apps/frozen is immutable; Keyturn cannot update it (delete it, or make it mutable)');
+    expect(observed(k8s, 'apps', 'frozen')).toEqual({ value: 'old' });
+  });
+
   it('throttling (429 with Retry-After) is absorbed by retries', async () => {
     k8s.faults.throttle(2, 0);
     const consumer = createConsumer({ type: 'kubernetes', secret: 'db-creds', kubeconfig, create: true });
