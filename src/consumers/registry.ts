@@ -18,6 +18,8 @@ import { execConfigSchema } from './exec/config.js';
 import { createExecConsumer } from './exec/exec-consumer.js';
 import { fileConfigSchema } from './file/config.js';
 import { createFileConsumer } from './file/file-consumer.js';
+import { kubernetesConfigSchema } from './kubernetes/config.js';
+import { createKubernetesConsumer } from './kubernetes/kubernetes-consumer.js';
 import { signalConfigSchema } from './signal/config.js';
 import { createSignalConsumer } from './signal/signal-consumer.js';
 
@@ -26,6 +28,7 @@ export const consumerRegistry = defineRegistry({ noun: 'consumer', invalid: 'KT_
   registryEntry({ kind: 'file', configSchema: fileConfigSchema, create: (c): Consumer => createFileConsumer(c) }),
   registryEntry({ kind: 'exec', configSchema: execConfigSchema, create: (c): Consumer => createExecConsumer(c) }),
   registryEntry({ kind: 'signal', configSchema: signalConfigSchema, create: (c): Consumer => createSignalConsumer(c) }),
+  registryEntry({ kind: 'kubernetes', configSchema: kubernetesConfigSchema, create: (c): Consumer => createKubernetesConsumer(c) }),
 ]);
 
 export type ConsumerType = (typeof consumerRegistry.kinds)[number];
