@@ -26,6 +26,7 @@ import type { StoreDeps } from './deps.js';
 import { azureStoreEntry } from './azure/entry.js';
 import { embeddedStoreEntry } from './embedded/entry.js';
 import { gcpStoreEntry } from './gcp/entry.js';
+import { kubernetesStoreEntry } from './kubernetes/entry.js';
 import { ociStoreEntry } from './oci/entry.js';
 import { vaultStoreEntry } from './vault/entry.js';
 import type { SecretStore } from './store.js';
@@ -50,7 +51,7 @@ export interface OutsideStoreEntry {
 }
 
 /** Every outside store, in the order they are documented (docs/stores/README.md). */
-export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [vaultStoreEntry, azureStoreEntry, gcpStoreEntry, ociStoreEntry];
+export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [vaultStoreEntry, azureStoreEntry, gcpStoreEntry, ociStoreEntry, kubernetesStoreEntry];
 
 /** Every store kind: the embedded one first. */
 export function storeKinds(): string[] {

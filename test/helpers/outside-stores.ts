@@ -1,0 +1,129 @@
+/**
+ * Each outside store's test fixture, in one place: its local server (test/servers/<provider>/)
+ * started on loopback, the store's config as KEYTURN_STORE_FILE would hold it, and the
+ * environment a `keyturn` process (a child, or `runCli` in this one) needs to sign in to it the
+ * way it would to the real service: VAULT_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
+ * file, a kubeconfig. The crash and replica tests use these; the store contract tests build their
+ * stores directly, with the contract's clock.
+ *
+ * The environment is also set on this process (vitest runs each file in its own worker): the
+ * provider SDKs read their credential chain from `process.env`, and a recovery through `runCli`
+ * runs here.
+ *
+ * @example
+ * ```ts
+ * const fx = await outsideStoreFixture('vault');
+ * writeFileSync(file, JSON.stringify(fx.config));            // KEYTURN_STORE_FILE
+ * spawn(node, [bin, 'rotate', 'app/db'], { env: { ...fx.env, KEYTURN_STORE_FILE: file } });
+ * fx.down(true);                                              // the service stops answering
+ * await fx.close();
+ * ```
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGcpServer } from '../servers/gcp/server.js';
+import { startKubernetesServer } from '../servers/kubernetes/index.js';
+import { writeOciCredentials } from '../servers/oci/credentials.js';
+import { startOciServer } from '../servers/oci/server.js';
+import { startVaultServer } from '../servers/vault/server.js';
+import { tcpProxy } from './tcp-proxy.js';
+import { tempDir } from './state.js';
+
+/** The outside stores a `keyturn` process can use against its local server here. */
+export const CHILD_READY_STORES = ['vault', 'gcp', 'oci', 'kubernetes'] as const;
+export type OutsideKind = (typeof CHILD_READY_STORES)[number];
+
+export interface OutsideStoreFixture {
+  readonly kind: OutsideKind;
+  /** The store's config (what KEYTURN_STORE_FILE, or an entry under stores:, holds). */
+  readonly config: Record<string, unknown>;
+  /** Credentials and the like for a keyturn process (also set on this process). */
+  readonly env: Record<string, string>;
+  /** Writes `config` to a file in the fixture's folder and returns its path (for KEYTURN_STORE_FILE). */
+  storeFile(name?: string): string;
+  /** While true, the service does not answer: connections to it are refused (a proxy in front of the server is closed). */
+  down(off: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts `kind`'s local server (behind a TCP proxy, so it can be made unreachable) and returns its fixture. */
+export async function outsideStoreFixture(kind: OutsideKind): Promise<OutsideStoreFixture> {
+  const tmp = tempDir(`kt-${kind}-store-`);
+  const started = await startFor(kind, tmp.dir);
+  const proxy = await tcpProxy(started.port);
+  const config = started.config(proxy.port);
+  Object.assign(process.env, started.env);
+  return {
+    kind,
+    config,
+    env: started.env,
+    storeFile: (name = 'store.json') => {
+      const file = join(tmp.dir, name);
+      writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+      return file;
+    },
+    down: async (off) => (off ? proxy.down() : proxy.up()),
+    close: async () => {
+      await proxy.close();
+      await started.close();
+      tmp.remove();
+    },
+  };
+}
+
+interface Started {
+  /** The server's own port (the proxy forwards to it). */
+  port: number;
+  config(port: number): Record<string, unknown>;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function startFor(kind: OutsideKind, dir: string): Promise<Started> {
+  switch (kind) {
+    case 'vault': {
+      const vault = await startVaultServer();
+      return { port: Number(new URL(vault.url).port), config: (port) => ({ type: 'vault', address: `http://127.0.0.1:${port}`, mount: 'secret' }), env: { VAULT_TOKEN: vault.rootToken }, close: () => vault.close() };
+    }
+    case 'gcp': {
+      const gcp = await startGcpServer();
+      const keyFile = join(dir, 'gcp-key.json');
+      writeFileSync(keyFile, JSON.stringify(gcp.key), { mode: 0o600 });
+      return {
+        port: gcp.port,
+        config: (port) => ({ type: 'gcp', project: 'keyturn-test', apiEndpoint: '127.0.0.1', port, insecure: true }),
+        env: { GOOGLE_APPLICATION_CREDENTIALS: keyFile },
+        close: () => gcp.close(),
+      };
+    }
+    case 'oci': {
+      const creds = writeOciCredentials(dir);
+      // No clock: a keyturn process computes deletion times from the real clock, as the service does.
+      const oci = await startOciServer({ keys: [creds] });
+      return {
+        port: Number(new URL(oci.url).port),
+        config: (port) => ({
+          type: 'oci',
+          region: 'us-ashburn-1',
+          compartmentId: 'ocid1.compartment.oc1..keyturntest',
+          vaultId: 'ocid1.vault.oc1.us-ashburn-1.keyturntest',
+          keyId: 'ocid1.key.oc1.us-ashburn-1.keyturntest',
+          endpoints: { vaults: `http://127.0.0.1:${port}`, secrets: `http://127.0.0.1:${port}` },
+          auth: { type: 'config-file', file: creds.configFile, profile: creds.profile },
+        }),
+        env: {},
+        close: () => oci.close(),
+      };
+    }
+    case 'kubernetes': {
+      const k8s = await startKubernetesServer({ namespaces: ['keyturn'] });
+      const port = Number(new URL(k8s.url).port);
+      const kubeconfig = (p: number) => {
+        const file = join(dir, `kubeconfig-${p}`);
+        writeFileSync(file, k8s.kubeconfig({ namespace: 'keyturn' }).replaceAll(`127.0.0.1:${port}`, `127.0.0.1:${p}`), { mode: 0o600 });
+        return file;
+      };
+      return { port, config: (p) => ({ type: 'kubernetes', namespace: 'keyturn', kubeconfig: kubeconfig(p) }), env: {}, close: () => k8s.close() };
+    }
+  }
+}
