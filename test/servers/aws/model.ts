@@ -117,10 +117,13 @@ export class SecretsModel {
     return [...this.secrets.keys()].sort();
   }
 
-  /** AWS deletes a secret some time after its DeletionDate; here, at the first call after it. */
+  /**
+   * AWS deletes a secret some time after its DeletionDate ("Some time after the deleted date,
+   * Secrets Manager deletes the secret"); here, at the first call once the clock has passed it.
+   */
   private reap(): void {
     const now = this.clock.now();
-    for (const [name, s] of this.secrets) if (s.deletionDate !== undefined && s.deletionDate <= now) this.secrets.delete(name);
+    for (const [name, s] of this.secrets) if (s.deletionDate !== undefined && s.deletionDate < now) this.secrets.delete(name);
   }
 
   private find(input: Json): SecretRec {

@@ -1,0 +1,68 @@
+/**
+ * How Keyturn's versions map onto AWS Secrets Manager's: a Keyturn version id becomes a
+ * deterministic ClientRequestToken (which AWS makes the VersionId), and each version carries two
+ * custom staging labels: `kt:v:<s|j>:<id>` (its Keyturn id and value kind) and `kt#<n>` (its
+ * number). Keyturn's stages are AWS's own labels AWSCURRENT, AWSPENDING and AWSPREVIOUS.
+ *
+ * @example
+ * ```ts
+ * tokenFor('run-7');            // '3f0c...-....' (36 characters, the same in every process)
+ * infoLabel('json', 'run-7');   // 'kt:v:j:run-7'
+ * readLabels(['AWSCURRENT', 'kt#3', 'kt:v:s:run-7']); // { id: 'run-7', number: 3, kind: 'string', stages: ['current'] }
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import type { Stage } from '../../core/types.js';
+
+export const AWS_STAGE: Readonly<Record<Stage, string>> = { current: 'AWSCURRENT', pending: 'AWSPENDING', previous: 'AWSPREVIOUS' };
+const STAGE_OF = new Map<string, Stage>(Object.entries(AWS_STAGE).map(([k, v]) => [v, k as Stage]));
+
+/** The ClientRequestToken (AWS VersionId) of a Keyturn version id: a UUID-shaped SHA-256 digest, 36 characters. */
+export function tokenFor(versionId: string): string {
+  const h = createHash('sha256').update(`keyturn-version:${versionId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The label carrying a version's Keyturn id and kind. */
+export function infoLabel(kind: 'string' | 'json', versionId: string): string {
+  return `kt:v:${kind === 'json' ? 'j' : 's'}:${versionId}`;
+}
+
+/** The label carrying a version's number. */
+export function numberLabel(n: number): string {
+  return `kt#${n}`;
+}
+
+/** What a version's labels say. `id` is null for a version Keyturn did not write. */
+export interface LabelInfo {
+  id: string | null;
+  kind: 'string' | 'json';
+  number: number | null;
+  stages: Stage[];
+}
+
+export function readLabels(labels: readonly string[]): LabelInfo {
+  let id: string | null = null;
+  let kind: 'string' | 'json' = 'string';
+  let number: number | null = null;
+  const stages: Stage[] = [];
+  for (const l of labels) {
+    const info = /^kt:v:([sj]):(.+)$/.exec(l);
+    if (info) {
+      kind = info[1] === 'j' ? 'json' : 'string';
+      id = info[2]!;
+      continue;
+    }
+    const n = /^kt#(\d{1,15})$/.exec(l);
+    if (n) number = Number(n[1]);
+    const st = STAGE_OF.get(l);
+    if (st) stages.push(st);
+  }
+  const order: Stage[] = ['current', 'pending', 'previous'];
+  return { id, kind, number, stages: order.filter((s) => stages.includes(s)) };
+}
+
+/** True for the labels Keyturn adds of its own (not the AWS stages). */
+export function isKeyturnLabel(label: string): boolean {
+  return label.startsWith('kt:v:') || /^kt#\d+$/.test(label);
+}
