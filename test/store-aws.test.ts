@@ -140,6 +140,19 @@ describe('aws store', () => {
     sm.destroy();
   });
 
+  test('a new secret put with pending only has no AWSCURRENT until Keyturn moves current there', async () => {
+    store = open();
+    const p = await store.put('app/first-pending', 'p', { stages: ['pending'] });
+    expect(p).toMatchObject({ number: 1, stages: ['pending'] });
+    expect(await store.get('app/first-pending')).toBeNull();
+    const sm = app();
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'app/first-pending' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await store.moveStage('app/first-pending', 'current', p.id, null);
+    expect((await sm.send(new GetSecretValueCommand({ SecretId: 'app/first-pending' }))).SecretString).toBe('p');
+    expect(await store.versions('app/first-pending')).toMatchObject([{ number: 1, stages: ['current'] }]);
+    sm.destroy();
+  });
+
   test('a put retried with the same version id (another process) writes no second version', async () => {
     store = open();
     await store.put('app/retry', 'one');

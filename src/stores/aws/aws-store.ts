@@ -350,8 +350,13 @@ export class AwsStore implements SecretStore {
       const casCurrent = wantCurrent && expected !== undefined && expected > 0;
       const otherLabels = stages.filter((s) => s !== 'current' || !casCurrent).map((s) => AWS_STAGE[s]);
       if (!view) {
-        view = await this.create(path, name, token, text, label, wantCurrent, metadata, expected);
-        if (!wantCurrent) await this.writeVersion(name, token, text, [label, ...otherLabels]);
+        const made = await this.create(path, name, wantCurrent ? { token, text } : undefined, metadata, expected);
+        view = made.view;
+        if (made.wrote) {
+          // CreateSecret put the version under AWSCURRENT; Keyturn's label and any other stage follow.
+          await this.claimLabel(name, label, token);
+          for (const l of otherLabels) if (l !== AWS_STAGE.current) await this.claimLabel(name, l, token);
+        } else await this.writeVersion(name, token, text, [label, ...otherLabels], path);
       } else {
         if (metadata && Object.keys(metadata).length > 0) await this.applyMetadata(name, view, metadata);
         if (!mine) await this.writeVersion(name, token, text, [label, ...otherLabels], path);
@@ -359,8 +364,9 @@ export class AwsStore implements SecretStore {
       }
       if (casCurrent) {
         const from = view.versions.find((v) => v.number === expected && v.stages.includes('current'));
-        const holder = (await this.view(name))?.versions.find((v) => v.stages.includes('current'));
-        if (holder?.awsId !== token) await this.moveCurrentForPut(path, name, token, from?.awsId, expected, label);
+        // A retry whose first try already moved AWSCURRENT has nothing left to move.
+        const done = mine !== undefined && (await this.view(name))?.versions.find((v) => v.stages.includes('current'))?.awsId === token;
+        if (!done) await this.moveCurrentForPut(path, name, token, from?.awsId, expected, label);
       }
       await this.claimNumber(name, token);
       await this.prune(name);
@@ -370,23 +376,24 @@ export class AwsStore implements SecretStore {
     }
   }
 
-  /** Creates the secret: with the version when it is to be current (one atomic call), else empty. */
+  /**
+   * Creates the secret: with the version (`first`) when it is to be current, in one atomic call
+   * (AWS puts it under AWSCURRENT), else empty. `wrote` is false when another writer created the
+   * secret first (then a put expecting no secret is refused here).
+   */
   private async create(
     path: string,
     name: string,
-    token: string,
-    text: string,
-    label: string,
-    withValue: boolean,
+    first: { token: string; text: string } | undefined,
     metadata: Partial<SecretMetadata> | undefined,
     expected: number | undefined,
-  ): Promise<View> {
+  ): Promise<{ view: View; wrote: boolean }> {
     const tags = metadataTags(metadata ?? {}, {});
     try {
       await this.client().send(
         new CreateSecretCommand({
           Name: name,
-          ...(withValue ? { SecretString: text, ClientRequestToken: token } : {}),
+          ...(first ? { SecretString: first.text, ClientRequestToken: first.token } : {}),
           ...(metadata?.description ? { Description: metadata.description } : {}),
           ...(this.config.kmsKeyId !== undefined ? { KmsKeyId: this.config.kmsKeyId } : {}),
           ...(Object.keys(tags.set).length > 0 ? { Tags: Object.entries(tags.set).map(([Key, Value]) => ({ Key, Value })) } : {}),
@@ -396,17 +403,14 @@ export class AwsStore implements SecretStore {
       const code = awsCode(e);
       if (code === 'InvalidRequestException') throw this.deletedError(path, (await this.view(name)) ?? undefined);
       if (code !== 'ResourceExistsException') throw e;
-      // Another writer created it first.
       const view = await this.view(name);
       if (!view) throw e;
       if (view.deleted) throw this.deletedError(path, view);
       if (expected !== undefined) assertCurrent(path, view, expected);
       if (metadata && Object.keys(metadata).length > 0) await this.applyMetadata(name, view, metadata);
-      await this.writeVersion(name, token, text, [label, ...(withValue && expected === undefined ? [AWS_STAGE.current] : [])], path);
-      return view;
+      return { view, wrote: false };
     }
-    if (withValue) await this.claimLabel(name, label, token);
-    return (await this.view(name))!;
+    return { view: (await this.view(name))!, wrote: first !== undefined };
   }
 
   /** PutSecretValue: idempotent on the token; a different value under it is a conflict. */
