@@ -140,16 +140,19 @@ describe('aws store', () => {
     sm.destroy();
   });
 
-  test('a new secret put with pending only has no AWSCURRENT until Keyturn moves current there', async () => {
+  test('the first version of a secret is AWSCURRENT whatever its stages (AWS attaches it); Keyturn reports what AWS holds', async () => {
     store = open();
     const p = await store.put('app/first-pending', 'p', { stages: ['pending'] });
-    expect(p).toMatchObject({ number: 1, stages: ['pending'] });
-    expect(await store.get('app/first-pending')).toBeNull();
+    expect(p).toMatchObject({ number: 1, stages: ['current', 'pending'] });
+    expect((await store.get('app/first-pending'))?.id).toBe(p.id);
     const sm = app();
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'app/first-pending' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    await store.moveStage('app/first-pending', 'current', p.id, null);
     expect((await sm.send(new GetSecretValueCommand({ SecretId: 'app/first-pending' }))).SecretString).toBe('p');
-    expect(await store.versions('app/first-pending')).toMatchObject([{ number: 1, stages: ['current'] }]);
+    // A later pending version leaves current alone, as everywhere.
+    const p2 = await store.put('app/first-pending', 'p2', { stages: ['pending'] });
+    expect(await store.versions('app/first-pending')).toMatchObject([
+      { id: p2.id, stages: ['pending'] },
+      { id: p.id, stages: ['current'] },
+    ]);
     sm.destroy();
   });
 

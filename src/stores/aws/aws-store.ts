@@ -169,10 +169,22 @@ export class AwsStore implements SecretStore {
     return new KeyturnError('KT_SECRET_DELETED', `${path} is deleted${after !== null ? `; it can be restored until ${new Date(after).toISOString()}` : ''}`, { details: { path } });
   }
 
-  private purgeAfter(view: View): number | null {
+  /**
+   * When a deleted secret was deleted and when its recovery window ends. AWS documents
+   * DescribeSecret's DeletedDate both as the time of the delete and as the date the secret is
+   * scheduled for deletion; windows are 7 days or more, so a date still ahead is the latter. The
+   * window's length is the `keyturn:recovery-days` tag set before the delete (AWS's 30 without it).
+   */
+  private deletion(view: View): { deletedAt: number; purgeAfter: number } | null {
     if (view.raw.DeletedDate === undefined) return null;
-    const days = Number(tagsOf(view.raw)[DAYS_TAG] ?? DEFAULT_RECOVERY_DAYS);
-    return view.raw.DeletedDate.getTime() + (Number.isInteger(days) ? days : DEFAULT_RECOVERY_DAYS) * DAY_MS;
+    const tagged = Number(tagsOf(view.raw)[DAYS_TAG] ?? DEFAULT_RECOVERY_DAYS);
+    const windowMs = (Number.isInteger(tagged) ? tagged : DEFAULT_RECOVERY_DAYS) * DAY_MS;
+    const t = view.raw.DeletedDate.getTime();
+    return t > this.clock.now() ? { deletedAt: t - windowMs, purgeAfter: t } : { deletedAt: t, purgeAfter: t + windowMs };
+  }
+
+  private purgeAfter(view: View): number | null {
+    return this.deletion(view)?.purgeAfter ?? null;
   }
 
   /** The version a Keyturn id names: one Keyturn wrote with that id, else one AWS named so that Keyturn did not write. */
@@ -283,7 +295,7 @@ export class AwsStore implements SecretStore {
       updatedAt: view.raw.LastChangedDate?.getTime() ?? view.raw.CreatedDate?.getTime() ?? 0,
       versionCount: numbered.length,
       currentVersion: current ? { id: current.id, number: current.number ?? 0 } : null,
-      deletedAt: view.raw.DeletedDate?.getTime() ?? null,
+      deletedAt: this.deletion(view)?.deletedAt ?? null,
       purgeAfter: this.purgeAfter(view),
     };
   }

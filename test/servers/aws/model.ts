@@ -190,16 +190,19 @@ export class SecretsModel {
     return [...s.versions.values()].find((v) => v.labels.has(label));
   }
 
-  /** AWS removes deprecated versions (no staging label) beyond about 100. */
+  /** AWS keeps the 100 most recent versions, and every version of the last 24 hours; it removes deprecated ones (no staging label) beyond that. */
   private dropDeprecated(s: SecretRec): void {
-    const deprecated = [...s.versions.values()].filter((v) => v.labels.size === 0);
+    const dayAgo = this.clock.now() - DAY_S * 1000;
+    const deprecated = [...s.versions.values()].filter((v) => v.labels.size === 0 && v.created < dayAgo);
     for (const v of deprecated.slice(0, Math.max(0, s.versions.size - KEEP_DEPRECATED))) s.versions.delete(v.id);
   }
 
   private newVersion(s: SecretRec, token: string, value: { string: string | undefined; binary: string | undefined }, labels: string[]): VersionRec {
     const v: VersionRec = { id: token, string: value.string, binary: value.binary, created: this.clock.now(), labels: new Set() };
+    // "If this operation creates the first version for the secret, then Secrets Manager automatically attaches the staging label AWSCURRENT to it."
+    const first = s.versions.size === 0;
     s.versions.set(token, v);
-    for (const label of labels) this.attach(s, label, v);
+    for (const label of first && !labels.includes('AWSCURRENT') ? ['AWSCURRENT', ...labels] : labels) this.attach(s, label, v);
     s.changed = this.clock.now();
     this.dropDeprecated(s);
     return v;
