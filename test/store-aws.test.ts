@@ -186,8 +186,27 @@ describe('aws store', () => {
     store = open();
     await store.put('app/lost', 'one');
     await store.put('app/lost', 'two');
-    await expectCode(() => store.put('app/lost', 'three', { expectCurrentVersion: 1 }), 'KT_VERSION_MISMATCH');
+    await expectCode(() => store.put('app/lost', 'three', { versionId: 'late-run', expectCurrentVersion: 1, stages: ['current'] }), 'KT_VERSION_MISMATCH');
     expect((await store.versions('app/lost')).map((v) => v.number)).toEqual([2, 1]);
+    // The same id put again over the right version gets its labels back and becomes current.
+    expect(await store.put('app/lost', 'three', { versionId: 'late-run', expectCurrentVersion: 2 })).toMatchObject({ id: 'late-run', number: 3, stages: ['current'] });
+    await expectCode(() => store.put('app/lost', 'other', { versionId: 'late-run' }), 'KT_VERSION_CONFLICT');
+    const pending = await store.put('app/lost', 'four', { versionId: 'late-pending', stages: ['pending'], expectCurrentVersion: 1 }).catch(() => null);
+    expect(pending).toBeNull();
+    expect((await store.versions('app/lost')).map((v) => v.number)).toEqual([3, 2, 1]);
+  });
+
+  test('five processes putting at once get five different numbers; of four expecting the same current, one wins', async () => {
+    const writers = [1, 2, 3, 4, 5].map(() => open());
+    await writers[0]!.put('app/many', 'v1');
+    const made = await Promise.all(writers.map((w, i) => w.put('app/many', `w${i}`)));
+    expect(made.map((v) => v.number).sort()).toEqual([2, 3, 4, 5, 6]);
+    expect((await writers[0]!.versions('app/many')).map((v) => v.number)).toEqual([6, 5, 4, 3, 2, 1]);
+    const current = (await writers[0]!.get('app/many'))!.number;
+    const raced = await Promise.allSettled(writers.slice(0, 4).map((w, i) => w.put('app/many', `c${i}`, { expectCurrentVersion: current })));
+    expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of raced) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: current, actual: 7 } });
+    expect((await writers[0]!.versions('app/many')).map((v) => v.number)).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
 
   test('wrong secret key -> KT_STORE_AUTH_FAILED; unknown access key too; the value is never in the message', async () => {

@@ -429,8 +429,13 @@ export class AwsStore implements SecretStore {
   private async writeVersion(name: string, token: string, text: string, labels: string[], path?: string): Promise<void> {
     try {
       const out: { VersionStages?: string[] } = await this.client().send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: text, VersionStages: labels }));
-      // A repeat of a put whose labels were taken away (it lost its race) gets them back.
-      for (const l of labels) if (!(out.VersionStages ?? []).includes(l) && !l.startsWith('AWS')) await this.claimLabel(name, l, token);
+      // A repeat of a put whose labels were taken away (it lost its race) gets them back: AWS
+      // ignores VersionStages when the token's version exists.
+      for (const l of labels) {
+        if ((out.VersionStages ?? []).includes(l)) continue;
+        if (isKeyturnLabel(l)) await this.claimLabel(name, l, token);
+        else await this.takeLabel(name, l, token);
+      }
     } catch (e) {
       if (awsCode(e) === 'ResourceExistsException') throw new KeyturnError('KT_VERSION_CONFLICT', `${path ?? name} already has that version id with a different value`);
       if (awsCode(e) === 'InvalidRequestException' && path) throw this.deletedError(path);
@@ -447,6 +452,13 @@ export class AwsStore implements SecretStore {
       if (awsCode(e) === 'InvalidParameterException') return false;
       throw e;
     }
+  }
+
+  /** Moves an AWS stage to the version from wherever it is, as PutSecretValue's VersionStages would. */
+  private async takeLabel(name: string, label: string, token: string): Promise<void> {
+    const holder = (await this.view(name))?.versions.find((v) => v.labels.includes(label));
+    if (holder?.awsId === token) return;
+    await this.client().send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: label, MoveToVersionId: token, ...(holder ? { RemoveFromVersionId: holder.awsId } : {}) }));
   }
 
   /** Gives the version the next free number: claiming `kt#n` fails while another version holds it, so two writers never share one. */
