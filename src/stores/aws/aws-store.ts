@@ -34,7 +34,7 @@ import {
 import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, isValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
-import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
+import { type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
 import { assertValidValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -51,6 +51,14 @@ import type { AwsStoreConfig } from './config.js';
 import { awsCode, storeError } from './errors.js';
 import { AWS_STAGE, infoLabel, isKeyturnLabel, numberLabel, readLabels, tokenFor } from './labels.js';
 
+/**
+ * The store's limits and clock (from the KEYTURN_* store settings; see ./module.ts).
+ *
+ * @example
+ * ```ts
+ * const options: AwsStoreOptions = { clock: systemClock, maxVersions: 100, retentionMs: 7 * DAY_MS, purgeProtection: true };
+ * ```
+ */
 export interface AwsStoreOptions {
   clock: Clock;
   maxValueBytes?: number;
@@ -59,7 +67,14 @@ export interface AwsStoreOptions {
   purgeProtection?: boolean;
 }
 
-/** AWS keeps a secret at most 30 days after DeleteSecret. */
+/**
+ * AWS keeps a deleted secret at most 30 days (RecoveryWindowInDays 7 to 30); longer Keyturn windows are refused.
+ *
+ * @example
+ * ```ts
+ * if (days > AWS_MAX_RECOVERY_DAYS) throw new KeyturnError('KT_RECOVERY_DAYS_INVALID', '...');
+ * ```
+ */
 export const AWS_MAX_RECOVERY_DAYS = 30;
 const MAX_NAME = 512;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -741,5 +756,3 @@ function metadataTags(patch: Partial<SecretMetadata>, now: Record<string, string
   }
   return { set, unset };
 }
-
-export { STAGES };

@@ -15,6 +15,14 @@ import { z } from 'zod';
 /** Characters AWS allows in a secret name (the prefix is the start of one). */
 const NAME_CHARS = /^[A-Za-z0-9/_+=.@-]*$/;
 
+/**
+ * The store's config schema (strict: an unknown key, such as a credential, is refused).
+ *
+ * @example
+ * ```ts
+ * configSchema.safeParse({ type: 'aws', region: 'eu-west-1', secretAccessKey: '...' }).success; // false
+ * ```
+ */
 export const configSchema = z
   .object({
     type: z.literal('aws'),
@@ -31,4 +39,12 @@ export const configSchema = z
   })
   .strict();
 
+/**
+ * A parsed config.
+ *
+ * @example
+ * ```ts
+ * const config: AwsStoreConfig = { type: 'aws', region: 'eu-west-1', prefix: 'keyturn/' };
+ * ```
+ */
 export type AwsStoreConfig = z.output<typeof configSchema>;

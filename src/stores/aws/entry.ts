@@ -10,4 +10,12 @@
  */
 import type { OutsideStoreEntry } from '../registry.js';
 
+/**
+ * The entry the lead adds to OUTSIDE_STORES (src/stores/registry.ts).
+ *
+ * @example
+ * ```ts
+ * export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [awsStoreEntry];
+ * ```
+ */
 export const awsStoreEntry: OutsideStoreEntry = { kind: 'aws', load: () => import('./module.js') };

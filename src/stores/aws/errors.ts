@@ -31,13 +31,27 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** The AWS error code (`__type`) of a service error; undefined for anything else (network, credentials). */
+/**
+ * The AWS error code (`__type`) of a service error; undefined for anything else (network, credentials).
+ *
+ * @example
+ * ```ts
+ * if (awsCode(e) === 'ResourceNotFoundException') return null;
+ * ```
+ */
 export function awsCode(e: unknown): string | undefined {
   const err = e as SdkError;
   return err !== null && typeof err === 'object' && err.$metadata?.httpStatusCode !== undefined ? err.name : undefined;
 }
 
-/** The Keyturn error for a failed call to AWS at `endpoint`. */
+/**
+ * The Keyturn error for a failed call to AWS at `endpoint`.
+ *
+ * @example
+ * ```ts
+ * storeError(throttled, endpoint).code; // 'KT_STORE_UNAVAILABLE'
+ * ```
+ */
 export function storeError(e: unknown, endpoint: string): KeyturnError {
   if (isKeyturnError(e)) return e;
   const err = (e ?? {}) as SdkError;

@@ -14,26 +14,63 @@
 import { createHash } from 'node:crypto';
 import type { Stage } from '../../core/types.js';
 
+/**
+ * Keyturn's stages as AWS staging labels.
+ *
+ * @example
+ * ```ts
+ * AWS_STAGE.current; // 'AWSCURRENT'
+ * ```
+ */
 export const AWS_STAGE: Readonly<Record<Stage, string>> = { current: 'AWSCURRENT', pending: 'AWSPENDING', previous: 'AWSPREVIOUS' };
 const STAGE_OF = new Map<string, Stage>(Object.entries(AWS_STAGE).map(([k, v]) => [v, k as Stage]));
 
-/** The ClientRequestToken (AWS VersionId) of a Keyturn version id: a UUID-shaped SHA-256 digest, 36 characters. */
+/**
+ * The ClientRequestToken (AWS VersionId) of a Keyturn version id: a UUID-shaped SHA-256 digest,
+ * 36 characters (AWS wants 32 to 64), the same in every process.
+ *
+ * @example
+ * ```ts
+ * tokenFor('run-7') === tokenFor('run-7'); // true
+ * ```
+ */
 export function tokenFor(versionId: string): string {
   const h = createHash('sha256').update(`keyturn-version:${versionId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** The label carrying a version's Keyturn id and kind. */
+/**
+ * The label carrying a version's Keyturn id and kind.
+ *
+ * @example
+ * ```ts
+ * infoLabel('string', 'run-7'); // 'kt:v:s:run-7'
+ * ```
+ */
 export function infoLabel(kind: 'string' | 'json', versionId: string): string {
   return `kt:v:${kind === 'json' ? 'j' : 's'}:${versionId}`;
 }
 
-/** The label carrying a version's number. */
+/**
+ * The label carrying a version's number.
+ *
+ * @example
+ * ```ts
+ * numberLabel(3); // 'kt#3'
+ * ```
+ */
 export function numberLabel(n: number): string {
   return `kt#${n}`;
 }
 
-/** What a version's labels say. `id` is null for a version Keyturn did not write. */
+/**
+ * What a version's labels say. `id` is null for a version Keyturn did not write.
+ *
+ * @example
+ * ```ts
+ * const info: LabelInfo = readLabels(['AWSPENDING', 'kt#2', 'kt:v:j:run-2']);
+ * ```
+ */
 export interface LabelInfo {
   id: string | null;
   kind: 'string' | 'json';
@@ -41,6 +78,14 @@ export interface LabelInfo {
   stages: Stage[];
 }
 
+/**
+ * Reads a version's labels: its Keyturn id, kind, number and stages.
+ *
+ * @example
+ * ```ts
+ * readLabels(['AWSCURRENT', 'kt#3', 'kt:v:s:run-7']); // { id: 'run-7', kind: 'string', number: 3, stages: ['current'] }
+ * ```
+ */
 export function readLabels(labels: readonly string[]): LabelInfo {
   let id: string | null = null;
   let kind: 'string' | 'json' = 'string';
@@ -62,7 +107,15 @@ export function readLabels(labels: readonly string[]): LabelInfo {
   return { id, kind, number, stages: order.filter((s) => stages.includes(s)) };
 }
 
-/** True for the labels Keyturn adds of its own (not the AWS stages). */
+/**
+ * True for the labels Keyturn adds of its own (not the AWS stages).
+ *
+ * @example
+ * ```ts
+ * isKeyturnLabel('kt#3'); // true
+ * isKeyturnLabel('AWSCURRENT'); // false
+ * ```
+ */
 export function isKeyturnLabel(label: string): boolean {
   return label.startsWith('kt:v:') || /^kt#\d+$/.test(label);
 }

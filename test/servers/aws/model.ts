@@ -14,7 +14,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-/** An error answered as `{"__type": type, "Message": message}` with `status`. */
+/**
+ * An error answered as `{"__type": type, "Message": message}` with `status`.
+ *
+ * @example
+ * ```ts
+ * throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+ * ```
+ */
 export class AwsError extends Error {
   constructor(
     readonly type: string,

@@ -21,6 +21,14 @@ import { randomUUID } from 'node:crypto';
 import { AwsError, SecretsModel } from './model.js';
 import { verifySigV4 } from './sigv4.js';
 
+/**
+ * The test key pair the server accepts by default (put them in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+ *
+ * @example
+ * ```ts
+ * process.env.AWS_ACCESS_KEY_ID = AWS_TEST_ACCESS_KEY_ID;
+ * ```
+ */
 export const AWS_TEST_ACCESS_KEY_ID = 'AKIAKEYTURNTEST00001';
 export const AWS_TEST_SECRET_ACCESS_KEY = 'keyturn/local/secrets-manager/test-key';
 
@@ -52,7 +60,14 @@ export interface AwsServer {
   close(): Promise<void>;
 }
 
-/** Starts the server on a free port of 127.0.0.1. */
+/**
+ * Starts the server on a free port of 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * const aws = await startAwsServer({ clock: manualClock(), maxPageSize: 2 });
+ * ```
+ */
 export async function startAwsServer(options: AwsServerOptions = {}): Promise<AwsServer> {
   const region = options.region ?? 'us-east-1';
   const keys = options.keys ?? { [AWS_TEST_ACCESS_KEY_ID]: AWS_TEST_SECRET_ACCESS_KEY };
