@@ -10,6 +10,7 @@ import { expectCode, rejection, runStoreContract, type ContractOptions } from '.
 import { DAY_MS, manualClock, type Clock } from '../src/core/clock.js';
 import type { StoreDeps } from '../src/stores/deps.js';
 import type { SecretStore } from '../src/stores/store.js';
+import type { Version } from '../src/core/types.js';
 import { create } from '../src/stores/aws/module.js';
 import { awsStoreEntry } from '../src/stores/aws/entry.js';
 import { infoLabel, tokenFor } from '../src/stores/aws/labels.js';
@@ -207,6 +208,22 @@ describe('aws store', () => {
     expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of raced) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'KT_VERSION_MISMATCH', details: { expected: current, actual: 7 } });
     expect((await writers[0]!.versions('app/many')).map((v) => v.number)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  test('within AWS quota of 20 staging labels a secret: the oldest unstaged versions leave the history, newest 8 stay', async () => {
+    store = open();
+    const made: Version[] = [];
+    for (let i = 1; i <= 12; i++) made.push(await store.put('app/long', `v${i}`));
+    const kept = await store.versions('app/long');
+    expect(kept.map((v) => v.number)).toEqual([12, 11, 10, 9, 8, 7, 6, 5]);
+    expect(kept.slice(0, 2).map((v) => v.stages)).toEqual([['current'], ['previous']]);
+    const sm = app();
+    const d = await sm.send(new DescribeSecretCommand({ SecretId: 'app/long' }));
+    expect(Object.values(d.VersionIdsToStages ?? {}).flat().length).toBeLessThanOrEqual(20);
+    // The dropped versions' values are still AWS's (deprecated, kept at least a day), readable by VersionId.
+    expect((await sm.send(new GetSecretValueCommand({ SecretId: 'app/long', VersionId: tokenFor(made[0]!.id) }))).SecretString).toBe('v1');
+    await expectCode(() => store.get('app/long', { versionId: made[0]!.id }), 'KT_VERSION_NOT_FOUND');
+    sm.destroy();
   });
 
   test('wrong secret key -> KT_STORE_AUTH_FAILED; unknown access key too; the value is never in the message', async () => {

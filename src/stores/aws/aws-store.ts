@@ -77,6 +77,10 @@ export interface AwsStoreOptions {
  */
 export const AWS_MAX_RECOVERY_DAYS = 30;
 const MAX_NAME = 512;
+/** AWS's quota: 20 staging labels across all versions of a secret. */
+const LABELS_PER_SECRET = 20;
+/** Labels a put may add: Keyturn's two and one AWS stage taken by no version yet. */
+const LABELS_PER_PUT = 3;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 const TYPE_TAG = 'keyturn:type';
@@ -386,8 +390,10 @@ export class AwsStore implements SecretStore {
         } else await this.writeVersion(name, token, text, [label, ...otherLabels], path);
       } else {
         if (metadata && Object.keys(metadata).length > 0) await this.applyMetadata(name, view, metadata);
-        if (!mine) await this.writeVersion(name, token, text, [label, ...otherLabels], path);
-        else await this.claimLabel(name, label, token);
+        if (!mine) {
+          await this.makeRoom(name, view);
+          await this.writeVersion(name, token, text, [label, ...otherLabels], path);
+        } else await this.claimLabel(name, label, token);
       }
       if (casCurrent) {
         const from = view.versions.find((v) => v.number === expected && v.stages.includes('current'));
@@ -521,6 +527,23 @@ export class AwsStore implements SecretStore {
       if (v.info.stages.length > 0 || v.created > now - this.retentionMs) continue;
       await this.unlabel(name, v.awsId, v.labels);
       excess -= 1;
+    }
+  }
+
+  /**
+   * Keeps the secret within AWS's 20 staging labels: before a put adds its labels, the oldest
+   * versions with no stage lose Keyturn's labels (they leave Keyturn's history; AWS keeps their
+   * values at least 24 hours, readable by VersionId) until the put's labels fit. This bounds
+   * Keyturn's history on AWS to 8 versions, whatever `maxVersions` says, and is the one pruning
+   * that does not wait out the retention hold.
+   */
+  private async makeRoom(name: string, view: View): Promise<void> {
+    let used = view.versions.reduce((n, v) => n + v.labels.length, 0);
+    const oldest = view.versions.filter((v) => v.stages.length === 0 && v.labels.some(isKeyturnLabel)).sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
+    for (const v of oldest) {
+      if (used + LABELS_PER_PUT <= LABELS_PER_SECRET) return;
+      await this.unlabel(name, v.awsId, v.labels);
+      used -= v.labels.filter(isKeyturnLabel).length;
     }
   }
 

@@ -58,6 +58,8 @@ interface SecretRec {
 /** Versions with no staging label beyond this many are removed (AWS: "about 100"). */
 const KEEP_DEPRECATED = 100;
 const MAX_LABELS_PER_VERSION = 20;
+/** Quota "Staging labels attached across all versions of a secret": 20. */
+const MAX_LABELS_PER_SECRET = 20;
 const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const DAY_S = 86_400;
 
@@ -185,6 +187,9 @@ export class SecretsModel {
     const holder = this.holder(s, label);
     if (holder === version) return;
     if (version.labels.size >= MAX_LABELS_PER_VERSION) throw new AwsError('LimitExceededException', `A version can have at most ${MAX_LABELS_PER_VERSION} staging labels.`);
+    if (!holder && [...s.versions.values()].reduce((n, v) => n + v.labels.size, 0) >= MAX_LABELS_PER_SECRET) {
+      throw new AwsError('LimitExceededException', `A secret can have at most ${MAX_LABELS_PER_SECRET} staging labels across all its versions.`);
+    }
     holder?.labels.delete(label);
     version.labels.add(label);
     if (label === 'AWSCURRENT' && holder) {
