@@ -298,6 +298,26 @@ describe('aws store', () => {
     sm.destroy();
   });
 
+  test('ListSecrets is eventually consistent: a new secret may be missing from list for a while, never from reads by path', async () => {
+    const lagging = await startAwsServer({ clock, listLagMs: 5 * 60_000 });
+    try {
+      const s = createAws({ type: 'aws', region: 'us-east-1', endpoint: lagging.url }, deps(clock));
+      opened.push(s);
+      await s.put('app/new', 'v');
+      const listed = async () => {
+        const out: string[] = [];
+        for await (const p of s.list('')) out.push(p);
+        return out;
+      };
+      expect(await listed()).toEqual([]);
+      expect((await s.get('app/new'))?.value).toBe('v');
+      clock.advance(5 * 60_000);
+      expect(await listed()).toEqual(['app/new']);
+    } finally {
+      await lagging.close();
+    }
+  });
+
   test('lists through every page and only under the store prefix', async () => {
     const paged = await startAwsServer({ clock, maxPageSize: 2 });
     try {

@@ -81,11 +81,14 @@ export class SecretsModel {
   private readonly region: string;
   /** Largest page ListSecrets / ListSecretVersionIds answers with (AWS may answer with fewer than MaxResults). */
   maxPageSize: number;
+  /** ListSecrets is eventually consistent (AWS: it "might not reflect changes from the last five minutes"): it misses secrets created less than this long ago (default 0). */
+  listLagMs: number;
 
-  constructor(options: { clock: { now(): number }; region: string; maxPageSize?: number }) {
+  constructor(options: { clock: { now(): number }; region: string; maxPageSize?: number; listLagMs?: number }) {
     this.clock = options.clock;
     this.region = options.region;
     this.maxPageSize = options.maxPageSize ?? 100;
+    this.listLagMs = options.listLagMs ?? 0;
   }
 
   /** Runs one operation; throws AwsError for the documented failures. */
@@ -440,7 +443,8 @@ export class SecretsModel {
   private listSecrets(input: Json): Json {
     const filters = (input.Filters ?? []) as Array<{ Key?: unknown; Values?: unknown }>;
     if (!Array.isArray(filters)) throw new AwsError('InvalidParameterException', 'Filters must be a list.');
-    let all = [...this.secrets.values()].filter((s) => input.IncludePlannedDeletion === true || s.deletedAt === undefined);
+    const seen = this.clock.now() - this.listLagMs;
+    let all = [...this.secrets.values()].filter((s) => (input.IncludePlannedDeletion === true || s.deletedAt === undefined) && s.created <= seen);
     for (const f of filters) {
       const values = Array.isArray(f.Values) ? (f.Values as unknown[]).filter((v): v is string => typeof v === 'string') : [];
       const test = (s: SecretRec, v: string): boolean => {

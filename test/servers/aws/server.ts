@@ -41,6 +41,8 @@ export interface AwsServerOptions {
   keys?: Record<string, string>;
   /** Largest page of a list call (default 100, AWS's maximum). */
   maxPageSize?: number;
+  /** ListSecrets misses secrets created less than this long ago (default 0; AWS documents up to five minutes). */
+  listLagMs?: number;
 }
 
 export interface AwsServer {
@@ -71,7 +73,12 @@ export interface AwsServer {
 export async function startAwsServer(options: AwsServerOptions = {}): Promise<AwsServer> {
   const region = options.region ?? 'us-east-1';
   const keys = options.keys ?? { [AWS_TEST_ACCESS_KEY_ID]: AWS_TEST_SECRET_ACCESS_KEY };
-  const model = new SecretsModel({ clock: options.clock ?? { now: () => Date.now() }, region, ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}) });
+  const model = new SecretsModel({
+    clock: options.clock ?? { now: () => Date.now() },
+    region,
+    ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
+    ...(options.listLagMs ? { listLagMs: options.listLagMs } : {}),
+  });
   const calls = new Map<string, number>();
   let pending: Array<{ kind: FaultKind; op: string | undefined; left: number }> = [];
 
