@@ -13,7 +13,7 @@ import type { SecretStore } from '../src/stores/store.js';
 import type { Version } from '../src/core/types.js';
 import { create } from '../src/stores/aws/module.js';
 import { awsStoreEntry } from '../src/stores/aws/entry.js';
-import { infoLabel, tokenFor } from '../src/stores/aws/labels.js';
+import { finalLabel, infoLabel, tokenFor } from '../src/stores/aws/labels.js';
 import { AWS_TEST_ACCESS_KEY_ID, AWS_TEST_SECRET_ACCESS_KEY, startAwsServer, type AwsServer } from './servers/aws/server.js';
 
 const saved: Record<string, string | undefined> = {};
@@ -128,7 +128,7 @@ describe('aws store', () => {
     // Keyturn's own labels ride along: its id, its kind and its number; the VersionId is the id's token.
     const raw = await sm.send(new GetSecretValueCommand({ SecretId: 'app/direct' }));
     expect(raw.VersionId).toBe(tokenFor(v2.id));
-    expect(raw.VersionStages?.sort()).toEqual(['AWSCURRENT', 'kt#2', infoLabel('json', v2.id)].sort());
+    expect(raw.VersionStages?.sort()).toEqual(['AWSCURRENT', finalLabel(2, 'json', v2.id)].sort());
     sm.destroy();
   });
 
@@ -210,12 +210,13 @@ describe('aws store', () => {
     expect((await writers[0]!.versions('app/many')).map((v) => v.number)).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
 
-  test('within AWS quota of 20 staging labels a secret: the oldest unstaged versions leave the history, newest 8 stay', async () => {
+  test('within AWS quota of 20 staging labels a secret: the oldest unstaged versions leave the history, newest 15 stay', async () => {
     store = open();
     const made: Version[] = [];
-    for (let i = 1; i <= 12; i++) made.push(await store.put('app/long', `v${i}`));
+    for (let i = 1; i <= 20; i++) made.push(await store.put('app/long', `v${i}`));
     const kept = await store.versions('app/long');
-    expect(kept.map((v) => v.number)).toEqual([12, 11, 10, 9, 8, 7, 6, 5]);
+    // One label a version, two AWS stages, room for a put's four: 15 versions.
+    expect(kept.map((v) => v.number)).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6]);
     expect(kept.slice(0, 2).map((v) => v.stages)).toEqual([['current'], ['previous']]);
     const sm = app();
     const d = await sm.send(new DescribeSecretCommand({ SecretId: 'app/long' }));

@@ -49,7 +49,7 @@ import {
 } from '../store.js';
 import type { AwsStoreConfig } from './config.js';
 import { awsCode, storeError } from './errors.js';
-import { AWS_STAGE, infoLabel, isKeyturnLabel, numberLabel, readLabels, tokenFor } from './labels.js';
+import { AWS_STAGE, finalLabel, infoLabel, isKeyturnLabel, numberLabel, readLabels, tokenFor } from './labels.js';
 
 /**
  * The store's limits and clock (from the KEYTURN_* store settings; see ./module.ts).
@@ -79,8 +79,8 @@ export const AWS_MAX_RECOVERY_DAYS = 30;
 const MAX_NAME = 512;
 /** AWS's quota: 20 staging labels across all versions of a secret. */
 const LABELS_PER_SECRET = 20;
-/** Labels a put may add: Keyturn's two and one AWS stage taken by no version yet. */
-const LABELS_PER_PUT = 3;
+/** Labels a put may hold at once: Keyturn's three while it finishes, and one AWS stage taken by no version yet. */
+const LABELS_PER_PUT = 4;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 const TYPE_TAG = 'keyturn:type';
@@ -94,6 +94,7 @@ interface Seen {
   id: string;
   ours: boolean;
   number: number | null;
+  claimed: number | null;
   kind: 'string' | 'json';
   stages: Stage[];
   labels: string[];
@@ -171,7 +172,7 @@ export class AwsStore implements SecretStore {
     for (const [awsId, labels] of Object.entries(raw.VersionIdsToStages ?? {})) {
       if (labels.length === 0) continue;
       const info = readLabels(labels);
-      versions.push({ awsId, id: info.id ?? awsId, ours: info.id !== null, number: info.number, kind: info.kind, stages: info.stages, labels });
+      versions.push({ awsId, id: info.id ?? awsId, ours: info.id !== null, number: info.number, claimed: info.claimed, kind: info.kind, stages: info.stages, labels });
     }
     return { raw, deleted: raw.DeletedDate !== undefined, versions };
   }
@@ -401,7 +402,7 @@ export class AwsStore implements SecretStore {
         const done = mine !== undefined && (await this.view(name))?.versions.find((v) => v.stages.includes('current'))?.awsId === token;
         if (!done) await this.moveCurrentForPut(path, name, token, from?.awsId, expected, label);
       }
-      await this.claimNumber(name, token);
+      await this.claimNumber(name, token, kind, versionId);
       await this.prune(name);
       return await this.readVersion(path, name, token);
     } catch (e) {
@@ -482,14 +483,39 @@ export class AwsStore implements SecretStore {
     await this.client().send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: label, MoveToVersionId: token, ...(holder ? { RemoveFromVersionId: holder.awsId } : {}) }));
   }
 
-  /** Gives the version the next free number: claiming `kt#n` fails while another version holds it, so two writers never share one. */
-  private async claimNumber(name: string, token: string): Promise<void> {
+  /**
+   * Gives the version the next free number and its one final label. `kt#<n>` can be claimed by one
+   * version only (UpdateSecretVersionStage without RemoveFromVersionId fails when another holds
+   * it); a finished version keeps its number in its final label and then gives `kt#<n>` back, so a
+   * claimer checks after claiming that no finished version has that number, else gives it back and
+   * tries the next. The final label is attached before `kt#<n>` is released, so the check holds.
+   */
+  private async claimNumber(name: string, token: string, kind: 'string' | 'json', versionId: string): Promise<void> {
+    const release = async (label: string) =>
+      this.client()
+        .send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: label, RemoveFromVersionId: token }))
+        .catch((e: unknown) => {
+          if (awsCode(e) !== 'InvalidParameterException') throw e;
+        });
     for (let attempt = 0; attempt < 20; attempt++) {
       const view = (await this.view(name))!;
       const own = view.versions.find((v) => v.awsId === token);
       if (own?.number !== null && own?.number !== undefined) return;
-      const next = Math.max(0, ...view.versions.map((v) => v.number ?? 0)) + 1;
-      if (await this.claimLabel(name, numberLabel(next), token)) return;
+      let n = own?.claimed ?? null;
+      if (n === null) {
+        const next = Math.max(0, ...view.versions.map((v) => v.number ?? v.claimed ?? 0)) + 1;
+        if (!(await this.claimLabel(name, numberLabel(next), token))) continue;
+        n = next;
+      }
+      const after = (await this.view(name))!;
+      if (after.versions.some((v) => v.awsId !== token && v.number === n)) {
+        await release(numberLabel(n));
+        continue;
+      }
+      await this.claimLabel(name, finalLabel(n, kind, versionId), token);
+      await release(numberLabel(n));
+      await release(infoLabel(kind, versionId));
+      return;
     }
     throw new KeyturnError('KT_STORE_FAILED', `AWS Secrets Manager: no free version number for ${name} after 20 tries`);
   }
@@ -728,7 +754,8 @@ function currentNumber(view: View | null): number | null {
   const current = view.versions.find((v) => v.stages.includes('current'));
   if (!current) return null;
   if (current.number !== null) return current.number;
-  return Math.max(0, ...view.versions.map((v) => v.number ?? 0)) + 1;
+  if (current.claimed !== null) return current.claimed;
+  return Math.max(0, ...view.versions.map((v) => v.number ?? v.claimed ?? 0)) + 1;
 }
 
 function assertCurrent(path: string, view: View | null, expected: number): void {

@@ -1,14 +1,16 @@
 /**
  * How Keyturn's versions map onto AWS Secrets Manager's: a Keyturn version id becomes a
- * deterministic ClientRequestToken (which AWS makes the VersionId), and each version carries two
- * custom staging labels: `kt:v:<s|j>:<id>` (its Keyturn id and value kind) and `kt#<n>` (its
- * number). Keyturn's stages are AWS's own labels AWSCURRENT, AWSPENDING and AWSPREVIOUS.
+ * deterministic ClientRequestToken (which AWS makes the VersionId), and each finished version
+ * carries one custom staging label, `kt:<n>:<s|j>:<id>` (its number, value kind and Keyturn id):
+ * AWS allows only 20 labels across a secret's versions. While a put is in flight its version holds
+ * `kt:v:<s|j>:<id>` (written with the value) and then `kt#<n>`, the number it claims (a label only
+ * one version can hold). Keyturn's stages are AWS's own labels AWSCURRENT, AWSPENDING and AWSPREVIOUS.
  *
  * @example
  * ```ts
  * tokenFor('run-7');            // '3f0c...-....' (36 characters, the same in every process)
  * infoLabel('json', 'run-7');   // 'kt:v:j:run-7'
- * readLabels(['AWSCURRENT', 'kt#3', 'kt:v:s:run-7']); // { id: 'run-7', number: 3, kind: 'string', stages: ['current'] }
+ * readLabels(['AWSCURRENT', 'kt:3:s:run-7']); // { id: 'run-7', number: 3, claimed: null, kind: 'string', stages: ['current'] }
  * ```
  */
 import { createHash } from 'node:crypto';
@@ -52,7 +54,19 @@ export function infoLabel(kind: 'string' | 'json', versionId: string): string {
 }
 
 /**
- * The label carrying a version's number.
+ * The label of a finished version: its number, kind and Keyturn id.
+ *
+ * @example
+ * ```ts
+ * finalLabel(3, 'json', 'run-7'); // 'kt:3:j:run-7'
+ * ```
+ */
+export function finalLabel(n: number, kind: 'string' | 'json', versionId: string): string {
+  return `kt:${n}:${kind === 'json' ? 'j' : 's'}:${versionId}`;
+}
+
+/**
+ * The label a put claims its number with (one version at most holds it).
  *
  * @example
  * ```ts
@@ -74,7 +88,10 @@ export function numberLabel(n: number): string {
 export interface LabelInfo {
   id: string | null;
   kind: 'string' | 'json';
+  /** The number of a finished version; null while its put is in flight. */
   number: number | null;
+  /** The number an in-flight put has claimed (`kt#<n>`). */
+  claimed: number | null;
   stages: Stage[];
 }
 
@@ -90,21 +107,31 @@ export function readLabels(labels: readonly string[]): LabelInfo {
   let id: string | null = null;
   let kind: 'string' | 'json' = 'string';
   let number: number | null = null;
+  let claimed: number | null = null;
+  let final = false;
   const stages: Stage[] = [];
   for (const l of labels) {
+    const done = /^kt:(\d{1,15}):([sj]):(.+)$/.exec(l);
+    if (done) {
+      number = Number(done[1]);
+      kind = done[2] === 'j' ? 'json' : 'string';
+      id = done[3]!;
+      final = true;
+      continue;
+    }
     const info = /^kt:v:([sj]):(.+)$/.exec(l);
-    if (info) {
+    if (info && !final) {
       kind = info[1] === 'j' ? 'json' : 'string';
       id = info[2]!;
       continue;
     }
     const n = /^kt#(\d{1,15})$/.exec(l);
-    if (n) number = Number(n[1]);
+    if (n) claimed = Number(n[1]);
     const st = STAGE_OF.get(l);
     if (st) stages.push(st);
   }
   const order: Stage[] = ['current', 'pending', 'previous'];
-  return { id, kind, number, stages: order.filter((s) => stages.includes(s)) };
+  return { id, kind, number, claimed, stages: order.filter((s) => stages.includes(s)) };
 }
 
 /**
@@ -117,5 +144,5 @@ export function readLabels(labels: readonly string[]): LabelInfo {
  * ```
  */
 export function isKeyturnLabel(label: string): boolean {
-  return label.startsWith('kt:v:') || /^kt#\d+$/.test(label);
+  return label.startsWith('kt:v:') || /^kt#\d+$/.test(label) || /^kt:\d+:[sj]:/.test(label);
 }
