@@ -3,7 +3,7 @@
  * each Keyturn version one AWS version. Keyturn's stages are AWS's own staging labels
  * (AWSCURRENT, AWSPENDING, AWSPREVIOUS), so applications reading the secret with GetSecretValue
  * see Keyturn's current value. A version's Keyturn id becomes a deterministic ClientRequestToken
- * (AWS's idempotency key and VersionId), and two custom labels carry its id, kind and number
+ * (AWS's idempotency key and VersionId), and one custom label carries its number, kind and id
  * (./labels.ts). Stage moves are UpdateSecretVersionStage with RemoveFromVersionId: AWS's own
  * compare-and-set. See docs/stores/aws.md.
  *
@@ -560,7 +560,7 @@ export class AwsStore implements SecretStore {
    * Keeps the secret within AWS's 20 staging labels: before a put adds its labels, the oldest
    * versions with no stage lose Keyturn's labels (they leave Keyturn's history; AWS keeps their
    * values at least 24 hours, readable by VersionId) until the put's labels fit. This bounds
-   * Keyturn's history on AWS to 8 versions, whatever `maxVersions` says, and is the one pruning
+   * Keyturn's history on AWS to 15 versions, whatever `maxVersions` says, and is the one pruning
    * that does not wait out the retention hold.
    */
   private async makeRoom(name: string, view: View): Promise<void> {
