@@ -89,7 +89,27 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   // .mjs: Node knows the module type from the name, without looking for a package.json per file.
   outExtension: { '.js': '.mjs' },
-  external: ['pg', 'mysql2', 'mysql2/*', 'ioredis', 'ldapts', 'amqplib', 'ssh2', 'pkcs11js', 'pino', 'fastify', 'prom-client', 'undici', 'jose', '@aws-sdk/*', '@azure/*', '@google-cloud/*', '@grpc/*', 'oci-*', '@kubernetes/client-node'],
+  external: [
+    'pg',
+    'mysql2',
+    'mysql2/*',
+    'ioredis',
+    'ldapts',
+    'amqplib',
+    'ssh2',
+    'pkcs11js',
+    'pino',
+    'fastify',
+    'prom-client',
+    'undici',
+    'jose',
+    '@aws-sdk/*',
+    '@azure/*',
+    '@google-cloud/*',
+    '@grpc/*',
+    'oci-*',
+    '@kubernetes/client-node',
+  ],
   sourcemap: 'linked',
   // Less to read and hash at every start (the compile cache is keyed by the file's content);
   // names stay, so profiles and stack traces read as the sources.

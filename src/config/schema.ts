@@ -58,7 +58,6 @@ export const rotationSchema = z
   })
   .default({ attempts: 5, backoffBaseMs: 10_000, backoffCapMs: 300_000, timeoutMs: 30_000 });
 
-
 /** The longest `waitForAgentsTimeout`: a rotation (and a `rotate` request) waits at most this long for agents. */
 export const MAX_WAIT_FOR_AGENTS_MS = 3_600_000;
 

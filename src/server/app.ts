@@ -254,9 +254,7 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   const a = kt.settings.audit;
   const jobs: Job[] = [
     ...(options.breakGlassSweepMs === false ? [] : [{ name: 'breakglass-sweep', everyMs: options.breakGlassSweepMs ?? 30_000, run: () => sweepBreakGlass(sweepDeps, kt.clock.now()) }]),
-    ...(options.auditDeliveryMs === false || !sinksConfigured(a)
-      ? []
-      : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
+    ...(options.auditDeliveryMs === false || !sinksConfigured(a) ? [] : [{ name: 'audit-delivery', everyMs: options.auditDeliveryMs ?? 5000, run: () => kt.deliverAudit(1) }]),
     { name: 'token-cleanup', everyMs: 3_600_000, run: () => access.deleteExpiredTokens(kt.clock.now() - EXPIRED_TOKENS_KEPT_MS) },
     ...(options.notifyMs === false ? [] : [notifications(kt, options.notifyMs ?? kt.settings.notify.intervalMs, metrics?.notification)]),
     // Scheduled backups (the backups: section of keyturn.yaml; src/backup/scheduled.ts), code loaded at the first pass.

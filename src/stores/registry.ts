@@ -23,6 +23,7 @@ import { KeyturnError } from '../core/errors.js';
 import type { StoreAuditHook } from './audit-hook.js';
 import { auditedStore } from './audited-store.js';
 import type { StoreDeps } from './deps.js';
+import { awsStoreEntry } from './aws/entry.js';
 import { azureStoreEntry } from './azure/entry.js';
 import { embeddedStoreEntry } from './embedded/entry.js';
 import { gcpStoreEntry } from './gcp/entry.js';
@@ -51,7 +52,7 @@ export interface OutsideStoreEntry {
 }
 
 /** Every outside store, in the order they are documented (docs/stores/README.md). */
-export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [vaultStoreEntry, azureStoreEntry, gcpStoreEntry, ociStoreEntry, kubernetesStoreEntry];
+export const OUTSIDE_STORES: readonly OutsideStoreEntry[] = [vaultStoreEntry, awsStoreEntry, azureStoreEntry, gcpStoreEntry, ociStoreEntry, kubernetesStoreEntry];
 
 /** Every store kind: the embedded one first. */
 export function storeKinds(): string[] {

@@ -42,6 +42,8 @@ import { openKeyturn } from '../../src/runtime/keyturn.js';
 import type { Credential, Strategy } from '../../src/targets/target.js';
 import { BIN, runCli, SPAWN_MS } from './cli.js';
 import { rotationFixture, type FixtureOptions, type Kind, type RotationFixture } from './rotation-fixtures.js';
+import { outsideStoreFixture, type OutsideKind, type OutsideStoreFixture } from './outside-stores.js';
+import { systemClock } from '../../src/core/clock.js';
 import { seeded } from './seeded.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 12);
@@ -147,6 +149,8 @@ export interface CrashSuiteOptions {
   lateFixture?: () => FixtureOptions;
   /** Words after the kind in the suite's name (`with the aws store`). */
   title?: string;
+  /** Random kills per strategy (default KEYTURN_CRASH_RANDOM, 12). */
+  randomKills?: number;
   /** Runs before each case, no rotation running (e.g. the cleanups an API with a key limit needs between rotations). */
   beforeCase?(fx: RotationFixture): Promise<void>;
   /**
@@ -166,7 +170,7 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
     // The moments, as fractions of a clean rotation, drawn before any test runs: a scenario's cases
     // are the same for the same seed whatever happens in other cases.
     const rng = seeded(SEED ^ (KINDS.indexOf(kind) * STRATEGIES.length + ALL_STRATEGIES.indexOf(strategy) + 1));
-    const moments = Array.from({ length: RANDOM_KILLS }, (_, i) => ({ i: i + 1, fraction: Math.round(rng() * 1000) / 1000 }));
+    const moments = Array.from({ length: options.randomKills ?? RANDOM_KILLS }, (_, i) => ({ i: i + 1, fraction: Math.round(rng() * 1000) / 1000 }));
     beforeAll(async () => {
       fx = await rotationFixture(kind, strategy, options.lateFixture?.() ?? options.fixture);
       const clean = await keyturn({ ...fx.env, KEYTURN_LOG_LEVEL: 'debug' }, ['rotate', fx.path]);
@@ -197,5 +201,44 @@ export function crashSuite(kind: Kind, strategies: readonly Strategy[] = STRATEG
       await options.beforeRecovery?.(fx, unfinished(s));
       await recoverAndAssert(fx, label, i % 2 === 0, s);
     });
+  });
+}
+
+/**
+ * The kill -9 suite of a PostgreSQL credential (single-user) whose primary store is an outside
+ * store, against its local server (test/helpers/outside-stores.ts): every step boundary, and
+ * `randomKills` random moments (default 4: the boundaries are where a store's writes happen).
+ *
+ * @example
+ * ```ts
+ * // test/crash-store-vault.test.ts
+ * crashSuiteOnStore('vault');
+ * ```
+ */
+export function crashSuiteOnStore(kind: OutsideKind, randomKills = 4): void {
+  let store: OutsideStoreFixture | undefined;
+  beforeAll(async () => {
+    store = await outsideStoreFixture(kind);
+  });
+  afterAll(async () => store?.close());
+  crashSuite('postgres', ['single-user'], {
+    title: `with the ${kind} store`,
+    randomKills,
+    lateFixture: () => ({ env: { ...store!.env, KEYTURN_STORE_FILE: store!.storeFile() } }),
+  });
+  it(`the credential lived in the ${kind} store, not the embedded one`, async () => {
+    const { prepareStore } = await import('../../src/stores/registry.js');
+    const prepared = await prepareStore(store!.config, {
+      clock: systemClock,
+      settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (name: string) => process.env[name] },
+    } as never);
+    try {
+      const outside = prepared.forAudit();
+      expect(outside.kind).toBe(kind);
+      // Every rotation made a version there (AWS lists at most 15: its 20 staging labels a secret).
+      expect((await outside.versions('app/db')).length, 'versions of app/db in the store').toBeGreaterThan(10);
+    } finally {
+      await prepared.close();
+    }
   });
 }

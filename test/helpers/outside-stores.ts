@@ -2,7 +2,7 @@
  * Each outside store's test fixture, in one place: its local server (test/servers/<provider>/)
  * started on loopback, the store's config as KEYTURN_STORE_FILE would hold it, and the
  * environment a `keyturn` process (a child, or `runCli` in this one) needs to sign in to it the
- * way it would to the real service: VAULT_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
+ * way it would to the real service: VAULT_TOKEN, AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
  * file, a kubeconfig. The crash and replica tests use these; the store contract tests build their
  * stores directly, with the contract's clock.
  *
@@ -21,6 +21,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AWS_TEST_ACCESS_KEY_ID, AWS_TEST_SECRET_ACCESS_KEY, startAwsServer } from '../servers/aws/server.js';
 import { startGcpServer } from '../servers/gcp/server.js';
 import { startKubernetesServer } from '../servers/kubernetes/index.js';
 import { writeOciCredentials } from '../servers/oci/credentials.js';
@@ -30,7 +31,7 @@ import { tcpProxy } from './tcp-proxy.js';
 import { tempDir } from './state.js';
 
 /** The outside stores a `keyturn` process can use against its local server here. */
-export const CHILD_READY_STORES = ['vault', 'gcp', 'oci', 'kubernetes'] as const;
+export const CHILD_READY_STORES = ['vault', 'aws', 'gcp', 'oci', 'kubernetes'] as const;
 export type OutsideKind = (typeof CHILD_READY_STORES)[number];
 
 export interface OutsideStoreFixture {
@@ -83,7 +84,21 @@ async function startFor(kind: OutsideKind, dir: string): Promise<Started> {
   switch (kind) {
     case 'vault': {
       const vault = await startVaultServer();
-      return { port: Number(new URL(vault.url).port), config: (port) => ({ type: 'vault', address: `http://127.0.0.1:${port}`, mount: 'secret' }), env: { VAULT_TOKEN: vault.rootToken }, close: () => vault.close() };
+      return {
+        port: Number(new URL(vault.url).port),
+        config: (port) => ({ type: 'vault', address: `http://127.0.0.1:${port}`, mount: 'secret' }),
+        env: { VAULT_TOKEN: vault.rootToken },
+        close: () => vault.close(),
+      };
+    }
+    case 'aws': {
+      const aws = await startAwsServer();
+      return {
+        port: Number(new URL(aws.url).port),
+        config: (port) => ({ type: 'aws', region: aws.region, endpoint: `http://127.0.0.1:${port}` }),
+        env: { AWS_ACCESS_KEY_ID: AWS_TEST_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: AWS_TEST_SECRET_ACCESS_KEY, AWS_REGION: aws.region },
+        close: () => aws.close(),
+      };
     }
     case 'gcp': {
       const gcp = await startGcpServer();

@@ -50,6 +50,7 @@ import {
 import type { AwsStoreConfig } from './config.js';
 import { awsCode, storeError } from './errors.js';
 import { AWS_STAGE, finalLabel, infoLabel, isKeyturnLabel, numberLabel, readLabels, tokenFor } from './labels.js';
+import { checkMetadata } from '../../core/metadata.js';
 
 /**
  * The store's limits and clock (from the KEYTURN_* store settings; see ./module.ts).
@@ -82,7 +83,6 @@ const LABELS_PER_SECRET = 20;
 /** Labels a put may hold at once: Keyturn's three while it finishes, and one AWS stage taken by no version yet. */
 const LABELS_PER_PUT = 4;
 const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 const TYPE_TAG = 'keyturn:type';
 const OWNER_TAG = 'keyturn:owner';
 const DAYS_TAG = 'keyturn:recovery-days';
@@ -360,7 +360,7 @@ export class AwsStore implements SecretStore {
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
       throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
     }
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
     const { kind, bytes } = encodeValue(value);
     const text = bytes.toString('utf8');
     const token = tokenFor(versionId);
@@ -634,7 +634,7 @@ export class AwsStore implements SecretStore {
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     const name = this.nameOf(path);
-    const patch = normalizeMetadata(metadata);
+    const patch = checkMetadata(metadata);
     try {
       const view = await this.liveView(path, name);
       await this.applyMetadata(name, view, patch);
@@ -765,27 +765,6 @@ function assertCurrent(path: string, view: View | null, expected: number): void 
   const want = expected === 0 ? 'no secret there yet (expected version 0)' : `current version ${expected}`;
   const found = created ? 'it does not exist' : have === null ? 'it exists with no current version' : `its current version is ${have}`;
   throw new KeyturnError('KT_VERSION_MISMATCH', `${path}: expected ${want}, but ${found}; nothing was written`, { details: { path, expected, actual: have, exists: !created } });
-}
-
-function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
-  const out: Partial<SecretMetadata> = {};
-  for (const key of ['type', 'description', 'owner'] as const) {
-    const v = m[key];
-    if (v === undefined) continue;
-    const limit = key === 'description' ? 1024 : 256;
-    if (v !== null && (typeof v !== 'string' || v.length > limit)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most ${limit} characters (an AWS tag value holds 256)`);
-    out[key] = v;
-  }
-  if (m.tags !== undefined) {
-    const entries = Object.entries(m.tags);
-    for (const [k, v] of entries) {
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256)
-        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
-    }
-    if (entries.length > 45) throw new KeyturnError('KT_TAG_INVALID', 'AWS allows 50 tags on a secret; Keyturn keeps up to 5 of its own, so at most 45 tags');
-    out.tags = { ...m.tags };
-  }
-  return out;
 }
 
 /** The AWS tags a metadata patch sets and removes, given the secret's tags now (type and owner are `keyturn:` tags). */

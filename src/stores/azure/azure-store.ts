@@ -574,4 +574,3 @@ function deletedError(path: string, deleted: DeletedSecret): KeyturnError {
   const until = deleted.properties.scheduledPurgeDate;
   return new KeyturnError('KT_SECRET_DELETED', `${path} is deleted; it can be restored until ${until ? until.toISOString() : 'the vault purges it'}`, { details: { path } });
 }
-

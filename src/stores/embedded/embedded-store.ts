@@ -661,7 +661,6 @@ function assertLive(secret: SecretRow): void {
   }
 }
 
-
 function metadataColumns(m: Partial<SecretMetadata>): Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> {
   const out: Partial<Pick<SecretRow, 'type' | 'description' | 'owner' | 'tags'>> = {};
   if (m.type !== undefined) out.type = m.type;

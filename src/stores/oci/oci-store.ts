@@ -538,4 +538,3 @@ function mismatch(path: string, expected: number, actual: number | null, exists:
 function nativeDescription(d: string | null): string {
   return (d ?? '').slice(0, 400);
 }
-

@@ -1,0 +1,4 @@
+/** kill -9 at every step boundary of a PostgreSQL rotation whose primary store is the gcp store (its local server): no lockout. */
+import { crashSuiteOnStore } from './helpers/crash-suite.js';
+
+crashSuiteOnStore('gcp');
