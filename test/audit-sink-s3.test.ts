@@ -9,7 +9,6 @@
  * Credentials come from the SDK's default chain (here its environment variables).
  */
 import { lookup } from 'node:dns';
-import { rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
