@@ -29,7 +29,10 @@ afterAll(async () => {
 
 /** The replica store `fx` names, opened the way Keyturn opens it (to read what it holds). */
 async function openReplica(fx: OutsideStoreFixture) {
-  return prepareStore(fx.config, { clock: { now: () => Date.now() }, settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (n: string) => process.env[n] } } as never);
+  return prepareStore(fx.config, {
+    clock: { now: () => Date.now() },
+    settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (n: string) => process.env[n] },
+  } as never);
 }
 
 async function replicaCurrent(fx: OutsideStoreFixture, path: string) {
@@ -128,7 +131,9 @@ describe('replicas of an app-secret (vault and kubernetes local servers, manual 
       }
       const status = await runCli(['replicas', 'status', '--json'], { env: { KEYTURN_HOME: home.kt.settings.home } });
       expect(status.code, status.stderr).toBe(0);
-      const behind = (JSON.parse(status.stdout) as { replicas: Array<{ replica: string; inSync: boolean; attempts: number; error: { code: string } | null }> }).replicas.find((r) => r.replica === 'vault-a');
+      const behind = (JSON.parse(status.stdout) as { replicas: Array<{ replica: string; inSync: boolean; attempts: number; error: { code: string } | null }> }).replicas.find(
+        (r) => r.replica === 'vault-a',
+      );
       expect(behind).toMatchObject({ inSync: false, error: { code: 'KT_STORE_UNAVAILABLE' } });
       expect(behind!.attempts).toBeGreaterThanOrEqual(4);
 
