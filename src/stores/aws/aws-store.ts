@@ -13,7 +13,6 @@
  * await store.put('prod/db/app', { username: 'app', password: 's3cret' });
  * ```
  */
-import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -35,7 +34,7 @@ import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, isValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { encodeValue, parseStage, printable } from '../../core/values.js';
 import {
   DEFAULT_RECOVERY_DAYS,
   MAX_RECOVERY_DAYS,
@@ -51,6 +50,7 @@ import type { AwsStoreConfig } from './config.js';
 import { awsCode, storeError } from './errors.js';
 import { AWS_STAGE, finalLabel, infoLabel, isKeyturnLabel, numberLabel, readLabels, tokenFor } from './labels.js';
 import { checkMetadata } from '../../core/metadata.js';
+import { checkPut } from '../put-input.js';
 
 /**
  * The store's limits and clock (from the KEYTURN_* store settings; see ./module.ts).
@@ -82,7 +82,6 @@ const MAX_NAME = 512;
 const LABELS_PER_SECRET = 20;
 /** Labels a put may hold at once: Keyturn's three while it finishes, and one AWS stage taken by no version yet. */
 const LABELS_PER_PUT = 4;
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TYPE_TAG = 'keyturn:type';
 const OWNER_TAG = 'keyturn:owner';
 const DAYS_TAG = 'keyturn:recovery-days';
@@ -352,15 +351,7 @@ export class AwsStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     const name = this.nameOf(path);
-    assertValidValue(value, this.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, this.maxValueBytes);
     const { kind, bytes } = encodeValue(value);
     const text = bytes.toString('utf8');
     const token = tokenFor(versionId);

@@ -18,14 +18,13 @@
  * await store.put('prod/db/app', { username: 'app', password: 's3cret' });
  * ```
  */
-import { randomUUID } from 'node:crypto';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type DeletedSecret, type SecretProperties } from '@azure/keyvault-secrets';
 import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import type { StoreDeps } from '../deps.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS, type ListOptions, type PutOptions, type SecretStore, type StoreCapabilities, type VersionSelector } from '../store.js';
 import type { AzureStoreConfig } from './config.js';
@@ -33,6 +32,7 @@ import { azureError, statusOf } from './errors.js';
 import { pathOfTags, pathTags, secretName, TAG } from './names.js';
 import { StagePointers, freshRecord, type PointerMetadata, type PointerRecord, type StagedVersion } from './pointers.js';
 import { checkMetadata } from '../../core/metadata.js';
+import { checkPut } from '../put-input.js';
 
 /** Key Vault's largest secret value: 25 KiB. */
 export const KEY_VAULT_MAX_VALUE_BYTES = 25 * 1024;
@@ -49,8 +49,6 @@ export interface AzureStoreOptions {
   /** The SDK's retry settings (default: its own, 3 retries with backoff, Retry-After honoured). */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
-
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** One Keyturn version as Key Vault holds it: the Key Vault versions carrying its id (the first is the original, the rest copies). */
 interface Logical {
@@ -219,15 +217,7 @@ export class AzureStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, this.maxValueBytes);
     const { kind, bytes } = encodeValue(value);
     const text = bytes.toString('utf8');
     const name = this.name(path);

@@ -24,7 +24,7 @@ import { DAY_MS, systemClock, type Clock } from '../../core/clock.js';
 import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import type { KeyRing } from '../../crypto/keyring.js';
 import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
@@ -45,6 +45,7 @@ import {
   type VersionSelector,
 } from '../store.js';
 import { checkMetadata } from '../../core/metadata.js';
+import { checkPut } from '../put-input.js';
 
 export interface EmbeddedStoreOptions {
   clock?: Clock;
@@ -70,8 +71,6 @@ type AuditDetails = { versionId?: string | null; valueHmac?: string | null };
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type SecretRow = SecretsTable;
-
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class EmbeddedStore implements SecretStore, TransactionalPut {
   readonly kind = 'embedded';
@@ -206,17 +205,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   /** Checks a put's arguments (throwing before any write), then returns the write itself. */
   private putWrite(path: string, value: SecretValue, options: PutOptions): (trx: Transaction<Schema>, details: AuditDetails) => Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) {
-      throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    }
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, this.maxValueBytes);
     const { kind, bytes } = encodeValue(value);
 
     return async (trx, details) => {

@@ -32,7 +32,7 @@ import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError, isKeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import {
   DEFAULT_RECOVERY_DAYS,
   MAX_RECOVERY_DAYS,
@@ -51,6 +51,7 @@ import { Code, hasCode, storeError } from './errors.js';
 import { checkMetadata } from '../../core/metadata.js';
 import { MANAGED_LABEL, MANAGED_VALUE, PATH_ANNOTATION, secretIdOf } from './names.js';
 import { intentValue, metadataPatch, patchAnnotations, readRecord, versionKey, versionValue, type SecretRecord } from './record.js';
+import { checkPut } from '../put-input.js';
 
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretVersion = protos.google.cloud.secretmanager.v1.ISecretVersion;
@@ -69,7 +70,6 @@ export interface GcpStoreOptions {
   claimLeaseMs?: number;
 }
 
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_PAYLOAD = 64 * 1024;
 
 function ms(t: { seconds?: number | string | { toString(): string } | null; nanos?: number | null } | null | undefined): number {
@@ -300,15 +300,7 @@ export class GcpStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, this.maxValueBytes);
     const { kind, bytes } = encodeValue(value);
     const token = randomUUID();
     const claim = intentValue({ token, id: versionId, kind });

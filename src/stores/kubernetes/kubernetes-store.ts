@@ -19,12 +19,11 @@
  * ```
  */
 import type * as K8s from '@kubernetes/client-node';
-import { randomUUID } from 'node:crypto';
 import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import { connect, describeFailure, type KubeApi } from '../../consumers/kubernetes/api.js';
 import { ANNOTATIONS, MANAGED_BY, secretData } from '../../consumers/kubernetes/secret-data.js';
 import {
@@ -41,6 +40,8 @@ import {
 import type { KubernetesStoreConfig } from './config.js';
 import { indexName, pathHash, versionName } from './names.js';
 import { infoOf, newState, parseState, stagesOf, STATE_ANNOTATION, type IndexState, type VersionEntry } from './state.js';
+import { checkPut } from '../put-input.js';
+import { checkMetadata } from '../../core/metadata.js';
 
 export interface KubernetesStoreOptions {
   clock: Clock;
@@ -50,8 +51,6 @@ export interface KubernetesStoreOptions {
   purgeProtection: boolean;
 }
 
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TAG_KEY = /^[A-Za-z0-9._/-]{1,128}$/;
 const ROLE = 'keyturn.dev/role';
 const PATH_HASH = 'keyturn.dev/path-hash';
 /** Compare-and-set rounds before giving up (each lost round means another writer changed the secret). */
@@ -193,14 +192,7 @@ export class KubernetesStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.options.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0))
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    const metadata = options.metadata ? normalizeMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, this.options.maxValueBytes);
     const { kind, bytes } = encodeValue(value);
     const objectName = versionName(path, versionId);
     let made: { createdAt: number } | null = null;
@@ -329,7 +321,7 @@ export class KubernetesStore implements SecretStore {
 
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
-    const patch = normalizeMetadata(metadata);
+    const patch = checkMetadata(metadata);
     return this.change<SecretInfo>(path, async ({ state: read }) => {
       if (!read) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
       assertLive(read);
@@ -484,21 +476,4 @@ function assertCurrentVersion(path: string, state: IndexState | null, expected: 
   const want = expected === 0 ? 'no secret there yet (expected version 0)' : `current version ${expected}`;
   const found = state === null ? 'it does not exist' : actual === null ? 'it exists with no current version' : `its current version is ${actual}`;
   throw new KeyturnError('KT_VERSION_MISMATCH', `${path}: expected ${want}, but ${found}; nothing was written`, { details: { path, expected, actual, exists: state !== null } });
-}
-
-function normalizeMetadata(m: Partial<SecretMetadata>): Partial<SecretMetadata> {
-  const out: Partial<SecretMetadata> = {};
-  for (const key of ['type', 'description', 'owner'] as const) {
-    const v = m[key];
-    if (v === undefined) continue;
-    if (v !== null && (typeof v !== 'string' || v.length > 1024)) throw new KeyturnError('KT_USAGE', `metadata ${key} must be text of at most 1024 characters`);
-    out[key] = v;
-  }
-  if (m.tags !== undefined) {
-    for (const [k, v] of Object.entries(m.tags))
-      if (!TAG_KEY.test(k) || typeof v !== 'string' || v.length > 256)
-        throw new KeyturnError('KT_TAG_INVALID', `tag "${printable(k)}" must be key=value with a key of [A-Za-z0-9._/-] and a value of at most 256 characters`);
-    out.tags = { ...m.tags };
-  }
-  return out;
 }

@@ -20,13 +20,14 @@ import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, isValidPath, normalizePrefix, pathHasPrefix } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { decodeValue, encodeValue, parseStage, printable } from '../../core/values.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS, DEFAULT_RECOVERY_DAYS, type ListOptions, type PutOptions, type SecretStore, type StoreCapabilities, type VersionSelector } from '../store.js';
 import { ociStatus, openClients, storeError, type OciClients } from './clients.js';
 import type { OciStoreConfig } from './config.js';
 import { pathOf, secretName, versionName, versionOf } from './names.js';
 import { readRecord, RECORD_KEY, withRecord, type KeyturnRecord } from './record.js';
 import { checkMetadata } from '../../core/metadata.js';
+import { checkPut } from '../put-input.js';
 
 export interface OciStoreOptions {
   clock: Clock;
@@ -54,7 +55,6 @@ interface Loaded {
 
 /** OCI's largest secret bundle (25 KB); a larger value is refused before it is sent. */
 const OCI_MAX_BUNDLE_BYTES = 25 * 1024;
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** OCI keeps a deleted secret 1 to 30 days; a window asked past 30 days is held 30 days (less this margin for clock skew). */
 const OCI_MAX_DELETION_DAYS = 30;
 const SKEW_MS = 10 * 60_000;
@@ -262,15 +262,7 @@ export class OciStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, Math.min(this.options.maxValueBytes, OCI_MAX_BUNDLE_BYTES));
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const versionId = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(versionId)) throw new KeyturnError('KT_USAGE', `version id "${printable(versionId)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId, expected, metadata } = checkPut(value, options, Math.min(this.options.maxValueBytes, OCI_MAX_BUNDLE_BYTES));
     const { kind, bytes } = encodeValue(value);
 
     // The same path and version id give the same retry token: a Keyturn that crashed after sending

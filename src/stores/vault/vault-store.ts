@@ -18,13 +18,12 @@
  * await store.put('prod/db/app', { username: 'app', password: 's3cret' });
  * ```
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { DAY_MS } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
 import { assertValidPath, normalizePrefix, pathHasPrefix, isValidPath } from '../../core/paths.js';
 import { STAGES, type SecretInfo, type SecretMetadata, type SecretValue, type Stage, type Version, type VersionInfo } from '../../core/types.js';
-import { assertValidValue, encodeValue, parseStage, printable } from '../../core/values.js';
+import { encodeValue, parseStage, printable } from '../../core/values.js';
 import { checkMetadata } from '../../core/metadata.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -41,6 +40,7 @@ import { VaultClient } from './client.js';
 import type { VaultStoreConfig } from './config.js';
 import { KvApi, type KvMetadata } from './kv-api.js';
 import { applyClaim, emptyLedger, foreignId, keepOnly, moveInLedger, numberOf, parseLedger, stagesByNumber, type Ledger, type LedgerClaim } from './ledger.js';
+import { checkPut } from '../put-input.js';
 
 export interface VaultStoreOptions {
   clock: Clock;
@@ -51,7 +51,6 @@ export interface VaultStoreOptions {
   purgeProtection: boolean;
 }
 
-const VERSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Versions Vault keeps beyond Keyturn's maxVersions (Keyturn prunes; Vault's own default of 10 must not). */
 const VAULT_HEADROOM = 100;
 
@@ -145,15 +144,7 @@ export class VaultStore implements SecretStore {
 
   async put(path: string, value: SecretValue, options: PutOptions = {}): Promise<Version> {
     assertValidPath(path);
-    assertValidValue(value, this.options.maxValueBytes);
-    const stages = [...new Set((options.stages ?? ['current']).map((s) => parseStage(s)))];
-    const id = options.versionId ?? randomUUID();
-    if (!VERSION_ID.test(id)) throw new KeyturnError('KT_USAGE', `version id "${printable(id)}" must be 1 to 128 characters of [A-Za-z0-9._:-]`);
-    const expected = options.expectCurrentVersion;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      throw new KeyturnError('KT_USAGE', 'the expected current version must be a whole number, 0 or more (0: the secret must not exist yet)');
-    }
-    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const { stages, versionId: id, expected, metadata } = checkPut(value, options, this.options.maxValueBytes);
     const { kind } = encodeValue(value);
     const data = kind === 'string' ? { value } : (value as Record<string, unknown>);
 
