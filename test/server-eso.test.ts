@@ -4,7 +4,8 @@
  * and applied the way ESO's `providers/v1/webhook` does (./helpers/eso-webhook.ts) against
  * `keyturn server` listening over HTTPS, trusted through the store's `caBundle` alone. Checks a
  * whole value, one property, `dataFrom.extract`, a version by number and by id, 404 (ESO: the secret
- * is gone) for a missing secret or version, an error (not a 404) for a missing property, 403 for a
+ * is gone) for a missing secret or version, an error (not a 404) for a missing property or a
+ * soft-deleted secret, 400 for an empty `?version=` (why the docs URL uses `{{ with }}`), 403 for a
  * token whose policy lacks `read`, and each read audited with the token as actor.
  */
 import { readFileSync } from 'node:fs';
@@ -74,6 +75,7 @@ beforeAll(async () => {
       ['prod/apps/token', 'tok-3'],
       ['prod/apps/token', 'tok-4'],
       ['prod/apps/json-looking', '{"a":"1"}'],
+      ['prod/apps/gone', 'gone-1'],
     ],
     server: { breakGlassSweepMs: false, https: { cert: readFileSync(leaf.chainFile), key: readFileSync(leaf.keyFile) } },
   });
@@ -140,6 +142,19 @@ describe('ESO webhook provider against keyturn server', () => {
     await expect(missingField).rejects.toThrow('unknown key nope');
     await expect(missingField).rejects.not.toBeInstanceOf(NoSecretError);
     await expect(provider.getSecret({ key: 'prod/apps/token', property: 'x' })).rejects.not.toBeInstanceOf(NoSecretError);
+  });
+
+  it('a soft-deleted secret (still restorable) is an error, not a deletion; an empty ?version= is refused, hence the {{ with }} in the docs URL', async () => {
+    await h.kt.store.remove('prod/apps/gone');
+    const deleted = eso('eso').getSecret({ key: 'prod/apps/gone' });
+    await expect(deleted).rejects.toThrow('endpoint gave error 409');
+    await expect(deleted).rejects.not.toBeInstanceOf(NoSecretError);
+    const naive = esoWebhook(
+      { ...store, url: `${base}/v1/secrets/{{ .remoteRef.key }}?version={{ .remoteRef.version }}`, caBundle: Buffer.from(caPem).toString('base64') },
+      { keyturn: { token: h.tokens.eso } },
+    );
+    opened.push(naive);
+    await expect(naive.getSecret({ key: 'prod/apps/token' })).rejects.toThrow('endpoint gave error 400');
   });
 
   it('403 for a token whose policy lacks read (list only, or another path), recorded as a refusal; 401 for a wrong token; none is a deletion', async () => {
