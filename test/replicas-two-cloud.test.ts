@@ -110,12 +110,14 @@ it('two clouds every 20 minutes for a simulated day: 72 rotations of each secret
       expect(version, `${at}: ${path}: the rotation's version is the primary's current`).toBe(await primaryCurrent(path));
       const copied = events.filter((e) => e.action === 'secret.replicate' && e.path === path);
       expect(
-        copied.map((e) => ({ source: e.source, outcome: e.outcome, versionId: e.versionId })).sort((a, b) => (a.source < b.source ? -1 : 1)),
-        `${at}: ${path}: one copy of the new current version to each replica`,
-      ).toEqual(REPLICAS.map((r) => ({ source: `replica:${r}`, outcome: 'success', versionId: version })));
-      rotations[path]! += 1;
-      for (const r of REPLICAS) copies[r]! += 1;
+        copied.map((e) => ({ source: e.source, outcome: e.outcome, versionId: e.versionId, runId: e.runId })).sort((a, b) => (a.source < b.source ? -1 : 1)),
+        `${at}: ${path}: one copy of the new current version to each replica, by the rotation's propagate step`,
+      ).toEqual(REPLICAS.map((r) => ({ source: `replica:${r}`, outcome: 'success', versionId: version, runId: rotated[0]!.runId })));
+      rotations[path]! += rotated.length;
+      for (const e of copied) copies[e.source.slice('replica:'.length)]! += 1;
     }
+    // In sync at once: no lag, nothing behind (what /metrics reads).
+    expect((await readSnapshot(kt)).replicas, at).toEqual(REPLICAS.map((replica) => ({ replica, lagSeconds: 0, behind: 0 })));
   }
   const loopMs = performance.now() - t;
 
@@ -147,6 +149,10 @@ it('two clouds every 20 minutes for a simulated day: 72 rotations of each secret
       expect({ replica: r, id: replica.id, value: replica.value }).toEqual({ replica: r, id: primary.id, value: primary.value });
     }
   }
+  // The blob keeps its fields; only its token changed, at each rotation.
+  const blob = (await stores['aws-eu']!.forAudit().get(PATHS[1]))!.value as Record<string, string>;
+  expect(Object.keys(blob).sort()).toEqual(['database', 'host', 'port', 'sslmode', 'token']);
+  expect(blob.token).toMatch(/^[A-Za-z0-9]{48}$/);
   // The database credential the replicas hold logs in.
   const cred = (await kt.store.get(PATHS[0]))!.value as { username: string; password: string };
   expect(await pg.logsIn(cred)).toBe(true);
