@@ -2,7 +2,7 @@
  * Each outside store's test fixture, in one place: its local server (test/servers/<provider>/)
  * started on loopback, the store's config as KEYTURN_STORE_FILE would hold it, and the
  * environment a `keyturn` process (a child, or `runCli` in this one) needs to sign in to it the
- * way it would to the real service: VAULT_TOKEN, AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
+ * way it would to the real service: a Vault token file, AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
  * file, a kubeconfig. The crash and replica tests use these; the store contract tests build their
  * stores directly, with the contract's clock.
  *
@@ -63,6 +63,7 @@ export async function outsideStoreFixture(kind: OutsideKind, options: OutsideSto
   const proxy = await tcpProxy(started.port);
   const config = started.config(proxy.port);
   Object.assign(process.env, started.env);
+  let isDown = false;
   return {
     kind,
     config,
@@ -72,7 +73,11 @@ export async function outsideStoreFixture(kind: OutsideKind, options: OutsideSto
       writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
       return file;
     },
-    down: async (off) => (off ? proxy.down() : proxy.up()),
+    down: async (off) => {
+      if (off === isDown) return;
+      isDown = off;
+      await (off ? proxy.down() : proxy.up());
+    },
     close: async () => {
       await proxy.close();
       await started.close();
@@ -93,10 +98,13 @@ async function startFor(kind: OutsideKind, dir: string, clock: Clock | undefined
   switch (kind) {
     case 'vault': {
       const vault = await startVaultServer();
+      // The token in a file the config names (a Vault agent's sink), so a replica store opened by any home finds it.
+      const tokenFile = join(dir, 'vault-token');
+      writeFileSync(tokenFile, vault.rootToken, { mode: 0o600 });
       return {
         port: Number(new URL(vault.url).port),
-        config: (port) => ({ type: 'vault', address: `http://127.0.0.1:${port}`, mount: 'secret' }),
-        env: { VAULT_TOKEN: vault.rootToken },
+        config: (port) => ({ type: 'vault', address: `http://127.0.0.1:${port}`, mount: 'secret', auth: { method: 'token', tokenFile } }),
+        env: {},
         close: () => vault.close(),
       };
     }

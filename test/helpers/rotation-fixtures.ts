@@ -38,6 +38,8 @@ export interface FixtureOptions {
   secretExtra?: string;
   /** Override the target's port (e.g. a proxy in front of the server). */
   port?: number;
+  /** Top-level YAML after targets: (a stores: section), not indented. */
+  configExtra?: string;
   /** More environment for every keyturn command of the fixture (KEYTURN_STORE_FILE: an outside primary store). */
   env?: Record<string, string>;
 }
@@ -58,7 +60,7 @@ export async function rotationFixture<K extends Kind>(kind: K, strategy: Strateg
   const yaml = `version: 1
 targets:
   db: ${target}
-secrets:
+${options.configExtra ?? ''}secrets:
 ${adminSecret}  app/db:
     type: database-credential
     target: db
