@@ -20,6 +20,7 @@
  * ```
  */
 import { writeFileSync } from 'node:fs';
+import type { Clock } from '../../src/core/clock.js';
 import { join } from 'node:path';
 import { AWS_TEST_ACCESS_KEY_ID, AWS_TEST_SECRET_ACCESS_KEY, startAwsServer } from '../servers/aws/server.js';
 import { startGcpServer } from '../servers/gcp/server.js';
@@ -47,10 +48,18 @@ export interface OutsideStoreFixture {
   close(): Promise<void>;
 }
 
+export interface OutsideStoreOptions {
+  /**
+   * The service's time, for the servers that keep one (aws, oci: creation and deletion times) when
+   * Keyturn runs in this process on a manual clock; default the system clock (a child process).
+   */
+  readonly clock?: Clock;
+}
+
 /** Starts `kind`'s local server (behind a TCP proxy, so it can be made unreachable) and returns its fixture. */
-export async function outsideStoreFixture(kind: OutsideKind): Promise<OutsideStoreFixture> {
+export async function outsideStoreFixture(kind: OutsideKind, options: OutsideStoreOptions = {}): Promise<OutsideStoreFixture> {
   const tmp = tempDir(`kt-${kind}-store-`);
-  const started = await startFor(kind, tmp.dir);
+  const started = await startFor(kind, tmp.dir, options.clock);
   const proxy = await tcpProxy(started.port);
   const config = started.config(proxy.port);
   Object.assign(process.env, started.env);
@@ -85,7 +94,7 @@ interface Started {
   close(): Promise<void>;
 }
 
-async function startFor(kind: OutsideKind, dir: string): Promise<Started> {
+async function startFor(kind: OutsideKind, dir: string, clock: Clock | undefined): Promise<Started> {
   switch (kind) {
     case 'vault': {
       const vault = await startVaultServer();
@@ -100,7 +109,7 @@ async function startFor(kind: OutsideKind, dir: string): Promise<Started> {
       };
     }
     case 'aws': {
-      const aws = await startAwsServer();
+      const aws = await startAwsServer(clock ? { clock } : {});
       return {
         port: Number(new URL(aws.url).port),
         config: (port) => ({ type: 'aws', region: aws.region, endpoint: `http://127.0.0.1:${port}` }),
@@ -121,8 +130,8 @@ async function startFor(kind: OutsideKind, dir: string): Promise<Started> {
     }
     case 'oci': {
       const creds = writeOciCredentials(dir);
-      // No clock: a keyturn process computes deletion times from the real clock, as the service does.
-      const oci = await startOciServer({ keys: [creds] });
+      // By default no clock: a keyturn process computes deletion times from the real clock, as the service does.
+      const oci = await startOciServer({ keys: [creds], ...(clock ? { clock } : {}) });
       return {
         port: Number(new URL(oci.url).port),
         config: (port) => ({
