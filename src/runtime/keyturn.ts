@@ -136,7 +136,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
-    const prepared = await prepareStore(settings.storeFile === undefined ? { type: 'embedded' } : readStoreFile(settings.storeFile), { state, ring, clock, settings });
+    const prepared = await prepareStore(settings.storeFile === undefined ? { type: 'embedded' } : readStoreFile(settings.storeFile), { state, ring, clock, settings }, { primary: true, log });
     const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
     const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');

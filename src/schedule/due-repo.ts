@@ -165,6 +165,27 @@ export class DueRepo {
     return facts;
   }
 
+  /**
+   * The same facts for a secret of an outside primary store, from its kept head (`store_heads`,
+   * src/stores/heads.ts): undefined when the store has no such secret.
+   */
+  private async outsideHead(db: Db, path: string) {
+    return db
+      .selectFrom('store_heads as h')
+      .select(['h.created_at', 'h.deleted_at', 'h.current_at'])
+      .select((eb) =>
+        eb
+          .selectFrom('version_cleanups as c')
+          .select((e) => e.fn.min<number | null>('c.due_at').as('m'))
+          .whereRef('c.path', '=', 'h.path')
+          .where('c.due_at', 'is not', null)
+          .as('cleanup_at'),
+      )
+      .select((eb) => eb.selectFrom('renewals as r').select('r.renew_at').whereRef('r.path', '=', 'h.path').whereRef('r.version_id', '=', 'h.current_version_id').as('renew_at'))
+      .where('h.path', '=', path)
+      .executeTakeFirst();
+  }
+
   /** The row `path` should have at `now`, and what the engine would do; null when it has no applied policy. */
   async decide(path: string, db: Db = this.state.db, now = this.clock.now()): Promise<{ row: DueRow; decision: DueDecision; stored: ScheduleDueTable | null } | null> {
     const policy = await db.selectFrom('secret_policies').select('config').where('path', '=', path).executeTakeFirst();
@@ -189,7 +210,8 @@ export class DueRepo {
       // When the current value needs renewing by itself (a certificate before its notAfter: migration 0017), for that version only.
       .select((eb) => eb.selectFrom('renewals as r').select('r.renew_at').whereRef('r.path', '=', 's.path').whereRef('r.version_id', '=', 'st.version_id').as('renew_at'))
       .where('s.path', '=', path)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .then((row) => row ?? this.outsideHead(db, path));
     const base = { path, target: facts.target, priority: PRIORITY.scheduled as number, requestedAt: null as number | null, warningAt: null as number | null, overdueAt: null as number | null };
     if (!secret || secret.deleted_at !== null || secret.current_at === null) {
       return { row: { ...base, dueAt: null, reason: secret && secret.deleted_at !== null ? 'deleted' : 'no-value' }, decision: 'wait', stored: existing ?? null };

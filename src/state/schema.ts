@@ -446,6 +446,17 @@ export interface ReplicaStatusTable {
   updated_at: number;
 }
 
+/** A secret of an outside primary store, as its writes through Keyturn left it (migration 0019). */
+export interface StoreHeadsTable {
+  path: string;
+  created_at: number;
+  current_version_id: string | null;
+  /** When the current version was made (its createdAt in the store). */
+  current_at: number | null;
+  deleted_at: number | null;
+  updated_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -481,4 +492,5 @@ export interface Schema {
   detect_cursor: DetectCursorTable;
   renewals: RenewalsTable;
   replica_status: ReplicaStatusTable;
+  store_heads: StoreHeadsTable;
 }

@@ -22,6 +22,8 @@ import { defineRegistry, type ConfigOf, type KindSchema, type Registry } from '.
 import { KeyturnError } from '../core/errors.js';
 import type { StoreAuditHook } from './audit-hook.js';
 import { auditedStore } from './audited-store.js';
+import { indexedStore } from './heads.js';
+import type { Logger } from '../core/logger.js';
 import type { StoreDeps } from './deps.js';
 import { awsStoreEntry } from './aws/entry.js';
 import { azureStoreEntry } from './azure/entry.js';
@@ -74,7 +76,8 @@ export interface PreparedStore {
 /**
  * Parses a store config (raw input is fine) and returns what makes the store for an audit
  * context: the embedded store is made per context (it audits itself, in its transactions); an
- * outside store is made once and wrapped per context. Throws KT_STORE_CONFIG_INVALID listing each
+ * outside store is made once and wrapped per context. `primary`: the store keeps the
+ * store-neutral index (`store_heads`, ./heads.ts) after each write. Throws KT_STORE_CONFIG_INVALID listing each
  * problem at its key, or naming the kinds there are for an unknown type.
  *
  * @example
@@ -83,13 +86,15 @@ export interface PreparedStore {
  * prepared.forAudit(storeAuditHook(audit, ctx)).kind; // 'vault'
  * ```
  */
-export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>): Promise<PreparedStore> {
+export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>, options: { primary?: boolean; log?: Pick<Logger, 'warn'> } = {}): Promise<PreparedStore> {
   const checked = await checkStoreConfig(input);
   if (checked.module === null) {
     const config = storeRegistry.parse(checked.config);
     return { kind: 'embedded', forAudit: (audit) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit }), close: async () => {} };
   }
-  const store = checked.module.create(checked.config, deps);
+  const made = checked.module.create(checked.config, deps);
+  // The primary store keeps the store-neutral index the scheduler reads (./heads.ts); a replica does not.
+  const store = options.primary ? indexedStore(made, deps.state, options.log ?? { warn: () => undefined }, () => deps.clock.now()) : made;
   return { kind: store.kind, forAudit: (audit) => (audit === undefined ? store : auditedStore(store, audit)), close: async () => store.close?.() };
 }
 

@@ -97,7 +97,7 @@ interface Started {
 async function startFor(kind: OutsideKind, dir: string, clock: Clock | undefined): Promise<Started> {
   switch (kind) {
     case 'vault': {
-      const vault = await startVaultServer();
+      const vault = await startVaultServer(clock ? { clock } : {});
       // The token in a file the config names (a Vault agent's sink), so a replica store opened by any home finds it.
       const tokenFile = join(dir, 'vault-token');
       writeFileSync(tokenFile, vault.rootToken, { mode: 0o600 });

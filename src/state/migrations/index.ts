@@ -22,6 +22,7 @@ import * as m0015 from './0015_version_cleanups.js';
 import * as m0016 from './0016_anomalies.js';
 import * as m0017 from './0017_renewals.js';
 import * as m0018 from './0018_replicas.js';
+import * as m0019 from './0019_store_heads.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -42,4 +43,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0016_anomalies': m0016,
   '0017_renewals': m0017,
   '0018_replicas': m0018,
+  '0019_store_heads': m0019,
 });
