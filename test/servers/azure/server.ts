@@ -8,7 +8,8 @@
  * Authentication is Key Vault's: a request without a valid bearer token gets 401 with the
  * challenge `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
  * resource="https://vault.azure.net"`; a token must be a JWT this server signed (`credential()`
- * mints them, as Entra ID would) for that resource and tenant, not expired.
+ * mints them in-process; `entra` issues them to a client signing in at its token endpoint, as
+ * Entra ID would) for that resource and tenant, not expired.
  *
  * @example
  * ```ts
@@ -26,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import { makeCa, makeLeaf } from '../../helpers/certs.js';
+import { startEntra, type LocalEntra } from './entra.js';
 import { LocalVault, VaultError, type VaultClock, type StoredVersion } from './vault.js';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
@@ -55,6 +57,12 @@ export interface AzureServer {
   /** The PEM of the CA that signed the server's certificate. */
   readonly ca: string;
   readonly tenantId: string;
+  /**
+   * The tenant's Entra ID authority (its own HTTPS port, same CA): the token endpoint a
+   * `keyturn` process signs in at through DefaultAzureCredential (AZURE_AUTHORITY_HOST,
+   * AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE).
+   */
+  readonly entra: LocalEntra;
   /** A credential whose tokens this vault accepts (`wrongKey`: signed by another key, which it refuses). */
   credential(options?: { wrongKey?: boolean }): LocalCredential;
   /** The next `n` requests get 429 Too Many Requests with `Retry-After: 0`. */
@@ -110,6 +118,12 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const entra = await startEntra({
+    tenantId,
+    tls: material,
+    resources: [KEY_VAULT_RESOURCE],
+    mint: async (audience, clientId) => ({ token: await mint(audience, clientId, signingKey), expiresInS: 3599 }),
+  });
   const vault = new LocalVault({ base: url, clock, recoverableDays: options.recoverableDays ?? 90, purgeProtection: options.purgeProtection ?? false, lag: options.lag ?? 1 });
 
   async function authorized(req: IncomingMessage): Promise<boolean> {
@@ -210,19 +224,23 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     throw new VaultError(404, 'NotFound', `No route for ${method} ${u.pathname}`);
   }
 
+  /** An access token as Entra ID issues it (v1: `sts.windows.net` issuer), valid for an hour. */
+  function mint(audience: string, appId: string, key: Uint8Array): Promise<string> {
+    return new SignJWT({ tid: tenantId, oid: 'local-test-identity', appid: appId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(audience)
+      .setIssuer(`https://sts.windows.net/${tenantId}/`)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor((Date.now() + 3_600_000) / 1000))
+      .sign(key);
+  }
+
   function credential(o: { wrongKey?: boolean } = {}): LocalCredential {
     return {
       async getToken(scopes) {
         const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
-        const audience = scope.replace(/\/\.default$/, '');
-        const expires = Date.now() + 3_600_000;
-        const token = await new SignJWT({ tid: tenantId, oid: 'local-test-identity' })
-          .setProtectedHeader({ alg: 'HS256' })
-          .setAudience(audience)
-          .setIssuer(`https://sts.windows.net/${tenantId}/`)
-          .setExpirationTime(Math.floor(expires / 1000))
-          .sign(o.wrongKey ? otherKey : signingKey);
-        return { token, expiresOnTimestamp: expires };
+        const token = await mint(scope.replace(/\/\.default$/, ''), 'local-test-app', o.wrongKey ? otherKey : signingKey);
+        return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
       },
     };
   }
@@ -231,6 +249,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     url,
     ca: material.ca,
     tenantId,
+    entra,
     credential,
     throttle: (n) => {
       throttled = n;
@@ -241,11 +260,13 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     },
     requests,
     rawVersions: (name) => vault.rawVersions(name),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await entra.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 
