@@ -170,8 +170,10 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
         return send(res, 400, { error: { code: 'BadParameter', message: 'The request body is not valid JSON.' } });
       }
     }
+    // Ids and next links name the vault as the client did (through a proxy, say), as Key Vault's name its DNS name.
+    const origin = req.headers.host ? `https://${req.headers.host}` : url;
     try {
-      const out = route(method, u, body);
+      const out = route(method, new URL(u.pathname + u.search, origin), body, origin);
       if (out === null) return send(res, 204, undefined);
       return send(res, 200, out);
     } catch (e) {
@@ -180,27 +182,27 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     }
   }
 
-  function page(items: Record<string, unknown>[], u: URL): Record<string, unknown> {
+  function page(items: Record<string, unknown>[], u: URL, origin: string): Record<string, unknown> {
     const size = Math.min(Number(u.searchParams.get('maxresults') ?? pageSize) || pageSize, 25);
     const skip = Number(u.searchParams.get('$skiptoken') ?? 0);
     const slice = items.slice(skip, skip + size);
     if (skip + size >= items.length) return { value: slice, nextLink: null };
-    const next = new URL(u.pathname, url);
+    const next = new URL(u.pathname, origin);
     next.searchParams.set('api-version', u.searchParams.get('api-version')!);
     next.searchParams.set('$skiptoken', String(skip + size));
     next.searchParams.set('maxresults', String(size));
     return { value: slice, nextLink: next.toString() };
   }
 
-  function route(method: string, u: URL, body: Record<string, unknown>): Record<string, unknown> | null {
-    const v = vault;
+  function route(method: string, u: URL, body: Record<string, unknown>, origin: string): Record<string, unknown> | null {
+    const v = vault.at(origin);
     const parts = u.pathname.split('/').slice(1).map(decodeURIComponent);
     const [collection, name, third, fourth] = parts;
     if (collection === 'secrets') {
       if (name === undefined || name === '') {
-        if (method === 'GET') return page(v.list(), u);
+        if (method === 'GET') return page(v.list(), u, origin);
       } else if (third === 'versions' && fourth === undefined && method === 'GET') {
-        return page(v.versions(name), u);
+        return page(v.versions(name), u, origin);
       } else if (third === undefined || third === '' || fourth === undefined) {
         const version = third ?? '';
         if (method === 'PUT' && third === undefined) return v.set(name, body);
@@ -210,7 +212,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
       }
     } else if (collection === 'deletedsecrets') {
       if (name === undefined || name === '') {
-        if (method === 'GET') return page(v.listDeleted(), u);
+        if (method === 'GET') return page(v.listDeleted(), u, origin);
       } else if (third === 'recover' && method === 'POST') {
         return v.recover(name);
       } else if (third === undefined) {
