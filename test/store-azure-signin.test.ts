@@ -115,6 +115,12 @@ describe('azure store: signing in through DefaultAzureCredential at the local En
     expect(server.entra.tokenRequests.slice(-2)).toEqual(['invalid_client', 'invalid_client']);
   });
 
+  it('an authority host that is not https, or a caCertFile that is empty, is KT_STORE_CONFIG_INVALID', async () => {
+    for (const bad of [{ authorityHost: 'http://login.example.test' }, { authorityHost: 'not a url' }, { caCertFile: '' }, { disableInstanceDiscovery: 'yes' }]) {
+      expect(await rejection(() => storeWith({}, bad)), JSON.stringify(bad)).toMatchObject({ code: 'KT_STORE_CONFIG_INVALID' });
+    }
+  });
+
   it('an unreadable caCertFile is KT_STORE_CONFIG_INVALID, naming the key', async () => {
     const store = await storeWith({}, { caCertFile: join(tmp.dir, 'missing.pem') });
     expect(await rejection(() => store.get('app/x'))).toMatchObject({ code: 'KT_STORE_CONFIG_INVALID', details: { key: 'caCertFile' } });
