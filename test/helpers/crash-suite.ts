@@ -45,6 +45,7 @@ import { rotationFixture, type FixtureOptions, type Kind, type RotationFixture }
 import { outsideStoreFixture, type OutsideKind, type OutsideStoreFixture } from './outside-stores.js';
 import { systemClock } from '../../src/core/clock.js';
 import { seeded } from './seeded.js';
+import { sqliteState } from './state.js';
 
 const RANDOM_KILLS = Number(process.env.KEYTURN_CRASH_RANDOM ?? 12);
 const SEED = Number(process.env.KEYTURN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -228,7 +229,11 @@ export function crashSuiteOnStore(kind: OutsideKind, randomKills = 4): void {
   });
   it(`the credential lived in the ${kind} store, not the embedded one`, async () => {
     const { prepareStore } = await import('../../src/stores/registry.js');
+    // A fresh state database: a store that keeps its stage pointers there (azure) adopts what the vault holds.
+    const state = await sqliteState(systemClock);
     const prepared = await prepareStore(store!.config, {
+      state: state.state,
+      ring: state.ring,
       clock: systemClock,
       settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (name: string) => process.env[name] },
     } as never);
@@ -239,6 +244,7 @@ export function crashSuiteOnStore(kind: OutsideKind, randomKills = 4): void {
       expect((await outside.versions('app/db')).length, 'versions of app/db in the store').toBeGreaterThan(10);
     } finally {
       await prepared.close();
+      await state.close();
     }
   });
 }

@@ -3,7 +3,7 @@
  * started on loopback, the store's config as KEYTURN_STORE_FILE would hold it, and the
  * environment a `keyturn` process (a child, or `runCli` in this one) needs to sign in to it the
  * way it would to the real service: a Vault token file, AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, an OCI config
- * file, a kubeconfig. The crash and replica tests use these; the store contract tests build their
+ * file, a kubeconfig, Azure workload identity (AZURE_FEDERATED_TOKEN_FILE at AZURE_AUTHORITY_HOST). The crash and replica tests use these; the store contract tests build their
  * stores directly, with the contract's clock.
  *
  * The environment is also set on this process (vitest runs each file in its own worker): the
@@ -23,6 +23,7 @@ import { writeFileSync } from 'node:fs';
 import type { Clock } from '../../src/core/clock.js';
 import { join } from 'node:path';
 import { AWS_TEST_ACCESS_KEY_ID, AWS_TEST_SECRET_ACCESS_KEY, startAwsServer } from '../servers/aws/server.js';
+import { startAzureServer } from '../servers/azure/server.js';
 import { startGcpServer } from '../servers/gcp/server.js';
 import { startKubernetesServer } from '../servers/kubernetes/index.js';
 import { writeOciCredentials } from '../servers/oci/credentials.js';
@@ -32,7 +33,7 @@ import { tcpProxy } from './tcp-proxy.js';
 import { tempDir } from './state.js';
 
 /** The outside stores a `keyturn` process can use against its local server here. */
-export const CHILD_READY_STORES = ['vault', 'aws', 'gcp', 'oci', 'kubernetes'] as const;
+export const CHILD_READY_STORES = ['vault', 'aws', 'gcp', 'oci', 'kubernetes', 'azure'] as const;
 export type OutsideKind = (typeof CHILD_READY_STORES)[number];
 
 export interface OutsideStoreFixture {
@@ -156,6 +157,22 @@ async function startFor(kind: OutsideKind, dir: string, clock: Clock | undefined
         return file;
       };
       return { port, config: (p) => ({ type: 'kubernetes', namespace: 'keyturn', kubeconfig: kubeconfig(p) }), env: {}, close: () => k8s.close() };
+    }
+    case 'azure': {
+      // No clock: a keyturn process computes deletion times from the real clock, as the service does.
+      const azure = await startAzureServer();
+      const caCertFile = join(dir, 'azure-ca.pem');
+      writeFileSync(caCertFile, azure.ca);
+      const tokenFile = join(dir, 'azure-federated-token');
+      writeFileSync(tokenFile, await azure.entra.federatedToken(), { mode: 0o600 });
+      return {
+        port: Number(new URL(azure.url).port),
+        // Only the vault sits behind the proxy: down() makes Key Vault unreachable, not Entra ID.
+        config: (port) => ({ type: 'azure', vaultUrl: `https://127.0.0.1:${port}`, disableChallengeResourceVerification: true, disableInstanceDiscovery: true, caCertFile }),
+        // What AKS workload identity injects into a pod.
+        env: { AZURE_TENANT_ID: azure.tenantId, AZURE_CLIENT_ID: azure.entra.clientId, AZURE_FEDERATED_TOKEN_FILE: tokenFile, AZURE_AUTHORITY_HOST: azure.entra.authorityHost },
+        close: () => azure.close(),
+      };
     }
   }
 }

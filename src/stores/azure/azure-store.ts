@@ -18,7 +18,6 @@
  * await store.put('prod/db/app', { username: 'app', password: 's3cret' });
  * ```
  */
-import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type DeletedSecret, type SecretProperties } from '@azure/keyvault-secrets';
 import { DAY_MS, type Clock } from '../../core/clock.js';
 import { KeyturnError } from '../../core/errors.js';
@@ -28,6 +27,7 @@ import { decodeValue, encodeValue, parseStage, printable } from '../../core/valu
 import type { StoreDeps } from '../deps.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS, type ListOptions, type PutOptions, type SecretStore, type StoreCapabilities, type VersionSelector } from '../store.js';
 import type { AzureStoreConfig } from './config.js';
+import { defaultCredential, trustedCas } from './credential.js';
 import { azureError, statusOf } from './errors.js';
 import { pathOfTags, pathTags, secretName, TAG } from './names.js';
 import { StagePointers, freshRecord, type PointerMetadata, type PointerRecord, type StagedVersion } from './pointers.js';
@@ -44,7 +44,7 @@ export type AzureCredential = ConstructorParameters<typeof SecretClient>[1];
 export interface AzureStoreOptions {
   /** Default: DefaultAzureCredential with the config's tenant and client id hints. */
   credential?: AzureCredential;
-  /** Extra CA certificates to trust (a test server's self-signed one). */
+  /** Extra CA certificates to trust besides Node's and `caCertFile`'s (a test server's self-signed one). */
   ca?: string;
   /** The SDK's retry settings (default: its own, 3 retries with backoff, Retry-After honoured). */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
@@ -97,13 +97,12 @@ export class AzureStore implements SecretStore {
   /** The SDK client, made on first use (no connection before). */
   private kv(): SecretClient {
     if (!this.client) {
-      const { tenantId, clientId } = this.config;
-      const credential =
-        this.options.credential ?? new DefaultAzureCredential({ ...(tenantId ? { tenantId } : {}), ...(clientId ? { managedIdentityClientId: clientId, workloadIdentityClientId: clientId } : {}) });
+      const tls = trustedCas(this.config, this.options.ca);
+      const credential = this.options.credential ?? defaultCredential(this.config, tls);
       this.client = new SecretClient(this.config.vaultUrl, credential, {
         serviceVersion: '7.6',
         disableChallengeResourceVerification: this.config.disableChallengeResourceVerification,
-        ...(this.options.ca ? { tlsOptions: { ca: this.options.ca } } : {}),
+        ...(tls ? { tlsOptions: tls } : {}),
         ...(this.options.retry ? { retryOptions: this.options.retry } : {}),
       });
     }

@@ -2,7 +2,9 @@
  * The Azure Key Vault store's config (the YAML file KEYTURN_STORE_FILE names): which vault,
  * which name prefix, and hints for the credential chain. No credential goes here: the store takes
  * its token from DefaultAzureCredential (environment, workload identity, managed identity, Azure
- * CLI), which reads its own variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, ...).
+ * CLI), which reads its own variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE,
+ * AZURE_AUTHORITY_HOST, ...). `authorityHost`, `disableInstanceDiscovery` and `caCertFile` point
+ * that chain (and the vault client) at a sovereign cloud, Azure Stack or a private authority.
  *
  * @example
  * ```ts
@@ -40,6 +42,27 @@ export const configSchema = z
     tenantId: z.string().min(1).optional(),
     /** The client id of a user-assigned managed identity or workload identity (else AZURE_CLIENT_ID). */
     clientId: z.string().min(1).optional(),
+    /**
+     * The Microsoft Entra ID authority host tokens come from: a sovereign cloud's
+     * (`https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`) or Azure Stack's
+     * AD FS. Else AZURE_AUTHORITY_HOST (which AKS workload identity sets), else the public cloud's.
+     */
+    authorityHost: z
+      .string()
+      .url()
+      .refine((u) => u.startsWith('https://'), 'the authority host must start with https://')
+      .optional(),
+    /**
+     * Skips MSAL's instance discovery (a request to login.microsoftonline.com that vouches for
+     * the authority): for Azure Stack, AD FS, a private cloud, or any authority host that
+     * discovery does not know. Only with an authority host you trust.
+     */
+    disableInstanceDiscovery: z.boolean().default(false),
+    /**
+     * A PEM file of CA certificates trusted besides Node's own, for the vault and the authority
+     * (a private endpoint or Azure Stack behind an internal CA).
+     */
+    caCertFile: z.string().min(1).optional(),
     /** Skips the check that the vault's challenge names a resource the vault URL is under (only for a private endpoint or a test server). */
     disableChallengeResourceVerification: z.boolean().default(false),
     /** How often deletion and recovery (asynchronous in Key Vault) are polled, in milliseconds. */

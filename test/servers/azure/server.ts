@@ -8,7 +8,8 @@
  * Authentication is Key Vault's: a request without a valid bearer token gets 401 with the
  * challenge `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
  * resource="https://vault.azure.net"`; a token must be a JWT this server signed (`credential()`
- * mints them, as Entra ID would) for that resource and tenant, not expired.
+ * mints them in-process; `entra` issues them to a client signing in at its token endpoint, as
+ * Entra ID would) for that resource and tenant, not expired.
  *
  * @example
  * ```ts
@@ -26,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import { makeCa, makeLeaf } from '../../helpers/certs.js';
+import { startEntra, type LocalEntra } from './entra.js';
 import { LocalVault, VaultError, type VaultClock, type StoredVersion } from './vault.js';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
@@ -55,6 +57,12 @@ export interface AzureServer {
   /** The PEM of the CA that signed the server's certificate. */
   readonly ca: string;
   readonly tenantId: string;
+  /**
+   * The tenant's Entra ID authority (its own HTTPS port, same CA): the token endpoint a
+   * `keyturn` process signs in at through DefaultAzureCredential (AZURE_AUTHORITY_HOST,
+   * AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE).
+   */
+  readonly entra: LocalEntra;
   /** A credential whose tokens this vault accepts (`wrongKey`: signed by another key, which it refuses). */
   credential(options?: { wrongKey?: boolean }): LocalCredential;
   /** The next `n` requests get 429 Too Many Requests with `Retry-After: 0`. */
@@ -110,6 +118,12 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const entra = await startEntra({
+    tenantId,
+    tls: material,
+    resources: [KEY_VAULT_RESOURCE],
+    mint: async (audience, clientId) => ({ token: await mint(audience, clientId, signingKey), expiresInS: 3599 }),
+  });
   const vault = new LocalVault({ base: url, clock, recoverableDays: options.recoverableDays ?? 90, purgeProtection: options.purgeProtection ?? false, lag: options.lag ?? 1 });
 
   async function authorized(req: IncomingMessage): Promise<boolean> {
@@ -156,8 +170,10 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
         return send(res, 400, { error: { code: 'BadParameter', message: 'The request body is not valid JSON.' } });
       }
     }
+    // Ids and next links name the vault as the client did (through a proxy, say), as Key Vault's name its DNS name.
+    const origin = req.headers.host ? `https://${req.headers.host}` : url;
     try {
-      const out = route(method, u, body);
+      const out = route(method, new URL(u.pathname + u.search, origin), body, origin);
       if (out === null) return send(res, 204, undefined);
       return send(res, 200, out);
     } catch (e) {
@@ -166,27 +182,27 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     }
   }
 
-  function page(items: Record<string, unknown>[], u: URL): Record<string, unknown> {
+  function page(items: Record<string, unknown>[], u: URL, origin: string): Record<string, unknown> {
     const size = Math.min(Number(u.searchParams.get('maxresults') ?? pageSize) || pageSize, 25);
     const skip = Number(u.searchParams.get('$skiptoken') ?? 0);
     const slice = items.slice(skip, skip + size);
     if (skip + size >= items.length) return { value: slice, nextLink: null };
-    const next = new URL(u.pathname, url);
+    const next = new URL(u.pathname, origin);
     next.searchParams.set('api-version', u.searchParams.get('api-version')!);
     next.searchParams.set('$skiptoken', String(skip + size));
     next.searchParams.set('maxresults', String(size));
     return { value: slice, nextLink: next.toString() };
   }
 
-  function route(method: string, u: URL, body: Record<string, unknown>): Record<string, unknown> | null {
-    const v = vault;
+  function route(method: string, u: URL, body: Record<string, unknown>, origin: string): Record<string, unknown> | null {
+    const v = vault.at(origin);
     const parts = u.pathname.split('/').slice(1).map(decodeURIComponent);
     const [collection, name, third, fourth] = parts;
     if (collection === 'secrets') {
       if (name === undefined || name === '') {
-        if (method === 'GET') return page(v.list(), u);
+        if (method === 'GET') return page(v.list(), u, origin);
       } else if (third === 'versions' && fourth === undefined && method === 'GET') {
-        return page(v.versions(name), u);
+        return page(v.versions(name), u, origin);
       } else if (third === undefined || third === '' || fourth === undefined) {
         const version = third ?? '';
         if (method === 'PUT' && third === undefined) return v.set(name, body);
@@ -196,7 +212,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
       }
     } else if (collection === 'deletedsecrets') {
       if (name === undefined || name === '') {
-        if (method === 'GET') return page(v.listDeleted(), u);
+        if (method === 'GET') return page(v.listDeleted(), u, origin);
       } else if (third === 'recover' && method === 'POST') {
         return v.recover(name);
       } else if (third === undefined) {
@@ -210,19 +226,23 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     throw new VaultError(404, 'NotFound', `No route for ${method} ${u.pathname}`);
   }
 
+  /** An access token as Entra ID issues it (v1: `sts.windows.net` issuer), valid for an hour. */
+  function mint(audience: string, appId: string, key: Uint8Array): Promise<string> {
+    return new SignJWT({ tid: tenantId, oid: 'local-test-identity', appid: appId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(audience)
+      .setIssuer(`https://sts.windows.net/${tenantId}/`)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor((Date.now() + 3_600_000) / 1000))
+      .sign(key);
+  }
+
   function credential(o: { wrongKey?: boolean } = {}): LocalCredential {
     return {
       async getToken(scopes) {
         const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
-        const audience = scope.replace(/\/\.default$/, '');
-        const expires = Date.now() + 3_600_000;
-        const token = await new SignJWT({ tid: tenantId, oid: 'local-test-identity' })
-          .setProtectedHeader({ alg: 'HS256' })
-          .setAudience(audience)
-          .setIssuer(`https://sts.windows.net/${tenantId}/`)
-          .setExpirationTime(Math.floor(expires / 1000))
-          .sign(o.wrongKey ? otherKey : signingKey);
-        return { token, expiresOnTimestamp: expires };
+        const token = await mint(scope.replace(/\/\.default$/, ''), 'local-test-app', o.wrongKey ? otherKey : signingKey);
+        return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
       },
     };
   }
@@ -231,6 +251,7 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     url,
     ca: material.ca,
     tenantId,
+    entra,
     credential,
     throttle: (n) => {
       throttled = n;
@@ -241,11 +262,13 @@ export async function startAzureServer(options: AzureServerOptions = {}): Promis
     },
     requests,
     rawVersions: (name) => vault.rawVersions(name),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await entra.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

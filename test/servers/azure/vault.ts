@@ -51,6 +51,7 @@ export class VaultError extends Error {
 }
 
 export interface LocalVaultOptions {
+  /** The vault URL ids start with: the one the request named (its Host), as Key Vault answers with its own DNS name. */
   base: string;
   clock: VaultClock;
   recoverableDays: number;
@@ -74,6 +75,12 @@ export class LocalVault {
   private readonly secrets = new Map<string, StoredSecret>();
 
   constructor(private readonly o: LocalVaultOptions) {}
+
+  /** Sets the vault URL the ids of the next answers start with (the one the request named). */
+  at(base: string): this {
+    this.o.base = base;
+    return this;
+  }
 
   get recoveryLevel(): string {
     const custom = this.o.recoverableDays < 90 ? 'CustomizedRecoverable' : 'Recoverable';
