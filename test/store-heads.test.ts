@@ -2,7 +2,7 @@
  * With an outside primary store (Vault, through its local server), the scheduler still finds what
  * is due: each write through Keyturn keeps the secret's head (`store_heads`, src/stores/heads.ts),
  * the due time comes from it, and a scheduler pass on a manual clock rotates the secret when its
- * schedule says, in the outside store. A replica store keeps no head.
+ * schedule says, in the outside store; the secret age metric reads the same head.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { initHome, openKeyturn } from '../src/runtime/keyturn.js';
 import { Scheduler, SCHEDULER_CONTEXT, type DueOutcome } from '../src/schedule/scheduler.js';
 import { DueRepo } from '../src/schedule/due-repo.js';
 import { storeHead } from '../src/stores/heads.js';
+import { createMetrics } from '../src/metrics/metrics.js';
 import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, tempDir } from './helpers/state.js';
 
@@ -61,6 +62,15 @@ describe('the scheduler with an outside primary store', () => {
       expect(now.id).not.toBe(first.id);
       expect((await storeHead(kt.state, 'app/key'))?.current_version_id).toBe(now.id);
       expect(await pass(), 'done for this hour').toEqual([]);
+
+      // The metrics read the head too: the secret's age counts from the rotation, in the outside store.
+      clock.advance(5 * MINUTE_MS);
+      const metrics = createMetrics(kt, { cacheMs: 0 });
+      try {
+        expect(await metrics.scrape()).toContain('keyturn_secret_age_seconds{path="app/key"} 300');
+      } finally {
+        metrics.close();
+      }
 
       // Deleted through Keyturn: the head says so and nothing is due.
       await kt.store.remove('app/key');

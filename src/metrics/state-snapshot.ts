@@ -23,6 +23,7 @@ import { DeliveriesRepo } from '../deliveries/repo.js';
 import { CERT_WARN_MS, certificateStatus, currentCertificateExpiry, type CertExpiryStatus } from '../certs/secret-expiry.js';
 import { isKeyturnError } from '../core/errors.js';
 import { sinksConfigured } from '../audit/sinks/configured.js';
+import { liveHeads } from '../state/live-heads.js';
 
 export interface SinkLag {
   readonly sink: string;
@@ -79,13 +80,15 @@ export async function readSnapshot(kt: SnapshotHome): Promise<StateSnapshot> {
     .select(['s.path', 's.created_at as secret_created_at', 'v.created_at', 'v.id', 'v.kind'])
     .where('s.deleted_at', 'is', null)
     .execute();
-  const ages = rows
-    .map((r) => ({ path: r.path, seconds: Math.max(0, (now - Number(r.created_at)) / 1000) }))
+  // Every live secret with a current version: the embedded store's and an outside primary store's (src/state/live-heads.ts).
+  const heads = (await liveHeads(kt.state)).filter((h) => h.currentAt !== null && h.currentVersionId !== null);
+  const ages = heads
+    .map((h) => ({ path: h.path, seconds: Math.max(0, (now - h.currentAt!) / 1000) }))
     // Oldest first; ties by path (bytewise), so the same paths make the cut on every scrape.
     .sort((a, b) => b.seconds - a.seconds || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const runs = await runsNeedingAttention(kt);
   const { size } = await kt.audit.head();
-  const current = new Map(rows.map((r) => [r.path, r.id]));
+  const current = new Map(heads.map((h) => [h.path, h.currentVersionId!]));
   const agents = new Map<string, { path: string; missing: number; subscribed: number }>();
   for (const a of await new DeliveriesRepo(kt.state, kt.clock).subscribedAll(kt.settings.agentStaleAfterMs)) {
     const id = current.get(a.path);

@@ -23,6 +23,7 @@ import { marksOf, moveMark } from './marks.js';
 import { enqueue } from './outbox.js';
 import { iso, newDeliveryId, notificationBody } from './payload.js';
 import { channelCovers } from './schema.js';
+import { liveHeads } from '../state/live-heads.js';
 
 const KIND = 'expiry-warning';
 
@@ -36,16 +37,9 @@ interface Age {
   readonly lastRotatedAt: number | null;
 }
 
-/** Every live secret's creation and its current version's creation, by path (one query). */
+/** Every live secret's creation and its current version's creation, by path (src/state/live-heads.ts). */
 async function ages(state: StateDb): Promise<Map<string, Age>> {
-  const rows = await state.db
-    .selectFrom('secrets as s')
-    .leftJoin('secret_stages as st', (j) => j.onRef('st.secret_id', '=', 's.id').on('st.stage', '=', 'current'))
-    .leftJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.id', '=', 'st.version_id'))
-    .select(['s.path', 's.created_at', 'v.created_at as current_at'])
-    .where('s.deleted_at', 'is', null)
-    .execute();
-  return new Map(rows.map((r) => [r.path, { createdAt: Number(r.created_at), lastRotatedAt: r.current_at === null ? null : Number(r.current_at) }]));
+  return new Map((await liveHeads(state)).map((h) => [h.path, { createdAt: h.createdAt, lastRotatedAt: h.currentAt }]));
 }
 
 /** Queues the expiry warnings due at `now` (see the module header); returns how many were queued. */
