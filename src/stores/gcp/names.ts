@@ -16,6 +16,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import { underscoreEscape, underscoreUnescape } from '../underscore-escape.js';
 
 const MAX_ID = 255;
 
@@ -24,11 +25,11 @@ export const PATH_ANNOTATION = 'keyturn-path';
 export const MANAGED_LABEL = 'managed-by';
 export const MANAGED_VALUE = 'keyturn';
 
+/** `/`, `_` and `.` escaped with `_` (./underscore-escape.ts). */
+const CODES = { '/': '_', _: 'u', '.': 'd' } as const;
+
 function escapeChar(c: string): string {
-  if (c === '/') return '__';
-  if (c === '_') return '_u';
-  if (c === '.') return '_d';
-  return c;
+  return underscoreEscape(c, CODES);
 }
 
 /** The secret id of `path` under `prefix`. */
@@ -48,19 +49,5 @@ export function secretIdOf(prefix: string, path: string): string {
 /** The path a (non-hashed) secret id stands for, or null when it is not one of Keyturn's ids. */
 export function pathOfId(prefix: string, id: string): string | null {
   if (!id.startsWith(prefix)) return null;
-  const body = id.slice(prefix.length);
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '_') {
-      out += c;
-      continue;
-    }
-    const next = body[++i];
-    if (next === '_') out += '/';
-    else if (next === 'u') out += '_';
-    else if (next === 'd') out += '.';
-    else return null;
-  }
-  return out;
+  return underscoreUnescape(id.slice(prefix.length), CODES);
 }

@@ -13,13 +13,17 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import { underscoreEscape, underscoreUnescape } from '../underscore-escape.js';
 
 const MAX_NAME = 255;
 const HASHED = 'kt-h-';
+/** A path's `/` and `_`, and a version id's `_` and `:`, escaped with `_` (../underscore-escape.ts). */
+const PATH_CODES = { '/': '_', _: 'u' } as const;
+const ID_CODES = { _: 'u', ':': 'c' } as const;
 
 /** The OCI secret name of a path. */
 export function secretName(path: string, prefix: string): string {
-  const name = prefix + path.replaceAll('_', '_u').replaceAll('/', '__');
+  const name = prefix + underscoreEscape(path, PATH_CODES);
   return name.length <= MAX_NAME ? name : `${prefix}${HASHED}${createHash('sha256').update(path).digest('hex')}`;
 }
 
@@ -28,42 +32,18 @@ export function pathOf(name: string, prefix: string): string | null | 'hashed' {
   if (!name.startsWith(prefix)) return null;
   const body = name.slice(prefix.length);
   if (body.startsWith(HASHED)) return 'hashed';
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '_') {
-      out += c;
-      continue;
-    }
-    const next = body[++i];
-    if (next === '_') out += '/';
-    else if (next === 'u') out += '_';
-    else return null;
-  }
-  return out;
+  return underscoreUnescape(body, PATH_CODES);
 }
 
 /** The OCI version name of a Keyturn version id and kind. */
 export function versionName(id: string, kind: 'string' | 'json'): string {
-  return id.replaceAll('_', '_u').replaceAll(':', '_c') + (kind === 'json' ? '_j' : '');
+  return underscoreEscape(id, ID_CODES) + (kind === 'json' ? '_j' : '');
 }
 
 /** The version id and kind an OCI version name stands for; a version without a name (made outside Keyturn) is `oci.<number>`. */
 export function versionOf(name: string | undefined, number: number): { id: string; kind: 'string' | 'json' } {
   if (name === undefined || name === '') return { id: `oci.${number}`, kind: 'string' };
-  let id = '';
-  let kind: 'string' | 'json' = 'string';
-  for (let i = 0; i < name.length; i++) {
-    const c = name[i]!;
-    if (c !== '_') {
-      id += c;
-      continue;
-    }
-    const next = name[++i];
-    if (next === 'u') id += '_';
-    else if (next === 'c') id += ':';
-    else if (next === 'j' && i === name.length - 1) kind = 'json';
-    else return { id: name, kind: 'string' };
-  }
-  return { id, kind };
+  const json = name.endsWith('_j') && underscoreUnescape(name.slice(0, -2), ID_CODES) !== null;
+  const id = underscoreUnescape(json ? name.slice(0, -2) : name, ID_CODES);
+  return id === null ? { id: name, kind: 'string' } : { id, kind: json ? 'json' : 'string' };
 }

@@ -11,7 +11,7 @@
  * ```
  */
 import { status } from '@grpc/grpc-js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../../../src/stores/gcp/crc32c.js';
 
 export class RpcError extends Error {
   constructor(
