@@ -16,7 +16,6 @@ import type { StateDb } from '../state/db.js';
 import type { StoreDeps } from '../stores/deps.js';
 import { prepareStore, type PreparedStore } from '../stores/registry.js';
 import type { SecretStore } from '../stores/store.js';
-import { storedStores } from './config.js';
 
 export class ReplicaStores {
   private readonly opened = new Map<string, { key: string; prepared: Promise<PreparedStore> }>();
@@ -28,6 +27,8 @@ export class ReplicaStores {
 
   /** The store named `name`; KT_CONFIG_INVALID when the applied config has no such store. */
   async open(name: string): Promise<SecretStore> {
+    // The config module (zod) loads only when a replica is copied to.
+    const { storedStores } = await import('./config.js');
     const config = (await storedStores(this.state))[name];
     if (config === undefined) {
       throw new KeyturnError('KT_CONFIG_INVALID', `no store "${name}" under stores: in the applied keyturn.yaml`, { details: { store: name } });

@@ -34,7 +34,6 @@ import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from './home-safety.js';
 import { prepareStore } from '../stores/registry.js';
-import { readStoreFile } from '../stores/store-file.js';
 import type { SecretStore } from '../stores/store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
@@ -136,7 +135,11 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
-    const prepared = await prepareStore(settings.storeFile === undefined ? { type: 'embedded' } : readStoreFile(settings.storeFile), { state, ring, clock, settings }, { primary: true, log });
+    const prepared = await prepareStore(
+      settings.storeFile === undefined ? { type: 'embedded' } : (await import('../stores/store-file.js')).readStoreFile(settings.storeFile),
+      { state, ring, clock, settings },
+      { primary: true, log },
+    );
     const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
     const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');

@@ -37,7 +37,7 @@ describe('prepareStore', () => {
     }
   });
 
-  it('reads the store file as YAML; an unreadable or broken file is KT_STORE_CONFIG_INVALID naming it', () => {
+  it('reads the store file as YAML; an unreadable or broken file is KT_STORE_CONFIG_INVALID naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-store-file-'));
     const file = join(dir, 'store.yaml');
     writeFileSync(file, 'type: embedded\n');

@@ -3,6 +3,7 @@
  * config, `type` and that store's keys. The file holds where the store is and how to reach it;
  * credentials come from the provider's own chain (environment, profile, workload identity) or a
  * file the config names, never from this file in plaintext (each store's schema has no field for one).
+ * The runtime loads this module (and the YAML parser) only when KEYTURN_STORE_FILE is set.
  *
  * @example
  * ```ts
