@@ -195,14 +195,8 @@ export class VaultStore implements SecretStore {
   async moveStage(path: string, stage: Stage, to: string | null, expectFrom: string | null): Promise<void> {
     assertValidPath(path);
     const st = parseStage(stage);
-    for (let waited = 0; ;) {
-      const { ledger, cas } = await this.loadOrAdopt(path);
-      if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      assertLive(path, ledger);
-      if (ledger.claim) {
-        waited = await this.settle(path, ledger, cas, waited);
-        continue;
-      }
+    for (;;) {
+      const { ledger, cas } = await this.settledLedger(path);
       const target = to === null ? null : numberOf(ledger, to);
       if (to !== null && target === null) throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with id "${printable(to)}"`);
       const heldNumber = ledger.stages[st];
@@ -224,14 +218,8 @@ export class VaultStore implements SecretStore {
   async setMetadata(path: string, metadata: Partial<SecretMetadata>): Promise<SecretInfo> {
     assertValidPath(path);
     const patch = checkMetadata(metadata);
-    for (let waited = 0; ;) {
-      const { ledger, cas } = await this.loadOrAdopt(path);
-      if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      assertLive(path, ledger);
-      if (ledger.claim) {
-        waited = await this.settle(path, ledger, cas, waited);
-        continue;
-      }
+    for (;;) {
+      const { ledger, cas } = await this.settledLedger(path);
       if (await this.writeLedger(path, { ...ledger, meta: mergeMeta(ledger.meta, patch) }, cas)) return (await this.describe(path))!;
     }
   }
@@ -242,14 +230,8 @@ export class VaultStore implements SecretStore {
     if (!Number.isInteger(days) || days < MIN_RECOVERY_DAYS || days > MAX_RECOVERY_DAYS) {
       throw new KeyturnError('KT_RECOVERY_DAYS_INVALID', `recovery window of ${days} days is outside ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS}`);
     }
-    for (let waited = 0; ;) {
-      const { ledger, cas } = await this.loadOrAdopt(path);
-      if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      assertLive(path, ledger);
-      if (ledger.claim) {
-        waited = await this.settle(path, ledger, cas, waited);
-        continue;
-      }
+    for (;;) {
+      const { ledger, cas } = await this.settledLedger(path);
       // Vault first (apps reading the secret get nothing from now on), then the mark: a crash between leaves a retry to finish.
       await this.kv.versionsOp('delete', path, Object.keys(ledger.versions).map(Number));
       const now = this.options.clock.now();
@@ -372,6 +354,17 @@ export class VaultStore implements SecretStore {
    * writer's and drop it (a version that writer writes later is kept without stages). Returns the
    * time waited on this claim so far (0: settled, look again at once).
    */
+  /** The live secret's ledger with no put under way (waiting out, finishing or dropping a claim first); KT_SECRET_NOT_FOUND, KT_SECRET_DELETED. */
+  private async settledLedger(path: string): Promise<{ ledger: Ledger; cas: number }> {
+    for (let waited = 0; ;) {
+      const { ledger, cas } = await this.loadOrAdopt(path);
+      if (!ledger) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+      assertLive(path, ledger);
+      if (!ledger.claim) return { ledger, cas };
+      waited = await this.settle(path, ledger, cas, waited);
+    }
+  }
+
   private async settle(path: string, ledger: Ledger, cas: number, waited: number): Promise<number> {
     const claim = ledger.claim!;
     const meta = await this.kv.readMetadata(path);
