@@ -248,22 +248,26 @@ describe('kubernetes consumer', () => {
     expect(parseConsumerConfig({ type: 'kubernetes', secret: 'db' })).toEqual({ type: 'kubernetes', secret: 'db', create: false, restart: [] });
   });
 
-  // Inside a pod the service account is found instead.
-  it.skipIf(existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))('without a kubeconfig, outside a cluster, the delivery says where it looked', async () => {
-    const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
-    process.env.HOME = dir;
-    delete process.env.KUBECONFIG;
-    try {
-      const consumer = createConsumer({ type: 'kubernetes', secret: 'db-creds' });
-      const e = await caught(() => consumer.deliver(recordingContext().ctx, version('v')));
-      expect(isKeyturnError(e, 'KT_CONSUMER_FAILED')).toBe(true);
-      expect((e as Error).message).toContain('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster');
-    } finally {
-      for (const [k, v] of Object.entries(saved))
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-    }
-  });
+  // Inside a pod the service account is found instead, so there it cannot run; the name says so.
+  const inPod = existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+  it.skipIf(inPod)(
+    `without a kubeconfig, outside a cluster, the delivery says where it looked${inPod ? ' (skipped: this machine is a Kubernetes pod, whose service account would be found)' : ''}`,
+    async () => {
+      const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
+      process.env.HOME = dir;
+      delete process.env.KUBECONFIG;
+      try {
+        const consumer = createConsumer({ type: 'kubernetes', secret: 'db-creds' });
+        const e = await caught(() => consumer.deliver(recordingContext().ctx, version('v')));
+        expect(isKeyturnError(e, 'KT_CONSUMER_FAILED')).toBe(true);
+        expect((e as Error).message).toContain('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster');
+      } finally {
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+      }
+    },
+  );
 
   it('an unknown context in the kubeconfig fails the delivery naming it', async () => {
     const consumer = createConsumer({ type: 'kubernetes', secret: 'db-creds', kubeconfig, context: 'prod' });
