@@ -75,6 +75,7 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
     record: async (trx, event) => {
       const input = {
         ...who,
+        ...(event.servedBy === undefined ? {} : { source: `${ctx?.source ?? log.context.source} via ${event.servedBy}` }),
         action: event.action,
         path: event.path,
         outcome: event.outcome,

@@ -48,7 +48,7 @@ export function versionInfoFromJson(j: Json): VersionInfo {
 
 /** A version with its value (`secret get --json`). */
 export function versionFromJson(j: Json): Version {
-  return { ...versionInfoFromJson(j), path: j.path as string, value: j.value as SecretValue };
+  return { ...versionInfoFromJson(j), path: j.path as string, value: j.value as SecretValue, ...(typeof j.servedBy === 'string' ? { servedBy: j.servedBy } : {}) };
 }
 
 export function infoJson(i: SecretInfo): Json {

@@ -25,7 +25,7 @@
  */
 import { DETECTION_SETTING } from '../detect/config.js';
 import { BACKUPS_SETTING } from '../backup/schedule-config.js';
-import { STORES_SETTING } from '../replicas/config.js';
+import { STORES_SETTING, storeConfigOf } from '../replicas/config.js';
 import { checkStoreConfig } from '../stores/registry.js';
 import { canPutWithin, type SecretStore } from '../stores/store.js';
 import { KeyturnError, isKeyturnError } from '../core/errors.js';
@@ -108,7 +108,7 @@ async function checkReplicaStores(config: KeyturnConfig): Promise<void> {
   const problems: string[] = [];
   for (const [name, store] of Object.entries(config.stores ?? {})) {
     try {
-      await checkStoreConfig(store);
+      await checkStoreConfig(storeConfigOf(store));
     } catch (e) {
       if (!isKeyturnError(e, 'KT_STORE_CONFIG_INVALID')) throw e;
       const lines = (e.details?.problems as string[] | undefined) ?? [e.message];

@@ -663,6 +663,11 @@ export const ERRORS = {
     "The outside secret store answered with an error Keyturn does not expect for that call; the message has the provider's code and message.",
     "Read the provider's code in the message; if the store is misconfigured (wrong mount, region, vault or namespace), correct KEYTURN_STORE_FILE. Report it if the call should have worked.",
   ),
+  KT_REPLICA_BEHIND: spec(
+    503,
+    'A new value of the secret waits: one of its read-only fallback replicas does not hold the current version, and a copy tried just now failed. Nothing was written; a rotation waits at its create step and goes on once the replica has caught up.',
+    'Run `keyturn replicas status` for the replica and its last error, make its store answer (the error says what it answered), then `keyturn replicas sync` and write again. To write regardless, take `fallback: true` off that store in keyturn.yaml and apply.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -37,6 +37,8 @@ export interface VersionInfo {
 export interface Version extends VersionInfo {
   path: string;
   value: SecretValue;
+  /** Set only when the primary store was unreachable and a read-only fallback replica answered: `replica:<name>` (docs/replicas.md). */
+  servedBy?: string;
 }
 
 /** A secret without any value. */

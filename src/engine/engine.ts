@@ -53,6 +53,7 @@ import { agentList, DEFAULT_WAIT_FOR_AGENTS_TIMEOUT, waitForAgents } from '../de
 import { fullJitterDelay } from './backoff.js';
 import { deliverAll } from './propagate.js';
 import type { ReplicaSync } from '../replicas/sync.js';
+import type { ReplicaFallback } from '../replicas/fallback.js';
 import { Leases, type HeldLease, type Lease } from './leases.js';
 import { asCredential, freshPassword, nextValue } from './next-value.js';
 import { nextFor, renewalWithin, renewerOf } from './renew.js';
@@ -100,6 +101,8 @@ export interface EngineOptions {
   observer?: RunObserver;
   /** Copies a new current value to the secret's replicas (propagate); absent: a policy with replicas fails its propagate step. */
   replicas?: Pick<ReplicaSync, 'copy'>;
+  /** Read-only fallback replicas: a new pending value waits (NotYet at create) while one of the secret's does not hold its current version. */
+  fallback?: Pick<ReplicaFallback, 'blocker'>;
   /** Asked at every step boundary besides `requestStop` (a server shutting down stops every engine it made). */
   stopped?: () => boolean;
   /** How long an agent's last delivery report keeps it subscribed (waitForAgents; default 24 h: KEYTURN_AGENT_STALE_AFTER). */
@@ -760,6 +763,7 @@ export class Engine {
       }
       case 'create': {
         const store = this.o.store;
+        if (run.pendingVersionId === null) await this.awaitFallbackReplicas(run);
         if (worldKnown && run.pendingVersionId === null && canPutWithin(store)) {
           // A fresh pending value, stored in the transaction that journals this step (and the folded prepare).
           const versionId = `${run.id}.g${run.generation}`;
@@ -985,6 +989,22 @@ export class Engine {
       version: scope.remember(await this.o.store.put(run.path, value, { versionId, stages: ['pending'], ...(current ? {} : { metadata: { type: scope.subject.policy.type } }) })),
       reused: false,
     };
+  }
+
+  /**
+   * A new value waits while a read-only fallback replica of the secret does not hold its current
+   * version (docs/replicas.md): NotYet, so the run stays `retrying` at create, due when the
+   * replica's next copy is, and nothing has changed anywhere.
+   */
+  private async awaitFallbackReplicas(run: Run): Promise<void> {
+    const blocker = await this.o.fallback?.blocker(run.path);
+    if (!blocker) return;
+    const at = Math.max(blocker.nextAttemptAt ?? 0, this.o.clock.now() + 1_000);
+    const holds = blocker.holds === null ? 'no version' : `version ${blocker.holds}`;
+    throw new NotYet(
+      at,
+      `the fallback replica ${blocker.replica} holds ${holds}, not the current version ${blocker.wants}${blocker.errorCode ? ` (${blocker.errorCode})` : ''}: the new value waits until it has caught up`,
+    );
   }
 
   /** renew with a renewer that makes something outside Keyturn (retire exists: an HSM key): its run must be durable before issue. */

@@ -28,7 +28,7 @@ export class ReplicaStores {
   /** The store named `name`; KT_CONFIG_INVALID when the applied config has no such store. */
   async open(name: string): Promise<SecretStore> {
     // The config module (zod) loads only when a replica is copied to.
-    const { storedStores } = await import('./config.js');
+    const { storedStores, storeConfigOf } = await import('./config.js');
     const config = (await storedStores(this.state))[name];
     if (config === undefined) {
       throw new KeyturnError('KT_CONFIG_INVALID', `no store "${name}" under stores: in the applied keyturn.yaml`, { details: { store: name } });
@@ -37,7 +37,7 @@ export class ReplicaStores {
     let entry = this.opened.get(name);
     if (entry?.key !== key) {
       if (entry) void entry.prepared.then((p) => p.close()).catch(() => undefined);
-      entry = { key, prepared: prepareStore(config, this.deps) };
+      entry = { key, prepared: prepareStore(storeConfigOf(config), this.deps) };
       this.opened.set(name, entry);
       entry.prepared.catch(() => this.opened.delete(name));
     }

@@ -28,7 +28,7 @@ import type { Version } from '../core/types.js';
 import type { AppliedConfig } from '../engine/applied.js';
 import type { StateDb } from '../state/db.js';
 import type { SecretStore } from '../stores/store.js';
-import { ReplicaRepo, type WantedVersion } from './repo.js';
+import { ReplicaRepo, type ReplicaRow, type WantedVersion } from './repo.js';
 
 /** A copy to one replica, for the audit log (never a value). */
 export interface ReplicaAuditEvent {
@@ -121,20 +121,31 @@ export class ReplicaSync {
     let copied = 0;
     let failed = 0;
     for (const row of await this.repo.behind(options.all ? Number.POSITIVE_INFINITY : this.d.clock.now())) {
-      let version: Version | null;
-      try {
-        version = await this.d.primary.get(row.path, { versionId: row.wanted_version_id });
-      } catch (e) {
-        // The primary cannot give it (unreachable, or the version is gone): the next pass notes the current again.
-        this.d.log.warn({ path: row.path, replica: row.replica, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'replica catch-up: the primary did not give the wanted version');
-        continue;
-      }
-      if (version === null) continue;
-      const error = await this.copyOne(row.path, row.replica, version);
-      if (error === null) copied += 1;
-      else failed += 1;
+      const outcome = await this.syncRow(row);
+      if (outcome === 'copied') copied += 1;
+      else if (outcome === 'failed') failed += 1;
     }
     return { checked, copied, failed };
+  }
+
+  /** Copies the version `row` wants from the primary to its replica now: `copied`, `failed` (recorded), or `skipped` when the primary did not give it. */
+  async syncRow(row: Pick<ReplicaRow, 'path' | 'replica' | 'wanted_version_id'>): Promise<'copied' | 'failed' | 'skipped'> {
+    let version: Version | null;
+    try {
+      version = await this.d.primary.get(row.path, { versionId: row.wanted_version_id });
+    } catch (e) {
+      // The primary cannot give it (unreachable, or the version is gone): the next pass notes the current again.
+      this.d.log.warn({ path: row.path, replica: row.replica, code: isKeyturnError(e) ? e.code : 'KT_INTERNAL' }, 'replica catch-up: the primary did not give the wanted version');
+      return 'skipped';
+    }
+    if (version === null) return 'skipped';
+    return (await this.copyOne(row.path, row.replica, version)) === null ? 'copied' : 'failed';
+  }
+
+  /** Records the primary's current version of `path` as what `replicas` should hold (no value read). */
+  async notePath(path: string, replicas: readonly string[]): Promise<void> {
+    const current = await this.currentOf(path);
+    if (current !== null) await this.repo.want(path, replicas, current, this.d.clock.now());
   }
 
   /** Records each replicated secret's current version as what its replicas should hold (no value read); forgets replicas no policy names. Returns how many secrets. */

@@ -33,7 +33,7 @@ import {
 import type { Settings } from '../config/settings.js';
 import { openState, type StateDb } from '../state/db.js';
 import { assertHomeSafe } from './home-safety.js';
-import { prepareStore } from '../stores/registry.js';
+import { prepareStore, type PreparedStore } from '../stores/registry.js';
 import type { SecretStore } from '../stores/store.js';
 import { AppliedConfig } from '../engine/applied.js';
 import type { Engine, BoundaryHook } from '../engine/engine.js';
@@ -43,6 +43,8 @@ import { defaultContext, type AuditContext } from '../audit/context.js';
 import { engineAuditPort, replicaAuditPort, storeAuditHook } from '../audit/hooks.js';
 import type { ReplicaSync } from '../replicas/sync.js';
 import { ReplicaStores } from '../replicas/stores.js';
+import { ReplicaFallback } from '../replicas/fallback.js';
+import { withReplicaFallback } from '../replicas/fallback-store.js';
 import { deliverConfiguredSinks, openAudit } from '../audit/runtime.js';
 import type { SinkReport } from '../audit/sinks/deliver.js';
 
@@ -135,10 +137,13 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
     if (!settings.rootKeyFromEnv) settleRootKeyFiles(settings.home, ring.rootKey);
     const context = options.audit ?? defaultContext();
     const audit = await openAudit(state, ring, settings.audit, { clock, context });
-    const prepared = await prepareStore(
+    const replicaStores = new ReplicaStores(state, { state, ring, clock, settings });
+    // Read-only fallback replicas: the sync behind it reads the primary itself, never through the fallback.
+    const fallback = new ReplicaFallback({ state, log, open: (name) => replicaStores.open(name), sync: () => replicasFor(context, prepared.bare()) });
+    const prepared: PreparedStore = await prepareStore(
       settings.storeFile === undefined ? { type: 'embedded' } : (await import('../stores/store-file.js')).readStoreFile(settings.storeFile),
       { state, ring, clock, settings },
-      { primary: true, log },
+      { primary: true, log, wrap: (s) => withReplicaFallback(s, fallback) },
     );
     const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
     const store = storeFor(context);
@@ -161,7 +166,6 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         for (const o of observers) o.ended(e);
       },
     };
-    const replicaStores = new ReplicaStores(state, { state, ring, clock, settings });
     const replicasFor = async (ctx: AuditContext, s: SecretStore = storeFor(ctx)): Promise<ReplicaSync> => {
       const { ReplicaSync } = await import('../replicas/sync.js');
       return new ReplicaSync({ state, primary: s.withoutReadAudit?.() ?? s, applied, clock, log, open: (name) => replicaStores.open(name), audit: replicaAuditPort(audit, ctx) });
@@ -176,6 +180,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
         log,
         audit: engineAuditPort(audit, ctx),
         replicas,
+        fallback,
         observer,
         agentStaleAfterMs: settings.agentStaleAfterMs,
         leaseTtlMs: settings.leaseMs,

@@ -34,6 +34,8 @@ export interface StoreAuditEvent {
   readonly errorCode?: string | null;
   /** `hmac-sha256:<key id>:<base64>` of the value written, from {@link StoreAuditHook.hashValue}. */
   readonly valueHmac?: string | null;
+  /** A read the primary could not answer, answered by a read-only fallback replica (`replica:<name>`): recorded in the source, `api via replica:<name>`. */
+  readonly servedBy?: string;
 }
 
 export interface StoreAuditHook {

@@ -77,7 +77,10 @@ class AuditedStore implements SecretStore {
       'secret.read',
       path,
       () => this.inner.get(path, select),
-      async (v) => (v !== null ? { versionId: v.id } : { outcome: 'failure', errorCode: (await this.inner.describe(path)) === null ? 'KT_SECRET_NOT_FOUND' : 'KT_STAGE_NOT_SET' }),
+      async (v) =>
+        v !== null
+          ? { versionId: v.id, ...(v.servedBy === undefined ? {} : { servedBy: v.servedBy }) }
+          : { outcome: 'failure', errorCode: (await this.inner.describe(path)) === null ? 'KT_SECRET_NOT_FOUND' : 'KT_STAGE_NOT_SET' },
     );
   }
 

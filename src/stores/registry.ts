@@ -68,16 +68,25 @@ function invalid(problems: string[]): KeyturnError {
 /** The store, ready to be made for each audit context; `close` ends its connections. */
 export interface PreparedStore {
   readonly kind: string;
-  /** The store recording its events with `audit` (none: not audited). */
+  /** The store recording its events with `audit` (none: not audited), with the `wrap` it was prepared with. */
   forAudit(audit?: StoreAuditHook): SecretStore;
+  /** The store itself: not audited, not wrapped (the replica sync's own reads of the primary). */
+  bare(): SecretStore;
   close(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  /** The store keeps the store-neutral index (`store_heads`, ./heads.ts) after each write. */
+  readonly primary?: boolean;
+  readonly log?: Pick<Logger, 'warn'>;
+  /** A layer around the store, inside the audit wrapper (so what it serves is audited): the read-only fallback replicas. */
+  readonly wrap?: (store: SecretStore) => SecretStore;
 }
 
 /**
  * Parses a store config (raw input is fine) and returns what makes the store for an audit
  * context: the embedded store is made per context (it audits itself, in its transactions); an
- * outside store is made once and wrapped per context. `primary`: the store keeps the
- * store-neutral index (`store_heads`, ./heads.ts) after each write. Throws KT_STORE_CONFIG_INVALID listing each
+ * outside store is made once and wrapped per context. Throws KT_STORE_CONFIG_INVALID listing each
  * problem at its key, or naming the kinds there are for an unknown type.
  *
  * @example
@@ -86,16 +95,19 @@ export interface PreparedStore {
  * prepared.forAudit(storeAuditHook(audit, ctx)).kind; // 'vault'
  * ```
  */
-export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>, options: { primary?: boolean; log?: Pick<Logger, 'warn'> } = {}): Promise<PreparedStore> {
+export async function prepareStore(input: unknown, deps: Omit<StoreDeps, 'audit'>, options: PrepareOptions = {}): Promise<PreparedStore> {
   const checked = await checkStoreConfig(input);
+  const wrap = options.wrap ?? ((s: SecretStore) => s);
   if (checked.module === null) {
     const config = storeRegistry.parse(checked.config);
-    return { kind: 'embedded', forAudit: (audit) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit }), close: async () => {} };
+    const make = (audit?: StoreAuditHook) => storeRegistry.create(config, audit === undefined ? deps : { ...deps, audit });
+    return { kind: 'embedded', forAudit: (audit) => wrap(make(audit)), bare: () => make(), close: async () => {} };
   }
   const made = checked.module.create(checked.config, deps);
   // The primary store keeps the store-neutral index the scheduler reads (./heads.ts); a replica does not.
   const store = options.primary ? indexedStore(made, deps.state, options.log ?? { warn: () => undefined }, () => deps.clock.now()) : made;
-  return { kind: store.kind, forAudit: (audit) => (audit === undefined ? store : auditedStore(store, audit)), close: async () => store.close?.() };
+  const wrapped = wrap(store);
+  return { kind: store.kind, forAudit: (audit) => (audit === undefined ? wrapped : auditedStore(wrapped, audit)), bare: () => store, close: async () => store.close?.() };
 }
 
 /**

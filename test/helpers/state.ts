@@ -90,11 +90,11 @@ export async function postgresSchemaUrl(prefix: string): Promise<{ url: string; 
 }
 
 /** A fresh, initialized Keyturn home in a temp folder, opened (logs silent) on `clock` (default: the system's), with `out`, a folder for consumers' files. */
-export async function openTestHome(options: { clock?: Clock } = {}): Promise<{ kt: Keyturn; dir: string; out: string; close(): Promise<void> }> {
+export async function openTestHome(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<{ kt: Keyturn; dir: string; out: string; close(): Promise<void> }> {
   const tmp = tempDir();
   const out = join(tmp.dir, 'out');
   mkdirSync(out, { mode: 0o700 });
-  const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent' });
+  const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent', ...options.env });
   await initHome(settings);
   const kt = await openKeyturn(settings, options.clock ? { clock: options.clock } : {});
   return {

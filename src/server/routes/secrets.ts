@@ -65,13 +65,18 @@ export function secretRoutes(): AnyRoute[] {
       tag: 'secrets',
       summary: 'Read a version of a secret (current by default), or one field of it',
       query: readQuery,
-      response: versionMeta.extend({ field: z.string().optional(), value: VALUE }),
+      response: versionMeta.extend({
+        servedBy: z.string().optional().describe('Only when the primary store was unreachable: the read-only fallback replica that answered (replica:<name>)'),
+        field: z.string().optional(),
+        value: VALUE,
+      }),
       handler: async ({ request, deps, path, query: q, who }) => {
         allow(who, path, 'read');
         await deps.breakGlass.assertRead(who, path, requestContext(request, who));
         const select: VersionSelector = q.version !== undefined ? (/^\d+$/.test(q.version) ? { number: Number(q.version) } : { versionId: q.version }) : { stage: q.stage ?? 'current' };
         const v = await deps.clientOf(request, who).secrets.get(path, select, { allowInactive: q.allowInactive === 'true' });
-        return q.field === undefined ? { ...metaBody(v, path), value: v.value } : { ...metaBody(v, path), field: q.field, value: fieldOf(v, q.field) };
+        const meta = { ...metaBody(v, path), ...(v.servedBy === undefined ? {} : { servedBy: v.servedBy }) };
+        return q.field === undefined ? { ...meta, value: v.value } : { ...meta, field: q.field, value: fieldOf(v, q.field) };
       },
     }),
     defineRoute({

@@ -27,7 +27,10 @@ export function registerGet(secret: Command, app: CliApp): void {
       const select = selector(opts);
       const version = await app.withClient(opts, (client) => client.secrets.get(path, select, { allowInactive: !!opts.allowInactive }));
       const value: unknown = opts.field === undefined ? version.value : fieldOf(version, opts.field);
-      emitValue(app.io, !!opts.json, { path, ...versionJson(version), ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
+      // The primary store was unreachable and a read-only fallback replica answered: said on stderr, the value on stdout unchanged.
+      if (version.servedBy !== undefined && !app.io.quiet) app.io.stderr.write(`note: the primary store is unreachable; version ${version.number} was read from the fallback ${version.servedBy}\n`);
+      const served = version.servedBy === undefined ? {} : { servedBy: version.servedBy };
+      emitValue(app.io, !!opts.json, { path, ...versionJson(version), ...served, ...(opts.field !== undefined ? { field: opts.field } : {}), value }, () =>
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),
       );
     });
