@@ -2,7 +2,8 @@
  * With an outside primary store (Vault, through its local server), the scheduler still finds what
  * is due: each write through Keyturn keeps the secret's head (`store_heads`, src/stores/heads.ts),
  * the due time comes from it, and a scheduler pass on a manual clock rotates the secret when its
- * schedule says, in the outside store; the secret age metric reads the same head.
+ * schedule says, in the outside store; the secret age metric reads the same head, and a
+ * certificate secret's expiry is exported from the store's current version.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { storeHead } from '../src/stores/heads.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, tempDir } from './helpers/state.js';
+import { makeCa, makeLeaf } from './helpers/certs.js';
 
 const MINUTE_MS = 60_000;
 // The service's clock is Keyturn's: the due time counts from when the store says the value was made.
@@ -65,9 +67,15 @@ describe('the scheduler with an outside primary store', () => {
 
       // The metrics read the head too: the secret's age counts from the rotation, in the outside store.
       clock.advance(5 * MINUTE_MS);
+      // A certificate secret in the outside store: its notAfter is exported as for the embedded store.
+      const leaf = await makeLeaf(await makeCa(tmp.dir), { name: 'web', cn: 'web.test', sans: ['DNS:web.test'], days: 30 });
+      await kt.store.put('certs/web', { cert: leaf.cert, key: leaf.key, notAfter: new Date(leaf.notAfterMs).toISOString() });
       const metrics = createMetrics(kt, { cacheMs: 0 });
       try {
-        expect(await metrics.scrape()).toContain('keyturn_secret_age_seconds{path="app/key"} 300');
+        const text = await metrics.scrape();
+        expect(text).toContain('keyturn_secret_age_seconds{path="app/key"} 300');
+        expect(text).toContain(`keyturn_certificate_expiry_timestamp_seconds{path="certs/web"} ${Math.floor(leaf.notAfterMs / 1000)}`);
+        expect(text, 'the app secret is no certificate').not.toContain('keyturn_certificate_expiry_timestamp_seconds{path="app/key"}');
       } finally {
         metrics.close();
       }

@@ -112,7 +112,7 @@ export async function readSnapshot(kt: SnapshotHome): Promise<StateSnapshot> {
     sinks: await sinkLags(kt, size, now),
     auditEvents: size,
     agents: [...agents.values()].sort((a, b) => b.missing - a.missing || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    certificates: await certificates(kt, rows, now),
+    certificates: await certificates(kt, [...rows, ...(await outsideCurrents(kt))], now),
     replicas: await replicaLags(kt, now),
   };
 }
@@ -131,6 +131,17 @@ async function replicaLags(kt: Pick<Keyturn, 'state'>, now: number): Promise<Sta
   return [...by.values()].sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
 }
 
+/** An outside primary store's live secrets with a current version (store_heads), their kind unknown: the certificate check asks the store once per version. */
+async function outsideCurrents(kt: Pick<Keyturn, 'state'>): Promise<Array<{ path: string; secret_created_at: number | string; id: string; kind?: 'string' | 'json' }>> {
+  const heads = await kt.state.db
+    .selectFrom('store_heads')
+    .select(['path', 'created_at as secret_created_at', 'current_version_id as id'])
+    .where('deleted_at', 'is', null)
+    .where('current_version_id', 'is not', null)
+    .execute();
+  return heads.map((h) => ({ path: h.path, secret_created_at: h.secret_created_at, id: h.id! }));
+}
+
 /**
  * The certificate secrets among `rows` (the current versions): a string version is passed over
  * unread, a JSON one is decrypted once per process (then remembered by version id). A value that
@@ -138,14 +149,14 @@ async function replicaLags(kt: Pick<Keyturn, 'state'>, now: number): Promise<Sta
  */
 async function certificates(
   kt: Pick<SnapshotHome, 'state' | 'store' | 'log'>,
-  rows: ReadonlyArray<{ path: string; secret_created_at: number | string; id: string; kind: 'string' | 'json' }>,
+  rows: ReadonlyArray<{ path: string; secret_created_at: number | string; id: string; kind?: 'string' | 'json' }>,
   now: number,
 ): Promise<StateSnapshot['certificates']> {
   const found: Array<{ path: string; notAfterSeconds: number; status: CertExpiryStatus }> = [];
   for (const r of rows) {
-    if (r.kind !== 'json') continue;
+    if (r.kind === 'string') continue;
     try {
-      const cert = await currentCertificateExpiry(kt, kt.store, { path: r.path, createdAt: Number(r.secret_created_at), versionId: r.id, kind: r.kind });
+      const cert = await currentCertificateExpiry(kt, kt.store, { path: r.path, createdAt: Number(r.secret_created_at), versionId: r.id, ...(r.kind === undefined ? {} : { kind: r.kind }) });
       if (cert !== null) found.push({ path: r.path, notAfterSeconds: Math.floor(cert.notAfterMs / 1000), status: certificateStatus(cert.notAfterMs, now, CERT_WARN_MS) });
     } catch (e) {
       kt.log.warn({ path: r.path, code: isKeyturnError(e) ? e.code : (e as Error).name }, 'metrics: a certificate secret could not be read');
