@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import type { PlanEntry } from '../../config/apply.js';
 import type { ConfigLimits } from '../../config/load.js';
 import type { KeyturnConfig } from '../../config/schema.js';
+import type { CatchUpReport } from '../../replicas/sync.js';
 import { KeyturnError } from '../../core/errors.js';
 import { common, type CliApp, type CommonOptions } from '../app.js';
 import { confirm, onTerminal } from '../confirm.js';
@@ -91,7 +92,7 @@ Examples:
       const fromStdin = opts.file === '-';
       const interactive = onTerminal(app.io) && !fromStdin;
       let shown = false;
-      const { plan, applied } = await app.withKeyturn(opts, async (kt) => {
+      const { plan, applied, replicas } = await app.withKeyturn(opts, async (kt): Promise<{ plan: PlanEntry[]; applied: boolean; replicas?: CatchUpReport | undefined }> => {
         const plan = await planConfig(kt.state, kt.store, config);
         const removes = plan.filter((p) => p.action === 'remove');
         // What the real apply would refuse, a dry run (and the question) refuses too.
@@ -113,13 +114,21 @@ Examples:
           }
         }
         await applyPlan(kt.state, kt.store, config, plan, kt.clock, configAuditHook(kt.audit, await app.auditContext()), { maxValueBytes });
-        return { plan, applied: true };
+        // The replicas get the first values (and anything they are behind on) now, not at the next catch-up pass; one that fails stays behind, apply still succeeds.
+        const replicated = Object.values(config.secrets).some((s) => (s.replicas?.length ?? 0) > 0);
+        const replicas = replicated ? await (await kt.replicasFor(await app.auditContext())).catchUp({ all: true }) : undefined;
+        return { plan, applied: true, replicas };
       });
       const upToDate = plan.every((p) => p.action === 'unchanged');
-      emit(app.io, json, { applied, dryRun: !!opts.dryRun, upToDate, file: source, plan }, () => {
+      const copies = replicas === undefined ? {} : { replicas: { copied: replicas.copied, failed: replicas.failed } };
+      emit(app.io, json, { applied, dryRun: !!opts.dryRun, upToDate, file: source, plan, ...copies }, () => {
         if (upToDate) return `Nothing to do: ${summary(plan)}; the state database already matches ${source}.`;
         const last = `${opts.dryRun ? 'Plan' : 'Applied'}: ${summary(plan)}${opts.dryRun ? ' (dry run: nothing changed)' : ''}`;
-        return shown ? last : `${planTable(plan)}\n${last}`;
+        const copied =
+          replicas === undefined || replicas.copied + replicas.failed === 0
+            ? ''
+            : `\nReplicas: ${replicas.copied} copied${replicas.failed > 0 ? `, ${replicas.failed} failed and stay behind (keyturn replicas status; they catch up by themselves)` : ''}`;
+        return `${shown ? last : `${planTable(plan)}\n${last}`}${copied}`;
       });
     });
 }
