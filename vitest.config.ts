@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  * are small files (crash-*.test.ts: a line each) that would otherwise start last and run alone at
  * the end. A file missing here only starts later.
  */
-const LONG = /\/test\/(crash-[a-z-]+|lockout-fuzz|zero-downtime|readme-tour|scheduler-instances|replicas-two-cloud)\.test\.ts$/;
+const LONG = /\/test\/(crash-[a-z-]+|lockout-fuzz|zero-downtime|readme-tour|scheduler-instances|replicas-two-cloud|replicas-fallback)\.test\.ts$/;
 
 class LongFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
