@@ -33,6 +33,7 @@ import { pathOfTags, pathTags, secretName, TAG } from './names.js';
 import { StagePointers, freshRecord, type PointerMetadata, type PointerRecord, type StagedVersion } from './pointers.js';
 import { checkMetadata } from '../../core/metadata.js';
 import { checkPut } from '../put-input.js';
+import { moveStageIn } from '../stage-moves.js';
 
 /** Key Vault's largest secret value: 25 KiB. */
 export const KEY_VAULT_MAX_VALUE_BYTES = 25 * 1024;
@@ -530,15 +531,7 @@ function visible(record: PointerRecord, versions: Map<string, Logical>): Pointer
 
 /** Moves a stage in the record, with the side moves every store makes (current's old version becomes previous; pending leaves the new current). */
 function applyMove(record: PointerRecord, stage: Stage, to: StagedVersion | null): void {
-  const from = record.stages[stage] ?? null;
-  if ((from?.id ?? null) === (to?.id ?? null)) return;
-  if (to === null) delete record.stages[stage];
-  else record.stages[stage] = to;
-  if (stage === 'current' && to !== null) {
-    if (from !== null) record.stages.previous = from;
-    else if (record.stages.previous?.id === to.id) delete record.stages.previous;
-    if (record.stages.pending?.id === to.id) delete record.stages.pending;
-  }
+  moveStageIn(record.stages, stage, to, (a, b) => a.id === b.id);
 }
 
 function assertCurrentVersion(path: string, exists: boolean, current: number | null, expected: number): void {

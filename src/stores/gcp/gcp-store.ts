@@ -52,6 +52,7 @@ import { checkMetadata } from '../../core/metadata.js';
 import { MANAGED_LABEL, MANAGED_VALUE, PATH_ANNOTATION, secretIdOf } from './names.js';
 import { intentValue, metadataPatch, patchAnnotations, readRecord, versionKey, versionValue, type SecretRecord } from './record.js';
 import { checkPut } from '../put-input.js';
+import { moveStageIn } from '../stage-moves.js';
 
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretVersion = protos.google.cloud.secretmanager.v1.ISecretVersion;
@@ -86,19 +87,6 @@ function aliasesOf(s: Secret): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(s.versionAliases ?? {})) out[k] = Number(String(v));
   return out;
-}
-
-/** Moves `stage` to `to` (null: removes it) with the side moves every store makes: current's old holder becomes previous; pending leaves the new current. */
-function applyMove(aliases: Record<string, number>, stage: Stage, to: number | null): void {
-  const from = aliases[stage] ?? null;
-  if (from === to) return;
-  if (to === null) delete aliases[stage];
-  else aliases[stage] = to;
-  if (stage === 'current' && to !== null) {
-    if (from !== null) aliases.previous = from;
-    else if (aliases.previous === to) delete aliases.previous;
-    if (aliases.pending === to) delete aliases.pending;
-  }
 }
 
 function stageList(aliases: Record<string, number>, number: number): Stage[] {
@@ -416,7 +404,7 @@ export class GcpStore implements SecretStore {
         if (rec.intent?.token === token) await this.update(secret, patchAnnotations(secret.annotations ?? {}, { 'kt-put': null }));
         throw mismatch(path, expected, actual, true);
       }
-      for (const stage of stages) applyMove(aliases, stage, number);
+      for (const stage of stages) moveStageIn(aliases, stage, number);
       const patch: Record<string, string | null> = { [versionKey(number)]: versionValue({ id: versionId, kind, createdAt }), 'kt-updated-at': String(this.clock.now()) };
       if (rec.intent?.id === versionId) patch['kt-put'] = null;
       const updated = await this.update(secret, patchAnnotations(secret.annotations ?? {}, patch), aliases);
@@ -469,7 +457,7 @@ export class GcpStore implements SecretStore {
         });
       }
       if (holder === to) return;
-      applyMove(aliases, st, target);
+      moveStageIn(aliases, st, target);
       const updated = await this.update(secret, patchAnnotations(secret.annotations ?? {}, { 'kt-updated-at': String(this.clock.now()) }), aliases);
       if (updated) return;
     }

@@ -42,6 +42,7 @@ import { indexName, pathHash, versionName } from './names.js';
 import { infoOf, newState, parseState, stagesOf, STATE_ANNOTATION, type IndexState, type VersionEntry } from './state.js';
 import { checkPut } from '../put-input.js';
 import { checkMetadata } from '../../core/metadata.js';
+import { moveStageIn } from '../stage-moves.js';
 
 export interface KubernetesStoreOptions {
   clock: Clock;
@@ -447,14 +448,7 @@ export class KubernetesStore implements SecretStore {
 
 /** Moves `stage` onto `to` in `state` with the side moves (current's old holder becomes previous; pending leaves the new current). True when current moved. */
 function moveIn(state: IndexState, stage: Stage, to: string): boolean {
-  const from = state.stages[stage] ?? null;
-  if (from === to) return false;
-  state.stages[stage] = to;
-  if (stage !== 'current') return false;
-  if (from !== null) state.stages.previous = from;
-  else if (state.stages.previous === to) delete state.stages.previous;
-  if (state.stages.pending === to) delete state.stages.pending;
-  return true;
+  return moveStageIn(state.stages, stage, to) && stage === 'current';
 }
 
 /** The creation time the API server reports (seconds), or the clock when it reports none. */

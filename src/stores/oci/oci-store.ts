@@ -28,6 +28,7 @@ import { pathOf, secretName, versionName, versionOf } from './names.js';
 import { readRecord, RECORD_KEY, withRecord, type KeyturnRecord } from './record.js';
 import { checkMetadata } from '../../core/metadata.js';
 import { checkPut } from '../put-input.js';
+import { moveStageIn } from '../stage-moves.js';
 
 export interface OciStoreOptions {
   clock: Clock;
@@ -293,7 +294,7 @@ export class OciStore implements SecretStore {
         if (current !== expected) mismatch(path, expected, current, true);
       }
       const record = { ...l.record, ...(metadata ?? {}), stages: { ...l.record.stages }, updatedAt: this.options.clock.now() };
-      for (const s of stages) applyMove(record.stages, s, versionId, record.stages[s]);
+      for (const s of stages) applyMove(record.stages, s, versionId);
       const native = stages.includes('current') ? 'CURRENT' : 'PENDING';
       const details: vaultModels.UpdateSecretDetails = {
         secretContent: { contentType: 'BASE64', content: bytes.toString('base64'), name: versionName(versionId, kind), stage: native } as vaultModels.Base64SecretContentDetails,
@@ -375,7 +376,7 @@ export class OciStore implements SecretStore {
       if (held !== expectFrom) throw new KeyturnError('KT_STAGE_CONFLICT', `stage ${st} of ${path} is not on the expected version`, { details: { stage: st, expected: expectFrom } });
       if (to === expectFrom) return;
       const record = { ...l.record, stages: { ...l.record.stages }, updatedAt: this.options.clock.now() };
-      applyMove(record.stages, st, to, held);
+      applyMove(record.stages, st, to);
       const nativeCurrent = l.versions.find((v) => v.native.includes('CURRENT'))?.number;
       const promote = st === 'current' && target !== undefined && target.number !== nativeCurrent ? { currentVersionNumber: target.number } : {};
       const c = await this.clients();
@@ -507,15 +508,10 @@ function lostRace(e: unknown): boolean {
   return status === 412 || (status === 409 && (code === 'Conflict' || code === 'IncorrectState'));
 }
 
-/** Moves `stage` from `from` to `to` with Keyturn's side moves (moving current labels the old one previous, clears pending from the new one). */
-function applyMove(stages: Record<Stage, string | null>, stage: Stage, to: string | null, from: string | null): void {
-  if (from === to) return;
-  stages[stage] = to;
-  if (stage === 'current' && to !== null) {
-    if (from !== null) stages.previous = from;
-    else if (stages.previous === to) stages.previous = null;
-    if (stages.pending === to) stages.pending = null;
-  }
+/** Moves `stage` onto `to` with Keyturn's side moves (./stage-moves.ts); the record keeps every stage, null when on no version. */
+function applyMove(stages: Record<Stage, string | null>, stage: Stage, to: string | null): void {
+  moveStageIn(stages, stage, to);
+  for (const s of STAGES) stages[s] ??= null;
 }
 
 function mismatch(path: string, expected: number, actual: number | null, exists: boolean): never {

@@ -12,6 +12,7 @@
  * ```
  */
 import type { SecretMetadata, Stage } from '../../core/types.js';
+import { moveStageIn } from '../stage-moves.js';
 
 export interface LedgerVersion {
   id: string;
@@ -80,16 +81,7 @@ export function stagesByNumber(ledger: Ledger): Map<number, Stage[]> {
  */
 export function moveInLedger(ledger: Ledger, stage: Stage, to: number | null): Ledger {
   const stages = { ...ledger.stages };
-  const from = stages[stage] ?? null;
-  if (from === to) return ledger;
-  if (to === null) delete stages[stage];
-  else stages[stage] = to;
-  if (stage === 'current' && to !== null) {
-    if (from !== null) stages.previous = from;
-    else if (stages.previous === to) delete stages.previous;
-    if (stages.pending === to) delete stages.pending;
-  }
-  return { ...ledger, stages };
+  return moveStageIn(stages, stage, to) ? { ...ledger, stages } : ledger;
 }
 
 /** The ledger once a claim's version has landed in Vault: recorded, with its stages put on it. */
