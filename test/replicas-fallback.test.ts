@@ -16,7 +16,6 @@ import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { buildServer } from '../src/server/app.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { REPLICAS_CONTEXT } from '../src/replicas/sync.js';
-import { prepareStore } from '../src/stores/registry.js';
 import { runCli } from './helpers/cli.js';
 import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
@@ -30,18 +29,7 @@ afterAll(async () => {
   await Promise.all([vault?.close(), k8s?.close()]);
 });
 
-/** What the replica store holds as current, read through its own store. */
-async function replicaCurrent(path: string) {
-  const prepared = await prepareStore(k8s.config, {
-    clock: { now: () => Date.now() },
-    settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (n: string) => process.env[n] },
-  } as never);
-  try {
-    return await prepared.forAudit().get(path);
-  } finally {
-    await prepared.close();
-  }
-}
+const replicaCurrent = (path: string) => k8s.current(path);
 
 async function readEvents(kt: Keyturn, path: string): Promise<Array<{ source: string; outcome: string; versionId: string | null; errorCode: string | null }>> {
   const out = [];

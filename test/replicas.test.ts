@@ -12,7 +12,6 @@ import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { REPLICAS_CONTEXT } from '../src/replicas/sync.js';
-import { prepareStore } from '../src/stores/registry.js';
 import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
 import { runCli } from './helpers/cli.js';
@@ -27,21 +26,8 @@ afterAll(async () => {
   await Promise.all([vault?.close(), k8s?.close()]);
 });
 
-/** The replica store `fx` names, opened the way Keyturn opens it (to read what it holds). */
-async function openReplica(fx: OutsideStoreFixture) {
-  return prepareStore(fx.config, {
-    clock: { now: () => Date.now() },
-    settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (n: string) => process.env[n] },
-  } as never);
-}
-
-async function replicaCurrent(fx: OutsideStoreFixture, path: string) {
-  const prepared = await openReplica(fx);
-  try {
-    return await prepared.forAudit().get(path);
-  } finally {
-    await prepared.close();
-  }
+function replicaCurrent(fx: OutsideStoreFixture, path: string) {
+  return fx.current(path);
 }
 
 /** `secret.replicate` events in the audit log: source (replica), path, version and outcome. */

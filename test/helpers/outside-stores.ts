@@ -21,6 +21,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Clock } from '../../src/core/clock.js';
+import type { Version } from '../../src/core/types.js';
+import { prepareStore } from '../../src/stores/registry.js';
 import { join } from 'node:path';
 import { AWS_TEST_ACCESS_KEY_ID, AWS_TEST_SECRET_ACCESS_KEY, startAwsServer } from '../servers/aws/server.js';
 import { startAzureServer } from '../servers/azure/server.js';
@@ -44,6 +46,8 @@ export interface OutsideStoreFixture {
   readonly env: Record<string, string>;
   /** Writes `config` to a file in the fixture's folder and returns its path (for KEYTURN_STORE_FILE). */
   storeFile(name?: string): string;
+  /** What the store holds as `path`'s current version, read through its own store the way Keyturn opens it (a replica's copy). */
+  current(path: string): Promise<Version | null>;
   /** While true, the service does not answer: connections to it are refused (a proxy in front of the server is closed). */
   down(off: boolean): Promise<void>;
   close(): Promise<void>;
@@ -73,6 +77,17 @@ export async function outsideStoreFixture(kind: OutsideKind, options: OutsideSto
       const file = join(tmp.dir, name);
       writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
       return file;
+    },
+    current: async (path) => {
+      const prepared = await prepareStore(config, {
+        clock: { now: () => Date.now() },
+        settings: { maxValueBytes: 65536, maxVersions: 100, retentionDays: 7, purgeProtection: true, envVar: (n: string) => process.env[n] },
+      } as never);
+      try {
+        return await prepared.forAudit().get(path);
+      } finally {
+        await prepared.close();
+      }
     },
     down: async (off) => {
       if (off === isDown) return;
