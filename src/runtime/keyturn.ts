@@ -45,6 +45,7 @@ import type { ReplicaSync } from '../replicas/sync.js';
 import { ReplicaStores } from '../replicas/stores.js';
 import { deliverConfiguredSinks, openAudit } from '../audit/runtime.js';
 import type { SinkReport } from '../audit/sinks/deliver.js';
+import { indexedValues } from '../scan/link/value-index.js';
 
 export interface Keyturn {
   readonly settings: Settings;
@@ -140,7 +141,8 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       { state, ring, clock, settings },
       { primary: true, log },
     );
-    const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
+    // The value index (`value_hmacs`) is kept with each put's event, so `keyturn scan` can link a found value.
+    const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(indexedValues(storeAuditHook(audit, ctx), state, audit));
     const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);
