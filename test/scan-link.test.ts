@@ -22,7 +22,9 @@ import { linkFindings } from '../src/scan/link/link.js';
 import type { ScanFinding } from '../src/scan/link/types.js';
 import { runCli } from './helpers/cli.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
-import { applyYaml, openTestHome } from './helpers/state.js';
+import { applyYaml, openTestHome, postgresSchemaUrl, tempDir } from './helpers/state.js';
+import { initHome } from '../src/runtime/keyturn.js';
+import { sql } from 'kysely';
 
 const YAML = `version: 1
 secrets:
@@ -144,6 +146,44 @@ describe('linkFindings and rotateLeaked on a local home', () => {
       expect(linked[0]!.match).toMatchObject({ path: 'app/token', stage: 'current' });
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('the value index on a PostgreSQL state database', () => {
+  it('is kept by each put and backfilled by migration 0020 from the audit log', async () => {
+    const tmp = tempDir();
+    const pg = await postgresSchemaUrl('kt_scanlink');
+    const env = { KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent', KEYTURN_DATABASE_URL: pg.url };
+    try {
+      await initHome(loadSettings(env));
+      const value = `tok_${randomBytes(16).toString('hex')}`;
+      const password = `pw_${randomBytes(16).toString('hex')}`;
+      let kt = await openKeyturn(loadSettings(env));
+      try {
+        await kt.store.put('app/token', value, { stages: ['current'] });
+        await kt.store.put('app/conn', { username: 'app', password }, { stages: ['current'] });
+        const linked = await linkFindings([finding(value), finding(password, 2)], { kt });
+        expect(linked.map((l) => [l.match?.path, l.match?.field])).toEqual([
+          ['app/token', undefined],
+          ['app/conn', 'password'],
+        ]);
+        await sql`DROP TABLE value_hmacs`.execute(kt.state.db);
+        await sql`DELETE FROM kysely_migration WHERE name = '0020_value_hmacs'`.execute(kt.state.db);
+      } finally {
+        await kt.close();
+      }
+      kt = await openKeyturn(loadSettings(env));
+      try {
+        // Backfilled: whole values only (a field's own hash was never in the audit log).
+        const linked = await linkFindings([finding(value), finding(password, 2)], { kt });
+        expect(linked.map((l) => l.match?.path ?? null)).toEqual(['app/token', null]);
+      } finally {
+        await kt.close();
+      }
+    } finally {
+      await pg.drop();
+      tmp.remove();
     }
   });
 });
