@@ -3,8 +3,9 @@
  * home and, with `rotate`, record the leaks and rotate what leaked (./leaked.ts). Load it inside
  * the command's action (`await import('../../scan/link/index.js')`): it opens the home.
  *
- * Through a server (KEYTURN_ADDR) it is refused with KT_REMOTE_UNSUPPORTED: the audit HMAC keys
- * never leave the home, and the server has no scan route yet (docs/scan-linkage.md).
+ * Through a server (KEYTURN_ADDR) the same happens there: the candidate values go over TLS to
+ * `POST /v1/scan/match` (or `/v1/scan/leaked` with `rotate`), which hashes them with the audit HMAC
+ * keys that never leave it (./routes.ts), in batches of 500.
  *
  * @example
  * ```ts
@@ -12,7 +13,6 @@
  * for (const l of linked) if (l.match) emit(`${l.finding.file}:${l.finding.line}: ${l.match.label}`);
  * ```
  */
-import { KeyturnError } from '../../core/errors.js';
 import type { CliApp, CommonOptions } from '../../cli/app.js';
 import type { LeakAction, LinkedFinding, ScanFinding } from './types.js';
 
@@ -41,11 +41,26 @@ export interface LinkAndRotateOptions {
  * ```
  */
 export async function linkAndMaybeRotate<F extends ScanFinding>(findings: readonly F[], { rotate, app, opts }: LinkAndRotateOptions): Promise<LinkedScanFinding<F>[]> {
-  if (await app.isRemote(opts)) {
-    throw new KeyturnError(
-      'KT_REMOTE_UNSUPPORTED',
-      'linking scan findings to managed secrets works on a local home, not through a server: the audit HMAC keys never leave the home; run it on the server host',
-    );
+  if (findings.length === 0) return [];
+  const settings = await app.settings(opts);
+  if (settings.remote) {
+    // Through a server: it hashes the values (the audit HMAC keys never leave it), links and acts.
+    const [{ connectServer }, wire] = await Promise.all([import('../../client/http.js'), import('./wire.js')]);
+    const { correlationId } = await app.auditContext();
+    const server = connectServer(settings.remote, correlationId === null ? {} : { correlationId });
+    try {
+      // A value no store could hold (empty, over 64 KiB) matches nothing: it is not sent.
+      const out: LinkedScanFinding<F>[] = findings.map((finding) => ({ finding, match: null, also: [] as const, action: null }));
+      const sent = findings.flatMap((f, i) => (f.secret.length > 0 && f.secret.length <= wire.MAX_VALUE_CHARS ? [i] : []));
+      for (let i = 0; i < sent.length; i += wire.MAX_CANDIDATES) {
+        const batch = sent.slice(i, i + wire.MAX_CANDIDATES).map((k) => findings[k] as F);
+        const answer = await server.call('POST', rotate ? '/v1/scan/leaked' : '/v1/scan/match', { candidates: batch.map(wire.candidateJson) });
+        wire.answerToLinked(batch, answer).forEach((l, j) => (out[sent[i + j] as number] = rotate ? l : { ...l, action: null }));
+      }
+      return out;
+    } finally {
+      await server.close();
+    }
   }
   const [{ linkFindings }, { rotateLeaked }, { localClient }, { withGracefulStop }] = await Promise.all([import('./link.js'), import('./leaked.js'), app.runtime(), import('../../cli/app.js')]);
   const { correlationId } = await app.auditContext();

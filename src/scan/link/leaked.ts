@@ -21,7 +21,8 @@
  * actions[0]; // { path: 'prod/db', stage: 'current', action: 'rotated', runId: 'run_…', runStatus: 'done', … }
  * ```
  */
-import { eventSafeId, eventSafeText } from '../../audit/context.js';
+import { eventSafeId, eventSafeText, type AuditContext } from '../../audit/context.js';
+import { contextFields } from '../../audit/hooks.js';
 import { isKeyturnError } from '../../core/errors.js';
 import type { RunsClient } from '../../client/client.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
@@ -32,6 +33,8 @@ export interface RotateLeakedOptions {
   readonly kt: Keyturn;
   /** How runs are queued, started and cancelled (the CLI's local client, with its graceful stop). */
   readonly runs: RunsClient;
+  /** Who acts, for the `secret.leaked` events (a server request's token); default the home's context. */
+  readonly context?: AuditContext;
 }
 
 const ACTIVE = new Set(['running', 'retrying']);
@@ -58,13 +61,14 @@ export function findingLocation(f: Pick<ScanFinding, 'file' | 'line'>): string {
  * const actions = await rotateLeaked(await linkFindings(findings, { kt }), { kt, runs });
  * ```
  */
-export async function rotateLeaked(linked: readonly LinkedFinding[], { kt, runs }: RotateLeakedOptions): Promise<LeakAction[]> {
+export async function rotateLeaked(linked: readonly LinkedFinding[], { kt, runs, context }: RotateLeakedOptions): Promise<LeakAction[]> {
   const secrets = new Map<string, SecretMatch>();
   const events: Parameters<Keyturn['audit']['appendBatch']>[0][number][] = [];
   for (const l of linked) {
     if (l.match === null) continue;
     for (const m of [l.match, ...l.also]) {
       events.push({
+        ...contextFields(context),
         action: 'secret.leaked',
         outcome: 'success',
         path: m.path,

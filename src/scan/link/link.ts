@@ -14,6 +14,8 @@
  * linked[0].match?.label; // 'managed secret prod/db/app'
  * ```
  */
+import type { AuditContext } from '../../audit/context.js';
+import { contextFields } from '../../audit/hooks.js';
 import { isKeyturnError } from '../../core/errors.js';
 import type { VersionInfo } from '../../core/types.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
@@ -23,6 +25,8 @@ import { lookupValueHmacs } from './value-index.js';
 /** What linking needs: an open home (its audit HMAC keys, state database and store). */
 export interface LinkOptions {
   readonly kt: Keyturn;
+  /** Who asks, for the `scan.link` event (a server request's token); default the home's context. */
+  readonly context?: AuditContext;
 }
 
 const URGENCY: Readonly<Record<MatchStage, number>> = { current: 0, pending: 1, previous: 2, older: 3 };
@@ -58,7 +62,7 @@ export function matchLabel(path: string, stage: MatchStage): string {
  * first.match; // { path: 'prod/db', versionId: '…', stage: 'current', label: 'managed secret prod/db' }
  * ```
  */
-export async function linkFindings<F extends ScanFinding>(findings: readonly F[], { kt }: LinkOptions): Promise<LinkedFinding<F>[]> {
+export async function linkFindings<F extends ScanFinding>(findings: readonly F[], { kt, context }: LinkOptions): Promise<LinkedFinding<F>[]> {
   // Each distinct value is hashed once, under every HMAC key (events older than a key rotation use older keys).
   const byHash = new Map<string, string>();
   const values = new Set<string>();
@@ -68,7 +72,7 @@ export async function linkFindings<F extends ScanFinding>(findings: readonly F[]
     for (const h of kt.audit.hashAll(f.secret)) byHash.set(h, f.secret);
   }
   const rows = byHash.size === 0 ? [] : await lookupValueHmacs(kt.state, [...byHash.keys()]);
-  await kt.audit.append({ action: 'scan.link', outcome: 'success' });
+  await kt.audit.append({ ...contextFields(context), action: 'scan.link', outcome: 'success' });
 
   const versions = new Map<string, VersionInfo[] | null>();
   const matchesOf = new Map<string, SecretMatch[]>();
