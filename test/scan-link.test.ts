@@ -21,6 +21,7 @@ import { rotateLeaked } from '../src/scan/link/leaked.js';
 import { linkFindings } from '../src/scan/link/link.js';
 import type { ScanFinding } from '../src/scan/link/types.js';
 import { runCli } from './helpers/cli.js';
+import { stoppedRun } from './helpers/stopped-run.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { applyYaml, openTestHome, postgresSchemaUrl, tempDir } from './helpers/state.js';
 import { initHome } from '../src/runtime/keyturn.js';
@@ -103,6 +104,25 @@ describe('linkFindings and rotateLeaked on a local home', () => {
     expect((await runs.list({ path: 'app/token', limit: 50 })).length).toBe(runsBefore);
     expect(await leakEvents(kt)).toEqual([expect.objectContaining({ path: 'app/token', versionId: first!.id, fingerprint: 'fp20a1b2c3d', location: 'src/config-2.ts:12' })]);
     expect((await leaves(kt)).join('\n')).not.toContain(leaked);
+  });
+
+  it('a pending value found (an unfinished run would make it current): that run is cancelled, a fresh run rotates, the leaked value is current nowhere', async () => {
+    const stopped = await stoppedRun(kt, 'app/token');
+    expect(stopped.status).toBe('retrying');
+    const pending = await kt.store.get('app/token', { stage: 'pending' });
+    expect(pending).not.toBeNull();
+    const linked = await linkFindings([finding(pending!.value as string, 8)], { kt });
+    expect(linked[0]!.match).toMatchObject({ path: 'app/token', versionId: pending!.id, stage: 'pending', label: 'managed secret app/token' });
+
+    const runs = localClient(kt).runs;
+    const [action] = await rotateLeaked(linked, { kt, runs });
+    expect(action).toMatchObject({ path: 'app/token', stage: 'pending', action: 'rotated', cancelledRunId: stopped.id, runStatus: 'done' });
+    expect(action!.runId).not.toBe(stopped.id);
+    expect((await runs.get(stopped.id)).status).toBe('cancelled');
+    const current = await kt.store.get('app/token');
+    expect(current!.value).not.toBe(pending!.value);
+    expect(current!.value).not.toBe(leaked);
+    expect((await leaves(kt)).join('\n')).not.toContain(pending!.value as string);
   });
 
   it('an unrelated value matches nothing, records no leak and rotates nothing', async () => {
