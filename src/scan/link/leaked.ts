@@ -117,15 +117,13 @@ async function rotateOne(runs: RunsClient, m: SecretMatch): Promise<LeakAction> 
     const { run } = await runs.rotate(m.path, { wait: false });
     return { ...base, action: 'rotated', runId: run.id, runStatus: run.status, cancelledRunId, error: run.errorCode ? { code: run.errorCode, message: run.errorMessage ?? '' } : null };
   } catch (e) {
-    return {
-      ...base,
-      action: 'queued',
-      runId: null,
-      runStatus: null,
-      cancelledRunId,
-      error: errorOf(e),
-      note: 'queued as an emergency: the next scheduler pass rotates it before any scheduled rotation',
-    };
+    const error = errorOf(e);
+    // A pending value whose run could not be cancelled here: resuming that run would make the leaked value current.
+    const note =
+      m.stage === 'pending' && cancelledRunId === null
+        ? `queued as an emergency, but the unfinished run holding the leaked pending value was not cancelled (${error.code}): cancel it (keyturn runs cancel ID) and rotate again, or a pass may finish it with the leaked value`
+        : 'queued as an emergency: the next scheduler pass rotates it before any scheduled rotation';
+    return { ...base, action: 'queued', runId: null, runStatus: null, cancelledRunId, error, note };
   }
 }
 
