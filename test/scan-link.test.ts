@@ -5,7 +5,9 @@
  * fingerprint and FILE:LINE and no value; an old value is reported as "old value of PATH",
  * recorded, not rotated; an unrelated value matches nothing. A fields secret is matched on one
  * field's value: a leaked PostgreSQL password (password-auth cluster, 55432) found through
- * `linkAndMaybeRotate` is rotated, after which it no longer logs in and the new one does.
+ * `linkAndMaybeRotate` is rotated, after which it no longer logs in and the new one does. The
+ * index is kept on a PostgreSQL state database and with an outside primary store (the repo's local
+ * Vault server, test/servers/vault/), and backfilled from the audit log by migration 0020.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { linkFindings } from '../src/scan/link/link.js';
 import type { ScanFinding } from '../src/scan/link/types.js';
 import { runCli } from './helpers/cli.js';
 import { stoppedRun } from './helpers/stopped-run.js';
+import { outsideStoreFixture } from './helpers/outside-stores.js';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 import { applyYaml, openTestHome, postgresSchemaUrl, tempDir } from './helpers/state.js';
 import { initHome } from '../src/runtime/keyturn.js';
@@ -204,6 +207,42 @@ describe('the value index on a PostgreSQL state database', () => {
     } finally {
       await pg.drop();
       tmp.remove();
+    }
+  });
+});
+
+describe('the value index with an outside primary store (Vault, through its local server)', () => {
+  it('a put and a rotation in the outside store are linked, fields too; a leaked current value is rotated there', async () => {
+    const vault = await outsideStoreFixture('vault');
+    const tmp = tempDir();
+    try {
+      const settings = loadSettings({ KEYTURN_HOME: join(tmp.dir, 'home'), KEYTURN_LOG_LEVEL: 'silent', KEYTURN_STORE_FILE: vault.storeFile() });
+      await initHome(settings);
+      const kt = await openKeyturn(settings);
+      try {
+        expect(kt.store.kind).toBe('vault');
+        await applyYaml(kt, YAML);
+        const value = `tok_${randomBytes(16).toString('hex')}`;
+        const password = `pw_${randomBytes(16).toString('hex')}`;
+        await kt.store.put('app/token', value, { stages: ['current'] });
+        await kt.store.put('app/conn', { username: 'app', password }, { stages: ['current'] });
+        const linked = await linkFindings([finding(value), finding(password, 2)], { kt });
+        expect(linked.map((l) => [l.match?.path, l.match?.stage, l.match?.field])).toEqual([
+          ['app/token', 'current', undefined],
+          ['app/conn', 'current', 'password'],
+        ]);
+        const [action] = await rotateLeaked(linked.slice(0, 1), { kt, runs: localClient(kt).runs });
+        expect(action).toMatchObject({ path: 'app/token', action: 'rotated', runStatus: 'done' });
+        // The rotated-to version was indexed too: its value is found as current, the leaked one as previous.
+        const current = await kt.store.get('app/token');
+        const after = await linkFindings([finding(value), finding(current!.value as string, 3)], { kt });
+        expect(after.map((l) => l.match?.stage)).toEqual(['previous', 'current']);
+      } finally {
+        await kt.close();
+      }
+    } finally {
+      tmp.remove();
+      await vault.close();
     }
   });
 });
