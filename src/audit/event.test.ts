@@ -155,6 +155,35 @@ describe('the optional client fields (address, userAgent)', () => {
   });
 });
 
+describe('the optional finding fields of secret.leaked (fingerprint, location)', () => {
+  it('are in the leaf only when known, sorted in place (with the client fields too), and equal the generic canonicalizer', () => {
+    const leak = { ...INPUT, action: 'secret.leaked' };
+    expect(encodeEvent(makeEvent({ ...leak, fingerprint: null, location: undefined }, 1, 'ab'.repeat(32))).toString()).not.toMatch(/fingerprint|location/);
+    for (const [fingerprint, location, address] of [
+      ['3f9a0c1e2d4b5a6f', 'src/config.ts:12', null],
+      ['gitleaks:abc/def.env:aws-access-key:4', 'deploy/"odd" dir/ünï.yaml:1', '203.0.113.7'],
+      [null, 'only/a/location:9', null],
+      ['only-a-fingerprint', null, '2001:db8::1'],
+    ] as const) {
+      const event = makeEvent({ ...leak, fingerprint, location, address, userAgent: 'keyturn-cli/0.1' }, 5, 'ab'.repeat(32));
+      const leaf = encodeEvent(event);
+      expect(leaf.equals(canonicalJson(event))).toBe(true);
+      expect(decodeEvent(leaf)).toEqual(event);
+      expect(decodeEvent(leaf).location).toBe(location ?? undefined);
+    }
+  });
+
+  it('refuse a null in the leaf, a fingerprint outside the id characters, a control character or an empty location', () => {
+    const base = JSON.parse(encodeEvent(makeEvent(INPUT, 0, GENESIS_PREV)).toString()) as Record<string, unknown>;
+    expect(codeOf(() => decodeEvent(Buffer.from(JSON.stringify({ ...base, fingerprint: null }))))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, fingerprint: 'has space' }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, fingerprint: 'x'.repeat(129) }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => decodeEvent(Buffer.from(JSON.stringify({ ...base, fingerprint: '' }))))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, location: 'a\nb:1' }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+    expect(codeOf(() => makeEvent({ ...INPUT, location: 'x'.repeat(1025) }, 0, GENESIS_PREV))).toBe('KT_AUDIT_EVENT_INVALID');
+  });
+});
+
 describe('AuditAppender', () => {
   it('numbers and links events and keeps the Merkle root', () => {
     const log = new AuditAppender();

@@ -26,6 +26,8 @@
  * | ------------- | ---------------------------------------- | ----------------------------------------------------------- |
  * | address       | IPv4 or IPv6 literal, up to 64           | the client's network address, for events of an API request  |
  * | userAgent     | string, 1..256                           | the client's `User-Agent` header, when it sent one          |
+| fingerprint   | id up to 128                             | `secret.leaked`: the scan finding's fingerprint (never the value) |
+| location      | string, 1..1024                          | `secret.leaked`: where the finding is, `FILE:LINE`          |
  *
  * An id is `[A-Za-z0-9._:@/-]`; strings have no control characters.
  *
@@ -71,6 +73,10 @@ export interface AuditEventInput {
   readonly address?: string | null;
   /** The client's User-Agent (API requests); omitted from the leaf when null or absent. */
   readonly userAgent?: string | null;
+  /** A scan finding's fingerprint (`secret.leaked`); omitted from the leaf when null or absent. */
+  readonly fingerprint?: string | null;
+  /** A scan finding's `FILE:LINE` (`secret.leaked`); omitted from the leaf when null or absent. */
+  readonly location?: string | null;
 }
 
 /** One audit log entry, exactly as hashed into the tree. */
@@ -91,11 +97,13 @@ export interface AuditEvent {
   /** Present only when known (see the table above). */
   readonly address?: string;
   readonly userAgent?: string;
+  readonly fingerprint?: string;
+  readonly location?: string;
 }
 
 const FIELDS = ['seq', 'prev', 'time', 'actor', 'source', 'action', 'path', 'versionId', 'outcome', 'errorCode', 'runId', 'correlationId', 'valueHmac'] as const;
 /** Present only when known: a leaf without them is as valid as one with them. */
-const OPTIONAL_FIELDS = ['address', 'userAgent'] as const;
+const OPTIONAL_FIELDS = ['address', 'userAgent', 'fingerprint', 'location'] as const;
 const INPUT_FIELDS: readonly string[] = [...FIELDS.filter((f) => f !== 'seq' && f !== 'prev'), ...OPTIONAL_FIELDS];
 const ALL_FIELDS: readonly string[] = [...FIELDS, ...OPTIONAL_FIELDS];
 /** An event's `address`: an IPv4 or IPv6 literal (an IPv6 zone is not kept). */
@@ -142,6 +150,8 @@ export function makeEvent(input: AuditEventInput, seq: number, prev: string): Au
   };
   if (input.address !== undefined && input.address !== null) (event as { address?: string }).address = input.address;
   if (input.userAgent !== undefined && input.userAgent !== null) (event as { userAgent?: string }).userAgent = input.userAgent;
+  if (input.fingerprint !== undefined && input.fingerprint !== null) (event as { fingerprint?: string }).fingerprint = input.fingerprint;
+  if (input.location !== undefined && input.location !== null) (event as { location?: string }).location = input.location;
   return checkValues(event);
 }
 
@@ -184,7 +194,9 @@ export function encodeCheckedEvent(e: AuditEvent): Buffer {
 export function encodeCheckedEventText(e: AuditEvent): string {
   const address = e.address === undefined ? '' : `"address":${str(e.address)},`;
   const userAgent = e.userAgent === undefined ? '' : `"userAgent":${str(e.userAgent)},`;
-  return `{"action":${str(e.action)},"actor":${str(e.actor)},${address}"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},${userAgent}"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
+  const fingerprint = e.fingerprint === undefined ? '' : `"fingerprint":${str(e.fingerprint)},`;
+  const location = e.location === undefined ? '' : `"location":${str(e.location)},`;
+  return `{"action":${str(e.action)},"actor":${str(e.actor)},${address}"correlationId":${str(e.correlationId)},"errorCode":${str(e.errorCode)},${fingerprint}${location}"outcome":${str(e.outcome)},"path":${str(e.path)},"prev":${str(e.prev)},"runId":${str(e.runId)},"seq":${e.seq},"source":${str(e.source)},"time":${str(e.time)},${userAgent}"valueHmac":${str(e.valueHmac)},"versionId":${str(e.versionId)}}`;
 }
 
 /** Printable ASCII without `"` and `\`: JSON writes such a string as it is, between quotes. */
@@ -243,6 +255,11 @@ function checkValues(e: AuditEvent): AuditEvent {
   if (e.valueHmac !== null && (typeof e.valueHmac !== 'string' || !VALUE_HMAC.test(e.valueHmac))) throw invalid('valueHmac must be hmac-sha256:<key-id>:<base64>, or null');
   if (e.address !== undefined && (typeof e.address !== 'string' || !EVENT_ADDRESS.test(e.address))) throw invalid('address must be an IPv4 or IPv6 literal (absent when unknown, never null)');
   if (e.userAgent !== undefined) text(e.userAgent, 'userAgent', 256);
+  if (e.fingerprint !== undefined) {
+    if (typeof e.fingerprint !== 'string' || e.fingerprint.length === 0) throw invalid('fingerprint must be 1 to 128 characters of [A-Za-z0-9._:@/-] (absent when unknown, never null)');
+    id(e.fingerprint, 'fingerprint');
+  }
+  if (e.location !== undefined) text(e.location, 'location', 1024);
   return e;
 }
 

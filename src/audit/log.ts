@@ -572,6 +572,8 @@ export class AuditLog {
         valueHmac: input.valueHmac ?? null,
         address: input.address === undefined ? (this.context.address ?? null) : input.address,
         userAgent: input.userAgent === undefined ? (this.context.userAgent ?? null) : input.userAgent,
+        fingerprint: input.fingerprint ?? null,
+        location: input.location ?? null,
       });
       rows[i] = {
         seq: event.seq,

@@ -47,6 +47,7 @@ import { ReplicaFallback } from '../replicas/fallback.js';
 import { withReplicaFallback } from '../replicas/fallback-store.js';
 import { deliverConfiguredSinks, openAudit } from '../audit/runtime.js';
 import type { SinkReport } from '../audit/sinks/deliver.js';
+import { indexedValues } from '../scan/link/value-index.js';
 
 export interface Keyturn {
   readonly settings: Settings;
@@ -145,7 +146,8 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       { state, ring, clock, settings },
       { primary: true, log, wrap: (s) => withReplicaFallback(s, fallback) },
     );
-    const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(storeAuditHook(audit, ctx));
+    // The value index (`value_hmacs`) is kept with each put's event, so `keyturn scan` can link a found value.
+    const storeFor = (ctx: AuditContext): SecretStore => prepared.forAudit(indexedValues(storeAuditHook(audit, ctx), state, audit));
     const store = storeFor(context);
     log.debug({ state: state.location, dialect: state.dialect, rootKeyId: ring.rootKey.id }, 'keyturn opened');
     const applied = new AppliedConfig(state);

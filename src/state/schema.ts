@@ -457,6 +457,20 @@ export interface StoreHeadsTable {
   updated_at: number;
 }
 
+/**
+ * A keyed hash of a stored value (or of one field of a fields value) and the version it belongs
+ * to (migration 0020): what `keyturn scan` links a found value with (src/scan/link/).
+ */
+export interface ValueHmacsTable {
+  /** `hmac-sha256:<key id>:<base64>`, as the version's `secret.put` event carries it (field ''). */
+  value_hmac: string;
+  path: string;
+  version_id: string;
+  /** '' for the whole value; a field's name for that field's value. */
+  field: string;
+  created_at: number;
+}
+
 export interface Schema {
   secrets: SecretsTable;
   secret_versions: SecretVersionsTable;
@@ -493,4 +507,5 @@ export interface Schema {
   renewals: RenewalsTable;
   replica_status: ReplicaStatusTable;
   store_heads: StoreHeadsTable;
+  value_hmacs: ValueHmacsTable;
 }

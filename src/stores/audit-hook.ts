@@ -36,6 +36,12 @@ export interface StoreAuditEvent {
   readonly valueHmac?: string | null;
   /** A read the primary could not answer, answered by a read-only fallback replica (`replica:<name>`): recorded in the source, `api via replica:<name>`. */
   readonly servedBy?: string;
+  /**
+   * A put of a fields value: each field's own keyed hash, by field name, from
+   * {@link StoreAuditHook.hashFields}. Not an audit event field: the value index keeps them
+   * (src/scan/link/value-index.ts), so a leaked password is linked to the fields secret holding it.
+   */
+  readonly fieldHmacs?: Readonly<Record<string, string>> | null;
 }
 
 export interface StoreAuditHook {
@@ -43,4 +49,6 @@ export interface StoreAuditHook {
   record(trx: Transaction<Schema> | null, event: StoreAuditEvent): Promise<void>;
   /** The searchable keyed hash of a value (a string's UTF-8, or a fields object's RFC 8785 JSON); never the value. */
   hashValue(value: SecretValue): string;
+  /** A fields value's per-field keyed hashes (null for a string value); optional: without it, fields are indexed by the whole value only. */
+  hashFields?(value: SecretValue): Readonly<Record<string, string>> | null;
 }

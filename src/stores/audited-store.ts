@@ -89,7 +89,7 @@ class AuditedStore implements SecretStore {
       'secret.put',
       path,
       () => this.inner.put(path, value, options),
-      (v) => ({ versionId: v.id, valueHmac: this.hook.hashValue(value) }),
+      (v) => ({ versionId: v.id, valueHmac: this.hook.hashValue(value), fieldHmacs: this.hook.hashFields?.(value) ?? null }),
     );
   }
 

@@ -21,6 +21,7 @@ import { policyRoutes } from './policies.js';
 import { oidcRoutes } from './oidc.js';
 import { rotationRoutes } from './rotations.js';
 import { scheduleRoutes } from './schedules.js';
+import { scanRoutes } from '../../scan/link/routes.js';
 import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
@@ -42,6 +43,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...policyRoutes(),
     ...tokenRoutes(),
     ...auditRoutes(),
+    ...scanRoutes(),
     ...anomalyRoutes(),
     ...eventRoutes(),
     ...deliveryRoutes(),

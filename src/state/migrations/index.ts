@@ -23,6 +23,7 @@ import * as m0016 from './0016_anomalies.js';
 import * as m0017 from './0017_renewals.js';
 import * as m0018 from './0018_replicas.js';
 import * as m0019 from './0019_store_heads.js';
+import * as m0020 from './0020_value_hmacs.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001,
@@ -44,4 +45,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0017_renewals': m0017,
   '0018_replicas': m0018,
   '0019_store_heads': m0019,
+  '0020_value_hmacs': m0020,
 });

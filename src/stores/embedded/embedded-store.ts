@@ -67,7 +67,7 @@ export interface EmbeddedStoreOptions {
 }
 
 /** What a write fills in for its success event. */
-type AuditDetails = { versionId?: string | null; valueHmac?: string | null };
+type AuditDetails = { versionId?: string | null; valueHmac?: string | null; fieldHmacs?: Readonly<Record<string, string>> | null };
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type SecretRow = SecretsTable;
@@ -211,6 +211,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     return async (trx, details) => {
       details.versionId = versionId;
       details.valueHmac = this.audit?.hashValue(value) ?? null;
+      details.fieldHmacs = this.audit?.hashFields?.(value) ?? null;
       const now = this.clock.now();
       // The secret's row stays locked until commit, so the checks below hold for the write.
       const { secret, created } = await this.upsertSecret(trx, path, now, metadata);
