@@ -127,7 +127,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     id: 'generic-secret-assignment',
     description: 'Password, secret or API key assigned a high-entropy value',
     regex:
-      '(?i)(?:password|passwd|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?token|access[_.-]?token|client[_.-]?secret|private[_.-]?key)[\\w.-]{0,24}?["\']?\\s{0,4}(?:=|:=|:|=>|\\?=)\\s{0,4}[rbfu]?["\'\\x60]?([^\\s"\'\\x60;,<>(){}\\[\\]|\\\\]{8,150})',
+      '(?i)(?:password|passwd|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?token|access[_.-]?token|client[_.-]?secret|private[_.-]?key)[\\w.-]{0,24}?["\']?\\s{0,4}(?:=|:=|:|=>|\\?=)\\s{0,4}(?:[rbfu]?["\'\\x60])?([^\\s"\'\\x60;,<>(){}\\[\\]|\\\\]{8,150})',
     entropy: 3.3,
     keywords: ['password', 'passwd', 'pwd', 'secret', 'api_key', 'api-key', 'api.key', 'apikey', 'access_key', 'access-key', 'accesskey', 'token', 'private_key', 'private-key', 'privatekey'],
     allowlists: [
@@ -138,14 +138,15 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
           '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
           '^sha(?:1|256|384|512)[-:]',
           '^\\$[A-Za-z_]',
-          '^%[A-Za-z_]',
+          '^%\\(\\w+\\)[sd]',
           '^[A-Za-z_$][\\w$]*\\.[A-Za-z_$][\\w$.]*$',
           '^[A-Za-z_$][\\w$]*(?:::|->)',
           '^[a-z][a-z_-]*$',
           '^[A-Z][A-Z0-9_]*$',
           '^(?:true|false|null|none|nil|undefined)$',
           '^(?:https?|file)://',
-          '^[./~]',
+          '^(?:\\.{0,2}/|~/)',
+          '^(?:sk_test_|pk_(?:live|test)_|AIza|sk-|shp[a-z]{2}_|SK[0-9a-f]|SG\\.|gh[pousr]_|github_pat_|gl[a-z]{2,4}-|xox[bpe]-|npm_|hv[sb]\\.|A[KS]IA|key-|eyJ)',
         ],
       },
       {
