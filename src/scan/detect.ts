@@ -85,6 +85,8 @@ export class Detector {
   private readonly keywordRules: readonly number[][];
   /** Rules without keywords: their regex runs on every line. */
   private readonly everyLine: readonly number[];
+  /** Which rules apply to every file, when no rule depends on the path (else computed per file). */
+  private readonly pathFree: readonly boolean[] | undefined;
 
   constructor(rules: ScanRules) {
     this.rules = rules;
@@ -107,6 +109,8 @@ export class Detector {
     this.matcher = new KeywordMatcher([...ids.keys()]);
     this.keywordRules = keywordRules;
     this.everyLine = everyLine;
+    const byPath = rules.rules.some((r) => r.path !== null || r.allowlists.some((a) => a.paths.length > 0));
+    this.pathFree = byPath ? undefined : rules.rules.map((r) => r.regex !== null);
   }
 
   /** Whether a file is skipped whole: a global allowlist allows its path (lock files). */
@@ -129,7 +133,7 @@ export class Detector {
   scanText(text: string, ctx: TextContext, emit: (f: RawFinding) => void): void {
     const rules = this.rules.rules;
     // Which rules apply to this file: their path regex matches, and no allowlist of theirs allows the path.
-    const applies = rules.map((r) => r.regex !== null && (r.path === null || r.path.test(ctx.file)) && !r.allowlists.some((a) => allowsFile(a, ctx.file)));
+    const applies = this.pathFree ?? rules.map((r) => r.regex !== null && (r.path === null || r.path.test(ctx.file)) && !r.allowlists.some((a) => allowsFile(a, ctx.file)));
     const covered = new Int32Array(rules.length).fill(-1);
     let lineStarts: number[] | undefined;
     const starts = (): number[] => {

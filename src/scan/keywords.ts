@@ -20,6 +20,8 @@ export class KeywordMatcher {
   private readonly next: Int32Array;
   /** The keyword ids that end at each state (its own and its suffixes'), or undefined. */
   private readonly outputs: ReadonlyArray<readonly number[] | undefined>;
+  /** 1 where a state has outputs: the scan loop tests this byte, not the array. */
+  private readonly hasOutput: Uint8Array;
 
   constructor(keywords: readonly string[]) {
     this.keywords = keywords;
@@ -68,22 +70,22 @@ export class KeywordMatcher {
     }
     // Upper-case letters move like their lower-case ones.
     for (let s = 0; s < n; s++) for (let c = 65; c <= 90; c++) next[s * ALPHABET + c] = next[s * ALPHABET + c + 32]!;
+    // Stored as row offsets (state * 128), so the scan loop does no multiplication.
+    for (let i = 0; i < next.length; i++) next[i] = next[i]! * ALPHABET;
     this.next = next;
     this.outputs = out.map((o) => (o.length === 0 ? undefined : [...new Set(o)]));
+    this.hasOutput = Uint8Array.from(out, (o) => (o.length === 0 ? 0 : 1));
   }
 
   /** Calls `hit(keywordId, endIndex)` for every occurrence of a keyword in `text[from, to)`. */
   scan(text: string, hit: (keyword: number, end: number) => void, from = 0, to = text.length): void {
     const next = this.next;
-    const outputs = this.outputs;
-    let s = 0;
+    const hasOutput = this.hasOutput;
+    let row = 0;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      s = c < ALPHABET ? next[s * ALPHABET + c]! : 0;
-      if (s !== 0) {
-        const o = outputs[s];
-        if (o !== undefined) for (const k of o) hit(k, i + 1);
-      }
+      row = c < ALPHABET ? next[row + c]! : 0;
+      if (row !== 0 && hasOutput[row >> 7] === 1) for (const k of this.outputs[row >> 7]!) hit(k, i + 1);
     }
   }
 }

@@ -63,7 +63,7 @@ async function inThread(detector: Detector, files: readonly ScanTarget[]): Promi
   for (const f of files) {
     if (detector.skipsFile(f.display)) continue;
     try {
-      bytes += await scanFile(detector, f.path, f.display, (x) => findings.push(x));
+      bytes += scanFile(detector, f.path, f.display, (x) => findings.push(x));
     } catch (err) {
       throw fileError((err as NodeJS.ErrnoException).code, (err as Error).message);
     }

@@ -31,7 +31,7 @@ parentPort!.on('message', (batch: WorkerBatch) => {
     const findings: RawFinding[] = [];
     let bytes = 0;
     try {
-      for (const f of batch.files) if (!detector.skipsFile(f.display)) bytes += await scanFile(detector, f.path, f.display, (x) => findings.push(x));
+      for (const f of batch.files) if (!detector.skipsFile(f.display)) bytes += scanFile(detector, f.path, f.display, (x) => findings.push(x));
       parentPort!.postMessage({ findings, bytes } satisfies WorkerAnswer);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

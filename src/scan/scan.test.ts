@@ -161,7 +161,7 @@ describe('chunked reads', () => {
     const path = join(dir, 'big.txt');
     writeFileSync(path, text);
     const found: RawFinding[] = [];
-    await scanFile(defaults, path, 'big.txt', (f) => found.push(f));
+    scanFile(defaults, path, 'big.txt', (f) => found.push(f));
     const lineOf = (needle: string): number => text.slice(0, text.indexOf(needle)).split('\n').length;
     expect(found.map((f) => [f.ruleId, f.line])).toEqual([
       ['private-key', lineOf('-----BEGIN')],
@@ -173,7 +173,7 @@ describe('chunked reads', () => {
     const path = join(dir, 'bin.dat');
     writeFileSync(path, Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from('t = ghp_Qb7rT2mX9kLp4Wz8Yv3Nc6Hd1Jf5Gs0Ae7Ru\n')]));
     const found: RawFinding[] = [];
-    expect(await scanFile(defaults, path, 'bin.dat', (f) => found.push(f))).toBe(0);
+    expect(scanFile(defaults, path, 'bin.dat', (f) => found.push(f))).toBe(0);
     expect(found).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@ export interface ScanRequest {
   readonly git?: { readonly mode: 'log' | 'staged'; readonly range?: string };
   /** --config; else .keyturn-scan.toml or .gitleaks.toml in the first folder scanned (or cwd). */
   readonly configFile?: string;
-  /** Worker threads for large trees; default: the cores but one, at most 4. 0 scans on this thread. */
+  /** Worker threads for large trees; default: the cores, at most 4. 0 scans on this thread. */
   readonly workers?: number;
 }
 
@@ -44,7 +44,7 @@ export interface ScanOutcome {
 }
 
 export function defaultWorkers(): number {
-  return Math.max(0, Math.min(4, availableParallelism() - 1));
+  return Math.min(4, availableParallelism());
 }
 
 async function configRoot(req: ScanRequest): Promise<string> {
