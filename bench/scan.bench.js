@@ -20,6 +20,7 @@
  * Options (environment): BENCH_SCAN_SEED (default 1), BENCH_SCAN_FILES, BENCH_SCAN_MB,
  * BENCH_SCAN_SMALL_FILES, BENCH_SCAN_SECRETLINT=0 to skip secretlint.
  */
+import { Buffer } from 'node:buffer';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,7 +43,10 @@ function writeTree(dir, files) {
   const made = new Set();
   for (const f of files) {
     const d = dirname(join(dir, f.path));
-    if (!made.has(d)) (mkdirSync(d, { recursive: true }), made.add(d));
+    if (!made.has(d)) {
+      mkdirSync(d, { recursive: true });
+      made.add(d);
+    }
     writeFileSync(join(dir, f.path), f.text);
     bytes += Buffer.byteLength(f.text);
   }
