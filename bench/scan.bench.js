@@ -11,7 +11,7 @@
  *     BENCH_SCAN_VERBOSE=1);
  * (b) a tree of BENCH_SCAN_SMALL_FILES small files (default 50,000) and one a tenth of that size:
  *     Keyturn's time on each (the cost should grow linearly with the number of files);
- * (c) peak memory (max RSS) of the process after Keyturn's scans, before secretlint runs.
+ * (c) peak memory (max RSS) of a fresh process that scans the 50 MB tree, next to an empty one.
  *
  * The machine may be shared: the figures are of this run only. Goal: Keyturn at least 10x
  * secretlint's MB/s, with recall and precision both at least 0.95.
@@ -21,6 +21,7 @@
  * BENCH_SCAN_SMALL_FILES, BENCH_SCAN_SECRETLINT=0 to skip secretlint.
  */
 import { Buffer } from 'node:buffer';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -97,8 +98,20 @@ const tenth = await smallTree(Math.round(SMALL / 10), 'small-tenth');
 const full = await smallTree(SMALL, 'small');
 console.log(`small files: ${SMALL} files took ${fmt(full / tenth, 1)}x the time of ${Math.round(SMALL / 10)} (linear: 10x)`);
 
-// (c) peak memory so far: Keyturn only.
-console.log(`peak memory (max RSS) after Keyturn's scans: ${fmt(process.resourceUsage().maxRSS / 1024, 0)} MB`);
+// (c) peak memory of a scan alone: a fresh process scans the 50 MB tree (workers included, they are threads).
+const child = spawnSync(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `import { runScan } from ${JSON.stringify(new URL('../dist/scan/scan.js', import.meta.url).href)}; await runScan({ cwd: ${JSON.stringify(bigDir)}, paths: ['.'] }); console.log(process.resourceUsage().maxRSS);`,
+  ],
+  { encoding: 'utf8' },
+);
+const baseline = spawnSync(process.execPath, ['--input-type=module', '-e', 'console.log(process.resourceUsage().maxRSS);'], { encoding: 'utf8' });
+console.log(
+  `peak memory (max RSS) of a process scanning the ${fmt(bytes / 1e6)} MB tree: ${fmt(Number(child.stdout) / 1024, 0)} MB (an empty node process: ${fmt(Number(baseline.stdout) / 1024, 0)} MB)`,
+);
 
 if (SECRETLINT) {
   const { createEngine } = await import('@secretlint/node');
