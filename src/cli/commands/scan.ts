@@ -37,7 +37,7 @@ export function registerScan(program: Command, app: CliApp): void {
     .option('--output <file>', 'write the report to FILE instead of standard output (the exit status still tells whether anything new was found)')
     .option('--baseline <file>', 'report only findings not in this baseline (written by --baseline-write)')
     .option('--baseline-write <file>', 'write the findings to FILE as the accepted baseline, and exit 0')
-    .option('--workers <n>', 'worker threads for large trees (default: cores - 1, at most 4; 0: none)', intOption('--workers', { min: 0, max: 64 }))
+    .option('--workers <n>', 'worker threads for large trees (default: the cores, at most 4; 0: none)', intOption('--workers', { min: 0, max: 64 }))
     .addHelpText(
       'after',
       `
@@ -45,7 +45,7 @@ Rules follow the gitleaks schema, so existing .gitleaks.toml files load; [extend
 adds your rules to the built-in ones (docs/scan.md lists them). Secrets are always printed redacted.
 A line with the comment keyturn:allow (or gitleaks:allow) is not reported. A baseline lists
 hash(rule, secret) and the file, without line numbers: moving code does not change it, a new
-secret in the same place is still found.
+secret in the same place is still found. Standard input: cat build.log | keyturn scan -
 
 Exit status: 0 when nothing new is found, 1 when something is (also with --output), 2 for a
 usage or config error, 3 when a path does not exist.
@@ -56,7 +56,7 @@ Examples:
   keyturn scan --git --since-commit origin/main
   keyturn scan --staged
   keyturn scan --baseline-write .keyturn-baseline.json && keyturn scan --baseline .keyturn-baseline.json
-  cat build.log | keyturn scan -`,
+  keyturn scan --json src | jq -r '.findings[] | .file + ":" + (.line|tostring) + " " + .ruleId'`,
     )
     .action(async (paths: string[], opts: ScanCliOptions) => {
       const format = opts.format ?? (opts.json ? 'json' : 'human');
