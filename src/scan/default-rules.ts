@@ -117,6 +117,27 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ],
   },
   {
+    id: 'url-password',
+    description: 'URL with a password (git, HTTP, FTP, SMTP, ...)',
+    regex: '\\b([a-z][a-z0-9+.-]{1,20}://[^:/\\s\'"@]{1,64}:([^@/\\s\'"]{3,128})@[A-Za-z0-9._-]{1,255})',
+    secretGroup: 2,
+    keywords: ['://'],
+    allowlists: [{ description: 'placeholder passwords', regexes: ['^(?:pass(?:word)?|passwd|pwd|secret|changeme|root|admin|guest|user|test|\\*+|x+|\\$\\w+|%\\w*%?|\\{\\w*\\}|:\\w+)$'] }],
+  },
+  {
+    id: 'npm-legacy-auth',
+    description: 'npm registry credentials in .npmrc (_auth, _authToken, _password)',
+    regex: '(?:^|[\\s:])(?:_auth|_authToken|_password)\\s{0,2}=\\s{0,2}["\']?([A-Za-z0-9+/=_.-]{12,512})',
+    entropy: 3,
+    keywords: ['_auth', '_password'],
+  },
+  {
+    id: 'docker-registry-auth',
+    description: 'Docker registry credentials (base64 user:password in config.json or .dockercfg)',
+    regex: '"auth"\\s{0,4}:\\s{0,4}"([A-Za-z0-9+/=]{12,1024})"',
+    keywords: ['"auth"'],
+  },
+  {
     id: 'jwt',
     description: 'JSON Web Token',
     regex: `\\b(eyJ[A-Za-z0-9_-]{10,2000}\\.eyJ[A-Za-z0-9_-]{10,8000}\\.[A-Za-z0-9_-]{16,1000})${END}`,
@@ -127,14 +148,35 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     id: 'generic-secret-assignment',
     description: 'Password, secret or API key assigned a high-entropy value',
     regex:
-      '(?i)(?:password|passwd|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?token|access[_.-]?token|client[_.-]?secret|private[_.-]?key)[\\w.-]{0,24}?["\']?\\s{0,4}(?:=|:=|:|=>|\\?=)\\s{0,4}(?:[rbfu]?["\'\\x60])?([^\\s"\'\\x60;,<>(){}\\[\\]|\\\\]{8,150})',
+      '(?i)(?:password|passwd|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?token|access[_.-]?token|client[_.-]?secret|private[_.-]?key|app[_.-]?key|(?:encryption|signing|master)[_.-]?key)[\\w.-]{0,24}?["\']?\\s{0,4}(?:=|:=|:|=>|\\?=)\\s{0,4}(?:[rbfu]?"([^"\\s]{8,150})"|[rbfu]?\'([^\'\\s]{8,150})\'|\\x60([^\\x60\\s]{8,150})\\x60|([^\\s"\'\\x60;,<>(){}\\[\\]|\\\\]{8,150}))',
     entropy: 3.3,
-    keywords: ['password', 'passwd', 'pwd', 'secret', 'api_key', 'api-key', 'api.key', 'apikey', 'access_key', 'access-key', 'accesskey', 'token', 'private_key', 'private-key', 'privatekey'],
+    keywords: [
+      'password',
+      'passwd',
+      'pwd',
+      'secret',
+      'api_key',
+      'api-key',
+      'api.key',
+      'apikey',
+      'access_key',
+      'access-key',
+      'accesskey',
+      'token',
+      'private_key',
+      'private-key',
+      'privatekey',
+      'app_key',
+      'app-key',
+      'appkey',
+      'encryption_key',
+      'signing_key',
+      'master_key',
+    ],
     allowlists: [
       {
         description: 'hashes, UUIDs, SRI integrity values, references to variables and code',
         regexes: [
-          '^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$',
           '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
           '^sha(?:1|256|384|512)[-:]',
           '^\\$[A-Za-z_]',
@@ -147,6 +189,13 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
           '^(?:https?|file)://',
           '^(?:\\.{0,2}/|~/)',
           '^(?:sk_test_|pk_(?:live|test)_|AIza|sk-|shp[a-z]{2}_|SK[0-9a-f]|SG\\.|gh[pousr]_|github_pat_|gl[a-z]{2,4}-|xox[bpe]-|npm_|hv[sb]\\.|A[KS]IA|key-|eyJ)',
+        ],
+      },
+      {
+        description: 'hashes: hex digests under a name that says so',
+        regexTarget: 'match',
+        regexes: [
+          '(?i)(?:hash|sha\\d*|md5|digest|checksum|etag|commit|fingerprint|integrity)[\\w.-]{0,24}?["\']?\\s{0,4}(?:=|:=|:|=>)\\s{0,4}["\']?(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})\\b',
         ],
       },
       {
@@ -210,6 +259,7 @@ export const DEFAULT_ALLOWLISTS: readonly AllowlistSpec[] = [
 
 /** Extra checks of built-in rules that a regex cannot say: a JWT's header is JSON naming an algorithm. */
 export const DEFAULT_VERIFY: Readonly<Record<string, (secret: string) => boolean>> = {
+  'docker-registry-auth': (secret) => /^[^:\s]+:\S+$/.test(Buffer.from(secret, 'base64').toString('utf8')),
   jwt: (secret) => {
     try {
       const header = JSON.parse(Buffer.from(secret.slice(0, secret.indexOf('.')), 'base64url').toString('utf8')) as unknown;
