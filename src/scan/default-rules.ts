@@ -45,12 +45,19 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     entropy: 3,
     keywords: ['glpat-', 'glptt-', 'gldt-', 'glrt-', 'gloas-'],
   },
-  { id: 'slack-bot-token', description: 'Slack bot token', regex: `\\b(xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24,34})${END}`, keywords: ['xoxb-'] },
+  { id: 'slack-bot-token', description: 'Slack bot token', regex: `\\b(xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{16,34})${END}`, keywords: ['xoxb-'] },
+  { id: 'slack-app-token', description: 'Slack app-level token', regex: `\\b(xapp-\\d-[A-Z0-9]{9,12}-\\d{10,13}-[a-z0-9]{40,80})${END}`, keywords: ['xapp-'] },
+  {
+    id: 'slack-legacy-token',
+    description: 'Slack legacy workspace or bot token',
+    regex: `\\b(xox[aors]-[0-9]{8,13}-[0-9]{8,13}(?:-[A-Za-z0-9]{8,48})?(?:-[A-Za-z0-9]{8,48})?)${END}`,
+    keywords: ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'],
+  },
   { id: 'slack-user-token', description: 'Slack user or app token', regex: `\\b(xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{28,34})${END}`, keywords: ['xoxp-', 'xoxe-'] },
   {
     id: 'slack-webhook-url',
     description: 'Slack incoming webhook URL',
-    regex: '(https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{23,34})(?![A-Za-z0-9])',
+    regex: '(https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{23,34})(?![A-Za-z0-9])',
     keywords: ['hooks.slack.com'],
   },
   { id: 'stripe-live-key', description: 'Stripe live secret or restricted key', regex: `\\b((?:sk|rk)_live_[A-Za-z0-9]{24,247})${END}`, entropy: 3, keywords: ['sk_live_', 'rk_live_'] },
@@ -80,7 +87,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
   {
     id: 'shopify-token',
     description: 'Shopify access token, app secret or private app password',
-    regex: '\\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\\b',
+    regex: '\\b(shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,40})\\b',
     entropy: 3,
     keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
   },
@@ -113,7 +120,11 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     secretGroup: 2,
     keywords: ['postgres', 'mysql', 'mariadb', 'mongodb', 'redis', 'amqp', 'mssql', 'sqlserver', 'clickhouse'],
     allowlists: [
-      { description: 'placeholder passwords', regexes: ['^(?:pass(?:word)?|passwd|pwd|secret|changeme|root|admin|guest|postgres|mysql|redis|user|test|\\*+|x+|\\$\\w+|%\\w*%?|\\{\\w*\\}|:\\w+)$'] },
+      {
+        description: 'placeholder passwords',
+        stopwords: ['password', 'passwd'],
+        regexes: ['^(?:pass(?:word)?|passwd|pwd|secret|changeme|root|admin|guest|postgres|mysql|redis|user|test|\\*+|x+|\\$\\w+|%\\w*%?|\\{\\w*\\}|:\\w+)$'],
+      },
     ],
   },
   {
@@ -121,8 +132,15 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     description: 'URL with a password (git, HTTP, FTP, SMTP, ...)',
     regex: '\\b([a-z][a-z0-9+.-]{1,20}://[^:/\\s\'"@]{1,64}:([^@/\\s\'"]{3,128})@[A-Za-z0-9._-]{1,255})',
     secretGroup: 2,
+    entropy: 2.5,
     keywords: ['://'],
-    allowlists: [{ description: 'placeholder passwords', regexes: ['^(?:pass(?:word)?|passwd|pwd|secret|changeme|root|admin|guest|user|test|\\*+|x+|\\$\\w+|%\\w*%?|\\{\\w*\\}|:\\w+)$'] }],
+    allowlists: [
+      {
+        description: 'placeholder passwords',
+        stopwords: ['password', 'passwd'],
+        regexes: ['^(?:pass(?:word)?|passwd|pwd|secret|changeme|root|admin|guest|user|test|\\*+|x+|\\$\\w+|%\\w*%?|\\{\\w*\\}|:\\w+)$'],
+      },
+    ],
   },
   {
     id: 'npm-legacy-auth',
