@@ -99,15 +99,12 @@ const full = await smallTree(SMALL, 'small');
 console.log(`small files: ${SMALL} files took ${fmt(full / tenth, 1)}x the time of ${Math.round(SMALL / 10)} (linear: 10x)`);
 
 // (c) peak memory of a scan alone: a fresh process scans the 50 MB tree (workers included, they are threads).
-const child = spawnSync(
-  process.execPath,
-  [
-    '--input-type=module',
-    '-e',
-    `import { runScan } from ${JSON.stringify(new URL('../dist/scan/scan.js', import.meta.url).href)}; await runScan({ cwd: ${JSON.stringify(bigDir)}, paths: ['.'] }); console.log(process.resourceUsage().maxRSS);`,
-  ],
-  { encoding: 'utf8' },
+const memScript = join(root, 'scan-memory.mjs');
+writeFileSync(
+  memScript,
+  `import { runScan } from ${JSON.stringify(new URL('../dist/scan/scan.js', import.meta.url).href)};\nawait runScan({ cwd: ${JSON.stringify(bigDir)}, paths: ['.'] });\nconsole.log(process.resourceUsage().maxRSS);\n`,
 );
+const child = spawnSync(process.execPath, [memScript], { encoding: 'utf8' });
 const baseline = spawnSync(process.execPath, ['--input-type=module', '-e', 'console.log(process.resourceUsage().maxRSS);'], { encoding: 'utf8' });
 console.log(
   `peak memory (max RSS) of a process scanning the ${fmt(bytes / 1e6)} MB tree: ${fmt(Number(child.stdout) / 1024, 0)} MB (an empty node process: ${fmt(Number(baseline.stdout) / 1024, 0)} MB)`,

@@ -81,11 +81,11 @@ export function compileAllowlist(spec: AllowlistSpec, field: string, where: stri
 
 /**
  * Whether a regex is meant to match across lines (a PEM block): it names a line break, `[\s\S]`,
- * the `s` flag, or a class with `\s` repeated hundreds of times. Such a rule runs on a window of
+ * the `s` flag, or a class (not a negated one) with `\s` repeated hundreds of times. Such a rule runs on a window of
  * lines from its keyword; every other rule on the keyword's line.
  */
 function spansLines(rx: RegExp): boolean {
-  return rx.flags.includes('s') || /\\n|\\s\\S|\\S\\s|\[[^\]]*\\s[^\]]*\]\{\d+,\d{3,}\}/.test(rx.source);
+  return rx.flags.includes('s') || /\\n|\\s\\S|\\S\\s|\[(?!\^)[^\]]*\\s[^\]]*\]\{\d+,\d{3,}\}/.test(rx.source);
 }
 
 export function compileRule(spec: RuleSpec, where: string): Rule {

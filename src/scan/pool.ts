@@ -81,7 +81,8 @@ export async function scanFiles(config: ScanConfig, detector: Detector, files: r
   const count = Math.min(opts.workers, queue.length);
   const run = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = new Worker(script, { workerData: { config } });
+      // No inherited flags: the parent's (--input-type, --eval) may not apply to a worker's file.
+      const worker = new Worker(script, { workerData: { config }, execArgv: [] });
       const next = (): void => {
         const batch = queue.shift();
         if (batch === undefined) {

@@ -58,6 +58,14 @@ describe('default rules', () => {
     }
   });
 
+  it('runs only the PEM rule on windows of several lines, every other on its keyword line', () => {
+    expect(
+      compileScanConfig(defaultScanConfig())
+        .rules.filter((r) => r.multiline)
+        .map((r) => r.id),
+    ).toEqual(['private-key']);
+  });
+
   it('reports the secret group, line and 1-based columns', () => {
     const [f] = scan('x\n  url = "postgres://app:Zx81kQ2mLp4R@db.internal/app"\n');
     expect(f).toMatchObject({ ruleId: 'database-url-password', secret: 'Zx81kQ2mLp4R', line: 2, column: 25, endLine: 2, endColumn: 36 });
