@@ -2,7 +2,7 @@
  * Outside check of the scanner on secretlint's published rule snapshots (github.com/secretlint/
  * secretlint, MIT, test/fixtures/scan/secretlint/ with its LICENSE): for the rules that cover what
  * Keyturn's rules cover, each case's input and the findings secretlint expects (output.json).
- * Cases that set rule options (.secretlintrc.json) or whose input is binary (PKCS#12) are left
+ * Cases that set rule options (.secretlintrc.json or options.ts, not kept) or whose input is binary (PKCS#12) are left
  * out. A line secretlint reports and Keyturn finds is a true positive; one it misses a false
  * negative; a line Keyturn reports and secretlint does not a false positive. Prints per rule and
  * in total; the assertions hold the figures measured when the check was added.
