@@ -193,7 +193,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
     ],
     allowlists: [
       {
-        description: 'hashes, UUIDs, SRI integrity values, references to variables and code',
+        description: 'hashes, UUIDs, SRI integrity values, references to variables and code; values of letters and _./:- only (type names, identifiers, paths, words)',
         regexes: [
           '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
           '^sha(?:1|256|384|512)[-:]',
@@ -203,6 +203,7 @@ export const DEFAULT_RULES: readonly RuleSpec[] = [
           '^[A-Za-z_$][\\w$]*(?:::|->)',
           '^[a-z][a-z_-]*$',
           '^[A-Z][A-Z0-9_]*$',
+          '^[A-Za-z_./:-]+$',
           '^(?:true|false|null|none|nil|undefined)$',
           '^(?:https?|file)://',
           '^(?:\\.{0,2}/|~/)',
