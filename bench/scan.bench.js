@@ -18,7 +18,7 @@
  *
  * Run: `npm run bench:scan` (builds first; the bench imports ../dist).
  * Options (environment): BENCH_SCAN_SEED (default 1), BENCH_SCAN_FILES, BENCH_SCAN_MB,
- * BENCH_SCAN_SMALL_FILES, BENCH_SCAN_ROUNDS (default 3: the tools take turns, medians are
+ * BENCH_SCAN_SMALL_FILES, BENCH_SCAN_WORKERS (default: the CLI's, at least 2), BENCH_SCAN_ROUNDS (default 3: the tools take turns, medians are
  * reported), BENCH_SCAN_SECRETLINT=0 to skip secretlint.
  */
 import { Buffer } from 'node:buffer';
@@ -86,7 +86,8 @@ async function secretlint() {
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const mbs = (s) => bytes / 1e6 / s;
-const workers = defaultWorkers();
+// Workers are measured even where the CLI would not use them by default (fewer than 4 cores).
+const workers = Number(process.env.BENCH_SCAN_WORKERS ?? Math.max(2, defaultWorkers()));
 await keyturn(0); // warm-up: file cache and JIT, for both tools alike (secretlint reads the same cached files)
 // The tools take turns, ROUNDS times, so that a burst of load from elsewhere on the machine hits both alike; medians are reported.
 const runs = { kt1: [], ktN: [], sl: [] };

@@ -37,7 +37,7 @@ export function registerScan(program: Command, app: CliApp): void {
     .option('--output <file>', 'write the report to FILE instead of standard output (the exit status still tells whether anything new was found)')
     .option('--baseline <file>', 'report only findings not in this baseline (written by --baseline-write)')
     .option('--baseline-write <file>', 'write the findings to FILE as the accepted baseline, and exit 0')
-    .option('--workers <n>', 'worker threads for large trees (default: the cores, at most 4; 0: none)', intOption('--workers', { min: 0, max: 64 }))
+    .option('--workers <n>', 'worker threads for large trees (default: cores - 1, at most 4, none below 4 cores; 0: none)', intOption('--workers', { min: 0, max: 64 }))
     .addHelpText(
       'after',
       `
