@@ -231,3 +231,25 @@ describe('outputs', () => {
     await expect(readBaseline(path)).rejects.toMatchObject({ code: 'KT_SCAN_BASELINE_INVALID' });
   });
 });
+
+describe('worker threads', () => {
+  it('find the same as the main thread on a tree large enough to use them (seed 5)', async () => {
+    const { generateCorpus } = await import('./synthetic.js');
+    const { runScan } = await import('./scan.js');
+    const { workerScript, PARALLEL_MIN_BYTES, PARALLEL_MIN_FILES } = await import('./pool.js');
+    expect(workerScript(), 'dist/scan/scan-worker.js is built (npm run build)').toBeDefined();
+    const { mkdirSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    const tree = join(dir, 'workers');
+    const files = generateCorpus({ seed: 5, files: PARALLEL_MIN_FILES + 16, linesPerFile: Math.ceil(PARALLEL_MIN_BYTES / 40 / 50), secretsPerFile: 2, decoysPerFile: 2 });
+    for (const f of files) {
+      mkdirSync(dirname(join(tree, f.path)), { recursive: true });
+      writeFileSync(join(tree, f.path), f.text);
+    }
+    const alone = await runScan({ cwd: tree, paths: ['.'], workers: 0 });
+    const parallel = await runScan({ cwd: tree, paths: ['.'], workers: 2 });
+    expect(alone.bytes).toBeGreaterThanOrEqual(PARALLEL_MIN_BYTES);
+    expect(parallel.findings.map((f) => `${f.file}:${f.line}:${f.ruleId}:${f.fingerprint}`)).toEqual(alone.findings.map((f) => `${f.file}:${f.line}:${f.ruleId}:${f.fingerprint}`));
+    expect(alone.findings.length).toBeGreaterThan(100);
+  });
+});
