@@ -668,6 +668,29 @@ export const ERRORS = {
     'A new value of the secret waits: one of its read-only fallback replicas does not hold the current version, and a copy tried just now failed. Nothing was written; a rotation waits at its create step and goes on once the replica has caught up.',
     'Run `keyturn replicas status` for the replica and its last error, make its store answer (the error says what it answered), then `keyturn replicas sync` and write again. To write regardless, take `fallback: true` off that store in keyturn.yaml and apply.',
   ),
+
+  // ── secret scanning (keyturn scan) ────────────────────────────────────
+  KT_SCAN_CONFIG_INVALID: spec(
+    400,
+    'The scan configuration (--config, .keyturn-scan.toml or .gitleaks.toml) cannot be read or is not valid.',
+    'Correct the file at the place the message names (a TOML syntax error with its line, or a rule id and field); rules follow the gitleaks schema (docs/scan.md).',
+  ),
+  KT_SCAN_REGEX_UNSAFE: spec(
+    400,
+    "A scan rule's regex can backtrack catastrophically (a repetition inside a repetition, such as (a+)+), so it could stall a scan.",
+    'Rewrite the regex named in the message without nested repetition: bound the inner part ([a-z0-9]{32} instead of ([a-z0-9]+)+) or make the alternatives exclusive.',
+  ),
+  KT_SCAN_PATH_NOT_FOUND: spec(404, 'A path given to keyturn scan does not exist.', 'Give an existing file or folder (or - for standard input); paths are relative to the working directory.'),
+  KT_SCAN_GIT_FAILED: spec(
+    422,
+    'git could not list the history or staged changes to scan.',
+    "Run the command inside a git work tree with git installed; check the commit or range named in the message (git rev-parse REF); the message has git's own error.",
+  ),
+  KT_SCAN_BASELINE_INVALID: spec(
+    400,
+    'The baseline file given with --baseline is not a keyturn scan baseline.',
+    'Write a new one with `keyturn scan --baseline-write FILE` (it lists the findings accepted now), or give the right file.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

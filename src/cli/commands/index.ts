@@ -47,6 +47,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'status', summary: 'Show the home, state database, keys, counts and limits', load: async () => (await import('./status.js')).registerStatus },
   { name: 'health', summary: 'Check the state database, audit log, targets and runs (exit 1 when not ok)', load: async () => (await import('./health.js')).registerHealth },
   { name: 'jwks', summary: 'Print or write the JWKS (public keys) of a signing-key secret', load: async () => (await import('./jwks.js')).registerJwks },
+  { name: 'scan', summary: 'Find leaked secrets in files, git history or staged changes (exit 1 when new ones are found)', load: async () => (await import('./scan.js')).registerScan },
   { name: 'cert', summary: 'Watch the TLS certificates endpoints serve: warn before they expire (exit 1)', load: async () => (await import('./cert.js')).registerCert },
   { name: 'ca', summary: 'The internal CA: create it, print its root for trust stores', load: async () => (await import('./ca.js')).registerCa },
   { name: 'completion', summary: 'Print the shell completion script for bash, zsh or fish', load: async () => (await import('./completion.js')).registerCompletion },
