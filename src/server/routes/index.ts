@@ -24,6 +24,9 @@ import { scheduleRoutes } from './schedules.js';
 import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
+import { inventoryRoutes } from './inventory.js';
+import { selfRoutes } from './self.js';
+import { uiRoutes } from './ui.js';
 
 export interface RouteOptions {
   /** Who may scrape `/metrics` (default open; off: not mounted). */
@@ -47,6 +50,9 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...deliveryRoutes(),
     ...oidcRoutes(),
     ...jwksRoutes(),
+    ...selfRoutes(),
+    ...inventoryRoutes(),
+    ...uiRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];
 }

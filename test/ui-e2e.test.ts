@@ -1,0 +1,138 @@
+/**
+ * The web dashboard (ui/, served at /ui by `keyturn server`) end to end in Debian's Chromium
+ * (playwright-core, /usr/bin/chromium): an operator logs in with a token, finds the overdue
+ * secret (a PostgreSQL credential on the password-auth cluster, 55432, whose policy's maxAge of
+ * one day has passed: the server's clock runs two days ahead), rotates it from the secret page,
+ * watches the run's steps appear while its exec consumer waits on a gate file the test opens,
+ * and sees the new version, which logs in at the server; a token without `rotate` sees no rotate
+ * button and gets 403 from the API when it calls it anyway. axe-core checks every page: no
+ * serious or critical violation.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessRepo } from '../src/access/access-repo.js';
+import { loadSettings } from '../src/config/settings.js';
+import { DAY_MS } from '../src/core/clock.js';
+import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
+import { buildServer } from '../src/server/app.js';
+import type { FastifyInstance } from 'fastify';
+import { axeViolations, launchChromium, logIn } from './helpers/browser.js';
+import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
+
+let fx: RotationFixture<'postgres'>;
+let kt: Keyturn;
+let app: FastifyInstance;
+let base = '';
+let browser: Browser;
+const tokens = { admin: '', viewer: '' };
+let gate = '';
+let gateDir = '';
+
+beforeAll(async () => {
+  // The consumer waits for the gate file: the test sees the run under way before it lets it end.
+  gateDir = mkdtempSync(join(tmpdir(), 'keyturn-ui-gate-'));
+  gate = join(gateDir, 'open');
+  fx = await rotationFixture('postgres', 'single-user', {
+    secretExtra: `    schedule: { every: 12h, maxAge: 1d }\n    consumers:\n      - type: exec\n        argv: [/bin/sh, -c, "while [ ! -e \\"$GATE\\" ]; do sleep 0.05; done"]\n        env: { GATE: ${JSON.stringify(gate)} }\n        timeoutMs: 60000\n`,
+  });
+  // The server's clock runs two days ahead: app/db (maxAge 1d) is overdue.
+  kt = await openKeyturn(loadSettings(fx.env), { clock: { now: () => Date.now() + 2 * DAY_MS } });
+  const access = new AccessRepo(kt.state, kt.clock);
+  await access.putPolicy('viewer', 'rules:\n  - path: "**"\n    capabilities: [list, read]\n');
+  tokens.admin = (await access.createToken({ policies: ['admin'], subject: 'alice' })).token;
+  tokens.viewer = (await access.createToken({ policies: ['viewer'], subject: 'victor' })).token;
+  app = await buildServer(kt, { detection: false, breakGlassSweepMs: false, notifyMs: false, replicaMs: false, auditDeliveryMs: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  app?.server.closeAllConnections();
+  await app?.close();
+  await kt?.close();
+  await fx?.close();
+  if (gateDir) rmSync(gateDir, { recursive: true, force: true });
+});
+
+async function accessible(page: Page, name: string): Promise<void> {
+  expect([name, await axeViolations(page)]).toEqual([name, []]);
+}
+
+describe('the dashboard in Chromium', () => {
+  it('logs in, finds the overdue secret, rotates it, shows the run live and the new version; every page passes axe', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel('API token').waitFor();
+    await accessible(page, 'login');
+    await logIn(page, base, tokens.admin);
+    await page.getByLabel('Status').selectOption('overdue');
+    const row = page.getByRole('row').filter({ hasText: 'app/db' });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.innerText()).toMatch(/postgres|db/);
+    expect(await row.getByText('overdue').count()).toBe(1);
+    await accessible(page, 'inventory');
+
+    await row.getByRole('link', { name: 'app/db' }).click();
+    await page.getByRole('heading', { name: /Secret app\/db/ }).waitFor();
+    await expect.poll(() => page.getByTestId('current-version').innerText()).toBe('1');
+    await accessible(page, 'secret');
+    const before = (await kt.store.get('app/db'))!;
+
+    await page.getByRole('button', { name: 'Rotate now' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Rotate now' }).click();
+    // The page follows the run (its id from the change stream) while the consumer waits on the gate.
+    await page.getByRole('heading', { name: /^Run run_/ }).waitFor();
+    const steps = page.getByTestId('steps').locator('li.step');
+    await expect.poll(() => page.getByTestId('steps').locator('li[data-step="finish"]').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(await page.getByTestId('run-status').innerText()).toBe('running');
+    const shownWhileRunning = await steps.count();
+    expect(existsSync(gate)).toBe(false);
+    writeFileSync(gate, '');
+    await expect.poll(() => page.getByTestId('run-status').innerText(), { timeout: 30_000 }).toBe('done');
+    expect(await steps.count()).toBeGreaterThan(shownWhileRunning);
+    expect(await page.getByTestId('steps').locator('li[data-step="propagate"]').count()).toBeGreaterThan(0);
+    await accessible(page, 'run');
+
+    await page.getByRole('link', { name: 'app/db' }).click();
+    await expect.poll(() => page.getByTestId('current-version').innerText()).toBe('2');
+    const after = (await kt.store.get('app/db'))!;
+    expect(after.number).toBe(before.number + 1);
+    expect(await fx.logsIn(after.value as { username: string; password: string })).toBe(true);
+
+    for (const [link, heading] of [
+      ['Compliance', 'Compliance'],
+      ['Audit', 'Audit log'],
+      ['Break-glass', 'Break-glass requests'],
+      ['Anomalies', 'Anomalies'],
+    ] as const) {
+      await page.getByRole('navigation').getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      if (link === 'Audit') await expect.poll(() => page.getByTestId('verify').count()).toBe(1);
+      await accessible(page, link);
+    }
+    await page.close();
+  }, 120_000);
+
+  it('a token without rotate sees no rotate button, and the API refuses it with 403', async () => {
+    const page = await browser.newPage();
+    await logIn(page, base, tokens.viewer);
+    await page.goto(`${base}/ui/#/secret/app/db`);
+    await expect.poll(() => page.getByTestId('current-version').innerText()).not.toBe('—');
+    await page.getByRole('button', { name: 'Reveal value' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Rotate now' }).count()).toBe(0);
+    expect(await page.getByRole('navigation').getByRole('link', { name: 'Audit' }).count()).toBe(0);
+    const status = await page.evaluate(
+      async () =>
+        (await fetch('/v1/rotations/app/db', { method: 'POST', headers: { authorization: `Bearer ${sessionStorage.getItem('keyturn.token')}`, 'content-type': 'application/json' }, body: '{}' }))
+          .status,
+    );
+    expect(status).toBe(403);
+    await page.close();
+  }, 60_000);
+});

@@ -1,0 +1,142 @@
+/**
+ * The web dashboard (docs/ui.md): log in with an API token, then the pages, routed by the URL's
+ * hash (#/inventory, #/secret/PATH, #/run/ID, #/audit, #/breakglass, #/anomalies, #/compliance).
+ * What the caller may not do is hidden (GET /v1/self, and each inventory row's capabilities); the
+ * API checks every call anyway.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, token, type Self } from './api.js';
+import { onStreamState, stopStream } from './live.js';
+import { ErrorBox } from './ui.js';
+import { InventoryPage } from './pages/inventory.js';
+import { SecretPage } from './pages/secret.js';
+import { RunPage } from './pages/run.js';
+import { AuditPage } from './pages/audit.js';
+import { BreakGlassPage } from './pages/breakglass.js';
+import { AnomaliesPage } from './pages/anomalies.js';
+import { CompliancePage } from './pages/compliance.js';
+import './style.css';
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = (): void => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+function Login({ onIn }: { onIn: (self: Self) => void }): preact.JSX.Element {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    token.set(value.trim());
+    try {
+      onIn(await api<Self>('GET', '/v1/self'));
+    } catch (err) {
+      token.clear();
+      setError(err);
+    }
+  };
+  return (
+    <main class="login">
+      <h1>Keyturn</h1>
+      <form onSubmit={(e) => void submit(e)}>
+        <label for="token">API token</label>
+        <input id="token" name="token" type="password" autocomplete="off" placeholder="kt_…" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} required />
+        <button type="submit" class="primary">
+          Log in
+        </button>
+        <p class="hint">The token stays in this tab (sessionStorage) and goes only to this server. Create one with `keyturn token create`.</p>
+      </form>
+      <ErrorBox error={error} />
+    </main>
+  );
+}
+
+const NAV: Array<[string, string, (s: Self) => boolean]> = [
+  ['#/inventory', 'Inventory', () => true],
+  ['#/compliance', 'Compliance', () => true],
+  ['#/audit', 'Audit', (s) => s.everywhere.includes('audit')],
+  ['#/breakglass', 'Break-glass', () => true],
+  ['#/anomalies', 'Anomalies', (s) => s.everywhere.includes('audit')],
+];
+
+function Page({ hash, self }: { hash: string; self: Self }): preact.JSX.Element {
+  const [, route = 'inventory', ...rest] = hash.replace(/^#/, '').split('/');
+  const arg = rest.map(decodeURIComponent).join('/');
+  switch (route) {
+    case 'secret':
+      return <SecretPage path={arg} />;
+    case 'run':
+      return <RunPage id={arg} />;
+    case 'audit':
+      return <AuditPage />;
+    case 'breakglass':
+      return <BreakGlassPage self={self} />;
+    case 'anomalies':
+      return <AnomaliesPage />;
+    case 'compliance':
+      return <CompliancePage />;
+    default:
+      return <InventoryPage />;
+  }
+}
+
+function App(): preact.JSX.Element {
+  const hash = useHash();
+  const [self, setSelf] = useState<Self | null>(null);
+  const [checking, setChecking] = useState(token.get() !== null);
+  const [live, setLive] = useState(false);
+  useEffect(() => {
+    if (token.get() === null) return;
+    api<Self>('GET', '/v1/self').then(
+      (s) => (setSelf(s), setChecking(false)),
+      (e: unknown) => {
+        if (e instanceof ApiError && e.status === 401) token.clear();
+        setChecking(false);
+      },
+    );
+  }, []);
+  useEffect(() => onStreamState(setLive), []);
+  if (checking) return <p>Loading…</p>;
+  if (self === null) return <Login onIn={setSelf} />;
+  const logout = (): void => {
+    token.clear();
+    stopStream();
+    setSelf(null);
+  };
+  const current = hash === '' ? '#/inventory' : hash;
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header>
+        <span class="brand">Keyturn</span>
+        <nav aria-label="Pages">
+          {NAV.filter(([, , show]) => show(self)).map(([href, label]) => (
+            <a href={href} aria-current={current.startsWith(href) ? 'page' : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="who">
+          <span class={`dot ${live ? 'up' : 'down'}`} role="status" aria-label={live ? 'live updates on' : 'live updates reconnecting'} title={live ? 'live' : 'reconnecting'} />
+          {self.subject}
+          <button type="button" onClick={logout}>
+            Log out
+          </button>
+        </span>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page hash={current} self={self} />
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,201 @@
+/**
+ * One secret: its versions and stages, lifecycle events, runs, the agents that hold each version,
+ * and the actions the caller has (rotate now; reveal the value, which is a normal audited read).
+ * Rotate now follows the run: the change stream's rotation event names its id, and the page
+ * moves to that run's timeline while the rotation goes on.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, enc, type Run, type Self } from '../api.js';
+import { onChange } from '../live.js';
+import { Badge, ConfirmButton, ErrorBox, Section, useLoad, when } from '../ui.js';
+
+interface History {
+  path: string;
+  type?: string | null;
+  description?: string | null;
+  owner?: string | null;
+  current: { id: string; version: number } | null;
+  history: Array<{ id: string; version: number; stages: string[]; kind: string; createdAt: string | number }>;
+}
+interface LifeEvent {
+  time: string;
+  kind: string;
+  version: number | null;
+  actor: string | null;
+  runId: string | null;
+}
+interface Delivery {
+  agent: string;
+  path: string;
+  version: number;
+  versionId: string;
+  destination: string;
+  reportedAt: string | number;
+  subscribed: boolean;
+  current: boolean | null;
+}
+
+function Reveal({ path }: { path: string }): preact.JSX.Element {
+  const [value, setValue] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  if (value !== null)
+    return (
+      <div class="reveal">
+        <pre aria-label="secret value" data-testid="secret-value">
+          {value}
+        </pre>
+        <button type="button" onClick={() => setValue(null)}>
+          Hide value
+        </button>
+      </div>
+    );
+  const read = async (): Promise<void> => {
+    try {
+      const v = await api<{ value: unknown }>('GET', `/v1/secrets/${enc(path)}`);
+      setValue(typeof v.value === 'string' ? v.value : JSON.stringify(v.value, null, 2));
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <span>
+      <button type="button" onClick={() => void read()}>
+        Reveal value
+      </button>
+      <span class="muted"> (recorded in the audit log as a read)</span>
+      <ErrorBox error={error} />
+    </span>
+  );
+}
+
+export function SecretPage({ path }: { path: string }): preact.JSX.Element {
+  const mine = (c: { path: string }): boolean => c.path === path;
+  const self = useLoad(() => api<Self>('GET', `/v1/self?path=${encodeURIComponent(path)}`), [path]);
+  const caps = self.data?.capabilities ?? [];
+  const hist = useLoad(() => api<History>('GET', `/v1/history/${enc(path)}`), [path], mine);
+  const life = useLoad(() => api<{ events: LifeEvent[] }>('GET', `/v1/lifecycle/${enc(path)}?limit=50`), [path], mine);
+  const runs = useLoad(
+    () => (caps.includes('read') || caps.includes('rotate') ? api<{ runs: Run[] }>('GET', `/v1/runs?path=${encodeURIComponent(path)}&limit=20`) : Promise.resolve({ runs: [] })),
+    [path, caps.join()],
+    mine,
+  );
+  const deliveries = useLoad(() => api<{ deliveries: Delivery[] }>('GET', `/v1/deliveries?prefix=${encodeURIComponent(path)}`).then((d) => d.deliveries.filter((x) => x.path === path)), [path], mine);
+  const [following, setFollowing] = useState(false);
+  // Rotate now: the run's first change names it; the page follows it there.
+  useEffect(() => {
+    if (!following) return;
+    return onChange((c) => {
+      if (c.path === path && c.kind === 'rotation' && c.runId) location.hash = `#/run/${encodeURIComponent(c.runId)}`;
+    });
+  }, [following, path]);
+  const h = hist.data;
+  return (
+    <>
+      <h1>
+        Secret <code>{path}</code>
+      </h1>
+      <ErrorBox error={hist.error} />
+      <div class="toolbar">
+        {caps.includes('rotate') ? (
+          <ConfirmButton
+            label="Rotate now"
+            question={`Rotate ${path} now? The target gets a new credential and every consumer is updated.`}
+            action={() => {
+              setFollowing(true);
+              return api<Run>('POST', `/v1/rotations/${enc(path)}`, {});
+            }}
+            onDone={(r) => (location.hash = `#/run/${encodeURIComponent((r as Run).id)}`)}
+          />
+        ) : null}
+        {caps.includes('read') ? <Reveal path={path} /> : null}
+      </div>
+      {h ? (
+        <dl class="facts">
+          <dt>Type</dt>
+          <dd>{h.type ?? '—'}</dd>
+          <dt>Current version</dt>
+          <dd data-testid="current-version">{h.current ? h.current.version : '—'}</dd>
+          <dt>Owner</dt>
+          <dd>{h.owner ?? '—'}</dd>
+        </dl>
+      ) : null}
+      <Section title="Versions">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              <th scope="col">Stages</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Created</th>
+              <th scope="col">Agents holding it</th>
+            </tr>
+          </thead>
+          <tbody data-testid="versions">
+            {(h?.history ?? []).map((v) => (
+              <tr>
+                <td>{v.version}</td>
+                <td>
+                  {v.stages.map((s) => (
+                    <Badge status={s === 'current' ? 'active' : s} />
+                  ))}
+                </td>
+                <td>{v.kind}</td>
+                <td>{when(v.createdAt)}</td>
+                <td>
+                  {(deliveries.data ?? [])
+                    .filter((d) => d.versionId === v.id)
+                    .map((d) => d.agent)
+                    .join(', ') || '—'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
+      <Section title="Runs">
+        <ErrorBox error={runs.error} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Run</th>
+              <th scope="col">Status</th>
+              <th scope="col">Step</th>
+              <th scope="col">Started</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(runs.data?.runs ?? []).map((r) => (
+              <tr>
+                <td>
+                  <a href={`#/run/${encodeURIComponent(r.id)}`}>{r.id}</a>
+                </td>
+                <td>
+                  <Badge status={r.status} />
+                </td>
+                <td>{r.step}</td>
+                <td>{when(r.createdAt)}</td>
+                <td>{r.error?.code ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
+      <Section title="Lifecycle events">
+        <ErrorBox error={life.error} />
+        <ol class="events">
+          {(life.data?.events ?? [])
+            .slice()
+            .reverse()
+            .map((e) => (
+              <li>
+                <time>{when(e.time)}</time> <strong>{e.kind}</strong>
+                {e.version !== null ? ` v${e.version}` : ''} {e.actor ? <span class="muted">by {e.actor}</span> : null}
+              </li>
+            ))}
+        </ol>
+      </Section>
+      <p class="muted">Replicas and their lag are not shown yet: the API has no route for them (docs/ui.md, limits).</p>
+    </>
+  );
+}
