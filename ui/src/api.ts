@@ -43,6 +43,24 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: str
   return json as T;
 }
 
+const early = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts a GET before the page needs it (at start-up, while the caller is checked), so the first
+ * view waits for one round trip, not two; `api` hands the answer over once, then asks anew.
+ */
+export function prefetch(url: string): void {
+  if (token.get() !== null && !early.has(url)) early.set(url, api('GET', url));
+}
+
+/** A GET, answered by its prefetch when one is waiting. */
+export function get<T>(url: string): Promise<T> {
+  const had = early.get(url);
+  if (had === undefined) return api<T>('GET', url);
+  early.delete(url);
+  return had as Promise<T>;
+}
+
 export type Capability = 'read' | 'list' | 'write' | 'rotate' | 'delete' | 'admin' | 'audit' | 'approve';
 
 export interface Self {
@@ -67,8 +85,8 @@ export interface InventoryRow {
   lastRunId: string | null;
   lastRotation: string | null;
   overdueAt: string | null;
+  dueAt: string | null;
   expiresAt: string | null;
-  capabilities: Capability[];
 }
 
 export interface Inventory {

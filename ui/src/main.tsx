@@ -6,7 +6,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, token, type Self } from './api.js';
+import { api, ApiError, prefetch, token, type Self } from './api.js';
 import { onStreamState, stopStream } from './live.js';
 import { ErrorBox } from './ui.js';
 import { InventoryPage } from './pages/inventory.js';
@@ -139,4 +139,6 @@ function App(): preact.JSX.Element {
   );
 }
 
+// The inventory is the usual first page: its request goes out with the caller's check, not after it.
+if (/^(#\/?(inventory)?)?$/.test(location.hash)) prefetch('/v1/inventory');
 render(<App />, document.getElementById('app')!);

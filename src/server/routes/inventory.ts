@@ -1,9 +1,8 @@
 /**
  * `GET /v1/inventory?prefix=P`: every secret the token may list, one row each, for the web
- * dashboard's inventory (ui/): the compliance report's row (type, age, the policy's maximum,
- * status, last result, when it is overdue: src/lifecycle/compliance.ts) with the secret's target
- * (from the applied policies, read in one query) and the caller's capabilities on the path (so
- * the dashboard hides what the caller may not do; the API still checks each request).
+ * dashboard's inventory (ui/): what the compliance report says of it (type, age, the policy's
+ * maximum, status, last result, when it is overdue), its target and next due time, from a few
+ * bulk reads (src/lifecycle/inventory.ts). What the caller may do on a path is `GET /v1/self?path=P`.
  *
  * @example
  * ```ts
@@ -11,9 +10,9 @@
  * ```
  */
 import { z } from 'zod';
-import { CAPABILITIES } from '../../access/capabilities.js';
+import { inventory } from '../../lifecycle/inventory.js';
+import { may } from '../auth.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { capabilitiesOn } from './self.js';
 
 const query = z.object({ prefix: z.string().max(1024).optional().describe('Only secrets at or below this prefix') }).strict();
 
@@ -30,8 +29,8 @@ const row = z.object({
   lastRunId: z.string().nullable(),
   lastRotation: z.string().nullable(),
   overdueAt: z.string().nullable().describe('when it becomes (or became) overdue'),
+  dueAt: z.string().nullable().describe('when it is next due for rotation; null for a manual schedule or no policy'),
   expiresAt: z.string().nullable(),
-  capabilities: z.array(z.enum(CAPABILITIES)),
 });
 
 export function inventoryRoutes(): AnyRoute[] {
@@ -40,32 +39,12 @@ export function inventoryRoutes(): AnyRoute[] {
       method: 'GET',
       url: '/v1/inventory',
       tag: 'secrets',
-      summary: 'Every secret the token may list: type, target, age against the policy maximum, status, last result, and the caller’s capabilities on it',
+      summary: 'Every secret the token may list: type, target, age against the policy maximum, next due, status and last result',
       query,
       response: z.object({ now: z.string(), counts: z.record(z.string(), z.number()), secrets: z.array(row) }),
       handler: async ({ request, deps, query: q, who }) => {
-        const [report, policies] = await Promise.all([deps.clientOf(request, who).runs.compliance(q.prefix ?? ''), deps.kt.applied.policies()]);
-        const targets = new Map(policies.map((p) => [p.path, p.target ?? null]));
-        return {
-          now: report.now,
-          counts: report.counts,
-          secrets: report.secrets.map((r) => ({
-            path: r.path,
-            type: r.type,
-            target: targets.get(r.path) ?? null,
-            ageMs: r.ageMs,
-            max: r.max,
-            maxAgeMs: r.maxAgeMs,
-            status: r.status,
-            lifecycle: r.lifecycle,
-            lastResult: r.lastResult,
-            lastRunId: r.lastRunId,
-            lastRotation: r.lastRotation,
-            overdueAt: r.overdueAt,
-            expiresAt: r.expiresAt,
-            capabilities: capabilitiesOn(who, r.path),
-          })),
-        };
+        const inv = await inventory({ kt: deps.kt, store: deps.storeOf(request, who), listable: (path) => may(who, path, 'list') }, { prefix: q.prefix ?? '' });
+        return { now: inv.now, counts: inv.counts, secrets: inv.secrets };
       },
     }),
   ];

@@ -6,19 +6,19 @@
  * reports a change (at most once a second), never on a timer.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, enc, type Inventory, type InventoryRow } from '../api.js';
+import { enc, get, type Inventory, type InventoryRow } from '../api.js';
 import { Badge, duration, ErrorBox, useLoad, when } from '../ui.js';
 
 const ROW = 34;
 const OVERSCAN = 10;
 
-type Key = 'path' | 'type' | 'target' | 'ageMs' | 'overdueAt' | 'status' | 'lastResult';
+type Key = 'path' | 'type' | 'target' | 'ageMs' | 'dueAt' | 'status' | 'lastResult';
 const COLUMNS: Array<[Key, string]> = [
   ['path', 'Path'],
   ['type', 'Type'],
   ['target', 'Target'],
   ['ageMs', 'Age / max'],
-  ['overdueAt', 'Overdue at'],
+  ['dueAt', 'Next due'],
   ['status', 'Status'],
   ['lastResult', 'Last result'],
 ];
@@ -65,7 +65,7 @@ export function AgeBar({ row }: { row: InventoryRow }): preact.JSX.Element {
 export function InventoryPage(): preact.JSX.Element {
   const reloadLater = useRef<() => void>(() => undefined);
   const inv = useLoad(
-    () => api<Inventory>('GET', '/v1/inventory'),
+    () => get<Inventory>('/v1/inventory'),
     [],
     () => (reloadLater.current(), false),
   );
@@ -143,7 +143,7 @@ export function InventoryPage(): preact.JSX.Element {
                   <td>
                     <AgeBar row={r} />
                   </td>
-                  <td>{when(r.overdueAt)}</td>
+                  <td title={r.overdueAt ? `overdue at ${when(r.overdueAt)}` : undefined}>{when(r.dueAt)}</td>
                   <td>
                     <Badge status={r.status} />
                   </td>
