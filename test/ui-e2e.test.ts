@@ -5,8 +5,8 @@
  * one day has passed: the server's clock runs two days ahead), rotates it from the secret page,
  * watches the run's steps appear while its exec consumer waits on a gate file the test opens,
  * and sees the new version, which logs in at the server; a token without `rotate` sees no rotate
- * button and gets 403 from the API when it calls it anyway. axe-core checks every page: no
- * serious or critical violation.
+ * button and gets 403 from the API when it calls it anyway. An approver approves a break-glass
+ * request from its page. axe-core checks every page: no serious or critical violation.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,11 +42,20 @@ beforeAll(async () => {
   kt = await openKeyturn(loadSettings(fx.env), { clock: { now: () => Date.now() + 2 * DAY_MS } });
   const access = new AccessRepo(kt.state, kt.clock);
   await access.putPolicy('viewer', 'rules:\n  - path: "**"\n    capabilities: [list, read]\n');
+  await access.putPolicy('oncall', 'rules:\n  - path: app/db\n    capabilities: [read]\n    breakGlass: true\n');
   tokens.admin = (await access.createToken({ policies: ['admin'], subject: 'alice' })).token;
   tokens.viewer = (await access.createToken({ policies: ['viewer'], subject: 'victor' })).token;
+  const oncall = (await access.createToken({ policies: ['oncall'], subject: 'bob' })).token;
   app = await buildServer(kt, { detection: false, breakGlassSweepMs: false, notifyMs: false, replicaMs: false, auditDeliveryMs: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const asked = await app.inject({
+    method: 'POST',
+    url: '/v1/breakglass',
+    headers: { authorization: `Bearer ${oncall}` },
+    payload: { path: 'app/db', reason: 'INC-1: the app cannot log in', ttl: '30m' },
+  });
+  expect(asked.statusCode, asked.body).toBe(201);
   browser = await launchChromium();
 }, 60_000);
 
@@ -114,6 +123,12 @@ describe('the dashboard in Chromium', () => {
       await page.getByRole('navigation').getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
       if (link === 'Audit') await expect.poll(() => page.getByTestId('verify').count()).toBe(1);
+      if (link === 'Break-glass') {
+        const request = page.getByRole('row').filter({ hasText: 'INC-1' });
+        await request.getByRole('button', { name: 'Approve' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+        await expect.poll(() => request.getByRole('cell').nth(5).innerText()).toBe('alice');
+      }
       await accessible(page, link);
     }
     await page.close();

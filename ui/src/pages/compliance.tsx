@@ -42,7 +42,7 @@ export function CompliancePage(): preact.JSX.Element {
             ))}
           </p>
           <Section title="Secrets by age against their policy's maximum">
-            <svg class="chart" viewBox={`0 0 ${W} ${H + 40}`} width={W} height={H + 40} role="img" aria-label={counts.map((c) => `${c.label}: ${c.n}`).join(', ')}>
+            <svg class="chart" viewBox={`0 -20 ${W} ${H + 60}`} width={W} height={H + 60} role="img" aria-label={counts.map((c) => `${c.label}: ${c.n}`).join(', ')}>
               {counts.map((c, i) => {
                 const h = Math.round((c.n / top) * H);
                 return (
