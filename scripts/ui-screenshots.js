@@ -71,7 +71,7 @@ try {
     await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
     // The page's data and its live stream settle (no network-idle moment: the change stream stays open).
     await page.waitForTimeout(700);
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name !== 'inventory' });
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name === 'run' || name === 'secret' });
     console.log(`docs/ui/${name}.png`);
   }
 } finally {
