@@ -4,12 +4,13 @@
  * (type, age, maximum, compliance and lifecycle status, last result, overdue time) for secrets
  * that are fresh, in warning, overdue, expired, marked deprecated, rotated, without a policy, and
  * the next due time `GET /v1/schedules/PATH` gives; only the paths the token may list. `GET
- * /v1/self` names the caller's capabilities; `/ui` serves the built dashboard with its security
+ * /v1/replicas/PATH` gives each replica store's version, lag and error. `GET /v1/self` names the caller's capabilities; `/ui` serves the built dashboard with its security
  * headers, index.html for its own routes, 404 for a missing asset or a name outside the folder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, manualClock } from '../src/core/clock.js';
 import { complianceReport } from '../src/lifecycle/compliance.js';
+import { ReplicaRepo } from '../src/replicas/repo.js';
 import { uiDir } from '../src/server/routes/ui.js';
 import { apiHome, type ApiHome } from './helpers/api-home.js';
 
@@ -44,8 +45,7 @@ describe('GET /v1/inventory', () => {
     expect(inv.secrets.map(pickOf)).toEqual(report.secrets.map((row) => pickOf(row as unknown as Record<string, unknown>)));
     expect(inv.counts).toEqual(report.counts);
     // The home covers each case the rules tell apart.
-    const by = Object.fromEntries(inv.secrets.map((s) => [s.path, s]));
-    expect(Object.fromEntries(Object.entries(by).map(([p, s]) => [p, [s.status, s.lifecycle, s.lastResult]]))).toEqual({
+    expect(Object.fromEntries(inv.secrets.map((s) => [s.path, [s.status, s.lifecycle, s.lastResult]]))).toEqual({
       'team/fresh': ['ok', 'active', null],
       'team/warn': ['warning', 'active', null],
       'team/old': ['overdue', 'expired', null],
@@ -85,6 +85,43 @@ describe('GET /v1/self', () => {
     expect((await h.call('GET', '/v1/self?path=ops/rotated', 'team')).json()).toMatchObject({ capabilities: [] });
     expect((await h.call('GET', '/v1/self', 'admin')).json()).toMatchObject({ everywhere: ['read', 'list', 'write', 'rotate', 'delete', 'admin', 'audit', 'approve'], path: null, capabilities: null });
     expect((await h.call('GET', '/v1/self', null)).statusCode).toBe(401);
+  });
+});
+
+describe('GET /v1/replicas/PATH', () => {
+  it('gives each replica store’s version, lag and last error for a secret the token may list', async () => {
+    const repo = new ReplicaRepo(h.kt.state);
+    const current = (await h.kt.store.get('team/fresh'))!;
+    const since = clock.now();
+    await repo.want('team/fresh', ['eu-backup', 'us-backup'], { id: current.id, number: current.number }, since);
+    await repo.synced('team/fresh', 'eu-backup', { id: current.id, number: current.number }, since + 2000);
+    await repo.failed('team/fresh', 'us-backup', { code: 'KT_STORE_UNAVAILABLE', message: 'the store did not answer' }, since + 3000);
+    clock.advance(90_000);
+    const r = await h.call('GET', '/v1/replicas/team/fresh', 'team');
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({
+      path: 'team/fresh',
+      replicas: [
+        {
+          replica: 'eu-backup',
+          wanted: { versionId: current.id, version: current.number, since: new Date(since).toISOString() },
+          has: { versionId: current.id, version: current.number, syncedAt: new Date(since + 2000).toISOString() },
+          lagSeconds: 0,
+          attempts: 0,
+          error: null,
+        },
+        {
+          replica: 'us-backup',
+          wanted: { versionId: current.id, version: current.number, since: new Date(since).toISOString() },
+          has: null,
+          lagSeconds: 90,
+          attempts: 1,
+          error: { code: 'KT_STORE_UNAVAILABLE', message: 'the store did not answer' },
+        },
+      ],
+    });
+    expect((await h.call('GET', '/v1/replicas/ops/rotated', 'team')).statusCode).toBe(403);
+    expect((await h.call('GET', '/v1/replicas/ops/rotated', 'admin')).json()).toEqual({ path: 'ops/rotated', replicas: [] });
   });
 });
 

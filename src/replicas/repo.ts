@@ -82,6 +82,11 @@ export class ReplicaRepo {
     return this.state.db.selectFrom('replica_status').selectAll().where('path', '=', path).where('replica', '=', replica).executeTakeFirst();
   }
 
+  /** The rows of one secret, by replica. */
+  async of(path: string): Promise<ReplicaRow[]> {
+    return this.state.db.selectFrom('replica_status').selectAll().where('path', '=', path).orderBy('replica').execute();
+  }
+
   /** Every row, by path then replica. */
   async all(): Promise<ReplicaRow[]> {
     return this.state.db.selectFrom('replica_status').selectAll().orderBy('path').orderBy('replica').execute();

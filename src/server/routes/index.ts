@@ -26,6 +26,7 @@ import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
 import { inventoryRoutes } from './inventory.js';
 import { selfRoutes } from './self.js';
+import { replicaRoutes } from './replicas.js';
 import { uiRoutes } from './ui.js';
 
 export interface RouteOptions {
@@ -52,6 +53,7 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...jwksRoutes(),
     ...selfRoutes(),
     ...inventoryRoutes(),
+    ...replicaRoutes(),
     ...uiRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];

@@ -1,13 +1,13 @@
 /**
  * One secret: its versions and stages, lifecycle events, runs, the agents that hold each version,
- * and the actions the caller has (rotate now; reveal the value, which is a normal audited read).
+ * the replica stores and their lag, and the actions the caller has (rotate now; reveal the value, which is a normal audited read).
  * Rotate now follows the run: the change stream's rotation event names its id, and the page
  * moves to that run's timeline while the rotation goes on.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type Run, type Self } from '../api.js';
 import { onChange } from '../live.js';
-import { Badge, ConfirmButton, ErrorBox, Section, useLoad, when } from '../ui.js';
+import { Badge, ConfirmButton, duration, ErrorBox, Section, useLoad, when } from '../ui.js';
 
 interface History {
   path: string;
@@ -23,6 +23,14 @@ interface LifeEvent {
   version: number | null;
   actor: string | null;
   runId: string | null;
+}
+interface Replica {
+  replica: string;
+  wanted: { version: number; since: string };
+  has: { version: number; syncedAt: string | null } | null;
+  lagSeconds: number;
+  attempts: number;
+  error: { code: string; message: string | null } | null;
 }
 interface Delivery {
   agent: string;
@@ -80,6 +88,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
     mine,
   );
   const deliveries = useLoad(() => api<{ deliveries: Delivery[] }>('GET', `/v1/deliveries?prefix=${encodeURIComponent(path)}`).then((d) => d.deliveries.filter((x) => x.path === path)), [path], mine);
+  const replicas = useLoad(() => api<{ replicas: Replica[] }>('GET', `/v1/replicas/${enc(path)}`), [path], mine);
   const [following, setFollowing] = useState(false);
   // Rotate now: the run's first change names it; the page follows it there.
   useEffect(() => {
@@ -195,7 +204,42 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
             ))}
         </ol>
       </Section>
-      <p class="muted">Replicas and their lag are not shown yet: the API has no route for them (docs/ui.md, limits).</p>
+      <Section title="Replicas">
+        <ErrorBox error={replicas.error} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Replica</th>
+              <th scope="col">Should hold</th>
+              <th scope="col">Holds</th>
+              <th scope="col">Lag</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody data-testid="replicas">
+            {(replicas.data?.replicas ?? []).map((r) => (
+              <tr>
+                <td>{r.replica}</td>
+                <td>v{r.wanted.version}</td>
+                <td>{r.has ? `v${r.has.version} (${when(r.has.syncedAt)})` : '—'}</td>
+                <td>
+                  <Badge status={r.lagSeconds === 0 ? 'ok' : 'pending'} /> {duration(r.lagSeconds * 1000)}
+                </td>
+                <td>{r.attempts}</td>
+                <td>{r.error ? `${r.error.code}: ${r.error.message ?? ''}` : ''}</td>
+              </tr>
+            ))}
+            {replicas.data && replicas.data.replicas.length === 0 ? (
+              <tr>
+                <td colSpan={6} class="muted">
+                  No replica stores hold this secret.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </Section>
     </>
   );
 }
