@@ -53,7 +53,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
   const page = await context.newPage();
   await page.goto(`${base}/ui/`);
-  await page.getByLabel('API token').waitFor();
+  await page.getByLabel('API token', { exact: true }).waitFor();
   await page.screenshot({ path: join(out, 'login.png') });
   await page.evaluate((t) => sessionStorage.setItem('keyturn.token', t), admin);
   const shots = [

@@ -20,6 +20,9 @@ import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { buildServer } from '../src/server/app.js';
 import type { FastifyInstance } from 'fastify';
 import { axeViolations, launchChromium, logIn } from './helpers/browser.js';
+import { jwksServer, newKey } from './helpers/jwks.js';
+import { OidcRepo } from '../src/access/oidc-repo.js';
+import { SignJWT } from 'jose';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
 
 let fx: RotationFixture<'postgres'>;
@@ -76,7 +79,7 @@ describe('the dashboard in Chromium', () => {
   it('logs in, finds the overdue secret, rotates it, shows the run live and the new version; every page passes axe', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}/ui/`);
-    await page.getByLabel('API token').waitFor();
+    await page.getByLabel('API token', { exact: true }).waitFor();
     await accessible(page, 'login');
     await logIn(page, base, tokens.admin);
     await page.getByLabel('Status').selectOption('overdue');
@@ -133,6 +136,37 @@ describe('the dashboard in Chromium', () => {
     }
     await page.close();
   }, 120_000);
+
+  it('logs in with an OIDC identity token: the session has the policies the issuer’s rule gives', async () => {
+    const jwks = await jwksServer();
+    try {
+      const key = await newKey('RS256', 'ci-1');
+      jwks.sets.set('/ci/jwks', [key.jwk]);
+      const iss = 'https://ci.example.test';
+      await new OidcRepo(kt.state, kt.clock, new AccessRepo(kt.state, kt.clock)).put(
+        'ci',
+        `issuer: ${iss}\njwksUrl: ${jwks.url}/ci/jwks\naudiences: [keyturn]\nrules:\n  - claims:\n      sub: "team:*"\n    policies: [viewer]\n`,
+      );
+      // The server's clock runs two days ahead: the JWT's times are the server's.
+      const at = Math.floor(kt.clock.now() / 1000);
+      const jwt = await new SignJWT({ iss, sub: 'team:carol', aud: ['keyturn'], iat: at, nbf: at, exp: at + 600 }).setProtectedHeader({ alg: 'RS256', kid: 'ci-1', typ: 'JWT' }).sign(key.privateKey);
+      const page = await browser.newPage();
+      await page.goto(`${base}/ui/`);
+      await page.getByLabel('Identity token (JWT)').fill(jwt);
+      await page.getByRole('button', { name: 'Log in with OIDC' }).click();
+      await page.getByRole('heading', { name: 'Inventory' }).waitFor();
+      expect(await page.locator('header .who').innerText()).toContain('oidc:ci:team:carol');
+      // The rule's policy (viewer: list and read everywhere): the secrets, but no audit pages.
+      await expect.poll(() => page.getByRole('row').filter({ hasText: 'app/db' }).count()).toBe(1);
+      expect(await page.getByRole('navigation').getByRole('link', { name: 'Audit' }).count()).toBe(0);
+      const session = await page.evaluate(() => sessionStorage.getItem('keyturn.token'));
+      expect(session).toMatch(/^kt_/);
+      expect(session).not.toBe(jwt);
+      await page.close();
+    } finally {
+      await jwks.close();
+    }
+  }, 60_000);
 
   it('a token without rotate sees no rotate button, and the API refuses it with 403', async () => {
     const page = await browser.newPage();

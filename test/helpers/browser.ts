@@ -26,8 +26,8 @@ export function launchChromium(): Promise<Browser> {
 /** Opens the dashboard at `base`/ui/ and logs in with `token`; resolves once the inventory shows. */
 export async function logIn(page: Page, base: string, token: string): Promise<void> {
   await page.goto(`${base}/ui/`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('API token', { exact: true }).fill(token);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
   await page.getByRole('heading', { name: 'Inventory' }).waitFor();
 }
 

@@ -31,7 +31,8 @@ export class ApiError extends Error {
 export const enc = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
 export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token.get() ?? ''}` };
+  const t = token.get();
+  const headers: Record<string, string> = t === null ? {} : { authorization: `Bearer ${t}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const r = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await r.text();

@@ -30,10 +30,11 @@ function useHash(): string {
 
 function Login({ onIn }: { onIn: (self: Self) => void }): preact.JSX.Element {
   const [value, setValue] = useState('');
+  const [jwt, setJwt] = useState('');
+  const [issuer, setIssuer] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    token.set(value.trim());
+  const enter = async (t: string): Promise<void> => {
+    token.set(t);
     try {
       onIn(await api<Self>('GET', '/v1/self'));
     } catch (err) {
@@ -41,16 +42,41 @@ function Login({ onIn }: { onIn: (self: Self) => void }): preact.JSX.Element {
       setError(err);
     }
   };
+  const withToken = (e: Event): void => {
+    e.preventDefault();
+    void enter(value.trim());
+  };
+  // OIDC: an identity token (JWT) from a trusted issuer becomes a session token (POST /v1/auth/oidc/login, docs/access.md).
+  const withJwt = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    try {
+      const session = await api<{ token: string }>('POST', '/v1/auth/oidc/login', { jwt: jwt.trim(), ...(issuer.trim() === '' ? {} : { issuer: issuer.trim() }) });
+      await enter(session.token);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const input = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
   return (
     <main class="login">
       <h1>Keyturn</h1>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={withToken} aria-labelledby="with-token">
+        <h2 id="with-token">With an API token</h2>
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" autocomplete="off" placeholder="kt_…" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} required />
+        <input id="token" name="token" type="password" autocomplete="off" placeholder="kt_…" value={value} onInput={input(setValue)} required />
         <button type="submit" class="primary">
           Log in
         </button>
         <p class="hint">The token stays in this tab (sessionStorage) and goes only to this server. Create one with `keyturn token create`.</p>
+      </form>
+      <form onSubmit={(e) => void withJwt(e)} aria-labelledby="with-oidc">
+        <h2 id="with-oidc">With an identity token (OIDC)</h2>
+        <label for="jwt">Identity token (JWT)</label>
+        <textarea id="jwt" name="jwt" rows={3} autocomplete="off" value={jwt} onInput={input(setJwt)} required />
+        <label for="issuer">Issuer name (optional)</label>
+        <input id="issuer" name="issuer" type="text" autocomplete="off" value={issuer} onInput={input(setIssuer)} />
+        <button type="submit">Log in with OIDC</button>
+        <p class="hint">The server checks the JWT against an issuer of `keyturn oidc` and gives this tab a session token that ends with it.</p>
       </form>
       <ErrorBox error={error} />
     </main>
