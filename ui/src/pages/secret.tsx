@@ -4,7 +4,7 @@
  * Rotate now follows the run: the change stream's rotation event names its id, and the page
  * moves to that run's timeline while the rotation goes on.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, enc, type Run, type Self } from '../api.js';
 import { onChange } from '../live.js';
 import { Badge, ConfirmButton, duration, ErrorBox, Section, useLoad, when } from '../ui.js';
@@ -89,14 +89,6 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
   );
   const deliveries = useLoad(() => api<{ deliveries: Delivery[] }>('GET', `/v1/deliveries?prefix=${encodeURIComponent(path)}`).then((d) => d.deliveries.filter((x) => x.path === path)), [path], mine);
   const replicas = useLoad(() => api<{ replicas: Replica[] }>('GET', `/v1/replicas/${enc(path)}`), [path], mine);
-  const [following, setFollowing] = useState(false);
-  // Rotate now: the run's first change names it; the page follows it there.
-  useEffect(() => {
-    if (!following) return;
-    return onChange((c) => {
-      if (c.path === path && c.kind === 'rotation' && c.runId) location.hash = `#/run/${encodeURIComponent(c.runId)}`;
-    });
-  }, [following, path]);
   const h = hist.data;
   return (
     <>
@@ -110,8 +102,14 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
             label="Rotate now"
             question={`Rotate ${path} now? The target gets a new credential and every consumer is updated.`}
             action={() => {
-              setFollowing(true);
-              return api<Run>('POST', `/v1/rotations/${enc(path)}`, {});
+              // Rotate now: the run's first change names it, and the page follows it there while the
+              // request is still under way. Listening starts before the request goes, so no change is missed.
+              const off = onChange((c) => {
+                if (c.path !== path || c.kind !== 'rotation' || !c.runId) return;
+                off();
+                location.hash = `#/run/${encodeURIComponent(c.runId)}`;
+              });
+              return api<Run>('POST', `/v1/rotations/${enc(path)}`, {}).finally(off);
             }}
             onDone={(r) => (location.hash = `#/run/${encodeURIComponent((r as Run).id)}`)}
           />
