@@ -4,7 +4,7 @@
  * box that shows the server's code and fix, and the confirmation dialog every action goes through.
  */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 import { onChange, type Change } from './live.js';
 
@@ -80,6 +80,7 @@ export function ErrorBox({ error }: { error: unknown }): preact.JSX.Element | nu
 /** A button that asks first (a modal dialog: Escape or Cancel backs out), then runs `action` and shows its outcome. */
 export function ConfirmButton(props: { label: string; question: string; action: () => Promise<unknown>; onDone?: (result: unknown) => void; danger?: boolean }): preact.JSX.Element {
   const dialog = useRef<HTMLDialogElement>(null);
+  const question = useId();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const go = async (): Promise<void> => {
@@ -99,8 +100,8 @@ export function ConfirmButton(props: { label: string; question: string; action: 
       <button type="button" class={props.danger ? 'danger' : 'primary'} disabled={busy} onClick={() => dialog.current?.showModal()}>
         {busy ? `${props.label}…` : props.label}
       </button>
-      <dialog ref={dialog} aria-labelledby={`q-${props.label}`}>
-        <p id={`q-${props.label}`}>{props.question}</p>
+      <dialog ref={dialog} aria-labelledby={question}>
+        <p id={question}>{props.question}</p>
         <div class="actions">
           <button type="button" onClick={() => dialog.current?.close()}>
             Cancel
@@ -121,5 +122,29 @@ export function Section({ title, children }: { title: string; children: Componen
       <h2>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** A table's header row: one column header per name. */
+export function Head({ cols }: { cols: string[] }): preact.JSX.Element {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th scope="col">{c}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** The row a table shows when it has none (once loaded). */
+export function Empty({ cols, text }: { cols: number; text: string }): preact.JSX.Element {
+  return (
+    <tr>
+      <td colSpan={cols} class="muted">
+        {text}
+      </td>
+    </tr>
   );
 }

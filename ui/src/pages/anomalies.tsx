@@ -1,6 +1,6 @@
 /** Access anomalies the detectors found in the last week, newest first (`GET /v1/anomalies`; `audit` on `**`). */
 import { api } from '../api.js';
-import { ErrorBox, useLoad, when } from '../ui.js';
+import { Empty, ErrorBox, Head, useLoad, when } from '../ui.js';
 
 interface Anomaly {
   id: string;
@@ -23,18 +23,7 @@ export function AnomaliesPage(): preact.JSX.Element {
       <p class="muted">Found in the last 7 days by the access detectors (docs/anomalies.md).</p>
       <ErrorBox error={list.error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Type</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Path</th>
-            <th scope="col">Address</th>
-            <th scope="col">Score</th>
-            <th scope="col">Why</th>
-            <th scope="col">Rotation</th>
-          </tr>
-        </thead>
+        <Head cols={['Time', 'Type', 'Actor', 'Path', 'Address', 'Score', 'Why', 'Rotation']} />
         <tbody>
           {rows.map((a) => (
             <tr key={a.id}>
@@ -48,13 +37,7 @@ export function AnomaliesPage(): preact.JSX.Element {
               <td>{a.rotation?.startsWith('run_') ? <a href={`#/run/${encodeURIComponent(a.rotation)}`}>{a.rotation}</a> : (a.rotation ?? '')}</td>
             </tr>
           ))}
-          {list.data && rows.length === 0 ? (
-            <tr>
-              <td colSpan={8} class="muted">
-                No anomalies.
-              </td>
-            </tr>
-          ) : null}
+          {list.data && rows.length === 0 ? <Empty cols={8} text="No anomalies." /> : null}
         </tbody>
       </table>
     </>

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { onChange } from '../live.js';
-import { Badge, ErrorBox, Section, useLoad, when } from '../ui.js';
+import { Badge, ErrorBox, Head, Section, useLoad, when } from '../ui.js';
 
 interface AuditEvent {
   id: string;
@@ -106,16 +106,7 @@ export function AuditPage(): preact.JSX.Element {
       <Section title="Live tail">
         <ErrorBox error={error} />
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Seq</th>
-              <th scope="col">Time</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Path</th>
-            </tr>
-          </thead>
+          <Head cols={['Seq', 'Time', 'Actor', 'Action', 'Outcome', 'Path']} />
           <tbody data-testid="audit-tail">
             {events.slice(0, 200).map((e) => (
               <tr key={e.seq}>

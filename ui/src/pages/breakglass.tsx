@@ -4,7 +4,7 @@
  * it did not ask for itself (the API refuses otherwise anyway). Reloaded on each change.
  */
 import { api, type Self } from '../api.js';
-import { Badge, ConfirmButton, ErrorBox, useLoad, when } from '../ui.js';
+import { Badge, ConfirmButton, Empty, ErrorBox, Head, useLoad, when } from '../ui.js';
 
 interface Request {
   id: string;
@@ -58,17 +58,7 @@ export function BreakGlassPage({ self }: { self: Self }): preact.JSX.Element {
       <h1>Break-glass requests</h1>
       <ErrorBox error={list.error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Path</th>
-            <th scope="col">Requester</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Status</th>
-            <th scope="col">Asked</th>
-            <th scope="col">Approvals</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <Head cols={['Path', 'Requester', 'Reason', 'Status', 'Asked', 'Approvals', 'Actions']} />
         <tbody>
           {requests.map((r) => (
             <tr key={r.id}>
@@ -85,13 +75,7 @@ export function BreakGlassPage({ self }: { self: Self }): preact.JSX.Element {
               </td>
             </tr>
           ))}
-          {list.data && requests.length === 0 ? (
-            <tr>
-              <td colSpan={7} class="muted">
-                No requests.
-              </td>
-            </tr>
-          ) : null}
+          {list.data && requests.length === 0 ? <Empty cols={7} text="No requests." /> : null}
         </tbody>
       </table>
     </>

@@ -4,7 +4,7 @@
  * table for screen readers. From `GET /v1/inventory`, reloaded when the change stream reports a change.
  */
 import { api, type Inventory } from '../api.js';
-import { Badge, ErrorBox, Section, useLoad } from '../ui.js';
+import { Badge, ErrorBox, Head, Section, useLoad } from '../ui.js';
 
 const BUCKETS: Array<[string, (r: number) => boolean, string]> = [
   ['under 50%', (r) => r < 0.5, '#2e7d32'],
@@ -61,12 +61,7 @@ export function CompliancePage(): preact.JSX.Element {
             </svg>
             <table class="sr-table">
               <caption>Secrets by age as a share of the policy maximum</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Age / maximum</th>
-                  <th scope="col">Secrets</th>
-                </tr>
-              </thead>
+              <Head cols={['Age / maximum', 'Secrets']} />
               <tbody>
                 {counts.map((c) => (
                   <tr>

@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type Run, type Self } from '../api.js';
-import { Badge, ConfirmButton, duration, ErrorBox, Section, useLoad, when, type Loaded } from '../ui.js';
+import { Badge, ConfirmButton, duration, Empty, ErrorBox, Head, type Loaded, Section, useLoad, when } from '../ui.js';
 
 const FINISHED = new Set(['done', 'failed', 'cancelled']);
 const SETTLE_MS = 250;
@@ -116,14 +116,7 @@ export function RunPage({ id }: { id: string }): preact.JSX.Element {
           </Section>
           <Section title="Consumers">
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Consumer</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
+              <Head cols={['Consumer', 'Status', 'Attempts', 'Error']} />
               <tbody>
                 {(r.consumers ?? []).map((c) => (
                   <tr>
@@ -135,13 +128,7 @@ export function RunPage({ id }: { id: string }): preact.JSX.Element {
                     <td>{c.error === null ? '' : typeof c.error === 'string' ? c.error : c.error.code}</td>
                   </tr>
                 ))}
-                {(r.consumers ?? []).length === 0 ? (
-                  <tr>
-                    <td colSpan={4} class="muted">
-                      No consumers.
-                    </td>
-                  </tr>
-                ) : null}
+                {(r.consumers ?? []).length === 0 ? <Empty cols={4} text="No consumers." /> : null}
               </tbody>
             </table>
           </Section>

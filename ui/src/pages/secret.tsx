@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { api, enc, type Run, type Self } from '../api.js';
 import { onChange } from '../live.js';
-import { Badge, ConfirmButton, duration, ErrorBox, Section, useLoad, when } from '../ui.js';
+import { Badge, ConfirmButton, duration, Empty, ErrorBox, Head, Section, useLoad, when } from '../ui.js';
 
 interface History {
   path: string;
@@ -128,15 +128,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
       ) : null}
       <Section title="Versions">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Stages</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Created</th>
-              <th scope="col">Agents holding it</th>
-            </tr>
-          </thead>
+          <Head cols={['Version', 'Stages', 'Kind', 'Created', 'Agents holding it']} />
           <tbody data-testid="versions">
             {(h?.history ?? []).map((v) => (
               <tr>
@@ -162,15 +154,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
       <Section title="Runs">
         <ErrorBox error={runs.error} />
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Run</th>
-              <th scope="col">Status</th>
-              <th scope="col">Step</th>
-              <th scope="col">Started</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
+          <Head cols={['Run', 'Status', 'Step', 'Started', 'Error']} />
           <tbody>
             {(runs.data?.runs ?? []).map((r) => (
               <tr>
@@ -205,16 +189,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
       <Section title="Replicas">
         <ErrorBox error={replicas.error} />
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Replica</th>
-              <th scope="col">Should hold</th>
-              <th scope="col">Holds</th>
-              <th scope="col">Lag</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
+          <Head cols={['Replica', 'Should hold', 'Holds', 'Lag', 'Attempts', 'Error']} />
           <tbody data-testid="replicas">
             {(replicas.data?.replicas ?? []).map((r) => (
               <tr>
@@ -228,13 +203,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
                 <td>{r.error ? `${r.error.code}: ${r.error.message ?? ''}` : ''}</td>
               </tr>
             ))}
-            {replicas.data && replicas.data.replicas.length === 0 ? (
-              <tr>
-                <td colSpan={6} class="muted">
-                  No replica stores hold this secret.
-                </td>
-              </tr>
-            ) : null}
+            {replicas.data && replicas.data.replicas.length === 0 ? <Empty cols={6} text="No replica stores hold this secret." /> : null}
           </tbody>
         </table>
       </Section>
