@@ -56,7 +56,7 @@ export function when(t: string | number | null | undefined): string {
 
 export function Badge({ status }: { status: string | null }): preact.JSX.Element {
   const s = status ?? 'none';
-  const tone = /^(ok|done|delivered|active|approved|open|true)/.test(s)
+  const tone = /^(ok|done|delivered|active|current|approved|open|true)/.test(s)
     ? 'good'
     : /^(warning|pending|running|retrying|queued)/.test(s)
       ? 'warn'

@@ -135,7 +135,7 @@ export function SecretPage({ path }: { path: string }): preact.JSX.Element {
                 <td>{v.version}</td>
                 <td>
                   {v.stages.map((s) => (
-                    <Badge status={s === 'current' ? 'active' : s} />
+                    <Badge status={s} />
                   ))}
                 </td>
                 <td>{v.kind}</td>
