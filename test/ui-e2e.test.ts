@@ -4,9 +4,12 @@
  * secret (a PostgreSQL credential on the password-auth cluster, 55432, whose policy's maxAge of
  * one day has passed: the server's clock runs two days ahead), rotates it from the secret page,
  * watches the run's steps appear while its exec consumer waits on a gate file the test opens,
- * and sees the new version, which logs in at the server; a token without `rotate` sees no rotate
- * button and gets 403 from the API when it calls it anyway. An approver approves a break-glass
- * request from its page. axe-core checks every page: no serious or critical violation.
+ * and sees the new version, which logs in at the server, while an inventory left open in a second
+ * tab drops the secret's overdue status through the change stream (no reload); the confirmation
+ * opens and backs out by keyboard; the audit page verifies and tails the rotation's events. An
+ * approver approves a break-glass request from its page; a user logs in with an OIDC identity
+ * token. A token without `rotate` sees no rotate button and gets 403 from the API when it calls
+ * it anyway. axe-core checks every page: no serious or critical violation.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +97,18 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('current-version').innerText()).toBe('1');
     await accessible(page, 'secret');
     const before = (await kt.store.get('app/db'))!;
+    // By keyboard: the button opens the confirmation, Escape backs out, and nothing is rotated.
+    await page.getByRole('button', { name: 'Rotate now' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    expect((await kt.store.get('app/db'))!.id).toBe(before.id);
+    // A second tab keeps the inventory open: the rotation reaches it through the change stream, without a reload.
+    const watcher = await browser.newPage();
+    await logIn(watcher, base, tokens.admin);
+    const watched = watcher.getByRole('row').filter({ hasText: 'app/db' });
+    await expect.poll(() => watched.getByText('overdue').count()).toBe(1);
 
     await page.getByRole('button', { name: 'Rotate now' }).click();
     const dialog = page.getByRole('dialog');
@@ -116,6 +131,11 @@ describe('the dashboard in Chromium', () => {
     const after = (await kt.store.get('app/db'))!;
     expect(after.number).toBe(before.number + 1);
     expect(await fx.logsIn(after.value as { username: string; password: string })).toBe(true);
+    const now = (await app.inject({ url: '/v1/inventory', headers: { authorization: `Bearer ${tokens.admin}` } })).json() as { secrets: Array<{ path: string; status: string }> };
+    const status = now.secrets.find((x) => x.path === 'app/db')!.status;
+    expect(status).not.toBe('overdue');
+    await expect.poll(() => watched.locator('.badge').allInnerTexts(), { timeout: 15_000 }).toEqual([status]);
+    await watcher.close();
 
     for (const [link, heading] of [
       ['Compliance', 'Compliance'],
@@ -125,7 +145,11 @@ describe('the dashboard in Chromium', () => {
     ] as const) {
       await page.getByRole('navigation').getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      if (link === 'Audit') await expect.poll(() => page.getByTestId('verify').count()).toBe(1);
+      if (link === 'Audit') {
+        await expect.poll(() => page.getByTestId('verify').count()).toBe(1);
+        expect(await page.getByTestId('verify').innerText()).toContain('The log verifies');
+        expect(await page.getByTestId('audit-tail').getByText('secret.rotate').count()).toBeGreaterThan(0);
+      }
       if (link === 'Break-glass') {
         const request = page.getByRole('row').filter({ hasText: 'INC-1' });
         await request.getByRole('button', { name: 'Approve' }).click();
