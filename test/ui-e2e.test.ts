@@ -36,6 +36,7 @@ let browser: Browser;
 const tokens = { admin: '', viewer: '' };
 let gate = '';
 let gateDir = '';
+let viewerId = '';
 
 beforeAll(async () => {
   // The consumer waits for the gate file: the test sees the run under way before it lets it end.
@@ -50,7 +51,9 @@ beforeAll(async () => {
   await access.putPolicy('viewer', 'rules:\n  - path: "**"\n    capabilities: [list, read]\n');
   await access.putPolicy('oncall', 'rules:\n  - path: app/db\n    capabilities: [read]\n    breakGlass: true\n');
   tokens.admin = (await access.createToken({ policies: ['admin'], subject: 'alice' })).token;
-  tokens.viewer = (await access.createToken({ policies: ['viewer'], subject: 'victor' })).token;
+  const viewer = await access.createToken({ policies: ['viewer'], subject: 'victor' });
+  tokens.viewer = viewer.token;
+  viewerId = viewer.info.id;
   const oncall = (await access.createToken({ policies: ['oncall'], subject: 'bob' })).token;
   app = await buildServer(kt, { detection: false, breakGlassSweepMs: false, notifyMs: false, replicaMs: false, auditDeliveryMs: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -192,12 +195,21 @@ describe('the dashboard in Chromium', () => {
     }
   }, 60_000);
 
-  it('a token without rotate sees no rotate button, and the API refuses it with 403', async () => {
+  it('a token without rotate sees no rotate button, and the API refuses it with 403; its reveal is an audited read', async () => {
     const page = await browser.newPage();
     await logIn(page, base, tokens.viewer);
     await page.goto(`${base}/ui/#/secret/app/db`);
     await expect.poll(() => page.getByTestId('current-version').innerText()).not.toBe('—');
-    await page.getByRole('button', { name: 'Reveal value' }).waitFor();
+    // Reveal is a normal read: the value shows, and the audit log has the token's secret.read.
+    const reads = async () =>
+      (await kt.audit.between(0)).map((row) => JSON.parse(row.leaf) as { action: string; actor: string }).filter((e) => e.action === 'secret.read' && e.actor === `token:${viewerId}`).length;
+    const readsBefore = await reads();
+    await page.getByRole('button', { name: 'Reveal value' }).click();
+    const shown = JSON.parse(await page.getByTestId('secret-value').innerText()) as { password: string };
+    expect(shown.password).toBe(((await kt.store.get('app/db'))!.value as { password: string }).password);
+    expect(await reads()).toBe(readsBefore + 1);
+    await page.getByRole('button', { name: 'Hide value' }).click();
+    expect(await page.getByTestId('secret-value').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Rotate now' }).count()).toBe(0);
     expect(await page.getByRole('navigation').getByRole('link', { name: 'Audit' }).count()).toBe(0);
     const status = await page.evaluate(
