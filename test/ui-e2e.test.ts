@@ -9,7 +9,8 @@
  * opens and backs out by keyboard; the audit page verifies and tails the rotation's events. An
  * approver approves a break-glass request from its page; a user logs in with an OIDC identity
  * token. A token without `rotate` sees no rotate button and gets 403 from the API when it calls
- * it anyway. axe-core checks every page: no serious or critical violation.
+ * it anyway. A stopped run offers Resume and Cancel; Cancel cancels it. axe-core checks every
+ * page: no serious or critical violation.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { jwksServer, newKey } from './helpers/jwks.js';
 import { OidcRepo } from '../src/access/oidc-repo.js';
 import { SignJWT } from 'jose';
 import { rotationFixture, type RotationFixture } from './helpers/rotation-fixtures.js';
+import { stoppedRun } from './helpers/stopped-run.js';
 
 let fx: RotationFixture<'postgres'>;
 let kt: Keyturn;
@@ -218,6 +220,24 @@ describe('the dashboard in Chromium', () => {
           .status,
     );
     expect(status).toBe(403);
+    await page.close();
+  }, 60_000);
+
+  it('offers Resume and Cancel on a stopped run, and cancels it through the API', async () => {
+    writeFileSync(gate, '');
+    const run = await stoppedRun(kt, 'app/db');
+    expect(run).toMatchObject({ status: 'retrying', step: 'set' });
+    const page = await browser.newPage();
+    await logIn(page, base, tokens.admin);
+    await page.goto(`${base}/ui/#/run/${run.id}`);
+    await expect.poll(() => page.getByTestId('run-status').innerText()).toBe('retrying');
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel run' }).click();
+    await expect.poll(() => page.getByTestId('run-status').innerText()).toBe('cancelled');
+    const after = (await app.inject({ url: `/v1/runs/${run.id}`, headers: { authorization: `Bearer ${tokens.admin}` } })).json() as { status: string };
+    expect(after.status).toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Resume' }).count()).toBe(0);
     await page.close();
   }, 60_000);
 });
