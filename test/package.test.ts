@@ -167,12 +167,15 @@ describe('keyturn --version', () => {
 });
 
 describe('the published files (package.json files)', () => {
-  it('hold what the docs point at: the deploy examples and the example scripts', { timeout: 60_000 }, () => {
+  it('hold what the docs point at: the deploy examples, the example scripts and the web dashboard (dist/ui)', { timeout: 60_000 }, () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 55_000 });
     expect(r.status, r.stderr).toBe(0);
     const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     for (const f of ['deploy/github/rotate.yml', 'deploy/systemd/keyturn.service', 'examples/keyturn.yaml', 'examples/scripts/keytab-rotate.sh', 'bin/keyturn.js', 'schema/keyturn.schema.json']) {
       expect(files, f).toContain(f);
     }
+    // The dashboard's built assets (npm run build:ui, part of prepare): an installed package serves /ui without building.
+    expect(files, 'dist/ui/index.html').toContain('dist/ui/index.html');
+    expect(files.some((f) => /^dist\/ui\/assets\/index-[\w-]+\.js$/.test(f))).toBe(true);
   });
 });

@@ -363,6 +363,11 @@ export const ERRORS = {
   ),
   KT_TOKEN_NOT_FOUND: spec(404, 'No token with that id.', 'List tokens with `keyturn token ls`.'),
   KT_API_ROUTE_NOT_FOUND: spec(404, 'No such API route.', 'See docs/server.md for the routes and their methods.'),
+  KT_UI_NOT_BUILT: spec(
+    503,
+    'The web dashboard’s assets are not built, so `/ui` has nothing to serve.',
+    'Build them with `npm run build:ui` (part of `npm run build` and of `npm ci`); they go to dist/ui/ (docs/ui.md).',
+  ),
   KT_TLS_INVALID: spec(
     400,
     'The TLS certificate or key given to `keyturn server` cannot be used.',

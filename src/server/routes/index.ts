@@ -25,6 +25,10 @@ import { scanRoutes } from '../../scan/link/routes.js';
 import { secretLifecycleRoutes } from './secret-lifecycle.js';
 import { secretRoutes } from './secrets.js';
 import { tokenRoutes } from './tokens.js';
+import { inventoryRoutes } from './inventory.js';
+import { selfRoutes } from './self.js';
+import { replicaRoutes } from './replicas.js';
+import { uiRoutes } from './ui.js';
 
 export interface RouteOptions {
   /** Who may scrape `/metrics` (default open; off: not mounted). */
@@ -49,6 +53,10 @@ export function apiRoutes(options: RouteOptions = {}): AnyRoute[] {
     ...deliveryRoutes(),
     ...oidcRoutes(),
     ...jwksRoutes(),
+    ...selfRoutes(),
+    ...inventoryRoutes(),
+    ...replicaRoutes(),
+    ...uiRoutes(),
     ...metricsRoutes(options.metrics ?? 'open'),
   ];
 }
