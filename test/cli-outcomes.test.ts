@@ -48,6 +48,7 @@ const NOT_FOUND: readonly ErrorCode[] = [
   'KT_OIDC_ISSUER_NOT_FOUND',
   'KT_AGENT_SECRET_NOT_HELD',
   'KT_NOTIFY_CHANNEL_NOT_FOUND',
+  'KT_SCAN_PATH_NOT_FOUND',
 ];
 /** Codes only the HTTP API (or the agent's local read API) can return (no command asks for a route). */
 const API_ONLY: readonly ErrorCode[] = ['KT_API_ROUTE_NOT_FOUND', 'KT_BREAKGLASS_NOT_FOUND', 'KT_AGENT_SECRET_NOT_HELD'];
@@ -101,6 +102,7 @@ describe('exit codes', () => {
       [['oidc', 'show', 'nope'], 'KT_OIDC_ISSUER_NOT_FOUND'],
       [['notify', 'test', 'nope'], 'KT_NOTIFY_CHANNEL_NOT_FOUND'],
       [['jwks', 'app/one'], 'KT_JWKS_NOT_FOUND'],
+      [['scan', join(tmp.dir, 'no-such-folder')], 'KT_SCAN_PATH_NOT_FOUND'],
     ];
     expect(cases.map(([, code]) => code).sort()).toEqual(NOT_FOUND.filter((c) => !API_ONLY.includes(c)).sort());
     for (const [argv, code] of cases) {
