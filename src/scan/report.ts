@@ -20,20 +20,10 @@ export function redact(secret: string): string {
 }
 
 /** A finding as every output shows it: the secret redacted, both fingerprints. */
-export interface ReportedFinding {
-  readonly ruleId: string;
-  readonly description: string;
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly endLine: number;
-  readonly endColumn: number;
+export interface ReportedFinding extends Omit<ScanFinding, 'secret' | 'link'> {
+  /** Redacted ({@link redact}): never the raw value. */
   readonly secret: string;
-  readonly fingerprint: string;
   readonly locationFingerprint: string;
-  readonly commit?: string;
-  readonly author?: string;
-  readonly date?: string;
   /** With a home or server: the managed secret version the value is (null: none), and what --rotate did. */
   readonly managed?: SecretMatch | null;
   readonly also?: readonly SecretMatch[];
