@@ -75,7 +75,7 @@ export async function withToken<T>(place: HsmPlace, pin: string, action: string,
       // Another session of this process on the same token logged in already: the login is shared.
       if (!(e instanceof pkcs11.Pkcs11Error && e.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw e;
     }
-    return await work(tokenSession(pkcs11, lib, session));
+    return await work(tokenSession(pkcs11, lib, session, `${place.module}\0${place.token}`));
   } catch (e) {
     throw pkcs11Error(pkcs11, e, place, action);
   } finally {
@@ -99,7 +99,25 @@ function findSlot(lib: PKCS11, label: string): Handle | null {
   return null;
 }
 
-function tokenSession(pkcs11: Pkcs11Binding, lib: PKCS11, session: Handle): TokenSession {
+/**
+ * Key generations in flight, per module and token: each waits for the one before it. SoftHSM2
+ * answered CKR_GENERAL_ERROR to about one in six runs of four concurrent C_GenerateKeyPair calls on
+ * one token (test/hsm-key.test.ts); a key is made once per rotation, so one at a time costs nothing.
+ */
+const generating = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = generating.get(key) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  const settled = mine.catch(() => undefined);
+  generating.set(key, settled);
+  void settled.then(() => {
+    if (generating.get(key) === settled) generating.delete(key);
+  });
+  return mine;
+}
+
+function tokenSession(pkcs11: Pkcs11Binding, lib: PKCS11, session: Handle, tokenKey: string): TokenSession {
   const find = (template: { type: number; value: number | string }[]): Handle[] => {
     lib.C_FindObjectsInit(session, template);
     try {
@@ -133,21 +151,23 @@ function tokenSession(pkcs11: Pkcs11Binding, lib: PKCS11, session: Handle): Toke
         { type: pkcs11.CKA_LABEL, value: label },
         { type: pkcs11.CKA_ID, value: id },
       ];
-      return lib.C_GenerateKeyPairAsync(
-        session,
-        mechanism,
-        [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, ...common, { type: pkcs11.CKA_PRIVATE, value: false }, { type: pkcs11.CKA_VERIFY, value: true }, ...publicAttributes],
-        [
-          { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-          ...common,
-          { type: pkcs11.CKA_PRIVATE, value: true },
-          { type: pkcs11.CKA_SENSITIVE, value: true },
-          { type: pkcs11.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11.CKA_SIGN, value: true },
-          { type: pkcs11.CKA_DECRYPT, value: false },
-          { type: pkcs11.CKA_UNWRAP, value: false },
-          { type: pkcs11.CKA_DERIVE, value: false },
-        ],
+      return oneAtATime(tokenKey, () =>
+        lib.C_GenerateKeyPairAsync(
+          session,
+          mechanism,
+          [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, ...common, { type: pkcs11.CKA_PRIVATE, value: false }, { type: pkcs11.CKA_VERIFY, value: true }, ...publicAttributes],
+          [
+            { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+            ...common,
+            { type: pkcs11.CKA_PRIVATE, value: true },
+            { type: pkcs11.CKA_SENSITIVE, value: true },
+            { type: pkcs11.CKA_EXTRACTABLE, value: false },
+            { type: pkcs11.CKA_SIGN, value: true },
+            { type: pkcs11.CKA_DECRYPT, value: false },
+            { type: pkcs11.CKA_UNWRAP, value: false },
+            { type: pkcs11.CKA_DERIVE, value: false },
+          ],
+        ),
       );
     },
     publicKey(keyType, handle) {
