@@ -251,7 +251,7 @@ describe('kubernetes consumer', () => {
   // Inside a pod the service account is found instead, so there it cannot run; the name says so.
   const inPod = existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
   it.skipIf(inPod)(
-    `without a kubeconfig, outside a cluster, the delivery says where it looked${inPod ? ' (skipped: this machine is a Kubernetes pod, whose service account would be found)' : ''}`,
+    'without a kubeconfig, outside a cluster, the delivery says where it looked (skipped only on a machine that is a Kubernetes pod: client-node would find its service account token there)',
     async () => {
       const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
       process.env.HOME = dir;

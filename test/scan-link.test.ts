@@ -21,7 +21,7 @@ import { openKeyturn, type Keyturn } from '../src/runtime/keyturn.js';
 import { linkAndMaybeRotate } from '../src/scan/link/index.js';
 import { rotateLeaked } from '../src/scan/link/leaked.js';
 import { linkFindings } from '../src/scan/link/link.js';
-import type { ScanFinding } from '../src/scan/link/types.js';
+import type { LinkableFinding } from '../src/scan/link/types.js';
 import { runCli } from './helpers/cli.js';
 import { stoppedRun } from './helpers/stopped-run.js';
 import { outsideStoreFixture } from './helpers/outside-stores.js';
@@ -38,7 +38,7 @@ secrets:
     type: app-secret
 `;
 
-const finding = (secret: string, n = 1): ScanFinding => ({ ruleId: 'generic-api-key', secret, fingerprint: `fp${n}0a1b2c3d`, file: `src/config-${n}.ts`, line: 10 + n, column: 7 });
+const finding = (secret: string, n = 1): LinkableFinding => ({ ruleId: 'generic-api-key', secret, fingerprint: `fp${n}0a1b2c3d`, file: `src/config-${n}.ts`, line: 10 + n, column: 7 });
 
 /** Every audit leaf of a home, as stored. */
 function leaves(kt: Keyturn): Promise<string[]> {

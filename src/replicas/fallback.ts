@@ -57,14 +57,15 @@ export class ReplicaFallback {
     this.repo = new ReplicaRepo(d.state);
   }
 
-  /** The fallback replicas' rows of `path` (none: the secret has no fallback replica). */
-  private async fallbackRows(path: string): Promise<ReplicaRow[]> {
-    const rows = await this.repo.rowsOf(path);
-    if (rows.length === 0) return [];
-    // The stores' config (and zod) loads only for a secret that has replicas.
+  /** The names of the stores marked `fallback: true` (the stores' config, and zod, load only for a secret that has replicas). */
+  private async fallbackNames(): Promise<Set<string>> {
     const { fallbackStores } = await import('./config.js');
-    const names = await fallbackStores(this.d.state);
-    return rows.filter((r) => names.has(r.replica));
+    return fallbackStores(this.d.state);
+  }
+
+  /** `path`'s replica rows of the stores in `names`. */
+  private async rowsIn(path: string, names: Set<string>): Promise<ReplicaRow[]> {
+    return (await this.repo.rowsOf(path)).filter((r) => names.has(r.replica));
   }
 
   /**
@@ -72,7 +73,10 @@ export class ReplicaFallback {
    * not hold the primary's current version even after a copy was tried just now.
    */
   async blocker(path: string): Promise<FallbackBlocker | null> {
-    const rows = await this.fallbackRows(path);
+    const all = await this.repo.rowsOf(path);
+    if (all.length === 0) return null;
+    const names = await this.fallbackNames();
+    const rows = all.filter((r) => names.has(r.replica));
     if (rows.length === 0) return null;
     const sync = await this.d.sync();
     // What the primary has as current now (a `secret put` since the last pass included).
@@ -80,10 +84,10 @@ export class ReplicaFallback {
       path,
       rows.map((r) => r.replica),
     );
-    for (const row of await this.fallbackRows(path)) {
+    for (const row of await this.rowsIn(path, names)) {
       if (row.version_id !== row.wanted_version_id) await sync.syncRow(row);
     }
-    const behind = (await this.fallbackRows(path)).find((r) => r.version_id !== r.wanted_version_id);
+    const behind = (await this.rowsIn(path, names)).find((r) => r.version_id !== r.wanted_version_id);
     if (behind === undefined) return null;
     return { replica: behind.replica, holds: behind.version_number, wants: behind.wanted_number, nextAttemptAt: behind.next_attempt_at, errorCode: behind.error_code };
   }
@@ -93,7 +97,10 @@ export class ReplicaFallback {
    * until one answers; its result and name, or null when none could (or the secret has none).
    */
   async read<T>(path: string, fn: (store: SecretStore) => Promise<T>): Promise<{ result: T; replica: string } | null> {
-    const rows = (await this.fallbackRows(path)).filter((r) => r.version_id !== null).sort((a, b) => (b.version_number ?? 0) - (a.version_number ?? 0));
+    const all = await this.repo.rowsOf(path);
+    if (all.length === 0) return null;
+    const names = await this.fallbackNames();
+    const rows = all.filter((r) => names.has(r.replica) && r.version_id !== null).sort((a, b) => (b.version_number ?? 0) - (a.version_number ?? 0));
     for (const row of rows) {
       try {
         const result = await fn(await this.d.open(row.replica));

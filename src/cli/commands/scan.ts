@@ -105,7 +105,8 @@ Examples:
       const known = opts.baseline === undefined ? new Set<string>() : await baselineMod.readBaseline(resolve(cwd, opts.baseline));
       const unlinked = outcome.findings.filter((f) => !known.has(baselineMod.baselineKey(f)));
       // The new findings compared with the inventory (and, with --rotate, acted on), when a home or server is there.
-      const fresh = (await linksWanted(app, opts)) ? await linked(app, opts, unlinked) : unlinked;
+      // (Nothing found: no home is opened; --rotate has nothing to do either.)
+      const fresh = unlinked.length > 0 && (await linksWanted(app, opts)) ? await linked(app, opts, unlinked) : unlinked;
       const summary = { files: outcome.files, bytes: outcome.bytes, seconds: (performance.now() - started) / 1000, known: outcome.findings.length - fresh.length };
       const report = await import('../../scan/report.js');
       const text =
@@ -135,7 +136,6 @@ async function linksWanted(app: CliApp, opts: ScanCliOptions): Promise<boolean> 
 
 /** The findings with what each is in the inventory and what --rotate did (src/scan/link/). */
 async function linked(app: CliApp, opts: ScanCliOptions, findings: readonly ScanFinding[]): Promise<ScanFinding[]> {
-  if (findings.length === 0) return [];
   const { linkAndMaybeRotate } = await import('../../scan/link/index.js');
   const links = await linkAndMaybeRotate(findings, { rotate: !!opts.rotate, app, opts });
   return links.map((l) => ({ ...l.finding, link: { match: l.match, also: l.also, action: l.action } }));

@@ -14,12 +14,12 @@
  * ```
  */
 import type { CliApp, CommonOptions } from '../../cli/app.js';
-import type { LeakAction, LinkedFinding, ScanFinding } from './types.js';
+import type { LeakAction, LinkedFinding, LinkableFinding } from './types.js';
 
-export type { LeakAction, LinkedFinding, MatchStage, ScanFinding, SecretMatch } from './types.js';
+export type { LeakAction, LinkedFinding, MatchStage, LinkableFinding, SecretMatch } from './types.js';
 
 /** A linked finding, with what `rotate` did for its matched secret (null: nothing, or not asked). */
-export type LinkedScanFinding<F extends ScanFinding = ScanFinding> = LinkedFinding<F> & { readonly action: LeakAction | null };
+export type LinkedScanFinding<F extends LinkableFinding = LinkableFinding> = LinkedFinding<F> & { readonly action: LeakAction | null };
 
 export interface LinkAndRotateOptions {
   /** Record `secret.leaked` events and rotate the current or pending secrets that leaked. */
@@ -40,7 +40,7 @@ export interface LinkAndRotateOptions {
  * linked[0].action?.action;     // 'rotated'
  * ```
  */
-export async function linkAndMaybeRotate<F extends ScanFinding>(findings: readonly F[], { rotate, app, opts }: LinkAndRotateOptions): Promise<LinkedScanFinding<F>[]> {
+export async function linkAndMaybeRotate<F extends LinkableFinding>(findings: readonly F[], { rotate, app, opts }: LinkAndRotateOptions): Promise<LinkedScanFinding<F>[]> {
   if (findings.length === 0) return [];
   const settings = await app.settings(opts);
   if (settings.remote) {

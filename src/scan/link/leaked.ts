@@ -26,7 +26,7 @@ import { contextFields } from '../../audit/hooks.js';
 import { isKeyturnError } from '../../core/errors.js';
 import type { RunsClient } from '../../client/client.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
-import type { LeakAction, LinkedFinding, MatchStage, ScanFinding, SecretMatch } from './types.js';
+import type { LeakAction, LinkedFinding, MatchStage, LinkableFinding, SecretMatch } from './types.js';
 
 export interface RotateLeakedOptions {
   /** The home the leak events are recorded in. */
@@ -47,7 +47,7 @@ const ACTIVE = new Set(['running', 'retrying']);
  * findingLocation({ file: 'src/a.ts', line: 3 }); // 'src/a.ts:3'
  * ```
  */
-export function findingLocation(f: Pick<ScanFinding, 'file' | 'line'>): string {
+export function findingLocation(f: Pick<LinkableFinding, 'file' | 'line'>): string {
   const line = `:${Number.isSafeInteger(f.line) ? f.line : 0}`;
   return eventSafeText(f.file, 1024 - line.length) + line;
 }

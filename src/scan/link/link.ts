@@ -19,7 +19,7 @@ import { contextFields } from '../../audit/hooks.js';
 import { isKeyturnError } from '../../core/errors.js';
 import type { VersionInfo } from '../../core/types.js';
 import type { Keyturn } from '../../runtime/keyturn.js';
-import type { LinkedFinding, MatchStage, ScanFinding, SecretMatch } from './types.js';
+import type { LinkedFinding, MatchStage, LinkableFinding, SecretMatch } from './types.js';
 import { lookupValueHmacs } from './value-index.js';
 
 /** What linking needs: an open home (its audit HMAC keys, state database and store). */
@@ -62,7 +62,7 @@ export function matchLabel(path: string, stage: MatchStage): string {
  * first.match; // { path: 'prod/db', versionId: '…', stage: 'current', label: 'managed secret prod/db' }
  * ```
  */
-export async function linkFindings<F extends ScanFinding>(findings: readonly F[], { kt, context }: LinkOptions): Promise<LinkedFinding<F>[]> {
+export async function linkFindings<F extends LinkableFinding>(findings: readonly F[], { kt, context }: LinkOptions): Promise<LinkedFinding<F>[]> {
   // Each distinct value is hashed once, under every HMAC key (events older than a key rotation use older keys).
   const byHash = new Map<string, string>();
   const values = new Set<string>();

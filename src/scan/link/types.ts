@@ -4,19 +4,16 @@
  *
  * @example
  * ```ts
- * const finding: ScanFinding = { ruleId: 'aws-secret-key', secret: raw, fingerprint: 'f1c2…', file: 'app/.env', line: 3 };
+ * const finding: LinkableFinding = { ruleId: 'aws-secret-key', secret: raw, fingerprint: 'f1c2…', file: 'app/.env', line: 3 };
  * ```
  */
+import type { ScanFinding } from '../finding.js';
 
-/** One scanner finding. `secret` is the raw matched value: never logged, audited or returned. */
-export interface ScanFinding {
-  readonly ruleId: string;
-  readonly secret: string;
-  readonly fingerprint: string;
-  readonly file: string;
-  readonly line: number;
-  readonly column?: number;
-}
+/**
+ * What the linkage needs of a scanner finding (src/scan/finding.ts): `secret` is the raw matched
+ * value, never logged, audited or returned. A finding that came through the API has no column.
+ */
+export type LinkableFinding = Pick<ScanFinding, 'ruleId' | 'secret' | 'fingerprint' | 'file' | 'line'> & { readonly column?: number };
 
 /** Where a matched version stands: holding the current or pending stage, the previous one, or none any more. */
 export type MatchStage = 'current' | 'pending' | 'previous' | 'older';
@@ -36,7 +33,7 @@ export interface SecretMatch {
  * A finding linked to the inventory: `match` is the most urgent version it matched (current, then
  * pending, previous, older; null: none), `also` any other secrets or versions holding the same value.
  */
-export type LinkedFinding<F extends ScanFinding = ScanFinding> =
+export type LinkedFinding<F extends LinkableFinding = LinkableFinding> =
   { readonly finding: F; readonly match: null; readonly also: readonly [] } | { readonly finding: F; readonly match: SecretMatch; readonly also: readonly SecretMatch[] };
 
 /** What `--rotate` did for one matched secret. */

@@ -12,7 +12,7 @@
  * ```
  */
 import { KeyturnError } from '../../core/errors.js';
-import type { LeakAction, LinkedFinding, ScanFinding, SecretMatch } from './types.js';
+import type { LeakAction, LinkedFinding, LinkableFinding, SecretMatch } from './types.js';
 
 /** Candidates per request (the route refuses more; the client sends them in batches of this size). */
 export const MAX_CANDIDATES = 500;
@@ -47,7 +47,7 @@ export interface LinkedJson {
  * candidateJson({ ruleId: 'r', secret: 'v', fingerprint: 'f', file: 'a', line: 1 }); // { value: 'v', ruleId: 'r', ... }
  * ```
  */
-export function candidateJson(f: ScanFinding): CandidateJson {
+export function candidateJson(f: LinkableFinding): CandidateJson {
   return {
     value: f.secret,
     ruleId: f.ruleId.slice(0, 256) || '-',
@@ -65,7 +65,7 @@ export function candidateJson(f: ScanFinding): CandidateJson {
  * findingOf(candidateJson(f)).secret === f.secret; // true
  * ```
  */
-export function findingOf(c: CandidateJson): ScanFinding {
+export function findingOf(c: CandidateJson): LinkableFinding {
   return { ruleId: c.ruleId, secret: c.value, fingerprint: c.fingerprint, file: c.file, line: c.line };
 }
 
@@ -89,7 +89,7 @@ export function linkedJson(l: LinkedFinding, action?: LeakAction | null): Linked
  * answerToLinked(findings, { results: [{ match: null, also: [] }] })[0].match; // null
  * ```
  */
-export function answerToLinked<F extends ScanFinding>(findings: readonly F[], answer: Record<string, unknown>): (LinkedFinding<F> & { action: LeakAction | null })[] {
+export function answerToLinked<F extends LinkableFinding>(findings: readonly F[], answer: Record<string, unknown>): (LinkedFinding<F> & { action: LeakAction | null })[] {
   const results = answer.results;
   if (!Array.isArray(results) || results.length !== findings.length) {
     throw new KeyturnError('KT_REMOTE_UNSUPPORTED', 'the server answered the scan linkage with an unexpected shape: is it a Keyturn server of the same version?');
