@@ -1,109 +1,168 @@
 /**
- * The keyword prefilter: an Aho-Corasick automaton over all rules' keywords, compiled to a DFA
- * (a transition table over ASCII, case folded), so one pass over a chunk of text finds every
- * keyword occurrence in time linear in the text, whatever the number of keywords. A rule's regex
- * then runs only on the lines where one of its keywords occurs (src/scan/detect.ts). Characters
- * outside ASCII reset the automaton (keywords are ASCII).
+ * The keyword prefilter: an Aho-Corasick automaton over all rules' keywords, compiled to a DFA,
+ * so one pass over a chunk of text finds every keyword occurrence in time linear in the text,
+ * whatever the number of keywords. A rule's regex then runs only on the lines where one of its
+ * keywords occurs (src/scan/detect.ts). Keywords are ASCII and matched in any case; a character
+ * outside ASCII resets the automaton.
+ *
+ * The pass is the scanner's hottest loop, so the tables are laid out for it:
+ * - characters are mapped to classes first (all characters that occur in no keyword share class
+ *   0, upper-case letters share their lower-case letter's class), so a state's row is only as
+ *   wide as the keywords' alphabet and the whole table stays in the CPU's cache;
+ * - the table holds row offsets (state × classes), so the loop does no multiplication;
+ * - states where a keyword ends are numbered last, so "a keyword ends here" is one comparison
+ *   with no memory read;
+ * - hits are written to two typed arrays (the state and the end index), not passed to a
+ *   callback, so the loop stays small enough for V8 to compile it the same way every time.
  *
  * @example
  * ```ts
  * const m = new KeywordMatcher(['akia', 'ghp_']);
  * m.scan('x = AKIA...', (keyword, end) => console.log(keyword, end)); // 0 8
+ * const n = m.find('x = AKIA...', 0, 11); // 1: m.hitState[0] is where 'akia' ends, m.hitEnd[0] is 8
  * ```
  */
 
-const ALPHABET = 128;
+const ASCII = 128;
 
 export class KeywordMatcher {
   readonly keywords: readonly string[];
-  /** next[state * 128 + char]: the DFA's transition table. */
-  private readonly next: Int32Array;
-  /** The keyword ids that end at each state (its own and its suffixes'), or undefined. */
-  private readonly outputs: ReadonlyArray<readonly number[] | undefined>;
-  /** 1 where a state has outputs: the scan loop tests this byte, not the array. */
-  private readonly hasOutput: Uint8Array;
+  /** The state reached after each hit of the last {@link find} (an output state: see {@link keywordsAt}). */
+  hitState: Int32Array = new Int32Array(1024);
+  /** The index just past each hit of the last {@link find}. */
+  hitEnd: Int32Array = new Int32Array(1024);
+  /** Number of states; output states are `firstOutput` to `states - 1`. */
+  readonly states: number;
+  readonly firstOutput: number;
+  /** The character class of each ASCII character. */
+  private readonly classOf: Uint8Array;
+  private readonly classes: number;
+  /** next[state * classes + class], stored as the next state's row offset (state * classes). */
+  private readonly next: Uint16Array | Int32Array;
+  /** The keyword ids that end at each output state (its own and its suffixes'), by state - firstOutput. */
+  private readonly outputs: ReadonlyArray<readonly number[]>;
 
   constructor(keywords: readonly string[]) {
     this.keywords = keywords;
-    const gotoRows: Int32Array[] = [new Int32Array(ALPHABET).fill(-1)];
-    const out: number[][] = [[]];
-    keywords.forEach((raw, id) => {
+    const lower = keywords.map((raw) => {
       const kw = raw.toLowerCase();
+      for (let i = 0; i < kw.length; i++) if (kw.charCodeAt(i) >= ASCII) throw new Error(`keyword ${JSON.stringify(raw)} is not ASCII`);
+      return kw;
+    });
+    // Character classes: 0 for every character in no keyword; one per other (lower-case) character.
+    const classOf = new Uint8Array(ASCII);
+    let classes = 1;
+    for (const kw of lower) for (let i = 0; i < kw.length; i++) if (classOf[kw.charCodeAt(i)] === 0) classOf[kw.charCodeAt(i)] = classes++;
+    for (let c = 65; c <= 90; c++) if (classOf[c + 32] !== 0 && classOf[c] === 0) classOf[c] = classOf[c + 32]!;
+    // The trie (goto function), over classes.
+    const gotoRows: Int32Array[] = [new Int32Array(classes).fill(-1)];
+    const out: number[][] = [[]];
+    lower.forEach((kw, id) => {
       let s = 0;
       for (let i = 0; i < kw.length; i++) {
-        const c = kw.charCodeAt(i);
-        if (c >= ALPHABET) throw new Error(`keyword ${JSON.stringify(raw)} is not ASCII`);
-        if (gotoRows[s]![c] === -1) {
-          gotoRows[s]![c] = gotoRows.length;
-          gotoRows.push(new Int32Array(ALPHABET).fill(-1));
+        const k = classOf[kw.charCodeAt(i)]!;
+        if (gotoRows[s]![k] === -1) {
+          gotoRows[s]![k] = gotoRows.length;
+          gotoRows.push(new Int32Array(classes).fill(-1));
           out.push([]);
         }
-        s = gotoRows[s]![c]!;
+        s = gotoRows[s]![k]!;
       }
       out[s]!.push(id);
     });
+    // Failure links, breadth first, folded into a full transition table (the DFA).
     const n = gotoRows.length;
-    const next = new Int32Array(n * ALPHABET);
+    const next = new Int32Array(n * classes);
     const fail = new Int32Array(n);
     const queue: number[] = [];
-    for (let c = 0; c < ALPHABET; c++) {
-      const t = gotoRows[0]![c]!;
-      if (t === -1) next[c] = 0;
-      else {
-        next[c] = t;
-        fail[t] = 0;
-        queue.push(t);
-      }
+    for (let k = 0; k < classes; k++) {
+      const t = gotoRows[0]![k]!;
+      next[k] = t === -1 ? 0 : t;
+      if (t !== -1) queue.push(t);
     }
+    next[0] = 0; // class 0 (no keyword's character) always returns to the root
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q]!;
       out[s]!.push(...out[fail[s]!]!);
-      for (let c = 0; c < ALPHABET; c++) {
-        const t = gotoRows[s]![c]!;
-        if (t === -1) next[s * ALPHABET + c] = next[fail[s]! * ALPHABET + c]!;
+      for (let k = 0; k < classes; k++) {
+        const t = k === 0 ? -1 : gotoRows[s]![k]!;
+        if (t === -1) next[s * classes + k] = next[fail[s]! * classes + k]!;
         else {
-          next[s * ALPHABET + c] = t;
-          fail[t] = next[fail[s]! * ALPHABET + c]!;
+          next[s * classes + k] = t;
+          fail[t] = next[fail[s]! * classes + k]!;
           queue.push(t);
         }
       }
     }
-    // Upper-case letters move like their lower-case ones.
-    for (let s = 0; s < n; s++) for (let c = 65; c <= 90; c++) next[s * ALPHABET + c] = next[s * ALPHABET + c + 32]!;
-    // Stored as row offsets (state * 128), so the scan loop does no multiplication.
-    for (let i = 0; i < next.length; i++) next[i] = next[i]! * ALPHABET;
-    this.next = next;
-    this.outputs = out.map((o) => (o.length === 0 ? undefined : [...new Set(o)]));
-    this.hasOutput = Uint8Array.from(out, (o) => (o.length === 0 ? 0 : 1));
+    // Renumber: states without output first (the root stays 0), output states last.
+    const order = [...Array(n).keys()].sort((a, b) => Number(out[a]!.length > 0) - Number(out[b]!.length > 0) || a - b);
+    const id = new Int32Array(n);
+    order.forEach((s, i) => (id[s] = i));
+    const wide = n * classes > 0xffff;
+    const table = wide ? new Int32Array(n * classes) : new Uint16Array(n * classes);
+    for (let s = 0; s < n; s++) for (let k = 0; k < classes; k++) table[id[s]! * classes + k] = id[next[s * classes + k]!]! * classes;
+    this.states = n;
+    this.firstOutput = order.findIndex((s) => out[s]!.length > 0);
+    if (this.firstOutput === -1) this.firstOutput = n;
+    this.outputs = order.slice(this.firstOutput).map((s) => [...new Set(out[s]!)]);
+    this.classOf = classOf;
+    this.classes = classes;
+    this.next = table;
+  }
+
+  /** The keyword ids that end at an output state (as found in {@link hitState}). */
+  keywordsAt(state: number): readonly number[] {
+    return this.outputs[state - this.firstOutput] ?? [];
+  }
+
+  /**
+   * Finds every keyword end in `text[from, to)`: returns the number of hits and leaves them in
+   * {@link hitState} and {@link hitEnd} (grown as needed), in text order.
+   */
+  find(text: string, from: number, to: number): number {
+    for (;;) {
+      const n = findInto(this.next, this.classOf, this.firstOutput * this.classes, this.classes, text, from, to, this.hitState, this.hitEnd);
+      if (n >= 0) return n;
+      // Full: grow the arrays and run again (rare: they keep their size for the next chunk).
+      this.hitState = new Int32Array(this.hitState.length * 4);
+      this.hitEnd = new Int32Array(this.hitEnd.length * 4);
+    }
   }
 
   /** Calls `hit(keywordId, endIndex)` for every occurrence of a keyword in `text[from, to)`. */
   scan(text: string, hit: (keyword: number, end: number) => void, from = 0, to = text.length): void {
-    scanWith(this.next, this.hasOutput, this.outputs, text, hit, from, to);
+    const n = this.find(text, from, to);
+    for (let i = 0; i < n; i++) for (const k of this.keywordsAt(this.hitState[i]!)) hit(k, this.hitEnd[i]!);
   }
 }
 
 /**
- * The scan loop, a plain function over the tables: every value it touches is a local and the
- * outputs are walked by index, which measured 2 to 3x the throughput of the same loop reading
- * `this.` fields with for-of (20 MB of generated code, 88 keywords).
+ * The scan loop, a plain function over local tables (measured 2 to 3x the throughput of the same
+ * loop reading `this.` fields). Returns the number of hits, or -1 when the hit arrays are full.
  */
-function scanWith(
-  next: Int32Array,
-  hasOutput: Uint8Array,
-  outputs: ReadonlyArray<readonly number[] | undefined>,
+function findInto(
+  next: Uint16Array | Int32Array,
+  classOf: Uint8Array,
+  firstOutputRow: number,
+  classes: number,
   text: string,
-  hit: (keyword: number, end: number) => void,
   from: number,
   to: number,
-): void {
+  hitState: Int32Array,
+  hitEnd: Int32Array,
+): number {
+  const cap = hitState.length;
+  let n = 0;
   let row = 0;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
-    row = c < 128 ? next[row + c]! : 0;
-    if (hasOutput[row >> 7] === 1) {
-      const ids = outputs[row >> 7]!;
-      for (let j = 0; j < ids.length; j++) hit(ids[j]!, i + 1);
+    row = next[row + (c < ASCII ? classOf[c]! : 0)]!;
+    if (row >= firstOutputRow) {
+      if (n === cap) return -1;
+      hitState[n] = row / classes;
+      hitEnd[n] = i + 1;
+      n++;
     }
   }
+  return n;
 }

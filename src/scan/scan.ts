@@ -83,7 +83,7 @@ export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
       bytes += await scanStream(detector, req.stdin, '-', push);
       files++;
     }
-    const targets = await listFiles(
+    const targets = listFiles(
       req.paths.filter((p) => p !== '-'),
       req.cwd,
     );
