@@ -18,6 +18,7 @@ import { KeyturnError } from '../core/errors.js';
 import type { ScanConfig } from './config.js';
 import type { Detector } from './detect.js';
 import type { RawFinding } from './finding.js';
+import type { ReaderThread } from './read-ahead.js';
 import { scanFile } from './read.js';
 import type { WorkerAnswer } from './scan-worker.js';
 import type { ScanTarget } from './walk.js';
@@ -27,9 +28,9 @@ export const PARALLEL_MIN_BYTES = 4 << 20;
 const BATCH_BYTES = 1 << 20;
 const BATCH_FILES = 256;
 
-/** The compiled worker script: beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
-export function workerScript(): URL | undefined {
-  for (const rel of ['./scan-worker.js', '../scan/scan-worker.js', '../../dist/scan/scan-worker.js']) {
+/** A compiled worker script (`scan-worker.js`, `reader-worker.js`): beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
+export function workerScript(name = 'scan-worker.js'): URL | undefined {
+  for (const rel of [`./${name}`, `../scan/${name}`, `../../dist/scan/${name}`]) {
     const url = new URL(rel, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }
@@ -42,7 +43,7 @@ function batches(files: readonly ScanTarget[]): ScanTarget[][] {
   let size = 0;
   for (const f of files) {
     cur.push(f);
-    size += f.size;
+    size += f.size ?? 0;
     if (size >= BATCH_BYTES || cur.length >= BATCH_FILES) {
       out.push(cur);
       cur = [];
@@ -71,10 +72,26 @@ async function inThread(detector: Detector, files: readonly ScanTarget[]): Promi
   return { findings, bytes };
 }
 
-export async function scanFiles(config: ScanConfig, detector: Detector, files: readonly ScanTarget[], opts: { workers: number }): Promise<{ findings: RawFinding[]; bytes: number }> {
-  const total = files.reduce((n, f) => n + f.size, 0);
+/**
+ * Scans `files`: with `workers` of 1 or more (files listed with their sizes), a large tree in
+ * scanning worker threads; else with a `reader` (started before the walk), a tree of
+ * {@link PARALLEL_MIN_FILES} or more on this thread with the reader thread reading ahead
+ * (src/scan/read-ahead.ts; a smaller tree stops it); else on this thread alone.
+ */
+export async function scanFiles(
+  config: ScanConfig,
+  detector: Detector,
+  files: readonly ScanTarget[],
+  opts: { workers: number; reader?: ReaderThread | undefined },
+): Promise<{ findings: RawFinding[]; bytes: number; threads: 'one' | 'reader' | 'workers' }> {
+  if (opts.workers < 1) {
+    if (opts.reader !== undefined && files.length >= PARALLEL_MIN_FILES) return { ...(await opts.reader.scan(detector, files, fileError)), threads: 'reader' };
+    await opts.reader?.close();
+    return { ...(await inThread(detector, files)), threads: 'one' };
+  }
+  const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
   const script = workerScript();
-  if (opts.workers < 1 || files.length < PARALLEL_MIN_FILES || total < PARALLEL_MIN_BYTES || script === undefined) return inThread(detector, files);
+  if (files.length < PARALLEL_MIN_FILES || total < PARALLEL_MIN_BYTES || script === undefined) return { ...(await inThread(detector, files)), threads: 'one' };
   const queue = batches(files);
   const findings: RawFinding[] = [];
   let bytes = 0;
@@ -109,5 +126,5 @@ export async function scanFiles(config: ScanConfig, detector: Detector, files: r
       next();
     });
   await Promise.all(Array.from({ length: count }, run));
-  return { findings, bytes };
+  return { findings, bytes, threads: 'workers' };
 }

@@ -17,7 +17,8 @@ import type { RawFinding } from './finding.js';
 
 export const CHUNK_BYTES = 1 << 20;
 export const OVERLAP_CHARS = 32_768;
-const BINARY_PROBE = 8192;
+/** A file whose first this many bytes hold a NUL byte is binary and skipped. */
+export const BINARY_PROBE = 8192;
 
 function countLines(text: string, from: number, to: number): number {
   let n = 0;
@@ -80,6 +81,15 @@ export class ChunkScanner {
   }
 }
 
+/**
+ * Scans a whole file (less than {@link CHUNK_BYTES}, already checked not to be binary) from
+ * `buf[offset, offset + length)`: one decode, no carry.
+ */
+export function scanWhole(detector: Detector, buf: Buffer, offset: number, length: number, display: string, emit: (f: RawFinding) => void): void {
+  detector.scanText(buf.toString('utf8', offset, offset + length), { file: display, lineBase: 1 }, emit, { buf, from: offset, to: offset + length });
+  for (const f of detector.pathFindings(display)) emit(f);
+}
+
 /** One read buffer per thread, reused for every file (a scan reads one file at a time on a thread). */
 let shared: Buffer | undefined;
 
@@ -96,24 +106,21 @@ export function scanFile(detector: Detector, path: string, display: string, emit
     if (first === 0) return 0;
     if (buf.subarray(0, Math.min(first, BINARY_PROBE)).includes(0)) return 0;
     if (first < CHUNK_BYTES) {
-      // The whole file in one read: no decoder state, no carry.
-      detector.scanText(buf.toString('utf8', 0, first), { file: display, lineBase: 1 }, emit);
-    } else {
-      const decoder = new TextDecoder('utf-8');
-      const scanner = new ChunkScanner(detector, display, emit);
-      let total = first;
-      scanner.push(decoder.decode(buf.subarray(0, first), { stream: true }));
-      for (let n = readSync(fd, buf, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, buf, 0, CHUNK_BYTES, null)) {
-        total += n;
-        scanner.push(decoder.decode(buf.subarray(0, n), { stream: true }));
-      }
-      scanner.push(decoder.decode());
-      scanner.finish();
-      for (const f of detector.pathFindings(display)) emit(f);
-      return total;
+      scanWhole(detector, buf, 0, first, display, emit);
+      return first;
     }
+    const decoder = new TextDecoder('utf-8');
+    const scanner = new ChunkScanner(detector, display, emit);
+    let total = first;
+    scanner.push(decoder.decode(buf.subarray(0, first), { stream: true }));
+    for (let n = readSync(fd, buf, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, buf, 0, CHUNK_BYTES, null)) {
+      total += n;
+      scanner.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+    }
+    scanner.push(decoder.decode());
+    scanner.finish();
     for (const f of detector.pathFindings(display)) emit(f);
-    return first;
+    return total;
   } finally {
     closeSync(fd);
   }

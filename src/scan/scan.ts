@@ -10,6 +10,7 @@
  * const { findings } = await runScan({ cwd: process.cwd(), paths: ['.'] });
  * ```
  */
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -18,7 +19,8 @@ import { compileScanConfig, loadScanConfig } from './config.js';
 import { Detector } from './detect.js';
 import { withFingerprint, type RawFinding, type ScanFinding } from './finding.js';
 import { scanGit } from './git.js';
-import { scanFiles } from './pool.js';
+import { scanFiles, workerScript } from './pool.js';
+import { ReaderThread } from './read-ahead.js';
 import { scanStream } from './read.js';
 import type { ScanRules } from './rule.js';
 import { listFiles } from './walk.js';
@@ -33,6 +35,11 @@ export interface ScanRequest {
   readonly configFile?: string;
   /** Worker threads for large trees; default {@link defaultWorkers}. 0 scans on this thread. */
   readonly workers?: number;
+  /**
+   * With no scanning workers, whether a large tree's files are read by a reader thread while this
+   * thread scans (default: no; see docs/scan.md for when it pays).
+   */
+  readonly readAhead?: boolean;
 }
 
 export interface ScanOutcome {
@@ -41,6 +48,8 @@ export interface ScanOutcome {
   readonly configSource: string;
   readonly files: number;
   readonly bytes: number;
+  /** How the files were scanned: on this thread alone, with a reader thread reading ahead, or in scanning worker threads. */
+  readonly threads: 'one' | 'reader' | 'workers';
 }
 
 /**
@@ -63,6 +72,14 @@ async function configRoot(req: ScanRequest): Promise<string> {
   }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function byPlace(a: ScanFinding, b: ScanFinding): number {
   return (a.commit ?? '').localeCompare(b.commit ?? '') || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId);
 }
@@ -75,6 +92,7 @@ export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
   const push = (f: RawFinding): void => void raw.push(f);
   let files = 0;
   let bytes = 0;
+  let threads: ScanOutcome['threads'] = 'one';
   if (req.git) {
     const repo = resolve(req.cwd, req.paths[0] ?? '.');
     bytes += await scanGit(detector, { cwd: repo, mode: req.git.mode, ...(req.git.range === undefined ? {} : { range: req.git.range }) }, push);
@@ -83,14 +101,20 @@ export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
       bytes += await scanStream(detector, req.stdin, '-', push);
       files++;
     }
+    const workers = req.workers ?? defaultWorkers();
+    const folders = req.paths.some((p) => p !== '-' && isDirectory(resolve(req.cwd, p)));
+    const readerScript = workers === 0 && folders && req.readAhead === true ? workerScript('reader-worker.js') : undefined;
+    const reader = readerScript === undefined ? undefined : ReaderThread.start(readerScript);
     const targets = listFiles(
       req.paths.filter((p) => p !== '-'),
       req.cwd,
+      { sizes: workers > 0 },
     );
-    const out = await scanFiles(config, detector, targets, { workers: req.workers ?? defaultWorkers() });
+    const out = await scanFiles(config, detector, targets, { workers, reader });
     for (const f of out.findings) raw.push(f);
     files += targets.length;
     bytes += out.bytes;
+    threads = out.threads;
   }
-  return { findings: raw.map(withFingerprint).sort(byPlace), rules, configSource: config.source, files, bytes };
+  return { findings: raw.map(withFingerprint).sort(byPlace), rules, configSource: config.source, files, bytes, threads };
 }
