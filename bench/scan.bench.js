@@ -67,9 +67,9 @@ console.log(
   `tree: ${FILES} files, ${fmt(bytes / 1e6)} MB, seed ${SEED}; ${corpus.reduce((n, f) => n + f.labels.filter((l) => l.kind === 'secret').length, 0)} planted secrets, ${corpus.reduce((n, f) => n + f.labels.filter((l) => l.kind === 'decoy').length, 0)} decoys`,
 );
 
-async function keyturn(workers, readAhead = false) {
+async function keyturn(workers) {
   const t0 = performance.now();
-  const out = await runScan({ cwd: bigDir, paths: ['.'], workers, readAhead });
+  const out = await runScan({ cwd: bigDir, paths: ['.'], workers });
   const s = (performance.now() - t0) / 1000;
   return { s, score: evaluate(corpus, out.findings) };
 }
@@ -90,27 +90,24 @@ const mbs = (s) => bytes / 1e6 / s;
 const workers = Number(process.env.BENCH_SCAN_WORKERS ?? Math.max(2, defaultWorkers()));
 await keyturn(0); // warm-up: file cache and JIT, for both tools alike (secretlint reads the same cached files)
 // The tools take turns, ROUNDS times, so that a burst of load from elsewhere on the machine hits both alike; medians are reported.
-const runs = { kt1: [], ktRA: [], ktN: [], sl: [] };
+const runs = { kt1: [], ktN: [], sl: [] };
 for (let r = 0; r < ROUNDS; r++) {
   runs.kt1.push(await keyturn(0));
-  runs.ktRA.push(await keyturn(0, true));
   if (workers > 0) runs.ktN.push(await keyturn(workers));
   if (SECRETLINT) runs.sl.push(await secretlint());
 }
 const line = (name, list) =>
   `${name.padEnd(24)} ${list.map((x) => fmt(x.s, 2)).join(' / ')} s, median ${fmt(mbs(median(list.map((x) => x.s))))} MB/s, recall ${fmt(list[0].score.overall.recall, 3)}, precision ${fmt(list[0].score.overall.precision, 3)}`;
 console.log(line('keyturn, 1 thread:', runs.kt1));
-console.log(line('keyturn, reading ahead:', runs.ktRA));
 if (workers > 0) console.log(line(`keyturn, ${workers} worker(s):`, runs.ktN));
 if (VERBOSE) console.log(formatScore(runs.kt1[0].score));
 if (SECRETLINT) {
   console.log(line('secretlint 13, 1 thread:', runs.sl));
   if (VERBOSE) console.log(formatScore(runs.sl[0].score));
   const ratios = runs.sl.map((x, i) => x.s / runs.kt1[i].s);
-  const ratiosRA = runs.sl.map((x, i) => x.s / runs.ktRA[i].s);
   const ratiosN = workers > 0 ? runs.sl.map((x, i) => x.s / runs.ktN[i].s) : ratios;
   const each = (xs) => `${xs.map((x) => fmt(x)).join(', ')} (median ${fmt(median(xs))}x)`;
-  console.log(`ratio (MB/s), keyturn / secretlint per round: 1 thread ${each(ratios)}; reading ahead ${each(ratiosRA)}; ${workers} worker(s) ${each(ratiosN)}; goal 10x`);
+  console.log(`ratio (MB/s), keyturn / secretlint per round: 1 thread ${each(ratios)}; ${workers} worker(s) ${each(ratiosN)}; goal 10x`);
 }
 
 // (b) many small files: the cost per file.

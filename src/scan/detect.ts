@@ -165,11 +165,6 @@ export class Detector {
     return this.rules.allowlists.some((a) => allowsFile(a, file));
   }
 
-  /** The path regexes of {@link skipsFile}, as source and flags (for a thread that reads ahead: src/scan/reader-worker.ts). */
-  fileSkips(): Array<{ source: string; flags: string }> {
-    return this.rules.allowlists.filter((a) => !a.and).flatMap((a) => a.paths.map((p) => ({ source: p.source, flags: p.flags.replace(/[gy]/g, '') })));
-  }
-
   /** Findings for rules that have only a `path` (the file itself is the finding). */
   pathFindings(file: string): RawFinding[] {
     const out: RawFinding[] = [];

@@ -18,7 +18,6 @@ import { KeyturnError } from '../core/errors.js';
 import type { ScanConfig } from './config.js';
 import type { Detector } from './detect.js';
 import type { RawFinding } from './finding.js';
-import type { ReaderThread } from './read-ahead.js';
 import { scanFile } from './read.js';
 import type { WorkerAnswer } from './scan-worker.js';
 import type { ScanTarget } from './walk.js';
@@ -28,7 +27,7 @@ export const PARALLEL_MIN_BYTES = 4 << 20;
 const BATCH_BYTES = 1 << 20;
 const BATCH_FILES = 256;
 
-/** A compiled worker script (`scan-worker.js`, `reader-worker.js`): beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
+/** A compiled worker script: beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
 export function workerScript(name = 'scan-worker.js'): URL | undefined {
   for (const rel of [`./${name}`, `../scan/${name}`, `../../dist/scan/${name}`]) {
     const url = new URL(rel, import.meta.url);
@@ -72,23 +71,14 @@ async function inThread(detector: Detector, files: readonly ScanTarget[]): Promi
   return { findings, bytes };
 }
 
-/**
- * Scans `files`: with `workers` of 1 or more (files listed with their sizes), a large tree in
- * scanning worker threads; else with a `reader` (started before the walk), a tree of
- * {@link PARALLEL_MIN_FILES} or more on this thread with the reader thread reading ahead
- * (src/scan/read-ahead.ts; a smaller tree stops it); else on this thread alone.
- */
+/** Scans `files`: with `workers` of 1 or more (files listed with their sizes), a large tree in worker threads; else on this thread. */
 export async function scanFiles(
   config: ScanConfig,
   detector: Detector,
   files: readonly ScanTarget[],
-  opts: { workers: number; reader?: ReaderThread | undefined },
-): Promise<{ findings: RawFinding[]; bytes: number; threads: 'one' | 'reader' | 'workers' }> {
-  if (opts.workers < 1) {
-    if (opts.reader !== undefined && files.length >= PARALLEL_MIN_FILES) return { ...(await opts.reader.scan(detector, files, fileError)), threads: 'reader' };
-    await opts.reader?.close();
-    return { ...(await inThread(detector, files)), threads: 'one' };
-  }
+  opts: { workers: number },
+): Promise<{ findings: RawFinding[]; bytes: number; threads: 'one' | 'workers' }> {
+  if (opts.workers < 1) return { ...(await inThread(detector, files)), threads: 'one' };
   const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
   const script = workerScript();
   if (files.length < PARALLEL_MIN_FILES || total < PARALLEL_MIN_BYTES || script === undefined) return { ...(await inThread(detector, files)), threads: 'one' };

@@ -17,8 +17,7 @@ import type { RawFinding } from './finding.js';
 
 export const CHUNK_BYTES = 1 << 20;
 export const OVERLAP_CHARS = 32_768;
-/** A file whose first this many bytes hold a NUL byte is binary and skipped. */
-export const BINARY_PROBE = 8192;
+const BINARY_PROBE = 8192;
 
 function countLines(text: string, from: number, to: number): number {
   let n = 0;

@@ -10,7 +10,6 @@
  * const { findings } = await runScan({ cwd: process.cwd(), paths: ['.'] });
  * ```
  */
-import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -19,8 +18,7 @@ import { compileScanConfig, loadScanConfig } from './config.js';
 import { Detector } from './detect.js';
 import { withFingerprint, type RawFinding, type ScanFinding } from './finding.js';
 import { scanGit } from './git.js';
-import { scanFiles, workerScript } from './pool.js';
-import { ReaderThread } from './read-ahead.js';
+import { scanFiles } from './pool.js';
 import { scanStream } from './read.js';
 import type { ScanRules } from './rule.js';
 import { listFiles } from './walk.js';
@@ -35,11 +33,6 @@ export interface ScanRequest {
   readonly configFile?: string;
   /** Worker threads for large trees; default {@link defaultWorkers}. 0 scans on this thread. */
   readonly workers?: number;
-  /**
-   * With no scanning workers, whether a large tree's files are read by a reader thread while this
-   * thread scans (default: no; see docs/scan.md for when it pays).
-   */
-  readonly readAhead?: boolean;
 }
 
 export interface ScanOutcome {
@@ -48,8 +41,8 @@ export interface ScanOutcome {
   readonly configSource: string;
   readonly files: number;
   readonly bytes: number;
-  /** How the files were scanned: on this thread alone, with a reader thread reading ahead, or in scanning worker threads. */
-  readonly threads: 'one' | 'reader' | 'workers';
+  /** How the files were scanned: on this thread, or in worker threads. */
+  readonly threads: 'one' | 'workers';
 }
 
 /**
@@ -69,14 +62,6 @@ async function configRoot(req: ScanRequest): Promise<string> {
     return (await stat(abs)).isDirectory() ? abs : req.cwd;
   } catch {
     return req.cwd;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 
@@ -102,15 +87,12 @@ export async function runScan(req: ScanRequest): Promise<ScanOutcome> {
       files++;
     }
     const workers = req.workers ?? defaultWorkers();
-    const folders = req.paths.some((p) => p !== '-' && isDirectory(resolve(req.cwd, p)));
-    const readerScript = workers === 0 && folders && req.readAhead === true ? workerScript('reader-worker.js') : undefined;
-    const reader = readerScript === undefined ? undefined : ReaderThread.start(readerScript);
     const targets = listFiles(
       req.paths.filter((p) => p !== '-'),
       req.cwd,
       { sizes: workers > 0 },
     );
-    const out = await scanFiles(config, detector, targets, { workers, reader });
+    const out = await scanFiles(config, detector, targets, { workers });
     for (const f of out.findings) raw.push(f);
     files += targets.length;
     bytes += out.bytes;
