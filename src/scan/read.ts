@@ -85,7 +85,7 @@ export class ChunkScanner {
  * `buf[offset, offset + length)`: one decode, no carry.
  */
 export function scanWhole(detector: Detector, buf: Buffer, offset: number, length: number, display: string, emit: (f: RawFinding) => void): void {
-  detector.scanText(buf.toString('utf8', offset, offset + length), { file: display, lineBase: 1 }, emit, { buf, from: offset, to: offset + length });
+  detector.scanBytes(buf, offset, offset + length, { file: display, lineBase: 1 }, emit);
   for (const f of detector.pathFindings(display)) emit(f);
 }
 
