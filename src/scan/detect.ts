@@ -106,33 +106,51 @@ interface Source {
   slice(from: number, to: number): string;
 }
 
-class TextSource implements Source {
-  readonly length: number;
+/** Line bounds and line numbers over whatever holds the chunk; subclasses find line breaks and cut strings. */
+abstract class LineSource implements Source {
+  /** A position whose line index is known, and that index. */
   private at = 0;
   private index = 0;
 
-  constructor(private readonly text: string) {
-    this.length = text.length;
-  }
+  constructor(readonly length: number) {}
+
+  /** The first line break at or after `from`, or -1. */
+  protected abstract nextBreak(from: number): number;
+  /** The last line break at or before `at`, or -1. */
+  protected abstract prevBreak(at: number): number;
+  abstract slice(from: number, to: number): string;
 
   start(pos: number): number {
-    return pos === 0 ? 0 : this.text.lastIndexOf('\n', pos - 1) + 1;
+    return pos === 0 ? 0 : this.prevBreak(pos - 1) + 1;
   }
 
   end(pos: number): number {
-    const e = this.text.indexOf('\n', pos);
+    const e = this.nextBreak(pos);
     return e === -1 ? this.length : e;
   }
 
   lineIndex(pos: number): number {
-    const text = this.text;
     if (pos >= this.at) {
-      for (let i = text.indexOf('\n', this.at); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) this.index++;
+      for (let i = this.nextBreak(this.at); i !== -1 && i < pos; i = this.nextBreak(i + 1)) this.index++;
     } else {
-      for (let i = text.lastIndexOf('\n', this.at - 1); i !== -1 && i >= pos; i = i === 0 ? -1 : text.lastIndexOf('\n', i - 1)) this.index--;
+      for (let i = this.prevBreak(this.at - 1); i !== -1 && i >= pos; i = i === 0 ? -1 : this.prevBreak(i - 1)) this.index--;
     }
     this.at = pos;
     return this.index;
+  }
+}
+
+class TextSource extends LineSource {
+  constructor(private readonly text: string) {
+    super(text.length);
+  }
+
+  protected nextBreak(from: number): number {
+    return this.text.indexOf('\n', from);
+  }
+
+  protected prevBreak(at: number): number {
+    return this.text.lastIndexOf('\n', at);
   }
 
   slice(from: number, to: number): string {
@@ -142,34 +160,18 @@ class TextSource implements Source {
 
 const NEWLINE = 10;
 
-class AsciiSource implements Source {
-  readonly length: number;
-  private at = 0;
-  private index = 0;
-
+class AsciiSource extends LineSource {
   /** `bytes` is exactly the chunk (a view), all below 128. */
   constructor(private readonly bytes: Buffer) {
-    this.length = bytes.length;
+    super(bytes.length);
   }
 
-  start(pos: number): number {
-    return pos === 0 ? 0 : this.bytes.lastIndexOf(NEWLINE, pos - 1) + 1;
+  protected nextBreak(from: number): number {
+    return this.bytes.indexOf(NEWLINE, from);
   }
 
-  end(pos: number): number {
-    const e = this.bytes.indexOf(NEWLINE, pos);
-    return e === -1 ? this.length : e;
-  }
-
-  lineIndex(pos: number): number {
-    const bytes = this.bytes;
-    if (pos >= this.at) {
-      for (let i = bytes.indexOf(NEWLINE, this.at); i !== -1 && i < pos; i = bytes.indexOf(NEWLINE, i + 1)) this.index++;
-    } else {
-      for (let i = bytes.lastIndexOf(NEWLINE, this.at - 1); i !== -1 && i >= pos; i = i === 0 ? -1 : bytes.lastIndexOf(NEWLINE, i - 1)) this.index--;
-    }
-    this.at = pos;
-    return this.index;
+  protected prevBreak(at: number): number {
+    return this.bytes.lastIndexOf(NEWLINE, at);
   }
 
   slice(from: number, to: number): string {

@@ -227,19 +227,8 @@ function findBytesInto(
   const cap = state.length;
   let n = 0;
   let row = 0;
-  if (to - from < TWO_CHAINS_MIN) {
-    for (let i = from; i < to; i++) {
-      row = next[row + classOf[bytes[i]!]!]!;
-      if (row >= firstOutputRow) {
-        if (n === cap) return -1;
-        state[n] = row / classes;
-        end[n] = i + 1 - from;
-        n++;
-      }
-    }
-    return n;
-  }
-  const mid = from + ((to - from) >> 1);
+  // A short range is read by the second chain alone.
+  const mid = to - from < TWO_CHAINS_MIN ? from : from + ((to - from) >> 1);
   let n2 = 0;
   let row2 = 0;
   for (let i = Math.max(from, mid - maxLength + 1); i < mid; i++) row2 = next[row2 + classOf[bytes[i]!]!]!;
