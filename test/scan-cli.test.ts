@@ -55,6 +55,35 @@ describe('keyturn scan', () => {
     expect(r.stdout).not.toContain(NPM);
   });
 
+  it("inside a git repository, applies the .gitignore files above the folder scanned, up to the repository's root only", async () => {
+    const outer = tree('outer-repo', { '.gitignore': 'repo/sub/ok.ts\n' });
+    const repo = join(outer, 'repo');
+    mkdirSync(repo);
+    git(repo, 'init', '-q');
+    for (const [path, text] of Object.entries({
+      '.gitignore': '*.log\n',
+      'sub/.keep': '',
+      'sub/deep/.gitignore': 'hidden/\n',
+      'sub/a.log': `t='${TOKEN}'\n`,
+      'sub/deep/hidden/x.ts': `t='${TOKEN}'\n`,
+      'sub/deep/b.ts': `t='${TOKEN}'\n`,
+      'sub/ok.ts': `t='${NPM}'\n`,
+    })) {
+      mkdirSync(join(repo, path, '..'), { recursive: true });
+      writeFileSync(join(repo, path), text);
+    }
+    const found = async (args: string[]): Promise<string[]> => {
+      const r = await runCli(['scan', '--json', '--no-link', ...args], { cwd: repo });
+      return (JSON.parse(r.stdout) as { findings: Array<{ file: string }> }).findings.map((f) => f.file);
+    };
+    // The repository root's *.log applies to sub/; the .gitignore above the repository (outer) does not.
+    expect(await found(['sub'])).toEqual(['sub/deep/b.ts', 'sub/ok.ts']);
+    // sub/deep/.gitignore applies when its parent folder is scanned, and when the folder itself is.
+    expect(await found(['sub/deep'])).toEqual(['sub/deep/b.ts']);
+    // A folder named on the command line is scanned even if ignored.
+    expect(await found(['sub/deep/hidden'])).toEqual(['sub/deep/hidden/x.ts']);
+  });
+
   it('reads standard input for -', async () => {
     const r = await runCli(['scan', '-', '--json'], { stdin: `line\nexport NPM_TOKEN=${NPM}\n`, cwd: root });
     expect(r.code).toBe(1);

@@ -1,16 +1,17 @@
 /**
  * Lists the files to scan under the paths given: folders are walked (symbolic links are not
  * followed, `.git` is skipped) respecting every `.gitignore` on the way (and `.git/info/exclude`
- * at a repository's root), with the `ignore` package's gitignore semantics; a file named on the
- * command line is scanned even if ignored. Paths are shown relative to the working directory.
+ * at a repository's root), and those above a folder inside a git repository up to its root,
+ * with the `ignore` package's gitignore semantics; a file or folder named on the command line is
+ * scanned even if ignored. Paths are shown relative to the working directory.
  *
  * @example
  * ```ts
  * for (const f of listFiles(['.'], process.cwd())) console.log(f.display, f.size);
  * ```
  */
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignoreModule, { type Ignore } from 'ignore';
 import { KeyturnError } from '../core/errors.js';
 
@@ -55,6 +56,24 @@ function ignored(stack: readonly Rules[], abs: string, isDir: boolean): boolean 
   return false;
 }
 
+/**
+ * The ignore rules of the folders above `dir` up to its git repository's root (the nearest one
+ * holding `.git`), root first, as git applies them when `dir` is a folder inside a repository.
+ * Outside a repository, none: a `.gitignore` above the folder scanned means nothing to git. When
+ * they ignore `dir` itself, none either: a folder named on the command line is scanned.
+ */
+function ancestorRules(dir: string): Rules[] {
+  const chain: string[] = [];
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(join(dir, '.git'))) return [];
+    chain.unshift(d);
+    if (existsSync(join(d, '.git'))) break;
+    if (dirname(d) === d) return [];
+  }
+  const rules = chain.flatMap((d, i) => readIgnore(d, i === 0 ? ['.gitignore', '.git/info/exclude'] : ['.gitignore']) ?? []);
+  return ignored(rules, dir, true) ? [] : rules;
+}
+
 function walk(dir: string, stack: readonly Rules[], cwd: string, out: ScanTarget[], sizes: boolean): void {
   const names = readdirSync(dir, { withFileTypes: true });
   const own = readIgnore(dir, names.some((d) => d.name === '.git') ? ['.gitignore', '.git/info/exclude'] : names.some((d) => d.name === '.gitignore') ? ['.gitignore'] : []);
@@ -87,7 +106,7 @@ export function listFiles(paths: readonly string[], cwd: string, opts: { sizes?:
     } catch {
       throw new KeyturnError('KT_SCAN_PATH_NOT_FOUND', `${p} does not exist`);
     }
-    if (st.isDirectory()) walk(abs, [], cwd, out, opts.sizes ?? true);
+    if (st.isDirectory()) walk(abs, ancestorRules(abs), cwd, out, opts.sizes ?? true);
     else if (st.isFile()) out.push({ path: abs, display: toDisplay(abs, cwd), size: st.size });
   }
   return out;
