@@ -190,6 +190,8 @@ export class Detector {
   private readonly pathFree: readonly boolean[] | undefined;
   /** Per rule, the position before which a hit is already covered by a run of its regex (reset per chunk). */
   private readonly covered: Int32Array;
+  /** Per output state, 1 where a line break ends: the automaton reports line breaks as a keyword, so lines are counted in the same pass. */
+  private readonly newlineAt: Uint8Array;
 
   constructor(rules: ScanRules) {
     this.rules = rules;
@@ -209,9 +211,12 @@ export class Detector {
         if (!keywordRules[id]!.includes(i)) keywordRules[id]!.push(i);
       }
     });
-    this.matcher = new KeywordMatcher([...ids.keys()]);
+    const newline = ids.size;
+    keywordRules.push([]);
+    this.matcher = new KeywordMatcher([...ids.keys(), '\n']);
     const m = this.matcher;
     this.stateRules = Array.from({ length: m.states - m.firstOutput }, (_, k) => Int32Array.from(new Set(m.keywordsAt(m.firstOutput + k).flatMap((kw) => keywordRules[kw]!))).sort());
+    this.newlineAt = Uint8Array.from({ length: m.states - m.firstOutput }, (_, k) => (m.keywordsAt(m.firstOutput + k).includes(newline) ? 1 : 0));
     this.everyLine = everyLine;
     const byPath = rules.rules.some((r) => r.path !== null || r.allowlists.some((a) => a.paths.length > 0));
     this.pathFree = byPath ? undefined : rules.rules.map((r) => r.regex !== null);
@@ -261,16 +266,9 @@ export class Detector {
     // Findings are held back until the chunk is done: where two rules find overlapping secrets
     // (an AWS key that the generic assignment rule also sees), only the earlier rule reports.
     const pending: Pending[] = [];
-    // The line of the last hit, kept while hits fall on it.
-    let ls = -1;
-    let le = -1;
-    const runAt = (ruleIndex: number, pos: number): void => {
-      if (pos < covered[ruleIndex]!) return;
+    // Runs a rule at a keyword that ends at `pos`, on the line [ls, le) with index `line`.
+    const runAt = (ruleIndex: number, pos: number, ls: number, le: number, line: number): void => {
       const rule = rules[ruleIndex]!;
-      if (pos > le || pos < ls) {
-        ls = src.start(pos);
-        le = src.end(pos);
-      }
       let from = ls;
       let to = le;
       if (rule.multiline) to = Math.min(src.length, ls + MULTILINE_WINDOW);
@@ -280,26 +278,46 @@ export class Detector {
       }
       covered[ruleIndex] = rule.multiline ? le + 1 : to;
       // A multi-line rule reports only what starts on the keyword's line: a later one has its own keyword.
-      this.runRule(ruleIndex, src, from, to, rule.multiline ? le + 1 : to, ctx, pending);
+      this.runRule(ruleIndex, src, from, to, rule.multiline ? le + 1 : to, ctx, pending, ls, le, line);
     };
 
     const m = this.matcher;
     const hitState = m.hitState;
     const hitEnd = m.hitEnd;
     const firstOutput = m.firstOutput;
+    const newlineAt = this.newlineAt;
+    // The hits come in text order, line breaks among them: the current line's index and start are
+    // counted as they pass; its end is the next line break's hit, looked up when a rule runs.
+    let line = 0;
+    let ls = 0;
+    let le = -1;
+    let ahead = 0;
     for (let h = 0; h < hits; h++) {
-      const list = this.stateRules[hitState[h]! - firstOutput]!;
+      const k = hitState[h]! - firstOutput;
       const pos = hitEnd[h]! - 1;
+      const list = this.stateRules[k]!;
       for (let j = 0; j < list.length; j++) {
         const r = list[j]!;
-        if (applies[r] && pos >= covered[r]!) runAt(r, pos);
+        if (!applies[r] || pos < covered[r]!) continue;
+        if (le < pos) {
+          if (ahead < h) ahead = h;
+          while (ahead < hits && (newlineAt[hitState[ahead]! - firstOutput] !== 1 || hitEnd[ahead]! - 1 < pos)) ahead++;
+          le = ahead < hits ? hitEnd[ahead]! - 1 : src.length;
+        }
+        runAt(r, pos, ls, le, line);
+      }
+      if (newlineAt[k] === 1) {
+        line++;
+        ls = pos + 1;
+        le = -1;
       }
     }
     for (const r of this.everyLine) {
       if (!applies[r]) continue;
-      for (let s = 0; s <= src.length;) {
+      let index = 0;
+      for (let s = 0; s <= src.length; index++) {
         const e = src.end(s);
-        for (let pos = s; pos <= e; pos += MAX_LINE) runAt(r, pos);
+        for (let pos = s; pos <= e; pos += MAX_LINE) if (pos >= covered[r]!) runAt(r, pos, s, e, index);
         s = e + 1;
       }
     }
@@ -317,7 +335,8 @@ export class Detector {
     }
   }
 
-  private runRule(ruleIndex: number, src: Source, from: number, to: number, startBefore: number, ctx: TextContext, pending: Pending[]): void {
+  /** Runs a rule's regex on `[from, to)`, within or from the line `[lineStart, lineEnd)` whose index is `line`. */
+  private runRule(ruleIndex: number, src: Source, from: number, to: number, startBefore: number, ctx: TextContext, pending: Pending[], lineStart: number, lineEnd: number, line: number): void {
     const rule = this.rules.rules[ruleIndex]!;
     const rx = rule.regex!;
     const window = src.slice(from, to);
@@ -338,23 +357,25 @@ export class Detector {
       if (ctx.reportFrom !== undefined && end <= ctx.reportFrom) continue;
       if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) continue;
       if (rule.verify && !rule.verify(secret)) continue;
-      const ls = src.start(start);
-      const le = src.end(start);
+      // On the keyword's line, but for a multi-line rule whose secret starts on a later line.
+      const sameLine = start <= lineEnd;
+      const ls = sameLine ? lineStart : src.start(start);
+      const le = sameLine ? lineEnd : src.end(start);
       const lineText = src.slice(ls, Math.min(le, ls + 65_536));
       if (INLINE_ALLOW.test(lineText)) continue;
       const candidate: Candidate = { secret, match: m[0], line: lineText };
       if (rule.allowlists.some((a) => listAllows(a, candidate, ctx.file, ctx.commit))) continue;
       if (this.rules.allowlists.some((a) => listAllows(a, candidate, ctx.file, ctx.commit))) continue;
-      const line = src.lineIndex(start);
-      const endLine = src.lineIndex(end - 1);
+      const startLine = sameLine ? line : src.lineIndex(start);
+      const endOnLine = end - 1 <= le;
       const finding: RawFinding = {
         ruleId: rule.id,
         description: rule.description,
         file: ctx.file,
-        line: ctx.lineBase + line,
+        line: ctx.lineBase + startLine,
         column: start - ls + 1,
-        endLine: ctx.lineBase + endLine,
-        endColumn: end - 1 - src.start(end - 1) + 1,
+        endLine: ctx.lineBase + (endOnLine ? startLine : src.lineIndex(end - 1)),
+        endColumn: end - 1 - (endOnLine ? ls : src.start(end - 1)) + 1,
         secret: detached(secret),
         ...(ctx.commit === undefined ? {} : { commit: ctx.commit }),
         ...(ctx.author === undefined ? {} : { author: ctx.author }),
