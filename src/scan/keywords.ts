@@ -23,6 +23,8 @@
  * ```
  */
 
+import { WasmByteLoop } from './wasm-byte-loop.js';
+
 const ASCII = 128;
 /** Ranges shorter than this are read with one chain (two cost more to set up than they save). */
 const TWO_CHAINS_MIN = 256;
@@ -51,6 +53,8 @@ export class KeywordMatcher {
   /** The longest keyword's length. */
   private readonly maxLength: number;
   private bytesHits: HitArrays;
+  /** The byte loop in WebAssembly, when the table has 16-bit entries (else the TypeScript loop). */
+  private readonly wasm: WasmByteLoop | undefined;
   private readonly classes: number;
   /** next[state * classes + class], stored as the next state's row offset (state * classes). */
   private readonly next: Uint16Array | Int32Array;
@@ -127,6 +131,7 @@ export class KeywordMatcher {
     this.bytesHits = { state: this.hitState, end: this.hitEnd, state2: new Int32Array(this.hitState.length), end2: new Int32Array(this.hitState.length) };
     this.classes = classes;
     this.next = table;
+    this.wasm = table instanceof Uint16Array ? new WasmByteLoop(table, this.byteClassOf, this.firstOutput * classes, classes, this.maxLength - 1) : undefined;
   }
 
   /** The keyword ids that end at an output state (as found in {@link hitState}). */
@@ -156,6 +161,17 @@ export class KeywordMatcher {
    * reading a string.
    */
   findBytes(bytes: Uint8Array, from: number, to: number): number {
+    if (this.wasm !== undefined) {
+      const n = this.wasm.find(bytes, from, to);
+      this.hitState = this.wasm.state;
+      this.hitEnd = this.wasm.end;
+      return n;
+    }
+    return this.findBytesInTs(bytes, from, to);
+  }
+
+  /** {@link findBytes} by the TypeScript loop (public for the tests that compare the two). */
+  findBytesInTs(bytes: Uint8Array, from: number, to: number): number {
     for (;;) {
       if (this.bytesHits.state !== this.hitState) this.bytesHits = { state: this.hitState, end: this.hitEnd, state2: new Int32Array(this.hitState.length), end2: new Int32Array(this.hitState.length) };
       const n = findBytesInto(this.next, this.byteClassOf, this.firstOutput * this.classes, this.classes, this.maxLength, bytes, from, to, this.bytesHits);

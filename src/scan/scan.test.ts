@@ -61,7 +61,24 @@ describe('KeywordMatcher', () => {
       const expected = [...m.hitEnd.subarray(0, onString)].map((e, i) => `${m.hitState[i]}@${e}`);
       const onBytes = m.findBytes(bytes, pad, pad + text.length);
       expect([...m.hitEnd.subarray(0, onBytes)].map((e, i) => `${m.hitState[i]}@${e}`)).toEqual(expected);
+      const inTs = m.findBytesInTs(bytes, pad, pad + text.length);
+      expect([...m.hitEnd.subarray(0, inTs)].map((e, i) => `${m.hitState[i]}@${e}`)).toEqual(expected);
     }
+  });
+
+  it('keeps an automaton too large for 16-bit table entries on the TypeScript byte loop, with the same hits (seed 22)', async () => {
+    const { prng } = await import('./synthetic.js');
+    const rng = prng(22);
+    const word = (): string => Array.from({ length: 10 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(rng() * 36)]).join('');
+    const words = Array.from({ length: 400 }, word);
+    const m = new KeywordMatcher(words);
+    expect(m.states * 37).toBeGreaterThan(0xffff);
+    const text = Array.from({ length: 2000 }, () => (rng() < 0.3 ? words[Math.floor(rng() * words.length)]! : word())).join(' ');
+    const onString = m.find(text, 0, text.length);
+    const expected = [...m.hitEnd.subarray(0, onString)].map((e, i) => `${m.hitState[i]}@${e}`);
+    expect(onString).toBeGreaterThan(400);
+    const onBytes = m.findBytes(Buffer.from(text, 'latin1'), 0, text.length);
+    expect([...m.hitEnd.subarray(0, onBytes)].map((e, i) => `${m.hitState[i]}@${e}`)).toEqual(expected);
   });
 });
 
