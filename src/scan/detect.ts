@@ -160,6 +160,16 @@ class TextSource extends LineSource {
 
 const NEWLINE = 10;
 
+/**
+ * Buffer's own latin1 slice, without `toString`'s argument handling (a tenth of the time of
+ * cutting the lines the rules run on); `toString('latin1')` where a Node has no such method.
+ */
+const latin1Slice: (this: Buffer, from: number, to: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, from: number, to: number) => string }).latin1Slice ??
+  function (this: Buffer, from: number, to: number): string {
+    return this.toString('latin1', from, to);
+  };
+
 class AsciiSource extends LineSource {
   /** `bytes` is exactly the chunk (a view), all below 128. */
   constructor(private readonly bytes: Buffer) {
@@ -175,7 +185,7 @@ class AsciiSource extends LineSource {
   }
 
   slice(from: number, to: number): string {
-    return this.bytes.toString('latin1', from, to);
+    return latin1Slice.call(this.bytes, from, to);
   }
 }
 
