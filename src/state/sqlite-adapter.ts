@@ -148,12 +148,15 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
   let batchOpen = false;
   /** The batch's `PRAGMA data_version` (read once per batch, in its snapshot), and this connection's writes by table. */
   let batchData: number | undefined;
+  /** The last token given in this batch, and for which tables (a batch's token cannot change: a write ends the batch). */
+  let batchToken: { tables: readonly string[]; token: string } | undefined;
   const written = new Map<string, number>();
   let writtenAny = 0;
   const endRead = (): void => {
     if (!batchOpen) return;
     batchOpen = false;
     batchData = undefined;
+    batchToken = undefined;
     if (raw.isOpen && raw.isTransaction) raw.exec('COMMIT');
   };
   const beforeWrite = (table: string | null): void => {
@@ -210,12 +213,14 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
     },
     readVersion: (tables) => {
       if (raw.isTransaction && !batchOpen) return undefined;
+      if (batchOpen && batchToken?.tables === tables) return batchToken.token;
       beginRead();
       // The pragma is read inside the batch's read transaction: it answers for the snapshot the batch reads (taking it if no read has yet).
       batchData ??= Number((dataVersion ??= raw.prepare('PRAGMA data_version')).get()?.['data_version']);
       let writes = writtenAny;
       for (const t of tables) writes += written.get(t) ?? 0;
-      return `${batchData}:${writes}`;
+      batchToken = { tables, token: `${batchData}:${writes}` };
+      return batchToken.token;
     },
   };
 }
