@@ -39,8 +39,7 @@ import { defineRoute, mountRoutes, type AnyRoute, type RouteDeps } from './route
 import { apiRoutes } from './routes/index.js';
 import type { MetricsAccess } from './routes/metrics.js';
 import { AuthThrottle, type ThrottleOptions } from './throttle.js';
-import { localRuns, localSecrets, type LocalScope } from '../client/local.js';
-import type { RunsClient, SecretsClient } from '../client/client.js';
+import { localRuns, localSecrets } from '../client/local.js';
 import type { Engine } from '../engine/engine.js';
 import { cliVersion } from '../cli/version.js';
 import type { SchedulerOptions } from '../schedule/scheduler.js';
@@ -224,33 +223,18 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
     metrics,
     storeOf: (request, who) => kt.storeFor(requestContext(request, who)),
     clientOf: (request, who) => {
-      // Each part is made when first used: a secret read (the hot route) makes the store and the
-      // secret operations, not the rotation ones.
-      let scope: LocalScope | undefined;
-      const scopeOf = (): LocalScope => {
-        if (scope !== undefined) return scope;
-        const context = requestContext(request, who);
-        let engine: Promise<Engine> | undefined;
-        return (scope = {
-          kt,
-          store: kt.storeFor(context),
-          engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
-          correlationId: request.id,
-          auditContext: context,
-          listable: (path: string) => may(who, path, 'list'),
-          rotatable: (path: string) => may(who, path, 'rotate'),
-        });
+      const context = requestContext(request, who);
+      let engine: Promise<Engine> | undefined;
+      const scope = {
+        kt,
+        store: kt.storeFor(context),
+        engine: () => (engine ??= kt.engineFor(context, { stopped: () => closing })),
+        correlationId: request.id,
+        auditContext: context,
+        listable: (path: string) => may(who, path, 'list'),
+        rotatable: (path: string) => may(who, path, 'rotate'),
       };
-      let secrets: SecretsClient | undefined;
-      let runs: RunsClient | undefined;
-      return {
-        get secrets() {
-          return (secrets ??= localSecrets(scopeOf()));
-        },
-        get runs() {
-          return (runs ??= localRuns(scopeOf()));
-        },
-      };
+      return { secrets: localSecrets(scope), runs: localRuns(scope) };
     },
     events: { feed, heartbeatMs: options.events?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS },
   };
