@@ -227,40 +227,31 @@ describe('SQLite read cache', () => {
           reads++;
           return byPath.rows(one, one.db, { path: 'c/one' });
         });
+      /** After `write` and a turn: what a read answers, and how many times the cache has read. */
+      const after = async (write: () => Promise<unknown>, nextVersion: number, expectedReads: number): Promise<void> => {
+        await write();
+        await turn();
+        expect(await get()).toEqual([{ path: 'c/one', next_version: nextVersion }]);
+        expect(reads).toBe(expectedReads);
+      };
       await addSecretIn(one.db, 'c/one');
       expect(await get()).toEqual([{ path: 'c/one', next_version: 1 }]);
-      await turn();
-      expect(await get()).toEqual([{ path: 'c/one', next_version: 1 }]);
-      expect(reads).toBe(1);
+      await after(async () => undefined, 1, 1);
       // A write by this connection to a table it does not watch: still cached.
-      await one.db.insertInto('kt_settings').values({ name: 'c', value: 'x' }).execute();
-      await turn();
-      await get();
-      expect(reads).toBe(1);
+      await after(() => one.db.insertInto('kt_settings').values({ name: 'c', value: 'x' }).execute(), 1, 1);
       // A write by this connection to the table it watches (through a prepared statement too): read again.
-      await bump.changes(one, one.db, { path: 'c/one', n: 2 });
-      await turn();
-      expect(await get()).toEqual([{ path: 'c/one', next_version: 2 }]);
-      expect(reads).toBe(2);
+      await after(() => bump.changes(one, one.db, { path: 'c/one', n: 2 }), 2, 2);
       // Another connection (the CLI beside a server) commits: the next turn reads again and sees it.
-      await bump.changes(other, other.db, { path: 'c/one', n: 3 });
-      await turn();
-      expect(await get()).toEqual([{ path: 'c/one', next_version: 3 }]);
-      expect(reads).toBe(3);
+      await after(() => bump.changes(other, other.db, { path: 'c/one', n: 3 }), 3, 3);
       // Even a write to a table it does not watch, by another connection.
-      await other.db.insertInto('kt_settings').values({ name: 'd', value: 'x' }).execute();
-      await turn();
-      await get();
-      expect(reads).toBe(4);
+      await after(() => other.db.insertInto('kt_settings').values({ name: 'd', value: 'x' }).execute(), 3, 4);
       // Inside a write transaction its rows are not committed: no cached answer, nothing kept.
       await one.db.transaction().execute(async (trx) => {
         await bump.changes(one, trx, { path: 'c/one', n: 4 });
         expect(one.sqlite?.readVersion?.(['secrets'])).toBeUndefined();
         expect(await cache.get(one, 'k', () => byPath.rows(one, trx, { path: 'c/one' }))).toEqual([{ path: 'c/one', next_version: 4 }]);
       });
-      await turn();
-      expect(await get()).toEqual([{ path: 'c/one', next_version: 4 }]);
-      expect(reads).toBe(5);
+      await after(async () => undefined, 4, 5);
     } finally {
       await other.close();
       await one.close();
