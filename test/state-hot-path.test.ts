@@ -2,7 +2,8 @@
  * The state layer's hot-path pieces, on both dialects where they apply: statements compiled once
  * (src/state/prepared.ts), work deferred to just before a commit (src/state/tx.ts) with the audit
  * events of one transaction appended as one batch, and SQLite checkpoints in a worker thread
- * (src/state/sqlite-checkpointer.ts).
+ * (src/state/sqlite-checkpointer.ts), and the read cache kept while SQLite's committed state is
+ * unchanged (src/state/read-cache.ts).
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { openState } from '../src/state/db.js';
 import type { Schema } from '../src/state/schema.js';
 import { prepared } from '../src/state/prepared.js';
+import { readCache } from '../src/state/read-cache.js';
 import { BACKGROUND_CHECKPOINT_AFTER } from '../src/state/sqlite-adapter.js';
 import { beforeCommit, transact } from '../src/state/tx.js';
 import { postgresState, sqliteState, tempDir, type TestState } from './helpers/state.js';
@@ -205,6 +207,68 @@ describe('SQLite read batches', () => {
       await other.close();
       await one.close();
       tmp.remove();
+    }
+  });
+});
+
+describe('SQLite read cache', () => {
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it("answers again across turns while nothing changes; reads again after a write to a table it watches, another connection's commit, or inside a write transaction; not after a write elsewhere", async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'state.db');
+    const one = await openState({ sqliteFile: file });
+    const other = await openState({ sqliteFile: file });
+    try {
+      const cache = readCache<Array<{ path: string; next_version: number }>>({ tables: ['secrets'], maxEntries: 10, maxBytes: 1 << 20, bytesOf: () => 100 });
+      let reads = 0;
+      const get = () =>
+        cache.get(one, 'k', () => {
+          reads++;
+          return byPath.rows(one, one.db, { path: 'c/one' });
+        });
+      /** After `write` and a turn: what a read answers, and how many times the cache has read. */
+      const after = async (write: () => Promise<unknown>, nextVersion: number, expectedReads: number): Promise<void> => {
+        await write();
+        await turn();
+        expect(await get()).toEqual([{ path: 'c/one', next_version: nextVersion }]);
+        expect(reads).toBe(expectedReads);
+      };
+      await addSecretIn(one.db, 'c/one');
+      expect(await get()).toEqual([{ path: 'c/one', next_version: 1 }]);
+      await after(async () => undefined, 1, 1);
+      // A write by this connection to a table it does not watch: still cached.
+      await after(() => one.db.insertInto('kt_settings').values({ name: 'c', value: 'x' }).execute(), 1, 1);
+      // A write by this connection to the table it watches (through a prepared statement too): read again.
+      await after(() => bump.changes(one, one.db, { path: 'c/one', n: 2 }), 2, 2);
+      // Another connection (the CLI beside a server) commits: the next turn reads again and sees it.
+      await after(() => bump.changes(other, other.db, { path: 'c/one', n: 3 }), 3, 3);
+      // Even a write to a table it does not watch, by another connection.
+      await after(() => other.db.insertInto('kt_settings').values({ name: 'd', value: 'x' }).execute(), 3, 4);
+      // Inside a write transaction its rows are not committed: no cached answer, nothing kept.
+      await one.db.transaction().execute(async (trx) => {
+        await bump.changes(one, trx, { path: 'c/one', n: 4 });
+        expect(one.sqlite?.readVersion?.(['secrets'])).toBeUndefined();
+        expect(await cache.get(one, 'k', () => byPath.rows(one, trx, { path: 'c/one' }))).toEqual([{ path: 'c/one', next_version: 4 }]);
+      });
+      await after(async () => undefined, 4, 5);
+    } finally {
+      await other.close();
+      await one.close();
+      tmp.remove();
+    }
+  });
+
+  it('reads every time on PostgreSQL (no token)', async () => {
+    const t = await postgresState();
+    try {
+      await addSecretIn(t.state.db, 'p/one');
+      const cache = readCache<unknown[]>({ tables: ['secrets'], maxEntries: 10, maxBytes: 1 << 20, bytesOf: () => 1 });
+      let reads = 0;
+      for (let i = 0; i < 3; i++) await cache.get(t.state, 'k', () => (reads++, byPath.rows(t.state, t.state.db, { path: 'p/one' })));
+      expect(reads).toBe(3);
+    } finally {
+      await t.close();
     }
   });
 });

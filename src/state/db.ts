@@ -25,7 +25,11 @@ export interface StateDb {
   readonly db: Kysely<Schema>;
   readonly dialect: Dialect;
   /** SQLite only: the one connection's statements, for compiled statements run inside a transaction (./prepared.ts). */
-  readonly sqlite?: Pick<SqliteDatabase, 'prepare'> & { readBatched?(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined };
+  readonly sqlite?: Pick<SqliteDatabase, 'prepare'> & {
+    readBatched?(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined;
+    /** See ./sqlite-adapter.ts (OpenedSqlite.readVersion): what ./read-cache.ts keys its rows on. */
+    readVersion?(tables: readonly string[]): string | undefined;
+  };
   /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;
   /**

@@ -11,7 +11,10 @@
  *   SQLITE_FULL, SQLITE_IOERR and others), so the caller sees that error, not "cannot rollback -
  *   no transaction is active";
  * - after {@link BACKGROUND_CHECKPOINT_AFTER} commits, WAL checkpoints move to a worker thread
- *   (./sqlite-checkpointer.ts), so no commit blocks the event loop on a checkpoint's fsyncs.
+ *   (./sqlite-checkpointer.ts), so no commit blocks the event loop on a checkpoint's fsyncs;
+ * - reads outside a transaction share one read transaction per event-loop turn, and
+ *   {@link OpenedSqlite.readVersion} tells whether what a table holds may have changed since an
+ *   earlier turn (for caches of hot reads: ./read-cache.ts).
  *
  * @example
  * ```ts
@@ -49,24 +52,31 @@ class Statement implements SqliteStatement {
   readonly reader: boolean;
   constructor(
     private readonly stmt: StatementSync,
-    /** Ends this turn's read batch (see {@link OpenedSqlite.readBatched}) before anything that writes or begins a transaction. */
-    private readonly beforeWrite: () => void = () => undefined,
+    /**
+     * Ends this turn's read batch (see {@link OpenedSqlite.readBatched}) before anything that writes
+     * or begins a transaction, and counts a write to `table` (null: a statement that changes no
+     * rows, such as `begin`; '*': a write whose table is not known, counted against every table).
+     */
+    private readonly beforeWrite: (table: string | null) => void = () => undefined,
   ) {
     this.reader = stmt.columns().length > 0;
     this.selects = SELECT.test(stmt.sourceSQL);
+    this.writes = this.selects || NO_ROWS.test(stmt.sourceSQL) ? null : (WRITE_TARGET.exec(stmt.sourceSQL)?.[1]?.toLowerCase() ?? '*');
   }
   /** A plain SELECT; anything else (a write, `insert ... returning` too, a transaction's begin) ends the read batch first. */
   private readonly selects: boolean;
+  /** The table it writes (see `beforeWrite`). */
+  private readonly writes: string | null;
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    if (!this.selects) this.beforeWrite();
+    if (!this.selects) this.beforeWrite(this.writes);
     return this.stmt.all(...bind(parameters));
   }
   run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
-    if (!this.selects) this.beforeWrite();
+    if (!this.selects) this.beforeWrite(this.writes);
     return this.stmt.run(...bind(parameters));
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    if (!this.selects) this.beforeWrite();
+    if (!this.selects) this.beforeWrite(this.writes);
     return this.stmt.iterate(...bind(parameters));
   }
 }
@@ -89,6 +99,15 @@ class Commit extends Statement {
 
 /** A statement that only reads (`with` is left out: it may lead to an insert or update). */
 const SELECT = /^\s*select\b/i;
+/** Statements that change no rows themselves (a transaction's bounds). */
+const NO_ROWS = /^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i;
+/**
+ * The one table a write names first (`insert into "t"`, `update "t"`, `delete from "t"`, as Kysely
+ * writes them). Anything else that is not a read (`with`, DDL, a pragma) counts against every
+ * table. There are no triggers in the schema; a foreign key's cascade stays within the tables a
+ * cache watches together (secrets and their versions and stages).
+ */
+const WRITE_TARGET = /^\s*(?:insert(?:\s+or\s+[a-z]+)?\s+into|replace\s+into|update(?:\s+or\s+[a-z]+)?|delete\s+from)\s+"?([a-z_][a-z0-9_]*)"?(?=[\s(]|$)/i;
 
 /** Commits after which a connection checkpoints in a worker thread (./sqlite-checkpointer.ts): a server, a long `rotate --all`, not a one-shot CLI command. */
 export const BACKGROUND_CHECKPOINT_AFTER = 64;
@@ -106,6 +125,15 @@ export interface OpenedSqlite extends SqliteDatabase {
    * work from a stale snapshot: SQLite refuses it with SQLITE_BUSY).
    */
   readBatched(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined;
+  /**
+   * Joins (or begins) this turn's read batch and returns a token of the committed state its reads
+   * see, as far as `tables` go: two equal tokens mean that between them no other connection (or
+   * process) committed anything (SQLite's `PRAGMA data_version`, read in the batch's snapshot) and
+   * this connection ran no write to any of `tables` (nor a write to a table it cannot name).
+   * Undefined while a write transaction is open (its rows are not committed). A cache of rows read
+   * in a batch may answer for them while the token stays the same (./read-cache.ts).
+   */
+  readVersion(tables: readonly string[]): string | undefined;
   /** Resolves once the background checkpointer (if one started) has stopped; call after `close`. */
   stopped(): Promise<void>;
 }
@@ -118,11 +146,32 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
   let commits = 0;
   let checkpointer: Checkpointer | undefined;
   let batchOpen = false;
+  /** The batch's `PRAGMA data_version` (read once per batch, in its snapshot), and this connection's writes by table. */
+  let batchData: number | undefined;
+  /** The last token given in this batch, and for which tables (a batch's token cannot change: a write ends the batch). */
+  let batchToken: { tables: readonly string[]; token: string } | undefined;
+  const written = new Map<string, number>();
+  let writtenAny = 0;
   const endRead = (): void => {
     if (!batchOpen) return;
     batchOpen = false;
+    batchData = undefined;
+    batchToken = undefined;
     if (raw.isOpen && raw.isTransaction) raw.exec('COMMIT');
   };
+  const beforeWrite = (table: string | null): void => {
+    endRead();
+    if (table === null) return;
+    if (table === '*') writtenAny++;
+    else written.set(table, (written.get(table) ?? 0) + 1);
+  };
+  const beginRead = (): void => {
+    if (batchOpen) return;
+    raw.exec('BEGIN');
+    batchOpen = true;
+    setImmediate(endRead);
+  };
+  let dataVersion: StatementSync | undefined;
   const committed = (): void => {
     if (++commits !== BACKGROUND_CHECKPOINT_AFTER || file === ':memory:') return;
     raw.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
@@ -135,7 +184,7 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
     let stmt = cache.get(text);
     if (!stmt) {
       const lower = keyword(text);
-      stmt = lower === 'rollback' ? new Rollback(raw, raw.prepare(text)) : lower === 'commit' ? new Commit(raw.prepare(text), committed) : new Statement(raw.prepare(text), endRead);
+      stmt = lower === 'rollback' ? new Rollback(raw, raw.prepare(text)) : lower === 'commit' ? new Commit(raw.prepare(text), committed) : new Statement(raw.prepare(text), beforeWrite);
       if (cache.size > 500) cache.clear();
       cache.set(text, stmt);
     }
@@ -159,12 +208,19 @@ export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {
       if (!SELECT.test(sql)) return undefined;
       const stmt = prepare(sql);
       if (!stmt.reader) return undefined;
-      if (!batchOpen) {
-        raw.exec('BEGIN');
-        batchOpen = true;
-        setImmediate(endRead);
-      }
+      beginRead();
       return stmt.all(parameters);
+    },
+    readVersion: (tables) => {
+      if (raw.isTransaction && !batchOpen) return undefined;
+      if (batchOpen && batchToken?.tables === tables) return batchToken.token;
+      beginRead();
+      // The pragma is read inside the batch's read transaction: it answers for the snapshot the batch reads (taking it if no read has yet).
+      batchData ??= Number((dataVersion ??= raw.prepare('PRAGMA data_version')).get()?.['data_version']);
+      let writes = writtenAny;
+      for (const t of tables) writes += written.get(t) ?? 0;
+      batchToken = { tables, token: `${batchData}:${writes}` };
+      return batchToken.token;
     },
   };
 }

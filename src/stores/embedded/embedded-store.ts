@@ -30,6 +30,7 @@ import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
 import { transact } from '../../state/tx.js';
 import * as sql from './sql.js';
+import { stagedRows } from './staged-read.js';
 import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from '../audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -143,7 +144,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
 
   /** The common read, the version holding a stage, in one query (every rotation reads the current and pending stages). */
   private async stagedVersion(path: string, stage: Stage): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> {
-    const rows = await sql.stagedVersion.rows(this.state, this.state.db, { path, stage });
+    const rows = await stagedRows(this.state, path, stage);
     const first = rows[0];
     if (first === undefined) return 'KT_SECRET_NOT_FOUND';
     if (first.deleted_at !== null) assertLive({ path: first.path, deleted_at: first.deleted_at, purge_after: first.purge_after } as SecretRow);
