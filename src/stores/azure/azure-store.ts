@@ -243,6 +243,13 @@ export class AzureStore implements SecretStore {
       const read = await this.pointers.read(name);
       // A row whose secret is gone from the vault (purged by the vault, or outside Keyturn) starts over.
       const stale = read.raw !== null && live.size === 0 && Object.keys(read.record.claims).length === 0;
+      // The vault was listed before the row was read: a put that wrote its version and cleared its
+      // claim in between would look gone. Only a vault listed after the row can tell (else two
+      // creating puts could both win).
+      if (stale) {
+        const again = await this.vaultState(name, path);
+        if (again.state === 'deleted' || (again.state === 'live' && again.versions.size > 0)) continue;
+      }
       const record = stale ? freshRecord() : adopt(read, vault);
       let number = record.claims[versionId]?.n;
       if (number === undefined) {
