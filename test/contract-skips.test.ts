@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { contractTests, type TestRegistrar } from '../src/contracts/skips.js';
+import { contractTests, skippedName, type TestRegistrar } from '../src/contracts/skips.js';
 import { SPAWN_MS } from './helpers/cli.js';
 
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
@@ -25,7 +25,7 @@ function collectBadSkips(): Promise<{ code: number | null; output: string }> {
 
 function recorder(): TestRegistrar & { names: string[] } {
   const names: string[] = [];
-  return { names, run: (name) => void names.push(name), skip: (name) => void names.push(`skip: ${name}`) };
+  return { names, run: (name) => void names.push(name), skip: (name, reason) => void names.push(`skip: ${skippedName(name, reason)}`) };
 }
 
 const noop = async () => undefined;

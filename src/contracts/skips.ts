@@ -15,13 +15,16 @@
  */
 import { it } from 'vitest';
 
-/** How tests are registered: vitest's `it` and `it.skip` (a test may pass a recorder). */
+/** How tests are registered: vitest's `it` and `it.skip` (a test may pass a recorder). A skipped test's name ends with its reason. */
 export interface TestRegistrar {
   run(name: string, fn: () => Promise<void>): void;
-  skip(name: string, fn: () => Promise<void>): void;
+  skip(name: string, reason: string, fn: () => Promise<void>): void;
 }
 
-const vitestRegistrar: TestRegistrar = { run: (name, fn) => it(name, fn), skip: (name, fn) => it.skip(name, fn) };
+/** The name a skipped contract test is shown under: the reason is part of it. */
+export const skippedName = (name: string, reason: string): string => `${name} (skipped: ${reason})`;
+
+const vitestRegistrar: TestRegistrar = { run: (name, fn) => it(name, fn), skip: (name, reason, fn) => it.skip(skippedName(name, reason), fn) };
 
 /** Throws when `skip` names a test that is not in `defined`, or gives a blank reason. */
 export function assertSkipsExist(suite: string, defined: readonly string[], skip: Record<string, string> | undefined): void {
@@ -48,7 +51,7 @@ export function contractTests(
       if (defined.includes(name)) throw new Error(`${suite}: two tests are named ${JSON.stringify(name)}`);
       defined.push(name);
       const reason = skip?.[name];
-      if (reason !== undefined) registrar.skip(`${name} (skipped: ${reason})`, fn);
+      if (reason !== undefined) registrar.skip(name, reason, fn);
       else registrar.run(name, fn);
     },
     checkSkips: () => assertSkipsExist(suite, defined, skip),
