@@ -10,24 +10,20 @@
  *   version: the rotation waits at create (nothing changed anywhere), a put is refused with
  *   KT_REPLICA_BEHIND; once the replica answers, the same run copies it and goes on.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AccessRepo } from '../src/access/access-repo.js';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { buildServer } from '../src/server/app.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { REPLICAS_CONTEXT } from '../src/replicas/sync.js';
 import { runCli } from './helpers/cli.js';
-import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
+import { useOutsideStores, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
 
+const outside = useOutsideStores('vault', 'kubernetes');
 let vault: OutsideStoreFixture;
 let k8s: OutsideStoreFixture;
-beforeAll(async () => {
-  [vault, k8s] = await Promise.all([outsideStoreFixture('vault'), outsideStoreFixture('kubernetes')]);
-});
-afterAll(async () => {
-  await Promise.all([vault?.close(), k8s?.close()]);
-});
+beforeAll(() => void ({ vault, kubernetes: k8s } = outside.stores));
 
 const replicaCurrent = (path: string) => k8s.current(path);
 

@@ -7,24 +7,20 @@
  * manual clock for the lag; the secret an app-secret, and in the last test a PostgreSQL
  * credential whose replica copy logs in once caught up.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, type ManualClock } from '../src/core/clock.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import type { Keyturn } from '../src/runtime/keyturn.js';
 import { REPLICAS_CONTEXT } from '../src/replicas/sync.js';
-import { outsideStoreFixture, type OutsideStoreFixture } from './helpers/outside-stores.js';
+import { useOutsideStores, type OutsideStoreFixture } from './helpers/outside-stores.js';
 import { applyYaml, openTestHome } from './helpers/state.js';
 import { runCli } from './helpers/cli.js';
 import { rotationFixture } from './helpers/rotation-fixtures.js';
 
+const outside = useOutsideStores('vault', 'kubernetes');
 let vault: OutsideStoreFixture;
 let k8s: OutsideStoreFixture;
-beforeAll(async () => {
-  [vault, k8s] = await Promise.all([outsideStoreFixture('vault'), outsideStoreFixture('kubernetes')]);
-});
-afterAll(async () => {
-  await Promise.all([vault?.close(), k8s?.close()]);
-});
+beforeAll(() => void ({ vault, kubernetes: k8s } = outside.stores));
 
 function replicaCurrent(fx: OutsideStoreFixture, path: string) {
   return fx.current(path);

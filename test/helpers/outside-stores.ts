@@ -20,6 +20,7 @@
  * ```
  */
 import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import type { Version } from '../../src/core/types.js';
 import { prepareStore } from '../../src/stores/registry.js';
@@ -190,4 +191,26 @@ async function startFor(kind: OutsideKind, dir: string, clock: Clock | undefined
       };
     }
   }
+}
+
+/**
+ * Starts the named outside stores' local servers once for a test file (beforeAll) and closes them
+ * after it (afterAll); their fixtures are in the returned object's `stores` once the file runs.
+ *
+ * @example
+ * ```ts
+ * const outside = useOutsideStores('vault', 'kubernetes');
+ * it('...', () => outside.stores.vault.current('app/db'));
+ * ```
+ */
+export function useOutsideStores<K extends OutsideKind>(...kinds: K[]): { readonly stores: Record<K, OutsideStoreFixture> } {
+  const holder = { stores: {} as Record<K, OutsideStoreFixture> };
+  beforeAll(async () => {
+    const started = await Promise.all(kinds.map((k) => outsideStoreFixture(k)));
+    kinds.forEach((k, i) => (holder.stores[k] = started[i]!));
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values<OutsideStoreFixture>(holder.stores).map((f) => f.close()));
+  });
+  return holder;
 }
