@@ -5,7 +5,9 @@
  * keyword, so a minified file costs no more than its size); a multi-line rule (PEM keys) runs on
  * a window of up to {@link MULTILINE_WINDOW} characters from the keyword's line. Each candidate
  * secret then passes the rule's entropy and extra check, its allowlists, the global allowlists
- * and the line's `keyturn:allow` (or `gitleaks:allow`) comment.
+ * and the line's `keyturn:allow` (or `gitleaks:allow`) comment. Line breaks are a keyword of
+ * the automaton, so lines are counted in the same pass. A chunk comes as text (`scanText`) or as
+ * UTF-8 bytes (`scanBytes`: an ASCII file is never decoded whole).
  *
  * @example
  * ```ts

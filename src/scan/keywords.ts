@@ -13,7 +13,9 @@
  * - states where a keyword ends are numbered last, so "a keyword ends here" is one comparison
  *   with no memory read;
  * - hits are written to two typed arrays (the state and the end index), not passed to a
- *   callback, so the loop stays small enough for V8 to compile it the same way every time.
+ *   callback, so the loop stays small enough for V8 to compile it the same way every time;
+ * - over bytes ({@link KeywordMatcher.findBytes}) the loop reads two halves at once and runs as
+ *   WebAssembly (src/scan/wasm-byte-loop.ts), the TypeScript loop staying for large automata.
  *
  * @example
  * ```ts

@@ -27,9 +27,9 @@ export const PARALLEL_MIN_BYTES = 4 << 20;
 const BATCH_BYTES = 1 << 20;
 const BATCH_FILES = 256;
 
-/** A compiled worker script: beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
-export function workerScript(name = 'scan-worker.js'): URL | undefined {
-  for (const rel of [`./${name}`, `../scan/${name}`, `../../dist/scan/${name}`]) {
+/** The compiled worker script: beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
+export function workerScript(): URL | undefined {
+  for (const rel of ['./scan-worker.js', '../scan/scan-worker.js', '../../dist/scan/scan-worker.js']) {
     const url = new URL(rel, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }

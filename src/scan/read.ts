@@ -80,15 +80,6 @@ export class ChunkScanner {
   }
 }
 
-/**
- * Scans a whole file (less than {@link CHUNK_BYTES}, already checked not to be binary) from
- * `buf[offset, offset + length)`: one decode, no carry.
- */
-export function scanWhole(detector: Detector, buf: Buffer, offset: number, length: number, display: string, emit: (f: RawFinding) => void): void {
-  detector.scanBytes(buf, offset, offset + length, { file: display, lineBase: 1 }, emit);
-  for (const f of detector.pathFindings(display)) emit(f);
-}
-
 /** One read buffer per thread, reused for every file (a scan reads one file at a time on a thread). */
 let shared: Buffer | undefined;
 
@@ -105,7 +96,9 @@ export function scanFile(detector: Detector, path: string, display: string, emit
     if (first === 0) return 0;
     if (buf.subarray(0, Math.min(first, BINARY_PROBE)).includes(0)) return 0;
     if (first < CHUNK_BYTES) {
-      scanWhole(detector, buf, 0, first, display, emit);
+      // The whole file in one read: scanned from its bytes (an ASCII file is never decoded whole), no carry.
+      detector.scanBytes(buf, 0, first, { file: display, lineBase: 1 }, emit);
+      for (const f of detector.pathFindings(display)) emit(f);
       return first;
     }
     const decoder = new TextDecoder('utf-8');
