@@ -44,6 +44,8 @@ export class WasmByteLoop {
   private bytes!: Uint8Array;
   private state2!: Int32Array;
   private end2!: Int32Array;
+  /** Where the loop leaves the second chain's hit count (address 256). */
+  private count2!: Int32Array;
 
   constructor(
     table: Uint16Array,
@@ -70,6 +72,7 @@ export class WasmByteLoop {
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     const buffer = memory.buffer;
     this.bytes = new Uint8Array(buffer);
+    this.count2 = new Int32Array(buffer, 256, 1);
     this.end = new Int32Array(buffer, hitsAt, this.cap);
     this.state = new Int32Array(buffer, hitsAt + 4 * this.cap, this.cap);
     this.end2 = new Int32Array(buffer, hitsAt + 8 * this.cap, this.cap);
@@ -84,7 +87,7 @@ export class WasmByteLoop {
       this.bytes.set(bytes.subarray(from, to), this.textAt);
       const hitsAt = this.end.byteOffset;
       const n = this.exports.find(TABLE_AT, this.textAt, len, this.firstOutputRow, this.classes, this.warm, hitsAt, hitsAt + 4 * this.cap, hitsAt + 8 * this.cap, hitsAt + 12 * this.cap, this.cap);
-      const n2 = n < 0 ? 0 : new Int32Array(this.exports.memory.buffer, 256, 1)[0]!;
+      const n2 = n < 0 ? 0 : this.count2[0]!;
       if (n >= 0 && n + n2 <= this.cap) {
         this.end.set(this.end2.subarray(0, n2), n);
         this.state.set(this.state2.subarray(0, n2), n);
