@@ -10,15 +10,15 @@
  *
  * The load generator is autocannon, run in a child process (its own event loop, so it does not
  * share the servers' loop), BENCH_API_CONNECTIONS keep-alive connections for BENCH_API_SECONDS
- * per round; rounds alternate bare and audited (the audited first in odd rounds) so a drift of the
- * machine's speed weighs on both alike. The goal is judged on the median of the per-round figures.
+ * per round, after a 2 s warm-up of each that is not counted; rounds alternate bare and audited
+ * (the audited first in odd rounds) so a drift of the machine's speed weighs on both alike. The goal is judged on the median of the per-round figures.
  * Goal (issue #10): audited reads at least 0.3x the bare route's requests/s, p99 under 25 ms.
  *
  * Afterwards it proves the reads were audited: the audit events written during the run are read
  * back and the `secret.read` events by the bench token (source api) must number exactly the 200
  * responses the server sent on /v1/secrets.
  *
- *   npm run bench:api      (BENCH_API_SECONDS=5 BENCH_API_ROUNDS=3 BENCH_API_CONNECTIONS=64 BENCH_API_SECRETS=100)
+ *   npm run bench:api      (BENCH_API_SECONDS=5 BENCH_API_ROUNDS=5 BENCH_API_CONNECTIONS=64 BENCH_API_SECRETS=100)
  */
 import { Buffer } from 'node:buffer';
 import { execFile } from 'node:child_process';
@@ -38,7 +38,8 @@ const bounded = (name, fallback, max) => {
   return n;
 };
 const SECONDS = bounded('BENCH_API_SECONDS', 5, 60);
-const ROUNDS = bounded('BENCH_API_ROUNDS', 3, 15);
+const ROUNDS = bounded('BENCH_API_ROUNDS', 5, 15);
+const WARMUP_SECONDS = 2;
 const CONNECTIONS = bounded('BENCH_API_CONNECTIONS', 64, 256);
 const SECRETS = bounded('BENCH_API_SECRETS', 100, 10_000);
 const GOAL_RATIO = 0.3;
@@ -110,8 +111,8 @@ async function main() {
     const disk0 = fileSize(settings.sqliteFile) + fileSize(`${settings.sqliteFile}-wal`);
 
     const common = { connections: CONNECTIONS, duration: SECONDS, pipelining: 1, timeout: 10 };
-    const runBare = () => load({ ...common, url: `http://127.0.0.1:${barePort}/bare` });
-    const runApi = () => load({ ...common, url: `http://127.0.0.1:${apiPort}`, requests: paths.map((p) => ({ method: 'GET', path: `/v1/secrets/${p}`, headers })) });
+    const runBare = (over = {}) => load({ ...common, ...over, url: `http://127.0.0.1:${barePort}/bare` });
+    const runApi = (over = {}) => load({ ...common, ...over, url: `http://127.0.0.1:${apiPort}`, requests: paths.map((p) => ({ method: 'GET', path: `/v1/secrets/${p}`, headers })) });
     const figures = { bare: [], audited: [] };
     const note = (kind, r) => {
       const bad = r.non2xx + r.errors + r.timeouts;
@@ -119,6 +120,11 @@ async function main() {
       figures[kind].push({ rps: r.requests.average, p99: r.latency.p99, total: r['2xx'] });
       process.stderr.write(`  ${kind.padEnd(8)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p99 ${String(r.latency.p99).padStart(4)} ms\n`);
     };
+    // Warm-up, not counted: the first seconds of a fresh server run slower (code not yet optimized, caches and the detectors' baselines filling).
+    process.stderr.write(`warm-up (${WARMUP_SECONDS} s each, not counted)\n`);
+    for (const r of [await runApi({ duration: WARMUP_SECONDS }), await runBare({ duration: WARMUP_SECONDS })]) {
+      if (r.non2xx + r.errors + r.timeouts > 0) throw new Error(`warm-up: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+    }
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
       if (round % 2 === 1) note('audited', await runApi());

@@ -2,7 +2,8 @@
  * `keyturn server`'s stage reads answered from a cache while the SQLite home is unchanged
  * (src/stores/embedded/staged-read.ts over src/state/read-cache.ts), next to the CLI writing the
  * same home: a value stored, rolled back or deleted by another process, or through the server
- * itself, is what the next read serves; the cache never holds a value in the clear.
+ * itself, is what the next read serves, though the opened value is kept too (KEYTURN_VALUE_CACHE_SECONDS,
+ * default 30 s: test/value-cache.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { apiHome } from './helpers/api-home.js';

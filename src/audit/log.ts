@@ -223,7 +223,8 @@ export class AuditLog {
    * work). Resolves only once the event is written (in `trx`: once it is part of it).
    */
   async append(input: AuditInput, trx?: Transaction<Schema>): Promise<Appended> {
-    return (await this.appendBatch([input], trx))[0] as Appended;
+    // Without a transaction (every read's event), straight to the group commit.
+    return (await (trx === undefined ? this.#grouped([input]) : this.appendBatch([input], trx)))[0] as Appended;
   }
 
   /**
@@ -679,22 +680,22 @@ export class AuditLog {
     const key = this.#macKey();
     let prev: Buffer | null = null;
     await repo.eachLeafCheckPage(trx, this.#state, from, head.size, (rows) => {
-      for (const row of rows) {
-        if (row.seq !== range.size) {
+      for (const [seq, leaf, leafHash, leafMac] of rows) {
+        if (seq !== range.size) {
           throw new KeyturnError('KT_AUDIT_LEAF_MISSING', `audit event ${range.size} is missing from the stored log; no checkpoint was signed (run keyturn audit verify)`);
         }
         // A row byte for byte as this log wrote it has the leaf hash and MAC computed then: the
         // same check without hashing its text again. Any other row is hashed and its MAC checked.
         // (Plain comparisons: the fast path only ever matches this log's own MAC, which the row shows anyway.)
-        const mine = this.#written.get(row.seq);
+        const mine = this.#written.get(seq);
         let hash: Buffer;
-        if (mine !== undefined && mine.key === key && mine.text === row.leaf && mine.hashB64 === row.leaf_hash && mine.mac === row.leaf_mac) hash = mine.hash;
+        if (mine !== undefined && mine.key === key && mine.text === leaf && mine.hashB64 === leafHash && mine.mac === leafMac) hash = mine.hash;
         else {
-          hash = leafHashOfText(row.leaf);
-          if (hash.toString('base64') !== row.leaf_hash || !leafMacValid(key, hash, row.leaf_mac)) {
+          hash = leafHashOfText(leaf);
+          if (hash.toString('base64') !== leafHash || !leafMacValid(key, hash, leafMac)) {
             throw new KeyturnError(
               'KT_AUDIT_LEAF_CHANGED',
-              `audit event ${row.seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`,
+              `audit event ${seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`,
             );
           }
         }

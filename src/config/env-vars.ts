@@ -102,6 +102,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'KEYTURN_RECOVERY_DAYS', meaning: 'recovery window of a delete, 7 to 90 days', default: '30', check: int(7, 90) },
   { name: 'KEYTURN_MAX_VERSIONS', meaning: 'versions without a stage beyond this many are pruned', default: '100', check: int(2, 100_000) },
   { name: 'KEYTURN_RETENTION_DAYS', meaning: 'no version younger than this is pruned', default: '7', check: int(0, 3650) },
+  {
+    name: 'KEYTURN_VALUE_CACHE_SECONDS',
+    meaning: 'a value the embedded store opened answers repeated reads of its stage for this long, unless anything is written first (0: open it on every read)',
+    default: '30',
+    check: int(0, 3600),
+  },
   { name: 'KEYTURN_LOG_LEVEL', meaning: `log level on stderr (${LOG_LEVELS.join(', ')}); logs never hold values`, default: 'warn', check: oneOf(...LOG_LEVELS) },
   { name: 'KEYTURN_AUDIT_CHECKPOINT_EVERY', meaning: 'sign an audit checkpoint after this many events', default: '1000', check: int(1, 1_000_000) },
   { name: 'KEYTURN_AUDIT_CHECKPOINT_SECONDS', meaning: '... or after this many seconds; also the idle heartbeat interval', default: '300', check: int(1, 86_400) },

@@ -78,6 +78,8 @@ export interface Settings {
   readonly recoveryDays: number;
   readonly maxVersions: number;
   readonly retentionDays: number;
+  /** How long the embedded store's opened value answers repeated reads of its stage while nothing is written (KEYTURN_VALUE_CACHE_SECONDS; 0: off). */
+  readonly valueCacheMs: number;
   readonly logLevel: string;
   /** How long an agent's last delivery report of a path keeps it subscribed to that path (KEYTURN_AGENT_STALE_AFTER). */
   readonly agentStaleAfterMs: number;
@@ -121,6 +123,7 @@ export function loadSettings(env: Record<string, string | undefined>, overrides:
     recoveryDays: e.KEYTURN_RECOVERY_DAYS,
     maxVersions: e.KEYTURN_MAX_VERSIONS,
     retentionDays: e.KEYTURN_RETENTION_DAYS,
+    valueCacheMs: e.KEYTURN_VALUE_CACHE_SECONDS * 1000,
     logLevel: e.KEYTURN_LOG_LEVEL,
     agentStaleAfterMs: e.KEYTURN_AGENT_STALE_AFTER,
     crashAt: e.KEYTURN_CRASH_AT,
@@ -153,6 +156,7 @@ interface EnvValues {
   KEYTURN_RECOVERY_DAYS: number;
   KEYTURN_MAX_VERSIONS: number;
   KEYTURN_RETENTION_DAYS: number;
+  KEYTURN_VALUE_CACHE_SECONDS: number;
   KEYTURN_LOG_LEVEL: string;
   KEYTURN_AUDIT_CHECKPOINT_EVERY: number;
   KEYTURN_AUDIT_CHECKPOINT_SECONDS: number;

@@ -29,6 +29,8 @@ export interface StateDb {
     readBatched?(sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined;
     /** See ./sqlite-adapter.ts (OpenedSqlite.readVersion): what ./read-cache.ts keys its rows on. */
     readVersion?(tables: readonly string[]): string | undefined;
+    /** See ./sqlite-adapter.ts (OpenedSqlite.allArrays): a statement's rows as arrays, inside the caller's transaction. */
+    allArrays?(sql: string, parameters: ReadonlyArray<unknown>): unknown[][];
   };
   /** Where it lives, with any password or credential parameter removed (src/core/redact-url.ts): a file path or a URL. */
   readonly location: string;

@@ -7,8 +7,9 @@
  * a value stored by the CLI beside a running server is read from the database at the next read
  * batch, as without the cache. On PostgreSQL (no such token) every call reads.
  *
- * Only what the database holds is kept (for secrets: the sealed value, still encrypted), bounded
- * by entries and bytes; per state database.
+ * It keeps what `read()` returned (for secrets: the rows, the sealed value still encrypted, in an
+ * entry the store may add the opened value to: ../stores/embedded/staged-read.ts), bounded by
+ * entries and bytes; per state database.
  *
  * @example
  * ```ts
@@ -31,6 +32,8 @@ export interface ReadCacheOptions<R> {
 export interface ReadCache<R> {
   /** The cached rows for `key` while the state is unchanged, else `read()`'s (kept when read under that same state). */
   get(state: StateDb, key: string, read: () => Promise<R>): Promise<R>;
+  /** The cached rows for `key` while the state is unchanged, else undefined: a hit without a promise (then `get` reads). */
+  peek(state: StateDb, key: string): R | undefined;
 }
 
 interface Entries<R> {
@@ -45,6 +48,12 @@ export function readCache<R>(options: ReadCacheOptions<R>): ReadCache<R> {
   const byState = new WeakMap<StateDb, Entries<R>>();
   const versionOf = (state: StateDb): string | undefined => state.sqlite?.readVersion?.(tables);
   return {
+    peek: (state, key) => {
+      const version = versionOf(state);
+      if (version === undefined) return undefined;
+      const entries = byState.get(state);
+      return entries !== undefined && entries.version === version ? entries.rows.get(key) : undefined;
+    },
     get: async (state, key, read) => {
       const version = versionOf(state);
       if (version === undefined) return read();

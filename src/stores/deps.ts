@@ -19,7 +19,7 @@ export interface StoreDeps {
   readonly ring: KeyRing;
   readonly clock: Clock;
   /** The store settings (limits, retention, purge protection), from KEYTURN_* variables. */
-  readonly settings: Pick<Settings, 'maxValueBytes' | 'maxVersions' | 'retentionDays' | 'purgeProtection'>;
+  readonly settings: Pick<Settings, 'maxValueBytes' | 'maxVersions' | 'retentionDays' | 'purgeProtection'> & Partial<Pick<Settings, 'valueCacheMs'>>;
   /** Where store operations are audited (absent: not audited). */
   readonly audit?: StoreAuditHook;
 }

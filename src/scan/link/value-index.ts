@@ -21,7 +21,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { SecretValue } from '../../core/types.js';
 import type { StateDb } from '../../state/db.js';
 import type { Schema } from '../../state/schema.js';
-import type { StoreAuditHook } from '../../stores/audit-hook.js';
+import type { StoreAuditEvent, StoreAuditHook } from '../../stores/audit-hook.js';
 
 /** What hashes a value: the audit log (its active HMAC key). */
 export interface ValueHasher {
@@ -60,20 +60,23 @@ export function indexedValues(hook: StoreAuditHook, state: StateDb, hasher: Valu
       for (const [name, v] of Object.entries(value)) if (typeof v === 'string' && v !== '') out[name] = hasher.hash(v);
       return out;
     },
-    record: async (trx, event) => {
-      await hook.record(trx, event);
-      if (event.action !== 'secret.put' || event.outcome !== 'success' || !event.path || !event.versionId || !event.valueHmac) return;
-      const now = Date.now();
-      const rows = [{ value_hmac: event.valueHmac, path: event.path, version_id: event.versionId, field: '', created_at: now }];
-      for (const [field, h] of Object.entries(event.fieldHmacs ?? {})) rows.push({ value_hmac: h, path: event.path, version_id: event.versionId, field, created_at: now });
-      const db: Kysely<Schema> | Transaction<Schema> = trx ?? state.db;
-      await db
-        .insertInto('value_hmacs')
-        .values(rows)
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-    },
+    // Only a stored value is indexed: any other event (every read) is the inner hook's alone, without a promise of its own here.
+    record: (trx, event) => (event.action === 'secret.put' && event.outcome === 'success' ? index(trx, event) : hook.record(trx, event)),
   };
+
+  async function index(trx: Transaction<Schema> | null, event: StoreAuditEvent): Promise<void> {
+    await hook.record(trx, event);
+    if (!event.path || !event.versionId || !event.valueHmac) return;
+    const now = Date.now();
+    const rows = [{ value_hmac: event.valueHmac, path: event.path, version_id: event.versionId, field: '', created_at: now }];
+    for (const [field, h] of Object.entries(event.fieldHmacs ?? {})) rows.push({ value_hmac: h, path: event.path, version_id: event.versionId, field, created_at: now });
+    const db: Kysely<Schema> | Transaction<Schema> = trx ?? state.db;
+    await db
+      .insertInto('value_hmacs')
+      .values(rows)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
 }
 
 /**

@@ -30,7 +30,7 @@ import { databaseError, type StateDb } from '../../state/db.js';
 import type { Schema, SecretsTable } from '../../state/schema.js';
 import { transact } from '../../state/tx.js';
 import * as sql from './sql.js';
-import { stagedRows } from './staged-read.js';
+import { stagedEntry, type StagedEntry } from './staged-read.js';
 import type { StoreAuditAction, StoreAuditEvent, StoreAuditHook } from '../audit-hook.js';
 import {
   DEFAULT_RECOVERY_DAYS,
@@ -61,6 +61,13 @@ export interface EmbeddedStoreOptions {
   /** Records every write (in its transaction), value read and failure in the audit log. */
   audit?: StoreAuditHook;
   /**
+   * How long a value opened for a stage read may answer the next reads of the same stage, in ms
+   * (default 0: every read opens it). Only while the stage read's rows are cached (nothing changed
+   * them: ./staged-read.ts); any write to the secrets' tables, here or by another process, drops it
+   * at once. A kept value is in this process's memory as plaintext for up to this long.
+   */
+  valueCacheMs?: number;
+  /**
    * Record value reads as `secret.read` events (default true). The rotation engine reads through
    * a view with this off: its reads are covered by the run's own intent and outcome events.
    */
@@ -71,6 +78,8 @@ export interface EmbeddedStoreOptions {
 type AuditDetails = { versionId?: string | null; valueHmac?: string | null; fieldHmacs?: Readonly<Record<string, string>> | null };
 
 type Db = Kysely<Schema> | Transaction<Schema>;
+/** A read's version, or why there is none. */
+type StagedResult = Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET';
 type SecretRow = SecretsTable;
 
 export class EmbeddedStore implements SecretStore, TransactionalPut {
@@ -88,6 +97,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   readonly purgeProtection: boolean;
   private readonly audit: StoreAuditHook | undefined;
   private readonly auditReads: boolean;
+  private readonly valueCacheMs: number;
 
   constructor(
     private readonly state: StateDb,
@@ -101,6 +111,7 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     this.purgeProtection = options.purgeProtection ?? true;
     this.audit = options.audit;
     this.auditReads = options.auditReads ?? true;
+    this.valueCacheMs = options.valueCacheMs ?? 0;
   }
 
   /** The same store, with value reads not recorded as `secret.read` (writes still are). */
@@ -111,26 +122,20 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
   // ── reads ──────────────────────────────────────────────────────────────
 
   async get(path: string, select: VersionSelector = {}): Promise<Version | null> {
-    return this.audited('secret.read', path, async () => {
+    // The hot path of every API read: `audited` and `guard` written out here as two try blocks
+    // (the same handling, without two async wrappers and their promises per read).
+    try {
       assertValidPath(path);
       const stage = select.stage === undefined ? undefined : parseStage(select.stage);
-      const found = await this.guard(async (): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> => {
-        if (select.versionId === undefined && select.number === undefined) return this.stagedVersion(path, stage ?? 'current');
-        const secret = await this.findSecret(this.state.db, path);
-        if (!secret) return 'KT_SECRET_NOT_FOUND';
-        assertLive(secret);
-        let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
-        if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
-        else query = query.where('number', '=', select.number!);
-        const row = await query.executeTakeFirst();
-        if (!row) {
-          const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
-          throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
-        }
-        const stages = await this.stagesOf(this.state.db, secret.id);
-        const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
-        return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
-      });
+      let found: StagedResult;
+      try {
+        if (select.versionId === undefined && select.number === undefined) {
+          const staged = this.stagedVersion(path, stage ?? 'current');
+          found = staged instanceof Promise ? await staged : staged;
+        } else found = await this.selectedVersion(path, select);
+      } catch (e) {
+        throw databaseError(e, this.state);
+      }
       // Access audit: the value leaves the store only once its read is recorded.
       if (!this.auditReads) return typeof found === 'string' ? null : found;
       if (typeof found === 'string') {
@@ -139,12 +144,45 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
       }
       await this.audit?.record(null, { action: 'secret.read', path, outcome: 'success', versionId: found.id });
       return found;
-    });
+    } catch (e) {
+      return this.failed('secret.read', path, e);
+    }
   }
 
-  /** The common read, the version holding a stage, in one query (every rotation reads the current and pending stages). */
-  private async stagedVersion(path: string, stage: Stage): Promise<Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET'> {
-    const rows = await stagedRows(this.state, path, stage);
+  /** A version by id or number (the stage path is {@link stagedVersion}). */
+  private async selectedVersion(path: string, select: VersionSelector): Promise<Version | 'KT_SECRET_NOT_FOUND'> {
+    const secret = await this.findSecret(this.state.db, path);
+    if (!secret) return 'KT_SECRET_NOT_FOUND';
+    assertLive(secret);
+    let query = this.state.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id);
+    if (select.versionId !== undefined) query = query.where('id', '=', select.versionId);
+    else query = query.where('number', '=', select.number!);
+    const row = await query.executeTakeFirst();
+    if (!row) {
+      const which = select.versionId !== undefined ? `id "${printable(select.versionId)}"` : `number ${select.number ?? '?'}`;
+      throw new KeyturnError('KT_VERSION_NOT_FOUND', `${path} has no version with ${which}`);
+    }
+    const stages = await this.stagesOf(this.state.db, secret.id);
+    const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
+    return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages: stages.get(row.id) ?? [], value };
+  }
+
+  /**
+   * The common read, the version holding a stage, in one query (every rotation reads the current
+   * and pending stages); without a promise when the stage read's rows are cached.
+   */
+  private stagedVersion(path: string, stage: Stage): StagedResult | Promise<StagedResult> {
+    const entry = stagedEntry(this.state, path, stage);
+    return entry instanceof Promise ? entry.then((e) => this.openStaged(path, stage, e)) : this.openStaged(path, stage, entry);
+  }
+
+  /** The version of `stage` the stage read's rows hold, opened (or as opened before, while the value cache keeps it). */
+  private openStaged(path: string, stage: Stage, entry: StagedEntry): StagedResult {
+    const now = this.valueCacheMs > 0 ? this.clock.now() : 0;
+    const opened = entry.opened;
+    // The value opened by an earlier read of these same rows: a copy of the version, its value and stages shared (frozen).
+    if (opened !== undefined && now < opened.until) return { ...opened.version };
+    const rows = entry.rows;
     const first = rows[0];
     if (first === undefined) return 'KT_SECRET_NOT_FOUND';
     if (first.deleted_at !== null) assertLive({ path: first.path, deleted_at: first.deleted_at, purge_after: first.purge_after } as SecretRow);
@@ -152,7 +190,13 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     if (row === undefined || row.id === null || row.kind === null || row.data_key_id === null || row.sealed === null) return 'KT_STAGE_NOT_SET';
     const value = decodeValue(row.kind, this.ring.openValue(path, row.id, row.data_key_id, row.sealed));
     const stages = STAGES.filter((st) => rows.some((r) => r.stage === st && r.version_id === row.id));
-    return { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages, value };
+    const version: Version = { path, id: row.id, number: Number(row.number), kind: row.kind, createdAt: Number(row.created_at), stages, value };
+    if (this.valueCacheMs <= 0) return version;
+    entry.opened = {
+      version: Object.freeze({ ...version, stages: Object.freeze(stages) as Stage[], value: typeof value === 'string' ? value : Object.freeze(value) }),
+      until: now + this.valueCacheMs,
+    };
+    return { ...entry.opened.version };
   }
 
   async versions(path: string): Promise<VersionInfo[]> {
@@ -460,13 +504,18 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     try {
       return await fn();
     } catch (e) {
-      if (this.audit && !isKeyturnError(e, 'KT_AUDIT_WRITE_FAILED')) {
-        const event: StoreAuditEvent = { action, path: validPathOrNull(path), outcome: 'failure', errorCode: isKeyturnError(e) ? e.code : 'KT_INTERNAL' };
-        // The caller gets the operation's own error; a failure to record it is not a second one.
-        await this.audit.record(null, event).catch(() => undefined);
-      }
-      throw e;
+      return this.failed(action, path, e);
     }
+  }
+
+  /** Records the failure event of an operation that threw `e` (unless the audit write itself failed), then rethrows `e`. */
+  private async failed(action: StoreAuditAction, path: string | null, e: unknown): Promise<never> {
+    if (this.audit && !isKeyturnError(e, 'KT_AUDIT_WRITE_FAILED')) {
+      const event: StoreAuditEvent = { action, path: validPathOrNull(path), outcome: 'failure', errorCode: isKeyturnError(e) ? e.code : 'KT_INTERNAL' };
+      // The caller gets the operation's own error; a failure to record it is not a second one.
+      await this.audit.record(null, event).catch(() => undefined);
+    }
+    throw e;
   }
 
   private async findSecret(db: Db, path: string, options: { lock?: boolean } = {}): Promise<SecretRow | undefined> {

@@ -28,5 +28,6 @@ export const embeddedStoreEntry = {
       maxVersions: d.settings.maxVersions,
       retentionMs: d.settings.retentionDays * DAY_MS,
       purgeProtection: d.settings.purgeProtection,
+      valueCacheMs: d.settings.valueCacheMs,
     }),
 } as const;
