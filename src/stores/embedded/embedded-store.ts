@@ -82,13 +82,12 @@ type Db = Kysely<Schema> | Transaction<Schema>;
 type StagedResult = Version | 'KT_SECRET_NOT_FOUND' | 'KT_STAGE_NOT_SET';
 type SecretRow = SecretsTable;
 
+/** What the embedded store can do (one frozen object: a store is made per server request). */
+const CAPABILITIES: StoreCapabilities = Object.freeze({ versions: true, idempotentPut: true, compareAndSet: true });
+
 export class EmbeddedStore implements SecretStore, TransactionalPut {
   readonly kind = 'embedded';
-  readonly capabilities: StoreCapabilities = Object.freeze({
-    versions: true,
-    idempotentPut: true,
-    compareAndSet: true,
-  });
+  readonly capabilities: StoreCapabilities = CAPABILITIES;
 
   private readonly clock: Clock;
   readonly maxValueBytes: number;
