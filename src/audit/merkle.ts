@@ -30,6 +30,16 @@ export const HASH_SIZE = 32;
 /** Root of the empty tree: SHA-256 of no bytes (e3b0c442...). */
 export const EMPTY_ROOT: Buffer = hash('sha256', Buffer.alloc(0), 'buffer');
 
+/**
+ * SHA-256 of `data`. Taken as a latin1 ('binary') string (one character per byte) and copied into a (pooled)
+ * Buffer: on Node 24 that costs about half of `hash(..., 'buffer')`, whose Buffer output path
+ * is the slow one, and the log hashes every event two or three times (leaf, Merkle nodes, and
+ * again when a checkpoint's check recomputes the tree).
+ */
+function sha256(data: Uint8Array): Buffer {
+  return Buffer.from(hash('sha256', data, 'binary'), 'latin1');
+}
+
 /** Leaves up to this size are hashed through the reusable scratch buffer; larger ones stream. */
 const SCRATCH_MAX = 64 * 1024;
 const LEAF_PREFIX = Buffer.from([0x00]);
@@ -50,7 +60,7 @@ export function leafHash(leaf: Uint8Array): Buffer {
   if (need > leafScratch.length) leafScratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(need, leafScratch.length * 2)));
   leafScratch[0] = 0x00;
   leafScratch.set(leaf, 1);
-  return hash('sha256', leafScratch.subarray(0, need), 'buffer');
+  return sha256(leafScratch.subarray(0, need));
 }
 
 /**
@@ -68,7 +78,7 @@ export function leafHashOfText(text: string): Buffer {
   if (need > leafScratch.length) leafScratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(need, leafScratch.length * 2)));
   leafScratch[0] = 0x00;
   leafScratch.write(text, 1, 'utf8');
-  return hash('sha256', leafScratch.subarray(0, need), 'buffer');
+  return sha256(leafScratch.subarray(0, need));
 }
 
 /**
@@ -86,7 +96,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch[0] = 0x01;
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_SIZE);
-  return hash('sha256', nodeScratch, 'buffer');
+  return sha256(nodeScratch);
 }
 
 /**
