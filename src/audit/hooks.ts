@@ -23,7 +23,7 @@ import type { StoreAuditHook } from '../stores/audit-hook.js';
 import { canonicalJson } from './canonical.js';
 import { eventSafeId, type AuditContext } from './context.js';
 import type { AuditEventInput } from './event.js';
-import type { AuditLog } from './log.js';
+import type { AuditInput, AuditLog } from './log.js';
 
 const ERROR_CODE = /^KT_[A-Z0-9_]+$/;
 const settled = (): void => undefined;
@@ -75,9 +75,8 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
   return {
     // Not async: a read's event goes straight to the log's group commit, without a promise of its own.
     record: (trx, event) => {
-      const input = {
+      const input: { -readonly [K in keyof AuditInput]: AuditInput[K] } = {
         ...who,
-        ...(event.servedBy === undefined ? {} : { source: `${ctx?.source ?? log.context.source} via ${event.servedBy}` }),
         action: event.action,
         path: event.path,
         outcome: event.outcome,
@@ -85,6 +84,7 @@ export function storeAuditHook(log: AuditLog, ctx?: AuditContext): StoreAuditHoo
         errorCode: event.errorCode ?? null,
         valueHmac: event.valueHmac ?? null,
       };
+      if (event.servedBy !== undefined) input.source = `${ctx?.source ?? log.context.source} via ${event.servedBy}`;
       return trx ? log.appendWithin(input, trx) : log.append(input).then(settled);
     },
     hashValue: (value) => log.hash(valueBytes(value)),

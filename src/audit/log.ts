@@ -87,7 +87,8 @@ export const DEFAULT_CHECKPOINT_SECONDS = 300;
  * ```
  */
 export function eventIdOf(seq: number, leafHash: Uint8Array): string {
-  return `ev_${seq}_${Buffer.from(leafHash.buffer, leafHash.byteOffset, 6).toString('hex')}`;
+  const first = Buffer.isBuffer(leafHash) ? leafHash.toString('hex', 0, 6) : Buffer.from(leafHash.buffer, leafHash.byteOffset, 6).toString('hex');
+  return `ev_${seq}_${first}`;
 }
 
 /** The seq an event id names, or null when it is not an event id. */
