@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../src/audit/log.js';
 import type { Kysely, Transaction } from 'kysely';
-import { openState } from '../src/state/db.js';
+import { openState, type StateDb } from '../src/state/db.js';
 import type { Schema } from '../src/state/schema.js';
 import { prepared } from '../src/state/prepared.js';
 import { readCache } from '../src/state/read-cache.js';
@@ -178,13 +178,24 @@ describe.each([
   });
 });
 
+/** Two connections to one new SQLite file (this process and, say, the CLI beside it), closed and removed after `fn`. */
+async function withTwoConnections(fn: (one: StateDb, other: StateDb) => Promise<void>): Promise<void> {
+  const tmp = tempDir();
+  const file = join(tmp.dir, 'state.db');
+  const one = await openState({ sqliteFile: file });
+  const other = await openState({ sqliteFile: file });
+  try {
+    await fn(one, other);
+  } finally {
+    await other.close();
+    await one.close();
+    tmp.remove();
+  }
+}
+
 describe('SQLite read batches', () => {
   it('reads of one event-loop turn share a read transaction that ends after the turn; a write in the same turn ends it first, even after another process committed', async () => {
-    const tmp = tempDir();
-    const file = join(tmp.dir, 'state.db');
-    const one = await openState({ sqliteFile: file });
-    const other = await openState({ sqliteFile: file });
-    try {
+    await withTwoConnections(async (one, other) => {
       await addSecretIn(one.db, 'r/one');
       const raw = (one.sqlite as unknown as { raw: { isTransaction: boolean } }).raw;
       expect(await byPath.first(one, one.db, { path: 'r/one' })).toEqual({ path: 'r/one', next_version: 1 });
@@ -203,11 +214,7 @@ describe('SQLite read batches', () => {
       expect(await byPath.first(one, one.db, { path: 'r/two' })).toEqual({ path: 'r/two', next_version: 1 });
       await new Promise((r) => setImmediate(r));
       expect(raw.isTransaction).toBe(false);
-    } finally {
-      await other.close();
-      await one.close();
-      tmp.remove();
-    }
+    });
   });
 });
 
@@ -215,11 +222,7 @@ describe('SQLite read cache', () => {
   const turn = () => new Promise((r) => setImmediate(r));
 
   it("answers again across turns while nothing changes; reads again after a write to a table it watches, another connection's commit, or inside a write transaction; not after a write elsewhere", async () => {
-    const tmp = tempDir();
-    const file = join(tmp.dir, 'state.db');
-    const one = await openState({ sqliteFile: file });
-    const other = await openState({ sqliteFile: file });
-    try {
+    await withTwoConnections(async (one, other) => {
       const cache = readCache<Array<{ path: string; next_version: number }>>({ tables: ['secrets'], maxEntries: 10, maxBytes: 1 << 20, bytesOf: () => 100 });
       let reads = 0;
       const get = () =>
@@ -252,11 +255,7 @@ describe('SQLite read cache', () => {
         expect(await cache.get(one, 'k', () => byPath.rows(one, trx, { path: 'c/one' }))).toEqual([{ path: 'c/one', next_version: 4 }]);
       });
       await after(async () => undefined, 4, 5);
-    } finally {
-      await other.close();
-      await one.close();
-      tmp.remove();
-    }
+    });
   });
 
   it('reads every time on PostgreSQL (no token)', async () => {

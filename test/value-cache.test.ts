@@ -25,6 +25,13 @@ async function home(env: Record<string, string> = {}, clock = manualClock(Date.p
   return { ...h, clock, opens: () => spy.mock.calls.length };
 }
 
+/** Reads the current value `n` times (each must be `value`); how many of them opened it. */
+async function opensFor(h: Awaited<ReturnType<typeof home>>, n: number, value: string): Promise<number> {
+  const before = h.opens();
+  for (let i = 0; i < n; i++) expect((await h.kt.store.get('app/db'))?.value).toBe(value);
+  return h.opens() - before;
+}
+
 const reads = async (h: Home): Promise<number> => (await h.kt.audit.tail(1000)).filter((r) => (JSON.parse(r.leaf) as { action: string; outcome: string }).action === 'secret.read').length;
 
 describe('the embedded store value cache', () => {
@@ -93,9 +100,7 @@ describe('the embedded store value cache', () => {
   it('with KEYTURN_VALUE_CACHE_SECONDS=0 every read opens the value', async () => {
     const h = await home({ KEYTURN_VALUE_CACHE_SECONDS: '0' });
     await h.kt.store.put('app/db', 'one');
-    const before = h.opens();
-    for (let i = 0; i < 3; i++) expect((await h.kt.store.get('app/db'))?.value).toBe('one');
-    expect(h.opens() - before).toBe(3);
+    expect(await opensFor(h, 3, 'one')).toBe(3);
   });
 
   it('refuses a value out of range with KT_CONFIG_INVALID naming the variable', () => {
@@ -109,9 +114,7 @@ describe('the embedded store value cache', () => {
     try {
       const h = await home({ KEYTURN_DATABASE_URL: pg.url });
       await h.kt.store.put('app/db', 'one');
-      const before = h.opens();
-      for (let i = 0; i < 3; i++) expect((await h.kt.store.get('app/db'))?.value).toBe('one');
-      expect(h.opens() - before).toBe(3);
+      expect(await opensFor(h, 3, 'one')).toBe(3);
       await h.close();
       homes.splice(homes.indexOf(h), 1);
     } finally {

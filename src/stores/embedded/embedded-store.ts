@@ -110,7 +110,8 @@ export class EmbeddedStore implements SecretStore, TransactionalPut {
     this.purgeProtection = options.purgeProtection ?? true;
     this.audit = options.audit;
     this.auditReads = options.auditReads ?? true;
-    this.valueCacheMs = options.valueCacheMs ?? 0;
+    // Only where the stage read's rows can be cached (SQLite): elsewhere an opened value would never be read again.
+    this.valueCacheMs = state.sqlite?.readVersion === undefined ? 0 : (options.valueCacheMs ?? 0);
   }
 
   /** The same store, with value reads not recorded as `secret.read` (writes still are). */
