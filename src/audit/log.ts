@@ -9,7 +9,9 @@
  * Checkpoint policy: a C2SP checkpoint is signed, in the appending transaction, when at least
  * `checkpointEvery` events or `checkpointSeconds` have passed since the last one. {@link tick}
  * (run by a timer or `keyturn audit tick`) appends a heartbeat leaf after `checkpointSeconds` of
- * quiet and signs it, so an idle hour is provably idle. Checkpoints are always signed from the
+ * quiet and signs it, so an idle hour is provably idle. A server checks and signs the checkpoints
+ * that fall due in its group commits just after them instead ({@link checkInBackground}: the
+ * check runs in a worker thread). Checkpoints are always signed from the
  * head row (what the appender wrote), never from re-reading leaves, so tampered rows never get
  * signed.
  *
@@ -43,18 +45,33 @@ import { isDatabaseFull } from '../state/disk-full.js';
 import type { Schema } from '../state/schema.js';
 import { afterCommit, beforeCommit, flushBeforeCommit } from '../state/tx.js';
 import { AuditAppender } from './appender.js';
+import { BackgroundCheck } from './background-check.js';
 import { openCheckpoint, readCheckpointUnverified } from './checkpoint.js';
 import { defaultContext, type AuditContext } from './context.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
 import { addHmacKey, addMacKey, createAuditKeys, loadAuditKeys, valueHmac, type AuditKeys } from './keys.js';
 import { headMac, headMacValid, leafMacV2, leafMacValid } from './mac.js';
-import { CompactRange, bytesEqual, leafHash, leafHashOfText } from './merkle.js';
+import { CompactRange, bytesEqual, leafHash } from './merkle.js';
+import { assertLeadsTo, checkRows, startWalk, type KnownRow } from './uncovered.js';
 import { parseVerifierKey, type NoteVerifier } from './note-key.js';
 import * as repo from './repo.js';
 import type { CheckpointRow, Head, LeafRow } from './repo.js';
 
 /** What a caller records; time, actor, source and correlation id default from the log's clock and context. */
 export type AuditInput = Omit<AuditEventInput, 'time' | 'actor' | 'source'> & Partial<Pick<AuditEventInput, 'time' | 'actor' | 'source'>>;
+
+/** A checkpoint due after a group commit, to be checked in the background: the tree to sign, and the last checkpoint's size. */
+interface DueCheckpoint {
+  readonly from: number;
+  readonly size: number;
+  readonly prev: string;
+  readonly nodes: readonly Buffer[];
+}
+
+/** Where a group's transaction leaves a checkpoint it deferred (read once the transaction committed). */
+interface DeferSlot {
+  due?: DueCheckpoint;
+}
 
 /** Where an appended event landed. */
 export interface Appended {
@@ -318,6 +335,92 @@ export class AuditLog {
    */
   readonly #written = new Map<number, { readonly text: string; readonly hash: Buffer; readonly hashB64: string; readonly mac: string; readonly key: Buffer }>();
 
+  /** The background check before a checkpoint (null: checked in the appending transaction). */
+  #background: BackgroundCheck | null = null;
+  /** The background check and signing under way, if any. */
+  #checking: Promise<void> | null = null;
+  /** The last background check or signing failed: the next due checkpoint is checked in its transaction. */
+  #checkFailed = false;
+  /** The last checkpoint this log signed: its compact range, where the next check starts without reading it back. */
+  #signed: { readonly size: number; readonly nodes: readonly Buffer[] } | null = null;
+
+  /**
+   * From now on, the check before a checkpoint that falls due in a group commit (the reads' events)
+   * runs in a worker thread on its own connection, and the checkpoint is signed afterwards, in a
+   * transaction of its own, at the size that was checked; appends go on meanwhile. For a process
+   * that appends all the time (`keyturn server`): the check re-reads and hashes every event since
+   * the last checkpoint, which otherwise holds the event loop inside an append every 1,000 events.
+   *
+   * What is checked, and what a problem does, are unchanged: nothing is signed over a row that
+   * fails (the next due append checks in its transaction and fails with the problem, as without
+   * this). Falls back to that in-transaction check when the worker fails, when more than twice
+   * `checkpointEvery` events are uncovered, and for appends in a caller's transaction. Only for a
+   * SQLite state file; returns whether it is on. {@link stopBackgroundCheck} ends it.
+   *
+   * @example
+   * ```ts
+   * kt.audit.checkInBackground(); // true on a SQLite home
+   * ```
+   */
+  checkInBackground(): boolean {
+    if (this.#background?.usable === true) return true;
+    if (this.#state.dialect !== 'sqlite' || this.#state.location === ':memory:') return false;
+    this.#background = BackgroundCheck.start(this.#state.location);
+    return this.#background !== null;
+  }
+
+  /** Ends the background check (waiting for a signing under way); checks run in the appending transaction again. */
+  async stopBackgroundCheck(): Promise<void> {
+    const bg = this.#background;
+    if (bg === null) return;
+    this.#background = null;
+    await bg.stop();
+    await this.#checking;
+  }
+
+  /** Resolves once the background check and signing under way, if any, has ended (signed or not). */
+  async whenChecked(): Promise<void> {
+    await this.#checking;
+  }
+
+  #deferrable(head: Head, size: number): boolean {
+    return this.#background?.usable === true && !this.#checkFailed && size - head.checkpointSize < 2 * this.#every;
+  }
+
+  /** Checks `due` in the background and signs it, unless a check is under way already (the next due group starts another). */
+  #startCheck(due: DueCheckpoint): void {
+    if (this.#checking !== null) return;
+    this.#checking = this.#checkAndSign(due).finally(() => {
+      this.#checking = null;
+    });
+  }
+
+  async #checkAndSign(due: DueCheckpoint): Promise<void> {
+    const bg = this.#background;
+    if (bg === null) return;
+    try {
+      const signed = this.#signed;
+      const fromNodes = due.from === 0 ? [] : signed?.size === due.from ? signed.nodes : (await this.#rangeAt(this.#state.db, due.from)).nodes();
+      await bg.check({ from: due.from, fromNodes, key: this.#macKey(), target: due });
+      await writeGuard(() =>
+        this.#state.db.transaction().execute(async (trx) => {
+          const head = await repo.readHead(trx, this.#state, true);
+          // Signed meanwhile at this size or later (tick, audit checkpoint, another process): nothing to do.
+          if (head.checkpointSize >= due.size) return;
+          this.#assertHead(head);
+          if (head.size < due.size)
+            throw new KeyturnError('KT_AUDIT_TRUNCATED', `the audit head records ${head.size} events, fewer than the ${due.size} just checked; no checkpoint was signed (run keyturn audit verify)`);
+          const now = this.#clock.now();
+          await this.#insertSigned(trx, due, now);
+          await this.#writeHead(trx, { ...head, checkpointSize: due.size, checkpointAt: now });
+        }),
+      );
+    } catch {
+      // Nothing was signed. The next due append checks in its transaction, and fails with the problem if there is one.
+      this.#checkFailed = true;
+    }
+  }
+
   /** Appends waiting for the next group commit, and whether a group is being written now. */
   #waiting: Array<{ inputs: readonly AuditInput[]; resolve: (a: Appended[]) => void; reject: (e: unknown) => void }> = [];
   #writing = false;
@@ -338,9 +441,12 @@ export class AuditLog {
     try {
       while (this.#waiting.length > 0) {
         const group = this.#waiting.splice(0);
-        const write = (all: readonly AuditInput[]) => writeGuard(() => this.#state.db.transaction().execute((t) => this.#appendIn(t, all)));
+        // A checkpoint that falls due in a group is checked in the background, when that is on: after the commit.
+        const slot: DeferSlot = {};
+        const write = (all: readonly AuditInput[]) => writeGuard(() => this.#state.db.transaction().execute((t) => this.#appendIn(t, all, slot)));
         try {
           const appended = await write(group.flatMap((g) => g.inputs));
+          if (slot.due !== undefined) this.#startCheck(slot.due);
           this.#handOff(appended);
           this.#notify();
           let k = 0;
@@ -545,11 +651,11 @@ export class AuditLog {
    * head's MAC is checked first, except for the empty head `initialize` starts from (`fresh`).
    */
   /** Appends in `trx` under the head it reads (and, on PostgreSQL, locks) there. */
-  async #appendIn(trx: Transaction<Schema>, inputs: readonly AuditInput[]): Promise<Appended[]> {
-    return this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), inputs, false, false);
+  async #appendIn(trx: Transaction<Schema>, inputs: readonly AuditInput[], slot?: DeferSlot): Promise<Appended[]> {
+    return this.#appendUnder(trx, await repo.readHead(trx, this.#state, true), inputs, false, false, slot);
   }
 
-  async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean, fresh: boolean): Promise<Appended[]> {
+  async #appendUnder(trx: Transaction<Schema>, head: Head, inputs: readonly AuditInput[], forceCheckpoint: boolean, fresh: boolean, slot?: DeferSlot): Promise<Appended[]> {
     const key = this.#macKey();
     if (!fresh) this.#assertHead(head);
     const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
@@ -588,13 +694,17 @@ export class AuditLog {
       hashes[i] = leafHash;
       if (events !== null) events[i] = event;
     }
-    const checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
+    let checkpoint = forceCheckpoint || this.#checkpointDue(head, head.size + inputs.length, now);
+    // Due, but checked in the background after this commit and signed then (see checkInBackground).
+    const deferred = checkpoint && !forceCheckpoint && slot !== undefined && this.#deferrable(head, head.size + inputs.length);
+    if (deferred) checkpoint = false;
     // The events before this transaction that no checkpoint covers yet: checked before signing.
     if (checkpoint && !fresh) await this.#verifyUncovered(trx, head);
     await repo.insertLeaves(trx, this.#state, rows);
     // What the next checkpoint's check may compare against (a rolled-back transaction leaves
     // entries that simply match no stored row, or are replaced by the rows that reuse their seq).
-    if (checkpoint) this.#written.clear();
+    // The background check hashes every row again on its own thread: nothing to keep for it.
+    if (checkpoint || this.#background !== null) this.#written.clear();
     else if (this.#written.size + rows.length <= WRITTEN_MAX) {
       rows.forEach((r, i) => this.#written.set(r.seq, { text: r.leaf, hash: hashes[i] as Buffer, hashB64: r.leaf_hash, mac: r.leaf_mac as string, key }));
     }
@@ -612,7 +722,10 @@ export class AuditLog {
       const note = appender.checkpoint(this.origin, this.#keys.signer);
       await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(next.nodes).toString('base64') });
       next = { ...next, checkpointSize: next.size, checkpointAt: now };
+      this.#signed = { size: next.size, nodes: next.nodes };
+      this.#checkFailed = false;
     }
+    if (deferred && slot !== undefined) slot.due = { from: head.checkpointSize, size: next.size, prev: next.prev, nodes: next.nodes };
     await this.#writeHead(trx, next);
     const appended = rows.map((r) => ({ seq: r.seq, id: r.id }));
     if (events !== null) this.#eventsOf.set(appended, events);
@@ -628,21 +741,30 @@ export class AuditLog {
 
   /** Signs a checkpoint of the head (size and compact range, not the leaf rows) and writes the head; checks nothing. */
   async #sign(trx: Transaction<Schema>, head: Head, now: number): Promise<void> {
-    const appender = new AuditAppender({ size: head.size, prev: head.prev, nodes: head.nodes.map((n) => n.toString('hex')) });
+    await this.#insertSigned(trx, head, now);
+    await this.#writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+  }
+
+  /**
+   * Signs a checkpoint of `tree` (size and compact range) and stores it; checks nothing and leaves
+   * the head to the caller. The same size again with the same root (e.g. the first checkpoint of
+   * an empty log) keeps the one there is; with another root it is KT_AUDIT_CHECKPOINT_FORK.
+   */
+  async #insertSigned(trx: Transaction<Schema>, tree: { readonly size: number; readonly prev: string; readonly nodes: readonly Buffer[] }, now: number): Promise<void> {
+    const appender = new AuditAppender({ size: tree.size, prev: tree.prev, nodes: tree.nodes.map((n) => n.toString('hex')) });
     const existing = await repo.latestCheckpoint(trx);
-    if (existing !== null && existing.size === head.size) {
-      // Same size again (e.g. the first checkpoint of an empty log): keep the one there is.
+    if (existing !== null && existing.size === tree.size) {
       if (readCheckpointUnverified(existing.note).root.equals(appender.root())) {
-        if (existing.nodes == null) await repo.setCheckpointNodes(trx, head.size, head.nodes);
-        await this.#writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+        if (existing.nodes == null) await repo.setCheckpointNodes(trx, tree.size, tree.nodes);
         return;
       }
-      throw new KeyturnError('KT_AUDIT_CHECKPOINT_FORK', `a checkpoint at size ${head.size} with another root is already stored; run keyturn audit verify`);
+      throw new KeyturnError('KT_AUDIT_CHECKPOINT_FORK', `a checkpoint at size ${tree.size} with another root is already stored; run keyturn audit verify`);
     }
     const note = appender.checkpoint(this.origin, this.#keys.signer);
-    await repo.insertCheckpoint(trx, { size: head.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(head.nodes).toString('base64') });
+    await repo.insertCheckpoint(trx, { size: tree.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(tree.nodes).toString('base64') });
     this.#written.clear();
-    await this.#writeHead(trx, { ...head, checkpointSize: head.size, checkpointAt: now });
+    this.#signed = { size: tree.size, nodes: tree.nodes };
+    this.#checkFailed = false;
   }
 
   /** Writes the head with its MAC. */
@@ -677,43 +799,17 @@ export class AuditLog {
   async #verifyUncovered(trx: Kysely<Schema> | Transaction<Schema>, head: Head): Promise<void> {
     const from = head.checkpointSize;
     if (from >= head.size) return;
-    const range = from === 0 ? new CompactRange() : await this.#rangeAt(trx, from);
+    const walk = startWalk(from, from === 0 ? undefined : await this.#rangeAt(trx, from));
     const key = this.#macKey();
-    let prev: Buffer | null = null;
-    await repo.eachLeafCheckPage(trx, this.#state, from, head.size, (rows) => {
-      for (const [seq, leaf, leafHash, leafMac] of rows) {
-        if (seq !== range.size) {
-          throw new KeyturnError('KT_AUDIT_LEAF_MISSING', `audit event ${range.size} is missing from the stored log; no checkpoint was signed (run keyturn audit verify)`);
-        }
-        // A row byte for byte as this log wrote it has the leaf hash and MAC computed then: the
-        // same check without hashing its text again. Any other row is hashed and its MAC checked.
-        // (Plain comparisons: the fast path only ever matches this log's own MAC, which the row shows anyway.)
-        const mine = this.#written.get(seq);
-        let hash: Buffer;
-        if (mine !== undefined && mine.key === key && mine.text === leaf && mine.hashB64 === leafHash && mine.mac === leafMac) hash = mine.hash;
-        else {
-          hash = leafHashOfText(leaf);
-          if (hash.toString('base64') !== leafHash || !leafMacValid(key, hash, leafMac)) {
-            throw new KeyturnError(
-              'KT_AUDIT_LEAF_CHANGED',
-              `audit event ${seq} was changed after it was written (its MAC does not verify); no checkpoint was signed over it (run keyturn audit verify)`,
-            );
-          }
-        }
-        range.append(hash);
-        prev = hash;
-      }
-    });
-    if (range.size !== head.size) {
-      throw new KeyturnError('KT_AUDIT_TRUNCATED', `the stored log ends after ${range.size} events but its head records ${head.size}; no checkpoint was signed (run keyturn audit verify)`);
-    }
-    const nodes = range.nodes();
-    if ((prev as Buffer | null)?.toString('hex') !== head.prev || nodes.length !== head.nodes.length || nodes.some((n, i) => !bytesEqual(n, head.nodes[i] as Buffer))) {
-      throw new KeyturnError(
-        'KT_AUDIT_HEAD_FORGED',
-        `the events after checkpoint ${from} do not lead to the audit head row (rows moved, or the head rewritten); no checkpoint was signed (run keyturn audit verify)`,
-      );
-    }
+    // A row byte for byte as this log wrote it has the leaf hash and MAC computed then: the same
+    // check without hashing its text again. (Plain comparisons: the fast path only ever matches
+    // this log's own MAC, which the row shows anyway.)
+    const known: KnownRow = (seq, leaf, leafHash, leafMac) => {
+      const mine = this.#written.get(seq);
+      return mine !== undefined && mine.key === key && mine.text === leaf && mine.hashB64 === leafHash && mine.mac === leafMac ? mine.hash : undefined;
+    };
+    await repo.eachLeafCheckPage(trx, this.#state, from, head.size, (rows) => checkRows(walk, rows, key, known));
+    assertLeadsTo(walk, head);
   }
 
   /** The compact range at a checkpoint's size, from its stored nodes, proven by its signed root. */

@@ -240,6 +240,20 @@ export type LeafCheckRow = readonly [seq: number, leaf: string, leafHash: string
 const LEAF_CHECKS_SQL = 'select "seq", "leaf", "leaf_hash", "leaf_mac" from "audit_leaves" where "seq" >= ? and "seq" < ? order by "seq" limit ?';
 
 /**
+ * One page (up to {@link LEAF_CHECK_PAGE} rows, seq in [from, to), in seq order) of the rows a
+ * check reads, through a SQLite statement runner that returns rows as arrays: the append's own
+ * connection, or the background check's (check-worker.ts).
+ */
+export function leafCheckPage(allArrays: (sql: string, parameters: ReadonlyArray<unknown>) => unknown[][], from: number, to: number): LeafCheckRow[] {
+  const rows = allArrays(LEAF_CHECKS_SQL, [from, to, PAGE]) as Array<[number | bigint, string, string, string | null]>;
+  for (const r of rows) r[0] = Number(r[0]);
+  return rows as unknown as LeafCheckRow[];
+}
+
+/** Rows per page of {@link leafCheckPage}: fewer means the last page is short. */
+export const LEAF_CHECK_PAGE = PAGE;
+
+/**
  * {@link eachLeafPage} for checking the rows: only the columns a check reads, each row an array.
  * The append that signs a checkpoint re-reads every event since the last one, so on SQLite this
  * runs on the connection's own statement (inside the caller's transaction, which holds the
@@ -265,11 +279,8 @@ export async function eachLeafCheckPage(db: Db, on: On, from: number, to: number
 
 async function checkPage(db: Db, on: On, from: number, to: number): Promise<LeafCheckRow[]> {
   // In a transaction on SQLite (the append that signs), the transaction holds the one connection: the statement runs on it directly.
-  if (on.sqlite?.allArrays !== undefined && db.isTransaction) {
-    const rows = on.sqlite.allArrays(LEAF_CHECKS_SQL, [from, to, PAGE]) as Array<[number | bigint, string, string, string | null]>;
-    for (const r of rows) r[0] = Number(r[0]);
-    return rows as unknown as LeafCheckRow[];
-  }
+  const allArrays = on.sqlite?.allArrays;
+  if (allArrays !== undefined && db.isTransaction) return leafCheckPage((sql, parameters) => allArrays(sql, parameters), from, to);
   const rows = await db.selectFrom('audit_leaves').select(['seq', 'leaf', 'leaf_hash', 'leaf_mac']).where('seq', '>=', from).where('seq', '<', to).orderBy('seq').limit(PAGE).execute();
   return rows.map((r) => [Number(r.seq), r.leaf, r.leaf_hash, r.leaf_mac ?? null] as const);
 }

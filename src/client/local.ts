@@ -18,7 +18,10 @@ import type { Engine } from '../engine/engine.js';
 import type { Run } from '../engine/runs-repo.js';
 import type { Keyturn } from '../runtime/keyturn.js';
 import type { SecretStore } from '../stores/store.js';
-import type { KeyturnClient, RunOutcome, RunsClient, SecretsClient } from './client.js';
+import type { DueRotation, KeyturnClient, QueuedRotation, RollbackResult, RunOutcome, RunsClient, SecretPutOptions, SecretsClient } from './client.js';
+import type { SecretValue } from '../core/types.js';
+import type { VersionSelector } from '../stores/store.js';
+import type { MarkedStatus, StatusView } from '../lifecycle/status.js';
 import { localAudit } from './local-audit.js';
 import { assertReadable, forgetStatus, markStatus, secretStatus } from '../lifecycle/status.js';
 
@@ -73,154 +76,241 @@ async function refuseManaged(applied: Keyturn['applied'], path: string): Promise
   }
 }
 
+/** The secret operations over a scope (one object per request on the server: its methods are shared, not made per request). */
+class LocalSecrets implements SecretsClient {
+  readonly #scope: LocalScope;
+  constructor(scope: LocalScope) {
+    this.#scope = scope;
+  }
+
+  async get(path: string, select: VersionSelector, options: { allowInactive?: boolean } = {}): Promise<Version> {
+    const scope = this.#scope;
+    const { kt, store } = scope;
+    if (!options.allowInactive) await assertReadable(kt, store, path, scope.auditContext);
+    const v = await store.get(path, select);
+    if (v) return v;
+    if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+    throw new KeyturnError('KT_STAGE_NOT_SET', `no version of ${path} is staged ${select.stage ?? 'current'}`);
+  }
+
+  async put(path: string, value: SecretValue, options: SecretPutOptions): ReturnType<SecretsClient['put']> {
+    const scope = this.#scope;
+    const { kt, store } = scope;
+    const write = () =>
+      store.put(path, value, {
+        ...(options.stages ? { stages: options.stages } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.versionId ? { versionId: options.versionId } : {}),
+        ...(options.expectCurrentVersion === undefined ? {} : { expectCurrentVersion: options.expectCurrentVersion }),
+      });
+    const { RunsRepo } = await import('../engine/runs-repo.js');
+    const active = await new RunsRepo(kt.state, kt.clock).active(path);
+    let stored: Version;
+    let cancelled: Run | null = null;
+    if (!active) stored = await write();
+    else if (!options.supersede)
+      throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, {
+        details: { path, runId: active.id },
+      });
+    else ({ result: stored, cancelled } = await (await scope.engine()).supersedeWith(path, write));
+    // A value stored as current restarts the clock (a supersede did it under the lease already).
+    if (!active && (options.stages === undefined || options.stages.includes('current'))) await refreshDue(kt, path);
+    kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelled?.id }, 'secret version stored');
+    return { version: stored, cancelled };
+  }
+
+  async list(prefix: string, options: { deleted: boolean }): Promise<SecretInfo[]> {
+    const scope = this.#scope;
+    const { store } = scope;
+    const out: SecretInfo[] = [];
+    for await (const path of store.list(prefix, { deleted: options.deleted })) {
+      if (scope.listable && !scope.listable(path)) continue;
+      const info = await store.describe(path);
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  async history(path: string): ReturnType<SecretsClient['history']> {
+    const { store } = this.#scope;
+    const versions = await store.versions(path);
+    return { info: await requireInfo(store, path), versions };
+  }
+
+  async rollback(path: string): Promise<RollbackResult> {
+    const { kt, store } = this.#scope;
+    await refuseManaged(kt.applied, path);
+    const current = await store.get(path, { stage: 'current' });
+    if (!current) throw new KeyturnError((await store.describe(path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND', `${path} has no current version`);
+    const previous = await store.get(path, { stage: 'previous' });
+    if (!previous) throw new KeyturnError('KT_NO_PREVIOUS_VERSION', `${path} has no previous version`);
+    await store.moveStage(path, 'current', previous.id, current.id);
+    await refreshDue(kt, path);
+    kt.log.info({ path, from: current.id, to: previous.id }, 'secret rolled back');
+    return { path, current: { id: previous.id, version: previous.number }, previous: { id: current.id, version: current.number } };
+  }
+
+  async remove(path: string, options: { recoveryDays?: number }): Promise<SecretInfo> {
+    const { kt, store } = this.#scope;
+    const info = await store.remove(path, { recoveryDays: options.recoveryDays ?? kt.settings.recoveryDays });
+    await refreshDue(kt, path);
+    return info;
+  }
+
+  async restore(path: string): Promise<SecretInfo> {
+    const { kt, store } = this.#scope;
+    const info = await store.restore(path);
+    await refreshDue(kt, path);
+    return info;
+  }
+
+  async purgeable(path: string): Promise<SecretInfo> {
+    const { store } = this.#scope;
+    // A store that can tell says what a purge would refuse; the purge itself checks in any case.
+    const info = (await store.assertPurgeable?.(path)) ?? (await store.describe(path));
+    if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
+    return info;
+  }
+
+  async purge(path: string): Promise<void> {
+    const { kt, store } = this.#scope;
+    await store.purge(path);
+    await forgetStatus(kt, path);
+    await refreshDue(kt, path);
+  }
+
+  async events(path: string, options: { limit: number }): ReturnType<SecretsClient['events']> {
+    const { kt, store } = this.#scope;
+    return (await import('../lifecycle/events.js')).lifecycleEvents(kt, store, path, options);
+  }
+
+  async status(path: string): Promise<StatusView> {
+    const { kt, store } = this.#scope;
+    return secretStatus(kt, store, path, kt.clock.now());
+  }
+
+  async setStatus(path: string, status: MarkedStatus): Promise<StatusView> {
+    const scope = this.#scope;
+    const { kt, store } = scope;
+    return markStatus(kt, store, path, status, scope.auditContext);
+  }
+}
+
+async function withConsumers(engine: Engine, run: Run): Promise<RunOutcome> {
+  return { run, consumers: await engine.runs.consumers(run.id) };
+}
+
+/** The rotation and run operations over a scope. */
+class LocalRuns implements RunsClient {
+  readonly #scope: LocalScope;
+  constructor(scope: LocalScope) {
+    this.#scope = scope;
+  }
+
+  #around<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#scope.around ? this.#scope.around(fn) : fn();
+  }
+
+  async rotate(path: string, options: { wait: boolean; ifDue?: boolean }): Promise<RunOutcome> {
+    const scope = this.#scope;
+    const engine = await scope.engine();
+    const run = await this.#around(() => engine.rotate(path, { wait: options.wait, ifDue: !!options.ifDue, ...(scope.correlationId ? { correlationId: scope.correlationId } : {}) }));
+    return withConsumers(engine, run);
+  }
+
+  async queue(path: string, priority: 'emergency' | 'manual'): Promise<QueuedRotation> {
+    const scope = this.#scope;
+    const row = await (await scope.engine()).due.request(path, priority);
+    const { PRIORITY_NAMES } = await import('../schedule/due-repo.js');
+    return { path, priority: (PRIORITY_NAMES[row.priority] ?? 'scheduled') as 'emergency' | 'manual' | 'scheduled', dueAt: row.dueAt, requestedAt: row.requestedAt };
+  }
+
+  async rotateDue(options: { concurrency: number }, each: (r: DueRotation) => void): Promise<void> {
+    const scope = this.#scope;
+    const { kt } = scope;
+    const engine = await scope.engine();
+    const { Scheduler } = await import('../schedule/scheduler.js');
+    const scheduler = new Scheduler(
+      { state: kt.state, clock: kt.clock, log: kt.log, engine: async () => engine, stopped: () => engine.stopRequestedNow },
+      { ...kt.settings.scheduler, concurrency: options.concurrency },
+    );
+    await this.#around(() =>
+      scheduler.runOnce(async (o) =>
+        each({
+          path: o.path,
+          outcome: o.run ? await withConsumers(engine, o.run) : null,
+          cleanups: o.cleanups.map((k) => ({ ...k, dueAt: k.dueAt === null ? null : new Date(k.dueAt).toISOString() })),
+          error: o.error,
+        }),
+      ),
+    );
+  }
+
+  async plan(path: string): ReturnType<RunsClient['plan']> {
+    const scope = this.#scope;
+    return (await scope.engine()).plan(path);
+  }
+
+  async rotatable(which: Parameters<RunsClient['rotatable']>[0]): Promise<string[]> {
+    const scope = this.#scope;
+    const paths = which.due
+      ? await (await scope.engine()).due.duePaths(scope.kt.clock.now())
+      : (await scope.kt.applied.policies())
+          .filter((p) => pathHasPrefix(p.path, which.prefix) && (which.type === undefined || p.type === which.type) && (p.target !== undefined || p.type === 'app-secret'))
+          .map((p) => p.path);
+    return [...new Set(paths)].filter((p) => scope.rotatable?.(p) ?? true).sort();
+  }
+
+  async list(filter: Parameters<RunsClient['list']>[0]): ReturnType<RunsClient['list']> {
+    const scope = this.#scope;
+    return (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit, ...(filter.before ? { before: filter.before } : {}) });
+  }
+
+  async get(id: string): ReturnType<RunsClient['get']> {
+    const scope = this.#scope;
+    return (await scope.engine()).runs.get(id);
+  }
+
+  async show(id: string): ReturnType<RunsClient['show']> {
+    const scope = this.#scope;
+    const e = await scope.engine();
+    const run = await e.runs.get(id);
+    const { runAgents } = await import('../deliveries/run-agents.js');
+    const { kt } = scope;
+    const agents = await runAgents({ state: kt.state, clock: kt.clock, store: scope.store, staleAfterMs: kt.settings.agentStaleAfterMs }, run);
+    return { run, steps: await e.runs.steps(id), consumers: await e.runs.consumers(id), agents };
+  }
+
+  async resume(id: string, options: { wait: boolean }): Promise<RunOutcome> {
+    const scope = this.#scope;
+    const engine = await scope.engine();
+    const run = await this.#around(() => engine.resume(id, { wait: options.wait }));
+    return withConsumers(engine, run);
+  }
+
+  async cancel(id: string): ReturnType<RunsClient['cancel']> {
+    const scope = this.#scope;
+    return (await scope.engine()).cancel(id);
+  }
+
+  async schedule(path: string): ReturnType<RunsClient['schedule']> {
+    const scope = this.#scope;
+    const { scheduleView } = await import('../schedule/show.js');
+    return scheduleView(scope, path, scope.kt.clock.now());
+  }
+
+  async compliance(prefix: string): ReturnType<RunsClient['compliance']> {
+    const scope = this.#scope;
+    return (await import('../lifecycle/compliance.js')).complianceReport(scope, { prefix });
+  }
+}
+
 export function localSecrets(scope: LocalScope): SecretsClient {
-  const { kt, store } = scope;
-  return {
-    get: async (path, select, options = {}) => {
-      if (!options.allowInactive) await assertReadable(kt, store, path, scope.auditContext);
-      const v = await store.get(path, select);
-      if (v) return v;
-      if (!(await store.describe(path))) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      throw new KeyturnError('KT_STAGE_NOT_SET', `no version of ${path} is staged ${select.stage ?? 'current'}`);
-    },
-    put: async (path, value, options) => {
-      const write = () =>
-        store.put(path, value, {
-          ...(options.stages ? { stages: options.stages } : {}),
-          ...(options.metadata ? { metadata: options.metadata } : {}),
-          ...(options.versionId ? { versionId: options.versionId } : {}),
-          ...(options.expectCurrentVersion === undefined ? {} : { expectCurrentVersion: options.expectCurrentVersion }),
-        });
-      const { RunsRepo } = await import('../engine/runs-repo.js');
-      const active = await new RunsRepo(kt.state, kt.clock).active(path);
-      let stored: Version;
-      let cancelled: Run | null = null;
-      if (!active) stored = await write();
-      else if (!options.supersede)
-        throw new KeyturnError('KT_RUN_ACTIVE', `${path} has an unfinished rotation run ${active.id} (${active.status} at ${active.step}); nothing was stored`, {
-          details: { path, runId: active.id },
-        });
-      else ({ result: stored, cancelled } = await (await scope.engine()).supersedeWith(path, write));
-      // A value stored as current restarts the clock (a supersede did it under the lease already).
-      if (!active && (options.stages === undefined || options.stages.includes('current'))) await refreshDue(kt, path);
-      kt.log.debug({ path, versionId: stored.id, number: stored.number, cancelledRun: cancelled?.id }, 'secret version stored');
-      return { version: stored, cancelled };
-    },
-    list: async (prefix, options) => {
-      const out: SecretInfo[] = [];
-      for await (const path of store.list(prefix, { deleted: options.deleted })) {
-        if (scope.listable && !scope.listable(path)) continue;
-        const info = await store.describe(path);
-        if (info) out.push(info);
-      }
-      return out;
-    },
-    history: async (path) => {
-      const versions = await store.versions(path);
-      return { info: await requireInfo(store, path), versions };
-    },
-    rollback: async (path) => {
-      await refuseManaged(kt.applied, path);
-      const current = await store.get(path, { stage: 'current' });
-      if (!current) throw new KeyturnError((await store.describe(path)) ? 'KT_STAGE_NOT_SET' : 'KT_SECRET_NOT_FOUND', `${path} has no current version`);
-      const previous = await store.get(path, { stage: 'previous' });
-      if (!previous) throw new KeyturnError('KT_NO_PREVIOUS_VERSION', `${path} has no previous version`);
-      await store.moveStage(path, 'current', previous.id, current.id);
-      await refreshDue(kt, path);
-      kt.log.info({ path, from: current.id, to: previous.id }, 'secret rolled back');
-      return { path, current: { id: previous.id, version: previous.number }, previous: { id: current.id, version: current.number } };
-    },
-    remove: async (path, options) => {
-      const info = await store.remove(path, { recoveryDays: options.recoveryDays ?? kt.settings.recoveryDays });
-      await refreshDue(kt, path);
-      return info;
-    },
-    restore: async (path) => {
-      const info = await store.restore(path);
-      await refreshDue(kt, path);
-      return info;
-    },
-    purgeable: async (path) => {
-      // A store that can tell says what a purge would refuse; the purge itself checks in any case.
-      const info = (await store.assertPurgeable?.(path)) ?? (await store.describe(path));
-      if (info === null) throw new KeyturnError('KT_SECRET_NOT_FOUND', `no secret at ${path}`);
-      return info;
-    },
-    purge: async (path) => {
-      await store.purge(path);
-      await forgetStatus(kt, path);
-      await refreshDue(kt, path);
-    },
-    events: async (path, options) => (await import('../lifecycle/events.js')).lifecycleEvents(kt, store, path, options),
-    status: async (path) => secretStatus(kt, store, path, kt.clock.now()),
-    setStatus: async (path, status) => markStatus(kt, store, path, status, scope.auditContext),
-  };
+  return new LocalSecrets(scope);
 }
 
 export function localRuns(scope: LocalScope): RunsClient {
-  const around = <T>(fn: () => Promise<T>): Promise<T> => (scope.around ? scope.around(fn) : fn());
-  const withConsumers = async (engine: Engine, run: Run): Promise<RunOutcome> => ({ run, consumers: await engine.runs.consumers(run.id) });
-  return {
-    rotate: async (path, options) => {
-      const engine = await scope.engine();
-      const run = await around(() => engine.rotate(path, { wait: options.wait, ifDue: !!options.ifDue, ...(scope.correlationId ? { correlationId: scope.correlationId } : {}) }));
-      return withConsumers(engine, run);
-    },
-    queue: async (path, priority) => {
-      const row = await (await scope.engine()).due.request(path, priority);
-      const { PRIORITY_NAMES } = await import('../schedule/due-repo.js');
-      return { path, priority: (PRIORITY_NAMES[row.priority] ?? 'scheduled') as 'emergency' | 'manual' | 'scheduled', dueAt: row.dueAt, requestedAt: row.requestedAt };
-    },
-    rotateDue: async (options, each) => {
-      const engine = await scope.engine();
-      const { Scheduler } = await import('../schedule/scheduler.js');
-      const { kt } = scope;
-      const scheduler = new Scheduler(
-        { state: kt.state, clock: kt.clock, log: kt.log, engine: async () => engine, stopped: () => engine.stopRequestedNow },
-        { ...kt.settings.scheduler, concurrency: options.concurrency },
-      );
-      await around(() =>
-        scheduler.runOnce(async (o) =>
-          each({
-            path: o.path,
-            outcome: o.run ? await withConsumers(engine, o.run) : null,
-            cleanups: o.cleanups.map((k) => ({ ...k, dueAt: k.dueAt === null ? null : new Date(k.dueAt).toISOString() })),
-            error: o.error,
-          }),
-        ),
-      );
-    },
-    plan: async (path) => (await scope.engine()).plan(path),
-    rotatable: async (which) => {
-      const paths = which.due
-        ? await (await scope.engine()).due.duePaths(scope.kt.clock.now())
-        : (await scope.kt.applied.policies())
-            .filter((p) => pathHasPrefix(p.path, which.prefix) && (which.type === undefined || p.type === which.type) && (p.target !== undefined || p.type === 'app-secret'))
-            .map((p) => p.path);
-      return [...new Set(paths)].filter((p) => scope.rotatable?.(p) ?? true).sort();
-    },
-    list: async (filter) => (await scope.engine()).runs.list({ ...(filter.path ? { path: filter.path } : {}), limit: filter.limit, ...(filter.before ? { before: filter.before } : {}) }),
-    get: async (id) => (await scope.engine()).runs.get(id),
-    show: async (id) => {
-      const e = await scope.engine();
-      const run = await e.runs.get(id);
-      const { runAgents } = await import('../deliveries/run-agents.js');
-      const { kt } = scope;
-      const agents = await runAgents({ state: kt.state, clock: kt.clock, store: scope.store, staleAfterMs: kt.settings.agentStaleAfterMs }, run);
-      return { run, steps: await e.runs.steps(id), consumers: await e.runs.consumers(id), agents };
-    },
-    resume: async (id, options) => {
-      const engine = await scope.engine();
-      const run = await around(() => engine.resume(id, { wait: options.wait }));
-      return withConsumers(engine, run);
-    },
-    cancel: async (id) => (await scope.engine()).cancel(id),
-    schedule: async (path) => {
-      const { scheduleView } = await import('../schedule/show.js');
-      return scheduleView(scope, path, scope.kt.clock.now());
-    },
-    compliance: async (prefix) => (await import('../lifecycle/compliance.js')).complianceReport(scope, { prefix }),
-  };
+  return new LocalRuns(scope);
 }
 
 /** The client over an open home (closing it is the opener's business). */

@@ -211,6 +211,7 @@ export async function openKeyturn(settings: Settings, options: OpenOptions = {})
       close: async () => {
         // Sinks catch up now, each delivery bounded; one that is down or hangs only stays behind.
         await deliverAudit(CLOSE_SINK_BATCHES).catch((e: unknown) => log.warn({ code: (e as { code?: string }).code }, 'audit sinks not fed'));
+        await audit.stopBackgroundCheck();
         await applied.close();
         await replicaStores.close();
         await prepared.close();

@@ -11,10 +11,9 @@
  * const { findings, bytes } = await scanFiles(config, detector, files, { workers: 3 });
  * ```
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KeyturnError } from '../core/errors.js';
+import { workerScript as compiledWorker } from '../core/worker-script.js';
 import type { ScanConfig } from './config.js';
 import type { Detector } from './detect.js';
 import type { RawFinding } from './finding.js';
@@ -29,11 +28,7 @@ const BATCH_FILES = 256;
 
 /** The compiled worker script: beside this module (dist/scan/), or dist/scan/ seen from the bundle or the sources. */
 export function workerScript(): URL | undefined {
-  for (const rel of ['./scan-worker.js', '../scan/scan-worker.js', '../../dist/scan/scan-worker.js']) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return compiledWorker('scan', 'scan-worker.js', import.meta.url);
 }
 
 function batches(files: readonly ScanTarget[]): ScanTarget[][] {

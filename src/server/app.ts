@@ -264,6 +264,9 @@ export async function buildServer(kt: Keyturn, options: ServerOptions = {}): Pro
   ];
   const stopJobs = startJobs(jobs, kt.log);
   app.addHook('onClose', async () => stopJobs());
+  // A server appends an event for every read: the check before each checkpoint runs beside the
+  // event loop, not inside an append (src/audit/log.ts, checkInBackground).
+  if (kt.audit.checkInBackground()) app.addHook('onClose', async () => kt.audit.stopBackgroundCheck());
   const detection = await startDetection(kt, access, options.detection, metrics);
   if (detection) {
     runners.set(app, detection);
