@@ -842,8 +842,13 @@ export class Engine {
           await this.o.store.moveStage(run.path, 'current', run.pendingVersionId!, run.fromVersionId);
         } catch (e) {
           // Already moved (a resumed run whose finish committed before the crash)?
-          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId)
+          if (isKeyturnError(e, 'KT_STAGE_CONFLICT') && (await this.o.store.get(run.path, { stage: 'current' }))?.id === run.pendingVersionId) {
+            // A store that moves the stages in two calls (AWS: current lands, then pending is taken off
+            // the same version) may have been stopped between them: the pending stage left there ends now.
+            const left = await this.o.store.get(run.path, { stage: 'pending' });
+            if (left?.id === run.pendingVersionId) await this.o.store.moveStage(run.path, 'pending', null, left.id);
             return { outcome: 'skipped', detail: 'already current', writes: cleanup, fold };
+          }
           throw e;
         }
         return { outcome: 'ok', detail: 'pending is now current', audit: 'success', writes: cleanup, fold };
