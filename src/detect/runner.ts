@@ -191,7 +191,8 @@ export class DetectionRunner {
             let i = 0;
             while (i < handed.length && handed[i]!.seq < this.#next) i++;
             while (i < handed.length && handed[i]!.seq === this.#next) {
-              await this.#observe(handed[i]!, true);
+              const observed = this.#observe(handed[i]!, true);
+              if (observed !== undefined) await observed;
               this.#next++;
               i++;
             }
@@ -199,7 +200,8 @@ export class DetectionRunner {
             // The rest (other processes' events, appends in a caller's transaction) from the log, up to the next handed one.
             const rows = await this.#kt.audit.between(this.#next, handed.length > 0 ? handed[0]!.seq : undefined, PAGE);
             for (const row of rows) {
-              await this.#observe(checkEvent(JSON.parse(row.leaf)), true);
+              const observed = this.#observe(checkEvent(JSON.parse(row.leaf)), true);
+              if (observed !== undefined) await observed;
               this.#next = Number(row.seq) + 1;
             }
             if (rows.length === PAGE) continue;
@@ -228,7 +230,8 @@ export class DetectionRunner {
       const rows = await this.#kt.audit.between(seq, until, PAGE);
       if (rows.length === 0) break;
       for (const row of rows) {
-        await this.#observe(checkEvent(JSON.parse(row.leaf)), false);
+        const observed = this.#observe(checkEvent(JSON.parse(row.leaf)), false);
+        if (observed !== undefined) await observed;
         this.#warmedUp++;
       }
       seq = Number(rows.at(-1)!.seq) + 1;
@@ -237,17 +240,35 @@ export class DetectionRunner {
     }
   }
 
-  async #observe(e: AuditEvent, raise: boolean): Promise<void> {
+  /**
+   * Gives one event to the detectors. A promise only when something asynchronous follows (a policy
+   * change compared with the rules before it, an anomaly recorded): a server's every read passes
+   * here, and most find nothing.
+   */
+  #observe(e: AuditEvent, raise: boolean): Promise<void> | undefined {
     // A policy change is compared with the rules before it only as it happens (the replay sees today's policies).
-    const widening = raise && e.action.startsWith('access.policy.') ? await this.#watch?.onEvent(e) : undefined;
+    if (raise && this.#watch !== undefined && e.action.startsWith('access.policy.')) return this.#observeChange(e);
+    return this.#detect(e, undefined, raise);
+  }
+
+  async #observeChange(e: AuditEvent): Promise<void> {
+    await this.#detect(e, await this.#watch?.onEvent(e), true);
+  }
+
+  #detect(e: AuditEvent, widening: Awaited<ReturnType<PolicyWatch['onEvent']>>, raise: boolean): Promise<void> | undefined {
     const access = toAccessEvent(e, widening);
-    if (access === null) return;
+    if (access === null) return undefined;
     if (raise) this.#events++;
+    let found: Anomaly[] | undefined;
     for (const d of this.#opts.detectors) {
-      const found = d.observe(access);
-      if (!raise) continue;
-      for (const a of found) await this.#raise(a);
+      const f = d.observe(access);
+      if (raise && f.length > 0) (found ??= []).push(...f);
     }
+    return found === undefined ? undefined : this.#raiseAll(found);
+  }
+
+  async #raiseAll(found: readonly Anomaly[]): Promise<void> {
+    for (const a of found) await this.#raise(a);
   }
 
   async #raise(a: Anomaly): Promise<void> {
