@@ -722,8 +722,7 @@ export class AuditLog {
       const note = appender.checkpoint(this.origin, this.#keys.signer);
       await repo.insertCheckpoint(trx, { size: next.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(next.nodes).toString('base64') });
       next = { ...next, checkpointSize: next.size, checkpointAt: now };
-      this.#signed = { size: next.size, nodes: next.nodes };
-      this.#checkFailed = false;
+      this.#signedAt(next.size, next.nodes);
     }
     if (deferred && slot !== undefined) slot.due = { from: head.checkpointSize, size: next.size, prev: next.prev, nodes: next.nodes };
     await this.#writeHead(trx, next);
@@ -762,8 +761,13 @@ export class AuditLog {
     }
     const note = appender.checkpoint(this.origin, this.#keys.signer);
     await repo.insertCheckpoint(trx, { size: tree.size, root: appender.root().toString('base64'), note, created_at: now, nodes: Buffer.concat(tree.nodes).toString('base64') });
+    this.#signedAt(tree.size, tree.nodes);
+  }
+
+  /** A checkpoint this log signed: the next check starts from it, and the rows before it are no longer kept. */
+  #signedAt(size: number, nodes: readonly Buffer[]): void {
     this.#written.clear();
-    this.#signed = { size: tree.size, nodes: tree.nodes };
+    this.#signed = { size, nodes };
     this.#checkFailed = false;
   }
 
