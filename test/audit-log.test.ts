@@ -27,8 +27,8 @@ const CTX = { actor: 'user:alice', source: 'test', correlationId: 'req-1' };
 describe.each([
   ['SQLite', sqliteState],
   ['PostgreSQL', postgresState],
-] as const)('the audit log on %s', (name, make) => {
-  let t: TestState & { schema?: string };
+] as const)('the audit log on %s', (_name, make) => {
+  let t: TestState & { schema?: string; file?: string };
   let clock: ManualClock;
   let audit: AuditLog;
   beforeEach(async () => {
@@ -170,23 +170,19 @@ describe.each([
     }
   });
 
-  // SQLite: node:sqlite is synchronous, so one thread cannot wait on its own second connection;
-  // concurrent processes on one SQLite file are covered in test/audit-cli.test.ts.
-  it.skipIf(name === 'SQLite')(
-    'serializes concurrent appenders from two connections without a gap or a duplicate (PostgreSQL only, skipped on SQLite: node:sqlite is synchronous, so one thread cannot wait on its own second connection; SQLite across processes is in audit-cli.test.ts)',
-    async () => {
-      const other = await openState({ url: PG_URL, pgSchema: t.schema as string });
-      try {
-        const second = await AuditLog.open(other, t.ring, { clock, context: { ...CTX, actor: 'user:bob' } });
-        const runs = [audit, second].flatMap((log) => Array.from({ length: 20 }, (_, i) => log.append({ action: 'test.race', outcome: 'success', versionId: `v${i}` })));
-        const appended = await Promise.all(runs);
-        expect(appended.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-        expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 41 });
-      } finally {
-        await other.close();
-      }
-    },
-  );
+  it('serializes concurrent appenders from two connections without a gap or a duplicate', async () => {
+    // A second connection to the same database: the same file on SQLite, the same schema on PostgreSQL.
+    const other = t.file !== undefined ? await openState({ sqliteFile: t.file }) : await openState({ url: PG_URL, pgSchema: t.schema as string });
+    try {
+      const second = await AuditLog.open(other, t.ring, { clock, context: { ...CTX, actor: 'user:bob' } });
+      const runs = [audit, second].flatMap((log) => Array.from({ length: 20 }, (_, i) => log.append({ action: 'test.race', outcome: 'success', versionId: `v${i}` })));
+      const appended = await Promise.all(runs);
+      expect(appended.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(await verifyStoredLog(audit)).toMatchObject({ ok: true, size: 41 });
+    } finally {
+      await other.close();
+    }
+  });
 
   it('fails closed: when the leaves table refuses rows, the append and its transaction fail with KT_AUDIT_WRITE_FAILED', async () => {
     await refuseAuditInserts(t.state);
