@@ -12,11 +12,12 @@
  * new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { file } });
  * ```
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isKeyturnError } from '../core/errors.js';
+import { arrayRows } from '../state/sqlite-adapter.js';
 import { CompactRange } from './merkle.js';
-import { LEAF_CHECK_PAGE, leafCheckPage } from './repo.js';
+import { eachLeafCheckPageSync } from './repo.js';
 import { assertLeadsTo, checkRows, startWalk } from './uncovered.js';
 
 /** One check: the rows [from, target.size), from the compact range at `from`. */
@@ -35,26 +36,12 @@ export interface CheckAnswer {
 }
 
 const db = new DatabaseSync((workerData as { file: string }).file, { readOnly: true, timeout: 5000 });
-const statements = new Map<string, StatementSync>();
-const allArrays = (sql: string, parameters: ReadonlyArray<unknown>): unknown[][] => {
-  let stmt = statements.get(sql);
-  if (stmt === undefined) {
-    stmt = db.prepare(sql);
-    stmt.setReturnArrays(true);
-    statements.set(sql, stmt);
-  }
-  return stmt.all(...(parameters as Array<number>)) as unknown as unknown[][];
-};
+const allArrays = arrayRows(db);
 
 function check(req: CheckRequest): void {
   const key = Buffer.from(req.key.buffer, req.key.byteOffset, req.key.length);
-  const walk = startWalk(req.from, req.from === 0 ? new CompactRange() : CompactRange.restore(req.from, req.fromNodes));
-  for (let next = req.from; next < req.target.size;) {
-    const rows = leafCheckPage(allArrays, next, req.target.size);
-    checkRows(walk, rows, key);
-    if (rows.length < LEAF_CHECK_PAGE) break;
-    next = rows[rows.length - 1]![0] + 1;
-  }
+  const walk = startWalk(req.from, req.from === 0 ? undefined : CompactRange.restore(req.from, req.fromNodes));
+  eachLeafCheckPageSync(allArrays, req.from, req.target.size, (rows) => checkRows(walk, rows, key));
   assertLeadsTo(walk, req.target);
 }
 

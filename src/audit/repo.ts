@@ -239,19 +239,24 @@ export type LeafCheckRow = readonly [seq: number, leaf: string, leafHash: string
 /** The check read's text on SQLite, run on the connection's statement that returns arrays. */
 const LEAF_CHECKS_SQL = 'select "seq", "leaf", "leaf_hash", "leaf_mac" from "audit_leaves" where "seq" >= ? and "seq" < ? order by "seq" limit ?';
 
-/**
- * One page (up to {@link LEAF_CHECK_PAGE} rows, seq in [from, to), in seq order) of the rows a
- * check reads, through a SQLite statement runner that returns rows as arrays: the append's own
- * connection, or the background check's (check-worker.ts).
- */
-export function leafCheckPage(allArrays: (sql: string, parameters: ReadonlyArray<unknown>) => unknown[][], from: number, to: number): LeafCheckRow[] {
-  const rows = allArrays(LEAF_CHECKS_SQL, [from, to, PAGE]) as Array<[number | bigint, string, string, string | null]>;
-  for (const r of rows) r[0] = Number(r[0]);
-  return rows as unknown as LeafCheckRow[];
-}
+/** The SQLite statement runner a check reads through: rows as arrays (the connection's `allArrays`, or src/state/sqlite-adapter.ts arrayRows). */
+export type ArrayRows = (sql: string, parameters: ReadonlyArray<unknown>) => unknown[][];
 
-/** Rows per page of {@link leafCheckPage}: fewer means the last page is short. */
-export const LEAF_CHECK_PAGE = PAGE;
+/**
+ * {@link eachLeafCheckPage} through a SQLite statement runner, synchronously: the append's own
+ * connection (inside its transaction), or the background check's (check-worker.ts).
+ */
+export function eachLeafCheckPageSync(allArrays: ArrayRows, from: number, to: number, fn: (rows: LeafCheckRow[]) => void): void {
+  const end = Math.min(to, Number.MAX_SAFE_INTEGER);
+  for (let next = from; ;) {
+    const rows = allArrays(LEAF_CHECKS_SQL, [next, end, PAGE]) as Array<[number | bigint, string, string, string | null]>;
+    if (rows.length === 0) return;
+    for (const r of rows) r[0] = Number(r[0]);
+    fn(rows as unknown as LeafCheckRow[]);
+    if (rows.length < PAGE) return;
+    next = Number(rows[rows.length - 1]![0]) + 1;
+  }
+}
 
 /**
  * {@link eachLeafPage} for checking the rows: only the columns a check reads, each row an array.
@@ -265,24 +270,19 @@ export const LEAF_CHECK_PAGE = PAGE;
  * await eachLeafCheckPage(trx, state, head.checkpointSize, head.size, (rows) => rows.forEach(([seq, leaf]) => check(seq, leaf)));
  * ```
  */
-export async function eachLeafCheckPage(db: Db, on: On, from: number, to: number, fn: (rows: LeafCheckRow[]) => void | Promise<void>): Promise<void> {
+export async function eachLeafCheckPage(db: Db, on: On, from: number, to: number, fn: (rows: LeafCheckRow[]) => void): Promise<void> {
+  // In a transaction on SQLite (the append that signs), the transaction holds the one connection: the statement runs on it directly.
+  const allArrays = on.sqlite?.allArrays;
+  if (allArrays !== undefined && db.isTransaction) return eachLeafCheckPageSync((sql, parameters) => allArrays(sql, parameters), from, to, fn);
   let next = from;
   const end = Math.min(to, Number.MAX_SAFE_INTEGER);
   for (;;) {
-    const rows = await checkPage(db, on, next, end);
+    const rows = await db.selectFrom('audit_leaves').select(['seq', 'leaf', 'leaf_hash', 'leaf_mac']).where('seq', '>=', next).where('seq', '<', end).orderBy('seq').limit(PAGE).execute();
     if (rows.length === 0) return;
-    await fn(rows);
+    fn(rows.map((r) => [Number(r.seq), r.leaf, r.leaf_hash, r.leaf_mac ?? null] as const));
     if (rows.length < PAGE) return;
-    next = (rows[rows.length - 1] as LeafCheckRow)[0] + 1;
+    next = Number(rows[rows.length - 1]!.seq) + 1;
   }
-}
-
-async function checkPage(db: Db, on: On, from: number, to: number): Promise<LeafCheckRow[]> {
-  // In a transaction on SQLite (the append that signs), the transaction holds the one connection: the statement runs on it directly.
-  const allArrays = on.sqlite?.allArrays;
-  if (allArrays !== undefined && db.isTransaction) return leafCheckPage((sql, parameters) => allArrays(sql, parameters), from, to);
-  const rows = await db.selectFrom('audit_leaves').select(['seq', 'leaf', 'leaf_hash', 'leaf_mac']).where('seq', '>=', from).where('seq', '<', to).orderBy('seq').limit(PAGE).execute();
-  return rows.map((r) => [Number(r.seq), r.leaf, r.leaf_hash, r.leaf_mac ?? null] as const);
 }
 
 /**
